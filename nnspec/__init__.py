@@ -1,0 +1,43 @@
+"""nnspec: Neural Network Console-style network specs, validated and run in numpy.
+
+    import nnspec
+    spec = nnspec.load("specs/seed_activations.yaml")   # raises nnspec.SpecError if invalid
+    result = nnspec.run(spec)                            # or run(spec, {"x": array})
+    result.outputs["tanh"], result.stats["tanh"].output.max, result.findings
+
+The names below are imported on first use, so that ``nnspec --help`` does not pay
+for numpy, jsonschema and networkx.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API = {
+    "load": "validate",
+    "loads": "validate",
+    "check_file": "validate",
+    "run": "runner",
+    "RunResult": "runner",
+    "Spec": "spec",
+    "Layer": "spec",
+    "Diagnostic": "diagnostics",
+    "NnspecError": "diagnostics",
+    "SpecError": "diagnostics",
+    "UsageError": "diagnostics",
+    "TensorStats": "stats",
+    "Finding": "checks",
+    "layer_types": "catalog",
+    "spec_schema": "schema",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
+    raise AttributeError(f"module 'nnspec' has no attribute {name!r}")

@@ -1,0 +1,199 @@
+"""The layer catalog: the single source of truth about every layer type.
+
+Each entry carries what NNC's layer reference gives (the formula in o=f(i) form,
+a description, properties with their defaults) and what nnspec adds: the input
+range the layer behaves well in, the range of its outputs, its forward function
+and its shape rule. The JSON Schema, ``nnspec layers``, docs/layers.md and the
+runner all read this catalog; nothing else lists the layers.
+
+Layer modules in ``nnspec.layers`` fill the catalog with ``register``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+import numpy as np
+
+Shape = tuple[int, ...]
+Forward = Callable[[Sequence[np.ndarray], Mapping[str, Any], Mapping[str, np.ndarray]], np.ndarray]
+ShapeRule = Callable[[Sequence[Shape], Mapping[str, Any]], Shape]
+
+
+class ShapeError(ValueError):
+    """A layer cannot take the shapes it receives; the message says what it expected."""
+
+
+# What each property kind accepts, as JSON Schema and as words for error messages.
+KINDS: dict[str, tuple[dict[str, Any], str]] = {
+    "int": ({"type": "integer"}, "an integer"),
+    "uint": ({"type": "integer", "minimum": 0}, "an integer >= 0"),
+    "pint": ({"type": "integer", "minimum": 1}, "an integer >= 1"),
+    "float": ({"type": "number"}, "a number"),
+    "bool": ({"type": "boolean"}, "true or false"),
+    "text": ({"type": "string"}, "text"),
+    "choice": ({"type": "string"}, "one of the listed choices"),
+    "shape": (
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1},
+                {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+            ]
+        },
+        "a positive integer or a list of positive integers",
+    ),
+    "range": (
+        {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        "a list of two numbers [low, high]",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Property:
+    """A layer property, spelled in snake_case; ``nnc_name`` is NNC's CamelCase spelling."""
+
+    name: str
+    kind: str
+    default: Any
+    description: str
+    choices: tuple[str, ...] = ()
+
+    @property
+    def nnc_name(self) -> str:
+        return "".join(part.capitalize() for part in self.name.split("_"))
+
+    @property
+    def expects(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        return KINDS[self.kind][1]
+
+    def normalize(self, value: Any) -> Any:
+        """The value as the forward function receives it (shapes become tuples)."""
+        if self.kind == "shape":
+            return (value,) if isinstance(value, int) else tuple(value)
+        if self.kind == "range":
+            return (float(value[0]), float(value[1]))
+        return value
+
+
+def affine_fans(shape: Shape) -> tuple[int, int, int]:
+    """(inmaps, outmaps, kernel size) of a weight laid out as (inputs, *outputs)."""
+    return shape[0], prod(shape[1:]), 1
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A learnable array of a layer, named as nnabla names it: {scope}/{function scope}/{name}."""
+
+    name: str
+    initializer: str
+    multiplier: float
+    shape: Callable[[Sequence[Shape], Mapping[str, Any]], Shape]
+    description: str
+    initializers: tuple[str, ...] = ("Normal", "Uniform", "Constant")
+    enabled: Callable[[Mapping[str, Any]], bool] = lambda props: True
+    fans: Callable[[Shape], tuple[int, int, int]] = affine_fans
+
+
+@dataclass(frozen=True)
+class Arity:
+    """How many layer inputs a layer takes (``most`` None: any number)."""
+
+    least: int
+    most: int | None
+
+    def accepts(self, n: int) -> bool:
+        return n >= self.least and (self.most is None or n <= self.most)
+
+    def __str__(self) -> str:
+        if self.most == self.least:
+            return f"exactly {self.least} input{'s' if self.least != 1 else ''}"
+        if self.most is None:
+            return f"{self.least} or more inputs"
+        return f"{self.least} to {self.most} inputs"
+
+
+ONE_INPUT = Arity(1, 1)
+NO_INPUT = Arity(0, 0)
+
+
+@dataclass(frozen=True)
+class LayerType:
+    """One catalog entry: everything nnspec knows about a layer type."""
+
+    name: str
+    category: str
+    formula: str
+    description: str
+    forward: Forward
+    infer_shape: ShapeRule
+    properties: tuple[Property, ...] = ()
+    arity: Arity = ONE_INPUT
+    parameters: tuple[Parameter, ...] = ()
+    function_scope: str | None = None
+    # The input range in which the layer keeps the differences between its inputs,
+    # and the range its outputs can take (None: unbounded on that side).
+    input_range: tuple[float, float] | None = None
+    output_range: tuple[float | None, float | None] = (None, None)
+    range_note: str = ""
+    # Behaviours the range checks look for (see nnspec.checks).
+    saturates: bool = False  # outputs pinned to output_range's bounds outside input_range
+    zero_for_negative: bool = False  # outputs 0 for every input <= 0, as ReLU does
+    is_source: bool = False  # takes its values from data, not from other layers
+
+    @property
+    def property_map(self) -> dict[str, Property]:
+        return {p.name: p for p in self.properties}
+
+
+CATALOG: dict[str, LayerType] = {}
+
+
+def register(layer_type: LayerType) -> LayerType:
+    if layer_type.name in CATALOG:
+        raise ValueError(f"layer type {layer_type.name} registered twice")
+    CATALOG[layer_type.name] = layer_type
+    return layer_type
+
+
+def layer_types() -> dict[str, LayerType]:
+    """Every layer type, importing the layer modules on first use."""
+    from . import layers  # noqa: F401  (registers the layer modules)
+
+    return CATALOG
+
+
+# --- helpers the layer modules share -------------------------------------------------
+
+
+def unary(fn: Callable[[np.ndarray], np.ndarray]) -> Forward:
+    """A forward function for a layer of one input and no properties: o = fn(i)."""
+
+    def forward(inputs: Sequence[np.ndarray], props: Mapping[str, Any], params: Mapping[str, np.ndarray]) -> np.ndarray:
+        return fn(inputs[0])
+
+    forward.__doc__ = fn.__doc__
+    forward.__name__ = fn.__name__
+    return forward
+
+
+def same_shape(shapes: Sequence[Shape], props: Mapping[str, Any]) -> Shape:
+    """Elementwise layers: the output has the input's shape."""
+    return shapes[0]
+
+
+def check_axis(axis: int, shape: Shape, prop: str = "axis") -> None:
+    if not 0 <= axis < len(shape):
+        raise ShapeError(
+            f"{prop} {axis} is out of range for input shape {format_shape(shape)}: "
+            f"axes count from 0 and exclude the batch axis, so {len(shape) - 1} is the last"
+        )
+
+
+def format_shape(shape: Shape) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"

@@ -1,0 +1,245 @@
+"""The command line: a thin layer over the Python API.
+
+Exit codes: 0 fine; 1 a spec is invalid, or the run found errors (or warnings under
+--strict); 2 the command line or a file could not be used. Results go to stdout;
+diagnostics, findings and warnings to stderr. No traceback reaches the user unless
+--debug asks for one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .diagnostics import Diagnostic, NnspecError, SpecError, UsageError
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except NnspecError as exc:
+        if args.debug:
+            raise
+        if isinstance(exc, SpecError):
+            _print_diagnostics(exc.diagnostics)
+        else:
+            print(f"nnspec: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("nnspec: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (| head): nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # a bug in nnspec, not bad input
+        if args.debug:
+            raise
+        print(
+            f"nnspec: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in nnspec; run again with --debug for the traceback and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nnspec",
+        description="Validate and run neural network specs written with Neural Network Console's layers.",
+        epilog="Exit codes: 0 fine; 1 invalid spec, or the run found errors (or warnings with --strict); "
+        "2 the command line or a file could not be used.",
+    )
+    parser.add_argument("--version", action="version", version=f"nnspec {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks (for reporting bugs)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate",
+        help="check specs: schema, wiring, shapes",
+        description="Check spec files and report every problem at once as FILE:LINE:COL: error: MESSAGE. "
+        "Prints nothing for valid specs.",
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE", help="spec files (YAML)")
+    validate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    validate.set_defaults(handler=_validate)
+
+    run = commands.add_parser(
+        "run",
+        help="run a spec in numpy and report per-layer statistics and range warnings",
+        description="Run a spec on data from --input files, the spec's data: section or its generators; "
+        "print per-layer statistics and the output values, and warn where values reach a layer "
+        "in a range that destroys information.",
+    )
+    run.add_argument("file", metavar="FILE", help="spec file (YAML)")
+    run.add_argument(
+        "--input", action="append", default=[], metavar="NAME=PATH",
+        help="data for the data variable NAME from a .npy, .npz or .csv file (repeatable)",
+    )
+    run.add_argument("--params", metavar="PATH", help="parameters from a .npz file with nnabla names (fc1/affine/W)")
+    run.add_argument("--batch-size", type=_positive_int, metavar="N", help="run N samples at a time (default: all)")
+    run.add_argument(
+        "--samples", type=_positive_int, metavar="N",
+        help="samples to generate when every Input uses a generator (default: 100)",
+    )
+    run.add_argument("--output", metavar="PATH", help="save every output layer's values to a .npz file")
+    run.add_argument("--force", action="store_true", help="overwrite --output if it exists")
+    run.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
+    run.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    run.set_defaults(handler=_run)
+
+    layers = commands.add_parser(
+        "layers", help="the layer reference", description="List the layer types, or show one layer's reference entry."
+    )
+    layers.add_argument("type", nargs="?", metavar="TYPE", help="a layer type, e.g. Tanh")
+    layers.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    layers.set_defaults(handler=_layers)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of spec files")
+    schema.set_defaults(handler=_schema)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from .validate import load
+
+    results = []
+    code = EXIT_OK
+    for file in args.files:
+        try:
+            load(file)
+            diagnostics: list[Diagnostic] = []
+        except SpecError as exc:
+            diagnostics, code = exc.diagnostics, max(code, EXIT_INVALID)
+        except UsageError as exc:
+            diagnostics, code = [Diagnostic(str(exc), file, code="unreadable")], EXIT_USAGE
+        results.append({"file": file, "valid": not diagnostics, "diagnostics": diagnostics})
+    if args.format == "json":
+        for result in results:
+            result["diagnostics"] = [d.to_dict() for d in result["diagnostics"]]
+        json.dump({"files": results}, sys.stdout, indent=2)
+        print()
+    else:
+        _print_diagnostics([d for result in results for d in result["diagnostics"]])
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .report import to_dict, to_text
+    from .runner import run
+    from .validate import load
+
+    files = dict(_name_equals_path(item) for item in args.input)
+    output = Path(args.output) if args.output else None
+    if output is not None and output.exists() and not args.force:
+        raise UsageError(f"{output} exists; add --force to overwrite it")
+    spec = load(args.file)
+    result = run(spec, input_files=files, params=args.params, batch_size=args.batch_size, samples=args.samples)
+    if output is not None:
+        _save_npz(output, result.outputs)
+    if args.format == "json":
+        json.dump(to_dict(result), sys.stdout, indent=2)
+        print()
+    else:
+        sys.stdout.write(to_text(result))
+        sys.stdout.flush()
+        _print_diagnostics(result.notes + [_located(spec, f) for f in result.findings])
+    if result.errors or (args.strict and result.warnings):
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def _layers(args: argparse.Namespace) -> int:
+    from .catalog import layer_types
+    from .reference import as_json, entry, markdown, summary
+    from .suggest import did_you_mean
+
+    types = layer_types()
+    if args.type is not None:
+        if args.type not in types:
+            raise UsageError(f"unknown layer type '{args.type}'{did_you_mean(args.type, types)}")
+        if args.format == "json":
+            print(json.dumps(next(e for e in as_json() if e["type"] == args.type), indent=2))
+        else:
+            sys.stdout.write(entry(types[args.type]))
+        return EXIT_OK
+    if args.format == "markdown":
+        sys.stdout.write(markdown())
+    elif args.format == "json":
+        print(json.dumps(as_json(), indent=2))
+    else:
+        sys.stdout.write(summary())
+    return EXIT_OK
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from .schema import schema_text
+
+    sys.stdout.write(schema_text())
+    return EXIT_OK
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _name_equals_path(item: str) -> tuple[str, str]:
+    name, sep, path = item.partition("=")
+    if not sep or not name or not path:
+        raise UsageError(f"--input takes NAME=PATH (a data variable and a file); got {item!r}")
+    return name, path
+
+
+def _save_npz(path: Path, arrays: dict) -> None:
+    """Write atomically: the file appears whole or not at all."""
+    import numpy as np
+
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"{path}: directory {directory} does not exist")
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _located(spec, finding) -> Diagnostic:
+    line, column = spec.locate(finding.layer)
+    return Diagnostic(finding.message, spec.file, line, column, finding.severity, finding.check, layer=finding.layer)
+
+
+def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
+    for diagnostic in diagnostics:
+        print(diagnostic.format(), file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Data for Input layers: array files, the spec's data: section, or NNC's generators."""
+
+from __future__ import annotations
+
+import csv
+import zlib
+from collections.abc import Mapping
+from math import prod
+from pathlib import Path
+
+import numpy as np
+
+from .diagnostics import UsageError
+from .spec import Layer, Spec
+from .validate import samples_of
+
+DEFAULT_SAMPLES = 100
+
+
+def read_array_file(path: str | Path, variable: str) -> np.ndarray:
+    """An array from .npy (memory-mapped), .npz (the entry named ``variable``, or its only entry)
+    or .csv (one sample per row, numbers only)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise UsageError(f"{path}: " + ("is a directory" if path.is_dir() else "file not found"))
+    try:
+        if suffix == ".npy":
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                if variable in archive.files:
+                    return archive[variable]
+                if len(archive.files) == 1:
+                    return archive[archive.files[0]]
+                raise UsageError(f"{path}: has no array named '{variable}' (it has {', '.join(archive.files)})")
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read as {suffix} array: {exc}") from None
+    if suffix == ".csv":
+        return _read_csv(path)
+    raise UsageError(f"{path}: unknown data file type '{suffix}': use .npy, .npz or .csv")
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    rows = []
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        for row_number, row in enumerate(csv.reader(handle), start=1):
+            if not row:
+                continue
+            try:
+                rows.append([float(cell) for cell in row])
+            except ValueError:
+                column = next(i for i, cell in enumerate(row, start=1) if not _is_number(cell))
+                raise UsageError(f"{path}:{row_number}:{column}: not a number: {row[column - 1]!r}") from None
+            if len(rows[-1]) != len(rows[0]):
+                raise UsageError(
+                    f"{path}:{row_number}: has {len(rows[-1])} values, but row 1 has {len(rows[0])}: "
+                    "every row (sample) must have the same number"
+                )
+    if not rows:
+        raise UsageError(f"{path}: holds no values")
+    return np.array(rows)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+def generate(layer: Layer, samples: int, seed: int) -> np.ndarray:
+    """Data from an Input's generator, times its generator_multiplier."""
+    size = layer.props["size"]
+    kind, scale = layer.props["generator"], layer.props["generator_multiplier"]
+    rng = np.random.default_rng([seed, zlib.crc32(("data/" + layer.dataset).encode())])
+    if kind == "Normal":
+        values = rng.normal(0.0, 1.0, (samples, *size))
+    elif kind == "Uniform":
+        values = rng.uniform(-1.0, 1.0, (samples, *size))
+    elif kind == "Constant":
+        values = np.ones((samples, *size))
+    else:  # Range
+        values = np.broadcast_to(np.linspace(-1.0, 1.0, prod(size)).reshape(size), (samples, *size))
+    return values * scale
+
+
+def gather_inputs(
+    spec: Spec,
+    arrays: Mapping[str, np.ndarray] | None = None,
+    files: Mapping[str, str | Path] | None = None,
+    samples: int | None = None,
+) -> dict[str, np.ndarray]:
+    """The data of every data variable, as (N, *size) arrays of the spec's dtype.
+
+    Sources, first found wins: ``arrays`` (numpy arrays given by the caller), ``files``
+    (--input NAME=PATH), the spec's data: section, the Input's generator. Every
+    variable must end with the same number of samples; generators make as many as
+    the other sources have, or ``samples`` (default 100) when all are generated.
+    """
+    arrays, files = dict(arrays or {}), dict(files or {})
+    readers = {layer.dataset: layer for layer in spec.sources}
+    unknown = sorted((set(arrays) | set(files)) - set(readers))
+    if unknown:
+        raise UsageError(
+            f"no Input layer reads data variable(s) {', '.join(unknown)}; the spec's variables are: {', '.join(readers)}"
+        )
+    dtype = np.dtype(spec.dtype)
+    data: dict[str, np.ndarray] = {}
+    to_generate: list[Layer] = []
+    for variable, layer in readers.items():
+        if variable in arrays:
+            value, origin = np.asarray(arrays[variable]), "the array given"
+        elif variable in files:
+            value, origin = read_array_file(files[variable], variable), str(files[variable])
+        elif variable in spec.data:
+            value, origin = spec.data[variable], "the spec's data"
+        elif layer.props["generator"] != "None":
+            to_generate.append(layer)
+            continue
+        else:
+            raise UsageError(
+                f"no data for Input {layer.title}: give --input {variable}=FILE, add '{variable}:' under data: "
+                "in the spec, or set the layer's generator"
+            )
+        if not np.issubdtype(value.dtype, np.number) and value.dtype != bool:
+            raise UsageError(f"data for '{variable}' from {origin} holds {value.dtype} values, not numbers")
+        size = layer.props["size"]
+        if value.ndim >= 1 and value.shape[1:] != size and value.shape != size and prod(value.shape[1:]) == prod(size):
+            value = value.reshape(len(value), *size)  # rows of flattened samples, as in a CSV
+        try:
+            data[variable] = samples_of(value, size).astype(dtype, copy=False)
+        except ValueError as exc:
+            raise UsageError(f"data for '{variable}' from {origin}: {exc}") from None
+    counts = {variable: len(value) for variable, value in data.items()}
+    if len(set(counts.values())) > 1:
+        listed = ", ".join(f"{v}: {n}" for v, n in counts.items())
+        raise UsageError(f"data variables have different numbers of samples ({listed}); they must match")
+    count = next(iter(counts.values()), samples or DEFAULT_SAMPLES)
+    for layer in to_generate:
+        data[layer.dataset] = generate(layer, count, spec.seed).astype(dtype)
+    return data
+

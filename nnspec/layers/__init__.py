@@ -1,0 +1,9 @@
+"""The layer implementations, one module per NNC palette category.
+
+Importing this package registers every layer type in ``nnspec.catalog.CATALOG``.
+To add a layer: one ``register(LayerType(...))`` entry beside a small pure forward
+function (inputs, properties, parameters) -> output and its shape rule, then a
+reference test in tests/test_layers.py.
+"""
+
+from . import activation, arithmetic, basic, io, others  # noqa: F401

@@ -1,0 +1,36 @@
+"""Arithmetic layers of two or more inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..catalog import Arity, LayerType, ShapeError, format_shape, register
+
+
+def add2(inputs, props, params):
+    """o = i0 + i1"""
+    return inputs[0] + inputs[1]
+
+
+def broadcast_shape(shapes, props):
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        received = " and ".join(format_shape(s) for s in shapes)
+        raise ShapeError(
+            f"receives shapes {received}, which do not broadcast: it expects equal shapes, "
+            "or shapes that differ only where one of them is 1"
+        ) from None
+
+
+register(
+    LayerType(
+        name="Add2",
+        category="Arithmetic (2 Inputs)",
+        formula="o = i0 + i1",
+        description="Elementwise sum of two inputs (broadcast as nnabla does).",
+        forward=add2,
+        infer_shape=broadcast_shape,
+        arity=Arity(2, 2),
+    )
+)

@@ -1,0 +1,46 @@
+"""IO layers: where data enters the network."""
+
+from __future__ import annotations
+
+from ..catalog import NO_INPUT, LayerType, Property, register
+
+GENERATORS = ("None", "Normal", "Uniform", "Constant", "Range")
+
+
+def input_forward(inputs, props, params):
+    """o = the data bound to the layer's data variable."""
+    return inputs[0]
+
+
+def input_shape(shapes, props):
+    return props["size"]
+
+
+INPUT = register(
+    LayerType(
+        name="Input",
+        category="IO",
+        formula="o = data",
+        description="Feeds one data variable (from a file, the spec's data: section, or a generator) into the network.",
+        forward=input_forward,
+        infer_shape=input_shape,
+        arity=NO_INPUT,
+        is_source=True,
+        properties=(
+            Property("size", "shape", [1, 28, 28], "Shape of one sample, without the batch axis."),
+            Property("dataset", "text", None, "Data variable the layer reads (default: the layer's name)."),
+            Property(
+                "generator",
+                "choice",
+                "None",
+                "Make the data instead of reading it: Normal (mean 0, std 1), Uniform (-1..1), "
+                "Constant (1), Range (evenly spaced from -1 to 1 over each sample), each times generator_multiplier.",
+                choices=GENERATORS,
+            ),
+            Property("generator_multiplier", "float", 1.0, "Scale applied to generated values."),
+            Property("range", "range", None, "Declared value range [low, high] the data is expected to take."),
+        ),
+        input_range=(-1.0, 1.0),
+        range_note="NNC's rule: data should be normalised to roughly -1..1 before it enters the network.",
+    )
+)

@@ -1,0 +1,148 @@
+"""Parameters: NNC's initializers, parameter files in nnabla naming, and sharing by scope.
+
+Parameter names follow nnabla (``fc1/affine/W``) and so do layouts (Affine W is
+(inputs, *out_shape)), so a parameter file written by NNC or nnabla loads as it is.
+Initial values are drawn from a generator seeded by the spec's seed and the
+parameter's name, so adding a layer never changes another layer's initial values.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Mapping
+from math import sqrt
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import Shape, format_shape
+from .diagnostics import Diagnostic, SpecError, UsageError, WARNING
+from .spec import Spec
+
+# name -> std (Normal*) or limit (Uniform*) from (inmaps, outmaps, kernel size), as nnabla's
+# calc_normal_std_* / calc_uniform_lim_glorot define them; the result is times the multiplier.
+_SCALES: dict[str, Callable[[int, int, int], float]] = {
+    "HeForward": lambda n_in, n_out, k: sqrt(2.0 / (k * n_in)),
+    "HeBackward": lambda n_in, n_out, k: sqrt(2.0 / (k * n_out)),
+    "Glorot": lambda n_in, n_out, k: sqrt(2.0 / (k * n_in + n_out)),
+}
+
+
+def initialize(
+    initializer: str, multiplier: float, shape: Shape, fans: tuple[int, int, int], rng: np.random.Generator
+) -> np.ndarray:
+    """Values of one parameter from an NNC initializer, in float64.
+
+    Normal: N(0, m^2); Uniform: U(-m, m); Constant: m everywhere; Normal{Affine,Convolution}{HeForward,
+    HeBackward,Glorot}: N(0, (m*std)^2); Uniform{Affine,Convolution}Glorot: U(-m*lim, m*lim) with
+    lim = sqrt(6 / (K*inmaps + outmaps)).
+    """
+    if initializer == "Constant":
+        return np.full(shape, multiplier, dtype=np.float64)
+    if initializer == "Normal":
+        return rng.normal(0.0, multiplier, shape)
+    if initializer == "Uniform":
+        return rng.uniform(-multiplier, multiplier, shape)
+    n_in, n_out, k = fans
+    for suffix, scale in _SCALES.items():
+        if initializer.endswith(suffix) and initializer.startswith("Normal"):
+            return rng.normal(0.0, multiplier * scale(n_in, n_out, k), shape)
+    if initializer.startswith("Uniform") and initializer.endswith("Glorot"):
+        limit = multiplier * sqrt(6.0 / (k * n_in + n_out))
+        return rng.uniform(-limit, limit, shape)
+    raise ValueError(f"unknown initializer {initializer}")
+
+
+def parameter_rng(seed: int, key: str) -> np.random.Generator:
+    """A generator for one parameter, independent of every other parameter's."""
+    return np.random.default_rng([seed, zlib.crc32(key.encode())])
+
+
+def load_parameter_file(path: str | Path) -> dict[str, np.ndarray]:
+    """A .npz file of nnabla-named arrays (never unpickles anything)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise UsageError(f"{path}: parameter file not found") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read as a .npz parameter file: {exc}") from None
+
+
+def resolve_parameters(
+    spec: Spec, loaded: Mapping[str, np.ndarray] | None = None, source: str = "parameter file"
+) -> tuple[dict[str, dict[str, np.ndarray]], list[Diagnostic]]:
+    """Every layer's parameters as arrays of the spec's dtype, and warnings (unused keys).
+
+    A parameter comes from ``loaded`` (nnabla names) when given there, then from its
+    own ``file:``, else from its initializer. With ``loaded``, every parameter must be in
+    it: a file that covers only part of a network is an error, not a silent re-initialisation.
+    """
+    dtype = np.dtype(spec.dtype)
+    by_key: dict[str, np.ndarray] = {}
+    result: dict[str, dict[str, np.ndarray]] = {}
+    errors: list[Diagnostic] = []
+    for layer in spec.layers.values():
+        result[layer.name] = {}
+        for name, shape in layer.parameter_shapes.items():
+            key = layer.parameter_key(name)
+            origin = ("layers", layer.index, name)
+            if key not in by_key:
+                value, problem = _parameter_value(spec, layer, name, key, shape, loaded, source)
+                if problem:
+                    errors.append(_located(spec, origin, problem, layer.name))
+                    continue
+                by_key[key] = value.astype(dtype, copy=False)
+            elif by_key[key].shape != shape:
+                errors.append(_located(spec, origin, (
+                    f"layer {layer.title} shares parameter {key} but needs shape {format_shape(shape)}, "
+                    f"while the layer that shares it has {format_shape(by_key[key].shape)}"
+                ), layer.name))
+                continue
+            result[layer.name][name] = by_key[key]
+    if errors:
+        raise SpecError(errors)
+    warnings = []
+    if loaded is not None:
+        unused = sorted(set(loaded) - set(by_key))
+        if unused:
+            warnings.append(Diagnostic(
+                f"the {source} holds {len(unused)} parameter(s) no layer uses: {', '.join(unused[:8])}"
+                + (" ..." if len(unused) > 8 else ""),
+                spec.file, None, None, WARNING, "unused-parameter",
+            ))
+    return result, warnings
+
+
+def _parameter_value(spec, layer, name, key, shape, loaded, source) -> tuple[np.ndarray | None, str | None]:
+    config = layer.parameters[name]
+    if loaded is not None:
+        if key not in loaded:
+            return None, f"the {source} has no '{key}' for layer {layer.title} (expected shape {format_shape(shape)})"
+        value, origin = loaded[key], f"the {source}"
+    elif config.file is not None:
+        value, origin = _load_npy(config.file), str(config.file)
+    else:
+        parameter = next(p for p in layer.type.parameters if p.name == name)
+        rng = parameter_rng(spec.seed, key)
+        return initialize(config.initializer, config.multiplier, shape, parameter.fans(shape), rng), None
+    if not np.issubdtype(value.dtype, np.number):
+        return None, f"'{key}' in {origin} holds {value.dtype} values, not numbers"
+    if value.shape != shape:
+        return None, (
+            f"parameter '{key}' of layer {layer.title} has shape {format_shape(value.shape)} in {origin}, "
+            f"but the layer needs {format_shape(shape)}"
+        )
+    return value, None
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read as a .npy array: {exc}") from None
+
+
+def _located(spec: Spec, path: tuple, message: str, layer: str) -> Diagnostic:
+    line, column = spec.source_map.locate(path)
+    return Diagnostic(message, spec.file, line, column, code="parameter", path=path, layer=layer)

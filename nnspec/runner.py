@@ -1,0 +1,109 @@
+"""The runner: a validated spec's graph executed in numpy, batch by batch.
+
+The loop knows no layer by name: it asks the catalog entry for the forward
+function, feeds source layers from the data, and frees each tensor after its
+last consumer has run. Statistics are gathered per batch and merged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+import networkx as nx
+import numpy as np
+
+from .checks import Finding, LayerStats, observe, run_checks
+from .data import gather_inputs
+from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError
+from .params import load_parameter_file, resolve_parameters
+from .spec import Spec
+
+
+@dataclass
+class RunResult:
+    """What a run gives back: output arrays, per-layer statistics, findings."""
+
+    spec: Spec
+    samples: int
+    outputs: dict[str, np.ndarray]
+    stats: dict[str, LayerStats]
+    findings: list[Finding]
+    parameters: dict[str, dict[str, np.ndarray]]
+    notes: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+
+def execution_order(spec: Spec) -> list[str]:
+    """Topological order, ties broken by the order layers are written in."""
+    return list(nx.lexicographical_topological_sort(spec.graph, key=lambda n: spec.layers[n].index))
+
+
+def run(
+    spec: Spec,
+    inputs: Mapping[str, np.ndarray] | None = None,
+    *,
+    input_files: Mapping[str, str | Path] | None = None,
+    params: Mapping[str, np.ndarray] | str | Path | None = None,
+    batch_size: int | None = None,
+    samples: int | None = None,
+) -> RunResult:
+    """Run ``spec`` on data and return its outputs, statistics and findings.
+
+    ``inputs`` maps data variables to arrays of shape (N, *size); ``params`` is a
+    mapping of nnabla parameter names to arrays, or a path to a .npz file of them.
+    """
+    if batch_size is not None and batch_size < 1:
+        raise NnspecError(f"batch size must be at least 1; got {batch_size}")
+    data = gather_inputs(spec, inputs, input_files, samples)
+    if isinstance(params, (str, Path)):
+        loaded, source = load_parameter_file(params), f"parameter file {params}"
+    else:
+        loaded, source = params, "parameters given"
+    parameters, notes = resolve_parameters(spec, loaded, source)
+    order = execution_order(spec)
+    count = len(next(iter(data.values()))) if data else 0
+    step = batch_size or max(count, 1)
+    stats: dict[str, LayerStats] = {}
+    batches: dict[str, list[np.ndarray]] = {name: [] for name in spec.outputs}
+    for start in range(0, count, step):
+        feeds = {variable: np.asarray(values[start : start + step]) for variable, values in data.items()}
+        values, batch_stats = _forward(spec, order, feeds, parameters)
+        for name, layer_stats in batch_stats.items():
+            stats[name] = stats[name].merge(layer_stats) if name in stats else layer_stats
+        for name in spec.outputs:
+            batches[name].append(values[name])
+    outputs = {name: np.concatenate(parts) for name, parts in batches.items() if parts}
+    return RunResult(spec, count, outputs, stats, run_checks(spec, stats), parameters, notes)
+
+
+def _forward(
+    spec: Spec, order: list[str], feeds: dict[str, np.ndarray], parameters: dict[str, dict[str, np.ndarray]]
+) -> tuple[dict[str, np.ndarray], dict[str, LayerStats]]:
+    """One batch through every layer; returns the outputs' values and each layer's statistics."""
+    last_use = {name: i for i, name in enumerate(order)}
+    for i, name in enumerate(order):
+        for source in spec.layers[name].inputs:
+            last_use[source] = i
+    keep = set(spec.outputs)
+    values: dict[str, np.ndarray] = {}
+    stats: dict[str, LayerStats] = {}
+    for i, name in enumerate(order):
+        layer = spec.layers[name]
+        args = [feeds[layer.dataset]] if layer.type.is_source else [values[s] for s in layer.inputs]
+        # Overflow and invalid operations are not errors here: the nan-inf check reports
+        # them afterwards with the layer that produced them and its inputs' statistics.
+        with np.errstate(all="ignore"):
+            values[name] = layer.type.forward(args, layer.props, parameters[name])
+        stats[name] = observe(layer.type, args, values[name])
+        for source in set(layer.inputs):
+            if last_use[source] == i and source not in keep:
+                del values[source]
+    return values, stats

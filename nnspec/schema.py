@@ -1,0 +1,134 @@
+"""The JSON Schema of spec files, generated from the layer catalog.
+
+The schema dispatches on a layer's ``type`` with if/then, so an error names the
+bad property instead of "not valid under any of the given schemas", and it forbids
+unknown properties. schemas/nnspec.schema.json is this output, committed for
+editors (``# yaml-language-server: $schema=...``); a test fails when it is stale.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from .catalog import KINDS, LayerType, Parameter, Property, layer_types
+
+FORMAT_VERSION = 1
+NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+DTYPES = ("float32", "float64")
+LAYER_KEYS = ("name", "type", "input")  # keys every layer has besides its properties and parameters
+
+
+@cache
+def spec_schema() -> dict[str, Any]:
+    types = layer_types()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "nnspec network spec (format version 1)",
+        "description": "A neural network written with Neural Network Console's layer names, properties and defaults.",
+        "type": "object",
+        "required": ["nnspec", "layers"],
+        "additionalProperties": False,
+        "properties": {
+            "nnspec": {"description": "Format version of this file.", "const": FORMAT_VERSION},
+            "name": {"type": "string", "description": "Name of the network."},
+            "description": {"type": "string"},
+            "dtype": {
+                "enum": list(DTYPES),
+                "default": "float32",
+                "description": "Floating-point type of every tensor (NNC computes in float32).",
+            },
+            "seed": {
+                "type": "integer",
+                "minimum": 0,
+                "default": 0,
+                "description": "Seed of every parameter initializer and data generator.",
+            },
+            "layers": {
+                "type": "array",
+                "minItems": 1,
+                "description": "The layers, in order; a layer's input defaults to the layer before it.",
+                "items": {"$ref": "#/$defs/layer"},
+            },
+            "outputs": {
+                "description": "Layers whose values are the network's outputs (default: the layers no other layer uses).",
+                "anyOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
+            },
+            "data": {
+                "type": "object",
+                "description": "Values of data variables: a list of samples per variable name.",
+                "propertyNames": {"pattern": NAME_PATTERN},
+                "additionalProperties": {"type": ["array", "number"]},
+            },
+        },
+        "$defs": {
+            "layer": {
+                "type": "object",
+                "required": ["name", "type"],
+                "properties": {
+                    "name": _layer_name("Unique name of the layer."),
+                    "type": {"enum": sorted(types), "description": "Layer type, spelled as NNC spells it."},
+                    "input": {
+                        "description": "Layer(s) this layer reads; default: the previous layer.",
+                        "anyOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
+                    },
+                },
+                "allOf": [
+                    {
+                        "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                        "then": {"$ref": f"#/$defs/{name}"},
+                    }
+                    for name in sorted(types)
+                ],
+            },
+            **{name: _layer_schema(types[name]) for name in sorted(types)},
+        },
+    }
+
+
+def _layer_name(description: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "pattern": NAME_PATTERN}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _layer_schema(layer: LayerType) -> dict[str, Any]:
+    properties: dict[str, Any] = {key: True for key in LAYER_KEYS}
+    properties.update({p.name: _property_schema(p) for p in layer.properties})
+    properties.update({p.name: _parameter_schema(p) for p in layer.parameters})
+    return {
+        "title": layer.name,
+        "description": f"{layer.formula}. {layer.description}",
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def _property_schema(prop: Property) -> dict[str, Any]:
+    schema = dict(KINDS[prop.kind][0])
+    if prop.choices:
+        schema = {"enum": list(prop.choices)}
+    schema["description"] = prop.description
+    if prop.default is not None:
+        schema["default"] = prop.default
+    return schema
+
+
+def _parameter_schema(param: Parameter) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": f"Parameter {param.name}: {param.description}",
+        "additionalProperties": False,
+        "properties": {
+            "initializer": {"enum": list(param.initializers), "default": param.initializer},
+            "multiplier": {"type": "number", "default": param.multiplier},
+            "file": {"type": "string", "description": "A .npy file holding the parameter, relative to the spec."},
+        },
+    }
+
+
+def schema_text() -> str:
+    """The schema as committed in schemas/nnspec.schema.json."""
+    return json.dumps(spec_schema(), indent=2) + "\n"

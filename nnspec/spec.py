@@ -1,0 +1,81 @@
+"""A validated spec: the layers with every default filled in, wired into a graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from .catalog import LayerType, Shape
+from .loader import SourceMap
+
+
+@dataclass(frozen=True)
+class ParameterSource:
+    """Where a parameter's values come from: a file, or an initializer times a multiplier."""
+
+    initializer: str
+    multiplier: float
+    file: Path | None = None
+
+
+@dataclass
+class Layer:
+    """One layer of a spec, resolved: properties with defaults, explicit inputs, inferred shapes."""
+
+    name: str
+    type: LayerType
+    props: dict[str, Any]
+    inputs: list[str]
+    parameters: dict[str, ParameterSource]
+    index: int
+    shape: Shape | None = None
+    parameter_shapes: dict[str, Shape] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        """How messages name the layer: 'fc1' (Affine)."""
+        return f"'{self.name}' ({self.type.name})"
+
+    @property
+    def parameter_scope(self) -> str:
+        return self.props.get("parameter_scope") or self.name
+
+    def parameter_key(self, parameter: str) -> str:
+        """nnabla's parameter name: {ParameterScope}/{function scope}/{name}, e.g. fc1/affine/W."""
+        return f"{self.parameter_scope}/{self.type.function_scope}/{parameter}"
+
+    @property
+    def dataset(self) -> str:
+        """The data variable a source layer reads (default: its own name)."""
+        return self.props.get("dataset") or self.name
+
+
+@dataclass
+class Spec:
+    """A spec that passed validation, ready to run."""
+
+    file: str
+    name: str | None
+    description: str | None
+    dtype: str
+    seed: int
+    layers: dict[str, Layer]
+    outputs: list[str]
+    data: dict[str, Any]
+    graph: nx.DiGraph
+    source_map: SourceMap
+
+    @property
+    def sources(self) -> list[Layer]:
+        return [layer for layer in self.layers.values() if layer.type.is_source]
+
+    def locate(self, layer: str) -> tuple[int | None, int | None]:
+        """Line and column where a layer is written."""
+        return self.source_map.locate(("layers", self.layers[layer].index))
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.file).parent
