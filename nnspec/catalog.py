@@ -24,7 +24,14 @@ ShapeRule = Callable[[Sequence[Shape], Mapping[str, Any]], Shape]
 
 
 class ShapeError(ValueError):
-    """A layer cannot take the shapes it receives; the message says what it expected."""
+    """A layer cannot take the shapes it receives; the message says what it expected.
+
+    ``prop`` names the property at fault, if one is, so the error can point at it.
+    """
+
+    def __init__(self, message: str, prop: str | None = None):
+        super().__init__(message)
+        self.prop = prop
 
 
 # What each property kind accepts, as JSON Schema and as words for error messages.
@@ -190,8 +197,9 @@ def same_shape(shapes: Sequence[Shape], props: Mapping[str, Any]) -> Shape:
 def check_axis(axis: int, shape: Shape, prop: str = "axis") -> None:
     if not 0 <= axis < len(shape):
         raise ShapeError(
-            f"{prop} {axis} is out of range for input shape {format_shape(shape)}: "
-            f"axes count from 0 and exclude the batch axis, so {len(shape) - 1} is the last"
+            f"{prop} {axis} is out of range: axes count from 0 without the batch axis, "
+            f"so with {len(shape)} ax{'i' if len(shape) == 1 else 'e'}s the last is {len(shape) - 1}",
+            prop,
         )
 
 

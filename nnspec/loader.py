@@ -83,7 +83,7 @@ def load_text(text: str, file: str = "<spec>") -> Document:
     try:
         _refuse_unsafe_constructs(text, file, diagnostics)
     except yaml.MarkedYAMLError as exc:
-        raise SpecError([_yaml_error(exc, file)]) from None
+        raise SpecError([_yaml_error(exc, file, text)]) from None
     if diagnostics.items:
         raise SpecError(diagnostics.items)
     node = yaml.compose(text, Loader=_Loader)
@@ -167,7 +167,7 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return node.value  # text, and dates or other implicit types kept as the text written
 
 
-def _yaml_error(exc: yaml.MarkedYAMLError, file: str) -> Diagnostic:
+def _yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or "invalid YAML"
     if exc.context:
@@ -175,10 +175,15 @@ def _yaml_error(exc: yaml.MarkedYAMLError, file: str) -> Diagnostic:
         if exc.context_mark is not None and exc.context_mark is not mark:
             problem += f" on line {exc.context_mark.line + 1}"
         problem += ")"
-    if "found character '\\t'" in problem:
+    if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
         problem += ": YAML indents with spaces, not tabs"
     line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
     return _at(file, line, column, f"YAML syntax: {problem}", "yaml-syntax")
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column : column + 1] if line < len(lines) else ""
 
 
 def _at(file: str, line: int | None, column: int | None, message: str, code: str) -> Diagnostic:

@@ -70,7 +70,7 @@ def load_parameter_file(path: str | Path) -> dict[str, np.ndarray]:
 
 
 def resolve_parameters(
-    spec: Spec, loaded: Mapping[str, np.ndarray] | None = None, source: str = "parameter file"
+    spec: Spec, loaded: Mapping[str, np.ndarray] | None = None, source: str = "the parameters given"
 ) -> tuple[dict[str, dict[str, np.ndarray]], list[Diagnostic]]:
     """Every layer's parameters as arrays of the spec's dtype, and warnings (unused keys).
 
@@ -107,7 +107,7 @@ def resolve_parameters(
         unused = sorted(set(loaded) - set(by_key))
         if unused:
             warnings.append(Diagnostic(
-                f"the {source} holds {len(unused)} parameter(s) no layer uses: {', '.join(unused[:8])}"
+                f"{len(unused)} parameter(s) in {source} are used by no layer: {', '.join(unused[:8])}"
                 + (" ..." if len(unused) > 8 else ""),
                 spec.file, None, None, WARNING, "unused-parameter",
             ))
@@ -118,8 +118,8 @@ def _parameter_value(spec, layer, name, key, shape, loaded, source) -> tuple[np.
     config = layer.parameters[name]
     if loaded is not None:
         if key not in loaded:
-            return None, f"the {source} has no '{key}' for layer {layer.title} (expected shape {format_shape(shape)})"
-        value, origin = loaded[key], f"the {source}"
+            return None, f"'{key}' of layer {layer.title} (shape {format_shape(shape)}) is missing from {source}"
+        value, origin = loaded[key], source
     elif config.file is not None:
         value, origin = _load_npy(config.file), str(config.file)
     else:

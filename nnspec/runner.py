@@ -66,7 +66,7 @@ def run(
     if isinstance(params, (str, Path)):
         loaded, source = load_parameter_file(params), f"parameter file {params}"
     else:
-        loaded, source = params, "parameters given"
+        loaded, source = params, "the parameters given"
     parameters, notes = resolve_parameters(spec, loaded, source)
     order = execution_order(spec)
     count = len(next(iter(data.values()))) if data else 0

@@ -336,10 +336,13 @@ def _infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: Diag
                 p.name: tuple(p.shape(shapes, layer.props)) for p in layer.type.parameters if p.enabled(layer.props)
             }
         except ShapeError as exc:
-            received = ", ".join(f"{source} {format_shape(layers[source].shape)}" for source in layer.inputs)
+            received = [f"{source} {format_shape(layers[source].shape)}" for source in layer.inputs]
+            received_text = ", ".join(received[:-1]) + " and " + received[-1] if len(received) > 1 else "".join(received)
             where = ("layers", layer.index, "input") if layer.inputs else ("layers", layer.index)
+            if exc.prop is not None and ("layers", layer.index, exc.prop) in diagnostics.source_map.values:
+                where = ("layers", layer.index, exc.prop)
             diagnostics.add(
-                f"layer {layer.title}: {exc} (inputs: {received})", where, code="shape", layer=name,
+                f"layer {layer.title} receives {received_text}: {exc}", where, code="shape", layer=name,
             )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..catalog import Arity, LayerType, ShapeError, format_shape, register
+from ..catalog import Arity, LayerType, ShapeError, register
 
 
 def add2(inputs, props, params):
@@ -16,10 +16,8 @@ def broadcast_shape(shapes, props):
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
-        received = " and ".join(format_shape(s) for s in shapes)
         raise ShapeError(
-            f"receives shapes {received}, which do not broadcast: it expects equal shapes, "
-            "or shapes that differ only where one of them is 1"
+            "they do not broadcast; it expects equal shapes, or shapes that differ only where one of them is 1"
         ) from None
 
 

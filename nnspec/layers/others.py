@@ -20,10 +20,7 @@ def concatenate_shape(shapes, props):
     check_axis(axis, first)
     for shape in shapes[1:]:
         if len(shape) != len(first) or any(a != b for i, (a, b) in enumerate(zip(shape, first)) if i != axis):
-            received = ", ".join(format_shape(s) for s in shapes)
-            raise ShapeError(
-                f"receives shapes {received}: they must be equal except along axis {axis}"
-            )
+            raise ShapeError(f"their shapes must be equal except along axis {axis}", "axis")
     return (*first[:axis], sum(s[axis] for s in shapes), *first[axis + 1 :])
 
 
@@ -37,8 +34,9 @@ def reshape_shape(shapes, props):
     out_shape = props["out_shape"]
     if prod(shapes[0]) != prod(out_shape):
         raise ShapeError(
-            f"receives shape {format_shape(shapes[0])} ({prod(shapes[0])} values) but out_shape "
-            f"{format_shape(out_shape)} holds {prod(out_shape)}: the sizes must be equal"
+            f"{prod(shapes[0])} values, but out_shape {format_shape(out_shape)} holds {prod(out_shape)}: "
+            "the sizes must be equal",
+            "out_shape",
         )
     return out_shape
 

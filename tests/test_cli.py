@@ -1,0 +1,153 @@
+"""The command line: output streams, formats and exit codes, as a user sees them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nnspec.cli import main
+
+from .conftest import ROOT, SPECS
+
+SEED = str(SPECS / "seed_activations.yaml")
+
+
+def test_run_seed_demo_prints_values_statistics_and_located_warnings(capsys):
+    assert main(["run", SEED]) == 0
+    out, err = capsys.readouterr()
+    assert "tanh     [1, 1, 1, 1, 0, -1, -1, -1, -1]" in out
+    assert "sigmoid  [1, 1, 1, 0.9999546, 0.5, 4.539787e-05, 0, 0, 0]" in out
+    assert "relu     [255, 150, 100, 10, 0, 0, 0, 0, 0]" in out
+    assert "tanh-hard-saturation" in out  # the table flags the layer
+    lines = err.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(f"{SEED}:10:5: warning: ") and lines[0].endswith("[input-range]")
+    assert lines[1].startswith(f"{SEED}:14:5: warning: 'tanh' (Tanh): 8 of 9 outputs")
+    assert lines[2].startswith(f"{SEED}:15:5: warning: 'sigmoid' (Sigmoid): 6 of 9 outputs")
+
+
+def test_run_strict_fails_on_warnings(capsys):
+    assert main(["run", SEED, "--strict"]) == 1
+
+
+def test_run_json_report(capsys):
+    assert main(["run", SEED, "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert err == ""
+    assert [layer["name"] for layer in report["layers"]] == ["x", "tanh", "sigmoid", "relu"]
+    assert report["outputs"]["tanh"] == [[1, 1, 1, 1, 0, -1, -1, -1, -1]]
+    tanh = report["layers"][1]
+    assert tanh["output"]["at_bounds"] == 8 and tanh["input_stats"][0]["max"] == 255
+    assert {f["check"] for f in report["findings"]} == {"input-range", "tanh-hard-saturation", "sigmoid-hard-saturation"}
+
+
+def test_run_output_file_is_written_and_never_overwritten_without_force(tmp_path, capsys):
+    out = tmp_path / "out.npz"
+    assert main(["run", SEED, "--output", str(out)]) == 0
+    with np.load(out) as saved:
+        assert sorted(saved.files) == ["relu", "sigmoid", "tanh"]
+        np.testing.assert_array_equal(saved["tanh"], [[1, 1, 1, 1, 0, -1, -1, -1, -1]])
+    before = out.read_bytes()
+    assert main(["run", SEED, "--output", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert main(["run", SEED, "--output", str(out), "--force"]) == 0
+
+
+def test_run_with_input_and_params_files(tmp_path, write_spec, capsys):
+    spec = write_spec("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2]}\n  - {name: fc, type: Affine, out_shape: 1}\n")
+    np.save(tmp_path / "x.npy", np.array([[0.5, -0.25]]))
+    np.savez(tmp_path / "p.npz", **{"fc/affine/W": np.array([[2.0], [4.0]]), "fc/affine/b": np.array([0.25])})
+    code = main(["run", str(spec), "--input", f"x={tmp_path / 'x.npy'}", "--params", str(tmp_path / "p.npz"),
+                 "--output", str(tmp_path / "o.npz")])
+    assert code == 0
+    with np.load(tmp_path / "o.npz") as saved:
+        assert saved["fc"].tolist() == [[0.25]]  # 0.5*2 - 0.25*4 + 0.25
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", SEED, "--input", "nonsense"], "--input takes NAME=PATH"),
+        (["run", SEED, "--input", "y=whatever.npy"], "no Input layer reads data variable(s) y"),
+        (["run", SEED, "--params", "missing.npz"], "missing.npz: parameter file not found"),
+        (["run", "missing.yaml"], "missing.yaml: cannot read"),
+        (["run", str(SPECS)], "is a directory"),
+        (["layers", "Tanhh"], "did you mean 'Tanh'?"),
+    ],
+)
+def test_unusable_arguments_exit_2_with_a_clear_message(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_bad_options_exit_2(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["run", SEED, "--batch-size", "0"])
+    assert caught.value.code == 2
+    with pytest.raises(SystemExit) as caught:
+        main(["frobnicate"])
+    assert caught.value.code == 2
+
+
+def test_validate_valid_specs_prints_nothing(capsys):
+    assert main(["validate", *map(str, sorted(SPECS.glob("*.yaml")))]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_validate_reports_every_error_of_every_file(write_spec, capsys):
+    a = write_spec("nnspec: 1\nlayers:\n  - {name: x, type: Tanhh}\n  - {name: y, type: Affine, out_sise: 3}\n", "a.yaml")
+    b = write_spec("nnspec: 2\nlayers: []\n", "b.yaml")
+    assert main(["validate", str(a), str(b), SEED]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"{a}:3:21: error: unknown layer type 'Tanhh'; did you mean 'Tanh'? [unknown-type]",
+        f"{a}:4:29: error: layer 'y' (Affine) has no property 'out_sise'; did you mean 'out_shape'? [unknown-property]",
+        f"{b}:1:9: error: unknown format version 2: this nnspec reads format version 1 [version]",
+        f"{b}:2:9: error: 'layers' must be a non-empty list; got [] [invalid-value]",
+    ]
+
+
+def test_validate_unreadable_file_exits_2_even_beside_invalid_ones(write_spec, capsys):
+    bad = write_spec("nnspec: 1\n", "bad.yaml")
+    assert main(["validate", str(bad), "nowhere.yaml"]) == 2
+    err = capsys.readouterr().err
+    assert "nowhere.yaml: error: nowhere.yaml: cannot read" in err and "bad.yaml:1:1: error:" in err
+
+
+def test_validate_json(write_spec, capsys):
+    bad = write_spec("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [0]}\n")
+    assert main(["validate", "--format", "json", str(bad), SEED]) == 1
+    report = json.loads(capsys.readouterr().out)
+    first, second = report["files"]
+    assert (first["valid"], second["valid"]) == (False, True)
+    [d] = first["diagnostics"]
+    assert (d["line"], d["column"], d["code"], d["layer"]) == (3, 34, "invalid-value", "x")
+    assert d["path"] == ["layers", 0, "size"]
+
+
+def test_layers_and_schema(capsys):
+    assert main(["layers"]) == 0
+    listing = capsys.readouterr().out
+    assert "Tanh" in listing and "o=max(0, i)" in listing
+    assert main(["layers", "Tanh"]) == 0
+    entry = capsys.readouterr().out
+    assert "o=tanh(i)" in entry and "well-behaved input range: -2.65..2.65" in entry and "output range: -1..1" in entry
+    assert main(["layers", "Affine"]) == 0
+    assert "out_shape        default 100" in capsys.readouterr().out
+    assert main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out)["$defs"]["Tanh"]["title"] == "Tanh"
+
+
+def test_a_real_process_has_no_traceback_for_bad_input(write_spec):
+    bad = write_spec("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n  - {name: a, type: Add2}\n")
+    proc = subprocess.run([sys.executable, "-m", "nnspec", "validate", str(bad)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr == f"{bad}:4:5: error: layer 'a' (Add2) takes exactly 2 inputs; got 1 (x) [arity]\n"

@@ -1,0 +1,51 @@
+"""Everything derived from the catalog is current, and the examples run as they are."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+import nnspec
+from nnspec.catalog import layer_types
+from nnspec.loader import load_file
+from nnspec.reference import markdown
+from nnspec.schema import schema_text
+
+from .conftest import ROOT, SPECS
+
+EXAMPLES = sorted(SPECS.glob("*.yaml"))
+REGENERATE = "regenerate with: nnspec schema > schemas/nnspec.schema.json; nnspec layers --format markdown > docs/layers.md"
+
+
+def test_committed_schema_is_current():
+    assert (ROOT / "schemas" / "nnspec.schema.json").read_text() == schema_text(), REGENERATE
+
+
+def test_committed_layer_reference_is_current():
+    assert (ROOT / "docs" / "layers.md").read_text() == markdown(), REGENERATE
+
+
+def test_schema_is_a_valid_draft_2020_12_schema():
+    jsonschema.Draft202012Validator.check_schema(json.loads(schema_text()))
+
+
+@pytest.mark.parametrize("name", sorted(layer_types()))
+def test_catalog_entry_is_complete(name):
+    entry = layer_types()[name]
+    assert entry.formula and entry.description and entry.category
+    assert callable(entry.forward) and callable(entry.infer_shape)
+    for prop in entry.properties:
+        assert prop.description and prop.name == prop.name.lower()
+    if entry.parameters:
+        assert entry.function_scope, "parameters need a function scope for their nnabla names"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_spec_is_valid_for_an_editor_and_for_nnspec_and_runs(path):
+    assert path.read_text().startswith("# yaml-language-server: $schema=../schemas/nnspec.schema.json\n")
+    schema = json.loads((ROOT / "schemas" / "nnspec.schema.json").read_text())
+    jsonschema.validate(load_file(path).data, schema)  # what an editor's YAML language server checks
+    result = nnspec.run(nnspec.load(path))
+    assert result.outputs and not result.errors
