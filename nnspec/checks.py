@@ -46,9 +46,7 @@ class LayerStats:
     inputs: list[TensorStats]
 
     def merge(self, other: LayerStats) -> LayerStats:
-        return LayerStats(
-            self.output.merge(other.output), [a.merge(b) for a, b in zip(self.inputs, other.inputs)]
-        )
+        return LayerStats(self.output.merge(other.output), [a.merge(b) for a, b in zip(self.inputs, other.inputs)])
 
 
 def observe(layer_type: LayerType, inputs: list[np.ndarray], output: np.ndarray) -> LayerStats:
@@ -83,11 +81,11 @@ def nan_inf(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> Iterat
         return
     inputs = stats[layer.name].inputs
     if all(s.finite == s.count for s in inputs):
-        received = "; ".join(
-            f"{source}: {_span(s)}" for source, s in zip(layer.inputs, inputs)
-        )
+        received = "; ".join(f"{source}: {_span(s)}" for source, s in zip(layer.inputs, inputs))
         yield Finding(
-            "nan-inf", ERROR, layer.name,
+            "nan-inf",
+            ERROR,
+            layer.name,
             f"{layer.title} produced {bad} from finite inputs ({received}); every layer after it inherits them",
         )
 
@@ -101,9 +99,26 @@ def input_range(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> It
     if not data.finite or (data.min >= low and data.max <= high):
         return
     yield Finding(
-        "input-range", WARNING, layer.name,
+        "input-range",
+        WARNING,
+        layer.name,
         f"the data for {layer.title} spans {_num(data.min)}..{_num(data.max)}, outside NNC's rule that inputs "
         f"lie in about {_num(low)}..{_num(high)}; {_rescale_hint(data.min, data.max)}",
+    )
+
+
+def declared_range(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> Iterator[Finding]:
+    """declared-range: data outside the range its Input layer declares (``range: [low, high]``)."""
+    declared = layer.props.get("range") if layer.type.is_source else None
+    data = stats[layer.name].inputs[0] if declared else None
+    if data is None or not data.finite or (declared[0] <= data.min and data.max <= declared[1]):
+        return
+    yield Finding(
+        "declared-range",
+        WARNING,
+        layer.name,
+        f"the data for {layer.title} spans {_span(data)}, outside the range {_range(declared)} the spec declares "
+        "for it: the data or the declaration is wrong",
     )
 
 
@@ -123,7 +138,9 @@ def hard_saturation(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -
         if limit is not None
     )
     yield Finding(
-        f"{layer.type.name.lower()}-hard-saturation", WARNING, layer.name,
+        f"{layer.type.name.lower()}-hard-saturation",
+        WARNING,
+        layer.name,
         f"{layer.title}: {out.at_bounds} of {out.count} outputs ({_pct(out.at_bounds, out.count)}) are exactly "
         f"{_num(low)} or {_num(high)}: its inputs span {_span(received)}, and {spec.dtype} "
         f"{layer.type.name.lower()} is {pinned}, so different inputs give the same output; "
@@ -139,7 +156,9 @@ def saturation(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> Ite
     if not received.count or received.outside / received.count <= SATURATION_SHARE:
         return
     yield Finding(
-        f"{layer.type.name.lower()}-saturation", WARNING, layer.name,
+        f"{layer.type.name.lower()}-saturation",
+        WARNING,
+        layer.name,
         f"{layer.title}: {received.outside} of {received.count} inputs ({_pct(received.outside, received.count)}) "
         f"lie outside {_range(layer.type.input_range)}, where its output is within 1% of a bound and its gradient "
         f"nearly 0; {_keep_within(layer.type)}",
@@ -153,7 +172,9 @@ def dead_layer(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> Ite
     received = stats[layer.name].inputs[0]
     if received.finite and received.max <= 0:
         yield Finding(
-            f"{layer.type.name.lower()}-dead-layer", ERROR, layer.name,
+            f"{layer.type.name.lower()}-dead-layer",
+            ERROR,
+            layer.name,
             f"{layer.title}: all {received.count} inputs are <= 0 (largest {_num(received.max)}), so it outputs only "
             "zeros and passes nothing on; check the sign and scale of the layer before it",
         )
@@ -162,6 +183,7 @@ def dead_layer(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> Ite
 CHECKS: tuple[Callable[[Spec, Layer, Mapping[str, LayerStats]], Iterator[Finding]], ...] = (
     nan_inf,
     input_range,
+    declared_range,
     hard_saturation,
     saturation,
     dead_layer,
@@ -179,21 +201,21 @@ def pin_limits(type_name: str, dtype: str) -> tuple[float | None, float | None]:
     this dtype and this numpy really have (float32 tanh: 10; float64: 19.0).
     """
     layer_type = layer_types()[type_name]
-    f = layer_type.forward
-    result = []
-    for side, bound in zip((-1.0, 1.0), layer_type.output_range):
-        def pinned(x: float) -> bool:
-            return bool(f([np.array([side * x], dtype=dtype)], {}, {})[0] == bound)
 
+    def pinned(x: float, bound: float) -> bool:
+        return bool(layer_type.forward([np.array([x], dtype=dtype)], {}, {})[0] == bound)
+
+    limits = []
+    for side, bound in zip((-1.0, 1.0), layer_type.output_range):
         near, far = 0.0, 1e6
-        if bound is None or not pinned(far):
-            result.append(None)
+        if bound is None or not pinned(side * far, bound):
+            limits.append(None)
             continue
         for _ in range(100):
             mid = (near + far) / 2
-            near, far = (near, mid) if pinned(mid) else (mid, far)
-        result.append(side * far)
-    return result[0], result[1]
+            near, far = (near, mid) if pinned(side * mid, bound) else (mid, far)
+        limits.append(side * far)
+    return limits[0], limits[1]
 
 
 def _rescale_hint(low: float, high: float) -> str:
@@ -207,7 +229,10 @@ def _rescale_hint(low: float, high: float) -> str:
 
 
 def _keep_within(layer_type: LayerType) -> str:
-    return f"keep its inputs within about {_range(layer_type.input_range)} (normalise the data or scale the layer before it)"
+    return (
+        f"keep its inputs within about {_range(layer_type.input_range)} "
+        "(normalise the data or scale the layer before it)"
+    )
 
 
 def _count_nonfinite(s: TensorStats) -> str:

@@ -85,13 +85,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("file", metavar="FILE", help="spec file (YAML)")
     run.add_argument(
-        "--input", action="append", default=[], metavar="NAME=PATH",
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
         help="data for the data variable NAME from a .npy, .npz or .csv file (repeatable)",
     )
     run.add_argument("--params", metavar="PATH", help="parameters from a .npz file with nnabla names (fc1/affine/W)")
     run.add_argument("--batch-size", type=_positive_int, metavar="N", help="run N samples at a time (default: all)")
     run.add_argument(
-        "--samples", type=_positive_int, metavar="N",
+        "--samples",
+        type=_positive_int,
+        metavar="N",
         help="samples to generate when every Input uses a generator (default: 100)",
     )
     run.add_argument("--output", metavar="PATH", help="save every output layer's values to a .npz file")

@@ -104,7 +104,8 @@ def gather_inputs(
     unknown = sorted((set(arrays) | set(files)) - set(readers))
     if unknown:
         raise UsageError(
-            f"no Input layer reads data variable(s) {', '.join(unknown)}; the spec's variables are: {', '.join(readers)}"
+            f"no Input layer reads data variable(s) {', '.join(unknown)}; "
+            f"the spec's variables are: {', '.join(readers)}"
         )
     dtype = np.dtype(spec.dtype)
     data: dict[str, np.ndarray] = {}
@@ -141,4 +142,3 @@ def gather_inputs(
     for layer in to_generate:
         data[layer.dataset] = generate(layer, count, spec.seed).astype(dtype)
     return data
-

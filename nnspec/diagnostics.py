@@ -88,9 +88,7 @@ class DiagnosticList:
         line = column = None
         if self.source_map is not None:
             line, column = self.source_map.locate(path, at_key=at_key)
-        self.items.append(
-            Diagnostic(message, self.file, line, column, severity, code, tuple(path), layer)
-        )
+        self.items.append(Diagnostic(message, self.file, line, column, severity, code, tuple(path), layer))
 
     @property
     def errors(self) -> list[Diagnostic]:

@@ -20,9 +20,7 @@ from .diagnostics import Diagnostic, DiagnosticList, SpecError, UsageError
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_DEPTH = 64
-_PLAIN_TAGS = {
-    "tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "seq", "map")
-}
+_PLAIN_TAGS = {"tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "seq", "map")}
 # Scalars the constructor turns into numbers, booleans or null; every other scalar stays text.
 _CONSTRUCTED = {"tag:yaml.org,2002:" + name for name in ("int", "float", "bool", "null")}
 _constructor = yaml.constructor.SafeConstructor()
@@ -88,7 +86,9 @@ def load_text(text: str, file: str = "<spec>") -> Document:
         raise SpecError(diagnostics.items)
     node = yaml.compose(text, Loader=_Loader)
     if node is None:
-        raise SpecError([_at(file, 1, 1, "the file is empty: a spec needs at least 'nnspec: 1' and 'layers:'", "empty")])
+        raise SpecError(
+            [_at(file, 1, 1, "the file is empty: a spec needs at least 'nnspec: 1' and 'layers:'", "empty")]
+        )
     source_map = SourceMap()
     data = _build(node, (), source_map, diagnostics)
     if diagnostics.items:
@@ -105,17 +105,35 @@ def _refuse_unsafe_constructs(text: str, file: str, diagnostics: DiagnosticList)
             documents += 1
             if documents == 2:
                 diagnostics.items.append(
-                    _at(file, line, column, "a spec file holds one YAML document; found a second one", "yaml-multiple-documents")
+                    _at(
+                        file,
+                        line,
+                        column,
+                        "a spec file holds one YAML document; found a second one",
+                        "yaml-multiple-documents",
+                    )
                 )
         elif isinstance(event, yaml.AliasEvent):
             diagnostics.items.append(
-                _at(file, line, column, f"YAML aliases (*{event.anchor}) are not allowed in a spec: write the value out", "yaml-alias")
+                _at(
+                    file,
+                    line,
+                    column,
+                    f"YAML aliases (*{event.anchor}) are not allowed in a spec: write the value out",
+                    "yaml-alias",
+                )
             )
             continue
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
             diagnostics.items.append(
-                _at(file, line, column, f"YAML anchors (&{anchor}) are not allowed in a spec: write the value out", "yaml-anchor")
+                _at(
+                    file,
+                    line,
+                    column,
+                    f"YAML anchors (&{anchor}) are not allowed in a spec: write the value out",
+                    "yaml-anchor",
+                )
             )
         tag = getattr(event, "tag", None)
         if tag is not None and tag not in _PLAIN_TAGS and not (tag == "!" and isinstance(event, yaml.ScalarEvent)):
@@ -150,7 +168,12 @@ def _build(node: yaml.Node, path: Path_, source_map: SourceMap, diagnostics: Dia
             if key in result:
                 first = source_map.keys[path + (key,)]
                 diagnostics.items.append(
-                    _at(diagnostics.file, *key_at, f"duplicate key '{key}' (first given on line {first[0]})", "yaml-duplicate-key")
+                    _at(
+                        diagnostics.file,
+                        *key_at,
+                        f"duplicate key '{key}' (first given on line {first[0]})",
+                        "yaml-duplicate-key",
+                    )
                 )
                 continue
             source_map.keys[path + (key,)] = key_at

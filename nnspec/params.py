@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import Shape, format_shape
-from .diagnostics import Diagnostic, SpecError, UsageError, WARNING
+from .diagnostics import WARNING, Diagnostic, SpecError, UsageError
 from .spec import Spec
 
 # name -> std (Normal*) or limit (Uniform*) from (inmaps, outmaps, kernel size), as nnabla's
@@ -94,10 +94,17 @@ def resolve_parameters(
                     continue
                 by_key[key] = value.astype(dtype, copy=False)
             elif by_key[key].shape != shape:
-                errors.append(_located(spec, origin, (
-                    f"layer {layer.title} shares parameter {key} but needs shape {format_shape(shape)}, "
-                    f"while the layer that shares it has {format_shape(by_key[key].shape)}"
-                ), layer.name))
+                errors.append(
+                    _located(
+                        spec,
+                        origin,
+                        (
+                            f"layer {layer.title} shares parameter {key} but needs shape {format_shape(shape)}, "
+                            f"while the layer that shares it has {format_shape(by_key[key].shape)}"
+                        ),
+                        layer.name,
+                    )
+                )
                 continue
             result[layer.name][name] = by_key[key]
     if errors:
@@ -106,11 +113,17 @@ def resolve_parameters(
     if loaded is not None:
         unused = sorted(set(loaded) - set(by_key))
         if unused:
-            warnings.append(Diagnostic(
-                f"{len(unused)} parameter(s) in {source} are used by no layer: {', '.join(unused[:8])}"
-                + (" ..." if len(unused) > 8 else ""),
-                spec.file, None, None, WARNING, "unused-parameter",
-            ))
+            warnings.append(
+                Diagnostic(
+                    f"{len(unused)} parameter(s) in {source} are used by no layer: {', '.join(unused[:8])}"
+                    + (" ..." if len(unused) > 8 else ""),
+                    spec.file,
+                    None,
+                    None,
+                    WARNING,
+                    "unused-parameter",
+                )
+            )
     return result, warnings
 
 

@@ -105,8 +105,13 @@ def as_json() -> list[dict[str, Any]]:
             "description": t.description,
             "inputs": str(t.arity),
             "properties": [
-                {"name": p.name, "nnc_name": p.nnc_name, "default": p.default, "accepts": p.expects,
-                 "description": p.description}
+                {
+                    "name": p.name,
+                    "nnc_name": p.nnc_name,
+                    "default": p.default,
+                    "accepts": p.expects,
+                    "description": p.description,
+                }
                 for p in t.properties
             ],
             "parameters": [

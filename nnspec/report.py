@@ -21,16 +21,18 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         if stats is None:
             continue
         line, column = spec.locate(name)
-        layers.append({
-            "name": name,
-            "type": layer.type.name,
-            "inputs": layer.inputs,
-            "shape": list(layer.shape),
-            "line": line,
-            "column": column,
-            "output": stats.output.to_dict(),
-            "input_stats": [s.to_dict() for s in stats.inputs],
-        })
+        layers.append(
+            {
+                "name": name,
+                "type": layer.type.name,
+                "inputs": layer.inputs,
+                "shape": list(layer.shape),
+                "line": line,
+                "column": column,
+                "output": stats.output.to_dict(),
+                "input_stats": [s.to_dict() for s in stats.inputs],
+            }
+        )
     return {
         "nnspec_report": 1,
         "spec": spec.file,
@@ -38,12 +40,8 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         "dtype": spec.dtype,
         "samples": result.samples,
         "layers": layers,
-        "outputs": {
-            name: value.tolist() for name, value in result.outputs.items() if value.size <= MAX_VALUES_SHOWN
-        },
-        "findings": [
-            {**f.to_dict(), **dict(zip(("line", "column"), spec.locate(f.layer)))} for f in result.findings
-        ],
+        "outputs": {name: value.tolist() for name, value in result.outputs.items() if value.size <= MAX_VALUES_SHOWN},
+        "findings": [{**f.to_dict(), **dict(zip(("line", "column"), spec.locate(f.layer)))} for f in result.findings],
     }
 
 
@@ -59,15 +57,17 @@ def to_text(result: RunResult) -> str:
         if name not in result.stats:
             continue
         s = result.stats[name].output
-        rows.append([
-            name,
-            spec.layers[name].type.name,
-            format_shape(spec.layers[name].shape),
-            *(_num(v) if s.finite else "-" for v in (s.min, s.max, s.mean, s.std)),
-            str(s.nan),
-            str(s.posinf + s.neginf),
-            ", ".join(flagged.get(name, [])),
-        ])
+        rows.append(
+            [
+                name,
+                spec.layers[name].type.name,
+                format_shape(spec.layers[name].shape),
+                *(_num(v) if s.finite else "-" for v in (s.min, s.max, s.mean, s.std)),
+                str(s.nan),
+                str(s.posinf + s.neginf),
+                ", ".join(flagged.get(name, [])),
+            ]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [
         f"{spec.name or spec.file}: {len(spec.layers)} layers, {result.samples} "

@@ -52,7 +52,8 @@ def spec_schema() -> dict[str, Any]:
                 "items": {"$ref": "#/$defs/layer"},
             },
             "outputs": {
-                "description": "Layers whose values are the network's outputs (default: the layers no other layer uses).",
+                "description": "Layers whose values are the network's outputs "
+                "(default: the layers no other layer uses).",
                 "anyOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
             },
             "data": {

@@ -98,13 +98,23 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
                 yield (f"{_owner(data, path)} has no property '{key}'{hint}", path + (key,), True, "unknown-property")
         return
     if path == ("nnspec",):
-        yield (f"unknown format version {instance!r}: this nnspec reads format version {FORMAT_VERSION}", path, False, "version")
+        yield (
+            f"unknown format version {instance!r}: this nnspec reads format version {FORMAT_VERSION}",
+            path,
+            False,
+            "version",
+        )
         return
     if path[:1] == ("layers",) and path[2:] == ("type",) and validator == "enum":
         hint = did_you_mean(str(instance), layer_types())
         yield (f"unknown layer type '{instance}'{hint}", path, False, "unknown-type")
         return
-    yield (f"{_subject(data, path)} must be {_expected(error, data, path)}; got {_show(instance)}", path, False, "invalid-value")
+    yield (
+        f"{_subject(data, path)} must be {_expected(error, data, path)}; got {_show(instance)}",
+        path,
+        False,
+        "invalid-value",
+    )
 
 
 def _expected(error: jsonschema.ValidationError, data: dict[str, Any], path: tuple) -> str:
@@ -127,8 +137,18 @@ def _expected(error: jsonschema.ValidationError, data: dict[str, Any], path: tup
         return "a non-empty list"
     if error.validator == "type":
         kind = error.validator_value
-        return {"integer": "an integer", "number": "a number", "string": "text", "object": "a mapping",
-                "array": "a list", "boolean": "true or false"}.get(kind, str(kind)) if isinstance(kind, str) else " or ".join(kind)
+        return (
+            {
+                "integer": "an integer",
+                "number": "a number",
+                "string": "text",
+                "object": "a mapping",
+                "array": "a list",
+                "boolean": "true or false",
+            }.get(kind, str(kind))
+            if isinstance(kind, str)
+            else " or ".join(kind)
+        )
     return error.message
 
 
@@ -209,7 +229,9 @@ def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnosti
     )
 
 
-def _resolve_layers(raw_layers: list[Any], broken: set[Any], doc: Document, diagnostics: DiagnosticList) -> dict[str, Layer]:
+def _resolve_layers(
+    raw_layers: list[Any], broken: set[Any], doc: Document, diagnostics: DiagnosticList
+) -> dict[str, Layer]:
     """Layers with defaults filled in and their inputs made explicit; duplicates reported."""
     types = layer_types()
     layers: dict[str, Layer] = {}
@@ -224,7 +246,9 @@ def _resolve_layers(raw_layers: list[Any], broken: set[Any], doc: Document, diag
             first_line = doc.source_map.locate(("layers", first_index[name], "name"))[0]
             diagnostics.add(
                 f"duplicate layer name '{name}' (first used on line {first_line}): layer names must be unique",
-                ("layers", index, "name"), code="duplicate-name", layer=name,
+                ("layers", index, "name"),
+                code="duplicate-name",
+                layer=name,
             )
             continue
         first_index[name] = index
@@ -259,7 +283,9 @@ def _check_parameter_files(layer: Layer, diagnostics: DiagnosticList) -> None:
         if source.file is not None and not source.file.is_file():
             diagnostics.add(
                 f"parameter file {source.file} of layer {layer.title} does not exist",
-                ("layers", layer.index, name, "file"), code="missing-file", layer=layer.name,
+                ("layers", layer.index, name, "file"),
+                code="missing-file",
+                layer=layer.name,
             )
 
 
@@ -276,16 +302,16 @@ def _wire(layers: dict[str, Layer], raw_layers: list[Any], diagnostics: Diagnost
                 detail = "and no layer comes before it to default to"
             else:
                 detail = f"got {len(layer.inputs)}" + (f" ({', '.join(layer.inputs)})" if layer.inputs else "")
-            diagnostics.add(
-                f"layer {layer.title} takes {arity}; {detail}", where, code="arity", layer=layer.name
-            )
+            diagnostics.add(f"layer {layer.title} takes {arity}; {detail}", where, code="arity", layer=layer.name)
         for position, source in enumerate(layer.inputs):
             at = where + (position,) if len(layer.inputs) > 1 else where
             if source not in names:
                 hint = did_you_mean(source, [n for n in names if n != layer.name])
                 diagnostics.add(
                     f"layer {layer.title} reads '{source}', but no layer has that name{hint}",
-                    at, code="unknown-input", layer=layer.name,
+                    at,
+                    code="unknown-input",
+                    layer=layer.name,
                 )
             elif source in layers:
                 graph.add_edge(source, layer.name)
@@ -297,12 +323,16 @@ def _wire(layers: dict[str, Layer], raw_layers: list[Any], diagnostics: Diagnost
         loop = " -> ".join(ordered + [ordered[0]])
         diagnostics.add(
             f"the layers form a cycle: {loop}; a network must be acyclic",
-            ("layers", layers[first].index, "input"), code="cycle", layer=first,
+            ("layers", layers[first].index, "input"),
+            code="cycle",
+            layer=first,
         )
     return None if cycles else graph
 
 
-def _outputs(data: dict[str, Any], layers: dict[str, Layer], graph: nx.DiGraph | None, diagnostics: DiagnosticList) -> list[str]:
+def _outputs(
+    data: dict[str, Any], layers: dict[str, Layer], graph: nx.DiGraph | None, diagnostics: DiagnosticList
+) -> list[str]:
     outputs = data.get("outputs")
     if outputs is None:
         if graph is None:
@@ -312,13 +342,16 @@ def _outputs(data: dict[str, Any], layers: dict[str, Layer], graph: nx.DiGraph |
     if not isinstance(outputs, list):
         return []
     for position, name in enumerate(outputs):
-        if isinstance(name, str) and name not in layers and not any(
-            isinstance(raw, dict) and raw.get("name") == name for raw in data.get("layers") or []
+        if (
+            isinstance(name, str)
+            and name not in layers
+            and not any(isinstance(raw, dict) and raw.get("name") == name for raw in data.get("layers") or [])
         ):
             where = ("outputs", position) if isinstance(data["outputs"], list) else ("outputs",)
             diagnostics.add(
                 f"outputs names '{name}', but no layer has that name{did_you_mean(name, layers)}",
-                where, code="unknown-output",
+                where,
+                code="unknown-output",
             )
     return [name for name in outputs if isinstance(name, str)]
 
@@ -337,12 +370,17 @@ def _infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: Diag
             }
         except ShapeError as exc:
             received = [f"{source} {format_shape(layers[source].shape)}" for source in layer.inputs]
-            received_text = ", ".join(received[:-1]) + " and " + received[-1] if len(received) > 1 else "".join(received)
+            received_text = (
+                ", ".join(received[:-1]) + " and " + received[-1] if len(received) > 1 else "".join(received)
+            )
             where = ("layers", layer.index, "input") if layer.inputs else ("layers", layer.index)
             if exc.prop is not None and ("layers", layer.index, exc.prop) in diagnostics.source_map.values:
                 where = ("layers", layer.index, exc.prop)
             diagnostics.add(
-                f"layer {layer.title} receives {received_text}: {exc}", where, code="shape", layer=name,
+                f"layer {layer.title} receives {received_text}: {exc}",
+                where,
+                code="shape",
+                layer=name,
             )
 
 
@@ -359,7 +397,9 @@ def _check_data(data: dict[str, Any], layers: dict[str, Layer], diagnostics: Dia
         if reader is None:
             diagnostics.add(
                 f"data names variable '{variable}', but no Input layer reads it{did_you_mean(variable, readers)}",
-                where, code="unknown-variable", at_key=True,
+                where,
+                code="unknown-variable",
+                at_key=True,
             )
             continue
         try:
@@ -367,7 +407,8 @@ def _check_data(data: dict[str, Any], layers: dict[str, Layer], diagnostics: Dia
         except (ValueError, TypeError):
             diagnostics.add(
                 f"data for '{variable}' must be numbers in equally long lists (one list per sample)",
-                where, code="invalid-data",
+                where,
+                code="invalid-data",
             )
             continue
         try:
@@ -385,5 +426,6 @@ def samples_of(array: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
     if array.shape[1:] == size:
         return array
     raise ValueError(
-        f"expects samples of shape {format_shape(size)} (a list of them, or one alone); got shape {format_shape(array.shape)}"
+        f"expects samples of shape {format_shape(size)} (a list of them, or one alone); "
+        f"got shape {format_shape(array.shape)}"
     )

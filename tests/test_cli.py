@@ -43,7 +43,11 @@ def test_run_json_report(capsys):
     assert report["outputs"]["tanh"] == [[1, 1, 1, 1, 0, -1, -1, -1, -1]]
     tanh = report["layers"][1]
     assert tanh["output"]["at_bounds"] == 8 and tanh["input_stats"][0]["max"] == 255
-    assert {f["check"] for f in report["findings"]} == {"input-range", "tanh-hard-saturation", "sigmoid-hard-saturation"}
+    assert {f["check"] for f in report["findings"]} == {
+        "input-range",
+        "tanh-hard-saturation",
+        "sigmoid-hard-saturation",
+    }
 
 
 def test_run_output_file_is_written_and_never_overwritten_without_force(tmp_path, capsys):
@@ -60,11 +64,23 @@ def test_run_output_file_is_written_and_never_overwritten_without_force(tmp_path
 
 
 def test_run_with_input_and_params_files(tmp_path, write_spec, capsys):
-    spec = write_spec("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2]}\n  - {name: fc, type: Affine, out_shape: 1}\n")
+    spec = write_spec(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2]}\n  - {name: fc, type: Affine, out_shape: 1}\n"
+    )
     np.save(tmp_path / "x.npy", np.array([[0.5, -0.25]]))
     np.savez(tmp_path / "p.npz", **{"fc/affine/W": np.array([[2.0], [4.0]]), "fc/affine/b": np.array([0.25])})
-    code = main(["run", str(spec), "--input", f"x={tmp_path / 'x.npy'}", "--params", str(tmp_path / "p.npz"),
-                 "--output", str(tmp_path / "o.npz")])
+    code = main(
+        [
+            "run",
+            str(spec),
+            "--input",
+            f"x={tmp_path / 'x.npy'}",
+            "--params",
+            str(tmp_path / "p.npz"),
+            "--output",
+            str(tmp_path / "o.npz"),
+        ]
+    )
     assert code == 0
     with np.load(tmp_path / "o.npz") as saved:
         assert saved["fc"].tolist() == [[0.25]]  # 0.5*2 - 0.25*4 + 0.25
@@ -102,7 +118,9 @@ def test_validate_valid_specs_prints_nothing(capsys):
 
 
 def test_validate_reports_every_error_of_every_file(write_spec, capsys):
-    a = write_spec("nnspec: 1\nlayers:\n  - {name: x, type: Tanhh}\n  - {name: y, type: Affine, out_sise: 3}\n", "a.yaml")
+    a = write_spec(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Tanhh}\n  - {name: y, type: Affine, out_sise: 3}\n", "a.yaml"
+    )
     b = write_spec("nnspec: 2\nlayers: []\n", "b.yaml")
     assert main(["validate", str(a), str(b), SEED]) == 1
     err = capsys.readouterr().err.splitlines()
@@ -147,7 +165,9 @@ def test_layers_and_schema(capsys):
 
 def test_a_real_process_has_no_traceback_for_bad_input(write_spec):
     bad = write_spec("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n  - {name: a, type: Add2}\n")
-    proc = subprocess.run([sys.executable, "-m", "nnspec", "validate", str(bad)], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nnspec", "validate", str(bad)], capture_output=True, text=True, cwd=ROOT
+    )
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr == f"{bad}:4:5: error: layer 'a' (Add2) takes exactly 2 inputs; got 1 (x) [arity]\n"

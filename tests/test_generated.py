@@ -16,7 +16,9 @@ from nnspec.schema import schema_text
 from .conftest import ROOT, SPECS
 
 EXAMPLES = sorted(SPECS.glob("*.yaml"))
-REGENERATE = "regenerate with: nnspec schema > schemas/nnspec.schema.json; nnspec layers --format markdown > docs/layers.md"
+REGENERATE = (
+    "regenerate with: nnspec schema > schemas/nnspec.schema.json; nnspec layers --format markdown > docs/layers.md"
+)
 
 
 def test_committed_schema_is_current():

@@ -37,7 +37,11 @@ def test_duplicate_keys_are_errors_at_the_second_key():
 
 
 def test_anchors_and_aliases_are_refused_without_expanding_them():
-    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+    bomb = (
+        "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+    )
     found = codes(bomb)
     assert (1, 4, "yaml-anchor") in found and (2, 4, "yaml-anchor") in found
     assert sum(code == "yaml-alias" for _, _, code in found) == 18

@@ -166,7 +166,10 @@ def test_nan_is_reported_at_the_layer_that_produced_it():
 
 
 def test_generators_are_deterministic_and_scaled():
-    text = "nnspec: 1\nseed: {seed}\nlayers:\n  - {{name: x, type: Input, size: [50], generator: Normal, generator_multiplier: 2.0}}\n"
+    text = (
+        "nnspec: 1\nseed: {seed}\nlayers:\n"
+        "  - {{name: x, type: Input, size: [50], generator: Normal, generator_multiplier: 2.0}}\n"
+    )
     a = nnspec.run(nnspec.loads(text.format(seed=1)), samples=40).outputs["x"]
     b = nnspec.run(nnspec.loads(text.format(seed=1)), samples=40).outputs["x"]
     c = nnspec.run(nnspec.loads(text.format(seed=2)), samples=40).outputs["x"]
@@ -231,6 +234,19 @@ def test_pickled_npy_is_refused(tmp_path):
 
 
 def test_float64_spec_runs_in_float64():
-    spec = nnspec.loads("nnspec: 1\ndtype: float64\nlayers:\n  - {name: x, type: Input, size: [1]}\n  - {name: t, type: Tanh}\n")
+    spec = nnspec.loads(
+        "nnspec: 1\ndtype: float64\nlayers:\n  - {name: x, type: Input, size: [1]}\n  - {name: t, type: Tanh}\n"
+    )
     out = nnspec.run(spec, {"x": [[10.0]]}).outputs["t"]
     assert out.dtype == np.float64 and out[0, 0] < 1.0  # float64 tanh(10) is not yet exactly 1
+
+
+def test_data_outside_the_declared_range_is_a_warning():
+    spec = nnspec.loads("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2], range: [0, 0.5]}\n")
+    assert not nnspec.run(spec, {"x": [[0.0, 0.5]]}).findings
+    [finding] = nnspec.run(spec, {"x": [[0.0, 0.75]]}).findings
+    assert (
+        finding.check == "declared-range"
+        and "0..0.75" in finding.message
+        and "0..0.5 the spec declares" in finding.message
+    )

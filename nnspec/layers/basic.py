@@ -6,7 +6,6 @@ from math import prod
 
 from ..catalog import LayerType, Parameter, Property, register
 
-
 AFFINE_INITIALIZERS = (
     "Normal",
     "NormalAffineHeForward",
@@ -44,7 +43,12 @@ register(
         properties=(
             Property("out_shape", "shape", 100, "Shape of the output (without the batch axis)."),
             Property("with_bias", "bool", True, "Whether to add the bias b."),
-            Property("parameter_scope", "text", None, "Name parameters are stored under (default: the layer's name); layers with one scope share parameters."),
+            Property(
+                "parameter_scope",
+                "text",
+                None,
+                "Name parameters are stored under (default: the layer's name); layers with one scope share parameters.",
+            ),
         ),
         parameters=(
             Parameter(
