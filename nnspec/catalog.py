@@ -35,10 +35,12 @@ class ShapeError(ValueError):
 
 
 # What each property kind accepts, as JSON Schema and as words for error messages.
+# Sizes and axes stay below 2**31, as in nnabla's and NNC's int32 shape fields.
+INT_MAX = 2**31 - 1
 KINDS: dict[str, tuple[dict[str, Any], str]] = {
-    "int": ({"type": "integer"}, "an integer"),
-    "uint": ({"type": "integer", "minimum": 0}, "an integer >= 0"),
-    "pint": ({"type": "integer", "minimum": 1}, "an integer >= 1"),
+    "int": ({"type": "integer", "minimum": -INT_MAX, "maximum": INT_MAX}, "an integer"),
+    "uint": ({"type": "integer", "minimum": 0, "maximum": INT_MAX}, "an integer >= 0"),
+    "pint": ({"type": "integer", "minimum": 1, "maximum": INT_MAX}, "an integer >= 1"),
     "float": ({"type": "number"}, "a number"),
     "bool": ({"type": "boolean"}, "true or false"),
     "text": ({"type": "string"}, "text"),
@@ -46,8 +48,8 @@ KINDS: dict[str, tuple[dict[str, Any], str]] = {
     "shape": (
         {
             "anyOf": [
-                {"type": "integer", "minimum": 1},
-                {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1},
+                {"type": "integer", "minimum": 1, "maximum": INT_MAX},
+                {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": INT_MAX}, "minItems": 1},
             ]
         },
         "a positive integer or a list of positive integers",
@@ -81,10 +83,14 @@ class Property:
 
     def normalize(self, value: Any) -> Any:
         """The value as the forward function receives it (shapes become tuples)."""
-        if self.kind == "shape":
-            return (value,) if isinstance(value, int) else tuple(value)
-        if self.kind == "range":
-            return (float(value[0]), float(value[1]))
+        if value is None:
+            return None
+        if self.kind == "shape":  # JSON Schema counts 3.0 as an integer: store it as 3
+            return (int(value),) if isinstance(value, (int, float)) else tuple(int(n) for n in value)
+        if self.kind in ("int", "uint", "pint"):
+            return int(value)
+        if self.kind in ("float", "range"):
+            return float(value) if self.kind == "float" else (float(value[0]), float(value[1]))
         return value
 
 

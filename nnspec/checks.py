@@ -77,7 +77,13 @@ def nan_inf(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> Iterat
         return
     bad = _count_nonfinite(out)
     if layer.type.is_source:
-        yield Finding("nan-inf", ERROR, layer.name, f"the data for {layer.title} holds {bad}")
+        yield Finding(
+            "nan-inf",
+            ERROR,
+            layer.name,
+            f"the data for {layer.title} holds {bad} as {spec.dtype} (whose largest "
+            f"value is {np.finfo(spec.dtype).max:.3g})",
+        )
         return
     inputs = stats[layer.name].inputs
     if all(s.finite == s.count for s in inputs):

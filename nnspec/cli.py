@@ -38,6 +38,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"nnspec: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except MemoryError:
+        if args.debug:
+            raise
+        print("nnspec: error: not enough memory for this run: try --batch-size or --max-memory", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("nnspec: interrupted", file=sys.stderr)
         return 130
@@ -99,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="samples to generate when every Input uses a generator (default: 100)",
     )
+    run.add_argument(
+        "--max-memory",
+        type=_size,
+        metavar="SIZE",
+        help="stop before running when the run would need more memory than SIZE, e.g. 2G (default: half of RAM)",
+    )
     run.add_argument("--output", metavar="PATH", help="save every output layer's values to a .npz file")
     run.add_argument("--force", action="store_true", help="overwrite --output if it exists")
     run.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
@@ -115,6 +126,15 @@ def _parser() -> argparse.ArgumentParser:
     schema = commands.add_parser("schema", help="print the JSON Schema of spec files")
     schema.set_defaults(handler=_schema)
     return parser
+
+
+def _size(text: str) -> int:
+    from .memory import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_int(text: str) -> int:
@@ -143,6 +163,11 @@ def _validate(args: argparse.Namespace) -> int:
             diagnostics, code = exc.diagnostics, max(code, EXIT_INVALID)
         except UsageError as exc:
             diagnostics, code = [Diagnostic(str(exc), file, code="unreadable")], EXIT_USAGE
+        except Exception as exc:  # a bug in nnspec: report it and go on with the other files
+            if args.debug:
+                raise
+            message = f"internal error: {type(exc).__name__}: {exc} (a bug in nnspec; --debug shows the traceback)"
+            diagnostics, code = [Diagnostic(message, file, code="internal-error")], EXIT_USAGE
         results.append({"file": file, "valid": not diagnostics, "diagnostics": diagnostics})
     if args.format == "json":
         for result in results:
@@ -164,7 +189,14 @@ def _run(args: argparse.Namespace) -> int:
     if output is not None and output.exists() and not args.force:
         raise UsageError(f"{output} exists; add --force to overwrite it")
     spec = load(args.file)
-    result = run(spec, input_files=files, params=args.params, batch_size=args.batch_size, samples=args.samples)
+    result = run(
+        spec,
+        input_files=files,
+        params=args.params,
+        batch_size=args.batch_size,
+        samples=args.samples,
+        max_memory=args.max_memory,
+    )
     if output is not None:
         _save_npz(output, result.outputs)
     if args.format == "json":

@@ -83,7 +83,8 @@ def generate(layer: Layer, samples: int, seed: int) -> np.ndarray:
         values = np.ones((samples, *size))
     else:  # Range
         values = np.broadcast_to(np.linspace(-1.0, 1.0, prod(size)).reshape(size), (samples, *size))
-    return values * scale
+    with np.errstate(over="ignore"):  # a huge multiplier gives inf, which the nan-inf check reports
+        return values * scale
 
 
 def gather_inputs(
@@ -91,13 +92,15 @@ def gather_inputs(
     arrays: Mapping[str, np.ndarray] | None = None,
     files: Mapping[str, str | Path] | None = None,
     samples: int | None = None,
-) -> dict[str, np.ndarray]:
-    """The data of every data variable, as (N, *size) arrays of the spec's dtype.
+) -> tuple[dict[str, np.ndarray], list[Layer], int]:
+    """The data of every data variable, the Input layers still to generate theirs, and the sample count.
 
     Sources, first found wins: ``arrays`` (numpy arrays given by the caller), ``files``
     (--input NAME=PATH), the spec's data: section, the Input's generator. Every
-    variable must end with the same number of samples; generators make as many as
-    the other sources have, or ``samples`` (default 100) when all are generated.
+    variable must have the same number of samples; generators make as many as the
+    other sources have, or ``samples`` (default 100) when all are generated. Arrays
+    keep their dtype (a memory-mapped file stays on disk); the runner converts each
+    batch to the spec's dtype.
     """
     arrays, files = dict(arrays or {}), dict(files or {})
     readers = {layer.dataset: layer for layer in spec.sources}
@@ -107,7 +110,6 @@ def gather_inputs(
             f"no Input layer reads data variable(s) {', '.join(unknown)}; "
             f"the spec's variables are: {', '.join(readers)}"
         )
-    dtype = np.dtype(spec.dtype)
     data: dict[str, np.ndarray] = {}
     to_generate: list[Layer] = []
     for variable, layer in readers.items():
@@ -131,7 +133,7 @@ def gather_inputs(
         if value.ndim >= 1 and value.shape[1:] != size and value.shape != size and prod(value.shape[1:]) == prod(size):
             value = value.reshape(len(value), *size)  # rows of flattened samples, as in a CSV
         try:
-            data[variable] = samples_of(value, size).astype(dtype, copy=False)
+            data[variable] = samples_of(value, size)
         except ValueError as exc:
             raise UsageError(f"data for '{variable}' from {origin}: {exc}") from None
     counts = {variable: len(value) for variable, value in data.items()}
@@ -139,6 +141,4 @@ def gather_inputs(
         listed = ", ".join(f"{v}: {n}" for v, n in counts.items())
         raise UsageError(f"data variables have different numbers of samples ({listed}); they must match")
     count = next(iter(counts.values()), samples or DEFAULT_SAMPLES)
-    for layer in to_generate:
-        data[layer.dataset] = generate(layer, count, spec.seed).astype(dtype)
-    return data
+    return data, to_generate, count

@@ -32,7 +32,8 @@ class Diagnostic:
         where = self.file
         if self.line is not None:
             where += f":{self.line}:{self.column or 1}"
-        return f"{where}: {self.severity}: {self.message} [{self.code}]"
+        message = self.message.replace("\n", "\\n")  # one diagnostic, one line, whatever a name holds
+        return f"{where}: {self.severity}: {message} [{self.code}]"
 
     def to_dict(self) -> dict[str, Any]:
         return {

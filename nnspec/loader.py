@@ -8,6 +8,7 @@ construct an object. Duplicate keys are errors, not silently overwritten.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ _PLAIN_TAGS = {"tag:yaml.org,2002:" + name for name in ("str", "int", "float", "
 # Scalars the constructor turns into numbers, booleans or null; every other scalar stays text.
 _CONSTRUCTED = {"tag:yaml.org,2002:" + name for name in ("int", "float", "bool", "null")}
 _constructor = yaml.constructor.SafeConstructor()
+# YAML 1.2's floats include exponents without a dot (1e-5, as NNC writes Epsilon); YAML 1.1's do not.
+_YAML12_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+")
 
 Path_ = tuple  # a path into the document: keys and list indices, e.g. ("layers", 2, "out_shape")
 
@@ -82,6 +85,14 @@ def load_text(text: str, file: str = "<spec>") -> Document:
         _refuse_unsafe_constructs(text, file, diagnostics)
     except yaml.MarkedYAMLError as exc:
         raise SpecError([_yaml_error(exc, file, text)]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. a control character
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        message = (
+            f"YAML syntax: character {_codepoint(exc.character)} is not allowed in YAML text "
+            "(in double quotes, write a control character as an escape such as \\x07)"
+        )
+        raise SpecError([_at(file, line, column, message, "yaml-syntax")]) from None
     if diagnostics.items:
         raise SpecError(diagnostics.items)
     node = yaml.compose(text, Loader=_Loader)
@@ -137,8 +148,9 @@ def _refuse_unsafe_constructs(text: str, file: str, diagnostics: DiagnosticList)
             )
         tag = getattr(event, "tag", None)
         if tag is not None and tag not in _PLAIN_TAGS and not (tag == "!" and isinstance(event, yaml.ScalarEvent)):
+            shown = tag.replace("tag:yaml.org,2002:", "!!", 1)
             diagnostics.items.append(
-                _at(file, line, column, f"YAML tag {tag} is not allowed in a spec: only plain values are", "yaml-tag")
+                _at(file, line, column, f"YAML tag {shown} is not allowed in a spec: only plain values are", "yaml-tag")
             )
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
@@ -159,7 +171,7 @@ def _build(node: yaml.Node, path: Path_, source_map: SourceMap, diagnostics: Dia
             key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             key_at = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if not isinstance(key, str):
-                shown = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a collection"
+                shown = (key_node.value or "null") if isinstance(key_node, yaml.ScalarNode) else "a collection"
                 hint = " (YAML reads yes/no/on/off as booleans: quote it)" if isinstance(key, bool) else ""
                 diagnostics.items.append(
                     _at(diagnostics.file, *key_at, f"mapping keys must be text; got {shown!s}{hint}", "yaml-key")
@@ -187,6 +199,8 @@ def _build(node: yaml.Node, path: Path_, source_map: SourceMap, diagnostics: Dia
 def _scalar(node: yaml.ScalarNode) -> Any:
     if node.tag in _CONSTRUCTED:
         return _constructor.construct_object(node)
+    if not node.style and _YAML12_FLOAT.fullmatch(node.value):  # plain: style None, or "" from libyaml
+        return float(node.value)  # 1e-5: a number in YAML 1.2, text in PyYAML's YAML 1.1
     return node.value  # text, and dates or other implicit types kept as the text written
 
 
@@ -200,8 +214,14 @@ def _yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> Diagnostic:
         problem += ")"
     if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
         problem += ": YAML indents with spaces, not tabs"
+    elif problem.startswith(("did not find expected", "mapping values are not allowed")):
+        problem += ": check this line's indentation against the lines above, and the space after each ':'"
     line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
     return _at(file, line, column, f"YAML syntax: {problem}", "yaml-syntax")
+
+
+def _codepoint(character: str | int) -> str:
+    return f"U+{character if isinstance(character, int) else ord(character):04X}"
 
 
 def _char_at(text: str, line: int, column: int) -> str:

@@ -87,25 +87,17 @@ def resolve_parameters(
         for name, shape in layer.parameter_shapes.items():
             key = layer.parameter_key(name)
             origin = ("layers", layer.index, name)
-            if key not in by_key:
+            if key not in by_key:  # layers sharing a scope share the array (validation checked the shapes)
                 value, problem = _parameter_value(spec, layer, name, key, shape, loaded, source)
                 if problem:
                     errors.append(_located(spec, origin, problem, layer.name))
                     continue
-                by_key[key] = value.astype(dtype, copy=False)
-            elif by_key[key].shape != shape:
-                errors.append(
-                    _located(
-                        spec,
-                        origin,
-                        (
-                            f"layer {layer.title} shares parameter {key} but needs shape {format_shape(shape)}, "
-                            f"while the layer that shares it has {format_shape(by_key[key].shape)}"
-                        ),
-                        layer.name,
-                    )
-                )
-                continue
+                with np.errstate(over="ignore"):  # values beyond the dtype become inf: reported just below
+                    by_key[key] = value.astype(dtype, copy=False)
+                bad = by_key[key].size - np.count_nonzero(np.isfinite(by_key[key]))
+                if bad:
+                    problem = f"{bad} of the {by_key[key].size} values of parameter '{key}' are NaN or Inf as {dtype}"
+                    errors.append(_located(spec, origin, problem, layer.name))
             result[layer.name][name] = by_key[key]
     if errors:
         raise SpecError(errors)

@@ -14,8 +14,9 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from . import memory
 from .checks import Finding, LayerStats, observe, run_checks
-from .data import gather_inputs
+from .data import gather_inputs, generate
 from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError
 from .params import load_parameter_file, resolve_parameters
 from .spec import Spec
@@ -55,27 +56,33 @@ def run(
     params: Mapping[str, np.ndarray] | str | Path | None = None,
     batch_size: int | None = None,
     samples: int | None = None,
+    max_memory: int | None = None,
 ) -> RunResult:
     """Run ``spec`` on data and return its outputs, statistics and findings.
 
     ``inputs`` maps data variables to arrays of shape (N, *size); ``params`` is a
     mapping of nnabla parameter names to arrays, or a path to a .npz file of them.
+    A run whose estimated memory exceeds ``max_memory`` bytes (default: half the
+    machine's memory) stops before allocating anything.
     """
     if batch_size is not None and batch_size < 1:
         raise NnspecError(f"batch size must be at least 1; got {batch_size}")
-    data = gather_inputs(spec, inputs, input_files, samples)
+    data, to_generate, count = gather_inputs(spec, inputs, input_files, samples)
+    step = batch_size or max(count, 1)
+    memory.check(memory.estimate(spec, count, min(step, count), to_generate), max_memory or memory.default_limit())
+    data.update({layer.dataset: generate(layer, count, spec.seed) for layer in to_generate})
     if isinstance(params, (str, Path)):
         loaded, source = load_parameter_file(params), f"parameter file {params}"
     else:
         loaded, source = params, "the parameters given"
     parameters, notes = resolve_parameters(spec, loaded, source)
     order = execution_order(spec)
-    count = len(next(iter(data.values()))) if data else 0
-    step = batch_size or max(count, 1)
+    dtype = np.dtype(spec.dtype)
     stats: dict[str, LayerStats] = {}
     batches: dict[str, list[np.ndarray]] = {name: [] for name in spec.outputs}
     for start in range(0, count, step):
-        feeds = {variable: np.asarray(values[start : start + step]) for variable, values in data.items()}
+        with np.errstate(over="ignore"):  # data beyond the dtype's range becomes inf: the nan-inf check says so
+            feeds = {variable: np.asarray(values[start : start + step], dtype) for variable, values in data.items()}
         values, batch_stats = _forward(spec, order, feeds, parameters)
         for name, layer_stats in batch_stats.items():
             stats[name] = stats[name].merge(layer_stats) if name in stats else layer_stats

@@ -1,8 +1,10 @@
 """Per-tensor statistics that merge exactly across batches.
 
-Mean and variance are merged with Chan et al.'s pairwise formula, so statistics
-gathered batch by batch equal those of one big batch (to rounding), and two
-partial runs can be combined.
+Mean and standard deviation are merged with Chan et al.'s pairwise formula, so
+statistics gathered batch by batch equal those of one big batch (to rounding), and
+two partial runs can be combined. The standard deviation is kept rather than the
+sum of squares, and scaled before squaring, so float64 values up to the dtype's
+maximum never overflow.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ class TensorStats:
     min: float = inf
     max: float = -inf
     mean: float = 0.0
-    m2: float = 0.0  # sum of squared deviations from the mean
+    std: float = 0.0  # population standard deviation
     outside: int = 0
     at_bounds: int = 0
 
@@ -54,8 +56,7 @@ class TensorStats:
         if finite.size:
             wide = finite.astype(np.float64, copy=False)
             stats.min, stats.max = float(finite.min()), float(finite.max())
-            stats.mean = float(wide.mean())
-            stats.m2 = float(np.square(wide - stats.mean).sum())
+            stats.mean, stats.std = _mean_std(wide)
             stats.zeros = int(np.count_nonzero(finite == 0))
         if outside is not None:
             stats.outside = int(np.count_nonzero((finite < outside[0]) | (finite > outside[1])))
@@ -68,10 +69,6 @@ class TensorStats:
         return self.count - self.nan - self.posinf - self.neginf
 
     @property
-    def std(self) -> float:
-        return sqrt(self.m2 / self.finite) if self.finite else 0.0
-
-    @property
     def max_abs(self) -> float:
         return max(abs(self.min), abs(self.max)) if self.finite else 0.0
 
@@ -80,6 +77,17 @@ class TensorStats:
         n_a, n_b = self.finite, other.finite
         n = n_a + n_b
         delta = other.mean - self.mean
+        # Chan et al.: m2 = m2_a + m2_b + delta^2 n_a n_b / n, in units of the largest term.
+        scale = max(self.std, other.std, abs(delta))
+        std = (
+            scale
+            * sqrt(
+                (n_a * (self.std / scale) ** 2 + n_b * (other.std / scale) ** 2 + (delta / scale) ** 2 * n_a * n_b / n)
+                / n
+            )
+            if n and scale
+            else 0.0
+        )
         return TensorStats(
             count=self.count + other.count,
             nan=self.nan + other.nan,
@@ -89,15 +97,30 @@ class TensorStats:
             min=min(self.min, other.min),
             max=max(self.max, other.max),
             mean=self.mean + delta * n_b / n if n else 0.0,
-            m2=self.m2 + other.m2 + delta * delta * n_a * n_b / n if n else 0.0,
+            std=std,
             outside=self.outside + other.outside,
             at_bounds=self.at_bounds + other.at_bounds,
         )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["m2"]
-        data["std"] = self.std
         if not self.finite:
             data["min"] = data["max"] = None
         return data
+
+
+def _mean_std(values: np.ndarray) -> tuple[float, float]:
+    """Mean and population standard deviation of finite float64 values, without overflow.
+
+    Sums and squares of values near float64's maximum overflow, so such values are
+    divided by their largest magnitude first (only then: it costs a pass over the data).
+    """
+    scale = float(np.abs(values).max())
+    if scale > _SAFE_MAGNITUDE:
+        mean, std = _mean_std(values / scale)
+        return mean * scale, std * scale
+    mean = float(values.mean())
+    return mean, sqrt(float(np.square(values - mean).mean()))
+
+
+_SAFE_MAGNITUDE = 1e150  # squares and sums of a few billion values below this stay finite

@@ -16,11 +16,16 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     """The candidate the user most likely meant, or None when nothing is close."""
     candidates = list(candidates)
     folded = {c.lower(): c for c in candidates}
-    for form in (word.lower(), snake_case(word), word.lower().replace("-", "_")):
+    lower = word.lower()
+    swapped = [lower[:i] + lower[i + 1] + lower[i] + lower[i + 2 :] for i in range(len(lower) - 1)]
+    for form in (lower, snake_case(word), lower.replace("-", "_"), *swapped):  # case, CamelCase, transposed letters
         if form in folded:
             return folded[form]
-    matches = difflib.get_close_matches(word.lower(), list(folded), n=1, cutoff=0.6)
-    return folded[matches[0]] if matches else None
+    matches = difflib.get_close_matches(lower, list(folded), n=1, cutoff=0.6)
+    if matches:
+        return folded[matches[0]]
+    anagrams = [c for c in folded if len(c) > 2 and sorted(c) == sorted(lower)]  # thna -> tanh
+    return folded[anagrams[0]] if anagrams else None
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

@@ -8,6 +8,8 @@ suggests the closest valid name where there is one.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,25 @@ import numpy as np
 from .catalog import ShapeError, format_shape, layer_types
 from .diagnostics import Diagnostic, DiagnosticList, SpecError
 from .loader import Document, load_file, load_text
-from .schema import DTYPES, FORMAT_VERSION, spec_schema
+from .schema import DTYPES, FORMAT_VERSION, NAME_PATTERN, spec_schema
 from .spec import Layer, ParameterSource, Spec
-from .suggest import did_you_mean
+from .suggest import closest, did_you_mean
+
+_NAME_RULE = "a name of letters, digits and _, not starting with a digit"
 
 _validator: jsonschema.protocols.Validator | None = None
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any):
+    """JSON Schema patterns are ECMA-262 regexes, where '$' ends the text; Python's '$' also
+    matches before a final newline, so it is read as '\\Z' here."""
+    if isinstance(instance, str):
+        python_pattern = pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith(r"\$") else pattern
+        if not re.search(python_pattern, instance):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
 
 
 def load(path: str | Path) -> Spec:
@@ -54,6 +70,7 @@ def validate_document(doc: Document) -> Spec:
     spec = _build_spec(doc, data, broken, diagnostics)
     if diagnostics.errors:
         raise SpecError(diagnostics.items)
+    assert spec is not None, "a schema error was found but not reported"
     return spec
 
 
@@ -64,7 +81,7 @@ def _check_schema(data: dict[str, Any], diagnostics: DiagnosticList) -> set[Any]
     """Report schema errors; return the top-level keys and layer indices that failed."""
     global _validator
     if _validator is None:
-        _validator = jsonschema.Draft202012Validator(spec_schema())
+        _validator = _Validator(spec_schema())
     broken: set[Any] = set()
     seen: set[tuple] = set()
     for error in _validator.iter_errors(data):
@@ -83,8 +100,11 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
     instance = error.instance
     validator = error.validator
     if validator == "required":
-        missing = [key for key in error.validator_value if key not in instance]
-        for key in missing:
+        forbids_unknown = error.schema.get("additionalProperties") is False
+        unknown = [key for key in instance if key not in error.schema.get("properties", {})]
+        for key in error.validator_value:
+            if key in instance or (forbids_unknown and closest(key, unknown)):
+                continue  # a misspelt key: its unknown-property error suggests this one
             if path == () and key == "nnspec":
                 yield (f"missing the format version: add 'nnspec: {FORMAT_VERSION}' at the top", path, False, "version")
             else:
@@ -99,18 +119,22 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
         return
     if path == ("nnspec",):
         yield (
-            f"unknown format version {instance!r}: this nnspec reads format version {FORMAT_VERSION}",
+            f"unknown format version {_show(instance)}: this nnspec reads format version {FORMAT_VERSION}",
             path,
             False,
             "version",
         )
         return
-    if path[:1] == ("layers",) and path[2:] == ("type",) and validator == "enum":
-        hint = did_you_mean(str(instance), layer_types())
+    if path[:1] == ("layers",) and path[2:] == ("type",) and validator == "enum" and isinstance(instance, str):
+        hint = did_you_mean(instance, layer_types())
         yield (f"unknown layer type '{instance}'{hint}", path, False, "unknown-type")
         return
+    if path == ("data",) and validator == "pattern":  # propertyNames: ``instance`` is the key
+        yield (f"data variable '{instance}' must be {_NAME_RULE}", path + (instance,), True, "invalid-value")
+        return
+    hint = "; write each layer as a list item starting with '- '" if path == ("layers",) and validator == "type" else ""
     yield (
-        f"{_subject(data, path)} must be {_expected(error, data, path)}; got {_show(instance)}",
+        f"{_subject(data, path)} must be {_expected(error, data, path)}; got {_show(instance)}{hint}",
         path,
         False,
         "invalid-value",
@@ -126,7 +150,9 @@ def _expected(error: jsonschema.ValidationError, data: dict[str, Any], path: tup
     if path and path[-1] in ("input", "outputs") or (len(path) > 1 and path[-2] in ("input", "outputs")):
         return "a layer name or a list of layer names"
     if path[-1:] == ("name",) or (len(path) == 2 and path[0] == "outputs"):
-        return "a name of letters, digits and _, not starting with a digit"
+        return _NAME_RULE
+    if path[:1] == ("layers",) and path[2:] == ("type",):
+        return "a layer type, as text (see nnspec layers)"
     if path[-1:] == ("initializer",):
         return "one of " + ", ".join(error.validator_value)
     if error.validator == "enum":
@@ -155,8 +181,8 @@ def _expected(error: jsonschema.ValidationError, data: dict[str, Any], path: tup
 def _property(data: dict[str, Any], path: tuple):
     if len(path) < 3 or path[0] != "layers":
         return None
-    layer = _layer_at(data, path[1])
-    layer_type = layer_types().get(layer.get("type")) if layer else None
+    layer = _layer_at(data, path[1]) or {}
+    layer_type = layer_types().get(layer["type"]) if isinstance(layer.get("type"), str) else None
     return layer_type.property_map.get(path[2]) if layer_type else None
 
 
@@ -198,7 +224,8 @@ def _subject(data: dict[str, Any], path: tuple) -> str:
 
 
 def _show(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value).replace("True", "true").replace("False", "false")
+    """A value as the user wrote it, near enough: YAML's null and true, text quoted."""
+    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -207,9 +234,10 @@ def _show(value: Any) -> str:
 
 def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnostics: DiagnosticList) -> Spec | None:
     raw_layers = data.get("layers") if isinstance(data.get("layers"), list) else []
+    names = [raw["name"] for raw in raw_layers if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
     layers = _resolve_layers(raw_layers, broken, doc, diagnostics)
-    graph = _wire(layers, raw_layers, diagnostics)
-    outputs = _outputs(data, layers, graph, diagnostics)
+    graph = _wire(layers, names, diagnostics)
+    outputs = _outputs(data, names, layers, graph, diagnostics)
     if graph is not None:
         _infer_shapes(graph, layers, diagnostics)
     data_values = _check_data(data, layers, diagnostics)
@@ -220,7 +248,7 @@ def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnosti
         name=data.get("name"),
         description=data.get("description"),
         dtype=data.get("dtype", "float32"),
-        seed=data.get("seed", 0),
+        seed=int(data.get("seed", 0)),  # JSON Schema counts 3.0 as an integer
         layers=layers,
         outputs=outputs,
         data=data_values,
@@ -252,13 +280,13 @@ def _resolve_layers(
             )
             continue
         first_index[name] = index
-        layer_type = types.get(raw.get("type"))
+        layer_type = types.get(raw["type"]) if isinstance(raw.get("type"), str) else None
         if layer_type is None or ("layers", index) in broken:
             previous = name
             continue  # its own errors are reported; it is left out of wiring and shapes
         inputs = raw.get("input", previous if layer_type.arity.least > 0 else None)
         inputs = [] if inputs is None else [inputs] if isinstance(inputs, str) else list(inputs)
-        props = {p.name: p.normalize(raw[p.name]) if p.name in raw else p.default for p in layer_type.properties}
+        props = {p.name: p.normalize(raw.get(p.name, p.default)) for p in layer_type.properties}
         params = {
             p.name: ParameterSource(
                 raw.get(p.name, {}).get("initializer", p.initializer),
@@ -270,8 +298,33 @@ def _resolve_layers(
         layers[name] = Layer(name, layer_type, props, inputs, params, index)
         previous = name
     for layer in layers.values():
+        _check_values(layer, raw_layers[layer.index], diagnostics)
         _check_parameter_files(layer, diagnostics)
     return layers
+
+
+def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList) -> None:
+    """What the schema cannot say: ranges whose low end is above the high end, parameters a property disables."""
+    for prop in layer.type.properties:
+        value = layer.props[prop.name]
+        if prop.kind == "range" and value is not None and value[0] > value[1]:
+            diagnostics.add(
+                f"'{prop.name}' of layer {layer.title} must be [low, high] with low <= high; "
+                f"got {list(raw[prop.name])}",
+                ("layers", layer.index, prop.name),
+                code="invalid-value",
+                layer=layer.name,
+            )
+    for param in layer.type.parameters:
+        if param.name in raw and not param.enabled(layer.props):
+            diagnostics.add(
+                f"layer {layer.title} is given parameter '{param.name}', which its properties switch off "
+                f"(e.g. with_bias: false): remove one or the other",
+                ("layers", layer.index, param.name),
+                code="unused-parameter",
+                at_key=True,
+                layer=layer.name,
+            )
 
 
 def _parameter_file(file: str | None, spec_file: str) -> Path | None:
@@ -289,20 +342,30 @@ def _check_parameter_files(layer: Layer, diagnostics: DiagnosticList) -> None:
             )
 
 
-def _wire(layers: dict[str, Layer], raw_layers: list[Any], diagnostics: DiagnosticList) -> nx.DiGraph | None:
-    """The graph of the valid layers; None when it has a cycle (no order to infer shapes in)."""
+def _wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList) -> nx.DiGraph | None:
+    """The graph of the valid layers; None when it has a cycle (no order to infer shapes in).
+
+    ``names`` holds every layer name written, valid layer or not, so that an input
+    naming an invalid layer is not reported as naming no layer.
+    """
     graph = nx.DiGraph()
     graph.add_nodes_from(layers)
-    names = [raw.get("name") for raw in raw_layers if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
     for layer in layers.values():
         where = ("layers", layer.index, "input")
         arity = layer.type.arity
         if not arity.accepts(len(layer.inputs)):
-            if not layer.inputs and layer.index == 0:
-                detail = "and no layer comes before it to default to"
+            if arity.most == 0:
+                message = (
+                    f"layer {layer.title} takes no input (it reads data), but input names {', '.join(layer.inputs)}"
+                )
+            elif not layer.inputs:
+                message = (
+                    f"layer {layer.title} takes {arity}, but none is given and no layer comes before it: "
+                    "add input: NAME"
+                )
             else:
-                detail = f"got {len(layer.inputs)}" + (f" ({', '.join(layer.inputs)})" if layer.inputs else "")
-            diagnostics.add(f"layer {layer.title} takes {arity}; {detail}", where, code="arity", layer=layer.name)
+                message = f"layer {layer.title} takes {arity}; got {len(layer.inputs)} ({', '.join(layer.inputs)})"
+            diagnostics.add(message, where, code="arity", layer=layer.name)
         for position, source in enumerate(layer.inputs):
             at = where + (position,) if len(layer.inputs) > 1 else where
             if source not in names:
@@ -331,33 +394,33 @@ def _wire(layers: dict[str, Layer], raw_layers: list[Any], diagnostics: Diagnost
 
 
 def _outputs(
-    data: dict[str, Any], layers: dict[str, Layer], graph: nx.DiGraph | None, diagnostics: DiagnosticList
+    data: dict[str, Any],
+    names: list[str],
+    layers: dict[str, Layer],
+    graph: nx.DiGraph | None,
+    diagnostics: DiagnosticList,
 ) -> list[str]:
     outputs = data.get("outputs")
     if outputs is None:
-        if graph is None:
-            return []
-        return [name for name in layers if graph.out_degree(name) == 0]
-    outputs = [outputs] if isinstance(outputs, str) else outputs
-    if not isinstance(outputs, list):
-        return []
-    for position, name in enumerate(outputs):
-        if (
-            isinstance(name, str)
-            and name not in layers
-            and not any(isinstance(raw, dict) and raw.get("name") == name for raw in data.get("layers") or [])
-        ):
-            where = ("outputs", position) if isinstance(data["outputs"], list) else ("outputs",)
+        return [] if graph is None else [name for name in layers if graph.out_degree(name) == 0]
+    listed = [outputs] if isinstance(outputs, str) else outputs if isinstance(outputs, list) else []
+    for position, name in enumerate(listed):
+        if isinstance(name, str) and name not in names:
+            where = ("outputs", position) if isinstance(outputs, list) else ("outputs",)
             diagnostics.add(
-                f"outputs names '{name}', but no layer has that name{did_you_mean(name, layers)}",
+                f"outputs names '{name}', but no layer has that name{did_you_mean(name, names)}",
                 where,
                 code="unknown-output",
             )
-    return [name for name in outputs if isinstance(name, str)]
+    return [name for name in listed if isinstance(name, str)]
 
 
 def _infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
-    """Run every layer's shape rule in topological order; report the first failure on each path."""
+    """Run every layer's shape rule in topological order; report the first failure on each path.
+
+    Layers that share a parameter scope must agree on the shapes of what they share.
+    """
+    shared: dict[str, tuple[tuple[int, ...], Layer]] = {}
     for name in nx.topological_sort(graph):
         layer = layers[name]
         shapes = [layers[source].shape if source in layers else None for source in layer.inputs]
@@ -368,6 +431,17 @@ def _infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: Diag
             layer.parameter_shapes = {
                 p.name: tuple(p.shape(shapes, layer.props)) for p in layer.type.parameters if p.enabled(layer.props)
             }
+            for parameter, shape in layer.parameter_shapes.items():
+                key = layer.parameter_key(parameter)
+                first_shape, first = shared.setdefault(key, (shape, layer))
+                if first_shape != shape:
+                    diagnostics.add(
+                        f"layer {layer.title} shares parameter {key} with layer {first.title}, but needs shape "
+                        f"{format_shape(shape)} where {first.name} needs {format_shape(first_shape)}",
+                        ("layers", layer.index, "parameter_scope"),
+                        code="shape",
+                        layer=name,
+                    )
         except ShapeError as exc:
             received = [f"{source} {format_shape(layers[source].shape)}" for source in layer.inputs]
             received_text = (
@@ -394,9 +468,17 @@ def _check_data(data: dict[str, Any], layers: dict[str, Layer], diagnostics: Dia
     for variable, value in values.items():
         where = ("data", variable)
         reader = readers.get(variable)
+        if not re.fullmatch(NAME_PATTERN.strip("^$"), variable):
+            continue  # the schema reports the name
         if reader is None:
+            named = layers.get(variable)
+            hint = (
+                f"; layer {named.title} reads data variable '{named.dataset}' (its dataset property)"
+                if named is not None and named.type.is_source
+                else did_you_mean(variable, readers)
+            )
             diagnostics.add(
-                f"data names variable '{variable}', but no Input layer reads it{did_you_mean(variable, readers)}",
+                f"data names variable '{variable}', but no Input layer reads it{hint}",
                 where,
                 code="unknown-variable",
                 at_key=True,
@@ -405,9 +487,10 @@ def _check_data(data: dict[str, Any], layers: dict[str, Layer], diagnostics: Dia
         try:
             array = np.asarray(value, dtype=np.float64)
         except (ValueError, TypeError):
+            position, problem = _first_bad_sample(value)
             diagnostics.add(
-                f"data for '{variable}' must be numbers in equally long lists (one list per sample)",
-                where,
+                f"data for '{variable}' must be numbers, one equally long list per sample: {problem}",
+                where + position,
                 code="invalid-data",
             )
             continue
@@ -416,6 +499,23 @@ def _check_data(data: dict[str, Any], layers: dict[str, Layer], diagnostics: Dia
         except ValueError as exc:
             diagnostics.add(f"data for '{variable}' (read by {reader.title}): {exc}", where, code="data-shape")
     return arrays
+
+
+def _first_bad_sample(value: Any) -> tuple[tuple[int, ...], str]:
+    """Where data stops being a regular array of numbers, and why (for the message)."""
+    if not isinstance(value, list):
+        return (), f"got {_show(value)}"
+    shapes = []
+    for index, sample in enumerate(value):
+        try:
+            shapes.append(np.asarray(sample, dtype=np.float64).shape)
+        except (ValueError, TypeError):
+            return (index,), f"sample {index + 1} is not a regular list of numbers"
+        if shapes[-1] != shapes[0]:
+            return (
+                index,
+            ), f"sample {index + 1} has shape {format_shape(shapes[-1])}, sample 1 {format_shape(shapes[0])}"
+    return (), "the samples are not regular lists of numbers"
 
 
 def samples_of(array: np.ndarray, size: tuple[int, ...]) -> np.ndarray:

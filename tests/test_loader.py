@@ -93,3 +93,8 @@ def test_bom_is_accepted_and_bad_bytes_are_located(tmp_path):
         load_file(bad)
     d = caught.value.diagnostics[0]
     assert (d.line, d.column, d.code) == (2, 10, "encoding")
+
+
+def test_exponent_numbers_without_a_dot_are_numbers_as_in_yaml_1_2():
+    doc = load_text("a: 1e-5\nb: -3E+2\nc: '1e5'\nd: 1e\n")
+    assert doc.data == {"a": 1e-5, "b": -300.0, "c": "1e5", "d": "1e"}

@@ -37,7 +37,10 @@ def softmax(inputs, props, params):
     """o_x = exp(i_x) / sum_j exp(i_j), along axis (shifted by the maximum, so exp never overflows)"""
     x = inputs[0]
     axis = props["axis"] + 1  # the batch axis comes first
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    # x - max overflows to -inf only where the spread of a sample exceeds the dtype's
+    # range; exp(-inf) = 0 is then the right probability, so that warning is silenced.
+    with np.errstate(over="ignore"):
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
