@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import csv
+import re
 import zlib
 from collections.abc import Mapping
 from math import prod
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .diagnostics import UsageError
+from .catalog import format_shape
+from .diagnostics import DiagnosticList, UsageError, show_value
+from .schema import NAME_PATTERN
 from .spec import Layer, Spec
-from .validate import samples_of
+from .suggest import did_you_mean
 
 DEFAULT_SAMPLES = 100
 
@@ -142,3 +146,78 @@ def gather_inputs(
         raise UsageError(f"data variables have different numbers of samples ({listed}); they must match")
     count = next(iter(counts.values()), samples or DEFAULT_SAMPLES)
     return data, to_generate, count
+
+
+def check_spec_data(
+    data: dict[str, Any], layers: dict[str, Layer], diagnostics: DiagnosticList
+) -> dict[str, np.ndarray]:
+    """The spec's data: section as arrays, each checked against the Input layer that reads it."""
+    values = data.get("data")
+    if not isinstance(values, dict):
+        return {}
+    readers = {layer.dataset: layer for layer in layers.values() if layer.type.is_source}
+    arrays: dict[str, np.ndarray] = {}
+    for variable, value in values.items():
+        where = ("data", variable)
+        reader = readers.get(variable)
+        if not re.fullmatch(NAME_PATTERN.strip("^$"), variable):
+            continue  # the schema reports the name
+        if reader is None:
+            named = layers.get(variable)
+            hint = (
+                f"; layer {named.title} reads data variable '{named.dataset}' (its dataset property)"
+                if named is not None and named.type.is_source
+                else did_you_mean(variable, readers)
+            )
+            diagnostics.add(
+                f"data names variable '{variable}', but no Input layer reads it{hint}",
+                where,
+                code="unknown-variable",
+                at_key=True,
+            )
+            continue
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (ValueError, TypeError):
+            position, problem = _first_bad_sample(value)
+            diagnostics.add(
+                f"data for '{variable}' must be numbers, one equally long list per sample: {problem}",
+                where + position,
+                code="invalid-data",
+            )
+            continue
+        try:
+            arrays[variable] = samples_of(array, reader.props["size"])
+        except ValueError as exc:
+            diagnostics.add(f"data for '{variable}' (read by {reader.title}): {exc}", where, code="data-shape")
+    return arrays
+
+
+def _first_bad_sample(value: Any) -> tuple[tuple[int, ...], str]:
+    """Where data stops being a regular array of numbers, and why (for the message)."""
+    if not isinstance(value, list):
+        return (), f"got {show_value(value)}"
+    shapes = []
+    for index, sample in enumerate(value):
+        try:
+            shapes.append(np.asarray(sample, dtype=np.float64).shape)
+        except (ValueError, TypeError):
+            return (index,), f"sample {index + 1} is not a regular list of numbers"
+        if shapes[-1] != shapes[0]:
+            return (
+                index,
+            ), f"sample {index + 1} has shape {format_shape(shapes[-1])}, sample 1 {format_shape(shapes[0])}"
+    return (), "the samples are not regular lists of numbers"
+
+
+def samples_of(array: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
+    """Data as a batch of samples of ``size``: (N, *size) as it is, or a single sample given alone."""
+    size = tuple(size)
+    if array.shape == size:
+        return array[np.newaxis]
+    if array.shape[1:] == size:
+        return array
+    raise ValueError(
+        f"expects samples of shape {format_shape(size)} (a list of them, or one alone); "
+        f"got shape {format_shape(array.shape)}"
+    )

@@ -6,6 +6,7 @@ sees every problem in a spec at once, each as ``FILE:LINE:COL: severity: message
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,3 +99,9 @@ class DiagnosticList:
 
 def _order(d: Diagnostic) -> tuple:
     return (d.file, d.line or 0, d.column or 0)
+
+
+def show_value(value: Any) -> str:
+    """A value as the user wrote it, near enough: YAML's null and true, text quoted."""
+    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,221 @@
+"""Stage 2 of validation: layers resolved, wired into a networkx DiGraph, shapes inferred.
+
+Layers get their defaults and explicit inputs; the graph gets one node per valid
+layer and one edge per input; shape rules run in topological order and store each
+layer's output and parameter shapes on it. Problems become diagnostics; every
+stage goes on with what is intact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from .catalog import ShapeError, format_shape, layer_types
+from .diagnostics import DiagnosticList
+from .loader import Document
+from .spec import Layer, ParameterSource
+from .suggest import did_you_mean
+
+
+def resolve_layers(
+    raw_layers: list[Any], broken: set[Any], doc: Document, diagnostics: DiagnosticList
+) -> dict[str, Layer]:
+    """Layers with defaults filled in and their inputs made explicit; duplicates reported."""
+    types = layer_types()
+    layers: dict[str, Layer] = {}
+    first_index: dict[str, int] = {}
+    previous: str | None = None
+    for index, raw in enumerate(raw_layers):
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            previous = None
+            continue
+        name = raw["name"]
+        if name in first_index:
+            first_line = doc.source_map.locate(("layers", first_index[name], "name"))[0]
+            diagnostics.add(
+                f"duplicate layer name '{name}' (first used on line {first_line}): layer names must be unique",
+                ("layers", index, "name"),
+                code="duplicate-name",
+                layer=name,
+            )
+            continue
+        first_index[name] = index
+        layer_type = types.get(raw["type"]) if isinstance(raw.get("type"), str) else None
+        if layer_type is None or ("layers", index) in broken:
+            previous = name
+            continue  # its own errors are reported; it is left out of wiring and shapes
+        inputs = raw.get("input", previous if layer_type.arity.least > 0 else None)
+        inputs = [] if inputs is None else [inputs] if isinstance(inputs, str) else list(inputs)
+        props = {p.name: p.normalize(raw.get(p.name, p.default)) for p in layer_type.properties}
+        params = {
+            p.name: ParameterSource(
+                raw.get(p.name, {}).get("initializer", p.initializer),
+                float(raw.get(p.name, {}).get("multiplier", p.multiplier)),
+                _parameter_file(raw.get(p.name, {}).get("file"), doc.file),
+            )
+            for p in layer_type.parameters
+        }
+        layers[name] = Layer(name, layer_type, props, inputs, params, index)
+        previous = name
+    for layer in layers.values():
+        _check_values(layer, raw_layers[layer.index], diagnostics)
+        _check_parameter_files(layer, diagnostics)
+    return layers
+
+
+def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList) -> None:
+    """What the schema cannot say: ranges whose low end is above the high end, parameters a property disables."""
+    for prop in layer.type.properties:
+        value = layer.props[prop.name]
+        if prop.kind == "range" and value is not None and value[0] > value[1]:
+            diagnostics.add(
+                f"'{prop.name}' of layer {layer.title} must be [low, high] with low <= high; "
+                f"got {list(raw[prop.name])}",
+                ("layers", layer.index, prop.name),
+                code="invalid-value",
+                layer=layer.name,
+            )
+    for param in layer.type.parameters:
+        if param.name in raw and not param.enabled(layer.props):
+            diagnostics.add(
+                f"layer {layer.title} is given parameter '{param.name}', which its properties switch off "
+                f"(e.g. with_bias: false): remove one or the other",
+                ("layers", layer.index, param.name),
+                code="unused-parameter",
+                at_key=True,
+                layer=layer.name,
+            )
+
+
+def _parameter_file(file: str | None, spec_file: str) -> Path | None:
+    return None if file is None else Path(spec_file).parent / file
+
+
+def _check_parameter_files(layer: Layer, diagnostics: DiagnosticList) -> None:
+    for name, source in layer.parameters.items():
+        if source.file is not None and not source.file.is_file():
+            diagnostics.add(
+                f"parameter file {source.file} of layer {layer.title} does not exist",
+                ("layers", layer.index, name, "file"),
+                code="missing-file",
+                layer=layer.name,
+            )
+
+
+def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList) -> nx.DiGraph | None:
+    """The graph of the valid layers; None when it has a cycle (no order to infer shapes in).
+
+    ``names`` holds every layer name written, valid layer or not, so that an input
+    naming an invalid layer is not reported as naming no layer.
+    """
+    graph = nx.DiGraph()
+    graph.add_nodes_from(layers)
+    for layer in layers.values():
+        where = ("layers", layer.index, "input")
+        arity = layer.type.arity
+        if not arity.accepts(len(layer.inputs)):
+            if arity.most == 0:
+                message = (
+                    f"layer {layer.title} takes no input (it reads data), but input names {', '.join(layer.inputs)}"
+                )
+            elif not layer.inputs:
+                message = (
+                    f"layer {layer.title} takes {arity}, but none is given and no layer comes before it: "
+                    "add input: NAME"
+                )
+            else:
+                message = f"layer {layer.title} takes {arity}; got {len(layer.inputs)} ({', '.join(layer.inputs)})"
+            diagnostics.add(message, where, code="arity", layer=layer.name)
+        for position, source in enumerate(layer.inputs):
+            at = where + (position,) if len(layer.inputs) > 1 else where
+            if source not in names:
+                hint = did_you_mean(source, [n for n in names if n != layer.name])
+                diagnostics.add(
+                    f"layer {layer.title} reads '{source}', but no layer has that name{hint}",
+                    at,
+                    code="unknown-input",
+                    layer=layer.name,
+                )
+            elif source in layers:
+                graph.add_edge(source, layer.name)
+    cycles = sorted(nx.simple_cycles(graph), key=lambda c: layers[c[0]].index) if graph.number_of_edges() else []
+    for cycle in cycles[:10]:
+        first = min(cycle, key=lambda n: layers[n].index)
+        start = cycle.index(first)
+        ordered = cycle[start:] + cycle[:start]
+        loop = " -> ".join(ordered + [ordered[0]])
+        diagnostics.add(
+            f"the layers form a cycle: {loop}; a network must be acyclic",
+            ("layers", layers[first].index, "input"),
+            code="cycle",
+            layer=first,
+        )
+    return None if cycles else graph
+
+
+def output_layers(
+    data: dict[str, Any],
+    names: list[str],
+    layers: dict[str, Layer],
+    graph: nx.DiGraph | None,
+    diagnostics: DiagnosticList,
+) -> list[str]:
+    outputs = data.get("outputs")
+    if outputs is None:
+        return [] if graph is None else [name for name in layers if graph.out_degree(name) == 0]
+    listed = [outputs] if isinstance(outputs, str) else outputs if isinstance(outputs, list) else []
+    for position, name in enumerate(listed):
+        if isinstance(name, str) and name not in names:
+            where = ("outputs", position) if isinstance(outputs, list) else ("outputs",)
+            diagnostics.add(
+                f"outputs names '{name}', but no layer has that name{did_you_mean(name, names)}",
+                where,
+                code="unknown-output",
+            )
+    return [name for name in listed if isinstance(name, str)]
+
+
+def infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
+    """Run every layer's shape rule in topological order; report the first failure on each path.
+
+    Layers that share a parameter scope must agree on the shapes of what they share.
+    """
+    shared: dict[str, tuple[tuple[int, ...], Layer]] = {}
+    for name in nx.topological_sort(graph):
+        layer = layers[name]
+        shapes = [layers[source].shape if source in layers else None for source in layer.inputs]
+        if any(shape is None for shape in shapes) or not layer.type.arity.accepts(len(shapes)):
+            continue  # an input or the wiring failed already: that error is reported
+        try:
+            layer.shape = tuple(layer.type.infer_shape(shapes, layer.props))
+            layer.parameter_shapes = {
+                p.name: tuple(p.shape(shapes, layer.props)) for p in layer.type.parameters if p.enabled(layer.props)
+            }
+            for parameter, shape in layer.parameter_shapes.items():
+                key = layer.parameter_key(parameter)
+                first_shape, first = shared.setdefault(key, (shape, layer))
+                if first_shape != shape:
+                    diagnostics.add(
+                        f"layer {layer.title} shares parameter {key} with layer {first.title}, but needs shape "
+                        f"{format_shape(shape)} where {first.name} needs {format_shape(first_shape)}",
+                        ("layers", layer.index, "parameter_scope"),
+                        code="shape",
+                        layer=name,
+                    )
+        except ShapeError as exc:
+            received = [f"{source} {format_shape(layers[source].shape)}" for source in layer.inputs]
+            received_text = (
+                ", ".join(received[:-1]) + " and " + received[-1] if len(received) > 1 else "".join(received)
+            )
+            where = ("layers", layer.index, "input") if layer.inputs else ("layers", layer.index)
+            if exc.prop is not None and ("layers", layer.index, exc.prop) in diagnostics.source_map.values:
+                where = ("layers", layer.index, exc.prop)
+            diagnostics.add(
+                f"layer {layer.title} receives {received_text}: {exc}",
+                where,
+                code="shape",
+                layer=name,
+            )

@@ -1,0 +1,179 @@
+"""Stage 1 of validation: the JSON Schema, with its errors told in a person's terms.
+
+jsonschema reports "Additional properties are not allowed ('out_sise' was
+unexpected)"; this module turns each error into a located diagnostic that names
+the layer and its type, says what was expected and what was received, and
+suggests the closest valid name.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+import jsonschema
+
+from .catalog import layer_types
+from .diagnostics import DiagnosticList, show_value
+from .schema import DTYPES, FORMAT_VERSION, spec_schema
+from .suggest import closest, did_you_mean
+
+_NAME_RULE = "a name of letters, digits and _, not starting with a digit"
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any):
+    """JSON Schema patterns are ECMA-262 regexes, where '$' ends the text; Python's '$' also
+    matches before a final newline, so it is read as '\\Z' here."""
+    if isinstance(instance, str):
+        python_pattern = pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith(r"\$") else pattern
+        if not re.search(python_pattern, instance):
+            yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _validator() -> jsonschema.protocols.Validator:
+    validator_class = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
+    return validator_class(spec_schema())
+
+
+def check_schema(data: dict[str, Any], diagnostics: DiagnosticList) -> set[Any]:
+    """Report schema errors; return the top-level keys and layer indices that failed."""
+    broken: set[Any] = set()
+    seen: set[tuple] = set()
+    for error in _validator().iter_errors(data):
+        path = tuple(error.absolute_path)
+        broken.add(path[:2] if path[:1] == ("layers",) and len(path) > 1 else path[:1])
+        for message, where, at_key, code in _describe(error, data):
+            if (where, message) not in seen:
+                seen.add((where, message))
+                diagnostics.add(message, where, code=code, at_key=at_key, layer=_layer_name(data, where))
+    return broken
+
+
+def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
+    """Turn one jsonschema error into (message, path, at_key, code) tuples a person can act on."""
+    path = tuple(error.absolute_path)
+    instance = error.instance
+    validator = error.validator
+    if validator == "required":
+        forbids_unknown = error.schema.get("additionalProperties") is False
+        unknown = [key for key in instance if key not in error.schema.get("properties", {})]
+        for key in error.validator_value:
+            if key in instance or (forbids_unknown and closest(key, unknown)):
+                continue  # a misspelt key: its unknown-property error suggests this one
+            if path == () and key == "nnspec":
+                yield (f"missing the format version: add 'nnspec: {FORMAT_VERSION}' at the top", path, False, "version")
+            else:
+                yield (f"{_owner(data, path)} has no '{key}'", path, False, "required")
+        return
+    if validator == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        for key in instance:
+            if key not in allowed:
+                hint = did_you_mean(key, allowed)
+                yield (f"{_owner(data, path)} has no property '{key}'{hint}", path + (key,), True, "unknown-property")
+        return
+    if path == ("nnspec",):
+        yield (
+            f"unknown format version {show_value(instance)}: this nnspec reads format version {FORMAT_VERSION}",
+            path,
+            False,
+            "version",
+        )
+        return
+    if path[:1] == ("layers",) and path[2:] == ("type",) and validator == "enum" and isinstance(instance, str):
+        hint = did_you_mean(instance, layer_types())
+        yield (f"unknown layer type '{instance}'{hint}", path, False, "unknown-type")
+        return
+    if path == ("data",) and validator == "pattern":  # propertyNames: ``instance`` is the key
+        yield (f"data variable '{instance}' must be {_NAME_RULE}", path + (instance,), True, "invalid-value")
+        return
+    hint = "; write each layer as a list item starting with '- '" if path == ("layers",) and validator == "type" else ""
+    yield (
+        f"{_subject(data, path)} must be {_expected(error, data, path)}; got {show_value(instance)}{hint}",
+        path,
+        False,
+        "invalid-value",
+    )
+
+
+def _expected(error: jsonschema.ValidationError, data: dict[str, Any], path: tuple) -> str:
+    prop = _property(data, path)
+    if prop is not None and len(path) == 3:
+        return prop.expects
+    if path == ("dtype",):
+        return "one of " + ", ".join(DTYPES)
+    if path and path[-1] in ("input", "outputs") or (len(path) > 1 and path[-2] in ("input", "outputs")):
+        return "a layer name or a list of layer names"
+    if path[-1:] == ("name",) or (len(path) == 2 and path[0] == "outputs"):
+        return _NAME_RULE
+    if path[:1] == ("layers",) and path[2:] == ("type",):
+        return "a layer type, as text (see nnspec layers)"
+    if path[-1:] == ("initializer",):
+        return "one of " + ", ".join(error.validator_value)
+    if error.validator == "enum":
+        return "one of " + ", ".join(map(str, error.validator_value))
+    if error.validator == "minimum":
+        return f"at least {error.validator_value}"
+    if error.validator == "minItems":
+        return "a non-empty list"
+    if error.validator == "type":
+        kind = error.validator_value
+        return (
+            {
+                "integer": "an integer",
+                "number": "a number",
+                "string": "text",
+                "object": "a mapping",
+                "array": "a list",
+                "boolean": "true or false",
+            }.get(kind, str(kind))
+            if isinstance(kind, str)
+            else " or ".join(kind)
+        )
+    return error.message
+
+
+def _property(data: dict[str, Any], path: tuple):
+    if len(path) < 3 or path[0] != "layers":
+        return None
+    layer = _layer_at(data, path[1]) or {}
+    layer_type = layer_types().get(layer["type"]) if isinstance(layer.get("type"), str) else None
+    return layer_type.property_map.get(path[2]) if layer_type else None
+
+
+def _layer_at(data: dict[str, Any], index: Any) -> dict[str, Any] | None:
+    layers = data.get("layers")
+    if isinstance(layers, list) and isinstance(index, int) and index < len(layers) and isinstance(layers[index], dict):
+        return layers[index]
+    return None
+
+
+def _layer_name(data: dict[str, Any], path: tuple) -> str | None:
+    layer = _layer_at(data, path[1]) if len(path) > 1 and path[0] == "layers" else None
+    name = layer.get("name") if layer else None
+    return name if isinstance(name, str) else None
+
+
+def _owner(data: dict[str, Any], path: tuple) -> str:
+    """What a path points into, for messages: 'layer fc1 (Affine)', 'the spec', ..."""
+    if path == ():
+        return "the spec"
+    if path[0] == "layers" and len(path) >= 2:
+        layer = _layer_at(data, path[1]) or {}
+        name, kind = layer.get("name"), layer.get("type")
+        who = f"layer '{name}'" if isinstance(name, str) else f"layer {path[1] + 1}"
+        if isinstance(kind, str):
+            who += f" ({kind})"
+        if len(path) > 2:
+            who = f"parameter '{path[2]}' of {who}"
+        return who
+    return "'" + "/".join(map(str, path)) + "'"
+
+
+def _subject(data: dict[str, Any], path: tuple) -> str:
+    if path and path[0] == "layers" and len(path) >= 3:
+        return f"'{'.'.join(map(str, path[2:]))}' of {_owner(data, path[:2])}"
+    if path and path[0] == "layers" and len(path) == 2:
+        return f"layer {path[1] + 1}"
+    return "'" + ".".join(map(str, path)) + "'" if path else "the spec"
