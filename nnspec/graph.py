@@ -13,7 +13,7 @@ from typing import Any
 
 import networkx as nx
 
-from .catalog import ShapeError, format_shape, layer_types
+from .catalog import Parameter, ShapeError, format_shape, layer_types
 from .diagnostics import DiagnosticList
 from .loader import Document
 from .spec import Layer, ParameterSource
@@ -50,14 +50,7 @@ def resolve_layers(
         inputs = raw.get("input", previous if layer_type.arity.least > 0 else None)
         inputs = [] if inputs is None else [inputs] if isinstance(inputs, str) else list(inputs)
         props = {p.name: p.normalize(raw.get(p.name, p.default)) for p in layer_type.properties}
-        params = {
-            p.name: ParameterSource(
-                raw.get(p.name, {}).get("initializer", p.initializer),
-                float(raw.get(p.name, {}).get("multiplier", p.multiplier)),
-                _parameter_file(raw.get(p.name, {}).get("file"), doc.file),
-            )
-            for p in layer_type.parameters
-        }
+        params = {p.name: _parameter_source(p, raw.get(p.name, {}), doc.file) for p in layer_type.parameters}
         layers[name] = Layer(name, layer_type, props, inputs, params, index)
         previous = name
     for layer in layers.values():
@@ -90,8 +83,14 @@ def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList
             )
 
 
-def _parameter_file(file: str | None, spec_file: str) -> Path | None:
-    return None if file is None else Path(spec_file).parent / file
+def _parameter_source(param: Parameter, config: dict[str, Any], spec_file: str) -> ParameterSource:
+    """Where a parameter comes from: the spec's settings over the catalog's defaults."""
+    file = config.get("file")
+    return ParameterSource(
+        config.get("initializer", param.initializer),
+        float(config.get("multiplier", param.multiplier)),
+        None if file is None else Path(spec_file).parent / file,  # relative to the spec
+    )
 
 
 def _check_parameter_files(layer: Layer, diagnostics: DiagnosticList) -> None:
@@ -141,19 +140,33 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
                 )
             elif source in layers:
                 graph.add_edge(source, layer.name)
-    cycles = sorted(nx.simple_cycles(graph), key=lambda c: layers[c[0]].index) if graph.number_of_edges() else []
-    for cycle in cycles[:10]:
-        first = min(cycle, key=lambda n: layers[n].index)
-        start = cycle.index(first)
-        ordered = cycle[start:] + cycle[:start]
-        loop = " -> ".join(ordered + [ordered[0]])
+    cycles = _one_cycle_per_knot(graph, layers)
+    for cycle in cycles:
+        loop = " -> ".join(cycle + [cycle[0]])
         diagnostics.add(
             f"the layers form a cycle: {loop}; a network must be acyclic",
-            ("layers", layers[first].index, "input"),
+            ("layers", layers[cycle[0]].index, "input"),
             code="cycle",
-            layer=first,
+            layer=cycle[0],
         )
     return None if cycles else graph
+
+
+def _one_cycle_per_knot(graph: nx.DiGraph, layers: dict[str, Layer]) -> list[list[str]]:
+    """A cycle in each strongly connected knot of layers, starting at its first-written layer.
+
+    One per knot, found in linear time: listing every cycle can take exponential time.
+    """
+    cycles = []
+    for knot in nx.strongly_connected_components(graph):
+        first = min(knot, key=lambda n: layers[n].index)
+        if len(knot) == 1 and not graph.has_edge(first, first):
+            continue
+        edges = nx.find_cycle(graph.subgraph(knot), source=first)
+        cycle = [source for source, _ in edges]
+        start = cycle.index(first) if first in cycle else 0
+        cycles.append(cycle[start:] + cycle[:start])
+    return sorted(cycles, key=lambda c: layers[c[0]].index)
 
 
 def output_layers(
@@ -194,28 +207,22 @@ def infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: Diagn
             layer.parameter_shapes = {
                 p.name: tuple(p.shape(shapes, layer.props)) for p in layer.type.parameters if p.enabled(layer.props)
             }
-            for parameter, shape in layer.parameter_shapes.items():
-                key = layer.parameter_key(parameter)
-                first_shape, first = shared.setdefault(key, (shape, layer))
-                if first_shape != shape:
-                    diagnostics.add(
-                        f"layer {layer.title} shares parameter {key} with layer {first.title}, but needs shape "
-                        f"{format_shape(shape)} where {first.name} needs {format_shape(first_shape)}",
-                        ("layers", layer.index, "parameter_scope"),
-                        code="shape",
-                        layer=name,
-                    )
         except ShapeError as exc:
             received = [f"{source} {format_shape(layers[source].shape)}" for source in layer.inputs]
-            received_text = (
-                ", ".join(received[:-1]) + " and " + received[-1] if len(received) > 1 else "".join(received)
-            )
+            received_text = ", ".join(received[:-1]) + " and " + received[-1] if len(received) > 1 else received[0]
             where = ("layers", layer.index, "input") if layer.inputs else ("layers", layer.index)
             if exc.prop is not None and ("layers", layer.index, exc.prop) in diagnostics.source_map.values:
                 where = ("layers", layer.index, exc.prop)
-            diagnostics.add(
-                f"layer {layer.title} receives {received_text}: {exc}",
-                where,
-                code="shape",
-                layer=name,
-            )
+            diagnostics.add(f"layer {layer.title} receives {received_text}: {exc}", where, code="shape", layer=name)
+            continue
+        for parameter, shape in layer.parameter_shapes.items():
+            key = layer.parameter_key(parameter)
+            first_shape, first = shared.setdefault(key, (shape, layer))
+            if first_shape != shape:
+                diagnostics.add(
+                    f"layer {layer.title} shares parameter {key} with layer {first.title}, but needs shape "
+                    f"{format_shape(shape)} where {first.name} needs {format_shape(first_shape)}",
+                    ("layers", layer.index, "parameter_scope"),
+                    code="shape",
+                    layer=name,
+                )

@@ -21,6 +21,7 @@ from .suggest import closest, did_you_mean
 
 _NAME_RULE = "a name of letters, digits and _, not starting with a digit"
 
+
 def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any):
     """JSON Schema patterns are ECMA-262 regexes, where '$' ends the text; Python's '$' also
     matches before a final newline, so it is read as '\\Z' here."""
