@@ -145,6 +145,8 @@ def gather_inputs(
         listed = ", ".join(f"{v}: {n}" for v, n in counts.items())
         raise UsageError(f"data variables have different numbers of samples ({listed}); they must match")
     count = next(iter(counts.values()), samples or DEFAULT_SAMPLES)
+    if count == 0:
+        raise UsageError(f"the data holds no samples ({', '.join(counts)}: 0): there is nothing to run")
     return data, to_generate, count
 
 

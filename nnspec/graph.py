@@ -56,7 +56,23 @@ def resolve_layers(
     for layer in layers.values():
         _check_values(layer, raw_layers[layer.index], diagnostics)
         _check_parameter_files(layer, diagnostics)
+    _check_shared_datasets(layers, diagnostics)
     return layers
+
+
+def _check_shared_datasets(layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
+    """Input layers may read one data variable together, if they agree on its size."""
+    first: dict[str, Layer] = {}
+    for layer in (layer for layer in layers.values() if layer.type.is_source):
+        other = first.setdefault(layer.dataset, layer)
+        if other.props["size"] != layer.props["size"]:
+            diagnostics.add(
+                f"layers {other.title} and {layer.title} both read data variable '{layer.dataset}', "
+                f"but with sizes {format_shape(other.props['size'])} and {format_shape(layer.props['size'])}",
+                ("layers", layer.index, "size"),
+                code="shape",
+                layer=layer.name,
+            )
 
 
 def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList) -> None:

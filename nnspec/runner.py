@@ -77,13 +77,14 @@ def run(
         loaded, source = params, "the parameters given"
     parameters, notes = resolve_parameters(spec, loaded, source)
     order = execution_order(spec)
+    last_use = {source: step for step, name in enumerate(order) for source in spec.layers[name].inputs}
     dtype = np.dtype(spec.dtype)
     stats: dict[str, LayerStats] = {}
     batches: dict[str, list[np.ndarray]] = {name: [] for name in spec.outputs}
     for start in range(0, count, step):
         with np.errstate(over="ignore"):  # data beyond the dtype's range becomes inf: the nan-inf check says so
             feeds = {variable: np.asarray(values[start : start + step], dtype) for variable, values in data.items()}
-        values, batch_stats = _forward(spec, order, feeds, parameters)
+        values, batch_stats = _forward(spec, order, last_use, feeds, parameters)
         for name, layer_stats in batch_stats.items():
             stats[name] = stats[name].merge(layer_stats) if name in stats else layer_stats
         for name in spec.outputs:
@@ -93,13 +94,14 @@ def run(
 
 
 def _forward(
-    spec: Spec, order: list[str], feeds: dict[str, np.ndarray], parameters: dict[str, dict[str, np.ndarray]]
+    spec: Spec,
+    order: list[str],
+    last_use: dict[str, int],
+    feeds: dict[str, np.ndarray],
+    parameters: dict[str, dict[str, np.ndarray]],
 ) -> tuple[dict[str, np.ndarray], dict[str, LayerStats]]:
-    """One batch through every layer; returns the outputs' values and each layer's statistics."""
-    last_use = {name: i for i, name in enumerate(order)}
-    for i, name in enumerate(order):
-        for source in spec.layers[name].inputs:
-            last_use[source] = i
+    """One batch through every layer in ``order``; returns the output layers' values and every
+    layer's statistics. A tensor is freed once the last layer reading it (``last_use``) has run."""
     keep = set(spec.outputs)
     values: dict[str, np.ndarray] = {}
     stats: dict[str, LayerStats] = {}

@@ -58,3 +58,14 @@ def test_a_self_loop_is_a_cycle():
         nnspec.loads("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2]}\n  - {name: t, type: Tanh, input: t}\n")
     [d] = caught.value.diagnostics
     assert (d.code, d.line, d.message) == ("cycle", 4, "the layers form a cycle: t -> t; a network must be acyclic")
+
+
+def test_inputs_reading_one_variable_must_agree_on_its_size():
+    with pytest.raises(SpecError) as caught:
+        nnspec.loads(
+            "nnspec: 1\nlayers:\n  - {name: a, type: Input, size: [2], dataset: x}\n"
+            "  - {name: b, type: Input, size: [3], dataset: x}\n"
+        )
+    [d] = caught.value.diagnostics
+    assert (d.code, d.line, d.column) == ("shape", 4, 34)
+    assert "both read data variable 'x', but with sizes (2,) and (3,)" in d.message

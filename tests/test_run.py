@@ -250,3 +250,19 @@ def test_data_outside_the_declared_range_is_a_warning():
         and "0..0.75" in finding.message
         and "0..0.5 the spec declares" in finding.message
     )
+
+
+def test_data_with_no_samples_is_a_usage_error():
+    spec = nnspec.loads("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n")
+    with pytest.raises(UsageError, match="no samples"):
+        nnspec.run(spec, {"x": np.zeros((0, 3))})
+
+
+def test_a_run_too_big_for_the_memory_limit_stops_before_allocating():
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [1000], generator: Normal}\n"
+        "  - {name: fc, type: Affine, out_shape: [1000, 1000]}\n"
+    )
+    # W alone is 1000 x 10^6 float32 values (4 GB), drawn in float64 first: 12 GB
+    with pytest.raises(UsageError, match=r"needs about 11\.2 GiB \(parameters 11\.2 GiB.*--max-memory"):
+        nnspec.run(spec, samples=1, max_memory=2**30)
