@@ -148,7 +148,7 @@ def hard_saturation(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -
         WARNING,
         layer.name,
         f"{layer.title}: {out.at_bounds} of {out.count} outputs ({_pct(out.at_bounds, out.count)}) are exactly "
-        f"{_num(low)} or {_num(high)}: its inputs span {_span(received)}, and {spec.dtype} "
+        f"{_num(low)} or {_num(high)} (saturated): its inputs span {_span(received)}, and {spec.dtype} "
         f"{layer.type.name.lower()} is {pinned}, so different inputs give the same output; "
         f"{_keep_within(layer.type)}",
     )
