@@ -27,12 +27,6 @@ REPORTED = re.compile(
     r"(?P<line>\d+):(?P<column>\d+): (?P<severity>[a-z]+): (?P<message>.*) \[(?P<code>[a-z][a-z0-9-]*)\]"
 )
 
-# Fixtures that state what a user needs but nnspec does not do yet. Each is a bug in
-# nnspec (not in the fixture); the marker comes off when the bug is fixed (strict=True
-# makes an unexpected pass fail, so a fix cannot go unnoticed).
-KNOWN_BUGS: dict[str, str] = {}
-
-
 @dataclass(frozen=True)
 class Expected:
     line: int
@@ -102,24 +96,11 @@ def fixture_paths() -> list[Path]:
     return sorted(FIXTURES.glob("*.yaml"))
 
 
-def fixture_params() -> list:
-    return [
-        pytest.param(
-            path,
-            id=path.stem,
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[path.stem])] if path.stem in KNOWN_BUGS else [],
-        )
-        for path in fixture_paths()
-    ]
+def test_the_fixtures_are_there():
+    assert len(fixture_paths()) >= 40
 
 
-def test_fixtures_exist_and_known_bugs_name_fixtures():
-    names = {path.stem for path in fixture_paths()}
-    assert len(names) >= 40
-    assert set(KNOWN_BUGS) <= names, f"KNOWN_BUGS names no fixture: {sorted(set(KNOWN_BUGS) - names)}"
-
-
-@pytest.mark.parametrize("path", fixture_params())
+@pytest.mark.parametrize("path", fixture_paths(), ids=lambda path: path.stem)
 def test_invalid_spec(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     expected = expectations(path)
     code = main(["validate", str(path)])
@@ -133,7 +114,7 @@ def test_invalid_spec(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_many_files_at_once(capsys: pytest.CaptureFixture[str]) -> None:
     """Every fixture in one call: exit 1, and each file's diagnostics, none lost or mixed up."""
-    paths = [path for path in fixture_paths() if path.stem not in KNOWN_BUGS]
+    paths = fixture_paths()
     files = [str(path) for path in paths]
     code = main(["validate", *files])
     out, err = capsys.readouterr()
