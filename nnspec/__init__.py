@@ -1,6 +1,7 @@
 """nnspec: Neural Network Console-style network specs, validated and run in numpy.
 
     import nnspec
+    nnspec.validate("specs/seed_activations.yaml")        # [] or a list of located Diagnostics
     spec = nnspec.load("specs/seed_activations.yaml")   # raises nnspec.SpecError if invalid
     result = nnspec.run(spec)                            # or run(spec, {"x": array})
     result.outputs["tanh"], result.stats["tanh"].output.max, result.findings
@@ -17,9 +18,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
-    "load": "validate",
-    "loads": "validate",
-    "check_file": "validate",
+    "load": "validation",
+    "loads": "validation",
+    "validate": "validation",
     "run": "runner",
     "RunResult": "runner",
     "Spec": "spec",

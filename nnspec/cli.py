@@ -151,7 +151,7 @@ def _positive_int(text: str) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .validate import load
+    from .validation import load
 
     results = []
     code = EXIT_OK
@@ -182,7 +182,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .report import to_dict, to_text
     from .runner import run
-    from .validate import load
+    from .validation import load
 
     files = dict(_name_equals_path(item) for item in args.input)
     output = Path(args.output) if args.output else None

@@ -9,7 +9,8 @@ import numpy as np
 from .catalog import format_shape
 from .runner import RunResult, execution_order
 
-MAX_VALUES_SHOWN = 100  # outputs with more values show statistics only
+MAX_VALUES_SHOWN = 100  # the text report shows outputs up to this many values
+MAX_VALUES_IN_JSON = 100_000  # larger outputs belong in a file: --output
 
 
 def to_dict(result: RunResult) -> dict[str, Any]:

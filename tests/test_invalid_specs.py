@@ -27,6 +27,7 @@ REPORTED = re.compile(
     r"(?P<line>\d+):(?P<column>\d+): (?P<severity>[a-z]+): (?P<message>.*) \[(?P<code>[a-z][a-z0-9-]*)\]"
 )
 
+
 @dataclass(frozen=True)
 class Expected:
     line: int

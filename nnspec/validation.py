@@ -32,8 +32,11 @@ def loads(text: str, file: str = "<spec>") -> Spec:
     return validate_document(load_text(text, file))
 
 
-def check_file(path: str | Path) -> list[Diagnostic]:
-    """Every diagnostic for one spec file (an empty list: the spec is valid)."""
+def validate(path: str | Path) -> list[Diagnostic]:
+    """Every diagnostic for one spec file (an empty list: the spec is valid).
+
+    A file that cannot be read raises UsageError, as for ``load``.
+    """
     try:
         load(path)
     except SpecError as exc:
