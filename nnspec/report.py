@@ -41,7 +41,10 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         "dtype": spec.dtype,
         "samples": result.samples,
         "layers": layers,
-        "outputs": {name: value.tolist() for name, value in result.outputs.items() if value.size <= MAX_VALUES_SHOWN},
+        "outputs": {name: value.tolist() for name, value in result.outputs.items() if value.size <= MAX_VALUES_IN_JSON},
+        "outputs_omitted": {  # too large for a report: their shapes; --output saves them
+            name: list(value.shape) for name, value in result.outputs.items() if value.size > MAX_VALUES_IN_JSON
+        },
         "findings": [{**f.to_dict(), **dict(zip(("line", "column"), spec.locate(f.layer)))} for f in result.findings],
     }
 
