@@ -123,7 +123,13 @@ def _parser() -> argparse.ArgumentParser:
     layers.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     layers.set_defaults(handler=_layers)
 
-    schema = commands.add_parser("schema", help="print the JSON Schema of spec files")
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of spec files (or of the JSON nnspec prints)",
+        description="Print a JSON Schema: of spec files (default), of `nnspec run --format json` (report) "
+        "or of `nnspec validate --format json` (validate).",
+    )
+    schema.add_argument("which", nargs="?", choices=("spec", "report", "validate"), default="spec")
     schema.set_defaults(handler=_schema)
     return parser
 
@@ -200,7 +206,7 @@ def _run(args: argparse.Namespace) -> int:
     if output is not None:
         _save_npz(output, result.outputs)
     if args.format == "json":
-        json.dump(to_dict(result), sys.stdout, indent=2)
+        json.dump(to_dict(result), sys.stdout, indent=2, allow_nan=False)  # strict JSON, for any reader
         print()
     else:
         sys.stdout.write(to_text(result))
@@ -235,9 +241,11 @@ def _layers(args: argparse.Namespace) -> int:
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from .schema import schema_text
+    from .output_schemas import report_schema, validate_schema
+    from .schema import schema_text, spec_schema
 
-    sys.stdout.write(schema_text())
+    build = {"spec": spec_schema, "report": report_schema, "validate": validate_schema}[args.which]
+    sys.stdout.write(schema_text(build()))
     return EXIT_OK
 
 

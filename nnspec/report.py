@@ -41,12 +41,25 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         "dtype": spec.dtype,
         "samples": result.samples,
         "layers": layers,
-        "outputs": {name: value.tolist() for name, value in result.outputs.items() if value.size <= MAX_VALUES_IN_JSON},
+        "outputs": {
+            name: _json_values(value) for name, value in result.outputs.items() if value.size <= MAX_VALUES_IN_JSON
+        },
         "outputs_omitted": {  # too large for a report: their shapes; --output saves them
             name: list(value.shape) for name, value in result.outputs.items() if value.size > MAX_VALUES_IN_JSON
         },
         "findings": [{**f.to_dict(), **dict(zip(("line", "column"), spec.locate(f.layer)))} for f in result.findings],
     }
+
+
+def _json_values(values: np.ndarray) -> list:
+    """Nested lists of numbers; NaN and infinities, which JSON cannot hold, as "NaN", "Infinity", "-Infinity"."""
+    if np.isfinite(values).all():
+        return values.tolist()
+    spelled = values.astype(object)
+    spelled[np.isnan(values)] = "NaN"
+    spelled[np.isposinf(values)] = "Infinity"
+    spelled[np.isneginf(values)] = "-Infinity"
+    return spelled.tolist()
 
 
 def to_text(result: RunResult) -> str:

@@ -130,6 +130,6 @@ def _parameter_schema(param: Parameter) -> dict[str, Any]:
     }
 
 
-def schema_text() -> str:
-    """The schema as committed in schemas/nnspec.schema.json."""
-    return json.dumps(spec_schema(), indent=2) + "\n"
+def schema_text(schema: dict[str, Any] | None = None) -> str:
+    """A schema (default: the spec schema) as committed in schemas/."""
+    return json.dumps(spec_schema() if schema is None else schema, indent=2) + "\n"

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import jsonschema
 import numpy as np
 import pytest
 
@@ -171,3 +172,21 @@ def test_a_real_process_has_no_traceback_for_bad_input(write_spec):
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr == f"{bad}:4:5: error: layer 'a' (Add2) takes exactly 2 inputs; got 1 (x) [arity]\n"
+
+
+def test_json_outputs_validate_against_their_published_schemas(write_spec, capsys):
+    report_schema = json.loads((ROOT / "schemas" / "report.schema.json").read_text())
+    validate_schema = json.loads((ROOT / "schemas" / "validate.schema.json").read_text())
+    for spec in sorted(SPECS.glob("*.yaml")):
+        main(["run", str(spec), "--format", "json"])
+        jsonschema.validate(json.loads(capsys.readouterr().out), report_schema)
+    # NaN and Inf are spelled out, so the report stays strict JSON
+    nan_spec = write_spec("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2]}\n", "nan.yaml")
+    np.save(nan_spec.with_suffix(".npy"), np.array([[np.nan, np.inf]]))
+    assert main(["run", str(nan_spec), "--input", f"x={nan_spec.with_suffix('.npy')}", "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    jsonschema.validate(report, report_schema)
+    assert report["outputs"]["x"] == [["NaN", "Infinity"]]
+    bad = write_spec("nnspec: 1\nlayers: 3\n", "bad.yaml")
+    main(["validate", "--format", "json", str(bad), SEED])
+    jsonschema.validate(json.loads(capsys.readouterr().out), validate_schema)

@@ -51,3 +51,14 @@ def test_example_spec_is_valid_for_an_editor_and_for_nnspec_and_runs(path):
     jsonschema.validate(load_file(path).data, schema)  # what an editor's YAML language server checks
     result = nnspec.run(nnspec.load(path))
     assert result.outputs and not result.errors
+
+
+@pytest.mark.parametrize("which", ["report", "validate"])
+def test_committed_output_schemas_are_current_and_valid(which):
+    from nnspec.output_schemas import report_schema, validate_schema
+
+    schema = {"report": report_schema, "validate": validate_schema}[which]()
+    assert (ROOT / "schemas" / f"{which}.schema.json").read_text() == schema_text(schema), (
+        f"regenerate with: nnspec schema {which} > schemas/{which}.schema.json"
+    )
+    jsonschema.Draft202012Validator.check_schema(schema)

@@ -1,0 +1,164 @@
+"""JSON Schemas of what nnspec prints with --format json, for the tools that read it.
+
+schemas/report.schema.json (``nnspec run --format json``) and
+schemas/validate.schema.json (``nnspec validate --format json``) are this module's
+output, committed; a test fails when they are stale or when real output does not
+validate against them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from .diagnostics import ERROR, INFO, WARNING
+from .stats import TensorStats
+
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+_LINE = {"type": ["integer", "null"], "minimum": 1, "description": "1-based; null when not known"}
+_STAT_DESCRIPTIONS = {
+    "count": "values seen, over every sample",
+    "nan": "NaN values",
+    "posinf": "+Inf values",
+    "neginf": "-Inf values",
+    "zeros": "values exactly 0",
+    "min": "smallest finite value (null: none)",
+    "max": "largest finite value (null: none)",
+    "mean": "mean of the finite values",
+    "std": "population standard deviation of the finite values",
+    "outside": "values outside the reading layer's well-behaved input range",
+    "at_bounds": "values exactly at the layer's output bounds (saturated)",
+}
+
+
+def _diagnostic() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["file", "line", "column", "severity", "code", "message", "path", "layer"],
+        "additionalProperties": False,
+        "properties": {
+            "file": {"type": "string"},
+            "line": _LINE,
+            "column": _LINE,
+            "severity": {"enum": [ERROR, WARNING, INFO]},
+            "code": {"type": "string", "description": "stable id of the kind of problem, e.g. unknown-property"},
+            "message": {"type": "string"},
+            "path": {
+                "type": "array",
+                "items": {"type": ["string", "integer"]},
+                "description": "keys and list indices from the top of the spec to the offending value",
+            },
+            "layer": {"type": ["string", "null"], "description": "the layer concerned, if any"},
+        },
+    }
+
+
+def validate_schema() -> dict[str, Any]:
+    return {
+        "$schema": _DRAFT,
+        "title": "nnspec validate --format json",
+        "type": "object",
+        "required": ["files"],
+        "additionalProperties": False,
+        "properties": {
+            "files": {
+                "type": "array",
+                "description": "one entry per file, in the order given",
+                "items": {
+                    "type": "object",
+                    "required": ["file", "valid", "diagnostics"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "file": {"type": "string"},
+                        "valid": {"type": "boolean"},
+                        "diagnostics": {"type": "array", "items": {"$ref": "#/$defs/diagnostic"}},
+                    },
+                },
+            }
+        },
+        "$defs": {"diagnostic": _diagnostic()},
+    }
+
+
+def report_schema() -> dict[str, Any]:
+    stat_fields = [f.name for f in fields(TensorStats)]
+    number_or_null = {"type": ["number", "null"]}
+    stats = {
+        "type": "object",
+        "required": stat_fields,
+        "additionalProperties": False,
+        "properties": {
+            name: {
+                **({"type": "integer", "minimum": 0} if f.type in ("int", int) else number_or_null),
+                "description": _STAT_DESCRIPTIONS[name],
+            }
+            for f in fields(TensorStats)
+            for name in [f.name]
+        },
+    }
+    value = {"type": ["number", "string"], "description": 'a number, or "NaN", "Infinity", "-Infinity"'}
+    nested = {"anyOf": [value, {"type": "array", "items": {"$ref": "#/$defs/values"}}]}
+    return {
+        "$schema": _DRAFT,
+        "title": "nnspec run --format json",
+        "type": "object",
+        "required": ["nnspec_report", "spec", "name", "dtype", "samples", "layers", "outputs", "findings"],
+        "additionalProperties": False,
+        "properties": {
+            "nnspec_report": {"const": 1, "description": "version of this report format"},
+            "spec": {"type": "string", "description": "the spec file"},
+            "name": {"type": ["string", "null"]},
+            "dtype": {"enum": ["float32", "float64"]},
+            "samples": {"type": "integer", "minimum": 0},
+            "layers": {
+                "type": "array",
+                "description": "every layer, in the order it ran",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "type", "inputs", "shape", "line", "column", "output", "input_stats"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "name": {"type": "string"},
+                        "type": {"type": "string"},
+                        "inputs": {"type": "array", "items": {"type": "string"}},
+                        "shape": {"type": "array", "items": {"type": "integer"}, "description": "batch axis excluded"},
+                        "line": _LINE,
+                        "column": _LINE,
+                        "output": {"$ref": "#/$defs/stats"},
+                        "input_stats": {
+                            "type": "array",
+                            "items": {"$ref": "#/$defs/stats"},
+                            "description": "one per input, in the order of the layer's inputs (an Input: its data)",
+                        },
+                    },
+                },
+            },
+            "outputs": {
+                "type": "object",
+                "description": "each output layer's values, batch axis first",
+                "additionalProperties": {"$ref": "#/$defs/values"},
+            },
+            "outputs_omitted": {
+                "type": "object",
+                "description": "outputs too large for the report: their shapes (--output saves them)",
+                "additionalProperties": {"type": "array", "items": {"type": "integer"}},
+            },
+            "findings": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["check", "severity", "layer", "message", "line", "column"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "check": {"type": "string", "description": "stable id of the check, e.g. tanh-saturation"},
+                        "severity": {"enum": [ERROR, WARNING, INFO]},
+                        "layer": {"type": "string"},
+                        "message": {"type": "string"},
+                        "line": _LINE,
+                        "column": _LINE,
+                    },
+                },
+            },
+        },
+        "$defs": {"stats": stats, "values": nested},
+    }
