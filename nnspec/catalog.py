@@ -157,6 +157,8 @@ class LayerType:
     # Behaviours the range checks look for (see nnspec.checks).
     saturates: bool = False  # outputs pinned to output_range's bounds outside input_range
     zero_for_negative: bool = False  # outputs 0 for every input <= 0, as ReLU does
+    exp_overflows: bool = False  # computes exp(i), which overflows past log(dtype max)
+    probabilities: bool = False  # outputs a probability distribution along its axis property
     is_source: bool = False  # takes its values from data, not from other layers
 
     @property

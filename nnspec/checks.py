@@ -1,28 +1,33 @@
-"""Range checks: rules over per-layer statistics that find values a layer destroys.
+"""Range checks: a declarative table of rules over per-layer statistics.
 
-Each check has a stable id, a severity and a message that says what happened in
-numbers and what to do about it. The checks read the catalog (a layer's
-well-behaved input range, its output bounds, whether it saturates or zeroes
-negatives), never a layer's name. The thresholds are those of
-shared reference range-checks.md; see docs/checks.md.
+Each check has a stable id, a default severity and threshold, a note of what it
+looks at and why (NNC's rule, Glorot & Bengio, the dtype's limits), the layer
+types it applies to, an optional ``measure`` that counts what it needs from each
+batch, and a ``judge`` that reads the merged statistics and returns a message in
+numbers, saying what to do, or None. The checks read the catalog (a layer's
+well-behaved input range, its output bounds, whether it saturates, zeroes negative
+inputs, computes exp or gives probabilities), never a layer's name, so a layer
+added to the catalog with these facts is checked with no new code here.
+docs/checks.md is the user's table of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import cache
+from math import log, prod
 from typing import Any
 
 import numpy as np
 
 from .catalog import LayerType, layer_types
-from .diagnostics import ERROR, WARNING
+from .diagnostics import ERROR, INFO, WARNING
 from .spec import Layer, Spec
 from .stats import TensorStats
 
-HARD_SATURATION_SHARE = 0.01  # outputs exactly at a bound, above this share: warn
-SATURATION_SHARE = 0.5  # inputs outside the well-behaved range, above this share: warn
+SEVERITIES = (INFO, WARNING, ERROR)
+UNIT_SAMPLES = 10  # a claim that a unit is never positive, or always pinned, needs at least this many samples
 
 
 @dataclass(frozen=True)
@@ -38,165 +43,469 @@ class Finding:
         return {"check": self.check, "severity": self.severity, "layer": self.layer, "message": self.message}
 
 
+@dataclass(frozen=True)
+class Probe:
+    """One batch through one layer, as a check's ``measure`` sees it."""
+
+    layer: Layer
+    inputs: list[np.ndarray]
+    output: np.ndarray
+
+
 @dataclass
 class LayerStats:
-    """Statistics of one layer's output and of each of its inputs, merged over every batch."""
+    """A layer's statistics over every batch: its output's, and what each check measured.
+
+    A measure maps names to counts (added across batches) or to per-unit arrays, merged
+    by the name's prefix: ``any:`` logical or, ``min:`` minimum, ``max:`` maximum.
+    """
 
     output: TensorStats
-    inputs: list[TensorStats]
+    measures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def merge(self, other: LayerStats) -> LayerStats:
-        return LayerStats(self.output.merge(other.output), [a.merge(b) for a, b in zip(self.inputs, other.inputs)])
+        return LayerStats(
+            self.output.merge(other.output),
+            {check: _merge_measure(self.measures[check], other.measures[check]) for check in self.measures},
+        )
 
 
-def observe(layer_type: LayerType, inputs: list[np.ndarray], output: np.ndarray) -> LayerStats:
-    """The statistics the checks need from one batch through one layer."""
-    return LayerStats(
-        output=TensorStats.of(output, bounds=layer_type.output_range if layer_type.saturates else None),
-        inputs=[TensorStats.of(x, outside=layer_type.input_range) for x in inputs],
-    )
+_MERGES: dict[str, Callable[[Any, Any], Any]] = {"any": np.logical_or, "min": np.minimum, "max": np.maximum}
 
 
-def run_checks(spec: Spec, stats: Mapping[str, LayerStats]) -> list[Finding]:
-    """Every finding, in the order of the layers in the spec."""
+def _merge_measure(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    return {key: _MERGES.get(key.split(":")[0], lambda x, y: x + y)(a[key], b[key]) for key in a}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a check's judge reads: the layer, every layer's merged statistics, its settings."""
+
+    spec: Spec
+    layer: Layer
+    stats: Mapping[str, LayerStats]
+    threshold: float | None
+    check: str
+
+    @property
+    def output(self) -> TensorStats:
+        return self.stats[self.layer.name].output
+
+    @property
+    def measured(self) -> dict[str, Any]:
+        return self.stats[self.layer.name].measures[self.check]
+
+    @property
+    def samples(self) -> int:
+        return self.output.count // max(1, prod(self.layer.shape))
+
+    @property
+    def inputs(self) -> list[TensorStats]:
+        """The statistics of what the layer received (a source layer: its data)."""
+        if self.layer.type.is_source:
+            return [self.output]
+        return [self.stats[source].output for source in self.layer.inputs]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of the table of checks."""
+
+    id: str
+    severity: str
+    threshold: float | None
+    looks_at: str
+    why: str
+    applies: Callable[[LayerType], bool]
+    judge: Callable[[Context], str | None]
+    measure: Callable[[Probe], dict[str, Any]] | None = None
+    superseded_by: str | None = None  # not reported at a layer where this other check fires
+
+
+def observe(layer: Layer, checks: list[Check], inputs: list[np.ndarray], output: np.ndarray) -> LayerStats:
+    """The statistics of one batch through one layer: its output's, and each check's measure."""
+    probe = Probe(layer, inputs, output)
+    return LayerStats(TensorStats.of(output), {c.id: c.measure(probe) for c in checks if c.measure is not None})
+
+
+def run_checks(
+    spec: Spec, stats: Mapping[str, LayerStats], settings: Mapping[str, dict[str, tuple[str, float | None]]]
+) -> list[Finding]:
+    """Every finding, in the order of the layers in the spec. ``settings`` maps a layer to
+    its checks' (severity, threshold), as ``configure`` resolves them; "off" checks are absent."""
     findings: list[Finding] = []
     for name in sorted(stats, key=lambda n: spec.layers[n].index):
         layer = spec.layers[name]
-        for check in CHECKS:
-            findings.extend(check(spec, layer, stats))
+        fired: dict[str, Finding] = {}
+        for check in checks_for(layer.type):
+            if check.id not in settings[name]:
+                continue
+            severity, threshold = settings[name][check.id]
+            message = check.judge(Context(spec, layer, stats, threshold, check.id))
+            if message is not None:
+                fired[check.id] = Finding(check.id, severity, name, message)
+        for check_id, finding in fired.items():
+            if all_checks()[check_id].superseded_by not in fired:
+                findings.append(finding)
     return findings
 
 
-# --- the checks ------------------------------------------------------------------------
+# --- the judges and measures -------------------------------------------------------------
 
 
-def nan_inf(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> Iterator[Finding]:
-    """nan-inf: the first layer whose output holds NaN or Inf although its inputs do not."""
-    out = stats[layer.name].output
+def _nan_inf(c: Context) -> str | None:
+    """The first layer whose output holds NaN or Inf although what it received does not."""
+    out = c.output
     if out.finite == out.count:
-        return
+        return None
     bad = _count_nonfinite(out)
-    if layer.type.is_source:
-        yield Finding(
-            "nan-inf",
-            ERROR,
-            layer.name,
-            f"the data for {layer.title} holds {bad} as {spec.dtype} (whose largest "
-            f"value is {np.finfo(spec.dtype).max:.3g})",
+    if c.layer.type.is_source:
+        return (
+            f"the data for {c.layer.title} holds {bad} as {c.spec.dtype} "
+            f"(whose largest value is {np.finfo(c.spec.dtype).max:.3g})"
         )
-        return
-    inputs = stats[layer.name].inputs
-    if all(s.finite == s.count for s in inputs):
-        received = "; ".join(f"{source}: {_span(s)}" for source, s in zip(layer.inputs, inputs))
-        yield Finding(
-            "nan-inf",
-            ERROR,
-            layer.name,
-            f"{layer.title} produced {bad} from finite inputs ({received}); every layer after it inherits them",
-        )
+    if any(s.finite < s.count for s in c.inputs):
+        return None  # inherited: the layer that produced them is reported
+    received = "; ".join(f"{source}: {_span(s)}" for source, s in zip(c.layer.inputs, c.inputs))
+    return f"{c.layer.title} produced {bad} from finite inputs ({received}); every layer after it inherits them"
 
 
-def input_range(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> Iterator[Finding]:
-    """input-range: data entering an Input layer beyond NNC's -1..1 rule."""
-    if not layer.type.is_source:
-        return
-    data = stats[layer.name].inputs[0]
-    low, high = layer.type.input_range
-    if not data.finite or (data.min >= low and data.max <= high):
-        return
-    yield Finding(
-        "input-range",
-        WARNING,
-        layer.name,
-        f"the data for {layer.title} spans {_num(data.min)}..{_num(data.max)}, outside NNC's rule that inputs "
-        f"lie in about {_num(low)}..{_num(high)}; {_rescale_hint(data.min, data.max)}",
+def _input_range(c: Context) -> str | None:
+    data = c.output
+    if not data.finite or data.max_abs <= c.threshold:
+        return None
+    return (
+        f"the data for {c.layer.title} spans {_span(data)}, outside NNC's rule that inputs lie in about "
+        f"-{_num(c.threshold)}..{_num(c.threshold)}; {_rescale_hint(data.min, data.max)}"
     )
 
 
-def declared_range(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> Iterator[Finding]:
-    """declared-range: data outside the range its Input layer declares (``range: [low, high]``)."""
-    declared = layer.props.get("range") if layer.type.is_source else None
-    data = stats[layer.name].inputs[0] if declared else None
-    if data is None or not data.finite or (declared[0] <= data.min and data.max <= declared[1]):
-        return
-    yield Finding(
-        "declared-range",
-        WARNING,
-        layer.name,
-        f"the data for {layer.title} spans {_span(data)}, outside the range {_range(declared)} the spec declares "
-        "for it: the data or the declaration is wrong",
+def _declared_range(c: Context) -> str | None:
+    declared, data = c.layer.props["range"], c.output
+    if declared is None or not data.finite or (declared[0] <= data.min and data.max <= declared[1]):
+        return None
+    return (
+        f"the data for {c.layer.title} spans {_span(data)}, outside the range {_range(declared)} the spec "
+        "declares for it: the data or the declaration is wrong"
     )
 
 
-def hard_saturation(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> Iterator[Finding]:
-    """{type}-hard-saturation: outputs exactly at the bounds, where inputs can no longer be told apart."""
-    if not layer.type.saturates:
-        return
-    out = stats[layer.name].output
-    if not out.count or out.at_bounds / out.count <= HARD_SATURATION_SHARE:
-        return
-    low, high = layer.type.output_range
-    received = stats[layer.name].inputs[0]
-    limits = pin_limits(layer.type.name, spec.dtype)
-    pinned = " and ".join(
+def _measure_pinned(p: Probe) -> dict[str, Any]:
+    """Outputs exactly at the output bounds, and per unit whether it ever was strictly inside."""
+    low, high = p.layer.type.output_range
+    pinned = (p.output == low) | (p.output == high)
+    return {"pinned": int(np.count_nonzero(pinned)), "any:inside": _per_unit(~pinned, np.any)}
+
+
+def _hard_saturation(c: Context) -> str | None:
+    out, m = c.output, c.measured
+    if not out.count or m["pinned"] / out.count <= c.threshold:
+        return None
+    layer_type = c.layer.type
+    low, high = layer_type.output_range
+    limits = pin_limits(layer_type.name, c.spec.dtype)
+    pinned_where = " and ".join(
         f"exactly {_num(bound)} for i {'<=' if limit < 0 else '>='} {_num(limit, 3)}"
         for bound, limit in zip((low, high), limits)
         if limit is not None
     )
-    yield Finding(
-        f"{layer.type.name.lower()}-hard-saturation",
-        WARNING,
-        layer.name,
-        f"{layer.title}: {out.at_bounds} of {out.count} outputs ({_pct(out.at_bounds, out.count)}) are exactly "
-        f"{_num(low)} or {_num(high)} (saturated): its inputs span {_span(received)}, and {spec.dtype} "
-        f"{layer.type.name.lower()} is {pinned}, so different inputs give the same output; "
-        f"{_keep_within(layer.type)}",
+    units = m["any:inside"]
+    always = int(np.count_nonzero(~units))
+    unit_note = (
+        f"; {always} of its {units.size} units are pinned on every one of {c.samples} samples"
+        if always and units.size > 1 and c.samples >= UNIT_SAMPLES
+        else ""
+    )
+    return (
+        f"{c.layer.title}: {m['pinned']} of {out.count} outputs ({_pct(m['pinned'], out.count)}) are exactly "
+        f"{_num(low)} or {_num(high)} (saturated): its inputs span {_span(c.inputs[0])}, and {c.spec.dtype} "
+        f"{layer_type.name.lower()} is {pinned_where}, so different inputs give the same output{unit_note}; "
+        f"{_keep_within(layer_type)}"
     )
 
 
-def saturation(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> Iterator[Finding]:
-    """{type}-saturation: most inputs beyond the well-behaved range (said once: hard saturation includes it)."""
-    if not layer.type.saturates or any(True for _ in hard_saturation(spec, layer, stats)):
-        return
-    received = stats[layer.name].inputs[0]
-    if not received.count or received.outside / received.count <= SATURATION_SHARE:
-        return
-    yield Finding(
-        f"{layer.type.name.lower()}-saturation",
-        WARNING,
-        layer.name,
-        f"{layer.title}: {received.outside} of {received.count} inputs ({_pct(received.outside, received.count)}) "
-        f"lie outside {_range(layer.type.input_range)}, where its output is within 1% of a bound and its gradient "
-        f"nearly 0; {_keep_within(layer.type)}",
-    )
+def _measure_outside(p: Probe) -> dict[str, Any]:
+    low, high = p.layer.type.input_range
+    x = p.inputs[0]
+    return {"outside": int(np.count_nonzero((x < low) | (x > high)))}
 
 
-def dead_layer(spec: Spec, layer: Layer, stats: Mapping[str, LayerStats]) -> Iterator[Finding]:
-    """relu-dead-layer: every input <= 0, so a ReLU outputs nothing but zeros."""
-    if not layer.type.zero_for_negative:
-        return
-    received = stats[layer.name].inputs[0]
-    if received.finite and received.max <= 0:
-        yield Finding(
-            f"{layer.type.name.lower()}-dead-layer",
-            ERROR,
-            layer.name,
-            f"{layer.title}: all {received.count} inputs are <= 0 (largest {_num(received.max)}), so it outputs only "
-            "zeros and passes nothing on; check the sign and scale of the layer before it",
+def _saturation(c: Context) -> str | None:
+    received, outside = c.inputs[0], c.measured["outside"]
+    if received.count and outside / received.count > c.threshold:
+        return (
+            f"{c.layer.title}: {outside} of {received.count} inputs ({_pct(outside, received.count)}) lie outside "
+            f"{_range(c.layer.type.input_range)}, where its output is within 1% of a bound and its gradient nearly "
+            f"0; {_keep_within(c.layer.type)}"
         )
+    low, high = c.layer.type.output_range
+    out = c.output
+    near = 0.05 * (high - low)  # a layer whose outputs average this close to a bound barely varies
+    if out.finite and not low + near <= out.mean <= high - near:
+        return (
+            f"{c.layer.title}: its outputs average {_num(out.mean)}, within {_num(near)} of a bound: the layer is "
+            f"stuck near {_num(low if out.mean < low + near else high)}; {_keep_within(c.layer.type)}"
+        )
+    return None
 
 
-CHECKS: tuple[Callable[[Spec, Layer, Mapping[str, LayerStats]], Iterator[Finding]], ...] = (
-    nan_inf,
-    input_range,
-    declared_range,
-    hard_saturation,
-    saturation,
-    dead_layer,
-)
+def _measure_exp(p: Probe) -> dict[str, Any]:
+    return {"overflowing": int(np.count_nonzero(p.inputs[0] > _exp_limit(p.output.dtype)))}
+
+
+def _exp_overflow(c: Context) -> str | None:
+    n, received = c.measured["overflowing"], c.inputs[0]
+    if not received.count or n / received.count <= c.threshold:
+        return None
+    limit = _exp_limit(np.dtype(c.spec.dtype))
+    return (
+        f"{c.layer.title}: {n} of {received.count} inputs exceed {_num(limit)}, where {c.spec.dtype} exp overflows "
+        f"to inf (its inputs reach {_num(received.max)}); scale the layer before it down"
+    )
+
+
+def _measure_positive(p: Probe) -> dict[str, Any]:
+    return {"any:positive": _per_unit(p.inputs[0] > 0, np.any)}
+
+
+def _dead_units(c: Context) -> str | None:
+    positive = c.measured["any:positive"]
+    dead = int(np.count_nonzero(~positive))
+    if c.samples < UNIT_SAMPLES or not dead or dead == positive.size or dead / positive.size < c.threshold:
+        return None
+    return (
+        f"{c.layer.title}: {dead} of its {positive.size} units ({_pct(dead, positive.size)}) received no positive "
+        f"input on any of {c.samples} samples, so they output 0 always and pass nothing on; check the bias "
+        "and the weight scale of the layer before it"
+    )
+
+
+def _dead_layer(c: Context) -> str | None:
+    received = c.inputs[0]
+    if not received.finite or received.max > 0:
+        return None
+    return (
+        f"{c.layer.title}: all {received.count} inputs are <= 0 (largest {_num(received.max)}), so it outputs only "
+        "zeros and passes nothing on; check the sign and scale of the layer before it"
+    )
+
+
+def _measure_certain(p: Probe) -> dict[str, Any]:
+    axis = p.layer.props["axis"] + 1
+    top = p.output.max(axis=axis)
+    logits = p.inputs[0]
+    spread = logits.max(axis=axis) - logits.min(axis=axis)
+    return {
+        "distributions": int(top.size),
+        "certain": int(np.count_nonzero(top == 1)),
+        "underflowing": int(np.count_nonzero(spread > -np.log(np.finfo(logits.dtype).tiny))),
+    }
+
+
+def _overconfident(c: Context) -> str | None:
+    m = c.measured
+    if not m["distributions"] or m["certain"] / m["distributions"] <= c.threshold:
+        return None
+    tiny_log = -log(np.finfo(c.spec.dtype).tiny)
+    return (
+        f"{c.layer.title}: {m['certain']} of {m['distributions']} distributions "
+        f"({_pct(m['certain'], m['distributions'])}) give one class probability exactly 1 and the rest 0; "
+        f"its logits span up to {_num(c.inputs[0].max - c.inputs[0].min)} (in {m['underflowing']} the spread "
+        f"passes {_num(tiny_log)}, where {c.spec.dtype} probabilities underflow to exactly 0 and a log gives -inf); "
+        "scale the logits down"
+    )
+
+
+def _scale_drift(c: Context) -> str | None:
+    before, after = c.inputs[0], c.output
+    if not (before.finite and after.finite) or before.std == 0:
+        return None
+    ratio = after.std / before.std
+    low, high = 1 / c.threshold, c.threshold
+    rms = (after.mean**2 + after.std**2) ** 0.5
+    if low <= ratio <= high and rms < 10:
+        return None
+    return (
+        f"{c.layer.title}: output std {_num(after.std)} is {_num(ratio, 3)}x its input's ({_num(before.std)})"
+        + (f", and its values have magnitude about {_num(rms)}" if rms >= 10 else "")
+        + f"; a ratio outside {_num(low)}..{_num(high)} layer after layer explodes or vanishes (Glorot & Bengio, "
+        "2010): check the initializer's scale"
+    )
+
+
+def _measure_unit_range(p: Probe) -> dict[str, Any]:
+    return {"min:unit": _per_unit(p.output, np.min), "max:unit": _per_unit(p.output, np.max), "rows": len(p.output)}
+
+
+def _constant_output(c: Context) -> str | None:
+    m = c.measured
+    if m["rows"] < 2 or not c.output.finite or np.any(m["min:unit"] != m["max:unit"]):
+        return None
+    return (
+        f"{c.layer.title}: its output is the same for every one of {m['rows']} samples (values {_span(c.output)}): "
+        "it ignores its input; look for saturation or dead units before it"
+    )
+
+
+# --- the table -------------------------------------------------------------------------------------
+
+
+def _table() -> list[Check]:
+    types = layer_types().values()
+    checks = [
+        Check(
+            "nan-inf",
+            ERROR,
+            None,
+            "every layer's output",
+            "NaN and Inf spread to every later layer; the first layer that produces them is where to look",
+            lambda t: True,
+            _nan_inf,
+        ),
+        Check(
+            "input-range",
+            WARNING,
+            1.0,
+            "data entering an Input layer: largest magnitude above the threshold",
+            "NNC's rule: data should be normalised to roughly -1..1",
+            lambda t: t.is_source,
+            _input_range,
+        ),
+        Check(
+            "declared-range",
+            WARNING,
+            None,
+            "data entering an Input layer, against its declared range",
+            "the spec says what the data is; data outside it means one of them is wrong",
+            lambda t: t.is_source and "range" in t.property_map,
+            _declared_range,
+        ),
+    ]
+    for t in (t for t in types if t.saturates):
+        name = t.name.lower()
+        checks += [
+            Check(
+                f"{name}-hard-saturation",
+                WARNING,
+                0.01,
+                f"{t.name} outputs exactly at {_range(t.output_range)}'s bounds: share above the threshold",
+                "the dtype rounds the output to its bound: inputs past that point can no longer be told apart",
+                lambda u, n=t.name: u.name == n,
+                _hard_saturation,
+                _measure_pinned,
+            ),
+            Check(
+                f"{name}-saturation",
+                WARNING,
+                0.5,
+                f"{t.name} inputs outside {_range(t.input_range)}: share above the threshold; or the mean output "
+                "within 5% of a bound",
+                "the output is within 1% of a bound there and the gradient nearly 0 (Glorot & Bengio, 2010)",
+                lambda u, n=t.name: u.name == n,
+                _saturation,
+                _measure_outside,
+                f"{name}-hard-saturation",
+            ),
+        ]
+    for t in (t for t in types if t.zero_for_negative):
+        name = t.name.lower()
+        checks += [
+            Check(
+                f"{name}-dead-layer",
+                ERROR,
+                None,
+                f"{t.name} inputs: every one <= 0",
+                "the layer outputs only zeros",
+                lambda u, n=t.name: u.name == n,
+                _dead_layer,
+            ),
+            Check(
+                f"{name}-dead-units",
+                WARNING,
+                0.1,
+                f"{t.name} units that receive no positive input on any sample: share at or above the threshold",
+                "a dead unit outputs 0 always and learns nothing (its gradient is 0)",
+                lambda u, n=t.name: u.name == n,
+                _dead_units,
+                _measure_positive,
+                f"{name}-dead-layer",
+            ),
+        ]
+    checks += [
+        Check(
+            "exp-overflow",
+            WARNING,
+            0.0,
+            "inputs of layers computing exp(i) beyond the dtype's limit: share above",
+            "exp overflows to inf past 88.72 (float32) or 709.78 (float64)",
+            lambda t: t.exp_overflows,
+            _exp_overflow,
+            _measure_exp,
+        ),
+        Check(
+            "softmax-overconfident",
+            WARNING,
+            0.5,
+            "distributions whose top probability is exactly 1: share above the threshold",
+            "a logit 104 (float32) below the largest gets probability exactly 0, and log(0) = -inf",
+            lambda t: t.probabilities,
+            _overconfident,
+            _measure_certain,
+        ),
+        Check(
+            "scale-drift",
+            INFO,
+            2.0,
+            "layers with weights: output std over input std outside 1/threshold..threshold, or output magnitude >= 10",
+            "activations that grow or shrink layer after layer explode or vanish (Glorot & Bengio, 2010)",
+            lambda t: bool(t.parameters),
+            _scale_drift,
+        ),
+        Check(
+            "constant-output",
+            WARNING,
+            None,
+            "every layer: each output unit the same on every sample",
+            "a layer whose output does not depend on its input passes nothing on",
+            lambda t: not t.is_source,
+            _constant_output,
+            _measure_unit_range,
+            "relu-dead-layer",
+        ),
+    ]
+    return checks
+
+
+@cache
+def all_checks() -> dict[str, Check]:
+    """Every check by id (built from the catalog on first use)."""
+    return {check.id: check for check in _table()}
+
+
+def checks_for(layer_type: LayerType) -> list[Check]:
+    """The checks that apply to a layer type."""
+    return _checks_for(layer_type.name)
+
+
+@cache
+def _checks_for(type_name: str) -> list[Check]:
+    return [check for check in all_checks().values() if check.applies(layer_types()[type_name])]
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _per_unit(values: np.ndarray, reduce: Callable[..., np.ndarray]) -> np.ndarray:
+    """Reduce over every axis but the first after the batch axis: one value per unit (feature
+    or channel). A layer whose samples are scalars has one unit."""
+    if values.ndim < 2:
+        return np.atleast_1d(reduce(values))
+    axes = (0, *range(2, values.ndim))
+    return reduce(values, axis=axes)
+
+
+def _exp_limit(dtype: np.dtype) -> float:
+    return float(np.log(np.finfo(dtype).max))
 
 
 @cache

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -113,6 +114,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--output", metavar="PATH", help="save every output layer's values to a .npz file")
     run.add_argument("--force", action="store_true", help="overwrite --output if it exists")
     run.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
+    run.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="ID=SETTING",
+        help="set a range check for the whole run: off, info, warning, error, or a threshold (repeatable; "
+        "see docs/checks.md)",
+    )
     run.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     run.set_defaults(handler=_run)
 
@@ -187,7 +196,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .report import to_dict, to_text
-    from .runner import run
+    from .runner import RangeWarning, run
+    from .settings import parse_cli
     from .validation import load
 
     files = dict(_name_equals_path(item) for item in args.input)
@@ -195,14 +205,17 @@ def _run(args: argparse.Namespace) -> int:
     if output is not None and output.exists() and not args.force:
         raise UsageError(f"{output} exists; add --force to overwrite it")
     spec = load(args.file)
-    result = run(
-        spec,
-        input_files=files,
-        params=args.params,
-        batch_size=args.batch_size,
-        samples=args.samples,
-        max_memory=args.max_memory,
-    )
+    with warnings.catch_warnings():  # the report shows the findings; no need for Python's warnings too
+        warnings.simplefilter("ignore", RangeWarning)
+        result = run(
+            spec,
+            input_files=files,
+            params=args.params,
+            batch_size=args.batch_size,
+            samples=args.samples,
+            max_memory=args.max_memory,
+            checks=dict(parse_cli(item) for item in args.check),
+        )
     if output is not None:
         _save_npz(output, result.outputs)
     if args.format == "json":
@@ -211,7 +224,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(to_text(result))
         sys.stdout.flush()
-        _print_diagnostics(result.notes + [_located(spec, f) for f in result.findings])
+        _print_diagnostics(result.notes)
     if result.errors or (args.strict and result.warnings):
         return EXIT_INVALID
     return EXIT_OK
@@ -274,11 +287,6 @@ def _save_npz(path: Path, arrays: dict) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
-
-
-def _located(spec, finding) -> Diagnostic:
-    line, column = spec.locate(finding.layer)
-    return Diagnostic(finding.message, spec.file, line, column, finding.severity, finding.check, layer=finding.layer)
 
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:

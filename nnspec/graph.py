@@ -14,8 +14,10 @@ from typing import Any
 import networkx as nx
 
 from .catalog import Parameter, ShapeError, format_shape, layer_types
+from .checks import all_checks, checks_for
 from .diagnostics import DiagnosticList
 from .loader import Document
+from .settings import normalize as normalize_setting
 from .spec import Layer, ParameterSource
 from .suggest import did_you_mean
 
@@ -51,11 +53,12 @@ def resolve_layers(
         inputs = [] if inputs is None else [inputs] if isinstance(inputs, str) else list(inputs)
         props = {p.name: p.normalize(raw.get(p.name, p.default)) for p in layer_type.properties}
         params = {p.name: _parameter_source(p, raw.get(p.name, {}), doc.file) for p in layer_type.parameters}
-        layers[name] = Layer(name, layer_type, props, inputs, params, index)
+        layers[name] = Layer(name, layer_type, props, inputs, params, index, checks=raw.get("checks", {}))
         previous = name
     for layer in layers.values():
         _check_values(layer, raw_layers[layer.index], diagnostics)
         _check_parameter_files(layer, diagnostics)
+        check_settings(layer.checks, ("layers", layer.index, "checks"), layer, diagnostics)
     _check_shared_datasets(layers, diagnostics)
     return layers
 
@@ -96,6 +99,31 @@ def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList
                 code="unused-parameter",
                 at_key=True,
                 layer=layer.name,
+            )
+
+
+def check_settings(settings: dict[str, Any], path: tuple, layer: Layer | None, diagnostics: DiagnosticList) -> None:
+    """What the schema cannot say of check settings: a threshold for a check that has none,
+    a layer setting for a check that does not apply to the layer's type."""
+    for check_id, setting in settings.items():
+        check = all_checks().get(check_id)
+        if check is None or not isinstance(setting, (bool, str, int, float, dict)):
+            continue  # the schema reports it
+        if layer is not None and check not in checks_for(layer.type):
+            diagnostics.add(
+                f"check '{check_id}' does not apply to {layer.type.name} layers "
+                f"(those checks are: {', '.join(c.id for c in checks_for(layer.type))})",
+                path + (check_id,),
+                code="unknown-check",
+                at_key=True,
+                layer=layer.name,
+            )
+        elif check.threshold is None and "threshold" in normalize_setting(setting, check.severity):
+            diagnostics.add(
+                f"check '{check_id}' takes no threshold: set it off or give it a severity",
+                path + (check_id,),
+                code="invalid-value",
+                layer=layer.name if layer else None,
             )
 
 

@@ -8,26 +8,26 @@ validate against them.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 from .diagnostics import ERROR, INFO, WARNING
-from .stats import TensorStats
+from .stats import PERCENTILES
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _LINE = {"type": ["integer", "null"], "minimum": 1, "description": "1-based; null when not known"}
-_STAT_DESCRIPTIONS = {
+_COUNTS = {
     "count": "values seen, over every sample",
     "nan": "NaN values",
     "posinf": "+Inf values",
     "neginf": "-Inf values",
     "zeros": "values exactly 0",
-    "min": "smallest finite value (null: none)",
-    "max": "largest finite value (null: none)",
+    "subnormal": "values neither 0 nor of full precision (below the dtype's smallest normal number)",
+}
+_MOMENTS = {
+    "min": "smallest finite value",
+    "max": "largest finite value",
     "mean": "mean of the finite values",
     "std": "population standard deviation of the finite values",
-    "outside": "values outside the reading layer's well-behaved input range",
-    "at_bounds": "values exactly at the layer's output bounds (saturated)",
 }
 
 
@@ -81,19 +81,22 @@ def validate_schema() -> dict[str, Any]:
 
 
 def report_schema() -> dict[str, Any]:
-    stat_fields = [f.name for f in fields(TensorStats)]
-    number_or_null = {"type": ["number", "null"]}
     stats = {
         "type": "object",
-        "required": stat_fields,
+        "required": [*_COUNTS, *_MOMENTS, "percentiles"],
         "additionalProperties": False,
         "properties": {
-            name: {
-                **({"type": "integer", "minimum": 0} if f.type in ("int", int) else number_or_null),
-                "description": _STAT_DESCRIPTIONS[name],
-            }
-            for f in fields(TensorStats)
-            for name in [f.name]
+            **{name: {"type": "integer", "minimum": 0, "description": text} for name, text in _COUNTS.items()},
+            **{
+                name: {"type": ["number", "null"], "description": f"{text} (null: none)"}
+                for name, text in _MOMENTS.items()
+            },
+            "percentiles": {
+                "type": "object",
+                "description": "estimated from a fixed-bin histogram of a deterministic sample of the values",
+                "required": [str(q) for q in PERCENTILES],
+                "additionalProperties": {"type": ["number", "null"]},
+            },
         },
     }
     value = {"type": ["number", "string"], "description": 'a number, or "NaN", "Infinity", "-Infinity"'}
@@ -115,7 +118,17 @@ def report_schema() -> dict[str, Any]:
                 "description": "every layer, in the order it ran",
                 "items": {
                     "type": "object",
-                    "required": ["name", "type", "inputs", "shape", "line", "column", "output", "input_stats"],
+                    "required": [
+                        "name",
+                        "type",
+                        "inputs",
+                        "shape",
+                        "line",
+                        "column",
+                        "output",
+                        "input_stats",
+                        "measures",
+                    ],
                     "additionalProperties": False,
                     "properties": {
                         "name": {"type": "string"},
@@ -129,6 +142,15 @@ def report_schema() -> dict[str, Any]:
                             "type": "array",
                             "items": {"$ref": "#/$defs/stats"},
                             "description": "one per input, in the order of the layer's inputs (an Input: its data)",
+                        },
+                        "measures": {
+                            "type": "object",
+                            "description": "what each enabled check counted, by check id (units_*: units for which "
+                            "the flag held on some sample, of units)",
+                            "additionalProperties": {
+                                "type": "object",
+                                "additionalProperties": {"type": "integer", "minimum": 0},
+                            },
                         },
                     },
                 },

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import numpy as np
 
 from .catalog import format_shape
+from .diagnostics import ERROR, INFO, WARNING
 from .runner import RunResult, execution_order
+from .stats import TensorStats
 
 MAX_VALUES_SHOWN = 100  # the text report shows outputs up to this many values
 MAX_VALUES_IN_JSON = 100_000  # larger outputs belong in a file: --output
 
 
 def to_dict(result: RunResult) -> dict[str, Any]:
-    """The run as plain data: the JSON report."""
+    """The run as plain data: the JSON report (schema: schemas/report.schema.json)."""
     spec = result.spec
     layers = []
     for name in execution_order(spec):
@@ -31,7 +34,8 @@ def to_dict(result: RunResult) -> dict[str, Any]:
                 "line": line,
                 "column": column,
                 "output": stats.output.to_dict(),
-                "input_stats": [s.to_dict() for s in stats.inputs],
+                "input_stats": [s.to_dict() for s in _received(result, name)],
+                "measures": {check: _plain(measure) for check, measure in stats.measures.items()},
             }
         )
     return {
@@ -51,6 +55,27 @@ def to_dict(result: RunResult) -> dict[str, Any]:
     }
 
 
+def _received(result: RunResult, name: str) -> list[TensorStats]:
+    """Statistics of what a layer received: its inputs' outputs (a source layer: its data)."""
+    layer = result.spec.layers[name]
+    if layer.type.is_source:
+        return [result.stats[name].output]
+    return [result.stats[source].output for source in layer.inputs]
+
+
+def _plain(measure: dict[str, Any]) -> dict[str, int]:
+    """A check's measure as counts: per-unit flags (any:NAME) become units_NAME, with units."""
+    plain: dict[str, int] = {}
+    for key, value in measure.items():
+        kind, _, what = key.partition(":")
+        if kind == "any":
+            plain["units"] = int(value.size)
+            plain[f"units_{what}"] = int(np.count_nonzero(value))
+        elif not what:
+            plain[key] = int(value)
+    return plain
+
+
 def _json_values(values: np.ndarray) -> list:
     """Nested lists of numbers; NaN and infinities, which JSON cannot hold, as "NaN", "Infinity", "-Infinity"."""
     if np.isfinite(values).all():
@@ -62,45 +87,76 @@ def _json_values(values: np.ndarray) -> list:
     return spelled.tolist()
 
 
-def to_text(result: RunResult) -> str:
-    """One row a layer (statistics of its output, the checks that fired), then the output values."""
+def to_text(result: RunResult, width: int = 80) -> str:
+    """One row a layer, the output values, then the findings grouped by severity."""
     spec = result.spec
-    flagged: dict[str, list[str]] = {}
-    for finding in result.findings:
-        flagged.setdefault(finding.layer, []).append(finding.check)
-    header = ["layer", "type", "shape", "min", "max", "mean", "std", "nan", "inf", "findings"]
+    header = ["layer", "type", "shape", "input", "output", "mean", "std", "sat", "zero", "nan/inf"]
     rows = [header]
     for name in execution_order(spec):
         if name not in result.stats:
             continue
-        s = result.stats[name].output
+        out = result.stats[name].output
+        received = _received(result, name)
+        pinned = next((m["pinned"] for m in result.stats[name].measures.values() if "pinned" in m), None)
         rows.append(
             [
                 name,
                 spec.layers[name].type.name,
                 format_shape(spec.layers[name].shape),
-                *(_num(v) if s.finite else "-" for v in (s.min, s.max, s.mean, s.std)),
-                str(s.nan),
-                str(s.posinf + s.neginf),
-                ", ".join(flagged.get(name, [])),
+                _span(_combined(received)),
+                _span(out),
+                _num(out.mean, 3) if out.finite else "-",
+                _num(out.std, 3) if out.finite else "-",
+                _share(pinned, out.count) if pinned is not None else "-",
+                _share(out.zeros, out.count),
+                str(out.count - out.finite),
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    numeric = {"mean", "std", "sat", "zero", "nan/inf"}
     lines = [
         f"{spec.name or spec.file}: {len(spec.layers)} layers, {result.samples} "
         f"sample{'s' if result.samples != 1 else ''}, {spec.dtype}",
         "",
     ]
-    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines += [
+        " ".join(
+            cell.rjust(w) if header[i] in numeric else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))
+        ).rstrip()
+        for row in rows
+    ]
     shown = {name: value for name, value in result.outputs.items() if value.size <= MAX_VALUES_SHOWN}
     if shown:
         lines += ["", "outputs"]
-        width = max(map(len, shown))
+        name_width = max(map(len, shown))
         for name, value in shown.items():
-            lines.append(f"  {name.ljust(width)}  {format_values(value[0] if len(value) == 1 else value)}")
-    errors, warnings = len(result.errors), len(result.warnings)
-    lines += ["", f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"]
+            lines.append(f"  {name.ljust(name_width)}  {format_values(value[0] if len(value) == 1 else value)}")
+    for severity in (ERROR, WARNING, INFO):
+        found = [f for f in result.findings if f.severity == severity]
+        if found:
+            lines += ["", f"{severity}s" if severity != INFO else "info"]
+            for finding in found:
+                line, _ = spec.locate(finding.layer)
+                text = f"line {line}: {finding.message} [{finding.check}]"
+                lines += textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="    ")
+    counts = [(len(result.errors), "error"), (len(result.warnings), "warning")]
+    lines += ["", ", ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in counts)]
     return "\n".join(lines) + "\n"
+
+
+def _span(s: TensorStats) -> str:
+    return f"{_num(s.min)}..{_num(s.max)}" if s.finite else "-"
+
+
+def _combined(parts: list[TensorStats]) -> TensorStats:
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined.merge(part)
+    return combined
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "-"
 
 
 def format_values(values: np.ndarray) -> str:
@@ -120,5 +176,5 @@ def _shortest(value: np.floating) -> str:
     return np.format_float_positional(value, unique=True, trim="-")
 
 
-def _num(x: float) -> str:
-    return f"{x:.4g}"
+def _num(x: float, digits: int = 4) -> str:
+    return f"{x:.{digits}g}"

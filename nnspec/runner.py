@@ -2,24 +2,32 @@
 
 The loop knows no layer by name: it asks the catalog entry for the forward
 function, feeds source layers from the data, and frees each tensor after its
-last consumer has run. Statistics are gathered per batch and merged.
+last consumer has run. Statistics are gathered per batch and merged; the checks
+judge them at the end. Findings are returned as data, and also issued as Python
+warnings of category ``RangeWarning`` for library users who never read a report.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
-from . import memory
-from .checks import Finding, LayerStats, observe, run_checks
+from . import memory, settings
+from .checks import Check, Finding, LayerStats, checks_for, observe, run_checks
 from .data import gather_inputs, generate
-from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError
+from .diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
 from .params import load_parameter_file, resolve_parameters
 from .spec import Spec
+
+
+class RangeWarning(UserWarning):
+    """A range check fired: values reach a layer in a range where it destroys information."""
 
 
 @dataclass
@@ -57,14 +65,19 @@ def run(
     batch_size: int | None = None,
     samples: int | None = None,
     max_memory: int | None = None,
+    checks: Mapping[str, Any] | None = None,
+    statistics: bool = True,
 ) -> RunResult:
     """Run ``spec`` on data and return its outputs, statistics and findings.
 
     ``inputs`` maps data variables to arrays of shape (N, *size); ``params`` is a
     mapping of nnabla parameter names to arrays, or a path to a .npz file of them.
     A run whose estimated memory exceeds ``max_memory`` bytes (default: half the
-    machine's memory) stops before allocating anything.
+    machine's memory) stops before allocating anything. ``checks`` overrides check
+    settings for the whole run (``{"tanh-saturation": "off"}``, see nnspec.settings);
+    ``statistics=False`` runs without statistics or checks (outputs only).
     """
+    enabled = settings.resolve(spec, checks) if statistics else {}
     if batch_size is not None and batch_size < 1:
         raise NnspecError(f"batch size must be at least 1; got {batch_size}")
     data, to_generate, count = gather_inputs(spec, inputs, input_files, samples)
@@ -78,19 +91,24 @@ def run(
     parameters, notes = resolve_parameters(spec, loaded, source)
     order = execution_order(spec)
     last_use = {source: step for step, name in enumerate(order) for source in spec.layers[name].inputs}
+    measured = {name: [c for c in checks_for(spec.layers[name].type) if c.id in enabled[name]] for name in enabled}
     dtype = np.dtype(spec.dtype)
     stats: dict[str, LayerStats] = {}
     batches: dict[str, list[np.ndarray]] = {name: [] for name in spec.outputs}
     for start in range(0, count, step):
         with np.errstate(over="ignore"):  # data beyond the dtype's range becomes inf: the nan-inf check says so
             feeds = {variable: np.asarray(values[start : start + step], dtype) for variable, values in data.items()}
-        values, batch_stats = _forward(spec, order, last_use, feeds, parameters)
+        values, batch_stats = _forward(spec, order, last_use, feeds, parameters, measured)
         for name, layer_stats in batch_stats.items():
             stats[name] = stats[name].merge(layer_stats) if name in stats else layer_stats
         for name in spec.outputs:
             batches[name].append(values[name])
     outputs = {name: np.concatenate(parts) for name, parts in batches.items() if parts}
-    return RunResult(spec, count, outputs, stats, run_checks(spec, stats), parameters, notes)
+    findings = run_checks(spec, stats, enabled) if statistics else []
+    for finding in (f for f in findings if f.severity != INFO):
+        line, _ = spec.locate(finding.layer)
+        warnings.warn_explicit(f"{finding.message} [{finding.check}]", RangeWarning, spec.file, line or 0)
+    return RunResult(spec, count, outputs, stats, findings, parameters, notes)
 
 
 def _forward(
@@ -99,9 +117,11 @@ def _forward(
     last_use: dict[str, int],
     feeds: dict[str, np.ndarray],
     parameters: dict[str, dict[str, np.ndarray]],
+    measured: dict[str, list[Check]],
 ) -> tuple[dict[str, np.ndarray], dict[str, LayerStats]]:
-    """One batch through every layer in ``order``; returns the output layers' values and every
-    layer's statistics. A tensor is freed once the last layer reading it (``last_use``) has run."""
+    """One batch through every layer in ``order``; returns the output layers' values and the
+    statistics of the layers in ``measured`` (with the checks each measures). A tensor is
+    freed once the last layer reading it (``last_use``) has run."""
     keep = set(spec.outputs)
     values: dict[str, np.ndarray] = {}
     stats: dict[str, LayerStats] = {}
@@ -112,7 +132,8 @@ def _forward(
         # them afterwards with the layer that produced them and its inputs' statistics.
         with np.errstate(all="ignore"):
             values[name] = layer.type.forward(args, layer.props, parameters[name])
-        stats[name] = observe(layer.type, args, values[name])
+            if name in measured:
+                stats[name] = observe(layer, measured[name], args, values[name])
         for source in set(layer.inputs):
             if last_use[source] == i and source not in keep:
                 del values[source]

@@ -17,7 +17,7 @@ from .catalog import KINDS, LayerType, Parameter, Property, layer_types
 FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 DTYPES = ("float32", "float64")
-LAYER_KEYS = ("name", "type", "input")  # keys every layer has besides its properties and parameters
+LAYER_KEYS = ("name", "type", "input", "checks")  # keys every layer has besides its properties and parameters
 
 
 @cache
@@ -56,6 +56,7 @@ def spec_schema() -> dict[str, Any]:
                 "(default: the layers no other layer uses).",
                 "anyOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
             },
+            "checks": {"$ref": "#/$defs/checks"},
             "data": {
                 "type": "object",
                 "description": "Values of data variables: a list of samples per variable name.",
@@ -64,6 +65,7 @@ def spec_schema() -> dict[str, Any]:
             },
         },
         "$defs": {
+            "checks": _checks_schema(),
             "layer": {
                 "type": "object",
                 "required": ["name", "type"],
@@ -74,6 +76,7 @@ def spec_schema() -> dict[str, Any]:
                         "description": "Layer(s) this layer reads; default: the previous layer.",
                         "anyOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
                     },
+                    "checks": {"$ref": "#/$defs/checks"},
                 },
                 "allOf": [
                     {
@@ -84,6 +87,29 @@ def spec_schema() -> dict[str, Any]:
                 ],
             },
             **{name: _layer_schema(types[name]) for name in sorted(types)},
+        },
+    }
+
+
+def _checks_schema() -> dict[str, Any]:
+    from .checks import SEVERITIES, all_checks
+
+    choices = ["off", *SEVERITIES]
+    return {
+        "type": "object",
+        "description": "Range-check settings by check id: off, a severity, a threshold, or {severity, threshold}.",
+        "propertyNames": {"enum": list(all_checks())},
+        "additionalProperties": {
+            "anyOf": [
+                {"enum": choices},
+                {"type": "boolean", "description": "false: off (YAML reads a bare off as false); true: on"},
+                {"type": "number"},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"severity": {"enum": choices}, "threshold": {"type": "number"}},
+                },
+            ]
         },
     }
 

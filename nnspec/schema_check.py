@@ -86,6 +86,10 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
         hint = did_you_mean(instance, layer_types())
         yield (f"unknown layer type '{instance}'{hint}", path, False, "unknown-type")
         return
+    if path[-1:] == ("checks",) and validator == "enum":  # propertyNames: ``instance`` is the key
+        hint = did_you_mean(str(instance), error.validator_value) or " (docs/checks.md lists the checks)"
+        yield (f"unknown check '{instance}'{hint}", path + (instance,), True, "unknown-check")
+        return
     if path == ("data",) and validator == "pattern":  # propertyNames: ``instance`` is the key
         yield (f"data variable '{instance}' must be {_NAME_RULE}", path + (instance,), True, "invalid-value")
         return
@@ -108,6 +112,8 @@ def _expected(error: jsonschema.ValidationError, data: dict[str, Any], path: tup
         return "a layer name or a list of layer names"
     if path[-1:] == ("name",) or (len(path) == 2 and path[0] == "outputs"):
         return _NAME_RULE
+    if len(path) >= 2 and path[-2] == "checks":
+        return "off, info, warning, error, a threshold (a number) or {severity: ..., threshold: ...}"
     if path[:1] == ("layers",) and path[2:] == ("type",):
         return "a layer type, as text (see nnspec layers)"
     if path[-1:] == ("initializer",):

@@ -31,6 +31,7 @@ class Layer:
     inputs: list[str]
     parameters: dict[str, ParameterSource]
     index: int
+    checks: dict[str, Any] = field(default_factory=dict)  # this layer's check settings
     shape: Shape | None = None
     parameter_shapes: dict[str, Shape] = field(default_factory=dict)
 
@@ -67,6 +68,7 @@ class Spec:
     data: dict[str, Any]
     graph: nx.DiGraph
     source_map: SourceMap
+    checks: dict[str, Any] = field(default_factory=dict)  # check settings for every layer
 
     @property
     def sources(self) -> list[Layer]:

@@ -1,28 +1,42 @@
 """Per-tensor statistics that merge exactly across batches.
 
-Mean and standard deviation are merged with Chan et al.'s pairwise formula, so
-statistics gathered batch by batch equal those of one big batch (to rounding), and
-two partial runs can be combined. The standard deviation is kept rather than the
-sum of squares, and scaled before squaring, so float64 values up to the dtype's
-maximum never overflow.
+Counts, min and max merge exactly; mean and standard deviation with Chan et al.'s
+pairwise formula, so statistics gathered batch by batch equal those of one big
+batch (to rounding) and two partial runs can be combined. The standard deviation
+is kept rather than the sum of squares, and values near float64's maximum are
+scaled before squaring, so nothing overflows.
+
+Percentiles come from a fixed-bin histogram: bins by binary exponent, four per
+octave (a bin spans at most 25% of its values), for each sign, plus one for zero. Bins do
+not depend on the data, so histograms merge by adding counts. The histogram holds
+a deterministic sample: every k-th value of each sample, the same positions in
+every batch, at most ``SAMPLED_PER_SAMPLE`` values a sample; so percentiles are
+estimates, while every count, min, max, mean and std is over all values.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from math import inf, sqrt
 from typing import Any
 
 import numpy as np
+
+SAMPLED_PER_SAMPLE = 64
+PERCENTILES = (1, 5, 50, 95, 99)
+_SUB = 4  # bins per octave
+_EMIN, _EMAX = -160, 130  # binary exponents kept apart: all of float32; float64 beyond goes to the end bins
+_SIDE = (_EMAX - _EMIN + 1) * _SUB  # bins for each sign
+_ZERO = _SIDE  # index of the zero bin; negatives below it, positives above
+BINS = 2 * _SIDE + 1
 
 
 @dataclass
 class TensorStats:
     """Statistics of the values of one tensor over every sample seen so far.
 
-    ``outside`` counts values outside a layer's well-behaved input range and
-    ``at_bounds`` values exactly at a layer's output bounds, when those are asked for.
-    min, max, mean and std are over the finite values.
+    min, max, mean and std are over the finite values; ``subnormal`` counts values too
+    small for the dtype's full precision (neither 0 nor normal).
     """
 
     count: int = 0
@@ -30,38 +44,41 @@ class TensorStats:
     posinf: int = 0
     neginf: int = 0
     zeros: int = 0
+    subnormal: int = 0
     min: float = inf
     max: float = -inf
     mean: float = 0.0
-    std: float = 0.0  # population standard deviation
-    outside: int = 0
-    at_bounds: int = 0
+    std: float = 0.0
+    histogram: np.ndarray = field(default_factory=lambda: np.zeros(BINS, dtype=np.int64), repr=False)
 
     @classmethod
-    def of(
-        cls,
-        values: np.ndarray,
-        outside: tuple[float, float] | None = None,
-        bounds: tuple[float | None, float | None] | None = None,
-    ) -> TensorStats:
-        """Statistics of one array (one batch)."""
-        flat = np.asarray(values).reshape(-1)
-        finite_mask = np.isfinite(flat)
-        finite = flat if finite_mask.all() else flat[finite_mask]
+    def of(cls, values: np.ndarray) -> TensorStats:
+        """Statistics of one batch: an array whose first axis is the batch axis."""
+        values = np.asarray(values)
+        flat = values.reshape(-1)
         stats = cls(count=flat.size)
-        if finite.size < flat.size:
-            stats.nan = int(np.isnan(flat).sum())
-            stats.posinf = int(np.isposinf(flat).sum())
-            stats.neginf = int(np.isneginf(flat).sum())
-        if finite.size:
-            wide = finite.astype(np.float64, copy=False)
-            stats.min, stats.max = float(finite.min()), float(finite.max())
-            stats.mean, stats.std = _mean_std(wide)
+        if not flat.size:
+            return stats
+        low, high = flat.min(), flat.max()
+        finite = flat
+        if not (np.isfinite(low) and np.isfinite(high)):  # NaN or an infinity is there (NaN wins min and max)
+            stats.nan = int(np.count_nonzero(np.isnan(flat)))
+            stats.posinf = int(np.count_nonzero(np.isposinf(flat)))
+            stats.neginf = int(np.count_nonzero(np.isneginf(flat)))
+            finite = flat[np.isfinite(flat)]
+            if not finite.size:
+                return stats
+            low, high = finite.min(), finite.max()
+        stats.min, stats.max = float(low), float(high)
+        stats.mean, stats.std = _mean_std(finite)
+        if np.issubdtype(finite.dtype, np.floating):
+            tiny = np.finfo(finite.dtype).tiny
+            small = np.count_nonzero(np.abs(finite) < tiny)
+            stats.zeros = int(np.count_nonzero(finite == 0)) if small else 0
+            stats.subnormal = int(small) - stats.zeros
+        else:
             stats.zeros = int(np.count_nonzero(finite == 0))
-        if outside is not None:
-            stats.outside = int(np.count_nonzero((finite < outside[0]) | (finite > outside[1])))
-        if bounds is not None:
-            stats.at_bounds = int(sum(np.count_nonzero(finite == b) for b in bounds if b is not None))
+        stats.histogram = _histogram(values, finite is flat)
         return stats
 
     @property
@@ -71,6 +88,14 @@ class TensorStats:
     @property
     def max_abs(self) -> float:
         return max(abs(self.min), abs(self.max)) if self.finite else 0.0
+
+    def percentile(self, q: float) -> float | None:
+        """The q-th percentile (0..100) of the finite values, estimated from the histogram."""
+        total = int(self.histogram.sum())
+        if not total:
+            return None
+        index = int(np.searchsorted(np.cumsum(self.histogram), q / 100 * total, side="left"))
+        return float(np.clip(_bin_value(index), self.min, self.max))
 
     def merge(self, other: TensorStats) -> TensorStats:
         """The statistics of both sets of values together."""
@@ -94,33 +119,69 @@ class TensorStats:
             posinf=self.posinf + other.posinf,
             neginf=self.neginf + other.neginf,
             zeros=self.zeros + other.zeros,
+            subnormal=self.subnormal + other.subnormal,
             min=min(self.min, other.min),
             max=max(self.max, other.max),
             mean=self.mean + delta * n_b / n if n else 0.0,
             std=std,
-            outside=self.outside + other.outside,
-            at_bounds=self.at_bounds + other.at_bounds,
+            histogram=self.histogram + other.histogram,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        if not self.finite:
-            data["min"] = data["max"] = None
-        return data
+        finite = bool(self.finite)
+        return {
+            "count": self.count,
+            "nan": self.nan,
+            "posinf": self.posinf,
+            "neginf": self.neginf,
+            "zeros": self.zeros,
+            "subnormal": self.subnormal,
+            "min": self.min if finite else None,
+            "max": self.max if finite else None,
+            "mean": self.mean if finite else None,
+            "std": self.std if finite else None,
+            "percentiles": {str(q): self.percentile(q) for q in PERCENTILES},
+        }
 
 
 def _mean_std(values: np.ndarray) -> tuple[float, float]:
-    """Mean and population standard deviation of finite float64 values, without overflow.
+    """Mean and population standard deviation of finite values, without overflow.
 
-    Sums and squares of values near float64's maximum overflow, so such values are
+    The mean is summed in float64; the squared deviations in the values' own dtype
+    (BLAS dot), which overflows once deviations pass sqrt(max / n): such values are
     divided by their largest magnitude first (only then: it costs a pass over the data).
     """
-    scale = float(np.abs(values).max())
-    if scale > _SAFE_MAGNITUDE:
-        mean, std = _mean_std(values / scale)
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(np.float64)
+    mean = float(np.add.reduce(values, dtype=np.float64)) / values.size
+    safe = sqrt(float(np.finfo(values.dtype).max) / values.size) / 4
+    if max(abs(float(values.min())), abs(float(values.max()))) > safe:
+        scale = float(np.abs(values).max())
+        mean, std = _mean_std(values / values.dtype.type(scale))
         return mean * scale, std * scale
-    mean = float(values.mean())
-    return mean, sqrt(float(np.square(values - mean).mean()))
+    deviations = (values - values.dtype.type(mean)).ravel()
+    return mean, sqrt(float(np.dot(deviations, deviations)) / values.size)
 
 
-_SAFE_MAGNITUDE = 1e150  # squares and sums of a few billion values below this stay finite
+def _histogram(values: np.ndarray, all_finite: bool) -> np.ndarray:
+    """Counts per bin of a deterministic sample: the same positions within every sample."""
+    per_sample = values.reshape(len(values), -1) if values.ndim else values.reshape(1, 1)
+    stride = max(1, per_sample.shape[1] // SAMPLED_PER_SAMPLE)
+    sample = per_sample[:, ::stride].astype(np.float64).ravel()
+    if not all_finite:
+        sample = sample[np.isfinite(sample)]
+    mantissa, exponent = np.frexp(np.abs(sample))  # |x| = mantissa * 2**exponent, mantissa in [0.5, 1)
+    offset = (np.clip(exponent, _EMIN, _EMAX) - _EMIN) * _SUB + ((mantissa - 0.5) * 2 * _SUB).astype(np.int64)
+    offset = np.clip(offset, 0, _SIDE - 1)
+    index = np.where(sample > 0, _ZERO + 1 + offset, np.where(sample < 0, _ZERO - 1 - offset, _ZERO))
+    return np.bincount(index, minlength=BINS).astype(np.int64)
+
+
+def _bin_value(index: int) -> float:
+    """The middle of a histogram bin, as a value."""
+    if index == _ZERO:
+        return 0.0
+    sign = 1.0 if index > _ZERO else -1.0
+    offset = abs(index - _ZERO) - 1
+    exponent, sub = divmod(offset, _SUB)
+    return sign * 2.0 ** (exponent + _EMIN) * (0.5 + (sub + 0.5) / (2 * _SUB))

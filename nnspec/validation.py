@@ -16,7 +16,7 @@ from typing import Any
 
 from .data import check_spec_data
 from .diagnostics import Diagnostic, DiagnosticList, SpecError
-from .graph import infer_shapes, output_layers, resolve_layers, wire
+from .graph import check_settings, infer_shapes, output_layers, resolve_layers, wire
 from .loader import Document, load_file, load_text
 from .schema_check import check_schema
 from .spec import Spec
@@ -62,6 +62,8 @@ def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnosti
     raw_layers = data.get("layers") if isinstance(data.get("layers"), list) else []
     names = [raw["name"] for raw in raw_layers if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
     layers = resolve_layers(raw_layers, broken, doc, diagnostics)
+    if isinstance(data.get("checks"), dict):
+        check_settings(data["checks"], ("checks",), None, diagnostics)
     graph = wire(layers, names, diagnostics)
     outputs = output_layers(data, names, layers, graph, diagnostics)
     if graph is not None:
@@ -80,4 +82,5 @@ def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnosti
         data=data_values,
         graph=graph,
         source_map=doc.source_map,
+        checks=data.get("checks", {}),
     )

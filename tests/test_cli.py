@@ -20,15 +20,20 @@ SEED = str(SPECS / "seed_activations.yaml")
 def test_run_seed_demo_prints_values_statistics_and_located_warnings(capsys):
     assert main(["run", SEED]) == 0
     out, err = capsys.readouterr()
+    assert err == ""
     assert "tanh     [1, 1, 1, 1, 0, -1, -1, -1, -1]" in out
     assert "sigmoid  [1, 1, 1, 0.9999546, 0.5, 4.539787e-05, 0, 0, 0]" in out
     assert "relu     [255, 150, 100, 10, 0, 0, 0, 0, 0]" in out
-    assert "tanh-hard-saturation" in out  # the table flags the layer
-    lines = err.splitlines()
-    assert len(lines) == 3
-    assert lines[0].startswith(f"{SEED}:10:5: warning: ") and lines[0].endswith("[input-range]")
-    assert lines[1].startswith(f"{SEED}:14:5: warning: 'tanh' (Tanh): 8 of 9 outputs")
-    assert lines[2].startswith(f"{SEED}:15:5: warning: 'sigmoid' (Sigmoid): 6 of 9 outputs")
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[3:7]}
+    # input, output, mean, std, saturated, zero
+    assert rows["tanh"][3:9] == ["-255..255", "-1..1", "0", "0.943", "89%", "11%"]
+    warnings = out[out.index("\nwarnings\n") :]
+    findings = [" ".join(item.split()) for item in warnings.split("\n  line ")[1:]]
+    assert len(findings) == 3
+    assert findings[0].startswith("10: the data for 'x' (Input) spans -255..255") and "x / 255" in findings[0]
+    assert findings[1].startswith("14: 'tanh' (Tanh): 8 of 9 outputs (89%) are exactly -1 or 1 (saturated)")
+    assert findings[2].startswith("15: 'sigmoid' (Sigmoid): 6 of 9 outputs (67%) are exactly 0 or 1 (saturated)")
+    assert max(map(len, out.splitlines())) <= 80
 
 
 def test_run_strict_fails_on_warnings(capsys):
@@ -43,7 +48,7 @@ def test_run_json_report(capsys):
     assert [layer["name"] for layer in report["layers"]] == ["x", "tanh", "sigmoid", "relu"]
     assert report["outputs"]["tanh"] == [[1, 1, 1, 1, 0, -1, -1, -1, -1]]
     tanh = report["layers"][1]
-    assert tanh["output"]["at_bounds"] == 8 and tanh["input_stats"][0]["max"] == 255
+    assert tanh["measures"]["tanh-hard-saturation"]["pinned"] == 8 and tanh["input_stats"][0]["max"] == 255
     assert {f["check"] for f in report["findings"]} == {
         "input-range",
         "tanh-hard-saturation",

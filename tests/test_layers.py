@@ -159,6 +159,17 @@ def ref_reshape(inputs, props, params):
     return out
 
 
+def _exp_or_inf(v: float) -> float:
+    try:
+        return math.exp(v)
+    except OverflowError:  # past float64's range: inf, as exp in any float dtype gives
+        return math.inf
+
+
+def ref_exp(inputs, props, params):
+    return _elementwise(_exp_or_inf)(inputs[0])
+
+
 REFERENCES: dict[str, Callable[[Sequence[np.ndarray], Mapping[str, Any], Mapping[str, np.ndarray]], np.ndarray]] = {
     "Input": ref_identity,  # o = the data, as given (rounded to the dtype)
     "Identity": ref_identity,
@@ -171,6 +182,7 @@ REFERENCES: dict[str, Callable[[Sequence[np.ndarray], Mapping[str, Any], Mapping
     "Add2": ref_add2,
     "Concatenate": ref_concatenate,
     "Reshape": ref_reshape,
+    "Exp": ref_exp,
 }
 
 
@@ -257,6 +269,7 @@ CASES = [
     Case("Tanh", "Tanh", "", {"x": (29,)}),
     Case("Sigmoid", "Sigmoid", "", {"x": (29,)}),
     Case("ReLU", "ReLU", "", {"x": (29,)}),
+    Case("Exp", "Exp", "", {"x": (29,)}),
     Case("LeakyReLU-default", "LeakyReLU", "", {"x": (29,)}, {"alpha": 0.1}),  # NNC's default alpha
     Case("LeakyReLU-alpha0.25", "LeakyReLU", "alpha: 0.25", {"x": (29,)}, {"alpha": 0.25}),
     Case("LeakyReLU-alpha-neg", "LeakyReLU", "alpha: -0.5", {"x": (29,)}, {"alpha": -0.5}),
@@ -307,7 +320,7 @@ def run_case(case: Case, dtype: str):
     data = case.inputs(dtype)
     params = case.params(dtype) if case.params else None
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a RuntimeWarning from numpy (overflow, invalid) fails the test
+        warnings.simplefilter("error", RuntimeWarning)  # a RuntimeWarning from numpy (overflow, invalid) fails the test
         result = nnspec.run(spec, data, params=params)
     return spec, result, data, params
 
@@ -325,7 +338,9 @@ def assert_close(got: np.ndarray, expected: np.ndarray, dtype: str) -> None:
     """got (nnspec, in dtype) equals the float64 reference rounded to dtype, within the
     tolerances justified in the module docstring."""
     assert got.dtype == np.dtype(dtype)
-    np.testing.assert_allclose(got, expected.astype(dtype), rtol=RTOL[dtype], atol=float(np.finfo(dtype).tiny))
+    with np.errstate(over="ignore"):  # a reference beyond the dtype's range rounds to inf, as it should
+        expected_in_dtype = expected.astype(dtype)
+    np.testing.assert_allclose(got, expected_in_dtype, rtol=RTOL[dtype], atol=float(np.finfo(dtype).tiny))
     assert got.shape == expected.shape
 
 
@@ -468,7 +483,7 @@ def test_float_max_inputs_match_references(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_float_max_inputs_emit_no_warning_and_finite_statistics(dtype):
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", RuntimeWarning)
         result = nnspec.run(nnspec.loads(FLOAT_MAX_SPEC.format(dtype=dtype)), {"x": float_max_data(dtype)})
     for name, layer_stats in result.stats.items():
         assert np.isfinite(layer_stats.output.std), name

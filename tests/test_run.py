@@ -102,9 +102,12 @@ def test_batches_give_the_same_outputs_and_statistics_as_one_batch():
     np.testing.assert_array_equal(whole.outputs["p"], batched.outputs["p"])
     for name in spec.layers:
         a, b = whole.stats[name].output, batched.stats[name].output
-        assert (a.count, a.min, a.max, a.at_bounds) == (b.count, b.min, b.max, b.at_bounds)
-        assert a.mean == pytest.approx(b.mean, rel=1e-9, abs=1e-12)
-        assert a.std == pytest.approx(b.std, rel=1e-9)
+        assert (a.count, a.min, a.max, a.zeros) == (b.count, b.min, b.max, b.zeros)
+        np.testing.assert_array_equal(a.histogram, b.histogram)  # the same sampled positions in any batching
+        assert whole.stats[name].measures.keys() == batched.stats[name].measures.keys()
+        assert a.mean == pytest.approx(b.mean, rel=1e-9, abs=1e-12)  # summed in float64
+        # squared deviations are summed in float32 (BLAS): about 1e-7 per term, ~sqrt(n) terms
+        assert a.std == pytest.approx(b.std, rel=1e-5)
 
 
 def test_merged_statistics_equal_numpy_on_the_whole_array():

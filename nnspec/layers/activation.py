@@ -118,6 +118,7 @@ register(
         infer_shape=softmax_shape,
         properties=(Property("axis", "uint", 0, "Axis the probabilities sum to 1 over (batch axis excluded)."),),
         output_range=(0.0, 1.0),
+        probabilities=True,
         range_note="Only differences between inputs matter; a logit more than about 104 (float32) below the "
         "largest gets probability exactly 0.",
     )

@@ -1,0 +1,70 @@
+"""Check settings: each check's severity and threshold, per layer.
+
+A check's defaults come from the table in nnspec.checks; the spec's top-level
+``checks:`` overrides them for every layer, a layer's ``checks:`` for that layer,
+and the command line (``--check ID=SETTING``) for the whole run. A setting is
+``off``, a severity (``info``, ``warning``, ``error``), a threshold (a number), or
+``{severity: ..., threshold: ...}``. YAML reads a bare ``off`` as false, so false
+means off too, and true means on with the check's default severity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .checks import SEVERITIES, all_checks, checks_for
+from .diagnostics import UsageError
+from .spec import Spec
+from .suggest import did_you_mean
+
+OFF = "off"
+CHOICES = (OFF, *SEVERITIES)
+
+
+def normalize(setting: Any, default_severity: str = SEVERITIES[1]) -> dict[str, Any]:
+    """A setting as {severity?, threshold?} (the schema has checked its form)."""
+    if isinstance(setting, bool):
+        return {"severity": default_severity if setting else OFF}
+    if isinstance(setting, str):
+        return {"severity": setting}
+    if isinstance(setting, (int, float)) and not isinstance(setting, bool):
+        return {"threshold": float(setting)}
+    return dict(setting)
+
+
+def resolve(spec: Spec, overrides: Mapping[str, Any] | None = None) -> dict[str, dict[str, tuple[str, float | None]]]:
+    """For every layer, its enabled checks' (severity, threshold); checks set off are left out."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(all_checks()))
+    if unknown:
+        raise UsageError(f"unknown check '{unknown[0]}'{did_you_mean(unknown[0], all_checks())}")
+    settings: dict[str, dict[str, tuple[str, float | None]]] = {}
+    for layer in spec.layers.values():
+        settings[layer.name] = {}
+        for check in checks_for(layer.type):
+            current = {"severity": check.severity, "threshold": check.threshold}
+            for layer_settings in (spec.checks, layer.checks, overrides):
+                if check.id in layer_settings:
+                    current.update(normalize(layer_settings[check.id], check.severity))
+            if current["severity"] != OFF:
+                settings[layer.name][check.id] = (current["severity"], current["threshold"])
+    return settings
+
+
+def parse_cli(item: str) -> tuple[str, Any]:
+    """--check ID=SETTING: SETTING is off, a severity or a threshold."""
+    check_id, sep, value = item.partition("=")
+    if not sep or not check_id or not value:
+        raise UsageError(f"--check takes ID=SETTING (off, info, warning, error or a threshold); got {item!r}")
+    if check_id not in all_checks():
+        raise UsageError(f"--check: unknown check '{check_id}'{did_you_mean(check_id, all_checks())}")
+    if value in CHOICES:
+        return check_id, value
+    try:
+        threshold = float(value)
+    except ValueError:
+        raise UsageError(f"--check {check_id}: '{value}' is not off, info, warning, error or a number") from None
+    if all_checks()[check_id].threshold is None:
+        raise UsageError(f"--check {check_id}: this check takes no threshold")
+    return check_id, threshold
