@@ -21,6 +21,8 @@ import numpy as np
 Shape = tuple[int, ...]
 Forward = Callable[[Sequence[np.ndarray], Mapping[str, Any], Mapping[str, np.ndarray]], np.ndarray]
 ShapeRule = Callable[[Sequence[Shape], Mapping[str, Any]], Shape]
+# (input estimates, input shapes, properties, parameter moments {name: (mean, variance)}, dtype) -> estimate
+EstimateRule = Callable[..., Any]
 
 
 class ShapeError(ValueError):
@@ -159,6 +161,10 @@ class LayerType:
     zero_for_negative: bool = False  # outputs 0 for every input <= 0, as ReLU does
     exp_overflows: bool = False  # computes exp(i), which overflows past log(dtype max)
     probabilities: bool = False  # outputs a probability distribution along its axis property
+    # Static analysis (nnspec.static): how an estimate of the values passes the layer.
+    # An elementwise layer needs no rule: its own forward function carries the estimate.
+    elementwise: bool = False
+    estimate: EstimateRule | None = None
     is_source: bool = False  # takes its values from data, not from other layers
 
     @property

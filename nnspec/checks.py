@@ -23,6 +23,7 @@ import numpy as np
 
 from .catalog import LayerType, layer_types
 from .diagnostics import ERROR, INFO, WARNING
+from .estimate import Estimate
 from .spec import Layer, Spec
 from .stats import TensorStats
 
@@ -120,6 +121,8 @@ class Check:
     judge: Callable[[Context], str | None]
     measure: Callable[[Probe], dict[str, Any]] | None = None
     superseded_by: str | None = None  # not reported at a layer where this other check fires
+    # Static analysis: judges an estimate of what the layer receives (layer, estimate, threshold, dtype).
+    predict: Callable[[Layer, Estimate, float | None, str], str | None] | None = None
 
 
 def observe(layer: Layer, checks: list[Check], inputs: list[np.ndarray], output: np.ndarray) -> LayerStats:
@@ -347,6 +350,87 @@ def _constant_output(c: Context) -> str | None:
     )
 
 
+# --- predictions from estimates (static analysis, no data) ---------------------------------------
+
+DEAD_SHARE = 1e-6  # a ReLU expected to see fewer positive inputs than this is predicted dead
+
+
+def _expected_span(x: Estimate) -> str:
+    if np.isfinite(x.low) and np.isfinite(x.high):
+        return f"span {_num(x.low)}..{_num(x.high)}"
+    return f"have mean {_num(x.mean, 3)} and std {_num(x.std, 3)}"
+
+
+def _predict_input_range(layer: Layer, x: Estimate, threshold: float, dtype: str) -> str | None:
+    bounded = np.isfinite(x.low) and np.isfinite(x.high)
+    reach = max(abs(x.low), abs(x.high)) if bounded else abs(x.mean) + 3 * x.std
+    if reach <= threshold:
+        return None
+    return (
+        f"the data for {layer.title} is expected to {_expected_span(x)}, beyond NNC's rule that inputs lie in "
+        f"about -{_num(threshold)}..{_num(threshold)}"
+        + (f"; {_rescale_hint(x.low, x.high)}" if bounded else "; normalise it")
+    )
+
+
+def _predict_hard_saturation(layer: Layer, x: Estimate, threshold: float, dtype: str) -> str | None:
+    low_limit, high_limit = pin_limits(layer.type.name, dtype)
+    share = (x.share_below(low_limit) if low_limit is not None else 0.0) + (
+        1.0 - x.share_below(high_limit) if high_limit is not None else 0.0
+    )
+    if share <= threshold:
+        return None
+    low, high = layer.type.output_range
+    return (
+        f"{layer.title}: its inputs are expected to {_expected_span(x)}, so about {_pct(share, 1)} of its outputs "
+        f"would be exactly {_num(low)} or {_num(high)} in {dtype} (saturated); {_keep_within(layer.type)}"
+    )
+
+
+def _predict_saturation(layer: Layer, x: Estimate, threshold: float, dtype: str) -> str | None:
+    share = x.share_outside(*layer.type.input_range)
+    if share <= threshold:
+        return None
+    return (
+        f"{layer.title}: its inputs are expected to {_expected_span(x)}, so about {_pct(share, 1)} of them would "
+        f"lie outside {_range(layer.type.input_range)}, where its gradient is nearly 0; {_keep_within(layer.type)}"
+    )
+
+
+def _predict_dead_layer(layer: Layer, x: Estimate, threshold: float | None, dtype: str) -> str | None:
+    if 1.0 - x.share_below(np.finfo(dtype).tiny) >= DEAD_SHARE:
+        return None
+    return (
+        f"{layer.title}: its inputs are expected to {_expected_span(x)}, so it would hardly ever receive a positive "
+        "value and would output only zeros; check the bias and the sign of the layer before it"
+    )
+
+
+def _predict_exp_overflow(layer: Layer, x: Estimate, threshold: float, dtype: str) -> str | None:
+    limit = _exp_limit(np.dtype(dtype))
+    share = 1.0 - x.share_below(limit)
+    if share <= threshold:
+        return None
+    return (
+        f"{layer.title}: its inputs are expected to {_expected_span(x)}, so about {_pct(share, 1)} of them would "
+        f"exceed {_num(limit)}, where {dtype} exp overflows to inf"
+    )
+
+
+def _predict_overconfident(layer: Layer, x: Estimate, threshold: float, dtype: str) -> str | None:
+    """A fixed Monte Carlo sample of logits as estimated: how many distributions come out certain."""
+    classes = layer.shape[layer.props["axis"]]
+    logits = (np.random.default_rng(0).standard_normal((1000, classes)) * x.std + x.mean).astype(dtype)
+    top = layer.type.forward([logits], {"axis": 0}, {}).max(axis=1)
+    share = float(np.mean(top == 1))
+    if share <= threshold:
+        return None
+    return (
+        f"{layer.title}: its logits are expected to {_expected_span(x)}, so about {_pct(share, 1)} of its "
+        "distributions would give one class probability exactly 1; scale the logits down"
+    )
+
+
 # --- the table -------------------------------------------------------------------------------------
 
 
@@ -354,123 +438,131 @@ def _table() -> list[Check]:
     types = layer_types().values()
     checks = [
         Check(
-            "nan-inf",
-            ERROR,
-            None,
-            "every layer's output",
-            "NaN and Inf spread to every later layer; the first layer that produces them is where to look",
-            lambda t: True,
-            _nan_inf,
+            id="nan-inf",
+            severity=ERROR,
+            threshold=None,
+            looks_at="every layer's output",
+            why="NaN and Inf spread to every later layer; the first layer that produces them is where to look",
+            applies=lambda t: True,
+            judge=_nan_inf,
         ),
         Check(
-            "input-range",
-            WARNING,
-            1.0,
-            "data entering an Input layer: largest magnitude above the threshold",
-            "NNC's rule: data should be normalised to roughly -1..1",
-            lambda t: t.is_source,
-            _input_range,
+            id="input-range",
+            severity=WARNING,
+            threshold=1.0,
+            looks_at="data entering an Input layer: largest magnitude above the threshold",
+            why="NNC's rule: data should be normalised to roughly -1..1",
+            applies=lambda t: t.is_source,
+            judge=_input_range,
+            predict=_predict_input_range,
         ),
         Check(
-            "declared-range",
-            WARNING,
-            None,
-            "data entering an Input layer, against its declared range",
-            "the spec says what the data is; data outside it means one of them is wrong",
-            lambda t: t.is_source and "range" in t.property_map,
-            _declared_range,
+            id="declared-range",
+            severity=WARNING,
+            threshold=None,
+            looks_at="data entering an Input layer, against its declared range",
+            why="the spec says what the data is; data outside it means one of them is wrong",
+            applies=lambda t: t.is_source and "range" in t.property_map,
+            judge=_declared_range,
         ),
     ]
     for t in (t for t in types if t.saturates):
         name = t.name.lower()
         checks += [
             Check(
-                f"{name}-hard-saturation",
-                WARNING,
-                0.01,
-                f"{t.name} outputs exactly at {_range(t.output_range)}'s bounds: share above the threshold",
-                "the dtype rounds the output to its bound: inputs past that point can no longer be told apart",
-                lambda u, n=t.name: u.name == n,
-                _hard_saturation,
-                _measure_pinned,
+                id=f"{name}-hard-saturation",
+                severity=WARNING,
+                threshold=0.01,
+                looks_at=f"{t.name} outputs exactly at {_range(t.output_range)}'s bounds: share above the threshold",
+                why="the dtype rounds the output to its bound: inputs past that point can no longer be told apart",
+                applies=lambda u, n=t.name: u.name == n,
+                judge=_hard_saturation,
+                measure=_measure_pinned,
+                predict=_predict_hard_saturation,
             ),
             Check(
-                f"{name}-saturation",
-                WARNING,
-                0.5,
-                f"{t.name} inputs outside {_range(t.input_range)}: share above the threshold; or the mean output "
-                "within 5% of a bound",
-                "the output is within 1% of a bound there and the gradient nearly 0 (Glorot & Bengio, 2010)",
-                lambda u, n=t.name: u.name == n,
-                _saturation,
-                _measure_outside,
-                f"{name}-hard-saturation",
+                id=f"{name}-saturation",
+                severity=WARNING,
+                threshold=0.5,
+                looks_at=f"{t.name} inputs outside {_range(t.input_range)}: share above the threshold; or the mean "
+                "output within 5% of a bound",
+                why="the output is within 1% of a bound there and the gradient nearly 0 (Glorot & Bengio, 2010)",
+                applies=lambda u, n=t.name: u.name == n,
+                judge=_saturation,
+                measure=_measure_outside,
+                superseded_by=f"{name}-hard-saturation",
+                predict=_predict_saturation,
             ),
         ]
     for t in (t for t in types if t.zero_for_negative):
         name = t.name.lower()
         checks += [
             Check(
-                f"{name}-dead-layer",
-                ERROR,
-                None,
-                f"{t.name} inputs: every one <= 0",
-                "the layer outputs only zeros",
-                lambda u, n=t.name: u.name == n,
-                _dead_layer,
+                id=f"{name}-dead-layer",
+                severity=ERROR,
+                threshold=None,
+                looks_at=f"{t.name} inputs: every one <= 0",
+                why="the layer outputs only zeros",
+                applies=lambda u, n=t.name: u.name == n,
+                judge=_dead_layer,
+                predict=_predict_dead_layer,
             ),
             Check(
-                f"{name}-dead-units",
-                WARNING,
-                0.1,
-                f"{t.name} units that receive no positive input on any sample: share at or above the threshold",
-                "a dead unit outputs 0 always and learns nothing (its gradient is 0)",
-                lambda u, n=t.name: u.name == n,
-                _dead_units,
-                _measure_positive,
-                f"{name}-dead-layer",
+                id=f"{name}-dead-units",
+                severity=WARNING,
+                threshold=0.1,
+                looks_at=f"{t.name} units that receive no positive input on any sample (of at least {UNIT_SAMPLES}): "
+                "share at or above the threshold",
+                why="a dead unit outputs 0 always and learns nothing (its gradient is 0)",
+                applies=lambda u, n=t.name: u.name == n,
+                judge=_dead_units,
+                measure=_measure_positive,
+                superseded_by=f"{name}-dead-layer",
             ),
         ]
     checks += [
         Check(
-            "exp-overflow",
-            WARNING,
-            0.0,
-            "inputs of layers computing exp(i) beyond the dtype's limit: share above",
-            "exp overflows to inf past 88.72 (float32) or 709.78 (float64)",
-            lambda t: t.exp_overflows,
-            _exp_overflow,
-            _measure_exp,
+            id="exp-overflow",
+            severity=WARNING,
+            threshold=0.0,
+            looks_at="inputs of layers computing exp(i) beyond the dtype's limit: share above the threshold",
+            why="exp overflows to inf past 88.72 (float32) or 709.78 (float64)",
+            applies=lambda t: t.exp_overflows,
+            judge=_exp_overflow,
+            measure=_measure_exp,
+            predict=_predict_exp_overflow,
         ),
         Check(
-            "softmax-overconfident",
-            WARNING,
-            0.5,
-            "distributions whose top probability is exactly 1: share above the threshold",
-            "a logit 104 (float32) below the largest gets probability exactly 0, and log(0) = -inf",
-            lambda t: t.probabilities,
-            _overconfident,
-            _measure_certain,
+            id="softmax-overconfident",
+            severity=WARNING,
+            threshold=0.5,
+            looks_at="distributions whose top probability is exactly 1: share above the threshold",
+            why="a logit 104 (float32) below the largest gets probability exactly 0, and log(0) = -inf",
+            applies=lambda t: t.probabilities,
+            judge=_overconfident,
+            measure=_measure_certain,
+            predict=_predict_overconfident,
         ),
         Check(
-            "scale-drift",
-            INFO,
-            2.0,
-            "layers with weights: output std over input std outside 1/threshold..threshold, or output magnitude >= 10",
-            "activations that grow or shrink layer after layer explode or vanish (Glorot & Bengio, 2010)",
-            lambda t: bool(t.parameters),
-            _scale_drift,
+            id="scale-drift",
+            severity=INFO,
+            threshold=2.0,
+            looks_at="layers with weights: output std over input std outside 1/threshold..threshold, or output "
+            "magnitude >= 10",
+            why="activations that grow or shrink layer after layer explode or vanish (Glorot & Bengio, 2010)",
+            applies=lambda t: bool(t.parameters),
+            judge=_scale_drift,
         ),
         Check(
-            "constant-output",
-            WARNING,
-            None,
-            "every layer: each output unit the same on every sample",
-            "a layer whose output does not depend on its input passes nothing on",
-            lambda t: not t.is_source,
-            _constant_output,
-            _measure_unit_range,
-            "relu-dead-layer",
+            id="constant-output",
+            severity=WARNING,
+            threshold=None,
+            looks_at="every layer: each output unit the same on every sample",
+            why="a layer whose output does not depend on its input passes nothing on",
+            applies=lambda t: not t.is_source,
+            judge=_constant_output,
+            measure=_measure_unit_range,
+            superseded_by="relu-dead-layer",
         ),
     ]
     return checks

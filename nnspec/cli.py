@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .diagnostics import Diagnostic, NnspecError, SpecError, UsageError
+from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError, SpecError, UsageError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -80,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="spec files (YAML)")
     validate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    validate.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="ID=SETTING",
+        help="set a range check: off, info, warning, error, or a threshold (repeatable; see docs/checks.md)",
+    )
+    validate.add_argument("--strict", action="store_true", help="exit 1 on predicted warnings too")
     validate.set_defaults(handler=_validate)
 
     run = commands.add_parser(
@@ -166,16 +174,18 @@ def _positive_int(text: str) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .validation import load
+    from .settings import parse_cli
+    from .validation import validate
 
+    checks = dict(parse_cli(item) for item in args.check)
     results = []
     code = EXIT_OK
     for file in args.files:
         try:
-            load(file)
-            diagnostics: list[Diagnostic] = []
-        except SpecError as exc:
-            diagnostics, code = exc.diagnostics, max(code, EXIT_INVALID)
+            diagnostics = validate(file, checks)
+            failing = [d for d in diagnostics if d.severity == ERROR or (args.strict and d.severity == WARNING)]
+            if failing:
+                code = max(code, EXIT_INVALID)
         except UsageError as exc:
             diagnostics, code = [Diagnostic(str(exc), file, code="unreadable")], EXIT_USAGE
         except Exception as exc:  # a bug in nnspec: report it and go on with the other files
@@ -183,7 +193,8 @@ def _validate(args: argparse.Namespace) -> int:
                 raise
             message = f"internal error: {type(exc).__name__}: {exc} (a bug in nnspec; --debug shows the traceback)"
             diagnostics, code = [Diagnostic(message, file, code="internal-error")], EXIT_USAGE
-        results.append({"file": file, "valid": not diagnostics, "diagnostics": diagnostics})
+        valid = not any(d.severity == ERROR for d in diagnostics)
+        results.append({"file": file, "valid": valid, "diagnostics": diagnostics})
     if args.format == "json":
         for result in results:
             result["diagnostics"] = [d.to_dict() for d in result["diagnostics"]]

@@ -17,7 +17,7 @@ import numpy as np
 
 from .catalog import Shape, format_shape
 from .diagnostics import WARNING, Diagnostic, SpecError, UsageError
-from .spec import Spec
+from .spec import ParameterSource, Spec
 
 # name -> std (Normal*) or limit (Uniform*) from (inmaps, outmaps, kernel size), as nnabla's
 # calc_normal_std_* / calc_uniform_lim_glorot define them; the result is times the multiplier.
@@ -28,29 +28,45 @@ _SCALES: dict[str, Callable[[int, int, int], float]] = {
 }
 
 
-def initialize(
-    initializer: str, multiplier: float, shape: Shape, fans: tuple[int, int, int], rng: np.random.Generator
-) -> np.ndarray:
-    """Values of one parameter from an NNC initializer, in float64.
+def distribution(initializer: str, multiplier: float, fans: tuple[int, int, int]) -> tuple[str, float]:
+    """What an NNC initializer draws from: ("constant", value), ("normal", std) or ("uniform", limit).
 
     Normal: N(0, m^2); Uniform: U(-m, m); Constant: m everywhere; Normal{Affine,Convolution}{HeForward,
     HeBackward,Glorot}: N(0, (m*std)^2); Uniform{Affine,Convolution}Glorot: U(-m*lim, m*lim) with
     lim = sqrt(6 / (K*inmaps + outmaps)).
     """
     if initializer == "Constant":
-        return np.full(shape, multiplier, dtype=np.float64)
+        return "constant", multiplier
     if initializer == "Normal":
-        return rng.normal(0.0, multiplier, shape)
+        return "normal", multiplier
     if initializer == "Uniform":
-        return rng.uniform(-multiplier, multiplier, shape)
+        return "uniform", multiplier
     n_in, n_out, k = fans
     for suffix, scale in _SCALES.items():
         if initializer.endswith(suffix) and initializer.startswith("Normal"):
-            return rng.normal(0.0, multiplier * scale(n_in, n_out, k), shape)
+            return "normal", multiplier * scale(n_in, n_out, k)
     if initializer.startswith("Uniform") and initializer.endswith("Glorot"):
-        limit = multiplier * sqrt(6.0 / (k * n_in + n_out))
-        return rng.uniform(-limit, limit, shape)
+        return "uniform", multiplier * sqrt(6.0 / (k * n_in + n_out))
     raise ValueError(f"unknown initializer {initializer}")
+
+
+def initialize(
+    initializer: str, multiplier: float, shape: Shape, fans: tuple[int, int, int], rng: np.random.Generator
+) -> np.ndarray:
+    """Values of one parameter from an NNC initializer (see ``distribution``), in float64."""
+    kind, a = distribution(initializer, multiplier, fans)
+    if kind == "constant":
+        return np.full(shape, a, dtype=np.float64)
+    return rng.normal(0.0, a, shape) if kind == "normal" else rng.uniform(-a, a, shape)
+
+
+def moments(source: ParameterSource, shape: Shape, fans: tuple[int, int, int]) -> tuple[float, float]:
+    """Mean and variance of a parameter's values, from its file or its initializer, without drawing them."""
+    if source.file is not None:
+        values = _load_npy(source.file).astype(np.float64)
+        return float(values.mean()), float(values.var())
+    kind, a = distribution(source.initializer, source.multiplier, fans)
+    return {"constant": (a, 0.0), "normal": (0.0, a * a), "uniform": (0.0, a * a / 3)}[kind]
 
 
 def parameter_rng(seed: int, key: str) -> np.random.Generator:

@@ -11,6 +11,7 @@ an unknown property, a dangling input and a shape mismatch together:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +33,33 @@ def loads(text: str, file: str = "<spec>") -> Spec:
     return validate_document(load_text(text, file))
 
 
-def validate(path: str | Path) -> list[Diagnostic]:
-    """Every diagnostic for one spec file (an empty list: the spec is valid).
+def validate(path: str | Path, checks: Mapping[str, Any] | None = None) -> list[Diagnostic]:
+    """Every diagnostic for one spec file: its errors; or, for a valid spec, the range
+    warnings its static analysis predicts (an empty list: nothing to say).
 
-    A file that cannot be read raises UsageError, as for ``load``.
+    ``checks`` overrides check settings as ``run`` does. A file that cannot be read
+    raises UsageError, as for ``load``.
     """
     try:
-        load(path)
+        spec = load(path)
     except SpecError as exc:
         return exc.diagnostics
-    return []
+    return predicted(spec, checks)
+
+
+def predicted(spec: Spec, checks: Mapping[str, Any] | None = None) -> list[Diagnostic]:
+    """The range findings the spec's static analysis predicts, as located diagnostics."""
+    from .settings import resolve
+    from .static import predict
+
+    diagnostics = []
+    for finding in predict(spec, resolve(spec, checks)):
+        line, column = spec.locate(finding.layer)
+        path = ("layers", spec.layers[finding.layer].index)
+        diagnostics.append(
+            Diagnostic(finding.message, spec.file, line, column, finding.severity, finding.check, path, finding.layer)
+        )
+    return diagnostics
 
 
 def validate_document(doc: Document) -> Spec:

@@ -18,7 +18,12 @@ def test_every_public_name_resolves():
 
 
 def test_validate_returns_located_diagnostics(write_spec):
-    assert nnspec.validate(SPECS / "seed_activations.yaml") == []
+    predicted = nnspec.validate(SPECS / "seed_activations.yaml")  # valid: only predicted range warnings
+    assert [(d.severity, d.code, d.layer) for d in predicted] == [
+        ("warning", "input-range", "x"),
+        ("warning", "tanh-hard-saturation", "tanh"),
+        ("warning", "sigmoid-hard-saturation", "sigmoid"),
+    ]
     bad = write_spec("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n  - {name: t, type: Tanhh}\n")
     [d] = nnspec.validate(bad)
     assert (d.file, d.line, d.column, d.code, d.layer) == (str(bad), 4, 21, "unknown-type", "t")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..catalog import LayerType, Property, check_axis, register, same_shape, unary
+from ..estimate import Estimate
 
 
 def tanh(x):
@@ -44,6 +45,16 @@ def softmax(inputs, props, params):
     return e / e.sum(axis=axis, keepdims=True)
 
 
+def softmax_estimate(inputs, shapes, props, params, dtype):
+    """Probabilities from logits distributed as estimated: a fixed Monte Carlo sample
+    (the same every time), since softmax mixes a whole axis."""
+    logits = inputs[0]
+    classes = shapes[0][props["axis"]]
+    draws = np.random.default_rng(0).standard_normal((256, classes)) * logits.std + logits.mean
+    probabilities = softmax([draws.astype(dtype)], {"axis": 0}, {}).astype(np.float64)
+    return Estimate(float(probabilities.mean()), float(probabilities.std()), 0.0, 1.0)
+
+
 def softmax_shape(shapes, props):
     check_axis(props["axis"], shapes[0])
     return shapes[0]
@@ -53,6 +64,7 @@ register(
     LayerType(
         name="Tanh",
         category="Activation",
+        elementwise=True,
         formula="o=tanh(i)",
         description="Hyperbolic tangent: squashes any input into -1..1.",
         forward=unary(tanh),
@@ -69,6 +81,7 @@ register(
     LayerType(
         name="Sigmoid",
         category="Activation",
+        elementwise=True,
         formula="o=sigmoid(i)",
         description="Logistic sigmoid 1/(1+exp(-i)): outputs in 0..1, used where probabilities are wanted.",
         forward=unary(sigmoid),
@@ -85,6 +98,7 @@ register(
     LayerType(
         name="ReLU",
         category="Activation",
+        elementwise=True,
         formula="o=max(0, i)",
         description="Rectified linear unit: keeps positive inputs, outputs 0 for the rest.",
         forward=unary(relu),
@@ -99,6 +113,7 @@ register(
     LayerType(
         name="LeakyReLU",
         category="Activation",
+        elementwise=True,
         formula="o=max(0, i) + a min(0, i)",
         description="ReLU that lets a fraction alpha of negative inputs through.",
         forward=leaky_relu,
@@ -116,6 +131,7 @@ register(
         description="Turns scores along an axis into probabilities that sum to 1.",
         forward=softmax,
         infer_shape=softmax_shape,
+        estimate=softmax_estimate,
         properties=(Property("axis", "uint", 0, "Axis the probabilities sum to 1 over (batch axis excluded)."),),
         output_range=(0.0, 1.0),
         probabilities=True,

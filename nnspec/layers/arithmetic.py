@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..catalog import Arity, LayerType, ShapeError, register
+from ..estimate import total
 
 
 def add2(inputs, props, params):
@@ -29,6 +30,7 @@ register(
         description="Elementwise sum of two inputs (broadcast as nnabla does).",
         forward=add2,
         infer_shape=broadcast_shape,
+        estimate=lambda inputs, shapes, props, params, dtype: total(inputs),
         arity=Arity(2, 2),
     )
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from math import prod
 
 from ..catalog import LayerType, Parameter, Property, register
+from ..estimate import weighted_sum
 
 AFFINE_INITIALIZERS = (
     "Normal",
@@ -27,6 +28,11 @@ def affine(inputs, props, params):
     return y.reshape((len(x), *props["out_shape"]))
 
 
+def affine_estimate(inputs, shapes, props, params, dtype):
+    """Each output sums prod(input shape) inputs times weights, plus a bias."""
+    return weighted_sum(inputs[0], prod(shapes[0]), *params["W"], *params.get("b", (0.0, 0.0)))
+
+
 def affine_shape(shapes, props):
     return props["out_shape"]
 
@@ -39,6 +45,7 @@ register(
         description="Fully connected layer: every output is a weighted sum of all inputs plus a bias.",
         forward=affine,
         infer_shape=affine_shape,
+        estimate=affine_estimate,
         function_scope="affine",
         properties=(
             Property("out_shape", "shape", 100, "Shape of the output (without the batch axis)."),

@@ -19,6 +19,7 @@ register(
     LayerType(
         name="Exp",
         category="Math",
+        elementwise=True,
         formula="o=exp(i)",
         description="Exponential of each input.",
         forward=unary(exp),

@@ -7,6 +7,7 @@ from math import prod
 import numpy as np
 
 from ..catalog import Arity, LayerType, Property, ShapeError, check_axis, format_shape, register, same_shape, unary
+from ..estimate import mixture
 
 
 def concatenate(inputs, props, params):
@@ -54,6 +55,7 @@ register(
         description="Joins its inputs along one axis.",
         forward=concatenate,
         infer_shape=concatenate_shape,
+        estimate=lambda inputs, shapes, props, params, dtype: mixture([(e, prod(s)) for e, s in zip(inputs, shapes)]),
         arity=Arity(1, None),
         properties=(Property("axis", "uint", 0, "Axis to join along (batch axis excluded)."),),
     )
@@ -67,6 +69,7 @@ register(
         description="Gives the values a new shape with the same number of elements.",
         forward=reshape,
         infer_shape=reshape_shape,
+        estimate=lambda inputs, shapes, props, params, dtype: inputs[0],
         properties=(Property("out_shape", "shape", 100, "New shape (without the batch axis)."),),
     )
 )
@@ -75,6 +78,7 @@ register(
     LayerType(
         name="Identity",
         category="Others",
+        elementwise=True,
         formula="o=i",
         description="Passes its input through unchanged.",
         forward=unary(identity),

@@ -1,0 +1,102 @@
+"""Static analysis: range findings predicted from the spec alone, before any data exists.
+
+Each Input's values are estimated from its ``data:``, its declared ``range``, its
+generator, or NNC's rule that data lies in -1..1; the estimates pass through the
+graph (nnspec.estimate: mean and spread, with hard bounds where they are tight,
+and parameters' moments from their initializers or files), and the range checks
+that can be judged from a distribution are judged on them. ``nnspec validate``
+reports the predictions as warnings, so CI catches "this network feeds raw 0..255
+pixels into Tanh" at review time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .checks import Finding, checks_for
+from .diagnostics import INFO, WARNING
+from .estimate import Estimate, through
+from .params import moments
+from .runner import execution_order
+from .spec import Layer, Spec
+
+
+def estimates(spec: Spec) -> dict[str, Estimate | None]:
+    """Every layer's output, estimated without data (None where nothing can be said)."""
+    found: dict[str, Estimate | None] = {}
+    for name in execution_order(spec):
+        layer = spec.layers[name]
+        found[name] = _source(spec, layer) if layer.type.is_source else _passed(spec, layer, found)
+    return found
+
+
+def _source(spec: Spec, layer: Layer) -> Estimate:
+    props = layer.props
+    if layer.dataset in spec.data:
+        data = spec.data[layer.dataset]
+        return Estimate(float(data.mean()), float(data.std()), float(data.min()), float(data.max()))
+    if props["range"] is not None:
+        return Estimate.between(*props["range"])
+    m = props["generator_multiplier"]
+    generated = {
+        "Normal": Estimate(0.0, abs(m)),
+        "Uniform": Estimate.between(-abs(m), abs(m)),
+        "Range": Estimate.between(-abs(m), abs(m)),
+        "Constant": Estimate(m, 0.0, m, m),
+    }
+    return generated.get(props["generator"], Estimate.between(-1.0, 1.0))  # NNC's rule for real data
+
+
+def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> Estimate | None:
+    inputs = [found.get(source) for source in layer.inputs]
+    if any(e is None or not np.isfinite(e.mean) for e in inputs):
+        return None
+    layer_type = layer.type
+    if layer_type.elementwise:
+        result = through(lambda a: layer_type.forward([a], layer.props, {}), inputs[0], spec.dtype)
+    elif layer_type.estimate is not None:
+        shapes = [spec.layers[source].shape for source in layer.inputs]
+        parameters = {
+            p.name: moments(
+                layer.parameters[p.name], layer.parameter_shapes[p.name], p.fans(layer.parameter_shapes[p.name])
+            )
+            for p in layer_type.parameters
+            if p.name in layer.parameter_shapes
+        }
+        result = layer_type.estimate(inputs, shapes, layer.props, parameters, spec.dtype)
+    else:
+        return None
+    low, high = layer_type.output_range
+    return Estimate(
+        result.mean,
+        result.std,
+        result.low if low is None else max(result.low, low),
+        result.high if high is None else min(result.high, high),
+        result.uniform,
+    )
+
+
+def predict(spec: Spec, settings: Mapping[str, Mapping[str, tuple[str, float | None]]]) -> list[Finding]:
+    """Range findings expected from the spec alone, with the checks' ids and settings."""
+    found = estimates(spec)
+    findings = []
+    for name in execution_order(spec):
+        layer = spec.layers[name]
+        received = found[name] if layer.type.is_source else (found.get(layer.inputs[0]) if layer.inputs else None)
+        if received is None or not np.isfinite(received.mean):
+            continue
+        fired: dict[str, str] = {}
+        for check in checks_for(layer.type):
+            if check.predict is not None and check.id in settings[name]:
+                message = check.predict(layer, received, settings[name][check.id][1], spec.dtype)
+                if message is not None:
+                    fired[check.id] = message
+        for check in checks_for(layer.type):
+            if check.id in fired and check.superseded_by not in fired:
+                severity = INFO if settings[name][check.id][0] == INFO else WARNING
+                findings.append(
+                    Finding(check.id, severity, name, f"{fired[check.id]} (predicted from the spec, without data)")
+                )
+    return findings
