@@ -140,6 +140,14 @@ def _parser() -> argparse.ArgumentParser:
     layers.add_argument("--format", choices=("text", "markdown", "json"), default="text")
     layers.set_defaults(handler=_layers)
 
+    checks = commands.add_parser(
+        "checks",
+        help="the range checks: ids, defaults, what they look at and why",
+        description="List the range checks.",
+    )
+    checks.add_argument("--format", choices=("text", "markdown"), default="text")
+    checks.set_defaults(handler=_checks)
+
     schema = commands.add_parser(
         "schema",
         help="print the JSON Schema of spec files (or of the JSON nnspec prints)",
@@ -261,6 +269,13 @@ def _layers(args: argparse.Namespace) -> int:
         print(json.dumps(as_json(), indent=2))
     else:
         sys.stdout.write(summary())
+    return EXIT_OK
+
+
+def _checks(args: argparse.Namespace) -> int:
+    from .reference import checks_markdown, checks_text
+
+    sys.stdout.write(checks_markdown() if args.format == "markdown" else checks_text())
     return EXIT_OK
 
 

@@ -125,3 +125,71 @@ def as_json() -> list[dict[str, Any]]:
         for _, types in _by_category()
         for t in types
     ]
+
+
+def checks_text() -> str:
+    """The table of range checks, for ``nnspec checks``."""
+    from .checks import all_checks
+
+    lines = []
+    for check in all_checks().values():
+        threshold = "" if check.threshold is None else f", threshold {check.threshold:g}"
+        lines += [f"{check.id} ({check.severity}{threshold})", f"  {check.looks_at}", f"  why: {check.why}", ""]
+    lines.append("Set them in a spec's checks: (or a layer's), or with --check ID=SETTING; docs/checks.md explains.")
+    return "\n".join(lines) + "\n"
+
+
+def checks_markdown() -> str:
+    """docs/checks.md (generated; a test fails when the file is stale)."""
+    from .checks import all_checks
+
+    out = [
+        "# Range checks",
+        "",
+        "Generated from nnspec's table of checks by `nnspec checks --format markdown`; do not edit by hand.",
+        "",
+        "`nnspec run` gathers statistics of every layer's output, merged exactly across batches, and each",
+        "check judges them: values that reach a layer in a range where it destroys information. Each",
+        "finding names the layer and its line, gives the numbers, and says what to do. `nnspec validate`",
+        "predicts the same findings from the spec alone, before any data exists: it estimates each Input's",
+        "values from its `data:`, its declared `range`, its generator or NNC's -1..1 rule, and passes the",
+        "estimates (mean, spread and tight bounds) through the layers and their initializers.",
+        "",
+        "| id | severity | threshold | fires when | why |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for check in all_checks().values():
+        threshold = "-" if check.threshold is None else f"{check.threshold:g}"
+        predicted = " Predicted by `validate` too." if check.predict is not None else ""
+        out.append(f"| `{check.id}` | {check.severity} | {threshold} | {check.looks_at}.{predicted} | {check.why} |")
+    out += [
+        "",
+        "## Settings",
+        "",
+        "Every check can be set off, given another severity or another threshold: for the whole spec",
+        "(top-level `checks:`), for one layer (the layer's `checks:`), or for one run or validation",
+        "(`--check ID=SETTING`, or `checks=` in the Python API); each overrides the one before.",
+        "",
+        "```yaml",
+        "checks:",
+        "  input-range: off                       # or false: YAML reads a bare off as false",
+        "  tanh-saturation: {threshold: 0.2, severity: error}",
+        "layers:",
+        "  - {name: r, type: ReLU, checks: {relu-dead-units: 0.5}}   # a number sets the threshold",
+        "```",
+        "",
+        "Errors make `nnspec run` exit 1; warnings do too with `--strict`, which also makes",
+        "`nnspec validate` exit 1 on predicted warnings. Info findings never fail anything.",
+        "",
+        f"Per-unit findings (dead units, units always saturated) need at least {_unit_samples()} samples.",
+        "Percentiles in the statistics are estimated from a fixed-bin histogram of a deterministic",
+        "sample of each tensor; counts, min, max, mean and std are over every value.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _unit_samples() -> int:
+    from .checks import UNIT_SAMPLES
+
+    return UNIT_SAMPLES

@@ -62,3 +62,11 @@ def test_committed_output_schemas_are_current_and_valid(which):
         f"regenerate with: nnspec schema {which} > schemas/{which}.schema.json"
     )
     jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_committed_checks_reference_is_current():
+    from nnspec.reference import checks_markdown
+
+    assert (ROOT / "docs" / "checks.md").read_text() == checks_markdown(), (
+        "regenerate with: nnspec checks --format markdown > docs/checks.md"
+    )
