@@ -215,7 +215,8 @@ def _hard_saturation(c: Context) -> str | None:
     units = m["any:inside"]
     always = int(np.count_nonzero(~units))
     unit_note = (
-        f"; {always} of its {units.size} units are pinned on every one of {c.samples} samples"
+        f"; {always} of its {units.size} units {'is' if always == 1 else 'are'} pinned on every one of "
+        f"{c.samples} samples"
         if always and units.size > 1 and c.samples >= UNIT_SAMPLES
         else ""
     )
@@ -293,46 +294,58 @@ def _dead_layer(c: Context) -> str | None:
     )
 
 
+def _zero_limit(dtype: np.dtype) -> float:
+    """How far below the largest a logit must be for its probability to round to exactly 0."""
+    return -log(float(np.finfo(dtype).smallest_subnormal))
+
+
 def _measure_certain(p: Probe) -> dict[str, Any]:
     axis = p.layer.props["axis"] + 1
-    top = p.output.max(axis=axis)
-    logits = p.inputs[0]
-    spread = logits.max(axis=axis) - logits.min(axis=axis)
+    spread = p.inputs[0].max(axis=axis) - p.inputs[0].min(axis=axis)
     return {
-        "distributions": int(top.size),
-        "certain": int(np.count_nonzero(top == 1)),
-        "underflowing": int(np.count_nonzero(spread > -np.log(np.finfo(logits.dtype).tiny))),
+        "distributions": int(spread.size),
+        "certain": int(np.count_nonzero(p.output.max(axis=axis) == 1)),
+        "with_zeros": int(np.count_nonzero(p.output.min(axis=axis) == 0)),
+        "max:spread": np.atleast_1d(spread.max()),
     }
 
 
 def _overconfident(c: Context) -> str | None:
     m = c.measured
-    if not m["distributions"] or m["certain"] / m["distributions"] <= c.threshold:
+    n = m["distributions"]
+    if not n or max(m["certain"], m["with_zeros"]) / n <= c.threshold:
         return None
-    tiny_log = -log(np.finfo(c.spec.dtype).tiny)
+    dtype = c.spec.dtype
     return (
-        f"{c.layer.title}: {m['certain']} of {m['distributions']} distributions "
-        f"({_pct(m['certain'], m['distributions'])}) give one class probability exactly 1 and the rest 0; "
-        f"its logits span up to {_num(c.inputs[0].max - c.inputs[0].min)} (in {m['underflowing']} the spread "
-        f"passes {_num(tiny_log)}, where {c.spec.dtype} probabilities underflow to exactly 0 and a log gives -inf); "
+        f"{c.layer.title}: in {m['certain']} of {n} distributions ({_pct(m['certain'], n)}) one class has probability "
+        f"exactly 1, and {m['with_zeros']} ({_pct(m['with_zeros'], n)}) hold a probability of exactly 0, whose log is "
+        f"-inf: its logits spread up to {_num(float(m['max:spread'][0]))} within one distribution, and {dtype} "
+        f"rounds a probability to 0 once its logit is {_num(_zero_limit(np.dtype(dtype)), 4)} below the largest; "
         "scale the logits down"
     )
 
 
 def _scale_drift(c: Context) -> str | None:
+    """A weighted layer's output spread against its input's.
+
+    After a bounded activation (Tanh, Sigmoid, Softmax) the input's spread is squeezed by
+    design and the weights restore it, so such layers are not compared; saturation has
+    checks of its own.
+    """
+    source = c.spec.layers[c.layer.inputs[0]]
+    if None not in source.type.output_range:
+        return None
     before, after = c.inputs[0], c.output
     if not (before.finite and after.finite) or before.std == 0:
         return None
     ratio = after.std / before.std
     low, high = 1 / c.threshold, c.threshold
-    rms = (after.mean**2 + after.std**2) ** 0.5
-    if low <= ratio <= high and rms < 10:
+    if low <= ratio <= high:
         return None
     return (
-        f"{c.layer.title}: output std {_num(after.std)} is {_num(ratio, 3)}x its input's ({_num(before.std)})"
-        + (f", and its values have magnitude about {_num(rms)}" if rms >= 10 else "")
-        + f"; a ratio outside {_num(low)}..{_num(high)} layer after layer explodes or vanishes (Glorot & Bengio, "
-        "2010): check the initializer's scale"
+        f"{c.layer.title}: output std {_num(after.std)} is {_num(ratio, 3)}x its input's ({_num(before.std)}); "
+        f"a ratio outside {_num(low)}..{_num(high)} from layer to layer makes values explode or vanish with depth "
+        "(Glorot & Bengio, 2010): check the initializer's scale"
     )
 
 
@@ -536,7 +549,8 @@ def _table() -> list[Check]:
             id="softmax-overconfident",
             severity=WARNING,
             threshold=0.5,
-            looks_at="distributions whose top probability is exactly 1: share above the threshold",
+            looks_at="distributions with a probability of exactly 1, or of exactly 0 (logits spread past the "
+            "dtype's limit): share above the threshold",
             why="a logit 104 (float32) below the largest gets probability exactly 0, and log(0) = -inf",
             applies=lambda t: t.probabilities,
             judge=_overconfident,
@@ -547,8 +561,8 @@ def _table() -> list[Check]:
             id="scale-drift",
             severity=INFO,
             threshold=2.0,
-            looks_at="layers with weights: output std over input std outside 1/threshold..threshold, or output "
-            "magnitude >= 10",
+            looks_at="layers with weights, unless they follow a bounded activation: output std over input std "
+            "outside 1/threshold..threshold",
             why="activations that grow or shrink layer after layer explode or vanish (Glorot & Bengio, 2010)",
             applies=lambda t: bool(t.parameters),
             judge=_scale_drift,
