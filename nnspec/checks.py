@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from math import log, prod
+from math import ceil, copysign, floor, inf, log, log10, prod
 from typing import Any
 
 import numpy as np
@@ -123,6 +123,7 @@ class Check:
     superseded_by: str | None = None  # not reported at a layer where this other check fires
     # Static analysis: judges an estimate of what the layer receives (layer, estimate, threshold, dtype).
     predict: Callable[[Layer, Estimate, float | None, str], str | None] | None = None
+    threshold_range: tuple[float, float] = (0.0, 1.0)  # thresholds are shares unless said otherwise
 
 
 def observe(layer: Layer, checks: list[Check], inputs: list[np.ndarray], output: np.ndarray) -> LayerStats:
@@ -175,21 +176,23 @@ def _nan_inf(c: Context) -> str | None:
 
 def _input_range(c: Context) -> str | None:
     data = c.output
-    if not data.finite or data.max_abs <= c.threshold:
+    if not data.finite or data.max_abs <= _as(c.threshold, c.spec.dtype):
         return None
     return (
-        f"the data for {c.layer.title} spans {_span(data)}, outside NNC's rule that inputs lie in about "
-        f"-{_num(c.threshold)}..{_num(c.threshold)}; {_rescale_hint(data.min, data.max)}"
+        f"the data for {c.layer.title} spans {_exact_span(data, c.spec.dtype)}, outside NNC's rule that inputs lie "
+        f"in about -{_num(c.threshold)}..{_num(c.threshold)}; {_rescale_hint(data.min, data.max, c.spec.dtype)}"
     )
 
 
 def _declared_range(c: Context) -> str | None:
     declared, data = c.layer.props["range"], c.output
-    if declared is None or not data.finite or (declared[0] <= data.min and data.max <= declared[1]):
+    if declared is None or not data.finite:
+        return None
+    if _as(declared[0], c.spec.dtype) <= data.min and data.max <= _as(declared[1], c.spec.dtype):
         return None
     return (
-        f"the data for {c.layer.title} spans {_span(data)}, outside the range {_range(declared)} the spec "
-        "declares for it: the data or the declaration is wrong"
+        f"the data for {c.layer.title} spans {_exact_span(data, c.spec.dtype)}, outside the range "
+        f"{_range(declared)} the spec declares for it: the data or the declaration is wrong"
     )
 
 
@@ -202,13 +205,13 @@ def _measure_pinned(p: Probe) -> dict[str, Any]:
 
 def _hard_saturation(c: Context) -> str | None:
     out, m = c.output, c.measured
-    if not out.count or m["pinned"] / out.count <= c.threshold:
+    if not out.count or m["pinned"] / out.count <= c.threshold or _inherits_nonfinite(c):
         return None
     layer_type = c.layer.type
     low, high = layer_type.output_range
     limits = pin_limits(layer_type.name, c.spec.dtype)
     pinned_where = " and ".join(
-        f"exactly {_num(bound)} for i {'<=' if limit < 0 else '>='} {_num(limit, 3)}"
+        f"exactly {_num(bound)} for i {'<=' if limit < 0 else '>='} {_beyond(limit)}"
         for bound, limit in zip((low, high), limits)
         if limit is not None
     )
@@ -236,6 +239,8 @@ def _measure_outside(p: Probe) -> dict[str, Any]:
 
 def _saturation(c: Context) -> str | None:
     received, outside = c.inputs[0], c.measured["outside"]
+    if _inherits_nonfinite(c):
+        return None
     if received.count and outside / received.count > c.threshold:
         return (
             f"{c.layer.title}: {outside} of {received.count} inputs ({_pct(outside, received.count)}) lie outside "
@@ -244,8 +249,8 @@ def _saturation(c: Context) -> str | None:
         )
     low, high = c.layer.type.output_range
     out = c.output
-    near = 0.05 * (high - low)  # a layer whose outputs average this close to a bound barely varies
-    if out.finite and not low + near <= out.mean <= high - near:
+    near = 0.05 * (high - low)  # outputs in 0..1 (probabilities) averaging this close to a bound barely vary
+    if low == 0 and out.finite and not low + near <= out.mean <= high - near:
         return (
             f"{c.layer.title}: its outputs average {_num(out.mean)}, within {_num(near)} of a bound: the layer is "
             f"stuck near {_num(low if out.mean < low + near else high)}; {_keep_within(c.layer.type)}"
@@ -263,8 +268,8 @@ def _exp_overflow(c: Context) -> str | None:
         return None
     limit = _exp_limit(np.dtype(c.spec.dtype))
     return (
-        f"{c.layer.title}: {n} of {received.count} inputs exceed {_num(limit)}, where {c.spec.dtype} exp overflows "
-        f"to inf (its inputs reach {_num(received.max)}); scale the layer before it down"
+        f"{c.layer.title}: {n} of {received.count} inputs exceed {_beyond(limit)}, where {c.spec.dtype} exp "
+        f"overflows to inf (its inputs reach {_exact(received.max, c.spec.dtype)}); scale the layer before it down"
     )
 
 
@@ -275,7 +280,7 @@ def _measure_positive(p: Probe) -> dict[str, Any]:
 def _dead_units(c: Context) -> str | None:
     positive = c.measured["any:positive"]
     dead = int(np.count_nonzero(~positive))
-    if c.samples < UNIT_SAMPLES or not dead or dead == positive.size or dead / positive.size < c.threshold:
+    if c.samples < UNIT_SAMPLES or not dead or dead / positive.size < c.threshold:
         return None
     return (
         f"{c.layer.title}: {dead} of its {positive.size} units ({_pct(dead, positive.size)}) received no positive "
@@ -295,8 +300,9 @@ def _dead_layer(c: Context) -> str | None:
 
 
 def _zero_limit(dtype: np.dtype) -> float:
-    """How far below the largest a logit must be for its probability to round to exactly 0."""
-    return -log(float(np.finfo(dtype).smallest_subnormal))
+    """How far below the largest a logit must be for its probability to round to exactly 0:
+    exp(-gap) below half the smallest subnormal number (float32: 103.97; float64: 745.13)."""
+    return log(2) - log(float(np.finfo(dtype).smallest_subnormal))
 
 
 def _measure_certain(p: Probe) -> dict[str, Any]:
@@ -350,13 +356,19 @@ def _scale_drift(c: Context) -> str | None:
 
 
 def _measure_unit_range(p: Probe) -> dict[str, Any]:
-    return {"min:unit": _per_unit(p.output, np.min), "max:unit": _per_unit(p.output, np.max), "rows": len(p.output)}
+    """Per unit, the smallest and largest value over the samples: of the output and of each input."""
+    measured = {"rows": len(p.output)}
+    for name, values in [("out", p.output), *((f"in{i}", x) for i, x in enumerate(p.inputs))]:
+        measured[f"min:{name}"], measured[f"max:{name}"] = _per_unit(values, np.min), _per_unit(values, np.max)
+    return measured
 
 
 def _constant_output(c: Context) -> str | None:
     m = c.measured
-    if m["rows"] < 2 or not c.output.finite or np.any(m["min:unit"] != m["max:unit"]):
+    if m["rows"] < 2 or not c.output.finite or np.any(m["min:out"] != m["max:out"]):
         return None
+    if all(np.all(m[f"min:in{i}"] == m[f"max:in{i}"]) for i in range(len(c.layer.inputs))):
+        return None  # it received the same values on every sample: the layer before it is the one to report
     return (
         f"{c.layer.title}: its output is the same for every one of {m['rows']} samples (values {_span(c.output)}): "
         "it ignores its input; look for saturation or dead units before it"
@@ -468,6 +480,7 @@ def _table() -> list[Check]:
             applies=lambda t: t.is_source,
             judge=_input_range,
             predict=_predict_input_range,
+            threshold_range=(0.0, inf),
         ),
         Check(
             id="declared-range",
@@ -566,6 +579,7 @@ def _table() -> list[Check]:
             why="activations that grow or shrink layer after layer explode or vanish (Glorot & Bengio, 2010)",
             applies=lambda t: bool(t.parameters),
             judge=_scale_drift,
+            threshold_range=(1.0, inf),
         ),
         Check(
             id="constant-output",
@@ -639,14 +653,13 @@ def pin_limits(type_name: str, dtype: str) -> tuple[float | None, float | None]:
     return limits[0], limits[1]
 
 
-def _rescale_hint(low: float, high: float) -> str:
+def _rescale_hint(low: float, high: float, dtype: str = "float64") -> str:
     if low >= 0:
         return (
-            f"x / {_num(high / 2)} - 1 maps 0..{_num(high)} onto -1..1 "
-            f"(x / {_num(high)} onto 0..1, as nnabla's image loader does)"
+            f"x / {_exact(high / 2, dtype)} - 1 maps 0..{_exact(high, dtype)} onto -1..1 "
+            f"(x / {_exact(high, dtype)} onto 0..1, as nnabla's image loader does)"
         )
-    bound = max(abs(low), abs(high))
-    return f"x / {_num(bound)} brings it into -1..1"
+    return f"x / {_exact(max(abs(low), abs(high)), dtype)} brings it into -1..1"
 
 
 def _keep_within(layer_type: LayerType) -> str:
@@ -671,6 +684,37 @@ def _range(r: tuple[float, float]) -> str:
 
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%"
+
+
+def _inherits_nonfinite(c: Context) -> bool:
+    """NaN or Inf came in: nan-inf reports where they were made, and other judgements mean little."""
+    return any(s.finite < s.count for s in c.inputs)
+
+
+def _as(value: float, dtype: str) -> float:
+    """A setting as the dtype holds it, so that data equal to 0.3 in float32 compares equal to 0.3."""
+    with np.errstate(over="ignore"):  # a setting beyond the dtype's range is inf there
+        return float(np.asarray(value, dtype=dtype))
+
+
+def _exact(x: float, dtype: str) -> str:
+    """The fewest digits that still name this value of the dtype (-1.0001, not -1)."""
+    for digits in range(4, 18):
+        text = f"{x:.{digits}g}"
+        if _as(float(text), dtype) == _as(x, dtype):
+            return text
+    return repr(x)
+
+
+def _exact_span(s: TensorStats, dtype: str) -> str:
+    return f"{_exact(s.min, dtype)}..{_exact(s.max, dtype)}"
+
+
+def _beyond(limit: float) -> str:
+    """A limit rounded away from zero to 6 digits, so that 'i >= 16.6356' holds at the printed value."""
+    magnitude = abs(limit)
+    scale = 10 ** (floor(log10(magnitude)) - 5) if magnitude else 1
+    return _num(copysign(ceil(magnitude / scale) * scale, limit), 6)
 
 
 def _num(x: float, digits: int = 4) -> str:

@@ -17,7 +17,7 @@ from .catalog import Parameter, ShapeError, format_shape, layer_types
 from .checks import all_checks, checks_for
 from .diagnostics import DiagnosticList
 from .loader import Document
-from .settings import normalize as normalize_setting
+from .settings import problem as setting_problem
 from .spec import Layer, ParameterSource
 from .suggest import did_you_mean
 
@@ -118,9 +118,9 @@ def check_settings(settings: dict[str, Any], path: tuple, layer: Layer | None, d
                 at_key=True,
                 layer=layer.name,
             )
-        elif check.threshold is None and "threshold" in normalize_setting(setting, check.severity):
+        elif wrong := setting_problem(check, setting):
             diagnostics.add(
-                f"check '{check_id}' takes no threshold: set it off or give it a severity",
+                f"check '{check_id}' {wrong}",
                 path + (check_id,),
                 code="invalid-value",
                 layer=layer.name if layer else None,

@@ -11,9 +11,10 @@ means off too, and true means on with the check's default severity.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from math import inf
 from typing import Any
 
-from .checks import SEVERITIES, all_checks, checks_for
+from .checks import SEVERITIES, Check, all_checks, checks_for
 from .diagnostics import UsageError
 from .spec import Spec
 from .suggest import did_you_mean
@@ -33,12 +34,42 @@ def normalize(setting: Any, default_severity: str = SEVERITIES[1]) -> dict[str, 
     return dict(setting)
 
 
+def problem(check: Check, setting: Any) -> str | None:
+    """What is wrong with a setting for a check, in words, or None."""
+    if isinstance(setting, dict) and set(setting) <= {"severity", "threshold"}:
+        form_ok = setting.get("severity", OFF) in CHOICES and isinstance(setting.get("threshold", 0), (int, float))
+    else:
+        form_ok = isinstance(setting, (bool, int, float)) or setting in CHOICES
+    if not form_ok or isinstance(setting, dict) and isinstance(setting.get("threshold"), bool):
+        return f"must be {SETTING_FORMS}; got {setting!r}"
+    threshold = normalize(setting).get("threshold")
+    if threshold is None:
+        return None
+    if check.threshold is None:
+        return "takes no threshold: set it off or give it a severity"
+    low, high = check.threshold_range
+    if not low <= threshold <= high:
+        limits = f"from {low:g} to {high:g}" if high < inf else f"at least {low:g}"
+        return f"threshold must be {limits}; got {threshold:g}"
+    return None
+
+
+SETTING_FORMS = "off, info, warning, error, a threshold (a number) or {severity: ..., threshold: ...}"
+
+
 def resolve(spec: Spec, overrides: Mapping[str, Any] | None = None) -> dict[str, dict[str, tuple[str, float | None]]]:
-    """For every layer, its enabled checks' (severity, threshold); checks set off are left out."""
+    """For every layer, its enabled checks' (severity, threshold); checks set off are left out.
+
+    ``overrides`` (from the command line or the API) are checked here; the spec's settings
+    were checked when it was validated.
+    """
     overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - set(all_checks()))
-    if unknown:
-        raise UsageError(f"unknown check '{unknown[0]}'{did_you_mean(unknown[0], all_checks())}")
+    for check_id, setting in overrides.items():
+        if check_id not in all_checks():
+            raise UsageError(f"unknown check '{check_id}'{did_you_mean(check_id, all_checks())}")
+        wrong = problem(all_checks()[check_id], setting)
+        if wrong:
+            raise UsageError(f"check '{check_id}': {wrong}")
     settings: dict[str, dict[str, tuple[str, float | None]]] = {}
     for layer in spec.layers.values():
         settings[layer.name] = {}
@@ -65,6 +96,7 @@ def parse_cli(item: str) -> tuple[str, Any]:
         threshold = float(value)
     except ValueError:
         raise UsageError(f"--check {check_id}: '{value}' is not off, info, warning, error or a number") from None
-    if all_checks()[check_id].threshold is None:
-        raise UsageError(f"--check {check_id}: this check takes no threshold")
+    wrong = problem(all_checks()[check_id], threshold)
+    if wrong:
+        raise UsageError(f"--check {check_id}: {wrong}")
     return check_id, threshold

@@ -145,22 +145,27 @@ class TensorStats:
 
 
 def _mean_std(values: np.ndarray) -> tuple[float, float]:
-    """Mean and population standard deviation of finite values, without overflow.
+    """Mean and population standard deviation of finite values, without overflow or underflow.
 
-    The mean is summed in float64; the squared deviations in the values' own dtype
-    (BLAS dot), which overflows once deviations pass sqrt(max / n): such values are
-    divided by their largest magnitude first (only then: it costs a pass over the data).
+    The mean is summed in float64. The squared deviations are summed in the values' own
+    dtype (a BLAS dot, the fast way), from the mean rounded to that dtype, and corrected
+    for that rounding: E[(x - m')^2] = var + (m - m')^2. Squares overflow once values pass
+    sqrt(max / n) and lose precision below sqrt(tiny); such values are divided by their
+    largest magnitude first (only then: it costs a pass over the data).
     """
     if not np.issubdtype(values.dtype, np.floating):
         values = values.astype(np.float64)
+    info = np.finfo(values.dtype)
     mean = float(np.add.reduce(values, dtype=np.float64)) / values.size
-    safe = sqrt(float(np.finfo(values.dtype).max) / values.size) / 4
-    if max(abs(float(values.min())), abs(float(values.max()))) > safe:
-        scale = float(np.abs(values).max())
-        mean, std = _mean_std(values / values.dtype.type(scale))
-        return mean * scale, std * scale
-    deviations = (values - values.dtype.type(mean)).ravel()
-    return mean, sqrt(float(np.dot(deviations, deviations)) / values.size)
+    magnitude = max(abs(float(values.min())), abs(float(values.max())))
+    if magnitude > sqrt(float(info.max) / values.size) / 4 or 0 < magnitude < sqrt(float(info.tiny)) * 1e8:
+        scaled = values / values.dtype.type(magnitude)
+        _, std = _mean_std(scaled)
+        return (mean if np.isfinite(mean) else _mean_std(scaled)[0] * magnitude), std * magnitude
+    rounded = values.dtype.type(mean)
+    deviations = (values - rounded).ravel()
+    variance = float(np.dot(deviations, deviations)) / values.size - (mean - float(rounded)) ** 2
+    return mean, sqrt(max(variance, 0.0))
 
 
 def _histogram(values: np.ndarray, all_finite: bool) -> np.ndarray:
