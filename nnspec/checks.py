@@ -46,11 +46,14 @@ class Finding:
 
 @dataclass(frozen=True)
 class Probe:
-    """One batch through one layer, as a check's ``measure`` sees it."""
+    """One batch through one layer, as a check's ``measure`` sees it: the arrays, and the
+    statistics already taken of them, which often spare a measure its pass over the data."""
 
     layer: Layer
     inputs: list[np.ndarray]
     output: np.ndarray
+    input_stats: list[TensorStats]
+    output_stats: TensorStats
 
 
 @dataclass
@@ -65,9 +68,13 @@ class LayerStats:
     measures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def merge(self, other: LayerStats) -> LayerStats:
+        checks = all_checks()
         return LayerStats(
             self.output.merge(other.output),
-            {check: _merge_measure(self.measures[check], other.measures[check]) for check in self.measures},
+            {
+                check: (checks[check].merge or _merge_measure)(self.measures[check], other.measures[check])
+                for check in self.measures
+            },
         )
 
 
@@ -121,15 +128,20 @@ class Check:
     judge: Callable[[Context], str | None]
     measure: Callable[[Probe], dict[str, Any]] | None = None
     superseded_by: str | None = None  # not reported at a layer where this other check fires
+    merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None  # default: by name prefix
     # Static analysis: judges an estimate of what the layer receives (layer, estimate, threshold, dtype).
     predict: Callable[[Layer, Estimate, float | None, str], str | None] | None = None
     threshold_range: tuple[float, float] = (0.0, 1.0)  # thresholds are shares unless said otherwise
 
 
-def observe(layer: Layer, checks: list[Check], inputs: list[np.ndarray], output: np.ndarray) -> LayerStats:
-    """The statistics of one batch through one layer: its output's, and each check's measure."""
-    probe = Probe(layer, inputs, output)
-    return LayerStats(TensorStats.of(output), {c.id: c.measure(probe) for c in checks if c.measure is not None})
+def observe(
+    layer: Layer, checks: list[Check], inputs: list[np.ndarray], output: np.ndarray, input_stats: list[TensorStats]
+) -> LayerStats:
+    """The statistics of one batch through one layer: its output's, and each check's measure.
+    ``input_stats`` are those of its inputs in this batch (for a source layer, unused)."""
+    output_stats = TensorStats.of(output)
+    probe = Probe(layer, inputs, output, input_stats or [output_stats], output_stats)
+    return LayerStats(output_stats, {c.id: c.measure(probe) for c in checks if c.measure is not None})
 
 
 def run_checks(
@@ -199,6 +211,8 @@ def _declared_range(c: Context) -> str | None:
 def _measure_pinned(p: Probe) -> dict[str, Any]:
     """Outputs exactly at the output bounds, and per unit whether it ever was strictly inside."""
     low, high = p.layer.type.output_range
+    if low < p.output_stats.min and p.output_stats.max < high:  # nothing at a bound
+        return {"pinned": 0, "any:inside": np.ones(_unit_count(p.output), dtype=bool)}
     pinned = (p.output == low) | (p.output == high)
     return {"pinned": int(np.count_nonzero(pinned)), "any:inside": _per_unit(~pinned, np.any)}
 
@@ -233,7 +247,9 @@ def _hard_saturation(c: Context) -> str | None:
 
 def _measure_outside(p: Probe) -> dict[str, Any]:
     low, high = p.layer.type.input_range
-    x = p.inputs[0]
+    x, seen = p.inputs[0], p.input_stats[0]
+    if seen.finite == seen.count and low <= seen.min and seen.max <= high:
+        return {"outside": 0}
     return {"outside": int(np.count_nonzero((x < low) | (x > high)))}
 
 
@@ -259,7 +275,10 @@ def _saturation(c: Context) -> str | None:
 
 
 def _measure_exp(p: Probe) -> dict[str, Any]:
-    return {"overflowing": int(np.count_nonzero(p.inputs[0] > _exp_limit(p.output.dtype)))}
+    limit = _exp_limit(p.output.dtype)
+    if p.input_stats[0].max <= limit and not p.input_stats[0].posinf:
+        return {"overflowing": 0}
+    return {"overflowing": int(np.count_nonzero(p.inputs[0] > limit))}
 
 
 def _exp_overflow(c: Context) -> str | None:
@@ -274,7 +293,9 @@ def _exp_overflow(c: Context) -> str | None:
 
 
 def _measure_positive(p: Probe) -> dict[str, Any]:
-    return {"any:positive": _per_unit(p.inputs[0] > 0, np.any)}
+    x = p.inputs[0]
+    head = _per_unit(x[:16] > 0, np.any)  # most units show a positive value within a few samples
+    return {"any:positive": head if head.all() else _per_unit(x > 0, np.any)}
 
 
 def _dead_units(c: Context) -> str | None:
@@ -355,19 +376,35 @@ def _scale_drift(c: Context) -> str | None:
     )
 
 
-def _measure_unit_range(p: Probe) -> dict[str, Any]:
-    """Per unit, the smallest and largest value over the samples: of the output and of each input."""
-    measured = {"rows": len(p.output)}
+def _measure_sameness(p: Probe) -> dict[str, Any]:
+    """Whether every sample equals the first, for the output and for each input (with the first
+    sample kept, so batches merge: two constant batches with different samples vary)."""
+    measured: dict[str, Any] = {"rows": len(p.output)}
     for name, values in [("out", p.output), *((f"in{i}", x) for i, x in enumerate(p.inputs))]:
-        measured[f"min:{name}"], measured[f"max:{name}"] = _per_unit(values, np.min), _per_unit(values, np.max)
+        first = values[:1]
+        # the second sample usually differs from the first: then no pass over the rest is needed
+        varies = len(values) > 1 and (np.any(values[1] != values[0]) or np.any(values[2:] != first))
+        measured[f"varies:{name}"], measured[f"first:{name}"] = int(varies), first.copy()
     return measured
+
+
+def _merge_sameness(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {"rows": a["rows"] + b["rows"]}
+    for key in a:
+        if key.startswith("varies:"):
+            name = key.split(":", 1)[1]
+            first_a, first_b = a[f"first:{name}"], b[f"first:{name}"]
+            differ = first_a.shape != first_b.shape or bool(np.any(first_a != first_b))
+            merged[key] = int(a[key] or b[key] or differ)
+            merged[f"first:{name}"] = first_a
+    return merged
 
 
 def _constant_output(c: Context) -> str | None:
     m = c.measured
-    if m["rows"] < 2 or not c.output.finite or np.any(m["min:out"] != m["max:out"]):
+    if m["rows"] < 2 or not c.output.finite or m["varies:out"]:
         return None
-    if all(np.all(m[f"min:in{i}"] == m[f"max:in{i}"]) for i in range(len(c.layer.inputs))):
+    if not any(m[f"varies:in{i}"] for i in range(len(c.layer.inputs))):
         return None  # it received the same values on every sample: the layer before it is the one to report
     return (
         f"{c.layer.title}: its output is the same for every one of {m['rows']} samples (values {_span(c.output)}): "
@@ -589,7 +626,8 @@ def _table() -> list[Check]:
             why="a layer whose output does not depend on its input passes nothing on",
             applies=lambda t: not t.is_source,
             judge=_constant_output,
-            measure=_measure_unit_range,
+            measure=_measure_sameness,
+            merge=_merge_sameness,
             superseded_by="relu-dead-layer",
         ),
     ]
@@ -613,6 +651,10 @@ def _checks_for(type_name: str) -> list[Check]:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _unit_count(values: np.ndarray) -> int:
+    return values.shape[1] if values.ndim >= 2 else 1
 
 
 def _per_unit(values: np.ndarray, reduce: Callable[..., np.ndarray]) -> np.ndarray:

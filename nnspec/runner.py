@@ -133,7 +133,8 @@ def _forward(
         with np.errstate(all="ignore"):
             values[name] = layer.type.forward(args, layer.props, parameters[name])
             if name in measured:
-                stats[name] = observe(layer, measured[name], args, values[name])
+                received = [stats[s].output for s in layer.inputs if s in stats]
+                stats[name] = observe(layer, measured[name], args, values[name], received)
         for source in set(layer.inputs):
             if last_use[source] == i and source not in keep:
                 del values[source]

@@ -17,6 +17,7 @@ estimates, while every count, min, max, mean and std is over all values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from math import inf, sqrt
 from typing import Any
 
@@ -70,7 +71,7 @@ class TensorStats:
                 return stats
             low, high = finite.min(), finite.max()
         stats.min, stats.max = float(low), float(high)
-        stats.mean, stats.std = _mean_std(finite)
+        stats.mean, stats.std = _mean_std(finite, max(abs(stats.min), abs(stats.max)))
         if np.issubdtype(finite.dtype, np.floating):
             tiny = np.finfo(finite.dtype).tiny
             small = np.count_nonzero(np.abs(finite) < tiny)
@@ -78,7 +79,8 @@ class TensorStats:
             stats.subnormal = int(small) - stats.zeros
         else:
             stats.zeros = int(np.count_nonzero(finite == 0))
-        stats.histogram = _histogram(values, finite is flat)
+        normal_only = finite is flat and not stats.subnormal
+        stats.histogram = _histogram_from_bits(values) if normal_only else _histogram(values, finite is flat)
         return stats
 
     @property
@@ -144,10 +146,11 @@ class TensorStats:
         }
 
 
-def _mean_std(values: np.ndarray) -> tuple[float, float]:
+def _mean_std(values: np.ndarray, magnitude: float) -> tuple[float, float]:
     """Mean and population standard deviation of finite values, without overflow or underflow.
 
-    The mean is summed in float64. The squared deviations are summed in the values' own
+    ``magnitude`` is the largest absolute value. The mean is summed in float64. The
+    squared deviations are summed in the values' own
     dtype (a BLAS dot, the fast way), from the mean rounded to that dtype, and corrected
     for that rounding: E[(x - m')^2] = var + (m - m')^2. Squares overflow once values pass
     sqrt(max / n) and lose precision below sqrt(tiny); such values are divided by their
@@ -157,11 +160,9 @@ def _mean_std(values: np.ndarray) -> tuple[float, float]:
         values = values.astype(np.float64)
     info = np.finfo(values.dtype)
     mean = float(np.add.reduce(values, dtype=np.float64)) / values.size
-    magnitude = max(abs(float(values.min())), abs(float(values.max())))
     if magnitude > sqrt(float(info.max) / values.size) / 4 or 0 < magnitude < sqrt(float(info.tiny)) * 1e8:
-        scaled = values / values.dtype.type(magnitude)
-        _, std = _mean_std(scaled)
-        return (mean if np.isfinite(mean) else _mean_std(scaled)[0] * magnitude), std * magnitude
+        scaled_mean, std = _mean_std(values / values.dtype.type(magnitude), 1.0)
+        return (mean if np.isfinite(mean) else scaled_mean * magnitude), std * magnitude
     rounded = values.dtype.type(mean)
     deviations = (values - rounded).ravel()
     variance = float(np.dot(deviations, deviations)) / values.size - (mean - float(rounded)) ** 2
@@ -180,6 +181,36 @@ def _histogram(values: np.ndarray, all_finite: bool) -> np.ndarray:
     offset = np.clip(offset, 0, _SIDE - 1)
     index = np.where(sample > 0, _ZERO + 1 + offset, np.where(sample < 0, _ZERO - 1 - offset, _ZERO))
     return np.bincount(index, minlength=BINS).astype(np.int64)
+
+
+# The fast path: a float's bin is its sign, exponent and top two mantissa bits, read off
+# its bits (float32: bits >> 21, float64: bits >> 50) and mapped through a table. It gives
+# exactly _histogram's bins for zeros and normal numbers (subnormals take the slow path).
+_BIT_LAYOUT = {np.dtype(np.float32): (np.uint32, 8, 23, 127), np.dtype(np.float64): (np.uint64, 11, 52, 1023)}
+
+
+@cache
+def _bin_table(dtype: np.dtype) -> np.ndarray:
+    _, exponent_bits, mantissa_bits, bias = _BIT_LAYOUT[dtype]
+    codes = np.arange(2 ** (exponent_bits + 3))
+    sign, biased, top = codes >> (exponent_bits + 2), (codes >> 2) & (2**exponent_bits - 1), codes & 3
+    offset = (np.clip(biased - bias + 1, _EMIN, _EMAX) - _EMIN) * _SUB + top  # frexp's exponent is one more
+    offset = np.clip(offset, 0, _SIDE - 1)
+    return np.where(biased == 0, _ZERO, np.where(sign == 1, _ZERO - 1 - offset, _ZERO + 1 + offset))
+
+
+def _histogram_from_bits(values: np.ndarray) -> np.ndarray:
+    """_histogram for finite values without subnormals, an order of magnitude faster."""
+    if values.dtype not in _BIT_LAYOUT:
+        return _histogram(values, True)
+    unsigned, _, mantissa_bits, _ = _BIT_LAYOUT[values.dtype]
+    per_sample = values.reshape(len(values), -1) if values.ndim else values.reshape(1, 1)
+    stride = max(1, per_sample.shape[1] // SAMPLED_PER_SAMPLE)
+    sample = np.ascontiguousarray(per_sample[:, ::stride]).ravel()
+    codes = (sample.view(unsigned) >> (mantissa_bits - 2)).astype(np.intp)
+    table = _bin_table(values.dtype)
+    counts = np.bincount(codes, minlength=table.size)
+    return np.bincount(table, weights=counts, minlength=BINS).astype(np.int64)
 
 
 def _bin_value(index: int) -> float:
