@@ -116,6 +116,17 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A data variable a layer reads beside its inputs, as NNC's loss layers read T
+    (``T: {dataset: y}``): by default, of the shape of the layer's first input."""
+
+    name: str
+    description: str
+    dataset: str = "y"
+    shape: Callable[[Sequence[Shape], Mapping[str, Any]], Shape] = lambda shapes, props: shapes[0]
+
+
+@dataclass(frozen=True)
 class Arity:
     """How many layer inputs a layer takes (``most`` None: any number)."""
 
@@ -150,6 +161,7 @@ class LayerType:
     properties: tuple[Property, ...] = ()
     arity: Arity = ONE_INPUT
     parameters: tuple[Parameter, ...] = ()
+    targets: tuple[Target, ...] = ()  # data variables read beside the inputs, appended to them
     function_scope: str | None = None
     # The input range in which the layer keeps the differences between its inputs,
     # and the range its outputs can take (None: unbounded on that side).
@@ -161,6 +173,7 @@ class LayerType:
     zero_for_negative: bool = False  # outputs 0 for every input <= 0, as ReLU does
     exp_overflows: bool = False  # computes exp(i), which overflows past log(dtype max)
     probabilities: bool = False  # outputs a probability distribution along its axis property
+    probability_input: bool = False  # its input must be a probability in 0..1 and its target 0 or 1
     # Static analysis (nnspec.static): how an estimate of the values passes the layer.
     # An elementwise layer needs no rule: its own forward function carries the estimate.
     elementwise: bool = False

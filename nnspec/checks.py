@@ -412,6 +412,32 @@ def _constant_output(c: Context) -> str | None:
     )
 
 
+def _measure_probability_input(p: Probe) -> dict[str, Any]:
+    x, target = p.inputs[0], p.inputs[-1]
+    seen = p.input_stats[0]
+    inside = seen.finite == seen.count and 0 <= seen.min and seen.max <= 1
+    return {
+        "outside": 0 if inside else int(np.count_nonzero(~((x >= 0) & (x <= 1)))),
+        "not_binary": int(np.count_nonzero((target != 0) & (target != 1))),
+        "values": int(x.size),
+    }
+
+
+def _probability_input(c: Context) -> str | None:
+    m = c.measured
+    if not (m["outside"] or m["not_binary"]):
+        return None
+    problems = []
+    if m["outside"]:
+        problems.append(
+            f"{m['outside']} of {m['values']} inputs lie outside 0..1 (they span {_span(c.inputs[0])}): the input "
+            "must be a probability, such as a Sigmoid's output"
+        )
+    if m["not_binary"]:
+        problems.append(f"{m['not_binary']} of {m['values']} target values are neither 0 nor 1")
+    return f"{c.layer.title}: " + "; ".join(problems) + " (NNC's rule for this layer)"
+
+
 # --- predictions from estimates (static analysis, no data) ---------------------------------------
 
 DEAD_SHARE = 1e-6  # a ReLU expected to see fewer positive inputs than this is predicted dead
@@ -606,6 +632,17 @@ def _table() -> list[Check]:
             judge=_overconfident,
             measure=_measure_certain,
             predict=_predict_overconfident,
+        ),
+        Check(
+            id="bce-input-range",
+            severity=ERROR,
+            threshold=None,
+            looks_at="inputs of layers that take a probability, outside 0..1, and their targets, not 0 or 1",
+            why="NNC's rule for BinaryCrossEntropy: a probability against a binary target; anything else gives "
+            "a meaningless loss",
+            applies=lambda t: t.probability_input,
+            judge=_probability_input,
+            measure=_measure_probability_input,
         ),
         Check(
             id="scale-drift",

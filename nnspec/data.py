@@ -15,7 +15,7 @@ import numpy as np
 from .catalog import format_shape
 from .diagnostics import DiagnosticList, UsageError, show_value
 from .schema import NAME_PATTERN
-from .spec import Layer, Spec
+from .spec import DataReader, Layer, Spec, data_readers
 from .suggest import did_you_mean
 
 DEFAULT_SAMPLES = 100
@@ -74,11 +74,10 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def generate(layer: Layer, samples: int, seed: int) -> np.ndarray:
-    """Data from an Input's generator, times its generator_multiplier."""
-    size = layer.props["size"]
-    kind, scale = layer.props["generator"], layer.props["generator_multiplier"]
-    rng = np.random.default_rng([seed, zlib.crc32(("data/" + layer.dataset).encode())])
+def generate(reader: DataReader, samples: int, seed: int) -> np.ndarray:
+    """Data from a generator (an Input's, or a target's), times its multiplier."""
+    size, kind, scale = reader.size, reader.generator, reader.multiplier
+    rng = np.random.default_rng([seed, zlib.crc32(("data/" + reader.variable).encode())])
     if kind == "Normal":
         values = rng.normal(0.0, 1.0, (samples, *size))
     elif kind == "Uniform":
@@ -91,49 +90,57 @@ def generate(layer: Layer, samples: int, seed: int) -> np.ndarray:
         return values * scale
 
 
+def variables(spec: Spec) -> dict[str, DataReader]:
+    """Each data variable and its first reader (validation made the others agree on its size)."""
+    found: dict[str, DataReader] = {}
+    for reader in spec.readers:
+        found.setdefault(reader.variable, reader)
+    return found
+
+
 def gather_inputs(
     spec: Spec,
     arrays: Mapping[str, np.ndarray] | None = None,
     files: Mapping[str, str | Path] | None = None,
     samples: int | None = None,
-) -> tuple[dict[str, np.ndarray], list[Layer], int]:
-    """The data of every data variable, the Input layers still to generate theirs, and the sample count.
+) -> tuple[dict[str, np.ndarray], list[DataReader], int]:
+    """The data of every data variable, the readers still to generate theirs, and the sample count.
 
     Sources, first found wins: ``arrays`` (numpy arrays given by the caller), ``files``
-    (--input NAME=PATH), the spec's data: section, the Input's generator. Every
+    (--input NAME=PATH), the spec's data: section, the reader's generator. Every
     variable must have the same number of samples; generators make as many as the
     other sources have, or ``samples`` (default 100) when all are generated. Arrays
     keep their dtype (a memory-mapped file stays on disk); the runner converts each
     batch to the spec's dtype.
     """
     arrays, files = dict(arrays or {}), dict(files or {})
-    readers = {layer.dataset: layer for layer in spec.sources}
+    readers = variables(spec)
     unknown = sorted((set(arrays) | set(files)) - set(readers))
     if unknown:
         raise UsageError(
-            f"no Input layer reads data variable(s) {', '.join(unknown)}; "
-            f"the spec's variables are: {', '.join(readers)}"
+            f"no layer reads data variable(s) {', '.join(unknown)}; the spec's variables are: {', '.join(readers)}"
         )
     data: dict[str, np.ndarray] = {}
-    to_generate: list[Layer] = []
-    for variable, layer in readers.items():
+    to_generate: list[DataReader] = []
+    for variable, reader in readers.items():
         if variable in arrays:
             value, origin = np.asarray(arrays[variable]), "the array given"
         elif variable in files:
             value, origin = read_array_file(files[variable], variable), str(files[variable])
         elif variable in spec.data:
             value, origin = spec.data[variable], "the spec's data"
-        elif layer.props["generator"] != "None":
-            to_generate.append(layer)
+        elif reader.generator != "None":
+            to_generate.append(reader)
             continue
         else:
+            setting = "its generator" if reader.target is None else f"{reader.target}: {{generator: ...}}"
             raise UsageError(
-                f"no data for Input {layer.title}: give --input {variable}=FILE, add '{variable}:' under data: "
-                "in the spec, or set the layer's generator"
+                f"no data for {reader.title}: give --input {variable}=FILE, add '{variable}:' under data: "
+                f"in the spec, or set {setting}"
             )
         if not np.issubdtype(value.dtype, np.number) and value.dtype != bool:
             raise UsageError(f"data for '{variable}' from {origin} holds {value.dtype} values, not numbers")
-        size = layer.props["size"]
+        size = reader.size
         if value.ndim >= 1 and value.shape[1:] != size and value.shape != size and prod(value.shape[1:]) == prod(size):
             value = value.reshape(len(value), *size)  # rows of flattened samples, as in a CSV
         try:
@@ -153,11 +160,13 @@ def gather_inputs(
 def check_spec_data(
     data: dict[str, Any], layers: dict[str, Layer], diagnostics: DiagnosticList
 ) -> dict[str, np.ndarray]:
-    """The spec's data: section as arrays, each checked against the Input layer that reads it."""
+    """The spec's data: section as arrays, each checked against the layer that reads it."""
     values = data.get("data")
     if not isinstance(values, dict):
         return {}
-    readers = {layer.dataset: layer for layer in layers.values() if layer.type.is_source}
+    readers: dict[str, DataReader] = {}
+    for reader in data_readers(layers):
+        readers.setdefault(reader.variable, reader)
     arrays: dict[str, np.ndarray] = {}
     for variable, value in values.items():
         where = ("data", variable)
@@ -172,7 +181,7 @@ def check_spec_data(
                 else did_you_mean(variable, readers)
             )
             diagnostics.add(
-                f"data names variable '{variable}', but no Input layer reads it{hint}",
+                f"data names variable '{variable}', but no layer reads it{hint}",
                 where,
                 code="unknown-variable",
                 at_key=True,
@@ -188,8 +197,10 @@ def check_spec_data(
                 code="invalid-data",
             )
             continue
+        if reader.size is None:
+            continue  # the reader's shape could not be inferred: that error is reported
         try:
-            arrays[variable] = samples_of(array, reader.props["size"])
+            arrays[variable] = samples_of(array, reader.size)
         except ValueError as exc:
             diagnostics.add(f"data for '{variable}' (read by {reader.title}): {exc}", where, code="data-shape")
     return arrays

@@ -13,12 +13,12 @@ from typing import Any
 
 import networkx as nx
 
-from .catalog import Parameter, ShapeError, format_shape, layer_types
+from .catalog import Parameter, ShapeError, Target, format_shape, layer_types
 from .checks import all_checks, checks_for
 from .diagnostics import DiagnosticList
 from .loader import Document
 from .settings import problem as setting_problem
-from .spec import Layer, ParameterSource
+from .spec import DataReader, Layer, ParameterSource, TargetSource, data_readers
 from .suggest import did_you_mean
 
 
@@ -53,28 +53,29 @@ def resolve_layers(
         inputs = [] if inputs is None else [inputs] if isinstance(inputs, str) else list(inputs)
         props = {p.name: p.normalize(raw.get(p.name, p.default)) for p in layer_type.properties}
         params = {p.name: _parameter_source(p, raw.get(p.name, {}), doc.file) for p in layer_type.parameters}
-        layers[name] = Layer(name, layer_type, props, inputs, params, index, checks=raw.get("checks", {}))
+        targets = {t.name: _target_source(t, raw.get(t.name, {})) for t in layer_type.targets}
+        layers[name] = Layer(name, layer_type, props, inputs, params, index, raw.get("checks", {}), targets)
         previous = name
     for layer in layers.values():
         _check_values(layer, raw_layers[layer.index], diagnostics)
         _check_parameter_files(layer, diagnostics)
         check_settings(layer.checks, ("layers", layer.index, "checks"), layer, diagnostics)
-    _check_shared_datasets(layers, diagnostics)
     return layers
 
 
-def _check_shared_datasets(layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
-    """Input layers may read one data variable together, if they agree on its size."""
-    first: dict[str, Layer] = {}
-    for layer in (layer for layer in layers.values() if layer.type.is_source):
-        other = first.setdefault(layer.dataset, layer)
-        if other.props["size"] != layer.props["size"]:
+def check_shared_variables(layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
+    """Layers may read one data variable together (Inputs, loss targets), if they agree on its shape."""
+    first: dict[str, DataReader] = {}
+    for reader in data_readers(layers):
+        other = first.setdefault(reader.variable, reader)
+        if reader.size is not None and other.size is not None and other.size != reader.size:
+            where = ("layers", reader.layer.index, "size" if reader.target is None else reader.target)
             diagnostics.add(
-                f"layers {other.title} and {layer.title} both read data variable '{layer.dataset}', "
-                f"but with sizes {format_shape(other.props['size'])} and {format_shape(layer.props['size'])}",
-                ("layers", layer.index, "size"),
+                f"{other.title} and {reader.title} both read data variable '{reader.variable}', "
+                f"but with shapes {format_shape(other.size)} and {format_shape(reader.size)}",
+                where,
                 code="shape",
-                layer=layer.name,
+                layer=reader.layer.name,
             )
 
 
@@ -125,6 +126,14 @@ def check_settings(settings: dict[str, Any], path: tuple, layer: Layer | None, d
                 code="invalid-value",
                 layer=layer.name if layer else None,
             )
+
+
+def _target_source(target: Target, config: dict[str, Any]) -> TargetSource:
+    return TargetSource(
+        config.get("dataset", target.dataset),
+        config.get("generator", "None"),
+        float(config.get("generator_multiplier", 1.0)),
+    )
 
 
 def _parameter_source(param: Parameter, config: dict[str, Any], spec_file: str) -> ParameterSource:
@@ -251,6 +260,7 @@ def infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: Diagn
             layer.parameter_shapes = {
                 p.name: tuple(p.shape(shapes, layer.props)) for p in layer.type.parameters if p.enabled(layer.props)
             }
+            layer.target_shapes = {t.name: tuple(t.shape(shapes, layer.props)) for t in layer.type.targets}
         except ShapeError as exc:
             received = [f"{source} {format_shape(layers[source].shape)}" for source in layer.inputs]
             received_text = ", ".join(received[:-1]) + " and " + received[-1] if len(received) > 1 else received[0]

@@ -14,7 +14,7 @@ from math import prod
 import numpy as np
 
 from .diagnostics import UsageError
-from .spec import Layer, Spec
+from .spec import DataReader, Spec
 
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
@@ -33,7 +33,7 @@ class Estimate:
         return self.parameters + self.data + self.activations + self.outputs
 
 
-def estimate(spec: Spec, samples: int, batch: int, generated: list[Layer]) -> Estimate:
+def estimate(spec: Spec, samples: int, batch: int, generated: list[DataReader]) -> Estimate:
     """An upper bound of the bytes a run of ``samples`` in batches of ``batch`` allocates.
 
     Parameters and generated data are drawn in float64 and then converted; every
@@ -49,7 +49,7 @@ def estimate(spec: Spec, samples: int, batch: int, generated: list[Layer]) -> Es
     sizes = [prod(layer.shape) for layer in spec.layers.values()]
     return Estimate(
         parameters=sum(prod(shape) for shape in shapes.values()) * (8 + item),
-        data=sum(prod(layer.props["size"]) for layer in generated) * samples * (8 + item),
+        data=sum(prod(reader.size) for reader in generated) * samples * (8 + item),
         activations=batch * (sum(sizes) * item + max(sizes, default=0) * 16),
         outputs=2 * samples * sum(prod(spec.layers[name].shape) for name in spec.outputs) * item,
     )

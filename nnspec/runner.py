@@ -83,7 +83,7 @@ def run(
     data, to_generate, count = gather_inputs(spec, inputs, input_files, samples)
     step = batch_size or max(count, 1)
     memory.check(memory.estimate(spec, count, min(step, count), to_generate), max_memory or memory.default_limit())
-    data.update({layer.dataset: generate(layer, count, spec.seed) for layer in to_generate})
+    data.update({reader.variable: generate(reader, count, spec.seed) for reader in to_generate})
     if isinstance(params, (str, Path)):
         loaded, source = load_parameter_file(params), f"parameter file {params}"
     else:
@@ -128,6 +128,7 @@ def _forward(
     for i, name in enumerate(order):
         layer = spec.layers[name]
         args = [feeds[layer.dataset]] if layer.type.is_source else [values[s] for s in layer.inputs]
+        args += [feeds[target.dataset] for target in layer.targets.values()]
         # Overflow and invalid operations are not errors here: the nan-inf check reports
         # them afterwards with the layer that produced them and its inputs' statistics.
         with np.errstate(all="ignore"):

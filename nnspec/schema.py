@@ -12,7 +12,7 @@ import json
 from functools import cache
 from typing import Any
 
-from .catalog import KINDS, LayerType, Parameter, Property, layer_types
+from .catalog import KINDS, LayerType, Parameter, Property, Target, layer_types
 
 FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
@@ -125,6 +125,7 @@ def _layer_schema(layer: LayerType) -> dict[str, Any]:
     properties: dict[str, Any] = {key: True for key in LAYER_KEYS}
     properties.update({p.name: _property_schema(p) for p in layer.properties})
     properties.update({p.name: _parameter_schema(p) for p in layer.parameters})
+    properties.update({t.name: _target_schema(t) for t in layer.targets})
     return {
         "title": layer.name,
         "description": f"{layer.formula}. {layer.description}",
@@ -152,6 +153,19 @@ def _parameter_schema(param: Parameter) -> dict[str, Any]:
             "initializer": {"enum": list(param.initializers), "default": param.initializer},
             "multiplier": {"type": "number", "default": param.multiplier},
             "file": {"type": "string", "description": "A .npy file holding the parameter, relative to the spec."},
+        },
+    }
+
+
+def _target_schema(target: Target) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": f"Target {target.name}: {target.description}",
+        "additionalProperties": False,
+        "properties": {
+            "dataset": {**_layer_name("The data variable it reads."), "default": target.dataset},
+            "generator": {"enum": ["None", "Normal", "Uniform", "Constant"], "default": "None"},
+            "generator_multiplier": {"type": "number", "default": 1.0},
         },
     }
 

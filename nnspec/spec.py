@@ -21,6 +21,15 @@ class ParameterSource:
     file: Path | None = None
 
 
+@dataclass(frozen=True)
+class TargetSource:
+    """Where a layer's target comes from: a data variable, or a generator (as NNC's T.Generator)."""
+
+    dataset: str
+    generator: str = "None"
+    multiplier: float = 1.0
+
+
 @dataclass
 class Layer:
     """One layer of a spec, resolved: properties with defaults, explicit inputs, inferred shapes."""
@@ -32,8 +41,10 @@ class Layer:
     parameters: dict[str, ParameterSource]
     index: int
     checks: dict[str, Any] = field(default_factory=dict)  # this layer's check settings
+    targets: dict[str, TargetSource] = field(default_factory=dict)
     shape: Shape | None = None
     parameter_shapes: dict[str, Shape] = field(default_factory=dict)
+    target_shapes: dict[str, Shape] = field(default_factory=dict)
 
     @property
     def title(self) -> str:
@@ -54,6 +65,37 @@ class Layer:
         return self.props.get("dataset") or self.name
 
 
+@dataclass(frozen=True)
+class DataReader:
+    """One reading of a data variable: an Input layer's, or a loss layer's target's."""
+
+    variable: str
+    layer: Layer
+    size: Shape | None  # one sample's shape (None where shape inference failed)
+    generator: str
+    multiplier: float
+    target: str | None = None  # the target's name; None for an Input layer
+
+    @property
+    def title(self) -> str:
+        return self.layer.title if self.target is None else f"target {self.target} of {self.layer.title}"
+
+
+def data_readers(layers: dict[str, Layer]) -> list[DataReader]:
+    """Every reading of a data variable, in the order the layers are written."""
+    readers = []
+    for layer in layers.values():
+        if layer.type.is_source:
+            props = layer.props
+            readers.append(
+                DataReader(layer.dataset, layer, props["size"], props["generator"], props["generator_multiplier"])
+            )
+        for name, source in layer.targets.items():
+            shape = layer.target_shapes.get(name)
+            readers.append(DataReader(source.dataset, layer, shape, source.generator, source.multiplier, name))
+    return readers
+
+
 @dataclass
 class Spec:
     """A spec that passed validation, ready to run."""
@@ -71,8 +113,8 @@ class Spec:
     checks: dict[str, Any] = field(default_factory=dict)  # check settings for every layer
 
     @property
-    def sources(self) -> list[Layer]:
-        return [layer for layer in self.layers.values() if layer.type.is_source]
+    def readers(self) -> list[DataReader]:
+        return data_readers(self.layers)
 
     def locate(self, layer: str) -> tuple[int | None, int | None]:
         """Line and column where a layer is written."""

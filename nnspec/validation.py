@@ -17,7 +17,7 @@ from typing import Any
 
 from .data import check_spec_data
 from .diagnostics import Diagnostic, DiagnosticList, SpecError
-from .graph import check_settings, infer_shapes, output_layers, resolve_layers, wire
+from .graph import check_settings, check_shared_variables, infer_shapes, output_layers, resolve_layers, wire
 from .loader import Document, load_file, load_text
 from .schema_check import check_schema
 from .spec import Spec
@@ -86,6 +86,7 @@ def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnosti
     outputs = output_layers(data, names, layers, graph, diagnostics)
     if graph is not None:
         infer_shapes(graph, layers, diagnostics)
+    check_shared_variables(layers, diagnostics)
     data_values = check_spec_data(data, layers, diagnostics)
     if diagnostics.errors or broken:
         return None

@@ -91,6 +91,7 @@ def test_the_table_holds_the_checks_these_tests_cover():
         "relu-dead-units",
         "exp-overflow",
         "softmax-overconfident",
+        "bce-input-range",
         "scale-drift",
         "constant-output",
     ]
@@ -614,6 +615,9 @@ SCENARIOS: dict[str, Scenario] = {
         fire=0.7,
         quiet=0.75,
     ),
+    "bce-input-range": Scenario(  # an input past 1, against a target of ones (generated)
+        [inp(2), layer("b", "BinaryCrossEntropy", T={"generator": "Constant"})], [[1.5, 0.5]], "b"
+    ),
     "scale-drift": Scenario(  # std ratio 3
         [inp(3), affine(3)],
         np.random.default_rng(0).uniform(-1, 1, (20, 3)),
@@ -1116,3 +1120,32 @@ def test_severity_settings_decide_whether_a_finding_warns():
         lambda: run(make_spec(*s.layers), s.x, params=s.params, checks={"scale-drift": "error"})
     )
     assert len(loud) == 1 and str(loud[0].message).endswith("[scale-drift]")
+
+
+# bce-input-range
+
+
+BCE = [inp(3), layer("b", "BinaryCrossEntropy", T={"dataset": "t"})]
+
+
+@pytest.mark.parametrize(
+    ("x", "t", "outside", "not_binary"),
+    [
+        ([0.0, 1.0, 0.5], [0.0, 1.0, 1.0], 0, 0),  # the ends of 0..1 are probabilities
+        ([0.0, float(np.nextafter(np.float32(1), np.float32(2))), 0.5], [0.0, 1.0, 1.0], 1, 0),  # just past 1
+        ([-1e-30, 1.0, 0.5], [0.0, 1.0, 1.0], 1, 0),  # just below 0
+        ([0.0, 1.0, 0.5], [0.0, 1.0, 0.5], 0, 1),  # a target of 0.5
+    ],
+)
+def test_bce_input_range_either_side_of_its_limits(x, t, outside, not_binary):
+    result = nnspec.run(make_spec(*BCE), {"x": np.array([x]), "t": np.array([t])})
+    findings = found(result, "bce-input-range", "b")
+    if not (outside or not_binary):
+        assert not findings
+        return
+    [finding] = findings
+    assert finding.severity == "error"
+    if outside:
+        assert f"{outside} of 3 inputs lie outside 0..1" in finding.message
+    if not_binary:
+        assert f"{not_binary} of 3 target values are neither 0 nor 1" in finding.message

@@ -96,7 +96,7 @@ def test_run_with_input_and_params_files(tmp_path, write_spec, capsys):
     "argv, message",
     [
         (["run", SEED, "--input", "nonsense"], "--input takes NAME=PATH"),
-        (["run", SEED, "--input", "y=whatever.npy"], "no Input layer reads data variable(s) y"),
+        (["run", SEED, "--input", "y=whatever.npy"], "no layer reads data variable(s) y"),
         (["run", SEED, "--params", "missing.npz"], "missing.npz: parameter file not found"),
         (["run", "missing.yaml"], "missing.yaml: cannot read"),
         (["run", str(SPECS)], "is a directory"),

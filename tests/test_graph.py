@@ -68,4 +68,4 @@ def test_inputs_reading_one_variable_must_agree_on_its_size():
         )
     [d] = caught.value.diagnostics
     assert (d.code, d.line, d.column) == ("shape", 4, 34)
-    assert "both read data variable 'x', but with sizes (2,) and (3,)" in d.message
+    assert "both read data variable 'x', but with shapes (2,) and (3,)" in d.message

@@ -166,6 +166,26 @@ def _exp_or_inf(v: float) -> float:
         return math.inf
 
 
+def ref_binary_cross_entropy(inputs, props, params):
+    """nnabla's definition, value by value: -(t ln max(x, tiny) + (1 - t) ln max(1 - x, tiny)),
+    tiny = the smallest normal number of the spec's dtype (given in props by the case)."""
+    tiny = props["tiny"]
+    x, t = inputs
+    out = np.empty(x.shape)
+    for index in np.ndindex(x.shape):
+        xi, ti = float(x[index]), float(t[index])
+        out[index] = -(ti * math.log(max(xi, tiny)) + (1 - ti) * math.log(max(1 - xi, tiny)))
+    return out
+
+
+def ref_squared_error(inputs, props, params):
+    x, t = inputs
+    out = np.empty(x.shape)
+    for index in np.ndindex(x.shape):
+        out[index] = (float(x[index]) - float(t[index])) ** 2
+    return out
+
+
 def ref_exp(inputs, props, params):
     return _elementwise(_exp_or_inf)(inputs[0])
 
@@ -183,6 +203,8 @@ REFERENCES: dict[str, Callable[[Sequence[np.ndarray], Mapping[str, Any], Mapping
     "Concatenate": ref_concatenate,
     "Reshape": ref_reshape,
     "Exp": ref_exp,
+    "BinaryCrossEntropy": ref_binary_cross_entropy,
+    "SquaredError": ref_squared_error,
 }
 
 
@@ -220,6 +242,7 @@ class Case:
     ref_props: dict[str, Any] = field(default_factory=dict)
     params: Callable[[str], dict[str, np.ndarray]] | None = None  # dtype -> nnabla-named parameters
     data: Callable[[str], dict[str, np.ndarray]] | None = None  # dtype -> data (default: extremes)
+    targets: tuple[str, ...] = ()  # data variables read as targets, passed to the reference after the inputs
 
     def spec_text(self, dtype: str) -> str:
         lines = ["nnspec: 1", f"dtype: {dtype}", "seed: 0", "layers:"]
@@ -256,6 +279,14 @@ def _affine_params(n_in: int, out_shape: tuple[int, ...], bias: bool = True, sco
     return make
 
 
+def _loss_data(dtype: str) -> dict[str, np.ndarray]:
+    """Probabilities at and between the ends (0 and 1 make the clamped logarithms work), binary
+    targets, and a few values outside 0..1 for the clamping."""
+    x = np.array([[0.0, 1.0, 0.5, 1e-30, 1 - 1e-7, 0.25, 0.75, 1e-3, -0.5, 1.5, 0.9, 0.1]] * 2).reshape(2, 3, 4)
+    t = np.array([[0.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0, 0.0]] * 2).reshape(2, 3, 4)
+    return {"x": x, "t": t}
+
+
 def _add2_data(dtype: str) -> dict[str, np.ndarray]:
     values = extremes(dtype)
     x = np.array([values[0:4], values[4:8], values[8:12], [1e4, -1e4, 88.8, -104.0]])
@@ -270,6 +301,15 @@ CASES = [
     Case("Sigmoid", "Sigmoid", "", {"x": (29,)}),
     Case("ReLU", "ReLU", "", {"x": (29,)}),
     Case("Exp", "Exp", "", {"x": (29,)}),
+    Case(
+        "BinaryCrossEntropy",
+        "BinaryCrossEntropy",
+        "T: {dataset: t}",
+        {"x": (3, 4)},
+        data=_loss_data,
+        targets=("t",),
+    ),
+    Case("SquaredError", "SquaredError", "T: {dataset: t}", {"x": (3, 4)}, data=_loss_data, targets=("t",)),
     Case("LeakyReLU-default", "LeakyReLU", "", {"x": (29,)}, {"alpha": 0.1}),  # NNC's default alpha
     Case("LeakyReLU-alpha0.25", "LeakyReLU", "alpha: 0.25", {"x": (29,)}, {"alpha": 0.25}),
     Case("LeakyReLU-alpha-neg", "LeakyReLU", "alpha: -0.5", {"x": (29,)}, {"alpha": -0.5}),
@@ -327,11 +367,11 @@ def run_case(case: Case, dtype: str):
 
 def reference_for(case: Case, dtype: str, data, params) -> np.ndarray:
     """The reference on exactly the values nnspec received: data and parameters rounded to dtype."""
-    inputs = [np.asarray(data[name]).astype(dtype).astype(np.float64) for name in case.sizes]
+    inputs = [np.asarray(data[name]).astype(dtype).astype(np.float64) for name in (*case.sizes, *case.targets)]
     ref_params = {}
     for key, value in (params or {}).items():
         ref_params[key.rsplit("/", 1)[-1]] = np.asarray(value).astype(dtype).astype(np.float64)
-    return REFERENCES[case.type](inputs, case.ref_props, ref_params)
+    return REFERENCES[case.type](inputs, {**case.ref_props, "tiny": float(np.finfo(dtype).tiny)}, ref_params)
 
 
 def assert_close(got: np.ndarray, expected: np.ndarray, dtype: str) -> None:
@@ -393,7 +433,7 @@ def test_forward_never_warns_for_finite_input(case: Case, dtype: str):
     overflow, invalid and divide-by-zero raised (underflow to 0 is expected and fine)."""
     spec, result, data, params = run_case(case, dtype)
     layer = spec.layers[case.output]
-    args = [np.asarray(data[name]).astype(dtype) for name in case.sizes]
+    args = [np.asarray(data[name]).astype(dtype) for name in (*case.sizes, *case.targets)]
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         layer.type.forward(args, layer.props, result.parameters[case.output])
 

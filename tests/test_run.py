@@ -210,7 +210,7 @@ def test_input_files(tmp_path, suffix):
 
 def test_data_problems_are_usage_errors_that_say_what_is_wrong(tmp_path):
     spec = nnspec.loads("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n")
-    with pytest.raises(UsageError, match=r"no data for Input 'x'"):
+    with pytest.raises(UsageError, match=r"no data for 'x' \(Input\)"):
         nnspec.run(spec)
     with pytest.raises(UsageError, match=r"expects samples of shape \(3,\)"):
         nnspec.run(spec, {"x": np.zeros((2, 4))})
@@ -222,7 +222,7 @@ def test_data_problems_are_usage_errors_that_say_what_is_wrong(tmp_path):
     ragged.write_text("1,2,3\n4,5\n")
     with pytest.raises(UsageError, match=r"ragged.csv:2: has 2 values"):
         nnspec.run(spec, input_files={"x": ragged})
-    with pytest.raises(UsageError, match="no Input layer reads data variable"):
+    with pytest.raises(UsageError, match="no layer reads data variable"):
         nnspec.run(spec, {"y": np.zeros((1, 3))})
     with pytest.raises(UsageError, match="file not found"):
         nnspec.run(spec, input_files={"x": tmp_path / "missing.npy"})
