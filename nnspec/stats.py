@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-SAMPLED_PER_SAMPLE = 64
+SAMPLED_PER_SAMPLE = 16
 PERCENTILES = (1, 5, 50, 95, 99)
 _SUB = 4  # bins per octave
 _EMIN, _EMAX = -160, 130  # binary exponents kept apart: all of float32; float64 beyond goes to the end bins
@@ -71,7 +71,11 @@ class TensorStats:
                 return stats
             low, high = finite.min(), finite.max()
         stats.min, stats.max = float(low), float(high)
-        stats.mean, stats.std = _mean_std(finite, max(abs(stats.min), abs(stats.max)))
+        rows = values.reshape(len(values), -1) if values.ndim else values.reshape(1, 1)
+        if finite is not flat:
+            rows = np.where(np.isfinite(rows), rows, 0)
+        stats.mean = _mean(rows, finite.size)
+        stats.std = _std(finite, stats.mean, max(abs(stats.min), abs(stats.max)))
         if np.issubdtype(finite.dtype, np.floating):
             tiny = np.finfo(finite.dtype).tiny
             small = np.count_nonzero(np.abs(finite) < tiny)
@@ -146,27 +150,37 @@ class TensorStats:
         }
 
 
-def _mean_std(values: np.ndarray, magnitude: float) -> tuple[float, float]:
-    """Mean and population standard deviation of finite values, without overflow or underflow.
+def _mean(rows: np.ndarray, count: int) -> float:
+    """The mean of ``count`` values laid out a sample a row (non-finite values set to 0).
 
-    ``magnitude`` is the largest absolute value. The mean is summed in float64. The
-    squared deviations are summed in the values' own
-    dtype (a BLAS dot, the fast way), from the mean rounded to that dtype, and corrected
-    for that rounding: E[(x - m')^2] = var + (m - m')^2. Squares overflow once values pass
-    sqrt(max / n) and lose precision below sqrt(tiny); such values are divided by their
-    largest magnitude first (only then: it costs a pass over the data).
+    Each row is summed in its own dtype (pairwise, as numpy does: the same for a sample
+    whatever batch it is in), the rows' sums in float64; rows whose sum overflows the
+    dtype are summed in float64 throughout.
+    """
+    sums = np.add.reduce(rows, axis=1)
+    if not np.isfinite(sums).all():
+        sums = np.add.reduce(rows, axis=1, dtype=np.float64)
+    return float(sums.sum(dtype=np.float64)) / count
+
+
+def _std(values: np.ndarray, mean: float, magnitude: float) -> float:
+    """Population standard deviation of finite values, without overflow or underflow.
+
+    The squared deviations are summed in the values' own dtype (a BLAS dot, the fast way),
+    from the mean rounded to that dtype, and corrected for that rounding:
+    E[(x - m')^2] = var + (m - m')^2. Squares overflow once values pass sqrt(max / n) and
+    lose precision below sqrt(tiny); such values are divided by their largest magnitude
+    (``magnitude``) first (only then: it costs a pass over the data).
     """
     if not np.issubdtype(values.dtype, np.floating):
         values = values.astype(np.float64)
     info = np.finfo(values.dtype)
-    mean = float(np.add.reduce(values, dtype=np.float64)) / values.size
     if magnitude > sqrt(float(info.max) / values.size) / 4 or 0 < magnitude < sqrt(float(info.tiny)) * 1e8:
-        scaled_mean, std = _mean_std(values / values.dtype.type(magnitude), 1.0)
-        return (mean if np.isfinite(mean) else scaled_mean * magnitude), std * magnitude
+        return _std(values / values.dtype.type(magnitude), mean / magnitude, 1.0) * magnitude
     rounded = values.dtype.type(mean)
     deviations = (values - rounded).ravel()
     variance = float(np.dot(deviations, deviations)) / values.size - (mean - float(rounded)) ** 2
-    return mean, sqrt(max(variance, 0.0))
+    return sqrt(max(variance, 0.0))
 
 
 def _histogram(values: np.ndarray, all_finite: bool) -> np.ndarray:
