@@ -80,14 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="spec files (YAML)")
     validate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-    validate.add_argument(
-        "--check",
-        action="append",
-        default=[],
-        metavar="ID=SETTING",
-        help="set a range check: off, info, warning, error, or a threshold (repeatable; see docs/checks.md)",
-    )
-    validate.add_argument("--strict", action="store_true", help="exit 1 on predicted warnings too")
+    _add_check_options(validate, strict="exit 1 on predicted warnings too")
     validate.set_defaults(handler=_validate)
 
     run = commands.add_parser(
@@ -122,15 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--output", metavar="PATH", help="save every output layer's values to a .npz file")
     run.add_argument("--force", action="store_true", help="overwrite --output if it exists")
     run.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
-    run.add_argument(
-        "--check",
-        action="append",
-        default=[],
-        metavar="ID=SETTING",
-        help="set a range check for the whole run: off, info, warning, error, or a threshold (repeatable; "
-        "see docs/checks.md)",
-    )
-    run.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    _add_check_options(run, strict="exit 1 on warnings too")
     run.set_defaults(handler=_run)
 
     layers = commands.add_parser(
@@ -157,6 +142,17 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("which", nargs="?", choices=("spec", "report", "validate"), default="spec")
     schema.set_defaults(handler=_schema)
     return parser
+
+
+def _add_check_options(parser: argparse.ArgumentParser, strict: str) -> None:
+    parser.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="ID=SETTING",
+        help="set a range check: off, info, warning, error, or a threshold (repeatable; see docs/checks.md)",
+    )
+    parser.add_argument("--strict", action="store_true", help=strict)
 
 
 def _size(text: str) -> int:
