@@ -148,7 +148,7 @@ def run_checks(
     spec: Spec, stats: Mapping[str, LayerStats], settings: Mapping[str, dict[str, tuple[str, float | None]]]
 ) -> list[Finding]:
     """Every finding, in the order of the layers in the spec. ``settings`` maps a layer to
-    its checks' (severity, threshold), as ``configure`` resolves them; "off" checks are absent."""
+    its checks' (severity, threshold), as nnspec.settings.resolve gives them; "off" checks are absent."""
     findings: list[Finding] = []
     for name in sorted(stats, key=lambda n: spec.layers[n].index):
         layer = spec.layers[name]

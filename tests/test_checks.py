@@ -962,14 +962,13 @@ def test_std_of_float32_values_a_few_ulps_apart_is_exact():
 
 
 def test_merging_two_arrays_equals_the_statistics_of_both():
-    pytest.importorskip("hypothesis", reason="hypothesis is not (yet) a test dependency of nnspec")
     from hypothesis import given, settings
     from hypothesis import strategies as st
     from hypothesis.extra import numpy as hnp
 
     def elements(dtype: type) -> st.SearchStrategy[float]:
         width = 32 if dtype is F32 else 64
-        # magnitudes below the point where a batch's values are scaled before squaring (see the xfail tests)
+        # magnitudes below the point where a batch's values are scaled before squaring
         bound = 1e15 if width == 64 else float(F32(1e15))
         finite = st.floats(-bound, bound, width=width, allow_subnormal=True)
         special = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-40, -1e-45, 1e-310])
