@@ -60,6 +60,28 @@ KINDS: dict[str, tuple[dict[str, Any], str]] = {
         {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
         "a list of two numbers [low, high]",
     ),
+    "int_array": (
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": -INT_MAX, "maximum": INT_MAX},
+                {"type": "array", "items": {"type": "integer", "minimum": -INT_MAX, "maximum": INT_MAX}},
+            ]
+        },
+        "an integer or a list of integers",
+    ),
+    "uint_array": (
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0, "maximum": INT_MAX},
+                {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": INT_MAX}},
+            ]
+        },
+        "an integer >= 0 or a list of them",
+    ),
+    "float_array": (
+        {"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]},
+        "a number or a list of numbers",
+    ),
 }
 
 
@@ -87,8 +109,10 @@ class Property:
         """The value as the forward function receives it (shapes become tuples)."""
         if value is None:
             return None
-        if self.kind == "shape":  # JSON Schema counts 3.0 as an integer: store it as 3
+        if self.kind in ("shape", "int_array", "uint_array"):  # JSON Schema counts 3.0 as an integer: store 3
             return (int(value),) if isinstance(value, (int, float)) else tuple(int(n) for n in value)
+        if self.kind == "float_array":
+            return (float(value),) if isinstance(value, (int, float)) else tuple(float(n) for n in value)
         if self.kind in ("int", "uint", "pint"):
             return int(value)
         if self.kind in ("float", "range"):
