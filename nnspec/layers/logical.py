@@ -1,0 +1,3 @@
+"""Logical layers."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Normalization layers."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Pooling layers."""
+
+from __future__ import annotations
