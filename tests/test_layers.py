@@ -28,6 +28,7 @@ Tolerances (used by ``assert_close``):
 
 from __future__ import annotations
 
+import importlib
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -394,7 +395,15 @@ def assert_exact(got: np.ndarray, expected: np.ndarray) -> None:
 
 
 def test_every_catalog_layer_has_a_reference():
-    assert set(REFERENCES) == set(nnspec.layer_types())
+    """This module's references and those of every tests/test_layers_*.py (a category each)
+    together cover the catalog: a layer added without a reference test fails here."""
+    covered = set(REFERENCES)
+    for path in sorted(Path(__file__).parent.glob("test_layers_*.py")):
+        module = importlib.import_module(f"tests.{path.stem}")
+        overlap = covered & set(module.REFERENCES)
+        assert not overlap, f"{path.name} tests layers tested elsewhere too: {sorted(overlap)}"
+        covered |= set(module.REFERENCES)
+    assert covered == set(nnspec.layer_types()), sorted(covered ^ set(nnspec.layer_types()))
 
 
 def test_every_reference_has_a_case():
