@@ -9,6 +9,7 @@ suggests the closest valid name.
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 from functools import cache
 from typing import Any
 
@@ -33,15 +34,41 @@ def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any):
 
 @cache
 def _validator() -> jsonschema.protocols.Validator:
+    """A validator of the published schema without its dispatch on layer types.
+
+    The published schema gives each layer an if/then per layer type, which editors need;
+    evaluated here, that is every type's condition for every layer (for a thousand layers
+    and a hundred types, 100,000 of them). So the document is checked with the dispatch
+    left out, and each layer against its own type's schema (``_layer_validator``): the
+    same errors, a hundred times fewer evaluations.
+    """
+    schema = deepcopy(spec_schema())
+    del schema["$defs"]["layer"]["allOf"]
     validator_class = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
-    return validator_class(spec_schema())
+    return validator_class(schema)
+
+
+@cache
+def _layer_validator(type_name: str) -> jsonschema.protocols.Validator:
+    return _validator().evolve(schema=_validator().schema["$defs"][type_name])
+
+
+def _errors(data: dict[str, Any]):
+    """Every schema error, with paths from the top of the document."""
+    yield from _validator().iter_errors(data)
+    layers = data.get("layers")
+    for index, layer in enumerate(layers if isinstance(layers, list) else []):
+        if isinstance(layer, dict) and isinstance(layer.get("type"), str) and layer["type"] in layer_types():
+            for error in _layer_validator(layer["type"]).iter_errors(layer):
+                error.path.extendleft(reversed(("layers", index)))
+                yield error
 
 
 def check_schema(data: dict[str, Any], diagnostics: DiagnosticList) -> set[Any]:
     """Report schema errors; return the top-level keys and layer indices that failed."""
     broken: set[Any] = set()
     seen: set[tuple] = set()
-    for error in _validator().iter_errors(data):
+    for error in _errors(data):
         path = tuple(error.absolute_path)
         broken.add(path[:2] if path[:1] == ("layers",) and len(path) > 1 else path[:1])
         for message, where, at_key, code in _describe(error, data):
