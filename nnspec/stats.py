@@ -2,9 +2,10 @@
 
 Counts, min and max merge exactly; mean and standard deviation with Chan et al.'s
 pairwise formula, so statistics gathered batch by batch equal those of one big
-batch (to rounding) and two partial runs can be combined. The standard deviation
-is kept rather than the sum of squares, and values near float64's maximum are
-scaled before squaring, so nothing overflows.
+batch (to rounding) and two partial runs can be combined. A batch's mean sums each
+sample in the tensor's dtype and the samples in float64, so a sample's share is the
+same in any batching. The standard deviation is kept rather than the sum of squares,
+and values whose squares would overflow or underflow are scaled first.
 
 Percentiles come from a fixed-bin histogram: bins by binary exponent, four per
 octave (a bin spans at most 25% of its values), for each sign, plus one for zero. Bins do
