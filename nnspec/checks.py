@@ -127,7 +127,7 @@ class Check:
     applies: Callable[[LayerType], bool]
     judge: Callable[[Context], str | None]
     measure: Callable[[Probe], dict[str, Any]] | None = None
-    superseded_by: str | None = None  # not reported at a layer where this other check fires
+    superseded_by: tuple[str, ...] = ()  # not reported at a layer where one of these checks fires
     merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None  # default: by name prefix
     # Static analysis: judges an estimate of what the layer receives (layer, estimate, threshold, dtype).
     predict: Callable[[Layer, Estimate, float | None, str], str | None] | None = None
@@ -161,7 +161,7 @@ def run_checks(
             if message is not None:
                 fired[check.id] = Finding(check.id, severity, name, message)
         for check_id, finding in fired.items():
-            if all_checks()[check_id].superseded_by not in fired:
+            if not any(other in fired for other in all_checks()[check_id].superseded_by):
                 findings.append(finding)
     return findings
 
@@ -229,6 +229,9 @@ def _hard_saturation(c: Context) -> str | None:
         for bound, limit in zip((low, high), limits)
         if limit is not None
     )
+    where = (
+        f"{c.spec.dtype} {layer_type.name.lower()} is {pinned_where}" if pinned_where else "its outputs round to them"
+    )
     units = m["any:inside"]
     always = int(np.count_nonzero(~units))
     unit_note = (
@@ -239,8 +242,8 @@ def _hard_saturation(c: Context) -> str | None:
     )
     return (
         f"{c.layer.title}: {m['pinned']} of {out.count} outputs ({_pct(m['pinned'], out.count)}) are exactly "
-        f"{_num(low)} or {_num(high)} (saturated): its inputs span {_span(c.inputs[0])}, and {c.spec.dtype} "
-        f"{layer_type.name.lower()} is {pinned_where}, so different inputs give the same output{unit_note}; "
+        f"{_num(low)} or {_num(high)} (saturated): its inputs span {_span(c.inputs[0])}, and {where}, "
+        f"so different inputs give the same output{unit_note}; "
         f"{_keep_within(layer_type)}"
     )
 
@@ -579,7 +582,7 @@ def _table() -> list[Check]:
                 applies=lambda u, n=t.name: u.name == n,
                 judge=_saturation,
                 measure=_measure_outside,
-                superseded_by=f"{name}-hard-saturation",
+                superseded_by=(f"{name}-hard-saturation",),
                 predict=_predict_saturation,
             ),
         ]
@@ -606,7 +609,7 @@ def _table() -> list[Check]:
                 applies=lambda u, n=t.name: u.name == n,
                 judge=_dead_units,
                 measure=_measure_positive,
-                superseded_by=f"{name}-dead-layer",
+                superseded_by=(f"{name}-dead-layer",),
             ),
         ]
     checks += [
@@ -648,10 +651,10 @@ def _table() -> list[Check]:
             id="scale-drift",
             severity=INFO,
             threshold=2.0,
-            looks_at="layers with weights, unless they follow a bounded activation: output std over input std "
-            "outside 1/threshold..threshold",
+            looks_at="layers with weights (normalizations aside), unless they follow a bounded activation: output "
+            "std over input std outside 1/threshold..threshold",
             why="activations that grow or shrink layer after layer explode or vanish (Glorot & Bengio, 2010)",
-            applies=lambda t: bool(t.parameters),
+            applies=lambda t: bool(t.parameters) and t.category != "Normalization",  # those set the scale
             judge=_scale_drift,
             threshold_range=(1.0, inf),
         ),
@@ -665,7 +668,7 @@ def _table() -> list[Check]:
             judge=_constant_output,
             measure=_measure_sameness,
             merge=_merge_sameness,
-            superseded_by="relu-dead-layer",
+            superseded_by=tuple(f"{t.name.lower()}-dead-layer" for t in types if t.zero_for_negative),
         ),
     ]
     return checks
@@ -711,24 +714,30 @@ def _exp_limit(dtype: np.dtype) -> float:
 def pin_limits(type_name: str, dtype: str) -> tuple[float | None, float | None]:
     """Where a saturating layer's output becomes exactly its lower / upper bound in ``dtype``.
 
-    Found by bisection on the layer's own forward function, so the limit is the one
-    this dtype and this numpy really have (float32 tanh: 10; float64: 19.0).
+    Found by bisection on the layer's own forward function over the dtype's values
+    themselves (positive floats sort as their bit patterns do), so the limit is exactly
+    the one this dtype and this numpy have (float32 tanh: 10; float64: 18.99).
     """
     layer_type = layer_types()[type_name]
+    as_bits = np.dtype(f"uint{np.dtype(dtype).itemsize * 8}")
+
+    def value(bits: int) -> float:
+        return float(np.array(bits, dtype=as_bits).view(dtype))
 
     def pinned(x: float, bound: float) -> bool:
-        return bool(layer_type.forward([np.array([x], dtype=dtype)], {}, {})[0] == bound)
+        with np.errstate(all="ignore"):
+            return bool(layer_type.forward([np.array([x], dtype=dtype)], {}, {})[0] == bound)
 
     limits = []
     for side, bound in zip((-1.0, 1.0), layer_type.output_range):
-        near, far = 0.0, 1e6
-        if bound is None or not pinned(side * far, bound):
+        near, far = 0, int(np.array(np.finfo(dtype).max, dtype=dtype).view(as_bits))
+        if bound is None or not pinned(side * value(far), bound):
             limits.append(None)
             continue
-        for _ in range(100):
-            mid = (near + far) / 2
-            near, far = (near, mid) if pinned(side * mid, bound) else (mid, far)
-        limits.append(side * far)
+        while far - near > 1:  # pinned at far, not at near
+            mid = (near + far) // 2
+            near, far = (near, mid) if pinned(side * value(mid), bound) else (mid, far)
+        limits.append(side * value(far))
     return limits[0], limits[1]
 
 

@@ -255,14 +255,14 @@ def _layers(args: argparse.Namespace) -> int:
         if args.type not in types:
             raise UsageError(f"unknown layer type '{args.type}'{did_you_mean(args.type, types)}")
         if args.format == "json":
-            print(json.dumps(next(e for e in as_json() if e["type"] == args.type), indent=2))
+            print(json.dumps(next(e for e in as_json() if e["type"] == args.type), indent=2, allow_nan=False))
         else:
             sys.stdout.write(entry(types[args.type]))
         return EXIT_OK
     if args.format == "markdown":
         sys.stdout.write(markdown())
     elif args.format == "json":
-        print(json.dumps(as_json(), indent=2))
+        print(json.dumps(as_json(), indent=2, allow_nan=False))
     else:
         sys.stdout.write(summary())
     return EXIT_OK

@@ -51,6 +51,10 @@ def entry(layer_type: LayerType) -> str:
             f"  parameter {p.name}: {p.description} Initializer {p.initializer} x {p.multiplier:g}; "
             f"stored as {{scope}}/{t.function_scope}/{p.name}."
         )
+    for target in t.targets:
+        lines.append(
+            f"  target {target.name}: {target.description}; read from data variable {target.dataset} by default."
+        )
     lines += [
         f"  well-behaved input range: {_range(t.input_range)}",
         f"  output range: {_range(t.output_range)}",
@@ -86,7 +90,12 @@ def markdown() -> str:
                     f"- Parameter `{p.name}` (`{{scope}}/{t.function_scope}/{p.name}`): {p.description} "
                     f"Default initializer {p.initializer} x {p.multiplier:g}."
                 )
-            if t.parameters:
+            for target in t.targets:
+                out.append(
+                    f"- Target `{target.name}` (`{target.name}: {{dataset: {target.dataset}}}` by default): "
+                    f"{target.description}."
+                )
+            if t.parameters or t.targets:
                 out.append("")
             out += [
                 f"Well-behaved input range: {_range(t.input_range)}. Output range: {_range(t.output_range)}."
@@ -118,8 +127,8 @@ def as_json() -> list[dict[str, Any]]:
                 {"name": p.name, "initializer": p.initializer, "multiplier": p.multiplier, "description": p.description}
                 for p in t.parameters
             ],
-            "input_range": t.input_range,
-            "output_range": t.output_range,
+            "input_range": _json_bounds(t.input_range),
+            "output_range": _json_bounds(t.output_range),
             "range_note": t.range_note,
         }
         for _, types in _by_category()
@@ -193,3 +202,10 @@ def _unit_samples() -> int:
     from .checks import UNIT_SAMPLES
 
     return UNIT_SAMPLES
+
+
+def _json_bounds(bounds: tuple[float | None, float | None] | None) -> list[float | None] | None:
+    """Bounds for JSON, which has no infinity: an open side is null."""
+    if bounds is None:
+        return None
+    return [None if b is None or abs(b) == float("inf") else b for b in bounds]

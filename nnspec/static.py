@@ -94,7 +94,7 @@ def predict(spec: Spec, settings: Mapping[str, Mapping[str, tuple[str, float | N
                 if message is not None:
                     fired[check.id] = message
         for check in checks_for(layer.type):
-            if check.id in fired and check.superseded_by not in fired:
+            if check.id in fired and not any(other in fired for other in check.superseded_by):
                 severity = INFO if settings[name][check.id][0] == INFO else WARNING
                 findings.append(
                     Finding(check.id, severity, name, f"{fired[check.id]} (predicted from the spec, without data)")

@@ -87,8 +87,12 @@ def test_the_table_holds_the_checks_these_tests_cover():
         "tanh-saturation",
         "sigmoid-hard-saturation",
         "sigmoid-saturation",
+        "softsign-hard-saturation",
+        "softsign-saturation",
         "relu-dead-layer",
         "relu-dead-units",
+        "relu6-dead-layer",
+        "relu6-dead-units",
         "exp-overflow",
         "softmax-overconfident",
         "bce-input-range",
@@ -597,7 +601,22 @@ SCENARIOS: dict[str, Scenario] = {
     "sigmoid-saturation": Scenario(  # 75% past 4.6; mean output 0.87
         [inp(4), layer("s", "Sigmoid")], [[5.0, 5.0, 5.0, 0.0]], "s", fire=0.7, quiet=0.75
     ),
+    "softsign-hard-saturation": Scenario(  # float32 softsign is exactly 1 from 33554280: 25% pinned
+        [inp(4), layer("s", "SoftSign")], [[1e8, 0.0, 0.0, 0.0]], "s", fire=0.2, quiet=0.25
+    ),
+    "softsign-saturation": Scenario(  # 75% past 99
+        [inp(4), layer("s", "SoftSign")], [[200.0, 300.0, -400.0, 0.0]], "s", fire=0.7, quiet=0.75
+    ),
     "relu-dead-layer": Scenario([inp(3), layer("r", "ReLU")], [[-1.0, -0.5, 0.0]], "r"),
+    "relu6-dead-layer": Scenario([inp(3), layer("r", "ReLU6")], [[-1.0, -0.5, 0.0]], "r"),
+    "relu6-dead-units": Scenario(  # 1 of 4 units dead on 10 samples
+        [inp(2), affine(4), layer("r", "ReLU6")],
+        np.random.default_rng(0).uniform(0.1, 1, (UNIT_SAMPLES, 2)),
+        "r",
+        affine_params([[1, 1, 1, 1], [0, 0, 0, 0]], [-10, 0, 0, 0]),
+        fire=0.25,
+        quiet=0.3,
+    ),
     "relu-dead-units": Scenario(  # 1 of 4 units dead on 10 samples
         [inp(2), affine(4), layer("r", "ReLU")],
         np.random.default_rng(0).uniform(0.1, 1, (UNIT_SAMPLES, 2)),
