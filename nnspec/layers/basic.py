@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import prod
 
-from ..catalog import LayerType, Parameter, Property, register
-from ..estimate import weighted_sum
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..catalog import LayerType, Parameter, Property, Shape, ShapeError, format_shape, register
+from ..estimate import Estimate, weighted_sum
 
 AFFINE_INITIALIZERS = (
     "Normal",
@@ -75,5 +79,587 @@ register(
                 enabled=lambda props: props["with_bias"],
             ),
         ),
+    )
+)
+
+
+# --- the convolution family -----------------------------------------------------------
+#
+# Shapes follow nnabla with NNC's BaseAxis 0: a sample is (C, *spatial) with one spatial
+# axis per kernel axis, or (*spatial, C) with channel_last. Output lengths are computed as
+# nnabla's C++ computes them, integer division rounding toward zero.
+
+CONVOLUTION_INITIALIZERS = (
+    "Normal",
+    "NormalConvolutionHeForward",
+    "NormalConvolutionHeBackward",
+    "NormalConvolutionGlorot",
+    "NormalCLConvHeForward",
+    "NormalCLConvHeBackward",
+    "NormalCLConvGlorot",
+    "Uniform",
+    "UniformConvolutionGlorot",
+    "UniformCLConvGlorot",
+    "Constant",
+)
+# DepthwiseConvolution, Deconvolution and DepthwiseDeconvolution offer no CLConv initializers in NNC.
+CONV_INITIALIZERS = tuple(name for name in CONVOLUTION_INITIALIZERS if "CLConv" not in name)
+BORDER_MODES = ("valid", "full", "same")
+
+
+def conv_fans(shape: Shape) -> tuple[int, int, int]:
+    """(inmaps, outmaps, kernel size) of a weight laid out (outputs, inputs per group, *kernel), as
+    NNC's parameter loader passes them to nnabla's calc_normal_std_* for a 2-D kernel: (W.shape[1],
+    W.shape[0], prod of the rest). Deconvolution's (in_maps, out_maps/group, *kernel) reads the same
+    way, so there inmaps is out_maps/group, again as NNC's loader has it."""
+    return shape[1], shape[0], prod(shape[2:])
+
+
+def depthwise_fans(shape: Shape) -> tuple[int, int, int]:
+    """(maps, maps, kernel size) of a depthwise weight (maps, *kernel), as NNC's loader reads a 2-D one."""
+    return shape[0], shape[0], prod(shape[1:])
+
+
+def _trunc_div(a: int, b: int) -> int:
+    """a / b rounded toward zero, as C++ integer division (nnabla's shape arithmetic) rounds."""
+    return abs(a) // b if a >= 0 else -(abs(a) // b)
+
+
+def conv_padding(props) -> tuple[int, ...]:
+    """The padding: as given, else NNC's *ConvolutionPaddingSize from border_mode with the dilated
+    kernel d (k - 1) + 1: valid 0, full d (k - 1), same floor(d (k - 1) / 2)."""
+    if props.get("padding") is not None:
+        return props["padding"]
+    spans = [d * (k - 1) for k, d in zip(props["kernel_shape"], props["dilation"])]
+    mode = props.get("border_mode", "valid")
+    return tuple(0 if mode == "valid" else span if mode == "full" else span // 2 for span in spans)
+
+
+def _check_per_axis(props, names: Sequence[str]) -> None:
+    """strides, dilation and padding give one value per kernel axis, as nnabla requires."""
+    kernel = props["kernel_shape"]
+    for name in names:
+        value = props.get(name)
+        if value is not None and len(value) != len(kernel):
+            raise ShapeError(
+                f"{name} {format_shape(value)} has {len(value)} value{'s' if len(value) != 1 else ''}, but "
+                f"kernel_shape {format_shape(kernel)} has {len(kernel)} ax{'is' if len(kernel) == 1 else 'es'}: "
+                "give one per kernel axis",
+                name,
+            )
+
+
+def _split_sample(shape: Shape, props, layout: str) -> tuple[int, Shape]:
+    """(channels, spatial shape) of a sample, which must have one axis per kernel axis besides its channels."""
+    kernel = props["kernel_shape"]
+    channel_last = props.get("channel_last", False)
+    if len(shape) != len(kernel) + 1:
+        spatial = ", ".join(f"L{i + 1}" for i in range(len(kernel)))
+        expected = f"({spatial}, C)" if channel_last else f"(C, {spatial})"
+        raise ShapeError(
+            f"a {len(kernel)}-D kernel_shape {format_shape(kernel)} {layout} samples of shape {expected}, "
+            f"{len(kernel) + 1} axes; this one has {len(shape)}",
+            "kernel_shape",
+        )
+    return (shape[-1], shape[:-1]) if channel_last else (shape[0], shape[1:])
+
+
+def _conv_lengths(spatial: Shape, props) -> list[int]:
+    """nnabla's output lengths (L + 2p - (d (k - 1) + 1)) / s + 1, each at least 1."""
+    out = []
+    for axis, (length, k, s, d, p) in enumerate(
+        zip(spatial, props["kernel_shape"], props["strides"], props["dilation"], conv_padding(props))
+    ):
+        span = d * (k - 1) + 1
+        o = _trunc_div(length + 2 * p - span, s) + 1
+        if o < 1:
+            raise ShapeError(
+                f"along spatial axis {axis} the kernel spans {span} (kernel {k}, dilation {d}), more than the "
+                f"{length + 2 * p} values there with padding {p}",
+                "kernel_shape",
+            )
+        out.append(o)
+    return out
+
+
+def _deconv_lengths(spatial: Shape, props) -> list[int]:
+    """nnabla's output lengths s (L - 1) - 2p + d (k - 1) + 1, each at least 1."""
+    out = []
+    for axis, (length, k, s, d, p) in enumerate(
+        zip(spatial, props["kernel_shape"], props["strides"], props["dilation"], props["padding"])
+    ):
+        o = s * (length - 1) + d * (k - 1) + 1 - 2 * p
+        if o < 1:
+            raise ShapeError(
+                f"along spatial axis {axis} padding {p} crops both ends of the {o + 2 * p} values the "
+                "deconvolution spreads the input over, leaving none",
+                "padding",
+            )
+        out.append(o)
+    return out
+
+
+def _check_groups(channels: int, maps: int, group: int, maps_name: str) -> None:
+    if channels % group or maps % group:
+        raise ShapeError(
+            f"group {group} must divide both the {channels} input channels and the {maps} {maps_name}",
+            "group",
+        )
+
+
+def _out_sample(maps: int, lengths: Sequence[int], channel_last: bool) -> Shape:
+    return (*lengths, maps) if channel_last else (maps, *lengths)
+
+
+def _convolve(x, W, b, kernel, strides, dilation, padding, group, channel_last):
+    """y[n, g Og + m, o] = sum_{c, k} W[g Og + m, c, k] x[n, g Cg + c, o s + k d - p] + b[g Og + m],
+    x read as 0 outside itself: im2col through a strided window view, then one matmul per batch."""
+    nd = len(kernel)
+    if channel_last:
+        x, W = np.moveaxis(x, -1, 1), np.moveaxis(W, -1, 1)
+    batch, channels, spatial = x.shape[0], x.shape[1], x.shape[2:]
+    maps = W.shape[0]
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    out = [_trunc_div(n + 2 * p - e, s) + 1 for n, p, e, s in zip(spatial, padding, spans, strides)]
+    # nnabla keeps one output where the kernel overhangs the padded input by less than a stride;
+    # the values it reads beyond the end are zeros, as the extra padding on the right gives.
+    right = [p + max(0, (o - 1) * s + e - (n + 2 * p)) for n, p, e, s, o in zip(spatial, padding, spans, strides, out)]
+    xp = np.pad(x, [(0, 0), (0, 0), *zip(padding, right)])
+    windows = sliding_window_view(xp, spans, axis=tuple(range(2, 2 + nd)))
+    picks = tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, strides)) + tuple(
+        slice(None, None, d) for d in dilation
+    )
+    patches = windows[(slice(None), slice(None), *picks)]  # (N, C, *out, *kernel)
+    per_group, positions, size = channels // group, prod(out), prod(kernel)
+    columns = np.moveaxis(patches.reshape(batch, group, per_group, *out, *kernel), 2, 2 + nd)
+    columns = columns.reshape(batch, group, positions, per_group * size)
+    weights = W.reshape(group, maps // group, per_group * size).transpose(0, 2, 1)
+    y = np.moveaxis(columns @ weights, 3, 2).reshape(batch, maps, *out)  # (N, G, P, Og) -> (N, O, *out)
+    if b is not None:
+        y = y + b.reshape((1, maps) + (1,) * nd)
+    return np.moveaxis(y, 1, -1) if channel_last else y
+
+
+def _deconvolve(x, W, b, kernel, strides, dilation, padding, group, channel_last):
+    """y[n, g Og + m, i s + k d - p] += x[n, g Cg + c, i] W[g Cg + c, m, k], summed over c, i and k,
+    plus b[g Og + m]: every input value times every kernel tap in one matmul, then added into place
+    once per kernel offset (a loop over prod(kernel_shape) offsets, none over positions)."""
+    nd = len(kernel)
+    if channel_last:
+        x, W = np.moveaxis(x, -1, 1), np.moveaxis(W, -1, 1)
+    batch, channels, spatial = x.shape[0], x.shape[1], x.shape[2:]
+    per_group, maps_per_group, size = channels // group, W.shape[1], prod(kernel)
+    maps = maps_per_group * group
+    full = [s * (n - 1) + d * (k - 1) + 1 for n, k, s, d in zip(spatial, kernel, strides, dilation)]
+    taps = W.reshape(group, per_group, maps_per_group * size).transpose(0, 2, 1)  # (G, Og K, Cg)
+    spread = taps @ x.reshape(batch, group, per_group, prod(spatial))  # (N, G, Og K, P)
+    spread = spread.reshape(batch, maps, size, *spatial)
+    y = np.zeros((batch, maps, *full), dtype=spread.dtype)
+    for j, offset in enumerate(np.ndindex(*kernel)):
+        place = tuple(
+            slice(k * d, k * d + s * (n - 1) + 1, s) for k, d, s, n in zip(offset, dilation, strides, spatial)
+        )
+        y[(slice(None), slice(None), *place)] += spread[:, :, j]
+    y = y[(slice(None), slice(None), *(slice(p, f - p) for p, f in zip(padding, full)))]
+    if b is not None:
+        y = y + b.reshape((1, maps) + (1,) * nd)
+    return np.moveaxis(y, 1, -1) if channel_last else y
+
+
+# Convolution
+
+
+def convolution(inputs, props, params):
+    """o[m, y] = sum_{n, k} W[m, n, k] i[n, y*s + k*d - p] + b[m], over the input maps n of m's group"""
+    return _convolve(
+        inputs[0],
+        params["W"],
+        params.get("b"),
+        props["kernel_shape"],
+        props["strides"],
+        props["dilation"],
+        conv_padding(props),
+        props["group"],
+        props["channel_last"],
+    )
+
+
+def convolution_shape(shapes, props):
+    _check_per_axis(props, ("padding", "strides", "dilation"))
+    channels, spatial = _split_sample(shapes[0], props, "convolves")
+    _check_groups(channels, props["out_maps"], props["group"], "out_maps")
+    return _out_sample(props["out_maps"], _conv_lengths(spatial, props), props["channel_last"])
+
+
+def convolution_weight_shape(shapes, props):
+    channels, _ = _split_sample(shapes[0], props, "convolves")
+    per_group, kernel = channels // props["group"], props["kernel_shape"]
+    return (props["out_maps"], *kernel, per_group) if props["channel_last"] else (props["out_maps"], per_group, *kernel)
+
+
+def convolution_estimate(inputs, shapes, props, params, dtype):
+    """Each output sums (in_maps / group) prod(kernel_shape) inputs times weights, plus a bias."""
+    channels, _ = _split_sample(shapes[0], props, "convolves")
+    n = channels // props["group"] * prod(props["kernel_shape"])
+    return weighted_sum(inputs[0], n, *params["W"], *params.get("b", (0.0, 0.0)))
+
+
+def _scope_property() -> Property:
+    return Property(
+        "parameter_scope",
+        "text",
+        None,
+        "Name parameters are stored under (default: the layer's name); layers with one scope share parameters.",
+    )
+
+
+def _bias(shape, description: str) -> Parameter:
+    return Parameter("b", "Constant", 0.0, shape, description, enabled=lambda props: props["with_bias"])
+
+
+_KERNEL = "Kernel size along each spatial axis, e.g. [3, 5] (height, width) or [7] for a 1-D signal."
+_PADDING = (
+    "Zeros added at both ends of each spatial axis (default: from border_mode: valid 0, full d(k-1), "
+    "same floor(d(k-1)/2) for kernel k and dilation d)."
+)
+_BORDER = (
+    "How far the kernel may reach past the input when padding is not given: valid (not at all: L-k+1 outputs), "
+    "full (wherever it overlaps it: L+k-1), same (as many outputs as inputs for an odd kernel)."
+)
+_STRIDES = "Step between kernel positions along each spatial axis."
+_DILATION = "Spacing between kernel taps along each spatial axis (1: adjacent)."
+
+register(
+    LayerType(
+        name="Convolution",
+        category="Basic",
+        formula="o[m, y] = sum_{n, k} W[m, n, k] i[n, y*s + k*d - p] + b[m]",
+        description="Convolves the input maps with out_maps kernels (correlation, as nnabla computes it).",
+        forward=convolution,
+        infer_shape=convolution_shape,
+        estimate=convolution_estimate,
+        function_scope="conv",
+        properties=(
+            Property("out_maps", "pint", 16, "Number of output maps (kernels)."),
+            Property("kernel_shape", "shape", [3, 3], _KERNEL),
+            Property("border_mode", "choice", "same", _BORDER, choices=BORDER_MODES),
+            Property("padding", "uint_array", None, _PADDING),
+            Property("strides", "shape", [1, 1], _STRIDES),
+            Property("dilation", "shape", [1, 1], _DILATION),
+            Property(
+                "group",
+                "pint",
+                1,
+                "Number of channel groups: output maps of group g see only input maps of group g; "
+                "it divides both the input maps and out_maps.",
+            ),
+            Property("channel_last", "bool", False, "Samples are (*spatial, C) instead of (C, *spatial)."),
+            Property("with_bias", "bool", True, "Whether to add the bias b."),
+            _scope_property(),
+        ),
+        parameters=(
+            Parameter(
+                "W",
+                "NormalConvolutionGlorot",
+                1.0,
+                convolution_weight_shape,
+                "Kernels, shape (out_maps, in_maps/group, *kernel_shape); with channel_last "
+                "(out_maps, *kernel_shape, in_maps/group).",
+                initializers=CONVOLUTION_INITIALIZERS,
+                fans=conv_fans,
+            ),
+            _bias(lambda shapes, props: (props["out_maps"],), "Bias, one per output map: shape (out_maps,)."),
+        ),
+    )
+)
+
+
+# DepthwiseConvolution
+
+
+def _check_depthwise(props, shape) -> tuple[int, Shape]:
+    kernel = props["kernel_shape"]
+    if len(kernel) not in (1, 2):
+        raise ShapeError(
+            f"kernel_shape {format_shape(kernel)} has {len(kernel)} axes; nnabla's depthwise layers take 1-D or "
+            "2-D kernels only",
+            "kernel_shape",
+        )
+    return _split_sample(shape, props, "filters")
+
+
+def depthwise_convolution(inputs, props, params):
+    """o[c*M + j, y] = sum_k W[c*M + j, k] i[c, y*s + k*d - p] + b[c*M + j], M = multiplier"""
+    x, W = inputs[0], params["W"]
+    return _convolve(
+        x,
+        W[:, np.newaxis],  # a grouped convolution with one group per input map
+        params.get("b"),
+        props["kernel_shape"],
+        props["strides"],
+        props["dilation"],
+        conv_padding(props),
+        x.shape[1],
+        False,
+    )
+
+
+def depthwise_convolution_shape(shapes, props):
+    channels, spatial = _check_depthwise(props, shapes[0])
+    _check_per_axis(props, ("padding", "strides", "dilation"))
+    return (channels * props["multiplier"], *_conv_lengths(spatial, props))
+
+
+def _depthwise_maps(shapes, props) -> int:
+    return shapes[0][0] * props["multiplier"]
+
+
+def depthwise_convolution_estimate(inputs, shapes, props, params, dtype):
+    """Each output sums prod(kernel_shape) inputs of one map times weights, plus a bias."""
+    return weighted_sum(inputs[0], prod(props["kernel_shape"]), *params["W"], *params.get("b", (0.0, 0.0)))
+
+
+register(
+    LayerType(
+        name="DepthwiseConvolution",
+        category="Basic",
+        formula="o[c*M + j, y] = sum_k W[c*M + j, k] i[c, y*s + k*d - p] + b[c*M + j]",
+        description="Convolves each input map with its own multiplier kernels (a Convolution with one group per map).",
+        forward=depthwise_convolution,
+        infer_shape=depthwise_convolution_shape,
+        estimate=depthwise_convolution_estimate,
+        function_scope="depthwise_conv",
+        properties=(
+            Property("kernel_shape", "shape", [5, 5], _KERNEL + " 1-D or 2-D only."),
+            Property("border_mode", "choice", "valid", _BORDER, choices=BORDER_MODES),
+            Property("padding", "uint_array", None, _PADDING),
+            Property("strides", "shape", [1, 1], _STRIDES),
+            Property("dilation", "shape", [1, 1], _DILATION),
+            Property("multiplier", "pint", 1, "Output maps per input map M: out maps = in maps * M."),
+            Property("with_bias", "bool", True, "Whether to add the bias b."),
+            _scope_property(),
+        ),
+        parameters=(
+            Parameter(
+                "W",
+                "NormalConvolutionGlorot",
+                1.0,
+                lambda shapes, props: (_depthwise_maps(shapes, props), *props["kernel_shape"]),
+                "Kernels, one per output map: shape (in_maps*multiplier, *kernel_shape).",
+                initializers=CONV_INITIALIZERS,
+                fans=depthwise_fans,
+            ),
+            _bias(
+                lambda shapes, props: (_depthwise_maps(shapes, props),),
+                "Bias, one per output map: shape (in_maps*multiplier,).",
+            ),
+        ),
+    )
+)
+
+
+# Deconvolution
+
+
+def deconvolution(inputs, props, params):
+    """o[m, y*s + k*d - p] += sum_n W[n, m, k] i[n, y], summed over k and y, plus b[m], within groups"""
+    return _deconvolve(
+        inputs[0],
+        params["W"],
+        params.get("b"),
+        props["kernel_shape"],
+        props["strides"],
+        props["dilation"],
+        props["padding"],
+        props["group"],
+        props["channel_last"],
+    )
+
+
+def deconvolution_shape(shapes, props):
+    _check_per_axis(props, ("padding", "strides", "dilation"))
+    channels, spatial = _split_sample(shapes[0], props, "deconvolves")
+    _check_groups(channels, props["out_maps"], props["group"], "out_maps")
+    return _out_sample(props["out_maps"], _deconv_lengths(spatial, props), props["channel_last"])
+
+
+def deconvolution_weight_shape(shapes, props):
+    channels, _ = _split_sample(shapes[0], props, "deconvolves")
+    per_group, kernel = props["out_maps"] // props["group"], props["kernel_shape"]
+    return (channels, *kernel, per_group) if props["channel_last"] else (channels, per_group, *kernel)
+
+
+def deconvolution_estimate(inputs, shapes, props, params, dtype):
+    """Each output sums on average (in_maps / group) prod(kernel_shape) / prod(strides) inputs times
+    weights (the strides spread the taps apart), plus a bias."""
+    channels, _ = _split_sample(shapes[0], props, "deconvolves")
+    n = max(1.0, channels // props["group"] * prod(props["kernel_shape"]) / prod(props["strides"]))
+    return weighted_sum(inputs[0], n, *params["W"], *params.get("b", (0.0, 0.0)))
+
+
+register(
+    LayerType(
+        name="Deconvolution",
+        category="Basic",
+        formula="o[m, y*s + k*d - p] += sum_n W[n, m, k] i[n, y]; o[m] += b[m]",
+        description="Transposed convolution: spreads each input value over the output through the kernels "
+        "(the gradient of Convolution with respect to its input).",
+        forward=deconvolution,
+        infer_shape=deconvolution_shape,
+        estimate=deconvolution_estimate,
+        function_scope="deconv",
+        properties=(
+            Property("out_maps", "pint", 16, "Number of output maps."),
+            Property("kernel_shape", "shape", [5, 5], _KERNEL),
+            Property("padding", "uint_array", [0, 0], "Values cropped from both ends of each spatial output axis."),
+            Property("strides", "shape", [1, 1], "Step between the places input values are spread to."),
+            Property("dilation", "shape", [1, 1], _DILATION),
+            Property(
+                "group",
+                "pint",
+                1,
+                "Number of channel groups: input maps of group g reach only output maps of group g; "
+                "it divides both the input maps and out_maps.",
+            ),
+            Property("channel_last", "bool", False, "Samples are (*spatial, C) instead of (C, *spatial)."),
+            Property("with_bias", "bool", True, "Whether to add the bias b."),
+            _scope_property(),
+        ),
+        parameters=(
+            Parameter(
+                "W",
+                "NormalConvolutionHeForward",
+                1.0,
+                deconvolution_weight_shape,
+                "Kernels, shape (in_maps, out_maps/group, *kernel_shape); with channel_last "
+                "(in_maps, *kernel_shape, out_maps/group).",
+                initializers=CONV_INITIALIZERS,
+                fans=conv_fans,
+            ),
+            _bias(lambda shapes, props: (props["out_maps"],), "Bias, one per output map: shape (out_maps,)."),
+        ),
+    )
+)
+
+
+# DepthwiseDeconvolution
+
+
+def depthwise_deconvolution(inputs, props, params):
+    """o[c, y*s + k*d - p] += sum_{j < D} W[c*D + j, k] i[c*D + j, y], plus b[c], D = divisor"""
+    x, W = inputs[0], params["W"]
+    return _deconvolve(
+        x,
+        W[:, np.newaxis],  # a grouped deconvolution: divisor input maps per group, one output map each
+        params.get("b"),
+        props["kernel_shape"],
+        props["strides"],
+        props["dilation"],
+        props["padding"],
+        x.shape[1] // props["divisor"],
+        False,
+    )
+
+
+def depthwise_deconvolution_shape(shapes, props):
+    channels, spatial = _check_depthwise(props, shapes[0])
+    _check_per_axis(props, ("padding", "strides", "dilation"))
+    if channels % props["divisor"]:
+        raise ShapeError(f"divisor {props['divisor']} must divide the {channels} input maps", "divisor")
+    return (channels // props["divisor"], *_deconv_lengths(spatial, props))
+
+
+def depthwise_deconvolution_estimate(inputs, shapes, props, params, dtype):
+    """Each output sums on average divisor prod(kernel_shape) / prod(strides) inputs times weights, plus a bias."""
+    n = max(1.0, props["divisor"] * prod(props["kernel_shape"]) / prod(props["strides"]))
+    return weighted_sum(inputs[0], n, *params["W"], *params.get("b", (0.0, 0.0)))
+
+
+register(
+    LayerType(
+        name="DepthwiseDeconvolution",
+        category="Basic",
+        formula="o[c, y*s + k*d - p] += sum_{j<D} W[c*D + j, k] i[c*D + j, y]; o[c] += b[c]",
+        description="Transposed depthwise convolution: each input map spread through its own kernel, "
+        "every divisor consecutive maps summed into one output map.",
+        forward=depthwise_deconvolution,
+        infer_shape=depthwise_deconvolution_shape,
+        estimate=depthwise_deconvolution_estimate,
+        function_scope="depthwise_deconv",
+        properties=(
+            Property("kernel_shape", "shape", [5, 5], _KERNEL + " 1-D or 2-D only."),
+            Property("padding", "uint_array", [0, 0], "Values cropped from both ends of each spatial output axis."),
+            Property("strides", "shape", [1, 1], "Step between the places input values are spread to."),
+            Property("dilation", "shape", [1, 1], _DILATION),
+            Property("divisor", "pint", 1, "Input maps per output map D: out maps = in maps / D."),
+            Property("with_bias", "bool", True, "Whether to add the bias b."),
+            _scope_property(),
+        ),
+        parameters=(
+            Parameter(
+                "W",
+                "NormalConvolutionHeForward",
+                1.0,
+                lambda shapes, props: (shapes[0][0], *props["kernel_shape"]),
+                "Kernels, one per input map: shape (in_maps, *kernel_shape).",
+                initializers=CONV_INITIALIZERS,
+                fans=depthwise_fans,
+            ),
+            _bias(
+                lambda shapes, props: (shapes[0][0] // props["divisor"],),
+                "Bias, one per output map: shape (in_maps/divisor,).",
+            ),
+        ),
+    )
+)
+
+
+# Embed
+
+
+def embed(inputs, props, params):
+    """o[..., :] = W[i] for every class index i, truncated toward zero as nnabla casts it to an integer;
+    NaN where i is not a class index 0..num_class-1 (nnabla would read outside W)"""
+    x, W = inputs[0], params["W"]
+    valid = np.isfinite(x) & (x > -1) & (x < W.shape[0])  # truncates to 0..num_class-1
+    rows = W[np.where(valid, x, 0).astype(np.intp)]
+    if valid.all():
+        return rows
+    return np.where(valid.reshape(valid.shape + (1,) * (W.ndim - 1)), rows, W.dtype.type(np.nan))
+
+
+def embed_estimate(inputs, shapes, props, params, dtype):
+    """The outputs are rows of W: its mean and spread."""
+    mean, variance = params["W"]
+    return Estimate(mean, float(np.sqrt(max(variance, 0.0))))
+
+
+register(
+    LayerType(
+        name="Embed",
+        category="Basic",
+        formula="o = W[i]",
+        description="Looks up one learned array of shape `shape` per class index: "
+        "inputs are integers 0..num_class-1, such as word indexes.",
+        forward=embed,
+        infer_shape=lambda shapes, props: (*shapes[0], *props["shape"]),
+        estimate=embed_estimate,
+        function_scope="embed",
+        properties=(
+            Property("num_class", "pint", 100, "Number of classes N: inputs are indices 0..N-1."),
+            Property("shape", "shape", 32, "Shape of the array assigned to each class."),
+            _scope_property(),
+        ),
+        parameters=(
+            Parameter(
+                "W",
+                "Uniform",
+                1.0,
+                lambda shapes, props: (props["num_class"], *props["shape"]),
+                "One array per class: shape (num_class, *shape).",
+            ),
+        ),
+        range_note="NNC's rule: inputs are class indices 0..num_class-1. A fractional index is truncated "
+        "toward zero as nnabla truncates it; an index outside 0..num_class-1 gives NaN.",
     )
 )
