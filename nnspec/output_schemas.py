@@ -105,7 +105,7 @@ def report_schema() -> dict[str, Any]:
         "$schema": _DRAFT,
         "title": "nnspec run --format json",
         "type": "object",
-        "required": ["nnspec_report", "spec", "name", "dtype", "samples", "layers", "outputs", "findings"],
+        "required": ["nnspec_report", "spec", "name", "dtype", "samples", "layers", "outputs", "scores", "findings"],
         "additionalProperties": False,
         "properties": {
             "nnspec_report": {"const": 1, "description": "version of this report format"},
@@ -164,6 +164,16 @@ def report_schema() -> dict[str, Any]:
                 "type": "object",
                 "description": "outputs too large for the report: their shapes (--output saves them)",
                 "additionalProperties": {"type": "array", "items": {"type": "integer"}},
+            },
+            "scores": {
+                "type": "object",
+                "description": "each loss layer's mean loss and each validation layer's error rate, over all samples",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["kind", "value"],
+                    "additionalProperties": False,
+                    "properties": {"kind": {"enum": ["loss", "error rate"]}, "value": {"type": "number"}},
+                },
             },
             "findings": {
                 "type": "array",

@@ -12,7 +12,7 @@ from .diagnostics import ERROR, INFO, WARNING
 from .runner import RunResult, execution_order
 from .stats import TensorStats
 
-MAX_VALUES_SHOWN = 100  # the text report shows outputs up to this many values
+MAX_VALUES_SHOWN = 32  # the text report shows outputs up to this many values (the table covers the rest)
 MAX_VALUES_IN_JSON = 100_000  # larger outputs belong in a file: --output
 
 
@@ -51,7 +51,22 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         "outputs_omitted": {  # too large for a report: their shapes; --output saves them
             name: list(value.shape) for name, value in result.outputs.items() if value.size > MAX_VALUES_IN_JSON
         },
+        "scores": scores(result),
         "findings": [{**f.to_dict(), **dict(zip(("line", "column"), spec.locate(f.layer)))} for f in result.findings],
+    }
+
+
+def scores(result: RunResult) -> dict[str, dict[str, Any]]:
+    """Each loss layer's mean loss and each validation layer's error rate over the whole data.
+
+    A loss layer outputs a loss per value and a validation layer 1 per error, so both are the
+    mean of the layer's output, which the statistics already hold over every sample.
+    """
+    kinds = {"Loss": "loss", "Validation": "error rate"}
+    return {
+        name: {"kind": kinds[layer.type.category], "value": result.stats[name].output.mean}
+        for name, layer in result.spec.layers.items()
+        if layer.type.category in kinds and name in result.stats and result.stats[name].output.finite
     }
 
 
@@ -131,6 +146,13 @@ def to_text(result: RunResult, width: int = 80) -> str:
         name_width = max(map(len, shown))
         for name, value in shown.items():
             lines.append(f"  {name.ljust(name_width)}  {format_values(value[0] if len(value) == 1 else value)}")
+    found_scores = scores(result)
+    if found_scores:
+        lines += ["", "over all samples"]
+        name_width = max(map(len, found_scores))
+        for name, score in found_scores.items():
+            shown = f"{100 * score['value']:.2f}%" if score["kind"] == "error rate" else _num(score["value"], 6)
+            lines.append(f"  {name.ljust(name_width)}  {score['kind']} {shown} ({spec.layers[name].type.name})")
     for severity in (ERROR, WARNING, INFO):
         found = [f for f in result.findings if f.severity == severity]
         if found:

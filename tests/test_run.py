@@ -269,3 +269,22 @@ def test_a_run_too_big_for_the_memory_limit_stops_before_allocating():
     # W alone is 1000 x 10^6 float32 values (4 GB), drawn in float64 first: 12 GB
     with pytest.raises(UsageError, match=r"needs about 11\.2 GiB \(parameters 11\.2 GiB.*--max-memory"):
         nnspec.run(spec, samples=1, max_memory=2**30)
+
+
+def test_the_report_gives_the_loss_and_the_error_rate_over_all_samples():
+    from nnspec.report import scores, to_text
+
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: p, type: Input, size: [2]}\n"
+        "  - {name: loss, type: SquaredError, T: {dataset: t}}\n"
+        "  - {name: err, type: BinaryError, input: p, T: {dataset: t}}\n"
+    )
+    p = np.array([[0.9, 0.2], [0.4, 0.6], [0.1, 0.8]])
+    t = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    result = nnspec.run(spec, {"p": p, "t": t}, batch_size=2)
+    found = scores(result)
+    assert found["loss"]["kind"] == "loss"
+    assert found["loss"]["value"] == pytest.approx(np.mean((p - t) ** 2), rel=1e-6)
+    # BinaryError: 1 where (p >= 0.5) != (t >= 0.5): the pairs (0.4, 1) and (0.8, 0) of six
+    assert found["err"] == {"kind": "error rate", "value": pytest.approx(2 / 6)}
+    assert "err   error rate 33.33% (BinaryError)" in to_text(result)
