@@ -39,7 +39,12 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "dead_relu_bias_fixed.yaml": set(),
     "softmax_huge_logits.yaml": {("softmax-overconfident", "probs")},
     "softmax_huge_logits_fixed.yaml": set(),
+    # Networks shown as they are, not as a problem; LeNet on uniform noise, where every
+    # sample looks alike, leaves some fully connected units dead (its description says why).
+    "lenet.yaml": {("relu-dead-units", "relu3"), ("relu-dead-units", "relu4"), ("scale-drift", "conv2")},
+    "bn_residual.yaml": set(),
 }
+SHOWCASES = {"lenet.yaml", "bn_residual.yaml"}
 
 
 def test_every_example_has_an_expected_entry():
@@ -52,7 +57,7 @@ def test_fixed_examples_are_clean_and_broken_ones_are_not(name):
         assert EXPECTED[name] == set()
         broken = name.replace("_fixed.yaml", ".yaml")
         assert EXPECTED.get(broken), f"{name} fixes {broken}, which should exist and have findings"
-    else:
+    elif name not in SHOWCASES:
         assert EXPECTED[name], f"{name} is an example of a problem, so it should produce findings"
 
 
