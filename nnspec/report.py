@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from .catalog import format_shape
 from .diagnostics import ERROR, INFO, WARNING
 from .runner import RunResult, execution_order
 from .stats import TensorStats
@@ -117,7 +116,7 @@ def to_text(result: RunResult, width: int = 80) -> str:
             [
                 name,
                 spec.layers[name].type.name,
-                format_shape(spec.layers[name].shape),
+                "x".join(map(str, spec.layers[name].shape)),  # 1x28x28: narrower than (1, 28, 28)
                 _span(_combined(received)),
                 _span(out),
                 _num(out.mean, 3) if out.finite else "-",
@@ -167,7 +166,7 @@ def to_text(result: RunResult, width: int = 80) -> str:
 
 
 def _span(s: TensorStats) -> str:
-    return f"{_num(s.min)}..{_num(s.max)}" if s.finite else "-"
+    return f"{_num(s.min, 3)}..{_num(s.max, 3)}" if s.finite else "-"
 
 
 def _combined(parts: list[TensorStats]) -> TensorStats:
