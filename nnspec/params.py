@@ -57,6 +57,7 @@ def initialize(
     kind, a = distribution(initializer, multiplier, fans)
     if kind == "constant":
         return np.full(shape, a, dtype=np.float64)
+    a = abs(a)  # N(0, a^2) and U(-a, a) are the same for -a: a negative multiplier scales as its size
     return rng.normal(0.0, a, shape) if kind == "normal" else rng.uniform(-a, a, shape)
 
 

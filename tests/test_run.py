@@ -288,3 +288,12 @@ def test_the_report_gives_the_loss_and_the_error_rate_over_all_samples():
     # BinaryError: 1 where (p >= 0.5) != (t >= 0.5): the pairs (0.4, 1) and (0.8, 0) of six
     assert found["err"] == {"kind": "error rate", "value": pytest.approx(2 / 6)}
     assert "err   error rate 33.33% (BinaryError)" in to_text(result)
+
+
+def test_a_negative_multiplier_of_a_random_initializer_scales_as_its_size():
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [200]}\n"
+        "  - {name: fc, type: Affine, out_shape: 300, W: {initializer: Normal, multiplier: -2.0}}\n"
+    )
+    W = nnspec.run(spec, {"x": np.zeros((1, 200))}).parameters["fc"]["W"]
+    assert W.std() == pytest.approx(2.0, rel=0.02)  # 60,000 draws: the std's sampling error is about 0.3%
