@@ -42,9 +42,23 @@ import scipy.special
 
 import nnspec
 
+from .layer_harness import (
+    DTYPES,
+    RTOL,
+    as_received,
+    assert_close,
+    assert_error_within,
+    assert_shape_rule,
+    case_params,
+    cycled,
+    elementwise,
+    forward_raising,
+    layer_spec,
+    received,
+    run_spec,
+)
+
 SPECS = Path(__file__).resolve().parent.parent / "specs"
-DTYPES = ("float32", "float64")
-RTOL = {"float32": 1e-6, "float64": 1e-12}
 
 
 # --- independent references ------------------------------------------------------------
@@ -55,25 +69,13 @@ RTOL = {"float32": 1e-6, "float64": 1e-12}
 # parameters as float64 arrays; it returns the exact-as-possible float64 result.
 
 
-def _elementwise(fn: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray]:
-    """A plain Python loop applying a scalar float64 function to every value."""
-
-    def apply(x: np.ndarray) -> np.ndarray:
-        out = np.empty(x.shape, dtype=np.float64)
-        for index in np.ndindex(x.shape):
-            out[index] = fn(float(x[index]))
-        return out
-
-    return apply
-
-
 def ref_identity(inputs, props, params):
     """o = i, copied value by value."""
-    return _elementwise(lambda v: v)(inputs[0])
+    return elementwise(lambda v: v)(inputs[0])
 
 
 def ref_tanh(inputs, props, params):
-    return _elementwise(math.tanh)(inputs[0])
+    return elementwise(math.tanh)(inputs[0])
 
 
 def ref_sigmoid(inputs, props, params):
@@ -83,12 +85,12 @@ def ref_sigmoid(inputs, props, params):
 
 
 def ref_relu(inputs, props, params):
-    return _elementwise(lambda v: v if v > 0 else 0.0)(inputs[0])
+    return elementwise(lambda v: v if v > 0 else 0.0)(inputs[0])
 
 
 def ref_leaky_relu(inputs, props, params):
     alpha = props["alpha"]
-    return _elementwise(lambda v: v if v > 0 else alpha * v)(inputs[0])
+    return elementwise(lambda v: v if v > 0 else alpha * v)(inputs[0])
 
 
 def ref_softmax(inputs, props, params):
@@ -188,7 +190,7 @@ def ref_squared_error(inputs, props, params):
 
 
 def ref_exp(inputs, props, params):
-    return _elementwise(_exp_or_inf)(inputs[0])
+    return elementwise(_exp_or_inf)(inputs[0])
 
 
 REFERENCES: dict[str, Callable[[Sequence[np.ndarray], Mapping[str, Any], Mapping[str, np.ndarray]], np.ndarray]] = {
@@ -223,10 +225,7 @@ def extremes(dtype: str) -> list[float]:
 
 def sample_values(dtype: str, shape: tuple[int, ...], shift: int = 0, batch: int = 2) -> np.ndarray:
     """A (batch, *shape) float64 array filled with the extreme values, cycled."""
-    values = extremes(dtype)
-    count = batch * math.prod(shape)
-    flat = [values[(k * 7 + shift) % len(values)] for k in range(count)]
-    return np.array(flat, dtype=np.float64).reshape((batch, *shape))
+    return cycled(extremes(dtype), shape, shift=shift, batch=batch)
 
 
 # --- cases: one spec per layer configuration --------------------------------------------
@@ -246,18 +245,11 @@ class Case:
     targets: tuple[str, ...] = ()  # data variables read as targets, passed to the reference after the inputs
 
     def spec_text(self, dtype: str) -> str:
-        lines = ["nnspec: 1", f"dtype: {dtype}", "seed: 0", "layers:"]
-        for name, size in self.sizes.items():
-            lines.append(f"  - {{name: {name}, type: Input, size: {list(size)}}}")
-        if self.type == "Input":
-            lines.append("outputs: [x]")
-        else:
-            inputs = list(self.sizes)
-            wiring = inputs[0] if len(inputs) == 1 else "[" + ", ".join(inputs) + "]"
-            extra = f", {self.layer}" if self.layer else ""
-            lines.append(f"  - {{name: y, type: {self.type}, input: {wiring}{extra}}}")
-            lines.append("outputs: [y]")
-        return "\n".join(lines) + "\n"
+        if self.type == "Input":  # the Input itself is the layer under test: no y
+            lines = ["nnspec: 1", f"dtype: {dtype}", "seed: 0", "layers:"]
+            lines += [f"  - {{name: {name}, type: Input, size: {list(size)}}}" for name, size in self.sizes.items()]
+            return "\n".join([*lines, "outputs: [x]"]) + "\n"
+        return layer_spec(dtype, self.type, self.sizes, self.layer)
 
     @property
     def output(self) -> str:
@@ -352,37 +344,22 @@ CASES = [
     Case("Reshape-to-vector", "Reshape", "out_shape: 6", {"x": (2, 3)}, {"out_shape": (6,)}),
     Case("Reshape-vector-to-2d", "Reshape", "out_shape: [3, 2]", {"x": (6,)}, {"out_shape": (3, 2)}),
 ]
-CASE_PARAMS = [pytest.param(case, dtype, id=f"{case.id}-{dtype}") for case in CASES for dtype in DTYPES]
+CASE_PARAMS = case_params(CASES)
 
 
 def run_case(case: Case, dtype: str):
     """Load and run a case with every warning an error; returns (spec, result, inputs, params)."""
-    spec = nnspec.loads(case.spec_text(dtype))
     data = case.inputs(dtype)
     params = case.params(dtype) if case.params else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)  # a RuntimeWarning from numpy (overflow, invalid) fails the test
-        result = nnspec.run(spec, data, params=params)
+    spec, result = run_spec(case.spec_text(dtype), data, params)
     return spec, result, data, params
 
 
 def reference_for(case: Case, dtype: str, data, params) -> np.ndarray:
     """The reference on exactly the values nnspec received: data and parameters rounded to dtype."""
-    inputs = [np.asarray(data[name]).astype(dtype).astype(np.float64) for name in (*case.sizes, *case.targets)]
-    ref_params = {}
-    for key, value in (params or {}).items():
-        ref_params[key.rsplit("/", 1)[-1]] = np.asarray(value).astype(dtype).astype(np.float64)
+    inputs = received(data, (*case.sizes, *case.targets), dtype)
+    ref_params = {key.rsplit("/", 1)[-1]: as_received(value, dtype) for key, value in (params or {}).items()}
     return REFERENCES[case.type](inputs, {**case.ref_props, "tiny": float(np.finfo(dtype).tiny)}, ref_params)
-
-
-def assert_close(got: np.ndarray, expected: np.ndarray, dtype: str) -> None:
-    """got (nnspec, in dtype) equals the float64 reference rounded to dtype, within the
-    tolerances justified in the module docstring."""
-    assert got.dtype == np.dtype(dtype)
-    with np.errstate(over="ignore"):  # a reference beyond the dtype's range rounds to inf, as it should
-        expected_in_dtype = expected.astype(dtype)
-    np.testing.assert_allclose(got, expected_in_dtype, rtol=RTOL[dtype], atol=float(np.finfo(dtype).tiny))
-    assert got.shape == expected.shape
 
 
 def assert_exact(got: np.ndarray, expected: np.ndarray) -> None:
@@ -429,9 +406,7 @@ def test_layer_matches_reference(case: Case, dtype: str):
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
 def test_shape_rule_matches_output(case: Case, dtype: str):
     spec, result, data, params = run_case(case, dtype)
-    got = result.outputs[case.output]
-    assert spec.layers[case.output].shape == got.shape[1:]
-    assert got.shape[0] == len(next(iter(data.values())))
+    assert_shape_rule(spec, result.outputs[case.output], len(next(iter(data.values()))), case.output)
 
 
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
@@ -443,8 +418,7 @@ def test_forward_never_warns_for_finite_input(case: Case, dtype: str):
     spec, result, data, params = run_case(case, dtype)
     layer = spec.layers[case.output]
     args = [np.asarray(data[name]).astype(dtype) for name in (*case.sizes, *case.targets)]
-    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        layer.type.forward(args, layer.props, result.parameters[case.output])
+    forward_raising(layer, args, result.parameters[case.output])
 
 
 def assert_softmax_close(got, expected, x, axis, dtype):
@@ -453,13 +427,12 @@ def assert_softmax_close(got, expected, x, axis, dtype):
     in its argument into the same relative error of its result: for d = -86 (2.65 - 88.8 in a
     row holding 88.8) that alone is up to 4e-6 relative, beyond rtol 1e-6, and unavoidable."""
     assert got.dtype == np.dtype(dtype)
-    x = np.asarray(x).astype(dtype).astype(np.float64)
+    x = as_received(x, dtype)
     gap = x.max(axis=axis + 1, keepdims=True) - x
     rtol = RTOL[dtype] + gap * float(np.finfo(dtype).eps) / 2
-    expected = expected.astype(dtype).astype(np.float64)
-    error = np.abs(got.astype(np.float64) - expected)
+    expected = as_received(expected, dtype)
     bound = rtol * np.abs(expected) + float(np.finfo(dtype).tiny)
-    assert np.all(error <= bound), f"errors {error[error > bound]} exceed {bound[error > bound]}"
+    assert_error_within(got, expected, bound)
 
 
 def assert_affine_close(got, expected, x, params, dtype):

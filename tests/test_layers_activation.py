@@ -30,7 +30,6 @@ Tolerances (``assert_close``):
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -43,6 +42,18 @@ import pytest
 import nnspec
 from nnspec.checks import all_checks
 from nnspec.static import estimates
+
+from .layer_harness import (
+    DTYPES,
+    RTOL,
+    as_received,
+    assert_shape_rule,
+    case_params,
+    elementwise,
+    forward_raising,
+    layer_spec,
+    run_spec,
+)
 
 # The layer types this module covers: the Activation palette of NNC's layer reference
 # minus the five tested in tests/test_layers.py.
@@ -66,8 +77,6 @@ LAYER_TYPES = {
     "Mish",
     "LogSoftmax",
 }
-DTYPES = ("float32", "float64")
-RTOL = {"float32": 1e-6, "float64": 1e-12}
 
 # NNC's defaults as nnc-layer-defaults.txt gives them, typed here rather than read from the catalog.
 SELU_SCALE = 1.05070098735548
@@ -161,10 +170,7 @@ SCALAR: dict[str, Callable[[float, Mapping[str, Any]], float]] = {
 
 def _each(fn: Callable[[float], float], x: np.ndarray) -> np.ndarray:
     """A plain Python loop applying a scalar float64 function to every value."""
-    out = np.empty(x.shape, dtype=np.float64)
-    for index in np.ndindex(x.shape):
-        out[index] = fn(float(x[index]))
-    return out
+    return elementwise(fn)(x)
 
 
 def _elementwise_reference(name: str):
@@ -309,11 +315,7 @@ class Case:
     params: dict[str, np.ndarray] | None = None  # nnabla-named parameters, float64
 
     def spec_text(self, dtype: str) -> str:
-        extra = f", {self.layer}" if self.layer else ""
-        return (
-            f"nnspec: 1\ndtype: {dtype}\nseed: 0\nlayers:\n  - {{name: x, type: Input, size: {list(self.size)}}}\n"
-            f"  - {{name: y, type: {self.type}, input: x{extra}}}\noutputs: [y]\n"
-        )
+        return layer_spec(dtype, self.type, {"x": self.size}, self.layer)
 
 
 N = len(special_values("float32"))
@@ -365,22 +367,14 @@ CASES = [
     Case("LogSoftmax-3d-axis2", "LogSoftmax", "axis: 2", (2, 3, 5), {"axis": 2}, logits((2, 3, 5))),
     Case("LogSoftmax-1d", "LogSoftmax", "", (N,), {"axis": 0}),
 ]
-CASE_PARAMS = [pytest.param(case, dtype, id=f"{case.id}-{dtype}") for case in CASES for dtype in DTYPES]
+CASE_PARAMS = case_params(CASES)
 
 
 def run_case(case: Case, dtype: str):
     """Load and run a case with numpy's RuntimeWarnings as errors; returns (spec, result, data)."""
-    spec = nnspec.loads(case.spec_text(dtype))
     data = case.data(dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        result = nnspec.run(spec, data, params=case.params)
+    spec, result = run_spec(case.spec_text(dtype), data, case.params)
     return spec, result, data
-
-
-def as_received(value: np.ndarray, dtype: str) -> np.ndarray:
-    """The float64 values nnspec works on: the data or parameter rounded to the dtype."""
-    return np.asarray(value).astype(dtype).astype(np.float64)
 
 
 def reference_for(case: Case, dtype: str, data) -> np.ndarray:
@@ -458,9 +452,7 @@ def test_layer_matches_reference(case: Case, dtype: str):
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
 def test_shape_rule_matches_output(case: Case, dtype: str):
     spec, result, data = run_case(case, dtype)
-    got = result.outputs["y"]
-    assert spec.layers["y"].shape == got.shape[1:]
-    assert got.shape[0] == len(data["x"])
+    assert_shape_rule(spec, result.outputs["y"], len(data["x"]))
 
 
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
@@ -470,8 +462,7 @@ def test_forward_never_warns_for_finite_input(case: Case, dtype: str):
     raised (underflow to 0 is expected and fine)."""
     spec, result, data = run_case(case, dtype)
     layer = spec.layers["y"]
-    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        got = layer.type.forward([np.asarray(data["x"]).astype(dtype)], layer.props, result.parameters["y"])
+    got = forward_raising(layer, [np.asarray(data["x"]).astype(dtype)], result.parameters["y"])
     np.testing.assert_array_equal(got, result.outputs["y"])
 
 
@@ -494,7 +485,7 @@ def float_max_data(dtype: str) -> dict[str, np.ndarray]:
     return {"x": np.array([[big, -big, 0.0, 1.0], [-big, 1e4, -1e4, tiny], [-big, -big, big, big]])}
 
 
-@pytest.mark.parametrize("case, dtype", [pytest.param(c, d, id=f"{c.id}-{d}") for c in FLOAT_MAX_CASES for d in DTYPES])
+@pytest.mark.parametrize("case, dtype", case_params(FLOAT_MAX_CASES))
 def test_float_max_inputs(case: Case, dtype: str):
     """At +-the largest finite value: no numpy warning from the forward (overflows whose inf is
     the right result, SELU's scale * max, a slope of 3 or -2 times max, LogSoftmax's spread of
@@ -504,8 +495,7 @@ def test_float_max_inputs(case: Case, dtype: str):
     case = Case(case.id, case.type, case.layer, case.size, case.ref_props, float_max_data, case.params)
     spec, result, data = run_case(case, dtype)
     layer = spec.layers["y"]
-    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        layer.type.forward([np.asarray(data["x"]).astype(dtype)], layer.props, result.parameters["y"])
+    forward_raising(layer, [np.asarray(data["x"]).astype(dtype)], result.parameters["y"])
     got = result.outputs["y"]
     with np.errstate(over="ignore"):
         expected = reference_for(case, dtype, data)

@@ -32,7 +32,6 @@ Tolerances (``assert_close``):
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,8 +42,21 @@ import pytest
 import nnspec
 from nnspec.static import estimates
 
-DTYPES = ("float32", "float64")
-RTOL = {"float32": 1e-6, "float64": 1e-12}
+from .layer_harness import (
+    assert_close,
+    assert_error_within,
+    assert_shape_rule,
+    call_forward,
+    case_params,
+    elementwise,
+    layer_spec,
+    pairwise,
+    received,
+    run_spec,
+)
+from .layer_harness import (
+    cycled as _cycled,
+)
 
 SCALAR_LAYERS = {
     "AddScalar",
@@ -113,41 +125,13 @@ def ieee_pow(a: float, b: float) -> float:
 # axis first) and the properties (value already cast to the dtype, as nnabla casts it).
 
 
-def _each(fn: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray]:
-    """A plain Python loop applying a float64 function to every value."""
-
-    def apply(x: np.ndarray) -> np.ndarray:
-        out = np.empty(x.shape, dtype=np.float64)
-        for index in np.ndindex(x.shape):
-            out[index] = fn(float(x[index]))
-        return out
-
-    return apply
-
-
-def _pairs(fn: Callable[[float, float], float]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """fn over two arrays of one rank, broadcast by hand: an axis of size 1 repeats its one value."""
-
-    def apply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        assert a.ndim == b.ndim
-        shape = tuple(max(m, n) for m, n in zip(a.shape, b.shape))
-        out = np.empty(shape, dtype=np.float64)
-        for index in np.ndindex(shape):
-            ia = tuple(0 if m == 1 else k for k, m in zip(index, a.shape))
-            ib = tuple(0 if m == 1 else k for k, m in zip(index, b.shape))
-            out[index] = fn(float(a[ia]), float(b[ib]))
-        return out
-
-    return apply
-
-
 def _scalar(fn: Callable[[float, float], float]):
     """A reference for a scalar layer: fn(i, value) value by value."""
-    return lambda inputs, props: _each(lambda v: fn(v, props["value"]))(inputs[0])
+    return lambda inputs, props: elementwise(lambda v: fn(v, props["value"]))(inputs[0])
 
 
 def _binary(fn: Callable[[float, float], float]):
-    return lambda inputs, props: _pairs(fn)(inputs[0], inputs[1])
+    return lambda inputs, props: pairwise(fn)(inputs[0], inputs[1])
 
 
 def ref_add_n(inputs, props):
@@ -216,9 +200,7 @@ def cycled(values: list[float], shape: tuple[int, ...], shift: int, batch: int =
     """A (batch, *shape) array of the values, cycled with a stride coprime to their count so that
     inputs shifted differently meet in many different pairs."""
     assert math.gcd(7, len(values)) == 1
-    count = batch * math.prod(shape)
-    flat = [values[(k * 7 + shift) % len(values)] for k in range(count)]
-    return np.array(flat, dtype=np.float64).reshape((batch, *shape))
+    return _cycled(values, shape, shift=shift, batch=batch)
 
 
 MODERATE = [0.5, -2.0, 3.0, -1.0, 1.5, -0.25, 2.0, -0.75]  # factors whose partial products stay normal
@@ -251,14 +233,7 @@ class Case:
     data: Callable[[str], dict[str, np.ndarray]] | None = None
 
     def spec_text(self, dtype: str) -> str:
-        lines = ["nnspec: 1", f"dtype: {dtype}", "seed: 0", "layers:"]
-        lines += [f"  - {{name: {name}, type: Input, size: {list(size)}}}" for name, size in self.sizes.items()]
-        names = list(self.sizes)
-        wiring = names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
-        extra = f", {self.layer}" if self.layer else ""
-        lines.append(f"  - {{name: y, type: {self.type}, input: {wiring}{extra}}}")
-        lines.append("outputs: [y]")
-        return "\n".join(lines) + "\n"
+        return layer_spec(dtype, self.type, self.sizes, self.layer)
 
     def inputs(self, dtype: str) -> dict[str, np.ndarray]:
         if self.data is not None:
@@ -306,7 +281,7 @@ CASES += [
     Case("MulN-two", "MulN", "", {"x": (3, 4), "z": (3, 4)}, data=lambda dtype: mul_n_data(dtype, 2)),
     Case("MulN-three", "MulN", "", {"x": (3, 4), "z": (3, 4), "w": (3, 4)}, data=mul_n_data),
 ]
-CASE_PARAMS = [pytest.param(case, dtype, id=f"{case.id}-{dtype}") for case in CASES for dtype in DTYPES]
+CASE_PARAMS = case_params(CASES)
 
 
 def test_every_layer_has_cases_and_every_value_property_a_non_default_case():
@@ -318,26 +293,9 @@ def test_every_layer_has_cases_and_every_value_property_a_non_default_case():
 
 def run_case(case: Case, dtype: str):
     """Load and run a case with every RuntimeWarning an error."""
-    spec = nnspec.loads(case.spec_text(dtype))
     data = case.inputs(dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        result = nnspec.run(spec, data)
+    spec, result = run_spec(case.spec_text(dtype), data)
     return spec, result, data
-
-
-def received(case: Case, data: dict[str, np.ndarray], dtype: str) -> list[np.ndarray]:
-    """The inputs exactly as nnspec receives them: rounded to the dtype, held in float64."""
-    return [np.asarray(data[name]).astype(dtype).astype(np.float64) for name in case.sizes]
-
-
-def assert_close(got: np.ndarray, expected: np.ndarray, dtype: str) -> None:
-    """got (in dtype) equals the float64 reference rounded to dtype, within the module's tolerances."""
-    assert got.dtype == np.dtype(dtype)
-    assert got.shape == expected.shape
-    with np.errstate(over="ignore"):  # a reference beyond the dtype's range rounds to inf, as it should
-        expected_in_dtype = expected.astype(dtype)
-    np.testing.assert_allclose(got, expected_in_dtype, rtol=RTOL[dtype], atol=float(np.finfo(dtype).tiny))
 
 
 def assert_sum_close(got: np.ndarray, expected: np.ndarray, inputs: list[np.ndarray], dtype: str) -> None:
@@ -345,15 +303,14 @@ def assert_sum_close(got: np.ndarray, expected: np.ndarray, inputs: list[np.ndar
     assert got.dtype == np.dtype(dtype) and got.shape == expected.shape
     magnitude = sum(np.abs(x) for x in inputs)
     bound = len(inputs) * float(np.finfo(dtype).eps) * magnitude + float(np.finfo(dtype).tiny)
-    error = np.abs(got.astype(np.float64) - expected)
-    assert np.all(error <= bound), f"errors {error[error > bound]} exceed {bound[error > bound]}"
+    assert_error_within(got, expected, bound)
 
 
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
 def test_layer_matches_reference(case: Case, dtype: str):
     spec, result, data = run_case(case, dtype)
     got = result.outputs["y"]
-    inputs = received(case, data, dtype)
+    inputs = received(data, case.sizes, dtype)
     expected = REFERENCES[case.type](inputs, case.props(dtype))
     if case.type == "AddN":
         assert_sum_close(got, expected, inputs, dtype)
@@ -364,17 +321,11 @@ def test_layer_matches_reference(case: Case, dtype: str):
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
 def test_shape_rule_matches_output(case: Case, dtype: str):
     spec, result, data = run_case(case, dtype)
-    got = result.outputs["y"]
-    assert spec.layers["y"].shape == got.shape[1:]
-    assert got.shape[0] == len(next(iter(data.values())))
+    assert_shape_rule(spec, result.outputs["y"], len(next(iter(data.values()))))
 
 
 def _call_forward(case: Case, dtype: str, data: dict[str, np.ndarray]) -> np.ndarray:
-    spec = nnspec.loads(case.spec_text(dtype))
-    layer = spec.layers["y"]
-    args = [np.asarray(data[name]).astype(dtype) for name in case.sizes]
-    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        return layer.type.forward(args, layer.props, {})
+    return call_forward(case.spec_text(dtype), data, case.sizes, dtype)
 
 
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
@@ -402,7 +353,7 @@ def test_largest_finite_inputs_give_reference_inf_and_nan_without_warning(case: 
         return  # an exact sum of +-max cannot say where the in-order sum overflows: by hand below
     if case.type == "MulN":
         return  # likewise partial products: by hand below
-    expected = REFERENCES[case.type](received(case, data, dtype), case.props(dtype))
+    expected = REFERENCES[case.type](received(data, case.sizes, dtype), case.props(dtype))
     assert_close(got, expected, dtype)
 
 

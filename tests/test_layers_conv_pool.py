@@ -45,7 +45,16 @@ import pytest
 import nnspec
 from nnspec.static import estimates
 
-DTYPES = ("float32", "float64")
+from .layer_harness import (
+    DTYPES,
+    as_received,
+    assert_shape_rule,
+    case_params,
+    forward_raising,
+    layer_spec,
+    run_spec,
+)
+
 TASK_LAYERS = {
     "Convolution",
     "DepthwiseConvolution",
@@ -344,12 +353,8 @@ class Case:
     terms: int = 0  # the most terms summed into one output (the tolerance's K); 0 for exact layers
     data: Callable[[str], np.ndarray] | None = None
 
-    def spec_text(self, dtype: str) -> str:
-        extra = f", {self.layer}" if self.layer else ""
-        return (
-            f"nnspec: 1\ndtype: {dtype}\nseed: 0\nlayers:\n  - {{name: x, type: Input, size: {list(self.size)}}}\n"
-            f"  - {{name: y, type: {self.type}{extra}}}\n"
-        )
+    def spec_text(self, dtype: str) -> str:  # y reads x as the layer before it: no input
+        return layer_spec(dtype, self.type, {"x": self.size}, self.layer, wired=False, outputs=False)
 
     def inputs(self, dtype: str) -> np.ndarray:
         return self.data(dtype) if self.data else sample_values(dtype, self.size)
@@ -756,30 +761,22 @@ CASES = [
     Case("unpool-1d", "Unpooling", "kernel_shape: [3]", (3, 5), {"kernel": (3,)}),
     Case("unpool-3d", "Unpooling", "kernel_shape: [1, 2, 3]", (2, 2, 3), {"kernel": (1, 2, 3)}),
 ]
-CASE_PARAMS = [pytest.param(case, dtype, id=f"{case.id}-{dtype}") for case in CASES for dtype in DTYPES]
+CASE_PARAMS = case_params(CASES)
 
 
 def run_case(case: Case, dtype: str):
     """Load and run a case with numpy's RuntimeWarnings as errors; (spec, result, data, params)."""
-    spec = nnspec.loads(case.spec_text(dtype))
     data = case.inputs(dtype)
     params = case.params() if case.params else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        result = nnspec.run(spec, {"x": data}, params=params)
+    spec, result = run_spec(case.spec_text(dtype), {"x": data}, params)
     return spec, result, data, params
-
-
-def rounded(values: np.ndarray, dtype: str) -> np.ndarray:
-    """The float64 values nnspec holds after rounding to dtype."""
-    return np.asarray(values).astype(dtype).astype(np.float64)
 
 
 def reference(case: Case, dtype: str, data, params, absolute: bool = False) -> np.ndarray:
     """The reference on exactly the values nnspec received (or on their absolute values)."""
     to = np.abs if absolute else (lambda a: a)
-    ref_params = {key.rsplit("/", 1)[-1]: to(rounded(value, dtype)) for key, value in (params or {}).items()}
-    return REFERENCES[case.type]([to(rounded(data, dtype))], case.ref_props, ref_params)
+    ref_params = {key.rsplit("/", 1)[-1]: to(as_received(value, dtype)) for key, value in (params or {}).items()}
+    return REFERENCES[case.type]([to(as_received(data, dtype))], case.ref_props, ref_params)
 
 
 def assert_sum_close(got, expected, magnitude, terms: int, dtype: str) -> None:
@@ -821,8 +818,7 @@ def test_layer_matches_reference(case: Case, dtype: str):
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
 def test_shape_rule_matches_output(case: Case, dtype: str):
     spec, result, data, params = run_case(case, dtype)
-    assert spec.layers["y"].shape == result.outputs["y"].shape[1:]
-    assert result.outputs["y"].shape[0] == len(data)
+    assert_shape_rule(spec, result.outputs["y"], len(data))
 
 
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
@@ -831,8 +827,7 @@ def test_forward_never_warns_for_finite_input(case: Case, dtype: str):
     forward function called directly must raise none on these finite inputs."""
     spec, result, data, params = run_case(case, dtype)
     layer = spec.layers["y"]
-    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        layer.type.forward([np.asarray(data).astype(dtype)], layer.props, result.parameters["y"])
+    forward_raising(layer, [np.asarray(data).astype(dtype)], result.parameters["y"])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -28,7 +28,17 @@ import pytest
 import nnspec
 from nnspec.static import estimates
 
-DTYPES = ("float32", "float64")
+from .layer_harness import (
+    DTYPES,
+    assert_shape_rule,
+    case_params,
+    cycled,
+    elementwise,
+    forward_raising,
+    layer_spec,
+    pairwise,
+    run_spec,
+)
 
 # The layer types this module adds and tests (NNC's Logical palette).
 TWO_INPUT_TYPES = (
@@ -70,28 +80,17 @@ def _in_dtype(v: float, dtype: str) -> float:
 def _elementwise(fn: Callable[[float], bool]) -> Callable[[np.ndarray], np.ndarray]:
     """fn applied to every value in a plain Python loop; True -> 1.0, False -> 0.0."""
 
-    def apply(x: np.ndarray) -> np.ndarray:
-        out = np.empty(x.shape, dtype=np.float64)
-        for index in np.ndindex(x.shape):
-            out[index] = 1.0 if fn(float(x[index])) else 0.0
-        return out
-
-    return apply
+    return elementwise(lambda v: 1.0 if fn(v) else 0.0)
 
 
 def _broadcast_pairwise(fn: Callable[[float, float], bool]) -> Callable[..., np.ndarray]:
     """fn(a, b) over two inputs of equal rank, broadcast by hand: an axis of size 1 repeats."""
 
+    apply = pairwise(lambda a, b: 1.0 if fn(a, b) else 0.0)
+
     def reference(inputs, props):
         a, b = inputs
-        assert a.ndim == b.ndim
-        shape = tuple(max(m, n) for m, n in zip(a.shape, b.shape))
-        out = np.empty(shape, dtype=np.float64)
-        for index in np.ndindex(shape):
-            ia = tuple(0 if m == 1 else k for k, m in zip(index, a.shape))
-            ib = tuple(0 if m == 1 else k for k, m in zip(index, b.shape))
-            out[index] = 1.0 if fn(float(a[ia]), float(b[ib])) else 0.0
-        return out
+        return apply(a, b)
 
     return reference
 
@@ -192,8 +191,7 @@ def _one_input_data(dtype: str) -> dict[str, np.ndarray]:
 
 
 def _cycled(shape: tuple[int, ...], shift: int, batch: int = 2) -> np.ndarray:
-    count = batch * math.prod(shape)
-    return np.array([PAIR_VALUES[(k * 5 + shift) % len(PAIR_VALUES)] for k in range(count)]).reshape((batch, *shape))
+    return cycled(PAIR_VALUES, shape, shift=shift, batch=batch, stride=5)
 
 
 def _broadcast_data(x_shape: tuple[int, ...], z_shape: tuple[int, ...]) -> Callable[[str], dict[str, np.ndarray]]:
@@ -218,13 +216,7 @@ class Case:
     ref_props: dict[str, Any] = field(default_factory=dict)
 
     def spec_text(self, dtype: str) -> str:
-        lines = ["nnspec: 1", f"dtype: {dtype}", "layers:"]
-        for name, size in self.sizes.items():
-            lines.append(f"  - {{name: {name}, type: Input, size: {list(size)}}}")
-        wiring = "[" + ", ".join(self.sizes) + "]" if len(self.sizes) > 1 else next(iter(self.sizes))
-        extra = f", {self.layer}" if self.layer else ""
-        lines.append(f"  - {{name: y, type: {self.type}, input: {wiring}{extra}}}")
-        return "\n".join(lines) + "\n"
+        return layer_spec(dtype, self.type, self.sizes, self.layer, seed=False, outputs=False)
 
 
 def _two_input_cases(name: str) -> list[Case]:
@@ -255,7 +247,7 @@ CASES = [case for name in TWO_INPUT_TYPES for case in _two_input_cases(name)]
 CASES += [case for name in SCALAR_TYPES[:3] for case in _scalar_cases(name, TRUTH_VALUES)]
 CASES += [case for name in SCALAR_TYPES[3:] for case in _scalar_cases(name, COMPARE_VALUES)]
 CASES += [Case(name, name, "", {"x": (22,)}, _one_input_data) for name in ONE_INPUT_TYPES]
-CASE_PARAMS = [pytest.param(case, dtype, id=f"{case.id}-{dtype}") for case in CASES for dtype in DTYPES]
+CASE_PARAMS = case_params(CASES)
 
 
 def test_every_layer_has_cases():
@@ -270,11 +262,9 @@ def _in_dtype_data(data: dict[str, np.ndarray], dtype: str) -> dict[str, np.ndar
 
 
 def run_case(case: Case, dtype: str):
-    spec = nnspec.loads(case.spec_text(dtype))
     data = case.data(dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # NaN/inf data is this module's subject: the run reports it
-        result = nnspec.run(spec, data)
+    # NaN/inf data is this module's subject: the run reports it, every warning is ignored
+    spec, result = run_spec(case.spec_text(dtype), data, action="ignore", category=Warning)
     return spec, result, _in_dtype_data(data, dtype)
 
 
@@ -291,9 +281,7 @@ def test_layer_matches_reference(case: Case, dtype: str):
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
 def test_shape_rule_matches_output(case: Case, dtype: str):
     spec, result, data = run_case(case, dtype)
-    got = result.outputs["y"]
-    assert spec.layers["y"].shape == got.shape[1:]
-    assert got.shape[0] == 2
+    assert_shape_rule(spec, result.outputs["y"], 2)
 
 
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
@@ -303,8 +291,7 @@ def test_forward_never_warns_for_finite_input(case: Case, dtype: str):
     spec, result, data = run_case(case, dtype)
     layer = spec.layers["y"]
     args = [np.where(np.isfinite(data[name]), data[name], 0.0).astype(dtype) for name in case.sizes]
-    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        got = layer.type.forward(args, layer.props, {})
+    got = forward_raising(layer, args, {})
     assert got.dtype == np.dtype(dtype)
     assert set(np.unique(got)) <= {0.0, 1.0}
 

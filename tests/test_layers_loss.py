@@ -42,8 +42,16 @@ import scipy.special
 import nnspec
 from nnspec.diagnostics import SpecError
 
-DTYPES = ("float32", "float64")
-RTOL = {"float32": 1e-6, "float64": 1e-12}
+from .layer_harness import (
+    DTYPES,
+    RTOL,
+    as_received,
+    assert_shape_rule,
+    case_params,
+    forward_raising,
+    layer_spec,
+    run_spec,
+)
 
 # The layer types this module adds to the catalog (BinaryCrossEntropy and SquaredError are tested in
 # tests/test_layers.py).
@@ -277,13 +285,8 @@ class Case:
 
     def spec_text(self, dtype: str) -> str:
         target = NNC[self.type][2]
-        extra = f", {self.layer}" if self.layer else ""
-        return (
-            f"nnspec: 1\ndtype: {dtype}\nlayers:\n"
-            f"  - {{name: x, type: Input, size: {list(self.size)}}}\n"
-            f"  - {{name: y, type: {self.type}, input: x, {target}: {{dataset: t}}{extra}}}\n"
-            "outputs: [y]\n"
-        )
+        props = f"{target}: {{dataset: t}}" + (f", {self.layer}" if self.layer else "")
+        return layer_spec(dtype, self.type, {"x": self.size}, props, seed=False)
 
 
 def _pairwise(values: Callable[[str], list[float]], targets: Callable[[str], list[float]], shape):
@@ -439,32 +442,24 @@ CASES = [
     Case("TopNError-n0", "TopNError", "axis: 1, n: 0", (3, 4), _top_n_data((3, 4), 1), {"axis": 1, "n": 0}),
     Case("TopNError-n4", "TopNError", "axis: 1, n: 4", (3, 4), _top_n_data((3, 4), 1), {"axis": 1, "n": 4}),
 ]
-CASE_PARAMS = [pytest.param(case, dtype, id=f"{case.id}-{dtype}") for case in CASES for dtype in DTYPES]
+CASE_PARAMS = case_params(CASES)
 
 
 def run_case(case: Case, dtype: str):
     """Load and run a case, a numpy RuntimeWarning failing the test; returns (spec, result, x, t)."""
-    spec = nnspec.loads(case.spec_text(dtype))
     x, t = case.data(dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        result = nnspec.run(spec, {"x": x, "t": t})
+    spec, result = run_spec(case.spec_text(dtype), {"x": x, "t": t})
     return spec, result, x, t
-
-
-def in_dtype(values: np.ndarray, dtype: str) -> np.ndarray:
-    """The values nnspec receives (rounded to the dtype), as float64."""
-    return np.asarray(values).astype(dtype).astype(np.float64)
 
 
 def reference(case: Case, dtype: str, x: np.ndarray, t: np.ndarray) -> np.ndarray:
     props = {**case.ref_props, "tiny": _tiny(dtype), "eps8": float(np.array(1e-8, dtype))}
-    return REFERENCES[case.type]([in_dtype(x, dtype), in_dtype(t, dtype)], props)
+    return REFERENCES[case.type]([as_received(x, dtype), as_received(t, dtype)], props)
 
 
 def cancellation_scale(case: Case, dtype: str, x: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
     """(k, S) of the module docstring: the absolute error allowed beyond rtol is k eps S."""
-    x, t = in_dtype(x, dtype), in_dtype(t, dtype)
+    x, t = as_received(x, dtype), as_received(t, dtype)
     if case.type == "EpsilonInsensitiveLoss":
         return 1.0, np.abs(x - t) + abs(case.ref_props["epsilon"])
     if case.type == "SigmoidCrossEntropy":
@@ -543,10 +538,8 @@ def test_layer_matches_reference(case: Case, dtype: str):
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
 def test_shape_rule_matches_output(case: Case, dtype: str):
     spec, result, x, t = run_case(case, dtype)
-    layer = spec.layers["y"]
-    assert layer.shape == result.outputs["y"].shape[1:]
-    assert result.outputs["y"].shape[0] == len(x)
-    assert layer.target_shapes == {NNC[case.type][2]: t.shape[1:]}
+    assert_shape_rule(spec, result.outputs["y"], len(x))
+    assert spec.layers["y"].target_shapes == {NNC[case.type][2]: t.shape[1:]}
 
 
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
@@ -555,8 +548,7 @@ def test_forward_never_warns_for_finite_input(case: Case, dtype: str):
     the same finite inputs with overflow, invalid and divide-by-zero raised (underflow to 0 is fine)."""
     spec, result, x, t = run_case(case, dtype)
     layer = spec.layers["y"]
-    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        layer.type.forward([x.astype(dtype), t.astype(dtype)], layer.props, {})
+    forward_raising(layer, [x.astype(dtype), t.astype(dtype)], {})  # the target after the input
 
 
 # --- the dtype's largest values -----------------------------------------------------------------------

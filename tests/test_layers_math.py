@@ -44,8 +44,19 @@ import pytest
 import nnspec
 from nnspec.static import estimates
 
-DTYPES = ("float32", "float64")
-RTOL = {"float32": 1e-6, "float64": 1e-12}
+from .layer_harness import (
+    DTYPES,
+    RTOL,
+    assert_close,
+    assert_shape_rule,
+    call_forward,
+    case_params,
+    cycled,
+    elementwise,
+    layer_spec,
+    received,
+    run_spec,
+)
 
 REDUCTION_LAYERS = {"Sum", "Mean", "Prod", "Max", "Min", "Norm"}
 SCAN_LAYERS = {"CumSum", "CumProd"}
@@ -118,20 +129,8 @@ def test_exact_and_ieee_helpers_by_hand():
 # axis first) and the properties as the NNC layer reference writes them.
 
 
-def _each(fn: Callable[[float], float]) -> Callable[[np.ndarray], np.ndarray]:
-    """A plain Python loop applying a float64 function to every value."""
-
-    def apply(x: np.ndarray) -> np.ndarray:
-        out = np.empty(x.shape, dtype=np.float64)
-        for index in np.ndindex(x.shape):
-            out[index] = fn(float(x[index]))
-        return out
-
-    return apply
-
-
 def _value_layer(fn: Callable[[float], float]):
-    return lambda inputs, props: _each(fn)(inputs[0])
+    return lambda inputs, props: elementwise(fn)(inputs[0])
 
 
 def slices(x: np.ndarray, axes: Sequence[int], keep_dims: bool):
@@ -266,7 +265,7 @@ REFERENCES: dict[str, Callable[[Sequence[np.ndarray], dict[str, Any]], np.ndarra
     "CumSum": _scan(lambda terms: sum(terms, Fraction(0))),
     "CumProd": _scan(_product),
     "Log": _value_layer(ieee(math.log, low=0.0)),
-    "Sign": lambda inputs, props: _each(lambda v: _sign(v, props["alpha"]))(inputs[0]),
+    "Sign": lambda inputs, props: elementwise(lambda v: _sign(v, props["alpha"]))(inputs[0]),
     "Round": _value_layer(round_half_away),
     "Ceil": _value_layer(lambda v: float(math.ceil(v))),
     "Floor": _value_layer(lambda v: float(math.floor(v))),
@@ -313,13 +312,6 @@ def edge_values(dtype: str) -> list[float]:
     tiny = float(np.finfo(dtype).tiny)
     base = [0.0, tiny, 1e-30, 0.5, 1.0, 2.5, 3.0, 100.0, 1e4]
     return base + [-v for v in base[1:]]
-
-
-def cycled(values: list[float], shape: tuple[int, ...], shift: int = 0, batch: int = 2) -> np.ndarray:
-    """A (batch, *shape) array of the values, cycled with a stride coprime to their count."""
-    count = batch * math.prod(shape)
-    flat = [values[(k * 7 + shift) % len(values)] for k in range(count)]
-    return np.array(flat, dtype=np.float64).reshape((batch, *shape))
 
 
 # Factors for products: moderate ones with a few extremes (and a zero), so that some products
@@ -370,14 +362,7 @@ class Case:
     data: Callable[[str], dict[str, np.ndarray]] | None = None
 
     def spec_text(self, dtype: str) -> str:
-        lines = ["nnspec: 1", f"dtype: {dtype}", "seed: 0", "layers:"]
-        lines += [f"  - {{name: {name}, type: Input, size: {list(size)}}}" for name, size in self.sizes.items()]
-        names = list(self.sizes)
-        wiring = names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
-        extra = f", {self.layer}" if self.layer else ""
-        lines.append(f"  - {{name: y, type: {self.type}, input: {wiring}{extra}}}")
-        lines.append("outputs: [y]")
-        return "\n".join(lines) + "\n"
+        return layer_spec(dtype, self.type, self.sizes, self.layer)
 
     def inputs(self, dtype: str) -> dict[str, np.ndarray]:
         if self.data is not None:
@@ -461,7 +446,7 @@ ATAN2_ZEROS = {
     "x": np.array([[0.0, -0.0, 0.0, -0.0], [1.0, -1.0, 1.0, -1.0]]),
     "z": np.array([[1.0, 1.0, -1.0, -1.0], [0.0, 0.0, -0.0, -0.0]]),
 }
-CASE_PARAMS = [pytest.param(c, dtype, id=f"{c.id}-{dtype}") for c in CASES for dtype in DTYPES]
+CASE_PARAMS = case_params(CASES)
 
 SUM_LIKE = {"Sum", "Mean", "CumSum", "BatchMatmul"}
 EXACT = {"Max", "Min", "Sign", "Round", "Ceil", "Floor"}
@@ -477,30 +462,14 @@ def test_every_layer_has_cases_and_every_property_a_non_default_value():
 
 def run_case(c: Case, dtype: str):
     """Load and run a case with every RuntimeWarning an error."""
-    spec = nnspec.loads(c.spec_text(dtype))
     data = c.inputs(dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        result = nnspec.run(spec, data)
+    spec, result = run_spec(c.spec_text(dtype), data)
     return spec, result, data
-
-
-def received(c: Case, data: dict[str, np.ndarray], dtype: str) -> list[np.ndarray]:
-    """The inputs exactly as nnspec receives them: rounded to the dtype, held in float64."""
-    return [np.asarray(data[name]).astype(dtype).astype(np.float64) for name in c.sizes]
 
 
 def in_dtype(expected: np.ndarray, dtype: str) -> np.ndarray:
     with np.errstate(over="ignore"):  # a reference beyond the dtype's range rounds to inf, as it should
         return expected.astype(dtype)
-
-
-def assert_close(got: np.ndarray, expected: np.ndarray, dtype: str, rtol: float | None = None) -> None:
-    """got (in dtype) equals the float64 reference rounded to dtype, within the module's tolerances."""
-    assert got.dtype == np.dtype(dtype)
-    assert got.shape == expected.shape
-    rtol = RTOL[dtype] if rtol is None else rtol
-    np.testing.assert_allclose(got, in_dtype(expected, dtype), rtol=rtol, atol=float(np.finfo(dtype).tiny))
 
 
 def assert_sum_close(got: np.ndarray, expected: np.ndarray, magnitude: np.ndarray, terms: int, dtype: str):
@@ -548,23 +517,17 @@ def check_against_reference(c: Case, got: np.ndarray, inputs: list[np.ndarray], 
 @pytest.mark.parametrize("c, dtype", CASE_PARAMS)
 def test_layer_matches_reference(c: Case, dtype: str):
     spec, result, data = run_case(c, dtype)
-    check_against_reference(c, result.outputs["y"], received(c, data, dtype), dtype)
+    check_against_reference(c, result.outputs["y"], received(data, c.sizes, dtype), dtype)
 
 
 @pytest.mark.parametrize("c, dtype", CASE_PARAMS)
 def test_shape_rule_matches_output(c: Case, dtype: str):
     spec, result, data = run_case(c, dtype)
-    got = result.outputs["y"]
-    assert spec.layers["y"].shape == got.shape[1:]
-    assert got.shape[0] == len(next(iter(data.values())))
+    assert_shape_rule(spec, result.outputs["y"], len(next(iter(data.values()))))
 
 
 def _call_forward(c: Case, dtype: str, data: dict[str, np.ndarray]) -> np.ndarray:
-    spec = nnspec.loads(c.spec_text(dtype))
-    layer = spec.layers["y"]
-    args = [np.asarray(data[name]).astype(dtype) for name in c.sizes]
-    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        return layer.type.forward(args, layer.props, {})
+    return call_forward(c.spec_text(dtype), data, c.sizes, dtype)
 
 
 @pytest.mark.parametrize("c, dtype", CASE_PARAMS)
@@ -593,7 +556,7 @@ def test_largest_finite_inputs_give_reference_results_without_warning(c: Case, d
     got = _call_forward(c, dtype, data)  # raises on any numpy warning
     if c.type == "CumProd":
         return  # a running product that overflows and comes back: by hand below
-    check_against_reference(c, got, received(c, data, dtype), dtype)
+    check_against_reference(c, got, received(data, c.sizes, dtype), dtype)
 
 
 # --- every axes / keep_dims combination of the reductions ----------------------------------------

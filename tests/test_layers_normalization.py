@@ -52,8 +52,18 @@ import pytest
 import nnspec
 from nnspec.static import estimates
 
-DTYPES = ("float32", "float64")
-RTOL = {"float32": 1e-6, "float64": 1e-12}
+from .layer_harness import (
+    DTYPES,
+    RTOL,
+    as_received,
+    assert_error_within,
+    case_params,
+    cycled,
+    forward_raising,
+    layer_spec,
+    run_spec,
+)
+
 K = 64
 
 # The layer types this module adds and tests.
@@ -237,9 +247,7 @@ def extremes(dtype: str) -> list[float]:
 
 def sample_values(dtype: str, shape: tuple[int, ...], batch: int = 3, shift: int = 0) -> np.ndarray:
     """A (batch, *shape) array of the extreme values, cycled with a stride so groups mix them."""
-    values = extremes(dtype)
-    count = batch * math.prod(shape)
-    return np.array([values[(k * 7 + shift) % len(values)] for k in range(count)]).reshape((batch, *shape))
+    return cycled(extremes(dtype), shape, shift=shift, batch=batch)
 
 
 def near_epsilon(batch: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -284,11 +292,7 @@ class Case:
     data: Callable[[str], np.ndarray] | None = None
 
     def spec_text(self, dtype: str) -> str:
-        extra = f", {self.layer}" if self.layer else ""
-        return (
-            f"nnspec: 1\ndtype: {dtype}\nlayers:\n  - {{name: x, type: Input, size: {list(self.size)}}}\n"
-            f"  - {{name: y, type: {self.type}, input: x{extra}}}\n"
-        )
+        return layer_spec(dtype, self.type, {"x": self.size}, self.layer, seed=False, outputs=False)
 
     def inputs(self, dtype: str) -> np.ndarray:
         return self.data(dtype) if self.data else sample_values(dtype, self.size)
@@ -457,24 +461,21 @@ CASES = [
     ),
     Case("MS-untrained", "MeanSubtraction", "", (4,), MS, defaults={"mean": 0.0, "t": 0.0}),
 ]
-CASE_PARAMS = [pytest.param(case, dtype, id=f"{case.id}-{dtype}") for case in CASES for dtype in DTYPES]
+CASE_PARAMS = case_params(CASES)
 
 
 def run_case(case: Case, dtype: str):
     """Run a case with every RuntimeWarning an error; returns (spec, result, data)."""
-    spec = nnspec.loads(case.spec_text(dtype))
     data = case.inputs(dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        result = nnspec.run(spec, {"x": data}, params=case.params(dtype) if case.params else None)
+    spec, result = run_spec(case.spec_text(dtype), {"x": data}, case.params(dtype) if case.params else None)
     return spec, result, data
 
 
 def reference_for(case: Case, dtype: str, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The reference on exactly what nnspec received: data and parameters rounded to the dtype."""
-    x = np.asarray(data).astype(dtype).astype(np.float64)
+    x = as_received(data, dtype)
     if case.params:
-        params = {k.rsplit("/", 1)[-1]: v.astype(dtype).astype(np.float64) for k, v in case.params(dtype).items()}
+        params = {k.rsplit("/", 1)[-1]: as_received(v, dtype) for k, v in case.params(dtype).items()}
     else:
         params = {name: np.array([value]) for name, value in case.defaults.items()}
     return REFERENCES[case.type]([x], case.ref_props, params)
@@ -485,8 +486,7 @@ def assert_normalized_close(got: np.ndarray, expected: np.ndarray, magnitude: np
     assert got.dtype == np.dtype(dtype) and got.shape == expected.shape
     info = np.finfo(dtype)
     bound = RTOL[dtype] * np.abs(expected) + K * float(info.eps) * magnitude + float(info.tiny)
-    error = np.abs(got.astype(np.float64) - expected)
-    assert np.all(error <= bound), f"errors {error[error > bound]} exceed {bound[error > bound]}"
+    assert_error_within(got, expected, bound)
 
 
 # --- the catalog is covered ---------------------------------------------------------------------------
@@ -520,8 +520,7 @@ def test_forward_never_warns_for_finite_input(case: Case, dtype: str):
     the same finite inputs with overflow, invalid and divide-by-zero raised."""
     spec, result, data = run_case(case, dtype)
     layer = spec.layers["y"]
-    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        layer.type.forward([data.astype(dtype)], layer.props, result.parameters["y"])
+    forward_raising(layer, [data.astype(dtype)], result.parameters["y"])
 
 
 # --- properties, defaults, parameters -------------------------------------------------------------------

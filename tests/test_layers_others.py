@@ -41,7 +41,17 @@ import pytest
 
 import nnspec
 
-DTYPES = ("float32", "float64")
+from .layer_harness import (
+    DTYPES,
+    assert_error_within,
+    assert_shape_rule,
+    case_params,
+    cycled,
+    forward_raising,
+    layer_spec,
+    received,
+    run_spec,
+)
 
 # The layer types this module adds to the catalog (and tests).
 OTHERS_TYPES = {
@@ -390,9 +400,7 @@ def edge_values(dtype: str) -> list[float]:
 def sample_values(dtype: str, shape: tuple[int, ...], shift: int = 0, batch: int = 2) -> np.ndarray:
     """A (batch, *shape) float64 array cycling through the edge values (stride 5, so neighbours differ
     and values repeat: Sort meets ties)."""
-    values = edge_values(dtype)
-    count = batch * math.prod(shape)
-    return np.array([values[(5 * k + shift) % len(values)] for k in range(count)]).reshape((batch, *shape))
+    return cycled(edge_values(dtype), shape, shift=shift, batch=batch, stride=5)
 
 
 def _special_data(dtype: str) -> dict[str, np.ndarray]:
@@ -429,15 +437,7 @@ class Case:
     data: Callable[[str], dict[str, np.ndarray]] | None = None  # dtype -> data (default: edge values)
 
     def spec_text(self, dtype: str) -> str:
-        lines = ["nnspec: 1", f"dtype: {dtype}", "seed: 0", "layers:"]
-        for name, size in self.sizes.items():
-            lines.append(f"  - {{name: {name}, type: Input, size: {list(size)}}}")
-        inputs = list(self.sizes)
-        wiring = inputs[0] if len(inputs) == 1 else "[" + ", ".join(inputs) + "]"
-        extra = f", {self.layer}" if self.layer else ""
-        lines.append(f"  - {{name: y, type: {self.type}, input: {wiring}{extra}}}")
-        lines.append("outputs: [y]")
-        return "\n".join(lines) + "\n"
+        return layer_spec(dtype, self.type, self.sizes, self.layer)
 
     def inputs(self, dtype: str) -> dict[str, np.ndarray]:
         if self.data is not None:
@@ -676,22 +676,14 @@ CASES = [
         data=_labels(4, shape=(2, 3), batch=2),
     ),
 ]
-CASE_PARAMS = [pytest.param(case, dtype, id=f"{case.id}-{dtype}") for case in CASES for dtype in DTYPES]
+CASE_PARAMS = case_params(CASES)
 
 
 def run_case(case: Case, dtype: str):
     """Load and run a case with every numpy warning an error; returns (spec, result, data)."""
-    spec = nnspec.loads(case.spec_text(dtype))
     data = case.inputs(dtype)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)
-        result = nnspec.run(spec, data, statistics=False)
+    spec, result = run_spec(case.spec_text(dtype), data, statistics=False)
     return spec, result, data
-
-
-def received(case: Case, dtype: str, data) -> list[np.ndarray]:
-    """The inputs exactly as nnspec received them: rounded to the dtype, held in float64."""
-    return [np.asarray(data[name]).astype(dtype).astype(np.float64) for name in case.sizes]
 
 
 # --- the layers this module adds are all covered ----------------------------------------
@@ -750,14 +742,12 @@ def test_layer_matches_reference(case: Case, dtype: str):
     spec, result, data = run_case(case, dtype)
     got = result.outputs["y"]
     assert got.dtype == np.dtype(dtype)
-    inputs = received(case, dtype, data)
+    inputs = received(data, case.sizes, dtype)
     if case.type == "Interpolate":
         expected, magnitude = _interpolate_exact(inputs[0], case.ref_props)
         eps, tiny = float(np.finfo(dtype).eps), float(np.finfo(dtype).tiny)
         assert got.shape == expected.shape
-        error = np.abs(got.astype(np.float64) - expected)
-        bound = 4 * eps * magnitude + tiny
-        assert np.all(error <= bound), f"errors {error[error > bound]} exceed {bound[error > bound]}"
+        assert_error_within(got, expected, 4 * eps * magnitude + tiny)
     else:
         expected = REFERENCES[case.type](inputs, case.ref_props)
         assert got.shape == expected.shape
@@ -767,9 +757,7 @@ def test_layer_matches_reference(case: Case, dtype: str):
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
 def test_shape_rule_matches_output(case: Case, dtype: str):
     spec, result, data = run_case(case, dtype)
-    got = result.outputs["y"]
-    assert spec.layers["y"].shape == got.shape[1:]
-    assert got.shape[0] == len(next(iter(data.values())))
+    assert_shape_rule(spec, result.outputs["y"], len(next(iter(data.values()))))
 
 
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
@@ -779,9 +767,7 @@ def test_forward_never_warns_for_finite_input(case: Case, dtype: str):
     (ResetNaN and ResetInf meet NaN and inf by design: testing for them raises nothing)."""
     spec, result, data = run_case(case, dtype)
     layer = spec.layers["y"]
-    args = [np.asarray(data[name]).astype(dtype) for name in case.sizes]
-    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        layer.type.forward(args, layer.props, {})
+    forward_raising(layer, [np.asarray(data[name]).astype(dtype) for name in case.sizes], {})
 
 
 # --- Dropout -----------------------------------------------------------------------------
