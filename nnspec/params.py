@@ -168,3 +168,13 @@ def _load_npy(path: Path) -> np.ndarray:
 def _located(spec: Spec, path: tuple, message: str, layer: str) -> Diagnostic:
     line, column = spec.source_map.locate(path)
     return Diagnostic(message, spec.file, line, column, code="parameter", path=path, layer=layer)
+
+
+def by_nnabla_name(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Parameters as nnabla names them ({scope}/{function scope}/{name}), one entry per shared array:
+    what ``--save-params`` writes, and what ``--params`` reads back to repeat a run exactly."""
+    return {
+        spec.layers[layer].parameter_key(name): value
+        for layer, values in parameters.items()
+        for name, value in values.items()
+    }

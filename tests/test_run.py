@@ -297,3 +297,17 @@ def test_a_negative_multiplier_of_a_random_initializer_scales_as_its_size():
     )
     W = nnspec.run(spec, {"x": np.zeros((1, 200))}).parameters["fc"]["W"]
     assert W.std() == pytest.approx(2.0, rel=0.02)  # 60,000 draws: the std's sampling error is about 0.3%
+
+
+def test_parameters_saved_by_nnabla_name_repeat_a_run_exactly(tmp_path):
+    from nnspec.params import by_nnabla_name
+
+    spec = nnspec.loads(MLP)
+    x = np.random.default_rng(5).uniform(-1, 1, (4, 6))
+    first = nnspec.run(spec, {"x": x})
+    saved = by_nnabla_name(spec, first.parameters)
+    assert sorted(saved) == ["fc1/affine/W", "fc1/affine/b", "fc2/affine/W", "fc2/affine/b"]
+    np.savez(tmp_path / "p.npz", **saved)
+    other_seed = nnspec.loads(MLP.replace("seed: 3", "seed: 4"))
+    again = nnspec.run(other_seed, {"x": x}, params=tmp_path / "p.npz")
+    np.testing.assert_array_equal(again.outputs["p"], first.outputs["p"])
