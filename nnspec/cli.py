@@ -86,7 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="run a spec in numpy and report per-layer statistics and range warnings",
-        description="Run a spec on data from --input files, the spec's data: section or its generators; "
+        description="Run a spec on data from --input files, an NNC dataset CSV (--dataset), the spec's data: "
+        "section or its generators; "
         "print per-layer statistics and the output values, and warn where values reach a layer "
         "in a range that destroys information.",
     )
@@ -97,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=PATH",
         help="data for the data variable NAME from a .npy, .npz or .csv file (repeatable)",
+    )
+    run.add_argument(
+        "--dataset",
+        metavar="PATH",
+        help="data from an NNC dataset CSV (index.csv: a header row, one sample per row; columns bind to "
+        "data variables by name; --input overrides a column)",
     )
     run.add_argument("--params", metavar="PATH", help="parameters from a .npz file with nnabla names (fc1/affine/W)")
     run.add_argument("--batch-size", type=_positive_int, metavar="N", help="run N samples at a time (default: all)")
@@ -113,7 +120,12 @@ def _parser() -> argparse.ArgumentParser:
         help="stop before running when the run would need more memory than SIZE, e.g. 2G (default: half of RAM)",
     )
     run.add_argument("--output", metavar="PATH", help="save every output layer's values to a .npz file")
-    run.add_argument("--force", action="store_true", help="overwrite --output if it exists")
+    run.add_argument(
+        "--save-params",
+        metavar="PATH",
+        help="save the parameters used, by nnabla name, to a .npz file (--params PATH repeats the run)",
+    )
+    run.add_argument("--force", action="store_true", help="overwrite --output or --save-params if it exists")
     run.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
     _add_check_options(run, strict="exit 1 on warnings too")
     run.set_defaults(handler=_run)
@@ -217,14 +229,17 @@ def _run(args: argparse.Namespace) -> int:
 
     files = dict(_name_equals_path(item) for item in args.input)
     output = Path(args.output) if args.output else None
-    if output is not None and output.exists() and not args.force:
-        raise UsageError(f"{output} exists; add --force to overwrite it")
+    saved_params = Path(args.save_params) if args.save_params else None
+    for path in (output, saved_params):
+        if path is not None and path.exists() and not args.force:
+            raise UsageError(f"{path} exists; add --force to overwrite it")
     spec = load(args.file)
     with warnings.catch_warnings():  # the report shows the findings; no need for Python's warnings too
         warnings.simplefilter("ignore", RangeWarning)
         result = run(
             spec,
             input_files=files,
+            dataset=args.dataset,
             params=args.params,
             batch_size=args.batch_size,
             samples=args.samples,
@@ -233,6 +248,10 @@ def _run(args: argparse.Namespace) -> int:
         )
     if output is not None:
         _save_npz(output, result.outputs)
+    if saved_params is not None:
+        from .params import by_nnabla_name
+
+        _save_npz(saved_params, by_nnabla_name(spec, result.parameters))
     if args.format == "json":
         json.dump(to_dict(result), sys.stdout, indent=2, allow_nan=False)  # strict JSON, for any reader
         print()

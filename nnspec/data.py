@@ -103,11 +103,14 @@ def gather_inputs(
     arrays: Mapping[str, np.ndarray] | None = None,
     files: Mapping[str, str | Path] | None = None,
     samples: int | None = None,
+    dataset: str | Path | None = None,
 ) -> tuple[dict[str, np.ndarray], list[DataReader], int]:
     """The data of every data variable, the readers still to generate theirs, and the sample count.
 
     Sources, first found wins: ``arrays`` (numpy arrays given by the caller), ``files``
-    (--input NAME=PATH), the spec's data: section, the reader's generator. Every
+    (--input NAME=PATH), ``dataset`` (--dataset PATH: an NNC dataset CSV, whose columns
+    bind to data variables by name; columns no layer reads are ignored; see
+    nnspec.dataset), the spec's data: section, the reader's generator. Every
     variable must have the same number of samples; generators make as many as the
     other sources have, or ``samples`` (default 100) when all are generated. Arrays
     keep their dtype (a memory-mapped file stays on disk); the runner converts each
@@ -120,6 +123,11 @@ def gather_inputs(
         raise UsageError(
             f"no layer reads data variable(s) {', '.join(unknown)}; the spec's variables are: {', '.join(readers)}"
         )
+    from_dataset: dict[str, np.ndarray] = {}
+    if dataset is not None:
+        from .dataset import read_dataset
+
+        from_dataset = read_dataset(dataset, readers, skip=set(arrays) | set(files))
     data: dict[str, np.ndarray] = {}
     to_generate: list[DataReader] = []
     for variable, reader in readers.items():
@@ -127,6 +135,9 @@ def gather_inputs(
             value, origin = np.asarray(arrays[variable]), "the array given"
         elif variable in files:
             value, origin = read_array_file(files[variable], variable), str(files[variable])
+        elif variable in from_dataset:
+            data[variable] = from_dataset[variable]  # already (N, *size): read_dataset reshaped it
+            continue
         elif variable in spec.data:
             value, origin = spec.data[variable], "the spec's data"
         elif reader.generator != "None":
@@ -134,8 +145,9 @@ def gather_inputs(
             continue
         else:
             setting = "its generator" if reader.target is None else f"{reader.target}: {{generator: ...}}"
+            absent = f" (the dataset {dataset} has no column '{variable}')" if dataset is not None else ""
             raise UsageError(
-                f"no data for {reader.title}: give --input {variable}=FILE, add '{variable}:' under data: "
+                f"no data for {reader.title}{absent}: give --input {variable}=FILE, add '{variable}:' under data: "
                 f"in the spec, or set {setting}"
             )
         if not np.issubdtype(value.dtype, np.number) and value.dtype != bool:

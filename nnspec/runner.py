@@ -61,6 +61,7 @@ def run(
     inputs: Mapping[str, np.ndarray] | None = None,
     *,
     input_files: Mapping[str, str | Path] | None = None,
+    dataset: str | Path | None = None,
     params: Mapping[str, np.ndarray] | str | Path | None = None,
     batch_size: int | None = None,
     samples: int | None = None,
@@ -70,7 +71,10 @@ def run(
 ) -> RunResult:
     """Run ``spec`` on data and return its outputs, statistics and findings.
 
-    ``inputs`` maps data variables to arrays of shape (N, *size); ``params`` is a
+    ``inputs`` maps data variables to arrays of shape (N, *size); ``input_files`` maps
+    them to .npy, .npz or .csv files; ``dataset`` is an NNC dataset CSV whose columns
+    bind to data variables by name (arrays, then files, then the dataset, then the
+    spec's data:, then generators: see nnspec.data.gather_inputs); ``params`` is a
     mapping of nnabla parameter names to arrays, or a path to a .npz file of them.
     A run whose estimated memory exceeds ``max_memory`` bytes (default: half the
     machine's memory) stops before allocating anything. ``checks`` overrides check
@@ -80,7 +84,7 @@ def run(
     enabled = settings.resolve(spec, checks) if statistics else {}
     if batch_size is not None and batch_size < 1:
         raise NnspecError(f"batch size must be at least 1; got {batch_size}")
-    data, to_generate, count = gather_inputs(spec, inputs, input_files, samples)
+    data, to_generate, count = gather_inputs(spec, inputs, input_files, samples, dataset)
     step = batch_size or max(count, 1)
     memory.check(memory.estimate(spec, count, min(step, count), to_generate), max_memory or memory.default_limit())
     data.update({reader.variable: generate(reader, count, spec.seed) for reader in to_generate})

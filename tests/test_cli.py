@@ -215,3 +215,25 @@ def test_json_outputs_validate_against_their_published_schemas(write_spec, capsy
     bad = write_spec("nnspec: 1\nlayers: 3\n", "bad.yaml")
     main(["validate", "--format", "json", str(bad), SEED])
     jsonschema.validate(json.loads(capsys.readouterr().out), validate_schema)
+
+
+def test_saved_parameters_repeat_the_run(tmp_path, write_spec, capsys):
+    text = (
+        "nnspec: 1\nseed: {seed}\nlayers:\n"
+        "  - {{name: x, type: Input, size: [3]}}\n  - {{name: fc, type: Affine, out_shape: 2}}\n"
+    )
+    seed7, seed8 = write_spec(text.format(seed=7), "seed7.yaml"), write_spec(text.format(seed=8), "seed8.yaml")
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).uniform(-1, 1, (4, 3)))
+    data = ["--input", f"x={tmp_path / 'x.npy'}"]
+    first, params = tmp_path / "first.npz", tmp_path / "params.npz"
+    assert main(["run", str(seed7), *data, "--output", str(first), "--save-params", str(params)]) == 0
+    with np.load(params) as saved:
+        assert sorted(saved.files) == ["fc/affine/W", "fc/affine/b"] and saved["fc/affine/W"].shape == (3, 2)
+    # seed 8 draws other weights; with seed 7's saved parameters it repeats seed 7's run exactly
+    assert main(["run", str(seed8), *data, "--output", str(tmp_path / "own.npz")]) == 0
+    assert main(["run", str(seed8), *data, "--params", str(params), "--output", str(tmp_path / "again.npz")]) == 0
+    with np.load(first) as a, np.load(tmp_path / "own.npz") as own, np.load(tmp_path / "again.npz") as again:
+        assert not np.array_equal(a["fc"], own["fc"])
+        np.testing.assert_array_equal(a["fc"], again["fc"])
+    assert main(["run", str(seed7), *data, "--save-params", str(params)]) == 2  # never overwritten without --force
+    assert "--force" in capsys.readouterr().err

@@ -1,0 +1,222 @@
+"""NNC's dataset format: an index CSV with a header row and one sample per row.
+
+Header cells are ``variable[__dimension][:label]``: ``x:image,y:label`` names two
+variables; ``x__0,x__1,x__2,y`` gives the three values of x in order, and y. A cell
+holds a number, or a path (absolute or relative to the CSV) to a per-sample data CSV
+(no header; rows x columns; one row or one column is 1-D) or to an image, read with
+Pillow (an optional dependency: ``pip install 'nnspec[image]'``) as channels x height
+x width, 8-bit values divided by 255 and 16-bit ones by 65535 as nnabla's loader does.
+
+Every sample is loaded into memory (streaming is a later step). Every problem is a
+UsageError naming the CSV, the row (the header is row 1) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from math import prod
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import format_shape
+from .data import _read_csv
+from .diagnostics import UsageError
+from .spec import DataReader
+from .suggest import closest
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff")
+IMAGE_EXTRA = "pip install 'nnspec[image]'"
+_DIMENSION = re.compile(r"^(?P<variable>.+?)__(?P<index>\d+)$")
+_GRAY_8BIT = {"1", "L", "LA"}
+_COLOR_8BIT = {"RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV", "La", "PA"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One header cell: its position in a row, the variable, and the dimension (None: the whole value)."""
+
+    position: int
+    variable: str
+    dimension: int | None
+    name: str  # as messages show it: x, or x__2
+
+
+def read_dataset(
+    path: str | Path, readers: Mapping[str, DataReader], skip: Collection[str] = ()
+) -> dict[str, np.ndarray]:
+    """The samples, as arrays of shape (N, *size), of the variables in ``readers`` that the dataset
+    at ``path`` has a column for, except those in ``skip`` (their data comes from elsewhere).
+
+    Columns of variables no layer reads are ignored; a header naming none of the variables in
+    ``readers`` is an error. Each variable's samples are reshaped to its reader's size when the
+    number of values matches."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: " + ("is a directory" if path.is_dir() else "file not found"))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = [
+                (number, row) for number, row in enumerate(csv.reader(handle), start=1) if any(c.strip() for c in row)
+            ]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"{path}: cannot read as a dataset CSV: {exc}") from None
+    if not rows:
+        raise UsageError(f"{path}: is empty: a dataset has a header row, then one sample per row")
+    header_row, header = rows[0]
+    columns = _parse_header(path, header_row, header)
+    named = list(dict.fromkeys(column.variable for column in columns))
+    if not any(variable in readers for variable in named):
+        raise UsageError(
+            f"{path}: the header names no data variable the spec reads (it names {', '.join(named)}; "
+            f"the spec reads {', '.join(readers)}){_suggestion(named, readers)}"
+        )
+    wanted = [variable for variable in named if variable in readers and variable not in skip]
+    if not wanted:
+        return {}
+    samples = rows[1:]
+    if not samples:
+        raise UsageError(f"{path}: holds no samples: it has a header row and nothing after it")
+    by_variable = {variable: [c for c in columns if c.variable == variable] for variable in wanted}
+    values: dict[str, list[np.ndarray]] = {variable: [] for variable in wanted}
+    first: dict[str, tuple[int, tuple[int, ...]]] = {}
+    for row_number, row in samples:
+        if len(row) != len(header):
+            raise UsageError(f"{path}: row {row_number}: has {len(row)} cells, but the header has {len(header)}")
+        for variable, group in by_variable.items():
+            where = f"{path}: row {row_number}, column {variable}"
+            if group[0].dimension is None:
+                sample = _cell_value(path, f"{path}: row {row_number}, column {group[0].name}", row[group[0].position])
+            else:
+                sample = np.array(
+                    [_number(f"{path}: row {row_number}, column {c.name}", row[c.position]) for c in group]
+                )
+            if variable not in first:
+                first[variable] = (row_number, sample.shape)
+            elif sample.shape != first[variable][1]:
+                before, shape = first[variable]
+                raise UsageError(
+                    f"{where}: shape {format_shape(sample.shape)}; row {before} had {format_shape(shape)}: "
+                    "every sample of a variable must have the same shape"
+                )
+            values[variable].append(sample)
+    return {variable: _as_size(path, readers[variable], np.stack(values[variable])) for variable in wanted}
+
+
+def _parse_header(path: Path, row_number: int, header: list[str]) -> list[Column]:
+    columns = []
+    for position, cell in enumerate(header):
+        name = cell.partition(":")[0].strip()
+        if not name:
+            raise UsageError(f"{path}: row {row_number}, column {position + 1}: the header cell is empty")
+        match = _DIMENSION.match(name)
+        if match:
+            columns.append(Column(position, match["variable"], int(match["index"]), name))
+        else:
+            columns.append(Column(position, name, None, name))
+    ordered = []
+    for variable in dict.fromkeys(column.variable for column in columns):
+        group = [column for column in columns if column.variable == variable]
+        where = f"{path}: row {row_number}, column {group[-1].name}"
+        if len(group) > 1 and any(column.dimension is None for column in group):
+            raise UsageError(
+                f"{where}: variable '{variable}' has more than one column, and not all of them "
+                f"{variable}__0, {variable}__1, ... (one column per dimension)"
+            )
+        group.sort(key=lambda column: column.dimension or 0)
+        if group[0].dimension is not None and [c.dimension for c in group] != list(range(len(group))):
+            found = ", ".join(column.name for column in group)
+            raise UsageError(
+                f"{where}: the columns of '{variable}' are {found}; they must be "
+                f"{variable}__0 to {variable}__{len(group) - 1}, each once"
+            )
+        ordered += group
+    return ordered
+
+
+def _suggestion(named: list[str], readers: Mapping[str, DataReader]) -> str:
+    for variable in named:
+        match = closest(variable, readers)
+        if match:
+            return f"; did you mean '{match}' for column '{variable}'?"
+    return ""
+
+
+def _number(where: str, cell: str) -> float:
+    try:
+        return float(cell)
+    except ValueError:
+        raise UsageError(f"{where}: not a number: {cell!r}") from None
+
+
+def _cell_value(csv_path: Path, where: str, cell: str) -> np.ndarray:
+    """A cell's sample: a number (as shape (1,)), or the contents of the file it names."""
+    text = cell.strip()
+    try:
+        return np.array([float(text)])
+    except ValueError:
+        pass
+    suffix = Path(text).suffix.lower()
+    if not text or not (suffix or "/" in text or "\\" in text):
+        raise UsageError(
+            f"{where}: not a number, nor a path to a data .csv or an image ({', '.join(IMAGE_SUFFIXES)}): {cell!r}"
+        )
+    file = Path(text) if Path(text).is_absolute() else csv_path.parent / text
+    if not file.is_file():
+        raise UsageError(f"{where}: {file}: " + ("is a directory" if file.is_dir() else "file not found"))
+    if suffix == ".csv":
+        try:
+            array = _read_csv(file)
+        except UsageError as exc:
+            raise UsageError(f"{where}: {exc}") from None
+        return array.reshape(-1) if 1 in array.shape else array
+    if suffix in IMAGE_SUFFIXES:
+        return _read_image(where, file)
+    raise UsageError(
+        f"{where}: {file}: unknown file type '{suffix}': a cell holds a number, or a path to a data .csv "
+        f"or an image ({', '.join(IMAGE_SUFFIXES)})"
+    )
+
+
+def _read_image(where: str, file: Path) -> np.ndarray:
+    """An image as (channels, height, width): grayscale 1 channel, color 3; 8-bit / 255, 16-bit / 65535."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise UsageError(f"{where}: {file} is an image; reading images needs Pillow: {IMAGE_EXTRA}") from None
+    try:
+        with Image.open(file) as image:
+            image.load()
+            mode = image.mode
+            if mode == "P":  # a palette (GIF): grayscale when every palette entry is a gray
+                palette = image.getpalette() or []
+                gray = all(palette[i] == palette[i + 1] == palette[i + 2] for i in range(0, len(palette) - 2, 3))
+                image, mode = image.convert("L" if gray else "RGB"), "L" if gray else "RGB"
+            if mode in _GRAY_8BIT:
+                return np.asarray(image.convert("L"), dtype=np.float64)[np.newaxis] / 255
+            if mode in _COLOR_8BIT:
+                return np.asarray(image.convert("RGB"), dtype=np.float64).transpose(2, 0, 1) / 255
+            if mode.startswith("I;16"):
+                return np.asarray(image, dtype=np.float64)[np.newaxis] / 65535
+            if mode in ("I", "F"):  # 32-bit integer or float: taken as they are
+                return np.asarray(image, dtype=np.float64)[np.newaxis]
+    except (OSError, ValueError, SyntaxError) as exc:  # Pillow's errors for unreadable or truncated files
+        raise UsageError(f"{where}: {file}: cannot read the image: {exc}") from None
+    raise UsageError(f"{where}: {file}: images of mode {mode} are not supported: use grayscale or RGB")
+
+
+def _as_size(path: Path, reader: DataReader, values: np.ndarray) -> np.ndarray:
+    """Samples reshaped to the reader's size when the number of values matches."""
+    size = reader.size
+    if size is None or values.shape[1:] == tuple(size):
+        return values
+    if prod(values.shape[1:]) == prod(size):
+        return values.reshape(len(values), *size)
+    raise UsageError(
+        f"{path}: column {reader.variable}: each sample has shape {format_shape(values.shape[1:])} "
+        f"({prod(values.shape[1:])} values), but {reader.title} reads samples of shape {format_shape(size)} "
+        f"({prod(size)} values)"
+    )
