@@ -41,11 +41,11 @@ def read_array_file(path: str | Path, variable: str) -> np.ndarray:
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: cannot read as {suffix} array: {exc}") from None
     if suffix == ".csv":
-        return _read_csv(path)
+        return read_csv(path)
     raise UsageError(f"{path}: unknown data file type '{suffix}': use .npy, .npz or .csv")
 
 
-def _read_csv(path: Path) -> np.ndarray:
+def read_csv(path: Path) -> np.ndarray:
     rows = []
     with open(path, newline="", encoding="utf-8-sig") as handle:
         for row_number, row in enumerate(csv.reader(handle), start=1):

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import format_shape
-from .data import _read_csv
+from .data import read_csv
 from .diagnostics import UsageError
 from .spec import DataReader
 from .suggest import closest
@@ -169,7 +169,7 @@ def _cell_value(csv_path: Path, where: str, cell: str) -> np.ndarray:
         raise UsageError(f"{where}: {file}: " + ("is a directory" if file.is_dir() else "file not found"))
     if suffix == ".csv":
         try:
-            array = _read_csv(file)
+            array = read_csv(file)
         except UsageError as exc:
             raise UsageError(f"{where}: {exc}") from None
         return array.reshape(-1) if 1 in array.shape else array
