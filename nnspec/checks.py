@@ -787,11 +787,10 @@ def _as(value: float, dtype: str) -> float:
 
 def _exact(x: float, dtype: str) -> str:
     """The fewest digits that still name this value of the dtype (-1.0001, not -1)."""
-    for digits in range(4, 18):
-        text = f"{x:.{digits}g}"
-        if _as(float(text), dtype) == _as(x, dtype):
-            return text
-    return repr(x)
+    value = np.dtype(dtype).type(x)
+    if value != 0 and np.isfinite(value) and not 1e-4 <= abs(value) < 1e7:
+        return np.format_float_scientific(value, unique=True, trim="-")
+    return np.format_float_positional(value, unique=True, trim="-")
 
 
 def _exact_span(s: TensorStats, dtype: str) -> str:
