@@ -15,7 +15,9 @@ The headline is (c)/(b), the statistics overhead, against the target of 1.25x.
 
 The script measures the nnspec of the checkout it lives in (it puts the repository
 root first on sys.path). It sets no environment variables: BLAS threads are what the
-machine gives.
+machine gives. The performance issue's conditions are one BLAS thread
+(OPENBLAS_NUM_THREADS=1 python benchmarks/stats_overhead.py): a core then stays idle
+during the matrix products, and nnspec takes the statistics on it.
 """
 
 from __future__ import annotations
@@ -125,6 +127,13 @@ def environment() -> None:
     load = f"; load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
     print(f"python {platform.python_version()} on {platform.machine()}, {platform.system()}; cpus: {_cpus()}{load}")
     print(f"numpy {np.__version__}; nnspec {nnspec.__version__} from {Path(nnspec.__file__).parent}")
+    limits = [
+        f"{v}={os.environ[v]}"
+        for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        if v in os.environ
+    ]
+    overlap = "on a second thread, beside the next layers" if nnspec.runner.spare_core() else "on the same thread"
+    print(f"BLAS threads: {', '.join(limits) or 'not limited (every core)'}; nnspec takes statistics {overlap}")
     try:
         from threadpoolctl import threadpool_info
     except ImportError:

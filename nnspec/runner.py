@@ -2,16 +2,20 @@
 
 The loop knows no layer by name: it asks the catalog entry for the forward
 function, feeds source layers from the data, and frees each tensor after its
-last consumer has run. Statistics are gathered per batch and merged; the checks
+last consumer has run. Statistics are gathered per batch (on a second thread, beside the
+next layers, when a core would otherwise stay idle) and merged; the checks
 judge them at the end. Findings are returned as data, and also issued as Python
 warnings of category ``RangeWarning`` for library users who never read a report.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,7 @@ from .checks import Check, Finding, LayerStats, checks_for, observe, run_checks
 from .data import gather_inputs, generate
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
 from .params import load_parameter_file, resolve_parameters
-from .spec import Spec
+from .spec import Layer, Spec
 
 
 class RangeWarning(UserWarning):
@@ -97,12 +101,13 @@ def run(
     last_use = {source: step for step, name in enumerate(order) for source in spec.layers[name].inputs}
     measured = {name: [c for c in checks_for(spec.layers[name].type) if c.id in enabled[name]] for name in enabled}
     dtype = np.dtype(spec.dtype)
+    statistician = _statistician() if statistics and spare_core() else None
     stats: dict[str, LayerStats] = {}
     batches: dict[str, list[np.ndarray]] = {name: [] for name in spec.outputs}
     for start in range(0, count, step):
         with np.errstate(over="ignore"):  # data beyond the dtype's range becomes inf: the nan-inf check says so
             feeds = {variable: np.asarray(values[start : start + step], dtype) for variable, values in data.items()}
-        values, batch_stats = _forward(spec, order, last_use, feeds, parameters, measured)
+        values, batch_stats = _forward(spec, order, last_use, feeds, parameters, measured, statistician)
         for name, layer_stats in batch_stats.items():
             stats[name] = stats[name].merge(layer_stats) if name in stats else layer_stats
         for name in spec.outputs:
@@ -122,6 +127,7 @@ def _forward(
     feeds: dict[str, np.ndarray],
     parameters: dict[str, dict[str, np.ndarray]],
     measured: dict[str, list[Check]],
+    statistician: ThreadPoolExecutor | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, LayerStats]]:
     """One batch through every layer in ``order``; returns the output layers' values and the
     statistics of the layers in ``measured`` (with the checks each measures). A tensor is
@@ -129,6 +135,7 @@ def _forward(
     keep = set(spec.outputs)
     values: dict[str, np.ndarray] = {}
     stats: dict[str, LayerStats] = {}
+    pending: list[Future] = []
     for i, name in enumerate(order):
         layer = spec.layers[name]
         args = [feeds[layer.dataset]] if layer.type.is_source else [values[s] for s in layer.inputs]
@@ -137,10 +144,43 @@ def _forward(
         # them afterwards with the layer that produced them and its inputs' statistics.
         with np.errstate(all="ignore"):
             values[name] = layer.type.forward(args, layer.props, parameters[name])
-            if name in measured:
-                received = [stats[s].output for s in layer.inputs if s in stats]
-                stats[name] = observe(layer, measured[name], args, values[name], received)
+        if name in measured:
+            task = partial(_observe_into, stats, layer, measured[name], args, values[name])
+            pending.append(statistician.submit(task) if statistician else _done(task()))
         for source in set(layer.inputs):
             if last_use[source] == i and source not in keep:
-                del values[source]
+                del values[source]  # a statistics task still to run holds its own reference
+    for task in pending:
+        task.result()  # waits for the statistics, and passes on an exception from them
     return values, stats
+
+
+def _observe_into(
+    stats: dict[str, LayerStats], layer: Layer, checks: list[Check], inputs: list[np.ndarray], output: np.ndarray
+) -> None:
+    """One layer's statistics, from its inputs' (already there: the tasks run in layer order)."""
+    with np.errstate(all="ignore"):  # numpy's error state is per thread
+        received = [stats[source].output for source in layer.inputs if source in stats]
+        stats[layer.name] = observe(layer, checks, inputs, output, received)
+
+
+def _done(result: None) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
+
+
+def spare_core() -> bool:
+    """Whether a core stays idle while numpy computes: BLAS limited (by the usual variables) to
+    fewer threads than there are cores. Statistics then run on it, beside the next layers."""
+    cores = os.cpu_count() or 1
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        if os.environ.get(variable, "").isdigit():
+            return int(os.environ[variable]) < cores
+    return False  # BLAS takes every core by default
+
+
+@cache
+def _statistician() -> ThreadPoolExecutor:
+    """One worker, so that statistics are taken in layer order."""
+    return ThreadPoolExecutor(1, "nnspec-statistics")

@@ -311,3 +311,43 @@ def test_parameters_saved_by_nnabla_name_repeat_a_run_exactly(tmp_path):
     other_seed = nnspec.loads(MLP.replace("seed: 3", "seed: 4"))
     again = nnspec.run(other_seed, {"x": x}, params=tmp_path / "p.npz")
     np.testing.assert_array_equal(again.outputs["p"], first.outputs["p"])
+
+
+def test_statistics_taken_on_a_second_thread_are_the_same(monkeypatch):
+    import nnspec.runner
+
+    spec = nnspec.load(SPECS / "mlp_branches.yaml")
+    alone = nnspec.run(spec, samples=300, batch_size=64)
+    monkeypatch.setattr(nnspec.runner, "spare_core", lambda: True)
+    beside = nnspec.run(spec, samples=300, batch_size=64)
+    assert beside.findings == alone.findings
+    for name in spec.layers:
+        a, b = alone.stats[name], beside.stats[name]
+        assert a.output.to_dict() == b.output.to_dict()
+        np.testing.assert_array_equal(a.output.histogram, b.output.histogram)
+        assert a.measures.keys() == b.measures.keys()
+
+
+def test_a_failure_on_the_statistics_thread_reaches_the_caller(monkeypatch):
+    import nnspec.runner
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("statistics broke")
+
+    monkeypatch.setattr(nnspec.runner, "spare_core", lambda: True)
+    monkeypatch.setattr(nnspec.runner, "observe", broken)
+    with pytest.raises(RuntimeError, match="statistics broke"):
+        nnspec.run(nnspec.load(SPECS / "mlp_branches.yaml"), samples=10)
+
+
+def test_a_core_is_spare_only_when_blas_is_limited_below_the_cores(monkeypatch):
+    import nnspec.runner
+
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(nnspec.runner.os, "cpu_count", lambda: 2)
+    assert not nnspec.runner.spare_core()  # BLAS takes every core by default
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    assert nnspec.runner.spare_core()
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert not nnspec.runner.spare_core()
