@@ -331,11 +331,12 @@ def _zero_limit(dtype: np.dtype) -> float:
 
 def _measure_certain(p: Probe) -> dict[str, Any]:
     axis = p.layer.props["axis"] + 1
-    spread = p.inputs[0].max(axis=axis) - p.inputs[0].min(axis=axis)
+    spread = np.ptp(p.inputs[0], axis=axis)
+    inside = 0 < p.output_stats.min and p.output_stats.max < 1  # then no probability is exactly 0 or 1
     return {
         "distributions": int(spread.size),
-        "certain": int(np.count_nonzero(p.output.max(axis=axis) == 1)),
-        "with_zeros": int(np.count_nonzero(p.output.min(axis=axis) == 0)),
+        "certain": 0 if inside else int(np.count_nonzero(p.output.max(axis=axis) == 1)),
+        "with_zeros": 0 if inside else int(np.count_nonzero(p.output.min(axis=axis) == 0)),
         "max:spread": np.atleast_1d(spread.max()),
     }
 
