@@ -577,8 +577,8 @@ def _table() -> list[Check]:
                 id=f"{name}-saturation",
                 severity=WARNING,
                 threshold=0.5,
-                looks_at=f"{t.name} inputs outside {_range(t.input_range)}: share above the threshold; or the mean "
-                "output within 5% of a bound",
+                looks_at=f"{t.name} inputs outside {_range(t.input_range)}: share above the threshold"
+                + ("; or the mean output within 5% of a bound" if t.output_range[0] == 0 else ""),
                 why="the output is within 1% of a bound there and the gradient nearly 0 (Glorot & Bengio, 2010)",
                 applies=lambda u, n=t.name: u.name == n,
                 judge=_saturation,
