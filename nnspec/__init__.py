@@ -23,6 +23,7 @@ _API = {
     "validate": "validation",
     "run": "runner",
     "RunResult": "runner",
+    "RunInterrupted": "runner",
     "Spec": "spec",
     "Layer": "spec",
     "Diagnostic": "diagnostics",

@@ -665,7 +665,8 @@ def _table() -> list[Check]:
             threshold=None,
             looks_at="every layer: each output unit the same on every sample",
             why="a layer whose output does not depend on its input passes nothing on",
-            applies=lambda t: not t.is_source,
+            # a loss or an error count that is the same for every sample is a result, not a fault
+            applies=lambda t: not t.is_source and t.category not in ("Loss", "Validation"),
             judge=_constant_output,
             measure=_measure_sameness,
             merge=_merge_sameness,

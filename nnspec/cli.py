@@ -1,7 +1,8 @@
 """The command line: a thin layer over the Python API.
 
 Exit codes: 0 fine; 1 a spec is invalid, or the run found errors (or warnings under
---strict); 2 the command line or a file could not be used. Results go to stdout;
+--strict); 2 the command line or a file could not be used; 130 Ctrl-C (a run still
+reports the samples it ran). Results go to stdout;
 diagnostics, findings and warnings to stderr. No traceback reaches the user unless
 --debug asks for one.
 """
@@ -12,7 +13,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +20,7 @@ from pathlib import Path
 from . import __version__
 from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError, SpecError, UsageError
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("nnspec: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (| head): nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
@@ -66,7 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="nnspec",
         description="Validate and run neural network specs written with Neural Network Console's layers.",
         epilog="Exit codes: 0 fine; 1 invalid spec, or the run found errors (or warnings with --strict); "
-        "2 the command line or a file could not be used.",
+        "2 the command line or a file could not be used; 130 interrupted (Ctrl-C).",
     )
     parser.add_argument("--version", action="version", version=f"nnspec {__version__}")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks (for reporting bugs)")
@@ -105,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
         help="data from an NNC dataset CSV (index.csv: a header row, one sample per row; columns bind to "
         "data variables by name; --input overrides a column)",
     )
-    run.add_argument("--params", metavar="PATH", help="parameters from a .npz file with nnabla names (fc1/affine/W)")
+    run.add_argument(
+        "--params", metavar="PATH", help="parameters by nnabla name (fc1/affine/W): a .npz file, or nnabla's .h5"
+    )
     run.add_argument("--batch-size", type=_positive_int, metavar="N", help="run N samples at a time (default: all)")
     run.add_argument(
         "--samples",
@@ -119,7 +121,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SIZE",
         help="stop before running when the run would need more memory than SIZE, e.g. 2G (default: half of RAM)",
     )
-    run.add_argument("--output", metavar="PATH", help="save every output layer's values to a .npz file")
+    run.add_argument(
+        "--output",
+        metavar="PATH",
+        help="save the output layers' values: .npz (every output, by name), .npy (the only output) or .csv "
+        "(one row a sample, header name__0,name__1,...)",
+    )
     run.add_argument(
         "--save-params",
         metavar="PATH",
@@ -127,6 +134,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--force", action="store_true", help="overwrite --output or --save-params if it exists")
     run.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
+    run.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no progress bar, and a text report of the scores and findings only (no layer table or values)",
+    )
     _add_check_options(run, strict="exit 1 on warnings too")
     run.set_defaults(handler=_run)
 
@@ -222,8 +235,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .report import to_dict, to_text
-    from .runner import RangeWarning, run
+    from .progress import Progress
+    from .report import MAX_VALUES_IN_JSON, MAX_VALUES_SHOWN, to_dict, to_text
+    from .runner import RangeWarning, RunInterrupted, run
+    from .save import check_output_path, save_outputs, write_atomically
     from .settings import parse_cli
     from .validation import load
 
@@ -234,31 +249,61 @@ def _run(args: argparse.Namespace) -> int:
         if path is not None and path.exists() and not args.force:
             raise UsageError(f"{path} exists; add --force to overwrite it")
     spec = load(args.file)
+    if output is not None:
+        check_output_path(output, spec.outputs)  # before the run, not after it
+    # Without --output, only the outputs the report shows are kept: memory stays bounded by the batch.
+    if output is not None:
+        keep = None
+    elif args.format == "json":
+        keep = MAX_VALUES_IN_JSON
+    else:
+        keep = 0 if args.quiet else MAX_VALUES_SHOWN
+    progress = Progress(sys.stderr, use_tqdm=True) if not args.quiet else None
     with warnings.catch_warnings():  # the report shows the findings; no need for Python's warnings too
         warnings.simplefilter("ignore", RangeWarning)
-        result = run(
-            spec,
-            input_files=files,
-            dataset=args.dataset,
-            params=args.params,
-            batch_size=args.batch_size,
-            samples=args.samples,
-            max_memory=args.max_memory,
-            checks=dict(parse_cli(item) for item in args.check),
-        )
-    if output is not None:
-        _save_npz(output, result.outputs)
-    if saved_params is not None:
-        from .params import by_nnabla_name
+        try:
+            result = run(
+                spec,
+                input_files=files,
+                dataset=args.dataset,
+                params=args.params,
+                batch_size=args.batch_size,
+                samples=args.samples,
+                max_memory=args.max_memory,
+                checks=dict(parse_cli(item) for item in args.check),
+                keep_outputs=keep,
+                progress=progress,
+            )
+        except RunInterrupted as stopped:
+            result = stopped.result
+        finally:
+            if progress is not None:
+                progress.close()
+    if not result.interrupted:
+        if output is not None:
+            save_outputs(output, result.outputs)
+        if saved_params is not None:
+            import numpy as np
 
-        _save_npz(saved_params, by_nnabla_name(spec, result.parameters))
+            from .params import by_nnabla_name
+
+            used = by_nnabla_name(spec, result.parameters)
+            write_atomically(saved_params, lambda handle: np.savez(handle, **used))
     if args.format == "json":
         json.dump(to_dict(result), sys.stdout, indent=2, allow_nan=False)  # strict JSON, for any reader
         print()
     else:
-        sys.stdout.write(to_text(result))
+        sys.stdout.write(to_text(result, tables=not args.quiet))
         sys.stdout.flush()
         _print_diagnostics(result.notes)
+    if result.interrupted:
+        unwritten = " and ".join(f"{p}" for p in (output, saved_params) if p is not None)
+        print(
+            f"nnspec: interrupted after {result.samples:,} of {result.total:,} samples: the statistics and findings "
+            f"cover those samples only{f'; {unwritten} not written' if unwritten else ''}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
     if result.errors or (args.strict and result.warnings):
         return EXIT_INVALID
     return EXIT_OK
@@ -311,23 +356,6 @@ def _name_equals_path(item: str) -> tuple[str, str]:
     if not sep or not name or not path:
         raise UsageError(f"--input takes NAME=PATH (a data variable and a file); got {item!r}")
     return name, path
-
-
-def _save_npz(path: Path, arrays: dict) -> None:
-    """Write atomically: the file appears whole or not at all."""
-    import numpy as np
-
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"{path}: directory {directory} does not exist")
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import mmap
 import re
 import zlib
 from collections.abc import Mapping
@@ -45,6 +46,18 @@ def read_array_file(path: str | Path, variable: str) -> np.ndarray:
     raise UsageError(f"{path}: unknown data file type '{suffix}': use .npy, .npz or .csv")
 
 
+def release(array: np.ndarray) -> None:
+    """Let go of the pages of a memory-mapped array this process has read (a .npy file's): they
+    stay in the file and the page cache, but no longer count in the run's memory, which the
+    batch bounds, however large the file. A batch read again later is read back from the file."""
+    while isinstance(array, np.ndarray):
+        mapping = getattr(array, "_mmap", None)
+        if isinstance(mapping, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED") and not mapping.closed:
+            mapping.madvise(mmap.MADV_DONTNEED)
+            return
+        array = array.base
+
+
 def read_csv(path: Path) -> np.ndarray:
     rows = []
     with open(path, newline="", encoding="utf-8-sig") as handle:
@@ -74,20 +87,53 @@ def _is_number(cell: str) -> bool:
         return False
 
 
-def generate(reader: DataReader, samples: int, seed: int) -> np.ndarray:
-    """Data from a generator (an Input's, or a target's), times its multiplier."""
+def generate(reader: DataReader, start: int, stop: int, seed: int) -> np.ndarray:
+    """Samples ``start`` to ``stop`` (exclusive) of a generator's data (an Input's, or a target's),
+    times its multiplier, in float64.
+
+    Each sample's values depend only on the spec's seed, the variable and the sample's index, never
+    on which samples are generated with it: a counter-based generator (Philox, keyed by the seed and
+    the variable) is moved to the sample's own place in its stream, so batches of 1, 7 or all samples
+    give the same data, and a batch costs only its own memory.
+    """
     size, kind, scale = reader.size, reader.generator, reader.multiplier
-    rng = np.random.default_rng([seed, zlib.crc32(("data/" + reader.variable).encode())])
-    if kind == "Normal":
-        values = rng.normal(0.0, 1.0, (samples, *size))
-    elif kind == "Uniform":
-        values = rng.uniform(-1.0, 1.0, (samples, *size))
+    values_per_sample = prod(size)
+    count = stop - start
+    if kind in ("Normal", "Uniform"):
+        # Uniform takes one 64-bit draw a value; Normal (Box-Muller) two draws for a pair of values
+        stride = values_per_sample if kind == "Uniform" else 2 * -(-values_per_sample // 2)
+        draws = _draws(_key(seed, reader.variable), start * stride, count * stride).reshape(count, stride)
+        if kind == "Uniform":
+            values = _unit(draws) * 2.0 - 1.0
+        else:
+            half = stride // 2
+            radius = np.sqrt(-2.0 * np.log1p(-_unit(draws[:, :half])))  # 1 - u lies in (0, 1]: log is finite
+            angle = (2.0 * np.pi) * _unit(draws[:, half:])
+            values = np.concatenate([radius * np.cos(angle), radius * np.sin(angle)], axis=1)[:, :values_per_sample]
+        values = values.reshape(count, *size)
     elif kind == "Constant":
-        values = np.ones((samples, *size))
+        values = np.ones((count, *size))
     else:  # Range
-        values = np.broadcast_to(np.linspace(-1.0, 1.0, prod(size)).reshape(size), (samples, *size))
+        values = np.broadcast_to(np.linspace(-1.0, 1.0, values_per_sample).reshape(size), (count, *size))
     with np.errstate(over="ignore"):  # a huge multiplier gives inf, which the nan-inf check reports
         return values * scale
+
+
+def _key(seed: int, variable: str) -> np.ndarray:
+    """A variable's 128-bit Philox key, from the spec's seed and the variable's name."""
+    return np.random.SeedSequence([seed, zlib.crc32(("data/" + variable).encode())]).generate_state(2, np.uint64)
+
+
+def _draws(key: np.ndarray, first: int, count: int) -> np.ndarray:
+    """Draws ``first`` to ``first + count`` of the stream of 64-bit integers a Philox keyed ``key`` makes."""
+    generator = np.random.Philox(key=key)
+    generator.advance(first // 4)  # one step of the counter makes four draws
+    return generator.random_raw(first % 4 + count)[first % 4 :]
+
+
+def _unit(draws: np.ndarray) -> np.ndarray:
+    """Draws as doubles in [0, 1): their top 53 bits, as numpy's own generators make them."""
+    return (draws >> np.uint64(11)) * (1.0 / 2**53)
 
 
 def variables(spec: Spec) -> dict[str, DataReader]:

@@ -33,12 +33,20 @@ class Estimate:
         return self.parameters + self.data + self.activations + self.outputs
 
 
-def estimate(spec: Spec, samples: int, batch: int, generated: list[DataReader]) -> Estimate:
+GENERATOR_BYTES = 48  # float64 bytes a generated value takes while a batch is made: draws, Box-Muller's parts
+
+
+def estimate(
+    spec: Spec, samples: int, batch: int, generated: list[DataReader], kept: list[str] | None = None
+) -> Estimate:
     """An upper bound of the bytes a run of ``samples`` in batches of ``batch`` allocates.
 
-    Parameters and generated data are drawn in float64 and then converted; every
-    layer's output of a batch is counted as if alive at once, plus float64 copies of
-    the largest for its statistics; outputs are kept for every sample, then joined.
+    Parameters are drawn in float64 and then converted; generated data is made one batch at a
+    time (the draws and the float64 values, then converted); every layer's output of a batch is
+    counted as if alive at once, plus float64 copies of the largest for its statistics; the
+    output layers in ``kept`` (default: all) are kept for every sample, in arrays filled batch by
+    batch. Data from files is not counted: a batch of it is an Input's output, and a whole file
+    is memory-mapped (.npy) or as large as the file (.npz, .csv, a dataset).
     """
     item = np.dtype(spec.dtype).itemsize
     shapes = {
@@ -47,11 +55,12 @@ def estimate(spec: Spec, samples: int, batch: int, generated: list[DataReader]) 
         for name, shape in layer.parameter_shapes.items()
     }
     sizes = [prod(layer.shape) for layer in spec.layers.values()]
+    kept = spec.outputs if kept is None else kept
     return Estimate(
         parameters=sum(prod(shape) for shape in shapes.values()) * (8 + item),
-        data=sum(prod(reader.size) for reader in generated) * samples * (8 + item),
+        data=sum(prod(reader.size) for reader in generated) * batch * (GENERATOR_BYTES + item),
         activations=batch * (sum(sizes) * item + max(sizes, default=0) * 16),
-        outputs=2 * samples * sum(prod(spec.layers[name].shape) for name in spec.outputs) * item,
+        outputs=samples * sum(prod(spec.layers[name].shape) for name in kept) * item,
     )
 
 

@@ -75,8 +75,14 @@ def parameter_rng(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(key.encode())])
 
 
+H5_EXTRA = "pip install 'nnspec[h5]'"
+
+
 def load_parameter_file(path: str | Path) -> dict[str, np.ndarray]:
-    """A .npz file of nnabla-named arrays (never unpickles anything)."""
+    """Parameters by nnabla name from a file: nnabla's parameter .h5 (by its suffix), else a .npz
+    of nnabla-named arrays (never unpickles anything)."""
+    if Path(path).suffix.lower() == ".h5":
+        return _load_h5(Path(path))
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
@@ -84,6 +90,38 @@ def load_parameter_file(path: str | Path) -> dict[str, np.ndarray]:
         raise UsageError(f"{path}: parameter file not found") from None
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: cannot read as a .npz parameter file: {exc}") from None
+
+
+def _load_h5(path: Path) -> dict[str, np.ndarray]:
+    """An HDF5 file as nnabla's save_parameters writes it: one dataset per parameter, at the path of
+    its full name (``fc1/affine/W`` is dataset W in group fc1/affine), with attributes ``need_grad``
+    and ``index`` (the order parameters were created in, which the result keeps, as nnabla's
+    load_parameters does). h5py is an optional dependency (the ``h5`` extra)."""
+    if not path.is_file():
+        raise UsageError(f"{path}: " + ("is a directory" if path.is_dir() else "parameter file not found"))
+    try:
+        import h5py
+    except ImportError:
+        raise UsageError(f"{path}: reading nnabla's .h5 parameter files needs h5py: {H5_EXTRA}") from None
+    found: list[tuple[float, int, str, np.ndarray]] = []
+    try:
+        with h5py.File(path, "r") as handle:
+
+            def visit(name: str, item) -> None:
+                if not isinstance(item, h5py.Dataset):
+                    return  # a group: a scope, whose datasets are visited too
+                if not (np.issubdtype(item.dtype, np.number) and item.dtype.fields is None):
+                    raise UsageError(f"{path}: dataset '{name}' holds {item.dtype} values, not numbers")
+                index = item.attrs.get("index")
+                order = float(index) if isinstance(index, (int, float, np.number)) else float("inf")
+                found.append((order, len(found), name, np.asarray(item[()])))
+
+            handle.visititems(visit)
+    except UsageError:
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path}: cannot read as an HDF5 parameter file (nnabla's parameter.h5): {exc}") from None
+    return {name: value for _, _, name, value in sorted(found, key=lambda entry: entry[:2])}
 
 
 def resolve_parameters(

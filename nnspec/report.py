@@ -47,8 +47,9 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         "outputs": {
             name: _json_values(value) for name, value in result.outputs.items() if value.size <= MAX_VALUES_IN_JSON
         },
-        "outputs_omitted": {  # too large for a report: their shapes; --output saves them
-            name: list(value.shape) for name, value in result.outputs.items() if value.size > MAX_VALUES_IN_JSON
+        "outputs_omitted": {  # too large for a report, or not kept (RunResult.omitted): their shapes
+            **{name: list(value.shape) for name, value in result.outputs.items() if value.size > MAX_VALUES_IN_JSON},
+            **{name: list(shape) for name, shape in result.omitted.items()},
         },
         "scores": scores(result),
         "findings": [{**f.to_dict(), **dict(zip(("line", "column"), spec.locate(f.layer)))} for f in result.findings],
@@ -101,8 +102,10 @@ def _json_values(values: np.ndarray) -> list:
     return spelled.tolist()
 
 
-def to_text(result: RunResult, width: int = 80) -> str:
-    """One row a layer, the output values, then the findings grouped by severity."""
+def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
+    """One row a layer, the output values, then the scores and the findings grouped by severity.
+
+    ``tables=False`` (--quiet) leaves out the heading, the layer table and the output values."""
     spec = result.spec
     header = ["layer", "type", "shape", "input", "output", "mean", "std", "sat", "zero", "nan/inf"]
     rows = [header]
@@ -140,6 +143,8 @@ def to_text(result: RunResult, width: int = 80) -> str:
         for row in rows
     ]
     shown = {name: value for name, value in result.outputs.items() if value.size <= MAX_VALUES_SHOWN}
+    if not tables:
+        lines, shown = [], {}
     if shown:
         lines += ["", "outputs"]
         name_width = max(map(len, shown))
@@ -162,7 +167,7 @@ def to_text(result: RunResult, width: int = 80) -> str:
                 lines += textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="    ")
     counts = [(len(result.errors), "error"), (len(result.warnings), "warning")]
     lines += ["", ", ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in counts)]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines).lstrip("\n") + "\n"
 
 
 def _span(s: TensorStats) -> str:
