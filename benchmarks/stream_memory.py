@@ -9,6 +9,11 @@ before the exec, so this process itself stays small.
 
     python benchmarks/stream_memory.py                          # 200 MB and 2 GB, batches 256 and 4096
     python benchmarks/stream_memory.py --sizes 50M 500M --batches 64 1024
+    python benchmarks/stream_memory.py --dataset-samples 2000 20000   # NNC dataset CSVs of 28x28 PNGs
+
+With --dataset-samples, the data is instead an NNC dataset (index.csv naming one 28x28 grayscale
+PNG a sample, written by a child process; needs Pillow), run with --dataset: its images are read
+a batch at a time, so the peak should grow only with the index (a path a sample), not the images.
 """
 
 from __future__ import annotations
@@ -65,8 +70,23 @@ def write_npy(path: Path | str, samples: int, chunk: int = 4096) -> None:
     del array
 
 
+def write_dataset(folder: Path | str, samples: int) -> None:
+    """An NNC dataset: index.csv (header x:image) and one 28x28 grayscale PNG a sample."""
+    from PIL import Image
+
+    folder = Path(folder)
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    with open(folder / "index.csv", "w") as index:
+        index.write("x:image\n")
+        for i in range(samples):
+            Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(folder / "images" / f"{i}.png")
+            index.write(f"images/{i}.png\n")
+
+
 def measure(spec: Path, data: Path, batch: int) -> dict:
-    argv = ["run", str(spec), "--input", f"x={data}", "--batch-size", str(batch), "--quiet"]
+    source = ["--dataset", str(data)] if data.suffix == ".csv" else ["--input", f"x={data}"]
+    argv = ["run", str(spec), *source, "--batch-size", str(batch), "--quiet"]
     proc = subprocess.run([sys.executable, "-c", CHILD, *argv], capture_output=True, text=True, cwd=ROOT)
     report = json.loads(proc.stderr.strip().splitlines()[-1])
     if report["code"] not in (0, 1):
@@ -78,6 +98,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=["200M", "2G"], help="data sizes (default: 200M 2G)")
     parser.add_argument("--batches", nargs="+", type=int, default=[256, 4096], help="batch sizes (default: 256 4096)")
+    parser.add_argument(
+        "--dataset-samples", nargs="+", type=int, help="measure NNC datasets of this many PNG images instead"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="nnspec-stream-") as directory:
         directory = Path(directory)
@@ -89,7 +112,21 @@ def main() -> None:
         header = f"{'data':>10} {'samples':>9} {'batch':>6} {'peak RSS':>10} {'time':>8} {'samples/s':>10}"
         print(header)
         print("-" * len(header))
-        for size in args.sizes:
+        for samples in args.dataset_samples or []:
+            folder = directory / f"dataset_{samples}"
+            writer = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+            writer += f"from stream_memory import write_dataset; write_dataset({str(folder)!r}, {samples})"
+            subprocess.run([sys.executable, "-c", writer], check=True, cwd=ROOT)
+            for batch in args.batches:
+                found = measure(spec, folder / "index.csv", batch)
+                print(
+                    f"{'dataset':>10} {samples:>9,} {batch:>6} "
+                    f"{format_bytes(found['maxrss_kib'] * 1024):>10} {found['seconds']:>7.1f}s "
+                    f"{samples / found['seconds']:>10,.0f}",
+                    flush=True,
+                )
+            shutil.rmtree(folder)
+        for size in [] if args.dataset_samples else args.sizes:
             wanted = parse_size(size)
             free = shutil.disk_usage(directory).free
             if wanted > 2**30 and free < FREE_FOR_LARGE:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import mmap
 import re
+import zipfile
 import zlib
 from collections.abc import Mapping
 from math import prod
@@ -16,15 +16,18 @@ import numpy as np
 from .catalog import format_shape
 from .diagnostics import DiagnosticList, UsageError, show_value
 from .schema import NAME_PATTERN
+from .sources import CsvRows, Reshaped, Source, npz_member
 from .spec import DataReader, Layer, Spec, data_readers
 from .suggest import did_you_mean
 
 DEFAULT_SAMPLES = 100
 
 
-def read_array_file(path: str | Path, variable: str) -> np.ndarray:
-    """An array from .npy (memory-mapped), .npz (the entry named ``variable``, or its only entry)
-    or .csv (one sample per row, numbers only)."""
+def read_array_file(path: str | Path, variable: str) -> Source:
+    """Data from a file, as a source read a batch at a time (see nnspec.sources): .npy
+    (memory-mapped), .npz (the entry named ``variable``, or its only entry: memory-mapped when
+    stored uncompressed, read whole when compressed) or .csv (one sample per row, numbers only,
+    read a batch of rows at a time)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.is_file():
@@ -33,20 +36,15 @@ def read_array_file(path: str | Path, variable: str) -> np.ndarray:
         if suffix == ".npy":
             return np.load(path, mmap_mode="r", allow_pickle=False)
         if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as archive:
-                if variable in archive.files:
-                    return archive[variable]
-                if len(archive.files) == 1:
-                    return archive[archive.files[0]]
-                raise UsageError(f"{path}: has no array named '{variable}' (it has {', '.join(archive.files)})")
-    except (OSError, ValueError) as exc:
+            return npz_member(path, variable)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise UsageError(f"{path}: cannot read as {suffix} array: {exc}") from None
     if suffix == ".csv":
-        return read_csv(path)
+        return CsvRows(path)
     raise UsageError(f"{path}: unknown data file type '{suffix}': use .npy, .npz or .csv")
 
 
-def release(array: np.ndarray) -> None:
+def release(array: Source) -> None:
     """Let go of the pages of a memory-mapped array this process has read (a .npy file's): they
     stay in the file and the page cache, but no longer count in the run's memory, which the
     batch bounds, however large the file. A batch read again later is read back from the file."""
@@ -59,32 +57,9 @@ def release(array: np.ndarray) -> None:
 
 
 def read_csv(path: Path) -> np.ndarray:
-    rows = []
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        for row_number, row in enumerate(csv.reader(handle), start=1):
-            if not row:
-                continue
-            try:
-                rows.append([float(cell) for cell in row])
-            except ValueError:
-                column = next(i for i, cell in enumerate(row, start=1) if not _is_number(cell))
-                raise UsageError(f"{path}:{row_number}:{column}: not a number: {row[column - 1]!r}") from None
-            if len(rows[-1]) != len(rows[0]):
-                raise UsageError(
-                    f"{path}:{row_number}: has {len(rows[-1])} values, but row 1 has {len(rows[0])}: "
-                    "every row (sample) must have the same number"
-                )
-    if not rows:
-        raise UsageError(f"{path}: holds no values")
-    return np.array(rows)
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-        return True
-    except ValueError:
-        return False
+    """A whole CSV of numbers (a per-sample data file), rows x columns."""
+    rows = CsvRows(path)
+    return rows[0 : len(rows)]
 
 
 def generate(reader: DataReader, start: int, stop: int, seed: int) -> np.ndarray:
@@ -150,7 +125,7 @@ def gather_inputs(
     files: Mapping[str, str | Path] | None = None,
     samples: int | None = None,
     dataset: str | Path | None = None,
-) -> tuple[dict[str, np.ndarray], list[DataReader], int]:
+) -> tuple[dict[str, Source], list[DataReader], int]:
     """The data of every data variable, the readers still to generate theirs, and the sample count.
 
     Sources, first found wins: ``arrays`` (numpy arrays given by the caller), ``files``
@@ -158,9 +133,11 @@ def gather_inputs(
     bind to data variables by name; columns no layer reads are ignored; see
     nnspec.dataset), the spec's data: section, the reader's generator. Every
     variable must have the same number of samples; generators make as many as the
-    other sources have, or ``samples`` (default 100) when all are generated. Arrays
-    keep their dtype (a memory-mapped file stays on disk); the runner converts each
-    batch to the spec's dtype.
+    other sources have, or ``samples`` (default 100) when all are generated. Data is
+    given as sources (nnspec.sources: numpy arrays, or objects giving rows [start, stop)
+    as arrays), which the runner slices a batch at a time: arrays keep their dtype (a
+    memory-mapped file stays on disk), a CSV's rows and a dataset's samples are read when
+    their batch runs; the runner converts each batch to the spec's dtype.
     """
     arrays, files = dict(arrays or {}), dict(files or {})
     readers = variables(spec)
@@ -169,12 +146,12 @@ def gather_inputs(
         raise UsageError(
             f"no layer reads data variable(s) {', '.join(unknown)}; the spec's variables are: {', '.join(readers)}"
         )
-    from_dataset: dict[str, np.ndarray] = {}
+    from_dataset: dict[str, Source] = {}
     if dataset is not None:
-        from .dataset import read_dataset
+        from .dataset import open_dataset
 
-        from_dataset = read_dataset(dataset, readers, skip=set(arrays) | set(files))
-    data: dict[str, np.ndarray] = {}
+        from_dataset = open_dataset(dataset, readers, skip=set(arrays) | set(files))
+    data: dict[str, Source] = {}
     to_generate: list[DataReader] = []
     for variable, reader in readers.items():
         if variable in arrays:
@@ -182,7 +159,7 @@ def gather_inputs(
         elif variable in files:
             value, origin = read_array_file(files[variable], variable), str(files[variable])
         elif variable in from_dataset:
-            data[variable] = from_dataset[variable]  # already (N, *size): read_dataset reshaped it
+            data[variable] = from_dataset[variable]  # already (N, *size): open_dataset reshaped it
             continue
         elif variable in spec.data:
             value, origin = spec.data[variable], "the spec's data"
@@ -199,8 +176,12 @@ def gather_inputs(
         if not np.issubdtype(value.dtype, np.number) and value.dtype != bool:
             raise UsageError(f"data for '{variable}' from {origin} holds {value.dtype} values, not numbers")
         size = reader.size
-        if value.ndim >= 1 and value.shape[1:] != size and value.shape != size and prod(value.shape[1:]) == prod(size):
-            value = value.reshape(len(value), *size)  # rows of flattened samples, as in a CSV
+        if not isinstance(value, np.ndarray) and value.shape == size:
+            value = value[0 : len(value)]  # a file holding the one sample alone: read it
+        shape = value.shape
+        if len(shape) >= 1 and shape[1:] != size and shape != size and prod(shape[1:]) == prod(size):
+            # rows of flattened samples, as in a CSV
+            value = value.reshape(len(value), *size) if isinstance(value, np.ndarray) else Reshaped(value, size)
         try:
             data[variable] = samples_of(value, size)
         except ValueError as exc:

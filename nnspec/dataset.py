@@ -7,8 +7,10 @@ holds a number, or a path (absolute or relative to the CSV) to a per-sample data
 Pillow (an optional dependency: ``pip install 'nnspec[image]'``) as channels x height
 x width, 8-bit values divided by 255 and 16-bit ones by 65535 as nnabla's loader does.
 
-Every sample is loaded into memory (streaming is a later step). Every problem is a
-UsageError naming the CSV, the row (the header is row 1) and the column.
+The index is read when the run starts (its cells as text); a variable's samples are loaded a
+batch at a time, when the batch runs, so memory is bounded by the batch. Every problem is a
+UsageError naming the CSV, the row (the header is row 1) and the column: those in a sample's
+cell (a missing file, a non-number, a ragged shape) come when that sample's batch is loaded.
 """
 
 from __future__ import annotations
@@ -45,15 +47,18 @@ class Column:
     name: str  # as messages show it: x, or x__2
 
 
-def read_dataset(
+def open_dataset(
     path: str | Path, readers: Mapping[str, DataReader], skip: Collection[str] = ()
-) -> dict[str, np.ndarray]:
-    """The samples, as arrays of shape (N, *size), of the variables in ``readers`` that the dataset
-    at ``path`` has a column for, except those in ``skip`` (their data comes from elsewhere).
+) -> dict[str, DatasetVariable]:
+    """The samples of the variables in ``readers`` that the dataset at ``path`` has a column for,
+    except those in ``skip`` (their data comes from elsewhere), as sources of shape (N, *size)
+    that load a batch's samples when it is asked for (see :class:`DatasetVariable`).
 
-    Columns of variables no layer reads are ignored; a header naming none of the variables in
-    ``readers`` is an error. Each variable's samples are reshaped to its reader's size when the
-    number of values matches."""
+    The index is read now, its cells as text: the header, the bindings and each row's number of
+    cells are checked, and each variable's first sample is loaded to learn its shape. Columns of
+    variables no layer reads are ignored; a header naming none of the variables in ``readers`` is
+    an error. Each variable's samples are reshaped to its reader's size when the number of values
+    matches."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"{path}: " + ("is a directory" if path.is_dir() else "file not found"))
@@ -80,30 +85,60 @@ def read_dataset(
     samples = rows[1:]
     if not samples:
         raise UsageError(f"{path}: holds no samples: it has a header row and nothing after it")
-    by_variable = {variable: [c for c in columns if c.variable == variable] for variable in wanted}
-    values: dict[str, list[np.ndarray]] = {variable: [] for variable in wanted}
-    first: dict[str, tuple[int, tuple[int, ...]]] = {}
     for row_number, row in samples:
         if len(row) != len(header):
             raise UsageError(f"{path}: row {row_number}: has {len(row)} cells, but the header has {len(header)}")
-        for variable, group in by_variable.items():
-            where = f"{path}: row {row_number}, column {variable}"
-            if group[0].dimension is None:
-                sample = _cell_value(path, f"{path}: row {row_number}, column {group[0].name}", row[group[0].position])
-            else:
-                sample = np.array(
-                    [_number(f"{path}: row {row_number}, column {c.name}", row[c.position]) for c in group]
-                )
-            if variable not in first:
-                first[variable] = (row_number, sample.shape)
-            elif sample.shape != first[variable][1]:
-                before, shape = first[variable]
+    numbers = [row_number for row_number, _ in samples]
+    found = {}
+    for variable in wanted:
+        group = [c for c in columns if c.variable == variable]
+        cells = [tuple(row[c.position] for c in group) for _, row in samples]
+        found[variable] = DatasetVariable(path, readers[variable], group, numbers, cells)
+    return found
+
+
+class DatasetVariable:
+    """One variable's samples in a dataset, loaded a batch at a time: ``source[start:stop]`` reads
+    the numbers, data CSVs and images of those rows only (a data source, see nnspec.sources).
+
+    Between batches it holds only the cells' text. Every sample must have the first's shape: a
+    ragged sample is a UsageError naming its row when its batch is loaded."""
+
+    dtype = np.dtype(np.float64)
+
+    def __init__(
+        self, path: Path, reader: DataReader, group: list[Column], rows: list[int], cells: list[tuple[str, ...]]
+    ) -> None:
+        self.path, self.variable, self.group, self._rows, self._cells = path, reader.variable, group, rows, cells
+        self.sample_shape = self._sample(0).shape
+        self.shape = (len(rows), *_as_size(path, reader, self.sample_shape))
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        if not isinstance(rows, slice) or rows.step not in (None, 1):
+            raise TypeError("a dataset variable gives consecutive rows by slice: source[start:stop]")
+        start, stop, _ = rows.indices(len(self))
+        batch = np.empty((max(stop - start, 0), *self.sample_shape))
+        for index in range(start, stop):
+            sample = self._sample(index)
+            if sample.shape != self.sample_shape:
+                where = f"{self.path}: row {self._rows[index]}, column {self.variable}"
                 raise UsageError(
-                    f"{where}: shape {format_shape(sample.shape)}; row {before} had {format_shape(shape)}: "
-                    "every sample of a variable must have the same shape"
+                    f"{where}: shape {format_shape(sample.shape)}; row {self._rows[0]} had "
+                    f"{format_shape(self.sample_shape)}: every sample of a variable must have the same shape"
                 )
-            values[variable].append(sample)
-    return {variable: _as_size(path, readers[variable], np.stack(values[variable])) for variable in wanted}
+            batch[index - start] = sample
+        return batch.reshape(len(batch), *self.shape[1:])
+
+    def _sample(self, index: int) -> np.ndarray:
+        row_number, cells = self._rows[index], self._cells[index]
+        if self.group[0].dimension is None:
+            return _cell_value(self.path, f"{self.path}: row {row_number}, column {self.group[0].name}", cells[0])
+        return np.array(
+            [_number(f"{self.path}: row {row_number}, column {c.name}", cell) for c, cell in zip(self.group, cells)]
+        )
 
 
 def _parse_header(path: Path, row_number: int, header: list[str]) -> list[Column]:
@@ -208,15 +243,15 @@ def _read_image(where: str, file: Path) -> np.ndarray:
     raise UsageError(f"{where}: {file}: images of mode {mode} are not supported: use grayscale or RGB")
 
 
-def _as_size(path: Path, reader: DataReader, values: np.ndarray) -> np.ndarray:
-    """Samples reshaped to the reader's size when the number of values matches."""
+def _as_size(path: Path, reader: DataReader, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape samples take: the reader's size when the number of values matches."""
     size = reader.size
-    if size is None or values.shape[1:] == tuple(size):
-        return values
-    if prod(values.shape[1:]) == prod(size):
-        return values.reshape(len(values), *size)
+    if size is None or shape == tuple(size):
+        return shape
+    if prod(shape) == prod(size):
+        return tuple(size)
     raise UsageError(
-        f"{path}: column {reader.variable}: each sample has shape {format_shape(values.shape[1:])} "
-        f"({prod(values.shape[1:])} values), but {reader.title} reads samples of shape {format_shape(size)} "
+        f"{path}: column {reader.variable}: each sample has shape {format_shape(shape)} "
+        f"({prod(shape)} values), but {reader.title} reads samples of shape {format_shape(size)} "
         f"({prod(size)} values)"
     )

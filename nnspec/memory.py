@@ -45,8 +45,8 @@ def estimate(
     time (the draws and the float64 values, then converted); every layer's output of a batch is
     counted as if alive at once, plus float64 copies of the largest for its statistics; the
     output layers in ``kept`` (default: all) are kept for every sample, in arrays filled batch by
-    batch. Data from files is not counted: a batch of it is an Input's output, and a whole file
-    is memory-mapped (.npy) or as large as the file (.npz, .csv, a dataset).
+    batch. Data from files is not counted: a batch of it is an Input's output, and the files are
+    read a batch at a time (see nnspec.sources), except a compressed .npz member, read whole.
     """
     item = np.dtype(spec.dtype).itemsize
     shapes = {

@@ -7,8 +7,9 @@ next layers, when a core would otherwise stay idle) and merged; the checks
 judge them at the end. Findings are returned as data, and also issued as Python
 warnings of category ``RangeWarning`` for library users who never read a report.
 
-Memory is bounded by the batch: file data is sliced (a memory-mapped .npy is read a batch at
-a time), generated data is made a batch at a time, and only the outputs asked for are kept.
+Memory is bounded by the batch: every data source is sliced a batch at a time (a memory-mapped
+.npy or uncompressed .npz member, a CSV's rows, a dataset's samples: see nnspec.sources),
+generated data is made a batch at a time, and only the outputs asked for are kept.
 Ctrl-C stops after the current batch; the statistics and findings of the samples run so far
 come back in ``RunInterrupted.result``.
 """
@@ -107,8 +108,8 @@ def run(
 
     ``inputs`` maps data variables to arrays of shape (N, *size); ``input_files`` maps
     them to .npy, .npz or .csv files; ``dataset`` is an NNC dataset CSV whose columns
-    bind to data variables by name (arrays, then files, then the dataset, then the
-    spec's data:, then generators: see nnspec.data.gather_inputs); ``params`` is a
+    bind to data variables by name (default: the spec's ``dataset:``; arrays, then files,
+    then the dataset, then the spec's data:, then generators: see nnspec.data.gather_inputs); ``params`` is a
     mapping of nnabla parameter names to arrays, or a path to a .npz file of them.
     A run whose estimated memory exceeds ``max_memory`` bytes (default: half the
     machine's memory) stops before allocating anything. ``checks`` overrides check
@@ -128,6 +129,8 @@ def run(
     enabled = settings.resolve(spec, checks) if statistics else {}
     if batch_size is not None and batch_size < 1:
         raise NnspecError(f"batch size must be at least 1; got {batch_size}")
+    if dataset is None:
+        dataset = spec.dataset  # the spec's dataset: unless the caller gives one
     data, to_generate, count = gather_inputs(spec, inputs, input_files, samples, dataset)
     step = min(batch_size or count, count)
     kept = [name for name in spec.outputs if keep_outputs is None or count * _size(spec, name) <= keep_outputs]

@@ -57,6 +57,13 @@ def spec_schema() -> dict[str, Any]:
                 "anyOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
             },
             "checks": {"$ref": "#/$defs/checks"},
+            "dataset": {
+                "type": "string",
+                "minLength": 1,
+                "description": "An NNC dataset CSV (header variable[__dimension][:label], one sample per row), "
+                "relative to the spec: data for the variables it has columns for, unless the run is given "
+                "--dataset.",
+            },
             "data": {
                 "type": "object",
                 "description": "Values of data variables: a list of samples per variable name.",

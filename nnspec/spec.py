@@ -111,6 +111,7 @@ class Spec:
     graph: nx.DiGraph
     source_map: SourceMap
     checks: dict[str, Any] = field(default_factory=dict)  # check settings for every layer
+    dataset: Path | None = None  # the spec's dataset: (an NNC dataset CSV), relative to the spec made absolute
 
     @property
     def readers(self) -> list[DataReader]:

@@ -88,6 +88,7 @@ def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnosti
         infer_shapes(graph, layers, diagnostics)
     check_shared_variables(layers, diagnostics)
     data_values = check_spec_data(data, layers, diagnostics)
+    dataset = _check_dataset(doc, data, diagnostics)
     if diagnostics.errors or broken:
         return None
     return Spec(
@@ -102,4 +103,17 @@ def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnosti
         graph=graph,
         source_map=doc.source_map,
         checks=data.get("checks", {}),
+        dataset=dataset,
     )
+
+
+def _check_dataset(doc: Document, data: dict[str, Any], diagnostics: DiagnosticList) -> Path | None:
+    """The spec's dataset: path, relative to the spec; a missing file is an error at the key."""
+    value = data.get("dataset")
+    if not isinstance(value, str):
+        return None  # absent, or the schema reports it
+    path = Path(doc.file).parent / value
+    if not path.is_file():
+        problem = "is a directory, not a dataset CSV" if path.is_dir() else "does not exist"
+        diagnostics.add(f"dataset {path} {problem}", ("dataset",), code="missing-file")
+    return path

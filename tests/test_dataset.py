@@ -36,14 +36,15 @@ def write(path: Path, text: str) -> Path:
 
 
 def read(spec, dataset, **kwargs):
+    """Every sample of every variable (a dataset's samples load when asked for: here, all at once)."""
     data, to_generate, count = gather_inputs(spec, dataset=dataset, **kwargs)
     assert to_generate == []
-    return data, count
+    return {variable: source[0:count] for variable, source in data.items()}, count
 
 
 def usage_error(spec, dataset, **kwargs) -> str:
     with pytest.raises(UsageError) as caught:
-        gather_inputs(spec, dataset=dataset, **kwargs)
+        read(spec, dataset, **kwargs)
     return str(caught.value)
 
 
