@@ -97,7 +97,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=PATH",
-        help="data for the data variable NAME from a .npy, .npz or .csv file (repeatable)",
+        help="data for the data variable NAME from a .npy, .npz or .csv file (repeatable); a .npz alone "
+        "(--input data.npz) gives every variable it holds an array for",
     )
     run.add_argument(
         "--dataset",
@@ -242,13 +243,13 @@ def _run(args: argparse.Namespace) -> int:
     from .settings import parse_cli
     from .validation import load
 
-    files = dict(_name_equals_path(item) for item in args.input)
     output = Path(args.output) if args.output else None
     saved_params = Path(args.save_params) if args.save_params else None
     for path in (output, saved_params):
         if path is not None and path.exists() and not args.force:
             raise UsageError(f"{path} exists; add --force to overwrite it")
     spec = load(args.file)
+    files = _input_files(args.input, spec)
     if output is not None:
         check_output_path(output, spec.outputs)  # before the run, not after it
     # Without --output, only the outputs the report shows are kept: memory stays bounded by the batch.
@@ -351,11 +352,28 @@ def _schema(args: argparse.Namespace) -> int:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _name_equals_path(item: str) -> tuple[str, str]:
-    name, sep, path = item.partition("=")
-    if not sep or not name or not path:
-        raise UsageError(f"--input takes NAME=PATH (a data variable and a file); got {item!r}")
-    return name, path
+def _input_files(items: Sequence[str], spec) -> dict[str, str]:
+    """--input NAME=PATH for one variable; --input PATH.npz for every variable the archive holds."""
+    from .data import npz_members
+
+    files: dict[str, str] = {}
+    variables = {reader.variable for reader in spec.readers}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if sep and name and path:
+            files[name] = path
+        elif not sep and item.lower().endswith(".npz"):
+            members = npz_members(item)
+            found = sorted(variables & set(members))
+            if not found:
+                raise UsageError(
+                    f"{item}: holds {', '.join(members) or 'no arrays'}, none named as a data variable of the spec "
+                    f"({', '.join(sorted(variables))})"
+                )
+            files.update({variable: item for variable in found})
+        else:
+            raise UsageError(f"--input takes NAME=PATH (a data variable and a file), or a .npz alone; got {item!r}")
+    return files
 
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:

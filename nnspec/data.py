@@ -23,6 +23,18 @@ from .suggest import did_you_mean
 DEFAULT_SAMPLES = 100
 
 
+def npz_members(path: str | Path) -> list[str]:
+    """The names of the arrays a .npz file holds (nothing is unpickled or loaded)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: " + ("is a directory" if path.is_dir() else "file not found"))
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return list(archive.files)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read as a .npz file: {exc}") from None
+
+
 def read_array_file(path: str | Path, variable: str) -> Source:
     """Data from a file, as a source read a batch at a time (see nnspec.sources): .npy
     (memory-mapped), .npz (the entry named ``variable``, or its only entry: memory-mapped when

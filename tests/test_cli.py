@@ -237,3 +237,19 @@ def test_saved_parameters_repeat_the_run(tmp_path, write_spec, capsys):
         np.testing.assert_array_equal(a["fc"], again["fc"])
     assert main(["run", str(seed7), *data, "--save-params", str(params)]) == 2  # never overwritten without --force
     assert "--force" in capsys.readouterr().err
+
+
+def test_one_npz_gives_every_variable_it_holds(tmp_path, write_spec, capsys):
+    spec = write_spec(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2]}\n"
+        "  - {name: loss, type: SquaredError, T: {dataset: t}}\n"
+    )
+    x, t = np.array([[0.5, -0.5], [0.25, 0.0]]), np.array([[0.0, 0.0], [0.25, 1.0]])
+    np.savez(tmp_path / "all.npz", x=x, t=t, extra=np.zeros(3))
+    out = tmp_path / "out.npz"
+    assert main(["run", str(spec), "--input", str(tmp_path / "all.npz"), "--output", str(out)]) == 0
+    with np.load(out) as saved:
+        np.testing.assert_allclose(saved["loss"], (x - t) ** 2)
+    np.savez(tmp_path / "other.npz", a=x)
+    assert main(["run", str(spec), "--input", str(tmp_path / "other.npz")]) == 2
+    assert "holds a, none named as a data variable of the spec (t, x)" in capsys.readouterr().err
