@@ -24,6 +24,7 @@ _API = {
     "run": "runner",
     "RunResult": "runner",
     "RunInterrupted": "runner",
+    "RangeWarning": "runner",
     "Spec": "spec",
     "Layer": "spec",
     "Diagnostic": "diagnostics",
