@@ -3,8 +3,9 @@
 Exit codes: 0 fine; 1 a spec is invalid, or the run found errors (or warnings under
 --strict); 2 the command line or a file could not be used; 130 Ctrl-C (a run still
 reports the samples it ran). Results go to stdout;
-diagnostics, findings and warnings to stderr. No traceback reaches the user unless
---debug asks for one.
+diagnostics, findings and warnings to stderr, except with --format github or sarif (validate
+and run), where stdout carries the diagnostics or findings alone, for the CI tool reading
+them. No traceback reaches the user unless --debug asks for one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from . import __version__
 from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError, SpecError, UsageError
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+FORMATS = ("text", "json", "github", "sarif")  # github, sarif: nnspec.formats, on stdout
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,7 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NnspecError as exc:
         if args.debug:
             raise
-        if isinstance(exc, SpecError):
+        if isinstance(exc, SpecError) and getattr(args, "format", None) in ("github", "sarif"):
+            _print_formatted(args.format, exc.diagnostics)  # run on an invalid spec: what CI reads
+        elif isinstance(exc, SpecError):
             _print_diagnostics(exc.diagnostics)
         else:
             print(f"nnspec: error: {exc}", file=sys.stderr)
@@ -79,7 +83,18 @@ def _parser() -> argparse.ArgumentParser:
         "Prints nothing for valid specs.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="spec files (YAML)")
-    validate.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    validate.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="output format (default: text, on stderr); json, github (workflow commands) and sarif on stdout",
+    )
+    validate.add_argument(
+        "--print-resolved",
+        action="store_true",
+        help="print each valid spec as nnspec reads it, every default and input written out, as YAML on stdout "
+        "(text format only)",
+    )
     _add_check_options(validate, strict="exit 1 on predicted warnings too")
     validate.set_defaults(handler=_validate)
 
@@ -134,7 +149,12 @@ def _parser() -> argparse.ArgumentParser:
         help="save the parameters used, by nnabla name, to a .npz file (--params PATH repeats the run)",
     )
     run.add_argument("--force", action="store_true", help="overwrite --output or --save-params if it exists")
-    run.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
+    run.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="report format (default: text); github and sarif print the findings only, located at their layers",
+    )
     run.add_argument(
         "--quiet",
         "-q",
@@ -143,6 +163,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_check_options(run, strict="exit 1 on warnings too")
     run.set_defaults(handler=_run)
+
+    upgrade = commands.add_parser(
+        "upgrade",
+        help="bring a spec written for an older format version up to this one",
+        description="Upgrade a spec to the format version this nnspec reads (the nnspec: key) and print it on "
+        "stdout, or write it to -o PATH; what each step changed goes to stderr. The upgraded text is written "
+        "by nnspec: comments are lost, except those at the top of the file. A spec already at this version "
+        "comes back unchanged. The result is validated; exit 1 if it is still invalid.",
+    )
+    upgrade.add_argument("file", metavar="FILE", help="spec file (YAML)")
+    upgrade.add_argument("-o", "--output", metavar="PATH", help="write the upgraded spec to PATH instead of stdout")
+    upgrade.add_argument("--force", action="store_true", help="overwrite PATH if it exists (it may be FILE itself)")
+    upgrade.set_defaults(handler=_upgrade)
 
     layers = commands.add_parser(
         "layers", help="the layer reference", description="List the layer types, or show one layer's reference entry."
@@ -207,6 +240,10 @@ def _validate(args: argparse.Namespace) -> int:
     from .settings import parse_cli
     from .validation import validate
 
+    if args.print_resolved and args.format != "text":
+        raise UsageError(
+            f"--print-resolved prints YAML on stdout, which --format {args.format} uses: use one or the other"
+        )
     checks = dict(parse_cli(item) for item in args.check)
     results = []
     code = EXIT_OK
@@ -223,13 +260,17 @@ def _validate(args: argparse.Namespace) -> int:
                 raise
             message = f"internal error: {type(exc).__name__}: {exc} (a bug in nnspec; --debug shows the traceback)"
             diagnostics, code = [Diagnostic(message, file, code="internal-error")], EXIT_USAGE
-        valid = not any(d.severity == ERROR for d in diagnostics)
+        valid = code != EXIT_USAGE and not any(d.severity == ERROR for d in diagnostics)
         results.append({"file": file, "valid": valid, "diagnostics": diagnostics})
+        if args.print_resolved and valid:
+            _print_resolved(file)
     if args.format == "json":
         for result in results:
             result["diagnostics"] = [d.to_dict() for d in result["diagnostics"]]
         json.dump({"files": results}, sys.stdout, indent=2)
         print()
+    elif args.format in ("github", "sarif"):
+        _print_formatted(args.format, [d for result in results for d in result["diagnostics"]])
     else:
         _print_diagnostics([d for result in results for d in result["diagnostics"]])
     return code
@@ -257,6 +298,8 @@ def _run(args: argparse.Namespace) -> int:
         keep = None
     elif args.format == "json":
         keep = MAX_VALUES_IN_JSON
+    elif args.format in ("github", "sarif"):
+        keep = 0  # the findings only: no output values
     else:
         keep = 0 if args.quiet else MAX_VALUES_SHOWN
     progress = Progress(sys.stderr, use_tqdm=True) if not args.quiet else None
@@ -293,6 +336,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.format == "json":
         json.dump(to_dict(result), sys.stdout, indent=2, allow_nan=False)  # strict JSON, for any reader
         print()
+    elif args.format in ("github", "sarif"):
+        from .formats import run_diagnostics
+
+        _print_formatted(args.format, run_diagnostics(result))
     else:
         sys.stdout.write(to_text(result, tables=not args.quiet))
         sys.stdout.flush()
@@ -306,6 +353,33 @@ def _run(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     if result.errors or (args.strict and result.warnings):
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from .loader import read_text
+    from .save import write_atomically
+    from .upgrade import upgrade_text_with_notes
+    from .validation import loads
+
+    output = Path(args.output) if args.output else None
+    if output is not None and output.exists() and not args.force:
+        raise UsageError(f"{output} exists; add --force to overwrite it")
+    text = read_text(args.file)
+    upgraded, notes = upgrade_text_with_notes(text, args.file)  # SpecError (exit 1) for a version it cannot read
+    for note in notes:
+        print(f"{args.file}: {note}", file=sys.stderr)
+    if output is None:
+        sys.stdout.write(upgraded)
+        sys.stdout.flush()
+    elif upgraded != text or output.resolve() != Path(args.file).resolve():
+        write_atomically(output, lambda handle: handle.write(upgraded.encode("utf-8")))
+    try:  # against the original file name: relative paths in the spec resolve as they did
+        loads(upgraded, args.file)
+    except SpecError as exc:
+        print(f"{args.file}: the upgraded spec is not valid yet:", file=sys.stderr)
+        _print_diagnostics(exc.diagnostics)
         return EXIT_INVALID
     return EXIT_OK
 
@@ -374,6 +448,22 @@ def _input_files(items: Sequence[str], spec) -> dict[str, str]:
         else:
             raise UsageError(f"--input takes NAME=PATH (a data variable and a file), or a .npz alone; got {item!r}")
     return files
+
+
+def _print_resolved(file: str) -> None:
+    from .resolved import resolved_text
+    from .validation import load
+
+    sys.stdout.write(resolved_text(load(file)))
+    sys.stdout.flush()
+
+
+def _print_formatted(form: str, diagnostics: Sequence[Diagnostic]) -> None:
+    """--format github or sarif: the diagnostics alone, on stdout (for the CI tool that reads them)."""
+    from .formats import github, sarif
+
+    sys.stdout.write(github(diagnostics) if form == "github" else sarif(diagnostics, __version__))
+    sys.stdout.flush()
 
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:

@@ -33,7 +33,7 @@ def spec_schema() -> dict[str, Any]:
         "properties": {
             "nnspec": {"description": "Format version of this file.", "const": FORMAT_VERSION},
             "name": {"type": "string", "description": "Name of the network."},
-            "description": {"type": "string"},
+            "description": {"type": "string", "description": "What the network is for; free text."},
             "dtype": {
                 "enum": list(DTYPES),
                 "default": "float32",
@@ -110,11 +110,14 @@ def _checks_schema() -> dict[str, Any]:
             "anyOf": [
                 {"enum": choices},
                 {"type": "boolean", "description": "false: off (YAML reads a bare off as false); true: on"},
-                {"type": "number"},
+                {"type": "number", "description": "the check's threshold (see `nnspec checks`)"},
                 {
                     "type": "object",
                     "additionalProperties": False,
-                    "properties": {"severity": {"enum": choices}, "threshold": {"type": "number"}},
+                    "properties": {
+                        "severity": {"enum": choices, "description": "off, or how a finding is reported"},
+                        "threshold": {"type": "number", "description": "the check's threshold (see `nnspec checks`)"},
+                    },
                 },
             ]
         },
@@ -157,8 +160,16 @@ def _parameter_schema(param: Parameter) -> dict[str, Any]:
         "description": f"Parameter {param.name}: {param.description}",
         "additionalProperties": False,
         "properties": {
-            "initializer": {"enum": list(param.initializers), "default": param.initializer},
-            "multiplier": {"type": "number", "default": param.multiplier},
+            "initializer": {
+                "enum": list(param.initializers),
+                "default": param.initializer,
+                "description": "How the initial values are drawn (NNC's initializer names).",
+            },
+            "multiplier": {
+                "type": "number",
+                "default": param.multiplier,
+                "description": "Scale of the initializer's values (NNC's InitializerMultiplier).",
+            },
             "file": {"type": "string", "description": "A .npy file holding the parameter, relative to the spec."},
         },
     }
@@ -171,8 +182,16 @@ def _target_schema(target: Target) -> dict[str, Any]:
         "additionalProperties": False,
         "properties": {
             "dataset": {**_layer_name("The data variable it reads."), "default": target.dataset},
-            "generator": {"enum": ["None", "Normal", "Uniform", "Constant"], "default": "None"},
-            "generator_multiplier": {"type": "number", "default": 1.0},
+            "generator": {
+                "enum": ["None", "Normal", "Uniform", "Constant"],
+                "default": "None",
+                "description": "Generate the target instead of reading it (None: read the data variable).",
+            },
+            "generator_multiplier": {
+                "type": "number",
+                "default": 1.0,
+                "description": "Scale of the generated values.",
+            },
         },
     }
 

@@ -33,6 +33,26 @@ def test_schema_is_a_valid_draft_2020_12_schema():
     jsonschema.Draft202012Validator.check_schema(json.loads(schema_text()))
 
 
+def test_every_key_an_editor_completes_has_a_description():
+    # An editor shows a key's description on hover and beside its completion.
+    def undescribed(schema, path):
+        for key, sub in schema.get("properties", {}).items():
+            if sub is True:  # declared here, described where the common layer keys are
+                continue
+            if "description" not in sub and "$ref" not in sub:
+                yield f"{path}.{key}"
+            yield from undescribed(sub, f"{path}.{key}")
+        for key in ("items", "additionalProperties"):
+            if isinstance(schema.get(key), dict):
+                yield from undescribed(schema[key], f"{path}[{key}]")
+        for variant in schema.get("anyOf", []) + schema.get("oneOf", []):
+            yield from undescribed(variant, path)
+        for name, sub in schema.get("$defs", {}).items():
+            yield from undescribed(sub, f"#{name}")
+
+    assert list(undescribed(json.loads(schema_text()), "spec")) == []
+
+
 @pytest.mark.parametrize("name", sorted(layer_types()))
 def test_catalog_entry_is_complete(name):
     entry = layer_types()[name]

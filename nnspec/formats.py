@@ -1,0 +1,207 @@
+"""Diagnostics for CI tools: GitHub Actions workflow commands and SARIF 2.1.0.
+
+Pure functions from a list of located Diagnostics to text (``nnspec validate`` and
+``nnspec run`` print it on stdout with ``--format github`` or ``--format sarif``):
+
+- ``github``: one workflow command a diagnostic,
+  ``::error file=F,line=L,col=C,title=nnspec CODE::MESSAGE`` (``::warning`` for a
+  warning, ``::notice`` for info), which GitHub Actions shows as an annotation on the
+  line of the pull request; nothing for no diagnostics.
+- ``sarif``: one SARIF 2.1.0 log with one run, for code-scanning dashboards
+  (``github/codeql-action/upload-sarif``); a run with no results for no diagnostics.
+
+File paths are made relative to the current directory (the repository root, in CI)
+with forward slashes; a file outside it keeps its absolute path (a ``file:`` URI in SARIF).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path, PurePath
+from typing import Any
+from urllib.parse import quote
+
+from .diagnostics import ERROR, INFO, WARNING, Diagnostic
+
+SARIF_VERSION = "2.1.0"
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+GITHUB_COMMANDS = {ERROR: "error", WARNING: "warning", INFO: "notice"}
+SARIF_LEVELS = {ERROR: "error", WARNING: "warning", INFO: "note"}
+SRCROOT = "%SRCROOT%"
+
+# What each validation code means, for SARIF's rule descriptions; the range checks
+# describe themselves (nnspec.checks), and a code missing from both is described by its id.
+CODES = {
+    "yaml-syntax": "the file is not valid YAML",
+    "yaml-key": "a YAML key that is not a plain string",
+    "yaml-tag": "a YAML tag, which specs do not use",
+    "yaml-too-deep": "YAML nested too deeply",
+    "yaml-duplicate-key": "a key given twice in one mapping",
+    "yaml-anchor": "a YAML anchor, which specs do not use",
+    "yaml-alias": "a YAML alias, which specs do not use",
+    "yaml-multiple-documents": "more than one YAML document in a spec file",
+    "empty": "an empty spec file",
+    "not-a-mapping": "a spec that is not a mapping of keys",
+    "version": "a missing or unknown format version (the nnspec: key)",
+    "required": "a required key is missing",
+    "invalid-value": "a value of the wrong type or out of its range",
+    "unknown-type": "an unknown layer type",
+    "unknown-property": "a property the layer type does not have",
+    "unknown-check": "an unknown range check id",
+    "unknown-input": "an input naming no layer",
+    "unknown-output": "an output naming no layer",
+    "unknown-variable": "data for a variable no layer reads",
+    "duplicate-name": "two layers with one name",
+    "cycle": "layers whose inputs form a cycle",
+    "arity": "a layer with the wrong number of inputs",
+    "shape": "shapes a layer cannot take",
+    "data-shape": "data whose shape does not fit its Input",
+    "invalid-data": "data that cannot be used",
+    "missing-file": "a file the spec names does not exist",
+    "parameter": "a parameter that cannot be used",
+    "unused-parameter": "a parameter no layer uses",
+    "unreadable": "a file that cannot be read",
+    "internal-error": "a bug in nnspec",
+}
+
+
+# --- GitHub Actions workflow commands ------------------------------------------------------
+
+
+def github(diagnostics: Iterable[Diagnostic], cwd: str | os.PathLike[str] | None = None) -> str:
+    """One workflow command a diagnostic, each ending in a newline ('' for none)."""
+    return "".join(github_line(d, cwd) + "\n" for d in diagnostics)
+
+
+def github_line(diagnostic: Diagnostic, cwd: str | os.PathLike[str] | None = None) -> str:
+    properties = {"file": relative_path(diagnostic.file, cwd)}
+    if diagnostic.line is not None:
+        properties["line"] = str(diagnostic.line)
+        properties["col"] = str(diagnostic.column or 1)
+    properties["title"] = f"nnspec {diagnostic.code}"
+    joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    command = GITHUB_COMMANDS.get(diagnostic.severity, "error")
+    return f"::{command} {joined}::{escape_data(diagnostic.message)}"
+
+
+def escape_data(text: str) -> str:
+    """A command's message, escaped as GitHub's toolkit escapes it (% first)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """A command's property value: the message escapes, and ':' and ',' that would end it."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+# --- SARIF 2.1.0 -------------------------------------------------------------------------
+
+
+def sarif(
+    diagnostics: Iterable[Diagnostic],
+    version: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    descriptions: Mapping[str, str] | None = None,
+) -> str:
+    """A SARIF 2.1.0 log as JSON text, ending in a newline."""
+    return json.dumps(sarif_log(diagnostics, version, cwd, descriptions), indent=2) + "\n"
+
+
+def sarif_log(
+    diagnostics: Iterable[Diagnostic],
+    version: str | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    descriptions: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The SARIF log as data: one run, its rules the codes used, in order of first use."""
+    if version is None:
+        from . import __version__ as version
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    diagnostics = list(diagnostics)
+    codes = list(dict.fromkeys(d.code for d in diagnostics))
+    index = {code: i for i, code in enumerate(codes)}
+    described = rule_descriptions() if descriptions is None else descriptions
+    results = [_result(d, index[d.code], base) for d in diagnostics]
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": SARIF_VERSION,
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "nnspec",
+                        "version": version,
+                        "rules": [
+                            {"id": code, "shortDescription": {"text": described.get(code) or code.replace("-", " ")}}
+                            for code in codes
+                        ],
+                    }
+                },
+                "originalUriBaseIds": {SRCROOT: {"uri": base.resolve().as_uri().rstrip("/") + "/"}},
+                "columnKind": "unicodeCodePoints",  # YAML's columns count characters
+                "results": results,
+            }
+        ],
+    }
+
+
+def _result(diagnostic: Diagnostic, rule_index: int, base: Path) -> dict[str, Any]:
+    artifact: dict[str, Any] = {"uri": artifact_uri(diagnostic.file, base)}
+    if not artifact["uri"].startswith("file:"):
+        artifact["uriBaseId"] = SRCROOT
+    # GitHub's code scanning needs region.startLine: a diagnostic of the whole file points at line 1
+    region = {"startLine": diagnostic.line or 1, "startColumn": diagnostic.column or 1}
+    result: dict[str, Any] = {
+        "ruleId": diagnostic.code,
+        "ruleIndex": rule_index,
+        "level": SARIF_LEVELS.get(diagnostic.severity, "error"),
+        "message": {"text": diagnostic.message},
+        "locations": [{"physicalLocation": {"artifactLocation": artifact, "region": region}}],
+    }
+    if diagnostic.layer is not None:
+        result["properties"] = {"layer": diagnostic.layer}
+    return result
+
+
+def rule_descriptions() -> dict[str, str]:
+    """Short descriptions of every code: the validation codes above, and the range checks."""
+    from .checks import all_checks
+
+    checks = {check.id: f"range check: {check.looks_at}" for check in all_checks().values()}
+    return {**CODES, **checks}
+
+
+# --- paths -------------------------------------------------------------------------------
+
+
+def relative_path(file: str, cwd: str | os.PathLike[str] | None = None) -> str:
+    """The file relative to cwd with forward slashes; a file outside cwd as given (forward slashes)."""
+    path = PurePath(file)
+    if file.startswith("<"):  # "<spec>": text, not a file
+        return file
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    absolute = Path(os.path.abspath(base / path))
+    try:
+        return absolute.relative_to(os.path.abspath(base)).as_posix()
+    except ValueError:
+        return path.as_posix() if path.is_absolute() else absolute.as_posix()
+
+
+def artifact_uri(file: str, cwd: str | os.PathLike[str] | None = None) -> str:
+    """A SARIF artifact URI: relative (percent-encoded) inside cwd, else an absolute file: URI."""
+    relative = relative_path(file, cwd)
+    if PurePath(relative).is_absolute():
+        return Path(relative).as_uri()
+    return quote(relative, safe="/")
+
+
+def run_diagnostics(result: Any) -> list[Diagnostic]:
+    """A run's findings as Diagnostics located at their layers, then the run's notes."""
+    spec = result.spec
+    found: Sequence[Diagnostic] = [
+        Diagnostic(f.message, spec.file, *spec.locate(f.layer), f.severity, f.check, layer=f.layer)
+        for f in result.findings
+    ]
+    return [*found, *result.notes]
