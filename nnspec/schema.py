@@ -24,7 +24,9 @@ LAYER_KEYS = ("name", "type", "input", "checks")  # keys every layer has besides
 def spec_schema() -> dict[str, Any]:
     types = layer_types()
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        # Draft 7, not 2020-12: editors' YAML language servers (VS Code's among them) fully
+        # support draft 7 only, and this schema needs nothing newer (test_generated checks).
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "nnspec network spec (format version 1)",
         "description": "A neural network written with Neural Network Console's layer names, properties and defaults.",
         "type": "object",

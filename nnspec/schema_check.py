@@ -44,7 +44,7 @@ def _validator() -> jsonschema.protocols.Validator:
     """
     schema = deepcopy(spec_schema())
     del schema["$defs"]["layer"]["allOf"]
-    validator_class = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": _ecma_pattern})
+    validator_class = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _ecma_pattern})
     return validator_class(schema)
 
 

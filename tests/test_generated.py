@@ -29,8 +29,25 @@ def test_committed_layer_reference_is_current():
     assert (ROOT / "docs" / "layers.md").read_text() == markdown(), REGENERATE
 
 
-def test_schema_is_a_valid_draft_2020_12_schema():
-    jsonschema.Draft202012Validator.check_schema(json.loads(schema_text()))
+def test_schema_is_a_valid_draft_7_schema_with_the_same_meaning_in_2020_12():
+    # Draft 7 for editors; no keyword whose meaning changed after it (a $ref beside other
+    # keywords, array-form items), so validators of either draft read it alike.
+    schema = json.loads(schema_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    jsonschema.Draft202012Validator.check_schema({**schema, "$schema": "https://json-schema.org/draft/2020-12/schema"})
+
+    def later_meaning(node):
+        if isinstance(node, dict):
+            if "$ref" in node and len(node) > 1 or isinstance(node.get("items"), list):
+                yield node
+            yield from set(node) & {"prefixItems", "unevaluatedProperties", "dependentSchemas", "$dynamicRef"}
+            for value in node.values():
+                yield from later_meaning(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from later_meaning(value)
+
+    assert list(later_meaning(schema)) == []
 
 
 def test_every_key_an_editor_completes_has_a_description():
