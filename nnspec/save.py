@@ -31,6 +31,8 @@ def check_output_path(path: Path, outputs: Sequence[str]) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise UsageError(f"{path}: directory {directory} does not exist")
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory; give a file name")
 
 
 def save_outputs(path: Path, outputs: Mapping[str, np.ndarray]) -> None:
@@ -72,6 +74,8 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise UsageError(f"{path}: directory {directory} does not exist")
+    if path.is_dir():
+        raise UsageError(f"{path}: is a directory; give a file name")
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

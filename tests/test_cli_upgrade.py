@@ -90,3 +90,12 @@ def test_print_resolved_prints_nothing_for_an_invalid_spec(write_spec, capsys):
 def test_print_resolved_needs_the_text_format(capsys):
     assert main(["validate", "--print-resolved", "--format", "json", str(SPECS / "lenet.yaml")]) == 2
     assert "use one or the other" in capsys.readouterr().err
+
+
+def test_upgrade_refuses_a_directory_as_output_even_with_force(write_spec, capsys):
+    old = write_spec(VERSION_0, "old.yaml")
+    folder = old.with_name("folder")
+    folder.mkdir()
+    assert main(["upgrade", str(old), "-o", str(folder), "--force"]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert list(folder.iterdir()) == [] and [p.name for p in old.parent.iterdir() if p.name.endswith(".tmp")] == []
