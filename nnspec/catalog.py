@@ -39,6 +39,8 @@ class ShapeError(ValueError):
 # What each property kind accepts, as JSON Schema and as words for error messages.
 # Sizes and axes stay below 2**31, as in nnabla's and NNC's int32 shape fields.
 INT_MAX = 2**31 - 1
+# oneOf, not anyOf, where the branches' types differ: the same meaning, and editors' hovers
+# then show a property's title once (yaml-language-server repeats it for each anyOf branch).
 KINDS: dict[str, tuple[dict[str, Any], str]] = {
     "int": ({"type": "integer", "minimum": -INT_MAX, "maximum": INT_MAX}, "an integer"),
     "uint": ({"type": "integer", "minimum": 0, "maximum": INT_MAX}, "an integer >= 0"),
@@ -49,7 +51,7 @@ KINDS: dict[str, tuple[dict[str, Any], str]] = {
     "choice": ({"type": "string"}, "one of the listed choices"),
     "shape": (
         {
-            "anyOf": [
+            "oneOf": [
                 {"type": "integer", "minimum": 1, "maximum": INT_MAX},
                 {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": INT_MAX}, "minItems": 1},
             ]
@@ -62,7 +64,7 @@ KINDS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "int_array": (
         {
-            "anyOf": [
+            "oneOf": [
                 {"type": "integer", "minimum": -INT_MAX, "maximum": INT_MAX},
                 {"type": "array", "items": {"type": "integer", "minimum": -INT_MAX, "maximum": INT_MAX}},
             ]
@@ -71,7 +73,7 @@ KINDS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "uint_array": (
         {
-            "anyOf": [
+            "oneOf": [
                 {"type": "integer", "minimum": 0, "maximum": INT_MAX},
                 {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": INT_MAX}},
             ]
@@ -79,7 +81,7 @@ KINDS: dict[str, tuple[dict[str, Any], str]] = {
         "an integer >= 0 or a list of them",
     ),
     "float_array": (
-        {"anyOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]},
+        {"oneOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]},
         "a number or a list of numbers",
     ),
 }

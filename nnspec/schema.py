@@ -56,7 +56,7 @@ def spec_schema() -> dict[str, Any]:
             "outputs": {
                 "description": "Layers whose values are the network's outputs "
                 "(default: the layers no other layer uses).",
-                "anyOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
+                "oneOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
             },
             "checks": {"$ref": "#/$defs/checks"},
             "dataset": {
@@ -76,14 +76,21 @@ def spec_schema() -> dict[str, Any]:
         "$defs": {
             "checks": _checks_schema(),
             "layer": {
+                "title": "Layer",
                 "type": "object",
                 "required": ["name", "type"],
                 "properties": {
                     "name": _layer_name("Unique name of the layer."),
-                    "type": {"enum": sorted(types), "description": "Layer type, spelled as NNC spells it."},
+                    # No description here: an editor shows the first it finds, and each type's
+                    # own (its formula and reference, in $defs) should win. Completion shows
+                    # each type's formula beside its name (yaml-language-server's keyword).
+                    "type": {
+                        "enum": sorted(types),
+                        "markdownEnumDescriptions": [_reference(types[name]) for name in sorted(types)],
+                    },
                     "input": {
                         "description": "Layer(s) this layer reads; default: the previous layer.",
-                        "anyOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
+                        "oneOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
                     },
                     "checks": {"$ref": "#/$defs/checks"},
                 },
@@ -135,15 +142,20 @@ def _layer_name(description: str | None = None) -> dict[str, Any]:
 
 def _layer_schema(layer: LayerType) -> dict[str, Any]:
     properties: dict[str, Any] = {key: True for key in LAYER_KEYS}
+    properties["type"] = {"const": layer.name, "description": _reference(layer)}  # what an editor's hover shows
     properties.update({p.name: _property_schema(p) for p in layer.properties})
     properties.update({p.name: _parameter_schema(p) for p in layer.parameters})
     properties.update({t.name: _target_schema(t) for t in layer.targets})
     return {
         "title": layer.name,
-        "description": f"{layer.formula}. {layer.description}",
+        "description": _reference(layer),
         "properties": properties,
         "additionalProperties": False,
     }
+
+
+def _reference(layer: LayerType) -> str:
+    return f"{layer.formula}. {layer.description}"
 
 
 def _property_schema(prop: Property) -> dict[str, Any]:
