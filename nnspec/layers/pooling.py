@@ -16,6 +16,7 @@ of the padded input (numpy's sliding_window_view): no Python loop over positions
 from __future__ import annotations
 
 from functools import reduce
+from itertools import product
 from math import prod, sqrt
 
 import numpy as np
@@ -93,22 +94,40 @@ def pooling_shape(shapes, props, empty_window_matters: bool = True):
     return tuple(out)
 
 
-def _windows(x: np.ndarray, props, fill: float) -> tuple[np.ndarray, tuple[int, ...], list[int]]:
-    """Every pooling window of x (batch axis first) as a strided view (..., *out, *kernel), positions
-    outside the input holding ``fill``; with the pooled axes of x and the output lengths."""
+def _pad_for_pooling(x: np.ndarray, props, fill: float) -> tuple[np.ndarray, tuple[int, ...], list[int]]:
+    """x (batch axis first) with its pooled axes last and padded with ``fill``: p before each and,
+    after it, as far as the last window reaches; with the pooled axes of x and the output lengths."""
     kernel, strides, padding = _geometry(props)
     n = len(kernel)
     axes = _spatial_axes(x.ndim, n, props.get("channel_last", False))
-    if props.get("channel_last", False):  # pooled axes last, as the window view puts them
+    if props.get("channel_last", False):
         x = np.moveaxis(x, -1, -n - 1)
     lengths = x.shape[-n:]
     out = [pooled_length(L, k, s, p, props["ignore_border"]) for L, k, s, p in zip(lengths, kernel, strides, padding)]
-    # Pad p before each pooled axis and, after it, as far as the last window reaches.
     after = [max(0, (o - 1) * s + k - p - L) for L, k, s, p, o in zip(lengths, kernel, strides, padding, out)]
-    padded = np.pad(x, [(0, 0)] * (x.ndim - n) + list(zip(padding, after)), constant_values=fill)
-    view = sliding_window_view(padded, kernel, axis=tuple(range(x.ndim - n, x.ndim)))
+    if any(padding) or any(after):
+        x = np.pad(x, [(0, 0)] * (x.ndim - n) + list(zip(padding, after)), constant_values=fill)
+    return x, axes, out
+
+
+def _windows(x: np.ndarray, props, fill: float) -> tuple[np.ndarray, tuple[int, ...], list[int]]:
+    """Every pooling window of x (batch axis first) as a strided view (..., *out, *kernel), positions
+    outside the input holding ``fill``; with the pooled axes of x and the output lengths."""
+    padded, axes, out = _pad_for_pooling(x, props, fill)
+    kernel, strides, _ = _geometry(props)
+    n = len(kernel)
+    view = sliding_window_view(padded, kernel, axis=tuple(range(padded.ndim - n, padded.ndim)))
     starts = tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, strides))
     return view[(Ellipsis, *starts, *(slice(None),) * n)], axes, out
+
+
+def _offset_views(padded: np.ndarray, props, out: list[int]):
+    """For each position in the kernel, the strided view of the value at that position in every window
+    (..., *out): a kernel of K positions gives K views. Reducing across them runs K whole-array
+    operations, several times faster than reducing each small window of a window view."""
+    kernel, strides, _ = _geometry(props)
+    for offset in product(*(range(k) for k in kernel)):
+        yield padded[(Ellipsis, *(slice(i, i + (o - 1) * s + 1, s) for i, o, s in zip(offset, out, strides)))]
 
 
 def _restore(y: np.ndarray, props, n: int) -> np.ndarray:
@@ -135,9 +154,12 @@ def max_pooling(inputs, props, params):
     """o = max of the input values in each window (padding excluded)"""
     x = inputs[0]
     # -inf can never be the maximum of a window: each holds at least one input value (padding < kernel).
-    windows, axes, out = _windows(x, props, -np.inf)
-    n = len(out)
-    return _restore(windows.max(axis=tuple(range(-n, 0))), props, n)
+    padded, axes, out = _pad_for_pooling(x, props, -np.inf)
+    views = _offset_views(padded, props, out)
+    y = np.array(next(views))
+    for view in views:
+        np.maximum(y, view, out=y)
+    return _restore(y, props, len(out))
 
 
 def max_pooling_estimate(inputs, shapes, props, params, dtype):
