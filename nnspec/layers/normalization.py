@@ -36,6 +36,15 @@ SCOPE = Property(
     None,
     "Name parameters are stored under (default: the layer's name); layers with one scope share parameters.",
 )
+# Layer, instance and group normalization's shared properties.
+CHANNEL_AXIS = Property("channel_axis", "uint", 0, "Axis of the channels (batch axis excluded).")
+BATCH_AXIS = Property(
+    "batch_axis",
+    "int",
+    -1,
+    "-1: only the batch axis separates statistics; an axis 0.. of the sample: statistics are also "
+    "taken separately for each of its indices.",
+)
 
 
 # --- shared numerics ---------------------------------------------------------------------------
@@ -110,6 +119,11 @@ def _beta_gamma(shape_rule, layout: str) -> tuple[Parameter, Parameter]:
         Parameter("beta", "Constant", 0.0, shape_rule, f"Shift beta added after normalizing, shape {layout}."),
         Parameter("gamma", "Constant", 1.0, shape_rule, f"Scale gamma applied after normalizing, shape {layout}."),
     )
+
+
+def _per_sample_estimate(inputs, shapes, props, params, dtype) -> Estimate:
+    """Layer, instance and group normalization: each sample standardised with its own statistics."""
+    return _standardized_estimate(inputs[0], props["epsilon"], params)
 
 
 def _standardized_estimate(x: Estimate, epsilon: float, params: Mapping[str, tuple[float, float]]) -> Estimate:
@@ -281,18 +295,10 @@ register(
         "scales and shifts each value by its own gamma and beta.",
         forward=layer_normalization,
         infer_shape=layer_normalization_shape,
-        estimate=lambda inputs, shapes, props, params, dtype: _standardized_estimate(
-            inputs[0], props["epsilon"], params
-        ),
+        estimate=_per_sample_estimate,
         function_scope="layer_normalization",
         properties=(
-            Property(
-                "batch_axis",
-                "int",
-                -1,
-                "-1: only the batch axis separates statistics; an axis 0.. of the sample: statistics are also "
-                "taken separately for each of its indices.",
-            ),
+            BATCH_AXIS,
             Property("epsilon", "float", 1e-5, "Added to the variance inside the square root."),
             SCOPE,
         ),
@@ -343,19 +349,11 @@ register(
         "and shifts each channel by its gamma and beta.",
         forward=instance_normalization,
         infer_shape=instance_normalization_shape,
-        estimate=lambda inputs, shapes, props, params, dtype: _standardized_estimate(
-            inputs[0], props["epsilon"], params
-        ),
+        estimate=_per_sample_estimate,
         function_scope="instance_normalization",
         properties=(
-            Property("channel_axis", "uint", 0, "Axis of the channels (batch axis excluded)."),
-            Property(
-                "batch_axis",
-                "int",
-                -1,
-                "-1: only the batch axis separates statistics; an axis 0.. of the sample: statistics are also "
-                "taken separately for each of its indices.",
-            ),
+            CHANNEL_AXIS,
+            BATCH_AXIS,
             Property("epsilon", "float", 1e-5, "Added to the variance inside the square root."),
             SCOPE,
         ),
@@ -405,19 +403,11 @@ register(
         "variance, then scales and shifts each channel by its gamma and beta.",
         forward=group_normalization,
         infer_shape=group_normalization_shape,
-        estimate=lambda inputs, shapes, props, params, dtype: _standardized_estimate(
-            inputs[0], props["epsilon"], params
-        ),
+        estimate=_per_sample_estimate,
         function_scope="group_normalization",
         properties=(
-            Property("channel_axis", "uint", 0, "Axis of the channels (batch axis excluded)."),
-            Property(
-                "batch_axis",
-                "int",
-                -1,
-                "-1: only the batch axis separates statistics; an axis 0.. of the sample: statistics are also "
-                "taken separately for each of its indices.",
-            ),
+            CHANNEL_AXIS,
+            BATCH_AXIS,
             Property(
                 "num_groups",
                 "pint",
