@@ -238,7 +238,7 @@ def _positive_int(text: str) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from .settings import parse_cli
-    from .validation import validate
+    from .validation import checked
 
     if args.print_resolved and args.format != "text":
         raise UsageError(
@@ -249,21 +249,24 @@ def _validate(args: argparse.Namespace) -> int:
     code = EXIT_OK
     for file in args.files:
         try:
-            diagnostics = validate(file, checks)
+            spec, diagnostics = checked(file, checks)
             failing = [d for d in diagnostics if d.severity == ERROR or (args.strict and d.severity == WARNING)]
             if failing:
                 code = max(code, EXIT_INVALID)
         except UsageError as exc:
-            diagnostics, code = [Diagnostic(str(exc), file, code="unreadable")], EXIT_USAGE
+            spec, diagnostics, code = None, [Diagnostic(str(exc), file, code="unreadable")], EXIT_USAGE
         except Exception as exc:  # a bug in nnspec: report it and go on with the other files
             if args.debug:
                 raise
             message = f"internal error: {type(exc).__name__}: {exc} (a bug in nnspec; --debug shows the traceback)"
-            diagnostics, code = [Diagnostic(message, file, code="internal-error")], EXIT_USAGE
-        valid = code != EXIT_USAGE and not any(d.severity == ERROR for d in diagnostics)
+            spec, diagnostics, code = None, [Diagnostic(message, file, code="internal-error")], EXIT_USAGE
+        valid = not any(d.severity == ERROR for d in diagnostics)
         results.append({"file": file, "valid": valid, "diagnostics": diagnostics})
-        if args.print_resolved and valid:
-            _print_resolved(file)
+        if args.print_resolved and spec is not None:
+            from .resolved import resolved_text
+
+            sys.stdout.write(resolved_text(spec))
+            sys.stdout.flush()
     if args.format == "json":
         for result in results:
             result["diagnostics"] = [d.to_dict() for d in result["diagnostics"]]
@@ -448,14 +451,6 @@ def _input_files(items: Sequence[str], spec) -> dict[str, str]:
         else:
             raise UsageError(f"--input takes NAME=PATH (a data variable and a file), or a .npz alone; got {item!r}")
     return files
-
-
-def _print_resolved(file: str) -> None:
-    from .resolved import resolved_text
-    from .validation import load
-
-    sys.stdout.write(resolved_text(load(file)))
-    sys.stdout.flush()
 
 
 def _print_formatted(form: str, diagnostics: Sequence[Diagnostic]) -> None:

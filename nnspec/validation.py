@@ -40,11 +40,16 @@ def validate(path: str | Path, checks: Mapping[str, Any] | None = None) -> list[
     ``checks`` overrides check settings as ``run`` does. A file that cannot be read
     raises UsageError, as for ``load``.
     """
+    return checked(path, checks)[1]
+
+
+def checked(path: str | Path, checks: Mapping[str, Any] | None = None) -> tuple[Spec | None, list[Diagnostic]]:
+    """``validate``, with the spec itself when it is valid (None when it is not)."""
     try:
         spec = load(path)
     except SpecError as exc:
-        return exc.diagnostics
-    return predicted(spec, checks)
+        return None, exc.diagnostics
+    return spec, predicted(spec, checks)
 
 
 def predicted(spec: Spec, checks: Mapping[str, Any] | None = None) -> list[Diagnostic]:
