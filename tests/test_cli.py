@@ -253,3 +253,10 @@ def test_one_npz_gives_every_variable_it_holds(tmp_path, write_spec, capsys):
     np.savez(tmp_path / "other.npz", a=x)
     assert main(["run", str(spec), "--input", str(tmp_path / "other.npz")]) == 2
     assert "holds a, none named as a data variable of the spec (t, x)" in capsys.readouterr().err
+
+
+def test_validate_json_marks_each_file_on_its_own(write_spec, tmp_path, capsys):
+    good = write_spec("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2]}\n  - {name: t, type: Tanh}\n")
+    assert main(["validate", "--format", "json", str(tmp_path / "missing.yaml"), str(good)]) == 2
+    files = json.loads(capsys.readouterr().out)["files"]
+    assert [f["valid"] for f in files] == [False, True]
