@@ -5,6 +5,8 @@
     spec = nnspec.load("specs/seed_activations.yaml")   # raises nnspec.SpecError if invalid
     result = nnspec.run(spec)                            # or run(spec, {"x": array})
     result.outputs["tanh"], result.stats["tanh"].output.max, result.findings
+    runner = nnspec.prepare(spec, statistics=False)    # the per-spec work once, then
+    runner.run({"x": array}).outputs["tanh"]             # run as often as you like
 
 The names below are imported on first use, so that ``nnspec --help`` does not pay
 for numpy, jsonschema and networkx.
@@ -22,6 +24,8 @@ _API = {
     "loads": "validation",
     "validate": "validation",
     "run": "runner",
+    "prepare": "runner",
+    "Runner": "runner",
     "RunResult": "runner",
     "RunInterrupted": "runner",
     "RangeWarning": "runner",

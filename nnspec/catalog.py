@@ -204,6 +204,9 @@ class LayerType:
     # An elementwise layer needs no rule: its own forward function carries the estimate.
     elementwise: bool = False
     estimate: EstimateRule | None = None
+    # A forward that writes its output over its only input and returns it: the runner uses it
+    # where nothing else reads that input, saving the memory and the allocation of a new array.
+    in_place: Forward | None = None
     is_source: bool = False  # takes its values from data, not from other layers
 
     @property
@@ -239,6 +242,17 @@ def unary(fn: Callable[[np.ndarray], np.ndarray]) -> Forward:
 
     forward.__doc__ = fn.__doc__
     forward.__name__ = fn.__name__
+    return forward
+
+
+def unary_in_place(fn: Callable[..., np.ndarray]) -> Forward:
+    """The in-place forward of a unary layer whose ``fn(i, out=None)`` can write into ``out``."""
+
+    def forward(inputs: Sequence[np.ndarray], props: Mapping[str, Any], params: Mapping[str, np.ndarray]) -> np.ndarray:
+        return fn(inputs[0], out=inputs[0])
+
+    forward.__doc__ = fn.__doc__
+    forward.__name__ = f"{fn.__name__}_in_place"
     return forward
 
 

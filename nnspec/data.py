@@ -137,6 +137,7 @@ def gather_inputs(
     files: Mapping[str, str | Path] | None = None,
     samples: int | None = None,
     dataset: str | Path | None = None,
+    readers: Mapping[str, DataReader] | None = None,
 ) -> tuple[dict[str, Source], list[DataReader], int]:
     """The data of every data variable, the readers still to generate theirs, and the sample count.
 
@@ -145,14 +146,15 @@ def gather_inputs(
     bind to data variables by name; columns no layer reads are ignored; see
     nnspec.dataset), the spec's data: section, the reader's generator. Every
     variable must have the same number of samples; generators make as many as the
-    other sources have, or ``samples`` (default 100) when all are generated. Data is
+    other sources have, or ``samples`` (default 100) when all are generated. ``readers`` is
+    ``variables(spec)``, for a caller that keeps it between runs. Data is
     given as sources (nnspec.sources: numpy arrays, or objects giving rows [start, stop)
     as arrays), which the runner slices a batch at a time: arrays keep their dtype (a
     memory-mapped file stays on disk), a CSV's rows and a dataset's samples are read when
     their batch runs; the runner converts each batch to the spec's dtype.
     """
     arrays, files = dict(arrays or {}), dict(files or {})
-    readers = variables(spec)
+    readers = variables(spec) if readers is None else readers
     unknown = sorted((set(arrays) | set(files)) - set(readers))
     if unknown:
         raise UsageError(

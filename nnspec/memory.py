@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import cache
 from math import prod
 
 import numpy as np
@@ -48,20 +49,49 @@ def estimate(
     batch. Data from files is not counted: a batch of it is an Input's output, and the files are
     read a batch at a time (see nnspec.sources), except a compressed .npz member, read whole.
     """
-    item = np.dtype(spec.dtype).itemsize
-    shapes = {
-        layer.parameter_key(name): shape
-        for layer in spec.layers.values()
-        for name, shape in layer.parameter_shapes.items()
-    }
-    sizes = [prod(layer.shape) for layer in spec.layers.values()]
-    kept = spec.outputs if kept is None else kept
-    return Estimate(
-        parameters=sum(prod(shape) for shape in shapes.values()) * (8 + item),
-        data=sum(prod(reader.size) for reader in generated) * batch * (GENERATOR_BYTES + item),
-        activations=batch * (sum(sizes) * item + max(sizes, default=0) * 16),
-        outputs=samples * sum(prod(spec.layers[name].shape) for name in kept) * item,
-    )
+    return Footprint.of(spec).estimate(samples, batch, generated, kept)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a spec's memory estimate needs from its layers, taken once for every run of it."""
+
+    item: int  # bytes a value
+    parameter_values: int
+    activation_values: int  # every layer's output, one sample
+    largest_values: int  # the largest layer output, one sample
+    sample_values: dict[str, int]  # each output layer's, one sample
+    outputs: tuple[str, ...]
+
+    @classmethod
+    def of(cls, spec: Spec) -> Footprint:
+        shapes = {
+            layer.parameter_key(name): shape
+            for layer in spec.layers.values()
+            for name, shape in layer.parameter_shapes.items()
+        }
+        sizes = [prod(layer.shape) for layer in spec.layers.values()]
+        return cls(
+            item=np.dtype(spec.dtype).itemsize,
+            parameter_values=sum(prod(shape) for shape in shapes.values()),
+            activation_values=sum(sizes),
+            largest_values=max(sizes, default=0),
+            sample_values={name: prod(spec.layers[name].shape) for name in spec.outputs},
+            outputs=tuple(spec.outputs),
+        )
+
+    def estimate(
+        self, samples: int, batch: int, generated: list[DataReader], kept: list[str] | None = None
+    ) -> Estimate:
+        """See :func:`estimate`."""
+        item = self.item
+        kept = self.outputs if kept is None else kept
+        return Estimate(
+            parameters=self.parameter_values * (8 + item),
+            data=sum(prod(reader.size) for reader in generated) * batch * (GENERATOR_BYTES + item),
+            activations=batch * (self.activation_values * item + self.largest_values * 16),
+            outputs=samples * sum(self.sample_values[name] for name in kept) * item,
+        )
 
 
 def check(needed: Estimate, limit: int) -> None:
@@ -82,6 +112,7 @@ def check(needed: Estimate, limit: int) -> None:
         )
 
 
+@cache  # the machine's memory does not change during a process; runs ask once each
 def default_limit() -> int:
     """Half of this machine's physical memory (8 GiB where that cannot be read)."""
     try:

@@ -21,23 +21,30 @@ import signal
 import sys
 import threading
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 import numpy as np
 
 from . import memory, settings
+from .catalog import Forward
 from .checks import Check, Finding, LayerStats, checks_for, observe, run_checks
-from .data import gather_inputs, generate, release
+from .data import gather_inputs, generate, release, variables
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
 from .params import load_parameter_file, resolve_parameters
-from .spec import Layer, Spec
+from .spec import DataReader, Layer, Spec
+
+# Statistics on the second thread may fall this many layers behind the layers computed: each
+# task holds its layer's input and output, which then live that much longer. One layer behind
+# lets a layer's statistics be taken beside the next layer, with at most a tensor more alive.
+STATISTICS_BEHIND = 1
 
 
 class RangeWarning(UserWarning):
@@ -125,65 +132,155 @@ def run(
     abandons it) and raises :class:`RunInterrupted`, a KeyboardInterrupt whose ``result``
     holds the outputs, statistics and findings of the samples run; an interrupt before
     the first batch ends is a plain KeyboardInterrupt.
+
+    To run one spec many times, :func:`prepare` it once: this function is
+    ``prepare(spec, params, checks=checks, statistics=statistics).run(...)``.
     """
-    enabled = settings.resolve(spec, checks) if statistics else {}
-    if batch_size is not None and batch_size < 1:
-        raise NnspecError(f"batch size must be at least 1; got {batch_size}")
-    if dataset is None:
-        dataset = spec.dataset  # the spec's dataset: unless the caller gives one
-    data, to_generate, count = gather_inputs(spec, inputs, input_files, samples, dataset)
-    step = min(batch_size or count, count)
-    kept = [name for name in spec.outputs if keep_outputs is None or count * _size(spec, name) <= keep_outputs]
-    memory.check(memory.estimate(spec, count, step, to_generate, kept), max_memory or memory.default_limit())
-    if isinstance(params, (str, Path)):
-        loaded, source = load_parameter_file(params), f"parameter file {params}"
-    else:
-        loaded, source = params, "the parameters given"
-    parameters, notes = resolve_parameters(spec, loaded, source)
-    order = execution_order(spec)
-    last_use = {source: step for step, name in enumerate(order) for source in spec.layers[name].inputs}
-    measured = {name: [c for c in checks_for(spec.layers[name].type) if c.id in enabled[name]] for name in enabled}
-    dtype = np.dtype(spec.dtype)
-    statistician = _statistician() if statistics and spare_core() else None
-    stats: dict[str, LayerStats] = {}
-    outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end
-    done = 0
-    try:
-        with _stop_after_batch(count > step) as stop_requested:
-            for start in range(0, count, step):
-                stop = min(start + step, count)
-                with np.errstate(over="ignore"):  # data beyond the dtype's range becomes inf: nan-inf says so
-                    feeds = {variable: np.asarray(values[start:stop], dtype) for variable, values in data.items()}
-                    for reader in to_generate:
-                        feeds[reader.variable] = generate(reader, start, stop, spec.seed).astype(dtype)
-                values, batch_stats = _forward(spec, order, last_use, feeds, parameters, measured, statistician)
-                for name in kept:
-                    if name not in outputs:
-                        outputs[name] = np.empty((count, *values[name].shape[1:]), values[name].dtype)
-                    outputs[name][start:stop] = values[name]
-                merged = {name: stats[name].merge(s) if name in stats else s for name, s in batch_stats.items()}
-                stats, done = merged, stop  # a batch counts once its statistics are all in
-                del feeds, values, batch_stats
-                for source in data.values():
-                    release(source)  # a memory-mapped file's pages read for this batch
-                if progress is not None:
-                    progress(done, count)
-                if stop_requested() and done < count:
-                    raise KeyboardInterrupt
-    except KeyboardInterrupt:
-        if done == 0:
-            raise  # nothing ran to the end: nothing to report
-    if done < count:
-        outputs = {name: value[:done] for name, value in outputs.items()}
-    findings = run_checks(spec, stats, enabled) if statistics else []
-    for finding in (f for f in findings if f.severity != INFO):
-        line, _ = spec.locate(finding.layer)
-        warnings.warn_explicit(f"{finding.message} [{finding.check}]", RangeWarning, spec.file, line or 0)
-    omitted = {name: (done, *spec.layers[name].shape) for name in spec.outputs if name not in kept}
-    result = RunResult(spec, done, outputs, stats, findings, parameters, notes, omitted, done < count, count)
-    if result.interrupted:
-        raise RunInterrupted(result)
-    return result
+    runner = prepare(spec, params, checks=checks, statistics=statistics)
+    return runner.run(
+        inputs,
+        input_files=input_files,
+        dataset=dataset,
+        batch_size=batch_size,
+        samples=samples,
+        max_memory=max_memory,
+        keep_outputs=keep_outputs,
+        progress=progress,
+    )
+
+
+def prepare(
+    spec: Spec,
+    params: Mapping[str, np.ndarray] | str | Path | None = None,
+    *,
+    checks: Mapping[str, Any] | None = None,
+    statistics: bool = True,
+) -> Runner:
+    """``spec`` made ready to run many times: see :class:`Runner`."""
+    return Runner(spec, params, checks=checks, statistics=statistics)
+
+
+class Runner:
+    """A spec made ready to run: the work that does not depend on the data, done once.
+
+    Parameters are loaded or drawn and checked for NaN and Inf, check settings resolved,
+    the execution order fixed and, for every layer, the tensors it is the last to read;
+    :meth:`run` then only moves data through the layers. ``params``, ``checks`` and
+    ``statistics`` are :func:`run`'s. The parameter arrays are shared by every result
+    (``result.parameters``): arrays given in ``params`` as the spec's dtype are used as they
+    are, not copied, so changing them changes what later runs compute.
+
+        runner = nnspec.prepare(spec, params="params.npz", statistics=False)
+        for batch in batches:
+            probabilities = runner.run({"x": batch}).outputs["softmax"]
+    """
+
+    def __init__(
+        self,
+        spec: Spec,
+        params: Mapping[str, np.ndarray] | str | Path | None = None,
+        *,
+        checks: Mapping[str, Any] | None = None,
+        statistics: bool = True,
+    ) -> None:
+        self.spec = spec
+        self.statistics = statistics
+        self.enabled = settings.resolve(spec, checks) if statistics else {}
+        if isinstance(params, (str, Path)):
+            loaded, source = load_parameter_file(params), f"parameter file {params}"
+        else:
+            loaded, source = params, "the parameters given"
+        self.parameters, self.notes = resolve_parameters(spec, loaded, source)
+        self.order = execution_order(spec)
+        measured = {
+            name: [c for c in checks_for(spec.layers[name].type) if c.id in enabled]
+            for name, enabled in self.enabled.items()
+        }
+        # Statistics read a layer's input after the layer has run (and on another thread): an
+        # input written over in place would be gone. In-place writing is for runs without them.
+        self._steps = _plan(spec, self.order, self.parameters, measured, in_place=not statistics)
+        self._footprint = memory.Footprint.of(spec)
+        self._variables = variables(spec)
+        self._dtype = np.dtype(spec.dtype)
+
+    def run(
+        self,
+        inputs: Mapping[str, np.ndarray] | None = None,
+        *,
+        input_files: Mapping[str, str | Path] | None = None,
+        dataset: str | Path | None = None,
+        batch_size: int | None = None,
+        samples: int | None = None,
+        max_memory: int | None = None,
+        keep_outputs: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> RunResult:
+        """One run over the data: the arguments are :func:`run`'s."""
+        spec = self.spec
+        if batch_size is not None and batch_size < 1:
+            raise NnspecError(f"batch size must be at least 1; got {batch_size}")
+        if dataset is None:
+            dataset = spec.dataset  # the spec's dataset: unless the caller gives one
+        data, to_generate, count = gather_inputs(spec, inputs, input_files, samples, dataset, self._variables)
+        step = min(batch_size or count, count)
+        kept = [name for name in spec.outputs if keep_outputs is None or count * _size(spec, name) <= keep_outputs]
+        needed = self._footprint.estimate(count, step, to_generate, kept)
+        memory.check(needed, max_memory or memory.default_limit())
+        statistician = _statistician() if self.statistics and spare_core() else None
+        stats: dict[str, LayerStats] = {}
+        outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end
+        done = 0
+        try:
+            with _stop_after_batch(count > step) as stop_requested:
+                for start in range(0, count, step):
+                    stop = min(start + step, count)
+                    feeds = self._batch(data, to_generate, start, stop)
+                    given = list(feeds.values())
+                    values, batch_stats = _forward(self._steps, feeds, statistician)
+                    for name in kept:
+                        value = values[name]
+                        if step == count and _owns(value, given, self.parameters[name]):
+                            outputs[name] = value  # the whole run in one batch, in an array of its own
+                            continue
+                        if name not in outputs:
+                            outputs[name] = np.empty((count, *value.shape[1:]), value.dtype)
+                        outputs[name][start:stop] = value
+                    merged = {name: stats[name].merge(s) if name in stats else s for name, s in batch_stats.items()}
+                    stats, done = merged, stop  # a batch counts once its statistics are all in
+                    del feeds, given, values, batch_stats
+                    for source in data.values():
+                        release(source)  # a memory-mapped file's pages read for this batch
+                    if progress is not None:
+                        progress(done, count)
+                    if stop_requested() and done < count:
+                        raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            if done == 0:
+                raise  # nothing ran to the end: nothing to report
+        if done < count:
+            outputs = {name: value[:done] for name, value in outputs.items()}
+        findings = run_checks(spec, stats, self.enabled) if self.statistics else []
+        for finding in (f for f in findings if f.severity != INFO):
+            line, _ = spec.locate(finding.layer)
+            warnings.warn_explicit(f"{finding.message} [{finding.check}]", RangeWarning, spec.file, line or 0)
+        omitted = {name: (done, *spec.layers[name].shape) for name in spec.outputs if name not in kept}
+        result = RunResult(
+            spec, done, outputs, stats, findings, self.parameters, list(self.notes), omitted, done < count, count
+        )
+        if result.interrupted:
+            raise RunInterrupted(result)
+        return result
+
+    def _batch(
+        self, data: Mapping[str, Any], to_generate: list[DataReader], start: int, stop: int
+    ) -> dict[str, np.ndarray]:
+        """Samples ``start`` to ``stop`` of every data variable, in the spec's dtype, keyed as the steps read them."""
+        dtype = self._dtype
+        with np.errstate(over="ignore"):  # data beyond the dtype's range becomes inf: nan-inf says so
+            feeds = {_data_key(variable): np.asarray(values[start:stop], dtype) for variable, values in data.items()}
+            for reader in to_generate:
+                feeds[_data_key(reader.variable)] = generate(reader, start, stop, self.spec.seed).astype(dtype)
+        return feeds
 
 
 def _size(spec: Spec, name: str) -> int:
@@ -218,39 +315,128 @@ def _stop_after_batch(several_batches: bool) -> Iterator[Callable[[], bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _forward(
+class _Step(NamedTuple):
+    """One layer's part in a prepared run, everything it needs looked up beforehand (a tuple:
+    the batch loop unpacks it, faster than reading attributes fifty times a batch)."""
+
+    name: str
+    forward: Forward
+    props: dict[str, Any]
+    params: dict[str, np.ndarray]
+    reads: tuple[str, ...]  # the tensors it takes: layer outputs by name, data by _data_key
+    frees: tuple[str, ...]  # tensors it is the last to read (output layers' are kept)
+    in_place: Forward | None  # set where the layer may write over its only input: nothing else reads it
+    hands_over: bool  # its output goes to such a layer, which may write over it if the run owns it
+    checks: list[Check] | None  # the checks measured on it (None: no statistics)
+    layer: Layer
+
+
+def _data_key(variable: str) -> str:
+    """How a data variable's batch is keyed among the tensors: ':' is not allowed in layer names."""
+    return f"data:{variable}"
+
+
+def _plan(
     spec: Spec,
     order: list[str],
-    last_use: dict[str, int],
-    feeds: dict[str, np.ndarray],
     parameters: dict[str, dict[str, np.ndarray]],
     measured: dict[str, list[Check]],
-    statistician: ThreadPoolExecutor | None = None,
+    in_place: bool,
+) -> list[_Step]:
+    """The steps of a batch: each layer, what it reads, and which tensors die after it (liveness)."""
+    reads = {
+        name: (
+            (_data_key(spec.layers[name].dataset),)
+            if spec.layers[name].type.is_source
+            else tuple(spec.layers[name].inputs)
+        )
+        + tuple(_data_key(target.dataset) for target in spec.layers[name].targets.values())
+        for name in order
+    }
+    last_reader = {tensor: name for name in order for tensor in reads[name]}
+    readings = Counter(tensor for name in order for tensor in reads[name])
+    outputs = set(spec.outputs)
+
+    def writes_over_input(name: str) -> bool:
+        (source, *more) = reads[name] or ("",)
+        return (
+            in_place
+            and spec.layers[name].type.in_place is not None
+            and not more
+            and source in spec.layers  # a layer's output, never the caller's data
+            and readings[source] == 1
+            and source not in outputs
+        )
+
+    over = {name for name in order if writes_over_input(name)}
+    return [
+        _Step(
+            name=name,
+            layer=spec.layers[name],
+            props=spec.layers[name].props,
+            forward=spec.layers[name].type.forward,
+            params=parameters[name],
+            reads=reads[name],
+            frees=tuple(
+                dict.fromkeys(
+                    t for t in reads[name] if last_reader[t] == name and t not in outputs and t in spec.layers
+                )
+            ),
+            in_place=spec.layers[name].type.in_place if name in over else None,
+            hands_over=any(reads[reader] == (name,) for reader in over),
+            checks=measured.get(name),
+        )
+        for name in order
+    ]
+
+
+def _forward(
+    steps: list[_Step], values: dict[str, np.ndarray], statistician: ThreadPoolExecutor | None = None
 ) -> tuple[dict[str, np.ndarray], dict[str, LayerStats]]:
-    """One batch through every layer in ``order``; returns the output layers' values and the
-    statistics of the layers in ``measured`` (with the checks each measures). A tensor is
-    freed once the last layer reading it (``last_use``) has run."""
-    keep = set(spec.outputs)
-    values: dict[str, np.ndarray] = {}
+    """One batch through every step; ``values`` holds the batch's data (see _data_key) and gets
+    every layer's output, each freed after its last reader. Returns the output layers' values
+    (and the data) and the statistics of the measured layers."""
     stats: dict[str, LayerStats] = {}
     pending: list[Future] = []
-    for i, name in enumerate(order):
-        layer = spec.layers[name]
-        args = [feeds[layer.dataset]] if layer.type.is_source else [values[s] for s in layer.inputs]
-        args += [feeds[target.dataset] for target in layer.targets.values()]
-        # Overflow and invalid operations are not errors here: the nan-inf check reports
-        # them afterwards with the layer that produced them and its inputs' statistics.
-        with np.errstate(all="ignore"):
-            values[name] = layer.type.forward(args, layer.props, parameters[name])
-        if name in measured:
-            task = partial(_observe_into, stats, layer, measured[name], args, values[name])
-            pending.append(statistician.submit(task) if statistician else _done(task()))
-        for source in set(layer.inputs):
-            if last_use[source] == i and source not in keep:
-                del values[source]  # a statistics task still to run holds its own reference
+    owned: set[str] = set()  # outputs that only this batch refers to: a layer may write over them
+    # Overflow and invalid operations are not errors here: the nan-inf check reports them
+    # afterwards with the layer that produced them and its inputs' statistics.
+    with np.errstate(all="ignore"):
+        for name, forward, props, params, reads, frees, in_place, hands_over, checks, layer in steps:
+            args = [values[tensor] for tensor in reads]
+            if in_place is not None and reads[0] in owned:
+                output = values[name] = in_place(args, props, params)
+                owned.add(name)
+            else:
+                output = values[name] = forward(args, props, params)
+                if hands_over and _owns(output, args, params):
+                    owned.add(name)
+            if checks is not None and statistician is not None:
+                pending.append(statistician.submit(_observe_into, stats, layer, checks, args, output))
+                if len(pending) > STATISTICS_BEHIND:
+                    pending[-1 - STATISTICS_BEHIND].result()  # the tensors it holds may die before the next layer
+            elif checks is not None:
+                _observe_into(stats, layer, checks, args, output)
+            for tensor in frees:
+                del values[tensor]  # a statistics task still to run holds its own reference
     for task in pending:
         task.result()  # waits for the statistics, and passes on an exception from them
     return values, stats
+
+
+def _owns(output: np.ndarray, inputs: list[np.ndarray], params: Mapping[str, np.ndarray]) -> bool:
+    """Whether a layer's output is an array of its own: not a view of anything, not one of its
+    inputs or parameters returned as it is. Only then may a later layer write over it."""
+    if not isinstance(output, np.ndarray) or output.base is not None or not output.flags.writeable:
+        return False
+    # Identity, not equality: loops, since this runs once a layer and generators cost more.
+    for given in inputs:
+        if output is given:
+            return False
+    for parameter in params.values():
+        if output is parameter:
+            return False
+    return True
 
 
 def _observe_into(
@@ -260,12 +446,6 @@ def _observe_into(
     with np.errstate(all="ignore"):  # numpy's error state is per thread
         received = [stats[source].output for source in layer.inputs if source in stats]
         stats[layer.name] = observe(layer, checks, inputs, output, received)
-
-
-def _done(result: None) -> Future:
-    future: Future = Future()
-    future.set_result(result)
-    return future
 
 
 def spare_core() -> bool:

@@ -17,6 +17,7 @@ estimates, while every count, min, max, mean and std is over all values.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from math import inf, sqrt
@@ -79,8 +80,8 @@ class TensorStats:
         stats.std = _std(finite, stats.mean, max(abs(stats.min), abs(stats.max)))
         if np.issubdtype(finite.dtype, np.floating):
             tiny = np.finfo(finite.dtype).tiny
-            small = np.count_nonzero(np.abs(finite) < tiny)
-            stats.zeros = int(np.count_nonzero(finite == 0)) if small else 0
+            small = sum(np.count_nonzero(np.abs(block) < tiny) for block in _blocks(finite))
+            stats.zeros = int(sum(np.count_nonzero(block == 0) for block in _blocks(finite))) if small else 0
             stats.subnormal = int(small) - stats.zeros
         else:
             stats.zeros = int(np.count_nonzero(finite == 0))
@@ -167,21 +168,35 @@ def _mean(rows: np.ndarray, count: int) -> float:
 def _std(values: np.ndarray, mean: float, magnitude: float) -> float:
     """Population standard deviation of finite values, without overflow or underflow.
 
-    The squared deviations are summed in the values' own dtype (a BLAS dot, the fast way),
-    from the mean rounded to that dtype, and corrected for that rounding:
-    E[(x - m')^2] = var + (m - m')^2. Squares overflow once values pass sqrt(max / n) and
-    lose precision below sqrt(tiny); such values are divided by their largest magnitude
-    (``magnitude``) first (only then: it costs a pass over the data).
+    The squared deviations are summed in the values' own dtype (a BLAS dot, the fast way) a block
+    at a time (the blocks' sums in float64), from the mean rounded to that dtype, and corrected for
+    that rounding: E[(x - m')^2] = var + (m - m')^2. Squares overflow once values pass
+    sqrt(max / n) and lose precision below sqrt(tiny); such values are divided by their largest
+    magnitude (``magnitude``) first.
     """
     if not np.issubdtype(values.dtype, np.floating):
         values = values.astype(np.float64)
     info = np.finfo(values.dtype)
-    if magnitude > sqrt(float(info.max) / values.size) / 4 or 0 < magnitude < sqrt(float(info.tiny)) * 1e8:
-        return _std(values / values.dtype.type(magnitude), mean / magnitude, 1.0) * magnitude
-    rounded = values.dtype.type(mean)
-    deviations = (values - rounded).ravel()
-    variance = float(np.dot(deviations, deviations)) / values.size - (mean - float(rounded)) ** 2
-    return sqrt(max(variance, 0.0))
+    scaled = magnitude > sqrt(float(info.max) / values.size) / 4 or 0 < magnitude < sqrt(float(info.tiny)) * 1e8
+    scale = magnitude if scaled else 1.0
+    divisor, rounded = values.dtype.type(scale), values.dtype.type(mean / scale)
+    total = 0.0
+    for block in _blocks(values):
+        deviations = (block / divisor if scaled else block) - rounded
+        total += float(np.dot(deviations, deviations))
+    variance = total / values.size - (mean / scale - float(rounded)) ** 2
+    return sqrt(max(variance, 0.0)) * scale
+
+
+BLOCK = 2**16  # values a pass over a large tensor takes at a time: its temporaries stay this small
+
+
+def _blocks(values: np.ndarray) -> Iterator[np.ndarray]:
+    """A tensor's values, flat, in blocks of at most BLOCK: the temporaries a computation over
+    them makes are bounded by the block, not the tensor (and stay in the cache)."""
+    flat = values.reshape(-1)
+    for start in range(0, flat.size, BLOCK):
+        yield flat[start : start + BLOCK]
 
 
 def _histogram(values: np.ndarray, all_finite: bool) -> np.ndarray:

@@ -7,27 +7,38 @@ from math import pi, sqrt
 
 import numpy as np
 
-from ..catalog import LayerType, Parameter, Property, check_axis, register, same_shape, unary
+from ..catalog import (
+    LayerType,
+    Parameter,
+    Property,
+    check_axis,
+    register,
+    same_shape,
+    unary,
+    unary_in_place,
+)
 from ..estimate import Estimate, mixture, through
 
 
-def tanh(x):
+def tanh(x, out=None):
     """o = tanh(i)"""
-    return np.tanh(x)
+    return np.tanh(x, out=out)
 
 
-def sigmoid(x):
+def sigmoid(x, out=None):
     """o = 1 / (1 + exp(-i))"""
     # Computed as nnabla does. For i below about -88.7 (float32) exp(-i) overflows to
     # inf and 1/(1+inf) is exactly 0, the correct limit (scipy's expit agrees); the
     # overflow is expected there, so its warning is silenced for this line only.
+    # Step by step, so that every step can write into ``out``: the same operations as 1 / (1 + exp(-i)).
     with np.errstate(over="ignore"):
-        return 1 / (1 + np.exp(-x))
+        e = np.exp(np.negative(x, out=out), out=out)
+        return np.reciprocal(np.add(e, 1, out=out), out=out)
 
 
-def relu(x):
+def relu(x, out=None):
     """o = max(0, i)"""
-    return np.maximum(x, 0)
+    return np.maximum(x, 0, out=out)
 
 
 def leaky_relu(inputs, props, params):
@@ -70,6 +81,7 @@ register(
         formula="o=tanh(i)",
         description="Hyperbolic tangent: squashes any input into -1..1.",
         forward=unary(tanh),
+        in_place=unary_in_place(tanh),
         infer_shape=same_shape,
         input_range=(-2.65, 2.65),
         output_range=(-1.0, 1.0),
@@ -87,6 +99,7 @@ register(
         formula="o=sigmoid(i)",
         description="Logistic sigmoid 1/(1+exp(-i)): outputs in 0..1, used where probabilities are wanted.",
         forward=unary(sigmoid),
+        in_place=unary_in_place(sigmoid),
         infer_shape=same_shape,
         input_range=(-4.6, 4.6),
         output_range=(0.0, 1.0),
@@ -104,6 +117,7 @@ register(
         formula="o=max(0, i)",
         description="Rectified linear unit: keeps positive inputs, outputs 0 for the rest.",
         forward=unary(relu),
+        in_place=unary_in_place(relu),
         infer_shape=same_shape,
         output_range=(0.0, None),
         zero_for_negative=True,
@@ -169,9 +183,9 @@ def _elu(x, alpha: float):
     return np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(np.minimum(x, 0)))
 
 
-def hard_tanh(x):
+def hard_tanh(x, out=None):
     """o = max(-1, min(1, i))"""
-    return np.clip(x, -1, 1)
+    return np.clip(x, -1, 1, out=out)
 
 
 # Depth of the continued fraction below: for |i| < 1 its truncation error is below 1e-19
@@ -211,14 +225,14 @@ def log_sigmoid(x):
     return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
 
 
-def absolute(x):
+def absolute(x, out=None):
     """o = abs(i)"""
-    return np.abs(x)
+    return np.abs(x, out=out)
 
 
-def relu6(x):
+def relu6(x, out=None):
     """o = min(max(0, i), 6)"""
-    return np.clip(x, 0, 6)
+    return np.clip(x, 0, 6, out=out)
 
 
 def gelu(x):
@@ -370,6 +384,7 @@ register(
         formula="o=max(-1, min(1, i))",
         description="Piecewise-linear tanh: i itself within -1..1, clipped to -1 and 1 outside.",
         forward=unary(hard_tanh),
+        in_place=unary_in_place(hard_tanh),
         infer_shape=same_shape,
         input_range=(-1.0, 1.0),
         output_range=(-1.0, 1.0),
@@ -431,6 +446,7 @@ register(
         formula="o=abs(i)",
         description="Absolute value.",
         forward=unary(absolute),
+        in_place=unary_in_place(absolute),
         infer_shape=same_shape,
         output_range=(0.0, None),
         range_note="Folds the negative inputs onto the positive ones: i and -i give the same output.",
@@ -500,6 +516,7 @@ register(
         formula="o=min(max(0, i), 6)",
         description="ReLU capped at 6.",
         forward=unary(relu6),
+        in_place=unary_in_place(relu6),
         infer_shape=same_shape,
         input_range=(0.0, 6.0),
         output_range=(0.0, 6.0),

@@ -19,16 +19,17 @@ from ..catalog import (
     register,
     same_shape,
     unary,
+    unary_in_place,
 )
 from ..estimate import Estimate, weighted_sum
 
 
-def exp(x):
+def exp(x, out=None):
     """o = exp(i)"""
     # Past log(max) of the dtype (88.72 in float32) the result is inf, as in nnabla; the
     # exp-overflow check reports those inputs, so numpy's warning is silenced.
     with np.errstate(over="ignore"):
-        return np.exp(x)
+        return np.exp(x, out=out)
 
 
 register(
@@ -39,6 +40,7 @@ register(
         formula="o=exp(i)",
         description="Exponential of each input.",
         forward=unary(exp),
+        in_place=unary_in_place(exp),
         infer_shape=same_shape,
         input_range=(-87.3, 88.72),
         output_range=(0.0, None),
