@@ -5,7 +5,9 @@ Exit codes: 0 fine; 1 a spec is invalid, or the run found errors (or warnings un
 reports the samples it ran). Results go to stdout;
 diagnostics, findings and warnings to stderr, except with --format github or sarif (validate
 and run), where stdout carries the diagnostics or findings alone, for the CI tool reading
-them. No traceback reaches the user unless --debug asks for one.
+them. `graph` exits 0 once its picture is written, whatever findings it shows; a picture that
+needs the missing plot extra (matplotlib) is exit 2, before any run. No traceback reaches the
+user unless --debug asks for one.
 """
 
 from __future__ import annotations
@@ -107,36 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         "in a range that destroys information.",
     )
     run.add_argument("file", metavar="FILE", help="spec file (YAML)")
-    run.add_argument(
-        "--input",
-        action="append",
-        default=[],
-        metavar="NAME=PATH",
-        help="data for the data variable NAME from a .npy, .npz or .csv file (repeatable); a .npz alone "
-        "(--input data.npz) gives every variable it holds an array for",
-    )
-    run.add_argument(
-        "--dataset",
-        metavar="PATH",
-        help="data from an NNC dataset CSV (index.csv: a header row, one sample per row; columns bind to "
-        "data variables by name; --input overrides a column)",
-    )
-    run.add_argument(
-        "--params", metavar="PATH", help="parameters by nnabla name (fc1/affine/W): a .npz file, or nnabla's .h5"
-    )
-    run.add_argument("--batch-size", type=_positive_int, metavar="N", help="run N samples at a time (default: all)")
-    run.add_argument(
-        "--samples",
-        type=_positive_int,
-        metavar="N",
-        help="samples to generate when every Input uses a generator (default: 100)",
-    )
-    run.add_argument(
-        "--max-memory",
-        type=_size,
-        metavar="SIZE",
-        help="stop before running when the run would need more memory than SIZE, e.g. 2G (default: half of RAM)",
-    )
+    _add_data_options(run)
     run.add_argument(
         "--output",
         metavar="PATH",
@@ -148,7 +121,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="save the parameters used, by nnabla name, to a .npz file (--params PATH repeats the run)",
     )
-    run.add_argument("--force", action="store_true", help="overwrite --output or --save-params if it exists")
+    run.add_argument(
+        "--plots",
+        metavar="DIR",
+        help="write a PNG a layer into DIR (made if missing): histograms of what it received and gave, its "
+        "well-behaved range and the ranges where it saturates, and an activation's curve (plot extra)",
+    )
+    run.add_argument(
+        "--report",
+        metavar="PATH",
+        help="write one self-contained HTML file: the graph, the layer table, the findings and the plots, "
+        "navigable by layer (plot extra)",
+    )
+    run.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite --output, --save-params, --report or the --plots files if they exist",
+    )
     run.add_argument(
         "--format",
         choices=FORMATS,
@@ -163,6 +152,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_check_options(run, strict="exit 1 on warnings too")
     run.set_defaults(handler=_run)
+
+    graph = commands.add_parser(
+        "graph",
+        help="draw the layer graph (DOT, SVG or PNG), boxes coloured by their findings",
+        description="Draw the spec's layers as boxes (name, type, output shape, key properties) with arrows for "
+        "the data flow, each box coloured by its worst finding: of the static analysis nnspec validate does, or "
+        "with --run of a run. The suffix of -o PATH picks the format: .dot (Graphviz text, needs nothing), .svg "
+        "or .png (need the plot extra: pip install 'nnspec[plot]'). Without -o, DOT goes to stdout.",
+        epilog="Exit codes: 0 the picture was written, whatever findings it shows; 1 the spec is invalid; "
+        "2 the command line or a file could not be used, or the plot extra is missing; 130 interrupted.",
+    )
+    graph.add_argument("file", metavar="FILE", help="spec file (YAML)")
+    graph.add_argument("-o", "--output", metavar="PATH", help="write the picture to PATH (.dot, .svg or .png)")
+    graph.add_argument(
+        "--run",
+        action="store_true",
+        help="colour the boxes by the findings of a run, on the data the options below give (as for nnspec run)",
+    )
+    _add_data_options(graph.add_argument_group("data for --run"))
+    graph.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    _add_check_options(graph, strict=None)
+    graph.set_defaults(handler=_graph)
 
     upgrade = commands.add_parser(
         "upgrade",
@@ -203,7 +214,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_check_options(parser: argparse.ArgumentParser, strict: str) -> None:
+def _add_check_options(parser: argparse.ArgumentParser, strict: str | None) -> None:
+    """--check, and --strict (explained by ``strict``) where the command has an exit code to make strict."""
     parser.add_argument(
         "--check",
         action="append",
@@ -211,7 +223,42 @@ def _add_check_options(parser: argparse.ArgumentParser, strict: str) -> None:
         metavar="ID=SETTING",
         help="set a range check: off, info, warning, error, or a threshold (repeatable; see docs/checks.md)",
     )
-    parser.add_argument("--strict", action="store_true", help=strict)
+    if strict is not None:
+        parser.add_argument("--strict", action="store_true", help=strict)
+
+
+def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """Where a run takes its data and parameters from, and how it steps through them."""
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="data for the data variable NAME from a .npy, .npz or .csv file (repeatable); a .npz alone "
+        "(--input data.npz) gives every variable it holds an array for",
+    )
+    parser.add_argument(
+        "--dataset",
+        metavar="PATH",
+        help="data from an NNC dataset CSV (index.csv: a header row, one sample per row; columns bind to "
+        "data variables by name; --input overrides a column)",
+    )
+    parser.add_argument(
+        "--params", metavar="PATH", help="parameters by nnabla name (fc1/affine/W): a .npz file, or nnabla's .h5"
+    )
+    parser.add_argument("--batch-size", type=_positive_int, metavar="N", help="run N samples at a time (default: all)")
+    parser.add_argument(
+        "--samples",
+        type=_positive_int,
+        metavar="N",
+        help="samples to generate when every Input uses a generator (default: 100)",
+    )
+    parser.add_argument(
+        "--max-memory",
+        type=_size,
+        metavar="SIZE",
+        help="stop before running when the run would need more memory than SIZE, e.g. 2G (default: half of RAM)",
+    )
 
 
 def _size(text: str) -> int:
@@ -280,22 +327,34 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .progress import Progress
     from .report import MAX_VALUES_IN_JSON, MAX_VALUES_SHOWN, to_dict, to_text
-    from .runner import RangeWarning, RunInterrupted, run
+    from .runner import RunInterrupted
     from .save import check_output_path, save_outputs, write_atomically
-    from .settings import parse_cli
     from .validation import load
 
     output = Path(args.output) if args.output else None
     saved_params = Path(args.save_params) if args.save_params else None
+    report = Path(args.report) if args.report else None
     for path in (output, saved_params):
         if path is not None and path.exists() and not args.force:
             raise UsageError(f"{path} exists; add --force to overwrite it")
+    if report is not None or args.plots:
+        from .pictures.extra import require_matplotlib
+
+        wanted = [option for option, value in (("--plots", args.plots), ("--report", report)) if value]
+        require_matplotlib(" and ".join(wanted))  # before the run, not after it
+    if report is not None:
+        from .pictures.html import check_report_path
+
+        check_report_path(report, args.force)
     spec = load(args.file)
     files = _input_files(args.input, spec)
     if output is not None:
         check_output_path(output, spec.outputs)  # before the run, not after it
+    if args.plots:
+        from .pictures.plots import check_plot_directory
+
+        check_plot_directory(Path(args.plots), spec, args.force)
     # Without --output, only the outputs the report shows are kept: memory stays bounded by the batch.
     if output is not None:
         keep = None
@@ -304,28 +363,11 @@ def _run(args: argparse.Namespace) -> int:
     elif args.format in ("github", "sarif"):
         keep = 0  # the findings only: no output values
     else:
-        keep = 0 if args.quiet else MAX_VALUES_SHOWN
-    progress = Progress(sys.stderr, use_tqdm=True) if not args.quiet else None
-    with warnings.catch_warnings():  # the report shows the findings; no need for Python's warnings too
-        warnings.simplefilter("ignore", RangeWarning)
-        try:
-            result = run(
-                spec,
-                input_files=files,
-                dataset=args.dataset,
-                params=args.params,
-                batch_size=args.batch_size,
-                samples=args.samples,
-                max_memory=args.max_memory,
-                checks=dict(parse_cli(item) for item in args.check),
-                keep_outputs=keep,
-                progress=progress,
-            )
-        except RunInterrupted as stopped:
-            result = stopped.result
-        finally:
-            if progress is not None:
-                progress.close()
+        keep = 0 if args.quiet and report is None else MAX_VALUES_SHOWN  # the HTML report shows small outputs
+    try:
+        result = _execute(args, spec, files, keep, quiet=args.quiet)
+    except RunInterrupted as stopped:
+        result = stopped.result
     if not result.interrupted:
         if output is not None:
             save_outputs(output, result.outputs)
@@ -336,6 +378,8 @@ def _run(args: argparse.Namespace) -> int:
 
             used = by_nnabla_name(spec, result.parameters)
             write_atomically(saved_params, lambda handle: np.savez(handle, **used))
+    if args.plots or report is not None:  # after an interrupted run too: they show the samples run, as the report
+        _write_pictures(result, Path(args.plots) if args.plots else None, report)
     if args.format == "json":
         json.dump(to_dict(result), sys.stdout, indent=2, allow_nan=False)  # strict JSON, for any reader
         print()
@@ -358,6 +402,97 @@ def _run(args: argparse.Namespace) -> int:
     if result.errors or (args.strict and result.warnings):
         return EXIT_INVALID
     return EXIT_OK
+
+
+def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | None, quiet: bool):
+    """Run ``spec`` as the data options of ``args`` say, with a progress bar unless ``quiet``.
+
+    Raises RunInterrupted (a KeyboardInterrupt holding the samples run) on Ctrl-C.
+    """
+    from .progress import Progress
+    from .runner import RangeWarning, run
+    from .settings import parse_cli
+
+    progress = Progress(sys.stderr, use_tqdm=True) if not quiet else None
+    with warnings.catch_warnings():  # the report shows the findings; no need for Python's warnings too
+        warnings.simplefilter("ignore", RangeWarning)
+        try:
+            return run(
+                spec,
+                input_files=files,
+                dataset=args.dataset,
+                params=args.params,
+                batch_size=args.batch_size,
+                samples=args.samples,
+                max_memory=args.max_memory,
+                checks=dict(parse_cli(item) for item in args.check),
+                keep_outputs=keep,
+                progress=progress,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
+
+
+def _write_pictures(result, plots: Path | None, report: Path | None) -> None:
+    """--plots DIR and --report PATH: every layer's plot is drawn once, for both."""
+    from .pictures.plots import layer_plot, plotted_layers, write_plots
+
+    pngs = {name: layer_plot(result, name) for name in plotted_layers(result)}
+    if plots is not None:
+        write_plots(plots, result.spec, pngs)
+    if report is not None:
+        from .pictures.html import build_report
+        from .save import write_atomically
+
+        page = build_report(result, pngs)
+        write_atomically(report, lambda handle: handle.write(page.encode("utf-8")))
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from .pictures.graph import check_graph_path, render, title
+    from .save import write_atomically
+    from .settings import parse_cli
+    from .validation import load
+
+    output = Path(args.output) if args.output else None
+    form = check_graph_path(output, args.force) if output is not None else "dot"
+    if form != "dot":
+        from .pictures.extra import require_matplotlib
+
+        require_matplotlib(f"writing {output}")  # before a run, not after it
+    unused = [option for option, value in _data_options(args).items() if value]
+    if unused and not args.run:
+        raise UsageError(f"{', '.join(unused)} give data for a run: add --run (or leave them out)")
+    spec = load(args.file)
+    if args.run:
+        result = _execute(args, spec, _input_files(args.input, spec), keep=0, quiet=False)
+        findings, heading = result.findings, title(spec, result.samples)
+    else:
+        from .settings import resolve
+        from .static import predict
+
+        findings = predict(spec, resolve(spec, dict(parse_cli(item) for item in args.check)))
+        heading = title(spec, None)
+    picture = render(spec, findings, heading, form)
+    if output is None:
+        sys.stdout.write(picture.decode("utf-8"))
+        sys.stdout.flush()
+    else:
+        write_atomically(output, lambda handle: handle.write(picture))
+    return EXIT_OK
+
+
+def _data_options(args: argparse.Namespace) -> dict[str, object]:
+    """The data options of a run as given on the command line, by their spelling."""
+    return {
+        "--input": args.input,
+        "--dataset": args.dataset,
+        "--params": args.params,
+        "--batch-size": args.batch_size,
+        "--samples": args.samples,
+        "--max-memory": args.max_memory,
+    }
 
 
 def _upgrade(args: argparse.Namespace) -> int:

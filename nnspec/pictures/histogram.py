@@ -1,0 +1,63 @@
+"""Histograms to plot, from the statistics a run keeps: no value is kept for them.
+
+A run keeps, for each tensor, counts in fixed bins by binary exponent of a deterministic
+sample of its values (nnspec.stats: four bins an octave for each sign, one for zero),
+and its exact minimum and maximum. A plot wants evenly spaced bins, so each stored bin's
+count is spread over the even bins it overlaps, in proportion to the overlap, as if its
+values lay evenly within it. A stored bin spans at most a quarter of its values'
+magnitude, so no count moves further than that, and none beyond the exact min and max.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+# nnspec.stats has no public description of its bins yet; these are its layout constants,
+# and tests/test_pictures.py checks stored_bins() against TensorStats.of on every edge.
+from ..stats import _EMIN, _SIDE, _SUB, _ZERO, BINS, TensorStats
+
+
+@cache
+def stored_bins() -> tuple[np.ndarray, np.ndarray]:
+    """The value interval [low, high) of every stored histogram bin, by bin index.
+
+    The zero bin is [0, 0]. stats.py clips binary exponents to its range, so the bins of the
+    outermost octave also hold every larger magnitude (they reach to infinity here) and those
+    of the innermost every smaller one (they reach to 0).
+    """
+    distance = np.abs(np.arange(BINS) - _ZERO)  # bins counted outwards from zero, on either side
+    exponent, sub = np.divmod(np.maximum(distance - 1, 0), _SUB)
+    scale = np.exp2((exponent + _EMIN).astype(np.float64))
+    inner = np.where(distance <= _SUB, 0.0, scale * (0.5 + sub / (2 * _SUB)))
+    outer = np.where(distance > _SIDE - _SUB, np.inf, scale * (0.5 + (sub + 1) / (2 * _SUB)))
+    sign = np.sign(np.arange(BINS) - _ZERO)
+    low = np.where(sign < 0, -outer, inner)
+    high = np.where(sign < 0, -inner, outer)
+    low[_ZERO] = high[_ZERO] = 0.0
+    return low, high
+
+
+def even_histogram(stats: TensorStats, low: float, high: float, bins: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of ``bins`` even bins over low..high, and the share (0..1) of the sampled finite
+    values in each. All zeros when no finite value was seen."""
+    edges = np.linspace(low, high, bins + 1)
+    shares = np.zeros(bins)
+    counts = stats.histogram
+    total = int(counts.sum())
+    if not total or not stats.finite:
+        return edges, shares
+    occupied = np.flatnonzero(counts)
+    bin_low, bin_high = stored_bins()
+    # Values lie within the exact min and max, whatever bin they were counted in.
+    a = np.clip(bin_low[occupied], stats.min, stats.max)
+    b = np.clip(bin_high[occupied], stats.min, stats.max)
+    weight = counts[occupied] / total
+    wide = b > a
+    overlap = np.clip(np.minimum(b[wide, None], edges[None, 1:]) - np.maximum(a[wide, None], edges[None, :-1]), 0, None)
+    shares += (overlap / (b[wide] - a[wide])[:, None] * weight[wide, None]).sum(axis=0)
+    # A bin narrowed to a point (the zero bin, or one clipped at the min or max) falls in one even bin.
+    points = np.clip(np.searchsorted(edges, a[~wide], side="right") - 1, 0, bins - 1)
+    np.add.at(shares, points, weight[~wide])
+    return edges, shares
