@@ -45,6 +45,11 @@ from .spec import DataReader, Layer, Spec
 # task holds its layer's input and output, which then live that much longer. One layer behind
 # lets a layer's statistics be taken beside the next layer, with at most a tensor more alive.
 STATISTICS_BEHIND = 1
+# Outputs smaller than this have their statistics taken in line. Both threads hand the interpreter
+# lock back and forth at every numpy call; on a tensor of 2**17 values that costs the layers more
+# than the statistics the second thread takes over (measured with benchmarks/peers.py: Tanh's 24 us
+# become 130 us beside them, and the MLP at batch 256 runs 6% slower), on much larger ones it pays.
+BESIDE_FROM = 2**18
 
 
 class RangeWarning(UserWarning):
@@ -239,7 +244,7 @@ class Runner:
                     values, batch_stats = _forward(self._steps, feeds, statistician)
                     for name in kept:
                         value = values[name]
-                        if step == count and _owns(value, given, self.parameters[name]):
+                        if step == count and _owns(value, [*given, *outputs.values()], self.parameters[name]):
                             outputs[name] = value  # the whole run in one batch, in an array of its own
                             continue
                         if name not in outputs:
@@ -411,11 +416,13 @@ def _forward(
                 output = values[name] = forward(args, props, params)
                 if hands_over and _owns(output, args, params):
                     owned.add(name)
-            if checks is not None and statistician is not None:
+            if checks is not None and statistician is not None and output.size >= BESIDE_FROM:
                 pending.append(statistician.submit(_observe_into, stats, layer, checks, args, output))
                 if len(pending) > STATISTICS_BEHIND:
                     pending[-1 - STATISTICS_BEHIND].result()  # the tensors it holds may die before the next layer
             elif checks is not None:
+                if pending:
+                    pending[-1].result()  # its inputs' statistics first: the thread takes them in order
                 _observe_into(stats, layer, checks, args, output)
             for tensor in frees:
                 del values[tensor]  # a statistics task still to run holds its own reference

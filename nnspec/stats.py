@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
-from math import inf, sqrt
+from math import inf, isfinite, sqrt
 from typing import Any
 
 import numpy as np
@@ -64,7 +64,7 @@ class TensorStats:
             return stats
         low, high = flat.min(), flat.max()
         finite = flat
-        if not (np.isfinite(low) and np.isfinite(high)):  # NaN or an infinity is there (NaN wins min and max)
+        if not (isfinite(low) and isfinite(high)):  # NaN or an infinity is there (NaN wins min and max)
             stats.nan = int(np.count_nonzero(np.isnan(flat)))
             stats.posinf = int(np.count_nonzero(np.isposinf(flat)))
             stats.neginf = int(np.count_nonzero(np.isneginf(flat)))
@@ -77,10 +77,12 @@ class TensorStats:
         if finite is not flat:
             rows = np.where(np.isfinite(rows), rows, 0)
         stats.mean = _mean(rows, finite.size)
-        stats.std = _std(finite, stats.mean, max(abs(stats.min), abs(stats.max)))
+        stats.std = _std(finite, stats.mean, max(abs(stats.min), abs(stats.max)), stats.min, stats.max)
         if np.issubdtype(finite.dtype, np.floating):
             tiny = np.finfo(finite.dtype).tiny
-            small = sum(np.count_nonzero(np.abs(block) < tiny) for block in _blocks(finite))
+            # no value within (-tiny, tiny) when all are on one side of it: no pass over them needed
+            one_side = stats.min >= tiny or stats.max <= -tiny
+            small = 0 if one_side else sum(np.count_nonzero(np.abs(block) < tiny) for block in _blocks(finite))
             stats.zeros = int(sum(np.count_nonzero(block == 0) for block in _blocks(finite))) if small else 0
             stats.subnormal = int(small) - stats.zeros
         else:
@@ -159,25 +161,33 @@ def _mean(rows: np.ndarray, count: int) -> float:
     whatever batch it is in), the rows' sums in float64; rows whose sum overflows the
     dtype are summed in float64 throughout.
     """
-    sums = np.add.reduce(rows, axis=1)
-    if not np.isfinite(sums).all():
-        sums = np.add.reduce(rows, axis=1, dtype=np.float64)
-    return float(sums.sum(dtype=np.float64)) / count
+    total = float(np.add.reduce(rows, axis=1).sum(dtype=np.float64))
+    if not isfinite(total):  # a row's sum overflowed (inf, or nan where infinities of both signs met)
+        total = float(np.add.reduce(rows, axis=1, dtype=np.float64).sum())
+    return total / count
 
 
-def _std(values: np.ndarray, mean: float, magnitude: float) -> float:
-    """Population standard deviation of finite values, without overflow or underflow.
+def _std(values: np.ndarray, mean: float, magnitude: float, low: float, high: float) -> float:
+    """Population standard deviation of finite values (between ``low`` and ``high``), without
+    overflow or underflow.
 
-    The squared deviations are summed in the values' own dtype (a BLAS dot, the fast way) a block
-    at a time (the blocks' sums in float64), from the mean rounded to that dtype, and corrected for
-    that rounding: E[(x - m')^2] = var + (m - m')^2. Squares overflow once values pass
-    sqrt(max / n) and lose precision below sqrt(tiny); such values are divided by their largest
-    magnitude (``magnitude``) first.
+    Sums of squares are taken in the values' own dtype (a BLAS dot, the fast way) a block at a
+    time, the blocks' sums in float64. Where the spread is not small beside the mean, one pass
+    gives it: var = E[x^2] - m^2, accepted when m^2 is at most half of E[x^2], so that at most one
+    bit is lost to the subtraction. Otherwise the squared deviations from the mean rounded to the
+    dtype are summed, and corrected for that rounding: E[(x - m')^2] = var + (m - m')^2. Squares
+    overflow once values pass sqrt(max / n) and lose precision below sqrt(tiny); such values are
+    divided by their largest magnitude (``magnitude``) first.
     """
     if not np.issubdtype(values.dtype, np.floating):
         values = values.astype(np.float64)
     info = np.finfo(values.dtype)
     scaled = magnitude > sqrt(float(info.max) / values.size) / 4 or 0 < magnitude < sqrt(float(info.tiny)) * 1e8
+    # Bhatia-Davis: var <= (high - mean)(mean - low); past that bound the one pass cannot be kept
+    if not scaled and mean * mean <= 2 * (high - mean) * (mean - low):
+        squares = sum(float(np.dot(block, block)) for block in _blocks(values)) / values.size
+        if mean * mean <= squares / 2:
+            return sqrt(squares - mean * mean)
     scale = magnitude if scaled else 1.0
     divisor, rounded = values.dtype.type(scale), values.dtype.type(mean / scale)
     total = 0.0

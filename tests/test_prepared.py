@@ -104,15 +104,12 @@ def test_parameters_given_are_never_written_over():
 
 
 def test_an_output_is_never_an_array_another_output_or_the_caller_holds():
-    spec = nnspec.loads(
-        MLP.replace(
-            "  - {name: s, type: Sigmoid}\n",
-            "  - {name: s, type: Sigmoid}\n  - {name: i, type: Identity, input: fc3}\n",
-        )
-    )
+    # Identity hands on fc3's array itself; both are outputs, listed: each gets an array of its own.
+    spec = nnspec.loads(MLP + "  - {name: i, type: Identity, input: fc3}\noutputs: [s, fc3, i]\n")
     result = nnspec.prepare(spec, statistics=False).run({"x": _data((4, 20))})
-    assert set(result.outputs) == {"s", "i"}
-    assert not np.shares_memory(result.outputs["s"], result.outputs["i"])
+    assert set(result.outputs) == {"s", "fc3", "i"}
+    np.testing.assert_array_equal(result.outputs["fc3"], result.outputs["i"])
+    assert not np.shares_memory(result.outputs["fc3"], result.outputs["i"])
 
 
 @pytest.mark.parametrize("name", sorted(n for n, t in layer_types().items() if t.in_place is not None))
@@ -179,7 +176,9 @@ def test_a_run_holds_no_more_than_the_tensors_alive_at_once(monkeypatch):
 def test_statistics_of_a_tensor_larger_than_a_block_are_those_of_all_its_values():
     rng = np.random.default_rng(3)
     for values in (
-        rng.normal(5, 3, 3 * BLOCK + 17).astype(np.float32),
+        rng.normal(0.5, 1, 3 * BLOCK + 17).astype(np.float32),  # spread beside the mean: one pass of squares
+        rng.normal(5, 3, 3 * BLOCK + 17).astype(np.float32),  # the mean dominates: squared deviations
+        np.r_[rng.normal(1, 1e-3, BLOCK), [-40.0, 40.0]].astype(np.float32),  # wide range, small spread: both
         (rng.normal(0, 1, 2 * BLOCK + 1) * 3e37).astype(np.float32),  # squares overflow: scaled first
         np.where(rng.random(BLOCK + 9) < 0.3, 0, rng.normal(0, 1e-39, BLOCK + 9)).astype(np.float32),
     ):
