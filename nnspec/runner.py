@@ -408,13 +408,13 @@ def _forward(
     # afterwards with the layer that produced them and its inputs' statistics.
     with np.errstate(all="ignore"):
         for name, forward, props, params, reads, frees, in_place, hands_over, checks, layer in steps:
-            args = [values[tensor] for tensor in reads]
+            args = [values[reads[0]]] if len(reads) == 1 else [values[tensor] for tensor in reads]
             if in_place is not None and reads[0] in owned:
                 output = values[name] = in_place(args, props, params)
                 owned.add(name)
             else:
                 output = values[name] = forward(args, props, params)
-                if hands_over and _owns(output, args, params):
+                if hands_over and output.base is None and _owns(output, args, params):
                     owned.add(name)
             if checks is not None and statistician is not None and output.size >= BESIDE_FROM:
                 pending.append(statistician.submit(_observe_into, stats, layer, checks, args, output))
