@@ -336,7 +336,7 @@ def _run(args: argparse.Namespace) -> int:
     saved_params = Path(args.save_params) if args.save_params else None
     report = Path(args.report) if args.report else None
     for path in (output, saved_params):
-        if path is not None and path.exists() and not args.force:
+        if path is not None and _exists(path) and not args.force:
             raise UsageError(f"{path} exists; add --force to overwrite it")
     if report is not None or args.plots:
         from .pictures.extra import require_matplotlib
@@ -502,7 +502,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     from .validation import loads
 
     output = Path(args.output) if args.output else None
-    if output is not None and output.exists() and not args.force:
+    if output is not None and _exists(output) and not args.force:
         raise UsageError(f"{output} exists; add --force to overwrite it")
     text = read_text(args.file)
     upgraded, notes = upgrade_text_with_notes(text, args.file)  # SpecError (exit 1) for a version it cannot read
@@ -562,6 +562,14 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _exists(path: Path) -> bool:
+    """Whether an output path exists; one the system refuses (a name too long) is a usage error."""
+    try:
+        return path.exists()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write there: {exc.strerror or exc}") from None
 
 
 def _input_files(items: Sequence[str], spec) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mmap
 import re
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ import numpy as np
 from .catalog import format_shape
 from .diagnostics import DiagnosticList, UsageError, show_value
 from .schema import NAME_PATTERN
-from .sources import CsvRows, Reshaped, Source, npz_member
+from .sources import CsvRows, Reshaped, Source, file_problem, npz_member
 from .spec import DataReader, Layer, Spec, data_readers
 from .suggest import did_you_mean
 
@@ -26,12 +27,13 @@ DEFAULT_SAMPLES = 100
 def npz_members(path: str | Path) -> list[str]:
     """The names of the arrays a .npz file holds (nothing is unpickled or loaded)."""
     path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"{path}: " + ("is a directory" if path.is_dir() else "file not found"))
+    problem = file_problem(path)
+    if problem:
+        raise UsageError(f"{path}: {problem}")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return list(archive.files)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, AttributeError, zipfile.BadZipFile) as exc:
         raise UsageError(f"{path}: cannot read as a .npz file: {exc}") from None
 
 
@@ -42,14 +44,16 @@ def read_array_file(path: str | Path, variable: str) -> Source:
     read a batch of rows at a time)."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if not path.is_file():
-        raise UsageError(f"{path}: " + ("is a directory" if path.is_dir() else "file not found"))
+    problem = file_problem(path)
+    if problem:
+        raise UsageError(f"{path}: {problem}")
     try:
-        if suffix == ".npy":
-            return np.load(path, mmap_mode="r", allow_pickle=False)
-        if suffix == ".npz":
-            return npz_member(path, variable)
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        with np.errstate(over="ignore"):  # a header's absurd shape: numpy's own error says so
+            if suffix == ".npy":
+                return np.load(path, mmap_mode="r", allow_pickle=False)
+            if suffix == ".npz":
+                return npz_member(path, variable)
+    except (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile) as exc:
         raise UsageError(f"{path}: cannot read as {suffix} array: {exc}") from None
     if suffix == ".csv":
         return CsvRows(path)
@@ -187,7 +191,7 @@ def gather_inputs(
                 f"no data for {reader.title}{absent}: give --input {variable}=FILE, add '{variable}:' under data: "
                 f"in the spec, or set {setting}"
             )
-        if not np.issubdtype(value.dtype, np.number) and value.dtype != bool:
+        if value.dtype.kind not in "biuf":  # complex and timedelta64 would be cast silently
             raise UsageError(f"data for '{variable}' from {origin} holds {value.dtype} values, not numbers")
         size = reader.size
         if not isinstance(value, np.ndarray) and value.shape == size:

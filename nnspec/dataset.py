@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from math import prod
@@ -26,9 +27,9 @@ import numpy as np
 
 from .catalog import format_shape
 from .data import read_csv
-from .diagnostics import UsageError
+from .diagnostics import UsageError, closest_name
+from .sources import file_problem
 from .spec import DataReader
-from .suggest import closest
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff")
 IMAGE_EXTRA = "pip install 'nnspec[image]'"
@@ -60,8 +61,9 @@ def open_dataset(
     an error. Each variable's samples are reshaped to its reader's size when the number of values
     matches."""
     path = Path(path)
-    if not path.is_file():
-        raise UsageError(f"{path}: " + ("is a directory" if path.is_dir() else "file not found"))
+    problem = file_problem(path)
+    if problem:
+        raise UsageError(f"{path}: {problem}")
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = [
@@ -76,7 +78,7 @@ def open_dataset(
     named = list(dict.fromkeys(column.variable for column in columns))
     if not any(variable in readers for variable in named):
         raise UsageError(
-            f"{path}: the header names no data variable the spec reads (it names {', '.join(named)}; "
+            f"{path}: the header names no data variable the spec reads (it names {', '.join(map(_shown, named))}; "
             f"the spec reads {', '.join(readers)}){_suggestion(named, readers)}"
         )
     wanted = [variable for variable in named if variable in readers and variable not in skip]
@@ -172,11 +174,16 @@ def _parse_header(path: Path, row_number: int, header: list[str]) -> list[Column
     return ordered
 
 
+def _shown(name: str) -> str:
+    """A header name for a message: quoted, with escapes, when it holds an invisible character."""
+    return name if name.isprintable() else repr(name)
+
+
 def _suggestion(named: list[str], readers: Mapping[str, DataReader]) -> str:
     for variable in named:
-        match = closest(variable, readers)
+        match = closest_name(variable, readers)
         if match:
-            return f"; did you mean '{match}' for column '{variable}'?"
+            return f"; did you mean '{match}' for column {variable!r}?"
     return ""
 
 
@@ -200,8 +207,9 @@ def _cell_value(csv_path: Path, where: str, cell: str) -> np.ndarray:
             f"{where}: not a number, nor a path to a data .csv or an image ({', '.join(IMAGE_SUFFIXES)}): {cell!r}"
         )
     file = Path(text) if Path(text).is_absolute() else csv_path.parent / text
-    if not file.is_file():
-        raise UsageError(f"{where}: {file}: " + ("is a directory" if file.is_dir() else "file not found"))
+    problem = file_problem(file)
+    if problem:
+        raise UsageError(f"{where}: {file}: {problem}")
     if suffix == ".csv":
         try:
             array = read_csv(file)
@@ -223,7 +231,13 @@ def _read_image(where: str, file: Path) -> np.ndarray:
     except ImportError:
         raise UsageError(f"{where}: {file} is an image; reading images needs Pillow: {IMAGE_EXTRA}") from None
     try:
-        with Image.open(file) as image:
+        with warnings.catch_warnings():
+            # Pillow warns of an image over MAX_IMAGE_PIXELS (89 million) and refuses one over twice
+            # that, before decoding it (a "decompression bomb": a small file of a huge image): both
+            # are refused here, so that no image can fill the memory before the run's memory check.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(file)
+        with image:
             image.load()
             mode = image.mode
             if mode == "P":  # a palette (GIF): grayscale when every palette entry is a gray
@@ -238,6 +252,8 @@ def _read_image(where: str, file: Path) -> np.ndarray:
                 return np.asarray(image, dtype=np.float64)[np.newaxis] / 65535
             if mode in ("I", "F"):  # 32-bit integer or float: taken as they are
                 return np.asarray(image, dtype=np.float64)[np.newaxis]
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UsageError(f"{where}: {file}: the image is too large to read: {exc}") from None
     except (OSError, ValueError, SyntaxError) as exc:  # Pillow's errors for unreadable or truncated files
         raise UsageError(f"{where}: {file}: cannot read the image: {exc}") from None
     raise UsageError(f"{where}: {file}: images of mode {mode} are not supported: use grayscale or RGB")

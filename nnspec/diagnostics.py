@@ -7,8 +7,11 @@ sees every problem in a spec at once, each as ``FILE:LINE:COL: severity: message
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .suggest import closest, did_you_mean
 
 ERROR = "error"
 WARNING = "warning"
@@ -99,6 +102,21 @@ class DiagnosticList:
 
 def _order(d: Diagnostic) -> tuple:
     return (d.file, d.line or 0, d.column or 0)
+
+
+# Names longer than this get no "did you mean": a misspelling is short, and suggest's comparisons
+# grow with the square of a word's length (a 100,000-character type name took minutes and gigabytes).
+SUGGEST_UP_TO = 100
+
+
+def suggestion(word: str, candidates: Iterable[str]) -> str:
+    """``did_you_mean`` for a word a person could have misspelt; '' for a longer one."""
+    return did_you_mean(word, candidates) if len(word) <= SUGGEST_UP_TO else ""
+
+
+def closest_name(word: str, candidates: Iterable[str]) -> str | None:
+    """``closest`` for a word a person could have misspelt; None for a longer one."""
+    return closest(word, candidates) if len(word) <= SUGGEST_UP_TO else None
 
 
 def show_value(value: Any) -> str:

@@ -15,11 +15,11 @@ import networkx as nx
 
 from .catalog import Parameter, ShapeError, Target, format_shape, layer_types
 from .checks import all_checks, checks_for
-from .diagnostics import DiagnosticList
+from .diagnostics import DiagnosticList, suggestion
 from .loader import Document
 from .settings import problem as setting_problem
+from .sources import file_problem
 from .spec import DataReader, Layer, ParameterSource, TargetSource, data_readers
-from .suggest import did_you_mean
 
 
 def resolve_layers(
@@ -108,7 +108,11 @@ def check_settings(settings: dict[str, Any], path: tuple, layer: Layer | None, d
     a layer setting for a check that does not apply to the layer's type."""
     for check_id, setting in settings.items():
         check = all_checks().get(check_id)
-        if check is None or not isinstance(setting, (bool, str, int, float, dict)):
+        if (
+            check is None
+            or not isinstance(setting, (bool, str, int, float, dict))
+            or _reported(path + (check_id,), diagnostics)
+        ):
             continue  # the schema reports it
         if layer is not None and check not in checks_for(layer.type):
             diagnostics.add(
@@ -126,6 +130,11 @@ def check_settings(settings: dict[str, Any], path: tuple, layer: Layer | None, d
                 code="invalid-value",
                 layer=layer.name if layer else None,
             )
+
+
+def _reported(path: tuple, diagnostics: DiagnosticList) -> bool:
+    """Whether an error at or inside ``path`` is reported already (a number too large to read)."""
+    return any(d.path[: len(path)] == path for d in diagnostics.items)
 
 
 def _target_source(target: Target, config: dict[str, Any]) -> TargetSource:
@@ -146,13 +155,48 @@ def _parameter_source(param: Parameter, config: dict[str, Any], spec_file: str) 
     )
 
 
+def _report_shape_error(layer: Layer, layers: dict[str, Layer], exc: ShapeError, diagnostics: DiagnosticList) -> None:
+    """A shape rule's error, at the property it names when the spec writes it, else at the inputs."""
+    received = [f"{source} {format_shape(layers[source].shape)}" for source in layer.inputs]
+    received_text = ", ".join(received[:-1]) + " and " + received[-1] if len(received) > 1 else "".join(received)
+    where = ("layers", layer.index, "input") if layer.inputs else ("layers", layer.index)
+    if exc.prop is not None and ("layers", layer.index, exc.prop) in diagnostics.source_map.values:
+        where = ("layers", layer.index, exc.prop)
+    subject = f"layer {layer.title} receives {received_text}" if received else f"layer {layer.title}"
+    diagnostics.add(f"{subject}: {exc}", where, code="shape", layer=layer.name)
+
+
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def _not_npy(path: Path) -> str | None:
+    """Why a readable parameter ``file:`` is no .npy file, or None: a .npz holds several arrays (reading
+    one as a single array was an internal error), and anything else is not numpy's format."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(len(NPY_MAGIC))
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if start == NPY_MAGIC:
+        return None
+    if start.startswith(b"PK"):
+        return (
+            "is a zip archive (.npz), not a .npy file: give each parameter a .npy file, or the whole set with --params"
+        )
+    return "is not a .npy file (written by numpy.save)"
+
+
 def _check_parameter_files(layer: Layer, diagnostics: DiagnosticList) -> None:
     for name, source in layer.parameters.items():
-        if source.file is not None and not source.file.is_file():
+        if source.file is None:
+            continue
+        missing = file_problem(source.file)
+        problem = ("does not exist" if missing == "file not found" else missing) or _not_npy(source.file)
+        if problem:
             diagnostics.add(
-                f"parameter file {source.file} of layer {layer.title} does not exist",
+                f"parameter file {source.file} of layer {layer.title} {problem}",
                 ("layers", layer.index, name, "file"),
-                code="missing-file",
+                code="missing-file" if missing else "invalid-file",
                 layer=layer.name,
             )
 
@@ -165,6 +209,7 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
     """
     graph = nx.DiGraph()
     graph.add_nodes_from(layers)
+    written = set(names)  # looked up once per input: a list would make wiring quadratic
     for layer in layers.values():
         where = ("layers", layer.index, "input")
         arity = layer.type.arity
@@ -183,8 +228,8 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
             diagnostics.add(message, where, code="arity", layer=layer.name)
         for position, source in enumerate(layer.inputs):
             at = where + (position,) if len(layer.inputs) > 1 else where
-            if source not in names:
-                hint = did_you_mean(source, [n for n in names if n != layer.name])
+            if source not in written:
+                hint = suggestion(source, [n for n in names if n != layer.name])
                 diagnostics.add(
                     f"layer {layer.title} reads '{source}', but no layer has that name{hint}",
                     at,
@@ -237,7 +282,7 @@ def output_layers(
         if isinstance(name, str) and name not in names:
             where = ("outputs", position) if isinstance(outputs, list) else ("outputs",)
             diagnostics.add(
-                f"outputs names '{name}', but no layer has that name{did_you_mean(name, names)}",
+                f"outputs names '{name}', but no layer has that name{suggestion(name, names)}",
                 where,
                 code="unknown-output",
             )
@@ -261,13 +306,17 @@ def infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: Diagn
                 p.name: tuple(p.shape(shapes, layer.props)) for p in layer.type.parameters if p.enabled(layer.props)
             }
             layer.target_shapes = {t.name: tuple(t.shape(shapes, layer.props)) for t in layer.type.targets}
+            if 0 in layer.shape:
+                # A backstop: each layer's rule refuses the properties that would empty its output
+                # (a slice that selects nothing, a kernel longer than its input); one that does not
+                # must still not pass a layer of no values on to a run that computes nothing.
+                raise ShapeError(
+                    f"its output would have shape {format_shape(layer.shape)}, which holds no values: check its "
+                    "properties (kernel, strides, padding, slice) against the shape it receives"
+                )
         except ShapeError as exc:
-            received = [f"{source} {format_shape(layers[source].shape)}" for source in layer.inputs]
-            received_text = ", ".join(received[:-1]) + " and " + received[-1] if len(received) > 1 else received[0]
-            where = ("layers", layer.index, "input") if layer.inputs else ("layers", layer.index)
-            if exc.prop is not None and ("layers", layer.index, exc.prop) in diagnostics.source_map.values:
-                where = ("layers", layer.index, exc.prop)
-            diagnostics.add(f"layer {layer.title} receives {received_text}: {exc}", where, code="shape", layer=name)
+            layer.shape = None  # the layers after it are left out of shape inference
+            _report_shape_error(layer, layers, exc, diagnostics)
             continue
         for parameter, shape in layer.parameter_shapes.items():
             key = layer.parameter_key(parameter)

@@ -8,6 +8,7 @@ parameter's name, so adding a layer never changes another layer's initial values
 
 from __future__ import annotations
 
+import zipfile
 import zlib
 from collections.abc import Callable, Mapping
 from math import sqrt
@@ -84,11 +85,14 @@ def load_parameter_file(path: str | Path) -> dict[str, np.ndarray]:
     if Path(path).suffix.lower() == ".h5":
         return _load_h5(Path(path))
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            raise UsageError(f"{path}: holds one array (a .npy file), not parameters by name: use np.savez")
+        with loaded as archive:
             return {key: archive[key] for key in archive.files}
     except FileNotFoundError:
         raise UsageError(f"{path}: parameter file not found") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # damaged or not a .npz
         raise UsageError(f"{path}: cannot read as a .npz parameter file: {exc}") from None
 
 
@@ -186,8 +190,8 @@ def _parameter_value(spec, layer, name, key, shape, loaded, source) -> tuple[np.
         parameter = next(p for p in layer.type.parameters if p.name == name)
         rng = parameter_rng(spec.seed, key)
         return initialize(config.initializer, config.multiplier, shape, parameter.fans(shape), rng), None
-    if not np.issubdtype(value.dtype, np.number):
-        return None, f"'{key}' in {origin} holds {value.dtype} values, not numbers"
+    if value.dtype.kind not in "iuf":  # complex, timedelta64 and bool are np.number or cast silently
+        return None, f"'{key}' in {origin} holds {value.dtype} values, not real numbers"
     if value.shape != shape:
         return None, (
             f"parameter '{key}' of layer {layer.title} has shape {format_shape(value.shape)} in {origin}, "

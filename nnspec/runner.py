@@ -141,7 +141,7 @@ def run(
     To run one spec many times, :func:`prepare` it once: this function is
     ``prepare(spec, params, checks=checks, statistics=statistics).run(...)``.
     """
-    runner = prepare(spec, params, checks=checks, statistics=statistics)
+    runner = prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory)
     return runner.run(
         inputs,
         input_files=input_files,
@@ -154,15 +154,21 @@ def run(
     )
 
 
+def _limit(max_memory: int | None) -> int:
+    """The memory limit of a run: the one given (0 too), else half of the machine's."""
+    return memory.default_limit() if max_memory is None else max_memory
+
+
 def prepare(
     spec: Spec,
     params: Mapping[str, np.ndarray] | str | Path | None = None,
     *,
     checks: Mapping[str, Any] | None = None,
     statistics: bool = True,
+    max_memory: int | None = None,
 ) -> Runner:
     """``spec`` made ready to run many times: see :class:`Runner`."""
-    return Runner(spec, params, checks=checks, statistics=statistics)
+    return Runner(spec, params, checks=checks, statistics=statistics, max_memory=max_memory)
 
 
 class Runner:
@@ -171,7 +177,8 @@ class Runner:
     Parameters are loaded or drawn and checked for NaN and Inf, check settings resolved,
     the execution order fixed and, for every layer, the tensors it is the last to read;
     :meth:`run` then only moves data through the layers. ``params``, ``checks`` and
-    ``statistics`` are :func:`run`'s. The parameter arrays are shared by every result
+    ``statistics`` are :func:`run`'s; the parameters' memory is checked against ``max_memory``
+    (default: half the machine's) before any is drawn or loaded. The parameter arrays are shared by every result
     (``result.parameters``): arrays given in ``params`` as the spec's dtype are used as they
     are, not copied, so changing them changes what later runs compute.
 
@@ -187,10 +194,14 @@ class Runner:
         *,
         checks: Mapping[str, Any] | None = None,
         statistics: bool = True,
+        max_memory: int | None = None,
     ) -> None:
         self.spec = spec
         self.statistics = statistics
         self.enabled = settings.resolve(spec, checks) if statistics else {}
+        self._footprint = memory.Footprint.of(spec)
+        # The parameters are drawn or loaded here: their memory is checked before, not after.
+        memory.check(self._footprint.estimate(0, 0, [], []), _limit(max_memory))
         if isinstance(params, (str, Path)):
             loaded, source = load_parameter_file(params), f"parameter file {params}"
         else:
@@ -204,7 +215,6 @@ class Runner:
         # Statistics read a layer's input after the layer has run (and on another thread): an
         # input written over in place would be gone. In-place writing is for runs without them.
         self._steps = _plan(spec, self.order, self.parameters, measured, in_place=not statistics)
-        self._footprint = memory.Footprint.of(spec)
         self._variables = variables(spec)
         self._dtype = np.dtype(spec.dtype)
 
@@ -230,7 +240,7 @@ class Runner:
         step = min(batch_size or count, count)
         kept = [name for name in spec.outputs if keep_outputs is None or count * _size(spec, name) <= keep_outputs]
         needed = self._footprint.estimate(count, step, to_generate, kept)
-        memory.check(needed, max_memory or memory.default_limit())
+        memory.check(needed, _limit(max_memory))
         statistician = _statistician() if self.statistics and spare_core() else None
         stats: dict[str, LayerStats] = {}
         outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -28,11 +30,19 @@ def check_output_path(path: Path, outputs: Sequence[str]) -> None:
             f"{path}: a .npy file holds one output, but the spec has {len(outputs)} ({', '.join(outputs)}): "
             "use .npz or .csv for all of them, or name one in the spec's outputs:"
         )
+    _check_writable(path)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a path whose directory does not exist, or that is a directory itself."""
     directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"{path}: directory {directory} does not exist")
-    if path.is_dir():
-        raise UsageError(f"{path}: is a directory; give a file name")
+    try:
+        if not directory.is_dir():
+            raise UsageError(f"{path}: directory {directory} does not exist")
+        if path.is_dir():
+            raise UsageError(f"{path}: is a directory; give a file name")
+    except (OSError, ValueError) as exc:  # a name too long for the system, a NUL character
+        raise UsageError(f"{path}: cannot write there: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def save_outputs(path: Path, outputs: Mapping[str, np.ndarray]) -> None:
@@ -69,18 +79,33 @@ def _format(dtype: np.dtype) -> str:
     return "%.9g" if dtype.itemsize <= 4 else "%.17g"
 
 
+def _mode_for(path: Path) -> int:
+    """The permissions of the file written at ``path``: those of the file it replaces, else what
+    open() gives a new file (0666 less the umask)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        umask = os.umask(0)  # the only way to read it is to set it: put it back at once
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     """Write through a temporary file in the same directory, then rename: the file appears whole or not at all."""
+    _check_writable(path)
     directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"{path}: directory {directory} does not exist")
-    if path.is_dir():
-        raise UsageError(f"{path}: is a directory; give a file name")
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name[:64]}.", suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write there: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), _mode_for(path))  # mkstemp's 0600 would hide a report from others
             write(handle)
         os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):  # renamed already: Ctrl-C came just after the rename
+            os.unlink(temporary)
+        if isinstance(exc, OSError):  # the disk is full, the file system read-only: nothing was written
+            raise UsageError(f"{path}: could not be written ({exc.strerror or exc}); it is left as it was") from None
         raise

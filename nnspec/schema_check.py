@@ -8,7 +8,9 @@ suggests the closest valid name.
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from copy import deepcopy
 from functools import cache
 from typing import Any
@@ -16,9 +18,8 @@ from typing import Any
 import jsonschema
 
 from .catalog import layer_types
-from .diagnostics import DiagnosticList, show_value
+from .diagnostics import DiagnosticList, closest_name, show_value, suggestion
 from .schema import DTYPES, FORMAT_VERSION, spec_schema
-from .suggest import closest, did_you_mean
 
 _NAME_RULE = "a name of letters, digits and _, not starting with a digit"
 
@@ -30,6 +31,22 @@ def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any):
         python_pattern = pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith(r"\$") else pattern
         if not re.search(python_pattern, instance):
             yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_ENUM = jsonschema.Draft7Validator.VALIDATORS["enum"]
+_enum_texts: dict[int, tuple[list, frozenset]] = {}
+
+
+def _fast_enum(validator: Any, choices: list, instance: Any, schema: Any):
+    """jsonschema's enum, with text looked up in a set: a layer's type is one of 137 names, and
+    comparing it with each in turn made validating many layers slow. Anything else, as jsonschema does."""
+    if isinstance(instance, str):
+        kept = _enum_texts.get(id(choices))
+        if kept is None or kept[0] is not choices:
+            kept = _enum_texts[id(choices)] = (choices, frozenset(c for c in choices if isinstance(c, str)))
+        if instance in kept[1]:
+            return
+    yield from _ENUM(validator, choices, instance, schema)
 
 
 @cache
@@ -44,7 +61,9 @@ def _validator() -> jsonschema.protocols.Validator:
     """
     schema = deepcopy(spec_schema())
     del schema["$defs"]["layer"]["allOf"]
-    validator_class = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _ecma_pattern})
+    validator_class = jsonschema.validators.extend(
+        jsonschema.Draft7Validator, {"pattern": _ecma_pattern, "enum": _fast_enum}
+    )
     return validator_class(schema)
 
 
@@ -65,17 +84,86 @@ def _errors(data: dict[str, Any]):
 
 
 def check_schema(data: dict[str, Any], diagnostics: DiagnosticList) -> set[Any]:
-    """Report schema errors; return the top-level keys and layer indices that failed."""
+    """Report schema errors, and numbers no property can take; return the top-level keys and
+    layer indices that failed, and ("data", VARIABLE) for data holding a number too large to read."""
     broken: set[Any] = set()
     seen: set[tuple] = set()
     for error in _errors(data):
         path = tuple(error.absolute_path)
-        broken.add(path[:2] if path[:1] == ("layers",) and len(path) > 1 else path[:1])
+        broken.add(_part(path))
         for message, where, at_key, code in _describe(error, data):
             if (where, message) not in seen:
                 seen.add((where, message))
                 diagnostics.add(message, where, code=code, at_key=at_key, layer=_layer_name(data, where))
+    reported = {d.path for d in diagnostics.items}
+    for path, problem in _unusable_numbers(data):
+        if not any(path[: len(other)] == other for other in reported):
+            message = f"{_subject(data, path)} {problem}"
+            diagnostics.add(message, path, code="invalid-value", layer=_layer_name(data, path))
+            broken.add(path[:2] if path[:1] == ("data",) else _part(path))
     return broken
+
+
+def _part(path: tuple) -> tuple:
+    """The part of a spec an error at ``path`` leaves out: a layer, or a top-level key."""
+    return path[:2] if path[:1] == ("layers",) and len(path) > 1 else path[:1]
+
+
+def _unusable_numbers(data: dict[str, Any]):
+    """(path, problem) for each number JSON Schema accepts but nnspec cannot use.
+
+    An integer beyond a float's range (1e400 written out) fits nothing. NaN and infinity are
+    refused where nnspec itself computes with the number: a parameter's initializer multiplier,
+    a generator's multiplier, an Input's declared range (see _needs_finite). Elsewhere they are
+    left alone: in data they are data (the run's nan-inf check reports them); a layer's own
+    property means what the layer's formula makes of it (EqualScalar's value .nan, Norm's p
+    .inf), its rule refuses what it cannot take; check thresholds have their own check."""
+    for path, value in _numbers(data, ()):
+        if isinstance(value, int) and abs(value) > sys.float_info.max:
+            yield path, f"must be a number a float can hold (at most about 1.8e308); got an integer of {_digits(value)}"
+        elif isinstance(value, float) and not math.isfinite(value) and _needs_finite(data, path):
+            yield (
+                path,
+                f"must be a finite number (not .nan, .inf or -.inf, nor too large a number); got {_yaml_float(value)}",
+            )
+
+
+def _digits(value: int) -> str:
+    """How many decimal digits an integer has ("about" beyond 4300, where str() refuses it)."""
+    if value.bit_length() < 14_000:
+        return f"{len(str(abs(value)))} digits"
+    return f"about {value.bit_length() * math.log10(2):,.0f} digits"
+
+
+def _numbers(node: Any, path: tuple):
+    """(path, value) of every number (not boolean) in a document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _numbers(value, path + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _numbers(value, path + (index,))
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        yield path, node
+
+
+def _needs_finite(data: dict[str, Any], path: tuple) -> bool:
+    """Whether the number at ``path`` must be finite: one nnspec computes with itself (a parameter's
+    or a target's settings, a source layer's properties), rather than data, a check's setting or
+    a property whose meaning the layer's formula gives."""
+    if len(path) < 3 or path[0] != "layers" or path[2] == "checks":
+        return False
+    layer = _layer_at(data, path[1]) or {}
+    layer_type = layer_types().get(layer["type"]) if isinstance(layer.get("type"), str) else None
+    if layer_type is None:
+        return False
+    configured = {p.name for p in layer_type.parameters} | {t.name for t in layer_type.targets}
+    return layer_type.is_source or path[2] in configured
+
+
+def _yaml_float(value: float) -> str:
+    """NaN and infinity as YAML writes them."""
+    return ".nan" if math.isnan(value) else ".inf" if value > 0 else "-.inf"
 
 
 def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
@@ -87,7 +175,7 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
         forbids_unknown = error.schema.get("additionalProperties") is False
         unknown = [key for key in instance if key not in error.schema.get("properties", {})]
         for key in error.validator_value:
-            if key in instance or (forbids_unknown and closest(key, unknown)):
+            if key in instance or (forbids_unknown and closest_name(key, unknown)):
                 continue  # a misspelt key: its unknown-property error suggests this one
             if path == () and key == "nnspec":
                 yield (f"missing the format version: add 'nnspec: {FORMAT_VERSION}' at the top", path, False, "version")
@@ -98,7 +186,7 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
         allowed = list(error.schema.get("properties", {}))
         for key in instance:
             if key not in allowed:
-                hint = did_you_mean(key, allowed)
+                hint = suggestion(key, allowed)
                 yield (f"{_owner(data, path)} has no property '{key}'{hint}", path + (key,), True, "unknown-property")
         return
     if path == ("nnspec",):
@@ -110,11 +198,11 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
         )
         return
     if path[:1] == ("layers",) and path[2:] == ("type",) and validator == "enum" and isinstance(instance, str):
-        hint = did_you_mean(instance, layer_types())
+        hint = suggestion(instance, layer_types())
         yield (f"unknown layer type '{instance}'{hint}", path, False, "unknown-type")
         return
     if path[-1:] == ("checks",) and validator == "enum":  # propertyNames: ``instance`` is the key
-        hint = did_you_mean(str(instance), error.validator_value) or " (docs/checks.md lists the checks)"
+        hint = suggestion(str(instance), error.validator_value) or " (docs/checks.md lists the checks)"
         yield (f"unknown check '{instance}'{hint}", path + (instance,), True, "unknown-check")
         return
     if path == ("data",) and validator == "pattern":  # propertyNames: ``instance`` is the key

@@ -13,8 +13,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
+import stat
 import struct
 import zipfile
+import zlib
 from array import array
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +25,26 @@ from typing import Protocol
 import numpy as np
 
 from .diagnostics import UsageError
+
+
+def file_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as a data file, in a few words ("file not found", "is a
+    directory"), or None when it is a regular file. Never raises: a name too long for the system,
+    or one holding a NUL character, is a problem like any other. A device or a pipe is refused,
+    since reading /dev/zero would never end."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "file not found"
+    except ValueError:  # os.stat's "embedded null byte"
+        return "is not a usable path (it holds a NUL character)"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a device, a pipe or a socket)"
+    return None
 
 
 class Source(Protocol):
@@ -98,7 +121,7 @@ class CsvRows:
         except UnicodeDecodeError as exc:
             raise UsageError(f"{self.path}:{self._lines[start]}: cannot read as UTF-8 text: {exc}") from None
         values = None
-        rows = (row for row in csv.reader(io.StringIO(text, newline="")) if row)
+        rows = _csv_rows(text, self.path, self._lines[start])
         for index, (line, row) in enumerate(zip(self._lines[start:stop], rows)):
             try:
                 numbers = [float(cell) for cell in row]
@@ -116,6 +139,18 @@ class CsvRows:
             values[index] = numbers
         assert values is not None
         return values
+
+
+def _csv_rows(text: str, path: Path, first_line: int):
+    """The non-empty rows of CSV text; a row the csv module cannot read (a quoted cell beyond its
+    field size limit, 128 KiB) is a UsageError naming its line."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for row in reader:
+            if row:
+                yield row
+    except csv.Error as exc:
+        raise UsageError(f"{path}:{first_line + reader.line_num - 1}: cannot read as CSV: {exc}") from None
 
 
 def _is_number(cell: str) -> bool:
@@ -154,8 +189,11 @@ def npz_member(path: Path, variable: str) -> np.ndarray:
         mapped = _map_stored(path, member) if member.compress_type == zipfile.ZIP_STORED else None
         if mapped is not None:
             return mapped
-        with archive.open(member) as handle:
-            return np.lib.format.read_array(handle, allow_pickle=False)
+        try:
+            with archive.open(member) as handle:
+                return np.lib.format.read_array(handle, allow_pickle=False)
+        except (zlib.error, zipfile.BadZipFile, EOFError) as exc:  # corrupt or truncated compressed data
+            raise UsageError(f"{path}: member {member.filename} cannot be read: {exc}") from None
 
 
 def _map_stored(path: Path, member: zipfile.ZipInfo) -> np.ndarray | None:

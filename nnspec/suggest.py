@@ -14,6 +14,8 @@ def snake_case(name: str) -> str:
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
     """The candidate the user most likely meant, or None when nothing is close."""
+    if len(word) > 100:  # no misspelling; and the transpositions below take the square of its length
+        return None
     candidates = list(candidates)
     folded = {c.lower(): c for c in candidates}
     lower = word.lower()

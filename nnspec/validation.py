@@ -15,11 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .data import check_spec_data
 from .diagnostics import Diagnostic, DiagnosticList, SpecError
 from .graph import check_settings, check_shared_variables, infer_shapes, output_layers, resolve_layers, wire
 from .loader import Document, load_file, load_text
 from .schema_check import check_schema
+from .sources import file_problem
 from .spec import Spec
 
 
@@ -58,7 +61,9 @@ def predicted(spec: Spec, checks: Mapping[str, Any] | None = None) -> list[Diagn
     from .static import predict
 
     diagnostics = []
-    for finding in predict(spec, resolve(spec, checks)):
+    with np.errstate(all="ignore"):  # estimates from data holding NaN or inf are NaN, and predict skips them
+        found = predict(spec, resolve(spec, checks))
+    for finding in found:
         line, column = spec.locate(finding.layer)
         path = ("layers", spec.layers[finding.layer].index)
         diagnostics.append(
@@ -92,7 +97,7 @@ def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnosti
     if graph is not None:
         infer_shapes(graph, layers, diagnostics)
     check_shared_variables(layers, diagnostics)
-    data_values = check_spec_data(data, layers, diagnostics)
+    data_values = check_spec_data(_readable_data(data, broken), layers, diagnostics)
     dataset = _check_dataset(doc, data, diagnostics)
     if diagnostics.errors or broken:
         return None
@@ -112,13 +117,24 @@ def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnosti
     )
 
 
+def _readable_data(data: dict[str, Any], broken: set[Any]) -> dict[str, Any]:
+    """The spec with the data variables that hold a number too large to read left out (reported already)."""
+    values = data.get("data")
+    if not isinstance(values, dict) or not any(part[:1] == ("data",) and len(part) == 2 for part in broken):
+        return data
+    return {**data, "data": {name: value for name, value in values.items() if ("data", name) not in broken}}
+
+
 def _check_dataset(doc: Document, data: dict[str, Any], diagnostics: DiagnosticList) -> Path | None:
     """The spec's dataset: path, relative to the spec; a missing file is an error at the key."""
     value = data.get("dataset")
     if not isinstance(value, str):
         return None  # absent, or the schema reports it
     path = Path(doc.file).parent / value
-    if not path.is_file():
-        problem = "is a directory, not a dataset CSV" if path.is_dir() else "does not exist"
+    problem = file_problem(path)
+    if problem:
+        problem = {"file not found": "does not exist", "is a directory": "is a directory, not a dataset CSV"}.get(
+            problem, problem
+        )
         diagnostics.add(f"dataset {path} {problem}", ("dataset",), code="missing-file")
     return path

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 
 import jsonschema
+import numpy as np
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import nnspec
 from nnspec.catalog import layer_types
+from nnspec.diagnostics import SpecError
 from nnspec.loader import load_file
 from nnspec.reference import markdown
 from nnspec.schema import schema_text
@@ -107,3 +113,107 @@ def test_committed_checks_reference_is_current():
     assert (ROOT / "docs" / "checks.md").read_text() == checks_markdown(), (
         "regenerate with: nnspec checks --format markdown > docs/checks.md"
     )
+
+
+# --- random valid specs from the catalog -------------------------------------------------------------
+#
+# Hypothesis draws a chain of layers from the catalog, each with random properties of its kinds and
+# random inputs among the layers before it; a layer is kept when the spec stays valid with it. The
+# same examples run on every run (CI stays repeatable); NNSPEC_MUTATIONS=N draws N fresh ones, as it
+# sets the number of mutation cases in test_mutations.py.
+
+EXPLORE = int(os.environ.get("NNSPEC_MUTATIONS") or 0)
+PROPERTY_EXAMPLES = EXPLORE or 100
+
+
+def property_settings(examples: int = PROPERTY_EXAMPLES):
+    """Hypothesis settings of the property tests: repeatable in CI, fresh with NNSPEC_MUTATIONS."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=not EXPLORE,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+    )
+
+
+SMALL = st.integers(1, 5)
+TYPES = sorted(name for name, entry in layer_types().items() if not entry.is_source)
+
+
+def property_value(kind: str, choices: tuple[str, ...]) -> st.SearchStrategy:
+    """A value of a property kind, small enough to run in a moment."""
+    short_list = st.lists(st.integers(0, 3), min_size=1, max_size=3)
+    values = {
+        "bool": st.booleans(),
+        "choice": st.sampled_from(choices or ("x",)),
+        "float": st.floats(-3, 3, allow_nan=False, width=32),
+        "float_array": st.lists(st.floats(-3, 3, width=32), min_size=1, max_size=3),
+        "int": st.integers(-3, 3),
+        "uint": st.integers(0, 3),
+        "pint": st.integers(1, 4),
+        "shape": st.one_of(SMALL, st.lists(SMALL, min_size=1, max_size=3)),
+        "int_array": st.one_of(st.integers(-3, 3), st.lists(st.integers(-3, 3), min_size=1, max_size=3)),
+        "uint_array": st.one_of(st.integers(0, 3), short_list),
+        "range": st.tuples(st.floats(-3, 0, width=32), st.floats(0, 3, width=32)).map(list),
+    }
+    return values.get(kind, st.nothing())
+
+
+@st.composite
+def layer_entry(draw: st.DrawFn, index: int, names: list[str]) -> dict:
+    """One layer of a random type, its inputs among ``names``, some properties drawn, the rest default."""
+    entry = layer_types()[draw(st.sampled_from(TYPES))]
+    most = min(entry.arity.most if entry.arity.most is not None else 3, 3)
+    count = draw(st.integers(entry.arity.least, max(entry.arity.least, most)))
+    layer: dict = {"name": f"l{index}", "type": entry.name}
+    if count:
+        inputs = [draw(st.sampled_from(names)) for _ in range(count)]
+        layer["input"] = inputs[0] if count == 1 else inputs
+    for prop in entry.properties:
+        if prop.kind != "text" and draw(st.booleans()):
+            layer[prop.name] = draw(property_value(prop.kind, prop.choices))
+    for target in entry.targets:
+        layer[target.name] = {"generator": draw(st.sampled_from(["Normal", "Uniform", "Constant"]))}
+    return layer
+
+
+@st.composite
+def valid_specs(draw: st.DrawFn, most_layers: int = 6) -> dict:
+    """A valid spec as plain data: an Input, then layers from the catalog that keep it valid."""
+    size = draw(st.lists(SMALL, min_size=1, max_size=3))
+    generator = draw(st.sampled_from(["Normal", "Uniform", "Constant", "Range"]))
+    doc = {
+        "nnspec": 1,
+        "seed": draw(st.integers(0, 2**16)),
+        "dtype": draw(st.sampled_from(["float32", "float64"])),
+        "layers": [{"name": "x", "type": "Input", "size": size, "generator": generator}],
+    }
+    for index in range(draw(st.integers(1, most_layers))):
+        for _attempt in range(4):  # a random layer rarely fits what comes before it: try a few
+            names = [layer["name"] for layer in doc["layers"]]
+            candidate = {**doc, "layers": doc["layers"] + [draw(layer_entry(index, names))]}
+            if is_valid(candidate):
+                doc = candidate
+                break
+    return doc
+
+
+def is_valid(doc: dict) -> bool:
+    try:
+        nnspec.loads(yaml.safe_dump(doc, sort_keys=False), "generated.yaml")
+    except SpecError:
+        return False
+    return True
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a numpy warning reaching the user is a failure
+@property_settings()
+@given(valid_specs())
+def test_shape_inference_agrees_with_the_shapes_a_run_produces(doc):
+    doc["outputs"] = [layer["name"] for layer in doc["layers"]]  # every layer's values, to compare them all
+    spec = nnspec.loads(yaml.safe_dump(doc, sort_keys=False), "generated.yaml")
+    result = nnspec.run(spec, samples=2, max_memory=2**28)
+    for name, layer in spec.layers.items():
+        assert result.outputs[name].shape == (2, *layer.shape), (name, layer.type.name)
+        assert result.outputs[name].dtype == np.dtype(spec.dtype) or layer.type.is_source, name

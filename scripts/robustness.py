@@ -1,0 +1,1801 @@
+#!/usr/bin/env python3
+"""Hostile inputs through the real command line: does nnspec answer each one cleanly?
+
+For every class of bad input issue 7 lists (hostile YAML, hostile numbers, hostile files,
+output paths), this script makes many cases, varied at random from a seed, and runs each
+as a user would, ``python -m nnspec validate|run ...`` in a subprocess of its own, in a
+fresh directory, measuring its exit code, stderr, wall time and peak memory (the child's
+own ru_maxrss, from os.wait4). Each case is judged:
+
+  clean    a located error (the documented exit code, a message naming the file, and
+           LINE:COL where the input has lines), or success where the input was fine;
+  failure  a traceback, an "internal error", a Python warning reaching the user, the
+           wrong exit code, an error without its file or location, bad input accepted,
+           more than 1 s (confirmed by a second run: the machine is shared) or 200 MB,
+           or no answer within the timeout (10 s).
+
+It prints one row per class: cases, clean, failures, worst time and worst peak memory,
+then each failure. Exit status 1 when any case failed.
+
+    python scripts/robustness.py             # every case (a few minutes)
+    python scripts/robustness.py --quick     # a few cases per class (under a minute)
+    python scripts/robustness.py --only tabs --show 20
+
+The cases need numpy (nnspec's own dependency); those of images need Pillow, and those of
+nnabla's .h5 parameter files h5py: without them they are left out, and the table says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import pickle
+import random
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # the catalog, for the property cases
+
+TIME_LIMIT = 1.0  # seconds
+MEMORY_LIMIT = 200 * 2**20  # bytes
+TIMEOUT = 10.0  # seconds: a case still running then is stopped, and fails
+SPEC = "spec.yaml"
+INT_MAX = 2**31 - 1
+PYTHON_WARNING = re.compile(r"\.py:\d+: \w*Warning: ")
+
+# --- what a case is, and what it should give ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Expect:
+    """The outcome a case should have.
+
+    ``outcome``: "error" (a clean error), "ok" (exit 0) or "either" (exit 0, or a clean error).
+    A clean error exits with one of ``codes``, names ``where`` (a file) in its message, with
+    :LINE:COL after it when ``located`` and the exit code is 1 (a spec's own error; a run's
+    findings are located by their "line N:"), and holds every text in ``mentions``."""
+
+    outcome: str = "error"
+    codes: tuple[int, ...] = (1, 2)
+    where: str | None = SPEC
+    located: bool = True
+    mentions: tuple[str, ...] = ()
+
+
+def spec_error(*mentions: str) -> Expect:
+    """The spec is invalid: exit 1, FILE:LINE:COL: error: ..."""
+    return Expect("error", (1,), SPEC, True, mentions)
+
+
+def usage_error(where: str | None, *mentions: str) -> Expect:
+    """A file or an argument cannot be used: exit 2, the message names it."""
+    return Expect("error", (2,), where, False, mentions)
+
+
+OK = Expect("ok")
+EITHER = Expect("either")
+
+Content = bytes | str | Callable[[Path], None]  # a file's bytes or text, or a function that makes it
+
+
+@dataclass
+class Case:
+    group: str
+    label: str
+    argv: list[str]  # after "python -m nnspec"
+    files: dict[str, Content]
+    expect: Expect
+    env: dict[str, str] = field(default_factory=dict)
+    check: Callable[[Path], str | None] | None = None  # a condition on the directory afterwards
+    # (signal, seconds, from the write): atomicity cases interrupt the run that many seconds after it
+    # starts, or after it starts writing its output (a temporary file appears in its directory).
+    signal_after: tuple[int, float, bool] | None = None
+    timed: bool = True  # False: the case is interrupted on purpose, its time says nothing
+
+
+@dataclass
+class Result:
+    code: int | None
+    stdout: str
+    stderr: str
+    wall: float
+    peak: int  # bytes
+    timed_out: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+# --- spec texts ---------------------------------------------------------------------------------
+
+FLOW = """nnspec: 1
+seed: 0
+layers:
+  - {name: x, type: Input, size: [8], generator: Normal}
+  - {name: fc, type: Affine, out_shape: 4}
+  - {name: t, type: Tanh}
+"""
+
+BLOCK = """nnspec: 1
+seed: 0
+layers:
+  - name: x
+    type: Input
+    size: [8]
+    generator: Normal
+  - name: fc
+    type: Affine
+    out_shape: 4
+  - name: t
+    type: Tanh
+"""
+
+DATA_SPEC = """nnspec: 1
+layers:
+  - {name: x, type: Input, size: [4]}
+  - {name: fc, type: Affine, out_shape: 3}
+  - {name: t, type: Tanh}
+"""
+
+
+def spec_with_layer(layer: str, size: str = "[8]", generator: str = "Normal", extra: str = "") -> str:
+    """A spec of an Input and one layer (flow style), plus ``extra`` top-level text."""
+    return (
+        "nnspec: 1\nseed: 0\nlayers:\n"
+        f"  - {{name: x, type: Input, size: {size}, generator: {generator}}}\n"
+        f"  - {layer}\n" + extra
+    )
+
+
+def commands(rng: random.Random) -> list[str]:
+    """validate, or a quiet run of a few samples: each goes through the loader and validation."""
+    return ["validate", SPEC] if rng.random() < 0.5 else ["run", "-q", SPEC, "--samples", "3"]
+
+
+def yaml_case(group: str, label: str, text: str | bytes, expect: Expect, rng: random.Random, **extra) -> Case:
+    return Case(group, label, commands(rng), {SPEC: text}, expect, **extra)
+
+
+# --- hostile YAML ------------------------------------------------------------------------------
+
+
+def billion_laughs(rng: random.Random) -> Iterator[Case]:
+    for i in range(40):
+        depth, width = rng.randint(2, 10), rng.randint(2, 12)
+        lines = ["lol0: &a0 [lol, lol]"]
+        for level in range(1, depth + 1):
+            items = ", ".join([f"*a{level - 1}"] * width)
+            lines.append(f"lol{level}: &a{level} [{items}]" if i % 2 else f"lol{level}: &a{level}\n  - {items}")
+        bomb = "\n".join(lines) + "\n"
+        where = i % 3
+        if where == 0:  # top level
+            text = BLOCK + bomb
+        elif where == 1:  # inside a layer's mapping
+            text = BLOCK + "    laughs:\n" + "".join("      " + line + "\n" for line in bomb.splitlines())
+        else:  # as data
+            text = DATA_SPEC + "data:\n" + "".join("  " + line + "\n" for line in bomb.splitlines())
+        yield yaml_case("billion laughs", f"depth {depth} width {width} at {where}", text, spec_error("YAML"), rng)
+
+
+def recursive_aliases(rng: random.Random) -> Iterator[Case]:
+    forms = [
+        "a: &a [*a]\n",
+        "a: &a {k: *a}\n",
+        "a: &a [x, [y, *a]]\n",
+        "a: &a\n  - *a\n",
+        "a: &a\n  k: *a\n",
+        "a: &a [*b]\nb: &b [*a]\n",
+        "a: *nowhere\n",
+        "a: &a [1]\nb: &a [*a, *a]\n",  # an anchor defined twice
+        "&a a: *a\n",
+        "a: &a [*a, *a, *a, *a, *a, *a, *a, *a]\n",
+        "? &a [*a]\n: 1\n",
+        "a: &a !!python/object:os.system [*a]\n",
+    ]
+    for i in range(30):
+        form = forms[i % len(forms)]
+        anchor = "".join(rng.choice("abcxyz") for _ in range(rng.randint(1, 12)))
+        form = form.replace("&a", f"&{anchor}").replace("*a", f"*{anchor}")
+        text = BLOCK + form if i % 2 else form + BLOCK.replace("nnspec: 1\n", "nnspec: 1\n", 1)
+        yield yaml_case("recursive aliases", f"form {i % len(forms)}", text, spec_error(), rng)
+
+
+def merge_keys(rng: random.Random) -> Iterator[Case]:
+    source = "  - {name: x, type: Input, size: [8], generator: Normal}\n"
+    forms = [
+        ("  - &common {name: x, type: Input, size: [8], generator: Normal}\n  - {<<: *common, name: y}\n", "alias"),
+        (source + "  - {name: fc, <<: {type: Affine, out_shape: 3}}\n", "inline"),
+        (source + "  - {name: fc, <<: [{type: Affine}, {out_shape: 3}]}\n", "list"),
+        (source + "  - name: fc\n    <<:\n      type: Tanh\n", "block"),
+        (source + "  - {name: fc, type: Affine, out_shape: 3, W: {<<: {initializer: Normal}}}\n", "parameter"),
+        (source + "  - {name: fc, type: Affine, out_shape: 3, '<<': 1}\n", "quoted"),
+    ]
+    for i in range(24):
+        layers, kind = forms[i % len(forms)]
+        top = "<<: {seed: 1}\n" if i % 4 == 3 else ""
+        text = f"nnspec: 1\n{top}layers:\n{layers}"
+        yield yaml_case("merge keys", kind + (" + top" if top else ""), text, spec_error(), rng)
+
+
+TAGS = [
+    "!!python/object/apply:os.system ['touch PWNED']",
+    "!!python/object/new:os.system ['touch PWNED']",
+    "!!python/object:__main__.X {a: 1}",
+    "!!python/name:os.system",
+    "!!python/module:os",
+    "!!python/tuple [1, 2]",
+    "!!python/bytes aGk=",
+    "!!python/unicode x",
+    "!!binary aGVsbG8=",
+    "!!set {a, b}",
+    "!!omap [a: 1]",
+    "!!pairs [a: 1]",
+    "!!timestamp 2024-01-01",
+    "!foo 1",
+    "!<tag:yaml.org,2002:python/object/apply:os.system> ['touch PWNED']",
+    "!<tag:example.com,2000:x> 1",
+    "!!int abc",
+    "!!float abc",
+    "!!bool maybe",
+    "!!int ''",
+    "!!float ''",
+    "!!int 0x",
+    "!!int " + "9" * 5000,
+]
+
+
+def python_tags(rng: random.Random) -> Iterator[Case]:
+    for i in range(60):
+        tag = TAGS[i % len(TAGS)]
+        where = rng.randrange(4)
+        if where == 0:
+            text = FLOW + f"seed_x: {tag}\n"
+        elif where == 1:
+            text = spec_with_layer(f"{{name: fc, type: Affine, out_shape: {tag}}}")
+        elif where == 2:
+            text = f"%TAG !e! tag:yaml.org,2002:python/object/apply:\n---\n{FLOW}extra: !e!os.system ['touch PWNED']\n"
+        else:
+            text = DATA_SPEC + f"data:\n  x: {tag}\n"
+        yield yaml_case("python tags", f"{tag[:40]} at {where}", text, spec_error(), rng, check=not_created("PWNED"))
+
+
+def not_created(name: str) -> Callable[[Path], str | None]:
+    def check(directory: Path) -> str | None:
+        return f"{name} was created: something in the input was executed" if (directory / name).exists() else None
+
+    return check
+
+
+def deep_nesting(rng: random.Random) -> Iterator[Case]:
+    depths = [10, 40, 63, 64, 65, 66, 100, 500, 1000, 10_000, 30_000, 60_000]  # 60,000 levels: near the size limit
+    for i in range(36):
+        depth = depths[i % len(depths)]
+        form = rng.choice(["seq", "map", "mixed", "block"])
+        if form == "seq":
+            value = "[" * depth + "1" + "]" * depth
+        elif form == "map":
+            value = "{a: " * depth + "1" + "}" * depth
+        elif form == "mixed":
+            value = "".join(rng.choice(["[", "{a: "]) for _ in range(depth))
+            closing = "".join("]" if c == "[" else "}" for c in reversed(re.findall(r"\[|\{", value)))
+            value = value + "1" + closing
+        else:
+            depth = min(depth, 200)  # indentation: 2 spaces a level
+            value = "\n" + "".join("  " * (level + 1) + "a:\n" for level in range(depth)) + "  " * (depth + 1) + "1"
+        spot = rng.choice(["top", "layer", "data"])
+        if spot == "top":
+            text = FLOW + f"deep: {value}\n"
+        elif spot == "layer":
+            text = (
+                spec_with_layer(f"{{name: t, type: Tanh, deep: {value}}}")
+                if form != "block"
+                else FLOW + f"deep: {value}\n"
+            )
+        else:
+            text = DATA_SPEC + f"data:\n  x: {value}\n"
+        # Within the limit (64 levels, the spec's own two or three included), the value is still wrong there.
+        expect = spec_error("nesting deeper than 64") if depth > 64 else spec_error()
+        yield yaml_case("deep nesting", f"{form} depth {depth} at {spot}", text, within_limit(text, expect), rng)
+
+
+def long_scalars(rng: random.Random) -> Iterator[Case]:
+    lengths = [1_000, 10_000, 100_000, 120_000]  # the last near the size limit
+    kinds = [
+        "name",
+        "type",
+        "description",
+        "property",
+        "key",
+        "int",
+        "float",
+        "data",
+        "comment",
+        "file",
+        "quoted",
+        "variable",
+    ]
+    for i in range(48):
+        n, kind = lengths[i % len(lengths)], kinds[i % len(kinds)]
+        word = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(n))
+        expect = spec_error()
+        if kind == "name":  # a valid name, if a long one
+            text = spec_with_layer(f"{{name: t{word}, type: Tanh}}")
+            expect = OK
+        elif kind == "type":
+            text = spec_with_layer(f"{{name: t, type: Tanh{word}}}")
+        elif kind == "description":
+            text = FLOW + f"description: {word}\n"
+            expect = OK
+        elif kind == "property":
+            text = spec_with_layer(f"{{name: c, type: Convolution, border_mode: {word}}}", size="[1, 4, 4]")
+        elif kind == "key":
+            text = spec_with_layer(f"{{name: t, type: Tanh, {word}: 1}}")
+        elif kind == "int":
+            text = spec_with_layer(f"{{name: fc, type: Affine, out_shape: {'9' * n}}}")
+        elif kind == "float":
+            text = spec_with_layer(f"{{name: l, type: LeakyReLU, alpha: 0.{'3' * n}}}")
+            expect = OK
+        elif kind == "data":
+            text = DATA_SPEC + f"data:\n  x: [[1, 2, 3, {'7' * n}]]\n"
+        elif kind == "comment":
+            text = FLOW + f"# {word}\n"
+            expect = OK
+        elif kind == "variable":  # a data variable's name, as an explicit key (a plain one stops at 1024)
+            text = FLOW + f"data:\n  ? v{word}\n  : [1, 2, 3, 4, 5, 6, 7, 8]\n"
+        elif kind == "file":
+            text = spec_with_layer(f"{{name: fc, type: Affine, out_shape: 2, W: {{file: {word}.npy}}}}")
+        else:
+            text = FLOW + f'description: "{chr(92) + "x07" + word}"\n'
+            expect = OK
+        yield yaml_case("long scalars", f"{kind} of {n:,}", text, within_limit(text, expect), rng)
+
+
+def huge_files(rng: random.Random) -> Iterator[Case]:
+    limit = _spec_limit()
+    for i, size in enumerate([limit + 1, limit + 100, 2 * limit, 10 * limit, 100 * 2**20, 2**30]):
+
+        def make(path: Path, size: int = size, i: int = i) -> None:
+            with open(path, "wb") as handle:
+                handle.write(FLOW.encode())
+                if i % 2:
+                    handle.write(b"data:\n  x: [" + b"0.5, " * ((min(size, 2 * limit) - len(FLOW)) // 5) + b"]\n")
+                handle.truncate(size)  # the rest sparse: a large file costs no disk
+
+        yield Case(
+            "huge files", f"{size:,} bytes", commands(rng), {SPEC: make}, usage_error(SPEC, "NNSPEC_MAX_SPEC_SIZE")
+        )
+    for device in ["/dev/zero", "/dev/urandom"]:
+        yield Case("huge files", device, ["validate", device], {}, usage_error(device, "NNSPEC_MAX_SPEC_SIZE"))
+
+    def fifo(path: Path) -> None:
+        os.mkfifo(path)
+
+    yield Case("huge files", "named pipe, no writer", ["validate", SPEC], {SPEC: fifo}, spec_error("empty"))
+    # Within the limit: a file of the limit's size, of what makes loading slow or large.
+    for kind in ["data rows", "comments", "description", "flow list", "layers"]:
+        yield Case("huge files", f"{kind} at the limit", commands(rng), {SPEC: _at_limit(kind, limit)}, EITHER)
+    # The limit raised: the same file is read.
+    big = FLOW + "description: " + "x" * (limit + 10) + "\n"
+    yield Case("huge files", "limit raised", ["validate", SPEC], {SPEC: big}, OK, env={"NNSPEC_MAX_SPEC_SIZE": "4M"})
+    for setting in ["abc", "-1", "1e999", ""]:
+        expect = OK if not setting else usage_error("NNSPEC_MAX_SPEC_SIZE")
+        yield Case(
+            "huge files",
+            f"limit set to {setting!r}",
+            ["validate", SPEC],
+            {SPEC: FLOW},
+            expect,
+            env={"NNSPEC_MAX_SPEC_SIZE": setting},
+        )
+
+
+def within_limit(text: str, expect: Expect) -> Expect:
+    """``expect`` for a spec within the size limit; the limit's own error for a larger one."""
+    return expect if len(text.encode()) <= _spec_limit() else usage_error(SPEC, "NNSPEC_MAX_SPEC_SIZE")
+
+
+def _spec_limit() -> int:
+    from nnspec.loader import MAX_SPEC_BYTES
+
+    return MAX_SPEC_BYTES
+
+
+def _at_limit(kind: str, limit: int) -> str:
+    """A spec of about ``limit`` bytes made of one kind of content."""
+    room = limit - len(FLOW) - 64
+    if kind == "data rows":
+        row = "  - [" + ", ".join(["0.123"] * 4) + "]\n"
+        return DATA_SPEC + "data:\n  x:\n" + row * (room // len(row))
+    if kind == "comments":
+        line = "# " + "c" * 78 + "\n"
+        return FLOW + line * (room // len(line))
+    if kind == "description":
+        return FLOW + "description: " + "d" * room + "\n"
+    if kind == "flow list":
+        return FLOW + "extra: [" + "1, " * (room // 3) + "]\n"
+    line = "  - {name: l%d, type: Tanh}\n"
+    count = room // len(line % 100000)
+    return FLOW + "".join(line % n for n in range(count))
+
+
+def non_utf8(rng: random.Random) -> Iterator[Case]:
+    bad = [
+        b"\x80",
+        b"\xbf",
+        b"\xc0\xaf",
+        b"\xc1\xbf",
+        b"\xe0\x80\xaf",
+        b"\xed\xa0\x80",
+        b"\xf5\x80\x80\x80",
+        b"\xff",
+        b"\xfe",
+        b"\xc3",
+        b"\xe2\x82",
+        b"caf\xe9",
+        b"\x93quoted\x94",
+        b"\x82\xa0\x82\xa2",
+    ]
+    text = BLOCK.encode()
+    for i in range(40):
+        chunk = bad[i % len(bad)]
+        mode = rng.randrange(4)
+        if mode == 0:  # inside a value
+            raw = text.replace(b"type: Tanh", b"type: Tanh" + chunk, 1)
+        elif mode == 1:  # at a random byte
+            at = rng.randrange(len(text))
+            raw = text[:at] + chunk + text[at:]
+        elif mode == 2:  # at the end, a sequence cut short
+            raw = text + b"name: x" + chunk[:1]
+        else:  # a whole file in another encoding
+            raw = (BLOCK + "description: café — ü\n").encode(
+                rng.choice(["latin-1", "utf-16-le", "utf-16-be", "cp1252"]), "replace"
+            )
+        expect = spec_error("not UTF-8")
+        yield yaml_case("non-UTF-8", f"{chunk!r} mode {mode}", raw, expect, rng)
+
+
+def boms(rng: random.Random) -> Iterator[Case]:
+    utf8 = b"\xef\xbb\xbf"
+    body = BLOCK
+    forms: list[tuple[str, bytes, Expect]] = [
+        ("UTF-8 BOM", utf8 + body.encode(), OK),
+        ("UTF-8 BOM, CRLF", utf8 + body.replace("\n", "\r\n").encode(), OK),
+        ("two UTF-8 BOMs", utf8 + utf8 + body.encode(), EITHER),
+        ("UTF-16-LE BOM", body.encode("utf-16"), spec_error("UTF-16")),
+        ("UTF-16-BE BOM", b"\xfe\xff" + body.encode("utf-16-be"), spec_error("UTF-16")),
+        ("UTF-32 BOM", body.encode("utf-32"), spec_error()),
+        ("BOM mid-line", body.replace("type: Tanh", "type: \ufeffTanh").encode(), spec_error()),
+        ("BOM on a later line", body.replace("  - name: fc", "\ufeff  - name: fc").encode(), EITHER),
+        ("BOM alone", utf8, spec_error("empty")),
+        ("BOM then a document marker", utf8 + b"---\n" + body.encode(), OK),
+    ]
+    for i in range(30):
+        label, raw, expect = forms[i % len(forms)]
+        yield yaml_case("BOMs", label, raw, expect, rng)
+
+
+def tabs(rng: random.Random) -> Iterator[Case]:
+    lines = BLOCK.splitlines()
+    for i in range(40):
+        mode = i % 5
+        edited = list(lines)
+        if mode == 0:  # indentation of a random indented line
+            at = rng.choice([n for n, line in enumerate(lines) if line.startswith("  ")])
+            edited[at] = "\t" + edited[at].lstrip(" ")
+            expect = spec_error()
+        elif mode == 1:  # after the colon: allowed
+            at = rng.choice([n for n, line in enumerate(lines) if ": " in line])
+            edited[at] = edited[at].replace(": ", ":\t", 1)
+            expect = EITHER
+        elif mode == 2:  # inside a quoted value: allowed, the text holds a tab
+            edited.append('description: "a\ttab"')
+            expect = OK
+        elif mode == 3:  # a tab-only line between layers
+            edited.insert(rng.randrange(3, len(edited)), "\t")
+            expect = EITHER
+        else:  # indentation mixing spaces and a tab
+            at = rng.choice([n for n, line in enumerate(lines) if line.startswith("    ")])
+            edited[at] = "  \t" + edited[at].lstrip(" ")
+            expect = spec_error()
+        yield yaml_case("tabs", f"mode {mode}", "\n".join(edited) + "\n", expect, rng)
+
+
+def duplicate_keys(rng: random.Random) -> Iterator[Case]:
+    forms = [
+        FLOW + "seed: 1\n",
+        FLOW + "layers: []\n",
+        FLOW.replace("{name: t, type: Tanh}", "{name: t, type: Tanh, type: ReLU}"),
+        FLOW.replace("{name: t, type: Tanh}", "{name: t, name: u, type: Tanh}"),
+        FLOW.replace("out_shape: 4}", "out_shape: 4, 'out_shape': 5}"),
+        FLOW.replace("out_shape: 4}", 'out_shape: 4, "out_shape": 5}'),
+        BLOCK.replace("    out_shape: 4\n", "    out_shape: 4\n    out_shape: 4\n"),
+        DATA_SPEC + "data:\n  x: [[1, 2, 3, 4]]\n  x: [[1, 2, 3, 4]]\n",
+        FLOW.replace("out_shape: 4}", "out_shape: 4, W: {initializer: Normal, initializer: Uniform}}"),
+        FLOW + "checks: {tanh-saturation: off, tanh-saturation: warning}\n",
+        BLOCK.replace("nnspec: 1\n", "nnspec: 1\nnnspec: 1\n"),
+        FLOW.replace("{name: t, type: Tanh}", "{name: t, type: Tanh, ? type : ReLU}"),
+    ]
+    for i in range(36):
+        text = forms[i % len(forms)]
+        yield yaml_case("duplicate keys", f"form {i % len(forms)}", text, spec_error("duplicate key"), rng)
+
+
+def non_string_keys(rng: random.Random) -> Iterator[Case]:
+    keys = [
+        "1",
+        "1.5",
+        "-3",
+        "0x10",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "true",
+        "False",
+        "~",
+        "null",
+        ".nan",
+        ".inf",
+        "[a, b]",
+        "{a: 1}",
+        "!!int 3",
+        "2024-01-01",
+    ]
+    for i in range(36):
+        key = keys[i % len(keys)]
+        spot = rng.choice(["top", "layer", "data", "parameter"])
+        if key.startswith(("[", "{")):
+            key = f"? {key}\n:" if spot == "top" else f"? {key} :"
+        entry = f"{key}: 1" if not key.endswith(":") else f"{key} 1"
+        if spot == "top":
+            text = FLOW + entry + "\n"
+        elif spot == "layer":
+            text = spec_with_layer(f"{{name: t, type: Tanh, {entry}}}")
+        elif spot == "data":
+            text = DATA_SPEC + f"data: {{{entry}}}\n"
+        else:
+            text = spec_with_layer(f"{{name: fc, type: Affine, out_shape: 2, W: {{{entry}}}}}")
+        # A date is text to PyYAML's safe loader: then the key is merely unknown, a located error too.
+        yield yaml_case("non-string keys", f"{key.strip()} at {spot}", text, spec_error(), rng)
+
+
+def several_documents(rng: random.Random) -> Iterator[Case]:
+    for i in range(30):
+        count = rng.choice([2, 3, 10, 100, 1000])
+        mode = i % 5
+        if mode == 0:
+            text = "---\n" + "---\n".join([FLOW] * count)
+        elif mode == 1:
+            text = FLOW + "...\n---\n" + FLOW
+        elif mode == 2:
+            text = "%YAML 1.1\n---\n" + FLOW + "---\n%YAML 1.1\n" * 0 + "---\n" + FLOW
+        elif mode == 3:
+            text = FLOW + "---\n" * count
+        else:
+            text = FLOW + "---\n# only a comment after\n"
+        yield yaml_case("several documents", f"mode {mode}, {count}", text, spec_error("document"), rng)
+    # One document, marked: fine.
+    for text in ["---\n" + FLOW, "---\n" + FLOW + "...\n", "%YAML 1.1\n---\n" + FLOW]:
+        yield yaml_case("several documents", "one marked document", text, OK, rng)
+
+
+# --- hostile numbers -----------------------------------------------------------------------------
+
+
+def overflowing_shapes(rng: random.Random) -> Iterator[Case]:
+    big = [INT_MAX, 2**30, 2**20 + 7, 65_536, 1_000_003]
+    for i in range(45):
+        dims = [rng.choice(big) for _ in range(rng.randint(2, 6))]
+        form = i % 9
+        if form == 0:
+            text = spec_with_layer("{name: t, type: Tanh}", size=str(dims))
+        elif form == 1:
+            text = spec_with_layer(f"{{name: fc, type: Affine, out_shape: {dims}}}")
+        elif form == 2:
+            text = spec_with_layer(f"{{name: r, type: Reshape, out_shape: {dims}}}")
+        elif form == 3:
+            text = spec_with_layer(f"{{name: b, type: Broadcast, out_shape: {dims[:1] + [1] * 0}}}", size="[1]")
+        elif form == 4:
+            text = spec_with_layer(f"{{name: t, type: Tile, reps: {dims[:2]}}}", size="[8, 8]")
+        elif form == 5:
+            text = spec_with_layer(f"{{name: p, type: Pad, pad_width: {[dims[0]] * 4}}}", size="[1, 4, 4]")
+        elif form == 6:
+            text = spec_with_layer(
+                f"{{name: c, type: Convolution, out_maps: {INT_MAX}, kernel_shape: [3, 3]}}", size="[1, 16, 16]"
+            )
+        elif form == 7:
+            text = spec_with_layer(
+                f"{{name: e, type: Embed, num_class: {INT_MAX}, shape: {dims[:2]}}}", size="[1]", generator="Constant"
+            )
+        else:
+            text = spec_with_layer(f"{{name: o, type: OneHot, shape: {dims[:3]}}}", size="[1]", generator="Constant")
+        command = ["validate", SPEC] if i % 2 else ["run", "-q", SPEC, "--samples", "2"]
+        # validate may accept a spec it cannot run; run must refuse it before allocating anything.
+        expect = Expect("either", (1, 2), SPEC if i % 2 else None, True, ()) if i % 2 else memory_or_spec_error()
+        yield Case("overflowing shapes", f"form {form} {dims}", command, {SPEC: text}, expect)
+
+
+def memory_or_spec_error() -> Expect:
+    """Refused: as an invalid spec (exit 1, located), or by the memory check (exit 2)."""
+    return Expect("error", (1, 2), None, True, ())
+
+
+def beyond_memory(rng: random.Random) -> Iterator[Case]:
+    for i in range(36):
+        form = i % 6
+        values = rng.choice([2**31, 10**10, 3 * 10**9, 10**11])
+        side = int(values**0.5)
+        argv = ["run", "-q", SPEC]
+        if form == 0:  # one sample beyond memory
+            text = spec_with_layer("{name: t, type: Tanh}", size=f"[{side}, {side}]")
+        elif form == 1:  # parameters beyond memory
+            text = spec_with_layer(f"{{name: fc, type: Affine, out_shape: {side}}}", size=f"[{side}]")
+        elif form == 2:  # too many samples
+            text = spec_with_layer("{name: t, type: Tanh}", size="[1000]")
+            argv += ["--samples", str(values)]
+        elif form == 3:  # a batch too large
+            text = spec_with_layer("{name: t, type: Tanh}", size="[10000]")
+            argv += ["--samples", "1000000", "--batch-size", "1000000"]
+        elif form == 4:  # small, under a small limit
+            text = spec_with_layer("{name: fc, type: Affine, out_shape: 512}", size="[512]")
+            argv += ["--max-memory", rng.choice(["1K", "100K", "1M"])]
+        else:  # a data file declaring far more rows than memory (sparse: nothing on disk)
+            text = DATA_SPEC.replace("size: [4]", "size: [1000]")
+            argv += ["--input", "x=big.npy"]
+            yield Case(
+                "beyond memory",
+                "npy of 10^7 rows",
+                argv,
+                {SPEC: text, "big.npy": _sparse_npy((10**7, 1000))},
+                usage_error(None, "--max-memory"),
+            )
+            continue
+        yield Case(
+            "beyond memory", f"form {form}, {values:.0e} values", argv, {SPEC: text}, usage_error(None, "--max-memory")
+        )
+
+
+def _sparse_npy(shape: tuple[int, ...]) -> Callable[[Path], None]:
+    """A .npy file of float32 zeros of ``shape``, its data a hole: large, costing no disk."""
+
+    def make(path: Path) -> None:
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": shape})
+        with open(path, "wb") as handle:
+            handle.write(header.getvalue())
+            handle.truncate(len(header.getvalue()) + 4 * int(np.prod(shape, dtype=object)))
+
+    return make
+
+
+def zero_negative_sizes(rng: random.Random) -> Iterator[Case]:
+    layers = [
+        ("{name: t, type: Tanh}", "0"),
+        ("{name: t, type: Tanh}", "[0]"),
+        ("{name: t, type: Tanh}", "[-1]"),
+        ("{name: t, type: Tanh}", "[4, 0]"),
+        ("{name: t, type: Tanh}", "[]"),
+        ("{name: fc, type: Affine, out_shape: 0}", "[8]"),
+        ("{name: fc, type: Affine, out_shape: -3}", "[8]"),
+        ("{name: fc, type: Affine, out_shape: [2, 0]}", "[8]"),
+        ("{name: c, type: Convolution, out_maps: 2, kernel_shape: [0, 3]}", "[1, 8, 8]"),
+        ("{name: c, type: Convolution, out_maps: 2, kernel_shape: [3, 3], strides: [0, 1]}", "[1, 8, 8]"),
+        ("{name: c, type: Convolution, out_maps: 2, kernel_shape: [3, 3], strides: [-1, 1]}", "[1, 8, 8]"),
+        ("{name: c, type: Convolution, out_maps: 2, kernel_shape: [9, 9], border_mode: valid}", "[1, 8, 8]"),
+        ("{name: c, type: Convolution, out_maps: 0}", "[1, 8, 8]"),
+        ("{name: c, type: Convolution, out_maps: 2, group: 0}", "[1, 8, 8]"),
+        ("{name: c, type: Convolution, out_maps: 2, dilation: [0, 1]}", "[1, 8, 8]"),
+        ("{name: p, type: MaxPooling, kernel_shape: [0, 2]}", "[1, 8, 8]"),
+        ("{name: p, type: Pad, pad_width: [-1, -1, 0, 0]}", "[1, 8, 8]"),
+        ("{name: s, type: Softmax, axis: 5}", "[8]"),
+        ("{name: s, type: Softmax, axis: -1}", "[8]"),
+        ("{name: r, type: Reshape, out_shape: [3, 3]}", "[8]"),
+        ("{name: r, type: Reshape, out_shape: [-1]}", "[8]"),
+        ("{name: s, type: Slice, start: [5], stop: [2], step: [1]}", "[8]"),
+        ("{name: s, type: Slice, start: [0], stop: [8], step: [0]}", "[8]"),
+        ("{name: t, type: Tile, reps: 0}", "[8]"),
+        ("{name: d, type: Dropout, p: 1.5}", "[8]"),
+        ("{name: d, type: Dropout, p: -0.5}", "[8]"),
+        ("{name: e, type: Embed, num_class: 0}", "[1]"),
+    ]
+    for layer, size in layers:
+        text = spec_with_layer(layer, size=size)
+        yield yaml_case("zero/negative sizes", f"{layer} size {size}", text, spec_error(), rng)
+    arguments = [
+        ["--batch-size", "0"],
+        ["--batch-size", "-1"],
+        ["--batch-size", "1.5"],
+        ["--samples", "0"],
+        ["--samples", "-5"],
+        ["--samples", "1e999"],
+        ["--max-memory", "0"],
+        ["--max-memory", "-1"],
+        ["--max-memory", "abc"],
+        ["--max-memory", "1e999"],
+        ["--max-memory", "99999999999999999999T"],
+    ]
+    for argument in arguments:
+        expect = Expect("error", (2,), None, False, (argument[0],))
+        if argument[1].endswith("T"):
+            expect = OK  # a limit beyond any machine's memory: no limit
+        yield Case("zero/negative sizes", " ".join(argument), ["run", "-q", SPEC, *argument], {SPEC: FLOW}, expect)
+
+
+def nan_inf_properties(rng: random.Random) -> Iterator[Case]:
+    from nnspec.catalog import layer_types
+
+    specials = [".nan", ".inf", "-.inf", "1e999", "-1e999", ".NaN", ".Inf"]
+    floats = [
+        (t, p) for t in layer_types().values() for p in t.properties if p.kind in ("float", "range", "float_array")
+    ]
+    for i in range(80):
+        value = specials[i % len(specials)]
+        form = i % 8
+        if form < 5:  # a layer's own property: its formula says what NaN or inf means, or its rule refuses it
+            layer_type, prop = floats[rng.randrange(len(floats))]
+            shown = f"[{value}, 1]" if prop.kind == "range" else f"[{value}]" if prop.kind == "float_array" else value
+            if layer_type.is_source:
+                text = spec_with_layer("{name: t, type: Tanh}", generator=f"Normal, {prop.name}: {shown}")
+                expect = spec_error("finite")
+            else:
+                text = _layer_spec(layer_type, f"{prop.name}: {shown}")
+                expect = Expect("either", (1,), SPEC, True)  # refused by the layer's rule, or the run reports NaN/inf
+            label = f"{layer_type.name}.{prop.name} = {value}"
+        elif form == 5:
+            text = spec_with_layer(
+                f"{{name: fc, type: Affine, out_shape: 2, W: {{initializer: Normal, multiplier: {value}}}}}"
+            )
+            expect, label = spec_error("finite"), f"W.multiplier = {value}"
+        elif form == 6:
+            text = FLOW + f"checks: {{tanh-saturation: {value}}}\n"
+            expect, label = Expect("either", (1,), SPEC, True), f"check threshold {value}"
+        else:
+            text = DATA_SPEC + f"data:\n  x: [[1, 2, 3, {value}]]\n"  # data: NaN/inf are data, the run reports them
+            expect, label = Expect("either", (1,), SPEC, True), f"data {value}"
+        yield yaml_case("NaN/Inf properties", label, text, expect, rng)
+
+
+def _layer_spec(layer_type, props: str) -> str:
+    """A spec feeding one layer of ``layer_type`` from Inputs of a shape most layers take."""
+    inputs = max(layer_type.arity.least, 1)
+    lines = [f"  - {{name: x{n}, type: Input, size: [2, 4, 4], generator: Normal}}" for n in range(inputs)]
+    wiring = ", ".join(f"x{n}" for n in range(inputs))
+    targets = "".join(f", {t.name}: {{generator: Normal}}" for t in layer_type.targets)
+    lines.append(f"  - {{name: l, type: {layer_type.name}, input: [{wiring}], {props}{targets}}}")
+    return "nnspec: 1\nlayers:\n" + "\n".join(lines) + "\n"
+
+
+def int_vs_float(rng: random.Random) -> Iterator[Case]:
+    forms = [
+        ("{name: t, type: Tanh}", "[8.0]", OK),
+        ("{name: t, type: Tanh}", "[8.5]", spec_error()),
+        ("{name: t, type: Tanh}", "[8e0]", OK),
+        ("{name: fc, type: Affine, out_shape: 3.0}", "[8]", OK),
+        ("{name: fc, type: Affine, out_shape: 3.5}", "[8]", spec_error()),
+        ("{name: fc, type: Affine, out_shape: '3'}", "[8]", spec_error()),
+        ("{name: fc, type: Affine, out_shape: 0x10}", "[8]", OK),
+        ("{name: fc, type: Affine, out_shape: 010}", "[8]", OK),
+        ("{name: fc, type: Affine, out_shape: 1_000}", "[8]", OK),
+        ("{name: fc, type: Affine, out_shape: 1:30}", "[8]", OK),
+        ("{name: s, type: Softmax, axis: 0.0}", "[8]", OK),
+        ("{name: s, type: Softmax, axis: 0.5}", "[8]", spec_error()),
+        ("{name: l, type: LeakyReLU, alpha: 1}", "[8]", OK),
+        ("{name: l, type: LeakyReLU, alpha: 100000000000000000000}", "[8]", OK),
+        ("{name: l, type: LeakyReLU, alpha: " + "9" * 400 + "}", "[8]", spec_error("float can hold")),
+        ("{name: l, type: LeakyReLU, alpha: 0x" + "f" * 300 + "}", "[8]", spec_error("float can hold")),
+        ("{name: l, type: LeakyReLU, alpha: '0.1'}", "[8]", spec_error()),
+        ("{name: l, type: LeakyReLU, alpha: 1e-400}", "[8]", OK),
+        ("{name: d, type: Dropout, seed: 1.5}", "[8]", spec_error()),
+        ("{name: fc, type: Affine, out_shape: 2, W: {initializer: Normal, multiplier: 2}}", "[8]", OK),
+        ("{name: fc, type: Affine, out_shape: 2, W: {initializer: Normal, multiplier: '2'}}", "[8]", spec_error()),
+        ("{name: m, type: MulScalar, value: 3}", "[8]", OK),
+    ]
+    for i in range(44):
+        layer, size, expect = forms[i % len(forms)]
+        yield yaml_case("int vs float", f"{layer[:60]} size {size}", spec_with_layer(layer, size=size), expect, rng)
+    for seed in ["1.5", "'7'", "9" * 400, "-1"]:
+        yield yaml_case(
+            "int vs float", f"seed {seed[:20]}", FLOW.replace("seed: 0", f"seed: {seed}"), spec_error(), rng
+        )
+
+
+def booleans_as_numbers(rng: random.Random) -> Iterator[Case]:
+    booleans = ["true", "false", "yes", "no", "on", "off", "True", "NO"]
+    slots = [
+        ("{name: t, type: Tanh}", "size"),
+        ("{name: fc, type: Affine, out_shape: B}", None),
+        ("{name: fc, type: Affine, out_shape: [2, B]}", None),
+        ("{name: l, type: LeakyReLU, alpha: B}", None),
+        ("{name: s, type: Softmax, axis: B}", None),
+        ("{name: m, type: MulScalar, value: B}", None),
+        ("{name: fc, type: Affine, out_shape: 2, W: {initializer: Normal, multiplier: B}}", None),
+        ("{name: d, type: Dropout, p: B}", None),
+        ("{name: fc, type: Affine, out_shape: 2, with_bias: 1}", None),
+    ]
+    for i in range(40):
+        word = booleans[i % len(booleans)]
+        layer, slot = slots[i % len(slots)]
+        if slot == "size":
+            text = spec_with_layer(layer, size=f"[{word}]")
+        else:
+            text = spec_with_layer(layer.replace("B", word))
+        yield yaml_case("booleans as numbers", f"{layer.replace('B', word)[:50]}", text, spec_error(), rng)
+    for label, text in [
+        ("nnspec: true", FLOW.replace("nnspec: 1", "nnspec: true")),
+        ("seed: yes", FLOW.replace("seed: 0", "seed: yes")),
+        ("dtype: on", FLOW + "dtype: on\n"),
+    ]:
+        yield yaml_case("booleans as numbers", label, text, spec_error(), rng)
+
+
+# --- hostile files -------------------------------------------------------------------------------
+
+
+def npy_bytes(array: np.ndarray, allow_pickle: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def npz_bytes(compressed: bool = False, allow_pickle: bool = False, **arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            archive.writestr(name + ".npy", npy_bytes(array, allow_pickle))
+    return buffer.getvalue()
+
+
+class Payload:
+    """Unpickling this runs a command: nnspec must never unpickle anything."""
+
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+GOOD = np.linspace(-1, 1, 8).reshape(2, 4)
+PARAMS = {"fc/affine/W": np.full((4, 3), 0.1), "fc/affine/b": np.zeros(3)}
+
+
+def input_slots(name: str) -> list[tuple[list[str], dict[str, Content], Expect]]:
+    """The ways a data or parameter file reaches nnspec: (argv, extra files, expected error)."""
+    alone = (
+        [(["run", "-q", SPEC, "--input", name], {SPEC: DATA_SPEC}, usage_error(name))] if name.endswith(".npz") else []
+    )
+    return alone + [
+        (["run", "-q", SPEC, "--input", f"x={name}"], {SPEC: DATA_SPEC}, usage_error(name)),
+        (
+            ["run", "-q", SPEC, "--params", name, "--input", "x=good.npy"],
+            {SPEC: DATA_SPEC, "good.npy": npy_bytes(GOOD)},
+            Expect("error", (1, 2), name, False),
+        ),
+        (
+            ["run", "-q", SPEC],
+            {
+                SPEC: DATA_SPEC.replace("out_shape: 3}", f"out_shape: 3, W: {{file: {name}}}}}")
+                + "data:\n  x: [[1, 2, 3, 4]]\n"
+            },
+            Expect("error", (1, 2), name, False),
+        ),
+    ]
+
+
+def pickled_files(rng: random.Random) -> Iterator[Case]:
+    objects = np.array([Payload()] * 8, dtype=object).reshape(2, 4)
+    contents = {
+        "object array .npy": ("data.npy", npy_bytes(objects, allow_pickle=True)),
+        "raw pickle as .npy": ("data.npy", pickle.dumps(Payload())),
+        "object member, stored .npz": ("data.npz", npz_bytes(allow_pickle=True, x=objects)),
+        "object member, compressed .npz": ("data.npz", npz_bytes(compressed=True, allow_pickle=True, x=objects)),
+        "raw pickle as .npz": ("data.npz", pickle.dumps({"x": Payload()})),
+        "pickled params .npz": (
+            "data.npz",
+            npz_bytes(allow_pickle=True, **{"fc/affine/W": objects, "fc/affine/b": objects}),
+        ),
+    }
+    for i in range(36):
+        label = list(contents)[i % len(contents)]
+        name, raw = contents[label]
+        slots = input_slots(name)
+        argv, files, expect = slots[rng.randrange(len(slots))]
+        if name.endswith(".npz") and rng.random() < 0.3:
+            argv, files, expect = ["run", "-q", SPEC, "--input", name], {SPEC: DATA_SPEC}, usage_error(name)
+        yield Case("pickled .npy/.npz", label, argv, {**files, name: raw}, expect, check=not_created("PWNED"))
+
+
+def corrupt_files(rng: random.Random) -> Iterator[Case]:
+    originals = {
+        "data.npy": npy_bytes(GOOD),
+        "data.npz": npz_bytes(x=GOOD, **{k: v for k, v in PARAMS.items()}),
+        "zipped.npz": npz_bytes(compressed=True, x=GOOD, **PARAMS),
+        "data.csv": b"1,2,3,4\n5,6,7,8\n",
+    }
+    for i in range(70):
+        name = list(originals)[i % len(originals)]
+        raw = originals[name]
+        mode = rng.randrange(4)
+        if mode == 0:  # cut short
+            raw = raw[: rng.randrange(len(raw))]
+        elif mode == 1:  # bytes overwritten
+            raw = bytearray(raw)
+            for _ in range(rng.randint(1, 16)):
+                raw[rng.randrange(len(raw))] = rng.randrange(256)
+            raw = bytes(raw)
+        elif mode == 2:  # random bytes
+            raw = rng.randbytes(rng.randint(0, 400))
+        else:  # the .npy header lies
+            shape = rng.choice(["(-1, 4)", "(2**62, 2**62)", "(10**12, 4)", "(2, 4, 'x')", "()", "(2, 4)"])
+            descr = rng.choice(["'<f8'", "'<U4'", "'O'", "'|V8'", "'<f8,<i4'", "'>c16'", "'xyz'"])
+            header = f"{{'descr': {descr}, 'fortran_order': {rng.choice(['False', 'True', '1'])}, 'shape': {shape}, }}"
+            header = header.encode().ljust(118) + b"\n"
+            raw = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + b"\0" * 64
+            name = "data.npy"
+        slots = input_slots(name)
+        argv, files, _ = slots[rng.randrange(len(slots))]
+        if name.endswith(".csv"):
+            argv, files = ["run", "-q", SPEC, "--input", f"x={name}"], {SPEC: DATA_SPEC}
+        # Damage that leaves the numbers readable may still run: then a clean success is fine.
+        yield Case(
+            "truncated/corrupt files",
+            f"{name} mode {mode}",
+            argv,
+            {**files, name: raw},
+            Expect("either", (1, 2), name, False),
+        )
+    for kind in ("npz", "h5", "png"):
+        for i in range(6):
+            yield from _corrupt_special(kind, i, rng)
+
+
+def _corrupt_special(kind: str, i: int, rng: random.Random) -> Iterator[Case]:
+    if kind == "npz":  # a compressed member whose stream is damaged, or whose sizes lie
+        raw = bytearray(npz_bytes(compressed=True, x=np.zeros((200, 4))))
+        start = raw.index(b"x.npy") + 5
+        for offset in range(start + 10 + i * 7, start + 20 + i * 7):
+            raw[offset] ^= 0xFF
+        yield Case(
+            "truncated/corrupt files",
+            f"deflate stream damaged {i}",
+            ["run", "-q", SPEC, "--input", "x=z.npz"],
+            {SPEC: DATA_SPEC, "z.npz": bytes(raw)},
+            usage_error("z.npz"),
+        )
+    elif kind == "h5":
+        if not _has("h5py"):
+            return
+        raw = _h5_bytes(PARAMS)
+        raw = (
+            raw[: rng.randrange(len(raw))]
+            if i % 2
+            else bytes(b ^ 0x5A if n % 97 == i else b for n, b in enumerate(raw))
+        )
+        yield Case(
+            "truncated/corrupt files",
+            f"parameter .h5 damaged {i}",
+            ["run", "-q", SPEC, "--params", "p.h5", "--input", "x=good.npy"],
+            {SPEC: DATA_SPEC, "p.h5": raw, "good.npy": npy_bytes(GOOD)},
+            Expect("either", (1, 2), "p.h5", False),
+        )
+    elif _has("PIL"):
+        raw = _png_bytes(np.full((4, 4), 200, np.uint8))
+        raw = raw[: rng.randrange(8, len(raw))] if i % 2 else raw[:30] + rng.randbytes(20) + raw[50:]
+        yield _dataset_case(
+            "truncated/corrupt files",
+            f"image damaged {i}",
+            {"img.png": raw},
+            "img.png",
+            Expect("either", (2,), "img.png", False),
+            size="[1, 4, 4]",
+        )
+
+
+def _has(module: str) -> bool:
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        return False
+
+
+def _h5_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    import h5py
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "p.h5"
+        with h5py.File(path, "w") as handle:
+            for index, (name, value) in enumerate(arrays.items()):
+                handle.create_dataset(name, data=value).attrs["index"] = index
+        return path.read_bytes()
+
+
+def _png_bytes(pixels: np.ndarray, mode: str | None = None, form: str = "PNG") -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, mode).save(buffer, form)
+    return buffer.getvalue()
+
+
+def _dataset_case(
+    group: str, label: str, files: dict[str, Content], cell: str | list[str], expect: Expect, size: str = "[1, 4, 4]"
+) -> Case:
+    cells = [cell] if isinstance(cell, str) else cell
+    index = "x:image\n" + "".join(f"{c}\n" for c in cells)
+    spec = f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: {size}}}\n  - {{name: t, type: Tanh}}\n"
+    return Case(
+        group, label, ["run", "-q", SPEC, "--dataset", "index.csv"], {SPEC: spec, "index.csv": index, **files}, expect
+    )
+
+
+def wrong_dtypes(rng: random.Random) -> Iterator[Case]:
+    arrays = {
+        "complex64": (GOOD.astype(np.complex64), False),
+        "complex128": (GOOD + 1j, False),
+        "unicode": (np.array([["a", "b", "c", "d"]] * 2), False),
+        "bytes": (np.array([[b"a", b"b", b"c", b"d"]] * 2), False),
+        "datetime64": (np.zeros((2, 4), "datetime64[s]"), False),
+        "timedelta64": (np.zeros((2, 4), "timedelta64[s]"), False),
+        "structured": (np.zeros((2, 4), "i4,f4"), False),
+        "void": (np.zeros((2, 4), "V8"), False),
+        "bool": (GOOD > 0, True),
+        "float16": (GOOD.astype(np.float16), True),
+        "int8": ((GOOD * 100).astype(np.int8), True),
+        "uint64": (np.arange(8, dtype=np.uint64).reshape(2, 4), True),
+        "longdouble": (GOOD.astype(np.longdouble), True),
+        "big-endian float": (GOOD.astype(">f8"), True),
+        "fortran order": (np.asfortranarray(GOOD), True),
+    }
+    for i in range(45):
+        label = list(arrays)[i % len(arrays)]
+        array, usable = arrays[label]
+        slot = rng.randrange(3)
+        if slot == 0:
+            argv, files, name = (
+                ["run", "-q", SPEC, "--input", "x=data.npy"],
+                {SPEC: DATA_SPEC, "data.npy": npy_bytes(array)},
+                "data.npy",
+            )
+        elif slot == 1:
+            params = {"fc/affine/W": np.resize(array, (4, 3)), "fc/affine/b": np.resize(array, (3,))}
+            argv = ["run", "-q", SPEC, "--params", "p.npz", "--input", "x=good.npy"]
+            files, name = {SPEC: DATA_SPEC, "p.npz": npz_bytes(**params), "good.npy": npy_bytes(GOOD)}, "p.npz"
+        else:
+            argv, files, name = (
+                ["run", "-q", SPEC, "--input", "x=data.npz"],
+                {SPEC: DATA_SPEC, "data.npz": npz_bytes(x=array)},
+                "data.npz",
+            )
+        expect = (
+            Expect("either", (1,), SPEC, True)
+            if usable
+            else Expect("error", (1, 2), name if slot != 1 else None, False, ())
+        )
+        yield Case(
+            "wrong dtype", f"{label} via {['--input .npy', '--params', '--input .npz'][slot]}", argv, files, expect
+        )
+
+
+def wrong_shapes(rng: random.Random) -> Iterator[Case]:
+    shapes = [(), (4,), (3,), (2, 3), (2, 5), (2, 2, 2), (0, 4), (2, 4, 1), (4, 2), (1, 1, 1, 1, 4), (2, 0)]
+    for i in range(33):
+        shape = shapes[i % len(shapes)]
+        array = np.ones(shape)
+        mode = i % 3
+        # A file's samples are reshaped when their number of values matches; data: in the spec is not.
+        fine = shape in ([(4,), (2, 2, 2), (2, 4, 1), (1, 1, 1, 1, 4)] if mode == 0 else [(4,)])
+        if mode == 0:
+            argv, files = ["run", "-q", SPEC, "--input", "x=data.npy"], {SPEC: DATA_SPEC, "data.npy": npy_bytes(array)}
+            expect = Expect("either", (1, 2), None, True) if fine else Expect("error", (2,), None, False, ("x",))
+        elif mode == 1:
+            argv, files = ["run", "-q", SPEC, "--input", "x=data.csv"], {SPEC: DATA_SPEC, "data.csv": _csv(array)}
+            expect = Expect("either", (1, 2), None, True)
+        else:
+            text = DATA_SPEC + f"data:\n  x: {array.tolist()}\n"
+            argv, files = ["run", "-q", SPEC], {SPEC: text}
+            expect = Expect("either", (1,), SPEC, True) if fine else spec_error()
+        yield Case("wrong shapes", f"{shape} mode {mode}", argv, files, expect)
+    for shape in [(3, 4), (4,), (4, 3, 1), (12,), (0, 3)]:
+        params = {"fc/affine/W": np.ones(shape), "fc/affine/b": np.zeros(3)}
+        argv = ["run", "-q", SPEC, "--params", "p.npz", "--input", "x=good.npy"]
+        files = {SPEC: DATA_SPEC, "p.npz": npz_bytes(**params), "good.npy": npy_bytes(GOOD)}
+        yield Case("wrong shapes", f"W of shape {shape}", argv, files, spec_error("fc/affine/W"))
+
+
+def _csv(array: np.ndarray) -> bytes:
+    rows = array.reshape(array.shape[0], int(np.prod(array.shape[1:]))) if array.ndim else array.reshape(1, 1)
+    return "".join(",".join(f"{v:g}" for v in row) + "\n" for row in rows).encode()
+
+
+def csv_files(rng: random.Random) -> Iterator[Case]:
+    bad = [
+        b"1,2,3,4\n1,2,3\n",
+        b"1,2,3,4\n1,2,3,4,5\n",
+        b"1,2,3,4\n1,a,3,4\n",
+        b"a,b,c,d\n1,2,3,4\n",
+        b"1,,3,4\n",
+        b"1,2,3,4,\n",
+        b"",
+        b"\n\n\n",
+        b"1,2\x00,3,4\n",
+        b'1,2,"3,4\n1,2,3,4\n',
+        b"1;2;3;4\n",
+        b"1\t2\t3\t4\n",
+        b"1,2,3,\xe9\n",
+        b"0x10,2,3,4\n",
+        b"1," + b"9" * 200_000 + b",3,4\n",
+        b'1,"' + b"9" * 200_000 + b'",3,4\n',
+        b"\xef\xbb\xbfa,2,3,4\n",
+        b"1,2,3,4\r\n1,2,3\r\n",
+    ]
+    fine = [
+        b"1,2,3,4\n5,6,7,8\n",
+        b"1,2,3,4\r5,6,7,8\r",
+        b"\xef\xbb\xbf1,2,3,4\n",
+        b" 1 , 2 ,3,4\n",
+        b"1e-3,2E2,-3,+4\n",
+        b"nan,inf,-inf,1\n",
+        b"1,2,3,4\n\n\n5,6,7,8\n",
+        b'"1","2","3","4"\n',
+    ]
+    for i in range(36):
+        raw, ok = (bad[i % len(bad)], False) if i % 3 else (fine[i % len(fine)], True)
+        expect = Expect("either", (1,), None, True) if ok else usage_error("data.csv")
+        yield Case(
+            "ragged/text CSVs",
+            f"{raw[:30]!r}",
+            ["run", "-q", SPEC, "--input", "x=data.csv"],
+            {SPEC: DATA_SPEC, "data.csv": raw},
+            expect,
+        )
+    # NNC dataset index CSVs: header and rows.
+    spec = DATA_SPEC.replace("size: [4]", "size: [2]")
+    indexes = [
+        (b"x__0,x__1\n1,2\n3\n", usage_error("index.csv", "row 3")),
+        (b"x__0,x__1\n1,2\n3,a\n", usage_error("index.csv", "row 3")),
+        (b"x__0,x__2\n1,2\n", usage_error("index.csv")),
+        (b"x,x\n1,2\n", usage_error("index.csv")),
+        (b"y__0,y__1\n1,2\n", usage_error("index.csv", "names no data variable")),
+        (b"x__0,x__1\n", usage_error("index.csv", "no samples")),
+        (b"", usage_error("index.csv", "empty")),
+        (b",x__1\n1,2\n", usage_error("index.csv")),
+        (b"x__0,x__1\n1,2\n" + b"3,4\n" * 1000 + b"5\n", usage_error("index.csv", "row 1003")),
+        (b'x__0,x__1\n"1,2\n', usage_error("index.csv")),
+        (b"x__0,x__1\n1\x00,2\n", usage_error("index.csv")),
+        (b"x\x00\n1\n", usage_error("index.csv")),
+        (b"x:image\nmissing.csv\n", usage_error("index.csv", "missing.csv")),
+        (b"x:image\nsub.csv\n", usage_error("index.csv", "sub.csv")),
+        (b"x__0,x__1\n1,2\n3,4\n", OK),
+    ]
+    for raw, expect in indexes:
+        files: dict[str, Content] = {SPEC: spec, "index.csv": raw, "sub.csv": b"1\n2,3\n"}
+        yield Case(
+            "ragged/text CSVs", f"dataset {raw[:24]!r}", ["run", "-q", SPEC, "--dataset", "index.csv"], files, expect
+        )
+
+
+def parameter_files(rng: random.Random) -> Iterator[Case]:
+    argv = ["run", "-q", SPEC, "--params", "p.npz", "--input", "x=good.npy"]
+    variants: list[tuple[str, dict[str, np.ndarray], Expect]] = [
+        ("exact", PARAMS, OK),
+        ("an extra entry", {**PARAMS, "other/affine/W": np.ones(2)}, OK),
+        ("many extra entries", {**PARAMS, **{f"x{n}/affine/W": np.ones(1) for n in range(50)}}, OK),
+        ("W missing", {"fc/affine/b": np.zeros(3)}, spec_error("missing")),
+        ("both missing", {"other/affine/W": np.ones((4, 3))}, spec_error("missing")),
+        ("empty", {}, spec_error("missing")),
+        ("W transposed", {**PARAMS, "fc/affine/W": np.ones((3, 4))}, spec_error("shape")),
+        ("b a scalar", {**PARAMS, "fc/affine/b": np.float64(0)}, spec_error("shape")),
+        ("W of text", {**PARAMS, "fc/affine/W": np.full((4, 3), "a")}, spec_error("numbers")),
+        ("W NaN", {**PARAMS, "fc/affine/W": np.full((4, 3), np.nan)}, spec_error("NaN")),
+        ("W beyond float32", {**PARAMS, "fc/affine/W": np.full((4, 3), 1e300)}, spec_error("NaN or Inf")),
+        ("odd names", {**PARAMS, "../../etc/passwd": np.ones(1), "a" * 200: np.ones(1), "ü/ß": np.ones(1)}, OK),
+        ("names without scope", {"W": np.ones((4, 3)), "b": np.zeros(3)}, spec_error("missing")),
+        ("W of bool", {**PARAMS, "fc/affine/W": np.ones((4, 3), bool)}, Expect("either", (1,), SPEC, True)),
+    ]
+    for i in range(42):
+        label, params, expect = variants[i % len(variants)]
+        compressed = bool(i // len(variants) % 2)
+        files = {SPEC: DATA_SPEC, "p.npz": npz_bytes(compressed=compressed, **params), "good.npy": npy_bytes(GOOD)}
+        yield Case("parameter files", f"{label}{' (compressed)' if compressed else ''}", argv, files, expect)
+    if _has("h5py"):
+        h5argv = ["run", "-q", SPEC, "--params", "p.h5", "--input", "x=good.npy"]
+        for label, params, expect in variants[:8]:
+            files = {SPEC: DATA_SPEC, "p.h5": _h5_bytes(params), "good.npy": npy_bytes(GOOD)}
+            yield Case("parameter files", f".h5 {label}", h5argv, files, expect)
+    for label, raw in [("a .npy named .npz", npy_bytes(GOOD)), ("text", b"fc/affine/W = 1\n"), ("zero bytes", b"")]:
+        files = {SPEC: DATA_SPEC, "p.npz": raw, "good.npy": npy_bytes(GOOD)}
+        yield Case("parameter files", label, argv, files, usage_error("p.npz"))
+
+
+def images(rng: random.Random) -> Iterator[Case]:
+    if not _has("PIL"):
+        return
+    gray = np.full((4, 4), 100, np.uint8)
+    rgb = np.full((4, 4, 3), 100, np.uint8)
+    not_images: list[tuple[str, bytes]] = [
+        ("text", b"hello, I am not an image\n"),
+        ("empty", b""),
+        ("a .npy", npy_bytes(GOOD)),
+        ("HTML", b"<html><body>404</body></html>"),
+        ("SVG", b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>'),
+        ("PNG signature only", b"\x89PNG\r\n\x1a\n"),
+        ("random bytes", bytes(range(256))),
+        ("a PNG cut short", _png_bytes(gray)[:45]),  # within its image data
+        ("a JPEG named .png", _png_bytes(rgb, form="JPEG")),
+        ("a bomb of 10^10 pixels", _png_claiming(100_000, 100_000)),
+        ("a bomb of 10^8 pixels", _png_claiming(10_000, 10_000)),
+        ("a bomb of 4*10^7 pixels", _png_claiming(8_000, 5_000)),
+    ]
+    for i in range(36):
+        label, raw = not_images[i % len(not_images)]
+        suffix = rng.choice([".png", ".jpg", ".gif", ".bmp", ".tiff"])
+        expect = Expect("either", (2,), None, False) if "JPEG" in label else usage_error(f"img{suffix}")
+        yield _dataset_case(
+            "non-images as images", f"{label} as {suffix}", {f"img{suffix}": raw}, f"img{suffix}", expect
+        )
+    valid = [
+        ("gray PNG", _png_bytes(gray), OK),
+        ("RGB PNG into a 1-channel Input", _png_bytes(rgb), usage_error("index.csv")),
+        ("16-bit PNG", _png_bytes(np.full((4, 4), 30000, np.uint16)), OK),
+        ("palette GIF", _png_bytes(gray, form="GIF"), OK),
+        ("two sizes", None, usage_error("index.csv", "row 3")),
+        ("a directory named .png", None, usage_error("dir.png", "directory")),
+    ]
+    for label, raw, expect in valid:
+        if label == "two sizes":
+            files = {"a.png": _png_bytes(gray), "b.png": _png_bytes(np.zeros((5, 4), np.uint8))}
+            yield _dataset_case("non-images as images", label, files, ["a.png", "b.png"], expect)
+        elif raw is None:
+            yield _dataset_case(
+                "non-images as images", label, {"dir.png": lambda path: path.mkdir()}, "dir.png", expect
+            )
+        else:
+            yield _dataset_case("non-images as images", label, {"img.png": raw}, "img.png", expect)
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height pixels, with almost no data after it."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 4096))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _link(target: str) -> Callable[[Path], None]:
+    return lambda path: path.symlink_to(target)
+
+
+def missing_paths(rng: random.Random) -> Iterator[Case]:
+    names = [
+        "missing.npy",
+        "no/such/dir/x.npy",
+        "a" * 300 + ".npy",
+        ("d" * 200 + "/") * 30 + "x.npy",
+        "spec.yaml/x.npy",
+        "dangling.npy",
+        "loop.npy",
+        " .npy",
+        "-.npy",
+    ]
+    made: dict[str, Content] = {"dangling.npy": _link("nowhere.npy"), "loop.npy": _link("loop.npy")}
+    for i in range(45):
+        name = names[i % len(names)]
+        slot = i % 5
+        files: dict[str, Content] = {SPEC: DATA_SPEC, **made}
+        shown = name if len(name) < 250 else None  # the system's message may shorten a very long name
+        if slot == 0:
+            argv, expect = ["run", "-q", SPEC, "--input", f"x={name}"], usage_error(shown)
+        elif slot == 1:
+            argv, expect = ["run", "-q", SPEC, "--params", name.replace(".npy", ".npz")], usage_error(None)
+        elif slot == 2:
+            argv, expect = ["run", "-q", SPEC, "--dataset", name.replace(".npy", ".csv")], usage_error(None)
+        elif slot == 3:  # a parameter file named in the spec: the spec's error, at the key
+            text = DATA_SPEC.replace("out_shape: 3}", f"out_shape: 3, W: {{file: '{name}'}}}}")
+            argv, files, expect = ["validate", SPEC], {SPEC: text, **made}, spec_error("parameter file")
+        else:  # the spec's dataset:
+            text = DATA_SPEC + f"dataset: '{name.replace('.npy', '.csv')}'\n"
+            argv, files, expect = ["validate", SPEC], {SPEC: text, **made}, spec_error("dataset")
+        yield Case("missing paths", f"{name[:40]} slot {slot}", argv, files, expect)
+    for name in ["missing.yaml", "a" * 300 + ".yaml", "dangling.npy", "loop.npy", ""]:
+        yield Case(
+            "missing paths", f"spec {name[:30]!r}", ["validate", name], dict(made), usage_error(name[:250] or None)
+        )
+    # A NUL character can reach a path only through the spec (an argument cannot hold one).
+    for key, text in [
+        ("W file", DATA_SPEC.replace("out_shape: 3}", 'out_shape: 3, W: {file: "a\\0b.npy"}}')),
+        ("dataset", DATA_SPEC + 'dataset: "a\\0b.csv"\n'),
+    ]:
+        yield Case("missing paths", f"NUL in the {key}", ["validate", SPEC], {SPEC: text}, spec_error())
+
+
+def directories(rng: random.Random) -> Iterator[Case]:
+    def make_dir(path: Path) -> None:
+        path.mkdir()
+
+    for name in ["sub", "sub.npy", "sub.npz", "sub.csv", "sub.h5", ".", ".."]:
+        files: dict[str, Content] = {SPEC: DATA_SPEC}
+        if name.startswith("sub"):
+            files[name] = make_dir
+        slots = [
+            (["run", "-q", SPEC, "--input", f"x={name}"], usage_error(None)),
+            (["run", "-q", SPEC, "--params", name], usage_error(None)),
+            (["run", "-q", SPEC, "--dataset", name], usage_error(None)),
+            (["validate", name], usage_error(None, "directory")),
+            (["run", "-q", SPEC, "--output", name, "--input", "x=good.npy"], usage_error(None)),
+        ]
+        for argv, expect in slots:
+            yield Case(
+                "directories as paths",
+                f"{name} as {argv[-1] if argv[0] == 'validate' else argv[3]}",
+                argv,
+                {**files, "good.npy": npy_bytes(GOOD)},
+                expect,
+            )
+        text = DATA_SPEC.replace("out_shape: 3}", f"out_shape: 3, W: {{file: '{name}'}}}}")
+        yield Case(
+            "directories as paths",
+            f"{name} as W file",
+            ["validate", SPEC],
+            {**files, SPEC: text},
+            spec_error("directory"),
+        )
+        yield Case(
+            "directories as paths",
+            f"{name} as dataset:",
+            ["validate", SPEC],
+            {**files, SPEC: DATA_SPEC + f"dataset: '{name}'\n"},
+            spec_error("directory"),
+        )
+
+
+# --- output paths --------------------------------------------------------------------------------
+
+OLD = b"old contents, to be kept\n"
+
+
+def unchanged(name: str) -> Callable[[Path], str | None]:
+    def check(directory: Path) -> str | None:
+        if (directory / name).read_bytes() != OLD:
+            return f"{name} was changed although it was not to be overwritten"
+        return _leftovers(directory)
+
+    return check
+
+
+def _leftovers(directory: Path) -> str | None:
+    stray = [p.name for p in directory.iterdir() if p.name.endswith(".tmp")]
+    return f"temporary files left behind: {stray}" if stray else None
+
+
+def existing_outputs(rng: random.Random) -> Iterator[Case]:
+    for i in range(30):
+        suffix = [".npz", ".npy", ".csv"][i % 3]
+        name = f"out{suffix}"
+        spec = FLOW if suffix != ".npy" else FLOW + "outputs: [t]\n"
+        mode = i % 5
+        if mode == 0:
+            argv, expect, check = ["run", "-q", SPEC, "--output", name], usage_error(name, "--force"), unchanged(name)
+        elif mode == 1:
+            argv, expect, check = (
+                ["run", "-q", SPEC, "--save-params", "p.npz"],
+                usage_error("p.npz", "--force"),
+                unchanged("p.npz"),
+            )
+            name = "p.npz"
+        elif mode == 2:
+            argv, expect, check = ["upgrade", SPEC, "-o", name], usage_error(name, "--force"), unchanged(name)
+        elif mode == 3:  # with --force: replaced whole
+            argv, expect, check = ["run", "-q", SPEC, "--output", name, "--force"], OK, _replaced(name)
+        else:  # --output beside a file of that name, in a directory that does not exist, with a bad suffix
+            bad = rng.choice(["nodir/out.npz", "out.txt", "out", "out.npz/x.npz", "o" * 300 + ".npz"])
+            argv, expect, check = ["run", "-q", SPEC, "--output", bad], usage_error(None), unchanged(name)
+        yield Case("existing output", f"{' '.join(argv[3:])}", argv, {SPEC: spec, name: OLD}, expect, check=check)
+
+
+def _replaced(name: str) -> Callable[[Path], str | None]:
+    def check(directory: Path) -> str | None:
+        if (directory / name).read_bytes() == OLD:
+            return f"{name} was not replaced despite --force"
+        return _whole(directory / name) or _leftovers(directory)
+
+    return check
+
+
+def _whole(path: Path, rows: int | None = None) -> str | None:
+    """None when ``path`` holds a whole output file (of ``rows`` samples, if given)."""
+    try:
+        if path.suffix == ".csv":
+            lines = path.read_text().splitlines()
+            complete = all(len(line.split(",")) == len(lines[0].split(",")) for line in lines[1:])
+            count = len(lines) - 1
+        elif path.suffix == ".npy":
+            complete, count = True, len(np.load(path, allow_pickle=False))
+        else:
+            with np.load(path, allow_pickle=False) as loaded:
+                complete, count = True, min(len(loaded[k]) for k in loaded.files)
+    except Exception as exc:  # noqa: BLE001 - any failure to read it back means it is not whole
+        return f"{path.name} is not a whole file: {type(exc).__name__}: {exc}"
+    if not complete or (rows is not None and count != rows):
+        return f"{path.name} is partial ({count} of {rows} rows)"
+    return None
+
+
+# Each run SIGKILL left a temporary file behind was killed while it wrote its output.
+KILLED_WHILE_WRITING: list[str] = []
+
+
+def atomic_outputs(rng: random.Random) -> Iterator[Case]:
+    samples = 200_000  # 5 million values: the .csv takes about a second to write, the others a few hundredths
+    spec = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [25], generator: Uniform}\n  - {name: t, type: Tanh}\n"
+    for i in range(30):
+        suffix = [".csv", ".npz", ".npy"][i % 3]
+        name = f"out{suffix}"
+        existing = i % 2 == 1
+        sig = signal.SIGKILL if i % 5 < 4 else signal.SIGINT
+        during_write = i % 6 != 5  # most while the output is written; the others during the run (or after it)
+        if during_write:
+            delay = rng.uniform(0, 0.9 if suffix == ".csv" else 0.03)
+        else:
+            delay = rng.uniform(0.6 if sig == signal.SIGINT else 0.3, 1.2)  # Ctrl-C once nnspec has started
+        argv = ["run", "-q", SPEC, "--samples", str(samples), "--batch-size", "20000", "--output", name]
+        argv += ["--force"] if existing else []
+        files: dict[str, Content] = {SPEC: spec, **({name: OLD} if existing else {})}
+        when = f"{delay:.2f} s into {'the write' if during_write else 'the run'}"
+        yield Case(
+            "atomic outputs",
+            f"{signal.Signals(sig).name} {when}, {name}{' over a file' if existing else ''}",
+            argv,
+            files,
+            EITHER,
+            check=_old_or_whole(name, existing, samples),
+            signal_after=(sig, delay, during_write),
+            timed=False,
+        )
+
+
+def _old_or_whole(name: str, existing: bool, samples: int) -> Callable[[Path], str | None]:
+    """The output is the old file, or absent when there was none, or whole: never partial."""
+
+    def check(directory: Path) -> str | None:
+        if any(p.name.endswith(".tmp") for p in directory.iterdir()):
+            KILLED_WHILE_WRITING.append(name)
+        path = directory / name
+        if not path.exists():
+            return f"{name} disappeared" if existing else None
+        if existing and path.read_bytes() == OLD:
+            return None
+        return _whole(path, samples)
+
+    return check
+
+
+GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
+    ("billion laughs", billion_laughs),
+    ("recursive aliases", recursive_aliases),
+    ("merge keys", merge_keys),
+    ("python tags", python_tags),
+    ("deep nesting", deep_nesting),
+    ("long scalars", long_scalars),
+    ("huge files", huge_files),
+    ("non-UTF-8", non_utf8),
+    ("BOMs", boms),
+    ("tabs", tabs),
+    ("duplicate keys", duplicate_keys),
+    ("non-string keys", non_string_keys),
+    ("several documents", several_documents),
+    ("overflowing shapes", overflowing_shapes),
+    ("beyond memory", beyond_memory),
+    ("zero/negative sizes", zero_negative_sizes),
+    ("NaN/Inf properties", nan_inf_properties),
+    ("int vs float", int_vs_float),
+    ("booleans as numbers", booleans_as_numbers),
+    ("pickled .npy/.npz", pickled_files),
+    ("truncated/corrupt files", corrupt_files),
+    ("wrong dtype", wrong_dtypes),
+    ("wrong shapes", wrong_shapes),
+    ("ragged/text CSVs", csv_files),
+    ("parameter files", parameter_files),
+    ("non-images as images", images),
+    ("missing paths", missing_paths),
+    ("directories as paths", directories),
+    ("existing output", existing_outputs),
+    ("atomic outputs", atomic_outputs),
+]
+
+# --- running and judging -------------------------------------------------------------------------
+
+
+# Each case runs under this small launcher, which forks nnspec and reports its exit status, wall time
+# and peak memory. Linux counts in a child's peak memory (ru_maxrss) the memory of the process that
+# forked it, at the fork: forked from this script (numpy, Pillow, h5py loaded) or from pytest, nnspec
+# would seem to take that much. Forked from the launcher, it is measured alone.
+# The launcher writes nnspec's process id beside its report, for the signals of the atomicity cases,
+# and on SIGTERM (the timeout) kills nnspec and still reports: a case stopped is measured too.
+LAUNCHER = """
+import os, signal, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "nnspec", *argv])
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
+with open(report + ".pid", "w") as handle:
+    handle.write(str(pid))
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as handle:
+    handle.write(f"{os.waitstatus_to_exitcode(status)} {time.perf_counter() - start} {usage.ru_maxrss}")
+"""
+
+
+def execute(case: Case, directory: Path) -> Result:
+    """Run one case in ``directory``: exit code, output, wall time and nnspec's peak memory."""
+    directory.mkdir(parents=True)
+    for name, content in case.files.items():
+        path = directory / name
+        if callable(content):
+            content(path)
+        else:
+            path.write_bytes(content.encode() if isinstance(content, str) else content)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NNSPEC_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    env.update(case.env)
+    report = directory.parent / f"{directory.name}.report"
+    with (
+        open(directory.parent / f"{directory.name}.out", "w+b") as out,
+        open(directory.parent / f"{directory.name}.err", "w+b") as err,
+    ):
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, str(report), *case.argv],
+            cwd=directory,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
+            start_new_session=True,  # a process group: a signal or the timeout reaches nnspec too
+        )
+        timed_out = _wait(process, start, case.signal_after, directory, report)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if report.exists():
+        code, wall_text, peak = report.read_text().split()
+        return Result(None if timed_out else int(code), stdout, stderr, float(wall_text), int(peak) * 1024, timed_out)
+    return Result(None, stdout, stderr, wall, 0, timed_out)  # the launcher itself did not answer
+
+
+def _wait(
+    process: subprocess.Popen, start: float, signal_after: tuple[int, float, bool] | None, directory: Path, report: Path
+) -> bool:
+    """Wait for the launcher, sending nnspec a signal when the case asks for one, and stopping it
+    after TIMEOUT (the whole process group, should the launcher not answer); whether it timed out."""
+    sent = timed_out = False
+    origin = None if signal_after and signal_after[2] else start  # None: when the output's writing starts
+    while process.poll() is None:
+        now = time.perf_counter()
+        if origin is None and any(name.endswith(".tmp") for name in os.listdir(directory)):
+            origin = now
+        if signal_after and not sent and origin is not None and now - origin >= signal_after[1]:
+            sent = _signal_nnspec(report, signal_after[0])
+        if now - start > TIMEOUT and not timed_out:
+            process.terminate()  # the launcher kills nnspec, and reports its peak memory
+            timed_out = True
+        if now - start > TIMEOUT + 5:
+            os.killpg(process.pid, signal.SIGKILL)
+        time.sleep(0.002)
+    return timed_out
+
+
+def _signal_nnspec(report: Path, number: int) -> bool:
+    """Send nnspec (the launcher's child) a signal; False while its process id is not known yet."""
+    try:
+        os.kill(int((report.parent / (report.name + ".pid")).read_text()), number)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return False
+    return True
+
+
+def judge(case: Case, result: Result, directory: Path) -> list[str]:
+    """What is wrong with a case's outcome (nothing: it is clean)."""
+    if result.timed_out:
+        return [f"no answer within {TIMEOUT:g} s (peak memory {result.peak / 2**20:.0f} MB by then)"]
+    problems = []
+    if "Traceback" in result.stderr:
+        problems.append("a traceback")
+    if "internal error" in result.stderr:
+        problems.append(_first_line(result.stderr, "internal error"))
+    warning = PYTHON_WARNING.search(result.stderr)
+    if warning:
+        problems.append("a Python warning reached the user: " + _first_line(result.stderr[warning.start() :], ""))
+    if result.peak > MEMORY_LIMIT:
+        problems.append(f"peak memory {result.peak / 2**20:.0f} MB")
+    if case.timed and result.wall > TIME_LIMIT:
+        problems.append(f"took {result.wall:.2f} s")
+    if case.signal_after is None:
+        problems += _outcome_problems(case.expect, result)
+    elif result.code is not None and result.code not in (0, 130, -signal.SIGKILL, -signal.SIGINT):
+        # Ctrl-C: 130 from nnspec; or ended by SIGINT itself when it came as nnspec was exiting
+        problems.append(f"exit {result.code} after a signal")
+    if case.check:
+        problem = case.check(directory)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def _outcome_problems(expect: Expect, result: Result) -> list[str]:
+    code, said = result.code, result.stderr + result.stdout
+    if code is None or code < 0:
+        return [f"ended by signal {-(code or 0)}"]
+    if code == 0:
+        return [] if expect.outcome != "error" else ["accepted: exit 0 where a clean error was expected"]
+    if expect.outcome == "ok":
+        return [f"exit {code} where success was expected: {_first_line(result.stderr, '')}"]
+    if code not in expect.codes:
+        return [f"exit {code}, expected {' or '.join(map(str, expect.codes))}: {_first_line(result.stderr, '')}"]
+    problems = []
+    findings = code == 1 and _run_findings(result)  # a run's report: its findings are at their layers' lines
+    if expect.where and expect.where not in said and not findings:
+        problems.append(f"the message does not name {expect.where}: {_first_line(result.stderr, '')}")
+    if expect.located and code == 1 and not _located(result):
+        problems.append(f"no LINE:COL: {_first_line(result.stderr, '')}")
+    for text in expect.mentions:
+        if text not in said:
+            problems.append(f"the message does not say {text!r}: {_first_line(result.stderr, '')}")
+    return problems
+
+
+def _located(result: Result) -> bool:
+    """A spec's error (FILE:LINE:COL: error:), or a run's finding at a layer's line."""
+    return bool(re.search(r"^\S.*?:\d+:\d+: error: ", result.stderr, re.M)) or _run_findings(result)
+
+
+def _run_findings(result: Result) -> bool:
+    """Whether the run's text report lists findings at their layers' lines ("  line 12: ...")."""
+    return bool(re.search(r"^\s+line \d+: ", result.stdout, re.M))
+
+
+def _first_line(text: str, containing: str) -> str:
+    for line in text.splitlines():
+        if containing in line and line.strip():
+            return line.strip()[:200]
+    return "(nothing on stderr)"
+
+
+def run_case(case: Case, root: Path, index: int) -> tuple[Case, Result]:
+    directory = root / f"{index:05d}"
+    result = execute(case, directory)
+    result.problems = judge(case, result, directory)
+    return case, result
+
+
+def confirm_slow(results: list[tuple[Case, Result]], root: Path) -> None:
+    """Run again, one at a time, each case whose only fault was its time: the machine is shared,
+    and a case that was slow beside another may not be slow alone. Its best time counts."""
+    for index, (case, result) in enumerate(results):
+        if not result.problems or not all(p.startswith("took ") for p in result.problems):
+            continue
+        for attempt in range(2):
+            again = execute(case, root / f"{index:05d}-again{attempt}")
+            result.wall = min(result.wall, again.wall)
+        if result.wall <= TIME_LIMIT:
+            result.problems = []
+        else:
+            result.problems = [f"took {result.wall:.2f} s (the best of three runs)"]
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+
+def table(results: list[tuple[Case, Result]], groups: list[str]) -> str:
+    rows = [("class", "cases", "clean", "failures", "worst time", "worst peak memory")]
+    totals = [0, 0, 0]
+    for group in groups:
+        mine = [r for c, r in results if c.group == group]
+        if not mine:
+            rows.append((group, "0", "-", "-", "-", "- (needs an optional package)"))
+            continue
+        timed = [r.wall for c, r in results if c.group == group and c.timed]
+        failures = sum(bool(r.problems) for r in mine)
+        worst_time = f"{max(timed):.2f} s" if timed else "(interrupted)"
+        rows.append(
+            (
+                group,
+                str(len(mine)),
+                str(len(mine) - failures),
+                str(failures),
+                worst_time,
+                f"{max(r.peak for r in mine) / 2**20:.0f} MB",
+            )
+        )
+        totals = [totals[0] + len(mine), totals[1] + len(mine) - failures, totals[2] + failures]
+    timed_all = [r.wall for c, r in results if c.timed]
+    rows.append(
+        (
+            "all",
+            *map(str, totals),
+            f"{max(timed_all, default=0):.2f} s",
+            f"{max((r.peak for _, r in results), default=0) / 2**20:.0f} MB",
+        )
+    )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)]
+        lines.append("| " + " | ".join(cells) + " |")
+        if n == 0:
+            lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="at most 5 cases per class")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="CLASS", help="classes whose name contains CLASS"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="seed of the variations (default 7)")
+    parser.add_argument("--jobs", type=int, default=2, help="cases run at once (default 2)")
+    parser.add_argument("--show", type=int, default=10, metavar="N", help="failures shown per class (default 10)")
+    parser.add_argument("--keep", action="store_true", help="keep the cases' directories (printed at the end)")
+    args = parser.parse_args(argv)
+    chosen = [(g, make) for g, make in GROUPS if not args.only or any(o.lower() in g.lower() for o in args.only)]
+    cases = []
+    for group, make in chosen:
+        made = list(make(random.Random(f"{args.seed}/{group}")))
+        cases += made[:5] if args.quick else made
+    root = Path(tempfile.mkdtemp(prefix="nnspec-robustness-"))
+    started = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(args.jobs) as pool:
+            results = list(pool.map(lambda item: run_case(item[1], root, item[0]), enumerate(cases)))
+        confirm_slow(results, root)
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    print(table(results, [g for g, _ in chosen]))
+    print(
+        f"\n{len(cases)} cases in {time.perf_counter() - started:.0f} s; limits: {TIME_LIMIT:g} s, "
+        f"{MEMORY_LIMIT // 2**20} MB, timeout {TIMEOUT:g} s; seed {args.seed}"
+    )
+    if KILLED_WHILE_WRITING:
+        print(f"atomic outputs: {len(KILLED_WHILE_WRITING)} runs were killed while writing their output")
+    _print_failures(results, args.show)
+    if args.keep:
+        print(f"cases kept in {root}")
+    return 1 if any(r.problems for _, r in results) else 0
+
+
+def _print_failures(results: list[tuple[Case, Result]], show: int) -> None:
+    shown: dict[str, int] = {}
+    for case, result in results:
+        if result.problems and shown.get(case.group, 0) < show:
+            shown[case.group] = shown.get(case.group, 0) + 1
+            print(f"\nFAIL [{case.group}] {case.label}\n  nnspec {' '.join(a[:80] for a in case.argv)}")
+            for problem in result.problems:
+                print(f"  - {problem}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
