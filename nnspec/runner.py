@@ -139,7 +139,7 @@ def run(
     the first batch ends is a plain KeyboardInterrupt.
 
     To run one spec many times, :func:`prepare` it once: this function is
-    ``prepare(spec, params, checks=checks, statistics=statistics).run(...)``.
+    ``prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory).run(...)``.
     """
     runner = prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory)
     return runner.run(
@@ -176,11 +176,11 @@ class Runner:
 
     Parameters are loaded or drawn and checked for NaN and Inf, check settings resolved,
     the execution order fixed and, for every layer, the tensors it is the last to read;
-    :meth:`run` then only moves data through the layers. ``params``, ``checks`` and
-    ``statistics`` are :func:`run`'s; the parameters' memory is checked against ``max_memory``
-    (default: half the machine's) before any is drawn or loaded. The parameter arrays are shared by every result
-    (``result.parameters``): arrays given in ``params`` as the spec's dtype are used as they
-    are, not copied, so changing them changes what later runs compute.
+    :meth:`run` then only moves data through the layers. ``params``, ``checks``,
+    ``statistics`` and ``max_memory`` are :func:`run`'s; the parameters' memory is checked
+    against ``max_memory`` before any is drawn or loaded. The parameter arrays are shared by
+    every result (``result.parameters``): arrays given in ``params`` as the spec's dtype are
+    used as they are, not copied, so changing them changes what later runs compute.
 
         runner = nnspec.prepare(spec, params="params.npz", statistics=False)
         for batch in batches:
