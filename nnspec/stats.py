@@ -253,6 +253,27 @@ def _histogram_from_bits(values: np.ndarray) -> np.ndarray:
     return np.bincount(table, weights=counts, minlength=BINS).astype(np.int64)
 
 
+@cache
+def bin_bounds() -> tuple[np.ndarray, np.ndarray]:
+    """The value interval [low, high) of every histogram bin, by bin index (what a plot needs to
+    spread a bin's count over the values it stands for).
+
+    The zero bin is [0, 0]. stats.py clips binary exponents to its range, so the bins of the
+    outermost octave also hold every larger magnitude (they reach to infinity here) and those
+    of the innermost every smaller one (they reach to 0).
+    """
+    distance = np.abs(np.arange(BINS) - _ZERO)  # bins counted outwards from zero, on either side
+    exponent, sub = np.divmod(np.maximum(distance - 1, 0), _SUB)
+    scale = np.exp2((exponent + _EMIN).astype(np.float64))
+    inner = np.where(distance <= _SUB, 0.0, scale * (0.5 + sub / (2 * _SUB)))
+    outer = np.where(distance > _SIDE - _SUB, np.inf, scale * (0.5 + (sub + 1) / (2 * _SUB)))
+    sign = np.sign(np.arange(BINS) - _ZERO)
+    low = np.where(sign < 0, -outer, inner)
+    high = np.where(sign < 0, -inner, outer)
+    low[_ZERO] = high[_ZERO] = 0.0
+    return low, high
+
+
 def _bin_value(index: int) -> float:
     """The middle of a histogram bin, as a value."""
     if index == _ZERO:

@@ -17,11 +17,11 @@ import nnspec
 from nnspec.catalog import layer_types
 from nnspec.cli import main
 from nnspec.pictures import graph
-from nnspec.pictures.histogram import even_histogram, stored_bins
+from nnspec.pictures.histogram import even_histogram
 from nnspec.pictures.plots import plot_file_names
 from nnspec.pictures.ranges import curve, regions, view
 from nnspec.pictures.style import CLEAN, COLOURS
-from nnspec.stats import BINS, TensorStats
+from nnspec.stats import BINS, TensorStats, bin_bounds
 
 from .conftest import ROOT, SPECS
 
@@ -297,8 +297,8 @@ def test_graph_png_shows_the_boxes_in_their_colours(tmp_path):
 # --- histograms, ranges and curves (no matplotlib) ------------------------------------------------
 
 
-def test_stored_bins_hold_the_values_the_statistics_count_in_them():
-    low, high = stored_bins()
+def test_bin_bounds_hold_the_values_the_statistics_count_in_them():
+    low, high = bin_bounds()
     values = np.concatenate([low[np.isfinite(low)], np.nextafter(high[np.isfinite(high)], 0), [0.0, 3e-300, 1e300]])
     for value in values:
         counts = TensorStats.of(np.array([[value]])).histogram

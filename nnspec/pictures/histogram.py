@@ -10,33 +10,9 @@ magnitude, so no count moves further than that, and none beyond the exact min an
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 
-# nnspec.stats has no public description of its bins yet; these are its layout constants,
-# and tests/test_pictures.py checks stored_bins() against TensorStats.of on every edge.
-from ..stats import _EMIN, _SIDE, _SUB, _ZERO, BINS, TensorStats
-
-
-@cache
-def stored_bins() -> tuple[np.ndarray, np.ndarray]:
-    """The value interval [low, high) of every stored histogram bin, by bin index.
-
-    The zero bin is [0, 0]. stats.py clips binary exponents to its range, so the bins of the
-    outermost octave also hold every larger magnitude (they reach to infinity here) and those
-    of the innermost every smaller one (they reach to 0).
-    """
-    distance = np.abs(np.arange(BINS) - _ZERO)  # bins counted outwards from zero, on either side
-    exponent, sub = np.divmod(np.maximum(distance - 1, 0), _SUB)
-    scale = np.exp2((exponent + _EMIN).astype(np.float64))
-    inner = np.where(distance <= _SUB, 0.0, scale * (0.5 + sub / (2 * _SUB)))
-    outer = np.where(distance > _SIDE - _SUB, np.inf, scale * (0.5 + (sub + 1) / (2 * _SUB)))
-    sign = np.sign(np.arange(BINS) - _ZERO)
-    low = np.where(sign < 0, -outer, inner)
-    high = np.where(sign < 0, -inner, outer)
-    low[_ZERO] = high[_ZERO] = 0.0
-    return low, high
+from ..stats import TensorStats, bin_bounds
 
 
 def even_histogram(stats: TensorStats, low: float, high: float, bins: int = 60) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +25,7 @@ def even_histogram(stats: TensorStats, low: float, high: float, bins: int = 60) 
     if not total or not stats.finite:
         return edges, shares
     occupied = np.flatnonzero(counts)
-    bin_low, bin_high = stored_bins()
+    bin_low, bin_high = bin_bounds()
     # Values lie within the exact min and max, whatever bin they were counted in.
     a = np.clip(bin_low[occupied], stats.min, stats.max)
     b = np.clip(bin_high[occupied], stats.min, stats.max)
