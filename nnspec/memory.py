@@ -37,21 +37,6 @@ class Estimate:
 GENERATOR_BYTES = 48  # float64 bytes a generated value takes while a batch is made: draws, Box-Muller's parts
 
 
-def estimate(
-    spec: Spec, samples: int, batch: int, generated: list[DataReader], kept: list[str] | None = None
-) -> Estimate:
-    """An upper bound of the bytes a run of ``samples`` in batches of ``batch`` allocates.
-
-    Parameters are drawn in float64 and then converted; generated data is made one batch at a
-    time (the draws and the float64 values, then converted); every layer's output of a batch is
-    counted as if alive at once, plus float64 copies of the largest for its statistics; the
-    output layers in ``kept`` (default: all) are kept for every sample, in arrays filled batch by
-    batch. Data from files is not counted: a batch of it is an Input's output, and the files are
-    read a batch at a time (see nnspec.sources), except a compressed .npz member, read whole.
-    """
-    return Footprint.of(spec).estimate(samples, batch, generated, kept)
-
-
 @dataclass(frozen=True)
 class Footprint:
     """What a spec's memory estimate needs from its layers, taken once for every run of it."""
@@ -83,7 +68,15 @@ class Footprint:
     def estimate(
         self, samples: int, batch: int, generated: list[DataReader], kept: list[str] | None = None
     ) -> Estimate:
-        """See :func:`estimate`."""
+        """An upper bound of the bytes a run of ``samples`` in batches of ``batch`` allocates.
+
+        Parameters are drawn in float64 and then converted; generated data is made one batch at a
+        time (the draws and the float64 values, then converted); every layer's output of a batch is
+        counted as if alive at once, plus float64 copies of the largest for its statistics; the
+        output layers in ``kept`` (default: all) are kept for every sample, in arrays filled batch by
+        batch. Data from files is not counted: a batch of it is an Input's output, and the files are
+        read a batch at a time (see nnspec.sources), except a compressed .npz member, read whole.
+        """
         item = self.item
         kept = self.outputs if kept is None else kept
         return Estimate(

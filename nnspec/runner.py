@@ -238,7 +238,11 @@ class Runner:
             dataset = spec.dataset  # the spec's dataset: unless the caller gives one
         data, to_generate, count = gather_inputs(spec, inputs, input_files, samples, dataset, self._variables)
         step = min(batch_size or count, count)
-        kept = [name for name in spec.outputs if keep_outputs is None or count * _size(spec, name) <= keep_outputs]
+        kept = [
+            name
+            for name in spec.outputs
+            if keep_outputs is None or count * self._footprint.sample_values[name] <= keep_outputs
+        ]
         needed = self._footprint.estimate(count, step, to_generate, kept)
         memory.check(needed, _limit(max_memory))
         statistician = _statistician() if self.statistics and spare_core() else None
@@ -296,11 +300,6 @@ class Runner:
             for reader in to_generate:
                 feeds[_data_key(reader.variable)] = generate(reader, start, stop, self.spec.seed).astype(dtype)
         return feeds
-
-
-def _size(spec: Spec, name: str) -> int:
-    """Values in one sample of a layer's output."""
-    return int(np.prod(spec.layers[name].shape, dtype=np.int64))
 
 
 @contextmanager

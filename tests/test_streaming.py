@@ -100,18 +100,21 @@ def test_generators_keep_their_distributions():
 def test_generated_data_costs_one_batch_of_memory():
     spec = nnspec.loads(GENERATED)
     generated = list(variables(spec).values())
-    small, large = memory.estimate(spec, 1000, 100, generated), memory.estimate(spec, 10**7, 100, generated)
+    small, large = (
+        memory.Footprint.of(spec).estimate(1000, 100, generated),
+        memory.Footprint.of(spec).estimate(10**7, 100, generated),
+    )
     assert small.data == large.data > 0
-    assert memory.estimate(spec, 1000, 200, generated).data == 2 * small.data
+    assert memory.Footprint.of(spec).estimate(1000, 200, generated).data == 2 * small.data
     # a billion generated samples in batches of 1000, keeping no outputs, need what ten thousand need
     big = nnspec.loads(
         "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [1000], generator: Normal}\n"
         "  - {name: s, type: Sum, axes: [0]}\n"
     )
-    needed = memory.estimate(big, 10**9, 1000, list(variables(big).values()), kept=[])
-    assert needed == memory.estimate(big, 10**4, 1000, list(variables(big).values()), kept=[])
+    needed = memory.Footprint.of(big).estimate(10**9, 1000, list(variables(big).values()), kept=[])
+    assert needed == memory.Footprint.of(big).estimate(10**4, 1000, list(variables(big).values()), kept=[])
     assert needed.total < 100 * 2**20 and needed.outputs == 0
-    assert memory.estimate(big, 10**9, 1000, list(variables(big).values())).outputs == 10**9 * 4
+    assert memory.Footprint.of(big).estimate(10**9, 1000, list(variables(big).values())).outputs == 10**9 * 4
 
 
 # --- which outputs are kept --------------------------------------------------------------
