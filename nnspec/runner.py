@@ -21,24 +21,23 @@ import signal
 import sys
 import threading
 import warnings
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from . import memory, settings
-from .catalog import Forward
 from .checks import Check, Finding, LayerStats, checks_for, observe, run_checks
 from .data import gather_inputs, generate, release, variables
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
 from .params import load_parameter_file, resolve_parameters
+from .plan import Step, data_key, make_plan, owns
 from .spec import DataReader, Layer, Spec
 
 # Statistics on the second thread may fall this many layers behind the layers computed: each
@@ -212,11 +211,10 @@ class Runner:
             name: [c for c in checks_for(spec.layers[name].type) if c.id in enabled]
             for name, enabled in self.enabled.items()
         }
-        # Statistics read a layer's input after the layer has run (and on another thread): an
-        # input written over in place would be gone. In-place writing is for runs without them.
-        self._steps = _plan(spec, self.order, self.parameters, measured, in_place=not statistics)
         self._variables = variables(spec)
+        self._plan = make_plan(spec, self.order, self.parameters, measured, statistics, list(self._variables))
         self._dtype = np.dtype(spec.dtype)
+        self._estimates: dict[tuple, memory.Estimate] = {}
 
     def run(
         self,
@@ -243,22 +241,20 @@ class Runner:
             for name in spec.outputs
             if keep_outputs is None or count * self._footprint.sample_values[name] <= keep_outputs
         ]
-        needed = self._footprint.estimate(count, step, to_generate, kept)
-        memory.check(needed, _limit(max_memory))
+        memory.check(self._estimate(count, step, tuple(to_generate), tuple(kept)), _limit(max_memory))
         statistician = _statistician() if self.statistics and spare_core() else None
         stats: dict[str, LayerStats] = {}
         outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end
         done = 0
         try:
-            with _stop_after_batch(count > step) as stop_requested:
+            with _stop_after_batch() if count > step else nullcontext(_never) as stop_requested:
                 for start in range(0, count, step):
                     stop = min(start + step, count)
-                    feeds = self._batch(data, to_generate, start, stop)
-                    given = list(feeds.values())
-                    values, batch_stats = _forward(self._steps, feeds, statistician)
+                    tensors, batch_stats = self._run_batch(data, to_generate, start, stop, statistician)
+                    given = [tensors[slot] for slot in self._plan.data]
                     for name in kept:
-                        value = values[name]
-                        if step == count and _owns(value, [*given, *outputs.values()], self.parameters[name]):
+                        value = tensors[self._plan.slots[name]]
+                        if step == count and owns(value, [*given, *outputs.values()], self.parameters[name]):
                             outputs[name] = value  # the whole run in one batch, in an array of its own
                             continue
                         if name not in outputs:
@@ -266,7 +262,7 @@ class Runner:
                         outputs[name][start:stop] = value
                     merged = {name: stats[name].merge(s) if name in stats else s for name, s in batch_stats.items()}
                     stats, done = merged, stop  # a batch counts once its statistics are all in
-                    del feeds, given, values, batch_stats
+                    del tensors, given, batch_stats
                     for source in data.values():
                         release(source)  # a memory-mapped file's pages read for this batch
                     if progress is not None:
@@ -290,30 +286,57 @@ class Runner:
             raise RunInterrupted(result)
         return result
 
-    def _batch(
-        self, data: Mapping[str, Any], to_generate: list[DataReader], start: int, stop: int
-    ) -> dict[str, np.ndarray]:
-        """Samples ``start`` to ``stop`` of every data variable, in the spec's dtype, keyed as the steps read them."""
-        dtype = self._dtype
-        with np.errstate(over="ignore"):  # data beyond the dtype's range becomes inf: nan-inf says so
-            feeds = {_data_key(variable): np.asarray(values[start:stop], dtype) for variable, values in data.items()}
+    def _run_batch(
+        self,
+        data: Mapping[str, Any],
+        to_generate: list[DataReader],
+        start: int,
+        stop: int,
+        statistician: ThreadPoolExecutor | None,
+    ) -> tuple[list[Any], dict[str, LayerStats]]:
+        """Samples ``start`` to ``stop`` through the layers: the batch's tensors (the data's and
+        the output layers'; the others are freed) and the measured layers' statistics."""
+        dtype, slots = self._dtype, self._plan.slots
+        tensors: list[Any] = [None] * len(slots)
+        # Data beyond the dtype's range becomes inf, layers overflow or divide by zero: not errors
+        # here, the nan-inf check reports them afterwards with the layer that produced them.
+        with np.errstate(all="ignore"):
+            for variable, values in data.items():
+                tensors[slots[data_key(variable)]] = np.asarray(values[start:stop], dtype)
             for reader in to_generate:
-                feeds[_data_key(reader.variable)] = generate(reader, start, stop, self.spec.seed).astype(dtype)
-        return feeds
+                tensors[slots[data_key(reader.variable)]] = generate(reader, start, stop, self.spec.seed).astype(dtype)
+            if not self.statistics:
+                self._plan.forward(tensors)  # the plan's own function: see nnspec.plan
+                return tensors, {}
+            return tensors, _forward_observed(self._plan.steps, tensors, statistician)
+
+    def _estimate(
+        self, samples: int, batch: int, generated: tuple[DataReader, ...], kept: tuple[str, ...]
+    ) -> memory.Estimate:
+        """The memory a run needs (Footprint.estimate), worked out once for each kind of run."""
+        key = (samples, batch, tuple(reader.variable for reader in generated), kept)
+        if key not in self._estimates:
+            if len(self._estimates) >= 64:
+                self._estimates.clear()  # a caller running every batch size there is: keep it small
+            self._estimates[key] = self._footprint.estimate(samples, batch, list(generated), list(kept))
+        return self._estimates[key]
+
+
+def _never() -> bool:
+    return False
 
 
 @contextmanager
-def _stop_after_batch(several_batches: bool) -> Iterator[Callable[[], bool]]:
+def _stop_after_batch() -> Iterator[Callable[[], bool]]:
     """While a run of several batches goes on, a first Ctrl-C asks it to stop after the current
     batch (the returned function then says True) and a second stops it at once. Only in the main
     thread, and only where Ctrl-C has Python's own handler (one the caller set is left alone)."""
     requested: list[bool] = []
     if (
-        not several_batches
-        or threading.current_thread() is not threading.main_thread()
+        threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
     ):
-        yield lambda: False
+        yield _never
         return
 
     def handler(signum: int, frame: Any) -> None:
@@ -329,130 +352,32 @@ def _stop_after_batch(several_batches: bool) -> Iterator[Callable[[], bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-class _Step(NamedTuple):
-    """One layer's part in a prepared run, everything it needs looked up beforehand (a tuple:
-    the batch loop unpacks it, faster than reading attributes fifty times a batch)."""
-
-    name: str
-    forward: Forward
-    props: dict[str, Any]
-    params: dict[str, np.ndarray]
-    reads: tuple[str, ...]  # the tensors it takes: layer outputs by name, data by _data_key
-    frees: tuple[str, ...]  # tensors it is the last to read (output layers' are kept)
-    in_place: Forward | None  # set where the layer may write over its only input: nothing else reads it
-    hands_over: bool  # its output goes to such a layer, which may write over it if the run owns it
-    checks: list[Check] | None  # the checks measured on it (None: no statistics)
-    layer: Layer
-
-
-def _data_key(variable: str) -> str:
-    """How a data variable's batch is keyed among the tensors: ':' is not allowed in layer names."""
-    return f"data:{variable}"
-
-
-def _plan(
-    spec: Spec,
-    order: list[str],
-    parameters: dict[str, dict[str, np.ndarray]],
-    measured: dict[str, list[Check]],
-    in_place: bool,
-) -> list[_Step]:
-    """The steps of a batch: each layer, what it reads, and which tensors die after it (liveness)."""
-    reads = {
-        name: (
-            (_data_key(spec.layers[name].dataset),)
-            if spec.layers[name].type.is_source
-            else tuple(spec.layers[name].inputs)
-        )
-        + tuple(_data_key(target.dataset) for target in spec.layers[name].targets.values())
-        for name in order
-    }
-    last_reader = {tensor: name for name in order for tensor in reads[name]}
-    readings = Counter(tensor for name in order for tensor in reads[name])
-    outputs = set(spec.outputs)
-
-    def writes_over_input(name: str) -> bool:
-        (source, *more) = reads[name] or ("",)
-        return (
-            in_place
-            and spec.layers[name].type.in_place is not None
-            and not more
-            and source in spec.layers  # a layer's output, never the caller's data
-            and readings[source] == 1
-            and source not in outputs
-        )
-
-    over = {name for name in order if writes_over_input(name)}
-    return [
-        _Step(
-            name=name,
-            layer=spec.layers[name],
-            props=spec.layers[name].props,
-            forward=spec.layers[name].type.forward,
-            params=parameters[name],
-            reads=reads[name],
-            frees=tuple(
-                dict.fromkeys(
-                    t for t in reads[name] if last_reader[t] == name and t not in outputs and t in spec.layers
-                )
-            ),
-            in_place=spec.layers[name].type.in_place if name in over else None,
-            hands_over=any(reads[reader] == (name,) for reader in over),
-            checks=measured.get(name),
-        )
-        for name in order
-    ]
-
-
-def _forward(
-    steps: list[_Step], values: dict[str, np.ndarray], statistician: ThreadPoolExecutor | None = None
-) -> tuple[dict[str, np.ndarray], dict[str, LayerStats]]:
-    """One batch through every step; ``values`` holds the batch's data (see _data_key) and gets
-    every layer's output, each freed after its last reader. Returns the output layers' values
-    (and the data) and the statistics of the measured layers."""
+def _forward_observed(
+    steps: list[Step], tensors: list[Any], statistician: ThreadPoolExecutor | None = None
+) -> dict[str, LayerStats]:
+    """One batch through every step, with statistics: ``tensors`` holds the batch's data at their
+    slots and gets every layer's output at its own, each freed after its last reader (see
+    nnspec.plan). Returns the statistics of the measured layers; large outputs have theirs taken on
+    the ``statistician`` thread, if given, beside the next layers. The caller sets numpy's error
+    state (Runner._run_batch)."""
     stats: dict[str, LayerStats] = {}
     pending: list[Future] = []
-    owned: set[str] = set()  # outputs that only this batch refers to: a layer may write over them
-    # Overflow and invalid operations are not errors here: the nan-inf check reports them
-    # afterwards with the layer that produced them and its inputs' statistics.
-    with np.errstate(all="ignore"):
-        for name, forward, props, params, reads, frees, in_place, hands_over, checks, layer in steps:
-            args = [values[reads[0]]] if len(reads) == 1 else [values[tensor] for tensor in reads]
-            if in_place is not None and reads[0] in owned:
-                output = values[name] = in_place(args, props, params)
-                owned.add(name)
-            else:
-                output = values[name] = forward(args, props, params)
-                if hands_over and output.base is None and _owns(output, args, params):
-                    owned.add(name)
-            if checks is not None and statistician is not None and output.size >= BESIDE_FROM:
-                pending.append(statistician.submit(_observe_into, stats, layer, checks, args, output))
-                if len(pending) > STATISTICS_BEHIND:
-                    pending[-1 - STATISTICS_BEHIND].result()  # the tensors it holds may die before the next layer
-            elif checks is not None:
-                if pending:
-                    pending[-1].result()  # its inputs' statistics first: the thread takes them in order
-                _observe_into(stats, layer, checks, args, output)
-            for tensor in frees:
-                del values[tensor]  # a statistics task still to run holds its own reference
+    for forward, props, params, reads, slot, frees, _, _, checks, layer in steps:
+        args = [tensors[i] for i in reads]
+        output = tensors[slot] = forward(args, props, params)
+        if checks is not None and statistician is not None and output.size >= BESIDE_FROM:
+            pending.append(statistician.submit(_observe_into, stats, layer, checks, args, output))
+            if len(pending) > STATISTICS_BEHIND:
+                pending[-1 - STATISTICS_BEHIND].result()  # the tensors it holds may die before the next layer
+        elif checks is not None:
+            if pending:
+                pending[-1].result()  # its inputs' statistics first: the thread takes them in order
+            _observe_into(stats, layer, checks, args, output)
+        for i in frees:
+            tensors[i] = None  # a statistics task still to run holds its own reference
     for task in pending:
         task.result()  # waits for the statistics, and passes on an exception from them
-    return values, stats
-
-
-def _owns(output: np.ndarray, inputs: list[np.ndarray], params: Mapping[str, np.ndarray]) -> bool:
-    """Whether a layer's output is an array of its own: not a view of anything, not one of its
-    inputs or parameters returned as it is. Only then may a later layer write over it."""
-    if not isinstance(output, np.ndarray) or output.base is not None or not output.flags.writeable:
-        return False
-    # Identity, not equality: loops, since this runs once a layer and generators cost more.
-    for given in inputs:
-        if output is given:
-            return False
-    for parameter in params.values():
-        if output is parameter:
-            return False
-    return True
+    return stats
 
 
 def _observe_into(

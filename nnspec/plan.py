@@ -1,0 +1,213 @@
+"""A batch's plan: the layers in order, what each reads, when each tensor dies, and which layers may
+write over their input; and, for runs without statistics, the plan as one Python function.
+
+A batch's tensors live in a list, each at its own slot: data variables first, then every layer's
+output. A step reads slots and writes its own; the tensors it is the last to read are freed after it
+(liveness, from the graph), except output layers', which the run keeps.
+
+Why a generated function: in a deep net of small layers, a layer's numpy work is a microsecond or
+two (a 32-wide Affine at batch 32), and a loop over the steps that unpacks each one, looks up its
+inputs and frees what died costs a third of that again. The same steps written out as straight-line
+code, a statement or two per layer with the tensors in local variables, cost only the calls
+themselves: the run is then as fast as the same network written in numpy by hand (see
+benchmarks/peers.py). The code is made from the plan's structure alone (slot numbers and which
+steps write in place); the layers' functions, properties and parameters are handed to it as
+globals, never written into its text, so no name or value from a spec can change what it does.
+"""
+
+from __future__ import annotations
+
+import linecache
+from collections import Counter
+from collections.abc import Callable, Mapping
+from itertools import count
+from types import CodeType
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .catalog import Forward
+from .checks import Check
+from .spec import Layer, Spec
+
+
+class Step(NamedTuple):
+    """One layer's part in a batch, everything it needs looked up beforehand (a tuple: the
+    statistics loop unpacks it, faster than reading attributes fifty times a batch)."""
+
+    forward: Forward
+    props: dict[str, Any]
+    params: dict[str, np.ndarray]
+    reads: tuple[int, ...]  # the slots of the tensors it takes: data or layer outputs
+    slot: int  # where its output goes
+    frees: tuple[int, ...]  # slots of the tensors it is the last to read (output layers' are kept)
+    in_place: Forward | None  # set where the layer may write over its only input: nothing else reads it
+    hands_over: bool  # its output goes to such a layer, which may write over it if the run owns it
+    checks: list[Check] | None  # the checks measured on it (None: no statistics)
+    layer: Layer
+
+
+class Plan(NamedTuple):
+    """The steps of a batch and where its tensors live. In a plan for runs without statistics,
+    ``forward(tensors)`` runs them all: ``tensors`` holds the data at its slots and gets the output
+    layers' values at theirs."""
+
+    steps: list[Step]
+    slots: dict[str, int]  # layer name or data_key(variable) -> slot
+    data: tuple[int, ...]  # the slots of the data, in the order of the variables given to make_plan
+    forward: Callable[[list[Any]], None] | None  # None in a plan for runs with statistics
+
+
+def data_key(variable: str) -> str:
+    """How a data variable's batch is keyed among the tensors: ':' is not allowed in layer names."""
+    return f"data:{variable}"
+
+
+def make_plan(
+    spec: Spec,
+    order: list[str],
+    parameters: dict[str, dict[str, np.ndarray]],
+    measured: dict[str, list[Check]],
+    statistics: bool,
+    data_variables: list[str],
+) -> Plan:
+    """The steps of a batch, layers in ``order``: what each reads, and which tensors die after it.
+    ``measured`` gives each measured layer's checks. Without ``statistics``, layers may write over
+    an input that nothing else reads (statistics read a layer's input after it ran, and on another
+    thread), and the plan gets its function."""
+    reads = {
+        name: (
+            (data_key(spec.layers[name].dataset),)
+            if spec.layers[name].type.is_source
+            else tuple(spec.layers[name].inputs)
+        )
+        + tuple(data_key(target.dataset) for target in spec.layers[name].targets.values())
+        for name in order
+    }
+    slots = {key: slot for slot, key in enumerate([*map(data_key, data_variables), *order])}
+    last_reader = {tensor: name for name in order for tensor in reads[name]}
+    readings = Counter(tensor for name in order for tensor in reads[name])
+    outputs = set(spec.outputs)
+
+    def writes_over_input(name: str) -> bool:
+        (source, *more) = reads[name] or ("",)
+        return (
+            not statistics
+            and spec.layers[name].type.in_place is not None
+            and not more
+            and source in spec.layers  # a layer's output, never the caller's data
+            and readings[source] == 1
+            and source not in outputs
+        )
+
+    over = {name for name in order if writes_over_input(name)}
+    steps = [
+        Step(
+            forward=spec.layers[name].type.forward,
+            props=spec.layers[name].props,
+            params=parameters[name],
+            reads=tuple(slots[tensor] for tensor in reads[name]),
+            slot=slots[name],
+            frees=tuple(
+                dict.fromkeys(
+                    slots[t] for t in reads[name] if last_reader[t] == name and t not in outputs and t in spec.layers
+                )
+            ),
+            in_place=spec.layers[name].type.in_place if name in over else None,
+            hands_over=any(reads[reader] == (name,) for reader in over),
+            checks=measured.get(name),
+            layer=spec.layers[name],
+        )
+        for name in order
+    ]
+    data = tuple(slots[data_key(variable)] for variable in data_variables)
+    kept = tuple(slots[name] for name in spec.outputs)
+    return Plan(steps, slots, data, None if statistics else _function(steps, data, kept))
+
+
+def owns(output: np.ndarray, inputs: list[np.ndarray], params: Mapping[str, np.ndarray]) -> bool:
+    """Whether a layer's output is an array of its own: not a view of anything, not one of its
+    inputs or parameters returned as it is. Only then may a later layer write over it."""
+    if not isinstance(output, np.ndarray) or output.base is not None or not output.flags.writeable:
+        return False
+    # Identity, not equality: loops, since this runs once a layer and generators cost more.
+    for given in inputs:
+        if output is given:
+            return False
+    for parameter in params.values():
+        if output is parameter:
+            return False
+    return True
+
+
+# --- the plan as a function ----------------------------------------------------------------------
+
+
+def _function(steps: list[Step], data: tuple[int, ...], kept: tuple[int, ...]) -> Callable[[list[Any]], None]:
+    """The steps as one function of the batch's tensors (see the module's docstring)."""
+    source = source_of(steps, data, kept)
+    namespace: dict[str, Any] = {"owns": owns}
+    for k, step in enumerate(steps):
+        namespace.update({f"forward{k}": step.forward, f"props{k}": step.props, f"params{k}": step.params})
+        if step.in_place is not None:
+            namespace[f"in_place{k}"] = step.in_place
+    exec(_compiled(source), namespace)  # our own text, made of slot and step numbers only
+    return namespace["batch"]
+
+
+def source_of(steps: list[Step], data: tuple[int, ...], kept: tuple[int, ...]) -> str:
+    """The text of the function a plan runs as: tensor ``t<slot>`` in a local variable, and, for
+    the outputs a layer may write over, ``owned<slot>``: whether the run owns that array.
+
+    One statement per layer, written as the layer's step in the statistics loop does it:
+
+        # step 1: Affine
+        t3 = forward1([t2], props1, params1)
+        owned3 = owns(t3, [t2], params1)    # the next layer may write over t3 if the run owns it
+        del t2                              # t2's last reader: freed
+        # step 2: Tanh
+        if owned3:
+            t4 = in_place2([t3], props2, params2)
+        else:
+            t4 = forward2([t3], props2, params2)
+        del t3
+    """
+    lines = ["def batch(tensors):"]
+    lines += [f"    t{slot} = tensors[{slot}]" for slot in data]
+    for k, step in enumerate(steps):
+        output, args = f"t{step.slot}", "[" + ", ".join(f"t{slot}" for slot in step.reads) + "]"
+        call = f"({args}, props{k}, params{k})"
+        kind = step.layer.type.name if step.layer.type.name.isidentifier() else "layer"  # never a spec's text
+        lines.append(f"    # step {k}: {kind}")
+        if step.in_place is not None:
+            lines += [f"    if owned{step.reads[0]}:", f"        {output} = in_place{k}{call}"]
+            lines += [f"        owned{step.slot} = True"] if step.hands_over else []
+            lines += ["    else:", f"        {output} = forward{k}{call}"]
+            lines += [f"        owned{step.slot} = owns({output}, {args}, params{k})"] if step.hands_over else []
+        else:
+            lines.append(f"    {output} = forward{k}{call}")
+            if step.hands_over:
+                lines.append(f"    owned{step.slot} = owns({output}, {args}, params{k})")
+        if step.frees:
+            lines.append("    del " + ", ".join(f"t{slot}" for slot in step.frees))
+    lines += [f"    tensors[{slot}] = t{slot}" for slot in kept]
+    return "\n".join(lines) + "\n"
+
+
+_COMPILED: dict[str, tuple[str, CodeType]] = {}  # source -> its file name and code, oldest first
+_KEEP = 64
+_NUMBERS = count(1)
+
+
+def _compiled(source: str) -> CodeType:
+    """The code of a plan's function. The last ``_KEEP`` are kept, so that a spec run again
+    (nnspec.run in a loop) is not compiled again; their text is in linecache while they are, so
+    that a traceback through one shows its lines."""
+    if source not in _COMPILED:
+        if len(_COMPILED) >= _KEEP:
+            oldest = next(iter(_COMPILED))
+            linecache.cache.pop(_COMPILED.pop(oldest)[0], None)
+        filename = f"<nnspec batch {next(_NUMBERS)}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        _COMPILED[source] = filename, compile(source, filename, "exec")
+    return _COMPILED[source][1]

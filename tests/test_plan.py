@@ -1,0 +1,91 @@
+"""The plan of a batch as one generated function (nnspec.plan): it computes what the statistics
+loop computes, its text holds nothing of the spec's, and its code is kept but not without bound."""
+
+from __future__ import annotations
+
+import linecache
+import traceback
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec import plan
+from nnspec.runner import execution_order
+
+from .conftest import SPECS
+
+pytestmark = pytest.mark.filterwarnings("ignore::nnspec.RangeWarning")
+
+CHAIN = """\
+nnspec: 1
+layers:
+  - {{name: {x}, type: Input, size: [6]}}
+  - {{name: {a}, type: Affine, out_shape: 5}}
+  - {{name: {t}, type: Tanh}}
+  - {{name: {b}, type: Affine, out_shape: 3}}
+  - {{name: {r}, type: ReLU}}
+"""
+
+
+def _plan(spec: nnspec.Spec, statistics: bool = False) -> plan.Plan:
+    runner = nnspec.prepare(spec, statistics=statistics)
+    return plan.make_plan(spec, execution_order(spec), runner.parameters, {}, statistics, ["x"])
+
+
+def _source(spec: nnspec.Spec) -> str:
+    p = _plan(spec)
+    return plan.source_of(p.steps, p.data, tuple(p.slots[name] for name in spec.outputs))
+
+
+@pytest.mark.parametrize("example", sorted(path.name for path in SPECS.glob("*.yaml")))
+def test_the_generated_function_computes_what_the_statistics_loop_computes(example):
+    spec = nnspec.load(SPECS / example)
+    generated = nnspec.run(spec, samples=7, statistics=False)  # the plan's function, writing in place
+    looped = nnspec.run(spec, samples=7)  # the statistics loop: every step in turn, nothing in place
+    assert generated.outputs.keys() == looped.outputs.keys()
+    for name in looped.outputs:
+        np.testing.assert_array_equal(generated.outputs[name], looped.outputs[name])
+
+
+def test_the_text_of_the_function_holds_no_name_from_the_spec():
+    plain = nnspec.loads(CHAIN.format(x="x", a="a", t="t", b="b", r="r"))
+    # names the function's own variables have: were they written in, they would clash
+    odd = nnspec.loads(CHAIN.format(x="x", a="tensors", t="owns", b="forward1", r="batch"))
+    assert _source(plain) == _source(odd)
+
+
+def test_a_layer_that_writes_in_place_does_so_only_over_an_array_the_run_owns():
+    source = _source(nnspec.loads(CHAIN.format(x="x", a="a", t="t", b="b", r="r")))
+    # Affine's output goes to Tanh: the run asks whether it owns it, and Tanh writes over it only then
+    assert "owned2 = owns(t2, [t1], params1)" in source
+    assert "if owned2:\n        t3 = in_place2([t2], props2, params2)\n    else:\n        t3 = forward2(" in source
+    assert "del t2" in source  # Affine's output, read by Tanh alone, dies after it
+
+
+def test_a_plan_for_statistics_has_no_function_and_writes_nothing_in_place():
+    spec = nnspec.loads(CHAIN.format(x="x", a="a", t="t", b="b", r="r"))
+    measured = _plan(spec, statistics=True)
+    assert measured.forward is None
+    assert all(step.in_place is None for step in measured.steps)
+
+
+def test_a_traceback_through_the_function_shows_its_lines():
+    spec = nnspec.loads(CHAIN.format(x="x", a="a", t="t", b="b", r="r"))
+    p = _plan(spec)
+    tensors = [np.ones((2, 7), np.float32)] + [None] * len(p.steps)  # 7 values where the Affine takes 6
+    with pytest.raises(ValueError) as caught:
+        p.forward(tensors)
+    text = "".join(traceback.format_exception(caught.value))
+    assert "<nnspec batch" in text and "t2 = forward1([t1], props1, params1)" in text
+
+
+def test_compiled_functions_are_kept_for_the_next_run_but_not_without_bound():
+    spec = nnspec.loads(CHAIN.format(x="x", a="a", t="t", b="b", r="r"))
+    source = _source(spec)
+    first = plan._compiled(source)
+    assert plan._compiled(source) is first  # the same spec again: not compiled again
+    for width in range(plan._KEEP + 5):  # as many different structures as are kept, and more
+        plan._compiled(source + f"# {width}\n")
+    assert len(plan._COMPILED) == plan._KEEP
+    assert source not in plan._COMPILED and first.co_filename not in linecache.cache
