@@ -253,6 +253,8 @@ def _measure_outside(p: Probe) -> dict[str, Any]:
     x, seen = p.inputs[0], p.input_stats[0]
     if seen.finite == seen.count and low <= seen.min and seen.max <= high:
         return {"outside": 0}
+    if low == -high:  # a symmetric range: a pass fewer
+        return {"outside": int(np.count_nonzero(np.abs(x) > high))}
     return {"outside": int(np.count_nonzero((x < low) | (x > high)))}
 
 
@@ -387,7 +389,7 @@ def _measure_sameness(p: Probe) -> dict[str, Any]:
     for name, values in [("out", p.output), *((f"in{i}", x) for i, x in enumerate(p.inputs))]:
         first = values[:1]
         # the second sample usually differs from the first: then no pass over the rest is needed
-        varies = len(values) > 1 and (np.any(values[1] != values[0]) or np.any(values[2:] != first))
+        varies = len(values) > 1 and bool((values[1] != values[0]).any() or (values[2:] != first).any())
         measured[f"varies:{name}"], measured[f"first:{name}"] = int(varies), first.copy()
     return measured
 
