@@ -25,7 +25,7 @@ from .catalog import LayerType, layer_types
 from .diagnostics import ERROR, INFO, WARNING
 from .estimate import Estimate
 from .spec import Layer, Spec
-from .stats import TensorStats
+from .stats import TensorStats, blocks
 
 SEVERITIES = (INFO, WARNING, ERROR)
 UNIT_SAMPLES = 10  # a claim that a unit is never positive, or always pinned, needs at least this many samples
@@ -254,8 +254,10 @@ def _measure_outside(p: Probe) -> dict[str, Any]:
     if seen.finite == seen.count and low <= seen.min and seen.max <= high:
         return {"outside": 0}
     if low == -high:  # a symmetric range: a pass fewer
-        return {"outside": int(np.count_nonzero(np.abs(x) > high))}
-    return {"outside": int(np.count_nonzero((x < low) | (x > high)))}
+        outside = sum(np.count_nonzero(np.abs(block) > high) for block in blocks(x))
+    else:
+        outside = sum(np.count_nonzero((block < low) | (block > high)) for block in blocks(x))
+    return {"outside": int(outside)}
 
 
 def _saturation(c: Context) -> str | None:

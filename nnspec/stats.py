@@ -180,13 +180,13 @@ def _std(values: np.ndarray, mean: float, magnitude: float, low: float, high: fl
     scaled = magnitude > sqrt(largest / values.size) / 4 or 0 < magnitude < sqrt(tiny) * 1e8
     # Bhatia-Davis: var <= (high - mean)(mean - low); past that bound the one pass cannot be kept
     if not scaled and mean * mean <= 2 * (high - mean) * (mean - low):
-        squares = sum(float(np.dot(block, block)) for block in _blocks(values)) / values.size
+        squares = sum(float(np.dot(block, block)) for block in blocks(values)) / values.size
         if mean * mean <= squares / 2:
             return sqrt(squares - mean * mean)
     scale = magnitude if scaled else 1.0
     divisor, rounded = values.dtype.type(scale), values.dtype.type(mean / scale)
     total = 0.0
-    for block in _blocks(values):
+    for block in blocks(values):
         deviations = (block / divisor if scaled else block) - rounded
         total += float(np.dot(deviations, deviations))
     variance = total / values.size - (mean / scale - float(rounded)) ** 2
@@ -202,7 +202,7 @@ def _tiny_counts(values: np.ndarray, low: float, high: float) -> tuple[int, int]
     if low >= tiny or high <= -tiny:  # all values on one side of (-tiny, tiny): none in it
         return 0, 0
     small = 0
-    for block in _blocks(values):
+    for block in blocks(values):
         if low >= 0:  # ReLU's outputs, say: one comparison finds the small ones, without abs
             small += np.count_nonzero(block < tiny)
             continue
@@ -210,7 +210,7 @@ def _tiny_counts(values: np.ndarray, low: float, high: float) -> tuple[int, int]
         # values of both signs seldom hold one this small: the least magnitude says, a pass fewer
         if np.minimum.reduce(magnitude) < tiny:
             small += np.count_nonzero(magnitude < tiny)
-    zeros = sum(np.count_nonzero(block == 0) for block in _blocks(values)) if small else 0
+    zeros = sum(np.count_nonzero(block == 0) for block in blocks(values)) if small else 0
     return int(zeros), int(small - zeros)
 
 
@@ -226,7 +226,7 @@ def _float_range(dtype: np.dtype) -> tuple[float, float] | None:
 BLOCK = 2**16  # values a pass over a large tensor takes at a time: its temporaries stay this small
 
 
-def _blocks(values: np.ndarray) -> Iterator[np.ndarray]:
+def blocks(values: np.ndarray) -> Iterator[np.ndarray]:
     """A tensor's values, flat, in blocks of at most BLOCK: the temporaries a computation over
     them makes are bounded by the block, not the tensor (and stay in the cache)."""
     flat = values.reshape(-1)
