@@ -193,12 +193,16 @@ def benchmark(spec: nnspec.Spec, params: dict[str, np.ndarray], batch: int, repe
 # --- --profile: where (c)'s extra time goes ------------------------------------------------------
 
 
+# TensorStats.of's helpers, each timed by --profile
+STATS_HELPERS = ("_mean", "_std", "_tiny_counts", "_histogram_from_bits", "_histogram")
+
+
 @contextmanager
 def instrumented(
     spec: nnspec.Spec, record: dict[tuple[str, str, str], list[float]], phase: list[str]
 ) -> Iterator[None]:
     """Record seconds per call, keyed by (phase[0], layer, what): each layer's forward function;
-    TensorStats.of (and its helpers _mean_std and _histogram), each check's measure and observe
+    TensorStats.of (and its helpers in STATS_HELPERS), each check's measure and observe
     as a whole; and per run ("(run)") resolve_parameters, settings.resolve and run_checks.
     Monkeypatches nnspec in this process only, and restores everything on exit."""
     stats_cls = nnspec.stats.TensorStats
@@ -243,8 +247,8 @@ def instrumented(
     of = vars(stats_cls)["of"].__func__
     patch(nnspec.runner, "observe", named(nnspec.runner.observe, "observe (all of it)"))
     patch(stats_cls, "of", classmethod(timed("TensorStats.of", of)))
-    patch(nnspec.stats, "_mean_std", timed("  _mean_std", nnspec.stats._mean_std))
-    patch(nnspec.stats, "_histogram", timed("  _histogram", nnspec.stats._histogram))
+    for helper in STATS_HELPERS:
+        patch(nnspec.stats, helper, timed(f"  {helper}", getattr(nnspec.stats, helper)))
     for module, name, what in (
         (nnspec.runner, "resolve_parameters", "resolve_parameters"),
         (nnspec.settings, "resolve", "settings.resolve"),
@@ -279,23 +283,20 @@ def passes_of_tensor_stats(values: np.ndarray) -> list[tuple[str, float]]:
     They mirror nnspec/stats.py as written at the time of this script; the last row is the
     real TensorStats.of, so a sum of parts far from it means the two have drifted apart.
     """
+    stats = nnspec.stats
     flat = values.reshape(-1)
+    rows_of_samples = values.reshape(len(values), -1)
+    low, high = float(flat.min()), float(flat.max())
     mean = float(np.add.reduce(flat, dtype=np.float64)) / flat.size
-    mean32 = flat.dtype.type(mean)
-    tiny = np.finfo(flat.dtype).tiny
-    small = np.count_nonzero(np.abs(flat) < tiny)
+    magnitude = max(abs(low), abs(high))
+    sampled = getattr(stats, "SAMPLED_PER_SAMPLE", "?")
     rows = [
-        ("of: flat.min(), flat.max()", micro(lambda: (flat.min(), flat.max()))),
-        ("_mean_std: add.reduce(dtype=float64)", micro(lambda: np.add.reduce(flat, dtype=np.float64))),
-        ("_mean_std: values.min(), values.max() again", micro(lambda: (flat.min(), flat.max()))),
-        ("_mean_std: deviations = values - mean", micro(lambda: flat - mean32)),
-        ("_mean_std: np.dot(deviations, deviations)", micro(lambda d=flat - mean32: np.dot(d, d))),
-        ("of: count(abs(values) < tiny)", micro(lambda: np.count_nonzero(np.abs(flat) < tiny))),
+        ("of: min, max", micro(lambda: (np.minimum.reduce(flat), np.maximum.reduce(flat)))),
+        ("_mean: a sum a sample (einsum)", micro(lambda: stats._mean(rows_of_samples, flat.size))),
+        ("_std: dot(values, values) a block at a time", micro(lambda: stats._std(flat, mean, magnitude, low, high))),
+        ("_tiny_counts: zeros and subnormals", micro(lambda: stats._tiny_counts(flat, low, high))),
+        (f"_histogram_from_bits (of {sampled} values a sample)", micro(lambda: stats._histogram_from_bits(values))),
     ]
-    if small:
-        rows.append(("of: count(values == 0) (some are < tiny)", micro(lambda: np.count_nonzero(flat == 0))))
-    sampled = getattr(nnspec.stats, "SAMPLED_PER_SAMPLE", "?")
-    rows.append((f"_histogram (of {sampled} values a sample)", micro(lambda: nnspec.stats._histogram(values, True))))
     return [
         *rows,
         ("sum of the above", sum(us for _, us in rows)),
@@ -341,8 +342,9 @@ def profile(spec: nnspec.Spec, params: dict[str, np.ndarray], batch: int, repeat
     rest = c_us - b_us - observed - forward - per_run - parameters
     print(
         f"(c) - (b) = {c_us - b_us:.0f} us, of which observe {observed:.0f} us: TensorStats.of "
-        f"{total('c', 'TensorStats.of'):.0f} (_histogram {total('c', '  _histogram'):.0f}, _mean_std "
-        f"{total('c', '  _mean_std'):.0f}), measures {total('c', 'measure'):.0f};\n"
+        f"{total('c', 'TensorStats.of'):.0f} ("
+        + ", ".join(f"{helper} {total('c', '  ' + helper):.0f}" for helper in STATS_HELPERS)
+        + f"), measures {total('c', 'measure'):.0f};\n"
         f"  settings.resolve + run_checks {per_run:.0f} us; the same forward functions {forward:+.0f} us, "
         f"resolve_parameters {parameters:+.0f} us; the rest {rest:.0f} us. "
         f"The {TARGET}x target allows {(TARGET - 1) * b_us:.0f} us."
@@ -371,7 +373,7 @@ def profile(spec: nnspec.Spec, params: dict[str, np.ndarray], batch: int, repeat
     print("\n".join(lines[start:]))
 
 
-_RANKS = ("forward", "TensorStats.of", "  _mean_std", "  _histogram", "measure", "observe", "")
+_RANKS = ("forward", "TensorStats.of", *(f"  {helper}" for helper in STATS_HELPERS), "measure", "observe", "")
 
 
 def _order(spec: nnspec.Spec, row: tuple[str, str]) -> tuple[int, int, str]:

@@ -21,7 +21,6 @@ import linecache
 from collections import Counter
 from collections.abc import Callable, Mapping
 from itertools import count
-from types import CodeType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -144,70 +143,81 @@ def owns(output: np.ndarray, inputs: list[np.ndarray], params: Mapping[str, np.n
 
 
 def _function(steps: list[Step], data: tuple[int, ...], kept: tuple[int, ...]) -> Callable[[list[Any]], None]:
-    """The steps as one function of the batch's tensors (see the module's docstring)."""
-    source = source_of(steps, data, kept)
-    namespace: dict[str, Any] = {"owns": owns}
-    for k, step in enumerate(steps):
-        namespace.update({f"forward{k}": step.forward, f"props{k}": step.props, f"params{k}": step.params})
-        if step.in_place is not None:
-            namespace[f"in_place{k}"] = step.in_place
-    exec(_compiled(source), namespace)  # our own text, made of slot and step numbers only
-    return namespace["batch"]
+    """The steps as one function of the batch's tensors (see the module's docstring). Its code is
+    made once for each structure of plan (which slots each step reads, writes and frees, and which
+    steps write in place) and given this plan's functions, properties and parameters."""
+    make = _factory(_structure(steps, data, kept), steps)
+    return make(owns, *(value for step in steps for value in (step.forward, step.props, step.params, step.in_place)))
+
+
+def _structure(steps: list[Step], data: tuple[int, ...], kept: tuple[int, ...]) -> tuple:
+    """What the text of a plan's function depends on, and nothing else."""
+    return data, kept, tuple((s.reads, s.slot, s.frees, s.in_place is not None, s.hands_over, _kind(s)) for s in steps)
+
+
+def _kind(step: Step) -> str:
+    """The layer type's name for a comment in the code: the catalog's, never a spec's text."""
+    return step.layer.type.name if step.layer.type.name.isidentifier() else "layer"
 
 
 def source_of(steps: list[Step], data: tuple[int, ...], kept: tuple[int, ...]) -> str:
-    """The text of the function a plan runs as: tensor ``t<slot>`` in a local variable, and, for
-    the outputs a layer may write over, ``owned<slot>``: whether the run owns that array.
+    """The text of the function a plan runs as, inside a factory ``make`` that takes each step's
+    function, properties, parameters and in-place function: tensor ``t<slot>`` in a local variable,
+    and, for the outputs a layer may write over, ``owned<slot>``: whether the run owns that array.
 
     One statement per layer, written as the layer's step in the statistics loop does it:
 
-        # step 1: Affine
-        t3 = forward1([t2], props1, params1)
-        owned3 = owns(t3, [t2], params1)    # the next layer may write over t3 if the run owns it
-        del t2                              # t2's last reader: freed
-        # step 2: Tanh
-        if owned3:
-            t4 = in_place2([t3], props2, params2)
-        else:
-            t4 = forward2([t3], props2, params2)
-        del t3
+            # step 1: Affine
+            t3 = forward1([t2], props1, params1)
+            owned3 = owns(t3, [t2], params1)    # the next layer may write over t3 if the run owns it
+            del t2                              # t2's last reader: freed
+            # step 2: Tanh
+            if owned3:
+                t4 = in_place2([t3], props2, params2)
+            else:
+                t4 = forward2([t3], props2, params2)
+            del t3
     """
-    lines = ["def batch(tensors):"]
-    lines += [f"    t{slot} = tensors[{slot}]" for slot in data]
+    given = ", ".join(f"forward{k}, props{k}, params{k}, in_place{k}" for k in range(len(steps)))
+    lines = [f"def make(owns, {given}):", "    def batch(tensors):"]
+    lines += [f"        t{slot} = tensors[{slot}]" for slot in data]
     for k, step in enumerate(steps):
         output, args = f"t{step.slot}", "[" + ", ".join(f"t{slot}" for slot in step.reads) + "]"
         call = f"({args}, props{k}, params{k})"
-        kind = step.layer.type.name if step.layer.type.name.isidentifier() else "layer"  # never a spec's text
-        lines.append(f"    # step {k}: {kind}")
+        lines.append(f"        # step {k}: {_kind(step)}")
         if step.in_place is not None:
-            lines += [f"    if owned{step.reads[0]}:", f"        {output} = in_place{k}{call}"]
-            lines += [f"        owned{step.slot} = True"] if step.hands_over else []
-            lines += ["    else:", f"        {output} = forward{k}{call}"]
-            lines += [f"        owned{step.slot} = owns({output}, {args}, params{k})"] if step.hands_over else []
+            lines += [f"        if owned{step.reads[0]}:", f"            {output} = in_place{k}{call}"]
+            lines += [f"            owned{step.slot} = True"] if step.hands_over else []
+            lines += ["        else:", f"            {output} = forward{k}{call}"]
+            lines += [f"            owned{step.slot} = owns({output}, {args}, params{k})"] if step.hands_over else []
         else:
-            lines.append(f"    {output} = forward{k}{call}")
+            lines.append(f"        {output} = forward{k}{call}")
             if step.hands_over:
-                lines.append(f"    owned{step.slot} = owns({output}, {args}, params{k})")
+                lines.append(f"        owned{step.slot} = owns({output}, {args}, params{k})")
         if step.frees:
-            lines.append("    del " + ", ".join(f"t{slot}" for slot in step.frees))
-    lines += [f"    tensors[{slot}] = t{slot}" for slot in kept]
+            lines.append("        del " + ", ".join(f"t{slot}" for slot in step.frees))
+    lines += [f"        tensors[{slot}] = t{slot}" for slot in kept]
+    lines.append("    return batch")
     return "\n".join(lines) + "\n"
 
 
-_COMPILED: dict[str, tuple[str, CodeType]] = {}  # source -> its file name and code, oldest first
+_FACTORIES: dict[tuple, tuple[str, Callable[..., Callable[[list[Any]], None]]]] = {}  # oldest first
 _KEEP = 64
 _NUMBERS = count(1)
 
 
-def _compiled(source: str) -> CodeType:
-    """The code of a plan's function. The last ``_KEEP`` are kept, so that a spec run again
-    (nnspec.run in a loop) is not compiled again; their text is in linecache while they are, so
-    that a traceback through one shows its lines."""
-    if source not in _COMPILED:
-        if len(_COMPILED) >= _KEEP:
-            oldest = next(iter(_COMPILED))
-            linecache.cache.pop(_COMPILED.pop(oldest)[0], None)
+def _factory(structure: tuple, steps: list[Step]) -> Callable[..., Callable[[list[Any]], None]]:
+    """The compiled ``make`` of a plan's structure. The last ``_KEEP`` are kept, so that a spec run
+    again (nnspec.run in a loop) is not written and compiled again; their text is in linecache while
+    they are, so that a traceback through one shows its lines."""
+    if structure not in _FACTORIES:
+        if len(_FACTORIES) >= _KEEP:
+            linecache.cache.pop(_FACTORIES.pop(next(iter(_FACTORIES)))[0], None)
+        data, kept, _ = structure
+        source = source_of(steps, data, kept)
         filename = f"<nnspec batch {next(_NUMBERS)}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-        _COMPILED[source] = filename, compile(source, filename, "exec")
-    return _COMPILED[source][1]
+        namespace: dict[str, Any] = {}
+        exec(compile(source, filename, "exec"), namespace)  # our own text, made of slot and step numbers only
+        _FACTORIES[structure] = filename, namespace["make"]
+    return _FACTORIES[structure][1]

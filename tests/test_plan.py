@@ -59,7 +59,10 @@ def test_a_layer_that_writes_in_place_does_so_only_over_an_array_the_run_owns():
     source = _source(nnspec.loads(CHAIN.format(x="x", a="a", t="t", b="b", r="r")))
     # Affine's output goes to Tanh: the run asks whether it owns it, and Tanh writes over it only then
     assert "owned2 = owns(t2, [t1], params1)" in source
-    assert "if owned2:\n        t3 = in_place2([t2], props2, params2)\n    else:\n        t3 = forward2(" in source
+    assert (
+        "if owned2:\n            t3 = in_place2([t2], props2, params2)\n        else:\n            t3 = forward2("
+        in source
+    )
     assert "del t2" in source  # Affine's output, read by Tanh alone, dies after it
 
 
@@ -82,10 +85,24 @@ def test_a_traceback_through_the_function_shows_its_lines():
 
 def test_compiled_functions_are_kept_for_the_next_run_but_not_without_bound():
     spec = nnspec.loads(CHAIN.format(x="x", a="a", t="t", b="b", r="r"))
-    source = _source(spec)
-    first = plan._compiled(source)
-    assert plan._compiled(source) is first  # the same spec again: not compiled again
-    for width in range(plan._KEEP + 5):  # as many different structures as are kept, and more
-        plan._compiled(source + f"# {width}\n")
-    assert len(plan._COMPILED) == plan._KEEP
-    assert source not in plan._COMPILED and first.co_filename not in linecache.cache
+    p = _plan(spec)
+    structure = plan._structure(p.steps, p.data, (p.slots["r"],))
+    first = plan._factory(structure, p.steps)
+    again = _plan(nnspec.loads(CHAIN.format(x="x", a="b", t="c", b="d", r="e")))  # another spec, the same structure
+    assert plan._factory(plan._structure(again.steps, again.data, (again.slots["e"],)), again.steps) is first
+    filename = plan._FACTORIES[structure][0]
+    for data_slot in range(plan._KEEP + 5):  # as many other structures as are kept, and more
+        plan._factory(((data_slot + 100,), *structure[1:]), p.steps)
+    assert len(plan._FACTORIES) == plan._KEEP
+    assert structure not in plan._FACTORIES and filename not in linecache.cache
+
+
+def test_a_thousand_layers_run_as_one_function():
+    layers = "".join(
+        f"  - {{name: l{i}, type: {'Affine, out_shape: 4' if i % 2 else 'Tanh'}}}\n" for i in range(1, 1001)
+    )
+    spec = nnspec.loads(f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: [4]}}\n{layers}")
+    x = np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+    generated = nnspec.run(spec, {"x": x}, statistics=False)
+    looped = nnspec.run(spec, {"x": x}, checks={"scale-drift": "off"})
+    np.testing.assert_array_equal(generated.outputs["l1000"], looped.outputs["l1000"])
