@@ -20,6 +20,8 @@ import numpy as np
 
 Shape = tuple[int, ...]
 Forward = Callable[[Sequence[np.ndarray], Mapping[str, Any], Mapping[str, np.ndarray]], np.ndarray]
+# A forward made for one layer: its properties and parameters given once, it takes the inputs alone.
+Bound = Callable[[Sequence[np.ndarray]], np.ndarray]
 ShapeRule = Callable[[Sequence[Shape], Mapping[str, Any]], Shape]
 # (input estimates, input shapes, properties, parameter moments {name: (mean, variance)}, dtype) -> estimate
 EstimateRule = Callable[..., Any]
@@ -204,9 +206,14 @@ class LayerType:
     # An elementwise layer needs no rule: its own forward function carries the estimate.
     elementwise: bool = False
     estimate: EstimateRule | None = None
-    # A forward that writes its output over its only input and returns it: the runner uses it
-    # where nothing else reads that input, saving the memory and the allocation of a new array.
-    in_place: Forward | None = None
+    # For a layer of one input computed value by value: ``in_place(i, out=o)`` writes the output into
+    # ``o`` and returns it (numpy's convention). The runner passes o=i where nothing else reads the
+    # input, saving the memory and the allocation of a new array.
+    in_place: Callable[..., np.ndarray] | None = None
+    # ``bind(props, params)``: the forward of one layer, with the work that depends only on its
+    # properties and parameters done once; the runner calls it batch after batch (nnspec.plan). It
+    # gives exactly what forward gives. For layers whose own work is small beside that bookkeeping.
+    bind: Callable[[Mapping[str, Any], Mapping[str, np.ndarray]], Bound] | None = None
     is_source: bool = False  # takes its values from data, not from other layers
 
     @property
@@ -242,17 +249,6 @@ def unary(fn: Callable[[np.ndarray], np.ndarray]) -> Forward:
 
     forward.__doc__ = fn.__doc__
     forward.__name__ = fn.__name__
-    return forward
-
-
-def unary_in_place(fn: Callable[..., np.ndarray]) -> Forward:
-    """The in-place forward of a unary layer whose ``fn(i, out=None)`` can write into ``out``."""
-
-    def forward(inputs: Sequence[np.ndarray], props: Mapping[str, Any], params: Mapping[str, np.ndarray]) -> np.ndarray:
-        return fn(inputs[0], out=inputs[0])
-
-    forward.__doc__ = fn.__doc__
-    forward.__name__ = f"{fn.__name__}_in_place"
     return forward
 
 

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .catalog import Forward
+from .catalog import Bound, Forward
 from .checks import Check
 from .spec import Layer, Spec
 
@@ -35,12 +35,13 @@ class Step(NamedTuple):
     statistics loop unpacks it, faster than reading attributes fifty times a batch)."""
 
     forward: Forward
+    bound: Bound | None  # the layer's own forward (LayerType.bind), in a plan for runs without statistics
     props: dict[str, Any]
     params: dict[str, np.ndarray]
     reads: tuple[int, ...]  # the slots of the tensors it takes: data or layer outputs
     slot: int  # where its output goes
     frees: tuple[int, ...]  # slots of the tensors it is the last to read (output layers' are kept)
-    in_place: Forward | None  # set where the layer may write over its only input: nothing else reads it
+    in_place: Callable[..., np.ndarray] | None  # where it may write over its only input, nothing else reading it
     hands_over: bool  # its output goes to such a layer, which may write over it if the run owns it
     checks: list[Check] | None  # the checks measured on it (None: no statistics)
     layer: Layer
@@ -103,6 +104,7 @@ def make_plan(
     steps = [
         Step(
             forward=spec.layers[name].type.forward,
+            bound=_bind(spec.layers[name], parameters[name]) if not statistics else None,
             props=spec.layers[name].props,
             params=parameters[name],
             reads=tuple(slots[tensor] for tensor in reads[name]),
@@ -122,6 +124,11 @@ def make_plan(
     data = tuple(slots[data_key(variable)] for variable in data_variables)
     kept = tuple(slots[name] for name in spec.outputs)
     return Plan(steps, slots, data, None if statistics else _function(steps, data, kept))
+
+
+def _bind(layer: Layer, params: dict[str, np.ndarray]) -> Bound | None:
+    bind = layer.type.bind
+    return bind(layer.props, params) if bind is not None else None
 
 
 def owns(output: np.ndarray, inputs: list[np.ndarray], params: Mapping[str, np.ndarray]) -> bool:
@@ -147,12 +154,20 @@ def _function(steps: list[Step], data: tuple[int, ...], kept: tuple[int, ...]) -
     made once for each structure of plan (which slots each step reads, writes and frees, and which
     steps write in place) and given this plan's functions, properties and parameters."""
     make = _factory(_structure(steps, data, kept), steps)
-    return make(owns, *(value for step in steps for value in (step.forward, step.props, step.params, step.in_place)))
+    given = (value for s in steps for value in (s.bound or s.forward, s.props, s.params, s.in_place))
+    return make(owns, *given)
 
 
 def _structure(steps: list[Step], data: tuple[int, ...], kept: tuple[int, ...]) -> tuple:
     """What the text of a plan's function depends on, and nothing else."""
-    return data, kept, tuple((s.reads, s.slot, s.frees, s.in_place is not None, s.hands_over, _kind(s)) for s in steps)
+    return (
+        data,
+        kept,
+        tuple(
+            (s.reads, s.slot, s.frees, s.bound is not None, s.in_place is not None, s.hands_over, _kind(s))
+            for s in steps
+        ),
+    )
 
 
 def _kind(step: Step) -> str:
@@ -173,20 +188,21 @@ def source_of(steps: list[Step], data: tuple[int, ...], kept: tuple[int, ...]) -
             del t2                              # t2's last reader: freed
             # step 2: Tanh
             if owned3:
-                t4 = in_place2([t3], props2, params2)
+                t4 = in_place2(t3, out=t3)
             else:
                 t4 = forward2([t3], props2, params2)
             del t3
     """
-    given = ", ".join(f"forward{k}, props{k}, params{k}, in_place{k}" for k in range(len(steps)))
-    lines = [f"def make(owns, {given}):", "    def batch(tensors):"]
+    arguments = ", ".join(f"forward{k}, props{k}, params{k}, in_place{k}" for k in range(len(steps)))
+    lines = [f"def make(owns, {arguments}):", "    def batch(tensors):"]
     lines += [f"        t{slot} = tensors[{slot}]" for slot in data]
     for k, step in enumerate(steps):
         output, args = f"t{step.slot}", "[" + ", ".join(f"t{slot}" for slot in step.reads) + "]"
-        call = f"({args}, props{k}, params{k})"
+        call = f"({args})" if step.bound is not None else f"({args}, props{k}, params{k})"
         lines.append(f"        # step {k}: {_kind(step)}")
         if step.in_place is not None:
-            lines += [f"        if owned{step.reads[0]}:", f"            {output} = in_place{k}{call}"]
+            source = step.reads[0]
+            lines += [f"        if owned{source}:", f"            {output} = in_place{k}(t{source}, out=t{source})"]
             lines += [f"            owned{step.slot} = True"] if step.hands_over else []
             lines += ["        else:", f"            {output} = forward{k}{call}"]
             lines += [f"            owned{step.slot} = owns({output}, {args}, params{k})"] if step.hands_over else []

@@ -362,7 +362,7 @@ def _forward_observed(
     state (Runner._run_batch)."""
     stats: dict[str, LayerStats] = {}
     pending: list[Future] = []
-    for forward, props, params, reads, slot, frees, _, _, checks, layer in steps:
+    for forward, _, props, params, reads, slot, frees, _, _, checks, layer in steps:
         args = [tensors[i] for i in reads]
         output = tensors[slot] = forward(args, props, params)
         if checks is not None and statistician is not None and output.size >= BESIDE_FROM:

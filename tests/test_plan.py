@@ -59,10 +59,7 @@ def test_a_layer_that_writes_in_place_does_so_only_over_an_array_the_run_owns():
     source = _source(nnspec.loads(CHAIN.format(x="x", a="a", t="t", b="b", r="r")))
     # Affine's output goes to Tanh: the run asks whether it owns it, and Tanh writes over it only then
     assert "owned2 = owns(t2, [t1], params1)" in source
-    assert (
-        "if owned2:\n            t3 = in_place2([t2], props2, params2)\n        else:\n            t3 = forward2("
-        in source
-    )
+    assert "if owned2:\n            t3 = in_place2(t2, out=t2)\n        else:\n            t3 = forward2(" in source
     assert "del t2" in source  # Affine's output, read by Tanh alone, dies after it
 
 
@@ -80,7 +77,7 @@ def test_a_traceback_through_the_function_shows_its_lines():
     with pytest.raises(ValueError) as caught:
         p.forward(tensors)
     text = "".join(traceback.format_exception(caught.value))
-    assert "<nnspec batch" in text and "t2 = forward1([t1], props1, params1)" in text
+    assert "<nnspec batch" in text and "t2 = forward1([t1])" in text
 
 
 def test_compiled_functions_are_kept_for_the_next_run_but_not_without_bound():
@@ -106,3 +103,18 @@ def test_a_thousand_layers_run_as_one_function():
     generated = nnspec.run(spec, {"x": x}, statistics=False)
     looped = nnspec.run(spec, {"x": x}, checks={"scale-drift": "off"})
     np.testing.assert_array_equal(generated.outputs["l1000"], looped.outputs["l1000"])
+
+
+@pytest.mark.parametrize(
+    ("size", "out_shape", "with_bias"),
+    [([6], 5, True), ([2, 3], 5, True), ([6], 5, False), ([6], [2, 3], True), ([1], 1, True)],
+)
+def test_a_bound_forward_gives_exactly_what_the_forward_gives(size, out_shape, with_bias):
+    spec = nnspec.loads(
+        f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: {size}}}\n"
+        f"  - {{name: a, type: Affine, out_shape: {out_shape}, with_bias: {str(with_bias).lower()}}}\n"
+    )
+    layer, params = spec.layers["a"], nnspec.prepare(spec).parameters["a"]
+    x = np.random.default_rng(1).normal(size=(4, *size)).astype(np.float32)
+    bound = layer.type.bind(layer.props, params)
+    np.testing.assert_array_equal(bound([x]), layer.type.forward([x], layer.props, params))

@@ -35,6 +35,21 @@ def affine(inputs, props, params):
     return y if len(props["out_shape"]) == 1 else y.reshape((len(x), *props["out_shape"]))
 
 
+def affine_bound(props, params):
+    """affine for one layer: the weights and the bias looked up and reshaped once."""
+    W, b = params["W"], params.get("b")
+    if b is None or len(props["out_shape"]) != 1:
+        return lambda inputs: affine(inputs, props, params)
+
+    def forward(inputs):
+        x = inputs[0]
+        y = np.dot(x if x.ndim == 2 else x.reshape(len(x), -1), W)
+        y += b
+        return y
+
+    return forward
+
+
 def affine_estimate(inputs, shapes, props, params, dtype):
     """Each output sums prod(input shape) inputs times weights, plus a bias."""
     return weighted_sum(inputs[0], prod(shapes[0]), *params["W"], *params.get("b", (0.0, 0.0)))
@@ -51,6 +66,7 @@ register(
         formula="o = Wi+b",
         description="Fully connected layer: every output is a weighted sum of all inputs plus a bias.",
         forward=affine,
+        bind=affine_bound,
         infer_shape=affine_shape,
         estimate=affine_estimate,
         function_scope="affine",

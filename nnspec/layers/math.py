@@ -19,7 +19,6 @@ from ..catalog import (
     register,
     same_shape,
     unary,
-    unary_in_place,
 )
 from ..estimate import Estimate, weighted_sum
 
@@ -40,7 +39,7 @@ register(
         formula="o=exp(i)",
         description="Exponential of each input.",
         forward=unary(exp),
-        in_place=unary_in_place(exp),
+        in_place=exp,
         infer_shape=same_shape,
         input_range=(-87.3, 88.72),
         output_range=(0.0, None),
