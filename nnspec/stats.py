@@ -201,17 +201,34 @@ def _tiny_counts(values: np.ndarray, low: float, high: float) -> tuple[int, int]
     tiny = _float_range(values.dtype)[0]
     if low >= tiny or high <= -tiny:  # all values on one side of (-tiny, tiny): none in it
         return 0, 0
-    small = 0
-    for block in blocks(values):
-        if low >= 0:  # ReLU's outputs, say: one comparison finds the small ones, without abs
-            small += np.count_nonzero(block < tiny)
-            continue
-        magnitude = np.abs(block)
-        # values of both signs seldom hold one this small: the least magnitude says, a pass fewer
-        if np.minimum.reduce(magnitude) < tiny:
-            small += np.count_nonzero(magnitude < tiny)
+    if low >= 0:  # ReLU's outputs, say: one comparison finds the small ones, without abs
+        small = sum(np.count_nonzero(block < tiny) for block in blocks(values))
+    elif _none_nearer_zero(values):  # values of both signs seldom hold one this small
+        return 0, 0
+    else:
+        small = sum(np.count_nonzero(np.abs(block) < tiny) for block in blocks(values))
     zeros = sum(np.count_nonzero(block == 0) for block in blocks(values)) if small else 0
     return int(zeros), int(small - zeros)
+
+
+def _none_nearer_zero(values: np.ndarray) -> bool:
+    """Whether no value of a float32 or float64 array lies nearer 0 than the smallest normal number,
+    nor is 0, found by two reductions over the values' bits, without a temporary array (abs would make one).
+
+    Read as unsigned integers, the bits of non-negative floats count up with their magnitude and every
+    negative float's are larger (the sign bit); read as signed integers, negative floats come first, the
+    one nearest 0 lowest (-0.0 is the lowest of all). The smallest normal number's bits are
+    ``1 << mantissa_bits``.
+    """
+    if values.dtype not in _BIT_LAYOUT:
+        return bool(np.minimum.reduce(np.abs(values)) >= _float_range(values.dtype)[0])
+    unsigned, signed, _, mantissa_bits, _ = _BIT_LAYOUT[values.dtype]
+    tiny_bits = 1 << mantissa_bits
+    lowest = -(1 << (8 * values.itemsize - 1))
+    return bool(
+        np.minimum.reduce(values.view(unsigned)) >= tiny_bits
+        and np.minimum.reduce(values.view(signed)) >= lowest + tiny_bits
+    )
 
 
 @cache
@@ -251,12 +268,15 @@ def _histogram(values: np.ndarray, all_finite: bool) -> np.ndarray:
 # The fast path: a float's bin is its sign, exponent and top two mantissa bits, read off
 # its bits (float32: bits >> 21, float64: bits >> 50) and mapped through a table. It gives
 # exactly _histogram's bins for zeros and normal numbers (subnormals take the slow path).
-_BIT_LAYOUT = {np.dtype(np.float32): (np.uint32, 8, 23, 127), np.dtype(np.float64): (np.uint64, 11, 52, 1023)}
+_BIT_LAYOUT = {  # the integers of a float's width, unsigned and signed; exponent and mantissa bits; bias
+    np.dtype(np.float32): (np.uint32, np.int32, 8, 23, 127),
+    np.dtype(np.float64): (np.uint64, np.int64, 11, 52, 1023),
+}
 
 
 @cache
 def _bin_table(dtype: np.dtype) -> np.ndarray:
-    _, exponent_bits, mantissa_bits, bias = _BIT_LAYOUT[dtype]
+    _, _, exponent_bits, mantissa_bits, bias = _BIT_LAYOUT[dtype]
     codes = np.arange(2 ** (exponent_bits + 3))
     sign, biased, top = codes >> (exponent_bits + 2), (codes >> 2) & (2**exponent_bits - 1), codes & 3
     offset = (np.clip(biased - bias + 1, _EMIN, _EMAX) - _EMIN) * _SUB + top  # frexp's exponent is one more
@@ -269,7 +289,7 @@ def _histogram_from_bits(values: np.ndarray) -> np.ndarray:
     """_histogram for finite values without subnormals, an order of magnitude faster."""
     if values.dtype not in _BIT_LAYOUT:
         return _histogram(values, True)
-    unsigned, _, mantissa_bits, _ = _BIT_LAYOUT[values.dtype]
+    unsigned, _, _, mantissa_bits, _ = _BIT_LAYOUT[values.dtype]
     per_sample = values.reshape(len(values), -1) if values.ndim else values.reshape(1, 1)
     stride = max(1, per_sample.shape[1] // SAMPLED_PER_SAMPLE)
     codes = per_sample[:, ::stride].view(unsigned) >> (mantissa_bits - 2)

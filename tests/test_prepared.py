@@ -188,3 +188,30 @@ def test_statistics_of_a_tensor_larger_than_a_block_are_those_of_all_its_values(
         assert stats.std == pytest.approx(wide.std(), rel=1e-5)
         assert stats.zeros == np.count_nonzero(values == 0)
         assert stats.subnormal == np.count_nonzero((values != 0) & (np.abs(values) < np.finfo(np.float32).tiny))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zeros_and_subnormals_among_values_of_both_signs_are_found_however_few(dtype):
+    # One value nearer 0 than the smallest normal number, hidden among values of both signs: the
+    # statistics look for it in the values' bits, and must find it wherever it is and whatever its sign.
+    tiny = np.finfo(dtype).tiny
+    below = np.nextafter(dtype(tiny), dtype(0))  # the largest subnormal
+    base = np.random.default_rng(4).normal(0, 3, (70, 1000)).astype(dtype)  # 70,000 values: two blocks
+    base[np.abs(base) < 1e-3] = 1.0  # nothing near 0 to begin with
+    for value, zeros, subnormal in [
+        (None, 0, 0),
+        (0.0, 1, 0),
+        (-0.0, 1, 0),
+        (below, 0, 1),
+        (-below, 0, 1),
+        (tiny, 0, 0),
+        (-tiny, 0, 0),
+    ]:
+        for position in (0, 33_333, base.size - 1):
+            values = base.copy()
+            if value is not None:
+                values.reshape(-1)[position] = value
+            stats = TensorStats.of(values)
+            assert (stats.zeros, stats.subnormal) == (zeros, subnormal), (value, position)
+            expected_small = int(np.count_nonzero(np.abs(values) < tiny))
+            assert stats.zeros + stats.subnormal == expected_small
