@@ -41,14 +41,16 @@ from .plan import Step, data_key, make_plan, owns
 from .spec import DataReader, Layer, Spec
 
 # Statistics on the second thread may fall this many layers behind the layers computed: each
-# task holds its layer's input and output, which then live that much longer. One layer behind
-# lets a layer's statistics be taken beside the next layer, with at most a tensor more alive.
-STATISTICS_BEHIND = 1
+# task holds its layer's input and output, which then live that much longer. Two layers behind
+# let a layer's statistics be taken beside the next two layers (an activation is quick, the
+# product after it is not), with at most two tensors more alive.
+STATISTICS_BEHIND = 2
 # Outputs smaller than this have their statistics taken in line. Both threads hand the interpreter
-# lock back and forth at every numpy call; on a tensor of 2**17 values that costs the layers more
-# than the statistics the second thread takes over (measured with benchmarks/peers.py: Tanh's 24 us
-# become 130 us beside them, and the MLP at batch 256 runs 6% slower), on much larger ones it pays.
-BESIDE_FROM = 2**18
+# lock back and forth at every numpy call, which costs a small tensor's layers more than its
+# statistics take. Measured with the engines of benchmarks/peers.py interleaved, batch 256: the
+# MLP (outputs of 2**17 values) 1.25x hand-written numpy in line, 1.20x beside; the CNN 1.27x
+# and 1.06x; with 2**16 here and one layer behind, the MLP was 1.30x.
+BESIDE_FROM = 2**17
 
 
 class RangeWarning(UserWarning):
@@ -215,6 +217,8 @@ class Runner:
         self._plan = make_plan(spec, self.order, self.parameters, measured, statistics, list(self._variables))
         self._dtype = np.dtype(spec.dtype)
         self._estimates: dict[tuple, memory.Estimate] = {}
+        # whether statistics may go to a second thread: BLAS reads its variables once too, when loaded
+        self._beside = statistics and spare_core()
 
     def run(
         self,
@@ -242,7 +246,7 @@ class Runner:
             if keep_outputs is None or count * self._footprint.sample_values[name] <= keep_outputs
         ]
         memory.check(self._estimate(count, step, tuple(to_generate), tuple(kept)), _limit(max_memory))
-        statistician = _statistician() if self.statistics and spare_core() else None
+        statistician = _statistician() if self._beside else None
         stats: dict[str, LayerStats] = {}
         outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end
         done = 0
