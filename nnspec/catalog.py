@@ -214,6 +214,10 @@ class LayerType:
     # properties and parameters done once; the runner calls it batch after batch (nnspec.plan). It
     # gives exactly what forward gives. For layers whose own work is small beside that bookkeeping.
     bind: Callable[[Mapping[str, Any], Mapping[str, np.ndarray]], Bound] | None = None
+    # Whether forward (and bind's function) always return an array of their own making, or a view
+    # of one: never an input or a parameter. A later layer may then write over it without the
+    # check the runner makes otherwise (nnspec.plan.owns), which costs as much as a small layer.
+    fresh_output: bool = False
     is_source: bool = False  # takes its values from data, not from other layers
 
     @property

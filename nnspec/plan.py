@@ -164,10 +164,14 @@ def _structure(steps: list[Step], data: tuple[int, ...], kept: tuple[int, ...]) 
         data,
         kept,
         tuple(
-            (s.reads, s.slot, s.frees, s.bound is not None, s.in_place is not None, s.hands_over, _kind(s))
+            (s.reads, s.slot, s.frees, s.bound is not None, s.in_place is not None, s.hands_over, _fresh(s), _kind(s))
             for s in steps
         ),
     )
+
+
+def _fresh(step: Step) -> bool:
+    return step.layer.type.fresh_output
 
 
 def _kind(step: Step) -> str:
@@ -205,16 +209,24 @@ def source_of(steps: list[Step], data: tuple[int, ...], kept: tuple[int, ...]) -
             lines += [f"        if owned{source}:", f"            {output} = in_place{k}(t{source}, out=t{source})"]
             lines += [f"            owned{step.slot} = True"] if step.hands_over else []
             lines += ["        else:", f"            {output} = forward{k}{call}"]
-            lines += [f"            owned{step.slot} = owns({output}, {args}, params{k})"] if step.hands_over else []
+            lines += [f"            owned{step.slot} = {_owned(step, k)}"] if step.hands_over else []
         else:
             lines.append(f"        {output} = forward{k}{call}")
             if step.hands_over:
-                lines.append(f"        owned{step.slot} = owns({output}, {args}, params{k})")
+                lines.append(f"        owned{step.slot} = {_owned(step, k)}")
         if step.frees:
             lines.append("        del " + ", ".join(f"t{slot}" for slot in step.frees))
     lines += [f"        tensors[{slot}] = t{slot}" for slot in kept]
     lines.append("    return batch")
     return "\n".join(lines) + "\n"
+
+
+def _owned(step: Step, k: int) -> str:
+    """Whether the run owns step k's output, as an expression: known where the layer type says so."""
+    if step.layer.type.fresh_output:
+        return "True"
+    args = ", ".join(f"t{slot}" for slot in step.reads)
+    return f"owns(t{step.slot}, [{args}], params{k})"
 
 
 _FACTORIES: dict[tuple, tuple[str, Callable[..., Callable[[list[Any]], None]]]] = {}  # oldest first

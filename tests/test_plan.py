@@ -11,6 +11,7 @@ import pytest
 
 import nnspec
 from nnspec import plan
+from nnspec.catalog import layer_types
 from nnspec.runner import execution_order
 
 from .conftest import SPECS
@@ -57,10 +58,17 @@ def test_the_text_of_the_function_holds_no_name_from_the_spec():
 
 def test_a_layer_that_writes_in_place_does_so_only_over_an_array_the_run_owns():
     source = _source(nnspec.loads(CHAIN.format(x="x", a="a", t="t", b="b", r="r")))
-    # Affine's output goes to Tanh: the run asks whether it owns it, and Tanh writes over it only then
-    assert "owned2 = owns(t2, [t1], params1)" in source
+    # Affine makes its output itself (fresh_output): Tanh may write over it, with no check
+    assert "owned2 = True" in source
     assert "if owned2:\n            t3 = in_place2(t2, out=t2)\n        else:\n            t3 = forward2(" in source
     assert "del t2" in source  # Affine's output, read by Tanh alone, dies after it
+    # Input passes the caller's data on: whether the run owns it is asked, and the answer is no
+    spec = nnspec.loads("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n  - {name: t, type: Tanh}\n")
+    assert "owned1 = owns(t1, [t0], params0)" in _source(spec)
+    x = np.array([[0.5, -2.0, 9.0]], np.float32)
+    kept = x.copy()
+    np.testing.assert_array_equal(nnspec.run(spec, {"x": x}, statistics=False).outputs["t"], np.tanh(kept))
+    np.testing.assert_array_equal(x, kept)
 
 
 def test_a_plan_for_statistics_has_no_function_and_writes_nothing_in_place():
@@ -118,3 +126,16 @@ def test_a_bound_forward_gives_exactly_what_the_forward_gives(size, out_shape, w
     x = np.random.default_rng(1).normal(size=(4, *size)).astype(np.float32)
     bound = layer.type.bind(layer.props, params)
     np.testing.assert_array_equal(bound([x]), layer.type.forward([x], layer.props, params))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, t in layer_types().items() if t.fresh_output))
+@pytest.mark.parametrize(("out_shape", "with_bias"), [(5, True), (5, False), ([2, 3], True)])
+def test_a_layer_said_to_make_its_output_never_returns_an_input_or_a_parameter(name, out_shape, with_bias):
+    spec = nnspec.loads(
+        f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: [2, 3]}}\n"
+        f"  - {{name: a, type: {name}, out_shape: {out_shape}, with_bias: {str(with_bias).lower()}}}\n"
+    )
+    layer, params = spec.layers["a"], nnspec.prepare(spec).parameters["a"]
+    x = np.random.default_rng(2).normal(size=(4, 2, 3)).astype(np.float32)
+    for output in (layer.type.forward([x], layer.props, params), layer.type.bind(layer.props, params)([x])):
+        assert not any(np.shares_memory(output, given) for given in [x, *params.values()])

@@ -67,6 +67,7 @@ register(
         description="Fully connected layer: every output is a weighted sum of all inputs plus a bias.",
         forward=affine,
         bind=affine_bound,
+        fresh_output=True,
         infer_shape=affine_shape,
         estimate=affine_estimate,
         function_scope="affine",
