@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -45,6 +46,10 @@ from .spec import DataReader, Layer, Spec
 # let a layer's statistics be taken beside the next two layers (an activation is quick, the
 # product after it is not), with at most two tensors more alive.
 STATISTICS_BEHIND = 2
+# ... except after an output larger than this: then at most one layer behind, so that the memory
+# the thread holds beyond one layer's tensors stays bounded (tensors of 2**20 float32 values are
+# 4 MiB; a CNN's at batch 4096, 100 MiB).
+HOLDING_UP_TO = 2**20
 # Outputs smaller than this have their statistics taken in line. Both threads hand the interpreter
 # lock back and forth at every numpy call, which costs a small tensor's layers more than its
 # statistics take. Measured with the engines of benchmarks/peers.py interleaved, batch 256: the
@@ -365,22 +370,23 @@ def _forward_observed(
     the ``statistician`` thread, if given, beside the next layers. The caller sets numpy's error
     state (Runner._run_batch)."""
     stats: dict[str, LayerStats] = {}
-    pending: list[Future] = []
+    pending: deque[Future] = deque()  # statistics on the thread, oldest first
     for forward, _, props, params, reads, slot, frees, _, _, checks, layer in steps:
         args = [tensors[i] for i in reads]
         output = tensors[slot] = forward(args, props, params)
         if checks is not None and statistician is not None and output.size >= BESIDE_FROM:
             pending.append(statistician.submit(_observe_into, stats, layer, checks, args, output))
-            if len(pending) > STATISTICS_BEHIND:
-                pending[-1 - STATISTICS_BEHIND].result()  # the tensors it holds may die before the next layer
+            behind = STATISTICS_BEHIND if output.size <= HOLDING_UP_TO else 1
+            while len(pending) > behind:
+                pending.popleft().result()  # the tensors it holds may die before the next layer
         elif checks is not None:
-            if pending:
-                pending[-1].result()  # its inputs' statistics first: the thread takes them in order
+            while pending:
+                pending.popleft().result()  # its inputs' statistics first: the thread takes them in order
             _observe_into(stats, layer, checks, args, output)
         for i in frees:
             tensors[i] = None  # a statistics task still to run holds its own reference
-    for task in pending:
-        task.result()  # waits for the statistics, and passes on an exception from them
+    while pending:
+        pending.popleft().result()  # waits for the statistics, and passes on an exception from them
     return stats
 
 
