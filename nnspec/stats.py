@@ -57,7 +57,7 @@ class TensorStats:
     @classmethod
     def of(cls, values: np.ndarray) -> TensorStats:
         """Statistics of one batch: an array whose first axis is the batch axis."""
-        values = np.asarray(values)
+        values = _in_memory_order(np.asarray(values))
         flat = values.reshape(-1)
         if not flat.size:
             return cls(count=0)
@@ -144,6 +144,23 @@ class TensorStats:
             "std": self.std if finite else None,
             "percentiles": {str(q): self.percentile(q) for q in PERCENTILES},
         }
+
+
+def _in_memory_order(values: np.ndarray) -> np.ndarray:
+    """The values with the axes of a sample in the order they are laid out in memory, so that
+    flattening them, or cutting them into a row a sample, copies nothing.
+
+    A convolution's output is a transposed view (channels last in memory), and the layers after it
+    keep that layout (numpy's ufuncs do): reshaped in C order, every such tensor was copied, a
+    pass and an allocation for each statistic. Nothing here depends on the order of the values
+    within a sample but the positions the histogram samples, and those are the same in every batch
+    of a layer, whose layout does not change from batch to batch.
+    """
+    if values.ndim < 3 or values.flags.c_contiguous:
+        return values
+    axes = sorted(range(1, values.ndim), key=lambda axis: -abs(values.strides[axis]))
+    permuted = values.transpose(0, *axes)
+    return permuted if permuted.flags.c_contiguous else values
 
 
 def _mean(rows: np.ndarray, count: int) -> float:

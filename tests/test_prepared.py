@@ -215,3 +215,34 @@ def test_zeros_and_subnormals_among_values_of_both_signs_are_found_however_few(d
             assert (stats.zeros, stats.subnormal) == (zeros, subnormal), (value, position)
             expected_small = int(np.count_nonzero(np.abs(values) < tiny))
             assert stats.zeros + stats.subnormal == expected_small
+
+
+def test_statistics_of_a_transposed_tensor_are_those_of_its_values_and_copy_nothing():
+    # A convolution's output is a channels-last view; statistics read it in memory order, no copy.
+    rng = np.random.default_rng(5)
+    laid_out = np.maximum(rng.normal(0, 2, (64, 9, 10, 8)).astype(np.float32), 0)  # N, H, W, C in memory
+    view = laid_out.transpose(0, 3, 1, 2)  # N, C, H, W, as a convolution returns it
+    copy = np.ascontiguousarray(view)
+    a, b = TensorStats.of(view), TensorStats.of(copy)
+    assert (a.count, a.min, a.max, a.zeros, a.subnormal) == (b.count, b.min, b.max, b.zeros, b.subnormal)
+    assert a.mean == pytest.approx(copy.astype(np.float64).mean(), rel=1e-6)
+    assert a.std == pytest.approx(copy.astype(np.float64).std(), rel=1e-5)
+    assert a.histogram.sum() == b.histogram.sum()  # the same number sampled, at other positions
+    tracemalloc.start()
+    TensorStats.of(view)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < view.nbytes / 2  # no copy of the tensor
+
+
+def test_statistics_of_a_transposed_tensor_merge_batch_by_batch_into_those_of_all_of_it():
+    laid_out = np.random.default_rng(6).normal(0, 2, (64, 9, 10, 8)).astype(np.float32)
+    view = laid_out.transpose(0, 3, 1, 2)  # channels last in memory, as a convolution's output
+    whole = TensorStats.of(view)
+    merged = TensorStats.of(view[:16])
+    for start in range(16, 64, 16):
+        merged = merged.merge(TensorStats.of(view[start : start + 16]))
+    assert (whole.count, whole.min, whole.max, whole.zeros) == (merged.count, merged.min, merged.max, merged.zeros)
+    np.testing.assert_array_equal(whole.histogram, merged.histogram)  # the same positions in every batch
+    assert whole.mean == pytest.approx(merged.mean, rel=1e-9, abs=1e-12)
+    assert whole.std == pytest.approx(merged.std, rel=1e-6)
