@@ -252,11 +252,8 @@ def _measure_outside(p: Probe) -> dict[str, Any]:
     x, seen = p.inputs[0], p.input_stats[0]
     if seen.finite == seen.count and low <= seen.min and seen.max <= high:
         return {"outside": 0}
-    if low == -high:  # a symmetric range: a pass fewer
-        outside = sum(np.count_nonzero(np.abs(block) > high) for block in blocks(x))
-    else:
-        outside = sum(np.count_nonzero((block < low) | (block > high)) for block in blocks(x))
-    return {"outside": int(outside)}
+    # a block at a time: the comparisons' temporaries stay small
+    return {"outside": int(sum(np.count_nonzero((block < low) | (block > high)) for block in blocks(x)))}
 
 
 def _saturation(c: Context) -> str | None:
@@ -383,38 +380,14 @@ def _scale_drift(c: Context) -> str | None:
     )
 
 
-def _measure_sameness(p: Probe) -> dict[str, Any]:
-    """Whether every sample equals the first, for the output and for each input (with the first
-    sample kept, so batches merge: two constant batches with different samples vary)."""
-    measured: dict[str, Any] = {"rows": len(p.output)}
-    for name, values in [("out", p.output), *((f"in{i}", x) for i, x in enumerate(p.inputs))]:
-        first = values[:1]
-        # the second sample usually differs from the first: then no pass over the rest is needed
-        varies = len(values) > 1 and bool((values[1] != values[0]).any() or (values[2:] != first).any())
-        measured[f"varies:{name}"], measured[f"first:{name}"] = int(varies), first.copy()
-    return measured
-
-
-def _merge_sameness(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = {"rows": a["rows"] + b["rows"]}
-    for key in a:
-        if key.startswith("varies:"):
-            name = key.split(":", 1)[1]
-            first_a, first_b = a[f"first:{name}"], b[f"first:{name}"]
-            differ = first_a.shape != first_b.shape or bool(np.any(first_a != first_b))
-            merged[key] = int(a[key] or b[key] or differ)
-            merged[f"first:{name}"] = first_a
-    return merged
-
-
 def _constant_output(c: Context) -> str | None:
-    m = c.measured
-    if m["rows"] < 2 or not c.output.finite or m["varies:out"]:
+    out = c.output
+    if c.samples < 2 or not out.finite or out.varies:
         return None
-    if not any(m[f"varies:in{i}"] for i in range(len(c.layer.inputs))):
+    if not any(received.varies for received in c.inputs):
         return None  # it received the same values on every sample: the layer before it is the one to report
     return (
-        f"{c.layer.title}: its output is the same for every one of {m['rows']} samples (values {_span(c.output)}): "
+        f"{c.layer.title}: its output is the same for every one of {c.samples} samples (values {_span(out)}): "
         "it ignores its input; look for saturation or dead units before it"
     )
 
@@ -670,9 +643,7 @@ def _table() -> list[Check]:
             why="a layer whose output does not depend on its input passes nothing on",
             # a loss or an error count that is the same for every sample is a result, not a fault
             applies=lambda t: not t.is_source and t.category not in ("Loss", "Validation"),
-            judge=_constant_output,
-            measure=_measure_sameness,
-            merge=_merge_sameness,
+            judge=_constant_output,  # reads TensorStats.varies: each tensor is compared once, not per reader
             superseded_by=tuple(f"{t.name.lower()}-dead-layer" for t in types if t.zero_for_negative),
         ),
     ]

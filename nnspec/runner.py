@@ -52,9 +52,9 @@ STATISTICS_BEHIND = 2
 HOLDING_UP_TO = 2**20
 # Outputs smaller than this have their statistics taken in line. Both threads hand the interpreter
 # lock back and forth at every numpy call, which costs a small tensor's layers more than its
-# statistics take. Measured with the engines of benchmarks/peers.py interleaved, batch 256: the
-# MLP (outputs of 2**17 values) 1.25x hand-written numpy in line, 1.20x beside; the CNN 1.27x
-# and 1.06x; with 2**16 here and one layer behind, the MLP was 1.30x.
+# statistics take. Measured with every engine of benchmarks/peers.py interleaved: the MLP at batch
+# 256 (outputs of 2**17 values) runs 1.20x hand-written numpy with this threshold, 1.24x with 2**18
+# (in line); the CNN at batch 32 (a first output of 200,704 values) 1.16x, and 1.03x with 2**18.
 BESIDE_FROM = 2**17
 
 

@@ -53,6 +53,10 @@ class TensorStats:
     mean: float = 0.0
     std: float = 0.0
     histogram: np.ndarray = field(default_factory=lambda: np.zeros(BINS, dtype=np.int64), repr=False)
+    # Whether some sample differs from the first, which is kept, so that batches merge: two
+    # batches, each of one sample repeated, vary if their samples differ.
+    varies: bool = False
+    first: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, values: np.ndarray) -> TensorStats:
@@ -70,7 +74,8 @@ class TensorStats:
             neginf = int(np.count_nonzero(np.isneginf(flat)))
             finite = flat[np.isfinite(flat)]
             if not finite.size:
-                return cls(count=flat.size, nan=nan, posinf=posinf, neginf=neginf)
+                varies, first = _sameness(values)
+                return cls(count=flat.size, nan=nan, posinf=posinf, neginf=neginf, varies=varies, first=first)
             low, high = finite.min(), finite.max()
         low, high = float(low), float(high)
         rows = values.reshape(len(values), -1) if values.ndim else values.reshape(1, 1)
@@ -81,7 +86,8 @@ class TensorStats:
         zeros, subnormal = _tiny_counts(finite, low, high)
         normal_only = finite is flat and not subnormal
         histogram = _histogram_from_bits(values) if normal_only else _histogram(values, finite is flat)
-        return cls(flat.size, nan, posinf, neginf, zeros, subnormal, low, high, mean, std, histogram)
+        varies, first = _sameness(values)
+        return cls(flat.size, nan, posinf, neginf, zeros, subnormal, low, high, mean, std, histogram, varies, first)
 
     @property
     def finite(self) -> int:
@@ -127,6 +133,8 @@ class TensorStats:
             mean=self.mean + delta * n_b / n if n else 0.0,
             std=std,
             histogram=self.histogram + other.histogram,
+            varies=self.varies or other.varies or _differ(self.first, other.first),
+            first=self.first if self.first is not None else other.first,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,6 +152,23 @@ class TensorStats:
             "std": self.std if finite else None,
             "percentiles": {str(q): self.percentile(q) for q in PERCENTILES},
         }
+
+
+def _sameness(values: np.ndarray) -> tuple[bool, np.ndarray]:
+    """Whether some sample differs from the first (compared as values: 0.0 equals -0.0, NaN
+    equals nothing), and a copy of the first."""
+    if values.ndim == 0:
+        return False, values.reshape(1).copy()
+    first = values[:1]
+    # the second sample usually differs from the first: then no pass over the rest is needed
+    varies = len(values) > 1 and bool((values[1] != values[0]).any() or (values[2:] != first).any())
+    return varies, first.copy()
+
+
+def _differ(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return False  # one side saw no sample
+    return a.shape != b.shape or bool((a != b).any())
 
 
 def _in_memory_order(values: np.ndarray) -> np.ndarray:

@@ -957,7 +957,18 @@ def test_merged_measures_add_counts_and_combine_per_unit_arrays():
         assert hard["any:inside"].tolist() == [True, True]
         dead = result.stats["r"].measures["relu-dead-units"]
         assert dead["any:positive"].tolist() == [False, True]
-        assert result.stats["t"].measures["constant-output"]["rows"] == 12
+        assert result.stats["t"].output.varies  # sample 3 differs from the others
+
+
+def test_samples_that_differ_only_from_batch_to_batch_vary():
+    same, other = np.full((4, 3), 0.5, F32), np.full((4, 3), -0.5, F32)
+    constant = TensorStats.of(same).merge(TensorStats.of(same.copy()))
+    assert not constant.varies  # every sample of both batches alike
+    assert TensorStats.of(same).merge(TensorStats.of(other)).varies  # each batch constant, the two not
+    signed = np.zeros((4, 3), F32)
+    signed[2, 1] = -0.0
+    assert not TensorStats.of(signed).varies  # compared as values: -0.0 equals 0.0
+    assert TensorStats.of(np.full((1, 3), 2.0, F32)).merge(TensorStats(count=0)).first is not None
 
 
 def test_mean_of_float32_values_near_the_max_keeps_float64_precision():
