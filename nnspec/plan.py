@@ -11,13 +11,14 @@ inputs and frees what died costs a third of that again. The same steps written o
 code, a statement or two per layer with the tensors in local variables, cost only the calls
 themselves: the run is then as fast as the same network written in numpy by hand (see
 benchmarks/peers.py). The code is made from the plan's structure alone (slot numbers and which
-steps write in place); the layers' functions, properties and parameters are handed to it as
-globals, never written into its text, so no name or value from a spec can change what it does.
+steps write in place); the layers' functions, properties and parameters are handed to the factory
+that makes it, never written into its text, so no name or value from a spec can change what it does.
 """
 
 from __future__ import annotations
 
 import linecache
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from itertools import count
@@ -187,11 +188,11 @@ def source_of(steps: list[Step], data: tuple[int, ...], kept: tuple[int, ...]) -
     One statement per layer, written as the layer's step in the statistics loop does it:
 
             # step 1: Affine
-            t3 = forward1([t2], props1, params1)
-            owned3 = owns(t3, [t2], params1)    # the next layer may write over t3 if the run owns it
+            t3 = forward1([t2])                 # bound to its layer (LayerType.bind): inputs only
+            owned3 = True                       # it makes its output (fresh_output); else owns(...)
             del t2                              # t2's last reader: freed
             # step 2: Tanh
-            if owned3:
+            if owned3:                          # Tanh may write over its input if the run owns it
                 t4 = in_place2(t3, out=t3)
             else:
                 t4 = forward2([t3], props2, params2)
@@ -223,7 +224,7 @@ def source_of(steps: list[Step], data: tuple[int, ...], kept: tuple[int, ...]) -
 
 def _owned(step: Step, k: int) -> str:
     """Whether the run owns step k's output, as an expression: known where the layer type says so."""
-    if step.layer.type.fresh_output:
+    if _fresh(step):
         return "True"
     args = ", ".join(f"t{slot}" for slot in step.reads)
     return f"owns(t{step.slot}, [{args}], params{k})"
@@ -232,20 +233,22 @@ def _owned(step: Step, k: int) -> str:
 _FACTORIES: dict[tuple, tuple[str, Callable[..., Callable[[list[Any]], None]]]] = {}  # oldest first
 _KEEP = 64
 _NUMBERS = count(1)
+_FACTORIES_LOCK = threading.Lock()  # specs may be prepared on several threads at once
 
 
 def _factory(structure: tuple, steps: list[Step]) -> Callable[..., Callable[[list[Any]], None]]:
     """The compiled ``make`` of a plan's structure. The last ``_KEEP`` are kept, so that a spec run
     again (nnspec.run in a loop) is not written and compiled again; their text is in linecache while
     they are, so that a traceback through one shows its lines."""
-    if structure not in _FACTORIES:
-        if len(_FACTORIES) >= _KEEP:
-            linecache.cache.pop(_FACTORIES.pop(next(iter(_FACTORIES)))[0], None)
-        data, kept, _ = structure
-        source = source_of(steps, data, kept)
-        filename = f"<nnspec batch {next(_NUMBERS)}>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-        namespace: dict[str, Any] = {}
-        exec(compile(source, filename, "exec"), namespace)  # our own text, made of slot and step numbers only
-        _FACTORIES[structure] = filename, namespace["make"]
-    return _FACTORIES[structure][1]
+    with _FACTORIES_LOCK:
+        if structure not in _FACTORIES:
+            if len(_FACTORIES) >= _KEEP:
+                linecache.cache.pop(_FACTORIES.pop(next(iter(_FACTORIES)))[0], None)
+            data, kept, _ = structure
+            source = source_of(steps, data, kept)
+            filename = f"<nnspec batch {next(_NUMBERS)}>"
+            linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+            namespace: dict[str, Any] = {}
+            exec(compile(source, filename, "exec"), namespace)  # our own text, made of slot and step numbers only
+            _FACTORIES[structure] = filename, namespace["make"]
+        return _FACTORIES[structure][1]

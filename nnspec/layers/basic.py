@@ -36,7 +36,7 @@ def affine(inputs, props, params):
 
 
 def affine_bound(props, params):
-    """affine for one layer: the weights and the bias looked up and reshaped once."""
+    """affine for one layer: its weights and bias looked up once, not on every batch."""
     W, b = params["W"], params.get("b")
     if b is None or len(props["out_shape"]) != 1:
         return lambda inputs: affine(inputs, props, params)
