@@ -102,6 +102,7 @@ def make_plan(
         )
 
     over = {name for name in order if writes_over_input(name)}
+    handed_over = {reads[name][0] for name in over}  # the outputs those layers may write over
     steps = [
         Step(
             forward=spec.layers[name].type.forward,
@@ -116,7 +117,7 @@ def make_plan(
                 )
             ),
             in_place=spec.layers[name].type.in_place if name in over else None,
-            hands_over=any(reads[reader] == (name,) for reader in over),
+            hands_over=name in handed_over,
             checks=measured.get(name),
             layer=spec.layers[name],
         )
