@@ -1,11 +1,12 @@
 """The runner: a validated spec's graph executed in numpy, batch by batch.
 
-The loop knows no layer by name: it asks the catalog entry for the forward
-function, feeds source layers from the data, and frees each tensor after its
-last consumer has run. Statistics are gathered per batch (on a second thread, beside the
-next layers, when a core would otherwise stay idle) and merged; the checks
-judge them at the end. Findings are returned as data, and also issued as Python
-warnings of category ``RangeWarning`` for library users who never read a report.
+A batch follows the plan nnspec.plan makes once per runner, which knows no layer by name: each
+catalog entry's forward function, source layers fed from the data, each tensor freed after its
+last consumer has run. Without statistics the plan runs as one generated function; with them,
+step by step here, the statistics gathered per batch (on a second thread, beside the next
+layers, when a core would otherwise stay idle) and merged, and the checks judging them at the end.
+Findings are returned as data, and also issued as Python warnings of category ``RangeWarning``
+for library users who never read a report.
 
 Memory is bounded by the batch: every data source is sliced a batch at a time (a memory-mapped
 .npy or uncompressed .npz member, a CSV's rows, a dataset's samples: see nnspec.sources),
