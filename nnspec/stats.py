@@ -216,7 +216,7 @@ def _std(values: np.ndarray, mean: float, magnitude: float, low: float, high: fl
     overflow once values pass sqrt(max / n) and lose precision below sqrt(tiny); such values are
     divided by their largest magnitude (``magnitude``) first.
     """
-    if _float_range(values.dtype) is None:
+    if _float_range(values.dtype) is None:  # integers: in float64, whose range holds their squares
         values = values.astype(np.float64)
     tiny, largest = _float_range(values.dtype)
     scaled = magnitude > sqrt(largest / values.size) / 4 or 0 < magnitude < sqrt(tiny) * 1e8
@@ -238,9 +238,10 @@ def _std(values: np.ndarray, mean: float, magnitude: float, low: float, high: fl
 def _tiny_counts(values: np.ndarray, low: float, high: float) -> tuple[int, int]:
     """The zeros among finite values between ``low`` and ``high``, and the subnormal values: those
     neither 0 nor normal, nearer 0 than the dtype's smallest normal number."""
-    if _float_range(values.dtype) is None:
+    float_range = _float_range(values.dtype)
+    if float_range is None:
         return int(np.count_nonzero(values == 0)), 0
-    tiny = _float_range(values.dtype)[0]
+    tiny = float_range[0]
     if low >= tiny or high <= -tiny:  # all values on one side of (-tiny, tiny): none in it
         return 0, 0
     if low >= 0:  # ReLU's outputs, say: one comparison finds the small ones, without abs
