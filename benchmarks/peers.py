@@ -10,7 +10,9 @@ YAML, the numpy function and the ONNX graph, so the engines cannot drift apart):
   deep  input 32: 25 x [Affine 32 -> Tanh], 50 layers of small work, where per-layer overhead shows
 
 Engines: hand-written numpy (the baseline every ratio is taken against; the CNN by im2col with
-sliding_window_view + tensordot); nnspec prepared once (nnspec.prepare) and run per call, with
+sliding_window_view + tensordot); the same numpy also taking the min, max, mean and std of every
+tensor, four reductions each ("numpy + moments": a floor for per-layer statistics, which must read
+every value, and nnspec's hold more); nnspec prepared once (nnspec.prepare) and run per call, with
 statistics=False ("stats off") and with its default statistics and checks ("default"); nnspec.run
 per call, which also does the per-spec work (parameters checked, order planned) every time
 ("nnspec.run stats off"); onnxruntime (one intra-op thread) and onnx.reference.ReferenceEvaluator.
@@ -99,6 +101,7 @@ OPSET = 17
 RTOL, ATOL = 1e-4, 1e-5
 BASELINE = "numpy"
 SLOW_ENGINE = "onnx reference"
+MOMENTS = "numpy + moments"
 
 
 # --- the networks ------------------------------------------------------------------------------
@@ -238,8 +241,12 @@ def maxpool2x2(x: np.ndarray) -> np.ndarray:
     return x.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
 
 
-def numpy_runner(net: Net, params: dict[str, np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+def numpy_runner(net: Net, params: dict[str, np.ndarray], moments: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+    """The net in numpy; with ``moments``, also the min, max, mean and std of the input and of each
+    layer's output (see ``moments_of``)."""
+
     def run(x: np.ndarray) -> np.ndarray:
+        taken = [moments_of(x)] if moments else None
         for layer in net.layers:
             if layer.kind == "affine":
                 x = x.reshape(len(x), -1) @ params[f"{layer.name}/affine/W"] + params[f"{layer.name}/affine/b"]
@@ -253,9 +260,27 @@ def numpy_runner(net: Net, params: dict[str, np.ndarray]) -> Callable[[np.ndarra
                 x = 1 / (1 + np.exp(-x))
             elif layer.kind == "maxpool":
                 x = maxpool2x2(x)
+            if taken is not None:
+                taken.append(moments_of(x))
         return x
 
     return run
+
+
+def moments_of(x: np.ndarray) -> tuple[float, float, float, float]:
+    """min, max, mean and std of a tensor: four numpy reductions over its values where they lie in
+    memory, nothing copied. This is a floor for per-layer statistics: nnspec's hold these four and
+    more (zeros, subnormals, NaN and Inf, a histogram, whether samples vary), and each of these four
+    must read every value."""
+    flat = x.ravel(order="K")  # a view, in memory order (a convolution's output is transposed)
+    total, squares = float(np.add.reduce(flat)), float(np.dot(flat, flat))
+    mean = total / flat.size
+    return (
+        float(np.minimum.reduce(flat)),
+        float(np.maximum.reduce(flat)),
+        mean,
+        sqrt(max(squares / flat.size - mean * mean, 0)),
+    )
 
 
 # --- ONNX --------------------------------------------------------------------------------------
@@ -316,6 +341,7 @@ def onnx_runners(net: Net, params: dict[str, np.ndarray], threads: int) -> dict[
 def engines(net: Net, params: dict[str, np.ndarray], threads: int) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     runners = {
         BASELINE: numpy_runner(net, params),
+        MOMENTS: numpy_runner(net, params, moments=True),
         "nnspec stats off": nnspec_runner(net, params, statistics=False),
         "nnspec default": nnspec_runner(net, params, statistics=True),
         "nnspec.run stats off": nnspec_runner(net, params, statistics=False, prepared=False),
@@ -329,6 +355,13 @@ def warm_up(run: Callable, x: np.ndarray) -> tuple[np.ndarray, float]:
     start = perf_counter()
     y = run(x)
     return y, perf_counter() - start
+
+
+def check_moments(x: np.ndarray) -> None:
+    """moments_of gives numpy's own min, max, mean and std, on an array and on a transposed view."""
+    for values in (x, np.moveaxis(x, 0, -1)):
+        expected = (values.min(), values.max(), values.mean(dtype=np.float64), values.std(dtype=np.float64))
+        np.testing.assert_allclose(moments_of(values), expected, rtol=1e-4, atol=1e-5)
 
 
 def check_agreement(net: Net, batch: int, name: str, got: np.ndarray, expected: np.ndarray) -> None:
@@ -346,6 +379,7 @@ def time_cell(
     An engine whose warm-up call took more than ``slow`` seconds joins ``too_slow`` and is not
     called again for this or any larger batch (batches run in increasing order)."""
     x = make_data(net, batch)
+    check_moments(x)
     active, repeats, expected = {}, {}, None
     for name, run in runners.items():
         if name in too_slow:
