@@ -370,7 +370,8 @@ def _forward_observed(
     slots and gets every layer's output at its own, each freed after its last reader (see
     nnspec.plan). Returns the statistics of the measured layers; outputs of BESIDE_FROM to
     HOLDING_UP_TO values have theirs taken on the ``statistician`` thread, if given, beside the
-    next layers. The caller sets numpy's error state (Runner._run_batch)."""
+    next layers; the others in line, without waiting for the thread (see checks.Probe). The caller
+    sets numpy's error state (Runner._run_batch)."""
     stats: dict[str, LayerStats] = {}
     pending: deque[Future] = deque()  # statistics on the thread, oldest first
     for forward, _, props, params, reads, slot, frees, _, _, checks, layer in steps:
@@ -381,22 +382,22 @@ def _forward_observed(
             while len(pending) > STATISTICS_BEHIND:
                 pending.popleft().result()  # the tensors it holds may die before the next layer
         elif checks is not None:
-            while pending:
-                pending.popleft().result()  # its inputs' statistics first: the thread takes them in order
-            _observe_into(stats, layer, checks, args, output)
+            _observe_into(stats, layer, checks, args, output)  # beside the thread's, not after them
         for i in frees:
             tensors[i] = None  # a statistics task still to run holds its own reference
     while pending:
         pending.popleft().result()  # waits for the statistics, and passes on an exception from them
-    return stats
+    return {step.layer.name: stats[step.layer.name] for step in steps if step.checks is not None}  # in layer order
 
 
 def _observe_into(
     stats: dict[str, LayerStats], layer: Layer, checks: list[Check], inputs: list[np.ndarray], output: np.ndarray
 ) -> None:
-    """One layer's statistics, from its inputs' (already there: the tasks run in layer order)."""
+    """One layer's statistics, with its inputs' where already taken: those of an input taken in line
+    always are, and so are those taken on the thread when the layer's are (it takes them in layer
+    order); in line, those still on the thread are not waited for (see checks.Probe)."""
     with np.errstate(all="ignore"):  # numpy's error state is per thread
-        received = [stats[source].output for source in layer.inputs if source in stats]
+        received = [stats[source].output if source in stats else None for source in layer.inputs]
         stats[layer.name] = observe(layer, checks, inputs, output, received)
 
 

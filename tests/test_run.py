@@ -313,10 +313,11 @@ def test_parameters_saved_by_nnabla_name_repeat_a_run_exactly(tmp_path):
     np.testing.assert_array_equal(again.outputs["p"], first.outputs["p"])
 
 
-def _observed_where(monkeypatch) -> tuple[dict[str, str], list[str]]:
-    """Spies on the runner: which thread took each layer's statistics, by layer name, and the layers
-    handed to the statistics thread."""
+def _observed_where(monkeypatch, delay: float = 0.0) -> tuple[dict[str, str], list[str]]:
+    """Spies on the runner: which thread took each layer's statistics, by layer name (in the order
+    they were in), and the layers handed to the statistics thread, which takes ``delay`` s longer."""
     import threading
+    import time
 
     import nnspec.runner
 
@@ -325,8 +326,10 @@ def _observed_where(monkeypatch) -> tuple[dict[str, str], list[str]]:
     observe_into, statistician = nnspec.runner._observe_into, nnspec.runner._statistician()
 
     def spy(stats, layer, checks, inputs, output):
-        where[layer.name] = threading.current_thread().name
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(delay)
         observe_into(stats, layer, checks, inputs, output)
+        where[layer.name] = threading.current_thread().name
 
     class Recording:
         def submit(self, fn, stats, layer, *args):
@@ -362,6 +365,23 @@ def test_statistics_taken_on_a_second_thread_are_the_same(monkeypatch):
     beside = nnspec.run(spec, samples=300, batch_size=64)
     assert set(handed) == set(spec.layers)
     assert set(where.values()) == {"nnspec-statistics_0"}  # ThreadPoolExecutor numbers its threads
+    _assert_same_statistics(spec, alone, beside)
+
+
+def test_statistics_taken_in_line_do_not_wait_for_the_thread(monkeypatch):
+    """A layer's statistics taken in line do without those of its inputs still on the thread
+    (checks.Probe), and come out the same."""
+    import nnspec.runner
+
+    spec = nnspec.load(SPECS / "mlp_branches.yaml")
+    alone = nnspec.run(spec, samples=64, batch_size=64)
+    monkeypatch.setattr(nnspec.runner, "spare_core", lambda: True)
+    monkeypatch.setattr(nnspec.runner, "BESIDE_FROM", 64 * 32)  # fc1, tanh1, fc2, relu2 and join beside
+    where, handed = _observed_where(monkeypatch, delay=0.05)
+    beside = nnspec.run(spec, samples=64, batch_size=64)
+    assert handed == ["fc1", "tanh1", "fc2", "relu2", "join"]
+    # fc3 reads join, whose statistics the thread was still taking (it sleeps over each layer)
+    assert list(where).index("fc3") < list(where).index("join")
     _assert_same_statistics(spec, alone, beside)
 
 
