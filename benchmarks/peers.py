@@ -20,7 +20,8 @@ Before timing, every engine's output is checked against numpy's (rtol 1e-4, atol
 script stops at the first disagreement.
 
 Each cell is the median over enough calls for about --budget seconds (at least 3), after one
-warm-up call; engines are called in turn, round after round, so machine noise hits all alike.
+warm-up call; engines are called in turn, round after round, so machine noise hits all alike,
+in a new (seeded) order each round, so that no engine always runs after the same one.
 ReferenceEvaluator is skipped ("skipped (too slow)") from the first batch where its warm-up call
 takes more than --slow seconds (default 2) on.
 
@@ -437,7 +438,10 @@ def print_table(net: Net, params: dict[str, np.ndarray], rows: list[tuple[int, s
 def main(args: argparse.Namespace) -> None:
     warnings.simplefilter("ignore", nnspec.RangeWarning)  # range findings are not what is measured here
     environment(args.threads)
-    print(f"each cell: median over ~{args.budget} s of calls (>= 3), interleaved; outputs checked rtol {RTOL}")
+    print(
+        f"each cell: median over ~{args.budget} s of calls (>= 3), interleaved in a new order each round; "
+        f"outputs checked rtol {RTOL}"
+    )
     for net_name in args.nets:
         net = NETS[net_name]()
         params = make_params(net)
