@@ -387,7 +387,8 @@ def _forward_observed(
             tensors[i] = None  # a statistics task still to run holds its own reference
     while pending:
         pending.popleft().result()  # waits for the statistics, and passes on an exception from them
-    return {step.layer.name: stats[step.layer.name] for step in steps if step.checks is not None}  # in layer order
+    # in layer order, whatever order the two threads finished in
+    return {step.layer.name: stats[step.layer.name] for step in steps if step.checks is not None}
 
 
 def _observe_into(
