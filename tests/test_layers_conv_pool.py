@@ -815,6 +815,48 @@ def test_layer_matches_reference(case: Case, dtype: str):
         assert_sum_close(got, expected, reference(case, dtype, data, params, absolute=True), case.terms, dtype)
 
 
+@pytest.mark.parametrize(
+    "case, dtype", case_params([case for case in CASES if case.type in ("Convolution", "DepthwiseConvolution")])
+)
+def test_convolution_made_a_sample_at_a_time_matches_the_reference(case: Case, dtype: str, monkeypatch):
+    """At a large batch a convolution makes and multiplies its columns a few samples at a time
+    (nnspec.layers.basic.COLUMNS_AT_ONCE); here, one sample at a time."""
+    import nnspec.layers.basic
+
+    monkeypatch.setattr(nnspec.layers.basic, "COLUMNS_AT_ONCE", 1)
+    spec, result, data, params = run_case(case, dtype)
+    assert len(data) > 1
+    magnitude = reference(case, dtype, data, params, absolute=True)
+    assert_sum_close(result.outputs["y"], reference(case, dtype, data, params), magnitude, case.terms, dtype)
+
+
+def test_a_convolutions_columns_are_bounded_at_a_large_batch():
+    """Its columns, 9 values for each input value under a 3x3 kernel, are made COLUMNS_AT_ONCE
+    values at a time: the peak of the call stays within the padded input, the output and one part
+    of columns (a whole batch of columns would be 9 times the input, 75 MB here)."""
+    import tracemalloc
+
+    import nnspec.layers.basic
+
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [8, 64, 64]}\n"
+        "  - {name: c, type: Convolution, out_maps: 8, kernel_shape: [3, 3], border_mode: same}\n"
+    )
+    layer = spec.layers["c"]
+    x = np.ones((64, 8, 64, 64), np.float32)  # 8.4 MB
+    params = {"W": np.ones((8, 8, 3, 3), np.float32), "b": np.ones(8, np.float32)}
+    tracemalloc.start()
+    try:
+        y = layer.type.forward([x], layer.props, params)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(y[:, :, 1:-1, 1:-1], 73.0)  # 72 ones times one, plus the bias
+    padded = 64 * 8 * 66 * 66 * 4
+    part = 4 * nnspec.layers.basic.COLUMNS_AT_ONCE
+    assert peak <= y.nbytes + padded + part + 2**20  # + 1 MiB for the rest
+
+
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
 def test_shape_rule_matches_output(case: Case, dtype: str):
     spec, result, data, params = run_case(case, dtype)

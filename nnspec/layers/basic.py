@@ -231,9 +231,16 @@ def _out_sample(maps: int, lengths: Sequence[int], channel_last: bool) -> Shape:
     return (*lengths, maps) if channel_last else (maps, *lengths)
 
 
+# The columns a convolution multiplies are its input copied once for every kernel tap (9 times
+# for 3x3): at a large batch, far more memory than its output. They are made this many values at a
+# time at most, a few samples each, every part multiplied into its place in the output.
+COLUMNS_AT_ONCE = 2**20
+
+
 def _convolve(x, W, b, kernel, strides, dilation, padding, group, channel_last):
     """y[n, g Og + m, o] = sum_{c, k} W[g Og + m, c, k] x[n, g Cg + c, o s + k d - p] + b[g Og + m],
-    x read as 0 outside itself: im2col through a strided window view, then one matmul per batch."""
+    x read as 0 outside itself: im2col through a strided window view, then a matmul for every few
+    samples (COLUMNS_AT_ONCE)."""
     nd = len(kernel)
     if channel_last:
         x, W = np.moveaxis(x, -1, 1), np.moveaxis(W, -1, 1)
@@ -244,19 +251,26 @@ def _convolve(x, W, b, kernel, strides, dilation, padding, group, channel_last):
     # nnabla keeps one output where the kernel overhangs the padded input by less than a stride;
     # the values it reads beyond the end are zeros, as the extra padding on the right gives.
     right = [p + max(0, (o - 1) * s + e - (n + 2 * p)) for n, p, e, s, o in zip(spatial, padding, spans, strides, out)]
-    xp = np.pad(x, [(0, 0), (0, 0), *zip(padding, right)])
+    xp = np.pad(x, [(0, 0), (0, 0), *zip(padding, right)]) if any(padding) or any(right) else x
     windows = sliding_window_view(xp, spans, axis=tuple(range(2, 2 + nd)))
     picks = tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, strides)) + tuple(
         slice(None, None, d) for d in dilation
     )
     patches = windows[(slice(None), slice(None), *picks)]  # (N, C, *out, *kernel)
     per_group, positions, size = channels // group, prod(out), prod(kernel)
-    columns = np.moveaxis(patches.reshape(batch, group, per_group, *out, *kernel), 2, 2 + nd)
-    columns = columns.reshape(batch, group, positions, per_group * size)
     weights = W.reshape(group, maps // group, per_group * size).transpose(0, 2, 1)
-    y = np.moveaxis(columns @ weights, 3, 2).reshape(batch, maps, *out)  # (N, G, P, Og) -> (N, O, *out)
+    product = np.empty((batch, group, positions, maps // group), np.result_type(x, W))
+    step = max(1, COLUMNS_AT_ONCE // max(1, channels * positions * size))  # samples a part
+    for start in range(0, batch, step):
+        part = patches[start : start + step]
+        columns = np.moveaxis(part.reshape(len(part), group, per_group, *out, *kernel), 2, 2 + nd)
+        columns = columns.reshape(len(part), group, positions, per_group * size)
+        np.matmul(columns, weights, out=product[start : start + step])
+    y = np.moveaxis(product, 3, 2).reshape(batch, maps, *out)  # (N, G, P, Og) -> (N, O, *out)
     if b is not None:
-        y = y + b.reshape((1, maps) + (1,) * nd)
+        bias = b.reshape((1, maps) + (1,) * nd)
+        # into the product, its own array (as large as the output), unless the sum is of a wider dtype
+        y = np.add(y, bias, out=y if np.result_type(y, bias) == y.dtype else None)
     return np.moveaxis(y, 1, -1) if channel_last else y
 
 
