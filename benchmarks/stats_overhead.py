@@ -16,8 +16,7 @@ The headline is (c)/(b), the statistics overhead, against the target of 1.25x.
 The script measures the nnspec of the checkout it lives in (it puts the repository
 root first on sys.path). It sets no environment variables: BLAS threads are what the
 machine gives. The performance issue's conditions are one BLAS thread
-(OPENBLAS_NUM_THREADS=1 python benchmarks/stats_overhead.py): a core then stays idle
-during the matrix products, and nnspec takes the statistics on it.
+(OPENBLAS_NUM_THREADS=1 python benchmarks/stats_overhead.py).
 """
 
 from __future__ import annotations
@@ -132,8 +131,7 @@ def environment() -> None:
         for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
         if v in os.environ
     ]
-    overlap = "on a second thread, beside the next layers" if nnspec.runner.spare_core() else "on the same thread"
-    print(f"BLAS threads: {', '.join(limits) or 'not limited (every core)'}; nnspec takes statistics {overlap}")
+    print(f"BLAS threads: {', '.join(limits) or 'not limited (every core)'}")
     try:
         from threadpoolctl import threadpool_info
     except ImportError:

@@ -47,16 +47,12 @@ class Finding:
 class Probe(NamedTuple):
     """One batch through one layer, as a check's ``measure`` sees it: the arrays, and the
     statistics already taken of them, which often spare a measure its pass over the data.
-    (A named tuple: one is made for every layer of every batch, and tuples are made fastest.)
-
-    An input's statistics are None while the statistics thread is still taking them
-    (nnspec.runner): a measure does without them, as it would with statistics that spare it
-    nothing, and gives the same result. So no layer's statistics wait for another's."""
+    (A named tuple: one is made for every layer of every batch, and tuples are made fastest.)"""
 
     layer: Layer
     inputs: list[np.ndarray]
     output: np.ndarray
-    input_stats: list[TensorStats | None]
+    input_stats: list[TensorStats]
     output_stats: TensorStats
 
 
@@ -138,15 +134,10 @@ class Check:
 
 
 def observe(
-    layer: Layer,
-    checks: list[Check],
-    inputs: list[np.ndarray],
-    output: np.ndarray,
-    input_stats: list[TensorStats | None],
+    layer: Layer, checks: list[Check], inputs: list[np.ndarray], output: np.ndarray, input_stats: list[TensorStats]
 ) -> LayerStats:
     """The statistics of one batch through one layer: its output's, and each check's measure.
-    ``input_stats`` are those of its inputs in this batch, None where not yet taken (see Probe;
-    for a source layer, unused)."""
+    ``input_stats`` are those of its inputs in this batch (for a source layer, unused)."""
     output_stats = TensorStats.of(output)
     probe = Probe(layer, inputs, output, input_stats or [output_stats], output_stats)
     return LayerStats(output_stats, {c.id: c.measure(probe) for c in checks if c.measure is not None})
@@ -259,7 +250,7 @@ def _hard_saturation(c: Context) -> str | None:
 def _measure_outside(p: Probe) -> dict[str, Any]:
     low, high = p.layer.type.input_range
     x, seen = p.inputs[0], p.input_stats[0]
-    if seen is not None and seen.finite == seen.count and low <= seen.min and seen.max <= high:
+    if seen.finite == seen.count and low <= seen.min and seen.max <= high:
         return {"outside": 0}
     # a block at a time: the comparisons' temporaries stay small
     return {"outside": int(sum(np.count_nonzero((block < low) | (block > high)) for block in blocks(x)))}
@@ -288,8 +279,7 @@ def _saturation(c: Context) -> str | None:
 
 def _measure_exp(p: Probe) -> dict[str, Any]:
     limit = _exp_limit(p.output.dtype)
-    seen = p.input_stats[0]
-    if seen is not None and seen.max <= limit and not seen.posinf:
+    if p.input_stats[0].max <= limit and not p.input_stats[0].posinf:
         return {"overflowing": 0}
     return {"overflowing": int(np.count_nonzero(p.inputs[0] > limit))}
 
@@ -405,7 +395,7 @@ def _constant_output(c: Context) -> str | None:
 def _measure_probability_input(p: Probe) -> dict[str, Any]:
     x, target = p.inputs[0], p.inputs[-1]
     seen = p.input_stats[0]
-    inside = seen is not None and seen.finite == seen.count and 0 <= seen.min and seen.max <= 1
+    inside = seen.finite == seen.count and 0 <= seen.min and seen.max <= 1
     return {
         "outside": 0 if inside else int(np.count_nonzero(~((x >= 0) & (x <= 1)))),
         "not_binary": int(np.count_nonzero((target != 0) & (target != 1))),

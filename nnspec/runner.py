@@ -3,8 +3,8 @@
 A batch follows the plan nnspec.plan makes once per runner, which knows no layer by name: each
 catalog entry's forward function, source layers fed from the data, each tensor freed after its
 last consumer has run. Without statistics the plan runs as one generated function; with them,
-step by step here, the statistics gathered per batch (on a second thread, beside the next
-layers, when a core would otherwise stay idle) and merged, and the checks judging them at the end.
+step by step here, the statistics of each layer's output taken as it is made and merged batch by
+batch, and the checks judging them at the end.
 Findings are returned as data, and also issued as Python warnings of category ``RangeWarning``
 for library users who never read a report.
 
@@ -17,17 +17,13 @@ come back in ``RunInterrupted.result``.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import threading
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -35,29 +31,12 @@ import networkx as nx
 import numpy as np
 
 from . import memory, settings
-from .checks import Check, Finding, LayerStats, checks_for, observe, run_checks
+from .checks import Finding, LayerStats, checks_for, observe, run_checks
 from .data import gather_inputs, generate, release, variables
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
 from .params import load_parameter_file, resolve_parameters
 from .plan import Step, data_key, make_plan, owns
-from .spec import DataReader, Layer, Spec
-
-# Statistics on the second thread may fall this many layers behind the layers computed: each
-# task holds its layer's input and output, which then live that much longer. Two layers behind
-# let a layer's statistics be taken beside the next two layers (an activation is quick, the
-# product after it is not), with at most two tensors more alive.
-STATISTICS_BEHIND = 2
-# Outputs larger than this have their statistics taken in line: held by a task beside the next
-# layer, the input and output of such a layer are memory that a large batch runs out of. Measured
-# on the MLP of benchmarks/peers.py at batch 4096 (outputs of 2**21 values): beside, the peak is
-# 1.57x the largest live set and the run 1.02x hand-written numpy; in line 1.07x and 1.11x.
-HOLDING_UP_TO = 2**20
-# Outputs smaller than this have their statistics taken in line. Both threads hand the interpreter
-# lock back and forth at every numpy call, which costs a small tensor's layers more than its
-# statistics take. Measured with every engine of benchmarks/peers.py interleaved: the MLP at batch
-# 256 (outputs of 2**17 values) runs 1.20x hand-written numpy with this threshold, 1.24x with 2**18
-# (in line); the CNN at batch 32 (a first output of 200,704 values) 1.16x, and 1.03x with 2**18.
-BESIDE_FROM = 2**17
+from .spec import DataReader, Spec
 
 
 class RangeWarning(UserWarning):
@@ -224,8 +203,6 @@ class Runner:
         self._plan = make_plan(spec, self.order, self.parameters, measured, statistics, list(self._variables))
         self._dtype = np.dtype(spec.dtype)
         self._estimates: dict[tuple, memory.Estimate] = {}
-        # whether statistics may go to a second thread: BLAS reads its variables once too, when loaded
-        self._beside = statistics and spare_core()
 
     def run(
         self,
@@ -253,7 +230,6 @@ class Runner:
             if keep_outputs is None or count * self._footprint.sample_values[name] <= keep_outputs
         ]
         memory.check(self._estimate(count, step, tuple(to_generate), tuple(kept)), _limit(max_memory))
-        statistician = _statistician() if self._beside else None
         stats: dict[str, LayerStats] = {}
         outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end
         done = 0
@@ -261,7 +237,7 @@ class Runner:
             with _stop_after_batch() if count > step else nullcontext(_never) as stop_requested:
                 for start in range(0, count, step):
                     stop = min(start + step, count)
-                    tensors, batch_stats = self._run_batch(data, to_generate, start, stop, statistician)
+                    tensors, batch_stats = self._run_batch(data, to_generate, start, stop)
                     given = [tensors[slot] for slot in self._plan.data]
                     for name in kept:
                         value = tensors[self._plan.slots[name]]
@@ -303,7 +279,6 @@ class Runner:
         to_generate: list[DataReader],
         start: int,
         stop: int,
-        statistician: ThreadPoolExecutor | None,
     ) -> tuple[list[Any], dict[str, LayerStats]]:
         """Samples ``start`` to ``stop`` through the layers: the batch's tensors (the data's and
         the output layers'; the others are freed) and the measured layers' statistics."""
@@ -319,7 +294,7 @@ class Runner:
             if not self.statistics:
                 self._plan.forward(tensors)  # the plan's own function: see nnspec.plan
                 return tensors, {}
-            return tensors, _forward_observed(self._plan.steps, tensors, statistician)
+            return tensors, _forward_observed(self._plan.steps, tensors)
 
     def _estimate(
         self, samples: int, batch: int, generated: tuple[DataReader, ...], kept: tuple[str, ...]
@@ -363,56 +338,18 @@ def _stop_after_batch() -> Iterator[Callable[[], bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _forward_observed(
-    steps: list[Step], tensors: list[Any], statistician: ThreadPoolExecutor | None = None
-) -> dict[str, LayerStats]:
+def _forward_observed(steps: list[Step], tensors: list[Any]) -> dict[str, LayerStats]:
     """One batch through every step, with statistics: ``tensors`` holds the batch's data at their
     slots and gets every layer's output at its own, each freed after its last reader (see
-    nnspec.plan). Returns the statistics of the measured layers; outputs of BESIDE_FROM to
-    HOLDING_UP_TO values have theirs taken on the ``statistician`` thread, if given, beside the
-    next layers; the others in line, without waiting for the thread (see checks.Probe). The caller
-    sets numpy's error state (Runner._run_batch)."""
+    nnspec.plan). Returns the statistics of the measured layers, each taken as its output is made,
+    from its inputs' (already taken). The caller sets numpy's error state (Runner._run_batch)."""
     stats: dict[str, LayerStats] = {}
-    pending: deque[Future] = deque()  # statistics on the thread, oldest first
     for forward, _, props, params, reads, slot, frees, _, _, checks, layer in steps:
         args = [tensors[i] for i in reads]
         output = tensors[slot] = forward(args, props, params)
-        if checks is not None and statistician is not None and BESIDE_FROM <= output.size <= HOLDING_UP_TO:
-            pending.append(statistician.submit(_observe_into, stats, layer, checks, args, output))
-            while len(pending) > STATISTICS_BEHIND:
-                pending.popleft().result()  # the tensors it holds may die before the next layer
-        elif checks is not None:
-            _observe_into(stats, layer, checks, args, output)  # beside the thread's, not after them
+        if checks is not None:
+            received = [stats[source].output for source in layer.inputs if source in stats]
+            stats[layer.name] = observe(layer, checks, args, output, received)
         for i in frees:
-            tensors[i] = None  # a statistics task still to run holds its own reference
-    while pending:
-        pending.popleft().result()  # waits for the statistics, and passes on an exception from them
-    # in layer order, whatever order the two threads finished in
-    return {step.layer.name: stats[step.layer.name] for step in steps if step.checks is not None}
-
-
-def _observe_into(
-    stats: dict[str, LayerStats], layer: Layer, checks: list[Check], inputs: list[np.ndarray], output: np.ndarray
-) -> None:
-    """One layer's statistics, with its inputs' where already taken: those of an input taken in line
-    always are, and so are those taken on the thread when the layer's are (it takes them in layer
-    order); in line, those still on the thread are not waited for (see checks.Probe)."""
-    with np.errstate(all="ignore"):  # numpy's error state is per thread
-        received = [stats[source].output if source in stats else None for source in layer.inputs]
-        stats[layer.name] = observe(layer, checks, inputs, output, received)
-
-
-def spare_core() -> bool:
-    """Whether a core stays idle while numpy computes: BLAS limited (by the usual variables) to
-    fewer threads than there are cores. Statistics then run on it, beside the next layers."""
-    cores = os.cpu_count() or 1
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        if os.environ.get(variable, "").isdigit():
-            return int(os.environ[variable]) < cores
-    return False  # BLAS takes every core by default
-
-
-@cache
-def _statistician() -> ThreadPoolExecutor:
-    """One worker, so that statistics are taken in layer order."""
-    return ThreadPoolExecutor(1, "nnspec-statistics")
+            tensors[i] = None
+    return stats

@@ -20,7 +20,7 @@ import scipy.special
 import yaml
 
 import nnspec
-from nnspec.checks import UNIT_SAMPLES, all_checks, checks_for, observe, pin_limits
+from nnspec.checks import UNIT_SAMPLES, all_checks, pin_limits
 from nnspec.diagnostics import UsageError
 from nnspec.runner import RangeWarning
 from nnspec.stats import TensorStats
@@ -1182,31 +1182,3 @@ def test_bce_input_range_either_side_of_its_limits(x, t, outside, not_binary):
         assert f"{outside} of 3 inputs lie outside 0..1" in finding.message
     if not_binary:
         assert f"{not_binary} of 3 target values are neither 0 nor 1" in finding.message
-
-
-# --- measures without their inputs' statistics ---------------------------------------------------
-
-
-@pytest.mark.parametrize("values", ["inside", "far"])
-@pytest.mark.parametrize("type_", ["Tanh", "Sigmoid", "ReLU", "Exp", "Softmax", "BinaryCrossEntropy"])
-def test_a_measure_gives_the_same_without_its_inputs_statistics(type_, values):
-    """A layer whose statistics are taken in line may run before its input's, taken on the statistics
-    thread, are in (checks.Probe): they only spare a measure a pass over the data."""
-    target = {"T": {"dataset": "t"}} if type_ == "BinaryCrossEntropy" else {}
-    spec = make_spec(inp(8), layer("a", type_, **target))
-    measured = spec.layers["a"]
-    rng = np.random.default_rng(0)
-    # inside every layer's well-behaved input range (BinaryCrossEntropy's is 0..1), or far outside
-    x = rng.uniform(0, 0.5, (20, 8)) if values == "inside" else rng.standard_normal((20, 8)) * 500
-    inputs = [x.astype(F32)] + [rng.integers(0, 2, (20, 8)).astype(F32)] * bool(target)
-    checks = [c for c in checks_for(measured.type) if c.measure is not None]
-    assert checks  # each of these types has a check that measures
-    with np.errstate(all="ignore"):
-        output = measured.type.forward(inputs, measured.props, {})
-        known = observe(measured, checks, inputs, output, [TensorStats.of(inputs[0])])
-        unknown = observe(measured, checks, inputs, output, [None])
-    assert known.measures.keys() == unknown.measures.keys()
-    for check, measures in known.measures.items():
-        assert measures.keys() == unknown.measures[check].keys()
-        for key, value in measures.items():
-            np.testing.assert_array_equal(value, unknown.measures[check][key])

@@ -151,7 +151,7 @@ def _peak_bytes(call) -> int:
         tracemalloc.stop()
 
 
-def test_a_run_holds_no_more_than_the_tensors_alive_at_once(monkeypatch):
+def test_a_run_holds_no_more_than_the_tensors_alive_at_once():
     # Input 256 -> Affine 1024 -> Tanh -> ReLU -> Affine 8, batch 512, float32; the batch is the caller's.
     # Tanh and ReLU write over their inputs, which nothing else reads: one 512 x 1024 tensor (2 MiB) is
     # all a run needs at once, beside the 512 x 8 output.
@@ -166,9 +166,7 @@ def test_a_run_holds_no_more_than_the_tensors_alive_at_once(monkeypatch):
     peak = _peak_bytes(lambda: quiet.run({"x": x}))
     assert tensor <= peak <= 1.05 * (tensor + output)
     # With statistics nothing is written in place (they read a layer's input after it ran): a layer's
-    # input and output are alive together, and each input dies once its one reader is done. (Taken on
-    # a second thread, beside the next layer, they keep a layer's tensors alive one layer longer.)
-    monkeypatch.setattr("nnspec.runner.spare_core", lambda: False)
+    # input and output are alive together, and each input dies once its one reader is done.
     measured = nnspec.prepare(spec)
     assert 2 * tensor <= _peak_bytes(lambda: measured.run({"x": x})) <= 1.3 * 2 * tensor
 

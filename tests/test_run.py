@@ -313,112 +313,12 @@ def test_parameters_saved_by_nnabla_name_repeat_a_run_exactly(tmp_path):
     np.testing.assert_array_equal(again.outputs["p"], first.outputs["p"])
 
 
-def _observed_where(monkeypatch, delay: float = 0.0) -> tuple[dict[str, str], list[str]]:
-    """Spies on the runner: which thread took each layer's statistics, by layer name (in the order
-    they were in), and the layers handed to the statistics thread, which takes ``delay`` s longer."""
-    import threading
-    import time
-
-    import nnspec.runner
-
-    where: dict[str, str] = {}
-    handed: list[str] = []
-    observe_into, statistician = nnspec.runner._observe_into, nnspec.runner._statistician()
-
-    def spy(stats, layer, checks, inputs, output):
-        if threading.current_thread() is not threading.main_thread():
-            time.sleep(delay)
-        observe_into(stats, layer, checks, inputs, output)
-        where[layer.name] = threading.current_thread().name
-
-    class Recording:
-        def submit(self, fn, stats, layer, *args):
-            handed.append(layer.name)
-            return statistician.submit(fn, stats, layer, *args)
-
-    monkeypatch.setattr(nnspec.runner, "_observe_into", spy)
-    monkeypatch.setattr(nnspec.runner, "_statistician", Recording)
-    return where, handed
-
-
-def _assert_same_statistics(spec: nnspec.Spec, a: nnspec.RunResult, b: nnspec.RunResult) -> None:
-    assert a.findings == b.findings
-    for name in spec.layers:
-        assert a.stats[name].output.to_dict() == b.stats[name].output.to_dict()
-        np.testing.assert_array_equal(a.stats[name].output.histogram, b.stats[name].output.histogram)
-        measures_a, measures_b = a.stats[name].measures, b.stats[name].measures
-        assert measures_a.keys() == measures_b.keys()
-        for check in measures_a:
-            assert measures_a[check].keys() == measures_b[check].keys()
-            for key, value in measures_a[check].items():
-                np.testing.assert_array_equal(value, measures_b[check][key])
-
-
-def test_statistics_taken_on_a_second_thread_are_the_same(monkeypatch):
-    import nnspec.runner
-
-    spec = nnspec.load(SPECS / "mlp_branches.yaml")
-    alone = nnspec.run(spec, samples=300, batch_size=64)
-    monkeypatch.setattr(nnspec.runner, "spare_core", lambda: True)
-    monkeypatch.setattr(nnspec.runner, "BESIDE_FROM", 1)  # this spec's outputs are small: every one beside
-    where, handed = _observed_where(monkeypatch)
-    beside = nnspec.run(spec, samples=300, batch_size=64)
-    assert set(handed) == set(spec.layers)
-    assert set(where.values()) == {"nnspec-statistics_0"}  # ThreadPoolExecutor numbers its threads
-    _assert_same_statistics(spec, alone, beside)
-
-
-def test_statistics_taken_in_line_do_not_wait_for_the_thread(monkeypatch):
-    """A layer's statistics taken in line do without those of its inputs still on the thread
-    (checks.Probe), and come out the same."""
-    import nnspec.runner
-
-    spec = nnspec.load(SPECS / "mlp_branches.yaml")
-    alone = nnspec.run(spec, samples=64, batch_size=64)
-    monkeypatch.setattr(nnspec.runner, "spare_core", lambda: True)
-    monkeypatch.setattr(nnspec.runner, "BESIDE_FROM", 64 * 32)  # fc1, tanh1, fc2, relu2 and join beside
-    where, handed = _observed_where(monkeypatch, delay=0.05)
-    beside = nnspec.run(spec, samples=64, batch_size=64)
-    assert handed == ["fc1", "tanh1", "fc2", "relu2", "join"]
-    # fc3 reads join, whose statistics the thread was still taking (it sleeps over each layer)
-    assert list(where).index("fc3") < list(where).index("join")
-    _assert_same_statistics(spec, alone, beside)
-
-
-def test_statistics_of_outputs_over_the_holding_limit_are_taken_in_line(monkeypatch):
-    """Beside the next layer, a task would hold a large layer's input and output: memory a large batch
-    runs out of (runner.HOLDING_UP_TO)."""
-    import nnspec.runner
-
-    monkeypatch.setattr(nnspec.runner, "spare_core", lambda: True)
-    monkeypatch.setattr(nnspec.runner, "BESIDE_FROM", 1)
-    monkeypatch.setattr(nnspec.runner, "HOLDING_UP_TO", 64 * 16)  # x's output at batch 64
-    _, handed = _observed_where(monkeypatch)
-    nnspec.run(nnspec.load(SPECS / "mlp_branches.yaml"), samples=64, batch_size=64)
-    # x: 64 x 16 values, fc3 and probs 64 x 10; fc1, tanh1, fc2 and relu2 64 x 32, join 64 x 64
-    assert sorted(handed) == ["fc3", "probs", "x"]
-
-
-def test_a_failure_on_the_statistics_thread_reaches_the_caller(monkeypatch):
+def test_a_failure_in_the_statistics_reaches_the_caller(monkeypatch):
     import nnspec.runner
 
     def broken(*args, **kwargs):
         raise RuntimeError("statistics broke")
 
-    monkeypatch.setattr(nnspec.runner, "spare_core", lambda: True)
     monkeypatch.setattr(nnspec.runner, "observe", broken)
     with pytest.raises(RuntimeError, match="statistics broke"):
         nnspec.run(nnspec.load(SPECS / "mlp_branches.yaml"), samples=10)
-
-
-def test_a_core_is_spare_only_when_blas_is_limited_below_the_cores(monkeypatch):
-    import nnspec.runner
-
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setattr(nnspec.runner.os, "cpu_count", lambda: 2)
-    assert not nnspec.runner.spare_core()  # BLAS takes every core by default
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    assert nnspec.runner.spare_core()
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
-    assert not nnspec.runner.spare_core()
