@@ -13,7 +13,6 @@ user unless --debug asks for one.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings
@@ -22,12 +21,20 @@ from pathlib import Path
 
 from . import __version__
 from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError, SpecError, UsageError
+from .printable import guarded_output, json_text, printable, unguarded
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 FORMATS = ("text", "json", "github", "sarif")  # github, sarif: nnspec.formats, on stdout
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line. Everything it prints passes nnspec.printable's guard: no control
+    character, bidi override or workflow command from a spec or a file reaches a terminal or a log."""
+    with guarded_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -43,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif isinstance(exc, SpecError):
             _print_diagnostics(exc.diagnostics)
         else:
-            print(f"nnspec: error: {exc}", file=sys.stderr)
+            print(f"nnspec: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except MemoryError:
         if args.debug:
@@ -60,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(
-            f"nnspec: internal error: {type(exc).__name__}: {exc}\n"
+            f"nnspec: internal error: {type(exc).__name__}: {printable(str(exc))}\n"
             "This is a bug in nnspec; run again with --debug for the traceback and report it.",
             file=sys.stderr,
         )
@@ -317,8 +324,7 @@ def _validate(args: argparse.Namespace) -> int:
     if args.format == "json":
         for result in results:
             result["diagnostics"] = [d.to_dict() for d in result["diagnostics"]]
-        json.dump({"files": results}, sys.stdout, indent=2)
-        print()
+        print(json_text({"files": results}, indent=2))
     elif args.format in ("github", "sarif"):
         _print_formatted(args.format, [d for result in results for d in result["diagnostics"]])
     else:
@@ -381,8 +387,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.plots or report is not None:  # after an interrupted run too: they show the samples run, as the report
         _write_pictures(result, Path(args.plots) if args.plots else None, report)
     if args.format == "json":
-        json.dump(to_dict(result), sys.stdout, indent=2, allow_nan=False)  # strict JSON, for any reader
-        print()
+        print(json_text(to_dict(result), indent=2, allow_nan=False))  # strict JSON, for any reader
     elif args.format in ("github", "sarif"):
         from .formats import run_diagnostics
 
@@ -413,7 +418,7 @@ def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | 
     from .runner import RangeWarning, run
     from .settings import parse_cli
 
-    progress = Progress(sys.stderr, use_tqdm=True) if not quiet else None
+    progress = Progress(unguarded(sys.stderr), use_tqdm=True) if not quiet else None  # its \r are its own
     with warnings.catch_warnings():  # the report shows the findings; no need for Python's warnings too
         warnings.simplefilter("ignore", RangeWarning)
         try:
@@ -505,9 +510,11 @@ def _upgrade(args: argparse.Namespace) -> int:
     if output is not None and _exists(output) and not args.force:
         raise UsageError(f"{output} exists; add --force to overwrite it")
     text = read_text(args.file)
-    upgraded, notes = upgrade_text_with_notes(text, args.file)  # SpecError (exit 1) for a version it cannot read
+    upgraded, notes = upgrade_text_with_notes(
+        text, args.file, printed=output is None
+    )  # SpecError (exit 1) for a version it cannot read
     for note in notes:
-        print(f"{args.file}: {note}", file=sys.stderr)
+        print(f"{printable(args.file)}: {printable(note)}", file=sys.stderr)
     if output is None:
         sys.stdout.write(upgraded)
         sys.stdout.flush()
@@ -516,7 +523,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     try:  # against the original file name: relative paths in the spec resolve as they did
         loads(upgraded, args.file)
     except SpecError as exc:
-        print(f"{args.file}: the upgraded spec is not valid yet:", file=sys.stderr)
+        print(f"{printable(args.file)}: the upgraded spec is not valid yet:", file=sys.stderr)
         _print_diagnostics(exc.diagnostics)
         return EXIT_INVALID
     return EXIT_OK
@@ -532,14 +539,14 @@ def _layers(args: argparse.Namespace) -> int:
         if args.type not in types:
             raise UsageError(f"unknown layer type '{args.type}'{did_you_mean(args.type, types)}")
         if args.format == "json":
-            print(json.dumps(next(e for e in as_json() if e["type"] == args.type), indent=2, allow_nan=False))
+            print(json_text(next(e for e in as_json() if e["type"] == args.type), indent=2, allow_nan=False))
         else:
             sys.stdout.write(entry(types[args.type]))
         return EXIT_OK
     if args.format == "markdown":
         sys.stdout.write(markdown())
     elif args.format == "json":
-        print(json.dumps(as_json(), indent=2, allow_nan=False))
+        print(json_text(as_json(), indent=2, allow_nan=False))
     else:
         sys.stdout.write(summary())
     return EXIT_OK
@@ -597,11 +604,19 @@ def _input_files(items: Sequence[str], spec) -> dict[str, str]:
 
 
 def _print_formatted(form: str, diagnostics: Sequence[Diagnostic]) -> None:
-    """--format github or sarif: the diagnostics alone, on stdout (for the CI tool that reads them)."""
+    """--format github or sarif: the diagnostics alone, on stdout (for the CI tool that reads them).
+
+    The workflow commands go past the output guard, which would break their leading '::': every
+    part of them taken from a spec or a file is escaped where they are built (nnspec.formats)."""
     from .formats import github, sarif
 
-    sys.stdout.write(github(diagnostics) if form == "github" else sarif(diagnostics, __version__))
-    sys.stdout.flush()
+    if form == "github":
+        stream = unguarded(sys.stdout)
+        stream.write(github(diagnostics))
+    else:
+        stream = sys.stdout
+        stream.write(sarif(diagnostics, __version__))
+    stream.flush()
 
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:

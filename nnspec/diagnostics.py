@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .printable import printable
 from .suggest import closest, did_you_mean
 
 ERROR = "error"
@@ -32,12 +33,12 @@ class Diagnostic:
     layer: str | None = None
 
     def format(self) -> str:
-        """The compiler-style line editors and CI logs understand."""
-        where = self.file
+        """The compiler-style line editors and CI logs understand: one line, whatever the file's
+        name or the message holds (nnspec.printable escapes what could act instead of showing)."""
+        where = printable(self.file)
         if self.line is not None:
             where += f":{self.line}:{self.column or 1}"
-        message = self.message.replace("\n", "\\n")  # one diagnostic, one line, whatever a name holds
-        return f"{where}: {self.severity}: {message} [{self.code}]"
+        return f"{where}: {self.severity}: {printable(self.message)} [{printable(self.code)}]"
 
     def to_dict(self) -> dict[str, Any]:
         return {

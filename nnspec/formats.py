@@ -16,7 +16,6 @@ with forward slashes; a file outside it keeps its absolute path (a ``file:`` URI
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePath
@@ -24,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic
+from .printable import json_text, printable
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -76,14 +76,17 @@ def github(diagnostics: Iterable[Diagnostic], cwd: str | os.PathLike[str] | None
 
 
 def github_line(diagnostic: Diagnostic, cwd: str | os.PathLike[str] | None = None) -> str:
-    properties = {"file": relative_path(diagnostic.file, cwd)}
+    """One workflow command. Its every part from a spec or a file is ``printable`` (no control or
+    bidi character, no '::' or '##[') and then escaped as GitHub's toolkit escapes it, so it can
+    neither end the command early nor start another: the CLI writes these lines past its output guard."""
+    properties = {"file": printable(relative_path(diagnostic.file, cwd))}
     if diagnostic.line is not None:
         properties["line"] = str(diagnostic.line)
         properties["col"] = str(diagnostic.column or 1)
-    properties["title"] = f"nnspec {diagnostic.code}"
+    properties["title"] = f"nnspec {printable(diagnostic.code)}"
     joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
     command = GITHUB_COMMANDS.get(diagnostic.severity, "error")
-    return f"::{command} {joined}::{escape_data(diagnostic.message)}"
+    return f"::{command} {joined}::{escape_data(printable(diagnostic.message))}"
 
 
 def escape_data(text: str) -> str:
@@ -105,8 +108,8 @@ def sarif(
     cwd: str | os.PathLike[str] | None = None,
     descriptions: Mapping[str, str] | None = None,
 ) -> str:
-    """A SARIF 2.1.0 log as JSON text, ending in a newline."""
-    return json.dumps(sarif_log(diagnostics, version, cwd, descriptions), indent=2) + "\n"
+    """A SARIF 2.1.0 log as JSON text, ending in a newline: ASCII, with no '##[' (``json_text``)."""
+    return json_text(sarif_log(diagnostics, version, cwd, descriptions), indent=2) + "\n"
 
 
 def sarif_log(
@@ -157,7 +160,7 @@ def _result(diagnostic: Diagnostic, rule_index: int, base: Path) -> dict[str, An
         "ruleId": diagnostic.code,
         "ruleIndex": rule_index,
         "level": SARIF_LEVELS.get(diagnostic.severity, "error"),
-        "message": {"text": diagnostic.message},
+        "message": {"text": printable(diagnostic.message)},  # read by people, as a github annotation is
         "locations": [{"physicalLocation": {"artifactLocation": artifact, "region": region}}],
     }
     if diagnostic.layer is not None:

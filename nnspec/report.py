@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .diagnostics import ERROR, INFO, WARNING
+from .printable import printable
 from .runner import RunResult, execution_order
 from .stats import TensorStats
 
@@ -117,8 +118,8 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
         pinned = next((m["pinned"] for m in result.stats[name].measures.values() if "pinned" in m), None)
         rows.append(
             [
-                name,
-                spec.layers[name].type.name,
+                printable(name),
+                printable(spec.layers[name].type.name),
                 "x".join(map(str, spec.layers[name].shape)),  # 1x28x28: narrower than (1, 28, 28)
                 _span(_combined(received)),
                 _span(out),
@@ -132,7 +133,7 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     numeric = {"mean", "std", "sat", "zero", "nan/inf"}
     lines = [
-        f"{spec.name or spec.file}: {len(spec.layers)} layers, {result.samples} "
+        f"{printable(spec.name or spec.file)}: {len(spec.layers)} layers, {result.samples} "
         f"sample{'s' if result.samples != 1 else ''}, {spec.dtype}",
         "",
     ]
@@ -142,7 +143,7 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
         ).rstrip()
         for row in rows
     ]
-    shown = {name: value for name, value in result.outputs.items() if value.size <= MAX_VALUES_SHOWN}
+    shown = {printable(name): value for name, value in result.outputs.items() if value.size <= MAX_VALUES_SHOWN}
     if not tables:
         lines, shown = [], {}
     if shown:
@@ -153,17 +154,18 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
     found_scores = scores(result)
     if found_scores:
         lines += ["", "over all samples"]
-        name_width = max(map(len, found_scores))
+        name_width = max(len(printable(name)) for name in found_scores)
         for name, score in found_scores.items():
             shown = f"{100 * score['value']:.2f}%" if score["kind"] == "error rate" else _num(score["value"], 6)
-            lines.append(f"  {name.ljust(name_width)}  {score['kind']} {shown} ({spec.layers[name].type.name})")
+            kind = f"{score['kind']} {shown} ({printable(spec.layers[name].type.name)})"
+            lines.append(f"  {printable(name).ljust(name_width)}  {kind}")
     for severity in (ERROR, WARNING, INFO):
         found = [f for f in result.findings if f.severity == severity]
         if found:
             lines += ["", f"{severity}s" if severity != INFO else "info"]
             for finding in found:
                 line, _ = spec.locate(finding.layer)
-                text = f"line {line}: {finding.message} [{finding.check}]"
+                text = f"line {line}: {printable(finding.message)} [{printable(finding.check)}]"
                 lines += textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="    ")
     counts = [(len(result.errors), "error"), (len(result.warnings), "warning")]
     lines += ["", ", ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in counts)]

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from .printable import break_commands, escape_character, printable
 from .schema import FORMAT_VERSION
 from .spec import Layer, Spec
 
@@ -55,13 +56,33 @@ class _FlowMap(dict):
 class _Dumper(yaml.SafeDumper):
     """Block mappings, flow lists of scalars, lists indented under their key, and never an
     alias: nnspec's loader refuses anchors and aliases, and PyYAML writes them for an object
-    met twice."""
+    met twice. Text that ``printable`` would change is written double-quoted on one line, by
+    ``quoted``: the YAML is printed, and must not carry what a terminal or a CI log acts on."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
+
+    def write_double_quoted(self, text: str, split: bool = True) -> None:
+        if _is_clean(text):
+            super().write_double_quoted(text, split)
+        else:  # PyYAML would fold it over lines, and keep bidi characters and '::' as they are
+            self.write_indicator(quoted(text), True)
+
+
+def quoted(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar on one line that reads back as ``text``: the
+    characters ``printable`` escapes as YAML's escapes, and ``::`` and ``##[`` broken up with
+    ``\\x3a`` and ``\\x23`` (YAML's escapes too)."""
+    escaped = "".join("\\" + ch if ch in '"\\' else escape_character(ch) for ch in text)
+    return '"' + break_commands(escaped) + '"'
+
+
+def _is_clean(text: str) -> bool:
+    """Whether every line of ``text`` is printed as it is (``printable`` leaves it alone)."""
+    return all(printable(line) == line for line in text.split("\n"))
 
 
 def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
@@ -73,7 +94,10 @@ def _represent_flow_map(dumper: yaml.SafeDumper, data: _FlowMap) -> yaml.Node:
 
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    style = "|" if "\n" in data.strip("\n") else None  # a multi-line description as a literal block
+    if not _is_clean(data):
+        style = '"'  # escaped, on one line (_Dumper.write_double_quoted)
+    else:
+        style = "|" if "\n" in data.strip("\n") else None  # a multi-line description as a literal block
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
 
@@ -103,7 +127,7 @@ def _flow_scalar_lists(value: Any) -> Any:
 
 def resolved_text(spec: Spec) -> str:
     """The spec as YAML with every default filled in and every implicit input made explicit."""
-    source = spec.file.replace("\n", " ")
+    source = printable(spec.file)
     header = f"# {source}, resolved by nnspec: every default filled in, every input written out\n"
     return header + dump_yaml(resolved_data(spec))
 

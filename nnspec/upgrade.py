@@ -34,6 +34,7 @@ from typing import Any
 from .catalog import layer_types
 from .diagnostics import Diagnostic, SpecError
 from .loader import SourceMap, load_text
+from .printable import log_safe, log_safe_line
 from .resolved import dump_yaml
 from .schema import FORMAT_VERSION
 
@@ -119,12 +120,29 @@ def upgrade_text(text: str, file: str = "<spec>") -> str:
     return upgrade_text_with_notes(text, file)[0]
 
 
-def upgrade_text_with_notes(text: str, file: str = "<spec>") -> tuple[str, list[str]]:
-    """``upgrade_text``, with the notes saying what each step changed (for ``nnspec upgrade``)."""
+def upgrade_text_with_notes(text: str, file: str = "<spec>", printed: bool = False) -> tuple[str, list[str]]:
+    """``upgrade_text``, with the notes saying what each step changed (for ``nnspec upgrade``).
+
+    ``printed``: the text goes to a terminal or a CI log (``nnspec upgrade`` without ``-o``),
+    where a spec at this version is not given back as it is if it holds what the output
+    guard escapes (nnspec.printable: control or bidi characters, '::' at a line's start,
+    '##['): it would reach the reader changed, no longer the same YAML. It is written as
+    nnspec writes YAML instead, its text escaped in double quotes (a note says so); CRLF line
+    ends alone just become LF.
+    """
     doc = load_text(text, file)
     data, notes = upgrade(doc.data, file, doc.source_map)
     if data == doc.data:
-        return text, notes
+        if not printed:
+            return text, notes
+        text = text.replace("\r\n", "\n")
+        if log_safe(text) == text:
+            return text, notes
+        notes = [
+            *notes,
+            "written as nnspec writes YAML (comments below the top ones dropped): it holds text not printed as it is "
+            "(control or bidi characters, '::' or '##['); -o PATH writes it unchanged",
+        ]
     return _leading_comments(text) + dump_yaml(data), notes
 
 
@@ -171,7 +189,7 @@ def _leading_comments(text: str) -> str:
     kept = []
     for line in text.lstrip("\ufeff").splitlines(keepends=True):
         if line.lstrip().startswith("#") or (kept and not line.strip()):
-            kept.append(line if line.endswith("\n") else line + "\n")
+            kept.append(log_safe_line(line.rstrip("\r\n")) + "\n")  # comments are printed too
         else:
             break
     while kept and not kept[-1].strip():

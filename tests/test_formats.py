@@ -164,8 +164,9 @@ def test_github_annotations_for_a_broken_spec(tmp_path, monkeypatch, capsys):
 
 def test_github_escapes_the_message_and_the_properties():
     diagnostic = Diagnostic("50% done\r\nnext: a, b", "dir,a/b:c.yaml", 3, 4, INFO, "some-code")
+    # a message is one line, as in the text format: CR and LF are shown as \r \n (nnspec.printable)
     assert github_line(diagnostic, "/") == (
-        "::notice file=dir%2Ca/b%3Ac.yaml,line=3,col=4,title=nnspec some-code::50%25 done%0D%0Anext: a, b"
+        "::notice file=dir%2Ca/b%3Ac.yaml,line=3,col=4,title=nnspec some-code::50%25 done\\r\\nnext: a, b"
     )
     whole_file = Diagnostic("cannot read", "x.yaml", severity=WARNING, code="unreadable")
     assert github_line(whole_file, "/") == "::warning file=x.yaml,title=nnspec unreadable::cannot read"

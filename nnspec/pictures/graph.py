@@ -21,9 +21,10 @@ import numpy as np
 from ..catalog import format_shape
 from ..checks import Finding
 from ..diagnostics import UsageError
+from ..printable import printable, printable_lines
 from ..runner import execution_order
 from ..spec import Layer, Spec
-from .extra import matplotlib
+from .extra import SAVE_BACKENDS, drawing, matplotlib
 from .paths import check_new_file
 from .style import CLEAN, COLOURS, LABELS, SEVERITIES, worst
 
@@ -62,9 +63,10 @@ class Box:
 
     @property
     def lines(self) -> tuple[str, ...]:
-        """The box's text, a line each: the first (the name) is drawn bold."""
+        """The box's text, a line each, ``printable``: the first (the name) is drawn bold."""
         checks = dict.fromkeys(f.check for f in self.findings)  # one line a check, in the order found
-        return (self.name, self.type, self.shape, *self.properties, *(f"! {check}" for check in checks))
+        lines = (self.name, self.type, self.shape, *self.properties, *(f"! {check}" for check in checks))
+        return tuple(map(printable, lines))
 
 
 def boxes(spec: Spec, findings: Iterable[Finding]) -> dict[str, Box]:
@@ -129,13 +131,13 @@ def _show(value: object) -> str:
     elif isinstance(value, float):
         text = f"{value:.6g}"
     else:
-        text = " ".join(str(value).split())  # one line in a box, whatever the text holds
+        text = printable(" ".join(str(value).split()))  # one line in a box, whatever the text holds
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
 
 
 def title(spec: Spec, samples: int | None) -> str:
     """What the colours are from: the static analysis (``samples`` None) or a run."""
-    name = spec.name or Path(spec.file).name
+    name = printable(spec.name or Path(spec.file).name)
     if samples is None:
         return f"{name}: findings predicted from the spec"
     return f"{name}: findings of a run on {samples:,} sample{'s' if samples != 1 else ''}"
@@ -145,8 +147,9 @@ def title(spec: Spec, samples: int | None) -> str:
 
 
 def dot_string(text: str) -> str:
-    """``text`` as a quoted DOT string: backslashes and quotes escaped, newlines as DOT's \\n."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "")
+    """``text`` as a quoted DOT string: each line ``printable``, backslashes and quotes escaped,
+    newlines as DOT's \\n."""
+    escaped = printable_lines(text).replace("\\", "\\\\").replace('"', '\\"')
     return '"' + escaped.replace("\n", "\\n") + '"'
 
 
@@ -155,20 +158,20 @@ def to_dot(spec: Spec, findings: Iterable[Finding], heading: str) -> str:
     drawn = boxes(spec, findings)
     key = ", ".join(f"{LABELS[s]} {COLOURS[s][1]}" for s in (*SEVERITIES, CLEAN))
     lines = [
-        f"// nnspec graph of {' '.join(spec.file.splitlines())}",
-        f"digraph {dot_string(spec.name or Path(spec.file).stem)} {{",
+        f"// nnspec graph of {printable(spec.file)}",
+        f"digraph {dot_string(printable(spec.name or Path(spec.file).stem))} {{",
         f"  graph [rankdir=TB, labelloc=t, fontname=Helvetica, label={dot_string(heading + chr(10) + key)}];",
         '  node [shape=box, style="rounded,filled", fontname=Courier, fontsize=10];',
         '  edge [color="#555555", arrowsize=0.7];',
     ]
     for box in drawn.values():
         fill, edge = COLOURS[box.severity]
-        tooltip = "\n".join(f"{f.severity}: {f.message} [{f.check}]" for f in box.findings) or LABELS[CLEAN]
+        tooltip = "\n".join(printable(f"{f.severity}: {f.message} [{f.check}]") for f in box.findings)
         attributes = {
             "label": dot_string("\n".join(box.lines)),
             "fillcolor": dot_string(fill),
             "color": dot_string(edge),
-            "tooltip": dot_string(tooltip),
+            "tooltip": dot_string(tooltip or LABELS[CLEAN]),
         }
         if box.findings:
             attributes["penwidth"] = "2"
@@ -301,7 +304,7 @@ def draw(
     ``link(name)``, if given, makes each box a link (SVG only): the HTML report's boxes
     jump to the layer's section (the report lets clicks on a box's text through to it).
     """
-    mpl = matplotlib(f"drawing the graph as {form.upper()}")
+    matplotlib(f"drawing the graph as {form.upper()}")
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch
     from matplotlib.path import Path as Polyline  # pathlib's Path is the module's
@@ -320,7 +323,7 @@ def draw(
     height = bottom + head + foot + 2 * MARGIN
     middle = (left + right) / 2
 
-    with mpl.rc_context(_RC):
+    with drawing(f"drawing the graph as {form.upper()}", _RC):
         figure = Figure(figsize=(width / 72, height / 72))
         axes = figure.add_axes((0, 0, 1, 1))
         axes.set_xlim(middle - width / 2, middle + width / 2)
@@ -408,7 +411,7 @@ def _save(figure, form: str) -> bytes:
     buffer = io.BytesIO()
     # No date (SVG) nor software version (PNG) in the file: the same spec gives the same bytes.
     metadata = {"Date": None} if form == "svg" else {"Software": None}
-    figure.savefig(buffer, format=form, dpi=PNG_DPI, metadata=metadata)
+    figure.savefig(buffer, format=form, dpi=PNG_DPI, metadata=metadata, backend=SAVE_BACKENDS[form])
     return buffer.getvalue()
 
 

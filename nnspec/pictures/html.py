@@ -9,15 +9,16 @@ table, the findings and the outputs link to the same anchors.
 from __future__ import annotations
 
 import base64
+import html
 import re
 from collections.abc import Mapping, Sequence
-from html import escape
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..catalog import format_shape
 from ..diagnostics import UsageError
+from ..printable import printable_lines
 from ..report import MAX_VALUES_SHOWN, format_values, scores, to_dict
 from ..runner import RunResult
 from ..stats import PERCENTILES
@@ -27,6 +28,12 @@ from .plots import layer_plot, plotted_layers
 from .style import CLEAN, COLOURS, LABELS, SEVERITIES, worst
 
 REPORT_SUFFIXES = (".html", ".htm")
+
+
+def escape(text: str, quote: bool = True) -> str:
+    """Text for the page: each line ``printable`` (no control or bidi character from a spec
+    reaches the reader's screen), then HTML-escaped."""
+    return html.escape(printable_lines(text), quote)
 
 
 def anchor(layer: str) -> str:

@@ -20,11 +20,12 @@ import numpy as np
 
 from ..checks import Finding
 from ..diagnostics import UsageError
+from ..printable import printable
 from ..runner import RunResult, execution_order
 from ..save import write_atomically
 from ..spec import Layer, Spec
 from ..stats import TensorStats
-from .extra import matplotlib
+from .extra import SAVE_BACKENDS, drawing, matplotlib
 from .histogram import even_histogram
 from .ranges import curve, has_curve, regions, view
 from .style import BAR_COLOUR, CLEAN, COLOURS, CURVE_COLOUR, LABELS, REGION_COLOURS, worst
@@ -89,11 +90,11 @@ def received(result: RunResult, name: str) -> TensorStats:
 
 def layer_plot(result: RunResult, name: str) -> bytes:
     """The PNG of one layer's figure."""
-    mpl = matplotlib("plotting a layer")
-    with mpl.rc_context(_RC):
+    with drawing("plotting a layer", _RC):
         figure = layer_figure(result, name)
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", metadata={"Software": None})  # no version: the same bytes each time
+        # no version: the same bytes each time
+        figure.savefig(buffer, format="png", metadata={"Software": None}, backend=SAVE_BACKENDS["png"])
     return buffer.getvalue()
 
 
@@ -120,7 +121,7 @@ _RC = {"font.size": FONT_SIZE, "axes.titlesize": FONT_SIZE + 0.5, "legend.fontsi
 def _title(figure, layer: Layer, findings: list[Finding]) -> None:
     severity = worst(findings)
     checks = ", ".join(dict.fromkeys(f.check for f in findings))
-    text = f"{layer.name} ({layer.type.name})   {layer.type.formula}"
+    text = printable(f"{layer.name} ({layer.type.name})   {layer.type.formula}")
     if severity != CLEAN:
         text += f"   {LABELS[severity]}: {checks}"
     figure.suptitle(text, color=COLOURS[severity][1] if severity != CLEAN else "#1b2631", fontsize=FONT_SIZE + 1.5)
@@ -129,7 +130,7 @@ def _title(figure, layer: Layer, findings: list[Finding]) -> None:
 def _source_label(layer: Layer) -> str:
     if layer.type.is_source:
         return "its data"
-    return "received from " + ", ".join(layer.inputs)
+    return "received from " + printable(", ".join(layer.inputs))
 
 
 def _input_panel(axes, layer: Layer, stats: TensorStats, dtype: str, source: str) -> None:
