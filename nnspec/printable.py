@@ -68,6 +68,11 @@ def printable_lines(text: str) -> str:
     return "\n".join(printable(line) for line in text.split("\n"))
 
 
+def is_clean(text: str) -> bool:
+    """Whether ``printable_lines`` leaves ``text`` as it is: it may be printed raw."""
+    return all(printable(line) == line for line in text.split("\n"))
+
+
 def _escape_characters(text: str) -> str:
     return "".join(escape_character(ch) for ch in text)
 
@@ -100,10 +105,12 @@ def log_safe(text: str) -> str:
 
 def json_text(data: Any, **options: Any) -> str:
     """``json.dumps`` for output a log may show: ASCII only (a control or bidi character is
-    JSON's ``\\u`` escape, as json writes it) and ``##[`` written ``##\\u005b``. The text is the
-    same JSON, and reads back to the same data; a JSON string never starts a line, so ``::``
-    cannot start a workflow command."""
-    return json.dumps(data, ensure_ascii=True, **options).replace("##[", "##\\u005b")
+    JSON's ``\\u`` escape, as json writes it), ``##[`` written ``##\\u005b`` and ``::`` written
+    ``\\u003a:``, as ``printable`` breaks them up. The text is the same JSON, and reads back to
+    the same data: both can only occur inside JSON strings, where a backslash always starts a
+    whole escape."""
+    text = json.dumps(data, ensure_ascii=True, **options)
+    return _COLONS.sub(r"\\u003a", text.replace("##[", "##\\u005b"))
 
 
 # --- the guard on sys.stdout and sys.stderr ---------------------------------------------------

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .printable import break_commands, escape_character, printable
+from .printable import break_commands, escape_character, is_clean, printable
 from .schema import FORMAT_VERSION
 from .spec import Layer, Spec
 
@@ -66,7 +66,7 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
     def write_double_quoted(self, text: str, split: bool = True) -> None:
-        if _is_clean(text):
+        if is_clean(text):
             super().write_double_quoted(text, split)
         else:  # PyYAML would fold it over lines, and keep bidi characters and '::' as they are
             self.write_indicator(quoted(text), True)
@@ -80,11 +80,6 @@ def quoted(text: str) -> str:
     return '"' + break_commands(escaped) + '"'
 
 
-def _is_clean(text: str) -> bool:
-    """Whether every line of ``text`` is printed as it is (``printable`` leaves it alone)."""
-    return all(printable(line) == line for line in text.split("\n"))
-
-
 def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
 
@@ -94,7 +89,7 @@ def _represent_flow_map(dumper: yaml.SafeDumper, data: _FlowMap) -> yaml.Node:
 
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    if not _is_clean(data):
+    if not is_clean(data):
         style = '"'  # escaped, on one line (_Dumper.write_double_quoted)
     else:
         style = "|" if "\n" in data.strip("\n") else None  # a multi-line description as a literal block

@@ -34,7 +34,7 @@ from typing import Any
 from .catalog import layer_types
 from .diagnostics import Diagnostic, SpecError
 from .loader import SourceMap, load_text
-from .printable import log_safe, log_safe_line
+from .printable import is_clean, printable
 from .resolved import dump_yaml
 from .schema import FORMAT_VERSION
 
@@ -124,11 +124,11 @@ def upgrade_text_with_notes(text: str, file: str = "<spec>", printed: bool = Fal
     """``upgrade_text``, with the notes saying what each step changed (for ``nnspec upgrade``).
 
     ``printed``: the text goes to a terminal or a CI log (``nnspec upgrade`` without ``-o``),
-    where a spec at this version is not given back as it is if it holds what the output
-    guard escapes (nnspec.printable: control or bidi characters, '::' at a line's start,
-    '##['): it would reach the reader changed, no longer the same YAML. It is written as
-    nnspec writes YAML instead, its text escaped in double quotes (a note says so); CRLF line
-    ends alone just become LF.
+    where a spec at this version is not given back as it is if it holds what
+    ``nnspec.printable`` escapes (control or bidi characters, '::', '##['): the output guard
+    would change it on its way, no longer the same YAML. It is written as nnspec writes YAML
+    instead, such text escaped in double quotes (a note says so); CRLF line ends alone just
+    become LF.
     """
     doc = load_text(text, file)
     data, notes = upgrade(doc.data, file, doc.source_map)
@@ -136,7 +136,7 @@ def upgrade_text_with_notes(text: str, file: str = "<spec>", printed: bool = Fal
         if not printed:
             return text, notes
         text = text.replace("\r\n", "\n")
-        if log_safe(text) == text:
+        if is_clean(text):
             return text, notes
         notes = [
             *notes,
@@ -189,7 +189,7 @@ def _leading_comments(text: str) -> str:
     kept = []
     for line in text.lstrip("\ufeff").splitlines(keepends=True):
         if line.lstrip().startswith("#") or (kept and not line.strip()):
-            kept.append(log_safe_line(line.rstrip("\r\n")) + "\n")  # comments are printed too
+            kept.append(printable(line.rstrip("\r\n")) + "\n")  # comments are printed too
         else:
             break
     while kept and not kept[-1].strip():
