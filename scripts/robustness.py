@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import pickle
 import random
@@ -103,6 +104,7 @@ class Case:
     expect: Expect
     env: dict[str, str] = field(default_factory=dict)
     check: Callable[[Path], str | None] | None = None  # a condition on the directory afterwards
+    said: Callable[[str, str], str | None] | None = None  # a condition on (stdout, stderr)
     # (signal, seconds, from the write): atomicity cases interrupt the run that many seconds after it
     # starts, or after it starts writing its output (a temporary file appears in its directory).
     signal_after: tuple[int, float, bool] | None = None
@@ -1367,6 +1369,177 @@ def directories(rng: random.Random) -> Iterator[Case]:
         )
 
 
+# --- output injection: text from a spec or a file printed, or drawn ---------------------------------
+
+# What a stranger's text may try on a terminal or a CI log: control and bidi characters, GitHub's
+# workflow commands (``::cmd::`` at a line's start, ``##[cmd]`` anywhere, lines split at CR).
+PAYLOADS = [
+    "\r",
+    "\x1b[31m",
+    "\x1b]0;title\x07",
+    "\u202e",
+    "\u2066x\u2069",
+    "\u200f",
+    "\x85",
+    "\u2028",
+    "\x9b2J",
+    "\x00",
+    "\x7f",
+    "::error::forged",
+    "  ::add-mask::secret",
+    "::stop-commands::tok",
+    "##[error]forged",
+    "\n::error file=x.yaml::forged",
+    "\r\n##[group]x",
+]
+ANY_CLEAN = Expect("either", (1, 2), None, False)
+
+
+def _spec_json(data: dict) -> str:
+    """A spec as JSON, which is YAML: any character as a JSON escape, read back as itself."""
+    return json.dumps({"nnspec": 1, **data})
+
+
+def _layers(*extra: dict, first: dict | None = None) -> list[dict]:
+    return [{"name": "x", "type": "Input", "size": [4], "generator": "Uniform", **(first or {})}, *extra]
+
+
+# Where a spec carries text: each makes the spec's data from a payload.
+TEXT_FIELDS: dict[str, Callable[[str], dict]] = {
+    "layer type": lambda p: {"layers": _layers({"name": "y", "type": p})},
+    "property key": lambda p: {"layers": _layers({"name": "y", "type": "Tanh", p: 1})},
+    "layer name": lambda p: {"layers": _layers({"name": p, "type": "Tanh"})},
+    "input": lambda p: {"layers": _layers({"name": "y", "type": "Tanh", "input": p})},
+    "output": lambda p: {"layers": _layers({"name": "y", "type": "Tanh"}), "outputs": [p]},
+    "check id": lambda p: {"layers": _layers({"name": "y", "type": "Tanh"}), "checks": {p: "off"}},
+    "dataset": lambda p: {"layers": _layers({"name": "y", "type": "Tanh"}, first={"dataset": p})},
+    "scope": lambda p: {"layers": _layers({"name": "y", "type": "Affine", "out_shape": 2, "parameter_scope": p})},
+    "name": lambda p: {"name": p, "layers": _layers({"name": "y", "type": "Tanh"})},
+    "parameter file": lambda p: {"layers": _layers({"name": "y", "type": "Affine", "W": {"file": p + ".npy"}})},
+}
+OUTPUT_COMMANDS = [
+    ["validate", SPEC],
+    ["validate", "--format", "github", SPEC],
+    ["validate", "--format", "json", SPEC],
+    ["validate", "--format", "sarif", SPEC],
+    ["validate", "--print-resolved", SPEC],
+    ["run", SPEC, "--samples", "3"],
+    ["run", "--format", "github", SPEC, "--samples", "3"],
+    ["graph", SPEC],
+    ["upgrade", SPEC],
+]
+_OWN_COMMAND = re.compile(r"^::(error|warning|notice) file=[^:\s]*(,line=\d+,col=\d+)?,title=nnspec [^:]*::")
+
+
+def log_safe(stdout: str, stderr: str) -> str | None:
+    """What in nnspec's output a terminal or GitHub's runner would act on (None: nothing)."""
+    for stream, text in (("stdout", stdout), ("stderr", stderr)):
+        bad = sorted({ch for ch in text if ch in "\r\x1b\x00\x7f\x85\u2028\u2029" or 0x80 <= ord(ch) < 0xA0})
+        bidi = sorted({ch for ch in text if 0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069})
+        if bad or bidi:
+            return f"raw {[*bad, *bidi]!r} on {stream}"
+        if "##[" in text:
+            return f"'##[' on {stream}"
+        for line in text.split("\n"):
+            if line.lstrip().startswith("::") and not _OWN_COMMAND.match(line):
+                return f"a line on {stream} starts a workflow command: {line[:80]!r}"
+    return None
+
+
+def control_characters(rng: random.Random) -> Iterator[Case]:
+    for i in range(60):
+        payload = PAYLOADS[i % len(PAYLOADS)]
+        if i % 6 == 5:  # a file name: on the command line, and named by the spec
+            name = payload.replace("\x00", "0").replace("/", "_") + ".yaml"
+            argv = [part if part != SPEC else name for part in rng.choice(OUTPUT_COMMANDS)]
+            files = {name: _spec_json({"layers": _layers({"name": "y", "type": "Tanhh"})})}
+            yield Case(
+                "control characters in text", f"file name {payload!r}: {argv[0]}", argv, files, ANY_CLEAN, said=log_safe
+            )
+            continue
+        where = rng.choice(list(TEXT_FIELDS))
+        argv = rng.choice(OUTPUT_COMMANDS)
+        files = {SPEC: _spec_json(TEXT_FIELDS[where](payload))}
+        label = f"{where} {payload!r}: {' '.join(argv[:-1] if argv[-1] == SPEC else argv)}"
+        yield Case("control characters in text", label, argv, files, ANY_CLEAN, said=log_safe)
+
+
+MATHTEXT = ["$\\foo$", "$x^$", "$\\frac{$", "$a_{b$", "$$", "$\\sqrt[$", "a $ b $ c", "$\\mathdefault{x}$"]
+
+
+def mathtext(rng: random.Random) -> Iterator[Case]:
+    if not _has("matplotlib"):
+        return
+    for i in range(16):
+        text = MATHTEXT[i % len(MATHTEXT)]
+        where = rng.choice(["name", "dataset", "scope", "file name"])
+        spec = SPEC if where != "file name" else f"s{text}.yaml".replace("/", "_")
+        data = TEXT_FIELDS["name" if where == "file name" else where](text)
+        picture = rng.choice(["g.svg", "g.png", "report"])
+        if picture == "report":
+            argv = ["run", "-q", spec, "--samples", "3", "--report", "r.html"]
+        else:
+            argv = ["graph", spec, "-o", picture]
+        yield Case("mathtext", f"{where} {text!r}: {' '.join(argv)}", argv, {spec: _spec_json(data)}, OK, timed=False)
+
+
+def _rc_marker(directory: Path) -> str | None:
+    if (directory / "imported").exists():
+        return "a module named by the working directory's matplotlibrc was imported"
+    return None
+
+
+def _silent_stderr(stdout: str, stderr: str) -> str | None:
+    return f"stderr not empty (the rc file was read?): {stderr.strip()[:120]!r}" if stderr.strip() else None
+
+
+RC_LINES = [
+    "backend: module://rc_backend",
+    "text.usetex: True",
+    "text.latex.preamble: \\input{/etc/passwd}",
+    "font.size: 40",
+    "svg.fonttype: path",
+    "savefig.bbox: tight",
+    "figure.dpi: 3000",
+    "savefig.dpi: 3000",
+    "text.parse_math: True",
+    "path.sketch: 100, 100, 100",
+    "no.such.key: 1",
+    "font.size: \x1b[31m not a number",
+    "axes.prop_cycle: cycler('color', ['r'] * 1000000)",
+]
+
+
+def matplotlibrc_in_cwd(rng: random.Random) -> Iterator[Case]:
+    if not _has("matplotlib"):
+        return
+    for i in range(12):
+        lines = rng.sample(RC_LINES, k=rng.randint(2, 6))
+        if i % 2 == 0:
+            lines = [RC_LINES[0], RC_LINES[1], *lines]
+        files = {
+            SPEC: _spec_json({"name": "$\\foo$ net", "layers": _layers({"name": "y", "type": "Tanh"})}),
+            "matplotlibrc": "\n".join(dict.fromkeys(lines)) + "\n",
+            "rc_backend.py": "open('imported', 'w').write('ran')\n",
+        }
+        picture = rng.choice(["g.svg", "g.png", "report"])
+        argv = (
+            ["run", "-q", SPEC, "--samples", "3", "--report", "r.html"]
+            if picture == "report"
+            else ["graph", SPEC, "-o", picture]
+        )
+        yield Case(
+            "matplotlibrc in cwd",
+            f"{'; '.join(dict.fromkeys(lines))}: {argv[0]}",
+            argv,
+            files,
+            OK,
+            check=_rc_marker,
+            said=_silent_stderr,
+            timed=False,
+        )
+
+
 # --- output paths --------------------------------------------------------------------------------
 
 OLD = b"old contents, to be kept\n"
@@ -1519,6 +1692,9 @@ GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("directories as paths", directories),
     ("existing output", existing_outputs),
     ("atomic outputs", atomic_outputs),
+    ("control characters in text", control_characters),
+    ("mathtext", mathtext),
+    ("matplotlibrc in cwd", matplotlibrc_in_cwd),
 ]
 
 # --- running and judging -------------------------------------------------------------------------
@@ -1639,6 +1815,10 @@ def judge(case: Case, result: Result, directory: Path) -> list[str]:
         problems.append(f"exit {result.code} after a signal")
     if case.check:
         problem = case.check(directory)
+        if problem:
+            problems.append(problem)
+    if case.said:
+        problem = case.said(result.stdout, result.stderr)
         if problem:
             problems.append(problem)
     return problems
