@@ -131,7 +131,14 @@ class GuardedStream:
         self._started = False  # the current line's start is written: nothing later in it can start a command
 
     def write(self, text: str) -> int:
-        *lines, self._held = (self._held + text).split("\n")
+        whole = self._held + text
+        if "::" not in whole and "##[" not in whole and whole.replace("\n", "").isprintable():
+            done, newline, self._held = whole.rpartition("\n")  # nothing to escape: the common case, checked in C
+            if newline:
+                self.stream.write(done + "\n")
+                self._started = False
+            return len(text)
+        *lines, self._held = whole.split("\n")
         if lines:
             lines[0] = self._safe(lines[0])
             lines[1:] = [log_safe_line(line) for line in lines[1:]]

@@ -113,6 +113,9 @@ FIELDS: dict[str, Callable[[str], Case]] = {
         {p + ".yaml": spec_text({"layers": layers({"name": "y", "type": "Tanhh"})})},
         [[*c[:-1], p + ".yaml"] for c in SPEC_COMMANDS],
     ),
+    "spec file name, valid spec": lambda p: Case(
+        {p + ".yaml": spec_text({"layers": layers()})}, [[*c[:-1], p + ".yaml"] for c in SPEC_COMMANDS], valid=True
+    ),
     "--check id": lambda p: Case(
         {"spec.yaml": spec_text({"layers": layers()})},
         [
