@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line. Everything it prints passes nnspec.printable's guard: no control
     character, bidi override or workflow command from a spec or a file reaches a terminal or a log."""
     with guarded_output():
-        return _main(argv)
+        try:
+            return _main(argv)
+        except Exception:  # --debug: the traceback it asks for, through the guard too (exit 1, as Python's own)
+            traceback.print_exc()
+            return 1
 
 
 def _main(argv: Sequence[str] | None) -> int:

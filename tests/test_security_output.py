@@ -342,3 +342,14 @@ def test_a_matplotlibrc_in_the_working_directory_changes_nothing_and_runs_nothin
         )
     assert not marker.exists(), "the backend an rc file named was imported"
     assert outputs["hostile"] == outputs["clean"]  # the same streams, the same bytes in every picture
+
+
+def test_debug_tracebacks_pass_the_guard_too(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text(spec_text({"layers": layers(first={"generator": "None"})}))
+    (tmp_path / "d.csv").write_text("x\n\x1b[31m\u202e\n::add-mask::x.png\n")
+    assert main(["--debug", "run", "s.yaml", "--dataset", "d.csv"]) == 1  # exit 1, as Python's own traceback
+    out, err = capsys.readouterr()
+    assert "Traceback" in err and "UsageError" in err
+    for payload in ("\x1b[31m", "\u202e"):
+        assert_log_safe(err, payload, "--debug stderr")
