@@ -515,9 +515,8 @@ def _upgrade(args: argparse.Namespace) -> int:
     if output is not None and _exists(output) and not args.force:
         raise UsageError(f"{output} exists; add --force to overwrite it")
     text = read_text(args.file)
-    upgraded, notes = upgrade_text_with_notes(
-        text, args.file, printed=output is None
-    )  # SpecError (exit 1) for a version it cannot read
+    # SpecError (exit 1) for a version it cannot read; on stdout, text that would be escaped is quoted
+    upgraded, notes = upgrade_text_with_notes(text, args.file, printed=output is None)
     for note in notes:
         print(f"{printable(args.file)}: {printable(note)}", file=sys.stderr)
     if output is None:

@@ -65,7 +65,7 @@ def _import_matplotlib() -> None:
         here = os.getcwd()
     except OSError:  # a removed directory: no matplotlibrc is found there either
         here = None
-    if here is not None:
+    if here is not None:  # once a process, for the import only (a program that imported matplotlib is left alone)
         os.chdir(Path(__file__).parent)  # nnspec's own files: no matplotlibrc among them
     try:
         import matplotlib  # noqa: F401
