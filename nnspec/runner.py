@@ -190,7 +190,7 @@ class Runner:
         # The parameters are drawn or loaded here: their memory is checked before, not after.
         memory.check(self._footprint.estimate(0, 0, [], []), _limit(max_memory))
         if isinstance(params, (str, Path)):
-            loaded, source = load_parameter_file(params), f"parameter file {params}"
+            loaded, source = load_parameter_file(params, _limit(max_memory)), f"parameter file {params}"
         else:
             loaded, source = params, "the parameters given"
         self.parameters, self.notes = resolve_parameters(spec, loaded, source)
