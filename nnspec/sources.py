@@ -114,12 +114,11 @@ class CsvRows:
     def _index(self, handle: BinaryIO) -> int:
         """Record where each line holding more than line ends starts, and its number; the file's size."""
         most = None if self.max_memory is None else self.max_memory // self.INDEX_BYTES
-        offset = line_start = 0
+        offset = line_start = len(codecs.BOM_UTF8) if handle.read(3) == codecs.BOM_UTF8 else 0
+        handle.seek(offset)
         number, content = 1, False
         while piece := handle.readline(self.BLOCK):
-            skip = len(codecs.BOM_UTF8) if offset == 0 and piece.startswith(codecs.BOM_UTF8) else 0
-            line_start += skip
-            content = content or bool(piece[skip:].strip(b"\r\n"))
+            content = content or bool(piece.strip(b"\r\n"))
             offset += len(piece)
             if piece.endswith(b"\n"):
                 self._add_row(line_start, number, content, most)

@@ -22,7 +22,12 @@ h5py = pytest.importorskip("h5py")
 Image = pytest.importorskip("PIL.Image")
 
 SECRET = b"NNSPEC_TEST_SECRET=hunter2-0123456789abcdef\n"
-AFFINE = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3], generator: Uniform}\n  - {name: fc, type: Affine, out_shape: 3}\n"
+AFFINE = """\
+nnspec: 1
+layers:
+  - {name: x, type: Input, size: [3], generator: Uniform}
+  - {name: fc, type: Affine, out_shape: 3}
+"""
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -123,3 +128,187 @@ def test_the_datasets_of_an_h5_are_bounded_by_max_memory_before_they_are_read(tm
     assert params.stat().st_size < 2**20
     err = refused(capsys, "run", str(spec), "--params", str(params), "--max-memory", "50M", "--samples", "2")
     assert str(params) in err and "762.9 MiB" in err and "memory limit of 50.0 MiB (--max-memory)" in err
+
+
+# --- a child process, measured: exit code, stderr and peak memory (ru_maxrss) -----------------------
+
+# nnspec is forked from this small launcher, not from pytest: Linux counts in a child's peak memory
+# the memory of the process that forked it, at the fork (as scripts/robustness.py explains).
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "nnspec", *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024)
+"""
+# What a run takes besides --max-memory: Python with numpy, PyYAML, networkx and jsonschema
+# imported (60 MB measured for `nnspec run` of a two-layer spec), Pillow and h5py (73 MB with both),
+# and allocator slack. A run's peak memory stays under its --max-memory plus this.
+OVERHEAD = 80 * 2**20
+LIMIT = "20M"
+
+
+def measured(directory: Path, *argv: str, env: dict[str, str] | None = None) -> tuple[int, str, int]:
+    """``python -m nnspec ARGV`` in ``directory``: exit code, stderr and peak memory in bytes."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *argv],
+        cwd=directory,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    code, peak = done.stdout.split()
+    return int(code), done.stderr, int(peak)
+
+
+def within_limit(peak: int, limit: str = LIMIT) -> bool:
+    from nnspec.memory import parse_size
+
+    return peak <= parse_size(limit) + OVERHEAD
+
+
+# --- item 5: an image is opened as the format its name says, never through another program ---------
+
+EPS = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 4 4\nnewpath 0 0 moveto 4 4 lineto stroke\nshowpage\n%%EOF\n"
+IMAGE_SPEC = (
+    "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [1, 4, 4]}\n  - {name: fc, type: Affine, out_shape: 2}\n"
+)
+
+
+def _dataset(directory: Path, *cells: str, spec: str = IMAGE_SPEC) -> None:
+    (directory / "spec.yaml").write_text(spec, encoding="utf-8")
+    (directory / "index.csv").write_text("x\n" + "".join(f"{cell}\n" for cell in cells), encoding="utf-8")
+
+
+def test_postscript_named_png_never_reaches_ghostscript(tmp_path):
+    """Pillow's EPS reader runs Ghostscript (`gs`) to decode: a fake `gs` first on PATH records a call."""
+    bin_directory, called = tmp_path / "bin", tmp_path / "gs-was-run"
+    bin_directory.mkdir()
+    (bin_directory / "gs").write_text(f"#!/bin/sh\ntouch '{called}'\nexit 1\n", encoding="utf-8")
+    (bin_directory / "gs").chmod(0o755)
+    (tmp_path / "img.png").write_bytes(EPS)
+    _dataset(tmp_path, "img.png")
+    path = f"{bin_directory}{os.pathsep}{os.environ.get('PATH', '')}"
+    code, err, _ = measured(tmp_path, "run", "-q", "spec.yaml", "--dataset", "index.csv", env={"PATH": path})
+    assert code == 2 and not called.exists(), err
+    assert "row 2, column x" in err and "img.png: cannot read the image: not a PNG file, as its name says" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("suffix", "form"), [(".png", "JPEG"), (".jpg", "PNG"), (".gif", "BMP"), (".tiff", "GIF")])
+def test_an_image_in_another_format_than_its_name_says_is_refused(tmp_path, capsys, suffix, form):
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / f"img{suffix}", format=form)
+    _dataset(tmp_path, f"img{suffix}")
+    err = refused(capsys, "run", "-q", str(tmp_path / "spec.yaml"), "--dataset", str(tmp_path / "index.csv"))
+    assert f"img{suffix}: cannot read the image: not a {Image.registered_extensions()[suffix]} file" in err
+
+
+# --- item 10: an image's size is checked against --max-memory before it is decoded -----------------
+
+
+def _png(width: int, height: int) -> bytes:
+    """A whole grayscale PNG of zeros, compressed row by row (a huge image in a small file)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+    compressor, row, parts = zlib.compressobj(9), bytes(width + 1), []
+    for _ in range(height):
+        parts.append(compressor.compress(row))
+    parts.append(compressor.flush())
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 0, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
+
+
+def test_an_image_bomb_is_refused_from_its_header_within_the_memory_limit(tmp_path):
+    (tmp_path / "big.png").write_bytes(_png(9_000, 9_000))  # 81 M pixels, under Pillow's own bomb limit
+    assert (tmp_path / "big.png").stat().st_size < 200_000
+    _dataset(tmp_path, "big.png")
+    code, err, peak = measured(tmp_path, "run", "-q", "spec.yaml", "--dataset", "index.csv", "--max-memory", LIMIT)
+    assert code == 2, err
+    assert "row 2, column x: big.png: an image of 9000 x 9000 pixels (L): reading it needs about 1.5 GiB" in err
+    assert "more than the memory limit of 20.0 MiB (--max-memory)" in err
+    assert within_limit(peak), peak
+
+
+# --- minor: what an image's values leave out is said once, naming the file --------------------------
+
+
+def test_an_animation_and_converted_colors_are_a_warning_naming_the_file_once(tmp_path, capsys):
+    frames = [Image.fromarray(np.full((4, 4), value, np.uint8)) for value in (10, 200, 90)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:])
+    Image.new("LAB", (4, 4), (50, 10, 20)).save(tmp_path / "lab.tiff")
+    Image.fromarray(np.full((4, 4), 7, np.uint8)).save(tmp_path / "plain.png")
+    spec = IMAGE_SPEC.replace("[1, 4, 4]", "[48]")  # LAB becomes RGB: 3 x 4 x 4 values, as are the others...
+    _dataset(tmp_path, "lab.tiff", "lab.tiff", spec=spec)
+    code, out, err = run_cli(capsys, "run", "-q", str(tmp_path / "spec.yaml"), "--dataset", str(tmp_path / "index.csv"))
+    assert code == 0, err
+    assert err.count("lab.tiff: colors in LAB, converted to RGB without a color profile") == 1
+    assert "warning" in err and "[image-read]" in err
+    _dataset(tmp_path, "anim.gif", "plain.png", "anim.gif")  # ...and a gray GIF is one channel
+    code, out, err = run_cli(capsys, "run", "-q", str(tmp_path / "spec.yaml"), "--dataset", str(tmp_path / "index.csv"))
+    assert code == 0, err
+    assert err.count("anim.gif: an animation of 3 frames: only its first frame is read") == 1
+    assert "plain.png" not in err
+
+
+# --- item 12: CSV text is parsed within the memory limit --------------------------------------------
+
+
+def _long_row(path: Path, values: int) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        for _ in range(values // 1000):
+            handle.write("1," * 1000)
+        handle.write("1\n")
+
+
+def test_a_csv_row_of_ten_million_values_is_refused_within_the_memory_limit(tmp_path):
+    _long_row(tmp_path / "row.csv", 10_000_000)  # 20 MB of text: 80 MB of float64 values
+    (tmp_path / "spec.yaml").write_text(AFFINE.replace("size: [3], generator: Uniform", "size: [3]"))
+    code, err, peak = measured(tmp_path, "run", "-q", "spec.yaml", "--input", "x=row.csv", "--max-memory", LIMIT)
+    assert code == 2, err
+    assert "row.csv:1: a row of " in err and "values or more: reading it needs about 20.5 MiB" in err
+    assert within_limit(peak), peak
+
+
+def test_csv_text_read_in_pieces_gives_what_the_csv_module_gives(tmp_path, monkeypatch):
+    """Rows cut into pieces of a few bytes (between cells, never inside quotes) read as they would whole."""
+    from nnspec.data import read_csv
+    from nnspec.sources import CsvRows
+
+    rng = np.random.default_rng(5)
+    values = rng.normal(0, 1e3, (7, 40)) / 10.0 ** rng.integers(0, 9, (7, 40))
+    lines = []
+    for row in values:
+        cells = [f'"{v}"' if i % 5 == 0 else f" {v} " if i % 7 == 0 else str(v) for i, v in enumerate(row.tolist())]
+        lines.append(",".join(cells))
+    text = "\ufeff" + "\r\n".join(lines[:3]) + "\n\n\r\n" + "\n".join(lines[3:])  # a BOM, blank lines, no last \n
+    (tmp_path / "data.csv").write_text(text, encoding="utf-8", newline="")
+    for block in (1, 3, 8, 64, 2**16):
+        monkeypatch.setattr(CsvRows, "BLOCK", block)
+        np.testing.assert_array_equal(read_csv(tmp_path / "data.csv"), values)
+        rows = CsvRows(tmp_path / "data.csv")
+        np.testing.assert_array_equal(rows[2:5], values[2:5])
+        assert list(rows._lines) == [1, 2, 3, 6, 7, 8, 9]
+
+
+def test_a_long_rows_errors_name_their_line_and_column_and_quote_a_short_excerpt(tmp_path):
+    from nnspec.data import read_csv
+    from nnspec.diagnostics import UsageError
+
+    cells = ["1"] * 100_000
+    cells[54_321] = "x" * 100_000
+    (tmp_path / "bad.csv").write_text(",".join(cells) + "\n", encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        read_csv(tmp_path / "bad.csv")
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'bad.csv'}:1:54322: not a number: 'xxx") and len(message) < 200
+    (tmp_path / "ragged.csv").write_text("1,2,3\n" + "1," * 99_999 + "1\n", encoding="utf-8")
+    with pytest.raises(UsageError) as caught:
+        read_csv(tmp_path / "ragged.csv")
+    assert str(caught.value).endswith(
+        ":2: has 100000 values, but line 1 has 3: every row (sample) must have the same number"
+    )
