@@ -160,7 +160,7 @@ def measured(directory: Path, *argv: str, env: dict[str, str] | None = None) -> 
         text=True,
         timeout=120,
     )
-    code, peak = done.stdout.split()
+    code, peak = done.stdout.split()[-2:]  # the launcher's report, after whatever nnspec printed
     return int(code), done.stderr, int(peak)
 
 
@@ -312,3 +312,94 @@ def test_a_long_rows_errors_name_their_line_and_column_and_quote_a_short_excerpt
     assert str(caught.value).endswith(
         ":2: has 100000 values, but line 1 has 3: every row (sample) must have the same number"
     )
+
+
+# --- the class: every reader of .h5, CSV, images and NNC datasets stays within --max-memory ---------
+
+
+def _h5_bomb(directory: Path) -> list[str]:
+    with h5py.File(directory / "p.h5", "w") as handle:
+        handle.create_dataset("fc/affine/W", shape=(10_000, 10_000), dtype="f8", chunks=(1000, 1000), compression=9)
+        handle["fc/affine/b"] = np.zeros(3)
+    return ["--params", "p.h5"]
+
+
+def _h5_fine(directory: Path) -> list[str]:
+    with h5py.File(directory / "p.h5", "w") as handle:
+        handle["fc/affine/W"] = np.full((3, 3), 0.5)
+        handle["fc/affine/b"] = np.zeros(3)
+        handle["unused/affine/W"] = np.zeros((500, 500))  # 2 MB, read (and named in a warning)
+    return ["--params", "p.h5"]
+
+
+def _csv_long_row(directory: Path) -> list[str]:
+    _long_row(directory / "x.csv", 5_000_000)
+    return ["--input", "x=x.csv"]
+
+
+def _csv_many_rows(directory: Path) -> list[str]:
+    (directory / "x.csv").write_bytes(b"1,2,3\n" * 2_000_000)  # 12 MB: an index of 32 MB
+    return ["--input", "x=x.csv", "--batch-size", "1000"]
+
+
+def _csv_fine(directory: Path) -> list[str]:
+    np.savetxt(directory / "x.csv", np.random.default_rng(0).normal(size=(100_000, 3)), delimiter=",")
+    return ["--input", "x=x.csv", "--batch-size", "10000"]
+
+
+def _image_bomb(directory: Path) -> list[str]:
+    (directory / "big.png").write_bytes(_png(6_000, 6_000))
+    (directory / "index.csv").write_text("x\nbig.png\n")
+    return ["--dataset", "index.csv"]
+
+
+def _index_long_line(directory: Path) -> list[str]:
+    (directory / "index.csv").write_text("x\n" + "1," * 2_000_000 + "1\n")
+    return ["--dataset", "index.csv"]
+
+
+def _cell_csv_long_row(directory: Path) -> list[str]:
+    _long_row(directory / "sample.csv", 5_000_000)
+    (directory / "index.csv").write_text("x\nsample.csv\n")
+    return ["--dataset", "index.csv"]
+
+
+def _dataset_fine(directory: Path) -> list[str]:
+    rng = np.random.default_rng(1)
+    for i in range(20):
+        Image.fromarray(rng.integers(0, 255, (300, 300), np.uint8)).save(directory / f"{i}.png")
+        np.savetxt(directory / f"{i}.csv", rng.normal(size=(300, 300)), delimiter=",")
+    (directory / "index.csv").write_text("x,y\n" + "".join(f"{i}.png,{i}.csv\n" for i in range(20)))
+    return ["--dataset", "index.csv", "--batch-size", "4"]
+
+
+SMALL = AFFINE.replace("size: [3], generator: Uniform", "size: [3]")
+IMAGES = AFFINE.replace("size: [3], generator: Uniform", "size: [1, 300, 300]")
+TWO_COLUMNS = IMAGES + "  - {name: y, type: Input, size: [90000]}\n  - {name: fy, type: Affine, out_shape: 3}\n"
+
+
+@pytest.mark.parametrize(
+    ("make", "spec", "refused_with"),
+    [
+        (_h5_bomb, AFFINE, "p.h5: the parameters' 2 datasets: reading it needs about 762.9 MiB"),
+        (_h5_fine, AFFINE, None),
+        (_csv_long_row, SMALL, "x.csv:1: a row of "),
+        (_csv_many_rows, SMALL, "x.csv: the index of its rows: reading it needs about 20.0 MiB"),
+        (_csv_fine, SMALL, None),
+        (_image_bomb, IMAGES, "big.png: an image of 6000 x 6000 pixels (L): reading it needs about 686.6 MiB"),
+        (_index_long_line, SMALL, "index.csv: line 2 ("),
+        (_cell_csv_long_row, SMALL, "sample.csv:1: a row of "),
+        (_dataset_fine, TWO_COLUMNS, None),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or "",
+)
+def test_every_reader_stays_within_the_memory_limit(tmp_path, make, spec, refused_with):
+    (tmp_path / "spec.yaml").write_text(spec, encoding="utf-8")
+    argv = ["run", "-q", "spec.yaml", *make(tmp_path), "--max-memory", LIMIT]
+    code, err, peak = measured(tmp_path, *argv)
+    if refused_with is None:
+        assert code == 0, err
+    else:
+        assert code == 2 and refused_with in err and "more than the memory limit of 20.0 MiB" in err, err
+    assert "Traceback" not in err
+    assert within_limit(peak), f"peak {peak / 2**20:.0f} MiB"
