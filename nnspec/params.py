@@ -101,6 +101,7 @@ def load_parameter_file(path: str | Path, max_memory: int | None = None) -> dict
 # HDF5 filters h5py decodes itself (deflate, shuffle, fletcher32, szip, nbit, scaleoffset, lzf). Any
 # other is a plugin HDF5 would look for on disk and load as a shared library: never asked for here.
 _H5_FILTERS = frozenset({1, 2, 3, 4, 5, 6, 32000})
+H5_DATASET_BYTES = 1024  # what a dataset costs besides its values: h5py's object and numpy's (a file of many tiny ones)
 
 
 def _load_h5(path: Path, max_memory: int | None = None) -> dict[str, np.ndarray]:
@@ -124,17 +125,19 @@ def _load_h5(path: Path, max_memory: int | None = None) -> dict[str, np.ndarray]
         with h5py.File(path, "r") as handle:
             _h5_check_links(path, "", handle)
             datasets: list[tuple[str, h5py.Dataset]] = []
+            needed = 0
 
             def visit(name: str, item) -> None:  # follows plain names only: links were refused above
+                nonlocal needed
                 if isinstance(item, h5py.Group):
                     _h5_check_links(path, name + "/", item)
-                else:
-                    _h5_check_dataset(path, name, item)
-                    datasets.append((name, item))
+                    return
+                _h5_check_dataset(path, name, item)
+                datasets.append((name, item))
+                needed += item.size * item.dtype.itemsize + H5_DATASET_BYTES
+                check_read(f"{path}: the parameters up to dataset '{name}'", needed, max_memory)
 
-            handle.visititems(visit)
-            needed = sum(item.size * item.dtype.itemsize for _, item in datasets)
-            check_read(f"{path}: the parameters' {len(datasets)} datasets", needed, max_memory)
+            handle.visititems(visit)  # every dataset is checked before any is read
             for name, item in datasets:
                 found.append((_h5_order(item), len(found), name, np.asarray(item[()])))
     except UsageError:

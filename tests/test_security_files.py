@@ -381,7 +381,7 @@ TWO_COLUMNS = IMAGES + "  - {name: y, type: Input, size: [90000]}\n  - {name: fy
 @pytest.mark.parametrize(
     ("make", "spec", "refused_with"),
     [
-        (_h5_bomb, AFFINE, "p.h5: the parameters' 2 datasets: reading it needs about 762.9 MiB"),
+        (_h5_bomb, AFFINE, "p.h5: the parameters up to dataset 'fc/affine/W': reading it needs about 762.9 MiB"),
         (_h5_fine, AFFINE, None),
         (_csv_long_row, SMALL, "x.csv:1: a row of "),
         (_csv_many_rows, SMALL, "x.csv: the index of its rows: reading it needs about 20.0 MiB"),
