@@ -209,6 +209,8 @@ def _last_cell_end(data: bytes) -> int:
 
 def _cells(raw: bytes, path: Path, line: int) -> list[str]:
     """The cells of a piece of one line (an empty piece is one empty cell)."""
+    if b"\r" in raw.rstrip(b"\r\n"):  # lines ended by CR alone (classic Mac OS): rows the index cannot see
+        raise UsageError(f"{path}:{line}: a line break is a CR alone: save the file with LF or CRLF line ends")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

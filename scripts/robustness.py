@@ -1141,10 +1141,10 @@ def csv_files(rng: random.Random) -> Iterator[Case]:
         b'1,"' + b"9" * 200_000 + b'",3,4\n',
         b"\xef\xbb\xbfa,2,3,4\n",
         b"1,2,3,4\r\n1,2,3\r\n",
+        b"1,2,3,4\r5,6,7,8\r",  # lines ended by CR alone: read as the first row alone until issue 15
     ]
     fine = [
         b"1,2,3,4\n5,6,7,8\n",
-        b"1,2,3,4\r5,6,7,8\r",
         b"\xef\xbb\xbf1,2,3,4\n",
         b" 1 , 2 ,3,4\n",
         b"1e-3,2E2,-3,+4\n",

@@ -403,3 +403,16 @@ def test_every_reader_stays_within_the_memory_limit(tmp_path, make, spec, refuse
         assert code == 2 and refused_with in err and "more than the memory limit of 20.0 MiB" in err, err
     assert "Traceback" not in err
     assert within_limit(peak), f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_a_csv_whose_lines_end_in_cr_alone_is_an_error_not_a_row_of_mixed_rows(tmp_path):
+    from nnspec.data import read_csv
+    from nnspec.diagnostics import UsageError
+
+    (tmp_path / "cr.csv").write_bytes(b"1,2,3\r4,5,6\r7,8,9\r")  # was read as its first row alone
+    with pytest.raises(UsageError) as caught:
+        read_csv(tmp_path / "cr.csv")
+    assert (
+        str(caught.value)
+        == f"{tmp_path / 'cr.csv'}:1: a line break is a CR alone: save the file with LF or CRLF line ends"
+    )
