@@ -16,6 +16,7 @@ import numpy as np
 
 from .catalog import format_shape
 from .diagnostics import DiagnosticList, UsageError, show_value
+from .memory import check_read
 from .schema import NAME_PATTERN
 from .sources import CsvRows, Reshaped, Source, file_problem, npz_member
 from .spec import DataReader, Layer, Spec, data_readers
@@ -37,11 +38,11 @@ def npz_members(path: str | Path) -> list[str]:
         raise UsageError(f"{path}: cannot read as a .npz file: {exc}") from None
 
 
-def read_array_file(path: str | Path, variable: str) -> Source:
+def read_array_file(path: str | Path, variable: str, max_memory: int | None = None) -> Source:
     """Data from a file, as a source read a batch at a time (see nnspec.sources): .npy
     (memory-mapped), .npz (the entry named ``variable``, or its only entry: memory-mapped when
     stored uncompressed, read whole when compressed) or .csv (one sample per row, numbers only,
-    read a batch of rows at a time)."""
+    read a batch of rows at a time, within ``max_memory`` bytes besides its batch: see CsvRows)."""
     path = Path(path)
     suffix = path.suffix.lower()
     problem = file_problem(path)
@@ -56,7 +57,7 @@ def read_array_file(path: str | Path, variable: str) -> Source:
     except (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile) as exc:
         raise UsageError(f"{path}: cannot read as {suffix} array: {exc}") from None
     if suffix == ".csv":
-        return CsvRows(path)
+        return CsvRows(path, max_memory)
     raise UsageError(f"{path}: unknown data file type '{suffix}': use .npy, .npz or .csv")
 
 
@@ -72,9 +73,10 @@ def release(array: Source) -> None:
         array = array.base
 
 
-def read_csv(path: Path) -> np.ndarray:
-    """A whole CSV of numbers (a per-sample data file), rows x columns."""
-    rows = CsvRows(path)
+def read_csv(path: Path, max_memory: int | None = None) -> np.ndarray:
+    """A whole CSV of numbers (a per-sample data file), rows x columns, read within ``max_memory`` bytes."""
+    rows = CsvRows(path, max_memory)
+    check_read(f"{path}: {len(rows)} rows of {rows.width} values", len(rows) * rows.width * 8, max_memory)
     return rows[0 : len(rows)]
 
 
@@ -142,6 +144,7 @@ def gather_inputs(
     samples: int | None = None,
     dataset: str | Path | None = None,
     readers: Mapping[str, DataReader] | None = None,
+    max_memory: int | None = None,
 ) -> tuple[dict[str, Source], list[DataReader], int]:
     """The data of every data variable, the readers still to generate theirs, and the sample count.
 
@@ -155,7 +158,9 @@ def gather_inputs(
     given as sources (nnspec.sources: numpy arrays, or objects giving rows [start, stop)
     as arrays), which the runner slices a batch at a time: arrays keep their dtype (a
     memory-mapped file stays on disk), a CSV's rows and a dataset's samples are read when
-    their batch runs; the runner converts each batch to the spec's dtype.
+    their batch runs; the runner converts each batch to the spec's dtype. ``max_memory`` (bytes)
+    bounds what reading a CSV, an image or a data file of a dataset may take, checked before it is
+    allocated.
     """
     arrays, files = dict(arrays or {}), dict(files or {})
     readers = variables(spec) if readers is None else readers
@@ -168,14 +173,14 @@ def gather_inputs(
     if dataset is not None:
         from .dataset import open_dataset
 
-        from_dataset = open_dataset(dataset, readers, skip=set(arrays) | set(files))
+        from_dataset = open_dataset(dataset, readers, skip=set(arrays) | set(files), max_memory=max_memory)
     data: dict[str, Source] = {}
     to_generate: list[DataReader] = []
     for variable, reader in readers.items():
         if variable in arrays:
             value, origin = np.asarray(arrays[variable]), "the array given"
         elif variable in files:
-            value, origin = read_array_file(files[variable], variable), str(files[variable])
+            value, origin = read_array_file(files[variable], variable, max_memory), str(files[variable])
         elif variable in from_dataset:
             data[variable] = from_dataset[variable]  # already (N, *size): open_dataset reshaped it
             continue

@@ -18,24 +18,37 @@ from __future__ import annotations
 import csv
 import re
 import warnings
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from math import prod
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
 from .catalog import format_shape
 from .data import read_csv
-from .diagnostics import UsageError, closest_name
+from .diagnostics import WARNING, Diagnostic, UsageError, closest_name
+from .memory import check_read
 from .sources import file_problem
 from .spec import DataReader
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff")
+# The one Pillow format a suffix names, the only one an image is opened as (see _read_image).
+IMAGE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".gif": "GIF",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
+IMAGE_SUFFIXES = tuple(IMAGE_FORMATS)
 IMAGE_EXTRA = "pip install 'nnspec[image]'"
 _DIMENSION = re.compile(r"^(?P<variable>.+?)__(?P<index>\d+)$")
 _GRAY_8BIT = {"1", "L", "LA"}
 _COLOR_8BIT = {"RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV", "La", "PA"}
+_CONVERTED_COLORS = {"CMYK", "LAB", "HSV"}
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,7 @@ class Column:
 
 
 def open_dataset(
-    path: str | Path, readers: Mapping[str, DataReader], skip: Collection[str] = ()
+    path: str | Path, readers: Mapping[str, DataReader], skip: Collection[str] = (), max_memory: int | None = None
 ) -> dict[str, DatasetVariable]:
     """The samples of the variables in ``readers`` that the dataset at ``path`` has a column for,
     except those in ``skip`` (their data comes from elsewhere), as sources of shape (N, *size)
@@ -59,16 +72,15 @@ def open_dataset(
     cells are checked, and each variable's first sample is loaded to learn its shape. Columns of
     variables no layer reads are ignored; a header naming none of the variables in ``readers`` is
     an error. Each variable's samples are reshaped to its reader's size when the number of values
-    matches."""
+    matches. ``max_memory`` (bytes) bounds the memory of reading each image and data CSV, checked
+    before it is decoded."""
     path = Path(path)
     problem = file_problem(path)
     if problem:
         raise UsageError(f"{path}: {problem}")
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = [
-                (number, row) for number, row in enumerate(csv.reader(handle), start=1) if any(c.strip() for c in row)
-            ]
+            rows = _index_rows(path, handle, max_memory)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(f"{path}: cannot read as a dataset CSV: {exc}") from None
     if not rows:
@@ -95,7 +107,7 @@ def open_dataset(
     for variable in wanted:
         group = [c for c in columns if c.variable == variable]
         cells = [tuple(row[c.position] for c in group) for _, row in samples]
-        found[variable] = DatasetVariable(path, readers[variable], group, numbers, cells)
+        found[variable] = DatasetVariable(path, readers[variable], group, numbers, cells, max_memory)
     return found
 
 
@@ -104,14 +116,25 @@ class DatasetVariable:
     the numbers, data CSVs and images of those rows only (a data source, see nnspec.sources).
 
     Between batches it holds only the cells' text. Every sample must have the first's shape: a
-    ragged sample is a UsageError naming its row when its batch is loaded."""
+    ragged sample is a UsageError naming its row when its batch is loaded. Reading one image or data
+    CSV may take ``max_memory`` bytes at most. ``notes`` are warnings about how images were read
+    (once a file: an animation's first frame, colors converted to RGB)."""
 
     dtype = np.dtype(np.float64)
+    NOTED_FILES = 5  # a dataset of many animations gets a note for the first few files and a count
 
     def __init__(
-        self, path: Path, reader: DataReader, group: list[Column], rows: list[int], cells: list[tuple[str, ...]]
+        self,
+        path: Path,
+        reader: DataReader,
+        group: list[Column],
+        rows: list[int],
+        cells: list[tuple[str, ...]],
+        max_memory: int | None = None,
     ) -> None:
         self.path, self.variable, self.group, self._rows, self._cells = path, reader.variable, group, rows, cells
+        self._max_memory = max_memory
+        self._caveats: dict[Path, str] = {}
         self.sample_shape = self._sample(0).shape
         self.shape = (len(rows), *_as_size(path, reader, self.sample_shape))
 
@@ -134,13 +157,58 @@ class DatasetVariable:
             batch[index - start] = sample
         return batch.reshape(len(batch), *self.shape[1:])
 
+    @property
+    def notes(self) -> list[Diagnostic]:
+        """Warnings about the images read so far, one a file (the first few, then how many more)."""
+        shown = list(self._caveats.values())[: self.NOTED_FILES]
+        if len(self._caveats) > len(shown):
+            shown.append(f"and {len(self._caveats) - len(shown)} more images read with such a caveat")
+        return [Diagnostic(message, str(self.path), severity=WARNING, code="image-read") for message in shown]
+
     def _sample(self, index: int) -> np.ndarray:
         row_number, cells = self._rows[index], self._cells[index]
         if self.group[0].dimension is None:
-            return _cell_value(self.path, f"{self.path}: row {row_number}, column {self.group[0].name}", cells[0])
+            where = f"{self.path}: row {row_number}, column {self.group[0].name}"
+            return _cell_value(self.path, where, cells[0], self._max_memory, self._caveats)
         return np.array(
             [_number(f"{self.path}: row {row_number}, column {c.name}", cell) for c, cell in zip(self.group, cells)]
         )
+
+
+# What the index's rows take besides the text of their cells: a row's number, list and tuple, and
+# a cell's string object and the references to it (measured with sys.getsizeof: about 100 and 57).
+INDEX_ROW_BYTES, INDEX_CELL_BYTES = 128, 64
+
+
+def _index_rows(path: Path, handle: TextIO, max_memory: int | None) -> list[tuple[int, list[str]]]:
+    """The rows of a dataset's index that hold more than blanks, with their numbers. They are kept
+    (as text) for the whole run: their memory is counted as they come, and a line's before the csv
+    module splits it (a line of n characters makes at most n cells), within ``max_memory``."""
+    rows: list[tuple[int, list[str]]] = []
+    used = 0
+    for number, row in enumerate(csv.reader(_index_lines(path, handle, max_memory)), start=1):
+        if any(cell.strip() for cell in row):
+            rows.append((number, row))
+            used += INDEX_ROW_BYTES + sum(INDEX_CELL_BYTES + len(cell) for cell in row)
+            check_read(f"{path}: the index's first {len(rows):,} rows", used, max_memory)
+    return rows
+
+
+def _index_lines(path: Path, handle: TextIO, max_memory: int | None) -> Iterator[str]:
+    """The lines of a text file, each read in pieces and refused before it is whole when the cells
+    it could hold (one a character) would take more than ``max_memory``."""
+    number = 1
+    pieces: list[str] = []
+    length = 0
+    while piece := handle.readline(2**16):
+        pieces.append(piece)
+        length += len(piece)
+        check_read(f"{path}: line {number} ({length:,} characters so far)", length * INDEX_CELL_BYTES, max_memory)
+        if piece.endswith("\n"):
+            yield "".join(pieces)
+            pieces, length, number = [], 0, number + 1
+    if pieces:
+        yield "".join(pieces)
 
 
 def _parse_header(path: Path, row_number: int, header: list[str]) -> list[Column]:
@@ -194,8 +262,11 @@ def _number(where: str, cell: str) -> float:
         raise UsageError(f"{where}: not a number: {cell!r}") from None
 
 
-def _cell_value(csv_path: Path, where: str, cell: str) -> np.ndarray:
-    """A cell's sample: a number (as shape (1,)), or the contents of the file it names."""
+def _cell_value(
+    csv_path: Path, where: str, cell: str, max_memory: int | None = None, caveats: dict[Path, str] | None = None
+) -> np.ndarray:
+    """A cell's sample: a number (as shape (1,)), or the contents of the file it names (read within
+    ``max_memory`` bytes; see _read_image for ``caveats``)."""
     text = cell.strip()
     try:
         return np.array([float(text)])
@@ -212,51 +283,98 @@ def _cell_value(csv_path: Path, where: str, cell: str) -> np.ndarray:
         raise UsageError(f"{where}: {file}: {problem}")
     if suffix == ".csv":
         try:
-            array = read_csv(file)
+            array = read_csv(file, max_memory)
         except UsageError as exc:
             raise UsageError(f"{where}: {exc}") from None
         return array.reshape(-1) if 1 in array.shape else array
     if suffix in IMAGE_SUFFIXES:
-        return _read_image(where, file)
+        return _read_image(where, file, max_memory, caveats)
     raise UsageError(
         f"{where}: {file}: unknown file type '{suffix}': a cell holds a number, or a path to a data .csv "
         f"or an image ({', '.join(IMAGE_SUFFIXES)})"
     )
 
 
-def _read_image(where: str, file: Path) -> np.ndarray:
-    """An image as (channels, height, width): grayscale 1 channel, color 3; 8-bit / 255, 16-bit / 65535."""
+def _read_image(
+    where: str, file: Path, max_memory: int | None = None, caveats: dict[Path, str] | None = None
+) -> np.ndarray:
+    """An image as (channels, height, width): grayscale 1 channel, color 3; 8-bit / 255, 16-bit / 65535.
+
+    The file is opened as the format its suffix names, and only that one: whatever its bytes look
+    like, no other of Pillow's readers sees it (its EPS reader runs Ghostscript). Its size and mode,
+    from its header, bound the memory decoding it takes, which must be within ``max_memory``
+    before it is decoded. What a reader should know about how it was read (an animation's first
+    frame, colors converted to RGB) goes into ``caveats``, by file."""
     try:
-        from PIL import Image
+        from PIL import Image, UnidentifiedImageError
     except ImportError:
         raise UsageError(f"{where}: {file} is an image; reading images needs Pillow: {IMAGE_EXTRA}") from None
+    form = IMAGE_FORMATS[file.suffix.lower()]
     try:
         with warnings.catch_warnings():
             # Pillow warns of an image over MAX_IMAGE_PIXELS (89 million) and refuses one over twice
             # that, before decoding it (a "decompression bomb": a small file of a huge image): both
             # are refused here, so that no image can fill the memory before the run's memory check.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(file)
+            image = Image.open(file, formats=[form])
         with image:
+            width, height = image.size
+            check_read(
+                f"{where}: {file}: an image of {width} x {height} pixels ({image.mode})",
+                _decoding_bytes(image.mode, width * height),
+                max_memory,
+            )
+            if caveats is not None:
+                _note_caveats(file, image, caveats)
             image.load()
-            mode = image.mode
-            if mode == "P":  # a palette (GIF): grayscale when every palette entry is a gray
-                palette = image.getpalette() or []
-                gray = all(palette[i] == palette[i + 1] == palette[i + 2] for i in range(0, len(palette) - 2, 3))
-                image, mode = image.convert("L" if gray else "RGB"), "L" if gray else "RGB"
-            if mode in _GRAY_8BIT:
-                return np.asarray(image.convert("L"), dtype=np.float64)[np.newaxis] / 255
-            if mode in _COLOR_8BIT:
-                return np.asarray(image.convert("RGB"), dtype=np.float64).transpose(2, 0, 1) / 255
-            if mode.startswith("I;16"):
-                return np.asarray(image, dtype=np.float64)[np.newaxis] / 65535
-            if mode in ("I", "F"):  # 32-bit integer or float: taken as they are
-                return np.asarray(image, dtype=np.float64)[np.newaxis]
+            return _pixels(file, where, image)
+    except UnidentifiedImageError:
+        problem = f"not a {form} file, as its name says, or damaged"
+        raise UsageError(f"{where}: {file}: cannot read the image: {problem}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UsageError(f"{where}: {file}: the image is too large to read: {exc}") from None
     except (OSError, ValueError, SyntaxError) as exc:  # Pillow's errors for unreadable or truncated files
         raise UsageError(f"{where}: {file}: cannot read the image: {exc}") from None
+
+
+def _decoding_bytes(mode: str, pixels: int) -> int:
+    """An upper bound of the bytes decoding an image takes: Pillow's decoded image and one converted
+    copy (at most 4 bytes a pixel each), then numpy's copy of the pixels (at most 4 bytes a value)
+    and the float64 values (8 bytes a value)."""
+    channels = 1 if mode in _GRAY_8BIT or mode.startswith("I") or mode == "F" else 3
+    return pixels * (2 * 4 + channels * (4 + 8))
+
+
+def _pixels(file: Path, where: str, image) -> np.ndarray:
+    """A decoded image's values as (channels, height, width), converted once at most."""
+    mode = image.mode
+    if mode == "P":  # a palette (GIF): grayscale when every palette entry is a gray
+        palette = image.getpalette() or []
+        gray = all(palette[i] == palette[i + 1] == palette[i + 2] for i in range(0, len(palette) - 2, 3))
+        mode = "L" if gray else "RGB"
+    if mode in _GRAY_8BIT:
+        return (np.asarray(image if image.mode == "L" else image.convert("L")) / 255)[np.newaxis]
+    if mode in _COLOR_8BIT:
+        return (np.asarray(image if image.mode == "RGB" else image.convert("RGB")) / 255).transpose(2, 0, 1)
+    if mode.startswith("I;16"):
+        return (np.asarray(image) / 65535)[np.newaxis]
+    if mode in ("I", "F"):  # 32-bit integer or float: taken as they are
+        return np.asarray(image, dtype=np.float64)[np.newaxis]
     raise UsageError(f"{where}: {file}: images of mode {mode} are not supported: use grayscale or RGB")
+
+
+def _note_caveats(file: Path, image, caveats: dict[Path, str]) -> None:
+    """What the values of an image leave out, said once a file: the other frames of an animation;
+    colors given in another color space (LAB, HSV, CMYK), converted to RGB without a color profile."""
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        caveats.setdefault(file, f"{file}: an animation of {frames} frames: only its first frame is read")
+    elif image.mode in _CONVERTED_COLORS:
+        caveats.setdefault(
+            file,
+            f"{file}: colors in {image.mode}, converted to RGB without a color profile: they may differ from "
+            "what an image viewer shows",
+        )
 
 
 def _as_size(path: Path, reader: DataReader, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -105,6 +105,17 @@ def check(needed: Estimate, limit: int) -> None:
         )
 
 
+def check_read(what: str, needed: int, limit: int | None) -> None:
+    """Refuse to read something (a file, a dataset in it, an image) whose reading would allocate
+    ``needed`` bytes, more than the run's ``limit`` (None: no limit): called before the allocation,
+    from what a header declares, so that no file can take more memory than the run was given."""
+    if limit is not None and needed > limit:
+        raise UsageError(
+            f"{what}: reading it needs about {format_bytes(needed)}, more than the memory limit of "
+            f"{format_bytes(limit)} (--max-memory)"
+        )
+
+
 @cache  # the machine's memory does not change during a process; runs ask once each
 def default_limit() -> int:
     """Half of this machine's physical memory (8 GiB where that cannot be read)."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from .catalog import Shape, format_shape
 from .diagnostics import WARNING, Diagnostic, SpecError, UsageError
+from .memory import check_read
 from .spec import ParameterSource, Spec
 
 # name -> std (Normal*) or limit (Uniform*) from (inmaps, outmaps, kernel size), as nnabla's
@@ -79,11 +80,12 @@ def parameter_rng(seed: int, key: str) -> np.random.Generator:
 H5_EXTRA = "pip install 'nnspec[h5]'"
 
 
-def load_parameter_file(path: str | Path) -> dict[str, np.ndarray]:
+def load_parameter_file(path: str | Path, max_memory: int | None = None) -> dict[str, np.ndarray]:
     """Parameters by nnabla name from a file: nnabla's parameter .h5 (by its suffix), else a .npz
-    of nnabla-named arrays (never unpickles anything)."""
+    of nnabla-named arrays (never unpickles anything). ``max_memory`` (bytes) bounds what an .h5
+    file's datasets may take, checked from their headers before any is read."""
     if Path(path).suffix.lower() == ".h5":
-        return _load_h5(Path(path))
+        return _load_h5(Path(path), max_memory)
     try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.ndarray):
@@ -96,11 +98,22 @@ def load_parameter_file(path: str | Path) -> dict[str, np.ndarray]:
         raise UsageError(f"{path}: cannot read as a .npz parameter file: {exc}") from None
 
 
-def _load_h5(path: Path) -> dict[str, np.ndarray]:
+# HDF5 filters h5py decodes itself (deflate, shuffle, fletcher32, szip, nbit, scaleoffset, lzf). Any
+# other is a plugin HDF5 would look for on disk and load as a shared library: never asked for here.
+_H5_FILTERS = frozenset({1, 2, 3, 4, 5, 6, 32000})
+H5_DATASET_BYTES = 1024  # what a dataset costs besides its values: h5py's object and numpy's (a file of many tiny ones)
+
+
+def _load_h5(path: Path, max_memory: int | None = None) -> dict[str, np.ndarray]:
     """An HDF5 file as nnabla's save_parameters writes it: one dataset per parameter, at the path of
     its full name (``fc1/affine/W`` is dataset W in group fc1/affine), with attributes ``need_grad``
     and ``index`` (the order parameters were created in, which the result keeps, as nnabla's
-    load_parameters does). h5py is an optional dependency (the ``h5`` extra)."""
+    load_parameters does). h5py is an optional dependency (the ``h5`` extra).
+
+    Only the file's own bytes are read: a dataset stored in other files (external storage, a
+    virtual dataset) and a link that is not a plain name in this file (external or soft) are
+    refused before anything is read, as are datasets of anything but numbers, filters h5py does
+    not decode itself, and datasets that together take more than ``max_memory`` bytes."""
     if not path.is_file():
         raise UsageError(f"{path}: " + ("is a directory" if path.is_dir() else "parameter file not found"))
     try:
@@ -110,22 +123,67 @@ def _load_h5(path: Path) -> dict[str, np.ndarray]:
     found: list[tuple[float, int, str, np.ndarray]] = []
     try:
         with h5py.File(path, "r") as handle:
+            _h5_check_links(path, "", handle)
+            datasets: list[tuple[str, h5py.Dataset]] = []
+            needed = 0
 
-            def visit(name: str, item) -> None:
-                if not isinstance(item, h5py.Dataset):
-                    return  # a group: a scope, whose datasets are visited too
-                if not (np.issubdtype(item.dtype, np.number) and item.dtype.fields is None):
-                    raise UsageError(f"{path}: dataset '{name}' holds {item.dtype} values, not numbers")
-                index = item.attrs.get("index")
-                order = float(index) if isinstance(index, (int, float, np.number)) else float("inf")
-                found.append((order, len(found), name, np.asarray(item[()])))
+            def visit(name: str, item) -> None:  # follows plain names only: links were refused above
+                nonlocal needed
+                if isinstance(item, h5py.Group):
+                    _h5_check_links(path, name + "/", item)
+                    return
+                _h5_check_dataset(path, name, item)
+                datasets.append((name, item))
+                needed += item.size * item.dtype.itemsize + H5_DATASET_BYTES
+                check_read(f"{path}: the parameters up to dataset '{name}'", needed, max_memory)
 
-            handle.visititems(visit)
+            handle.visititems(visit)  # every dataset is checked before any is read
+            for name, item in datasets:
+                found.append((_h5_order(item), len(found), name, np.asarray(item[()])))
     except UsageError:
         raise
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise UsageError(f"{path}: cannot read as an HDF5 parameter file (nnabla's parameter.h5): {exc}") from None
     return {name: value for _, _, name, value in sorted(found, key=lambda entry: entry[:2])}
+
+
+def _h5_check_links(path: Path, prefix: str, group) -> None:
+    """Every name in a group must be a plain (hard) link: an external link opens another file, a
+    soft link names another path (nnabla writes neither)."""
+    import h5py
+
+    for key in group:  # lists the names only: nothing is opened
+        link = group.get(key, getlink=True)
+        if not isinstance(link, h5py.HardLink):
+            kind = "an external link to another file" if isinstance(link, h5py.ExternalLink) else "a soft link"
+            raise UsageError(f"{path}: '{prefix}{key}' is {kind}: a parameter file's names must be its own datasets")
+
+
+def _h5_check_dataset(path: Path, name: str, item) -> None:
+    """Refuse a dataset whose values live outside this file, or are not numbers, before reading it."""
+    where = f"{path}: dataset '{name}'"
+    if item.is_virtual:
+        raise UsageError(f"{where} is a virtual dataset (its values are read from other datasets or files)")
+    plist = item.id.get_create_plist()
+    if plist.get_external_count():
+        raise UsageError(f"{where} is stored in external files: a parameter file must hold its own values")
+    for index in range(plist.get_nfilters()):
+        code = plist.get_filter(index)[0]
+        if code not in _H5_FILTERS:
+            raise UsageError(f"{where} is encoded with HDF5 filter {code}, which nnspec does not read")
+    if not (np.issubdtype(item.dtype, np.number) and item.dtype.fields is None):
+        raise UsageError(f"{where} holds {item.dtype} values, not numbers")
+
+
+def _h5_order(item) -> float:
+    """A dataset's ``index`` attribute (nnabla's creation order) when it is one number, else last."""
+    if "index" not in item.attrs:
+        return float("inf")
+    attribute = item.attrs.get_id("index")
+    if attribute.shape != () or attribute.dtype.kind not in "iuf":
+        return float("inf")  # an array or a non-numeric attribute is not read
+    index = float(item.attrs["index"])
+    return index if np.isfinite(index) else float("inf")
 
 
 def resolve_parameters(

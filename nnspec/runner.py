@@ -190,7 +190,7 @@ class Runner:
         # The parameters are drawn or loaded here: their memory is checked before, not after.
         memory.check(self._footprint.estimate(0, 0, [], []), _limit(max_memory))
         if isinstance(params, (str, Path)):
-            loaded, source = load_parameter_file(params), f"parameter file {params}"
+            loaded, source = load_parameter_file(params, _limit(max_memory)), f"parameter file {params}"
         else:
             loaded, source = params, "the parameters given"
         self.parameters, self.notes = resolve_parameters(spec, loaded, source)
@@ -222,14 +222,15 @@ class Runner:
             raise NnspecError(f"batch size must be at least 1; got {batch_size}")
         if dataset is None:
             dataset = spec.dataset  # the spec's dataset: unless the caller gives one
-        data, to_generate, count = gather_inputs(spec, inputs, input_files, samples, dataset, self._variables)
+        limit = _limit(max_memory)
+        data, to_generate, count = gather_inputs(spec, inputs, input_files, samples, dataset, self._variables, limit)
         step = min(batch_size or count, count)
         kept = [
             name
             for name in spec.outputs
             if keep_outputs is None or count * self._footprint.sample_values[name] <= keep_outputs
         ]
-        memory.check(self._estimate(count, step, tuple(to_generate), tuple(kept)), _limit(max_memory))
+        memory.check(self._estimate(count, step, tuple(to_generate), tuple(kept)), limit)
         stats: dict[str, LayerStats] = {}
         outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end
         done = 0
@@ -266,9 +267,8 @@ class Runner:
             line, _ = spec.locate(finding.layer)
             warnings.warn_explicit(f"{finding.message} [{finding.check}]", RangeWarning, spec.file, line or 0)
         omitted = {name: (done, *spec.layers[name].shape) for name in spec.outputs if name not in kept}
-        result = RunResult(
-            spec, done, outputs, stats, findings, self.parameters, list(self.notes), omitted, done < count, count
-        )
+        notes = [*self.notes, *(note for source in data.values() for note in getattr(source, "notes", ()))]
+        result = RunResult(spec, done, outputs, stats, findings, self.parameters, notes, omitted, done < count, count)
         if result.interrupted:
             raise RunInterrupted(result)
         return result

@@ -28,6 +28,7 @@ nnabla's .h5 parameter files h5py: without them they are left out, and the table
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import os
@@ -47,6 +48,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -1141,10 +1143,10 @@ def csv_files(rng: random.Random) -> Iterator[Case]:
         b'1,"' + b"9" * 200_000 + b'",3,4\n',
         b"\xef\xbb\xbfa,2,3,4\n",
         b"1,2,3,4\r\n1,2,3\r\n",
+        b"1,2,3,4\r5,6,7,8\r",  # lines ended by CR alone: read as the first row alone until issue 15
     ]
     fine = [
         b"1,2,3,4\n5,6,7,8\n",
-        b"1,2,3,4\r5,6,7,8\r",
         b"\xef\xbb\xbf1,2,3,4\n",
         b" 1 , 2 ,3,4\n",
         b"1e-3,2E2,-3,+4\n",
@@ -1661,6 +1663,221 @@ def _old_or_whole(name: str, existing: bool, samples: int) -> Callable[[Path], s
     return check
 
 
+# --- issue 15: files from strangers (hostile .h5, image formats, image bombs, huge CSV rows) --------
+
+SECRET = b"NNSPEC_SECRET=hunter2\n"
+
+
+def _h5_file(build: Callable[[Any, Path], None]) -> Callable[[Path], None]:
+    """A parameter .h5 at the path given: a good fc/affine/b, and what ``build(handle, folder)`` adds."""
+
+    def make(path: Path) -> None:
+        import h5py
+
+        with h5py.File(path, "w") as handle:
+            handle["fc/affine/b"] = np.zeros(3)
+            build(handle, path.parent)
+
+    return make
+
+
+def _h5_other(folder: Path) -> None:
+    import h5py
+
+    with h5py.File(folder / "other.h5", "w") as other:
+        other["W"] = np.frombuffer(SECRET[:12], np.uint8).reshape(4, 3).astype(np.float64)
+
+
+def _h5_external(handle: Any, folder: Path) -> None:
+    handle.create_dataset("fc/affine/W", shape=(4, 3), dtype="u1", external=[("secret.txt", 0, 12)])
+
+
+def _h5_virtual(handle: Any, folder: Path) -> None:
+    import h5py
+
+    _h5_other(folder)
+    layout = h5py.VirtualLayout(shape=(4, 3), dtype="f8")
+    layout[:] = h5py.VirtualSource("other.h5", "W", shape=(4, 3))
+    handle.create_virtual_dataset("fc/affine/W", layout)
+
+
+def _h5_external_link(handle: Any, folder: Path) -> None:
+    import h5py
+
+    _h5_other(folder)
+    handle["fc/affine/W"] = h5py.ExternalLink("other.h5", "/W")
+
+
+def _h5_soft_link(handle: Any, folder: Path) -> None:
+    import h5py
+
+    handle["elsewhere/W"] = np.ones((4, 3))
+    handle["fc/affine/W"] = h5py.SoftLink("/elsewhere/W")
+
+
+def _h5_bomb(handle: Any, folder: Path) -> None:
+    handle.create_dataset("fc/affine/W", shape=(20_000, 10_000), dtype="f8", chunks=(1000, 1000), compression=9)
+
+
+def _h5_text(handle: Any, folder: Path) -> None:
+    handle["fc/affine/W"] = np.full((4, 3), b"abc")
+
+
+def hostile_h5(rng: random.Random) -> Iterator[Case]:
+    if not _has("h5py"):
+        return
+    variants: list[tuple[str, Callable[[Any, Path], None], tuple[str, ...]]] = [
+        ("external storage", _h5_external, ("external files",)),
+        ("a virtual dataset", _h5_virtual, ("virtual dataset",)),
+        ("an external link", _h5_external_link, ("external link",)),
+        ("a soft link", _h5_soft_link, ("soft link",)),
+        ("1.6 GB of zeros in a gzip", _h5_bomb, ("--max-memory",)),
+        ("text", _h5_text, ("not numbers",)),
+    ]
+    for i in range(30):
+        label, build, mentions = variants[i % len(variants)]
+        argv = ["run", "-q", SPEC, "--params", "p.h5", "--input", "x=good.npy"]
+        argv += ["--max-memory", rng.choice(["20M", "50M", "1G"])]
+        files = {SPEC: DATA_SPEC, "p.h5": _h5_file(build), "good.npy": npy_bytes(GOOD), "secret.txt": SECRET}
+        yield Case("hostile .h5", f"{label} ({argv[-1]})", argv, files, usage_error("p.h5", *mentions))
+
+
+EPS_BYTES = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 4 4\nnewpath 0 0 moveto 4 4 lineto stroke\nshowpage\n%%EOF\n"
+FAKE_GHOSTSCRIPT = "#!/bin/sh\ntouch gs-was-run\nexit 1\n"
+
+
+def _executable(text: str) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        path.chmod(0o755)
+
+    return make
+
+
+def image_formats(rng: random.Random) -> Iterator[Case]:
+    """Images whose bytes are another format than their name says; PostScript among them, with a
+    `gs` on PATH that leaves a file behind if Pillow ever runs it."""
+    if not _has("PIL"):
+        return
+    gray = np.full((4, 4), 100, np.uint8)
+    contents = {form: _png_bytes(gray, form=form) for form in ("PNG", "JPEG", "GIF", "BMP", "TIFF")}
+    contents.update({"EPS": EPS_BYTES, "PDF": b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"})
+    suffixes = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".bmp": "BMP", ".tif": "TIFF"}
+    path = f"bin{os.pathsep}{os.environ.get('PATH', '')}"
+    for _ in range(36):
+        suffix = rng.choice(list(suffixes))
+        form = rng.choice([f for f in contents if f != suffixes[suffix]] + ["EPS"])
+        files = {f"img{suffix}": contents[form], "bin/gs": _executable(FAKE_GHOSTSCRIPT)}
+        case = _dataset_case("image formats by content", f"{form} as {suffix}", files, f"img{suffix}", OK)
+        yield dataclasses.replace(
+            case, expect=usage_error(f"img{suffix}", "not a"), env={"PATH": path}, check=not_created("gs-was-run")
+        )
+    for suffix, form in suffixes.items():  # as their names say: read
+        yield _dataset_case(
+            "image formats by content", f"{form} as {suffix}", {f"img{suffix}": contents[form]}, f"img{suffix}", OK
+        )
+
+
+def _png_of(width: int, height: int) -> Callable[[Path], None]:
+    """A whole grayscale PNG of zeros, width x height: a few hundred KB for tens of millions of pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    def make(path: Path) -> None:
+        compressor, row = zlib.compressobj(9), bytes(width + 1)
+        data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+        header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+
+    return make
+
+
+def image_bombs(rng: random.Random) -> Iterator[Case]:
+    """Whole images of millions of pixels in small files, under a memory limit they do not fit."""
+    if not _has("PIL"):
+        return
+    for _ in range(20):
+        side = rng.choice([2_000, 4_000, 6_000, 9_000])
+        limit = rng.choice(["5M", "20M", "50M"])
+        case = _dataset_case(
+            "image bombs",
+            f"{side} x {side} under {limit}",
+            {"big.png": _png_of(side, side)},
+            "big.png",
+            usage_error("big.png", "--max-memory"),
+        )
+        yield dataclasses.replace(case, argv=[*case.argv, "--max-memory", limit])
+    small = _dataset_case(
+        "image bombs", "500 x 500 within 50M", {"ok.png": _png_of(500, 500)}, "ok.png", OK, size="[1, 500, 500]"
+    )
+    yield dataclasses.replace(small, argv=[*small.argv, "--max-memory", "50M"])
+
+
+def _csv_row(values: int) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        with open(path, "w") as handle:
+            for _ in range(values // 1000):
+                handle.write("1.5," * 1000)
+            handle.write("1\n")
+
+    return make
+
+
+def _csv_rows(rows: int) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(b"1,2,3,4\n" * rows)
+
+
+def huge_csv_rows(rng: random.Random) -> Iterator[Case]:
+    """CSVs whose parsing would take more memory than --max-memory: one row of millions of values
+    (as --input, as a dataset's cell, as a dataset's index), or millions of rows."""
+    for i in range(24):
+        limit = rng.choice(["5M", "10M", "20M"])
+        kind = i % 4
+        if kind == 0:
+            values = rng.choice([2_000_000, 5_000_000])
+            argv = ["run", "-q", SPEC, "--input", "x=x.csv", "--max-memory", limit]
+            yield Case(
+                "huge CSV rows",
+                f"--input: a row of {values:,} values under {limit}",
+                argv,
+                {SPEC: DATA_SPEC, "x.csv": _csv_row(values)},
+                usage_error("x.csv", "--max-memory"),
+            )
+        elif kind == 1:
+            rows = rng.choice([1_000_000, 2_000_000])
+            argv = ["run", "-q", SPEC, "--input", "x=x.csv", "--batch-size", "1000", "--max-memory", "5M"]
+            yield Case(
+                "huge CSV rows",
+                f"--input: {rows:,} rows under 5M",
+                argv,
+                {SPEC: DATA_SPEC, "x.csv": _csv_rows(rows)},
+                usage_error("x.csv", "--max-memory"),
+            )
+        elif kind == 2:
+            case = _dataset_case(
+                "huge CSV rows",
+                f"a dataset cell: one row of 3,000,000 values under {limit}",
+                {"s.csv": _csv_row(3_000_000)},
+                "s.csv",
+                usage_error("s.csv", "--max-memory"),
+            )
+            yield dataclasses.replace(case, argv=[*case.argv, "--max-memory", limit])
+        else:
+            index = "x:image\n" + "1," * 1_000_000 + "1\n"
+            case = _dataset_case(
+                "huge CSV rows",
+                f"a dataset index line of 1,000,001 cells under {limit}",
+                {},
+                "1",
+                usage_error("index.csv", "--max-memory"),
+            )
+            yield dataclasses.replace(
+                case, argv=[*case.argv, "--max-memory", limit], files={**case.files, "index.csv": index}
+            )
+
+
 GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("billion laughs", billion_laughs),
     ("recursive aliases", recursive_aliases),
@@ -1695,6 +1912,10 @@ GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("control characters in text", control_characters),
     ("mathtext", mathtext),
     ("matplotlibrc in cwd", matplotlibrc_in_cwd),
+    ("hostile .h5", hostile_h5),
+    ("image formats by content", image_formats),
+    ("image bombs", image_bombs),
+    ("huge CSV rows", huge_csv_rows),
 ]
 
 # --- running and judging -------------------------------------------------------------------------
