@@ -27,9 +27,10 @@ import numpy as np
 
 from .catalog import format_shape
 from .data import read_csv
-from .diagnostics import UsageError, closest_name
+from .diagnostics import UsageError
 from .sources import file_problem
 from .spec import DataReader
+from .suggest import Suggester
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff")
 IMAGE_EXTRA = "pip install 'nnspec[image]'"
@@ -180,8 +181,9 @@ def _shown(name: str) -> str:
 
 
 def _suggestion(named: list[str], readers: Mapping[str, DataReader]) -> str:
+    suggester = Suggester()  # one budget for the header: it may name thousands of columns
     for variable in named:
-        match = closest_name(variable, readers)
+        match = suggester.closest(variable, readers)
         if match:
             return f"; did you mean '{match}' for column {variable!r}?"
     return ""
