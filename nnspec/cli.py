@@ -257,7 +257,8 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
         "--max-memory",
         type=_size,
         metavar="SIZE",
-        help="stop before running when the run would need more memory than SIZE, e.g. 2G (default: half of RAM)",
+        help="stop before running when the run would need more memory than SIZE, e.g. 2G, from 0 to 1024T "
+        "(default: half of RAM)",
     )
 
 

@@ -295,6 +295,11 @@ def output_layers(
     return [name for name in listed if isinstance(name, str)]
 
 
+# A sample's axes at most: a run adds the batch axis, and numpy broadcasts at most 32 axes (np.broadcast,
+# np.broadcast_shapes; arrays stop at 64). More passed validation and then crashed in shape inference or run.
+MAX_AXES = 31
+
+
 def infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
     """Run every layer's shape rule in topological order; report the first failure on each path.
 
@@ -312,6 +317,12 @@ def infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: Diagn
                 p.name: tuple(p.shape(shapes, layer.props)) for p in layer.type.parameters if p.enabled(layer.props)
             }
             layer.target_shapes = {t.name: tuple(t.shape(shapes, layer.props)) for t in layer.type.targets}
+            if len(layer.shape) > MAX_AXES:
+                raise ShapeError(
+                    f"its output would have {len(layer.shape)} axes; nnspec takes at most {MAX_AXES} (numpy's limit "
+                    f"of {MAX_AXES + 1} for broadcasting, with the batch axis)",
+                    "size" if layer.type.is_source else None,
+                )
             if 0 in layer.shape:
                 # A backstop: each layer's rule refuses the properties that would empty its output
                 # (a slice that selects nothing, a kernel longer than its input); one that does not
