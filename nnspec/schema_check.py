@@ -225,6 +225,8 @@ def _expected(error: jsonschema.ValidationError, data: dict[str, Any], path: tup
         return "one of " + ", ".join(DTYPES)
     if path and path[-1] in ("input", "outputs") or (len(path) > 1 and path[-2] in ("input", "outputs")):
         return "a layer name or a list of layer names"
+    if path == ("name",):
+        return "text (the network's name)"  # free text, unlike a layer's name
     if path[-1:] == ("name",) or (len(path) == 2 and path[0] == "outputs"):
         return _NAME_RULE
     if len(path) >= 2 and path[-2] == "checks":
