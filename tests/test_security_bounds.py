@@ -283,11 +283,24 @@ def test_a_graph_too_large_to_draw_is_refused_before_drawing(form, tmp_path, cap
     output = tmp_path / f"g.{form}"
     code, err = cli(["graph", str(path), "-o", str(output)], capsys)
     assert code == 2
-    assert f"{path}: 4400 layers are too many to draw (at most 500): write the graph as DOT (-o FILE.dot)" in err
+    assert f"{path}: 4400 layers are too many to draw (at most 500 layers and 2000 arrows): write the graph" in err
     assert not output.exists()
     code, err = cli(["graph", str(path), "-o", str(tmp_path / "g.dot")], capsys)  # DOT: no limit
     assert code == 0, err
     assert (tmp_path / "g.dot").read_text().count("->") == 4399
+
+
+def test_a_graph_of_too_many_arrows_is_refused(tmp_path, capsys):
+    """Each arrow is routed past every row it spans: 300 layers of 11 inputs each (3,245 arrows)."""
+    lines = ["nnspec: 1", "layers:", "  - {name: x, type: Input, size: [4]}", "  - {name: a0, type: ReLU}"]
+    for n in range(1, 300):
+        inputs = ", ".join(["x"] + [f"a{m}" for m in range(max(0, n - 10), n)])
+        lines.append(f"  - {{name: a{n}, type: AddN, input: [{inputs}]}}")
+    path = tmp_path / "spec.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    code, err = cli(["graph", str(path), "-o", str(tmp_path / "g.svg")], capsys)
+    assert code == 2
+    assert "3245 arrows are too many to draw (at most 500 layers and 2000 arrows)" in err
 
 
 def test_a_png_of_too_many_pixels_is_refused(tmp_path, capsys):

@@ -47,6 +47,7 @@ PNG_DPI = 110
 # Layers drawn at most: the layout and the arrows' routes grow faster than the layers (a picture of
 # 500 layers takes seconds and 200 MB at most, skip connections and all); DOT text has no limit.
 MAX_DRAWN_LAYERS = 500
+MAX_DRAWN_ARROWS = 2000  # each arrow is routed past the rows it spans: 2,000 arrows over 400 layers take 9 s
 MAX_PNG_PIXELS = 2**25  # 128 MiB of RGBA: a chain of 500 layers is a fifth of it, skip connections widen it
 
 
@@ -436,10 +437,13 @@ def check_graph_path(path: Path, force: bool) -> str:
 def check_drawable(spec: Spec) -> None:
     """A UsageError for a graph too large to draw: its time and memory grow faster than its layers
     (4,400 layers took 250 s and 1.17 GB; 1,500 each reading the Input, 500 s and 10 GB)."""
-    if len(spec.layers) > MAX_DRAWN_LAYERS:
+    layers, arrows = len(spec.layers), spec.graph.number_of_edges()
+    if layers > MAX_DRAWN_LAYERS or arrows > MAX_DRAWN_ARROWS:
+        too_many = f"{layers} layers" if layers > MAX_DRAWN_LAYERS else f"{arrows} arrows"
         raise UsageError(
-            f"{spec.file}: {len(spec.layers)} layers are too many to draw (at most {MAX_DRAWN_LAYERS}): write the "
-            "graph as DOT (-o FILE.dot), which has no limit, and lay it out with Graphviz (dot -Tsvg)"
+            f"{spec.file}: {too_many} are too many to draw (at most {MAX_DRAWN_LAYERS} layers and "
+            f"{MAX_DRAWN_ARROWS} arrows): write the graph as DOT (-o FILE.dot), which has no limit, and lay it "
+            "out with Graphviz (dot -Tsvg)"
         )
 
 
