@@ -23,7 +23,7 @@ import numpy as np
 
 from .catalog import LayerType, layer_types
 from .diagnostics import ERROR, INFO, WARNING
-from .estimate import Estimate
+from .estimate import Estimate, drawn_along_axis
 from .spec import Layer, Spec
 from .stats import TensorStats, blocks
 
@@ -486,9 +486,9 @@ def _predict_exp_overflow(layer: Layer, x: Estimate, threshold: float, dtype: st
 
 
 def _predict_overconfident(layer: Layer, x: Estimate, threshold: float, dtype: str) -> str | None:
-    """A fixed Monte Carlo sample of logits as estimated: how many distributions come out certain."""
-    classes = layer.shape[layer.props["axis"]]
-    logits = (np.random.default_rng(0).standard_normal((1000, classes)) * x.std + x.mean).astype(dtype)
+    """A fixed Monte Carlo sample of logits as estimated: how many distributions come out certain
+    (of an axis over DRAWN_CLASSES long, the share among that many classes: more would be certain less often)."""
+    logits = drawn_along_axis(x, 1000, layer.shape[layer.props["axis"]], dtype)
     top = layer.type.forward([logits], {"axis": 0}, {}).max(axis=1)
     share = float(np.mean(top == 1))
     if share <= threshold:

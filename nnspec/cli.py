@@ -60,7 +60,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except MemoryError:
         if args.debug:
             raise
-        print("nnspec: error: not enough memory for this run: try --batch-size or --max-memory", file=sys.stderr)
+        print(f"nnspec: error: {_out_of_memory(args)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("nnspec: interrupted", file=sys.stderr)
@@ -269,8 +269,18 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
         "--max-memory",
         type=_size,
         metavar="SIZE",
-        help="stop before running when the run would need more memory than SIZE, e.g. 2G (default: half of RAM)",
+        help="stop before running when the run would need more memory than SIZE, e.g. 2G, from 0 to 1024T "
+        "(default: half of RAM)",
     )
+
+
+def _out_of_memory(args: argparse.Namespace) -> str:
+    """What to do when memory ran out: only options the command took (graph takes the run's with --run)."""
+    if args.command == "run" or getattr(args, "run", False):
+        return "not enough memory for this run: try --batch-size or --max-memory"
+    if args.command == "graph":
+        return "not enough memory to draw this graph: write it as DOT (-o FILE.dot)"
+    return "not enough memory"
 
 
 def _size(text: str) -> int:
@@ -460,7 +470,7 @@ def _write_pictures(result, plots: Path | None, report: Path | None) -> None:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from .pictures.graph import check_graph_path, render, title
+    from .pictures.graph import check_drawable, check_graph_path, render, title
     from .save import write_atomically
     from .settings import parse_cli
     from .validation import load
@@ -475,6 +485,8 @@ def _graph(args: argparse.Namespace) -> int:
     if unused and not args.run:
         raise UsageError(f"{', '.join(unused)} give data for a run: add --run (or leave them out)")
     spec = load(args.file)
+    if form != "dot":
+        check_drawable(spec)  # before a run, not after it
     if args.run:
         result = _execute(args, spec, _input_files(args.input, spec), keep=0, quiet=False)
         findings, heading = result.findings, title(spec, result.samples)

@@ -20,7 +20,6 @@ from .memory import check_read
 from .schema import NAME_PATTERN
 from .sources import CsvRows, Reshaped, Source, file_problem, npz_member
 from .spec import DataReader, Layer, Spec, data_readers
-from .suggest import did_you_mean
 
 DEFAULT_SAMPLES = 100
 
@@ -240,7 +239,7 @@ def check_spec_data(
             hint = (
                 f"; layer {named.title} reads data variable '{named.dataset}' (its dataset property)"
                 if named is not None and named.type.is_source
-                else did_you_mean(variable, readers)
+                else diagnostics.suggestion(variable, readers)
             )
             diagnostics.add(
                 f"data names variable '{variable}', but no layer reads it{hint}",

@@ -28,10 +28,11 @@ import numpy as np
 
 from .catalog import format_shape
 from .data import read_csv
-from .diagnostics import WARNING, Diagnostic, UsageError, closest_name
+from .diagnostics import WARNING, Diagnostic, UsageError
 from .memory import check_read
 from .sources import file_problem
 from .spec import DataReader
+from .suggest import Suggester
 
 # The one Pillow format a suffix names, the only one an image is opened as (see _read_image).
 IMAGE_FORMATS = {
@@ -248,8 +249,9 @@ def _shown(name: str) -> str:
 
 
 def _suggestion(named: list[str], readers: Mapping[str, DataReader]) -> str:
+    suggester = Suggester()  # one budget for the header: it may name thousands of columns
     for variable in named:
-        match = closest_name(variable, readers)
+        match = suggester.closest(variable, readers)
         if match:
             return f"; did you mean '{match}' for column {variable!r}?"
     return ""

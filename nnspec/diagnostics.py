@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .printable import printable
-from .suggest import closest, did_you_mean
+from .suggest import Candidates, Suggester
 
 ERROR = "error"
 WARNING = "warning"
@@ -80,6 +80,7 @@ class DiagnosticList:
     file: str
     source_map: Any = None
     items: list[Diagnostic] = field(default_factory=list)
+    suggester: Suggester = field(default_factory=Suggester)  # one budget of suggestion work for the file
 
     def add(
         self,
@@ -96,6 +97,14 @@ class DiagnosticList:
             line, column = self.source_map.locate(path, at_key=at_key)
         self.items.append(Diagnostic(message, self.file, line, column, severity, code, tuple(path), layer))
 
+    def suggestion(self, word: str, candidates: Iterable[str] | Candidates, excluding: str | None = None) -> str:
+        """'; did you mean 'X'?' or '', from this file's budget of suggestion work."""
+        return self.suggester.did_you_mean(word, candidates, excluding)
+
+    def closest_name(self, word: str, candidates: Iterable[str] | Candidates) -> str | None:
+        """The candidate closest to ``word``, or None, from this file's budget of suggestion work."""
+        return self.suggester.closest(word, candidates)
+
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.items if d.severity == ERROR]
@@ -103,21 +112,6 @@ class DiagnosticList:
 
 def _order(d: Diagnostic) -> tuple:
     return (d.file, d.line or 0, d.column or 0)
-
-
-# Names longer than this get no "did you mean": a misspelling is short, and suggest's comparisons
-# grow with the square of a word's length (a 100,000-character type name took minutes and gigabytes).
-SUGGEST_UP_TO = 100
-
-
-def suggestion(word: str, candidates: Iterable[str]) -> str:
-    """``did_you_mean`` for a word a person could have misspelt; '' for a longer one."""
-    return did_you_mean(word, candidates) if len(word) <= SUGGEST_UP_TO else ""
-
-
-def closest_name(word: str, candidates: Iterable[str]) -> str | None:
-    """``closest`` for a word a person could have misspelt; None for a longer one."""
-    return closest(word, candidates) if len(word) <= SUGGEST_UP_TO else None
 
 
 def show_value(value: Any) -> str:

@@ -15,11 +15,12 @@ import networkx as nx
 
 from .catalog import Parameter, ShapeError, Target, format_shape, layer_types
 from .checks import all_checks, checks_for
-from .diagnostics import DiagnosticList, suggestion
+from .diagnostics import DiagnosticList
 from .loader import Document
 from .settings import problem as setting_problem
 from .sources import file_problem
 from .spec import DataReader, Layer, ParameterSource, TargetSource, data_readers
+from .suggest import Candidates
 
 
 def resolve_layers(
@@ -210,6 +211,7 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
     graph = nx.DiGraph()
     graph.add_nodes_from(layers)
     written = set(names)  # looked up once per input: a list would make wiring quadratic
+    index: Candidates | None = None  # of the names, for suggestions: built once, when first needed
     for layer in layers.values():
         where = ("layers", layer.index, "input")
         arity = layer.type.arity
@@ -229,7 +231,8 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
         for position, source in enumerate(layer.inputs):
             at = where + (position,) if len(layer.inputs) > 1 else where
             if source not in written:
-                hint = suggestion(source, [n for n in names if n != layer.name])
+                index = index or Candidates(names)
+                hint = diagnostics.suggestion(source, index, excluding=layer.name)
                 diagnostics.add(
                     f"layer {layer.title} reads '{source}', but no layer has that name{hint}",
                     at,
@@ -278,15 +281,23 @@ def output_layers(
     if outputs is None:
         return [] if graph is None else [name for name in layers if graph.out_degree(name) == 0]
     listed = [outputs] if isinstance(outputs, str) else outputs if isinstance(outputs, list) else []
+    written = set(names)
+    index: Candidates | None = None  # of the names, for suggestions: built once, when first needed
     for position, name in enumerate(listed):
-        if isinstance(name, str) and name not in names:
+        if isinstance(name, str) and name not in written:
+            index = index or Candidates(names)
             where = ("outputs", position) if isinstance(outputs, list) else ("outputs",)
             diagnostics.add(
-                f"outputs names '{name}', but no layer has that name{suggestion(name, names)}",
+                f"outputs names '{name}', but no layer has that name{diagnostics.suggestion(name, index)}",
                 where,
                 code="unknown-output",
             )
     return [name for name in listed if isinstance(name, str)]
+
+
+# A sample's axes at most: a run adds the batch axis, and numpy broadcasts at most 32 axes (np.broadcast,
+# np.broadcast_shapes; arrays stop at 64). More passed validation and then crashed in shape inference or run.
+MAX_AXES = 31
 
 
 def infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
@@ -306,6 +317,12 @@ def infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: Diagn
                 p.name: tuple(p.shape(shapes, layer.props)) for p in layer.type.parameters if p.enabled(layer.props)
             }
             layer.target_shapes = {t.name: tuple(t.shape(shapes, layer.props)) for t in layer.type.targets}
+            if len(layer.shape) > MAX_AXES:
+                raise ShapeError(
+                    f"its output would have {len(layer.shape)} axes; nnspec takes at most {MAX_AXES} (numpy's limit "
+                    f"of {MAX_AXES + 1} for broadcasting, with the batch axis)",
+                    "size" if layer.type.is_source else None,
+                )
             if 0 in layer.shape:
                 # A backstop: each layer's rule refuses the properties that would empty its output
                 # (a slice that selects nothing, a kernel longer than its input); one that does not

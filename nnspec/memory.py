@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 from math import prod
 
@@ -125,17 +126,36 @@ def default_limit() -> int:
         return 8 * 2**30
 
 
+# The largest --max-memory: 1024T (1 PiB), more than any machine holds; a larger size is a mistake.
+MAX_SIZE = 2**50
+SIZES = "write a size from 0 to 1024T, e.g. 512M, 8G"
+
+
 def parse_size(text: str) -> int:
-    """'512M', '8G', '1.5g', '1000000' -> bytes."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower())
+    """'512M', '8G', '1.5g', '1000000' -> bytes, from 0 to MAX_SIZE."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", text.lower(), re.ASCII)
     if not match:
-        raise ValueError(f"not a size: {text!r} (write e.g. 512M, 8G)")
-    return int(float(match.group(1)) * _UNITS[match.group(2)])
+        raise ValueError(f"not a size: {text!r} ({SIZES})")
+    whole, _, fraction = match.group(1).partition(".")
+    whole = whole.lstrip("0") or "0"
+    # Exact arithmetic on at most 16 + 20 digits: 16 already exceed MAX_SIZE bytes, and a 20th decimal of a
+    # terabyte is far below a byte (huge digit strings overflowed a float, or Python's digit limit).
+    if len(whole) > 16:
+        raise ValueError(f"too large a size ({SIZES})")
+    size = int(Fraction(f"{whole}.{fraction[:20] or 0}") * _UNITS[match.group(2)])
+    if size > MAX_SIZE:
+        raise ValueError(f"too large a size ({SIZES})")
+    return size
 
 
 def format_bytes(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
+    """Bytes for a person, in binary units up to PiB; exact for any Python int (a shape's product
+    can exceed a float's range: 2 ** (31 * 31) bytes is 'over 2^961 bytes')."""
+    for power, unit in enumerate(("B", "KiB", "MiB", "GiB", "TiB", "PiB")):
+        if n < 1024 ** (power + 1) or unit == "PiB":
+            break
+    if power == 0:
+        return f"{n} B"
+    if n >= 2**70:  # over 1024**2 PiB: the digits would say nothing more
+        return f"over 2^{n.bit_length() - 1} bytes"
+    return f"{n / 1024**power:.1f} {unit}"

@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 
 from .catalog import layer_types
-from .diagnostics import DiagnosticList, closest_name, show_value, suggestion
+from .diagnostics import DiagnosticList, show_value
 from .schema import DTYPES, FORMAT_VERSION, spec_schema
 
 _NAME_RULE = "a name of letters, digits and _, not starting with a digit"
@@ -91,7 +91,7 @@ def check_schema(data: dict[str, Any], diagnostics: DiagnosticList) -> set[Any]:
     for error in _errors(data):
         path = tuple(error.absolute_path)
         broken.add(_part(path))
-        for message, where, at_key, code in _describe(error, data):
+        for message, where, at_key, code in _describe(error, data, diagnostics):
             if (where, message) not in seen:
                 seen.add((where, message))
                 diagnostics.add(message, where, code=code, at_key=at_key, layer=_layer_name(data, where))
@@ -166,7 +166,7 @@ def _yaml_float(value: float) -> str:
     return ".nan" if math.isnan(value) else ".inf" if value > 0 else "-.inf"
 
 
-def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
+def _describe(error: jsonschema.ValidationError, data: dict[str, Any], diagnostics: DiagnosticList):
     """Turn one jsonschema error into (message, path, at_key, code) tuples a person can act on."""
     path = tuple(error.absolute_path)
     instance = error.instance
@@ -175,7 +175,7 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
         forbids_unknown = error.schema.get("additionalProperties") is False
         unknown = [key for key in instance if key not in error.schema.get("properties", {})]
         for key in error.validator_value:
-            if key in instance or (forbids_unknown and closest_name(key, unknown)):
+            if key in instance or (forbids_unknown and diagnostics.closest_name(key, unknown)):
                 continue  # a misspelt key: its unknown-property error suggests this one
             if path == () and key == "nnspec":
                 yield (f"missing the format version: add 'nnspec: {FORMAT_VERSION}' at the top", path, False, "version")
@@ -186,7 +186,7 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
         allowed = list(error.schema.get("properties", {}))
         for key in instance:
             if key not in allowed:
-                hint = suggestion(key, allowed)
+                hint = diagnostics.suggestion(key, allowed)
                 yield (f"{_owner(data, path)} has no property '{key}'{hint}", path + (key,), True, "unknown-property")
         return
     if path == ("nnspec",):
@@ -198,11 +198,11 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any]):
         )
         return
     if path[:1] == ("layers",) and path[2:] == ("type",) and validator == "enum" and isinstance(instance, str):
-        hint = suggestion(instance, layer_types())
+        hint = diagnostics.suggestion(instance, layer_types())
         yield (f"unknown layer type '{instance}'{hint}", path, False, "unknown-type")
         return
     if path[-1:] == ("checks",) and validator == "enum":  # propertyNames: ``instance`` is the key
-        hint = suggestion(str(instance), error.validator_value) or " (docs/checks.md lists the checks)"
+        hint = diagnostics.suggestion(str(instance), error.validator_value) or " (docs/checks.md lists the checks)"
         yield (f"unknown check '{instance}'{hint}", path + (instance,), True, "unknown-check")
         return
     if path == ("data",) and validator == "pattern":  # propertyNames: ``instance`` is the key
@@ -225,6 +225,8 @@ def _expected(error: jsonschema.ValidationError, data: dict[str, Any], path: tup
         return "one of " + ", ".join(DTYPES)
     if path and path[-1] in ("input", "outputs") or (len(path) > 1 and path[-2] in ("input", "outputs")):
         return "a layer name or a list of layer names"
+    if path == ("name",):
+        return "text (the network's name)"  # free text, unlike a layer's name
     if path[-1:] == ("name",) or (len(path) == 2 and path[0] == "outputs"):
         return _NAME_RULE
     if len(path) >= 2 and path[-2] == "checks":

@@ -1878,6 +1878,133 @@ def huge_csv_rows(rng: random.Random) -> Iterator[Case]:
             )
 
 
+# --- issue 15: work that grew with the sizes and names in a spec ----------------------------------------
+
+
+def _near_the_size_limit(head: list[str], line: Callable[[int], str]) -> str:
+    """``head``, then lines made by ``line(0)``, ``line(1)``, ... while the spec stays under 127 KB."""
+    lines, size = list(head), sum(len(text) + 1 for text in head)
+    for i in range(100_000):
+        text = line(i)
+        if size + len(text) + 1 > 127_000:
+            break
+        lines.append(text)
+        size += len(text) + 1
+    return "\n".join(lines) + "\n"
+
+
+def unknown_names(rng: random.Random) -> Iterator[Case]:
+    """Thousands of unknown names in one spec, each once asked "did you mean": the work is bounded per file."""
+    head = ["nnspec: 1", "layers:", "  - {name: x, type: Input, size: [4]}"]
+    for i in range(12):
+        length = rng.choice([2, 8, 20, 45, 90])
+        stem = "".join(rng.choice("abcdefghij") for _ in range(length))
+        form = i % 4
+        if form == 0:  # unknown inputs, alike: difflib's worst case
+            text = _near_the_size_limit(
+                head, lambda n, stem=stem: f"  - {{name: {stem}{n:05d}, type: ReLU, input: {stem[::-1]}{n}}}"
+            )
+        elif form == 1:  # unknown types
+            text = _near_the_size_limit(head, lambda n, stem=stem: f"  - {{name: l{n}, type: {stem}{n}}}")
+        elif form == 2:  # unknown properties
+            text = _near_the_size_limit(head, lambda n, stem=stem: f"  - {{name: l{n}, type: Affine, {stem}{n}: 3}}")
+        else:  # outputs naming no layer
+            names = _near_the_size_limit([], lambda n, stem=stem: f"  - {stem}{n}")
+            text = "\n".join(head) + "\noutputs:\n" + names
+        yield Case(
+            "unknown names en masse", f"form {form}, names of {length}", ["validate", SPEC], {SPEC: text}, spec_error()
+        )
+
+
+def huge_shapes_in_validate(rng: random.Random) -> Iterator[Case]:
+    """Sizes in the spec do not size what validate allocates: its estimates draw samples of bounded size."""
+    layers = [
+        "{name: p, type: Softmax}",
+        "{name: p, type: LogSoftmax}",
+        "{name: p, type: Softmax, axis: 0}",
+        "{name: s, type: Sum, axes: [0]}",
+        "{name: f, type: Affine, out_shape: 10}",
+        "{name: m, type: Max2, input: [x, x]}",
+        "{name: e, type: Equal2, input: [x, x]}",
+        "{name: o, type: MaxPooling, kernel_shape: [2]}",
+    ]
+    for i in range(24):
+        size = rng.choice([10**6, 10**7, 10**8, 2**31 - 1])
+        shape = f"[{size}]" if i % 3 else f"[{size}, {size}]"
+        text = spec_with_layer(layers[i % len(layers)], size=shape)
+        yield Case(
+            "huge shapes in validate", f"{layers[i % len(layers)]} of {shape}", ["validate", SPEC], {SPEC: text}, EITHER
+        )
+
+
+def huge_graphs(rng: random.Random) -> Iterator[Case]:
+    """Pictures of a bounded size: a larger graph is refused before it is drawn (DOT has no limit)."""
+    for i in range(12):
+        count = rng.choice([501, 1000, 4400])
+        skips = i % 2 == 1
+        head = ["nnspec: 1", "layers:", "  - {name: x, type: Input, size: [4]}", "  - {name: a0, type: ReLU}"]
+        line = (
+            (lambda n: f"  - {{name: a{n + 1}, type: Add2, input: [a{n}, x]}}")
+            if skips
+            else (lambda n: f"  - {{name: a{n + 1}, type: ReLU}}")
+        )
+        text = "\n".join(head + [line(n) for n in range(count - 2)]) + "\n"
+        form = rng.choice(["svg", "png"])
+        label = f"{count} layers{' reading the Input' if skips else ''}"
+        yield Case(
+            "huge graphs",
+            f"{label}, {form}",
+            ["graph", SPEC, "-o", f"g.{form}"],
+            {SPEC: text},
+            usage_error(SPEC, "DOT"),
+        )
+    for count in (200, 300):  # few layers, each reading the Input: a picture too wide and too tall for a PNG
+        head = ["nnspec: 1", "layers:", "  - {name: x, type: Input, size: [4]}", "  - {name: a0, type: ReLU}"]
+        text = "\n".join(head + [f"  - {{name: a{n + 1}, type: Add2, input: [a{n}, x]}}" for n in range(count)]) + "\n"
+        yield Case(
+            "huge graphs",
+            f"{count} skips, png",
+            ["graph", SPEC, "-o", "g.png"],
+            {SPEC: text},
+            usage_error(SPEC, "pixels"),
+        )
+
+
+def too_many_axes(rng: random.Random) -> Iterator[Case]:
+    """More axes than numpy broadcasts (32 with the batch axis): refused where the shape is written;
+    a shape whose memory overflows a float: refused by the run's memory check, in words."""
+    layers = ["{name: a, type: Add2, input: [x, x]}", "{name: t, type: Tanh}", "{name: p, type: Softmax}"]
+    for i in range(18):
+        axes = rng.choice([32, 33, 40, 63, 64, 65, 100])
+        shape = "[" + ", ".join(["1"] * axes) + "]"
+        command = ["validate", SPEC] if i % 2 else ["run", "-q", SPEC]
+        yield Case(
+            "too many axes",
+            f"{axes} axes, {command[0]}",
+            command,
+            {SPEC: spec_with_layer(layers[i % 3], size=shape)},
+            spec_error("axes"),
+        )
+    for axes in (8, 20, 31):
+        shape = "[" + ", ".join(["2147483647"] * axes) + "]"
+        yield Case(
+            "too many axes",
+            f"{axes} axes of 2^31",
+            ["run", "-q", SPEC],
+            {SPEC: spec_with_layer("{name: t, type: Tanh}", size=shape)},
+            usage_error(None, "--max-memory"),
+        )
+    for size in ("99999999999T", "1e400", "-1", "9" * 5000, "1025T"):
+        argv = ["run", "-q", SPEC, "--max-memory", size]
+        yield Case(
+            "too many axes",
+            f"--max-memory {size[:12]}",
+            argv,
+            {SPEC: spec_with_layer("{name: t, type: Tanh}")},
+            usage_error(None, "1024T"),
+        )
+
+
 GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("billion laughs", billion_laughs),
     ("recursive aliases", recursive_aliases),
@@ -1916,6 +2043,10 @@ GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("image formats by content", image_formats),
     ("image bombs", image_bombs),
     ("huge CSV rows", huge_csv_rows),
+    ("unknown names en masse", unknown_names),
+    ("huge shapes in validate", huge_shapes_in_validate),
+    ("huge graphs", huge_graphs),
+    ("too many axes", too_many_axes),
 ]
 
 # --- running and judging -------------------------------------------------------------------------

@@ -3,7 +3,7 @@ about overflow for a finite input."""
 
 from __future__ import annotations
 
-from math import pi, sqrt
+from math import log, pi, sqrt
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from ..catalog import (
     same_shape,
     unary,
 )
-from ..estimate import Estimate, mixture, through
+from ..estimate import DRAWN_ROWS, Estimate, drawn_along_axis, mixture, through
 
 
 def tanh(x, out=None):
@@ -60,10 +60,10 @@ def softmax(inputs, props, params):
 def softmax_estimate(inputs, shapes, props, params, dtype):
     """Probabilities from logits distributed as estimated: a fixed Monte Carlo sample
     (the same every time), since softmax mixes a whole axis."""
-    logits = inputs[0]
     classes = shapes[0][props["axis"]]
-    draws = np.random.default_rng(0).standard_normal((256, classes)) * logits.std + logits.mean
-    probabilities = softmax([draws.astype(dtype)], {"axis": 0}, {}).astype(np.float64)
+    draws = drawn_along_axis(inputs[0], DRAWN_ROWS, classes, dtype)
+    share = draws.shape[1] / classes  # of the axis's sum that the drawn classes hold, on average
+    probabilities = softmax([draws], {"axis": 0}, {}).astype(np.float64) * share
     return Estimate(float(probabilities.mean()), float(probabilities.std()), 0.0, 1.0)
 
 
@@ -368,10 +368,9 @@ def prelu_estimate(inputs, shapes, props, params, dtype):
 def log_softmax_estimate(inputs, shapes, props, params, dtype):
     """Log-probabilities from logits distributed as estimated: a fixed Monte Carlo sample,
     as for Softmax, since log-softmax mixes a whole axis."""
-    logits = inputs[0]
     classes = shapes[0][props["axis"]]
-    draws = np.random.default_rng(0).standard_normal((256, classes)) * logits.std + logits.mean
-    values = log_softmax([draws.astype(dtype)], {"axis": 0}, {}).astype(np.float64)
+    draws = drawn_along_axis(inputs[0], DRAWN_ROWS, classes, dtype)
+    values = log_softmax([draws], {"axis": 0}, {}).astype(np.float64) + log(draws.shape[1] / classes)
     return Estimate(float(values.mean()), float(values.std()), float(values.min()), 0.0)
 
 

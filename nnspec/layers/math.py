@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from math import inf, pi, sqrt
 from typing import Any
@@ -224,7 +225,8 @@ def norm_shape(shapes, props):
 
 
 def _reduced_count(shapes, props) -> int:
-    return int(np.prod([shapes[0][a] for a in props["axes"]]))
+    """Values a reduction sums, in Python's integers: numpy's int64 product wrapped around for huge shapes."""
+    return math.prod(shapes[0][a] for a in props["axes"])
 
 
 def sum_estimate(inputs, shapes, props, params, dtype):

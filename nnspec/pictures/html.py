@@ -22,7 +22,7 @@ from ..printable import printable_lines
 from ..report import MAX_VALUES_SHOWN, format_values, scores, to_dict
 from ..runner import RunResult
 from ..stats import PERCENTILES
-from .graph import draw, title
+from .graph import MAX_DRAWN_ARROWS, MAX_DRAWN_LAYERS, draw, title
 from .paths import check_new_file
 from .plots import layer_plot, plotted_layers
 from .style import CLEAN, COLOURS, LABELS, SEVERITIES, worst
@@ -51,10 +51,12 @@ def check_report_path(path: Path, force: bool) -> None:
 def build_report(result: RunResult, plots: Mapping[str, bytes] | None = None) -> str:
     """The report of ``result``: draws the graph, and every layer's plot unless ``plots`` holds them
     already (PNG bytes by layer), with matplotlib; then the page."""
-    graph = draw(result.spec, result.findings, title(result.spec, result.samples), "svg", lambda n: f"#{anchor(n)}")
+    spec, graph = result.spec, None
+    if len(spec.layers) <= MAX_DRAWN_LAYERS and spec.graph.number_of_edges() <= MAX_DRAWN_ARROWS:  # else "(no graph)"
+        graph = draw(spec, result.findings, title(spec, result.samples), "svg", lambda n: f"#{anchor(n)}")
     if plots is None:
         plots = {name: layer_plot(result, name) for name in plotted_layers(result)}
-    return report_html(result, graph.decode("utf-8"), plots)
+    return report_html(result, graph and graph.decode("utf-8"), plots)
 
 
 def report_html(result: RunResult, graph_svg: str | None, plots: Mapping[str, bytes]) -> str:
