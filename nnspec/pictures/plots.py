@@ -26,7 +26,7 @@ from ..spec import Layer, Spec
 from ..stats import TensorStats
 from .extra import matplotlib
 from .histogram import even_histogram
-from .ranges import curve, has_curve, regions, view
+from .ranges import curve, drawable, has_curve, regions, view, with_margin
 from .style import BAR_COLOUR, CLEAN, COLOURS, CURVE_COLOUR, LABELS, REGION_COLOURS, worst
 
 PLOT_SUFFIX = ".png"
@@ -171,8 +171,7 @@ def _curve(axes, layer: Layer, dtype: str, low: float, high: float) -> list:
     if finite.size:
         lo = bottom if bottom is not None else finite.min()
         hi = top if top is not None else finite.max()
-        pad = 0.06 * (hi - lo) if hi > lo else 1.0
-        twin.set_ylim(lo - pad, hi + pad)
+        twin.set_ylim(*with_margin(*drawable(lo, hi), 0.06))
     return [line]
 
 
