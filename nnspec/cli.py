@@ -393,9 +393,14 @@ def _run(args: argparse.Namespace) -> int:
         _print_diagnostics(result.notes)
     if result.interrupted:
         unwritten = " and ".join(f"{p}" for p in (output, saved_params) if p is not None)
+        covered = (
+            f"in the last batch: the statistics and findings cover all {result.samples:,} samples"
+            if result.samples == result.total
+            else f"after {result.samples:,} of {result.total:,} samples: the statistics and findings cover those "
+            "samples only"
+        )
         print(
-            f"nnspec: interrupted after {result.samples:,} of {result.total:,} samples: the statistics and findings "
-            f"cover those samples only{f'; {unwritten} not written' if unwritten else ''}",
+            f"nnspec: interrupted {covered}{f'; {unwritten} not written' if unwritten else ''}",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED

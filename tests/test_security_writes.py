@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 
 import jsonschema
 import numpy as np
 import pytest
 
+import nnspec
+import nnspec.validation
 from nnspec.cli import main
 from nnspec.output_schemas import report_schema
+from nnspec.runner import RunInterrupted
 from nnspec.stats import TensorStats
+
+from .test_streaming import interrupt_at
 
 BIGGEST = float(np.finfo(np.float64).max)
 
@@ -87,3 +93,55 @@ def test_statistics_of_extreme_float64_values_merge_to_finite_ones_in_any_batchi
         assert merged.mean == pytest.approx(expected_mean, rel=1e-9)
         assert merged.std == pytest.approx(expected_std, rel=1e-9)
         assert merged.std <= merged.max / 2 - merged.min / 2
+
+
+# --- item 22: Ctrl-C in the last batch ------------------------------------------------------
+
+MLP = """
+nnspec: 1
+layers:
+  - {name: x, type: Input, size: [4]}
+  - {name: fc, type: Affine, out_shape: 3}
+  - {name: t, type: Tanh}
+"""
+
+
+def _needs_python_ctrl_c() -> None:
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("Ctrl-C has another handler here")
+
+
+def test_ctrl_c_in_the_last_batch_still_interrupts_the_run(capsys):
+    _needs_python_ctrl_c()
+    spec = nnspec.loads(MLP)
+    interrupt_at(spec, "fc", batch=9, how="signal")  # the last of ten batches
+    with pytest.raises(RunInterrupted) as caught:
+        nnspec.run(spec, {"x": np.zeros((100, 4))}, batch_size=10)
+    result = caught.value.result
+    assert result.interrupted and (result.samples, result.total) == (100, 100)
+    assert "stopping after this batch" in capsys.readouterr().err
+
+
+def test_ctrl_c_in_the_last_batch_exits_130_and_writes_no_output(tmp_path, write_spec, monkeypatch, capsys):
+    # The run printed "stopping after this batch", then wrote --output and exited 0.
+    _needs_python_ctrl_c()
+    load = nnspec.validation.load
+
+    def loading(path):
+        spec = load(path)
+        interrupt_at(spec, "fc", batch=4, how="signal")  # the last of five batches
+        return spec
+
+    monkeypatch.setattr(nnspec.validation, "load", loading)
+    np.save(tmp_path / "x.npy", np.zeros((40, 4)))
+    out, params = tmp_path / "o.npz", tmp_path / "p.npz"
+    argv = ["run", str(write_spec(MLP)), "--input", f"x={tmp_path / 'x.npy'}", "--batch-size", "8"]
+    assert main([*argv, "--output", str(out), "--save-params", str(params)]) == 130
+    stdout, stderr = capsys.readouterr()
+    assert "3 layers, 40 samples, float32" in stdout  # the report of what ran
+    assert stderr.endswith(
+        "nnspec: interrupted in the last batch: the statistics and findings cover all 40 samples; "
+        f"{out} and {params} not written\n"
+    )
+    assert not out.exists() and not params.exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
