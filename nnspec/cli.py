@@ -2,7 +2,8 @@
 
 Exit codes: 0 fine; 1 a spec is invalid, or the run found errors (or warnings under
 --strict); 2 the command line or a file could not be used; 130 Ctrl-C (a run still
-reports the samples it ran). Results go to stdout;
+reports the samples it ran); 143 SIGTERM and 129 SIGHUP (at once, no report). Whatever the
+exit, a file is written whole or not at all. Results go to stdout;
 diagnostics, findings and warnings to stderr, except with --format github or sarif (validate
 and run), where stdout carries the diagnostics or findings alone, for the CI tool reading
 them. `graph` exits 0 once its picture is written, whatever findings it shows; a picture that
@@ -114,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="nnspec",
         description="Validate and run neural network specs written with Neural Network Console's layers.",
         epilog="Exit codes: 0 fine; 1 invalid spec, or the run found errors (or warnings with --strict); "
-        "2 the command line or a file could not be used; 130 interrupted (Ctrl-C).",
+        "2 the command line or a file could not be used; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).",
     )
     parser.add_argument("--version", action="version", version=f"nnspec {__version__}")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks (for reporting bugs)")
@@ -371,7 +372,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .report import MAX_VALUES_IN_JSON, MAX_VALUES_SHOWN, to_dict, to_text
     from .runner import RunInterrupted
-    from .save import check_params_path, check_target, refuse_collisions
+    from .save import check_output_path, check_params_path, check_target, refuse_collisions
     from .validation import load
 
     output = Path(args.output) if args.output else None
@@ -395,8 +396,6 @@ def _run(args: argparse.Namespace) -> int:
     spec = load(args.file)
     files = _input_files(args.input, spec)
     if output is not None:
-        from .save import check_output_path
-
         check_output_path(output, spec.outputs, args.force)
     targets = [("--output", output), ("--save-params", saved_params), ("--report", report)]
     if plots is not None:

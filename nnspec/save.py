@@ -113,8 +113,10 @@ def _check_can_create(directory: Path, name: str, target: Path) -> None:
         fd, probe = tempfile.mkstemp(dir=where, prefix=_temporary_prefix(name), suffix=".tmp")
     except OSError as exc:
         raise UsageError(f"{target}: cannot write in {where}: {exc.strerror or exc}") from None
-    os.close(fd)
-    os.unlink(probe)
+    try:
+        os.close(fd)
+    finally:  # SIGTERM or Ctrl-C now must not leave it behind
+        os.unlink(probe)
 
 
 def refuse_collisions(targets: Iterable[tuple[str, Path]], sources: Iterable[tuple[str, Path]]) -> None:
