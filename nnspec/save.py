@@ -122,27 +122,35 @@ def _check_can_create(directory: Path, name: str, target: Path) -> None:
 def refuse_collisions(targets: Iterable[tuple[str, Path]], sources: Iterable[tuple[str, Path]]) -> None:
     """Refuse, before a run, two outputs written to one file (the second would silently replace the
     first), and an output written over a file the run reads (the spec, its data, its parameters).
-    Paths compare after resolving symbolic links and ``..``, and as files where both exist (a hard link)."""
-    seen: list[tuple[str, Path]] = []
+    Paths compare after resolving symbolic links and ``..``, and as files where they exist (a hard
+    link: os.path.samefile's device and inode), each looked up once (--plots writes a file a layer)."""
+    written: dict[object, tuple[str, Path]] = {}
     for option, path in targets:
-        for other, earlier in seen:
-            if _same_file(path, earlier):
-                same = f"{path}" if path == earlier else f"{path} and {earlier}"
+        identities = _identities(path)
+        for identity in identities:
+            if identity in written:
+                other, earlier = written[identity]
+                same = f"{path}" if path == earlier else f"{earlier} and {path}"
                 raise UsageError(f"{other} and {option} both write {same}: give each its own file")
-        seen.append((option, path))
-    for option, path in seen:
-        for role, source in sources:
-            if _same_file(path, source):
-                raise UsageError(f"{path}: {option} would write over {role}, which this run reads: write elsewhere")
+        written.update(dict.fromkeys(identities, (option, path)))
+    read = {identity: role for role, source in sources for identity in _identities(source)}
+    for identity, (option, path) in written.items():
+        if identity in read:
+            raise UsageError(
+                f"{path}: {option} would write over {read[identity]}, which this run reads: write elsewhere"
+            )
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def _identities(path: Path) -> list[object]:
+    """What makes two paths one file: the path resolved, and the device and inode where it exists."""
     try:
-        if a.resolve() == b.resolve():
-            return True
-        return a.exists() and b.exists() and os.path.samefile(a, b)
+        identities: list[object] = [path.resolve()]
     except (OSError, ValueError, RuntimeError):  # a name the system refuses, a symbolic link loop: checked elsewhere
-        return False
+        return []
+    with contextlib.suppress(OSError, ValueError):
+        status = os.stat(path)
+        identities.append((status.st_dev, status.st_ino))
+    return identities
 
 
 def save_outputs(path: Path, outputs: Mapping[str, np.ndarray]) -> None:

@@ -1773,7 +1773,10 @@ def _finite_json(directory: Path) -> str | None:
     import json
     import math
 
-    report = json.loads(_case_outcome(directory)[1])
+    try:
+        report = json.loads(_case_outcome(directory)[1])
+    except ValueError as exc:
+        return f"stdout is not JSON: {exc}"
     for layer in report["layers"]:
         for stats in (layer["output"], *layer["input_stats"]):
             bad = [key for key in ("min", "max", "mean", "std") if not math.isfinite(stats[key])]

@@ -264,6 +264,14 @@ def test_a_read_only_folder_is_refused_before_the_run(tmp_path, monkeypatch, cap
     assert f"cannot write in {folder}: permission denied" in err
 
 
+def test_a_folder_the_permissions_deny_is_refused_before_the_run(tmp_path, monkeypatch, capsys):
+    # What a read-only folder gives a user who is not root (root writes there: see the test above).
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == tmp_path else real_access(path, mode))
+    err = _refused_before_the_run(monkeypatch, capsys, ["run", SEED, "--output", str(tmp_path / "o.npz")])
+    assert err == f"nnspec: error: {tmp_path / 'o.npz'}: cannot write in {tmp_path}: permission denied\n"
+
+
 def test_a_missing_folder_is_refused_before_the_run(tmp_path, monkeypatch, capsys):
     # --save-params found it after the run, and the report was not printed.
     err = _refused_before_the_run(monkeypatch, capsys, ["run", SEED, "--save-params", str(tmp_path / "no" / "p.npz")])
