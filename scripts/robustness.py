@@ -1710,10 +1710,13 @@ INTERRUPTED_IN_LAST_BATCH: list[str] = []
 def ctrl_c_in_the_last_batch(rng: random.Random) -> Iterator[Case]:
     """Ctrl-C at random moments of a run of two batches: whenever nnspec said it would stop after
     the batch, it exits 130 without --output, even in the last batch (it wrote it and exited 0)."""
-    layers = "".join(f"  - {{name: t{i}, type: Tanh}}\n" for i in range(30))  # a batch takes a while
+    # A batch takes about a second (2.6 s on a busy machine): the signals, spread over the first six
+    # seconds, reach some runs in their start-up, some in the first batch, some in the last.
+    layers = "".join(f"  - {{name: t{i}, type: Tanh}}\n" for i in range(100))
     spec = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [25], generator: Uniform}\n" + layers
-    for _ in range(24):
-        delay = rng.uniform(0.2, 3.0)
+    for i in range(24):
+        stratum = i * 7 % 24  # every 24th of the six seconds once, the first few cases spread over them all
+        delay = 0.5 + 5.5 * (stratum + rng.random()) / 24
         argv = ["run", "-q", SPEC, "--samples", "100000", "--batch-size", "50000", "--output", "out.npz"]
         yield Case(
             "Ctrl-C in the last batch",
