@@ -106,6 +106,7 @@ class Case:
     # (signal, seconds, from the write): atomicity cases interrupt the run that many seconds after it
     # starts, or after it starts writing its output (a temporary file appears in its directory).
     signal_after: tuple[int, float, bool] | None = None
+    signal_by_cpu: bool = False  # the seconds of signal_after are nnspec's CPU time, not the clock's
     timed: bool = True  # False: the case is interrupted on purpose, its time says nothing
 
 
@@ -1710,22 +1711,25 @@ INTERRUPTED_IN_LAST_BATCH: list[str] = []
 def ctrl_c_in_the_last_batch(rng: random.Random) -> Iterator[Case]:
     """Ctrl-C at random moments of a run of two batches: whenever nnspec said it would stop after
     the batch, it exits 130 without --output, even in the last batch (it wrote it and exited 0)."""
-    # A batch takes about a second (2.6 s on a busy machine): the signals, spread over the first six
-    # seconds, reach some runs in their start-up, some in the first batch, some in the last.
-    layers = "".join(f"  - {{name: t{i}, type: Tanh}}\n" for i in range(100))
+    # Start-up takes about 0.6 s of CPU time and a batch 0.3 s: the signals, spread over 0.4 to 1.6 s of
+    # nnspec's CPU time (Linux; elsewhere of the clock's), reach some runs in their start-up, some in
+    # the first batch, some in the last, some as they write.
+    by_cpu = os.path.isdir("/proc/self")
+    layers = "".join(f"  - {{name: t{i}, type: Tanh}}\n" for i in range(50))
     spec = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [25], generator: Uniform}\n" + layers
     for i in range(24):
-        stratum = i * 7 % 24  # every 24th of the six seconds once, the first few cases spread over them all
-        delay = 0.5 + 5.5 * (stratum + rng.random()) / 24
-        argv = ["run", "-q", SPEC, "--samples", "100000", "--batch-size", "50000", "--output", "out.npz"]
+        stratum = i * 7 % 24  # each 24th of the span once, the first few cases spread over all of it
+        delay = 0.4 + 1.2 * (stratum + rng.random()) / 24
+        argv = ["run", "-q", SPEC, "--samples", "60000", "--batch-size", "30000", "--output", "out.npz"]
         yield Case(
             "Ctrl-C in the last batch",
-            f"SIGINT {delay:.2f} s into the run",
+            f"SIGINT {delay:.2f} s of {'CPU' if by_cpu else 'the clock'} into the run",
             argv,
             {SPEC: spec},
             EITHER,
-            check=_stopped_means_no_output("out.npz", 100_000),
+            check=_stopped_means_no_output("out.npz", 60_000),
             signal_after=(signal.SIGINT, delay, False),
+            signal_by_cpu=by_cpu,
             timed=False,
         )
 
@@ -1879,7 +1883,7 @@ def execute(case: Case, directory: Path) -> Result:
             env=env,
             start_new_session=True,  # a process group: a signal or the timeout reaches nnspec too
         )
-        timed_out = _wait(process, start, case.signal_after, directory, report)
+        timed_out = _wait(process, start, case.signal_after, directory, report, case.signal_by_cpu)
         wall = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
@@ -1891,7 +1895,12 @@ def execute(case: Case, directory: Path) -> Result:
 
 
 def _wait(
-    process: subprocess.Popen, start: float, signal_after: tuple[int, float, bool] | None, directory: Path, report: Path
+    process: subprocess.Popen,
+    start: float,
+    signal_after: tuple[int, float, bool] | None,
+    directory: Path,
+    report: Path,
+    by_cpu: bool = False,
 ) -> bool:
     """Wait for the launcher, sending nnspec a signal when the case asks for one, and stopping it
     after TIMEOUT (the whole process group, should the launcher not answer); whether it timed out."""
@@ -1901,8 +1910,13 @@ def _wait(
         now = time.perf_counter()
         if origin is None and any(name.endswith(".tmp") for name in os.listdir(directory)):
             origin = now
-        if signal_after and not sent and origin is not None and now - origin >= signal_after[1]:
-            sent = _signal_nnspec(report, signal_after[0])
+        if signal_after and not sent:
+            if by_cpu:
+                due = (_cpu_seconds(report) or 0.0) >= signal_after[1]
+            else:
+                due = origin is not None and now - origin >= signal_after[1]
+            if due:
+                sent = _signal_nnspec(report, signal_after[0])
         if now - start > TIMEOUT and not timed_out:
             process.terminate()  # the launcher kills nnspec, and reports its peak memory
             timed_out = True
@@ -1910,6 +1924,17 @@ def _wait(
             os.killpg(process.pid, signal.SIGKILL)
         time.sleep(0.002)
     return timed_out
+
+
+def _cpu_seconds(report: Path) -> float | None:
+    """nnspec's CPU time so far (Linux's /proc/PID/stat: the same work takes the same CPU time on a
+    busy machine, where the clock's time doubles); None while its process id is not known."""
+    try:
+        pid = int((report.parent / (report.name + ".pid")).read_text())
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime and stime, in ticks
 
 
 def _signal_nnspec(report: Path, number: int) -> bool:
