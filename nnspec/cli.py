@@ -2,7 +2,8 @@
 
 Exit codes: 0 fine; 1 a spec is invalid, or the run found errors (or warnings under
 --strict); 2 the command line or a file could not be used; 130 Ctrl-C (a run still
-reports the samples it ran). Results go to stdout;
+reports the samples it ran); 143 SIGTERM and 129 SIGHUP (at once, no report). Whatever the
+exit, a file is written whole or not at all. Results go to stdout;
 diagnostics, findings and warnings to stderr, except with --format github or sarif (validate
 and run), where stdout carries the diagnostics or findings alone, for the CI tool reading
 them. `graph` exits 0 once its picture is written, whatever findings it shows; a picture that
@@ -13,11 +14,14 @@ user unless --debug asks for one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import traceback
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -46,7 +50,12 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return args.handler(args)
+        with _terminated_cleanly():
+            return args.handler(args)
+    except Terminated as exc:  # every temporary file is gone by now, as after Ctrl-C
+        with contextlib.suppress(OSError):  # SIGHUP: the terminal may be gone
+            print(f"nnspec: terminated ({signal.Signals(exc.signum).name})", file=sys.stderr)
+        return 128 + exc.signum
     except NnspecError as exc:
         if args.debug:
             raise
@@ -79,12 +88,46 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP asked nnspec to stop: it unwinds as on Ctrl-C, every file it was writing
+    removed (write_atomically), but at once and with no report. A BaseException that is no
+    KeyboardInterrupt: a run does not turn it into a report of the samples run, as it does Ctrl-C."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _terminated_cleanly() -> Iterator[None]:
+    """While a command runs, SIGTERM and SIGHUP raise Terminated (exit 143 and 129), so that what it
+    was writing is cleaned up; a second one ends the process at once. Only in the main thread, and
+    only for a signal whose action is the default: one the caller ignores (nohup, for SIGHUP) stays ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        signal.signal(signum, signal.SIG_DFL)
+        raise Terminated(signum)
+
+    wanted = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {
+        signum: signal.signal(signum, handler) for signum in wanted if signal.getsignal(signum) == signal.SIG_DFL
+    }
+    try:
+        yield
+    finally:
+        for signum, action in previous.items():
+            signal.signal(signum, action)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nnspec",
         description="Validate and run neural network specs written with Neural Network Console's layers.",
         epilog="Exit codes: 0 fine; 1 invalid spec, or the run found errors (or warnings with --strict); "
-        "2 the command line or a file could not be used; 130 interrupted (Ctrl-C).",
+        "2 the command line or a file could not be used; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).",
     )
     parser.add_argument("--version", action="version", version=f"nnspec {__version__}")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks (for reporting bugs)")
@@ -350,20 +393,23 @@ def _validate(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .report import MAX_VALUES_IN_JSON, MAX_VALUES_SHOWN, to_dict, to_text
     from .runner import RunInterrupted
-    from .save import check_output_path, save_outputs, write_atomically
+    from .save import check_output_path, check_params_path, check_target, refuse_collisions
     from .validation import load
 
     output = Path(args.output) if args.output else None
     saved_params = Path(args.save_params) if args.save_params else None
     report = Path(args.report) if args.report else None
-    for path in (output, saved_params):
-        if path is not None and _exists(path) and not args.force:
-            raise UsageError(f"{path} exists; add --force to overwrite it")
-    if report is not None or args.plots:
+    plots = Path(args.plots) if args.plots else None
+    # Every file the run writes is checked before it, not after: a bad path costs no run.
+    if output is not None:
+        check_target(output, args.force)  # its suffix once the spec says how many outputs there are
+    if saved_params is not None:
+        check_params_path(saved_params, args.force)
+    if report is not None or plots is not None:
         from .pictures.extra import require_matplotlib
 
-        wanted = [option for option, value in (("--plots", args.plots), ("--report", report)) if value]
-        require_matplotlib(" and ".join(wanted))  # before the run, not after it
+        wanted = [option for option, value in (("--plots", plots), ("--report", report)) if value]
+        require_matplotlib(" and ".join(wanted))
     if report is not None:
         from .pictures.html import check_report_path
 
@@ -371,11 +417,14 @@ def _run(args: argparse.Namespace) -> int:
     spec = load(args.file)
     files = _input_files(args.input, spec)
     if output is not None:
-        check_output_path(output, spec.outputs)  # before the run, not after it
-    if args.plots:
-        from .pictures.plots import check_plot_directory
+        check_output_path(output, spec.outputs, args.force)
+    targets = [("--output", output), ("--save-params", saved_params), ("--report", report)]
+    if plots is not None:
+        from .pictures.plots import check_plot_directory, plot_paths
 
-        check_plot_directory(Path(args.plots), spec, args.force)
+        check_plot_directory(plots, spec, args.force)
+        targets += [("--plots", path) for path in plot_paths(plots, spec)]
+    refuse_collisions([(option, path) for option, path in targets if path is not None], _run_sources(args, spec, files))
     # Without --output, only the outputs the report shows are kept: memory stays bounded by the batch.
     if output is not None:
         keep = None
@@ -389,18 +438,11 @@ def _run(args: argparse.Namespace) -> int:
         result = _execute(args, spec, files, keep, quiet=args.quiet)
     except RunInterrupted as stopped:
         result = stopped.result
-    if not result.interrupted:
-        if output is not None:
-            save_outputs(output, result.outputs)
-        if saved_params is not None:
-            import numpy as np
-
-            from .params import by_nnabla_name
-
-            used = by_nnabla_name(spec, result.parameters)
-            write_atomically(saved_params, lambda handle: np.savez(handle, **used))
-    if args.plots or report is not None:  # after an interrupted run too: they show the samples run, as the report
-        _write_pictures(result, Path(args.plots) if args.plots else None, report)
+    try:
+        _write_results(result, output, saved_params, plots, report)
+        unwritten = None
+    except UsageError as exc:  # the disk filled, the folder went: the report still shows what the run found
+        unwritten = exc
     if args.format == "json":
         print(json_text(to_dict(result), indent=2, allow_nan=False))  # strict JSON, for any reader
     elif args.format in ("github", "sarif"):
@@ -412,16 +454,62 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         _print_diagnostics(result.notes)
     if result.interrupted:
-        unwritten = " and ".join(f"{p}" for p in (output, saved_params) if p is not None)
+        skipped = " and ".join(f"{p}" for p in (output, saved_params) if p is not None)
+        covered = (
+            f"in the last batch: the statistics and findings cover all {result.samples:,} samples"
+            if result.samples == result.total
+            else f"after {result.samples:,} of {result.total:,} samples: the statistics and findings cover those "
+            "samples only"
+        )
         print(
-            f"nnspec: interrupted after {result.samples:,} of {result.total:,} samples: the statistics and findings "
-            f"cover those samples only{f'; {unwritten} not written' if unwritten else ''}",
+            f"nnspec: interrupted {covered}{f'; {skipped} not written' if skipped else ''}",
             file=sys.stderr,
         )
+    if unwritten is not None:
+        print(f"nnspec: error: {unwritten}", file=sys.stderr)
+        return EXIT_USAGE
+    if result.interrupted:
         return EXIT_INTERRUPTED
     if result.errors or (args.strict and result.warnings):
         return EXIT_INVALID
     return EXIT_OK
+
+
+def _run_sources(args: argparse.Namespace, spec, files: dict[str, str]) -> list[tuple[str, Path]]:
+    """The files a run reads, each with what it is to the run: no output may be written over one."""
+    sources = [("the spec", Path(args.file))]
+    sources += [(f"the data of {name} (--input)", Path(path)) for name, path in files.items()]
+    dataset = args.dataset or spec.dataset
+    if dataset is not None:
+        sources.append(("the dataset", Path(dataset)))
+    if args.params:
+        sources.append(("the parameters (--params)", Path(args.params)))
+    for layer in spec.layers.values():
+        sources += [
+            (f"the parameter file of {layer.parameter_key(name)}", source.file)
+            for name, source in layer.parameters.items()
+            if source.file is not None
+        ]
+    return sources
+
+
+def _write_results(result, output: Path | None, saved_params: Path | None, plots: Path | None, report: Path | None):
+    """--output and --save-params (a run that ran to its end only), then --plots and --report (after an
+    interrupted run too: they show the samples run, as the report does)."""
+    from .save import save_outputs, write_atomically
+
+    if not result.interrupted:
+        if output is not None:
+            save_outputs(output, result.outputs)
+        if saved_params is not None:
+            import numpy as np
+
+            from .params import by_nnabla_name
+
+            used = by_nnabla_name(result.spec, result.parameters)
+            write_atomically(saved_params, lambda handle: np.savez(handle, **used))
+    if plots is not None or report is not None:
+        _write_pictures(result, plots, report)
 
 
 def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | None, quiet: bool):
@@ -487,8 +575,15 @@ def _graph(args: argparse.Namespace) -> int:
     spec = load(args.file)
     if form != "dot":
         check_drawable(spec)  # before a run, not after it
+    files = _input_files(args.input, spec) if args.run else {}
+    if output is not None:
+        from .save import refuse_collisions
+
+        refuse_collisions(
+            [("-o", output)], _run_sources(args, spec, files) if args.run else [("the spec", Path(args.file))]
+        )
     if args.run:
-        result = _execute(args, spec, _input_files(args.input, spec), keep=0, quiet=False)
+        result = _execute(args, spec, files, keep=0, quiet=False)
         findings, heading = result.findings, title(spec, result.samples)
     else:
         from .settings import resolve
@@ -519,13 +614,13 @@ def _data_options(args: argparse.Namespace) -> dict[str, object]:
 
 def _upgrade(args: argparse.Namespace) -> int:
     from .loader import read_text
-    from .save import write_atomically
+    from .save import check_target, write_atomically
     from .upgrade import upgrade_text_with_notes
     from .validation import loads
 
     output = Path(args.output) if args.output else None
-    if output is not None and _exists(output) and not args.force:
-        raise UsageError(f"{output} exists; add --force to overwrite it")
+    if output is not None:
+        check_target(output, args.force)  # -o FILE --force may write over FILE itself: it was read whole first
     text = read_text(args.file)
     # SpecError (exit 1) for a version it cannot read; on stdout, text that would be escaped is quoted
     upgraded, notes = upgrade_text_with_notes(text, args.file, printed=output is None)
@@ -585,14 +680,6 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-def _exists(path: Path) -> bool:
-    """Whether an output path exists; one the system refuses (a name too long) is a usage error."""
-    try:
-        return path.exists()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write there: {exc.strerror or exc}") from None
 
 
 def _input_files(items: Sequence[str], spec) -> dict[str, str]:

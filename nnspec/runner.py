@@ -47,7 +47,8 @@ class RangeWarning(UserWarning):
 class RunResult:
     """What a run gives back: output arrays, per-layer statistics, findings.
 
-    ``samples`` is the number of samples run (fewer than the data holds when ``interrupted``);
+    ``samples`` is the number of samples run (fewer than the data holds when ``interrupted``, or as
+    many when Ctrl-C came in the last batch);
     ``omitted`` gives the shape of each output layer whose values were not kept (see
     ``keep_outputs`` of :func:`run`).
     """
@@ -122,8 +123,9 @@ def run(
 
     Ctrl-C during a run of several batches finishes the current batch (a second Ctrl-C
     abandons it) and raises :class:`RunInterrupted`, a KeyboardInterrupt whose ``result``
-    holds the outputs, statistics and findings of the samples run; an interrupt before
-    the first batch ends is a plain KeyboardInterrupt.
+    holds the outputs, statistics and findings of the samples run, even when that batch was
+    the last (the run was still asked to stop: a caller writes no output for it); an
+    interrupt before the first batch ends is a plain KeyboardInterrupt.
 
     To run one spec many times, :func:`prepare` it once: this function is
     ``prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory).run(...)``.
@@ -233,7 +235,7 @@ class Runner:
         memory.check(self._estimate(count, step, tuple(to_generate), tuple(kept)), limit)
         stats: dict[str, LayerStats] = {}
         outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end
-        done = 0
+        done, interrupted = 0, False
         try:
             with _stop_after_batch() if count > step else nullcontext(_never) as stop_requested:
                 for start in range(0, count, step):
@@ -255,11 +257,12 @@ class Runner:
                         release(source)  # a memory-mapped file's pages read for this batch
                     if progress is not None:
                         progress(done, count)
-                    if stop_requested() and done < count:
+                    if stop_requested():  # in the last batch too: Ctrl-C means no run to its end, no output
                         raise KeyboardInterrupt
         except KeyboardInterrupt:
             if done == 0:
                 raise  # nothing ran to the end: nothing to report
+            interrupted = True
         if done < count:
             outputs = {name: value[:done] for name, value in outputs.items()}
         findings = run_checks(spec, stats, self.enabled) if self.statistics else []
@@ -268,7 +271,7 @@ class Runner:
             warnings.warn_explicit(f"{finding.message} [{finding.check}]", RangeWarning, spec.file, line or 0)
         omitted = {name: (done, *spec.layers[name].shape) for name in spec.outputs if name not in kept}
         notes = [*self.notes, *(note for source in data.values() for note in getattr(source, "notes", ()))]
-        result = RunResult(spec, done, outputs, stats, findings, self.parameters, notes, omitted, done < count, count)
+        result = RunResult(spec, done, outputs, stats, findings, self.parameters, notes, omitted, interrupted, count)
         if result.interrupted:
             raise RunInterrupted(result)
         return result

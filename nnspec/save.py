@@ -1,12 +1,22 @@
-"""Writing results: output values as .npz, .npy or NNC-style .csv, every file written atomically."""
+"""Writing results: output values as .npz, .npy or NNC-style .csv, every file written atomically.
+
+Every file nnspec writes (--output, --save-params, --report, the --plots files, graph -o, upgrade -o)
+is checked here before the work that makes it (check_target, check_folder, refuse_collisions), and
+written here (write_atomically): through a temporary file beside it, named for the target, the host
+and the process (``.NAME.nnspec-HOST-PID-RANDOM.tmp``), so that one a killed process left behind is
+recognised, and removed, the next time the same file is written.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
+import socket
 import stat
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -15,11 +25,13 @@ import numpy as np
 from .diagnostics import UsageError
 
 OUTPUT_SUFFIXES = (".npz", ".npy", ".csv")
+PARAMS_SUFFIX = ".npz"
 _CSV_CHUNK = 1 << 20  # values converted to text at a time
 
 
-def check_output_path(path: Path, outputs: Sequence[str]) -> None:
-    """Refuse, before a run, an --output file that could not hold the spec's ``outputs``."""
+def check_output_path(path: Path, outputs: Sequence[str], force: bool = True) -> None:
+    """Refuse, before a run, an --output file that could not hold the spec's ``outputs``, could not be
+    written, or (without ``force``) exists."""
     suffix = path.suffix.lower()
     if suffix not in OUTPUT_SUFFIXES:
         raise UsageError(
@@ -30,19 +42,115 @@ def check_output_path(path: Path, outputs: Sequence[str]) -> None:
             f"{path}: a .npy file holds one output, but the spec has {len(outputs)} ({', '.join(outputs)}): "
             "use .npz or .csv for all of them, or name one in the spec's outputs:"
         )
-    _check_writable(path)
+    check_target(path, force)
 
 
-def _check_writable(path: Path) -> None:
-    """Refuse a path whose directory does not exist, or that is a directory itself."""
-    directory = path.parent if str(path.parent) else Path(".")
+def check_params_path(path: Path, force: bool = True) -> None:
+    """Refuse, before a run, a --save-params file that --params could not read back, could not be
+    written, or (without ``force``) exists."""
+    if path.suffix.lower() != PARAMS_SUFFIX:
+        raise UsageError(
+            f"{path}: parameters are saved as a .npz file (--params reads them back): give a name ending in .npz"
+        )
+    check_target(path, force)
+
+
+def check_target(path: Path, force: bool = True) -> None:
+    """Refuse, before any work, a file nnspec could not write, or (without ``force``) would write over:
+    a name the system refuses, a directory, a folder that is missing, is a file, or takes no new file."""
+    _check_place(path)
+    if not force and _exists(path):
+        raise UsageError(f"{path} exists; add --force to overwrite it")
+    _check_can_create(_folder(path), path.name, path)
+
+
+def _check_place(path: Path) -> None:
+    """Refuse a file name the system refuses, a directory, or one whose folder is missing or a file."""
+    directory = _folder(path)
     try:
         if not directory.is_dir():
-            raise UsageError(f"{path}: directory {directory} does not exist")
+            exists = directory.exists()
+            raise UsageError(
+                f"{path}: {directory} is not a directory" if exists else f"{path}: directory {directory} does not exist"
+            )
         if path.is_dir():
             raise UsageError(f"{path}: is a directory; give a file name")
     except (OSError, ValueError) as exc:  # a name too long for the system, a NUL character
         raise UsageError(f"{path}: cannot write there: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` names something already, a dangling symbolic link too."""
+    try:
+        return path.exists() or path.is_symlink()
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot write there: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def check_folder(directory: Path) -> None:
+    """Refuse, before any work, a folder nnspec is to write files into (made if missing, with the
+    folders above it) that it could not: where a file stands in its way, or where the nearest folder
+    that exists takes no new file."""
+    existing = directory
+    try:
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise UsageError(f"{directory}: {existing} is not a directory")
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{directory}: cannot write there: {getattr(exc, 'strerror', None) or exc}") from None
+    _check_can_create(existing, directory.name or "nnspec", directory)
+
+
+def _check_can_create(directory: Path, name: str, target: Path) -> None:
+    """Refuse a folder that takes no new file: one the permissions deny (os.access), and one that
+    says yes but fails (a read-only mount, an ACL, a full quota of files), found by making and
+    removing a temporary file of nnspec's naming there, as writing will."""
+    where = directory if str(directory) else Path(".")
+    if not os.access(where, os.W_OK | os.X_OK):
+        raise UsageError(f"{target}: cannot write in {where}: permission denied")
+    try:
+        fd, probe = tempfile.mkstemp(dir=where, prefix=_temporary_prefix(name), suffix=".tmp")
+    except OSError as exc:
+        raise UsageError(f"{target}: cannot write in {where}: {exc.strerror or exc}") from None
+    try:
+        os.close(fd)
+    finally:  # SIGTERM or Ctrl-C now must not leave it behind
+        os.unlink(probe)
+
+
+def refuse_collisions(targets: Iterable[tuple[str, Path]], sources: Iterable[tuple[str, Path]]) -> None:
+    """Refuse, before a run, two outputs written to one file (the second would silently replace the
+    first), and an output written over a file the run reads (the spec, its data, its parameters).
+    Paths compare after resolving symbolic links and ``..``, and as files where they exist (a hard
+    link: os.path.samefile's device and inode), each looked up once (--plots writes a file a layer)."""
+    written: dict[object, tuple[str, Path]] = {}
+    for option, path in targets:
+        identities = _identities(path)
+        for identity in identities:
+            if identity in written:
+                other, earlier = written[identity]
+                same = f"{path}" if path == earlier else f"{earlier} and {path}"
+                raise UsageError(f"{other} and {option} both write {same}: give each its own file")
+        written.update(dict.fromkeys(identities, (option, path)))
+    read = {identity: role for role, source in sources for identity in _identities(source)}
+    for identity, (option, path) in written.items():
+        if identity in read:
+            raise UsageError(
+                f"{path}: {option} would write over {read[identity]}, which this run reads: write elsewhere"
+            )
+
+
+def _identities(path: Path) -> list[object]:
+    """What makes two paths one file: the path resolved, and the device and inode where it exists."""
+    try:
+        identities: list[object] = [path.resolve()]
+    except (OSError, ValueError, RuntimeError):  # a name the system refuses, a symbolic link loop: checked elsewhere
+        return []
+    with contextlib.suppress(OSError, ValueError):
+        status = os.stat(path)
+        identities.append((status.st_dev, status.st_ino))
+    return identities
 
 
 def save_outputs(path: Path, outputs: Mapping[str, np.ndarray]) -> None:
@@ -91,11 +199,15 @@ def _mode_for(path: Path) -> int:
 
 
 def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write through a temporary file in the same directory, then rename: the file appears whole or not at all."""
-    _check_writable(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    """Write through a temporary file in the same directory, then rename: the file appears whole or not at all.
+
+    Temporary files that a process of this host which no longer runs left for the same file (killed
+    while it wrote) are removed first."""
+    _check_place(path)
+    directory = _folder(path)
+    remove_stale_temporaries(path)
     try:
-        fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name[:64]}.", suffix=".tmp")
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=_temporary_prefix(path.name), suffix=".tmp")
     except OSError as exc:
         raise UsageError(f"{path}: cannot write there: {exc.strerror or exc}") from None
     try:
@@ -109,3 +221,50 @@ def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
         if isinstance(exc, OSError):  # the disk is full, the file system read-only: nothing was written
             raise UsageError(f"{path}: could not be written ({exc.strerror or exc}); it is left as it was") from None
         raise
+
+
+def _folder(path: Path) -> Path:
+    return path.parent if str(path.parent) else Path(".")
+
+
+def _host() -> str:
+    """This machine, in 8 characters: a process id means something on its own host only."""
+    return hashlib.blake2s(socket.gethostname().encode(), digest_size=4).hexdigest()
+
+
+def _temporary_prefix(name: str, pid: int | None = None) -> str:
+    return f".{name[:64]}.nnspec-{_host()}-{os.getpid() if pid is None else pid}-"
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporary files of ``path`` that a process of this host which no longer runs left
+    (killed while it wrote: SIGKILL, a power cut); those of running processes are left alone. POSIX
+    only (a process is looked up with kill(pid, 0)). Returns what it removed."""
+    if os.name != "posix":
+        return []
+    directory = _folder(path)
+    pattern = re.compile(re.escape(f".{path.name[:64]}.nnspec-{_host()}-") + r"(\d+)-[^./]+\.tmp")
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            found = pattern.fullmatch(entry.name)
+            if found and not _running(int(found[1])):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this host (one of another user's counts)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except (OverflowError, ValueError):  # no process has such a number
+        return False
+    return True

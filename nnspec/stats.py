@@ -109,18 +109,30 @@ class TensorStats:
         """The statistics of both sets of values together."""
         n_a, n_b = self.finite, other.finite
         n = n_a + n_b
+        # Means of float64 values near its largest number can lie further apart than it (1e308 and
+        # -1e308), or their difference overflow once weighted: then the difference and the spreads are
+        # worked out in halves, and the new mean as a weighted sum of the two.
         delta = other.mean - self.mean
+        unit = 1.0 if isfinite(delta * n_b) else 0.5
+        if unit != 1.0:
+            delta = other.mean * unit - self.mean * unit
+        std_a, std_b = self.std * unit, other.std * unit
         # Chan et al.: m2 = m2_a + m2_b + delta^2 n_a n_b / n, in units of the largest term.
-        scale = max(self.std, other.std, abs(delta))
+        scale = max(std_a, std_b, abs(delta))
         std = (
             scale
-            * sqrt(
-                (n_a * (self.std / scale) ** 2 + n_b * (other.std / scale) ** 2 + (delta / scale) ** 2 * n_a * n_b / n)
-                / n
-            )
+            * sqrt((n_a * (std_a / scale) ** 2 + n_b * (std_b / scale) ** 2 + (delta / scale) ** 2 * n_a * n_b / n) / n)
+            / unit
             if n and scale
             else 0.0
         )
+        low, high = min(self.min, other.min), max(self.max, other.max)
+        if not n:
+            mean = 0.0
+        elif unit == 1.0:
+            mean = self.mean + delta * n_b / n
+        else:
+            mean = self.mean * (n_a / n) + other.mean * (n_b / n)
         return TensorStats(
             count=self.count + other.count,
             nan=self.nan + other.nan,
@@ -128,10 +140,10 @@ class TensorStats:
             neginf=self.neginf + other.neginf,
             zeros=self.zeros + other.zeros,
             subnormal=self.subnormal + other.subnormal,
-            min=min(self.min, other.min),
-            max=max(self.max, other.max),
-            mean=self.mean + delta * n_b / n if n else 0.0,
-            std=std,
+            min=low,
+            max=high,
+            mean=mean,
+            std=min(std, _largest_std(low, high)) if n else 0.0,
             histogram=self.histogram + other.histogram,
             varies=self.varies or other.varies or _differ(self.first, other.first),
             first=self.first if self.first is not None else other.first,
@@ -193,15 +205,34 @@ def _mean(rows: np.ndarray, count: int) -> float:
 
     Each row is summed in its own dtype (pairwise, as numpy does: the same for a sample
     whatever batch it is in), the rows' sums in float64; rows whose sum overflows the
-    dtype are summed in float64 throughout.
+    dtype are summed in float64 throughout, scaled down by a power of two so that float64's own
+    values near its largest number cannot overflow it either (the mean of finite values is finite).
     """
     # einsum sums a row with SIMD, three times as fast as np.add.reduce, and the same for a row
     # wherever it lies in memory (tests/test_run.py holds it to that)
     sums = np.einsum("ij->i", rows) if rows.dtype.kind == "f" else np.add.reduce(rows, axis=1)
     total = float(sums.sum(dtype=np.float64))
-    if not isfinite(total):  # a row's sum overflowed (inf, or nan where infinities of both signs met)
-        total = float(np.add.reduce(rows, axis=1, dtype=np.float64).sum())
-    return total / count
+    if isfinite(total):
+        return total / count
+    # A row's sum overflowed (inf, or nan where infinities of both signs met). Multiplying by a power
+    # of two is exact, so this is the float64 sum itself wherever that does not overflow.
+    step = max(1, BLOCK // max(rows.shape[1], 1))  # rows at a time: the float64 copy stays a block
+    scaled = sum(
+        float(np.add.reduce(rows[start : start + step].astype(np.float64) * _DOWN, axis=1).sum())
+        for start in range(0, len(rows), step)
+    )
+    return scaled / count / _DOWN
+
+
+# 2**-64: n values below float64's largest number, scaled by it, sum to less than its largest for
+# any n below 2**64; values this small (2**-958) only lose bits that a sum this large cannot hold.
+_DOWN = 2.0**-64
+
+
+def _largest_std(low: float, high: float) -> float:
+    """Popoviciu's bound: values within low..high have a standard deviation of at most half
+    their span, which float64 holds even where the span itself does not (1e308 - -1e308)."""
+    return high / 2 - low / 2
 
 
 def _std(values: np.ndarray, mean: float, magnitude: float, low: float, high: float) -> float:
@@ -232,7 +263,8 @@ def _std(values: np.ndarray, mean: float, magnitude: float, low: float, high: fl
         deviations = (block / divisor if scaled else block) - rounded
         total += float(np.dot(deviations, deviations))
     variance = total / values.size - (mean / scale - float(rounded)) ** 2
-    return sqrt(max(variance, 0.0)) * scale
+    # rounding can take the scaled result a hair past the bound, and past float64's range with it
+    return min(sqrt(max(variance, 0.0)) * scale, _largest_std(low, high))
 
 
 def _tiny_counts(values: np.ndarray, low: float, high: float) -> tuple[int, int]:

@@ -110,6 +110,7 @@ class Case:
     # (signal, seconds, from the write): atomicity cases interrupt the run that many seconds after it
     # starts, or after it starts writing its output (a temporary file appears in its directory).
     signal_after: tuple[int, float, bool] | None = None
+    signal_by_cpu: bool = False  # the seconds of signal_after are nnspec's CPU time, not the clock's
     timed: bool = True  # False: the case is interrupted on purpose, its time says nothing
 
 
@@ -2005,6 +2006,309 @@ def too_many_axes(rng: random.Random) -> Iterator[Case]:
         )
 
 
+# --- issue 15: what nnspec writes ------------------------------------------------------------------
+
+
+def _case_outcome(directory: Path) -> tuple[int | None, str, str]:
+    """A case's exit code, stdout and stderr, for checks that judge them together with its files."""
+    report = directory.parent / f"{directory.name}.report"
+    code = int(report.read_text().split()[0]) if report.exists() else None
+    out, err = (directory.parent / f"{directory.name}{end}" for end in (".out", ".err"))
+    return code, out.read_text(errors="replace"), err.read_text(errors="replace")
+
+
+def _all_unchanged(originals: dict[str, bytes]) -> Callable[[Path], str | None]:
+    """The files a run reads are as they were, no temporary file is left, and no report was printed
+    (the refusal came before the run)."""
+
+    def check(directory: Path) -> str | None:
+        changed = [name for name, data in originals.items() if (directory / name).read_bytes() != data]
+        if changed:
+            return f"written over: {changed}"
+        if _case_outcome(directory)[1]:
+            return "the run went ahead (its report is on stdout) before the refusal"
+        return _leftovers(directory)
+
+    return check
+
+
+def _hard_link(target: str) -> Callable[[Path], None]:
+    return lambda path: os.link(path.parent / target, path)
+
+
+def colliding_outputs(rng: random.Random) -> Iterator[Case]:
+    params = npz_bytes(**{"fc/affine/W": np.ones((4, 3), np.float32), "fc/affine/b": np.zeros(3, np.float32)})
+    data, weights = npy_bytes(GOOD), npy_bytes(np.ones((4, 3), np.float32))
+    named = DATA_SPEC.replace("out_shape: 3}", "out_shape: 3, W: {file: w.npy}}")
+    index = "x\n" + "".join(f"row{i}.csv\n" for i in range(2))
+    run = ["run", "-q", SPEC, "--input", "x=x.npy"]
+    variants = [  # (what, argv after run, mention, extra files)
+        ("--output = --save-params", ["--output", "r.npz", "--save-params", "r.npz"], "both write", {}),
+        ("--output = ./--save-params", ["--output", "r.npz", "--save-params", "./r.npz"], "both write", {}),
+        ("--save-params through a link", ["--output", "r.npz", "--save-params", "l.npz", "--force"], "both write", {}),
+        ("--save-params not .npz", ["--save-params", rng.choice(["t.png", "p.npy", "p", "p.csv"])], ".npz", {}),
+        ("--output over --input", ["--output", "x.npy", "--force"], "the data of x", {}),
+        ("--output over an --input link", ["--output", "hard.npy", "--force"], "the data of x", {}),
+        ("--save-params over --params", ["--params", "p.npz", "--save-params", "p.npz", "--force"], "--params", {}),
+        ("--output over a spec's W file", ["--output", "w.npy", "--force"], "parameter file", {SPEC: named}),
+        ("--output over --dataset", ["--dataset", "index.csv", "--output", "index.csv", "--force"], "dataset", {}),
+    ]
+    for i in range(27):
+        what, options, mention, extra = variants[i % len(variants)]
+        files: dict[str, Content] = {
+            SPEC: DATA_SPEC,
+            "x.npy": data,
+            "w.npy": weights,
+            "p.npz": params,
+            "index.csv": index,
+            **extra,
+        }
+        files["l.npz"] = _link("r.npz")
+        files["hard.npy"] = _hard_link("x.npy")
+        originals = {
+            name: content.encode() if isinstance(content, str) else content
+            for name, content in files.items()
+            if not callable(content)
+        }
+        yield Case(
+            "output paths that collide",
+            what,
+            [*run, *options],
+            files,
+            usage_error(None, mention),
+            check=_all_unchanged(originals),
+        )
+    # The spec itself as an output (a spec may have any name), and graph -o as a hard link to the spec.
+    spec_csv = DATA_SPEC
+    yield Case(
+        "output paths that collide",
+        "--output over the spec",
+        ["run", "-q", "s.csv", "--input", "x=x.npy", "--output", "s.csv", "--force"],
+        {"s.csv": spec_csv, "x.npy": data},
+        usage_error("s.csv", "the spec"),
+        check=_all_unchanged({"s.csv": spec_csv.encode()}),
+    )
+    yield Case(
+        "output paths that collide",
+        "graph -o over the spec (hard link)",
+        ["graph", SPEC, "-o", "g.dot", "--force"],
+        {SPEC: DATA_SPEC, "g.dot": _hard_link(SPEC)},
+        usage_error("g.dot", "the spec"),
+        check=_all_unchanged({SPEC: DATA_SPEC.encode()}),
+    )
+
+
+def _unwritable_folders() -> list[tuple[str, str, Callable[[Path], None] | None]]:
+    """(what, folder, how to make it): folders no output can go into."""
+    folders: list[tuple[str, str, Callable[[Path], None] | None]] = [
+        ("a missing folder", "missing/deeper", None),
+        ("a file as the folder", "afile", lambda path: path.write_text("")),
+    ]
+    if os.path.isdir("/proc/self"):  # a folder that says it is writable (to root) but takes no file
+        folders.append(("/proc", "/proc", None))
+    if hasattr(os, "geteuid") and os.geteuid() != 0:  # root writes in a read-only folder
+        folders.append(("a read-only folder", "ro", lambda path: path.mkdir(mode=0o555)))
+    return folders
+
+
+def unwritable_folders(rng: random.Random) -> Iterator[Case]:
+    drawn = _has("matplotlib")
+    targets = [
+        (["run", "-q", SPEC, "--output"], "o.npz"),
+        (["run", "-q", SPEC, "--save-params"], "p.npz"),
+        (["graph", SPEC, "-o"], "g.dot"),
+        (["graph", SPEC, "--run", "-o"], "g.dot"),
+        (["upgrade", SPEC, "-o"], "u.yaml"),
+        *([(["run", "-q", SPEC, "--report"], "r.html"), (["run", "-q", SPEC, "--plots"], "plots")] if drawn else []),
+    ]
+    for what, folder, make in _unwritable_folders():
+        for command, name in targets:
+            if make is None and name == "plots" and folder != "/proc":
+                continue  # --plots makes a missing folder: nothing to refuse
+            target = f"{folder}/{name}"
+            files: dict[str, Content] = {SPEC: FLOW}
+            if make is not None:
+                files[folder] = make
+            yield Case(
+                "unwritable output folders",
+                f"{' '.join(command[:1] + command[3:])} into {what}",
+                [*command, target],
+                files,
+                usage_error(None, folder),
+                check=_all_unchanged({SPEC: FLOW.encode()}),
+            )
+
+
+def _host_tag() -> str:
+    from nnspec.save import _host  # the harness's host is nnspec's: the same name for a process of it
+
+    return _host()
+
+
+def _dead_pid() -> int:
+    """The process id of a process that has ended (reaped: nothing runs under it now)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def killed_while_writing(rng: random.Random) -> Iterator[Case]:
+    """SIGTERM or SIGHUP at random moments, most of them while the output is written: exit 143 or 129
+    (0 when it came too late), the old file or a whole new one, and no temporary file left. Then a
+    run writing a file beside temporary files of it that processes left: a dead one's removed."""
+    samples = 200_000
+    spec = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [25], generator: Uniform}\n  - {name: t, type: Tanh}\n"
+    for i in range(24):
+        suffix = [".csv", ".npz", ".npy"][i % 3]
+        name = f"out{suffix}"
+        existing = i % 2 == 1
+        sig = signal.SIGTERM if i % 4 else signal.SIGHUP
+        during_write = i % 6 != 5
+        delay = rng.uniform(0, 0.9 if suffix == ".csv" else 0.03) if during_write else rng.uniform(0.3, 1.2)
+        argv = ["run", "-q", SPEC, "--samples", str(samples), "--batch-size", "20000", "--output", name]
+        argv += ["--force"] if existing else []
+        yield Case(
+            "killed while writing",
+            f"{signal.Signals(sig).name} {delay:.2f} s into {'the write' if during_write else 'the run'}, {name}",
+            argv,
+            {SPEC: spec, **({name: OLD} if existing else {})},
+            EITHER,
+            check=_cleaned_up(name, existing, samples),
+            signal_after=(sig, delay, during_write),
+            timed=False,
+        )
+    host, dead = _host_tag(), _dead_pid()
+    for i in range(6):
+        name = ["out.npz", "out.csv", "out.npy"][i % 3]
+        stale = [f".{name}.nnspec-{host}-{dead}-{rng.randrange(16**8):08x}.tmp" for _ in range(1 + i % 3)]
+        kept = [
+            f".{name}.nnspec-{host}-{os.getpid()}-abcdefgh.tmp",  # this harness runs: a writer at work
+            f".{name}.nnspec-00000000-{dead}-abcdefgh.tmp",  # another host's process
+            f".other.csv.nnspec-{host}-{dead}-abcdefgh.tmp",  # another file's
+        ]
+        spec_text = FLOW + ("outputs: [t]\n" if name.endswith(".npy") else "")
+        files: dict[str, Content] = {SPEC: spec_text, **{n: b"partial" for n in stale + kept}}
+        yield Case(
+            "killed while writing",
+            f"{len(stale)} stale temporary files of {name}",
+            ["run", "-q", SPEC, "--samples", "5", "--output", name],
+            files,
+            OK,
+            check=_stale_removed(stale, kept),
+        )
+
+
+def _cleaned_up(name: str, existing: bool, samples: int) -> Callable[[Path], str | None]:
+    old_or_whole = _old_or_whole(name, existing, samples)
+
+    def check(directory: Path) -> str | None:
+        code = _case_outcome(directory)[0]
+        if code not in (0, 128 + signal.SIGTERM, 128 + signal.SIGHUP, -signal.SIGTERM, -signal.SIGHUP):
+            return f"exit {code} after SIGTERM/SIGHUP"
+        return _leftovers(directory) or old_or_whole(directory)
+
+    return check
+
+
+def _stale_removed(stale: list[str], kept: list[str]) -> Callable[[Path], str | None]:
+    def check(directory: Path) -> str | None:
+        left = [name for name in stale if (directory / name).exists()]
+        gone = [name for name in kept if not (directory / name).exists()]
+        if left:
+            return f"stale temporary files left: {left}"
+        return f"removed temporary files of others: {gone}" if gone else None
+
+    return check
+
+
+# Each run Ctrl-C reached in its last batch (the harness cannot aim a signal at one batch).
+INTERRUPTED_IN_LAST_BATCH: list[str] = []
+
+
+def ctrl_c_in_the_last_batch(rng: random.Random) -> Iterator[Case]:
+    """Ctrl-C at random moments of a run of two batches: whenever nnspec said it would stop after
+    the batch, it exits 130 without --output, even in the last batch (it wrote it and exited 0)."""
+    # Start-up takes about 0.6 s of CPU time and a batch 0.3 s: the signals, spread over 0.4 to 1.6 s of
+    # nnspec's CPU time (Linux; elsewhere of the clock's), reach some runs in their start-up, some in
+    # the first batch, some in the last, some as they write.
+    by_cpu = os.path.isdir("/proc/self")
+    layers = "".join(f"  - {{name: t{i}, type: Tanh}}\n" for i in range(50))
+    spec = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [25], generator: Uniform}\n" + layers
+    for i in range(24):
+        stratum = i * 7 % 24  # each 24th of the span once, the first few cases spread over all of it
+        delay = 0.4 + 1.2 * (stratum + rng.random()) / 24
+        argv = ["run", "-q", SPEC, "--samples", "60000", "--batch-size", "30000", "--output", "out.npz"]
+        yield Case(
+            "Ctrl-C in the last batch",
+            f"SIGINT {delay:.2f} s of {'CPU' if by_cpu else 'the clock'} into the run",
+            argv,
+            {SPEC: spec},
+            EITHER,
+            check=_stopped_means_no_output("out.npz", 60_000),
+            signal_after=(signal.SIGINT, delay, False),
+            signal_by_cpu=by_cpu,
+            timed=False,
+        )
+
+
+def _stopped_means_no_output(name: str, samples: int) -> Callable[[Path], str | None]:
+    def check(directory: Path) -> str | None:
+        code, _, err = _case_outcome(directory)
+        if "interrupted in the last batch" in err:
+            INTERRUPTED_IN_LAST_BATCH.append(name)
+        if "stopping after this batch" in err and code != 130:
+            return f"said it would stop after the batch, then exited {code}"
+        if code == 130 and (directory / name).exists():
+            return f"{name} written by an interrupted run"
+        return _whole(directory / name, samples) if code == 0 else _leftovers(directory)
+
+    return check
+
+
+def overflowing_float64(rng: random.Random) -> Iterator[Case]:
+    """float64 data near its largest number (1.8e308), in every format and with the pictures: finite
+    statistics, strict JSON, plots that draw."""
+    drawn = _has("matplotlib")
+    biggest = float(np.finfo(np.float64).max)
+    spec = (
+        "nnspec: 1\ndtype: float64\nlayers:\n  - {name: x, type: Input, size: [6]}\n"
+        "  - {name: t, type: Tanh}\n  - {name: r, type: ReLU, input: x}\n  - {name: a, type: Abs, input: x}\n"
+    )
+    forms = ["text", "json", "github", "sarif", *(["--report", "--plots"] if drawn else [])]
+    for i in range(30):
+        rows = rng.randint(1, 40)
+        choices = [biggest, -biggest, 1e308, -1e308, 1.5e308, 0.0, 1.0, -3.0]
+        values = np.array([[rng.choice(choices) for _ in range(6)] for _ in range(rows)], np.float64)
+        form = forms[i % len(forms)]
+        argv = ["run", SPEC, "--input", "x=x.npy", "--batch-size", str(rng.randint(1, rows))]
+        argv += [form, "r.html" if form == "--report" else "plots"] if form.startswith("--") else ["--format", form]
+        yield Case(
+            "overflowing float64 data",
+            f"{rows} rows, {form}",
+            argv,
+            {SPEC: spec, "x.npy": npy_bytes(values)},
+            OK,
+            check=_finite_json if form == "json" else None,
+            timed=not form.startswith("--"),  # matplotlib takes its time
+        )
+
+
+def _finite_json(directory: Path) -> str | None:
+    import json
+    import math
+
+    try:
+        report = json.loads(_case_outcome(directory)[1])
+    except ValueError as exc:
+        return f"stdout is not JSON: {exc}"
+    for layer in report["layers"]:
+        for stats in (layer["output"], *layer["input_stats"]):
+            bad = [key for key in ("min", "max", "mean", "std") if not math.isfinite(stats[key])]
+            if bad:
+                return f"{layer['name']}: {bad} not finite"
+    return None
+
+
 GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("billion laughs", billion_laughs),
     ("recursive aliases", recursive_aliases),
@@ -2047,6 +2351,11 @@ GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("huge shapes in validate", huge_shapes_in_validate),
     ("huge graphs", huge_graphs),
     ("too many axes", too_many_axes),
+    ("output paths that collide", colliding_outputs),
+    ("unwritable output folders", unwritable_folders),
+    ("killed while writing", killed_while_writing),
+    ("Ctrl-C in the last batch", ctrl_c_in_the_last_batch),
+    ("overflowing float64 data", overflowing_float64),
 ]
 
 # --- running and judging -------------------------------------------------------------------------
@@ -2102,7 +2411,7 @@ def execute(case: Case, directory: Path) -> Result:
             env=env,
             start_new_session=True,  # a process group: a signal or the timeout reaches nnspec too
         )
-        timed_out = _wait(process, start, case.signal_after, directory, report)
+        timed_out = _wait(process, start, case.signal_after, directory, report, case.signal_by_cpu)
         wall = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
@@ -2114,7 +2423,12 @@ def execute(case: Case, directory: Path) -> Result:
 
 
 def _wait(
-    process: subprocess.Popen, start: float, signal_after: tuple[int, float, bool] | None, directory: Path, report: Path
+    process: subprocess.Popen,
+    start: float,
+    signal_after: tuple[int, float, bool] | None,
+    directory: Path,
+    report: Path,
+    by_cpu: bool = False,
 ) -> bool:
     """Wait for the launcher, sending nnspec a signal when the case asks for one, and stopping it
     after TIMEOUT (the whole process group, should the launcher not answer); whether it timed out."""
@@ -2124,8 +2438,13 @@ def _wait(
         now = time.perf_counter()
         if origin is None and any(name.endswith(".tmp") for name in os.listdir(directory)):
             origin = now
-        if signal_after and not sent and origin is not None and now - origin >= signal_after[1]:
-            sent = _signal_nnspec(report, signal_after[0])
+        if signal_after and not sent:
+            if by_cpu:
+                due = (_cpu_seconds(report) or 0.0) >= signal_after[1]
+            else:
+                due = origin is not None and now - origin >= signal_after[1]
+            if due:
+                sent = _signal_nnspec(report, signal_after[0])
         if now - start > TIMEOUT and not timed_out:
             process.terminate()  # the launcher kills nnspec, and reports its peak memory
             timed_out = True
@@ -2133,6 +2452,17 @@ def _wait(
             os.killpg(process.pid, signal.SIGKILL)
         time.sleep(0.002)
     return timed_out
+
+
+def _cpu_seconds(report: Path) -> float | None:
+    """nnspec's CPU time so far (Linux's /proc/PID/stat: the same work takes the same CPU time on a
+    busy machine, where the clock's time doubles); None while its process id is not known."""
+    try:
+        pid = int((report.parent / (report.name + ".pid")).read_text())
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime and stime, in ticks
 
 
 def _signal_nnspec(report: Path, number: int) -> bool:
@@ -2162,8 +2492,9 @@ def judge(case: Case, result: Result, directory: Path) -> list[str]:
         problems.append(f"took {result.wall:.2f} s")
     if case.signal_after is None:
         problems += _outcome_problems(case.expect, result)
-    elif result.code is not None and result.code not in (0, 130, -signal.SIGKILL, -signal.SIGINT):
-        # Ctrl-C: 130 from nnspec; or ended by SIGINT itself when it came as nnspec was exiting
+    elif result.code is not None and result.code not in (0, 130, 129, 143, *(-s for s in _SENT)):
+        # Ctrl-C: 130 from nnspec, SIGTERM 143, SIGHUP 129; or ended by the signal itself when it came
+        # as nnspec was exiting (or starting)
         problems.append(f"exit {result.code} after a signal")
     if case.check:
         problem = case.check(directory)
@@ -2174,6 +2505,9 @@ def judge(case: Case, result: Result, directory: Path) -> list[str]:
         if problem:
             problems.append(problem)
     return problems
+
+
+_SENT = (signal.SIGKILL, signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def _outcome_problems(expect: Expect, result: Result) -> list[str]:
@@ -2313,6 +2647,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if KILLED_WHILE_WRITING:
         print(f"atomic outputs: {len(KILLED_WHILE_WRITING)} runs were killed while writing their output")
+    if INTERRUPTED_IN_LAST_BATCH:
+        print(f"Ctrl-C in the last batch: {len(INTERRUPTED_IN_LAST_BATCH)} runs were interrupted in their last batch")
     _print_failures(results, args.show)
     if args.keep:
         print(f"cases kept in {root}")

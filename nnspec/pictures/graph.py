@@ -23,9 +23,9 @@ from ..checks import Finding
 from ..diagnostics import UsageError
 from ..printable import printable, printable_lines
 from ..runner import execution_order
+from ..save import check_target
 from ..spec import Layer, Spec
 from .extra import SAVE_BACKENDS, drawing, matplotlib
-from .paths import check_new_file
 from .style import CLEAN, COLOURS, LABELS, SEVERITIES, worst
 
 DOT_SUFFIXES = (".dot", ".gv")
@@ -433,7 +433,7 @@ def check_graph_path(path: Path, force: bool) -> str:
             f"{path}: cannot write '{suffix or path.name}' pictures: use .dot (Graphviz text, no extra needed), "
             ".svg or .png"
         )
-    check_new_file(path, force)
+    check_target(path, force)
     return "dot" if suffix in DOT_SUFFIXES else suffix[1:]
 
 

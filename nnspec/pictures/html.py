@@ -21,9 +21,9 @@ from ..diagnostics import UsageError
 from ..printable import printable_lines
 from ..report import MAX_VALUES_SHOWN, format_values, scores, to_dict
 from ..runner import RunResult
+from ..save import check_target
 from ..stats import PERCENTILES
 from .graph import MAX_DRAWN_ARROWS, MAX_DRAWN_LAYERS, draw, title
-from .paths import check_new_file
 from .plots import layer_plot, plotted_layers
 from .style import CLEAN, COLOURS, LABELS, SEVERITIES, worst
 
@@ -45,7 +45,7 @@ def check_report_path(path: Path, force: bool) -> None:
     """Refuse, before a run, a report file that is not HTML's, cannot be written, or exists (without ``force``)."""
     if path.suffix.lower() not in REPORT_SUFFIXES:
         raise UsageError(f"{path}: the report is an HTML page: give a file name ending in .html")
-    check_new_file(path, force)
+    check_target(path, force)
 
 
 def build_report(result: RunResult, plots: Mapping[str, bytes] | None = None) -> str:

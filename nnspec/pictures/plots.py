@@ -22,12 +22,12 @@ from ..checks import Finding
 from ..diagnostics import UsageError
 from ..printable import printable
 from ..runner import RunResult, execution_order
-from ..save import write_atomically
+from ..save import check_folder, write_atomically
 from ..spec import Layer, Spec
 from ..stats import TensorStats
 from .extra import SAVE_BACKENDS, drawing, matplotlib
 from .histogram import even_histogram
-from .ranges import curve, has_curve, regions, view
+from .ranges import curve, drawable, has_curve, regions, view, with_margin
 from .style import BAR_COLOUR, CLEAN, COLOURS, CURVE_COLOUR, LABELS, REGION_COLOURS, worst
 
 PLOT_SUFFIX = ".png"
@@ -53,14 +53,23 @@ def plot_file_names(names: Iterable[str]) -> dict[str, str]:
 
 
 def check_plot_directory(directory: Path, spec: Spec, force: bool) -> None:
-    """Refuse, before a run, a --plots DIR that is a file, or plots already there without ``force``."""
+    """Refuse, before a run, a --plots DIR that is a file or cannot be made or written in, a plot's
+    name taken by a directory, or plots already there without ``force``."""
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{directory}: is not a directory; --plots takes a directory (made if missing)")
-    existing = [directory / name for name in plot_file_names(execution_order(spec)).values()]
-    existing = [path for path in existing if path.exists()]
+    check_folder(directory)
+    existing = [path for path in plot_paths(directory, spec) if path.exists() or path.is_symlink()]
+    taken = next((path for path in existing if path.is_dir()), None)
+    if taken is not None:
+        raise UsageError(f"{taken}: is a directory, where --plots would write this layer's plot")
     if existing and not force:
         more = f" (and {len(existing) - 1} more of the plots)" if len(existing) > 1 else ""
         raise UsageError(f"{existing[0]} exists{more}; add --force to overwrite")
+
+
+def plot_paths(directory: Path, spec: Spec) -> list[Path]:
+    """Every file --plots DIR may write, one a layer."""
+    return [directory / name for name in plot_file_names(execution_order(spec)).values()]
 
 
 def write_plots(directory: Path, spec: Spec, pngs: Mapping[str, bytes]) -> None:
@@ -172,8 +181,7 @@ def _curve(axes, layer: Layer, dtype: str, low: float, high: float) -> list:
     if finite.size:
         lo = bottom if bottom is not None else finite.min()
         hi = top if top is not None else finite.max()
-        pad = 0.06 * (hi - lo) if hi > lo else 1.0
-        twin.set_ylim(lo - pad, hi + pad)
+        twin.set_ylim(*with_margin(*drawable(lo, hi), 0.06))
     return [line]
 
 

@@ -20,6 +20,9 @@ from ..stats import TensorStats
 CURVE_CATEGORIES = ("Activation", "Math", "Trigonometric")
 CURVE_POINTS = 801
 SHOW_RANGE_WITHIN = 4.0  # a well-behaved bound this many times the data's reach or nearer is brought into view
+# matplotlib's transforms overflow for axis limits near float64's largest number (1.8e308: a singular
+# matrix, or no ticks at 1e308; fine at 4e307): plots show at most this far from 0 on either axis
+DRAWABLE = 1e300
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def view(values: TensorStats, well_behaved: tuple[float, float] | None = None) -
     """The span a plot of ``values`` shows: theirs, widened to a bound of the ``well_behaved``
     range near enough to show where the values sit against it, with a margin."""
     if values.finite:
-        low, high = values.min, values.max
+        low, high = drawable(values.min, values.max)
     elif well_behaved is not None:
         low, high = (b if isfinite(b) else 0.0 for b in well_behaved)
     else:
@@ -80,8 +83,19 @@ def view(values: TensorStats, well_behaved: tuple[float, float] | None = None) -
     for bound in well_behaved or ():
         if isfinite(bound) and abs(bound) <= SHOW_RANGE_WITHIN * reach:
             low, high = min(low, bound), max(high, bound)
+    return with_margin(low, high, 0.04)
+
+
+def drawable(low: float, high: float) -> tuple[float, float]:
+    """low..high clipped to what a plot can show (DRAWABLE either side of 0)."""
+    return min(max(low, -DRAWABLE), DRAWABLE), min(max(high, -DRAWABLE), DRAWABLE)
+
+
+def with_margin(low: float, high: float, share: float) -> tuple[float, float]:
+    """low..high (within DRAWABLE) widened by ``share`` of its span either side; a single value
+    by a tenth of itself (at least 1), so that the axis never collapses to a point."""
     span = high - low
-    margin = 0.04 * span if span else max(1.0, 0.1 * abs(low))
+    margin = share * span if span else max(1.0, 0.1 * abs(low))
     return low - margin, high + margin
 
 
