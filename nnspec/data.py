@@ -52,7 +52,7 @@ def read_array_file(path: str | Path, variable: str) -> Source:
 
 
 def release(array: Source) -> None:
-    """Let go of the pages of a memory-mapped array this process has read (a .npy file's): they
+    """Let go of the pages of a memory-mapped array this process has read (one a caller gave): they
     stay in the file and the page cache, but no longer count in the run's memory, which the
     batch bounds, however large the file. A batch read again later is read back from the file."""
     while isinstance(array, np.ndarray):
@@ -144,9 +144,9 @@ def gather_inputs(
     other sources have, or ``samples`` (default 100) when all are generated. ``readers`` is
     ``variables(spec)``, for a caller that keeps it between runs. Data is
     given as sources (nnspec.sources: numpy arrays, or objects giving rows [start, stop)
-    as arrays), which the runner slices a batch at a time: arrays keep their dtype (a
-    memory-mapped file stays on disk), a CSV's rows and a dataset's samples are read when
-    their batch runs; the runner converts each batch to the spec's dtype.
+    as arrays), which the runner slices a batch at a time: arrays keep their dtype, a .npy
+    file's or .npz member's rows, a CSV's rows and a dataset's samples are read when their
+    batch runs; the runner converts each batch to the spec's dtype.
     """
     arrays, files = dict(arrays or {}), dict(files or {})
     readers = variables(spec) if readers is None else readers

@@ -372,6 +372,9 @@ class NpzArchive(Mapping[str, ArrayFile]):
     def __getitem__(self, name: str) -> NpzMemberRows:
         return NpzMemberRows(self.path, self._members[name])
 
+    def __contains__(self, name: object) -> bool:  # Mapping's own would open the member
+        return name in self._members
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._members)
 
