@@ -1617,7 +1617,7 @@ def lying_headers(rng: random.Random) -> Iterator[Case]:
         elif slot in (1, 2):
             compressed = slot == 2
             argv = ["run", "-q", SPEC, "--input", "x=d.npz"]
-            files, expect = {"d.npz": _npz_raw({"x": raw}, compressed)}, usage_error("d.npz", "member x.npy")
+            files, expect = {"d.npz": _npz_raw({"x": raw}, compressed)}, usage_error("d.npz")
         elif slot == 3:
             argv = ["run", "-q", SPEC, "--params", "p.npz", "--input", "x=good.npy"]
             members = {"fc/affine/W": raw, "fc/affine/b": npy_bytes(np.zeros(3))}
