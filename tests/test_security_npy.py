@@ -419,3 +419,13 @@ def test_zlib_and_zip_errors_of_a_member_cut_short_are_clean(tmp_path, capsys):
     code, err = cli(["run", "-q", str(spec), "--input", f"x={tmp_path / 'x.npz'}"], capsys)
     assert code == 2 and "x.npz" in err
     assert zlib  # the module a damaged stream's errors come from
+
+
+def test_a_parameter_files_moments_are_taken_a_block_at_a_time_as_numpy_takes_them_whole(tmp_path):
+    from nnspec.params import moments
+    from nnspec.spec import ParameterSource
+
+    values = np.random.default_rng(3).normal(2.0, 3.0, (700, 1000))  # 5.6 MB: six blocks of 1 MiB
+    np.save(tmp_path / "w.npy", np.asfortranarray(values))
+    mean, variance = moments(ParameterSource("Normal", 1.0, tmp_path / "w.npy"), (700, 1000), (700, 1000, 1))
+    assert mean == pytest.approx(values.mean(), rel=1e-12) and variance == pytest.approx(values.var(), rel=1e-12)
