@@ -21,7 +21,6 @@ import subprocess
 import sys
 import textwrap
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -412,13 +411,12 @@ def test_rows_of_a_changing_file_cut_short_between_its_check_and_its_read_are_an
         rows[30:40]
 
 
-def test_zlib_and_zip_errors_of_a_member_cut_short_are_clean(tmp_path, capsys):
+def test_a_deflated_member_cut_short_is_a_clean_error_naming_it(tmp_path, capsys):
     raw = npz({"x": npy(np.arange(4000.0).reshape(1000, 4))}, compressed=True)
     write(tmp_path / "x.npz", raw[: len(raw) // 2] + raw[-200:])
     spec = write(tmp_path / "spec.yaml", DATA_SPEC)
     code, err = cli(["run", "-q", str(spec), "--input", f"x={tmp_path / 'x.npz'}"], capsys)
-    assert code == 2 and "x.npz" in err
-    assert zlib  # the module a damaged stream's errors come from
+    assert code == 2 and "x.npz: member x.npy" in err
 
 
 def test_a_parameter_files_moments_are_taken_a_block_at_a_time_as_numpy_takes_them_whole(tmp_path):
