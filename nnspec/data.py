@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import mmap
 import re
-import tokenize
-import zipfile
 import zlib
 from collections.abc import Mapping
 from math import prod
@@ -17,51 +15,45 @@ import numpy as np
 from .catalog import format_shape
 from .diagnostics import DiagnosticList, UsageError, show_value
 from .memory import check_read
+from .npyfile import NpzArchive, open_npy
 from .schema import NAME_PATTERN
-from .sources import CsvRows, Reshaped, Source, file_problem, npz_member
+from .sources import CsvRows, Reshaped, Source, file_problem
 from .spec import DataReader, Layer, Spec, data_readers
 
 DEFAULT_SAMPLES = 100
 
 
 def npz_members(path: str | Path) -> list[str]:
-    """The names of the arrays a .npz file holds (nothing is unpickled or loaded)."""
+    """The names of the arrays a .npz file holds (only its zip directory is read)."""
     path = Path(path)
     problem = file_problem(path)
     if problem:
         raise UsageError(f"{path}: {problem}")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return list(archive.files)
-    except (OSError, ValueError, EOFError, AttributeError, zipfile.BadZipFile) as exc:
-        raise UsageError(f"{path}: cannot read as a .npz file: {exc}") from None
+    return list(NpzArchive(path))
 
 
 def read_array_file(path: str | Path, variable: str, max_memory: int | None = None) -> Source:
-    """Data from a file, as a source read a batch at a time (see nnspec.sources): .npy
-    (memory-mapped), .npz (the entry named ``variable``, or its only entry: memory-mapped when
-    stored uncompressed, read whole when compressed) or .csv (one sample per row, numbers only,
-    read a batch of rows at a time, within ``max_memory`` bytes besides its batch: see CsvRows)."""
+    """Data from a file, as a source read a batch at a time (see nnspec.sources): .npy, .npz (the
+    entry named ``variable``, or its only entry) or .csv (one sample per row, numbers only). A .npy
+    file's or .npz member's header is checked in full and no value is read before a batch asks for
+    it (nnspec.npyfile: positioned reads, a member inflated no further than the batch); a CSV's rows
+    are read a batch at a time, within ``max_memory`` bytes besides its batch (see CsvRows)."""
     path = Path(path)
     suffix = path.suffix.lower()
     problem = file_problem(path)
     if problem:
         raise UsageError(f"{path}: {problem}")
-    try:
-        with np.errstate(over="ignore"):  # a header's absurd shape: numpy's own error says so
-            if suffix == ".npy":
-                return np.load(path, mmap_mode="r", allow_pickle=False)
-            if suffix == ".npz":
-                return npz_member(path, variable)
-    except (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError, zipfile.BadZipFile) as exc:
-        raise UsageError(f"{path}: cannot read as {suffix} array: {exc}") from None
+    if suffix == ".npy":
+        return open_npy(path)
+    if suffix == ".npz":
+        return NpzArchive(path).member(variable)
     if suffix == ".csv":
         return CsvRows(path, max_memory)
     raise UsageError(f"{path}: unknown data file type '{suffix}': use .npy, .npz or .csv")
 
 
 def release(array: Source) -> None:
-    """Let go of the pages of a memory-mapped array this process has read (a .npy file's): they
+    """Let go of the pages of a memory-mapped array this process has read (one a caller gave): they
     stay in the file and the page cache, but no longer count in the run's memory, which the
     batch bounds, however large the file. A batch read again later is read back from the file."""
     while isinstance(array, np.ndarray):
@@ -155,9 +147,9 @@ def gather_inputs(
     other sources have, or ``samples`` (default 100) when all are generated. ``readers`` is
     ``variables(spec)``, for a caller that keeps it between runs. Data is
     given as sources (nnspec.sources: numpy arrays, or objects giving rows [start, stop)
-    as arrays), which the runner slices a batch at a time: arrays keep their dtype (a
-    memory-mapped file stays on disk), a CSV's rows and a dataset's samples are read when
-    their batch runs; the runner converts each batch to the spec's dtype. ``max_memory`` (bytes)
+    as arrays), which the runner slices a batch at a time: arrays keep their dtype, a .npy
+    file's or .npz member's rows, a CSV's rows and a dataset's samples are read when their
+    batch runs; the runner converts each batch to the spec's dtype. ``max_memory`` (bytes)
     bounds what reading a CSV, an image or a data file of a dataset may take, checked before it is
     allocated.
     """

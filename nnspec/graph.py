@@ -17,6 +17,8 @@ from .catalog import Parameter, ShapeError, Target, format_shape, layer_types
 from .checks import all_checks, checks_for
 from .diagnostics import DiagnosticList
 from .loader import Document
+from .npyfile import ArrayFileError, npy_header
+from .params import parameter_problem
 from .settings import problem as setting_problem
 from .sources import file_problem
 from .spec import DataReader, Layer, ParameterSource, TargetSource, data_readers
@@ -59,7 +61,6 @@ def resolve_layers(
         previous = name
     for layer in layers.values():
         _check_values(layer, raw_layers[layer.index], diagnostics)
-        _check_parameter_files(layer, diagnostics)
         check_settings(layer.checks, ("layers", layer.index, "checks"), layer, diagnostics)
     return layers
 
@@ -167,39 +168,38 @@ def _report_shape_error(layer: Layer, layers: dict[str, Layer], exc: ShapeError,
     diagnostics.add(f"{subject}: {exc}", where, code="shape", layer=layer.name)
 
 
-NPY_MAGIC = b"\x93NUMPY"
+def check_parameter_files(layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
+    """Each parameter ``file:`` read as a run reads it, its header alone: a .npy file whose dtype
+    and shape (when the layer's shapes are known) the parameter can take (nnspec.params's rule,
+    the run's own). Its values are a run's to check: no value is read here."""
+    for layer in layers.values():
+        for name, source in layer.parameters.items():
+            if source.file is None:
+                continue
+            missing = file_problem(source.file)
+            if missing:
+                problem = f"parameter file {source.file} of layer {layer.title} " + (
+                    "does not exist" if missing == "file not found" else missing
+                )
+            else:
+                problem = _parameter_file_problem(layer, name, source.file)
+            if problem:
+                diagnostics.add(
+                    problem,
+                    ("layers", layer.index, name, "file"),
+                    code="missing-file" if missing else "invalid-file",
+                    layer=layer.name,
+                )
 
 
-def _not_npy(path: Path) -> str | None:
-    """Why a readable parameter ``file:`` is no .npy file, or None: a .npz holds several arrays (reading
-    one as a single array was an internal error), and anything else is not numpy's format."""
+def _parameter_file_problem(layer: Layer, name: str, path: Path) -> str | None:
     try:
-        with open(path, "rb") as handle:
-            start = handle.read(len(NPY_MAGIC))
-    except OSError as exc:
-        return f"cannot be read: {exc.strerror or exc}"
-    if start == NPY_MAGIC:
-        return None
-    if start.startswith(b"PK"):
-        return (
-            "is a zip archive (.npz), not a .npy file: give each parameter a .npy file, or the whole set with --params"
-        )
-    return "is not a .npy file (written by numpy.save)"
-
-
-def _check_parameter_files(layer: Layer, diagnostics: DiagnosticList) -> None:
-    for name, source in layer.parameters.items():
-        if source.file is None:
-            continue
-        missing = file_problem(source.file)
-        problem = ("does not exist" if missing == "file not found" else missing) or _not_npy(source.file)
-        if problem:
-            diagnostics.add(
-                f"parameter file {source.file} of layer {layer.title} {problem}",
-                ("layers", layer.index, name, "file"),
-                code="missing-file" if missing else "invalid-file",
-                layer=layer.name,
-            )
+        header = npy_header(path)
+    except ArrayFileError as exc:
+        hint = ": give each parameter a .npy file, or the whole set with --params" if "(.npz)" in str(exc) else ""
+        return f"parameter file {path} of layer {layer.title} {exc}{hint}"
+    needed = layer.parameter_shapes.get(name)  # None when the layer's shapes could not be inferred
+    return parameter_problem(layer.parameter_key(name), header.dtype, header.shape, needed, str(path), layer.title)
 
 
 def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList) -> nx.DiGraph | None:

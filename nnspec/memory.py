@@ -76,7 +76,7 @@ class Footprint:
         counted as if alive at once, plus float64 copies of the largest for its statistics; the
         output layers in ``kept`` (default: all) are kept for every sample, in arrays filled batch by
         batch. Data from files is not counted: a batch of it is an Input's output, and the files are
-        read a batch at a time (see nnspec.sources), except a compressed .npz member, read whole.
+        read a batch at a time (see nnspec.sources and nnspec.npyfile).
         """
         item = self.item
         kept = self.outputs if kept is None else kept

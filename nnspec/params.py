@@ -8,7 +8,6 @@ parameter's name, so adding a layer never changes another layer's initial values
 
 from __future__ import annotations
 
-import zipfile
 import zlib
 from collections.abc import Callable, Mapping
 from math import sqrt
@@ -19,6 +18,8 @@ import numpy as np
 from .catalog import Shape, format_shape
 from .diagnostics import WARNING, Diagnostic, SpecError, UsageError
 from .memory import check_read
+from .npyfile import MAGIC, ArrayFile, NpyRows, NpzArchive, open_npy
+from .sources import file_problem
 from .spec import ParameterSource, Spec
 
 # name -> std (Normal*) or limit (Uniform*) from (inmaps, outmaps, kernel size), as nnabla's
@@ -66,10 +67,23 @@ def initialize(
 def moments(source: ParameterSource, shape: Shape, fans: tuple[int, int, int]) -> tuple[float, float]:
     """Mean and variance of a parameter's values, from its file or its initializer, without drawing them."""
     if source.file is not None:
-        values = _load_npy(source.file).astype(np.float64)
-        return float(values.mean()), float(values.var())
+        return _file_moments(_open_npy(source.file))
     kind, a = distribution(source.initializer, source.multiplier, fans)
     return {"constant": (a, 0.0), "normal": (0.0, a * a), "uniform": (0.0, a * a / 3)}[kind]
+
+
+def _file_moments(values: ArrayFile) -> tuple[float, float]:
+    """Mean and variance of a file's values, read a block at a time (memory: a block, whatever the
+    file's size), merged by Chan et al.'s rule; NaN when the file holds no value, or NaN or Inf."""
+    count, mean, squares = 0, 0.0, 0.0
+    for block in values.values():
+        block = block.astype(np.float64)
+        block_mean = float(block.mean())
+        delta, total = block_mean - mean, count + block.size
+        squares += float(np.square(block - block_mean).sum()) + delta * delta * count * block.size / total
+        mean += delta * block.size / total
+        count = total
+    return (mean, squares / count) if count else (float("nan"), float("nan"))
 
 
 def parameter_rng(seed: int, key: str) -> np.random.Generator:
@@ -80,22 +94,21 @@ def parameter_rng(seed: int, key: str) -> np.random.Generator:
 H5_EXTRA = "pip install 'nnspec[h5]'"
 
 
-def load_parameter_file(path: str | Path, max_memory: int | None = None) -> dict[str, np.ndarray]:
+def load_parameter_file(path: str | Path, max_memory: int | None = None) -> Mapping[str, ArrayFile | np.ndarray]:
     """Parameters by nnabla name from a file: nnabla's parameter .h5 (by its suffix), else a .npz
     of nnabla-named arrays (never unpickles anything). ``max_memory`` (bytes) bounds what an .h5
-    file's datasets may take, checked from their headers before any is read."""
+    file's datasets may take, checked from their headers before any is read. A .npz member is
+    opened, and its values read, only when a layer asks for it (see nnspec.npyfile.NpzArchive): a
+    member no layer needs is never inflated."""
     if Path(path).suffix.lower() == ".h5":
         return _load_h5(Path(path), max_memory)
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.ndarray):
+    problem = file_problem(path)
+    if problem:
+        raise UsageError(f"{path}: " + ("parameter file not found" if problem == "file not found" else problem))
+    with open(path, "rb") as handle:
+        if handle.read(len(MAGIC)) == MAGIC:
             raise UsageError(f"{path}: holds one array (a .npy file), not parameters by name: use np.savez")
-        with loaded as archive:
-            return {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise UsageError(f"{path}: parameter file not found") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:  # damaged or not a .npz
-        raise UsageError(f"{path}: cannot read as a .npz parameter file: {exc}") from None
+    return NpzArchive(path)
 
 
 # HDF5 filters h5py decodes itself (deflate, shuffle, fletcher32, szip, nbit, scaleoffset, lzf). Any
@@ -243,26 +256,40 @@ def _parameter_value(spec, layer, name, key, shape, loaded, source) -> tuple[np.
             return None, f"'{key}' of layer {layer.title} (shape {format_shape(shape)}) is missing from {source}"
         value, origin = loaded[key], source
     elif config.file is not None:
-        value, origin = _load_npy(config.file), str(config.file)
+        value, origin = _open_npy(config.file), str(config.file)
     else:
         parameter = next(p for p in layer.type.parameters if p.name == name)
         rng = parameter_rng(spec.seed, key)
         return initialize(config.initializer, config.multiplier, shape, parameter.fans(shape), rng), None
-    if value.dtype.kind not in "iuf":  # complex, timedelta64 and bool are np.number or cast silently
-        return None, f"'{key}' in {origin} holds {value.dtype} values, not real numbers"
-    if value.shape != shape:
-        return None, (
-            f"parameter '{key}' of layer {layer.title} has shape {format_shape(value.shape)} in {origin}, "
-            f"but the layer needs {format_shape(shape)}"
+    problem = parameter_problem(key, value.dtype, value.shape, shape, origin, layer.title)
+    if problem:
+        return None, problem
+    return (value.read() if isinstance(value, ArrayFile) else value), None  # a file's values: only now read
+
+
+def parameter_problem(
+    key: str, dtype: np.dtype, shape: Shape, needed: Shape | None, origin: str, layer: str
+) -> str | None:
+    """Why an array of ``dtype`` and ``shape`` from ``origin`` cannot be parameter ``key`` of a
+    layer that needs ``needed`` (None: not known), or None. The one rule for a parameter's file:
+    ``validate`` applies it to the file's header, a run to the header (a file's) or to the array
+    given, before any value is read; the values themselves (NaN, Inf) are a run's to check."""
+    if dtype.kind not in "iuf":  # complex, timedelta64 and bool are np.number or cast silently
+        return f"'{key}' in {origin} holds {dtype} values, not real numbers"
+    if needed is not None and tuple(shape) != tuple(needed):
+        return (
+            f"parameter '{key}' of layer {layer} has shape {format_shape(shape)} in {origin}, "
+            f"but the layer needs {format_shape(needed)}"
         )
-    return value, None
+    return None
 
 
-def _load_npy(path: Path) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read as a .npy array: {exc}") from None
+def _open_npy(path: Path) -> NpyRows:
+    """A parameter's .npy ``file:`` with its header checked; its values are read when needed."""
+    problem = file_problem(path)
+    if problem:
+        raise UsageError(f"{path}: {problem}")
+    return open_npy(path)
 
 
 def _located(spec: Spec, path: tuple, message: str, layer: str) -> Diagnostic:

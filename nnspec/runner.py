@@ -8,8 +8,8 @@ batch, and the checks judging them at the end.
 Findings are returned as data, and also issued as Python warnings of category ``RangeWarning``
 for library users who never read a report.
 
-Memory is bounded by the batch: every data source is sliced a batch at a time (a memory-mapped
-.npy or uncompressed .npz member, a CSV's rows, a dataset's samples: see nnspec.sources),
+Memory is bounded by the batch: every data source is sliced a batch at a time (a .npy file's
+or .npz member's rows, a CSV's rows, a dataset's samples: see nnspec.sources),
 generated data is made a batch at a time, and only the outputs asked for are kept.
 Ctrl-C stops after the current batch; the statistics and findings of the samples run so far
 come back in ``RunInterrupted.result``.

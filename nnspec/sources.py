@@ -4,8 +4,8 @@ A source is anything with ``shape`` ((N, *sample)), ``dtype``, ``len()`` and ``s
 giving those rows as a numpy array; a numpy array (a memory-mapped one included) is one already.
 The others here keep only an index of the rows between batches, so a run's memory is bounded by
 the batch, not the file: a plain numeric CSV (:class:`CsvRows`), and any source reshaped sample
-by sample (:class:`Reshaped`). A member of a .npz stored uncompressed is memory-mapped like a
-.npy (:func:`npz_member`); NNC datasets are in nnspec.dataset.
+by sample (:class:`Reshaped`). A .npy file and a .npz member are read the same way, their rows
+by positioned reads or inflated a batch at a time (nnspec.npyfile); NNC datasets are in nnspec.dataset.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ import csv
 import io
 import os
 import stat
-import struct
-import zipfile
-import zlib
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
@@ -251,47 +248,3 @@ class Reshaped:
     def __getitem__(self, rows: slice) -> np.ndarray:
         batch = self.source[rows]
         return batch.reshape(len(batch), *self.shape[1:])
-
-
-def npz_member(path: Path, variable: str) -> np.ndarray:
-    """The array named ``variable`` in a .npz (or its only array): memory-mapped when stored
-    uncompressed (np.savez), as a .npy is; read whole when compressed (np.savez_compressed)."""
-    with zipfile.ZipFile(path) as archive:
-        members = {name.removesuffix(".npy"): name for name in archive.namelist()}
-        if variable in members:
-            member = archive.getinfo(members[variable])
-        elif len(members) == 1:
-            member = archive.getinfo(next(iter(members.values())))
-        else:
-            raise UsageError(f"{path}: has no array named '{variable}' (it has {', '.join(members)})")
-        mapped = _map_stored(path, member) if member.compress_type == zipfile.ZIP_STORED else None
-        if mapped is not None:
-            return mapped
-        try:
-            with archive.open(member) as handle:
-                return np.lib.format.read_array(handle, allow_pickle=False)
-        except (zlib.error, zipfile.BadZipFile, EOFError) as exc:  # corrupt or truncated compressed data
-            raise UsageError(f"{path}: member {member.filename} cannot be read: {exc}") from None
-
-
-def _map_stored(path: Path, member: zipfile.ZipInfo) -> np.ndarray | None:
-    """A stored member's array memory-mapped where it lies in the zip: past the member's local
-    header, the .npy header gives the shape, dtype and order. None when it cannot be mapped."""
-    with open(path, "rb") as handle:
-        handle.seek(member.header_offset)
-        local = handle.read(30)
-        if len(local) < 30 or local[:4] != b"PK\x03\x04":
-            return None
-        name_length, extra_length = struct.unpack("<HH", local[26:30])
-        handle.seek(member.header_offset + 30 + name_length + extra_length)
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
-        else:
-            return None
-        offset = handle.tell()
-    if dtype.hasobject or 0 in shape or not shape:
-        return None
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")

@@ -19,7 +19,15 @@ import numpy as np
 
 from .data import check_spec_data
 from .diagnostics import Diagnostic, DiagnosticList, SpecError
-from .graph import check_settings, check_shared_variables, infer_shapes, output_layers, resolve_layers, wire
+from .graph import (
+    check_parameter_files,
+    check_settings,
+    check_shared_variables,
+    infer_shapes,
+    output_layers,
+    resolve_layers,
+    wire,
+)
 from .loader import Document, load_file, load_text
 from .schema_check import check_schema
 from .sources import file_problem
@@ -96,6 +104,7 @@ def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnosti
     outputs = output_layers(data, names, layers, graph, diagnostics)
     if graph is not None:
         infer_shapes(graph, layers, diagnostics)
+    check_parameter_files(layers, diagnostics)  # after shapes: a file's shape is checked against the layer's
     check_shared_variables(layers, diagnostics)
     data_values = check_spec_data(_readable_data(data, broken), layers, diagnostics)
     dataset = _check_dataset(doc, data, diagnostics)

@@ -111,6 +111,9 @@ class Case:
     # starts, or after it starts writing its output (a temporary file appears in its directory).
     signal_after: tuple[int, float, bool] | None = None
     signal_by_cpu: bool = False  # the seconds of signal_after are nnspec's CPU time, not the clock's
+    # (file, seconds, change): ``change`` is made to the case's directory that many seconds after nnspec
+    # has opened ``file`` (on Linux, seen in /proc; elsewhere, after the run starts)
+    change_after: tuple[str, float, Callable[[Path], None]] | None = None
     timed: bool = True  # False: the case is interrupted on purpose, its time says nothing
 
 
@@ -2309,6 +2312,220 @@ def _finite_json(directory: Path) -> str | None:
     return None
 
 
+# --- issue 15: .npz bombs, lying headers, files changed during a run ----------------------------------
+
+BOMB_BYTES = 256 * 2**20  # what a bomb's member inflates to: 256 KB on disk
+
+
+def header_text(shape: object, descr: str = "'<f8'", fortran: str = "False") -> str:
+    return f"{{'descr': {descr}, 'fortran_order': {fortran}, 'shape': {shape}, }}"
+
+
+def npy_claiming(header: str, payload: bytes = b"") -> bytes:
+    """A .npy whose header is ``header``, whatever it says, followed by ``payload``."""
+    text = header.encode("latin-1").ljust(118) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text + payload
+
+
+def _bomb(path: Path, members: dict[str, tuple[object, int]], extra: dict[str, np.ndarray]) -> None:
+    """A deflated .npz: ``extra``'s arrays, and members whose header declares a shape of float64 and
+    which hold that many bytes of zeros (a few hundred KB on disk, whatever they inflate to)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, array in extra.items():
+            archive.writestr(name + ".npy", npy_bytes(array))
+        for name, (shape, size) in members.items():
+            with archive.open(name + ".npy", "w", force_zip64=True) as member:
+                member.write(npy_claiming(header_text(shape)))
+                chunk = bytes(2**20)
+                for start in range(0, size, len(chunk)):
+                    member.write(chunk[: min(len(chunk), size - start)])
+
+
+def _bomb_file(members: dict[str, tuple[object, int]], extra: dict[str, np.ndarray]) -> Callable[[Path], None]:
+    return lambda path: _bomb(path, members, extra)
+
+
+def npz_bombs(rng: random.Random) -> Iterator[Case]:
+    """Small .npz files whose members inflate to hundreds of megabytes, under --max-memory 50M: a
+    member no layer needs is never inflated, one whose header lies is refused by its header, one
+    whose stream holds more than its header declares is refused by its size, and data is inflated
+    no further than the batch."""
+    limit = ["--max-memory", "50M"]
+    params = ["run", "-q", SPEC, "--params", "p.npz", "--input", "x=good.npy", *limit]
+    good = {SPEC: DATA_SPEC, "good.npy": npy_bytes(GOOD)}
+    variants: list[tuple[str, list[str], dict[str, Content], Expect]] = [
+        (
+            "--params: a member no layer needs",
+            params,
+            {**good, "p.npz": _bomb_file({"junk": ((BOMB_BYTES // 8,), BOMB_BYTES)}, PARAMS)},
+            OK,
+        ),
+        (
+            "--params: W's header declares its inflated size",
+            params,
+            {
+                **good,
+                "p.npz": _bomb_file({"fc/affine/W": ((BOMB_BYTES // 8,), BOMB_BYTES)}, {"fc/affine/b": np.zeros(3)}),
+            },
+            spec_error("fc/affine/W", "shape"),
+        ),
+        (
+            "--params: W's header declares (4, 3), its stream holds more",
+            params,
+            {**good, "p.npz": _bomb_file({"fc/affine/W": ((4, 3), BOMB_BYTES)}, {"fc/affine/b": np.zeros(3)})},
+            usage_error("p.npz", "more than its header declares"),
+        ),
+        (
+            "--input NAME=: the member declares (8, 4), its stream holds more",
+            ["run", "-q", SPEC, "--input", "x=d.npz", *limit],
+            {SPEC: DATA_SPEC, "d.npz": _bomb_file({"x": ((8, 4), BOMB_BYTES)}, {})},
+            usage_error("d.npz", "more than its header declares"),
+        ),
+        (
+            "--input .npz alone: a member no layer reads",
+            ["run", "-q", SPEC, "--input", "d.npz", *limit],
+            {SPEC: DATA_SPEC, "d.npz": _bomb_file({"other": ((BOMB_BYTES // 8,), BOMB_BYTES)}, {"x": GOOD})},
+            OK,
+        ),
+        (
+            "--input NAME=: honest, 32 MB of rows, batches of 65536",
+            ["run", "-q", SPEC, "--input", "x=d.npz", "--batch-size", "65536", *limit],
+            {SPEC: DATA_SPEC, "d.npz": _bomb_file({"x": ((2**20, 4), 2**20 * 32)}, {})},
+            Expect("either", (1, 2), "d.npz", False),
+        ),
+    ]
+    for i in range(18):
+        label, argv, files, expect = variants[i % len(variants)]
+        yield Case("npz bombs", label, argv, files, expect)
+
+
+LYING_HEADERS = [
+    header_text("(True, 4)"),
+    header_text("(-1, 4)"),
+    header_text("(2.0, 4)"),
+    header_text("[2, 4]"),
+    header_text("(2**62, 4)"),
+    header_text("(4611686018427387904, 4611686018427387904)"),
+    header_text("(1000000000000, 4)"),
+    header_text(str((1,) * 65)),
+    header_text("(2, 4)", fortran="1"),
+    header_text("(2, 4)", descr="'xyz'"),
+    header_text("(2, 4)", descr="[('a', '<f8')]"),
+    header_text("(2, 4)", descr="'(2,)<f8'"),
+    header_text("(2, 4)", descr="'|O'"),
+    header_text("(2, 4)", descr="'<M8[s]'"),
+    header_text("(2, 4)", descr="'<U1000000000'"),
+    "{'descr': '<f8', 'shape': (2, 4), }",
+    "__import__('os').system('touch PWNED')",
+    "(" * 300 + ")" * 300,
+]
+
+
+HEADER_SLOTS = ["--input .npy", "--input .npz", "--input .npz (deflated)", "--params", "file:"]
+
+
+def lying_headers(rng: random.Random) -> Iterator[Case]:
+    """.npy files and .npz members whose header lies or is malformed, in every place a file reaches
+    nnspec (--input .npy and .npz, --params, a parameter's file: under validate and run); and stored
+    members whose header claims more rows than they hold, or whose bytes were changed (their CRC)."""
+    payload = GOOD.astype("<f8").tobytes()
+    for i in range(54):
+        header = LYING_HEADERS[i % len(LYING_HEADERS)]
+        raw = npy_claiming(header, payload)
+        slot = rng.randrange(5)
+        if slot == 0:
+            argv, files, expect = ["run", "-q", SPEC, "--input", "x=d.npy"], {"d.npy": raw}, usage_error("d.npy")
+        elif slot in (1, 2):
+            compressed = slot == 2
+            argv = ["run", "-q", SPEC, "--input", "x=d.npz"]
+            files, expect = {"d.npz": _npz_raw({"x": raw}, compressed)}, usage_error("d.npz")
+        elif slot == 3:
+            argv = ["run", "-q", SPEC, "--params", "p.npz", "--input", "x=good.npy"]
+            members = {"fc/affine/W": raw, "fc/affine/b": npy_bytes(np.zeros(3))}
+            files = {"p.npz": _npz_raw(members, rng.random() < 0.5), "good.npy": npy_bytes(GOOD)}
+            expect = Expect("error", (1, 2), "p.npz", False)
+        else:
+            spec = (
+                DATA_SPEC.replace("out_shape: 3}", "out_shape: 3, W: {file: w.npy}}") + "data:\n  x: [[1, 2, 3, 4]]\n"
+            )
+            argv, files = commands(rng), {SPEC: spec, "w.npy": raw}
+            expect = Expect("error", (1, 2), "w.npy", False)
+        files = {SPEC: DATA_SPEC, **files}
+        label = f"{header[:60]} via {HEADER_SLOTS[slot]}"
+        yield Case("lying npy/npz headers", label, argv, files, expect, check=not_created("PWNED"))
+    for rows in (9, 100, 2**20):
+        raw = _npz_raw({"x": npy_claiming(header_text(f"({rows}, 4)"), payload)}, False)
+        argv = ["run", "-q", SPEC, "--input", "x=d.npz"]
+        yield Case(
+            "lying npy/npz headers",
+            f"stored member claiming {rows} rows, holding 8",
+            argv,
+            {SPEC: DATA_SPEC, "d.npz": raw},
+            usage_error("d.npz", "cut short or damaged"),
+        )
+    for i in range(6):
+        raw = bytearray(_npz_raw({"x": npy_bytes(GOOD), **{k: npy_bytes(v) for k, v in PARAMS.items()}}, False))
+        start = raw.index(npy_bytes(GOOD)[-64:])
+        raw[start + rng.randrange(64)] ^= 1 << rng.randrange(8)
+        argv = ["run", "-q", SPEC, "--input", "x=d.npz", "--batch-size", str(1 + i % 3), "--output", "out.npz"]
+        yield Case(
+            "lying npy/npz headers",
+            f"a bit flipped in a stored member's values ({i})",
+            argv,
+            {SPEC: DATA_SPEC, "d.npz": bytes(raw)},
+            usage_error("d.npz", "Bad CRC-32"),
+            check=not_created("out.npz"),
+        )
+
+
+def _npz_raw(members: dict[str, bytes], compressed: bool) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED) as archive:
+        for name, raw in members.items():
+            archive.writestr(name + ".npy", raw)
+    return buffer.getvalue()
+
+
+def _sparse_rows(path: Path, rows: int = 200_000, width: int = 256) -> None:
+    """A .npy of float32 zeros, rows x width, written as a sparse file (no disk, no time)."""
+    raw = npy_claiming(header_text(f"({rows}, {width})", descr="'<f4'"))
+    with open(path, "wb") as handle:
+        handle.write(raw)
+        handle.truncate(len(raw) + rows * width * 4)
+
+
+def _truncate(name: str, size: int) -> Callable[[Path], None]:
+    return lambda directory: os.truncate(directory / name, size)
+
+
+def _overwrite_tail(name: str) -> Callable[[Path], None]:
+    def change(directory: Path) -> None:
+        with open(directory / name, "r+b") as handle:
+            handle.seek(-4096, 2)
+            handle.write(b"\x7f" * 4096)
+
+    return change
+
+
+def changed_files(rng: random.Random) -> Iterator[Case]:
+    """An input .npy cut short or rewritten while a run reads it, soon after nnspec opened it (a
+    memory-mapped file ended the process with SIGBUS): the run ends with an error naming the file
+    ("changed while being read"), or finishes first."""
+    spec = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [256]}\n  - {name: t, type: Tanh}\n"
+    for i in range(12):
+        change = _truncate("x.npy", rng.choice([0, 200, 50_000_000])) if i % 3 else _overwrite_tail("x.npy")
+        delay = rng.uniform(0.0, 0.3)
+        yield Case(
+            "file changed during a run",
+            f"{'truncated' if i % 3 else 'rewritten'} {delay:.2f} s after nnspec opened it",
+            ["run", "-q", SPEC, "--input", "x=x.npy", "--batch-size", "256", "--check", "tanh-saturation=off"],
+            {SPEC: spec, "x.npy": _sparse_rows},
+            Expect("either", (2,), "x.npy", False, ("while being read",)),
+            change_after=("x.npy", delay, change),
+            timed=False,
+        )
+
+
 GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("billion laughs", billion_laughs),
     ("recursive aliases", recursive_aliases),
@@ -2356,6 +2573,9 @@ GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("killed while writing", killed_while_writing),
     ("Ctrl-C in the last batch", ctrl_c_in_the_last_batch),
     ("overflowing float64 data", overflowing_float64),
+    ("npz bombs", npz_bombs),
+    ("lying npy/npz headers", lying_headers),
+    ("file changed during a run", changed_files),
 ]
 
 # --- running and judging -------------------------------------------------------------------------
@@ -2411,7 +2631,7 @@ def execute(case: Case, directory: Path) -> Result:
             env=env,
             start_new_session=True,  # a process group: a signal or the timeout reaches nnspec too
         )
-        timed_out = _wait(process, start, case.signal_after, directory, report, case.signal_by_cpu)
+        timed_out = _wait(process, start, case.signal_after, directory, report, case.signal_by_cpu, case.change_after)
         wall = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
@@ -2429,10 +2649,13 @@ def _wait(
     directory: Path,
     report: Path,
     by_cpu: bool = False,
+    change_after: tuple[str, float, Callable[[Path], None]] | None = None,
 ) -> bool:
-    """Wait for the launcher, sending nnspec a signal when the case asks for one, and stopping it
-    after TIMEOUT (the whole process group, should the launcher not answer); whether it timed out."""
-    sent = timed_out = False
+    """Wait for the launcher, sending nnspec a signal or changing a file when the case asks for it,
+    and stopping it after TIMEOUT (the whole process group, should the launcher not answer); whether
+    it timed out."""
+    sent = timed_out = changed = False
+    opened = None  # when nnspec was first seen holding change_after's file open
     origin = None if signal_after and signal_after[2] else start  # None: when the output's writing starts
     while process.poll() is None:
         now = time.perf_counter()
@@ -2445,6 +2668,11 @@ def _wait(
                 due = origin is not None and now - origin >= signal_after[1]
             if due:
                 sent = _signal_nnspec(report, signal_after[0])
+        if change_after and opened is None and _holds_open(report, directory / change_after[0]):
+            opened = now
+        if change_after and not changed and opened is not None and now - opened >= change_after[1]:
+            change_after[2](directory)
+            changed = True
         if now - start > TIMEOUT and not timed_out:
             process.terminate()  # the launcher kills nnspec, and reports its peak memory
             timed_out = True
@@ -2463,6 +2691,18 @@ def _cpu_seconds(report: Path) -> float | None:
     except (OSError, ValueError):
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime and stime, in ticks
+
+
+def _holds_open(report: Path, path: Path) -> bool:
+    """Whether nnspec (the launcher's child) has ``path`` open; True where /proc cannot tell."""
+    if not Path("/proc/self/fd").is_dir():
+        return True
+    try:
+        pid = int((report.parent / (report.name + ".pid")).read_text())
+        fds = Path(f"/proc/{pid}/fd")
+        return any(os.readlink(fds / fd) == str(path) for fd in os.listdir(fds))
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return False
 
 
 def _signal_nnspec(report: Path, number: int) -> bool:

@@ -232,7 +232,9 @@ def test_pickled_npy_is_refused(tmp_path):
     path = tmp_path / "objects.npy"
     np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
     spec = nnspec.loads("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [1]}\n")
-    with pytest.raises(UsageError, match="cannot read"):
+    with pytest.raises(
+        UsageError, match="objects.npy: holds Python objects .an object array., which nnspec never unpickles"
+    ):
         nnspec.run(spec, input_files={"x": path})
 
 
