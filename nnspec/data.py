@@ -72,9 +72,9 @@ def release(array: Source) -> None:
         array = array.base
 
 
-def read_csv(path: Path) -> np.ndarray:
-    """A whole CSV of numbers (a per-sample data file), rows x columns."""
-    rows = CsvRows(path)
+def read_csv(path: Path, quote: bool = True) -> np.ndarray:
+    """A whole CSV of numbers (a per-sample data file), rows x columns; ``quote`` as for CsvRows."""
+    rows = CsvRows(path, quote)
     return rows[0 : len(rows)]
 
 
@@ -142,6 +142,7 @@ def gather_inputs(
     samples: int | None = None,
     dataset: str | Path | None = None,
     readers: Mapping[str, DataReader] | None = None,
+    dataset_from_spec: bool = False,
 ) -> tuple[dict[str, Source], list[DataReader], int]:
     """The data of every data variable, the readers still to generate theirs, and the sample count.
 
@@ -155,7 +156,8 @@ def gather_inputs(
     given as sources (nnspec.sources: numpy arrays, or objects giving rows [start, stop)
     as arrays), which the runner slices a batch at a time: arrays keep their dtype (a
     memory-mapped file stays on disk), a CSV's rows and a dataset's samples are read when
-    their batch runs; the runner converts each batch to the spec's dtype.
+    their batch runs; the runner converts each batch to the spec's dtype. ``dataset_from_spec``: the
+    dataset is the spec's ``dataset:``, confined as the spec's files are (see nnspec.confine).
     """
     arrays, files = dict(arrays or {}), dict(files or {})
     readers = variables(spec) if readers is None else readers
@@ -168,7 +170,13 @@ def gather_inputs(
     if dataset is not None:
         from .dataset import open_dataset
 
-        from_dataset = open_dataset(dataset, readers, skip=set(arrays) | set(files))
+        from_dataset = open_dataset(
+            dataset,
+            readers,
+            skip=set(arrays) | set(files),
+            confinement=spec.allowed,
+            from_spec=dataset_from_spec,
+        )
     data: dict[str, Source] = {}
     to_generate: list[DataReader] = []
     for variable, reader in readers.items():

@@ -15,17 +15,25 @@ import networkx as nx
 
 from .catalog import Parameter, ShapeError, Target, format_shape, layer_types
 from .checks import all_checks, checks_for
+from .confine import Confinement
 from .diagnostics import DiagnosticList, suggestion
 from .loader import Document
 from .settings import problem as setting_problem
-from .sources import file_problem
 from .spec import DataReader, Layer, ParameterSource, TargetSource, data_readers
 
 
 def resolve_layers(
-    raw_layers: list[Any], broken: set[Any], doc: Document, diagnostics: DiagnosticList
+    raw_layers: list[Any],
+    broken: set[Any],
+    doc: Document,
+    diagnostics: DiagnosticList,
+    confinement: Confinement | None = None,
+    read_data: bool = True,
 ) -> dict[str, Layer]:
-    """Layers with defaults filled in and their inputs made explicit; duplicates reported."""
+    """Layers with defaults filled in and their inputs made explicit; duplicates reported. Parameter
+    files must lie within ``confinement`` (default: the spec's, see nnspec.confine), and are opened to
+    check them unless ``read_data`` is false."""
+    confinement = confinement or Confinement.for_spec(doc.file)
     types = layer_types()
     layers: dict[str, Layer] = {}
     first_index: dict[str, int] = {}
@@ -58,7 +66,7 @@ def resolve_layers(
         previous = name
     for layer in layers.values():
         _check_values(layer, raw_layers[layer.index], diagnostics)
-        _check_parameter_files(layer, diagnostics)
+        _check_parameter_files(layer, confinement, read_data, diagnostics)
         check_settings(layer.checks, ("layers", layer.index, "checks"), layer, diagnostics)
     return layers
 
@@ -186,12 +194,14 @@ def _not_npy(path: Path) -> str | None:
     return "is not a .npy file (written by numpy.save)"
 
 
-def _check_parameter_files(layer: Layer, diagnostics: DiagnosticList) -> None:
+def _check_parameter_files(
+    layer: Layer, confinement: Confinement, read_data: bool, diagnostics: DiagnosticList
+) -> None:
     for name, source in layer.parameters.items():
         if source.file is None:
             continue
-        missing = file_problem(source.file)
-        problem = ("does not exist" if missing == "file not found" else missing) or _not_npy(source.file)
+        missing = confinement.problem(source.file, read=read_data)
+        problem = missing or (_not_npy(confinement.file(source.file)) if read_data else None)
         if problem:
             diagnostics.add(
                 f"parameter file {source.file} of layer {layer.title} {problem}",

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import Shape, format_shape
+from .confine import OutsideRoots
 from .diagnostics import WARNING, Diagnostic, SpecError, UsageError
 from .spec import ParameterSource, Spec
 
@@ -185,7 +186,11 @@ def _parameter_value(spec, layer, name, key, shape, loaded, source) -> tuple[np.
             return None, f"'{key}' of layer {layer.title} (shape {format_shape(shape)}) is missing from {source}"
         value, origin = loaded[key], source
     elif config.file is not None:
-        value, origin = _load_npy(config.file), str(config.file)
+        try:
+            real = spec.allowed.file(config.file)  # the spec names it: confined as validation checked it
+        except OutsideRoots as exc:
+            return None, f"parameter file {config.file} of layer {layer.title} {exc}"
+        value, origin = _load_npy(real), str(config.file)
     else:
         parameter = next(p for p in layer.type.parameters if p.name == name)
         rng = parameter_rng(spec.seed, key)

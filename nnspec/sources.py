@@ -75,12 +75,14 @@ class CsvRows:
 
     Opening it records where each row starts and its line number (16 bytes a row) and reads the
     first row, whose number of values every row must have; a row's values are read, and checked,
-    only when a batch asks for it. Errors name the file, the line and the column."""
+    only when a batch asks for it. Errors name the file, the line and the column, and quote a cell
+    that is not a number (at most 20 characters of it) when ``quote`` is true: only for a file the
+    user named."""
 
     dtype = np.dtype(np.float64)
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path, quote: bool = True) -> None:
+        self.path, self.quote = Path(path), quote
         self._starts, self._lines = array("q"), array("q")
         try:
             with open(self.path, "rb") as handle:
@@ -127,7 +129,10 @@ class CsvRows:
                 numbers = [float(cell) for cell in row]
             except ValueError:
                 column = next(i for i, cell in enumerate(row, start=1) if not _is_number(cell))
-                raise UsageError(f"{self.path}:{line}:{column}: not a number: {row[column - 1]!r}") from None
+                from .confine import excerpt  # here: nnspec.confine imports this module
+
+                shown = f": {excerpt(row[column - 1])}" if self.quote else ""
+                raise UsageError(f"{self.path}:{line}:{column}: not a number{shown}") from None
             if values is None:
                 width = len(numbers) if self.width < 0 else self.width
                 values = np.empty((stop - start, width))
