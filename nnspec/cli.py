@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check the specs without their data files: the files a spec names (dataset:, a parameter's file:) "
         "are not opened, nor required to exist (for CI where data lives outside git); their paths must still "
-        "lie within the allowed root",
+        "lead into the allowed root",
     )
     _add_allow_path(validate)
     _add_check_options(validate, strict="exit 1 on predicted warnings too")

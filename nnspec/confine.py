@@ -51,14 +51,7 @@ class Confinement:
 
     def file(self, path: str | Path) -> Path:
         """The resolved path of ``path``, a regular file under a root; else OutsideRoots."""
-        try:
-            real = Path(os.path.realpath(path))
-        except ValueError:  # no file anywhere has such a name: saying so tells nothing of the roots
-            raise OutsideRoots("is not a usable path (it holds a NUL character)") from None
-        except OSError:
-            raise OutsideRoots(self.unreachable) from None
-        if not self.allows(real):
-            raise OutsideRoots(self.unreachable)
+        real = self.resolve(path)
         problem = file_problem(real)
         if problem == "file not found":
             raise OutsideRoots(self.unreachable)
@@ -66,30 +59,28 @@ class Confinement:
             raise OutsideRoots(problem)
         return real
 
+    def resolve(self, path: str | Path) -> Path:
+        """``path`` with ``..`` and every symlink resolved (those that exist: a missing part is taken as
+        written), when it lies under a root; else OutsideRoots. The file itself is not opened, nor
+        required to exist: what ``validate --no-data`` checks."""
+        try:
+            real = Path(os.path.realpath(path))
+        except ValueError:  # no file anywhere has such a name: saying so tells nothing of the roots
+            raise OutsideRoots("is not a usable path (it holds a NUL character)") from None
+        except OSError:
+            raise OutsideRoots(self.unreachable) from None
+        if not any(_within(real, root) for root in self.roots):
+            raise OutsideRoots(self.unreachable)
+        return real
+
     def problem(self, path: str | Path, read: bool = True) -> str | None:
-        """Why ``path`` cannot be read (``file``), or with ``read`` false why it may not be (``check_written``);
+        """Why ``path`` cannot be read (``file``), or with ``read`` false why it may not be (``resolve``);
         None when it can."""
         try:
-            self.file(path) if read else self.check_written(path)
+            self.file(path) if read else self.resolve(path)
         except OutsideRoots as exc:
             return str(exc)
         return None
-
-    def check_written(self, path: str | Path) -> None:
-        """OutsideRoots when ``path``, taken as written (``..`` applied, symlinks not followed), leaves the
-        roots: ``validate --no-data`` touches no data file, so symlinks are checked when a run reads them."""
-        if not self.allows(Path(os.path.normpath(os.path.abspath(path)))):
-            raise OutsideRoots(self.unreachable)
-
-    def allows(self, real: Path) -> bool:
-        """Whether a resolved path lies under a root, and not in a Git directory: actions/checkout keeps
-        the job's token in .git/config. git-annex's store (.git/annex) holds data files, which the
-        work tree links to, and stays readable."""
-        for root in self.roots:
-            if real == root or root in real.parents:
-                parts = real.relative_to(root).parts
-                return not any(part == ".git" and parts[i + 1 : i + 2] != ("annex",) for i, part in enumerate(parts))
-        return False
 
     @property
     def unreachable(self) -> str:
@@ -98,11 +89,21 @@ class Confinement:
         return f"not found (or outside the allowed {kind} {', '.join(map(str, self.roots))}; see {ALLOW_OPTION})"
 
 
+def _within(real: Path, root: Path) -> bool:
+    """Whether a resolved path lies under ``root``, and not in a Git directory there: actions/checkout
+    keeps the job's token in .git/config. git-annex's store (.git/annex) holds data files, which the
+    work tree links to, and stays readable."""
+    if real != root and root not in real.parents:
+        return False
+    parts = real.relative_to(root).parts
+    return not any(part == ".git" and parts[i + 1 : i + 2] != ("annex",) for i, part in enumerate(parts))
+
+
 def default_root(spec_file: str | Path) -> Path:
     """Where a spec's files may be by default: the repository it lives in, the nearest directory above
     it holding ``.git`` (a directory, or a file in a Git worktree); outside a repository, the current
     directory when the spec lies in it (specs/x.yaml reads data/ beside specs/), else the spec's own
-    directory (never the whole of the home directory a spec was downloaded to and run from)."""
+    directory."""
     directory = Path(os.path.realpath(Path(spec_file).parent))
     for candidate in (directory, *directory.parents):
         if os.path.lexists(candidate / ".git"):

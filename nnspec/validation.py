@@ -30,7 +30,8 @@ def load(path: str | Path, *, allow_paths: Iterable[str | Path] = (), read_data:
     """Load and validate a spec file; raise SpecError with every diagnostic if it is invalid.
 
     The files the spec names must lie in its repository (see nnspec.confine) or a directory of
-    ``allow_paths``; with ``read_data`` false they are checked as written only, never opened.
+    ``allow_paths``; with ``read_data`` false only their paths are checked: they are never opened,
+    nor required to exist.
     """
     return validate_document(load_file(path), Confinement.for_spec(path, allow_paths), read_data)
 

@@ -268,9 +268,14 @@ def test_no_data_opens_no_data_file(world, capsys):
         assert cli(["validate", "--no-data", "--format", "json", file], capsys)[0] == 0
 
 
-def test_no_data_still_refuses_a_path_written_outside_the_root(world, capsys):
+@pytest.mark.parametrize(
+    "written", ["ABSOLUTE", "../../home/index.csv", "../data/linked/index.csv", "../data/link.csv"]
+)
+def test_no_data_still_refuses_a_path_that_leads_outside_the_root(world, written, capsys):
     repo, outside = world
-    file = spec(repo, DATASET, outside / "index.csv")
+    (repo / "data" / "linked").symlink_to(outside)
+    (repo / "data" / "link.csv").symlink_to(outside / "gone.csv")  # dangling: --no-data asks no file to exist
+    file = spec(repo, DATASET, outside / "index.csv" if written == "ABSOLUTE" else written)
     code, _, err = cli(["validate", "--no-data", file], capsys)
     assert code == 1 and located(err)[0][3].endswith(unreachable(repo))
     assert cli(["validate", "--no-data", "--allow-path", outside, file], capsys)[0] == 0
