@@ -25,7 +25,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import prod
 from pathlib import Path
 
@@ -146,6 +146,7 @@ class CellFiles:
 
     confinement: Confinement
     quote: Callable[[str], str]
+    directories: dict[str, str] = field(default_factory=dict)  # the folders of the cells, resolved once a run
 
 
 class DatasetVariable:
@@ -270,7 +271,7 @@ def _cell_value(csv_path: Path, where: str, cell: str, files: CellFiles) -> np.n
         )
     where = f"{where}: {files.quote(text)}"
     try:
-        file = files.confinement.file(csv_path.parent / text)  # an absolute path replaces the CSV's directory
+        file = files.confinement.file(csv_path.parent / text, files.directories)  # an absolute path replaces it
     except OutsideRoots as exc:
         raise UsageError(f"{where} {exc}") from None
     if suffix == ".csv":
