@@ -152,6 +152,14 @@ def _parser() -> argparse.ArgumentParser:
         help="print each valid spec as nnspec reads it, every default and input written out, as YAML on stdout "
         "(text format only)",
     )
+    validate.add_argument(
+        "--no-data",
+        action="store_true",
+        help="check the specs without their data files: the files a spec names (dataset:, a parameter's file:) "
+        "are not opened, nor required to exist (for CI where data lives outside git); their paths must still "
+        "lead into the allowed root",
+    )
+    _add_allow_path(validate)
     _add_check_options(validate, strict="exit 1 on predicted warnings too")
     validate.set_defaults(handler=_validate)
 
@@ -165,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("file", metavar="FILE", help="spec file (YAML)")
     _add_data_options(run)
+    _add_allow_path(run)
     run.add_argument(
         "--output",
         metavar="PATH",
@@ -227,6 +236,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_data_options(graph.add_argument_group("data for --run"))
     graph.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    _add_allow_path(graph)
     _add_check_options(graph, strict=None)
     graph.set_defaults(handler=_graph)
 
@@ -241,6 +251,7 @@ def _parser() -> argparse.ArgumentParser:
     upgrade.add_argument("file", metavar="FILE", help="spec file (YAML)")
     upgrade.add_argument("-o", "--output", metavar="PATH", help="write the upgraded spec to PATH instead of stdout")
     upgrade.add_argument("--force", action="store_true", help="overwrite PATH if it exists (it may be FILE itself)")
+    _add_allow_path(upgrade)
     upgrade.set_defaults(handler=_upgrade)
 
     layers = commands.add_parser(
@@ -280,6 +291,19 @@ def _add_check_options(parser: argparse.ArgumentParser, strict: str | None) -> N
     )
     if strict is not None:
         parser.add_argument("--strict", action="store_true", help=strict)
+
+
+def _add_allow_path(parser: argparse.ArgumentParser) -> None:
+    """--allow-path: where else the files a spec names, and a dataset's cells, may be."""
+    parser.add_argument(
+        "--allow-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="let the files a spec names (dataset:, a parameter's file:) and a dataset's cells be read under DIR "
+        "too (repeatable); by default they must lie, symlinks resolved, in the spec's repository (the nearest "
+        "directory above it holding .git), and a dataset's cells in that or the dataset's own directory",
+    )
 
 
 def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -361,7 +385,7 @@ def _validate(args: argparse.Namespace) -> int:
     code = EXIT_OK
     for file in args.files:
         try:
-            spec, diagnostics = checked(file, checks)
+            spec, diagnostics = checked(file, checks, allow_paths=args.allow_path, read_data=not args.no_data)
             failing = [d for d in diagnostics if d.severity == ERROR or (args.strict and d.severity == WARNING)]
             if failing:
                 code = max(code, EXIT_INVALID)
@@ -414,7 +438,7 @@ def _run(args: argparse.Namespace) -> int:
         from .pictures.html import check_report_path
 
         check_report_path(report, args.force)
-    spec = load(args.file)
+    spec = load(args.file, allow_paths=args.allow_path)
     files = _input_files(args.input, spec)
     if output is not None:
         check_output_path(output, spec.outputs, args.force)
@@ -572,7 +596,7 @@ def _graph(args: argparse.Namespace) -> int:
     unused = [option for option, value in _data_options(args).items() if value]
     if unused and not args.run:
         raise UsageError(f"{', '.join(unused)} give data for a run: add --run (or leave them out)")
-    spec = load(args.file)
+    spec = load(args.file, allow_paths=args.allow_path)
     if form != "dot":
         check_drawable(spec)  # before a run, not after it
     files = _input_files(args.input, spec) if args.run else {}
@@ -632,7 +656,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     elif upgraded != text or output.resolve() != Path(args.file).resolve():
         write_atomically(output, lambda handle: handle.write(upgraded.encode("utf-8")))
     try:  # against the original file name: relative paths in the spec resolve as they did
-        loads(upgraded, args.file)
+        loads(upgraded, args.file, allow_paths=args.allow_path)
     except SpecError as exc:
         print(f"{printable(args.file)}: the upgraded spec is not valid yet:", file=sys.stderr)
         _print_diagnostics(exc.diagnostics)

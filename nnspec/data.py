@@ -64,9 +64,10 @@ def release(array: Source) -> None:
         array = array.base
 
 
-def read_csv(path: Path, max_memory: int | None = None) -> np.ndarray:
-    """A whole CSV of numbers (a per-sample data file), rows x columns, read within ``max_memory`` bytes."""
-    rows = CsvRows(path, max_memory)
+def read_csv(path: Path, max_memory: int | None = None, quote: bool = True) -> np.ndarray:
+    """A whole CSV of numbers (a per-sample data file), rows x columns, read within ``max_memory``
+    bytes; ``quote`` as for CsvRows."""
+    rows = CsvRows(path, max_memory, quote)
     check_read(f"{path}: {len(rows)} rows of {rows.width} values", len(rows) * rows.width * 8, max_memory)
     return rows[0 : len(rows)]
 
@@ -136,6 +137,7 @@ def gather_inputs(
     dataset: str | Path | None = None,
     readers: Mapping[str, DataReader] | None = None,
     max_memory: int | None = None,
+    dataset_from_spec: bool = False,
 ) -> tuple[dict[str, Source], list[DataReader], int]:
     """The data of every data variable, the readers still to generate theirs, and the sample count.
 
@@ -151,7 +153,8 @@ def gather_inputs(
     file's or .npz member's rows, a CSV's rows and a dataset's samples are read when their
     batch runs; the runner converts each batch to the spec's dtype. ``max_memory`` (bytes)
     bounds what reading a CSV, an image or a data file of a dataset may take, checked before it is
-    allocated.
+    allocated. ``dataset_from_spec``: the dataset is the spec's ``dataset:``, confined as the
+    spec's files are (see nnspec.confine).
     """
     arrays, files = dict(arrays or {}), dict(files or {})
     readers = variables(spec) if readers is None else readers
@@ -164,7 +167,14 @@ def gather_inputs(
     if dataset is not None:
         from .dataset import open_dataset
 
-        from_dataset = open_dataset(dataset, readers, skip=set(arrays) | set(files), max_memory=max_memory)
+        from_dataset = open_dataset(
+            dataset,
+            readers,
+            skip=set(arrays) | set(files),
+            max_memory=max_memory,
+            confinement=spec.allowed,
+            from_spec=dataset_from_spec,
+        )
     data: dict[str, Source] = {}
     to_generate: list[DataReader] = []
     for variable, reader in readers.items():

@@ -7,6 +7,11 @@ holds a number, or a path (absolute or relative to the CSV) to a per-sample data
 Pillow (an optional dependency: ``pip install 'nnspec[image]'``) as channels x height
 x width, 8-bit values divided by 255 and 16-bit ones by 65535 as nnabla's loader does.
 
+A cell's path must lie, symlinks resolved, under the spec's allowed roots or the dataset's own
+directory (see nnspec.confine): a dataset cannot read /etc or ~/.ssh. Messages quote a cell in
+at most 20 characters, and quote nothing of a dataset the spec named (only files the user named),
+nor of a per-sample file a cell names.
+
 The index is read when the run starts (its cells as text); a variable's samples are loaded a
 batch at a time, when the batch runs, so memory is bounded by the batch. Every problem is a
 UsageError naming the CSV, the row (the header is row 1) and the column: those in a sample's
@@ -16,10 +21,11 @@ cell (a missing file, a non-number, a ragged shape) come when that sample's batc
 from __future__ import annotations
 
 import csv
+import os
 import re
 import warnings
-from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
 from math import prod
 from pathlib import Path
 from typing import TextIO
@@ -27,6 +33,7 @@ from typing import TextIO
 import numpy as np
 
 from .catalog import format_shape
+from .confine import EXCERPT, Confinement, OutsideRoots, excerpt
 from .data import read_csv
 from .diagnostics import WARNING, Diagnostic, UsageError
 from .memory import check_read
@@ -63,7 +70,13 @@ class Column:
 
 
 def open_dataset(
-    path: str | Path, readers: Mapping[str, DataReader], skip: Collection[str] = (), max_memory: int | None = None
+    path: str | Path,
+    readers: Mapping[str, DataReader],
+    skip: Collection[str] = (),
+    max_memory: int | None = None,
+    *,
+    confinement: Confinement | None = None,
+    from_spec: bool = False,
 ) -> dict[str, DatasetVariable]:
     """The samples of the variables in ``readers`` that the dataset at ``path`` has a column for,
     except those in ``skip`` (their data comes from elsewhere), as sources of shape (N, *size)
@@ -74,25 +87,31 @@ def open_dataset(
     variables no layer reads are ignored; a header naming none of the variables in ``readers`` is
     an error. Each variable's samples are reshaped to its reader's size when the number of values
     matches. ``max_memory`` (bytes) bounds the memory of reading each image and data CSV, checked
-    before it is decoded."""
+    before it is decoded.
+
+    Cells may name files under ``confinement``'s roots (default: none) and the dataset's own
+    directory. ``from_spec``: the spec's ``dataset:`` named the file, which must then lie within
+    ``confinement`` too, and whose text no message quotes.
+    """
     path = Path(path)
-    problem = file_problem(path)
-    if problem:
-        raise UsageError(f"{path}: {problem}")
+    real = _confined_index(path, confinement or Confinement(())) if from_spec else _user_index(path)
+    quote = _withheld if from_spec else excerpt
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
+        with open(real, newline="", encoding="utf-8-sig") as handle:
             rows = _index_rows(path, handle, max_memory)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(f"{path}: cannot read as a dataset CSV: {exc}") from None
     if not rows:
         raise UsageError(f"{path}: is empty: a dataset has a header row, then one sample per row")
     header_row, header = rows[0]
-    columns = _parse_header(path, header_row, header)
+    columns = _parse_header(path, header_row, header, quote)
     named = list(dict.fromkeys(column.variable for column in columns))
     if not any(variable in readers for variable in named):
+        shown = ", ".join(map(_shown, named[:8])) + (" ..." if len(named) > 8 else "")
+        listed = "" if from_spec else f"it names {shown}; "
         raise UsageError(
-            f"{path}: the header names no data variable the spec reads (it names {', '.join(map(_shown, named))}; "
-            f"the spec reads {', '.join(readers)}){_suggestion(named, readers)}"
+            f"{path}: the header names no data variable the spec reads ({listed}the spec reads {', '.join(readers)})"
+            + ("" if from_spec else _suggestion(named, readers))
         )
     wanted = [variable for variable in named if variable in readers and variable not in skip]
     if not wanted:
@@ -104,12 +123,44 @@ def open_dataset(
         if len(row) != len(header):
             raise UsageError(f"{path}: row {row_number}: has {len(row)} cells, but the header has {len(header)}")
     numbers = [row_number for row_number, _ in samples]
+    cell_files = CellFiles((confinement or Confinement(())).widened([real.parent]), quote)
     found = {}
     for variable in wanted:
         group = [c for c in columns if c.variable == variable]
         cells = [tuple(row[c.position] for c in group) for _, row in samples]
-        found[variable] = DatasetVariable(path, readers[variable], group, numbers, cells, max_memory)
+        found[variable] = DatasetVariable(path, readers[variable], group, numbers, cells, cell_files, max_memory)
     return found
+
+
+def _user_index(path: Path) -> Path:
+    """A dataset CSV the user named: read wherever it is."""
+    problem = file_problem(path)
+    if problem:
+        raise UsageError(f"{path}: {problem}")
+    return Path(os.path.realpath(path))
+
+
+def _confined_index(path: Path, confinement: Confinement) -> Path:
+    """The spec's dataset CSV, which must lie within the spec's roots."""
+    try:
+        return confinement.file(path)
+    except OutsideRoots as exc:
+        raise UsageError(f"dataset {path} {exc}") from None
+
+
+def _withheld(text: str) -> str:
+    """Text of a file the user did not name (a dataset the spec names): not quoted in messages."""
+    return "(not shown: a file the spec names)"
+
+
+@dataclass(frozen=True)
+class CellFiles:
+    """How a dataset's cells are read: the roots the files they name must lie under, and how a message
+    quotes a cell of the index (``excerpt``, or ``_withheld`` for a dataset the spec named)."""
+
+    confinement: Confinement
+    quote: Callable[[str], str]
+    directories: dict[str, str] = field(default_factory=dict)  # the folders of the cells, resolved once a run
 
 
 class DatasetVariable:
@@ -131,9 +182,11 @@ class DatasetVariable:
         group: list[Column],
         rows: list[int],
         cells: list[tuple[str, ...]],
+        files: CellFiles,
         max_memory: int | None = None,
     ) -> None:
         self.path, self.variable, self.group, self._rows, self._cells = path, reader.variable, group, rows, cells
+        self.files = files
         self._max_memory = max_memory
         self._caveats: dict[Path, str] = {}
         self.sample_shape = self._sample(0).shape
@@ -170,9 +223,12 @@ class DatasetVariable:
         row_number, cells = self._rows[index], self._cells[index]
         if self.group[0].dimension is None:
             where = f"{self.path}: row {row_number}, column {self.group[0].name}"
-            return _cell_value(self.path, where, cells[0], self._max_memory, self._caveats)
+            return _cell_value(self.path, where, cells[0], self.files, self._max_memory, self._caveats)
         return np.array(
-            [_number(f"{self.path}: row {row_number}, column {c.name}", cell) for c, cell in zip(self.group, cells)]
+            [
+                _number(f"{self.path}: row {row_number}, column {c.name}", cell, self.files.quote)
+                for c, cell in zip(self.group, cells)
+            ]
         )
 
 
@@ -212,7 +268,7 @@ def _index_lines(path: Path, handle: TextIO, max_memory: int | None) -> Iterator
         yield "".join(pieces)
 
 
-def _parse_header(path: Path, row_number: int, header: list[str]) -> list[Column]:
+def _parse_header(path: Path, row_number: int, header: list[str], quote: Callable[[str], str]) -> list[Column]:
     columns = []
     for position, cell in enumerate(header):
         name = cell.partition(":")[0].strip()
@@ -226,26 +282,26 @@ def _parse_header(path: Path, row_number: int, header: list[str]) -> list[Column
     ordered = []
     for variable in dict.fromkeys(column.variable for column in columns):
         group = [column for column in columns if column.variable == variable]
-        where = f"{path}: row {row_number}, column {group[-1].name}"
+        where = f"{path}: row {row_number}, column {group[-1].position + 1}"
         if len(group) > 1 and any(column.dimension is None for column in group):
             raise UsageError(
-                f"{where}: variable '{variable}' has more than one column, and not all of them "
-                f"{variable}__0, {variable}__1, ... (one column per dimension)"
+                f"{where}: variable {quote(variable)} has more than one column, and not all of them "
+                "VARIABLE__0, VARIABLE__1, ... (one column per dimension)"
             )
         group.sort(key=lambda column: column.dimension or 0)
         if group[0].dimension is not None and [c.dimension for c in group] != list(range(len(group))):
-            found = ", ".join(column.name for column in group)
+            found = ", ".join(str(column.dimension) for column in group)
             raise UsageError(
-                f"{where}: the columns of '{variable}' are {found}; they must be "
-                f"{variable}__0 to {variable}__{len(group) - 1}, each once"
+                f"{where}: the columns of {quote(variable)} are numbered {found}; they must be numbered "
+                f"0 to {len(group) - 1}, each once"
             )
         ordered += group
     return ordered
 
 
 def _shown(name: str) -> str:
-    """A header name for a message: quoted, with escapes, when it holds an invisible character."""
-    return name if name.isprintable() else repr(name)
+    """A header name of a dataset the user named, for a message: as it is when short and printable."""
+    return name if name.isprintable() and len(name) <= EXCERPT else excerpt(name)
 
 
 def _suggestion(named: list[str], readers: Mapping[str, DataReader]) -> str:
@@ -253,22 +309,28 @@ def _suggestion(named: list[str], readers: Mapping[str, DataReader]) -> str:
     for variable in named:
         match = suggester.closest(variable, readers)
         if match:
-            return f"; did you mean '{match}' for column {variable!r}?"
+            return f"; did you mean '{match}' for column {excerpt(variable)}?"
     return ""
 
 
-def _number(where: str, cell: str) -> float:
+def _number(where: str, cell: str, quote: Callable[[str], str]) -> float:
     try:
         return float(cell)
     except ValueError:
-        raise UsageError(f"{where}: not a number: {cell!r}") from None
+        raise UsageError(f"{where}: not a number: {quote(cell)}") from None
 
 
 def _cell_value(
-    csv_path: Path, where: str, cell: str, max_memory: int | None = None, caveats: dict[Path, str] | None = None
+    csv_path: Path,
+    where: str,
+    cell: str,
+    files: CellFiles,
+    max_memory: int | None = None,
+    caveats: dict[Path, str] | None = None,
 ) -> np.ndarray:
-    """A cell's sample: a number (as shape (1,)), or the contents of the file it names (read within
-    ``max_memory`` bytes; see _read_image for ``caveats``)."""
+    """A cell's sample: a number (as shape (1,)), or the contents of the file it names (absolute, or
+    relative to the CSV), which must lie within ``files.confinement``, read within ``max_memory``
+    bytes (see _read_image for ``caveats``)."""
     text = cell.strip()
     try:
         return np.array([float(text)])
@@ -277,22 +339,24 @@ def _cell_value(
     suffix = Path(text).suffix.lower()
     if not text or not (suffix or "/" in text or "\\" in text):
         raise UsageError(
-            f"{where}: not a number, nor a path to a data .csv or an image ({', '.join(IMAGE_SUFFIXES)}): {cell!r}"
+            f"{where}: not a number, nor a path to a data .csv or an image ({', '.join(IMAGE_SUFFIXES)}): "
+            + files.quote(cell)
         )
-    file = Path(text) if Path(text).is_absolute() else csv_path.parent / text
-    problem = file_problem(file)
-    if problem:
-        raise UsageError(f"{where}: {file}: {problem}")
+    where = f"{where}: {files.quote(text)}"
+    try:
+        file = files.confinement.file(csv_path.parent / text, files.directories)  # an absolute path replaces it
+    except OutsideRoots as exc:
+        raise UsageError(f"{where} {exc}") from None
     if suffix == ".csv":
         try:
-            array = read_csv(file, max_memory)
+            array = read_csv(file, max_memory, quote=False)  # a file the user did not name: its values are not quoted
         except UsageError as exc:
             raise UsageError(f"{where}: {exc}") from None
         return array.reshape(-1) if 1 in array.shape else array
     if suffix in IMAGE_SUFFIXES:
         return _read_image(where, file, max_memory, caveats)
     raise UsageError(
-        f"{where}: {file}: unknown file type '{suffix}': a cell holds a number, or a path to a data .csv "
+        f"{where}: unknown file type '{suffix}': a cell holds a number, or a path to a data .csv "
         f"or an image ({', '.join(IMAGE_SUFFIXES)})"
     )
 
@@ -310,7 +374,7 @@ def _read_image(
     try:
         from PIL import Image, UnidentifiedImageError
     except ImportError:
-        raise UsageError(f"{where}: {file} is an image; reading images needs Pillow: {IMAGE_EXTRA}") from None
+        raise UsageError(f"{where} is an image; reading images needs Pillow: {IMAGE_EXTRA}") from None
     form = IMAGE_FORMATS[file.suffix.lower()]
     try:
         with warnings.catch_warnings():
@@ -322,21 +386,21 @@ def _read_image(
         with image:
             width, height = image.size
             check_read(
-                f"{where}: {file}: an image of {width} x {height} pixels ({image.mode})",
+                f"{where}: an image of {width} x {height} pixels ({image.mode})",
                 _decoding_bytes(image.mode, width * height),
                 max_memory,
             )
             if caveats is not None:
-                _note_caveats(file, image, caveats)
+                _note_caveats(file, where, image, caveats)
             image.load()
             return _pixels(file, where, image)
     except UnidentifiedImageError:
         problem = f"not a {form} file, as its name says, or damaged"
-        raise UsageError(f"{where}: {file}: cannot read the image: {problem}") from None
+        raise UsageError(f"{where}: cannot read the image: {problem}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise UsageError(f"{where}: {file}: the image is too large to read: {exc}") from None
+        raise UsageError(f"{where}: the image is too large to read: {exc}") from None
     except (OSError, ValueError, SyntaxError) as exc:  # Pillow's errors for unreadable or truncated files
-        raise UsageError(f"{where}: {file}: cannot read the image: {exc}") from None
+        raise UsageError(f"{where}: cannot read the image: {exc}") from None
 
 
 def _decoding_bytes(mode: str, pixels: int) -> int:
@@ -362,19 +426,19 @@ def _pixels(file: Path, where: str, image) -> np.ndarray:
         return (np.asarray(image) / 65535)[np.newaxis]
     if mode in ("I", "F"):  # 32-bit integer or float: taken as they are
         return np.asarray(image, dtype=np.float64)[np.newaxis]
-    raise UsageError(f"{where}: {file}: images of mode {mode} are not supported: use grayscale or RGB")
+    raise UsageError(f"{where}: images of mode {mode} are not supported: use grayscale or RGB")
 
 
-def _note_caveats(file: Path, image, caveats: dict[Path, str]) -> None:
+def _note_caveats(file: Path, where: str, image, caveats: dict[Path, str]) -> None:
     """What the values of an image leave out, said once a file: the other frames of an animation;
     colors given in another color space (LAB, HSV, CMYK), converted to RGB without a color profile."""
     frames = getattr(image, "n_frames", 1)
     if frames > 1:
-        caveats.setdefault(file, f"{file}: an animation of {frames} frames: only its first frame is read")
+        caveats.setdefault(file, f"{where}: an animation of {frames} frames: only its first frame is read")
     elif image.mode in _CONVERTED_COLORS:
         caveats.setdefault(
             file,
-            f"{file}: colors in {image.mode}, converted to RGB without a color profile: they may differ from "
+            f"{where}: colors in {image.mode}, converted to RGB without a color profile: they may differ from "
             "what an image viewer shows",
         )
 

@@ -15,18 +15,21 @@ import networkx as nx
 
 from .catalog import Parameter, ShapeError, Target, format_shape, layer_types
 from .checks import all_checks, checks_for
+from .confine import Confinement
 from .diagnostics import DiagnosticList
 from .loader import Document
 from .npyfile import ArrayFileError, npy_header
 from .params import parameter_problem
 from .settings import problem as setting_problem
-from .sources import file_problem
 from .spec import DataReader, Layer, ParameterSource, TargetSource, data_readers
 from .suggest import Candidates
 
 
 def resolve_layers(
-    raw_layers: list[Any], broken: set[Any], doc: Document, diagnostics: DiagnosticList
+    raw_layers: list[Any],
+    broken: set[Any],
+    doc: Document,
+    diagnostics: DiagnosticList,
 ) -> dict[str, Layer]:
     """Layers with defaults filled in and their inputs made explicit; duplicates reported."""
     types = layer_types()
@@ -168,21 +171,24 @@ def _report_shape_error(layer: Layer, layers: dict[str, Layer], exc: ShapeError,
     diagnostics.add(f"{subject}: {exc}", where, code="shape", layer=layer.name)
 
 
-def check_parameter_files(layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
-    """Each parameter ``file:`` read as a run reads it, its header alone: a .npy file whose dtype
-    and shape (when the layer's shapes are known) the parameter can take (nnspec.params's rule,
-    the run's own). Its values are a run's to check: no value is read here."""
+def check_parameter_files(
+    layers: dict[str, Layer], confinement: Confinement, read_data: bool, diagnostics: DiagnosticList
+) -> None:
+    """Each parameter ``file:``: it must lie within ``confinement`` (see nnspec.confine) and, unless
+    ``read_data`` is false, be read as a run reads it, its header alone: a .npy file whose dtype and
+    shape (when the layer's shapes are known) the parameter can take (nnspec.params's rule, the
+    run's own). Its values are a run's to check: no value is read here."""
     for layer in layers.values():
         for name, source in layer.parameters.items():
             if source.file is None:
                 continue
-            missing = file_problem(source.file)
+            missing = confinement.problem(source.file, read=read_data)
             if missing:
-                problem = f"parameter file {source.file} of layer {layer.title} " + (
-                    "does not exist" if missing == "file not found" else missing
-                )
+                problem = f"parameter file {source.file} of layer {layer.title} {missing}"
+            elif read_data:
+                problem = _parameter_file_problem(layer, name, confinement.file(source.file), source.file)
             else:
-                problem = _parameter_file_problem(layer, name, source.file)
+                problem = None
             if problem:
                 diagnostics.add(
                     problem,
@@ -192,14 +198,15 @@ def check_parameter_files(layers: dict[str, Layer], diagnostics: DiagnosticList)
                 )
 
 
-def _parameter_file_problem(layer: Layer, name: str, path: Path) -> str | None:
+def _parameter_file_problem(layer: Layer, name: str, path: Path, shown: Path) -> str | None:
+    """Why the parameter file at (resolved) ``path``, named ``shown`` in the spec, cannot be the parameter."""
     try:
         header = npy_header(path)
     except ArrayFileError as exc:
         hint = ": give each parameter a .npy file, or the whole set with --params" if "(.npz)" in str(exc) else ""
-        return f"parameter file {path} of layer {layer.title} {exc}{hint}"
+        return f"parameter file {shown} of layer {layer.title} {exc}{hint}"
     needed = layer.parameter_shapes.get(name)  # None when the layer's shapes could not be inferred
-    return parameter_problem(layer.parameter_key(name), header.dtype, header.shape, needed, str(path), layer.title)
+    return parameter_problem(layer.parameter_key(name), header.dtype, header.shape, needed, str(shown), layer.title)
 
 
 def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList) -> nx.DiGraph | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import Shape, format_shape
+from .confine import Confinement, OutsideRoots
 from .diagnostics import WARNING, Diagnostic, SpecError, UsageError
 from .memory import check_read
 from .npyfile import MAGIC, ArrayFile, NpyRows, NpzArchive, open_npy
@@ -64,10 +65,13 @@ def initialize(
     return rng.normal(0.0, a, shape) if kind == "normal" else rng.uniform(-a, a, shape)
 
 
-def moments(source: ParameterSource, shape: Shape, fans: tuple[int, int, int]) -> tuple[float, float]:
-    """Mean and variance of a parameter's values, from its file or its initializer, without drawing them."""
+def moments(
+    source: ParameterSource, shape: Shape, fans: tuple[int, int, int], allowed: Confinement | None = None
+) -> tuple[float, float]:
+    """Mean and variance of a parameter's values, from its file or its initializer, without drawing them.
+    A file is read only within ``allowed`` (the spec's roots; None: the file as it is named)."""
     if source.file is not None:
-        return _file_moments(_open_npy(source.file))
+        return _file_moments(_open_npy(source.file if allowed is None else allowed.file(source.file)))
     kind, a = distribution(source.initializer, source.multiplier, fans)
     return {"constant": (a, 0.0), "normal": (0.0, a * a), "uniform": (0.0, a * a / 3)}[kind]
 
@@ -256,7 +260,11 @@ def _parameter_value(spec, layer, name, key, shape, loaded, source) -> tuple[np.
             return None, f"'{key}' of layer {layer.title} (shape {format_shape(shape)}) is missing from {source}"
         value, origin = loaded[key], source
     elif config.file is not None:
-        value, origin = _open_npy(config.file), str(config.file)
+        try:
+            real = spec.allowed.file(config.file)  # the spec names it: confined as validation checked it
+        except OutsideRoots as exc:
+            return None, f"parameter file {config.file} of layer {layer.title} {exc}"
+        value, origin = _open_npy(real), str(config.file)
     else:
         parameter = next(p for p in layer.type.parameters if p.name == name)
         rng = parameter_rng(spec.seed, key)

@@ -21,9 +21,9 @@ import signal
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +103,7 @@ def run(
     statistics: bool = True,
     keep_outputs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    allow_paths: Iterable[str | Path] = (),
 ) -> RunResult:
     """Run ``spec`` on data and return its outputs, statistics and findings.
 
@@ -121,6 +122,10 @@ def run(
     none), so that a run that only reports needs no memory for the others; their shapes
     are in ``result.omitted``. ``progress(done, total)`` is called after each batch.
 
+    The files the spec names and a dataset's cells must lie within the spec's allowed roots (see
+    nnspec.confine; ``nnspec.load(..., allow_paths=...)`` sets them), or a directory in ``allow_paths``;
+    a dataset's cells may also name files under the dataset's own directory.
+
     Ctrl-C during a run of several batches finishes the current batch (a second Ctrl-C
     abandons it) and raises :class:`RunInterrupted`, a KeyboardInterrupt whose ``result``
     holds the outputs, statistics and findings of the samples run, even when that batch was
@@ -130,6 +135,8 @@ def run(
     To run one spec many times, :func:`prepare` it once: this function is
     ``prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory).run(...)``.
     """
+    if allow_paths:
+        spec = replace(spec, confinement=spec.allowed.widened(allow_paths))
     runner = prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory)
     return runner.run(
         inputs,
@@ -222,10 +229,13 @@ class Runner:
         spec = self.spec
         if batch_size is not None and batch_size < 1:
             raise NnspecError(f"batch size must be at least 1; got {batch_size}")
+        from_spec = dataset is None and spec.dataset is not None
         if dataset is None:
             dataset = spec.dataset  # the spec's dataset: unless the caller gives one
         limit = _limit(max_memory)
-        data, to_generate, count = gather_inputs(spec, inputs, input_files, samples, dataset, self._variables, limit)
+        data, to_generate, count = gather_inputs(
+            spec, inputs, input_files, samples, dataset, self._variables, limit, dataset_from_spec=from_spec
+        )
         step = min(batch_size or count, count)
         kept = [
             name

@@ -22,7 +22,7 @@ from typing import BinaryIO, Protocol
 
 import numpy as np
 
-from .diagnostics import UsageError, show_value
+from .diagnostics import UsageError
 from .memory import check_read
 
 
@@ -74,7 +74,9 @@ class CsvRows:
 
     Opening it records where each row starts and its line number (16 bytes a row) and reads the
     first row, whose number of values every row must have; a row's values are read, and checked,
-    only when a batch asks for it. Errors name the file, the line and the column.
+    only when a batch asks for it. Errors name the file, the line and the column, and quote a cell
+    that is not a number (at most 20 characters of it) when ``quote`` is true: only for a file the
+    user named.
 
     The text is read in pieces of at most BLOCK bytes (a long row in several, cut between cells),
     each parsed into float64 values as it comes: besides the index and the batch's values, reading
@@ -85,8 +87,8 @@ class CsvRows:
     BLOCK = 2**16
     INDEX_BYTES = 16  # a row's start and line number
 
-    def __init__(self, path: str | Path, max_memory: int | None = None) -> None:
-        self.path, self.max_memory = Path(path), max_memory
+    def __init__(self, path: str | Path, max_memory: int | None = None, quote: bool = True) -> None:
+        self.path, self.max_memory, self.quote = Path(path), max_memory, quote
         self._starts, self._lines = array("q"), array("q")
         try:
             with open(self.path, "rb") as handle:
@@ -154,7 +156,7 @@ class CsvRows:
         parts: list[np.ndarray] = []
         count = 0
         for cells in self._pieces(handle, line):
-            numbers = _numbers(cells, self.path, line, count)
+            numbers = _numbers(cells, self.path, line, count, self.quote)
             if into is None:  # the first row: its parts and their concatenation, 16 bytes a value
                 what = f"{self.path}:{line}: a row of {count + len(numbers):,} values or more"
                 check_read(what, (count + len(numbers)) * 16, self.max_memory)
@@ -218,14 +220,17 @@ def _cells(raw: bytes, path: Path, line: int) -> list[str]:
         raise UsageError(f"{path}:{line}: cannot read as CSV: {exc}") from None
 
 
-def _numbers(cells: list[str], path: Path, line: int, before: int) -> np.ndarray:
+def _numbers(cells: list[str], path: Path, line: int, before: int, quote: bool) -> np.ndarray:
     """Cells as float64 values; a cell that is not a number is an error at its column (``before``
-    cells of its line came before these)."""
+    cells of its line came before these), quoting the cell only when ``quote`` is true."""
     try:
         return np.array([float(cell) for cell in cells], dtype=np.float64)
     except ValueError:
         column = next(i for i, cell in enumerate(cells) if not _is_number(cell))
-        raise UsageError(f"{path}:{line}:{before + column + 1}: not a number: {show_value(cells[column])}") from None
+        from .confine import excerpt  # here: nnspec.confine imports this module
+
+        shown = f": {excerpt(cells[column])}" if quote else ""
+        raise UsageError(f"{path}:{line}:{before + column + 1}: not a number{shown}") from None
 
 
 def _is_number(cell: str) -> bool:

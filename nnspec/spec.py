@@ -9,6 +9,7 @@ from typing import Any
 import networkx as nx
 
 from .catalog import LayerType, Shape
+from .confine import Confinement
 from .loader import SourceMap
 
 
@@ -112,6 +113,8 @@ class Spec:
     source_map: SourceMap
     checks: dict[str, Any] = field(default_factory=dict)  # check settings for every layer
     dataset: Path | None = None  # the spec's dataset: (an NNC dataset CSV), relative to the spec made absolute
+    confinement: Confinement | None = None  # where the files it names may be (None: the default, see nnspec.confine)
+    read_data: bool = True  # False: validated without opening the files it names (validate --no-data)
 
     @property
     def readers(self) -> list[DataReader]:
@@ -124,3 +127,8 @@ class Spec:
     @property
     def directory(self) -> Path:
         return Path(self.file).parent
+
+    @property
+    def allowed(self) -> Confinement:
+        """Where the files the spec names, and its dataset's cells, may be."""
+        return self.confinement or Confinement.for_spec(self.file)

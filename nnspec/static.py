@@ -57,10 +57,15 @@ def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> E
     if layer_type.elementwise:
         result = through(lambda a: layer_type.forward([a], layer.props, {}), inputs[0], spec.dtype)
     elif layer_type.estimate is not None:
+        if not spec.read_data and any(source.file is not None for source in layer.parameters.values()):
+            return None  # validate --no-data: a parameter file's values are not read, so not known
         shapes = [spec.layers[source].shape for source in layer.inputs]
         parameters = {
             p.name: moments(
-                layer.parameters[p.name], layer.parameter_shapes[p.name], p.fans(layer.parameter_shapes[p.name])
+                layer.parameters[p.name],
+                layer.parameter_shapes[p.name],
+                p.fans(layer.parameter_shapes[p.name]),
+                spec.allowed,
             )
             for p in layer_type.parameters
             if p.name in layer.parameter_shapes

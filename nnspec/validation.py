@@ -11,12 +11,13 @@ an unknown property, a dangling input and a shape mismatch together:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .confine import Confinement
 from .data import check_spec_data
 from .diagnostics import Diagnostic, DiagnosticList, SpecError
 from .graph import (
@@ -30,34 +31,52 @@ from .graph import (
 )
 from .loader import Document, load_file, load_text
 from .schema_check import check_schema
-from .sources import file_problem
 from .spec import Spec
 
 
-def load(path: str | Path) -> Spec:
-    """Load and validate a spec file; raise SpecError with every diagnostic if it is invalid."""
-    return validate_document(load_file(path))
+def load(path: str | Path, *, allow_paths: Iterable[str | Path] = (), read_data: bool = True) -> Spec:
+    """Load and validate a spec file; raise SpecError with every diagnostic if it is invalid.
+
+    The files the spec names must lie in its repository (see nnspec.confine) or a directory of
+    ``allow_paths``; with ``read_data`` false only their paths are checked: they are never opened,
+    nor required to exist.
+    """
+    return validate_document(load_file(path), Confinement.for_spec(path, allow_paths), read_data)
 
 
-def loads(text: str, file: str = "<spec>") -> Spec:
-    """Load and validate spec text (``file`` names it in messages and anchors relative paths)."""
-    return validate_document(load_text(text, file))
+def loads(text: str, file: str = "<spec>", *, allow_paths: Iterable[str | Path] = (), read_data: bool = True) -> Spec:
+    """Load and validate spec text (``file`` names it in messages and anchors relative paths; the
+    other arguments as for ``load``)."""
+    return validate_document(load_text(text, file), Confinement.for_spec(file, allow_paths), read_data)
 
 
-def validate(path: str | Path, checks: Mapping[str, Any] | None = None) -> list[Diagnostic]:
+def validate(
+    path: str | Path,
+    checks: Mapping[str, Any] | None = None,
+    *,
+    allow_paths: Iterable[str | Path] = (),
+    read_data: bool = True,
+) -> list[Diagnostic]:
     """Every diagnostic for one spec file: its errors; or, for a valid spec, the range
     warnings its static analysis predicts (an empty list: nothing to say).
 
-    ``checks`` overrides check settings as ``run`` does. A file that cannot be read
+    ``checks`` overrides check settings as ``run`` does; ``allow_paths`` and ``read_data`` are as
+    for ``load`` (``read_data=False`` is ``nnspec validate --no-data``). A file that cannot be read
     raises UsageError, as for ``load``.
     """
-    return checked(path, checks)[1]
+    return checked(path, checks, allow_paths=allow_paths, read_data=read_data)[1]
 
 
-def checked(path: str | Path, checks: Mapping[str, Any] | None = None) -> tuple[Spec | None, list[Diagnostic]]:
+def checked(
+    path: str | Path,
+    checks: Mapping[str, Any] | None = None,
+    *,
+    allow_paths: Iterable[str | Path] = (),
+    read_data: bool = True,
+) -> tuple[Spec | None, list[Diagnostic]]:
     """``validate``, with the spec itself when it is valid (None when it is not)."""
     try:
-        spec = load(path)
+        spec = load(path, allow_paths=allow_paths, read_data=read_data)
     except SpecError as exc:
         return None, exc.diagnostics
     return spec, predicted(spec, checks)
@@ -80,21 +99,31 @@ def predicted(spec: Spec, checks: Mapping[str, Any] | None = None) -> list[Diagn
     return diagnostics
 
 
-def validate_document(doc: Document) -> Spec:
+def validate_document(doc: Document, confinement: Confinement | None = None, read_data: bool = True) -> Spec:
+    """The spec a loaded document describes; SpecError with every diagnostic if it is invalid. The files
+    it names must lie within ``confinement`` (default: the spec's repository, see nnspec.confine)."""
+    confinement = confinement or Confinement.for_spec(doc.file)
     diagnostics = DiagnosticList(doc.file, doc.source_map)
     data = doc.data
     if not isinstance(data, dict):
         diagnostics.add("a spec is a mapping with at least 'nnspec: 1' and 'layers:'", (), code="not-a-mapping")
         raise SpecError(diagnostics.items)
     broken = check_schema(data, diagnostics)
-    spec = _build_spec(doc, data, broken, diagnostics)
+    spec = _build_spec(doc, data, broken, diagnostics, confinement, read_data)
     if diagnostics.errors:
         raise SpecError(diagnostics.items)
     assert spec is not None, "a schema error was found but not reported"
     return spec
 
 
-def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnostics: DiagnosticList) -> Spec | None:
+def _build_spec(
+    doc: Document,
+    data: dict[str, Any],
+    broken: set[Any],
+    diagnostics: DiagnosticList,
+    confinement: Confinement,
+    read_data: bool,
+) -> Spec | None:
     raw_layers = data.get("layers") if isinstance(data.get("layers"), list) else []
     names = [raw["name"] for raw in raw_layers if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
     layers = resolve_layers(raw_layers, broken, doc, diagnostics)
@@ -104,10 +133,11 @@ def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnosti
     outputs = output_layers(data, names, layers, graph, diagnostics)
     if graph is not None:
         infer_shapes(graph, layers, diagnostics)
-    check_parameter_files(layers, diagnostics)  # after shapes: a file's shape is checked against the layer's
+    # after shapes: a file's shape is checked against the layer's
+    check_parameter_files(layers, confinement, read_data, diagnostics)
     check_shared_variables(layers, diagnostics)
     data_values = check_spec_data(_readable_data(data, broken), layers, diagnostics)
-    dataset = _check_dataset(doc, data, diagnostics)
+    dataset = _check_dataset(doc, data, diagnostics, confinement, read_data)
     if diagnostics.errors or broken:
         return None
     return Spec(
@@ -123,6 +153,8 @@ def _build_spec(doc: Document, data: dict[str, Any], broken: set[Any], diagnosti
         source_map=doc.source_map,
         checks=data.get("checks", {}),
         dataset=dataset,
+        confinement=confinement,
+        read_data=read_data,
     )
 
 
@@ -134,16 +166,17 @@ def _readable_data(data: dict[str, Any], broken: set[Any]) -> dict[str, Any]:
     return {**data, "data": {name: value for name, value in values.items() if ("data", name) not in broken}}
 
 
-def _check_dataset(doc: Document, data: dict[str, Any], diagnostics: DiagnosticList) -> Path | None:
-    """The spec's dataset: path, relative to the spec; a missing file is an error at the key."""
+def _check_dataset(
+    doc: Document, data: dict[str, Any], diagnostics: DiagnosticList, confinement: Confinement, read_data: bool
+) -> Path | None:
+    """The spec's dataset: path, relative to the spec; a file that is missing, or outside the roots,
+    is an error at the key."""
     value = data.get("dataset")
     if not isinstance(value, str):
         return None  # absent, or the schema reports it
     path = Path(doc.file).parent / value
-    problem = file_problem(path)
+    problem = confinement.problem(path, read=read_data)
     if problem:
-        problem = {"file not found": "does not exist", "is a directory": "is a directory, not a dataset CSV"}.get(
-            problem, problem
-        )
+        problem = "is a directory, not a dataset CSV" if problem == "is a directory" else problem
         diagnostics.add(f"dataset {path} {problem}", ("dataset",), code="missing-file")
     return path

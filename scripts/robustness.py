@@ -1359,19 +1359,183 @@ def directories(rng: random.Random) -> Iterator[Case]:
                 expect,
             )
         text = DATA_SPEC.replace("out_shape: 3}", f"out_shape: 3, W: {{file: '{name}'}}}}")
-        yield Case(
-            "directories as paths",
-            f"{name} as W file",
-            ["validate", SPEC],
-            {**files, SPEC: text},
-            spec_error("directory"),
-        )
+        # The directory above the spec's is outside the root (the case's directory): missing, as far as it is told.
+        said = spec_error("directory") if name != ".." else spec_error("not found (or outside the allowed root")
+        yield Case("directories as paths", f"{name} as W file", ["validate", SPEC], {**files, SPEC: text}, said)
         yield Case(
             "directories as paths",
             f"{name} as dataset:",
             ["validate", SPEC],
             {**files, SPEC: DATA_SPEC + f"dataset: '{name}'\n"},
-            spec_error("directory"),
+            said,
+        )
+
+
+# --- paths a spec or a dataset names, outside the root (issue 15) --------------------------------
+
+SECRET = "NNSPEC-ROBUSTNESS-SECRET-0123456789"  # in the environment and in files outside the root
+
+
+def _outside(name: str, content: str = SECRET + "\n") -> Callable[[Path], None]:
+    """A secret file beside the case's directory (outside its root, as ~/.ssh is), and a symlink to it."""
+
+    def make(path: Path) -> None:
+        target = path.parent.parent / f"{path.parent.name}-{name}"
+        target.write_text(content)
+        path.symlink_to(target)
+
+    return make
+
+
+def _outside_directory(path: Path) -> None:
+    """A directory beside the case's directory holding a secret, and a symlink to it."""
+    target = path.parent.parent / f"{path.parent.name}-home"
+    target.mkdir()
+    (target / "id_rsa.csv").write_text(SECRET + "\n")
+    (target / "W.npy").write_bytes(npy_bytes(np.ones((4, 3))))
+    (target / "index.csv").write_text("x__0,x__1,x__2,x__3\n1,2,3,4\n")
+    path.symlink_to(target)
+
+
+def _git_config(path: Path) -> None:
+    """A repository's .git with the token actions/checkout leaves in .git/config."""
+    path.mkdir()
+    (path / "config").write_text(f"[http]\n\textraheader = AUTHORIZATION: basic {SECRET}\n")
+
+
+def no_secret(directory: Path) -> str | None:
+    """The case printed nothing of the secret (its output files sit beside its directory)."""
+    said = "".join(
+        (directory.parent / f"{directory.name}{suffix}").read_text(errors="replace") for suffix in (".out", ".err")
+    )
+    return "the secret reached the output" if SECRET in said or SECRET[:12] in said else None
+
+
+def paths_outside_the_root(rng: random.Random) -> Iterator[Case]:
+    """Paths a spec (dataset:, a parameter's file:) or a dataset's cells name, outside the root: absolute,
+    ../, symlinks to files and directories outside, the environment, ~/.ssh-like files, .git/config.
+    Each is refused with the same words as a missing file, and nothing of what it names is printed."""
+    made: dict[str, Content] = {
+        "link.csv": _outside("secret.csv"),
+        "link.npy": _outside("secret.npy"),
+        "link.png": _outside("secret.png"),
+        "linkdir": _outside_directory,
+        "environ.csv": _link("/proc/self/environ"),
+        ".git": _git_config,
+    }
+    targets = [
+        "/proc/self/environ",
+        "/etc/passwd",
+        "../../../../../../../../etc/passwd",
+        "../{case}-secret.csv",
+        "link.csv",
+        "link.npy",
+        "link.png",
+        "linkdir/id_rsa.csv",
+        "linkdir/W.npy",
+        "linkdir/index.csv",
+        "environ.csv",
+        "./sub/../../{case}-secret.csv",
+        ".git/config",
+    ]
+    env = {"CI_TOKEN": SECRET}
+    for i in range(rng.randint(60, 70)):
+        target = targets[i % len(targets)]
+        slot = (i // len(targets) + i) % 4
+        files: dict[str, Content] = dict(made)  # link.csv made ../{case}-secret.csv
+
+        def named(directory_name: str, target: str = target) -> str:
+            return target.replace("{case}", directory_name)
+
+        if slot == 0:  # the spec's dataset:
+            text = DATA_SPEC + "dataset: '{target}'\n"
+            argv, expect = ["validate", SPEC], spec_error("dataset", "not found (or outside the allowed root")
+        elif slot == 1:  # a parameter's file:
+            text = DATA_SPEC.replace("out_shape: 3}", "out_shape: 3, W: {file: '{target}'}}")
+            argv, expect = ["run", "-q", SPEC], spec_error("parameter file", "not found (or outside the allowed root")
+        elif slot == 2:  # a cell of a dataset the user names
+            text = DATA_SPEC
+            files["index.csv"] = "x\n{target}\n"
+            argv, expect = ["run", "-q", SPEC, "--dataset", "index.csv"], usage_error("index.csv", "not found (or")
+        else:  # a cell of the spec's own dataset
+            text = DATA_SPEC + "dataset: cells.csv\n"
+            files["cells.csv"] = "x\n{target}\n"
+            argv, expect = ["run", "-q", SPEC], usage_error("cells.csv", "not found (or")
+        files[SPEC] = _with_target(text, named)
+        for name in ("index.csv", "cells.csv"):
+            if name in files:
+                files[name] = _with_target(str(files[name]), named)
+        yield Case("paths outside the root", f"{target} as slot {slot}", argv, files, expect, env=env, check=no_secret)
+    # Within the root a symlink is followed: a dataset, a parameter file and a cell through links inside.
+    inside: dict[str, Content] = {
+        "data.csv": "x__0,x__1,x__2,x__3\n1,2,3,4\n",
+        "W.npy": npy_bytes(np.ones((4, 3))),
+        "row.csv": "1,2,3,4\n",
+        "alias.csv": _link("data.csv"),
+        "alias.npy": _link("W.npy"),
+        "row-alias.csv": _link("row.csv"),
+    }
+    for text, argv in [
+        (DATA_SPEC + "dataset: alias.csv\n", ["run", "-q", SPEC]),
+        (
+            DATA_SPEC.replace("out_shape: 3}", "out_shape: 3, W: {file: alias.npy}}") + "dataset: data.csv\n",
+            ["run", "-q", SPEC],
+        ),
+        (DATA_SPEC + "dataset: cells.csv\n", ["run", "-q", SPEC]),
+    ]:
+        yield Case(
+            "paths outside the root",
+            f"a symlink within the root: {argv}",
+            argv,
+            {**inside, SPEC: text, "cells.csv": "x\nrow-alias.csv\n"},
+            OK,
+        )
+
+
+def _with_target(text: str, named: Callable[[str], str]) -> Callable[[Path], None]:
+    """A file whose text names a target relative to the case's own directory (known only when it is made)."""
+
+    def make(path: Path) -> None:
+        path.write_text(text.replace("{target}", named(path.parent.name)))
+
+    return make
+
+
+def validate_without_data(rng: random.Random) -> Iterator[Case]:
+    """validate --no-data: a spec whose data files are absent, LFS pointers, pipes or directories is valid,
+    as long as their paths lie within the root; one naming a path outside it is still refused."""
+
+    def fifo(path: Path) -> None:
+        os.mkfifo(path)
+
+    contents: list[tuple[str, Content | None]] = [
+        ("absent", None),
+        ("an LFS pointer", "version https://git-lfs.github.com/spec/v1\noid sha256:0\nsize 12\n"),
+        ("a pipe", fifo),
+        ("a directory", lambda path: path.mkdir()),
+        ("empty", b""),
+    ]
+    for i in range(20):
+        what, content = contents[i % len(contents)]
+        slot = i % 2
+        name = "data/train.csv" if slot == 0 else "params/fc_W.npy"
+        text = (
+            DATA_SPEC + f"dataset: {name}\n"
+            if slot == 0
+            else DATA_SPEC.replace("out_shape: 3}", f"out_shape: 3, W: {{file: {name}}}}}")
+        )
+        files: dict[str, Content] = {SPEC: text}
+        if content is not None:
+            files[name.split("/")[0]] = lambda path: path.mkdir()
+            files[name] = content
+        yield Case("validate --no-data", f"{what} as {name}", ["validate", "--no-data", SPEC], files, OK)
+    for target in ["/etc/passwd", "../outside.csv", "../../x/train.csv"]:
+        yield Case(
+            "validate --no-data",
+            f"{target}, outside the root",
+            ["validate", "--no-data", SPEC],
+            {SPEC: DATA_SPEC + f"dataset: '{target}'\n"},
+            spec_error("dataset", "not found (or outside the allowed root"),
         )
 
 
@@ -2576,6 +2740,8 @@ GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("npz bombs", npz_bombs),
     ("lying npy/npz headers", lying_headers),
     ("file changed during a run", changed_files),
+    ("paths outside the root", paths_outside_the_root),
+    ("validate --no-data", validate_without_data),
 ]
 
 # --- running and judging -------------------------------------------------------------------------

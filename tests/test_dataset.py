@@ -21,12 +21,12 @@ except ImportError:  # pragma: no cover - the test extra installs Pillow
 needs_pillow = pytest.mark.skipif(Image is None, reason="Pillow is not installed (pip install 'nnspec[image]')")
 
 
-def spec_for(x_size, *, target: str = "", extra: str = ""):
+def spec_for(x_size, *, target: str = "", extra: str = "", allow_paths=()):
     """A spec reading x (and, with ``target``, y as a loss target) and passing x through unchanged."""
     text = (
         f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: {list(x_size)}}}\n  - {{name: out, type: Identity}}\n"
     )
-    return nnspec.loads(text + target + extra)
+    return nnspec.loads(text + target + extra, allow_paths=allow_paths)
 
 
 def write(path: Path, text: str) -> Path:
@@ -40,6 +40,13 @@ def read(spec, dataset, **kwargs):
     data, to_generate, count = gather_inputs(spec, dataset=dataset, **kwargs)
     assert to_generate == []
     return {variable: source[0:count] for variable, source in data.items()}, count
+
+
+def unreachable(*roots: Path) -> str:
+    """What a missing file, or one outside the allowed roots, is said to be: the roots are the
+    spec's (the current directory's repository, for a spec read from text) and the dataset's own directory."""
+    allowed = [Path(__file__).resolve().parent.parent, *roots]
+    return f"not found (or outside the allowed roots {', '.join(map(str, allowed))}; see --allow-path)"
 
 
 def usage_error(spec, dataset, **kwargs) -> str:
@@ -72,7 +79,7 @@ def test_per_sample_data_csvs_relative_and_absolute(tmp_path):
     write(tmp_path / "data" / "0.csv", "1,2,3\n4,5,6\n")
     absolute = write(tmp_path / "elsewhere" / "1.csv", "-1,-2,-3\n-4,-5,-6\n")
     index = write(tmp_path / "sets" / "index.csv", f"x\n../data/0.csv\n{absolute}\n")
-    data, count = read(spec_for([2, 3]), index)
+    data, count = read(spec_for([2, 3], allow_paths=[tmp_path]), index)  # outside the CSV's directory: allowed
     assert count == 2
     np.testing.assert_array_equal(data["x"], np.stack([first, second]))
 
@@ -206,13 +213,13 @@ def test_ragged_image_sizes(tmp_path):
 def test_missing_file(tmp_path):
     index = write(tmp_path / "index.csv", "x,y\n1,2\nimages/gone.png,3\n")
     message = usage_error(spec_for([1]), index)
-    assert message == f"{index}: row 3, column x: {tmp_path / 'images' / 'gone.png'}: file not found"
+    assert message == f"{index}: row 3, column x: 'images/gone.png' {unreachable(tmp_path)}"
 
 
 def test_a_directory_where_a_file_should_be(tmp_path):
     (tmp_path / "folder.csv").mkdir()
     index = write(tmp_path / "index.csv", "x\nfolder.csv\n")
-    assert usage_error(spec_for([1]), index) == f"{index}: row 2, column x: {tmp_path / 'folder.csv'}: is a directory"
+    assert usage_error(spec_for([1]), index) == f"{index}: row 2, column x: 'folder.csv' is a directory"
 
 
 def test_the_dataset_itself_missing_or_a_directory(tmp_path):
@@ -231,14 +238,14 @@ def test_non_number_inside_a_per_sample_csv_names_both_files(tmp_path):
     data_file = write(tmp_path / "s.csv", "1,2\n3,oops\n")
     index = write(tmp_path / "index.csv", "x\ns.csv\n")
     message = usage_error(spec_for([2, 2]), index)
-    assert message == f"{index}: row 2, column x: {data_file}:2:2: not a number: 'oops'"
+    assert message == f"{index}: row 2, column x: 's.csv': {data_file}:2:2: not a number"  # its text not quoted
 
 
 def test_unknown_file_type(tmp_path):
     write(tmp_path / "sample.webp", "not really")
     index = write(tmp_path / "index.csv", "x\nsample.webp\n")
     message = usage_error(spec_for([1]), index)
-    assert message.startswith(f"{index}: row 2, column x: {tmp_path / 'sample.webp'}: unknown file type '.webp'")
+    assert message.startswith(f"{index}: row 2, column x: 'sample.webp': unknown file type '.webp'")
 
 
 @needs_pillow
@@ -246,7 +253,7 @@ def test_an_unreadable_image(tmp_path):
     write(tmp_path / "broken.png", "this is no png")
     index = write(tmp_path / "index.csv", "x\nbroken.png\n")
     message = usage_error(spec_for([1]), index)
-    assert message.startswith(f"{index}: row 2, column x: {tmp_path / 'broken.png'}: cannot read the image")
+    assert message.startswith(f"{index}: row 2, column x: 'broken.png': cannot read the image")
 
 
 def test_empty_dataset_and_header_only(tmp_path):
@@ -273,7 +280,7 @@ def test_a_row_with_too_few_cells(tmp_path):
 def test_dimension_columns_with_a_gap(tmp_path):
     index = write(tmp_path / "index.csv", "x__0,x__2\n1,2\n")
     message = usage_error(spec_for([2]), index)
-    assert message.startswith(f"{index}: row 1, column x__2: the columns of 'x' are x__0, x__2")
+    assert message.startswith(f"{index}: row 1, column 2: the columns of 'x' are numbered 0, 2")
 
 
 def test_samples_of_the_wrong_size_for_the_input(tmp_path):
@@ -299,8 +306,7 @@ def test_missing_pillow_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "PIL.Image", None)
     message = usage_error(spec_for([1, 2, 2]), index)
     assert message == (
-        f"{index}: row 2, column x: {tmp_path / 'a.png'} is an image; reading images needs Pillow: "
-        "pip install 'nnspec[image]'"
+        f"{index}: row 2, column x: 'a.png' is an image; reading images needs Pillow: pip install 'nnspec[image]'"
     )
 
 
@@ -310,5 +316,8 @@ def test_cli_errors_exit_2_with_the_location_and_no_traceback(tmp_path, capsys):
     assert main(["run", str(spec_file), "--dataset", str(index)]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == f"nnspec: error: {index}: row 3, column x: {tmp_path / 'missing.csv'}: file not found\n"
+    assert err == (
+        f"nnspec: error: {index}: row 3, column x: 'missing.csv' not found (or outside the allowed root {tmp_path}; "
+        "see --allow-path)\n"  # a spec outside a repository and the current directory: its own directory
+    )
     assert "Traceback" not in err

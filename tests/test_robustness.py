@@ -330,7 +330,7 @@ def test_an_image_bomb_in_a_dataset_is_refused_before_it_is_decoded(side, tmp_pa
     (tmp_path / "index.csv").write_text("x:image\nbomb.png\n")
     spec = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [1, 4, 4]}\n  - {name: t, type: Tanh}\n"
     code, err = run_with(tmp_path, capsys, "--dataset", str(tmp_path / "index.csv"), spec=spec)
-    assert code == 2 and "bomb.png: the image is too large to read" in err and "row 2" in err
+    assert code == 2 and "'bomb.png': the image is too large to read" in err and "row 2" in err
 
 
 @pytest.mark.parametrize(

@@ -172,7 +172,7 @@ def test_a_broken_image_is_reported_with_its_row_when_its_batch_runs(tmp_path):
     done = []
     with pytest.raises(UsageError) as caught:
         nnspec.run(nnspec.loads(SPEC), batch_size=4, progress=lambda d, n: done.append(d), **source)
-    assert str(caught.value).startswith(f"{source['dataset']}: row 9, column x: {tmp_path / '7.png'}: cannot read")
+    assert str(caught.value).startswith(f"{source['dataset']}: row 9, column x: '7.png': cannot read")
     assert done == [4]
 
 
@@ -198,6 +198,7 @@ SPEC_WITH_DATASET = (
 def test_the_specs_dataset_is_relative_to_the_spec(tmp_path, monkeypatch):
     write(tmp_path / "data" / "index.csv", "x__0,x__1\n1,2\n3,4\n")
     spec_file = write(tmp_path / "specs" / "spec.yaml", SPEC_WITH_DATASET.format(path="../data/index.csv"))
+    (tmp_path / ".git").mkdir()  # a repository, whose files its specs may name (see nnspec.confine)
     monkeypatch.chdir(tmp_path / "data")  # not where the path is relative to
     spec = nnspec.load(spec_file)
     assert spec.dataset == tmp_path / "specs" / "../data/index.csv"
@@ -220,7 +221,11 @@ def test_a_missing_dataset_is_an_error_at_its_key(tmp_path):
     spec_file = write(tmp_path / "spec.yaml", SPEC_WITH_DATASET.format(path="gone.csv"))
     diagnostics = nnspec.validate(spec_file)
     assert [(d.code, d.line, d.message) for d in diagnostics] == [
-        ("missing-file", 3, f"dataset {tmp_path / 'gone.csv'} does not exist")
+        (
+            "missing-file",
+            3,
+            f"dataset {tmp_path / 'gone.csv'} not found (or outside the allowed root {tmp_path}; see --allow-path)",
+        )
     ]
     (tmp_path / "folder").mkdir()
     write(spec_file, SPEC_WITH_DATASET.format(path="folder"))

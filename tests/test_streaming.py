@@ -307,8 +307,8 @@ def test_the_cli_reports_what_ran_and_exits_130(tmp_path, write_spec, monkeypatc
     spec_path = write_spec(MLP.replace("Tanh}", "Tanh}\n  - {name: s, type: Sigmoid, input: fc}"))
     load = nnspec.validation.load
 
-    def loading(path):
-        spec = load(path)
+    def loading(path, **options):
+        spec = load(path, **options)
         interrupt_at(spec, "s", batch=2)
         return spec
 
