@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 from math import prod
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .diagnostics import UsageError
-from .spec import DataReader, Spec
+
+if TYPE_CHECKING:  # nnspec.spec imports, through nnspec.confine and nnspec.sources, this module
+    from .spec import DataReader, Spec
 
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
