@@ -194,7 +194,7 @@ def test_postscript_named_png_never_reaches_ghostscript(tmp_path):
     path = f"{bin_directory}{os.pathsep}{os.environ.get('PATH', '')}"
     code, err, _ = measured(tmp_path, "run", "-q", "spec.yaml", "--dataset", "index.csv", env={"PATH": path})
     assert code == 2 and not called.exists(), err
-    assert "row 2, column x" in err and "img.png: cannot read the image: not a PNG file, as its name says" in err
+    assert "row 2, column x" in err and "'img.png': cannot read the image: not a PNG file, as its name says" in err
     assert "Traceback" not in err
 
 
@@ -203,7 +203,7 @@ def test_an_image_in_another_format_than_its_name_says_is_refused(tmp_path, caps
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / f"img{suffix}", format=form)
     _dataset(tmp_path, f"img{suffix}")
     err = refused(capsys, "run", "-q", str(tmp_path / "spec.yaml"), "--dataset", str(tmp_path / "index.csv"))
-    assert f"img{suffix}: cannot read the image: not a {Image.registered_extensions()[suffix]} file" in err
+    assert f"'img{suffix}': cannot read the image: not a {Image.registered_extensions()[suffix]} file" in err
 
 
 # --- item 10: an image's size is checked against --max-memory before it is decoded -----------------
@@ -229,7 +229,7 @@ def test_an_image_bomb_is_refused_from_its_header_within_the_memory_limit(tmp_pa
     _dataset(tmp_path, "big.png")
     code, err, peak = measured(tmp_path, "run", "-q", "spec.yaml", "--dataset", "index.csv", "--max-memory", LIMIT)
     assert code == 2, err
-    assert "row 2, column x: big.png: an image of 9000 x 9000 pixels (L): reading it needs about 1.5 GiB" in err
+    assert "row 2, column x: 'big.png': an image of 9000 x 9000 pixels (L): reading it needs about 1.5 GiB" in err
     assert "more than the memory limit of 20.0 MiB (--max-memory)" in err
     assert within_limit(peak), peak
 
@@ -246,12 +246,12 @@ def test_an_animation_and_converted_colors_are_a_warning_naming_the_file_once(tm
     _dataset(tmp_path, "lab.tiff", "lab.tiff", spec=spec)
     code, out, err = run_cli(capsys, "run", "-q", str(tmp_path / "spec.yaml"), "--dataset", str(tmp_path / "index.csv"))
     assert code == 0, err
-    assert err.count("lab.tiff: colors in LAB, converted to RGB without a color profile") == 1
+    assert err.count("'lab.tiff': colors in LAB, converted to RGB without a color profile") == 1
     assert "warning" in err and "[image-read]" in err
     _dataset(tmp_path, "anim.gif", "plain.png", "anim.gif")  # ...and a gray GIF is one channel
     code, out, err = run_cli(capsys, "run", "-q", str(tmp_path / "spec.yaml"), "--dataset", str(tmp_path / "index.csv"))
     assert code == 0, err
-    assert err.count("anim.gif: an animation of 3 frames: only its first frame is read") == 1
+    assert err.count("'anim.gif': an animation of 3 frames: only its first frame is read") == 1
     assert "plain.png" not in err
 
 
@@ -386,7 +386,7 @@ TWO_COLUMNS = IMAGES + "  - {name: y, type: Input, size: [90000]}\n  - {name: fy
         (_csv_long_row, SMALL, "x.csv:1: a row of "),
         (_csv_many_rows, SMALL, "x.csv: the index of its rows: reading it needs about 20.0 MiB"),
         (_csv_fine, SMALL, None),
-        (_image_bomb, IMAGES, "big.png: an image of 6000 x 6000 pixels (L): reading it needs about 686.6 MiB"),
+        (_image_bomb, IMAGES, "'big.png': an image of 6000 x 6000 pixels (L): reading it needs about 686.6 MiB"),
         (_index_long_line, SMALL, "index.csv: line 2 ("),
         (_cell_csv_long_row, SMALL, "sample.csv:1: a row of "),
         (_dataset_fine, TWO_COLUMNS, None),
