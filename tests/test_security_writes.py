@@ -137,8 +137,8 @@ def test_ctrl_c_in_the_last_batch_exits_130_and_writes_no_output(tmp_path, write
     _needs_python_ctrl_c()
     load = nnspec.validation.load
 
-    def loading(path):
-        spec = load(path)
+    def loading(path, **options):
+        spec = load(path, **options)
         interrupt_at(spec, "fc", batch=4, how="signal")  # the last of five batches
         return spec
 
