@@ -589,16 +589,15 @@ def _graph(args: argparse.Namespace) -> int:
 
     output = Path(args.output) if args.output else None
     form = check_graph_path(output, args.force) if output is not None else "dot"
-    if form != "dot":
-        from .pictures.extra import require_matplotlib
-
-        require_matplotlib(f"writing {output}")  # before a run, not after it
     unused = [option for option, value in _data_options(args).items() if value]
     if unused and not args.run:
         raise UsageError(f"{', '.join(unused)} give data for a run: add --run (or leave them out)")
     spec = load(args.file, allow_paths=args.allow_path)
-    if form != "dot":
-        check_drawable(spec)  # before a run, not after it
+    if form != "dot":  # before a run, not after it; a graph too large to draw is refused without matplotlib's import
+        from .pictures.extra import require_matplotlib
+
+        check_drawable(spec)
+        require_matplotlib(f"writing {output}")
     files = _input_files(args.input, spec) if args.run else {}
     if output is not None:
         from .save import refuse_collisions

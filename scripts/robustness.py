@@ -1833,7 +1833,7 @@ def _old_or_whole(name: str, existing: bool, samples: int) -> Callable[[Path], s
 
 # --- issue 15: files from strangers (hostile .h5, image formats, image bombs, huge CSV rows) --------
 
-SECRET = b"NNSPEC_SECRET=hunter2\n"
+SECRET_FILE = b"NNSPEC_SECRET=hunter2\n"  # a file an .h5 must never read
 
 
 def _h5_file(build: Callable[[Any, Path], None]) -> Callable[[Path], None]:
@@ -1853,7 +1853,7 @@ def _h5_other(folder: Path) -> None:
     import h5py
 
     with h5py.File(folder / "other.h5", "w") as other:
-        other["W"] = np.frombuffer(SECRET[:12], np.uint8).reshape(4, 3).astype(np.float64)
+        other["W"] = np.frombuffer(SECRET_FILE[:12], np.uint8).reshape(4, 3).astype(np.float64)
 
 
 def _h5_external(handle: Any, folder: Path) -> None:
@@ -1906,7 +1906,7 @@ def hostile_h5(rng: random.Random) -> Iterator[Case]:
         label, build, mentions = variants[i % len(variants)]
         argv = ["run", "-q", SPEC, "--params", "p.h5", "--input", "x=good.npy"]
         argv += ["--max-memory", rng.choice(["20M", "50M", "1G"])]
-        files = {SPEC: DATA_SPEC, "p.h5": _h5_file(build), "good.npy": npy_bytes(GOOD), "secret.txt": SECRET}
+        files = {SPEC: DATA_SPEC, "p.h5": _h5_file(build), "good.npy": npy_bytes(GOOD), "secret.txt": SECRET_FILE}
         yield Case("hostile .h5", f"{label} ({argv[-1]})", argv, files, usage_error("p.h5", *mentions))
 
 
