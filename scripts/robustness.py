@@ -739,7 +739,7 @@ def zero_negative_sizes(rng: random.Random) -> Iterator[Case]:
     for argument in arguments:
         expect = Expect("error", (2,), None, False, (argument[0],))
         if argument[1].endswith("T"):
-            expect = OK  # a limit beyond any machine's memory: no limit
+            expect = Expect("error", (2,), None, False, ("1024T",))  # beyond the largest size taken: says which
         yield Case("zero/negative sizes", " ".join(argument), ["run", "-q", SPEC, *argument], {SPEC: FLOW}, expect)
 
 
@@ -1258,6 +1258,7 @@ def images(rng: random.Random) -> Iterator[Case]:
         ("RGB PNG into a 1-channel Input", _png_bytes(rgb), usage_error("index.csv")),
         ("16-bit PNG", _png_bytes(np.full((4, 4), 30000, np.uint16)), OK),
         ("palette GIF", _png_bytes(gray, form="GIF"), OK),
+        ("a GIF named .png", _png_bytes(gray, form="GIF"), usage_error("img.png", "not a PNG file")),
         ("two sizes", None, usage_error("index.csv", "row 3")),
         ("a directory named .png", None, usage_error("dir.png", "directory")),
     ]
@@ -1269,8 +1270,9 @@ def images(rng: random.Random) -> Iterator[Case]:
             yield _dataset_case(
                 "non-images as images", label, {"dir.png": lambda path: path.mkdir()}, "dir.png", expect
             )
-        else:
-            yield _dataset_case("non-images as images", label, {"img.png": raw}, "img.png", expect)
+        else:  # an image is read as the format its suffix names, and only that one
+            name = "img.gif" if label == "palette GIF" else "img.png"
+            yield _dataset_case("non-images as images", label, {name: raw}, name, expect)
 
 
 def _png_claiming(width: int, height: int) -> bytes:
