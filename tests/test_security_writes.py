@@ -27,7 +27,7 @@ from nnspec.runner import RunInterrupted
 from nnspec.stats import TensorStats
 
 from .conftest import ROOT, SPECS
-from .test_streaming import interrupt_at
+from .test_streaming import MLP, interrupt_at
 
 SEED = str(SPECS / "seed_activations.yaml")
 
@@ -106,14 +106,6 @@ def test_statistics_of_extreme_float64_values_merge_to_finite_ones_in_any_batchi
 
 
 # --- item 22: Ctrl-C in the last batch ------------------------------------------------------
-
-MLP = """
-nnspec: 1
-layers:
-  - {name: x, type: Input, size: [4]}
-  - {name: fc, type: Affine, out_shape: 3}
-  - {name: t, type: Tanh}
-"""
 
 
 def _needs_python_ctrl_c() -> None:
