@@ -20,7 +20,9 @@ what every module does the same way:
 * ``assert_error_within``: |got - expected| <= bound, value by value;
 * ``cycled``: a (batch, *shape) array of values taken with a stride coprime to their count;
 * ``elementwise`` / ``pairwise``: a scalar float64 function applied value by value in a plain
-  Python loop (pairwise broadcasting two inputs of one rank by hand), for the references.
+  Python loop (pairwise broadcasting two inputs of one rank by hand), for the references;
+* ``nnabla_layers``: tests/fixtures/nnabla/layers.npz, inputs and the outputs nnabla 1.39 computed
+  from them (made by scripts/make_nnabla_layer_fixture.py; nnabla is never needed to run the tests).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -182,3 +185,12 @@ def pairwise(fn: Callable[[float, float], float]) -> Callable[[np.ndarray, np.nd
         return out
 
     return apply
+
+
+NNABLA_LAYERS = Path(__file__).parent / "fixtures" / "nnabla" / "layers.npz"
+
+
+def nnabla_layers() -> dict[str, np.ndarray]:
+    """Every array of tests/fixtures/nnabla/layers.npz, by name (its script's docstring lists them)."""
+    with np.load(NNABLA_LAYERS) as data:
+        return {name: data[name] for name in data.files}

@@ -46,10 +46,12 @@ from .layer_harness import (
     DTYPES,
     RTOL,
     as_received,
+    assert_error_within,
     assert_shape_rule,
     case_params,
     forward_raising,
     layer_spec,
+    nnabla_layers,
     run_spec,
 )
 
@@ -158,21 +160,24 @@ def ref_categorical_cross_entropy(inputs, props):
 
 
 def ref_softmax_cross_entropy(inputs, props):
-    """nnabla's kernel: softmax along axis, then -ln(max(p[label], tiny)); here the softmax in float64
-    with math.exp and math.fsum. A label outside 0 .. classes - 1 is expected as NaN."""
+    """nnabla's kernel (softmax_cross_entropy.cpp on log_softmax.cpp): -(i_t - m - ln(sum_j exp(i_j - m))),
+    m the largest, with no clamp; here in float64 with math.exp and math.fsum. A negative label is
+    ignored (loss 0); a label past the last class is expected as NaN."""
     x, t = inputs
-    axis, tiny = props["axis"] + 1, props["tiny"]
+    axis = props["axis"] + 1
     out_shape = list(x.shape)
     out_shape[axis] = 1
     out = np.empty(out_shape)
     for index, row in _positions(x, axis):
         label = math.trunc(float(t[index]))
-        if not 0 <= label < len(row):
+        if label < 0:
+            out[index] = 0.0
+            continue
+        if label >= len(row):
             out[index] = math.nan
             continue
         top = max(row)
-        p = math.exp(row[label] - top) / math.fsum(math.exp(v - top) for v in row)
-        out[index] = -math.log(max(p, tiny))
+        out[index] = math.log(math.fsum(math.exp(v - top) for v in row)) - (row[label] - top)
     return out
 
 
@@ -582,15 +587,14 @@ def test_largest_finite_inputs(name, props, expected, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_cross_entropy_logits_spread_past_the_dtype_range(dtype):
-    """max - (-max) overflows: that class's probability is 0, so its loss is nnabla's clamp -ln(tiny);
-    the other class has probability 1 and loss 0."""
+    """max - (-max) overflows to -inf: that class's log-probability is -inf, and nnabla, which does not
+    clamp, gives loss inf (the nan-inf check reports it); the other class has probability 1 and loss 0."""
     big = float(np.finfo(dtype).max)
     x = np.array([[big, -big], [big, -big]], dtype=dtype)
     t = np.array([[1.0], [0.0]], dtype=dtype)
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
         got = nnspec.layer_types()["SoftmaxCrossEntropy"].forward([x, t], {"axis": 0}, {})
-    clamp = -math.log(_tiny(dtype))
-    np.testing.assert_allclose(got[:, 0], [clamp, 0.0], rtol=RTOL[dtype])
+    np.testing.assert_array_equal(got[:, 0], [np.inf, 0.0])
 
 
 # --- nnabla's definitions, by hand ----------------------------------------------------------------------
@@ -650,15 +654,37 @@ def test_categorical_cross_entropy_class_index_target_by_hand():
     assert math.isnan(got[3])
 
 
-@pytest.mark.parametrize("dtype, clamp", [("float32", 87.33654), ("float64", 200.0)])
-def test_softmax_cross_entropy_clamps_as_nnabla(dtype, clamp):
-    """Logits (0, -200), class 1: softmax gives exp(-200) = 1.4e-87, which float32 rounds to 0 and
-    nnabla clamps to its smallest normal number: the loss is -ln(1.18e-38) = 87.34, not 200; in
-    float64 the probability is representable and the loss is 200 (to rounding)."""
-    spec, r = _run("SoftmaxCrossEntropy, axis: 0", [2], [[0.0, -200.0], [3.0, 1.0]], [[1.0], [0.0]], dtype=dtype)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_cross_entropy_is_not_clamped(dtype):
+    """nnabla's SoftmaxCrossEntropy takes log-softmax and negates it, with no clamp: logits
+    (200, -200, 0, 1), class 1, give m = 200, ln(exp(0) + exp(-400) + exp(-200) + exp(-199)) = ln(1 + 1e-87)
+    = 0 in either dtype, and a loss of 0 - (-200 - 200) = 400 exactly (nnspec used to stop at
+    -ln(1.18e-38) = 87.34 in float32, as CategoricalCrossEntropy does). The second sample: class 0 of
+    (3, 1) costs ln(1 + e^-2)."""
+    spec, r = _run(
+        "SoftmaxCrossEntropy, axis: 0",
+        [4],
+        [[200.0, -200.0, 0.0, 1.0], [3.0, 1.0, -5.0, -5.0]],
+        [[1.0], [0.0]],
+        dtype=dtype,
+    )
     assert spec.layers["y"].shape == (1,)
-    np.testing.assert_allclose(r.outputs["y"][0, 0], clamp, rtol=1e-6)
-    np.testing.assert_allclose(r.outputs["y"][1, 0], math.log1p(math.exp(-2.0)), rtol=1e-6)  # -ln(e^3 / (e^3 + e))
+    assert r.outputs["y"].dtype == np.dtype(dtype)
+    assert r.outputs["y"][0, 0] == 400.0
+    expected = math.log1p(math.exp(-2.0) + 2 * math.exp(-8.0))  # -ln(e^3 / (e^3 + e + 2 e^-5))
+    np.testing.assert_allclose(r.outputs["y"][1, 0], expected, rtol=1e-6)
+
+
+def test_softmax_cross_entropy_ignores_negative_labels():
+    """softmax_cross_entropy.cpp: `if (label < 0) { y[j] = 0; continue; }`: a negative class index marks a
+    position to ignore (loss 0), as CategoricalCrossEntropy does, not NaN. -0.5 is cast to int 0: class 0
+    of (0, 0) costs ln 2. An index past the last class reads outside the array in nnabla: NaN here."""
+    x = [[0.0, 0.0]] * 4
+    _, r = _run("SoftmaxCrossEntropy, axis: 0", [2], x, [[-1.0], [-7.0], [-0.5], [2.0]])
+    got = r.outputs["y"][:, 0]
+    np.testing.assert_array_equal(got[:2], [0.0, 0.0])
+    np.testing.assert_allclose(got[2], math.log(2.0), rtol=1e-12)
+    assert math.isnan(got[3])
 
 
 def test_kl_multinomial_by_hand_and_default_target_dataset():
@@ -740,3 +766,52 @@ def test_class_index_target_of_the_wrong_shape_names_the_layer():
         nnspec.loads(text)
     assert "target T of 'y' (SoftmaxCrossEntropy)" in str(info.value)
     assert "expects samples of shape (1,)" in str(info.value)
+
+
+# --- against nnabla's own outputs ------------------------------------------------------------------------
+#
+# tests/fixtures/nnabla/layers.npz holds float32 inputs and what nnabla 1.39's CPU kernels computed from
+# them (scripts/make_nnabla_layer_fixture.py). nnabla's expf and logf are not numpy's float32 exp and log:
+# the two round differently in about one value in ten, by one ulp. So a loss is compared within 2 ulp of
+# the largest term it is computed from (the loss itself, and for SoftmaxCrossEntropy i_t - m, which the
+# log-sum cancels; for the binary losses 1, the size of 1 - i and 1 + exp(-|i|), whose last bit nnspec
+# keeps with log1p where nnabla rounds it away): a clamp, a dropped branch or a wrong sign is far more.
+
+
+def _within_two_ulp(got: np.ndarray, want: np.ndarray, scale: np.ndarray) -> None:
+    assert got.dtype == np.float32 and got.shape == want.shape
+    bound = 2 * np.finfo(np.float32).eps * np.maximum(np.abs(want), scale)
+    assert_error_within(got.astype(np.float64), want.astype(np.float64), bound)
+
+
+def _nnabla_case(layer: str, case: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x, t, nnspec's output, nnabla's) for one fixture case, run through a float32 spec."""
+    data = nnabla_layers()
+    x, t = data[f"{case}_x"], data[f"{case}_t"]
+    _, result = _run(layer, list(x.shape[1:]), x, t, dtype="float32")
+    return x, t, result.outputs["y"], data[f"{case}_out"]
+
+
+@pytest.mark.parametrize("case", ["sce", "sce3"])
+def test_softmax_cross_entropy_matches_nnabla(case):
+    """Logits spread from about 1 to 1,000 (row 0 of sce is the issue's 200, -200, 0, 1 with label 1):
+    nnabla gives 400, 36.1, ... unclamped, and 0 for the negative labels."""
+    x, t, got, want = _nnabla_case("SoftmaxCrossEntropy, axis: 0", case)
+    gap = np.take_along_axis(x.max(axis=1, keepdims=True) - x, np.maximum(t, 0).astype(np.intp), axis=1)
+    _within_two_ulp(got, want, gap.astype(np.float64))
+    np.testing.assert_array_equal(got[t < 0], 0.0)
+    if case == "sce":
+        assert (want > 87.34).sum() == 2  # 400 and 784.8: past the old clamp
+        assert got[0, 0] == want[0, 0] == 400.0
+
+
+@pytest.mark.parametrize(
+    "layer, case", [("CategoricalCrossEntropy", "cce"), ("BinaryCrossEntropy", "bce"), ("SigmoidCrossEntropy", "sigce")]
+)
+def test_other_cross_entropies_match_nnabla(layer, case):
+    """CategoricalCrossEntropy and BinaryCrossEntropy do clamp in nnabla (ln of max(p, FLT_MIN)): a certain
+    wrong answer costs 87.34 there and here. SigmoidCrossEntropy works on logits without a clamp."""
+    _, _, got, want = _nnabla_case(layer, case)
+    _within_two_ulp(got, want, np.ones_like(want, dtype=np.float64))
+    if layer == "CategoricalCrossEntropy":
+        assert want[0, 0] == got[0, 0] == np.float32(-np.log(np.float32(np.finfo(np.float32).tiny)))

@@ -151,23 +151,22 @@ def categorical_cross_entropy(inputs, props, params):
 
 
 def softmax_cross_entropy(inputs, props, params):
-    """o = -ln(max(softmax(i)_t, tiny)) = min(ln(sum_j exp(i_j - m)) - (i_t - m), -ln(tiny)) along axis,
-    m the largest i"""
-    # nnabla takes softmax, then -ln of the probability clamped at the dtype's smallest normal number.
-    # Computed here as log-softmax, which never takes ln(0), then clamped at -ln(tiny) (87.3 in float32,
-    # 708.4 in float64): the same value wherever the probability is at least tiny, and nnabla's clamp
-    # below. A class index outside 0 .. size - 1 reads outside the array in nnabla; here it gives NaN.
+    """o = ln(sum_j exp(i_j - m)) - (i_t - m) along axis, m the largest i; 0 where t < 0"""
+    # nnabla's form: log-softmax, then its negation at the target's class, with no clamp (logits
+    # [200, -200, 0, 1] with label 1 cost 400). The sum of exponentials is accumulated class by class
+    # in the input's dtype, as nnabla's loop does, so the loss rounds as nnabla's. A negative class
+    # index marks a position to ignore (loss 0); an index past the last class reads outside the array
+    # in nnabla, and gives NaN here, which the nan-inf check reports at this layer.
     x, t = inputs
     axis = props["axis"] + 1  # the batch axis comes first
-    index, _, valid = _class_indices(x, t, axis)
+    index, label, valid = _class_indices(x, t, axis)
     # i - m overflows to -inf only where a sample's logits spread past the dtype's range: exp(-inf) = 0
-    # is the right probability, and the loss of such a class is clamped, so the warning is silenced.
+    # is the right probability, and the loss of such a class is inf, so the warning is silenced.
     with np.errstate(over="ignore"):
         shifted = x - x.max(axis=axis, keepdims=True)
-        log_sum = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))  # the sum is at least 1
-        loss = log_sum - np.take_along_axis(shifted, index, axis=axis)
-    loss = np.minimum(loss, -np.log(np.finfo(x.dtype).tiny))
-    return np.where(valid, loss, x.dtype.type(np.nan))
+        exp_sum = np.add.accumulate(np.exp(shifted), axis=axis).take([-1], axis=axis)  # at least 1
+        loss = np.log(exp_sum) - np.take_along_axis(shifted, index, axis=axis)
+    return np.where(label < 0, x.dtype.type(0), np.where(valid, loss, x.dtype.type(np.nan)))
 
 
 def kl_multinomial(inputs, props, params):
@@ -297,7 +296,8 @@ register(
     LayerType(
         name="SoftmaxCrossEntropy",
         category="Loss",
-        formula="o = -ln(exp(i_t) / sum_j exp(i_j)) along axis",
+        formula="o = -ln(exp(i_t) / sum_j exp(i_j)) along axis, computed as ln(sum_j exp(i_j - m)) - (i_t - m), "
+        "m the largest i",
         description="Cross-entropy of logits (scores before Softmax) along an axis against a class index, "
         "computed stably.",
         forward=softmax_cross_entropy,
@@ -305,9 +305,11 @@ register(
         properties=(_axis_property("of the classes, along which Softmax is taken"),),
         targets=(CLASS_INDEX,),
         output_range=(0.0, None),
-        range_note="Takes logits, any real numbers; as in nnabla the probability is clamped at the dtype's "
-        "smallest normal number, so the loss is at most 87.3 (float32) or 708.4 (float64). The target is "
-        "a class index, truncated to an integer; an index outside 0 .. classes - 1 gives NaN.",
+        range_note="Takes logits, any real numbers. As in nnabla the loss is not clamped: it grows with the "
+        "gap between the largest logit and the target's (logits 200, -200, 0, 1 with target 1 cost 400), "
+        "unlike Softmax + CategoricalCrossEntropy, which stops at 87.3 (float32). The target is a class "
+        "index, truncated to an integer; a negative index gives loss 0 (ignored), an index past the last "
+        "class NaN.",
     )
 )
 
