@@ -32,13 +32,23 @@ _SCALES: dict[str, Callable[[int, int, int], float]] = {
 }
 
 
+# Names older NNC versions wrote, which nnabla's loader (utils/load.py, _create_initializer) still
+# reads as the HeForward forms: a project saved before the Forward/Backward split keeps its scale.
+LEGACY_INITIALIZERS: dict[str, str] = {
+    "NormalAffineHe": "NormalAffineHeForward",
+    "NormalConvolutionHe": "NormalConvolutionHeForward",
+    "NormalCLConvHe": "NormalCLConvHeForward",
+}
+
+
 def distribution(initializer: str, multiplier: float, fans: tuple[int, int, int]) -> tuple[str, float]:
     """What an NNC initializer draws from: ("constant", value), ("normal", std) or ("uniform", limit).
 
     Normal: N(0, m^2); Uniform: U(-m, m); Constant: m everywhere; Normal{Affine,Convolution}{HeForward,
     HeBackward,Glorot}: N(0, (m*std)^2); Uniform{Affine,Convolution}Glorot: U(-m*lim, m*lim) with
-    lim = sqrt(6 / (K*inmaps + outmaps)).
+    lim = sqrt(6 / (K*inmaps + outmaps)). The legacy names (``LEGACY_INITIALIZERS``) are their HeForward forms.
     """
+    initializer = LEGACY_INITIALIZERS.get(initializer, initializer)
     if initializer == "Constant":
         return "constant", multiplier
     if initializer == "Normal":

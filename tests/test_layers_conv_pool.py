@@ -1078,6 +1078,60 @@ def test_depthwise_default_initializers():
     _assert_normal_std(W, math.sqrt(2 / (25 * 64)))
 
 
+@pytest.mark.parametrize(
+    "layer, size, shape, sigma",
+    [
+        # He forward: std sqrt(2 / fan_in), fan_in the values one output reads: nnabla's
+        # calc_normal_std_he_forward(inmaps, outmaps, kernel) = sqrt(2 / (inmaps * prod(kernel))).
+        ("type: Affine, out_shape: 50, W: {initializer: NormalAffineHe}", (8, 5), (40, 50), math.sqrt(2 / 40)),
+        (
+            "type: Affine, out_shape: 50, W: {initializer: NormalAffineHe, multiplier: 3}",
+            (40,),
+            (40, 50),
+            3 * math.sqrt(2 / 40),
+        ),
+        # W (64, 16, 3, 3): inmaps 16, kernel 3 x 3: sqrt(2 / 144) (Glorot, the default, would be sqrt(2 / 208))
+        (
+            "type: Convolution, out_maps: 64, W: {initializer: NormalConvolutionHe}",
+            (16, 6, 6),
+            (64, 16, 3, 3),
+            math.sqrt(2 / 144),
+        ),
+        # channel_last W (64, 3, 3, 16): nnabla's CLConv form reads inmaps from the last axis, kernel 3 x 3
+        (
+            "type: Convolution, out_maps: 64, channel_last: true, W: {initializer: NormalCLConvHe}",
+            (6, 6, 16),
+            (64, 3, 3, 16),
+            math.sqrt(2 / 144),
+        ),
+        # Deconvolution W (8, 16, 5, 5): NNC's loader reads inmaps = W.shape[1] = 16, kernel 5 x 5
+        ("type: Deconvolution, W: {initializer: NormalConvolutionHe}", (8, 4, 4), (8, 16, 5, 5), math.sqrt(2 / 400)),
+    ],
+)
+def test_legacy_he_initializer_names_are_he_forward(layer, size, shape, sigma):
+    """NormalAffineHe, NormalConvolutionHe and NormalCLConvHe, the names older NNC projects hold (NNC's own
+    binary_semantic_segmentation tutorial uses NormalConvolutionHe), are read by nnabla's loader
+    (utils/load.py, _create_initializer) exactly as NormalAffineHeForward, NormalConvolutionHeForward and
+    NormalCLConvHeForward: the spec validates, and W is drawn with He forward's std, worked out by hand."""
+    W = _parameters(layer, size)["W"].astype(np.float64)
+    assert W.shape == shape
+    _assert_normal_std(W, sigma)
+
+
+def test_legacy_he_initializer_names_draw_what_their_he_forward_forms_draw():
+    """Same seed, same parameter name: the legacy name and its HeForward form give the same values."""
+    for legacy, current in [
+        ("NormalConvolutionHe", "NormalConvolutionHeForward"),
+        ("NormalCLConvHe", "NormalCLConvHeForward"),
+    ]:
+        layer = "type: Convolution, out_maps: 4, W: {initializer: %s}"
+        np.testing.assert_array_equal(
+            _parameters(layer % legacy, (3, 5, 5))["W"], _parameters(layer % current, (3, 5, 5))["W"]
+        )
+    with pytest.raises(nnspec.SpecError, match="'y' \\(Deconvolution\\)"):
+        _parameters("type: Deconvolution, W: {initializer: NormalCLConvHe}", (3, 4, 4))  # no CLConv names there
+
+
 def test_embed_default_initializer_is_uniform():
     W = _parameters("type: Embed", (3,))["W"].astype(np.float64)
     assert W.shape == (100, 32)

@@ -19,6 +19,7 @@ AFFINE_INITIALIZERS = (
     "Uniform",
     "UniformAffineGlorot",
     "Constant",
+    "NormalAffineHe",  # the legacy name of NormalAffineHeForward, as nnabla's loader reads it
 )
 
 
@@ -121,6 +122,9 @@ CONVOLUTION_INITIALIZERS = (
     "UniformConvolutionGlorot",
     "UniformCLConvGlorot",
     "Constant",
+    # legacy names of the HeForward forms, as nnabla's loader reads them
+    "NormalConvolutionHe",
+    "NormalCLConvHe",
 )
 # DepthwiseConvolution, Deconvolution and DepthwiseDeconvolution offer no CLConv initializers in NNC.
 CONV_INITIALIZERS = tuple(name for name in CONVOLUTION_INITIALIZERS if "CLConv" not in name)
