@@ -54,6 +54,7 @@ from .layer_harness import (
     elementwise,
     forward_raising,
     layer_spec,
+    nnabla_layers,
     received,
     run_spec,
 )
@@ -339,7 +340,6 @@ CASES = [
     Case("Concatenate-axis0", "Concatenate", "axis: 0", {"x": (2, 3), "z": (1, 3)}, {"axis": 0}),
     Case("Concatenate-axis1", "Concatenate", "axis: 1", {"x": (2, 3), "z": (2, 2)}, {"axis": 1}),
     Case("Concatenate-three", "Concatenate", "axis: 0", {"x": (2,), "z": (3,), "w": (1,)}, {"axis": 0}),
-    Case("Concatenate-one", "Concatenate", "axis: 0", {"x": (4,)}, {"axis": 0}),
     Case("Reshape-3d-to-2d", "Reshape", "out_shape: [4, 6]", {"x": (2, 3, 4)}, {"out_shape": (4, 6)}),
     Case("Reshape-to-vector", "Reshape", "out_shape: 6", {"x": (2, 3)}, {"out_shape": (6,)}),
     Case("Reshape-vector-to-2d", "Reshape", "out_shape: [3, 2]", {"x": (6,)}, {"out_shape": (3, 2)}),
@@ -615,6 +615,20 @@ def test_concatenate_by_hand():
     np.testing.assert_array_equal(result.outputs["j1"][0], [[1, 2, 5], [3, 4, 6]])
     np.testing.assert_array_equal(result.outputs["j0"][0], [[1, 2], [3, 4], [7, 8]])
     assert spec.layers["j1"].shape == (2, 3) and spec.layers["j0"].shape == (3, 2)
+
+
+def test_concatenate_of_one_input_is_refused_as_nnabla_refuses_it():
+    """nnabla 1.39's Concatenate declares at least 2 inputs: F.concatenate(x) fails in setup with
+    "Concatenate needs at least 2 inputs (given 1)" (recorded by scripts/make_nnabla_layer_fixture.py),
+    so NNC cannot evaluate such a layer. nnspec refuses it at validation, at the layer, not as a copy."""
+    assert "Concatenate needs at least 2 inputs (given 1)" in str(nnabla_layers()["concat1_error"])
+    text = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [4]}\n  - {name: c, type: Concatenate}\n"
+    with pytest.raises(nnspec.SpecError) as caught:
+        nnspec.loads(text)
+    [problem] = caught.value.diagnostics
+    assert problem.line == 4
+    assert "layer 'c' (Concatenate) takes 2 or more inputs; got 1 (x)" in problem.message
+    assert str(nnspec.layer_types()["Concatenate"].arity) == "2 or more inputs"
 
 
 def test_reshape_by_hand():

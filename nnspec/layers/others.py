@@ -52,11 +52,14 @@ register(
         name="Concatenate",
         category="Others",
         formula="o = concatenate(i0, i1, ...) along axis",
-        description="Joins its inputs along one axis.",
+        description="Joins two or more inputs along one axis (nnabla refuses a single input, so NNC cannot "
+        "run one; Identity passes one input through).",
         forward=concatenate,
         infer_shape=concatenate_shape,
         estimate=lambda inputs, shapes, props, params, dtype: mixture([(e, prod(s)) for e, s in zip(inputs, shapes)]),
-        arity=Arity(1, None),
+        # nnabla's Concatenate needs at least 2 inputs (its setup fails on one, so NNC cannot run it):
+        # one input is refused here too, rather than run as a copy NNC would never compute.
+        arity=Arity(2, None),
         properties=(Property("axis", "uint", 0, "Axis to join along (batch axis excluded)."),),
     )
 )
