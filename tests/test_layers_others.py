@@ -49,6 +49,7 @@ from .layer_harness import (
     cycled,
     forward_raising,
     layer_spec,
+    nnabla_layers,
     received,
     run_spec,
 )
@@ -110,16 +111,16 @@ def ref_broadcast(inputs, props):
 
 
 def ref_broadcast_to(inputs, props):
-    """nnabla's broadcast_to(x, y, axis): the output has x's shape and y's values; y's axes match
-    x's axes from axis (any negative axis: y matches x's last axes)."""
+    """nnabla's broadcast_to(x, y, axis) on the whole arrays, batch axis first, given the axis NNC passes
+    it (its Axis + 1: `ArgumentName=broadcast_to_param.axis -a`): the output has x's shape and
+    out[k] = y[k[a : a + y.ndim]], a that axis, or x.ndim - y.ndim where it is negative (y at x's tail)."""
     x, y = inputs
-    n, xs = _batch_and_sample(x)
-    ys = y.shape[1:]
-    start = props["axis"] if props["axis"] >= 0 else len(xs) - len(ys)
+    a = props["axis"] + 1
+    if a < 0:
+        a = x.ndim - y.ndim
     out = np.empty(x.shape)
     for index in np.ndindex(out.shape):
-        sample_index = index[1:]
-        out[index] = y[(index[0], *sample_index[start : start + len(ys)])]
+        out[index] = y[index[a : a + y.ndim]]
     return out
 
 
@@ -461,11 +462,11 @@ CASES = [
     Case("Broadcast-1x3-to-4x3", "Broadcast", "out_shape: [4, 3]", {"x": (1, 3)}, {"out_shape": (4, 3)}),
     Case("Broadcast-3x1x1", "Broadcast", "out_shape: [3, 2, 5]", {"x": (3, 1, 1)}, {"out_shape": (3, 2, 5)}),
     Case("Broadcast-1-to-7", "Broadcast", "out_shape: 7", {"x": (1,)}, {"out_shape": (7,)}),
-    # BroadcastTo: the tail (axis -1, NNC's default), axis 0, axis 1, equal shapes
-    Case("BroadcastTo-tail", "BroadcastTo", "", {"x": (2, 3, 4), "z": (3, 4)}, {"axis": -1}),
-    Case("BroadcastTo-axis0", "BroadcastTo", "axis: 0", {"x": (2, 3, 4), "z": (2, 3)}, {"axis": 0}),
-    Case("BroadcastTo-axis1", "BroadcastTo", "axis: 1", {"x": (2, 3, 4), "z": (3,)}, {"axis": 1}),
-    Case("BroadcastTo-axis0-2d", "BroadcastTo", "axis: 0", {"x": (3, 2), "z": (3,)}, {"axis": 0}),
+    # BroadcastTo: NNC's axis -1 (nnabla's 0) lines the second input up with the first's leading axes;
+    # a lower axis lines the whole arrays up at the tail, which is the same for inputs of one rank
+    Case("BroadcastTo-one-axis", "BroadcastTo", "", {"x": (2, 3, 4), "z": (2,)}, {"axis": -1}),
+    Case("BroadcastTo-two-axes", "BroadcastTo", "axis: -1", {"x": (2, 3, 4), "z": (2, 3)}, {"axis": -1}),
+    Case("BroadcastTo-2d", "BroadcastTo", "", {"x": (3, 2), "z": (3,)}, {"axis": -1}),
     Case("BroadcastTo-same", "BroadcastTo", "axis: -3", {"x": (2, 3), "z": (2, 3)}, {"axis": -3}),
     # Tile: default reps 2 (last axis), reps per axis, reps longer than the axes
     Case("Tile-default", "Tile", "", {"x": (2, 3)}, {"reps": (2,)}),
@@ -910,14 +911,46 @@ def test_shift_reflect_beyond_twice_the_axis_follows_nnabla():
 
 
 def test_broadcast_to_by_hand():
-    """The output has the first input's shape and the second input's values."""
+    """The output has the first input's shape and the second input's values, each repeated along the
+    first input's trailing axes: NNC's axis -1 is nnabla's axis 0."""
     x = np.zeros((1, 2, 3))
     y = np.array([[10.0, 20.0]])
-    got = _run_one("type: BroadcastTo, input: [x, z], axis: 0", {"x": x, "z": y}, {"x": [2, 3], "z": [2]})
+    got = _run_one("type: BroadcastTo, input: [x, z]", {"x": x, "z": y}, {"x": [2, 3], "z": [2]})
     np.testing.assert_array_equal(got[0], [[10, 10, 10], [20, 20, 20]])
-    y = np.array([[1.0, 2.0, 3.0]])
-    got = _run_one("type: BroadcastTo, input: [x, z]", {"x": x, "z": y}, {"x": [2, 3], "z": [3]})
-    np.testing.assert_array_equal(got[0], [[1, 2, 3], [1, 2, 3]])
+
+
+@pytest.mark.parametrize("case, y_shape", [("bt", (2,)), ("bt2", (2, 3))])
+def test_broadcast_to_matches_nnabla(case, y_shape):
+    """nnabla 1.39's F.broadcast_to(x, y, axis=0), what NNC runs for its default Axis -1, on x (3, 2, 3, 4)
+    and y (3, 2) or (3, 2, 3) (tests/fixtures/nnabla/layers.npz): the same values, bit for bit."""
+    data = nnabla_layers()
+    x, y = data["bt_x"], data[f"{case}_y"]
+    assert y.shape[1:] == y_shape
+    spec = nnspec.loads(
+        f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: {list(x.shape[1:])}}}\n"
+        f"  - {{name: z, type: Input, size: {list(y_shape)}}}\n"
+        "  - {name: y, type: BroadcastTo, input: [x, z]}\n"
+    )
+    assert spec.layers["y"].shape == x.shape[1:]
+    got = nnspec.run(spec, {"x": x, "z": y}).outputs["y"]
+    np.testing.assert_array_equal(got, data[f"{case}_out"])
+
+
+def test_broadcast_to_axis_that_mixes_samples_is_refused():
+    """NNC's Axis 0 is nnabla's axis 1: for x (2, 2, 3) and y (2, 3) nnabla lines y's batch axis up with
+    x's axis 1, and its output sample 0 holds both samples' y (tests/fixtures/nnabla/layers.npz: y is
+    0..5, out[0] is [[0, 1, 2], [3, 4, 5]]); with 3 samples it would fail. nnspec refuses it, at validation."""
+    data = nnabla_layers()
+    np.testing.assert_array_equal(data["btmix_out"][0], data["btmix_y"])
+    text = (
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2, 3]}\n  - {name: z, type: Input, size: [3]}\n"
+        "  - {name: y, type: BroadcastTo, input: [x, z], axis: 0}\n"
+    )
+    with pytest.raises(nnspec.SpecError) as caught:
+        nnspec.loads(text)
+    [problem] = caught.value.diagnostics
+    assert problem.line == 5
+    assert "lines the second input's batch axis up with the first input's axis 0 (size 2)" in problem.message
 
 
 def test_one_hot_by_hand():
@@ -1001,7 +1034,7 @@ def test_static_estimates_pass_through_every_layer():
     text = """nnspec: 1
 layers:
   - {name: x, type: Input, size: [2, 3], range: [-1, 1]}
-  - {name: v, type: Input, size: [3], range: [0, 2]}
+  - {name: v, type: Input, size: [2], range: [0, 2]}
   - {name: lab, type: Input, size: [1], range: [0, 3]}
   - {name: drop, type: Dropout, input: x}
   - {name: train, type: Dropout, input: x, skip_at_test: false, p: 0.75}
@@ -1052,10 +1085,11 @@ INVALID = [
     ("Broadcast-not-1", "type: Broadcast, out_shape: [4, 3]", {"x": [2, 3]}, "out_shape"),
     ("Broadcast-axes", "type: Broadcast, out_shape: [2, 2, 3]", {"x": [2, 3]}, "out_shape"),
     ("Broadcast-zero", "type: Broadcast, out_shape: [0, 3]", {"x": [1, 3]}, "out_shape"),
-    ("BroadcastTo-mismatch", "type: BroadcastTo, input: [x, z]", {"x": [2, 3], "z": [2]}, "axis"),
-    ("BroadcastTo-axis-mismatch", "type: BroadcastTo, input: [x, z], axis: 1", {"x": [2, 3], "z": [2]}, "axis"),
+    ("BroadcastTo-mismatch", "type: BroadcastTo, input: [x, z]", {"x": [2, 3], "z": [3]}, "axis"),
+    ("BroadcastTo-axis-0", "type: BroadcastTo, input: [x, z], axis: 0", {"x": [2, 3], "z": [3]}, "axis"),
+    ("BroadcastTo-axis-1", "type: BroadcastTo, input: [x, z], axis: 1", {"x": [2, 3], "z": [2]}, "axis"),
     ("BroadcastTo-axis-range", "type: BroadcastTo, input: [x, z], axis: 2", {"x": [2, 3], "z": [2]}, "axis"),
-    ("BroadcastTo-overhang", "type: BroadcastTo, input: [x, z], axis: 1", {"x": [2, 3], "z": [3, 2]}, "axis"),
+    ("BroadcastTo-tail", "type: BroadcastTo, input: [x, z], axis: -2", {"x": [2, 3], "z": [3]}, "axis"),
     ("BroadcastTo-bigger", "type: BroadcastTo, input: [x, z]", {"x": [3], "z": [2, 3]}, None),
     ("BroadcastTo-one-input", "type: BroadcastTo, input: x", {"x": [3]}, None),
     ("Tile-zero", "type: Tile, reps: [2, 0]", {"x": [3]}, "reps"),

@@ -226,47 +226,54 @@ def broadcast_shape(shapes, props):
     return out
 
 
-def _broadcast_to_start(x_shape, y_shape, axis: int) -> int:
-    """The axis of x that y's first axis lines up with (nnabla: any negative axis means the tail)."""
+def _broadcast_to_check(x_shape, y_shape, axis: int) -> None:
+    """Whether nnabla's broadcast_to, given what NNC passes it, can line y up with x sample by sample.
+
+    NNC passes Axis + 1 (``broadcast_to_param.axis -a``: nnabla's arrays have the batch axis first),
+    and nnabla lines y's whole shape, batch axis included, up with x's from that axis, a negative
+    one meaning x's last axes. So NNC's default -1 is nnabla's 0: batch on batch, y's sample axes on
+    x's leading ones. Any other alignment puts y's batch axis on one of x's sample axes: each output
+    sample would be made of other samples' values, and exist only for one batch size. Refused."""
     if len(y_shape) > len(x_shape):
         raise ShapeError(
             f"the second input has more axes ({len(y_shape)}) than the first ({len(x_shape)}): "
             "BroadcastTo repeats the second input's values to the first input's shape"
         )
-    if axis < 0:
-        start = len(x_shape) - len(y_shape)
-    else:
-        check_axis(axis, x_shape)
-        start = axis
-        if start + len(y_shape) > len(x_shape):
-            raise ShapeError(
-                f"the second input's {_plural(len(y_shape), 'axis', 'axes')} do not fit into the first "
-                f"input's {len(x_shape)} from axis {axis}",
-                "axis",
-            )
-    if tuple(x_shape[start : start + len(y_shape)]) != tuple(y_shape):
-        where = f"from axis {axis}" if axis >= 0 else "at the last axes (axis -1)"
+    nnabla_axis = axis + 1
+    if nnabla_axis > len(x_shape):
+        raise ShapeError(f"axis {axis} is out of range for the first input's {len(x_shape)} axes", "axis")
+    # where y's batch axis lands among x's axes counted with the batch axis (0: on x's batch axis)
+    batch_lands = nnabla_axis if nnabla_axis >= 0 else len(x_shape) - len(y_shape)
+    if batch_lands != 0:
         raise ShapeError(
-            f"the second input's shape {format_shape(y_shape)} must equal the first input's "
-            f"{_axis_range(start, len(y_shape))}, {format_shape(x_shape[start : start + len(y_shape)])} "
-            f"(lined up {where})",
+            f"NNC passes axis + 1 to nnabla, whose arrays have the batch axis first: axis {axis} lines the "
+            f"second input's batch axis up with the first input's axis {batch_lands - 1} (size "
+            f"{x_shape[batch_lands - 1]}), mixing samples, for one batch size only; use axis -1, "
+            "which lines the second input up with the first input's leading axes",
             "axis",
         )
-    return start
+    leading = tuple(x_shape[: len(y_shape)])
+    if leading != tuple(y_shape):
+        raise ShapeError(
+            f"the second input's shape {format_shape(y_shape)} must equal the first input's "
+            f"{_axis_range(0, len(y_shape))}, {format_shape(leading)}: NNC's axis -1 (nnabla's 0) "
+            "lines it up with the first input's leading axes",
+            "axis",
+        )
 
 
 def broadcast_to(inputs, props, params):
-    """o = i1 repeated to the shape of i0, i1's axes lined up with i0's from axis (nnabla's broadcast_to(x=i0, y=i1))"""
+    """o = i1 repeated to the shape of i0, i1's axes lined up with i0's leading axes (NNC's axis -1:
+    nnabla's broadcast_to(x=i0, y=i1, axis=0))"""
     x, y = inputs
     x_shape, y_shape = x.shape[1:], y.shape[1:]
-    start = _broadcast_to_start(x_shape, y_shape, props["axis"])
-    after = len(x_shape) - start - len(y_shape)
-    lined_up = y.reshape((len(y), *(1,) * start, *y_shape, *(1,) * after))
-    return np.ascontiguousarray(np.broadcast_to(lined_up, (len(x), *x_shape)))
+    _broadcast_to_check(x_shape, y_shape, props["axis"])
+    lined_up = y.reshape((len(y), *y_shape, *(1,) * (len(x_shape) - len(y_shape))))
+    return np.ascontiguousarray(np.broadcast_to(lined_up, x.shape))  # a copy, not a read-only view
 
 
 def broadcast_to_shape(shapes, props):
-    _broadcast_to_start(shapes[0], shapes[1], props["axis"])
+    _broadcast_to_check(shapes[0], shapes[1], props["axis"])
     return shapes[0]
 
 
@@ -701,8 +708,9 @@ register(
     LayerType(
         name="BroadcastTo",
         category="Others",
-        formula="o=i1 repeated to the shape of i0, i1's axes lined up with i0's from axis",
-        description="Repeats the second input's values to the first input's shape (nnabla's broadcast_to(x, y)).",
+        formula="o=i1 repeated to the shape of i0, i1's axes lined up with i0's leading axes",
+        description="Repeats the second input's values to the first input's shape, each value along the "
+        "first input's trailing axes (nnabla's broadcast_to(x, y, axis=0), which NNC runs for its Axis -1).",
         forward=broadcast_to,
         infer_shape=broadcast_to_shape,
         estimate=lambda inputs, shapes, props, params, dtype: inputs[1],
@@ -712,8 +720,9 @@ register(
                 "axis",
                 "int",
                 -1,
-                "Axis of the first input the second input's first axis lines up with; negative: "
-                "the second input lines up with the last axes.",
+                "NNC's Axis, which NNC passes to nnabla as axis + 1 (nnabla counts the batch axis): -1 lines "
+                "the second input's axes up with the first input's leading axes. Another value would line "
+                "the second input's batch axis up with a sample axis, and is refused.",
             ),
         ),
     )
