@@ -339,6 +339,14 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
         help="stop before running when the run would need more memory than SIZE, e.g. 2G, from 0 to 1024T "
         "(default: half of RAM)",
     )
+    parser.add_argument(
+        "--training",
+        action="store_true",
+        help="run the training forward pass: BatchNormalization's batch_stat and MeanSubtraction's "
+        "update_running_mean as the spec sets them, Dropout applied (drawn from the spec's seed); "
+        "batch statistics then depend on --batch-size. Default: what NNC's evaluation computes "
+        "(stored statistics, Dropout skipped), whatever the batch size",
+    )
 
 
 def _out_of_memory(args: argparse.Namespace) -> str:
@@ -560,6 +568,7 @@ def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | 
                 checks=dict(parse_cli(item) for item in args.check),
                 keep_outputs=keep,
                 progress=progress,
+                training=args.training,
             )
         finally:
             if progress is not None:
@@ -632,6 +641,7 @@ def _data_options(args: argparse.Namespace) -> dict[str, object]:
         "--batch-size": args.batch_size,
         "--samples": args.samples,
         "--max-memory": args.max_memory,
+        "--training": args.training,
     }
 
 
