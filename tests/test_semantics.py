@@ -280,3 +280,22 @@ def test_reports_say_which_semantics_ran(tmp_path, capsys):
         report = json.loads(capsys.readouterr().out)
         jsonschema.validate(report, report_schema())
         assert report["semantics"] == expected
+
+
+def test_html_report_says_which_semantics_ran():
+    from nnspec.pictures.html import report_html
+
+    for training, expected in ((False, "as NNC evaluates"), (True, "training (--training)")):
+        result = run_bn(None, training=training)
+        header = report_html(result, None, {}).split("</header>")[0]
+        assert expected in header
+
+
+def test_layer_reference_says_what_evaluation_changes():
+    from nnspec.reference import at_evaluation
+
+    catalog = nnspec.layer_types()
+    assert "passes batch_stat false" in at_evaluation(catalog["BatchNormalization"])
+    assert "passes update_running_mean false" in at_evaluation(catalog["MeanSubtraction"])
+    assert "skip_at_test is true" in at_evaluation(catalog["Dropout"])
+    assert at_evaluation(catalog["Tanh"]) == ""

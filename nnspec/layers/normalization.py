@@ -257,8 +257,7 @@ register(
                 f"Running (unbiased) variance, shape {_BN_LAYOUT}; NNC initialises it to 0.",
             ),
         ),
-        range_note="NNC evaluates with the stored statistics whatever batch_stat says (nnspec run does too; "
-        "--training honours batch_stat). NNC initialises var to 0, so untrained stored statistics multiply the "
+        range_note="NNC initialises var to 0, so untrained stored statistics (used at evaluation) multiply the "
         "input by 1/sqrt(epsilon) (100 for 1e-4). With batch_stat in training each batch is standardised with its "
         "own mean and biased variance, so an output depends on the other samples in its batch (--batch-size): a "
         "batch of one sample of (C,) values outputs beta only. A zero "
@@ -616,8 +615,7 @@ register(
                 "Number of batches the running mean has seen, shape (1,).",
             ),
         ),
-        range_note="NNC evaluates with the stored mean whatever update_running_mean says (nnspec run does too; "
-        "--training honours it). In training, update_running_mean (NNC's default) with an untrained t of 0 "
+        range_note="In training (--training), update_running_mean (NNC's default) with an untrained t of 0 "
         "subtracts each batch's own mean, so an output depends on the other samples in its batch; with a trained "
         "t the update moves the stored mean by only 1/(t + 1) of the difference.",
     )
