@@ -299,3 +299,24 @@ def test_layer_reference_says_what_evaluation_changes():
     assert "passes update_running_mean false" in at_evaluation(catalog["MeanSubtraction"])
     assert "skip_at_test is true" in at_evaluation(catalog["Dropout"])
     assert at_evaluation(catalog["Tanh"]) == ""
+
+
+def test_resolved_spec_names_what_evaluation_changes():
+    """--print-resolved writes the properties as written, and says under its first line which
+    layers nnspec run (as NNC evaluates) runs otherwise; the text still loads back to itself."""
+    from nnspec.resolved import resolved_text
+
+    text = (
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [4]}\n"
+        "  - {name: bn, type: BatchNormalization}\n  - {name: stored, type: BatchNormalization, batch_stat: false}\n"
+        "  - {name: drop, type: Dropout}\n  - {name: kept, type: Dropout, skip_at_test: false}\n"
+    )
+    resolved = resolved_text(nnspec.loads(text))
+    comments = [line for line in resolved.splitlines() if line.startswith("#")][1:]
+    assert comments == [
+        "# nnspec run (as NNC evaluates) runs bn with batch_stat false",
+        "# nnspec run (as NNC evaluates) skips drop: its input passes through",
+        "# nnspec run --training runs the properties as written",
+    ]
+    assert "    batch_stat: true\n" in resolved
+    assert resolved_text(nnspec.loads(resolved)) == resolved
