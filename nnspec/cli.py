@@ -601,6 +601,8 @@ def _graph(args: argparse.Namespace) -> int:
     unused = [option for option, value in _data_options(args).items() if value]
     if unused and not args.run:
         raise UsageError(f"{', '.join(unused)} give data for a run: add --run (or leave them out)")
+    if args.training and not args.run:
+        raise UsageError("--training says how a run computes: add --run (or leave it out)")
     spec = load(args.file, allow_paths=args.allow_path)
     if form != "dot":  # before a run, not after it; a graph too large to draw is refused without matplotlib's import
         from .pictures.extra import require_matplotlib
@@ -641,7 +643,6 @@ def _data_options(args: argparse.Namespace) -> dict[str, object]:
         "--batch-size": args.batch_size,
         "--samples": args.samples,
         "--max-memory": args.max_memory,
-        "--training": args.training,
     }
 
 

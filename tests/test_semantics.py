@@ -28,6 +28,8 @@ from nnspec.cli import main
 from nnspec.output_schemas import report_schema
 from nnspec.static import estimates
 
+from .conftest import SPECS
+
 # NNC's definitions: {type: {property (nnspec's spelling): value at evaluation}}.
 NNC_TEST_ARGUMENTS = {
     "BatchNormalization": {"batch_stat": False},  # batch_normalization_param.batch_stat -test=False
@@ -320,3 +322,10 @@ def test_resolved_spec_names_what_evaluation_changes():
     ]
     assert "    batch_stat: true\n" in resolved
     assert resolved_text(nnspec.loads(resolved)) == resolved
+
+
+def test_graph_takes_training_with_run_only(capsys):
+    bn_residual = str(SPECS / "bn_residual.yaml")
+    assert main(["graph", bn_residual, "--training"]) == 2
+    assert "--training says how a run computes: add --run" in capsys.readouterr().err
+    assert main(["graph", bn_residual, "--run", "--training", "--samples", "4"]) == 0
