@@ -36,7 +36,7 @@ from .data import gather_inputs, generate, release, variables
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
 from .params import load_parameter_file, resolve_parameters
 from .plan import Step, data_key, make_plan, owns
-from .semantics import EVALUATION, as_run, semantics
+from .semantics import EVALUATION, as_run, semantics_name
 from .spec import DataReader, Spec
 
 
@@ -210,7 +210,7 @@ class Runner:
         # The layers' properties as this kind of run uses them: the plan, the checks and the
         # result all read these (nnspec.semantics), never the spec's own where they differ.
         self.spec = spec = as_run(spec, training=training)
-        self.semantics = semantics(training)
+        self.semantics = semantics_name(training)
         self.statistics = statistics
         self.enabled = settings.resolve(spec, checks) if statistics else {}
         self._footprint = memory.Footprint.of(spec)

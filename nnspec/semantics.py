@@ -43,7 +43,7 @@ DESCRIPTIONS = {
 }
 
 
-def semantics(training: bool) -> str:
+def semantics_name(training: bool) -> str:
     """The name of the computation: ``"training"`` or ``"evaluation"``."""
     return TRAINING if training else EVALUATION
 
