@@ -219,6 +219,12 @@ class LayerType:
     # check the runner makes otherwise (nnspec.plan.owns), which costs as much as a small layer.
     fresh_output: bool = False
     is_source: bool = False  # takes its values from data, not from other layers
+    # What NNC's evaluation changes (nnspec.semantics): ``test_arguments`` are the property values
+    # NNC passes at evaluation whatever the spec says (its layer definitions' ``-test=`` marks);
+    # ``skip_at_test`` says the type has NNC's SkipAtTest property (named skip_at_test here): at
+    # evaluation a layer with it true passes its input through, in training the layer runs.
+    test_arguments: tuple[tuple[str, Any], ...] = ()
+    skip_at_test: bool = False
 
     @property
     def property_map(self) -> dict[str, Property]:

@@ -339,6 +339,14 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
         help="stop before running when the run would need more memory than SIZE, e.g. 2G, from 0 to 1024T "
         "(default: half of RAM)",
     )
+    parser.add_argument(
+        "--training",
+        action="store_true",
+        help="run the training forward pass: BatchNormalization's batch_stat and MeanSubtraction's "
+        "update_running_mean as the spec sets them, Dropout applied (drawn from the spec's seed); "
+        "batch statistics then depend on --batch-size. Default: what NNC's evaluation computes "
+        "(stored statistics, Dropout skipped), whatever the batch size",
+    )
 
 
 def _out_of_memory(args: argparse.Namespace) -> str:
@@ -560,6 +568,7 @@ def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | 
                 checks=dict(parse_cli(item) for item in args.check),
                 keep_outputs=keep,
                 progress=progress,
+                training=args.training,
             )
         finally:
             if progress is not None:
@@ -592,6 +601,8 @@ def _graph(args: argparse.Namespace) -> int:
     unused = [option for option, value in _data_options(args).items() if value]
     if unused and not args.run:
         raise UsageError(f"{', '.join(unused)} give data for a run: add --run (or leave them out)")
+    if args.training and not args.run:
+        raise UsageError("--training says how a run computes: add --run (or leave it out)")
     spec = load(args.file, allow_paths=args.allow_path)
     if form != "dot":  # before a run, not after it; a graph too large to draw is refused without matplotlib's import
         from .pictures.extra import require_matplotlib

@@ -105,7 +105,18 @@ def report_schema() -> dict[str, Any]:
         "$schema": _DRAFT,
         "title": "nnspec run --format json",
         "type": "object",
-        "required": ["nnspec_report", "spec", "name", "dtype", "samples", "layers", "outputs", "scores", "findings"],
+        "required": [
+            "nnspec_report",
+            "spec",
+            "name",
+            "dtype",
+            "samples",
+            "semantics",
+            "layers",
+            "outputs",
+            "scores",
+            "findings",
+        ],
         "additionalProperties": False,
         "properties": {
             "nnspec_report": {"const": 1, "description": "version of this report format"},
@@ -113,6 +124,11 @@ def report_schema() -> dict[str, Any]:
             "name": {"type": ["string", "null"]},
             "dtype": {"enum": ["float32", "float64"]},
             "samples": {"type": "integer", "minimum": 0},
+            "semantics": {
+                "enum": ["evaluation", "training"],
+                "description": "what the run computed: NNC's evaluation (BatchNormalization's stored statistics, "
+                "Dropout skipped; the default) or the training forward pass (nnspec run --training)",
+            },
             "layers": {
                 "type": "array",
                 "description": "every layer, in the order it ran",

@@ -25,6 +25,19 @@ def _range(bounds: tuple[Any, Any] | None) -> str:
     return f"{'-inf' if low is None else f'{low:g}'}..{'inf' if high is None else f'{high:g}'}"
 
 
+def at_evaluation(layer_type: LayerType) -> str:
+    """What NNC's evaluation, nnspec run's default, changes in a layer (nnspec.semantics); "" if nothing."""
+    if layer_type.test_arguments:
+        given = " and ".join(f"{name} {json.dumps(value)}" for name, value in layer_type.test_arguments)
+        return f"At evaluation (nnspec run without --training) NNC passes {given}, whatever the spec says."
+    if layer_type.skip_at_test:
+        return (
+            "At evaluation (nnspec run without --training) NNC leaves the layer out where skip_at_test is true: "
+            "its input passes through."
+        )
+    return ""
+
+
 def summary() -> str:
     """Every layer type, by category, with its formula."""
     width = max(len(name) for name in layer_types())
@@ -61,6 +74,8 @@ def entry(layer_type: LayerType) -> str:
     ]
     if t.range_note:
         lines.append(f"  {t.range_note}")
+    if at_evaluation(t):
+        lines.append(f"  {at_evaluation(t)}")
     return "\n".join(lines) + "\n"
 
 
@@ -102,6 +117,7 @@ def markdown() -> str:
                 + (f" {t.range_note}" if t.range_note else ""),
                 "",
             ]
+            out += [at_evaluation(t), ""] if at_evaluation(t) else []
     return "\n".join(out)
 
 
@@ -130,6 +146,7 @@ def as_json() -> list[dict[str, Any]]:
             "input_range": _json_bounds(t.input_range),
             "output_range": _json_bounds(t.output_range),
             "range_note": t.range_note,
+            "at_evaluation": at_evaluation(t),
         }
         for _, types in _by_category()
         for t in types

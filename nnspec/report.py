@@ -10,10 +10,13 @@ import numpy as np
 from .diagnostics import ERROR, INFO, WARNING
 from .printable import printable
 from .runner import RunResult, execution_order
+from .semantics import EVALUATION, TRAINING
 from .stats import TensorStats
 
 MAX_VALUES_SHOWN = 32  # the text report shows outputs up to this many values (the table covers the rest)
 MAX_VALUES_IN_JSON = 100_000  # larger outputs belong in a file: --output
+# The text report's first line says which computation ran (nnspec.semantics).
+HEADINGS = {EVALUATION: "as NNC evaluates", TRAINING: "training (--training)"}
 
 
 def to_dict(result: RunResult) -> dict[str, Any]:
@@ -44,6 +47,7 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         "name": spec.name,
         "dtype": spec.dtype,
         "samples": result.samples,
+        "semantics": result.semantics,
         "layers": layers,
         "outputs": {
             name: _json_values(value) for name, value in result.outputs.items() if value.size <= MAX_VALUES_IN_JSON
@@ -134,7 +138,7 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
     numeric = {"mean", "std", "sat", "zero", "nan/inf"}
     lines = [
         f"{printable(spec.name or spec.file)}: {len(spec.layers)} layers, {result.samples} "
-        f"sample{'s' if result.samples != 1 else ''}, {spec.dtype}",
+        f"sample{'s' if result.samples != 1 else ''}, {spec.dtype}, {HEADINGS[result.semantics]}",
         "",
     ]
     lines += [

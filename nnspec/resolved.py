@@ -42,6 +42,7 @@ import yaml
 
 from .printable import break_commands, escape_character, is_clean, printable
 from .schema import FORMAT_VERSION
+from .semantics import as_run
 from .spec import Layer, Spec
 
 
@@ -121,10 +122,36 @@ def _flow_scalar_lists(value: Any) -> Any:
 
 
 def resolved_text(spec: Spec) -> str:
-    """The spec as YAML with every default filled in and every implicit input made explicit."""
+    """The spec as YAML with every default filled in and every implicit input made explicit; a
+    comment under the first line names what NNC's evaluation (nnspec run's default) changes."""
     source = printable(spec.file)
     header = f"# {source}, resolved by nnspec: every default filled in, every input written out\n"
+    header += "".join(f"# {line}\n" for line in _evaluation_notes(spec))
     return header + dump_yaml(resolved_data(spec))
+
+
+def _evaluation_notes(spec: Spec) -> list[str]:
+    """Where nnspec run, as NNC evaluates, departs from the properties written (nnspec.semantics):
+    one line a layer, so a reviewer reading the properties knows what runs."""
+    run = as_run(spec)
+    notes = []
+    for name, layer in spec.layers.items():
+        ran = run.layers[name].props
+        if layer.type.skip_at_test and layer.props["skip_at_test"]:
+            notes.append(f"nnspec run (as NNC evaluates) skips {printable(name)}: its input passes through")
+            continue
+        changed = [
+            f"{prop} {_flag(ran[prop])}" for prop, _ in layer.type.test_arguments if ran[prop] != layer.props[prop]
+        ]
+        if changed:
+            notes.append(f"nnspec run (as NNC evaluates) runs {printable(name)} with {', '.join(changed)}")
+    if notes:
+        notes.append("nnspec run --training runs the properties as written")
+    return notes
+
+
+def _flag(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def resolved_data(spec: Spec) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from .data import gather_inputs, generate, release, variables
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
 from .params import load_parameter_file, resolve_parameters
 from .plan import Step, data_key, make_plan, owns
+from .semantics import EVALUATION, as_run, semantics_name
 from .spec import DataReader, Spec
 
 
@@ -50,7 +51,9 @@ class RunResult:
     ``samples`` is the number of samples run (fewer than the data holds when ``interrupted``, or as
     many when Ctrl-C came in the last batch);
     ``omitted`` gives the shape of each output layer whose values were not kept (see
-    ``keep_outputs`` of :func:`run`).
+    ``keep_outputs`` of :func:`run`); ``semantics`` says which computation ran, ``"evaluation"``
+    (NNC's) or ``"training"`` (see nnspec.semantics), and ``spec`` is the spec as it ran: its
+    layers' properties those that computation used (``batch_stat`` false at evaluation).
     """
 
     spec: Spec
@@ -63,6 +66,7 @@ class RunResult:
     omitted: dict[str, tuple[int, ...]] = field(default_factory=dict)
     interrupted: bool = False
     total: int | None = None  # the samples the data holds (samples, unless interrupted)
+    semantics: str = EVALUATION
 
     @property
     def errors(self) -> list[Finding]:
@@ -104,6 +108,7 @@ def run(
     keep_outputs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     allow_paths: Iterable[str | Path] = (),
+    training: bool = False,
 ) -> RunResult:
     """Run ``spec`` on data and return its outputs, statistics and findings.
 
@@ -116,6 +121,13 @@ def run(
     machine's memory) stops before allocating anything. ``checks`` overrides check
     settings for the whole run (``{"tanh-saturation": "off"}``, see nnspec.settings);
     ``statistics=False`` runs without statistics or checks (outputs only).
+
+    By default the run computes what NNC's evaluation computes: each layer type's test-time
+    arguments applied (BatchNormalization with its stored mean and var, MeanSubtraction with its
+    stored mean) and Dropout skipped, so no output depends on the batch size. ``training=True``
+    runs the training forward pass: the spec's batch_stat and update_running_mean as written,
+    Dropout applied (drawn per sample from its seed, the spec's seed for -1); batch statistics
+    then make outputs depend on ``batch_size``. See nnspec.semantics.
 
     ``keep_outputs``: None (default) keeps every output layer's values for every sample;
     a number n keeps only the output layers of at most n values over the whole run (0:
@@ -133,11 +145,12 @@ def run(
     interrupt before the first batch ends is a plain KeyboardInterrupt.
 
     To run one spec many times, :func:`prepare` it once: this function is
-    ``prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory).run(...)``.
+    ``prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory,
+    training=training).run(...)``.
     """
     if allow_paths:
         spec = replace(spec, confinement=spec.allowed.widened(allow_paths))
-    runner = prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory)
+    runner = prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory, training=training)
     return runner.run(
         inputs,
         input_files=input_files,
@@ -162,9 +175,10 @@ def prepare(
     checks: Mapping[str, Any] | None = None,
     statistics: bool = True,
     max_memory: int | None = None,
+    training: bool = False,
 ) -> Runner:
     """``spec`` made ready to run many times: see :class:`Runner`."""
-    return Runner(spec, params, checks=checks, statistics=statistics, max_memory=max_memory)
+    return Runner(spec, params, checks=checks, statistics=statistics, max_memory=max_memory, training=training)
 
 
 class Runner:
@@ -173,7 +187,7 @@ class Runner:
     Parameters are loaded or drawn and checked for NaN and Inf, check settings resolved,
     the execution order fixed and, for every layer, the tensors it is the last to read;
     :meth:`run` then only moves data through the layers. ``params``, ``checks``,
-    ``statistics`` and ``max_memory`` are :func:`run`'s; the parameters' memory is checked
+    ``statistics``, ``max_memory`` and ``training`` are :func:`run`'s; the parameters' memory is checked
     against ``max_memory`` before any is drawn or loaded. The parameter arrays are shared by
     every result (``result.parameters``): arrays given in ``params`` as the spec's dtype are
     used as they are, not copied, so changing them changes what later runs compute.
@@ -191,8 +205,12 @@ class Runner:
         checks: Mapping[str, Any] | None = None,
         statistics: bool = True,
         max_memory: int | None = None,
+        training: bool = False,
     ) -> None:
-        self.spec = spec
+        # The layers' properties as this kind of run uses them: the plan, the checks and the
+        # result all read these (nnspec.semantics), never the spec's own where they differ.
+        self.spec = spec = as_run(spec, training=training)
+        self.semantics = semantics_name(training)
         self.statistics = statistics
         self.enabled = settings.resolve(spec, checks) if statistics else {}
         self._footprint = memory.Footprint.of(spec)
@@ -281,7 +299,9 @@ class Runner:
             warnings.warn_explicit(f"{finding.message} [{finding.check}]", RangeWarning, spec.file, line or 0)
         omitted = {name: (done, *spec.layers[name].shape) for name in spec.outputs if name not in kept}
         notes = [*self.notes, *(note for source in data.values() for note in getattr(source, "notes", ()))]
-        result = RunResult(spec, done, outputs, stats, findings, self.parameters, notes, omitted, interrupted, count)
+        result = RunResult(
+            spec, done, outputs, stats, findings, self.parameters, notes, omitted, interrupted, count, self.semantics
+        )
         if result.interrupted:
             raise RunInterrupted(result)
         return result

@@ -7,6 +7,10 @@ and parameters' moments from their initializers or files), and the range checks
 that can be judged from a distribution are judged on them. ``nnspec validate``
 reports the predictions as warnings, so CI catches "this network feeds raw 0..255
 pixels into Tanh" at review time.
+
+The prediction is of what ``nnspec run`` computes: NNC's evaluation by default, each layer's
+properties as nnspec.semantics gives them (BatchNormalization with its stored statistics), or,
+with ``training``, the training forward pass.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ from .diagnostics import INFO, WARNING
 from .estimate import Estimate, through
 from .params import moments
 from .runner import execution_order
+from .semantics import as_run
 from .spec import Layer, Spec
 
 
-def estimates(spec: Spec) -> dict[str, Estimate | None]:
-    """Every layer's output, estimated without data (None where nothing can be said)."""
+def estimates(spec: Spec, *, training: bool = False) -> dict[str, Estimate | None]:
+    """Every layer's output, estimated without data (None where nothing can be said), in a run
+    of that kind (see the module's docstring)."""
+    spec = as_run(spec, training=training)
     found: dict[str, Estimate | None] = {}
     for name in execution_order(spec):
         layer = spec.layers[name]
@@ -83,9 +90,13 @@ def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> E
     )
 
 
-def predict(spec: Spec, settings: Mapping[str, Mapping[str, tuple[str, float | None]]]) -> list[Finding]:
-    """Range findings expected from the spec alone, with the checks' ids and settings."""
-    found = estimates(spec)
+def predict(
+    spec: Spec, settings: Mapping[str, Mapping[str, tuple[str, float | None]]], *, training: bool = False
+) -> list[Finding]:
+    """Range findings expected from the spec alone, with the checks' ids and settings, in a run of
+    that kind (see the module's docstring)."""
+    spec = as_run(spec, training=training)
+    found = estimates(spec, training=training)
     findings = []
     for name in execution_order(spec):
         layer = spec.layers[name]

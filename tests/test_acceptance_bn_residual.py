@@ -196,16 +196,27 @@ def spec_text(batch_stat: bool) -> str:
     return STORED.sub(r"\1batch_stat: true", text) if batch_stat else text
 
 
-def run(batch_stat: bool) -> nnspec.runner.RunResult:
+def run(batch_stat: bool, training: bool) -> nnspec.runner.RunResult:
     spec = nnspec.loads(spec_text(batch_stat))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a finding or a numpy warning fails the test
-        return nnspec.run(spec, {"x": make_inputs()}, params=make_params(), batch_size=BATCH)
+        return nnspec.run(spec, {"x": make_inputs()}, params=make_params(), batch_size=BATCH, training=training)
 
 
 @pytest.fixture(scope="module")
 def results():
-    return {batch_stat: run(batch_stat) for batch_stat in (False, True)}
+    """The spec as written, run as NNC evaluates (stored statistics); batch_stat: true, run as
+    training does (the batch's statistics: NNC's evaluation would ignore the setting)."""
+    return {batch_stat: run(batch_stat, training=batch_stat) for batch_stat in (False, True)}
+
+
+def test_batch_stat_true_is_a_training_setting():
+    """At evaluation (nnspec's default) NNC passes batch_stat false whatever the spec says: the
+    batch_stat: true spec then gives the stored-statistics reference."""
+    result = run(True, training=False)
+    assert result.semantics == "evaluation"
+    expected = np.array(reference(make_inputs(), make_params(), False))
+    np.testing.assert_allclose(result.outputs["probs"], expected, rtol=0, atol=ATOL)
 
 
 @pytest.mark.parametrize("batch_stat", [False, True], ids=["stored-statistics", "batch-statistics"])

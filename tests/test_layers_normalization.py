@@ -14,6 +14,11 @@ out independently here:
 * MeanSubtraction: o = i - mean, the mean first moved to mean + (batch mean - mean) / (t + 1)
   when update_running_mean is on (nnabla's training step; t the count of batches seen).
 
+The cases run the training forward pass (``training=True``), where batch_stat and
+update_running_mean are honoured as written. NNC's evaluation, nnspec's default, passes
+batch_stat false and update_running_mean false whatever the spec says (its layer definitions'
+``-test=False``): test_evaluation_uses_the_stored_statistics runs the same cases that way.
+
 Inputs are the values nnspec receives (data and parameters rounded to the spec's dtype), so a
 reference is the exact answer for exactly those values.
 
@@ -464,21 +469,26 @@ CASES = [
 CASE_PARAMS = case_params(CASES)
 
 
-def run_case(case: Case, dtype: str):
-    """Run a case with every RuntimeWarning an error; returns (spec, result, data)."""
+def run_case(case: Case, dtype: str, training: bool = True):
+    """Run a case with every RuntimeWarning an error; returns (spec, result, data). By default the
+    training pass, which honours the case's properties as written."""
     data = case.inputs(dtype)
-    spec, result = run_spec(case.spec_text(dtype), {"x": data}, case.params(dtype) if case.params else None)
+    params = case.params(dtype) if case.params else None
+    spec, result = run_spec(case.spec_text(dtype), {"x": data}, params, training=training)
     return spec, result, data
 
 
-def reference_for(case: Case, dtype: str, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The reference on exactly what nnspec received: data and parameters rounded to the dtype."""
+def reference_for(
+    case: Case, dtype: str, data: np.ndarray, props: Mapping[str, Any] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The reference on exactly what nnspec received: data and parameters rounded to the dtype.
+    ``props``: the properties the reference computes with (default: the case's)."""
     x = as_received(data, dtype)
     if case.params:
         params = {k.rsplit("/", 1)[-1]: as_received(v, dtype) for k, v in case.params(dtype).items()}
     else:
         params = {name: np.array([value]) for name, value in case.defaults.items()}
-    return REFERENCES[case.type]([x], case.ref_props, params)
+    return REFERENCES[case.type]([x], case.ref_props if props is None else props, params)
 
 
 def assert_normalized_close(got: np.ndarray, expected: np.ndarray, magnitude: np.ndarray, dtype: str) -> None:
@@ -506,6 +516,26 @@ def test_layer_matches_reference(case: Case, dtype: str):
     spec, result, data = run_case(case, dtype)
     expected, magnitude = reference_for(case, dtype, data)
     assert_normalized_close(result.outputs["y"], expected, magnitude, dtype)
+
+
+# NNC's layer definitions mark these arguments -test=False: its evaluation passes them whatever the
+# property says (sony/nnc-desktop, settings/NNabla/layer_component/*/BatchNormalization.txt and
+# MeanSubtraction.txt).
+NNC_EVALUATION_ARGUMENTS = {
+    "BatchNormalization": {"batch_stat": False},
+    "MeanSubtraction": {"update_running_mean": False},
+}
+
+
+@pytest.mark.parametrize("case, dtype", case_params([case for case in CASES if case.type in NNC_EVALUATION_ARGUMENTS]))
+def test_evaluation_uses_the_stored_statistics(case: Case, dtype: str):
+    """A run without training=True computes what NNC's evaluation computes: the reference with
+    batch_stat / update_running_mean false, whatever the case's properties say."""
+    spec, result, data = run_case(case, dtype, training=False)
+    props = {**case.ref_props, **NNC_EVALUATION_ARGUMENTS[case.type]}
+    expected, magnitude = reference_for(case, dtype, data, props)
+    assert_normalized_close(result.outputs["y"], expected, magnitude, dtype)
+    assert result.semantics == "evaluation"
 
 
 @pytest.mark.parametrize("case, dtype", CASE_PARAMS)
@@ -648,9 +678,9 @@ def test_parameters_load_by_nnabla_name_and_scope_is_shared():
 HAND = "nnspec: 1\ndtype: {dtype}\nlayers:\n  - {{name: x, type: Input, size: {size}}}\n  - {{name: y, {layer}}}\n"
 
 
-def _hand(dtype: str, size: list[int], layer: str, x: np.ndarray, params=None) -> np.ndarray:
+def _hand(dtype: str, size: list[int], layer: str, x: np.ndarray, params=None, training=False) -> np.ndarray:
     spec = nnspec.loads(HAND.format(dtype=dtype, size=size, layer=layer))
-    return nnspec.run(spec, {"x": x}, params=params).outputs["y"]
+    return nnspec.run(spec, {"x": x}, params=params, training=training).outputs["y"]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -665,8 +695,9 @@ def _hand(dtype: str, size: list[int], layer: str, x: np.ndarray, params=None) -
 )
 def test_epsilon_inside_the_square_root_and_biased_variance(dtype, size, layer, x):
     """Values -1 and 1: mean 0, biased variance 1 (unbiased: 2), epsilon 3 -> +-1 / sqrt(1 + 3) =
-    +-0.5 exactly. The unbiased variance would give +-1/sqrt(5), epsilon outside the root +-1/4."""
-    got = _hand(dtype, size, layer, np.array(x))
+    +-0.5 exactly. The unbiased variance would give +-1/sqrt(5), epsilon outside the root +-1/4.
+    BatchNormalization's batch statistics: the training pass."""
+    got = _hand(dtype, size, layer, np.array(x), training=True)
     np.testing.assert_array_equal(got.reshape(-1), np.array([-0.5, 0.5], dtype=dtype))
 
 
@@ -706,8 +737,9 @@ def test_untrained_stored_statistics_multiply_by_100(dtype):
 
 
 def test_mean_subtraction_running_update_by_hand():
-    """t = 1: mean 2 moves halfway to the batch mean 6 (of 4 and 8): 4; o = i - 4.
-    t = 0 (untrained): the batch mean itself; update off: the stored mean."""
+    """Training: t = 1: mean 2 moves halfway to the batch mean 6 (of 4 and 8): 4; o = i - 4.
+    t = 0 (untrained): the batch mean itself; update off: the stored mean.
+    Evaluation (NNC's update_running_mean -test=False): the stored mean 2 in every case."""
     x = np.array([[4.0], [8.0]])
     for t, layer, expected in [
         (1.0, "type: MeanSubtraction", [0.0, 4.0]),
@@ -716,28 +748,33 @@ def test_mean_subtraction_running_update_by_hand():
         (1.0, "type: MeanSubtraction, update_running_mean: false", [2.0, 6.0]),
     ]:
         params = {"y/mean_subtraction/mean": np.array([2.0]), "y/mean_subtraction/t": np.array([t])}
-        got = _hand("float64", [1], layer, x, params)
+        got = _hand("float64", [1], layer, x, params, training=True)
         np.testing.assert_array_equal(got.reshape(-1), expected)
+        np.testing.assert_array_equal(_hand("float64", [1], layer, x, params).reshape(-1), [2.0, 6.0])
 
 
 # --- batch dependence ---------------------------------------------------------------------------------
 
 
-def _batch_runs(layer: str, params=None, size=(3,)):
+def _batch_runs(layer: str, params=None, size=(3,), training=True):
     spec = nnspec.loads(HAND.format(dtype="float64", size=list(size), layer=layer))
     x = sample_values("float64", size, batch=6)
-    whole = nnspec.run(spec, {"x": x}, params=params).outputs["y"]
-    split = nnspec.run(spec, {"x": x}, params=params, batch_size=2).outputs["y"]
+    whole = nnspec.run(spec, {"x": x}, params=params, training=training).outputs["y"]
+    split = nnspec.run(spec, {"x": x}, params=params, batch_size=2, training=training).outputs["y"]
     return whole, split
 
 
 def test_batch_statistics_depend_on_the_batch_and_stored_ones_do_not():
+    """In training, batch statistics depend on the batch; at evaluation (the default) nothing does."""
     whole, split = _batch_runs("type: BatchNormalization")
     assert not np.allclose(whole, split)
     whole, split = _batch_runs("type: BatchNormalization, batch_stat: false")
     np.testing.assert_array_equal(whole, split)
     whole, split = _batch_runs("type: MeanSubtraction")  # t = 0: each batch's own mean
     assert not np.allclose(whole, split)
+    for layer in ("type: BatchNormalization", "type: BatchNormalization, batch_stat: true", "type: MeanSubtraction"):
+        whole, split = _batch_runs(layer, training=False)
+        np.testing.assert_array_equal(whole, split)
     whole, split = _batch_runs("type: NormNormalization, axes: [-1, 0]")  # the batch axis in axes
     assert not np.allclose(whole, split)
     for layer in ("type: LayerNormalization", "type: NormNormalization, axes: [0]"):
@@ -746,11 +783,11 @@ def test_batch_statistics_depend_on_the_batch_and_stored_ones_do_not():
 
 
 def test_batch_of_one_sample_outputs_beta_and_is_reported_constant():
-    """Batch statistics of one (C,) sample: every value is its own mean, so o = beta."""
+    """Batch statistics of one (C,) sample (training): every value is its own mean, so o = beta."""
     spec = nnspec.loads(HAND.format(dtype="float32", size=[3], layer="type: BatchNormalization"))
     params = {f"y/bn/{n}": np.full((1, 3), v) for n, v in (("beta", 0.25), ("gamma", 2.0), ("mean", 0.0), ("var", 1.0))}
     x = np.array([[1.0, -5.0, 100.0], [3.0, 0.0, -2.0]])
-    result = nnspec.run(spec, {"x": x}, params=params, batch_size=1)
+    result = nnspec.run(spec, {"x": x}, params=params, batch_size=1, training=True)
     np.testing.assert_array_equal(result.outputs["y"], np.full((2, 3), 0.25, dtype=np.float32))
     assert "constant-output" in {f.check for f in result.findings if f.layer == "y"}
 
@@ -787,12 +824,13 @@ _STORED_ZERO_VAR["y/bn/mean"] = np.array([[2.0, 1.0, 3.0]])
 def test_zero_variance_with_epsilon_0_is_nnablas_division_by_zero(layer, size, x, params, expected):
     """A decision: nnabla divides by sqrt(0 + 0), giving 0 / 0 = NaN where the centred value is 0 and
     +-inf elsewhere; nnspec gives the same values (so a run shows what NNC would compute), without
-    a numpy warning, and the nan-inf check reports them as an error of this layer."""
+    a numpy warning, and the nan-inf check reports them as an error of this layer. Batch statistics:
+    the training pass."""
     spec = nnspec.loads(HAND.format(dtype="float32", size=size, layer=layer))
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         warnings.simplefilter("ignore", UserWarning)  # the findings, asserted below
-        result = nnspec.run(spec, {"x": np.array(x)}, params=params)
+        result = nnspec.run(spec, {"x": np.array(x)}, params=params, training=True)
     got = result.outputs["y"][0].reshape(-1)
     np.testing.assert_array_equal(got, np.array(expected, dtype=np.float32))
     assert "nan-inf" in {f.check for f in result.errors if f.layer == "y"}
@@ -886,7 +924,8 @@ def float_max_data(dtype: str) -> np.ndarray:
 def test_float_max_inputs_stay_finite_and_exact(dtype):
     """Squares of the dtype's largest values overflow even in float64 (for float64); nnspec
     standardises on values divided by their largest magnitude, so every output is finite, free of
-    numpy warnings, and equal to the exact (decimal) answer within the usual tolerance."""
+    numpy warnings, and equal to the exact (decimal) answer within the usual tolerance (the training
+    pass: BatchNormalization and MeanSubtraction with the batch's statistics, as FLOAT_MAX_LAYERS says)."""
     lines = [f"nnspec: 1\ndtype: {dtype}\nlayers:\n  - {{name: x, type: Input, size: [2, 3]}}"]
     lines += [f"  - {{name: {name}, type: {t}, input: x{extra}}}" for name, (t, extra, _) in FLOAT_MAX_LAYERS.items()]
     spec = nnspec.loads("\n".join(lines) + "\n")
@@ -894,7 +933,7 @@ def test_float_max_inputs_stay_finite_and_exact(dtype):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         warnings.simplefilter("ignore", UserWarning)  # range findings on such data are expected
-        result = nnspec.run(spec, {"x": x})
+        result = nnspec.run(spec, {"x": x}, training=True)
     xs = [x.astype(dtype).astype(np.float64)]
     for name, (layer_type, _, props) in FLOAT_MAX_LAYERS.items():
         layer = spec.layers[name]
@@ -919,7 +958,8 @@ def test_static_estimates_match_runs():
     """x ~ N(0, 10^2) (Normal generator times 10). Standardising layers: mean beta = 0, std gamma = 1;
     stored untrained statistics: 100 x, std 1000; MeanSubtraction with update_running_mean off and mean
     0: unchanged, std 10. 4096 samples of 8 values: sample stds within 5 % of their targets (standard
-    error 0.4 %). NormNormalization (axes [0], 8 values): i / sqrt(8 * 100), std 0.354, within 5 %."""
+    error 0.4 %). NormNormalization (axes [0], 8 values): i / sqrt(8 * 100), std 0.354, within 5 %.
+    In training; at evaluation (the default) bn uses its stored statistics too, as stored does."""
     spec = nnspec.loads(
         "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [8], generator: Normal, generator_multiplier: 10}\n"
         "  - {name: bn, type: BatchNormalization, input: x}\n"
@@ -929,10 +969,13 @@ def test_static_estimates_match_runs():
         "  - {name: norm, type: NormNormalization, axes: [0], input: x}\n"
         "  - {name: ms, type: MeanSubtraction, update_running_mean: false, input: x}\n"
     )
-    found = estimates(spec)
+    found = estimates(spec, training=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the input-range finding on N(0, 100) data
-        result = nnspec.run(spec, samples=4096)
+        result = nnspec.run(spec, samples=4096, training=True)
+        evaluated = nnspec.run(spec, samples=4096)
+    assert estimates(spec)["bn"].std == pytest.approx(1000.0, rel=0.01)
+    assert evaluated.stats["bn"].output.std == pytest.approx(1000.0, rel=0.05)
     targets = {"bn": 1.0, "stored": 1000.0, "ln": 1.0, "gn": 1.0, "norm": 10 / math.sqrt(800), "ms": 10.0}
     for name, std in targets.items():
         assert found[name].std == pytest.approx(std, rel=0.01), name

@@ -16,7 +16,8 @@ taken separately for each of its indices as well.
 
 Statistics are computed in float64 on the values divided by their largest magnitude, so no sum
 of squares overflows or underflows for any finite input, and the result is rounded to the
-spec's dtype once. nnspec runs one forward pass and updates no running statistic.
+spec's dtype once. nnspec runs one forward pass and updates no running statistic; which statistics a
+run uses (stored at evaluation, the batch's in training) is nnspec.semantics' choice.
 """
 
 from __future__ import annotations
@@ -238,11 +239,13 @@ register(
                 "batch_stat",
                 "bool",
                 True,
-                "Normalise with this batch's own mean and variance (NNC's default, as in training); false: with "
-                "the stored running mean and var (inference).",
+                "Training: normalise with this batch's own mean and variance (NNC's default) or, false, with the "
+                "stored running mean and var. NNC's evaluation, and so nnspec run without --training, always uses "
+                "the stored ones.",
             ),
             SCOPE,
         ),
+        test_arguments=(("batch_stat", False),),  # NNC's definition: batch_stat -test=False
         parameters=(
             *_beta_gamma(_bn_parameter_shape, _BN_LAYOUT),
             Parameter("mean", "Constant", 0.0, _bn_parameter_shape, f"Running mean, shape {_BN_LAYOUT}."),
@@ -254,10 +257,10 @@ register(
                 f"Running (unbiased) variance, shape {_BN_LAYOUT}; NNC initialises it to 0.",
             ),
         ),
-        range_note="With batch_stat (NNC's default) each batch is standardised with its own mean and biased "
-        "variance, so an output depends on the other samples in its batch (--batch-size): a batch of one sample "
-        "of (C,) values outputs beta only. With batch_stat false the stored statistics are used; NNC initialises "
-        "var to 0, so untrained stored statistics multiply the input by 1/sqrt(epsilon) (100 for 1e-4). A zero "
+        range_note="NNC initialises var to 0, so untrained stored statistics (used at evaluation) multiply the "
+        "input by 1/sqrt(epsilon) (100 for 1e-4). With batch_stat in training each batch is standardised with its "
+        "own mean and biased variance, so an output depends on the other samples in its batch (--batch-size): a "
+        "batch of one sample of (C,) values outputs beta only. A zero "
         "variance with epsilon 0 divides by zero: NaN (or +-inf), as in nnabla, which the nan-inf check reports.",
     )
 )
@@ -589,11 +592,13 @@ register(
                 "update_running_mean",
                 "bool",
                 True,
-                "Move the running mean towards this batch's mean by 1/(t + 1) before subtracting it (NNC's default, "
-                "as in training); false: subtract the stored mean (inference).",
+                "Training: move the running mean towards this batch's mean by 1/(t + 1) before subtracting it "
+                "(NNC's default); false: subtract the stored mean. NNC's evaluation, and so nnspec run without "
+                "--training, always subtracts the stored mean.",
             ),
             SCOPE,
         ),
+        test_arguments=(("update_running_mean", False),),  # NNC's definition: update_running_mean -test=False
         parameters=(
             Parameter(
                 "mean",
@@ -610,9 +615,8 @@ register(
                 "Number of batches the running mean has seen, shape (1,).",
             ),
         ),
-        range_note="With update_running_mean (NNC's default) and an untrained t of 0 the layer subtracts each "
-        "batch's own mean, so an output depends on the other samples in its batch; with a trained t the update "
-        "moves the stored mean by only 1/(t + 1) of the difference. Set update_running_mean false to subtract "
-        "the stored mean alone.",
+        range_note="In training (--training), update_running_mean (NNC's default) with an untrained t of 0 "
+        "subtracts each batch's own mean, so an output depends on the other samples in its batch; with a trained "
+        "t the update moves the stored mean by only 1/(t + 1) of the difference.",
     )
 )

@@ -165,9 +165,9 @@ def dropout(inputs, props, params):
     if props["skip_at_test"]:
         return x  # NNC runs inference without Dropout: the identity
     p = props["p"]
-    # A seed of -1 is NNC's "no fixed seed" (nnabla then draws from its global generator); the
-    # forward function does not see the spec's seed, so -1 uses seed 0 (nnspec's default spec
-    # seed) and a run stays reproducible.
+    # A seed of -1 is NNC's "no fixed seed" (nnabla then draws from its global generator). A run
+    # hands over the spec's seed in its place (nnspec.semantics.effective_props), so it stays
+    # reproducible; called directly with -1, seed 0 (nnspec's default spec seed) is used.
     keep = _dropout_uniform(x, props["seed"] if props["seed"] >= 0 else 0) >= p  # kept with probability 1 - p
     # nnabla computes x * m * scale with m in {0, 1} of x's type and scale = 1 / (1 - p) a double,
     # so the product is taken in float64 and rounded once to the dtype; x * 0 keeps inf * 0 = NaN.
@@ -658,8 +658,9 @@ register(
     LayerType(
         name="Dropout",
         category="Others",
-        formula="o=i (skip_at_test); o=i*m/(1-p), m=0 with probability p, else 1 (training)",
-        description="Drops values at random while training; NNC runs inference without it (skip_at_test).",
+        formula="o=i (skip_at_test, at evaluation); o=i*m/(1-p), m=0 with probability p, else 1 (training)",
+        description="Drops values at random while training; NNC evaluates without it (skip_at_test), as nnspec run "
+        "does unless --training is given.",
         forward=dropout,
         infer_shape=dropout_shape,
         estimate=dropout_estimate,
@@ -670,17 +671,19 @@ register(
                 "int",
                 -1,
                 "Seed of the dropping pattern (drawn per sample, whatever the batching); -1 (NNC: no fixed seed) "
-                "uses seed 0 in nnspec.",
+                "uses the spec's seed in nnspec.",
             ),
             Property(
                 "skip_at_test",
                 "bool",
                 True,
-                "Pass values through unchanged at inference (nnspec always runs inference); "
-                "false drops them as in training.",
+                "Pass values through unchanged at evaluation (nnspec run without --training); false drops them "
+                "at evaluation too. In training (--training) values are always dropped.",
             ),
         ),
-        range_note="With skip_at_test false, kept values grow by 1/(1-p): p = 0.9 multiplies them by 10.",
+        skip_at_test=True,  # NNC's definition has the SkipAtTest property (default true)
+        range_note="Where values are dropped (--training, or skip_at_test false), kept values grow by 1/(1-p): "
+        "p = 0.9 multiplies them by 10.",
     )
 )
 

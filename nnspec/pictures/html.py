@@ -19,7 +19,7 @@ from .. import __version__
 from ..catalog import format_shape
 from ..diagnostics import UsageError
 from ..printable import printable_lines
-from ..report import MAX_VALUES_SHOWN, format_values, scores, to_dict
+from ..report import HEADINGS, MAX_VALUES_SHOWN, format_values, scores, to_dict
 from ..runner import RunResult
 from ..save import check_target
 from ..stats import PERCENTILES
@@ -105,7 +105,8 @@ def _header(result: RunResult, heading: str) -> str:
     return (
         f"<header>\n<h1>{escape(heading)}</h1>\n{description}"
         f'<p class="meta">{escape(spec.file)} &middot; {len(spec.layers)} layers &middot; {escape(samples)} '
-        f"&middot; {escape(spec.dtype)} &middot; <strong>{escape(counts)}</strong></p>\n</header>\n"
+        f"&middot; {escape(spec.dtype)} &middot; {escape(HEADINGS[result.semantics])} "
+        f"&middot; <strong>{escape(counts)}</strong></p>\n</header>\n"
     )
 
 
