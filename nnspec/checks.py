@@ -62,7 +62,7 @@ class LayerStats:
     """A layer's statistics over every batch: its output's, and what each check measured.
 
     A measure maps names to counts (added across batches) or to per-unit arrays, merged
-    by the name's prefix: ``any:`` logical or, ``min:`` minimum, ``max:`` maximum.
+    by the name's prefix: ``any:`` logical or, ``min:`` minimum, ``max:`` maximum, ``sum:`` sum.
     """
 
     output: TensorStats
@@ -192,10 +192,14 @@ def run_checks(
 
 # --- the cause of a wrong scale --------------------------------------------------------------
 
-SCALE_JUMP = (
-    2.0  # a layer whose output std is above this many times its input's changed the scale (scale-drift's default)
+# A layer whose output std is above this many times its input's changed the scale (scale-drift's default).
+SCALE_JUMP = 2.0
+# The advice a check gives when it cannot tell which layer made its inputs too large.
+GENERIC_ADVICE = (
+    "(normalise the data or scale the layer before it)",
+    "scale the layer before it down",
+    "scale the logits down",
 )
-GENERIC_ADVICE = ("(normalise the data or scale the layer before it)", "scale the layer before it down")
 
 
 class ScaleJump(NamedTuple):
@@ -239,13 +243,13 @@ def with_cause(message: str, cause: ScaleJump | None) -> str:
     if cause is None:
         return message
     named = (
-        f"(its inputs were scaled x{_num(cause.ratio, 3)} by '{cause.layer}', std {_num(cause.before, 3)} -> "
-        f"{_num(cause.after, 3)}: fix the scale there)"
+        f"its inputs were scaled x{_num(cause.ratio, 3)} by '{cause.layer}', std {_num(cause.before, 3)} -> "
+        f"{_num(cause.after, 3)}: fix the scale there"
     )
     for generic in GENERIC_ADVICE:
         if message.endswith(generic):
-            return message[: -len(generic)] + named
-    return f"{message} {named}"
+            return message[: -len(generic)] + (f"({named})" if generic.startswith("(") else named)
+    return f"{message}; {named}"
 
 
 # --- grouping a run of the same finding along a path ------------------------------------------
@@ -551,37 +555,55 @@ def _scale_drift_run(
     return Finding(run[0].check, severity, first.name, message)
 
 
+def _measure_channels(p: Probe) -> dict[str, Any]:
+    """Per channel (each index of the normalization's axes, laid out as its parameters are):
+    the count, sum and sum of squares of its inputs in float64, added across batches."""
+    if p.layer.props.get("batch_stat"):
+        return {"values": 0, "sum:values": np.zeros(1), "sum:squares": np.zeros(1)}  # stored statistics unused
+    x = p.inputs[0]
+    kept = {axis + 1 for axis in p.layer.props["axes"]}
+    over = tuple(axis for axis in range(x.ndim) if axis not in kept)
+    w = x.astype(np.float64)
+    return {
+        "values": int(np.prod([x.shape[axis] for axis in over])),
+        "sum:values": w.sum(axis=over, keepdims=True),  # a prefix: per-channel arrays, not counts
+        "sum:squares": np.square(w).sum(axis=over, keepdims=True),
+    }
+
+
 def _stored_gain(c: Context) -> str | None:
-    """A normalization's stored statistics against the spread of what it receives.
+    """A normalization's stored statistics against what each of its channels receives.
 
     With stored statistics the layer computes (i - mean) * gamma / sqrt(var + epsilon) + beta:
-    a fixed gain per channel. Trained, var is the variance of its input, and the output's spread
-    is about gamma's; NNC initialises var to 0, so an untrained layer multiplies by
+    a fixed gain per channel. Trained, mean and var are its input's, and the output's spread is
+    about gamma's; NNC initialises var to 0, so an untrained layer multiplies by
     1/sqrt(epsilon) (100 for 1e-4). A large gain alone does not condemn a layer (a trained one
-    that receives tiny values needs one), so a channel is reported where both its gain and its
-    input's std over its stored std, sqrt(var + epsilon), are above the threshold: its
-    outputs spread that many times wider than gamma.
+    whose channel receives tiny values needs one), so a channel is reported where both its gain
+    and its inputs' root mean square distance from the stored mean, over the stored std
+    sqrt(var + epsilon), are above the threshold: its outputs spread that many times wider than
+    gamma.
     """
-    props = c.layer.props
+    props, m = c.layer.props, c.measured
     params = c.parameters.get(c.layer.name, {})
-    if props.get("batch_stat") or not {"gamma", "var"} <= params.keys() or _inherits_nonfinite(c):
+    if props.get("batch_stat") or not {"gamma", "var", "mean"} <= params.keys() or not m["values"]:
         return None
-    received = c.inputs[0]
-    if not received.finite:
+    if _inherits_nonfinite(c):
         return None
-    gamma, var = np.asarray(params["gamma"], np.float64), np.asarray(params["var"], np.float64)
+    gamma, var, mean = (np.asarray(params[name], np.float64) for name in ("gamma", "var", "mean"))
     with np.errstate(all="ignore"):
         stored_std = np.sqrt(var + props["epsilon"])
         gain = np.abs(gamma) / stored_std
-        widened = received.std / stored_std
+        square_distance = (m["sum:squares"] - 2 * mean * m["sum:values"]) / m["values"] + mean**2
+        widened = np.sqrt(np.maximum(square_distance, 0.0)) / stored_std
     amplifies = (gain > c.threshold) & (widened > c.threshold)
     if not np.any(amplifies) or not np.all(np.isfinite(gain)):
         return None  # var + epsilon <= 0 divides by zero: nan-inf reports what comes of it
     return (
-        f"{_gain_clause(c.layer, float(np.max(gain)), var)}: in {int(np.count_nonzero(amplifies))} of {gain.size} "
-        f"channels its stored std, sqrt(var + epsilon), is under 1/{_num(c.threshold)} of its input's std "
-        f"({_num(received.std, 3)}), so its output std is {_num(c.output.std, 3)} where normalised values would "
-        f"spread like gamma; {_gain_advice(c.layer)}"
+        f"{_gain_clause(c.layer, float(np.max(gain)), var)}: its output std is {_num(c.output.std, 3)} from its "
+        f"input's {_num(c.inputs[0].std, 3)}, where normalised values would spread like gamma (in "
+        f"{int(np.count_nonzero(amplifies))} of {gain.size} channels the inputs lie over {_num(c.threshold)} "
+        f"stored stds from the stored mean, up to {_num(float(np.max(widened)), 3)}); "
+        f"{_gain_advice(c.layer.name in c.trained)}"
     )
 
 
@@ -590,11 +612,13 @@ def _gain_clause(layer: Layer, largest: float, var: np.ndarray) -> str:
     return f"{layer.title} multiplies its inputs by up to {_num(largest, 3)} (gamma / sqrt(var + epsilon){untrained})"
 
 
-def _gain_advice(layer: Layer) -> str:
-    return (
-        "NNC's evaluation uses the stored mean and var, so train the network or load trained statistics "
-        "(--params) before evaluating it"
-    )
+def _gain_advice(trained: bool) -> str:
+    if trained:
+        return (
+            "its statistics were loaded (trained): check that the data is scaled as it was in training, whose "
+            "variance var holds"
+        )
+    return "NNC's evaluation uses the stored mean and var: train the network, or load trained statistics (--params)"
 
 
 def _predict_stored_gain(
@@ -606,16 +630,19 @@ def _predict_stored_gain(
     if layer.props.get("batch_stat") or not {"gamma", "var"} <= parameters.keys():
         return None
     (g_mean, g_var), (v_mean, v_var) = parameters["gamma"], parameters["var"]
+    m_mean, m_var = parameters.get("mean", (0.0, 0.0))
     stored_std = sqrt(v_mean + layer.props["epsilon"]) if v_mean + layer.props["epsilon"] > 0 else 0.0
     if not stored_std:
         return None
     gain = sqrt(g_mean**2 + g_var) / stored_std
-    if not (gain > threshold and x.std / stored_std > threshold):
+    distance = sqrt(x.std**2 + (x.mean - m_mean) ** 2 + m_var)  # of the inputs from the stored mean
+    if not (gain > threshold and distance / stored_std > threshold):
         return None
     untrained = ", var 0 as NNC initialises it: untrained statistics" if v_mean == v_var == 0 else ""
     return (
         f"{layer.title} multiplies its inputs by about {_num(gain, 3)} (gamma / sqrt(var + epsilon){untrained}): "
-        f"inputs of std {_num(x.std, 3)} would leave it with std about {_num(x.std * gain, 3)}; {_gain_advice(layer)}"
+        f"inputs of std {_num(x.std, 3)} would leave it with std about {_num(x.std * gain, 3)}; "
+        f"{_gain_advice(all(source.file is not None for source in layer.parameters.values()))}"
     )
 
 
@@ -852,6 +879,7 @@ def _table() -> list[Check]:
             why="a logit 104 (float32) below the largest gets probability exactly 0, and log(0) = -inf",
             applies=lambda t: t.probabilities,
             judge=_overconfident,
+            names_cause=True,
             measure=_measure_certain,
             predict=_predict_overconfident,
         ),
@@ -883,13 +911,14 @@ def _table() -> list[Check]:
             severity=WARNING,
             threshold=10.0,
             looks_at="normalizations with stored statistics (batch_stat false, as NNC evaluates): channels whose "
-            "gain gamma / sqrt(var + epsilon) and whose input's std over sqrt(var + epsilon) are both above the "
-            "threshold",
+            "gain gamma / sqrt(var + epsilon) and whose inputs' root mean square distance from the stored mean, "
+            "over sqrt(var + epsilon), are both above the threshold",
             why="trained, var is the input's variance and the output's spread is gamma's; NNC initialises var to 0, "
             "so untrained statistics multiply by 1/sqrt(epsilon) (100 for 1e-4); 10 is far above any gain that "
             "leaves normalised values normalised",
             applies=lambda t: {"gamma", "var"} <= {p.name for p in t.parameters} and "epsilon" in t.property_map,
             judge=_stored_gain,
+            measure=_measure_channels,
             predict_from_parameters=_predict_stored_gain,
             threshold_range=(1.0, inf),
         ),

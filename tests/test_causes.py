@@ -8,6 +8,7 @@ nnabla's batch_normalization with stored statistics is (x - mean) * gamma / sqrt
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,10 @@ import yaml
 
 import nnspec
 from nnspec.checks import SCALE_JUMP, overflow_range
+from nnspec.cli import main
 from nnspec.diagnostics import INFO, WARNING
+
+from .conftest import ROOT, SPECS
 
 EPSILON = 1e-4  # NNC's default for BatchNormalization
 DIGITS = 5e-3  # messages give 3 significant digits
@@ -70,8 +74,8 @@ def test_untrained_statistics_are_reported_with_the_gain_worked_out_by_hand():
     assert finding.layer == "bn" and finding.severity == WARNING
     assert numbers_after(finding.message, "by up to") == pytest.approx(1 / np.sqrt(0 + EPSILON), rel=DIGITS)
     assert "var 0 as NNC initialises it" in finding.message
-    assert "in 8 of 8 channels" in finding.message
-    assert numbers_after(finding.message, "of its input's std (") == pytest.approx(DATA.std(), rel=DIGITS)
+    assert "in 8 of 8 channels" in finding.message and "train the network" in finding.message
+    assert numbers_after(finding.message, "from its input's") == pytest.approx(DATA.std(), rel=DIGITS)
     # the output std the message gives, against numpy's of x * 100 (float32)
     expected = np.std((DATA.astype(np.float32) * np.float32(1 / np.sqrt(EPSILON))).astype(np.float64))
     assert numbers_after(finding.message, "its output std is") == pytest.approx(expected, rel=DIGITS)
@@ -89,6 +93,7 @@ def test_per_channel_gain_is_the_largest_gamma_over_root_var_plus_epsilon():
     assert numbers_after(finding.message, "by up to") == pytest.approx(gain.max(), rel=DIGITS)
     assert "in 1 of 8 channels" in finding.message and np.count_nonzero((gain > 10) & (widened > 10)) == 1
     assert "NNC initialises" not in finding.message  # var is not all 0
+    assert "statistics were loaded (trained)" in finding.message  # --params: not an untrained layer
 
 
 def test_a_trained_layer_whose_input_really_is_small_is_not_reported():
@@ -99,6 +104,37 @@ def test_a_trained_layer_whose_input_really_is_small_is_not_reported():
     var = small.var(axis=0)  # the running variance training would leave: gain about 1700
     result = nnspec.run(spec, {"x": small}, params=bn_params(spec, 1.0, var, mean=small.mean(axis=0)))
     assert not findings(result, "normalization-gain")
+
+
+def test_each_channel_is_judged_by_what_it_receives_not_by_the_whole_tensor():
+    """Channel 0 receives values 100x smaller than the others, and its stored var is theirs:
+    its gain of 87 brings them to gamma's spread. Against the whole tensor's std (0.55) it
+    would look 48x too wide."""
+    spec = make_spec(X, BN)
+    x = DATA.copy()
+    x[:, 0] *= 1e-2
+    var = x.var(axis=0)
+    result = nnspec.run(spec, {"x": x}, params=bn_params(spec, 1.0, var, mean=x.mean(axis=0)))
+    assert 1 / np.sqrt(var[0] + EPSILON) > 10 and x.std() / np.sqrt(var[0] + EPSILON) > 10
+    assert not findings(result, "normalization-gain")
+    var[0] = 0.0  # now channel 0's stored std is 0.01: its inputs (std 0.0058) are not 10x that either
+    var[1] = 0.0  # channel 1's inputs (std 0.58) are 58x its stored std
+    result = nnspec.run(spec, {"x": x}, params=bn_params(spec, 1.0, var, mean=x.mean(axis=0)))
+    [finding] = findings(result, "normalization-gain")
+    assert "in 1 of 8 channels" in finding.message
+    assert numbers_after(finding.message, "from the stored mean, up to") == pytest.approx(
+        x[:, 1].std() / np.sqrt(EPSILON), rel=DIGITS
+    )
+
+
+def test_the_per_channel_measure_is_the_same_for_any_batching():
+    spec = make_spec(X, BN)
+    params = bn_params(spec, 1.0, np.array([1.0, 0.0, 0.33, 0.0, 0.33, 0.33, 0.33, 0.33]))
+    whole = nnspec.run(spec, {"x": DATA}, params=params)
+    [expected] = findings(whole, "normalization-gain")
+    for batch_size in (1, 7, 50):
+        batched = nnspec.run(spec, {"x": DATA}, params=params, batch_size=batch_size)
+        assert findings(batched, "normalization-gain") == [expected]
 
 
 def test_batch_statistics_are_not_judged_by_the_stored_ones():
@@ -254,3 +290,26 @@ def test_overflow_range_is_where_squares_overflow():
         limit = overflow_range(np.dtype(dtype).name)
         with np.errstate(over="ignore"):
             assert np.isinf(dtype(limit * 1.001) ** 2) and np.isfinite(dtype(limit * 0.999) ** 2)
+
+
+def test_the_grouped_finding_is_one_located_result_in_sarif_and_json(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    assert main(["run", "specs/exploding_stack.yaml", "--format", "sarif"]) == 0  # a warning: exit 1 with --strict
+    [result] = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert (result["ruleId"], result["level"], result["properties"]["layer"]) == ("scale-drift", "warning", "fc1")
+    spec = nnspec.load(SPECS / "exploding_stack.yaml")
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == spec.locate("fc1")[0]
+    assert main(["run", "specs/exploding_stack.yaml", "--format", "json"]) == 0
+    [finding] = json.loads(capsys.readouterr().out)["findings"]
+    assert finding["layer"] == "fc1" and "fc20" in finding["message"]
+
+
+@pytest.mark.parametrize(("head", "check"), [("Softmax", "softmax-overconfident"), ("Exp", "exp-overflow")])
+def test_probability_and_exp_findings_name_the_layer_that_scaled_their_inputs(head, check):
+    spec = make_spec(X, {"name": "fc", "type": "Affine", "out_shape": 8}, {"name": "h", "type": head})
+    params = {"fc/affine/W": 400 * np.eye(8)[::-1], "fc/affine/b": np.zeros(8)}
+    [finding] = findings(nnspec.run(spec, {"x": DATA}, params=params), check)
+    x = DATA.astype(np.float32)
+    logits = (x @ params["fc/affine/W"].astype(np.float32)).astype(np.float64)
+    assert "by 'fc'" in finding.message and finding.message.endswith("fix the scale there")
+    assert numbers_after(finding.message, "scaled x") == pytest.approx(logits.std() / x.std(), rel=DIGITS)
