@@ -119,6 +119,7 @@ class Context(NamedTuple):
         return [self.stats[source].output for source in self.layer.inputs]
 
 
+# (layer, its parameters' (mean, variance) by name, the estimate of what it receives, threshold)
 ParameterPrediction = Callable[[Layer, Mapping[str, tuple[float, float]], Estimate, float], str | None]
 
 
@@ -138,11 +139,8 @@ class Check:
     merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None  # default: by name prefix
     # Static analysis: judges an estimate of what the layer receives (layer, estimate, threshold, dtype).
     predict: Callable[[Layer, Estimate, float | None, str], str | None] | None = None
-    # Static analysis from a layer's parameters: (layer, their (mean, variance) by name, the estimate
-    # of what it receives, threshold).
-    predict_from_parameters: (
-        Callable[[Layer, Mapping[str, tuple[float, float]], Estimate, float], str | None] | None
-    ) = None
+    # Static analysis from a layer's own parameters and what it receives.
+    predict_from_parameters: ParameterPrediction | None = None
     threshold_range: tuple[float, float] = (0.0, 1.0)  # thresholds are shares unless said otherwise
     names_cause: bool = False  # its advice names the layer where the scale went wrong (see scale_origin)
     # Merges a run of its findings along a path into one (see _group_runs).
@@ -615,8 +613,8 @@ def _gain_clause(layer: Layer, largest: float, var: np.ndarray) -> str:
 def _gain_advice(trained: bool) -> str:
     if trained:
         return (
-            "its statistics were loaded (trained): check that the data is scaled as it was in training, whose "
-            "variance var holds"
+            "its statistics were loaded (trained), so it receives values unlike those it was trained on: check that "
+            "the data is scaled as it was in training"
         )
     return "NNC's evaluation uses the stored mean and var: train the network, or load trained statistics (--params)"
 
