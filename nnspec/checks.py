@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from math import ceil, copysign, floor, inf, log, log10, prod
+from math import ceil, copysign, floor, inf, log, log10, prod, sqrt
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -61,7 +62,7 @@ class LayerStats:
     """A layer's statistics over every batch: its output's, and what each check measured.
 
     A measure maps names to counts (added across batches) or to per-unit arrays, merged
-    by the name's prefix: ``any:`` logical or, ``min:`` minimum, ``max:`` maximum.
+    by the name's prefix: ``any:`` logical or, ``min:`` minimum, ``max:`` maximum, ``sum:`` sum.
     """
 
     output: TensorStats
@@ -86,13 +87,17 @@ def _merge_measure(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 
 
 class Context(NamedTuple):
-    """What a check's judge reads: the layer, every layer's merged statistics, its settings."""
+    """What a check's judge reads: the layer, every layer's merged statistics, its settings,
+    every layer's parameter arrays, and which layers' parameters were loaded (trained) rather
+    than drawn from their initializers."""
 
     spec: Spec
     layer: Layer
     stats: Mapping[str, LayerStats]
     threshold: float | None
     check: str
+    parameters: Mapping[str, Mapping[str, np.ndarray]] = MappingProxyType({})
+    trained: frozenset[str] = frozenset()
 
     @property
     def output(self) -> TensorStats:
@@ -114,6 +119,10 @@ class Context(NamedTuple):
         return [self.stats[source].output for source in self.layer.inputs]
 
 
+# (layer, its parameters' (mean, variance) by name, the estimate of what it receives, threshold)
+ParameterPrediction = Callable[[Layer, Mapping[str, tuple[float, float]], Estimate, float], str | None]
+
+
 @dataclass(frozen=True)
 class Check:
     """One row of the table of checks."""
@@ -130,7 +139,12 @@ class Check:
     merge: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None  # default: by name prefix
     # Static analysis: judges an estimate of what the layer receives (layer, estimate, threshold, dtype).
     predict: Callable[[Layer, Estimate, float | None, str], str | None] | None = None
+    # Static analysis from a layer's own parameters and what it receives.
+    predict_from_parameters: ParameterPrediction | None = None
     threshold_range: tuple[float, float] = (0.0, 1.0)  # thresholds are shares unless said otherwise
+    names_cause: bool = False  # its advice names the layer where the scale went wrong (see scale_origin)
+    # Merges a run of its findings along a path into one (see _group_runs).
+    group: Callable[[Spec, Mapping[str, LayerStats], list[Finding], frozenset[str]], Finding] | None = None
 
 
 def observe(
@@ -144,11 +158,18 @@ def observe(
 
 
 def run_checks(
-    spec: Spec, stats: Mapping[str, LayerStats], settings: Mapping[str, dict[str, tuple[str, float | None]]]
+    spec: Spec,
+    stats: Mapping[str, LayerStats],
+    settings: Mapping[str, dict[str, tuple[str, float | None]]],
+    parameters: Mapping[str, Mapping[str, np.ndarray]] = MappingProxyType({}),
+    trained: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """Every finding, in the order of the layers in the spec. ``settings`` maps a layer to
-    its checks' (severity, threshold), as nnspec.settings.resolve gives them; "off" checks are absent."""
+    its checks' (severity, threshold), as nnspec.settings.resolve gives them; "off" checks are absent.
+    ``parameters`` are the run's parameter arrays by layer; ``trained`` the layers whose parameters
+    were loaded (``--params`` or a ``file:``) rather than drawn, so that advice fits them."""
     findings: list[Finding] = []
+    measured_std = _measured_std(stats)
     for name in sorted(stats, key=lambda n: spec.layers[n].index):
         layer = spec.layers[name]
         fired: dict[str, Finding] = {}
@@ -156,13 +177,124 @@ def run_checks(
             if check.id not in settings[name]:
                 continue
             severity, threshold = settings[name][check.id]
-            message = check.judge(Context(spec, layer, stats, threshold, check.id))
+            message = check.judge(Context(spec, layer, stats, threshold, check.id, parameters, trained))
             if message is not None:
+                if check.names_cause:
+                    message = with_cause(message, scale_origin(spec, name, measured_std))
                 fired[check.id] = Finding(check.id, severity, name, message)
         for check_id, finding in fired.items():
             if not any(other in fired for other in all_checks()[check_id].superseded_by):
                 findings.append(finding)
-    return findings
+    return _group_runs(spec, stats, findings, trained)
+
+
+# --- the cause of a wrong scale --------------------------------------------------------------
+
+# A layer whose output std is above this many times its input's changed the scale (scale-drift's default).
+SCALE_JUMP = 2.0
+# The advice a check gives when it cannot tell which layer made its inputs too large.
+GENERIC_ADVICE = (
+    "(normalise the data or scale the layer before it)",
+    "scale the layer before it down",
+    "scale the logits down",
+)
+
+
+class ScaleJump(NamedTuple):
+    """A layer on the path to a finding whose output's spread jumped against its input's."""
+
+    layer: str
+    ratio: float
+    before: float
+    after: float
+
+
+def _measured_std(stats: Mapping[str, LayerStats]) -> Callable[[str], float | None]:
+    def std(name: str) -> float | None:
+        out = stats[name].output if name in stats else None
+        return out.std if out is not None and out.finite == out.count and out.count else None
+
+    return std
+
+
+def scale_origin(spec: Spec, name: str, std: Callable[[str], float | None]) -> ScaleJump | None:
+    """The first layer on the path into ``name`` (through first inputs, back to the data or to
+    a bounded activation, which resets the scale) whose output std is more than SCALE_JUMP
+    times its input's: where the values a finding complains of were made too large. ``std``
+    gives a layer's output std (measured, or estimated by static analysis), None if unknown."""
+    jumps: list[ScaleJump] = []
+    current = spec.layers[name]
+    while current.inputs:
+        producer = spec.layers[current.inputs[0]]
+        if producer.type.is_source or None not in producer.type.output_range or not producer.inputs:
+            break
+        before, after = std(producer.inputs[0]), std(producer.name)
+        if before and after is not None and after / before > SCALE_JUMP:
+            jumps.append(ScaleJump(producer.name, after / before, before, after))
+        current = producer
+    return jumps[-1] if jumps else None  # the farthest back: later layers only carry its scale on
+
+
+def with_cause(message: str, cause: ScaleJump | None) -> str:
+    """A finding's message with its generic advice ("scale the layer before it") replaced by
+    the layer that made the scale, when one is known."""
+    if cause is None:
+        return message
+    named = (
+        f"its inputs were scaled x{_num(cause.ratio, 3)} by '{cause.layer}', std {_num(cause.before, 3)} -> "
+        f"{_num(cause.after, 3)}: fix the scale there"
+    )
+    for generic in GENERIC_ADVICE:
+        if message.endswith(generic):
+            return message[: -len(generic)] + (f"({named})" if generic.startswith("(") else named)
+    return f"{message}; {named}"
+
+
+# --- grouping a run of the same finding along a path ------------------------------------------
+
+
+def _group_runs(
+    spec: Spec, stats: Mapping[str, LayerStats], findings: list[Finding], trained: frozenset[str]
+) -> list[Finding]:
+    """Findings of a check that groups (Check.group) merged where they follow one another along
+    a path: a finding's predecessor is the nearest earlier layer, through first inputs, that the
+    check applies to; when that layer has the same finding, in the same direction, both belong to
+    one run. A run of two or more becomes one finding, in the place of the first of it."""
+    checks = all_checks()
+    runs: list[list[Finding]] = []
+    ends: dict[tuple[str, str], list[Finding]] = {}  # the run each (check, layer) ends, open to extend
+    for finding in findings:
+        check = checks[finding.check]
+        if check.group is None:
+            runs.append([finding])
+            continue
+        previous = _previous_applicable(spec, finding.layer, check)
+        run = ends.pop((finding.check, previous), None) if previous is not None else None
+        if run is None or _grows(spec, stats, run[-1].layer) != _grows(spec, stats, finding.layer):
+            run = [finding]
+            runs.append(run)
+        else:
+            run.append(finding)
+        ends[(finding.check, finding.layer)] = run
+    return [checks[run[0].check].group(spec, stats, run, trained) if len(run) > 1 else run[0] for run in runs]
+
+
+def _previous_applicable(spec: Spec, name: str, check: Check) -> str | None:
+    """The nearest layer before ``name`` along first inputs that ``check`` applies to; None past
+    a bounded activation (it resets the scale) or at the data."""
+    current = spec.layers[name]
+    while current.inputs:
+        current = spec.layers[current.inputs[0]]
+        if check.applies(current.type):
+            return current.name
+        if current.type.is_source or None not in current.type.output_range:
+            return None
+    return None
+
+
+def _grows(spec: Spec, stats: Mapping[str, LayerStats], name: str) -> bool:
+    """Whether a layer's output std is above its input's."""
+    return stats[name].output.std > stats[spec.layers[name].inputs[0]].output.std
 
 
 # --- the judges and measures -------------------------------------------------------------
@@ -376,7 +508,139 @@ def _scale_drift(c: Context) -> str | None:
     return (
         f"{c.layer.title}: output std {_num(after.std)} is {_num(ratio, 3)}x its input's ({_num(before.std)}); "
         f"a ratio outside {_num(low)}..{_num(high)} from layer to layer makes values explode or vanish with depth "
-        "(Glorot & Bengio, 2010): check the initializer's scale"
+        f"(Glorot & Bengio, 2010): {_drift_advice([c.layer.name], c.trained)}"
+    )
+
+
+def _drift_advice(layers: list[str], trained: frozenset[str]) -> str:
+    """What to look at for a scale that drifts: drawn weights have their initializer to blame;
+    loaded (trained) ones learned their scale, so the data is the likelier culprit."""
+    if all(name in trained for name in layers):
+        return (
+            "its weights were loaded (trained), so their scale was learned: check that the data is scaled as it "
+            "was in training"
+        )
+    return "check the initializer's scale"
+
+
+def overflow_range(dtype: str) -> float:
+    """Where a grouped scale-drift becomes a warning: values whose square overflows the dtype
+    (float32: 1.84e19; float64: 1.34e154), so a variance, a norm or a squared error of them is inf."""
+    return float(np.sqrt(np.finfo(dtype).max))
+
+
+def _scale_drift_run(
+    spec: Spec, stats: Mapping[str, LayerStats], run: list[Finding], trained: frozenset[str]
+) -> Finding:
+    """One finding for layers along a path whose spread drifts the same way, each after the other:
+    the growth per layer (geometric mean), where it starts and ends, placed at the first layer
+    (where the fix starts: the later ones carry its scale on); a warning once the values reach
+    overflow_range."""
+    names = [f.layer for f in run]
+    first, last = spec.layers[names[0]], spec.layers[names[-1]]
+    before, after = stats[first.inputs[0]].output, stats[last.name].output
+    per_layer = (after.std / before.std) ** (1 / len(run))
+    limit = overflow_range(spec.dtype)
+    reached = after.max_abs > limit
+    severity = WARNING if reached and run[0].severity == INFO else run[0].severity
+    message = (
+        f"std {'grows' if per_layer > 1 else 'shrinks'} x{_num(per_layer, 3)} per layer over the {len(run)} layers "
+        f"{', '.join(names)}: from {_num(before.std)} into '{first.name}' to {_num(after.std)} out of '{last.name}', "
+        f"values up to {_num(after.max_abs, 3)}"
+        + (f", past {_num(limit, 3)}, where their squares overflow {spec.dtype}" if reached else "")
+        + f"; values explode or vanish with depth (Glorot & Bengio, 2010): {_drift_advice(names, trained)}"
+    )
+    return Finding(run[0].check, severity, first.name, message)
+
+
+def _measure_channels(p: Probe) -> dict[str, Any]:
+    """Per channel (each index of the normalization's axes, laid out as its parameters are):
+    the count, sum and sum of squares of its inputs in float64, added across batches."""
+    if p.layer.props.get("batch_stat"):
+        return {"values": 0, "sum:values": np.zeros(1), "sum:squares": np.zeros(1)}  # stored statistics unused
+    x = p.inputs[0]
+    kept = {axis + 1 for axis in p.layer.props["axes"]}
+    over = tuple(axis for axis in range(x.ndim) if axis not in kept)
+    w = x.astype(np.float64)
+    return {
+        "values": int(np.prod([x.shape[axis] for axis in over])),
+        "sum:values": w.sum(axis=over, keepdims=True),  # a prefix: per-channel arrays, not counts
+        "sum:squares": np.square(w).sum(axis=over, keepdims=True),
+    }
+
+
+def _stored_gain(c: Context) -> str | None:
+    """A normalization's stored statistics against what each of its channels receives.
+
+    With stored statistics the layer computes (i - mean) * gamma / sqrt(var + epsilon) + beta:
+    a fixed gain per channel. Trained, mean and var are its input's, and the output's spread is
+    about gamma's; NNC initialises var to 0, so an untrained layer multiplies by
+    1/sqrt(epsilon) (100 for 1e-4). A large gain alone does not condemn a layer (a trained one
+    whose channel receives tiny values needs one), so a channel is reported where both its gain
+    and its inputs' root mean square distance from the stored mean, over the stored std
+    sqrt(var + epsilon), are above the threshold: its outputs spread that many times wider than
+    gamma.
+    """
+    props, m = c.layer.props, c.measured
+    params = c.parameters.get(c.layer.name, {})
+    if props.get("batch_stat") or not {"gamma", "var", "mean"} <= params.keys() or not m["values"]:
+        return None
+    if _inherits_nonfinite(c):
+        return None
+    gamma, var, mean = (np.asarray(params[name], np.float64) for name in ("gamma", "var", "mean"))
+    with np.errstate(all="ignore"):
+        stored_std = np.sqrt(var + props["epsilon"])
+        gain = np.abs(gamma) / stored_std
+        square_distance = (m["sum:squares"] - 2 * mean * m["sum:values"]) / m["values"] + mean**2
+        widened = np.sqrt(np.maximum(square_distance, 0.0)) / stored_std
+    amplifies = (gain > c.threshold) & (widened > c.threshold)
+    if not np.any(amplifies) or not np.all(np.isfinite(gain)):
+        return None  # var + epsilon <= 0 divides by zero: nan-inf reports what comes of it
+    return (
+        f"{_gain_clause(c.layer, float(np.max(gain)), var)}: its output std is {_num(c.output.std, 3)} from its "
+        f"input's {_num(c.inputs[0].std, 3)}, where normalised values would spread like gamma (in "
+        f"{int(np.count_nonzero(amplifies))} of {gain.size} channels the inputs lie over {_num(c.threshold)} "
+        f"stored stds from the stored mean, up to {_num(float(np.max(widened)), 3)}); "
+        f"{_gain_advice(c.layer.name in c.trained)}"
+    )
+
+
+def _gain_clause(layer: Layer, largest: float, var: np.ndarray) -> str:
+    untrained = ", var 0 as NNC initialises it: untrained statistics" if not np.any(var) else ""
+    return f"{layer.title} multiplies its inputs by up to {_num(largest, 3)} (gamma / sqrt(var + epsilon){untrained})"
+
+
+def _gain_advice(trained: bool) -> str:
+    if trained:
+        return (
+            "its statistics were loaded (trained), so it receives values unlike those it was trained on: check that "
+            "the data is scaled as it was in training"
+        )
+    return "NNC's evaluation uses the stored mean and var: train the network, or load trained statistics (--params)"
+
+
+def _predict_stored_gain(
+    layer: Layer, parameters: Mapping[str, tuple[float, float]], x: Estimate, threshold: float
+) -> str | None:
+    """_stored_gain from the parameters' moments (their initializers' or files'), exact for
+    NNC's constant initial values: the gain is gamma's root mean square over sqrt(mean var +
+    epsilon), the input's spread the estimate's."""
+    if layer.props.get("batch_stat") or not {"gamma", "var"} <= parameters.keys():
+        return None
+    (g_mean, g_var), (v_mean, v_var) = parameters["gamma"], parameters["var"]
+    m_mean, m_var = parameters.get("mean", (0.0, 0.0))
+    stored_std = sqrt(v_mean + layer.props["epsilon"]) if v_mean + layer.props["epsilon"] > 0 else 0.0
+    if not stored_std:
+        return None
+    gain = sqrt(g_mean**2 + g_var) / stored_std
+    distance = sqrt(x.std**2 + (x.mean - m_mean) ** 2 + m_var)  # of the inputs from the stored mean
+    if not (gain > threshold and distance / stored_std > threshold):
+        return None
+    untrained = ", var 0 as NNC initialises it: untrained statistics" if v_mean == v_var == 0 else ""
+    return (
+        f"{layer.title} multiplies its inputs by about {_num(gain, 3)} (gamma / sqrt(var + epsilon){untrained}): "
+        f"inputs of std {_num(x.std, 3)} would leave it with std about {_num(x.std * gain, 3)}; "
+        f"{_gain_advice(all(source.file is not None for source in layer.parameters.values()))}"
     )
 
 
@@ -546,6 +810,7 @@ def _table() -> list[Check]:
                 why="the dtype rounds the output to its bound: inputs past that point can no longer be told apart",
                 applies=lambda u, n=t.name: u.name == n,
                 judge=_hard_saturation,
+                names_cause=True,
                 measure=_measure_pinned,
                 predict=_predict_hard_saturation,
             ),
@@ -558,6 +823,7 @@ def _table() -> list[Check]:
                 why="the output is within 1% of a bound there and the gradient nearly 0 (Glorot & Bengio, 2010)",
                 applies=lambda u, n=t.name: u.name == n,
                 judge=_saturation,
+                names_cause=True,
                 measure=_measure_outside,
                 superseded_by=(f"{name}-hard-saturation",),
                 predict=_predict_saturation,
@@ -598,6 +864,7 @@ def _table() -> list[Check]:
             why="exp overflows to inf past 88.72 (float32) or 709.78 (float64)",
             applies=lambda t: t.exp_overflows,
             judge=_exp_overflow,
+            names_cause=True,
             measure=_measure_exp,
             predict=_predict_exp_overflow,
         ),
@@ -610,6 +877,7 @@ def _table() -> list[Check]:
             why="a logit 104 (float32) below the largest gets probability exactly 0, and log(0) = -inf",
             applies=lambda t: t.probabilities,
             judge=_overconfident,
+            names_cause=True,
             measure=_measure_certain,
             predict=_predict_overconfident,
         ),
@@ -633,6 +901,23 @@ def _table() -> list[Check]:
             why="activations that grow or shrink layer after layer explode or vanish (Glorot & Bengio, 2010)",
             applies=lambda t: bool(t.parameters) and t.category != "Normalization",  # those set the scale
             judge=_scale_drift,
+            threshold_range=(1.0, inf),
+            group=_scale_drift_run,
+        ),
+        Check(
+            id="normalization-gain",
+            severity=WARNING,
+            threshold=10.0,
+            looks_at="normalizations with stored statistics (batch_stat false, as NNC evaluates): channels whose "
+            "gain gamma / sqrt(var + epsilon) and whose inputs' root mean square distance from the stored mean, "
+            "over sqrt(var + epsilon), are both above the threshold",
+            why="trained, var is the input's variance and the output's spread is gamma's; NNC initialises var to 0, "
+            "so untrained statistics multiply by 1/sqrt(epsilon) (100 for 1e-4); 10 is far above any gain that "
+            "leaves normalised values normalised",
+            applies=lambda t: {"gamma", "var"} <= {p.name for p in t.parameters} and "epsilon" in t.property_map,
+            judge=_stored_gain,
+            measure=_measure_channels,
+            predict_from_parameters=_predict_stored_gain,
             threshold_range=(1.0, inf),
         ),
         Check(

@@ -263,6 +263,18 @@ def resolve_parameters(
     return result, warnings
 
 
+def loaded_layers(spec: Spec, loaded: Mapping[str, np.ndarray] | None) -> frozenset[str]:
+    """The layers whose parameters are all read (from ``loaded`` or their own ``file:``) rather
+    than drawn from initializers: trained values, whose scale a check should not blame on an
+    initializer."""
+    return frozenset(
+        layer.name
+        for layer in spec.layers.values()
+        if layer.parameter_shapes
+        and (loaded is not None or all(layer.parameters[name].file is not None for name in layer.parameter_shapes))
+    )
+
+
 def _parameter_value(spec, layer, name, key, shape, loaded, source) -> tuple[np.ndarray | None, str | None]:
     config = layer.parameters[name]
     if loaded is not None:

@@ -165,6 +165,36 @@ def checks_text() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _causes_section() -> list[str]:
+    """How findings name their cause and how a run of them is grouped (docs/checks.md)."""
+    from .checks import SCALE_JUMP, all_checks, overflow_range
+
+    naming = ", ".join(f"`{c.id}`" for c in all_checks().values() if c.names_cause)
+    grouping = ", ".join(f"`{c.id}`" for c in all_checks().values() if c.group is not None)
+    return [
+        "## Causes and runs",
+        "",
+        f"A finding of {naming} names the layer where its values were made too large when there is",
+        "one: going back from the layer through first inputs, to the data or to the last bounded",
+        "activation (whose output resets the scale), the farthest layer whose output std is more than",
+        f"{SCALE_JUMP:g} times its input's (run: measured; `validate`: estimated). Its advice then points",
+        'at that layer instead of "normalise the data or scale the layer before it".',
+        "",
+        f"Findings of {grouping} that follow one another along a path (each layer's nearest earlier",
+        "layer the check applies to has the same finding, drifting the same way) are one finding: the",
+        "growth per layer (the geometric mean), the layers it spans and the values at the last. It is",
+        "located at the first layer, where the growth starts and the fix begins, and names the others.",
+        "It is a warning, whatever the check's severity below that, once the values pass the square",
+        f"root of the dtype's largest value ({overflow_range('float32'):.3g} in float32, "
+        f"{overflow_range('float64'):.3g} in float64), where their squares (a variance, a norm, a",
+        "squared error) overflow.",
+        "",
+        "Advice fits where the parameters came from: weights loaded with `--params` or a `file:` were",
+        "trained, so scale-drift points at the data's scaling rather than at an initializer.",
+        "",
+    ]
+
+
 def checks_markdown() -> str:
     """docs/checks.md (generated; a test fails when the file is stale)."""
     from .checks import all_checks
@@ -186,7 +216,8 @@ def checks_markdown() -> str:
     ]
     for check in all_checks().values():
         threshold = "-" if check.threshold is None else f"{check.threshold:g}"
-        predicted = " Predicted by `validate` too." if check.predict is not None else ""
+        predicts = check.predict is not None or check.predict_from_parameters is not None
+        predicted = " Predicted by `validate` too." if predicts else ""
         out.append(f"| `{check.id}` | {check.severity} | {threshold} | {check.looks_at}.{predicted} | {check.why} |")
     out += [
         "",
@@ -207,6 +238,7 @@ def checks_markdown() -> str:
         "Errors make `nnspec run` exit 1; warnings do too with `--strict`, which also makes",
         "`nnspec validate` exit 1 on predicted warnings. Info findings never fail anything.",
         "",
+        *_causes_section(),
         f"Per-unit findings (dead units, units always saturated) need at least {_unit_samples()} samples.",
         "Percentiles in the statistics are estimated from a fixed-bin histogram of a deterministic",
         "sample of each tensor; counts, min, max, mean and std are over every value.",

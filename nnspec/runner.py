@@ -34,7 +34,7 @@ from . import memory, settings
 from .checks import Finding, LayerStats, checks_for, observe, run_checks
 from .data import gather_inputs, generate, release, variables
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
-from .params import load_parameter_file, resolve_parameters
+from .params import load_parameter_file, loaded_layers, resolve_parameters
 from .plan import Step, data_key, make_plan, owns
 from .semantics import EVALUATION, as_run, semantics_name
 from .spec import DataReader, Spec
@@ -221,6 +221,7 @@ class Runner:
         else:
             loaded, source = params, "the parameters given"
         self.parameters, self.notes = resolve_parameters(spec, loaded, source)
+        self.trained = loaded_layers(spec, loaded)
         self.order = execution_order(spec)
         measured = {
             name: [c for c in checks_for(spec.layers[name].type) if c.id in enabled]
@@ -293,7 +294,7 @@ class Runner:
             interrupted = True
         if done < count:
             outputs = {name: value[:done] for name, value in outputs.items()}
-        findings = run_checks(spec, stats, self.enabled) if self.statistics else []
+        findings = run_checks(spec, stats, self.enabled, self.parameters, self.trained) if self.statistics else []
         for finding in (f for f in findings if f.severity != INFO):
             line, _ = spec.locate(finding.layer)
             warnings.warn_explicit(f"{finding.message} [{finding.check}]", RangeWarning, spec.file, line or 0)

@@ -15,11 +15,11 @@ with ``training``, the training forward pass.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from .checks import Finding, checks_for
+from .checks import Check, Finding, checks_for, scale_origin, with_cause
 from .diagnostics import INFO, WARNING
 from .estimate import Estimate, through
 from .params import moments
@@ -67,17 +67,7 @@ def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> E
         if not spec.read_data and any(source.file is not None for source in layer.parameters.values()):
             return None  # validate --no-data: a parameter file's values are not read, so not known
         shapes = [spec.layers[source].shape for source in layer.inputs]
-        parameters = {
-            p.name: moments(
-                layer.parameters[p.name],
-                layer.parameter_shapes[p.name],
-                p.fans(layer.parameter_shapes[p.name]),
-                spec.allowed,
-            )
-            for p in layer_type.parameters
-            if p.name in layer.parameter_shapes
-        }
-        result = layer_type.estimate(inputs, shapes, layer.props, parameters, spec.dtype)
+        result = layer_type.estimate(inputs, shapes, layer.props, parameter_moments(spec, layer), spec.dtype)
     else:
         return None
     low, high = layer_type.output_range
@@ -90,6 +80,45 @@ def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> E
     )
 
 
+def parameter_moments(spec: Spec, layer: Layer) -> dict[str, tuple[float, float]]:
+    """Mean and variance of each of a layer's parameters, from its file or its initializer."""
+    return {
+        p.name: moments(
+            layer.parameters[p.name],
+            layer.parameter_shapes[p.name],
+            p.fans(layer.parameter_shapes[p.name]),
+            spec.allowed,
+        )
+        for p in layer.type.parameters
+        if p.name in layer.parameter_shapes
+    }
+
+
+def _known_parameters(spec: Spec, layer: Layer) -> bool:
+    """validate --no-data reads no parameter file, so a layer with one has unknown parameters."""
+    return spec.read_data or all(source.file is None for source in layer.parameters.values())
+
+
+def _predicted(
+    spec: Spec,
+    layer: Layer,
+    check: Check,
+    received: Estimate,
+    threshold: float | None,
+    estimated_std: Callable[[str], float | None],
+) -> str | None:
+    """One check's prediction at a layer: from what it receives, naming where a wrong scale came
+    from when the check says so; or from the layer's own parameters."""
+    if check.predict is not None:
+        message = check.predict(layer, received, threshold, spec.dtype)
+        if message is not None and check.names_cause:
+            return with_cause(message, scale_origin(spec, layer.name, estimated_std))
+        return message
+    if check.predict_from_parameters is not None and _known_parameters(spec, layer):
+        return check.predict_from_parameters(layer, parameter_moments(spec, layer), received, threshold)
+    return None
+
+
 def predict(
     spec: Spec, settings: Mapping[str, Mapping[str, tuple[str, float | None]]], *, training: bool = False
 ) -> list[Finding]:
@@ -98,6 +127,11 @@ def predict(
     spec = as_run(spec, training=training)
     found = estimates(spec, training=training)
     findings = []
+
+    def estimated_std(name: str) -> float | None:
+        e = found.get(name)
+        return e.std if e is not None and np.isfinite(e.std) else None
+
     for name in execution_order(spec):
         layer = spec.layers[name]
         received = found[name] if layer.type.is_source else (found.get(layer.inputs[0]) if layer.inputs else None)
@@ -105,8 +139,8 @@ def predict(
             continue
         fired: dict[str, str] = {}
         for check in checks_for(layer.type):
-            if check.predict is not None and check.id in settings[name]:
-                message = check.predict(layer, received, settings[name][check.id][1], spec.dtype)
+            if check.id in settings[name]:
+                message = _predicted(spec, layer, check, received, settings[name][check.id][1], estimated_std)
                 if message is not None:
                     fired[check.id] = message
         for check in checks_for(layer.type):

@@ -98,6 +98,7 @@ def test_the_table_holds_the_checks_these_tests_cover():
         "softmax-overconfident",
         "bce-input-range",
         "scale-drift",
+        "normalization-gain",
         "constant-output",
     ]
     assert set(SCENARIOS) == set(all_checks())
@@ -645,6 +646,13 @@ SCENARIOS: dict[str, Scenario] = {
         affine_params(3 * np.eye(3), np.zeros(3)),
         fire=2.5,
         quiet=4.0,
+    ),
+    "normalization-gain": Scenario(  # NNC's initial var 0: gain 1 / sqrt(1e-4) = 100
+        [inp(4), layer("bn", "BatchNormalization", batch_stat=False)],
+        np.random.default_rng(0).uniform(-1, 1, (20, 4)),
+        "bn",
+        fire=50.0,
+        quiet=150.0,
     ),
     "constant-output": Scenario(
         [inp(2), affine(2)], [[0.5, -0.5], [0.1, 0.2], [-1.0, 1.0]], "fc", affine_params(np.zeros((2, 2)), [0.1, 0.2])

@@ -39,6 +39,12 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "dead_relu_bias_fixed.yaml": set(),
     "softmax_huge_logits.yaml": {("softmax-overconfident", "probs")},
     "softmax_huge_logits_fixed.yaml": set(),
+    # Untrained stored statistics (var 0): bn1 amplifies x100, and tanh1's saturation names bn1 as its cause.
+    "untrained_bn.yaml": {("normalization-gain", "bn1"), ("tanh-hard-saturation", "tanh1")},
+    "untrained_bn_fixed.yaml": set(),
+    # N(0, 1) weights at every layer: one grouped scale-drift finding for fc1..fc20, placed at fc1.
+    "exploding_stack.yaml": {("scale-drift", "fc1")},
+    "exploding_stack_fixed.yaml": set(),
     # Networks shown as they are, not as a problem; LeNet on uniform noise, where every
     # sample looks alike, leaves some fully connected units dead (its description says why).
     "lenet.yaml": {("relu-dead-units", "relu3"), ("relu-dead-units", "relu4"), ("scale-drift", "conv2")},
