@@ -80,6 +80,8 @@ def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> E
         result.low if low is None else max(result.low, low),
         result.high if high is None else min(result.high, high),
         result.uniform,
+        result.reach_low if low is None or result.reach_low is None else max(result.reach_low, low),
+        result.reach_high if high is None or result.reach_high is None else min(result.reach_high, high),
     )
 
 
@@ -94,8 +96,9 @@ def predict(spec: Spec, settings: Mapping[str, Mapping[str, tuple[str, float | N
             continue
         fired: dict[str, str] = {}
         for check in checks_for(layer.type):
-            if check.predict is not None and check.id in settings[name]:
-                message = check.predict(layer, received, settings[name][check.id][1], spec.dtype)
+            judged = _judged(layer, check.id, received, found)
+            if check.predict is not None and check.id in settings[name] and judged is not None:
+                message = check.predict(layer, judged, settings[name][check.id][1], spec.dtype)
                 if message is not None:
                     fired[check.id] = message
         for check in checks_for(layer.type):
@@ -105,3 +108,13 @@ def predict(spec: Spec, settings: Mapping[str, Mapping[str, tuple[str, float | N
                     Finding(check.id, severity, name, f"{fired[check.id]} (predicted from the spec, without data)")
                 )
     return findings
+
+
+def _judged(layer: Layer, check_id: str, received: Estimate, found: Mapping[str, Estimate | None]) -> Estimate | None:
+    """What a check judges: the layer's first input, or for a domain check the input its domain
+    concerns (Div2's divisor is its second)."""
+    domain = layer.type.domain
+    if domain is None or domain.check != check_id or domain.index == 0:
+        return received
+    judged = found.get(layer.inputs[domain.index])
+    return judged if judged is not None and np.isfinite(judged.mean) else None
