@@ -12,12 +12,13 @@ pixels into Tanh" at review time.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
 from .checks import Finding, checks_for
 from .diagnostics import INFO, WARNING
-from .estimate import Estimate, through
+from .estimate import DRAWN_ROWS, Estimate, drawn_along_axis, through
 from .params import moments
 from .runner import execution_order
 from .spec import Layer, Spec
@@ -71,6 +72,8 @@ def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> E
             if p.name in layer.parameter_shapes
         }
         result = layer_type.estimate(inputs, shapes, layer.props, parameters, spec.dtype)
+        if layer_type.probabilities:
+            result = replace(result, **_reach_of_probabilities(layer, inputs[0], spec.dtype))
     else:
         return None
     low, high = layer_type.output_range
@@ -83,6 +86,15 @@ def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> E
         result.reach_low if low is None or result.reach_low is None else max(result.reach_low, low),
         result.reach_high if high is None or result.reach_high is None else min(result.reach_high, high),
     )
+
+
+def _reach_of_probabilities(layer: Layer, logits: Estimate, dtype: str) -> dict[str, float]:
+    """Probabilities are > 0 in exact arithmetic and 0 only where the dtype underflows: their least
+    and largest over a fixed Monte Carlo sample of the logits (a normal fit clipped at 0 would say 0)."""
+    drawn = drawn_along_axis(logits, DRAWN_ROWS, layer.shape[layer.props["axis"]], dtype)
+    with np.errstate(all="ignore"):
+        probabilities = layer.type.forward([drawn], {**layer.props, "axis": 0}, {})
+    return {"reach_low": float(probabilities.min()), "reach_high": float(probabilities.max())}
 
 
 def predict(spec: Spec, settings: Mapping[str, Mapping[str, tuple[str, float | None]]]) -> list[Finding]:

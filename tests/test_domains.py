@@ -48,6 +48,15 @@ MUST_WARN = {
         ("division-by-zero", "d"),
     ),
     "RDivScalar of an Affine": ([X, FC, layer("d", "RDivScalar")], ("division-by-zero", "d")),
+    "Log of a Softmax whose logits spread past 104 (float32 underflows to 0)": (
+        [
+            X,
+            layer("fc", "Affine", out_shape=8, W={"initializer": "Normal", "multiplier": 100}),
+            layer("p", "Softmax"),
+            layer("l", "Log"),
+        ],
+        ("log-domain", "l"),
+    ),
     "Log of a Sigmoid that underflows to 0": (
         [
             X,
@@ -72,6 +81,7 @@ MUST_NOT_WARN = {
     "Log of data declared positive": [layer("x", "Input", size=[4], range=[0.5, 2.0]), layer("l", "Log")],
     "an integer power of anything": [X, FC, layer("p", "PowScalar", value=2.0)],
     "square root after ReLU": [X, FC, layer("r", "ReLU"), layer("p", "PowScalar", value=0.5)],
+    "Log of a Softmax of unit-scale logits": [X, FC, layer("p", "Softmax"), layer("l", "Log")],
     "Div2 by an Exp": [X, FC, layer("e", "Exp"), layer("d", "Div2", input=["fc", "e"])],
 }
 
