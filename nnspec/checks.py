@@ -651,9 +651,10 @@ _DOMAIN_WORDS = {POSITIVE: "<= 0", NONNEGATIVE: "< 0", NONZERO: "exactly 0"}
 
 
 def _outside_domain(kind: str, x: np.ndarray) -> np.ndarray:
+    """Finite values outside the domain: an inherited -inf is the nan-inf check's, reported where it was made."""
     if kind == POSITIVE:
-        return x <= 0
-    return x < 0 if kind == NONNEGATIVE else x == 0
+        return (x <= 0) & (x > -np.inf)
+    return (x < 0) & (x > -np.inf) if kind == NONNEGATIVE else x == 0
 
 
 def _measure_domain(p: Probe) -> dict[str, Any]:

@@ -139,6 +139,21 @@ def test_sigmoid_underflow_into_log_is_counted_as_float32_has_it():
     assert finding.check == "log-domain" and "2 of 4 inputs (50%) are <= 0" in finding.message
 
 
+def test_an_inherited_minus_inf_is_not_counted_again_but_new_negatives_are():
+    """Log(Log(x)): the first Log makes -inf of 0 and negatives of 0..1; the second is reported for
+    those negatives only, the -inf being the first Log's finding."""
+    spec = make_spec(layer("x", "Input", size=[4]), layer("l1", "Log"), layer("l2", "Log"))
+    x = np.array([[0.0, 0.5, 2.0, 3.0]])
+    result = nnspec.run(spec, {"x": x})
+    with np.errstate(divide="ignore"):
+        first = np.log(x.astype(F32))
+    negatives = int(np.count_nonzero(np.isfinite(first) & (first <= 0)))
+    assert negatives == 1  # log(0.5)
+    by_layer = {f.layer: f for f in result.findings}
+    assert by_layer["l1"].check == "log-domain" and "1 of 4 inputs (25%)" in by_layer["l1"].message
+    assert by_layer["l2"].check == "log-domain" and f"{negatives} of 4 inputs (25%)" in by_layer["l2"].message
+
+
 @pytest.mark.parametrize(("power", "kind", "count"), [(0.5, "< 0", 2), (-1.0, "exactly 0", 1), (-0.5, "<= 0", 3)])
 def test_pow_domain_depends_on_the_power(power, kind, count):
     spec = make_spec(layer("x", "Input", size=[5]), layer("p", "PowScalar", value=power))
