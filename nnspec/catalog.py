@@ -89,6 +89,24 @@ KINDS: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
+# What an input of a layer must be for its formula to be defined (see Domain).
+POSITIVE, NONNEGATIVE, NONZERO = "positive", "nonnegative", "nonzero"
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where a layer's formula is defined, for the domain checks (nnspec.checks): input ``index``
+    must be POSITIVE (> 0), NONNEGATIVE (>= 0) or NONZERO, as ``kind(props)`` says for the
+    layer's properties (None: any value will do, as for an integer power); ``outside`` says what
+    the formula gives there, and ``fix`` what keeps the input inside. ``check`` is the check's id."""
+
+    check: str
+    kind: Callable[[Mapping[str, Any]], str | None]
+    outside: str
+    fix: str
+    index: int = 0
+
+
 @dataclass(frozen=True)
 class Property:
     """A layer property, spelled in snake_case; ``nnc_name`` is NNC's CamelCase spelling."""
@@ -202,6 +220,7 @@ class LayerType:
     exp_overflows: bool = False  # computes exp(i), which overflows past log(dtype max)
     probabilities: bool = False  # outputs a probability distribution along its axis property
     probability_input: bool = False  # its input must be a probability in 0..1 and its target 0 or 1
+    domain: Domain | None = None  # where its formula is defined, if not everywhere
     # Static analysis (nnspec.static): how an estimate of the values passes the layer.
     # An elementwise layer needs no rule: its own forward function carries the estimate.
     elementwise: bool = False

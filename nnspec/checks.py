@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .catalog import LayerType, layer_types
+from .catalog import NONNEGATIVE, NONZERO, POSITIVE, LayerType, layer_types
 from .diagnostics import ERROR, INFO, WARNING
 from .estimate import Estimate, drawn_along_axis
 from .spec import Layer, Spec
@@ -30,6 +30,24 @@ from .stats import TensorStats, blocks
 
 SEVERITIES = (INFO, WARNING, ERROR)
 UNIT_SAMPLES = 10  # a claim that a unit is never positive, or always pinned, needs at least this many samples
+# A unit positive on 1 sample in 100 (alive, and learning) gives 0 on all of n samples with probability
+# 0.99^n, under 1% from 459 samples: from there "never positive" is stated as a fact, below it as "possibly".
+FIRM_UNIT_SAMPLES = 459
+# "The bulk" of an Input's data, which input-range judges: its 1st to 99th percentile. Standardised data
+# (mean 0, std 1) spans -2.33..2.33 there; 0..255 pixels reach 250 and more.
+BULK = (1.0, 99.0)
+# Features are on different scales when the spread of one is this many times another's (the 90th against
+# the 10th percentile over the features, so that a few near-constant ones do not decide it) ...
+FEATURE_SPREADS = 100.0
+# ... or when their means differ by more than this many times their spread (in variance: between-feature
+# variance over the mean within-feature variance): one common x / a then squeezes each feature's variation
+# into a sliver of -1..1. Pixels share a scale: their means differ less than they vary.
+FEATURE_LEVELS = 10.0
+
+
+class Tentative(str):
+    """A judge's message that rests on too little data to be stated as a fact (a unit dead on every one
+    of 30 samples): reported as info, whatever the check's severity."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +197,7 @@ def run_checks(
             severity, threshold = settings[name][check.id]
             message = check.judge(Context(spec, layer, stats, threshold, check.id, parameters, trained))
             if message is not None:
+                severity = INFO if isinstance(message, Tentative) else severity
                 if check.names_cause:
                     message = with_cause(message, scale_origin(spec, name, measured_std))
                 fired[check.id] = Finding(check.id, severity, name, message)
@@ -318,13 +337,111 @@ def _nan_inf(c: Context) -> str | None:
 
 
 def _input_range(c: Context) -> str | None:
+    """The bulk of the data (1st..99th percentile) beyond -threshold..threshold: judged on the bulk, not
+    the extremes, so that standardised data (a few values past 3 in a thousand) passes and 0..255 does not."""
     data = c.output
-    if not data.finite or data.max_abs <= _as(c.threshold, c.spec.dtype):
+    if not data.finite:
         return None
+    low, high = _bulk(data)
+    limit = _as(c.threshold, c.spec.dtype)
+    if -limit <= low and high <= limit:
+        return None
+    features = _feature_moments(c.measured, c.samples)
+    if features is not None and _scales_differ(*features):
+        hint = _standardise_hint(c.layer, *features)
+    else:
+        hint = _rescale_hint(data.min, data.max, c.spec.dtype, data.mean, data.std)
     return (
-        f"the data for {c.layer.title} spans {_exact_span(data, c.spec.dtype)}, outside NNC's rule that inputs lie "
-        f"in about -{_num(c.threshold)}..{_num(c.threshold)}; {_rescale_hint(data.min, data.max, c.spec.dtype)}"
+        f"the data for {c.layer.title} spans {_exact_span(data, c.spec.dtype)}, its bulk (1st..99th percentile) "
+        f"{_num(low)}..{_num(high)}, beyond -{_num(c.threshold)}..{_num(c.threshold)}: outside NNC's rule that inputs "
+        f"lie in about -1..1; {hint}"
     )
+
+
+def _bulk(s: TensorStats) -> tuple[float, float]:
+    low, high = (s.percentile(q) for q in BULK)
+    return (s.min if low is None else low), (s.max if high is None else high)
+
+
+# Per-feature moments of an Input's data (a feature: one position of a sample), merged across batches
+# as Chan et al. merge them, so that any batching gives the same figures.
+_FEATURE_BLOCK = 1 << 20  # values a block: float64 copies of the data stay at 8 MiB
+
+
+def _measure_features(p: Probe) -> dict[str, Any]:
+    x = p.output
+    width = prod(x.shape[1:])
+    moments = {"rows": 0, "nonfinite": 0, "feature:mean": np.zeros(width), "feature:m2": np.zeros(width)}
+    if p.output_stats.finite < p.output_stats.count:  # nan-inf reports it; no per-feature advice then
+        return {
+            "rows": len(x),
+            "nonfinite": 1,
+            "feature:mean": np.full(width, np.nan),
+            "feature:m2": np.full(width, np.nan),
+        }
+    rows = x.reshape(len(x), width)
+    step = max(1, _FEATURE_BLOCK // max(1, width))
+    for start in range(0, len(rows), step):
+        block = rows[start : start + step].astype(np.float64)
+        mean = block.mean(axis=0)
+        deviations = block - mean
+        part = {"rows": len(block), "nonfinite": 0, "feature:mean": mean}
+        moments = _merge_moments(moments, {**part, "feature:m2": np.einsum("ij,ij->j", deviations, deviations)})
+    return moments
+
+
+def _merge_moments(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Per-feature count, mean and sum of squared deviations of two sets of rows together."""
+    n = a["rows"] + b["rows"]
+    if not a["rows"] or not b["rows"]:
+        return {**(b if not a["rows"] else a), "rows": n, "nonfinite": max(a["nonfinite"], b["nonfinite"])}
+    delta = b["feature:mean"] - a["feature:mean"]
+    return {
+        "rows": n,
+        "nonfinite": max(a["nonfinite"], b["nonfinite"]),
+        "feature:mean": a["feature:mean"] + delta * (b["rows"] / n),
+        "feature:m2": a["feature:m2"] + b["feature:m2"] + delta**2 * (a["rows"] * b["rows"] / n),
+    }
+
+
+def _feature_moments(m: dict[str, Any], samples: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each feature's mean and std, where there are features to compare and samples to compare them on."""
+    if samples < UNIT_SAMPLES or m["nonfinite"] or m["feature:mean"].size < 2:
+        return None
+    return m["feature:mean"], np.sqrt(m["feature:m2"] / m["rows"])
+
+
+def _scales_differ(mean: np.ndarray, std: np.ndarray) -> bool:
+    """Whether the features need a scale each: their spreads differ by FEATURE_SPREADS or more, or their
+    means differ by far more than they vary (FEATURE_LEVELS)."""
+    varying = std[std > 0]
+    if varying.size < 2:
+        return False
+    typical_high = np.percentile(varying, 90, method="higher")
+    typical_low = np.percentile(varying, 10, method="lower")
+    if typical_high >= FEATURE_SPREADS * typical_low:
+        return True
+    return float(np.var(mean)) > FEATURE_LEVELS * float(np.mean(std**2))
+
+
+def _standardise_hint(layer: Layer, mean: np.ndarray, std: np.ndarray) -> str:
+    """Per-feature standardisation, with the figures of the features of the largest and the smallest spread."""
+    varying = np.flatnonzero(std > 0)
+    widest, narrowest = varying[np.argmax(std[varying])], varying[np.argmin(std[varying])]
+    examples = "; ".join(
+        f"feature {_feature_name(layer, i)}: (x - {_num(mean[i])}) / {_num(std[i])}" for i in (widest, narrowest)
+    )
+    return (
+        f"its {mean.size} features lie on different scales (means {_num(mean.min())}..{_num(mean.max())}, stds "
+        f"{_num(std.min())}..{_num(std.max())}), so one common scaling would squeeze some of them flat: standardise "
+        f"each feature, (x - mean) / std with that feature's mean and std over the training data ({examples})"
+    )
+
+
+def _feature_name(layer: Layer, index: int) -> str:
+    if len(layer.shape) <= 1:
+        return str(index)
+    return "[" + ", ".join(str(int(i)) for i in np.unravel_index(index, layer.shape)) + "]"
 
 
 def _declared_range(c: Context) -> str | None:
@@ -434,14 +551,42 @@ def _measure_positive(p: Probe) -> dict[str, Any]:
 
 
 def _dead_units(c: Context) -> str | None:
+    """Units never positive, stated as a fact from FIRM_UNIT_SAMPLES samples, as "possibly" (info) from
+    UNIT_SAMPLES, and below that not judged, which the first per-unit layer says once for the run."""
+    n = c.samples
+    if n < UNIT_SAMPLES:
+        return _too_few_for_units(c) if n > 1 else None  # one sample is one example, not a statistic
     positive = c.measured["any:positive"]
     dead = int(np.count_nonzero(~positive))
-    if c.samples < UNIT_SAMPLES or not dead or dead / positive.size < c.threshold:
+    if not dead or dead / positive.size < c.threshold:
         return None
-    return (
-        f"{c.layer.title}: {dead} of its {positive.size} units ({_pct(dead, positive.size)}) received no positive "
-        f"input on any of {c.samples} samples, so they output 0 always and pass nothing on; check the bias "
-        "and the weight scale of the layer before it"
+    units = f"{dead} of its {positive.size} units ({_pct(dead, positive.size)}) gave 0 for all {n} samples"
+    fix = "check the bias and the weight scale of the layer before it"
+    if n >= FIRM_UNIT_SAMPLES:
+        return (
+            f"{c.layer.title}: {units} (no positive input on any), so they output 0 always and pass nothing on; {fix}"
+        )
+    return Tentative(
+        f"{c.layer.title}: possibly dead units: {units}, but a live unit positive on 1 sample in 100 gives 0 on "
+        f"all {n} with probability {_pct(0.99**n, 1)}, so {n} samples are too few to call them dead (from "
+        f"{FIRM_UNIT_SAMPLES} samples this is a {all_checks()[c.check].severity}); if they are, {fix}"
+    )
+
+
+def _too_few_for_units(c: Context) -> str | None:
+    """Once a run: at the first layer (in the spec) that a per-unit check judges, why none is judged."""
+    per_unit = [check.id for check in all_checks().values() if check.judge is _dead_units]
+    judged = (c.spec.layers[name] for name in c.stats)
+    first = min(
+        (layer for layer in judged if any(check.id in per_unit for check in checks_for(layer.type))),
+        key=lambda layer: layer.index,
+    )
+    if first.name != c.layer.name:
+        return None
+    return Tentative(
+        f"{c.layer.title}: per-unit checks ({', '.join(per_unit)}) need at least {UNIT_SAMPLES} samples to say "
+        f"anything about one unit, and this run has {c.samples}: no unit of any layer is judged (give more "
+        f"data, or --samples {FIRM_UNIT_SAMPLES} or more for findings stated as facts)"
     )
 
 
@@ -694,14 +839,15 @@ def _expected_span(x: Estimate) -> str:
 
 
 def _predict_input_range(layer: Layer, x: Estimate, threshold: float, dtype: str) -> str | None:
-    bounded = np.isfinite(x.low) and np.isfinite(x.high)
-    reach = max(abs(x.low), abs(x.high)) if bounded else abs(x.mean) + 3 * x.std
-    if reach <= threshold:
+    low, high = (x.quantile(q / 100) for q in BULK)
+    if -threshold <= low and high <= threshold:
         return None
+    bounded = np.isfinite(x.low) and np.isfinite(x.high)
     return (
-        f"the data for {layer.title} is expected to {_expected_span(x)}, beyond NNC's rule that inputs lie in "
-        f"about -{_num(threshold)}..{_num(threshold)}"
-        + (f"; {_rescale_hint(x.low, x.high)}" if bounded else "; normalise it")
+        f"the data for {layer.title} is expected to {_expected_span(x)}, its bulk (1st..99th percentile) "
+        f"{_num(low)}..{_num(high)}, beyond -{_num(threshold)}..{_num(threshold)}: outside NNC's rule that inputs "
+        "lie in about -1..1"
+        + (f"; {_rescale_hint(x.low, x.high, dtype, x.mean, x.std)}" if bounded else "; normalise it")
     )
 
 
@@ -763,6 +909,57 @@ def _predict_overconfident(layer: Layer, x: Estimate, threshold: float, dtype: s
     )
 
 
+# --- domains: inputs where a layer's formula is undefined (log of <= 0, division by 0) ------------
+
+_DOMAIN_WORDS = {POSITIVE: "<= 0", NONNEGATIVE: "< 0", NONZERO: "exactly 0"}
+
+
+def _outside_domain(kind: str, x: np.ndarray) -> np.ndarray:
+    """Finite values outside the domain: an inherited -inf is the nan-inf check's, reported where it was made."""
+    if kind == POSITIVE:
+        return (x <= 0) & (x > -np.inf)
+    return (x < 0) & (x > -np.inf) if kind == NONNEGATIVE else x == 0
+
+
+def _measure_domain(p: Probe) -> dict[str, Any]:
+    domain = p.layer.type.domain
+    kind = domain.kind(p.layer.props)
+    x, seen = p.inputs[domain.index], p.input_stats[domain.index]
+    inside = {POSITIVE: seen.min > 0, NONNEGATIVE: seen.min >= 0, NONZERO: seen.zeros == 0}
+    if kind is None or seen.finite and inside[kind]:
+        return {"outside": 0}
+    return {"outside": int(sum(np.count_nonzero(_outside_domain(kind, block)) for block in blocks(x)))}
+
+
+def _domain(c: Context) -> str | None:
+    domain = c.layer.type.domain
+    outside, received = c.measured["outside"], c.inputs[domain.index]
+    if not outside:
+        return None
+    which = f"values of its input {c.layer.inputs[domain.index]}" if domain.index else "inputs"
+    return (
+        f"{c.layer.title}: {outside} of {received.count} {which} ({_pct(outside, received.count)}) are "
+        f"{_DOMAIN_WORDS[domain.kind(c.layer.props)]} (they span {_span(received)}), where {domain.outside}; "
+        f"{domain.fix}"
+    )
+
+
+def _predict_domain(layer: Layer, x: Estimate, threshold: float | None, dtype: str) -> str | None:
+    """Judged on the values' practical reach (Estimate.practical_low: a ReLU's exact 0, exp's underflow,
+    6 standard deviations of a normal fit), not on a share: one log(0) is already -inf."""
+    domain = layer.type.domain
+    kind = domain.kind(layer.props)
+    low, high = x.practical_low, x.practical_high
+    possible = {POSITIVE: low <= 0, NONNEGATIVE: low < 0, NONZERO: low <= 0 <= high}
+    if kind is None or not possible[kind]:
+        return None
+    which = f"the values of its input {layer.inputs[domain.index]}" if domain.index else "its inputs"
+    return (
+        f"{layer.title}: {which} are expected to {_expected_span(x)} and reach {_num(low)}..{_num(high)}, so some "
+        f"can be {_DOMAIN_WORDS[kind]}, where {domain.outside}; {domain.fix}"
+    )
+
+
 # --- the table -------------------------------------------------------------------------------------
 
 
@@ -777,15 +974,22 @@ def _table() -> list[Check]:
             why="NaN and Inf spread to every later layer; the first layer that produces them is where to look",
             applies=lambda t: True,
             judge=_nan_inf,
+            superseded_by=tuple(sorted({t.domain.check for t in types if t.domain is not None})),  # they say why
         ),
         Check(
             id="input-range",
             severity=WARNING,
-            threshold=1.0,
-            looks_at="data entering an Input layer: largest magnitude above the threshold",
-            why="NNC's rule: data should be normalised to roughly -1..1",
+            threshold=3.0,
+            looks_at="data entering an Input layer: its bulk (1st..99th percentile) beyond -threshold..threshold "
+            "(standardised data: -2.33..2.33); the advice is per-feature standardisation where the features "
+            f"lie on different scales (spreads {_num(FEATURE_SPREADS)}x apart, or means apart by over "
+            f"{_num(FEATURE_LEVELS**0.5, 2)}x their spread)",
+            why="NNC's rule: data should be normalised to roughly -1..1; judged on the bulk, not the extremes, "
+            "so that standardised data passes and raw 0..255 pixels do not",
             applies=lambda t: t.is_source,
             judge=_input_range,
+            measure=_measure_features,
+            merge=_merge_moments,
             predict=_predict_input_range,
             threshold_range=(0.0, inf),
         ),
@@ -846,8 +1050,10 @@ def _table() -> list[Check]:
                 id=f"{name}-dead-units",
                 severity=WARNING,
                 threshold=0.1,
-                looks_at=f"{t.name} units that receive no positive input on any sample (of at least {UNIT_SAMPLES}): "
-                "share at or above the threshold",
+                looks_at=f"{t.name} units that receive no positive input on any sample: share at or above the "
+                f"threshold; from {FIRM_UNIT_SAMPLES} samples (a unit positive on 1% of samples then looks dead "
+                f"with probability under 1%), info as 'possibly' from {UNIT_SAMPLES}, and below that one info "
+                "line for the run",
                 why="a dead unit outputs 0 always and learns nothing (its gradient is 0)",
                 applies=lambda u, n=t.name: u.name == n,
                 judge=_dead_units,
@@ -855,6 +1061,27 @@ def _table() -> list[Check]:
                 superseded_by=(f"{name}-dead-layer",),
             ),
         ]
+    domains = {t.domain.check: [] for t in types if t.domain is not None}
+    for t in (t for t in types if t.domain is not None):
+        domains[t.domain.check].append(t.name)
+    checks += [
+        Check(
+            id=check_id,
+            severity=WARNING,
+            threshold=None,
+            looks_at=f"inputs of {', '.join(names)} where the formula is undefined ("
+            + "; ".join(sorted({layer_types()[n].domain.outside for n in names}))
+            + "); validate judges how far the values can reach (a ReLU's exact 0, exp's or a Sigmoid's "
+            "underflow to 0, 6 standard deviations of a sum)",
+            why="they give inf or NaN, which spread to every later layer; reported in place of nan-inf at the "
+            "layer, with the values that caused it",
+            applies=lambda u, i=check_id: u.domain is not None and u.domain.check == i,
+            judge=_domain,
+            measure=_measure_domain,
+            predict=_predict_domain,
+        )
+        for check_id, names in domains.items()
+    ]
     checks += [
         Check(
             id="exp-overflow",
@@ -1002,7 +1229,13 @@ def pin_limits(type_name: str, dtype: str) -> tuple[float | None, float | None]:
     return limits[0], limits[1]
 
 
-def _rescale_hint(low: float, high: float, dtype: str = "float64") -> str:
+def _rescale_hint(
+    low: float, high: float, dtype: str = "float64", mean: float | None = None, std: float | None = None
+) -> str:
+    """One scaling for all of the data: image-style for data from about 0 (pixels), standardisation for
+    data far from 0 for its spread (a scaling by its largest value would leave it a sliver near 1)."""
+    if mean is not None and std is not None and std > 0 and abs(mean) > 3 * std and low > 0.1 * high:
+        return f"(x - {_num(mean)}) / {_num(std)} standardises it (mean 0, std 1)"
     if low >= 0:
         return (
             f"x / {_exact(high / 2, dtype)} - 1 maps 0..{_exact(high, dtype)} onto -1..1 "

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from math import erfc, inf, sqrt
+from statistics import NormalDist
 
 import numpy as np
 
@@ -27,6 +28,9 @@ def _normalised(nodes: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.
     nodes.flags.writeable = weights.flags.writeable = False
     return nodes, weights
 
+
+# A normal value lies beyond 6 standard deviations of its mean once in 500 million: "in practice, never".
+PRACTICAL = 6.0
 
 # Computed once: each costs about 0.3 ms, and a thousand-layer spec asks for them 500 times.
 _LEGENDRE = _normalised(*np.polynomial.legendre.leggauss(_NODES))  # on -1..1
@@ -42,6 +46,32 @@ class Estimate:
     low: float = -inf
     high: float = inf
     uniform: bool = False  # spread evenly over [low, high] rather than normally around the mean
+    # How far the values reach in practice, where the layers that made them say so (None: PRACTICAL
+    # standard deviations around the mean, within the bounds). A normal fit of exp's output reaches
+    # below 0; these carry exp(mean - 6 std) > 0 instead, and a ReLU's exact 0.
+    reach_low: float | None = None
+    reach_high: float | None = None
+
+    @property
+    def practical_low(self) -> float:
+        """The lowest value expected in practice: what a domain check (log of values <= 0) judges."""
+        if self.reach_low is not None:
+            return self.reach_low
+        return self.low if self.uniform else max(self.low, self.mean - PRACTICAL * self.std)
+
+    @property
+    def practical_high(self) -> float:
+        if self.reach_high is not None:
+            return self.reach_high
+        return self.high if self.uniform else min(self.high, self.mean + PRACTICAL * self.std)
+
+    def quantile(self, q: float) -> float:
+        """The value below which a share q (0..1) of the values is expected."""
+        if self.std == 0:
+            return self.mean
+        if self.uniform and self.high > self.low:
+            return self.low + q * (self.high - self.low)
+        return min(max(self.mean + self.std * NormalDist().inv_cdf(q), self.low), self.high)
 
     @classmethod
     def between(cls, low: float, high: float) -> Estimate:
@@ -81,14 +111,22 @@ def through(f: Callable[[np.ndarray], np.ndarray], x: Estimate, dtype: str) -> E
     with np.errstate(all="ignore"):
         values = f(nodes.astype(dtype)).astype(np.float64)
         ends = f(np.array([x.low, x.high]).astype(dtype)).astype(np.float64)
+        reach = f(np.array([x.practical_low, x.practical_high]).astype(dtype)).astype(np.float64)
     if not np.isfinite(values).all():
         return Estimate(inf, inf)
     mean = float(weights @ values)
     std = sqrt(max(float(weights @ (values - mean) ** 2), 0.0))
+    # The practical reach: f at its ends, and at the nodes between them (the least of x^2 lies inside)
+    within = (nodes >= x.practical_low) & (nodes <= x.practical_high)
+    reached = np.concatenate([values[within], reach[~np.isnan(reach)]])
+    reach_low, reach_high = float(reached.min()), float(reached.max())
     if not (np.isfinite(x.low) and np.isfinite(x.high)):
-        return Estimate(mean, std)  # unbounded input: the layer's own output range bounds it, if anything
+        # unbounded input: the layer's own output range bounds it, if anything
+        return Estimate(mean, std, reach_low=reach_low, reach_high=reach_high)
     candidates = np.concatenate([values, ends])  # exact bounds for a monotonic f
-    return Estimate(mean, std, float(candidates.min()), float(candidates.max()))
+    return Estimate(
+        mean, std, float(candidates.min()), float(candidates.max()), reach_low=reach_low, reach_high=reach_high
+    )
 
 
 # Softmax mixes a whole axis, so its estimates draw rows of logits along it. Beyond this many classes,

@@ -16,12 +16,13 @@ with ``training``, the training forward pass.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 import numpy as np
 
 from .checks import Check, Finding, checks_for, scale_origin, with_cause
 from .diagnostics import INFO, WARNING
-from .estimate import Estimate, through
+from .estimate import DRAWN_ROWS, Estimate, drawn_along_axis, through
 from .params import moments
 from .runner import execution_order
 from .semantics import as_run
@@ -68,6 +69,8 @@ def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> E
             return None  # validate --no-data: a parameter file's values are not read, so not known
         shapes = [spec.layers[source].shape for source in layer.inputs]
         result = layer_type.estimate(inputs, shapes, layer.props, parameter_moments(spec, layer), spec.dtype)
+        if layer_type.probabilities:
+            result = replace(result, **_reach_of_probabilities(layer, inputs[0], spec.dtype))
     else:
         return None
     low, high = layer_type.output_range
@@ -77,6 +80,8 @@ def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> E
         result.low if low is None else max(result.low, low),
         result.high if high is None else min(result.high, high),
         result.uniform,
+        result.reach_low if low is None or result.reach_low is None else max(result.reach_low, low),
+        result.reach_high if high is None or result.reach_high is None else min(result.reach_high, high),
     )
 
 
@@ -119,6 +124,15 @@ def _predicted(
     return None
 
 
+def _reach_of_probabilities(layer: Layer, logits: Estimate, dtype: str) -> dict[str, float]:
+    """Probabilities are > 0 in exact arithmetic and 0 only where the dtype underflows: their least
+    and largest over a fixed Monte Carlo sample of the logits (a normal fit clipped at 0 would say 0)."""
+    drawn = drawn_along_axis(logits, DRAWN_ROWS, layer.shape[layer.props["axis"]], dtype)
+    with np.errstate(all="ignore"):
+        probabilities = layer.type.forward([drawn], {**layer.props, "axis": 0}, {})
+    return {"reach_low": float(probabilities.min()), "reach_high": float(probabilities.max())}
+
+
 def predict(
     spec: Spec, settings: Mapping[str, Mapping[str, tuple[str, float | None]]], *, training: bool = False
 ) -> list[Finding]:
@@ -139,8 +153,9 @@ def predict(
             continue
         fired: dict[str, str] = {}
         for check in checks_for(layer.type):
-            if check.id in settings[name]:
-                message = _predicted(spec, layer, check, received, settings[name][check.id][1], estimated_std)
+            judged = _judged(layer, check.id, received, found)
+            if check.id in settings[name] and judged is not None:
+                message = _predicted(spec, layer, check, judged, settings[name][check.id][1], estimated_std)
                 if message is not None:
                     fired[check.id] = message
         for check in checks_for(layer.type):
@@ -150,3 +165,13 @@ def predict(
                     Finding(check.id, severity, name, f"{fired[check.id]} (predicted from the spec, without data)")
                 )
     return findings
+
+
+def _judged(layer: Layer, check_id: str, received: Estimate, found: Mapping[str, Estimate | None]) -> Estimate | None:
+    """What a check judges: the layer's first input, or for a domain check the input its domain
+    concerns (Div2's divisor is its second)."""
+    domain = layer.type.domain
+    if domain is None or domain.check != check_id or domain.index == 0:
+        return received
+    judged = found.get(layer.inputs[domain.index])
+    return judged if judged is not None and np.isfinite(judged.mean) else None

@@ -20,7 +20,7 @@ import scipy.special
 import yaml
 
 import nnspec
-from nnspec.checks import UNIT_SAMPLES, all_checks, pin_limits
+from nnspec.checks import FIRM_UNIT_SAMPLES, UNIT_SAMPLES, all_checks, pin_limits
 from nnspec.diagnostics import UsageError
 from nnspec.runner import RangeWarning
 from nnspec.stats import TensorStats
@@ -94,6 +94,9 @@ def test_the_table_holds_the_checks_these_tests_cover():
         "relu-dead-units",
         "relu6-dead-layer",
         "relu6-dead-units",
+        "division-by-zero",
+        "pow-domain",
+        "log-domain",
         "exp-overflow",
         "softmax-overconfident",
         "bce-input-range",
@@ -146,11 +149,16 @@ def test_input_range_is_quiet_for_data_within_minus_one_to_one(x):
     assert not run(make_spec(inp(3)), [x]).findings
 
 
-@pytest.mark.parametrize("x", [[1.0001, 0.0, 0.5], [-1.0001, 0.5, 0.0]])
-def test_input_range_fires_just_past_one(x):
+@pytest.mark.parametrize("x", [[3.01, 0.0, 0.5], [-3.01, 0.5, 0.0]])
+def test_input_range_fires_when_the_bulk_passes_three(x):
     finding = only(run(make_spec(inp(3)), [x]), "input-range", "x")
     assert finding.severity == "warning"
-    assert "outside NNC's rule that inputs lie in about -1..1" in finding.message
+    assert "beyond -3..3: outside NNC's rule that inputs lie in about -1..1" in finding.message
+
+
+@pytest.mark.parametrize("x", [[3.0, 0.0, 0.5], [-3.0, 0.5, 0.0], [1.0001, 0.0, 0.5]])
+def test_input_range_is_quiet_up_to_three(x):
+    assert not found(run(make_spec(inp(3)), [x]), "input-range")
 
 
 def test_input_range_hints_the_scaling_for_0_to_255_and_for_minus_255_to_255():
@@ -162,10 +170,85 @@ def test_input_range_hints_the_scaling_for_0_to_255_and_for_minus_255_to_255():
     assert "spans -255..255" in finding.message and "x / 255 brings it into -1..1" in finding.message
 
 
-def test_input_range_message_shows_the_value_that_crossed_the_threshold():
-    finding = only(run(make_spec(inp(3)), [[-1.0001, 0.5, 0.0]]), "input-range", "x")
-    assert "-1.0001..0.5" in finding.message
-    assert "x / 1 brings" not in finding.message
+def bulk_in(message: str) -> tuple[float, float]:
+    low, high = re.search(r"its bulk \(1st\.\.99th percentile\) (\S+)\.\.(\S+?),", message).groups()
+    return float(low), float(high)
+
+
+def test_standardised_data_passes_though_its_extremes_pass_three():
+    x = np.random.default_rng(1).standard_normal((2000, 8))  # as generator: Normal gives it
+    assert np.abs(x).max() > 3.5 and np.abs(np.percentile(x, [1, 99])).max() < 2.4  # the premise, by numpy
+    assert not run(make_spec(inp(8)), x).findings
+
+
+def test_raw_pixels_warn_with_their_bulk_as_numpy_has_it():
+    x = np.random.default_rng(2).integers(0, 256, (500, 16)).astype(np.float64)
+    finding = only(run(make_spec(inp(16)), x), "input-range", "x")
+    low, high = bulk_in(finding.message)
+    exact_low, exact_high = np.percentile(x.astype(F32), [1, 99])
+    assert within_a_bin(low, exact_low) and within_a_bin(high, exact_high), (low, high, exact_low, exact_high)
+    assert "x / 127.5 - 1 maps 0..255 onto -1..1" in finding.message  # one common scale: image-style
+
+
+def test_data_far_from_zero_for_its_spread_is_standardised_as_a_whole():
+    x = np.random.default_rng(3).normal(500, 20, (1000, 3))
+    finding = only(run(make_spec(inp(3)), x), "input-range", "x")
+    hint = re.search(r"\(x - (\S+)\) / (\S+) standardises it", finding.message)
+    assert hint, finding.message
+    assert float(hint.group(1)) == pytest.approx(x.mean(), rel=1e-3)
+    assert float(hint.group(2)) == pytest.approx(x.std(), rel=1e-3)
+
+
+def sensors(samples: int = 1000) -> np.ndarray:
+    rng = np.random.default_rng(4)
+    return np.stack([rng.normal(500, 20, samples), rng.normal(0.5, 0.1, samples)], axis=1)
+
+
+def figures(message: str) -> list[tuple[str, float, float]]:
+    return [
+        (feature, float(mean), float(std))
+        for feature, mean, std in re.findall(r"feature (\S+): \(x - (\S+)\) / ([^;)]+)", message)
+    ]
+
+
+def test_features_on_different_scales_get_per_feature_standardisation_with_numpys_figures():
+    x = sensors()
+    finding = only(run(make_spec(inp(2)), x), "input-range", "x")
+    assert "standardise each feature, (x - mean) / std" in finding.message
+    assert "x / " not in finding.message  # no image-style scaling for two sensors
+    exact = x.astype(F32).astype(np.float64)
+    for feature, mean, std in figures(finding.message):
+        i = int(feature)
+        assert mean == pytest.approx(exact[:, i].mean(), rel=1e-3), feature
+        assert std == pytest.approx(exact[:, i].std(), rel=1e-3), feature
+    assert {f for f, _, _ in figures(finding.message)} == {"0", "1"}
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 64])
+def test_per_feature_advice_is_the_same_for_any_batching(batch_size):
+    spec = make_spec(inp(2))
+    whole = only(run(spec, sensors()), "input-range", "x").message
+    batched = only(run(spec, sensors(), batch_size=batch_size), "input-range", "x").message
+    assert batched == whole
+
+
+def test_features_at_different_levels_with_equal_spreads_are_told_apart_too():
+    rng = np.random.default_rng(5)
+    x = np.stack([rng.normal(100, 1, 500), rng.normal(0, 1, 500)], axis=1)  # x / 100 would flatten feature 1
+    finding = only(run(make_spec(inp(2)), x), "input-range", "x")
+    assert "standardise each feature" in finding.message
+
+
+def test_image_pixels_keep_the_image_style_hint_though_some_pixels_are_always_dark():
+    """Digits 8x8 at 0..16 (the spec's own images, unscaled): border pixels are 0 on every image,
+    others vary; one common scale is right."""
+    rng = np.random.default_rng(6)
+    images = np.zeros((300, 1, 8, 8))
+    images[:, :, 1:7, 1:7] = rng.integers(0, 17, (300, 1, 6, 6))
+    images[:, :, 2:6, 2:6] = np.clip(images[:, :, 2:6, 2:6] * 2, 0, 16)
+    spec = make_spec({"name": "x", "type": "Input", "size": [1, 8, 8]})
+    finding = only(run(spec, images), "input-range", "x")
+    assert "x / 8 - 1 maps 0..16 onto -1..1" in finding.message, finding.message
 
 
 def test_input_range_threshold_is_compared_in_the_dtype_of_the_data():
@@ -385,22 +468,59 @@ def dead_relu(units: int, dead: int, samples: int) -> nnspec.RunResult:
 @pytest.mark.parametrize(
     ("units", "dead", "samples", "message"),
     [
-        (10, 1, UNIT_SAMPLES, "1 of its 10 units (10%) received no positive input on any of 10 samples"),
-        (10, 9, UNIT_SAMPLES, "9 of its 10 units (90%) received no positive input on any of 10 samples"),
-        (11, 1, UNIT_SAMPLES, None),  # 9%: below 10%
-        (10, 1, UNIT_SAMPLES - 1, None),  # too few samples to call a unit dead
+        (10, 1, FIRM_UNIT_SAMPLES, f"1 of its 10 units (10%) gave 0 for all {FIRM_UNIT_SAMPLES} samples"),
+        (10, 9, FIRM_UNIT_SAMPLES, f"9 of its 10 units (90%) gave 0 for all {FIRM_UNIT_SAMPLES} samples"),
+        (11, 1, FIRM_UNIT_SAMPLES, None),  # 9%: below 10%
         (10, 0, 50, None),
     ],
 )
-def test_relu_dead_units_at_ten_percent_of_units_and_ten_samples(units, dead, samples, message):
+def test_relu_dead_units_at_ten_percent_of_units(units, dead, samples, message):
     result = dead_relu(units, dead, samples)
     if message is None:
         assert not found(result, "relu-dead-units")
         return
     finding = only(result, "relu-dead-units", "r")
     assert finding.severity == "warning"
-    assert message in finding.message
+    assert message in finding.message and "possibly" not in finding.message
     assert not found(result, "relu-dead-layer")
+
+
+def test_the_firm_sample_count_is_where_a_unit_alive_on_one_sample_in_a_hundred_looks_dead_under_one_percent():
+    assert 0.99**FIRM_UNIT_SAMPLES < 0.01 <= 0.99 ** (FIRM_UNIT_SAMPLES - 1)
+
+
+@pytest.mark.parametrize("samples", [UNIT_SAMPLES, 100, FIRM_UNIT_SAMPLES - 1])
+def test_dead_units_on_fewer_samples_are_possibly_dead_at_info_with_the_sample_count(samples):
+    finding = only(dead_relu(10, 3, samples), "relu-dead-units", "r")
+    assert finding.severity == "info"
+    assert f"possibly dead units: 3 of its 10 units (30%) gave 0 for all {samples} samples" in finding.message
+    # the chance that a unit positive on 1% of samples gives 0 on all of them, as numpy has it
+    assert f"with probability {100 * 0.99**samples:.0f}%" in finding.message
+
+
+def test_a_unit_positive_on_a_few_samples_is_not_dead():
+    """Unit 0 is positive on 2 of 500 samples: alive, whatever 100 of those samples would have said."""
+    x = np.full((500, 2), 0.5)
+    x[[17, 300], 0] = 2.0
+    W = np.array([[1.0, 1.0], [0.0, 0.0]])
+    result = run(make_spec(inp(2), affine(2), layer("r", "ReLU")), x, params=affine_params(W, [-1.5, 0.0]))
+    assert np.count_nonzero(result.outputs["r"][:, 0] > 0) == 2  # the premise
+    assert not found(result, "relu-dead-units")
+
+
+@pytest.mark.parametrize("samples", [2, UNIT_SAMPLES - 1])
+def test_too_few_samples_for_per_unit_checks_is_said_once_for_the_run(samples):
+    x = np.random.default_rng(0).uniform(0.1, 1, (samples, 2))
+    spec = make_spec(inp(2), affine(4), layer("r1", "ReLU"), affine(4, "fc2"), layer("r2", "ReLU6"))
+    result = run(spec, x)
+    notes = [f for f in result.findings if f.check.endswith("-dead-units")]
+    assert [(f.layer, f.severity) for f in notes] == [("r1", "info")]
+    assert f"need at least {UNIT_SAMPLES} samples" in notes[0].message and f"this run has {samples}" in notes[0].message
+
+
+def test_one_sample_is_an_example_and_gets_no_per_unit_note():
+    result = run(make_spec(inp(2), affine(4), layer("r", "ReLU")), [[0.5, 0.5]])
+    assert not [f for f in result.findings if f.check.endswith("-dead-units")]
 
 
 def test_every_unit_dead_is_the_dead_layer_error_not_dead_units():
@@ -589,7 +709,7 @@ class Scenario:
 
 SCENARIOS: dict[str, Scenario] = {
     "nan-inf": Scenario([inp(2), affine(2)], [[1.0, 1.0]], "fc", affine_params([[3e38, 0.0], [3e38, 0.0]], [0.0, 0.0])),
-    "input-range": Scenario([inp(3)], [[2.0, 0.0, -1.0]], "x", fire=1.5, quiet=2.0),
+    "input-range": Scenario([inp(3)], [[4.0, 0.0, -1.0]], "x", fire=3.5, quiet=4.0),
     "declared-range": Scenario([inp(2, range=[0, 0.5])], [[0.75, 0.0]], "x"),
     "tanh-hard-saturation": Scenario(  # 25% pinned
         [inp(4), layer("t", "Tanh")], [[20.0, 0.0, 0.0, 0.0]], "t", fire=0.2, quiet=0.25
@@ -611,21 +731,26 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "relu-dead-layer": Scenario([inp(3), layer("r", "ReLU")], [[-1.0, -0.5, 0.0]], "r"),
     "relu6-dead-layer": Scenario([inp(3), layer("r", "ReLU6")], [[-1.0, -0.5, 0.0]], "r"),
-    "relu6-dead-units": Scenario(  # 1 of 4 units dead on 10 samples
+    "relu6-dead-units": Scenario(  # 1 of 4 units dead on enough samples to say so
         [inp(2), affine(4), layer("r", "ReLU6")],
-        np.random.default_rng(0).uniform(0.1, 1, (UNIT_SAMPLES, 2)),
+        np.random.default_rng(0).uniform(0.1, 1, (FIRM_UNIT_SAMPLES, 2)),
         "r",
         affine_params([[1, 1, 1, 1], [0, 0, 0, 0]], [-10, 0, 0, 0]),
         fire=0.25,
         quiet=0.3,
     ),
-    "relu-dead-units": Scenario(  # 1 of 4 units dead on 10 samples
+    "relu-dead-units": Scenario(  # 1 of 4 units dead on enough samples to say so
         [inp(2), affine(4), layer("r", "ReLU")],
-        np.random.default_rng(0).uniform(0.1, 1, (UNIT_SAMPLES, 2)),
+        np.random.default_rng(0).uniform(0.1, 1, (FIRM_UNIT_SAMPLES, 2)),
         "r",
         affine_params([[1, 1, 1, 1], [0, 0, 0, 0]], [-10, 0, 0, 0]),
         fire=0.25,
         quiet=0.3,
+    ),
+    "log-domain": Scenario([inp(2), layer("r", "ReLU"), layer("l", "Log")], [[-1.0, 0.5]], "l"),
+    "pow-domain": Scenario([inp(2), layer("p", "PowScalar", value=0.5)], [[-1.0, 0.5]], "p"),
+    "division-by-zero": Scenario(
+        [inp(2), layer("r", "ReLU"), layer("d", "Div2", input=["x", "r"])], [[-1.0, 0.5]], "d"
     ),
     "exp-overflow": Scenario([inp(4), layer("e", "Exp")], [[100.0, 0.0, 0.0, 0.0]], "e", fire=0.2, quiet=0.25),
     "softmax-overconfident": Scenario(  # 3 of 4 certain
@@ -745,7 +870,7 @@ def test_run_threshold_overrides_the_layer(check):
 
 
 def test_bare_yaml_off_turns_a_check_off_at_the_top_level_and_on_a_layer():
-    data = {"x": np.array([[2.0, 0.0, -1.0]])}
+    data = {"x": np.array([[4.0, 0.0, -1.0]])}  # the bulk past 3: input-range would fire
     top = nnspec.loads("nnspec: 1\nchecks: {input-range: off}\nlayers:\n  - {name: x, type: Input, size: [3]}\n")
     assert top.checks == {"input-range": False}
     assert not nnspec.run(top, data).findings
@@ -758,7 +883,7 @@ def test_bare_yaml_off_turns_a_check_off_at_the_top_level_and_on_a_layer():
         "nnspec: 1\nchecks:\n  tanh-saturation: {threshold: 0.2, severity: error}\nlayers:\n"
         "  - {name: x, type: Input, size: [4]}\n  - {name: t, type: Tanh}\n"
     )
-    result = nnspec.run(nnspec.loads(text), {"x": np.array([[3.0, 0.0, 0.0, 0.0]])})  # 25% past 2.65
+    result = nnspec.run(nnspec.loads(text), {"x": np.array([[4.0, 0.0, 0.0, 0.0]])})  # 25% past 2.65
     assert [(f.check, f.severity) for f in result.findings] == [
         ("input-range", "warning"),
         ("tanh-saturation", "error"),
@@ -936,6 +1061,9 @@ def test_batches_merge_to_the_one_batch_statistics(one_batch_runs, name, batch_s
         for check, measured in b.measures.items():
             assert measured.keys() == a.measures[check].keys()
             for key, value in measured.items():
+                if key.startswith("feature:"):  # per-feature moments, merged in floating point (Chan et al.)
+                    assert np.allclose(a.measures[check][key], value, rtol=1e-9, atol=1e-12, equal_nan=True)
+                    continue
                 assert np.array_equal(a.measures[check][key], value, equal_nan=True), (layer_name, check, key)
     assert {(f.check, f.layer, f.severity) for f in batched.findings} == {
         (f.check, f.layer, f.severity) for f in whole.findings

@@ -437,10 +437,11 @@ def test_division_and_powers_by_hand():
     np.testing.assert_array_equal(_forward("Sub2", [np.array([[1.0, 2.0]]), np.array([[10.0]])]), [[-9.0, -8.0]])
 
 
-def test_divisions_by_zero_are_reported_by_the_nan_inf_check():
+def test_divisions_by_zero_are_reported_by_the_division_check_in_place_of_nan_inf():
     spec = nnspec.loads("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n  - {name: r, type: RDivScalar}\n")
     result = nnspec.run(spec, {"x": np.array([[0.0, 1.0, 2.0]])})
-    assert [(f.check, f.layer) for f in result.findings if f.check == "nan-inf"] == [("nan-inf", "r")]
+    assert [(f.check, f.layer) for f in result.findings] == [("division-by-zero", "r")]  # it says why: x holds a 0
+    assert "1 of 3 inputs (33%) are exactly 0" in result.findings[0].message
 
 
 # --- invalid specs --------------------------------------------------------------------------------

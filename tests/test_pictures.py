@@ -114,7 +114,8 @@ def test_graph_run_colours_by_the_findings_of_a_run(tmp_path, capsys):
     before, after = dot_nodes(static.read_text()), dot_nodes(ran.read_text())
     assert list(after) == LENET_LAYERS
     assert before["relu3"]["fillcolor"] == CLEAN_FILL  # not predictable from the spec alone
-    assert after["relu3"]["fillcolor"] == WARNING_FILL and after["relu3"]["label"].endswith("! relu-dead-units")
+    # possibly dead units, on 100 samples: info (a warning from 459 samples)
+    assert after["relu3"]["fillcolor"] == COLOURS["info"][0] and after["relu3"]["label"].endswith("relu-dead-units")
     assert after["conv2"]["fillcolor"] == COLOURS["info"][0]  # scale-drift is info
     assert after["conv1"]["label"].split("\n") == [
         "conv1",
@@ -395,7 +396,7 @@ def test_an_input_has_one_panel_and_a_dead_relu_shows_where_it_outputs_0(seed_re
     assert data.axes[0].get_title(loc="left") == "input, its data: -255..255"
     assert legend_texts(data.axes[0]) == ["outside the well-behaved range -1..1", "well-behaved range"]
     relu = layer_figure(lenet_result, "relu3")
-    assert "warning: relu-dead-units" in relu.get_suptitle()
+    assert "info: relu-dead-units" in relu.get_suptitle()  # possibly dead: 100 samples
     assert legend_texts(relu.axes[0]) == ["output 0", "o=max(0, i) (float32)"]
     conv = layer_figure(lenet_result, "conv1")
     assert len(conv.axes) == 2 and legend_texts(conv.axes[0]) == []  # no curve, no ranges: histograms only
@@ -495,7 +496,7 @@ def test_report_holds_the_graph_table_findings_and_plots_and_needs_no_network(tm
     findings = lenet_result.findings
     assert findings and all(" ".join(f.message.split()) in words for f in findings)
     assert "lenet: findings of a run on 100 samples" in words
-    assert "0 errors, 2 warnings" in words
+    assert "0 errors, 0 warnings" in words  # its possibly dead units, on 100 samples, are info
 
 
 # --- the docs' pictures stay true -----------------------------------------------------------------------

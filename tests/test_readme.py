@@ -30,3 +30,19 @@ def test_readme_validate_example_is_current(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["validate", "broken.yaml"]) == 1
     assert capsys.readouterr().err == shown_after("nnspec validate broken.yaml")
+
+
+def test_readme_spec_with_standardised_data_gets_no_input_range_finding():
+    """The README's own spec generates N(0, 1) data: normalised as NNC asks, though some of its
+    values pass 3; neither validate nor run may tell the user to normalise it."""
+    import nnspec
+    from nnspec.validation import predicted
+
+    text = re.search(r"## A spec\n\n```yaml\n(.*?)```", README, re.S).group(1)
+    spec = nnspec.loads(text)
+    result = nnspec.run(spec, samples=1000)
+    x = result.stats["x"].output
+    assert x.max_abs > 3  # the premise: the extremes alone would have called it unnormalised
+    assert abs(x.mean) < 0.1 and 0.9 < x.std < 1.1
+    assert not [f for f in result.findings if f.check == "input-range"]
+    assert not [d for d in predicted(spec) if d.code == "input-range"]

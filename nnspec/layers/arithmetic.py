@@ -6,7 +6,18 @@ from math import inf, sqrt
 
 import numpy as np
 
-from ..catalog import Arity, LayerType, Property, ShapeError, register, same_shape
+from ..catalog import (
+    NONNEGATIVE,
+    NONZERO,
+    POSITIVE,
+    Arity,
+    Domain,
+    LayerType,
+    Property,
+    ShapeError,
+    register,
+    same_shape,
+)
 from ..estimate import Estimate, total
 
 
@@ -132,6 +143,20 @@ def minimum_scalar(inputs, props, params):
 SCALAR = "Arithmetic (Scalar)"
 
 
+_AWAY_FROM_ZERO = (
+    "keep the divisor away from 0: divide by a positive activation plus a constant (SoftPlus, then AddScalar), "
+    "or add a constant of the divisor's sign"
+)
+
+
+def _power_domain(power: float) -> str | None:
+    """What a base must be for i^power to be defined: anything for a power that is a whole number >= 0,
+    not 0 for a negative whole power, >= 0 for a positive fraction, > 0 for a negative one."""
+    if power == int(power):
+        return None if power >= 0 else NONZERO
+    return NONNEGATIVE if power > 0 else POSITIVE
+
+
 def _scalar_layer(name: str, formula: str, description: str, forward, default: float, value_doc: str, **ranges) -> None:
     """Registers a layer of one input and the property value, applied value by value."""
     register(
@@ -183,6 +208,12 @@ _scalar_layer(
     "The constant divided by the input.",
     range_note="Behaves well for inputs away from 0: near 0 the output grows without bound, i = 0 gives +-inf "
     "(nan when value is 0), and in float32 |i| below |value| / 3.4e38 overflows to inf.",
+    domain=Domain(
+        "division-by-zero",
+        lambda props: NONZERO,
+        "value / 0 is +-inf (NaN when value is 0 too), and near 0 the quotient grows without bound",
+        _AWAY_FROM_ZERO,
+    ),
 )
 _scalar_layer(
     "PowScalar",
@@ -195,6 +226,13 @@ _scalar_layer(
     range_note="Non-negative inputs work for any exponent; a negative input gives nan unless value is an integer, "
     "0 gives inf for a negative value, and for value > 0 the output overflows to inf once |i| passes "
     "(dtype max)^(1/value) (float32, value 2: 1.8e19).",
+    domain=Domain(
+        "pow-domain",
+        lambda props: _power_domain(props["value"]),
+        "a negative number to a non-integer power is NaN, and 0 to a negative power inf",
+        "keep the base inside the domain: a non-integer power needs i >= 0 (take Abs or a ReLU first), a "
+        "negative power i != 0",
+    ),
 )
 _scalar_layer(
     "RPowScalar",
@@ -348,6 +386,13 @@ register(
         arity=Arity(2, 2),
         range_note="Behaves well for divisors i1 away from 0: near 0 the output grows without bound, i1 = 0 gives "
         "+-inf (nan where i0 is 0 too).",
+        domain=Domain(
+            "division-by-zero",
+            lambda props: NONZERO,
+            "x / 0 is +-inf (NaN where i0 is 0 too), and near 0 the quotient grows without bound",
+            _AWAY_FROM_ZERO,
+            index=1,
+        ),
     )
 )
 

@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 
 from ..catalog import (
+    POSITIVE,
     Arity,
+    Domain,
     LayerType,
     Property,
     Shape,
@@ -429,7 +431,14 @@ register(
         forward=unary(log),
         infer_shape=same_shape,
         input_range=(0.0, inf),
-        range_note="Defined for i > 0: ln(0) = -inf and negative inputs give NaN (the nan-inf check reports both).",
+        range_note="Defined for i > 0: ln(0) = -inf and negative inputs give NaN (the log-domain check reports both).",
+        domain=Domain(
+            "log-domain",
+            lambda props: POSITIVE,
+            "ln(0) is -inf and the log of a negative number NaN",
+            "feed it values > 0: add a small constant first (AddScalar), or take a positive activation such as "
+            "Exp or SoftPlus (plus a small constant where it can underflow to 0)",
+        ),
     )
 )
 
