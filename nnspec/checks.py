@@ -365,6 +365,7 @@ def _bulk(s: TensorStats) -> tuple[float, float]:
 
 # Per-feature moments of an Input's data (a feature: one position of a sample), merged across batches
 # as Chan et al. merge them, so that any batching gives the same figures.
+_FEATURE_MAGNITUDE = 1e150  # squares of differences of such values stay within float64
 _FEATURE_BLOCK = 1 << 20  # values a block: float64 copies of the data stay at 8 MiB
 
 
@@ -372,7 +373,9 @@ def _measure_features(p: Probe) -> dict[str, Any]:
     x = p.output
     width = prod(x.shape[1:])
     moments = {"rows": 0, "nonfinite": 0, "feature:mean": np.zeros(width), "feature:m2": np.zeros(width)}
-    if p.output_stats.finite < p.output_stats.count:  # nan-inf reports it; no per-feature advice then
+    # nan-inf reports non-finite values; values past _FEATURE_MAGNITUDE would overflow the squared
+    # deviations (float64 data near 1e308): there is no per-feature advice for either
+    if p.output_stats.finite < p.output_stats.count or p.output_stats.max_abs > _FEATURE_MAGNITUDE:
         return {
             "rows": len(x),
             "nonfinite": 1,
