@@ -343,7 +343,7 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
         "--training",
         action="store_true",
         help="run the training forward pass: BatchNormalization's batch_stat and MeanSubtraction's "
-        "update_running_mean as the spec sets them, Dropout applied (drawn from the spec's seed); "
+        "update_running_mean as the spec sets them, Dropout applied (drawn from the layer's or the spec's seed); "
         "batch statistics then depend on --batch-size. Default: what NNC's evaluation computes "
         "(stored statistics, Dropout skipped), whatever the batch size",
     )

@@ -126,7 +126,7 @@ def run(
     arguments applied (BatchNormalization with its stored mean and var, MeanSubtraction with its
     stored mean) and Dropout skipped, so no output depends on the batch size. ``training=True``
     runs the training forward pass: the spec's batch_stat and update_running_mean as written,
-    Dropout applied (drawn per sample from its seed, the spec's seed for -1); batch statistics
+    Dropout applied (drawn per sample from its seed; for -1, see semantics.layer_seed); batch statistics
     then make outputs depend on ``batch_size``. See nnspec.semantics.
 
     ``keep_outputs``: None (default) keeps every output layer's values for every sample;

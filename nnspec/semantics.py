@@ -18,12 +18,14 @@ properties from here, so they agree on what runs.
 
 At evaluation no layer reads other samples of its batch, so outputs never depend on the batch
 size. In training, BatchNormalization's batch statistics (and MeanSubtraction's running-mean
-update) do; Dropout's pattern is drawn per sample from the layer's seed (the spec's seed when the
-layer's is NNC's -1), so it does not. Augmentation is not part of nnspec's training pass.
+update) do; Dropout's pattern is drawn per sample from the layer's seed (when the layer's is NNC's
+-1, one derived from the spec's seed and the layer's name), so it does not. Augmentation is not
+part of nnspec's training pass.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -53,8 +55,8 @@ def effective_props(layer_type: LayerType, props: Mapping[str, Any], *, training
 
     Evaluation: NNC's test-time arguments replace the spec's values (a ``batch_stat: true`` is a
     training setting). Training: a layer skipped at test runs (``skip_at_test`` false). Both: a
-    random layer's seed of -1 (NNC's "no fixed seed") becomes the spec's seed, so a run is
-    reproducible and follows the spec's ``seed:``.
+    random layer's seed of -1 (NNC's "no fixed seed") becomes ``seed`` (see layer_seed), so a run
+    is reproducible and follows the spec's ``seed:``.
     """
     effective = dict(props)
     if training:
@@ -67,12 +69,19 @@ def effective_props(layer_type: LayerType, props: Mapping[str, Any], *, training
     return effective
 
 
+def layer_seed(spec_seed: int, layer: str) -> int:
+    """The seed a layer of seed -1 draws from: the spec's seed and the layer's name together, so two
+    Dropout layers reading the same tensor drop different values (as nnabla's global generator
+    would), and the same spec always draws the same."""
+    return zlib.crc32(f"{spec_seed}/{layer}".encode()) & 0x7FFFFFFF
+
+
 def as_run(spec: Spec, *, training: bool = False) -> Spec:
     """The spec with every layer's properties as a run of that kind uses them (effective_props):
     the spec itself when nothing changes, else a copy sharing everything but the changed layers."""
     layers = {}
     for name, layer in spec.layers.items():
-        props = effective_props(layer.type, layer.props, training=training, seed=spec.seed)
+        props = effective_props(layer.type, layer.props, training=training, seed=layer_seed(spec.seed, name))
         layers[name] = layer if props == layer.props else replace(layer, props=props)
     if all(layers[name] is layer for name, layer in spec.layers.items()):
         return spec

@@ -240,7 +240,22 @@ def test_dropout_seed_minus_one_follows_the_specs_seed():
 
     assert not np.array_equal(pattern(0, ""), pattern(1, ""))
     np.testing.assert_array_equal(pattern(0, ", seed: 17"), pattern(1, ", seed: 17"))
-    np.testing.assert_array_equal(pattern(4, ""), pattern(4, ", seed: 4"))
+    np.testing.assert_array_equal(pattern(4, ""), pattern(4, ""))
+
+
+def test_dropouts_of_seed_minus_one_reading_one_tensor_drop_different_values():
+    """Two Dropout layers of seed -1 on the same input: each draws its own pattern (nnabla's global
+    generator would), of about p each: the two agree on about p^2 + (1 - p)^2 of the values."""
+    spec = nnspec.loads(
+        DROPOUT_SPEC.format(seed=0, extra="").replace(
+            "outputs: [x, drop]", "  - {name: drop2, type: Dropout, p: 0.25, input: x}\noutputs: [drop, drop2]"
+        )
+    )
+    outputs = nnspec.run(spec, samples=40, statistics=False, training=True).outputs
+    first, second = outputs["drop"] == 0, outputs["drop2"] == 0
+    assert abs(second.mean() - 0.25) < 4 * np.sqrt(0.25 * 0.75 / second.size)
+    agree = 0.25**2 + 0.75**2
+    assert abs((first == second).mean() - agree) < 4 * np.sqrt(agree * (1 - agree) / first.size)
 
 
 def test_dropout_not_skipped_at_test_drops_at_evaluation_too():

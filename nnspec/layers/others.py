@@ -166,7 +166,7 @@ def dropout(inputs, props, params):
         return x  # NNC runs inference without Dropout: the identity
     p = props["p"]
     # A seed of -1 is NNC's "no fixed seed" (nnabla then draws from its global generator). A run
-    # hands over the spec's seed in its place (nnspec.semantics.effective_props), so it stays
+    # hands over a seed derived from the spec's in its place (nnspec.semantics.layer_seed), so it stays
     # reproducible; called directly with -1, seed 0 (nnspec's default spec seed) is used.
     keep = _dropout_uniform(x, props["seed"] if props["seed"] >= 0 else 0) >= p  # kept with probability 1 - p
     # nnabla computes x * m * scale with m in {0, 1} of x's type and scale = 1 / (1 - p) a double,
@@ -671,7 +671,7 @@ register(
                 "int",
                 -1,
                 "Seed of the dropping pattern (drawn per sample, whatever the batching); -1 (NNC: no fixed seed) "
-                "uses the spec's seed in nnspec.",
+                "uses a seed made of the spec's seed and the layer's name in nnspec.",
             ),
             Property(
                 "skip_at_test",
