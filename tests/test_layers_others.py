@@ -40,6 +40,7 @@ import numpy as np
 import pytest
 
 import nnspec
+from nnspec.semantics import layer_seed
 
 from .layer_harness import (
     DTYPES,
@@ -806,7 +807,7 @@ def test_dropout_training_drops_p_and_scales_the_rest(dtype, p):
     assert abs(dropped.mean() - p) <= 5 * math.sqrt(p * (1 - p) / n)
 
 
-def test_dropout_is_deterministic_per_seed_and_minus_one_is_seed_zero():
+def test_dropout_is_deterministic_per_seed_and_minus_one_is_the_layers_seed_from_the_specs():
     x = _dropout_data("float32", 200)
 
     def run(props):
@@ -817,8 +818,9 @@ def test_dropout_is_deterministic_per_seed_and_minus_one_is_seed_zero():
     other = run("seed: 4, skip_at_test: false")
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first == 0, other == 0)
-    # NNC's seed -1 (no fixed seed) uses seed 0 in nnspec: the forward function cannot see the spec's seed
-    np.testing.assert_array_equal(run("skip_at_test: false"), run("seed: 0, skip_at_test: false"))
+    # NNC's seed -1 (no fixed seed): a run hands the layer a seed made of the spec's (0 here) and its name
+    derived = layer_seed(0, "d")
+    np.testing.assert_array_equal(run("skip_at_test: false"), run(f"seed: {derived}, skip_at_test: false"))
 
 
 def test_dropout_mask_does_not_depend_on_batching():
