@@ -381,15 +381,17 @@ def _sample(rows: np.ndarray, start: int) -> np.ndarray:
     count, size = rows.shape
     if size <= SAMPLED_PER_SAMPLE:
         return rows.reshape(-1)
+    return rows.reshape(-1).take(_flat_positions(start, count, size))
+
+
+@lru_cache(maxsize=8)  # the layers of a batch share a few sizes; an entry is 128 bytes a sample
+def _flat_positions(start: int, count: int, size: int) -> np.ndarray:
+    """The positions _sample takes in a flat batch of samples ``start`` .. ``start + count - 1``."""
     positions = _position_sets(size).take(_picks(start, count), axis=0)
-    positions += _row_starts(count, size)  # each row's own, in the flat tensor
-    return rows.reshape(-1).take(positions.reshape(-1))
-
-
-@lru_cache(maxsize=256)
-def _row_starts(count: int, size: int) -> np.ndarray:
-    """Where each of ``count`` rows of ``size`` values starts in the flat tensor, a column."""
-    return np.arange(0, count * size, size, dtype=np.intp)[:, None]
+    positions += np.arange(0, count * size, size, dtype=np.intp)[:, None]  # each row's own
+    positions = positions.reshape(-1)
+    positions.flags.writeable = False  # shared by every call that asks for it
+    return positions
 
 
 POSITION_SETS = 64  # a power of two: a sum's bits pick one with a mask
