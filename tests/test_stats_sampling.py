@@ -3,14 +3,14 @@
 Every reported percentile is held against numpy's exact percentile of the whole tensor, every
 plotted share against numpy's count on the whole tensor, within the tolerance nnspec.stats
 states: where every value is in the histogram, within the stored bin that holds numpy's
-percentile; where values are sampled, within the bins holding numpy's percentiles at ranks
-4.5 standard errors of the n sampled values either side (plus one rank); exact where a
-tensor has few distinct values, and for the share of zeros always.
+percentile; where values are sampled, within the bins holding numpy's percentiles at the ranks
+a sample of n values strays to with a chance below 1e-6 (Chernoff's bound, plus one rank);
+exact where a tensor has few distinct values, and for the share of zeros always.
 """
 
 from __future__ import annotations
 
-from math import sqrt
+from math import log
 
 import numpy as np
 import pytest
@@ -24,7 +24,7 @@ from nnspec.stats import _ZERO, DISTINCT_KEPT, PERCENTILES, SAMPLED_PER_SAMPLE, 
 
 from .conftest import SPECS
 
-SIGMAS = 4.5  # the sampled tolerance, in standard errors (nnspec/stats.py's docstring)
+BOUND = 14.0  # n KL(sampled share || true share) beyond which a sample strays with a chance below e^-14 (1e-6)
 
 
 # --- the tolerance, written out from the whole tensor -------------------------------------------
@@ -37,13 +37,33 @@ def stored_bin(value: float) -> tuple[float, float]:
     return float(low[index]), float(high[index])
 
 
-def sampled_slack(stats: TensorStats, q: float) -> float:
-    """Percentage points of rank the estimate may be off: none where every value was counted
-    (but one rank for rounding), else SIGMAS standard errors of a share q of n sampled values."""
+def divergence(a: float, b: float) -> float:
+    """KL(a || b) of two Bernoulli shares: Chernoff's bound on a sample of n values from a share b
+    showing a share a or further is exp(-n KL(a || b))."""
+    if not 0 < b < 1:
+        return float("inf")
+    return (a * log(a / b) if a > 0 else 0.0) + ((1 - a) * log((1 - a) / (1 - b)) if a < 1 else 0.0)
+
+
+def stray(share: float, n: int, direction: int) -> float:
+    """How far (0..1) above (direction 1) or below (-1) ``share`` the true share may lie while a
+    sample of n values still shows ``share`` with a chance above e^-BOUND."""
+    low, high = 0.0, 1 - share if direction > 0 else share
+    for _ in range(50):
+        middle = (low + high) / 2
+        low, high = (low, middle) if n * divergence(share, share + direction * middle) >= BOUND else (middle, high)
+    return high
+
+
+def rank_span(stats: TensorStats, q: float) -> tuple[float, float]:
+    """The ranks (0..100) between which numpy's percentile may be taken for the estimate at q: q
+    itself where every value was counted, else as far as a sample of n values strays; and one
+    rank more either side for rounding."""
     n = int(stats.histogram.sum())
     if n == stats.finite:
-        return 100 / n
-    return SIGMAS * sqrt(q * (100 - q) / n) + 100 / n
+        return max(q - 100 / n, 0), min(q + 100 / n, 100)
+    share = q / 100
+    return max(100 * (share - stray(share, n, -1)) - 100 / n, 0), min(100 * (share + stray(share, n, 1)) + 100 / n, 100)
 
 
 def assert_percentiles_true(stats: TensorStats, values: np.ndarray) -> None:
@@ -51,20 +71,48 @@ def assert_percentiles_true(stats: TensorStats, values: np.ndarray) -> None:
     for q in PERCENTILES:
         estimate, exact = stats.percentile(q), float(np.percentile(whole, q))
         if stats.distinct:
-            assert estimate == pytest.approx(exact, rel=1e-12, abs=1e-300), (q, estimate, exact)
+            assert estimate == pytest.approx(exact, rel=1e-12, abs=1e-15 * np.abs(whole).max()), (q, estimate, exact)
             continue
-        slack = sampled_slack(stats, q)
-        below = float(np.percentile(whole, max(q - slack, 0), method="lower"))
-        above = float(np.percentile(whole, min(q + slack, 100), method="higher"))
+        ranks = rank_span(stats, q)
+        below = float(np.percentile(whole, ranks[0], method="lower"))
+        above = float(np.percentile(whole, ranks[1], method="higher"))
         low = max(stored_bin(below)[0], whole.min())
         high = min(stored_bin(above)[1], whole.max())
-        assert low <= estimate <= high, (q, estimate, exact, low, high, slack)
+        assert low <= estimate <= high, (q, estimate, exact, low, high, ranks)
+
+
+def quarter_octaves(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bounds of the stored bin of each value, written out from its definition: the quarter
+    of a binary octave [2^(e-1), 2^e) that holds |x|, mirrored for negative values; 0 alone."""
+    mantissa, exponent = np.frexp(np.abs(values))  # |x| = m 2^e, m in [0.5, 1)
+    octave = np.ldexp(1.0, exponent - 1)
+    quarter = np.floor((2 * mantissa - 1) * 4)
+    inner, outer = octave * (1 + quarter / 4), octave * (1 + (quarter + 1) / 4)
+    low = np.where(values < 0, -outer, np.where(values > 0, inner, 0.0))
+    high = np.where(values < 0, -inner, np.where(values > 0, outer, 0.0))
+    return low, high
+
+
+def uncertain_shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """For each even bar, the share of the values whose stored bin (narrowed to the min and max)
+    reaches beyond the bar: a plot spreads them evenly within that bin, so they may be drawn in
+    a neighbouring bar. Values whose bin lies within one bar are drawn in it."""
+    low, high = quarter_octaves(values)
+    low, high = np.maximum(low, values.min()), np.minimum(high, values.max())
+    bins = len(edges) - 1
+    first = np.clip(np.searchsorted(edges, low, side="right") - 1, 0, bins - 1)
+    last = np.clip(np.searchsorted(edges, high, side="right") - 1, 0, bins - 1)
+    spread = first != last
+    reach = np.zeros(bins + 1)
+    np.add.at(reach, first[spread], 1)
+    np.add.at(reach, last[spread] + 1, -1)
+    return np.cumsum(reach)[:bins] / values.size
 
 
 def assert_plotted_shares_true(stats: TensorStats, values: np.ndarray, bins: int = 30) -> None:
     """Each even bar's share against numpy's histogram of the whole tensor: exact for few distinct
-    values; else off by at most the values of stored bins that straddle the bar's edges (spread
-    evenly within their bounds), plus the sampling error of the share. The zeros' share is exact."""
+    values; else off by at most the share of values whose stored bin reaches beyond the bar,
+    plus as far as a sample strays from the share. The zeros' share is exact."""
     whole = values.astype(np.float64).reshape(-1)
     low, high = whole.min(), whole.max()
     if low == high:
@@ -77,14 +125,11 @@ def assert_plotted_shares_true(stats: TensorStats, values: np.ndarray, bins: int
         return
     assert stats.shares()[_ZERO] == np.count_nonzero(whole == 0) / whole.size  # exact, sampled or not
     n = int(stats.histogram.sum())
-    inner = edges[1:-1]
-    straddling = np.zeros(bins)
-    for i, edge in enumerate(inner):
-        a, b = stored_bin(edge)
-        mass = np.count_nonzero((whole >= a) & (whole < b) & (whole != edge)) / whole.size
-        straddling[i] += mass  # the bar left of the edge
-        straddling[i + 1] += mass  # and the one right of it
-    sampling = 0.0 if n == whole.size else SIGMAS * np.sqrt(exact * (1 - exact) / n) + 2 / n
+    straddling = uncertain_shares(whole, edges)
+    if n == whole.size:
+        sampling = np.zeros(bins)
+    else:  # as far as a sample strays from each exact share, and the zeros' exact share rescales it
+        sampling = np.array([max(stray(p, n, 1), stray(p, n, -1)) for p in exact]) * 2 + 2 / n
     assert np.all(np.abs(shares - exact) <= straddling + sampling + 1e-9), (shares, exact)
 
 
@@ -181,7 +226,7 @@ def test_the_zeros_of_a_relu_are_counted_exactly_in_its_picture_and_percentiles(
     assert 0.55 < zeros < 0.65
     edges, shares = even_histogram(stats, 0.0, float(values.max()), 60)
     first_bar = np.count_nonzero(values < edges[1]) / values.size  # zeros and the smallest positives
-    assert zeros <= shares[0] <= first_bar + SIGMAS * sqrt(0.25 / stats.histogram.sum())
+    assert zeros <= shares[0] <= first_bar + stray(first_bar, int(stats.histogram.sum()), 1)
     assert stats.percentile(50) == 0.0 and np.percentile(values, 50) == 0.0
 
 
