@@ -110,7 +110,7 @@ class TensorStats:
         zeros, subnormal = _tiny_counts(finite, low, high)
         normal_only = finite is flat and not subnormal
         histogram = _histogram_from_bits(sample) if normal_only else _histogram(sample)
-        distinct = _few_distinct(finite, sample, histogram)
+        distinct = _few_distinct(finite, sample, histogram, (low, high), zeros)
         varies, first = _sameness(values)
         return cls(
             flat.size, nan, posinf, neginf, zeros, subnormal, low, high, mean, std, histogram, varies, first, distinct
@@ -430,19 +430,26 @@ def _histogram(sample: np.ndarray) -> np.ndarray:
     return np.bincount(index, minlength=BINS).astype(np.int64)
 
 
-def _few_distinct(finite: np.ndarray, sample: np.ndarray, histogram: np.ndarray) -> dict[float, int] | None:
+def _few_distinct(
+    finite: np.ndarray, sample: np.ndarray, histogram: np.ndarray, span: tuple[float, float], zeros: int
+) -> dict[float, int] | None:
     """Each distinct finite value and its count, when there are at most DISTINCT_KEPT; else None.
 
     Distinct values are at least the histogram's occupied bins, and at least the sample's
-    distinct values: only when both are few are the sample's values counted over the whole
-    tensor, a pass each, and kept if they account for every value.
+    distinct values, and the sample must hold the exact min and max (``span``): only then are the sample's
+    values counted over the whole tensor, a pass each (0's count is known: ``zeros``), and kept
+    if they account for every value. A sparse ReLU, all zeros in the sample, fails on its max.
     """
     if np.count_nonzero(histogram) > DISTINCT_KEPT:
         return None
     candidates = np.unique(sample[np.isfinite(sample)])
-    if candidates.size > DISTINCT_KEPT:
+    if not candidates.size or candidates.size > DISTINCT_KEPT:
         return None
-    counts = [sum(int(np.count_nonzero(block == value)) for block in blocks(finite)) for value in candidates]
+    if (float(candidates[0]), float(candidates[-1])) != span:
+        return None
+    counts = [
+        zeros if value == 0 else sum(int(np.count_nonzero(b == value)) for b in blocks(finite)) for value in candidates
+    ]
     if sum(counts) != finite.size:
         return None
     return {float(value): count for value, count in zip(candidates, counts) if count}
