@@ -35,6 +35,7 @@ sqrt(q (100 - q) / n) percentage points: 0.16 for p1 of 4,096. A tensor with at 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -110,7 +111,8 @@ class TensorStats:
         zeros, subnormal = _tiny_counts(finite, low, high)
         normal_only = finite is flat and not subnormal
         histogram = _histogram_from_bits(sample) if normal_only else _histogram(sample)
-        distinct = _few_distinct(finite, sample, histogram, (low, high), zeros)
+        sampled = sample if finite is flat else sample[np.isfinite(sample)]
+        distinct = _few_distinct(finite, sampled, histogram, (low, high), zeros)
         varies, first = _sameness(values)
         return cls(
             flat.size, nan, posinf, neginf, zeros, subnormal, low, high, mean, std, histogram, varies, first, distinct
@@ -431,28 +433,43 @@ def _histogram(sample: np.ndarray) -> np.ndarray:
 
 
 def _few_distinct(
-    finite: np.ndarray, sample: np.ndarray, histogram: np.ndarray, span: tuple[float, float], zeros: int
+    finite: np.ndarray, sampled: np.ndarray, histogram: np.ndarray, span: tuple[float, float], zeros: int
 ) -> dict[float, int] | None:
     """Each distinct finite value and its count, when there are at most DISTINCT_KEPT; else None.
+    ``sampled`` are the finite values of the histogram's sample; ``span`` the exact min and max,
+    ``zeros`` the count of 0s.
 
-    Distinct values are at least the histogram's occupied bins, and at least the sample's
-    distinct values, and the sample must hold the exact min and max (``span``): only then are the sample's
-    values counted over the whole tensor, a pass each (0's count is known: ``zeros``), and kept
-    if they account for every value. A sparse ReLU, all zeros in the sample, fails on its max.
+    Where every value was sampled, they are counted as they are. Else there are at least as many
+    distinct values as the histogram has occupied bins, and as the sample has distinct values, and
+    the sample must hold the exact min and max: only then are the sample's values counted over the
+    whole tensor, a pass each (but 0, whose count is known), and kept if they account for every
+    value. A sparse ReLU, all zeros in the sample, costs no pass: it fails on its max.
     """
-    if np.count_nonzero(histogram) > DISTINCT_KEPT:
+    if np.count_nonzero(histogram) > DISTINCT_KEPT or not sampled.size:
         return None
-    candidates = np.unique(sample[np.isfinite(sample)])
-    if not candidates.size or candidates.size > DISTINCT_KEPT:
+    if sampled.size == finite.size:  # the sample is every value
+        if sampled.size <= 64:  # a few values: counted in Python, quicker than np.unique's sort
+            return _as_distinct(Counter(sampled.tolist()))
+        values, counts = np.unique(sampled, return_counts=True)
+        return _as_distinct(dict(zip(values.tolist(), counts.tolist())))
+    if (float(np.minimum.reduce(sampled)), float(np.maximum.reduce(sampled))) != span:
         return None
-    if (float(candidates[0]), float(candidates[-1])) != span:
+    values = np.unique(sampled)
+    if values.size > DISTINCT_KEPT:
         return None
-    counts = [
-        zeros if value == 0 else sum(int(np.count_nonzero(b == value)) for b in blocks(finite)) for value in candidates
-    ]
-    if sum(counts) != finite.size:
+    counts = [zeros if value == 0 else _count_of(finite, value) for value in values]
+    return _as_distinct(dict(zip(values.tolist(), counts))) if sum(counts) == finite.size else None
+
+
+def _count_of(values: np.ndarray, value: float) -> int:
+    return sum(int(np.count_nonzero(block == value)) for block in blocks(values))
+
+
+def _as_distinct(counts: dict[float, int]) -> dict[float, int] | None:
+    """The values counted (0.0 and -0.0 are one), as floats, those seen; None if too many."""
+    if len(counts) > DISTINCT_KEPT:
         return None
-    return {float(value): count for value, count in zip(candidates, counts) if count}
+    return {float(value): count for value, count in counts.items() if count}
 
 
 def _merged_distinct(a: dict[float, int] | None, b: dict[float, int] | None) -> dict[float, int] | None:
