@@ -448,11 +448,15 @@ def _few_distinct(
     if np.count_nonzero(histogram) > DISTINCT_KEPT or not sampled.size:
         return None
     if sampled.size == finite.size:  # the sample is every value
-        if sampled.size <= 64:  # a few values: counted in Python, quicker than np.unique's sort
+        if sampled.size <= 4 * DISTINCT_KEPT:  # a few values: counted in Python, quicker than np.unique's sort
             return _as_distinct(Counter(sampled.tolist()))
+        if len(set(sampled[: 4 * DISTINCT_KEPT].tolist())) > DISTINCT_KEPT:  # the first values already differ
+            return None
         values, counts = np.unique(sampled, return_counts=True)
         return _as_distinct(dict(zip(values.tolist(), counts.tolist())))
     if (float(np.minimum.reduce(sampled)), float(np.maximum.reduce(sampled))) != span:
+        return None
+    if len(set(sampled[: 4 * DISTINCT_KEPT].tolist())) > DISTINCT_KEPT:
         return None
     values = np.unique(sampled)
     if values.size > DISTINCT_KEPT:
