@@ -144,7 +144,8 @@ class TensorStats:
 
     def shares(self) -> np.ndarray | None:
         """The share (0..1) of the finite values in each histogram bin: the zero bin's is exact (the
-        count of zeros), the sampled counts share out the rest. None when nothing was sampled."""
+        count of zeros), the sampled counts share out the rest (unless the sample held zeros only:
+        then it is the sample's shares). None when nothing was sampled."""
         total = int(self.histogram.sum())
         if not total or not self.finite:
             return None
