@@ -192,7 +192,15 @@ def benchmark(spec: nnspec.Spec, params: dict[str, np.ndarray], batch: int, repe
 
 
 # TensorStats.of's helpers, each timed by --profile
-STATS_HELPERS = ("_mean", "_std", "_tiny_counts", "_histogram_from_bits", "_histogram")
+STATS_HELPERS = (
+    "_mean",
+    "_std",
+    "_tiny_counts",
+    "_sample",
+    "_histogram_from_bits",
+    "_histogram",
+    "_few_distinct",
+)
 
 
 @contextmanager
@@ -288,12 +296,16 @@ def passes_of_tensor_stats(values: np.ndarray) -> list[tuple[str, float]]:
     mean = float(np.add.reduce(flat, dtype=np.float64)) / flat.size
     magnitude = max(abs(low), abs(high))
     sampled = getattr(stats, "SAMPLED_PER_SAMPLE", "?")
+    sample = stats._sample(rows_of_samples, 0)
+    histogram = stats._histogram_from_bits(sample)
     rows = [
         ("of: min, max", micro(lambda: (np.minimum.reduce(flat), np.maximum.reduce(flat)))),
         ("_mean: a sum a sample (einsum)", micro(lambda: stats._mean(rows_of_samples, flat.size))),
         ("_std: dot(values, values) a block at a time", micro(lambda: stats._std(flat, mean, magnitude, low, high))),
         ("_tiny_counts: zeros and subnormals", micro(lambda: stats._tiny_counts(flat, low, high))),
-        (f"_histogram_from_bits (of {sampled} values a sample)", micro(lambda: stats._histogram_from_bits(values))),
+        (f"_sample: gather {sampled} values a sample", micro(lambda: stats._sample(rows_of_samples, 0))),
+        ("_histogram_from_bits (of the sample)", micro(lambda: stats._histogram_from_bits(sample))),
+        ("_few_distinct", micro(lambda: stats._few_distinct(flat, sample, histogram, (low, high), 0))),
     ]
     return [
         *rows,

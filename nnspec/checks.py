@@ -166,11 +166,17 @@ class Check:
 
 
 def observe(
-    layer: Layer, checks: list[Check], inputs: list[np.ndarray], output: np.ndarray, input_stats: list[TensorStats]
+    layer: Layer,
+    checks: list[Check],
+    inputs: list[np.ndarray],
+    output: np.ndarray,
+    input_stats: list[TensorStats],
+    start: int = 0,
 ) -> LayerStats:
     """The statistics of one batch through one layer: its output's, and each check's measure.
-    ``input_stats`` are those of its inputs in this batch (for a source layer, unused)."""
-    output_stats = TensorStats.of(output)
+    ``input_stats`` are those of its inputs in this batch (for a source layer, unused); the
+    batch's first sample is the run's sample number ``start`` (see TensorStats.of)."""
+    output_stats = TensorStats.of(output, start)
     probe = Probe(layer, inputs, output, input_stats or [output_stats], output_stats)
     return LayerStats(output_stats, {c.id: c.measure(probe) for c in checks if c.measure is not None})
 

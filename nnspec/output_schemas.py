@@ -93,7 +93,11 @@ def report_schema() -> dict[str, Any]:
             },
             "percentiles": {
                 "type": "object",
-                "description": "estimated from a fixed-bin histogram of a deterministic sample of the values",
+                "description": (
+                    "estimated from a fixed-bin histogram of a sample of the values (16 of each sample, "
+                    "at positions no layout aliases; zeros counted exactly), or numpy's exactly when the "
+                    "tensor has at most 16 distinct values"
+                ),
                 "required": [str(q) for q in PERCENTILES],
                 "additionalProperties": {"type": ["number", "null"]},
             },

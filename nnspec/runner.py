@@ -328,7 +328,7 @@ class Runner:
             if not self.statistics:
                 self._plan.forward(tensors)  # the plan's own function: see nnspec.plan
                 return tensors, {}
-            return tensors, _forward_observed(self._plan.steps, tensors)
+            return tensors, _forward_observed(self._plan.steps, tensors, start)
 
     def _estimate(
         self, samples: int, batch: int, generated: tuple[DataReader, ...], kept: tuple[str, ...]
@@ -372,18 +372,19 @@ def _stop_after_batch() -> Iterator[Callable[[], bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _forward_observed(steps: list[Step], tensors: list[Any]) -> dict[str, LayerStats]:
+def _forward_observed(steps: list[Step], tensors: list[Any], start: int) -> dict[str, LayerStats]:
     """One batch through every step, with statistics: ``tensors`` holds the batch's data at their
     slots and gets every layer's output at its own, each freed after its last reader (see
     nnspec.plan). Returns the statistics of the measured layers, each taken as its output is made,
-    from its inputs' (already taken). The caller sets numpy's error state (Runner._run_batch)."""
+    from its inputs' (already taken); the batch starts at the run's sample number ``start``. The caller
+    sets numpy's error state (Runner._run_batch)."""
     stats: dict[str, LayerStats] = {}
     for forward, _, props, params, reads, slot, frees, _, _, checks, layer in steps:
         args = [tensors[i] for i in reads]
         output = tensors[slot] = forward(args, props, params)
         if checks is not None:
             received = [stats[source].output for source in layer.inputs if source in stats]
-            stats[layer.name] = observe(layer, checks, args, output, received)
+            stats[layer.name] = observe(layer, checks, args, output, received, start)
         for i in frees:
             tensors[i] = None
     return stats

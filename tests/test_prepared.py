@@ -239,8 +239,8 @@ def test_statistics_of_a_transposed_tensor_merge_batch_by_batch_into_those_of_al
     whole = TensorStats.of(view)
     merged = TensorStats.of(view[:16])
     for start in range(16, 64, 16):
-        merged = merged.merge(TensorStats.of(view[start : start + 16]))
+        merged = merged.merge(TensorStats.of(view[start : start + 16], start))  # each sample by its number
     assert (whole.count, whole.min, whole.max, whole.zeros) == (merged.count, merged.min, merged.max, merged.zeros)
-    np.testing.assert_array_equal(whole.histogram, merged.histogram)  # the same positions in every batch
+    np.testing.assert_array_equal(whole.histogram, merged.histogram)  # a sample's positions in every batch
     assert whole.mean == pytest.approx(merged.mean, rel=1e-9, abs=1e-12)
     assert whole.std == pytest.approx(merged.std, rel=1e-6)

@@ -7,7 +7,8 @@ curve f, from the catalog's own forward function in the spec's dtype, is drawn o
 the way a textbook draws tanh over -255..255 to show why raw values break it. The right
 panel is a histogram of its output. An Input has one panel: its data.
 
-The histograms come from the run's statistics (see histogram.py): no value is kept for them.
+The histograms come from the run's statistics (see histogram.py): no value is kept for them;
+a layer with few distinct values has a bar at each of them, its exact share.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ..save import check_folder, write_atomically
 from ..spec import Layer, Spec
 from ..stats import TensorStats
 from .extra import SAVE_BACKENDS, drawing, matplotlib
-from .histogram import even_histogram
+from .histogram import even_histogram, exact_values
 from .ranges import curve, drawable, has_curve, regions, view, with_margin
 from .style import BAR_COLOUR, CLEAN, COLOURS, CURVE_COLOUR, LABELS, REGION_COLOURS, worst
 
@@ -209,8 +210,13 @@ def _bars(axes, stats: TensorStats, low: float, high: float) -> None:
     if not stats.finite:
         axes.text(0.5, 0.5, _span(stats), transform=axes.transAxes, ha="center", va="center")
         return
-    edges, shares = even_histogram(stats, low, high, HISTOGRAM_BINS)
-    axes.bar(edges[:-1], 100 * shares, width=np.diff(edges), align="edge", color=BAR_COLOUR, zorder=2)
+    exact = exact_values(stats)
+    if exact is not None:  # few distinct values: a bar at each, as wide as an even bin would be
+        values, shares = exact
+        axes.bar(values, 100 * shares, width=(high - low) / HISTOGRAM_BINS, align="center", color=BAR_COLOUR, zorder=2)
+    else:
+        edges, shares = even_histogram(stats, low, high, HISTOGRAM_BINS)
+        axes.bar(edges[:-1], 100 * shares, width=np.diff(edges), align="edge", color=BAR_COLOUR, zorder=2)
     axes.set_ylim(0, max(1.0, 100 * shares.max()) * 1.08)
 
 
