@@ -149,7 +149,7 @@ def test_input_range_is_quiet_for_data_within_minus_one_to_one(x):
     assert not run(make_spec(inp(3)), [x]).findings
 
 
-@pytest.mark.parametrize("x", [[3.01, 0.0, 0.5], [-3.01, 0.5, 0.0]])
+@pytest.mark.parametrize("x", [[3.01, 3.01, 0.5], [-3.01, 0.5, -3.01]])
 def test_input_range_fires_when_the_bulk_passes_three(x):
     finding = only(run(make_spec(inp(3)), [x]), "input-range", "x")
     assert finding.severity == "warning"
