@@ -55,6 +55,7 @@ def _huge_run(tmp_path, write_spec, *options: str) -> list[str]:
 
 
 @pytest.mark.parametrize("batch_size", ["1", "2", "3"])
+@pytest.mark.filterwarnings("error::RuntimeWarning")
 def test_float64_data_near_its_largest_number_gives_finite_statistics_in_json(tmp_path, write_spec, capsys, batch_size):
     # The mean's sum and the merged means' difference overflowed: "mean": inf crashed --format json.
     assert main(_huge_run(tmp_path, write_spec, "--format", "json", "--batch-size", batch_size)) == 0
@@ -80,6 +81,7 @@ def test_float64_data_near_its_largest_number_in_the_other_formats(tmp_path, wri
     assert "error" not in err
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # an overflow inside matplotlib draws nonsense
 def test_float64_data_near_its_largest_number_draws_plots_and_the_report(tmp_path, write_spec, capsys):
     pytest.importorskip("matplotlib")
     # Axis limits of inf (the span overflowed), then a singular transform at 1e308: internal errors.

@@ -213,6 +213,9 @@ def _bars(axes, stats: TensorStats, low: float, high: float) -> None:
     exact = exact_values(stats)
     if exact is not None:  # few distinct values: a bar at each, as wide as an even bin would be
         values, shares = exact
+        # values past what matplotlib can draw (near float64's largest) at the view's edge, as the even
+        # histogram puts them in its end bins
+        values = np.clip(values, low, high)
         axes.bar(values, 100 * shares, width=(high - low) / HISTOGRAM_BINS, align="center", color=BAR_COLOUR, zorder=2)
     else:
         edges, shares = even_histogram(stats, low, high, HISTOGRAM_BINS)
