@@ -167,6 +167,17 @@ def test_an_integer_power_has_no_domain():
     assert not nnspec.run(spec, {"x": np.array([[-2.0, 0.0, 1.0]])}).findings
 
 
+@pytest.mark.parametrize(("power", "finding"), [(np.inf, None), (-np.inf, "pow-domain"), (np.nan, "nan-inf")])
+def test_infinite_and_nan_powers(power, finding):
+    """numpy (as nnabla's powf): x^inf is 0 for |x| < 1, never NaN; 0^-inf is inf; x^NaN is NaN."""
+    spec = make_spec(layer("x", "Input", size=[3]), layer("p", "PowScalar", value=power))
+    x = np.array([[-0.5, 0.0, 0.5]], dtype=np.float32)
+    result = nnspec.run(spec, {"x": x})
+    with np.errstate(all="ignore"):
+        assert np.array_equal(result.outputs["p"], x**power, equal_nan=True)
+    assert [f.check for f in result.findings if f.layer == "p"] == ([finding] if finding else [])
+
+
 # --- the estimate's practical reach and quantiles ----------------------------------------------------
 
 

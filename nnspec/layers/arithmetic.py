@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from math import inf, sqrt
+from math import inf, isinf, isnan, sqrt
 
 import numpy as np
 
@@ -151,8 +151,12 @@ _AWAY_FROM_ZERO = (
 
 def _power_domain(power: float) -> str | None:
     """What a base must be for i^power to be defined: anything for a power that is a whole number >= 0,
-    not 0 for a negative whole power, >= 0 for a positive fraction, > 0 for a negative one."""
-    if power == int(power):
+    not 0 for a negative whole power, >= 0 for a positive fraction, > 0 for a negative one. An infinite
+    power counts as whole (no base gives NaN; 0^-inf is inf); a NaN power gives NaN whatever the base,
+    which nan-inf reports."""
+    if isnan(power):
+        return None
+    if isinf(power) or float(power).is_integer():
         return None if power >= 0 else NONZERO
     return NONNEGATIVE if power > 0 else POSITIVE
 
