@@ -305,7 +305,7 @@ def passes_of_tensor_stats(values: np.ndarray) -> list[tuple[str, float]]:
         ("_tiny_counts: zeros and subnormals", micro(lambda: stats._tiny_counts(flat, low, high))),
         (f"_sample: gather {sampled} values a sample", micro(lambda: stats._sample(rows_of_samples, 0))),
         ("_histogram_from_bits (of the sample)", micro(lambda: stats._histogram_from_bits(sample))),
-        ("_few_distinct", micro(lambda: stats._few_distinct(flat, sample, histogram, (low, high), 0))),
+        ("_few_distinct", micro(lambda: stats._few_distinct(flat, sample, histogram, (low, high)))),
     ]
     return [
         *rows,

@@ -112,7 +112,7 @@ class TensorStats:
         normal_only = finite is flat and not subnormal
         histogram = _histogram_from_bits(sample) if normal_only else _histogram(sample)
         sampled = sample if finite is flat else sample[np.isfinite(sample)]
-        distinct = _few_distinct(finite, sampled, histogram, (low, high), zeros)
+        distinct = _few_distinct(finite, sampled, histogram, (low, high))
         varies, first = _sameness(values)
         return cls(
             flat.size, nan, posinf, neginf, zeros, subnormal, low, high, mean, std, histogram, varies, first, distinct
@@ -434,17 +434,16 @@ def _histogram(sample: np.ndarray) -> np.ndarray:
 
 
 def _few_distinct(
-    finite: np.ndarray, sampled: np.ndarray, histogram: np.ndarray, span: tuple[float, float], zeros: int
+    finite: np.ndarray, sampled: np.ndarray, histogram: np.ndarray, span: tuple[float, float]
 ) -> dict[float, int] | None:
     """Each distinct finite value and its count, when there are at most DISTINCT_KEPT; else None.
-    ``sampled`` are the finite values of the histogram's sample; ``span`` the exact min and max,
-    ``zeros`` the count of 0s.
+    ``sampled`` are the finite values of the histogram's sample; ``span`` the exact min and max.
 
     Where every value was sampled, they are counted as they are. Else there are at least as many
     distinct values as the histogram has occupied bins, and as the sample has distinct values, and
     the sample must hold the exact min and max: only then are the sample's values counted over the
-    whole tensor, a pass each (but 0, whose count is known), and kept if they account for every
-    value. A sparse ReLU, all zeros in the sample, costs no pass: it fails on its max.
+    whole tensor, in one pass that stops where another value turns up. A sparse ReLU, all zeros in
+    the sample, costs no pass: it fails on its max.
     """
     if np.count_nonzero(histogram) > DISTINCT_KEPT or not sampled.size:
         return None
@@ -462,12 +461,21 @@ def _few_distinct(
     values = np.unique(sampled)
     if values.size > DISTINCT_KEPT:
         return None
-    counts = [zeros if value == 0 else _count_of(finite, value) for value in values]
-    return _as_distinct(dict(zip(values.tolist(), counts))) if sum(counts) == finite.size else None
+    counts = _counts_of(finite, values)
+    return None if counts is None else _as_distinct(dict(zip(values.tolist(), counts.tolist())))
 
 
-def _count_of(values: np.ndarray, value: float) -> int:
-    return sum(int(np.count_nonzero(block == value)) for block in blocks(values))
+def _counts_of(finite: np.ndarray, values: np.ndarray) -> np.ndarray | None:
+    """How many of ``finite`` equal each of ``values`` (ascending), in one pass that stops at the first
+    block holding another value (continuous data, whose sample happened to hold its min and max);
+    None if some value is not among them."""
+    counts = np.zeros(values.size, dtype=np.int64)
+    for block in blocks(finite):
+        index = np.minimum(np.searchsorted(values, block), values.size - 1)
+        if not np.array_equal(values[index], block):
+            return None
+        counts += np.bincount(index, minlength=values.size)
+    return counts
 
 
 def _as_distinct(counts: dict[float, int]) -> dict[float, int] | None:
