@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, codes
 from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError, SpecError, UsageError
 from .printable import guarded_output, json_text, printable, unguarded
 
@@ -398,12 +398,12 @@ def _validate(args: argparse.Namespace) -> int:
             if failing:
                 code = max(code, EXIT_INVALID)
         except UsageError as exc:
-            spec, diagnostics, code = None, [Diagnostic(str(exc), file, code="unreadable")], EXIT_USAGE
+            spec, diagnostics, code = None, [Diagnostic(str(exc), file, code=codes.UNREADABLE)], EXIT_USAGE
         except Exception as exc:  # a bug in nnspec: report it and go on with the other files
             if args.debug:
                 raise
             message = f"internal error: {type(exc).__name__}: {exc} (a bug in nnspec; --debug shows the traceback)"
-            spec, diagnostics, code = None, [Diagnostic(message, file, code="internal-error")], EXIT_USAGE
+            spec, diagnostics, code = None, [Diagnostic(message, file, code=codes.INTERNAL_ERROR)], EXIT_USAGE
         valid = not any(d.severity == ERROR for d in diagnostics)
         results.append({"file": file, "valid": valid, "diagnostics": diagnostics})
         if args.print_resolved and spec is not None:

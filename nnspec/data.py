@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import codes
 from .catalog import format_shape
 from .diagnostics import DiagnosticList, UsageError, show_value
 from .memory import check_read
@@ -246,7 +247,7 @@ def check_spec_data(
             diagnostics.add(
                 f"data names variable '{variable}', but no layer reads it{hint}",
                 where,
-                code="unknown-variable",
+                code=codes.UNKNOWN_VARIABLE,
                 at_key=True,
             )
             continue
@@ -257,7 +258,7 @@ def check_spec_data(
             diagnostics.add(
                 f"data for '{variable}' must be numbers, one equally long list per sample: {problem}",
                 where + position,
-                code="invalid-data",
+                code=codes.INVALID_DATA,
             )
             continue
         if reader.size is None:
@@ -265,7 +266,7 @@ def check_spec_data(
         try:
             arrays[variable] = samples_of(array, reader.size)
         except ValueError as exc:
-            diagnostics.add(f"data for '{variable}' (read by {reader.title}): {exc}", where, code="data-shape")
+            diagnostics.add(f"data for '{variable}' (read by {reader.title}): {exc}", where, code=codes.DATA_SHAPE)
     return arrays
 
 

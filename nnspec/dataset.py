@@ -32,6 +32,7 @@ from typing import TextIO
 
 import numpy as np
 
+from . import codes
 from .catalog import format_shape
 from .confine import EXCERPT, Confinement, OutsideRoots, excerpt
 from .data import read_csv
@@ -217,7 +218,7 @@ class DatasetVariable:
         shown = list(self._caveats.values())[: self.NOTED_FILES]
         if len(self._caveats) > len(shown):
             shown.append(f"and {len(self._caveats) - len(shown)} more images read with such a caveat")
-        return [Diagnostic(message, str(self.path), severity=WARNING, code="image-read") for message in shown]
+        return [Diagnostic(message, str(self.path), severity=WARNING, code=codes.IMAGE_READ) for message in shown]
 
     def _sample(self, index: int) -> np.ndarray:
         row_number, cells = self._rows[index], self._cells[index]

@@ -22,6 +22,7 @@ from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import quote
 
+from .codes import summaries
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic
 from .printable import json_text, printable
 
@@ -30,42 +31,6 @@ SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schem
 GITHUB_COMMANDS = {ERROR: "error", WARNING: "warning", INFO: "notice"}
 SARIF_LEVELS = {ERROR: "error", WARNING: "warning", INFO: "note"}
 SRCROOT = "%SRCROOT%"
-
-# What each validation code means, for SARIF's rule descriptions; the range checks
-# describe themselves (nnspec.checks), and a code missing from both is described by its id.
-CODES = {
-    "yaml-syntax": "the file is not valid YAML",
-    "yaml-key": "a YAML key that is not a plain string",
-    "yaml-tag": "a YAML tag, which specs do not use",
-    "yaml-too-deep": "YAML nested too deeply",
-    "yaml-duplicate-key": "a key given twice in one mapping",
-    "yaml-anchor": "a YAML anchor, which specs do not use",
-    "yaml-alias": "a YAML alias, which specs do not use",
-    "yaml-multiple-documents": "more than one YAML document in a spec file",
-    "empty": "an empty spec file",
-    "not-a-mapping": "a spec that is not a mapping of keys",
-    "version": "a missing or unknown format version (the nnspec: key)",
-    "required": "a required key is missing",
-    "invalid-value": "a value of the wrong type or out of its range",
-    "unknown-type": "an unknown layer type",
-    "unknown-property": "a property the layer type does not have",
-    "unknown-check": "an unknown range check id",
-    "unknown-input": "an input naming no layer",
-    "unknown-output": "an output naming no layer",
-    "unknown-variable": "data for a variable no layer reads",
-    "duplicate-name": "two layers with one name",
-    "cycle": "layers whose inputs form a cycle",
-    "arity": "a layer with the wrong number of inputs",
-    "shape": "shapes a layer cannot take",
-    "data-shape": "data whose shape does not fit its Input",
-    "invalid-data": "data that cannot be used",
-    "missing-file": "a file the spec names does not exist",
-    "parameter": "a parameter that cannot be used",
-    "unused-parameter": "a parameter no layer uses",
-    "unreadable": "a file that cannot be read",
-    "internal-error": "a bug in nnspec",
-}
-
 
 # --- GitHub Actions workflow commands ------------------------------------------------------
 
@@ -123,8 +88,8 @@ def sarif_log(
         from . import __version__ as version
     base = Path(cwd) if cwd is not None else Path.cwd()
     diagnostics = list(diagnostics)
-    codes = list(dict.fromkeys(d.code for d in diagnostics))
-    index = {code: i for i, code in enumerate(codes)}
+    used = list(dict.fromkeys(d.code for d in diagnostics))
+    index = {code: i for i, code in enumerate(used)}
     described = rule_descriptions() if descriptions is None else descriptions
     results = [_result(d, index[d.code], base) for d in diagnostics]
     return {
@@ -138,7 +103,7 @@ def sarif_log(
                         "version": version,
                         "rules": [
                             {"id": code, "shortDescription": {"text": described.get(code) or code.replace("-", " ")}}
-                            for code in codes
+                            for code in used
                         ],
                     }
                 },
@@ -169,11 +134,12 @@ def _result(diagnostic: Diagnostic, rule_index: int, base: Path) -> dict[str, An
 
 
 def rule_descriptions() -> dict[str, str]:
-    """Short descriptions of every code: the validation codes above, and the range checks."""
+    """Short descriptions of every code: nnspec.codes' table, and the range checks' own. A code in
+    neither (a Diagnostic a caller made) is described by its id."""
     from .checks import all_checks
 
     checks = {check.id: f"range check: {check.looks_at}" for check in all_checks().values()}
-    return {**CODES, **checks}
+    return {**summaries(), **checks}
 
 
 # --- paths -------------------------------------------------------------------------------

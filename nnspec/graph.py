@@ -13,6 +13,7 @@ from typing import Any
 
 import networkx as nx
 
+from . import codes
 from .catalog import Parameter, ShapeError, Target, format_shape, layer_types
 from .checks import all_checks, checks_for
 from .confine import Confinement
@@ -46,7 +47,7 @@ def resolve_layers(
             diagnostics.add(
                 f"duplicate layer name '{name}' (first used on line {first_line}): layer names must be unique",
                 ("layers", index, "name"),
-                code="duplicate-name",
+                code=codes.DUPLICATE_NAME,
                 layer=name,
             )
             continue
@@ -79,7 +80,7 @@ def check_shared_variables(layers: dict[str, Layer], diagnostics: DiagnosticList
                 f"{other.title} and {reader.title} both read data variable '{reader.variable}', "
                 f"but with shapes {format_shape(other.size)} and {format_shape(reader.size)}",
                 where,
-                code="shape",
+                code=codes.SHAPE,
                 layer=reader.layer.name,
             )
 
@@ -93,7 +94,7 @@ def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList
                 f"'{prop.name}' of layer {layer.title} must be [low, high] with low <= high; "
                 f"got {list(raw[prop.name])}",
                 ("layers", layer.index, prop.name),
-                code="invalid-value",
+                code=codes.INVALID_VALUE,
                 layer=layer.name,
             )
     for param in layer.type.parameters:
@@ -102,7 +103,7 @@ def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList
                 f"layer {layer.title} is given parameter '{param.name}', which its properties switch off "
                 f"(e.g. with_bias: false): remove one or the other",
                 ("layers", layer.index, param.name),
-                code="unused-parameter",
+                code=codes.UNUSED_PARAMETER,
                 at_key=True,
                 layer=layer.name,
             )
@@ -124,7 +125,7 @@ def check_settings(settings: dict[str, Any], path: tuple, layer: Layer | None, d
                 f"check '{check_id}' does not apply to {layer.type.name} layers "
                 f"(those checks are: {', '.join(c.id for c in checks_for(layer.type))})",
                 path + (check_id,),
-                code="unknown-check",
+                code=codes.UNKNOWN_CHECK,
                 at_key=True,
                 layer=layer.name,
             )
@@ -132,7 +133,7 @@ def check_settings(settings: dict[str, Any], path: tuple, layer: Layer | None, d
             diagnostics.add(
                 f"check '{check_id}' {wrong}",
                 path + (check_id,),
-                code="invalid-value",
+                code=codes.INVALID_VALUE,
                 layer=layer.name if layer else None,
             )
 
@@ -168,7 +169,7 @@ def _report_shape_error(layer: Layer, layers: dict[str, Layer], exc: ShapeError,
     if exc.prop is not None and ("layers", layer.index, exc.prop) in diagnostics.source_map.values:
         where = ("layers", layer.index, exc.prop)
     subject = f"layer {layer.title} receives {received_text}" if received else f"layer {layer.title}"
-    diagnostics.add(f"{subject}: {exc}", where, code="shape", layer=layer.name)
+    diagnostics.add(f"{subject}: {exc}", where, code=codes.SHAPE, layer=layer.name)
 
 
 def check_parameter_files(
@@ -193,7 +194,7 @@ def check_parameter_files(
                 diagnostics.add(
                     problem,
                     ("layers", layer.index, name, "file"),
-                    code="missing-file" if missing else "invalid-file",
+                    code=codes.MISSING_FILE if missing else codes.INVALID_FILE,
                     layer=layer.name,
                 )
 
@@ -234,7 +235,7 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
                 )
             else:
                 message = f"layer {layer.title} takes {arity}; got {len(layer.inputs)} ({', '.join(layer.inputs)})"
-            diagnostics.add(message, where, code="arity", layer=layer.name)
+            diagnostics.add(message, where, code=codes.ARITY, layer=layer.name)
         for position, source in enumerate(layer.inputs):
             at = where + (position,) if len(layer.inputs) > 1 else where
             if source not in written:
@@ -243,7 +244,7 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
                 diagnostics.add(
                     f"layer {layer.title} reads '{source}', but no layer has that name{hint}",
                     at,
-                    code="unknown-input",
+                    code=codes.UNKNOWN_INPUT,
                     layer=layer.name,
                 )
             elif source in layers:
@@ -254,7 +255,7 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
         diagnostics.add(
             f"the layers form a cycle: {loop}; a network must be acyclic",
             ("layers", layers[cycle[0]].index, "input"),
-            code="cycle",
+            code=codes.CYCLE,
             layer=cycle[0],
         )
     return None if cycles else graph
@@ -297,7 +298,7 @@ def output_layers(
             diagnostics.add(
                 f"outputs names '{name}', but no layer has that name{diagnostics.suggestion(name, index)}",
                 where,
-                code="unknown-output",
+                code=codes.UNKNOWN_OUTPUT,
             )
     return [name for name in listed if isinstance(name, str)]
 
@@ -350,6 +351,6 @@ def infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: Diagn
                     f"layer {layer.title} shares parameter {key} with layer {first.title}, but needs shape "
                     f"{format_shape(shape)} where {first.name} needs {format_shape(first_shape)}",
                     ("layers", layer.index, "parameter_scope"),
-                    code="shape",
+                    code=codes.SHAPE,
                     layer=name,
                 )

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from . import codes
 from .diagnostics import Diagnostic, SpecError, UsageError, show_value
 
 # libyaml's C parser where installed (it is in the PyPI wheels); the pure-Python one otherwise.
@@ -95,7 +96,7 @@ def decode(raw: bytes, file: str = "<spec>") -> str:
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
         column = len(raw[line_start : exc.start].decode("utf-8-sig")) + 1  # in characters, as editors count
         message = f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x}){_encoding_hint(raw)}"
-        raise SpecError([_at(file, line, column, message, "encoding")]) from None
+        raise SpecError([_at(file, line, column, message, codes.ENCODING)]) from None
 
 
 def _read_bounded(path: Path, limit: int) -> bytes:
@@ -162,14 +163,14 @@ def load_text(text: str, file: str = "<spec>") -> Document:
             f"YAML syntax: character {_codepoint(exc.character)} is not allowed in YAML text "
             "(in double quotes, write a control character as an escape such as \\x07)"
         )
-        raise SpecError([_at(file, line, column, message, "yaml-syntax")]) from None
+        raise SpecError([_at(file, line, column, message, codes.YAML_SYNTAX)]) from None
     except _Stop:
         pass  # the builder recorded why it stopped
     if builder.diagnostics:
         raise SpecError(builder.diagnostics)
     if builder.root is _NOTHING:
         raise SpecError(
-            [_at(file, 1, 1, "the file is empty: a spec needs at least 'nnspec: 1' and 'layers:'", "empty")]
+            [_at(file, 1, 1, "the file is empty: a spec needs at least 'nnspec: 1' and 'layers:'", codes.EMPTY)]
         )
     return Document(builder.root, builder.source_map, file)
 
@@ -224,14 +225,14 @@ class _Builder:
                 self.documents += 1
                 if self.documents == 2:
                     self._error(
-                        event, "a spec file holds one YAML document; found a second one", "yaml-multiple-documents"
+                        event, "a spec file holds one YAML document; found a second one", codes.YAML_MULTIPLE_DOCUMENTS
                     )
                     raise _Stop
 
     def _refuse_alias(self, event: yaml.AliasEvent) -> None:
         merged = bool(self.stack) and self.stack[-1].key is _MERGE
         also = ", nor merge keys (<<): write the keys out" if merged else ": write the value out"
-        self._error(event, f"YAML aliases (*{event.anchor}) are not allowed in a spec{also}", "yaml-alias")
+        self._error(event, f"YAML aliases (*{event.anchor}) are not allowed in a spec{also}", codes.YAML_ALIAS)
         if merged:
             self.stack[-1].key = _DROPPED  # the alias's error says all there is to say of the merge
         self._place(None, event, self._path(), text="*" + str(event.anchor))
@@ -241,7 +242,7 @@ class _Builder:
         if path is not None:
             self.source_map.values[path] = _mark(event)
         if len(self.stack) == MAX_DEPTH:
-            self._error(event, f"nesting deeper than {MAX_DEPTH} levels", "yaml-too-deep")
+            self._error(event, f"nesting deeper than {MAX_DEPTH} levels", codes.YAML_TOO_DEEP)
             raise _Stop
         value: dict | list = {} if isinstance(event, yaml.MappingStartEvent) else []
         self.stack.append(_Collection(value, path, event))
@@ -276,7 +277,9 @@ class _Builder:
         else:
             if parent.key is _MERGE:
                 self._error(
-                    parent.merge, "YAML merge keys (<<) are not allowed in a spec: write the keys out", "yaml-merge-key"
+                    parent.merge,
+                    "YAML merge keys (<<) are not allowed in a spec: write the keys out",
+                    codes.YAML_MERGE_KEY,
                 )
             elif parent.key is not _DROPPED:
                 parent.value[parent.key] = value
@@ -290,13 +293,13 @@ class _Builder:
         if not isinstance(key, str):
             shown = "a collection" if text is None else (text or "null")
             hint = " (YAML reads yes/no/on/off as booleans: quote it)" if isinstance(key, bool) else ""
-            self._error(event, f"mapping keys must be text; got {shown}{hint}", "yaml-key")
+            self._error(event, f"mapping keys must be text; got {shown}{hint}", codes.YAML_KEY)
             return _DROPPED
         if parent.path is None:
             return key
         if key in parent.value:
             first = self.source_map.keys[parent.path + (key,)]
-            self._error(event, f"duplicate key '{key}' (first given on line {first[0]})", "yaml-duplicate-key")
+            self._error(event, f"duplicate key '{key}' (first given on line {first[0]})", codes.YAML_DUPLICATE_KEY)
             return _DROPPED
         self.source_map.keys[parent.path + (key,)] = _mark(event)
         return key
@@ -307,18 +310,20 @@ class _Builder:
             self.source_map.values[path] = _mark(event)
         value, problem = scalar_value(event.value, event.tag, event.implicit, event.style)
         if problem:
-            self._error(event, problem, "yaml-value")
+            self._error(event, problem, codes.YAML_VALUE)
         return value
 
     def _check_anchor_and_tag(self, event) -> None:
         if event.anchor is not None:
             self._error(
-                event, f"YAML anchors (&{event.anchor}) are not allowed in a spec: write the value out", "yaml-anchor"
+                event,
+                f"YAML anchors (&{event.anchor}) are not allowed in a spec: write the value out",
+                codes.YAML_ANCHOR,
             )
         tag = event.tag
         if tag is not None and tag not in _PLAIN_TAGS and not (tag == "!" and isinstance(event, yaml.ScalarEvent)):
             shown = tag.replace("tag:yaml.org,2002:", "!!", 1)
-            self._error(event, f"YAML tag {shown} is not allowed in a spec: only plain values are", "yaml-tag")
+            self._error(event, f"YAML tag {shown} is not allowed in a spec: only plain values are", codes.YAML_TAG)
 
     def _error(self, event, message: str, code: str) -> None:
         self.diagnostics.append(_at(self.file, *_mark(event), message, code))
@@ -381,7 +386,7 @@ def _yaml_error(exc: yaml.MarkedYAMLError, file: str, text: str) -> Diagnostic:
     elif problem.startswith(("did not find expected", "mapping values are not allowed")):
         problem += ": check this line's indentation against the lines above, and the space after each ':'"
     line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-    return _at(file, line, column, f"YAML syntax: {problem}", "yaml-syntax")
+    return _at(file, line, column, f"YAML syntax: {problem}", codes.YAML_SYNTAX)
 
 
 def _codepoint(character: str | int) -> str:

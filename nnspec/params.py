@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import codes
 from .catalog import Shape, format_shape
 from .confine import Confinement, OutsideRoots
 from .diagnostics import WARNING, Diagnostic, SpecError, UsageError
@@ -257,7 +258,7 @@ def resolve_parameters(
                     None,
                     None,
                     WARNING,
-                    "unused-parameter",
+                    codes.UNUSED_PARAMETER,
                 )
             )
     return result, warnings
@@ -324,7 +325,7 @@ def _open_npy(path: Path) -> NpyRows:
 
 def _located(spec: Spec, path: tuple, message: str, layer: str) -> Diagnostic:
     line, column = spec.source_map.locate(path)
-    return Diagnostic(message, spec.file, line, column, code="parameter", path=path, layer=layer)
+    return Diagnostic(message, spec.file, line, column, code=codes.PARAMETER, path=path, layer=layer)
 
 
 def by_nnabla_name(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -17,6 +17,7 @@ from typing import Any
 
 import jsonschema
 
+from . import codes
 from .catalog import layer_types
 from .diagnostics import DiagnosticList, show_value
 from .schema import DTYPES, FORMAT_VERSION, spec_schema
@@ -99,7 +100,7 @@ def check_schema(data: dict[str, Any], diagnostics: DiagnosticList) -> set[Any]:
     for path, problem in _unusable_numbers(data):
         if not any(path[: len(other)] == other for other in reported):
             message = f"{_subject(data, path)} {problem}"
-            diagnostics.add(message, path, code="invalid-value", layer=_layer_name(data, path))
+            diagnostics.add(message, path, code=codes.INVALID_VALUE, layer=_layer_name(data, path))
             broken.add(path[:2] if path[:1] == ("data",) else _part(path))
     return broken
 
@@ -178,42 +179,52 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any], diagnosti
             if key in instance or (forbids_unknown and diagnostics.closest_name(key, unknown)):
                 continue  # a misspelt key: its unknown-property error suggests this one
             if path == () and key == "nnspec":
-                yield (f"missing the format version: add 'nnspec: {FORMAT_VERSION}' at the top", path, False, "version")
+                yield (
+                    f"missing the format version: add 'nnspec: {FORMAT_VERSION}' at the top",
+                    path,
+                    False,
+                    codes.VERSION,
+                )
             else:
-                yield (f"{_owner(data, path)} has no '{key}'", path, False, "required")
+                yield (f"{_owner(data, path)} has no '{key}'", path, False, codes.REQUIRED)
         return
     if validator == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         for key in instance:
             if key not in allowed:
                 hint = diagnostics.suggestion(key, allowed)
-                yield (f"{_owner(data, path)} has no property '{key}'{hint}", path + (key,), True, "unknown-property")
+                yield (
+                    f"{_owner(data, path)} has no property '{key}'{hint}",
+                    path + (key,),
+                    True,
+                    codes.UNKNOWN_PROPERTY,
+                )
         return
     if path == ("nnspec",):
         yield (
             f"unknown format version {show_value(instance)}: this nnspec reads format version {FORMAT_VERSION}",
             path,
             False,
-            "version",
+            codes.VERSION,
         )
         return
     if path[:1] == ("layers",) and path[2:] == ("type",) and validator == "enum" and isinstance(instance, str):
         hint = diagnostics.suggestion(instance, layer_types())
-        yield (f"unknown layer type '{instance}'{hint}", path, False, "unknown-type")
+        yield (f"unknown layer type '{instance}'{hint}", path, False, codes.UNKNOWN_TYPE)
         return
     if path[-1:] == ("checks",) and validator == "enum":  # propertyNames: ``instance`` is the key
         hint = diagnostics.suggestion(str(instance), error.validator_value) or " (docs/checks.md lists the checks)"
-        yield (f"unknown check '{instance}'{hint}", path + (instance,), True, "unknown-check")
+        yield (f"unknown check '{instance}'{hint}", path + (instance,), True, codes.UNKNOWN_CHECK)
         return
     if path == ("data",) and validator == "pattern":  # propertyNames: ``instance`` is the key
-        yield (f"data variable '{instance}' must be {_NAME_RULE}", path + (instance,), True, "invalid-value")
+        yield (f"data variable '{instance}' must be {_NAME_RULE}", path + (instance,), True, codes.INVALID_VALUE)
         return
     hint = "; write each layer as a list item starting with '- '" if path == ("layers",) and validator == "type" else ""
     yield (
         f"{_subject(data, path)} must be {_expected(error, data, path)}; got {show_value(instance)}{hint}",
         path,
         False,
-        "invalid-value",
+        codes.INVALID_VALUE,
     )
 
 

@@ -31,6 +31,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from . import codes
 from .catalog import layer_types
 from .diagnostics import Diagnostic, SpecError
 from .loader import SourceMap, load_text
@@ -181,7 +182,7 @@ def _version(data: Any, file: str, source_map: SourceMap | None) -> int:
 
 def _error(message: str, file: str, source_map: SourceMap | None) -> Diagnostic:
     line, column = source_map.locate(("nnspec",)) if source_map is not None else (None, None)
-    return Diagnostic(message, file, line, column, code="version", path=("nnspec",))
+    return Diagnostic(message, file, line, column, code=codes.VERSION, path=("nnspec",))
 
 
 def _leading_comments(text: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import codes
 from .confine import Confinement
 from .data import check_spec_data
 from .diagnostics import Diagnostic, DiagnosticList, SpecError
@@ -106,7 +107,7 @@ def validate_document(doc: Document, confinement: Confinement | None = None, rea
     diagnostics = DiagnosticList(doc.file, doc.source_map)
     data = doc.data
     if not isinstance(data, dict):
-        diagnostics.add("a spec is a mapping with at least 'nnspec: 1' and 'layers:'", (), code="not-a-mapping")
+        diagnostics.add("a spec is a mapping with at least 'nnspec: 1' and 'layers:'", (), code=codes.NOT_A_MAPPING)
         raise SpecError(diagnostics.items)
     broken = check_schema(data, diagnostics)
     spec = _build_spec(doc, data, broken, diagnostics, confinement, read_data)
@@ -178,5 +179,5 @@ def _check_dataset(
     problem = confinement.problem(path, read=read_data)
     if problem:
         problem = "is a directory, not a dataset CSV" if problem == "is a directory" else problem
-        diagnostics.add(f"dataset {path} {problem}", ("dataset",), code="missing-file")
+        diagnostics.add(f"dataset {path} {problem}", ("dataset",), code=codes.MISSING_FILE)
     return path
