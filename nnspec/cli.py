@@ -269,6 +269,14 @@ def _parser() -> argparse.ArgumentParser:
     checks.add_argument("--format", choices=("text", "markdown"), default="text")
     checks.set_defaults(handler=_checks)
 
+    codes_command = commands.add_parser(
+        "codes",
+        help="the diagnostic codes: what each [CODE] at the end of a problem means",
+        description="List the diagnostic codes.",
+    )
+    codes_command.add_argument("--format", choices=("text", "markdown"), default="text")
+    codes_command.set_defaults(handler=_codes)
+
     schema = commands.add_parser(
         "schema",
         help="print the JSON Schema of spec files (or of the JSON nnspec prints)",
@@ -701,6 +709,13 @@ def _checks(args: argparse.Namespace) -> int:
     from .reference import checks_markdown, checks_text
 
     sys.stdout.write(checks_markdown() if args.format == "markdown" else checks_text())
+    return EXIT_OK
+
+
+def _codes(args: argparse.Namespace) -> int:
+    from .reference import codes_markdown, codes_text
+
+    sys.stdout.write(codes_markdown() if args.format == "markdown" else codes_text())
     return EXIT_OK
 
 

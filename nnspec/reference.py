@@ -258,3 +258,40 @@ def _json_bounds(bounds: tuple[float | None, float | None] | None) -> list[float
     if bounds is None:
         return None
     return [None if b is None or abs(b) == float("inf") else b for b in bounds]
+
+
+def codes_text() -> str:
+    """The table of diagnostic codes, for ``nnspec codes``."""
+    from .codes import CODES
+
+    width = max(len(code.id) for code in CODES.values())
+    lines = [f"{code.id:<{width}}  {code.stage:<10}  {code.summary}" for code in CODES.values()]
+    lines.append("A run's findings carry their range check's id as their code: nnspec checks lists those.")
+    return "\n".join(lines) + "\n"
+
+
+def codes_markdown() -> str:
+    """docs/codes.md (generated; a test fails when the file is stale)."""
+    from .codes import CODES
+
+    out = [
+        "# Diagnostic codes",
+        "",
+        "Generated from nnspec's table of codes by `nnspec codes --format markdown`; do not edit by hand.",
+        "",
+        "Every problem nnspec reports carries a code: the last part of a line of `nnspec validate`",
+        "(`FILE:LINE:COL: error: MESSAGE [CODE]`), `code` in its JSON, the title of a GitHub annotation",
+        "and the rule id in SARIF. Codes are stable: scripts and CI may key on them. The stage says",
+        "where in reading a spec the problem shows, in the order nnspec goes through them.",
+        "",
+        "| code | stage | meaning |",
+        "| --- | --- | --- |",
+    ]
+    out += [f"| `{code.id}` | {code.stage} | {code.summary} |" for code in CODES.values()]
+    out += [
+        "",
+        "The findings of a run (and the warnings `nnspec validate` predicts) carry the id of their",
+        "range check as their code; [checks.md](checks.md) lists those.",
+        "",
+    ]
+    return "\n".join(out)

@@ -200,3 +200,9 @@ def test_sarif_describes_a_code_from_the_table(code, tmp_path, monkeypatch, caps
     run = json.loads(capsys.readouterr().out)["runs"][0]
     assert [result["ruleId"] for result in run["results"]] == [code]
     assert run["tool"]["driver"]["rules"] == [{"id": code, "shortDescription": {"text": CODES[code].summary}}]
+
+
+def test_codes_command_lists_the_table(capsys):
+    assert main(["codes"]) == 0
+    rows = [line.split(None, 2) for line in capsys.readouterr().out.splitlines()[:-1]]
+    assert [(row[0], row[1], row[2]) for row in rows] == [(c.id, c.stage, c.summary) for c in CODES.values()]

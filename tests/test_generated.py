@@ -115,6 +115,14 @@ def test_committed_checks_reference_is_current():
     )
 
 
+def test_committed_codes_reference_is_current():
+    from nnspec.reference import codes_markdown
+
+    assert (ROOT / "docs" / "codes.md").read_text() == codes_markdown(), (
+        "regenerate with: nnspec codes --format markdown > docs/codes.md"
+    )
+
+
 # --- random valid specs from the catalog -------------------------------------------------------------
 #
 # Hypothesis draws a chain of layers from the catalog, each with random properties of its kinds and
