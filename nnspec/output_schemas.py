@@ -41,7 +41,11 @@ def _diagnostic() -> dict[str, Any]:
             "line": _LINE,
             "column": _LINE,
             "severity": {"enum": [ERROR, WARNING, INFO]},
-            "code": {"type": "string", "description": "stable id of the kind of problem, e.g. unknown-property"},
+            "code": {
+                "type": "string",
+                "description": "stable id of the kind of problem, e.g. unknown-property: one of docs/codes.md "
+                "(nnspec codes), or a range check's id (docs/checks.md)",
+            },
             "message": {"type": "string"},
             "path": {
                 "type": "array",
