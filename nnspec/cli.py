@@ -27,9 +27,9 @@ from pathlib import Path
 from . import __version__
 from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError, SpecError, UsageError
 from .printable import guarded_output, json_text, printable, unguarded
+from .renderers import DEFAULT_FORMAT, FileResult, OutputFormat, Streams, format_help, format_names, output_format
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-FORMATS = ("text", "json", "github", "sarif")  # github, sarif: nnspec.formats, on stdout
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,10 +59,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except NnspecError as exc:
         if args.debug:
             raise
-        if isinstance(exc, SpecError) and getattr(args, "format", None) in ("github", "sarif"):
-            _print_formatted(args.format, exc.diagnostics)  # run on an invalid spec: what CI reads
-        elif isinstance(exc, SpecError):
-            _print_diagnostics(exc.diagnostics)
+        if isinstance(exc, SpecError):  # in the command's --format: CI reads an invalid spec's diagnostics too
+            _output_format(args).invalid(exc.diagnostics, Streams())
         else:
             print(f"nnspec: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
@@ -140,12 +138,7 @@ def _parser() -> argparse.ArgumentParser:
         "Prints nothing for valid specs.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="spec files (YAML)")
-    validate.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="text",
-        help="output format (default: text, on stderr); json, github (workflow commands) and sarif on stdout",
-    )
+    _add_format_option(validate, "validate")
     validate.add_argument(
         "--print-resolved",
         action="store_true",
@@ -202,12 +195,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="overwrite --output, --save-params, --report or the --plots files if they exist",
     )
-    run.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="text",
-        help="report format (default: text); github and sarif print the findings only, located at their layers",
-    )
+    _add_format_option(run, "run")
     run.add_argument(
         "--quiet",
         "-q",
@@ -278,6 +266,22 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("which", nargs="?", choices=("spec", "report", "validate"), default="spec")
     schema.set_defaults(handler=_schema)
     return parser
+
+
+def _add_format_option(parser: argparse.ArgumentParser, command: str) -> None:
+    """--format, its choices and help read from the table of output formats (nnspec.renderers)."""
+    parser.add_argument(
+        "--format",
+        dest="output_format",
+        choices=format_names(),
+        default=DEFAULT_FORMAT,
+        help=format_help(command),
+    )
+
+
+def _output_format(args: argparse.Namespace) -> OutputFormat:
+    """The output format the command was given (commands without one report as text)."""
+    return output_format(getattr(args, "output_format", DEFAULT_FORMAT))
 
 
 def _add_check_options(parser: argparse.ArgumentParser, strict: str | None) -> None:
@@ -384,9 +388,10 @@ def _validate(args: argparse.Namespace) -> int:
     from .settings import parse_cli
     from .validation import checked
 
-    if args.print_resolved and args.format != "text":
+    renderer = _output_format(args)
+    if args.print_resolved and renderer.validate_on_stdout:
         raise UsageError(
-            f"--print-resolved prints YAML on stdout, which --format {args.format} uses: use one or the other"
+            f"--print-resolved prints YAML on stdout, which --format {renderer.name} uses: use one or the other"
         )
     checks = dict(parse_cli(item) for item in args.check)
     results = []
@@ -404,26 +409,18 @@ def _validate(args: argparse.Namespace) -> int:
                 raise
             message = f"internal error: {type(exc).__name__}: {exc} (a bug in nnspec; --debug shows the traceback)"
             spec, diagnostics, code = None, [Diagnostic(message, file, code="internal-error")], EXIT_USAGE
-        valid = not any(d.severity == ERROR for d in diagnostics)
-        results.append({"file": file, "valid": valid, "diagnostics": diagnostics})
+        results.append(FileResult(file, diagnostics))
         if args.print_resolved and spec is not None:
             from .resolved import resolved_text
 
             sys.stdout.write(resolved_text(spec))
             sys.stdout.flush()
-    if args.format == "json":
-        for result in results:
-            result["diagnostics"] = [d.to_dict() for d in result["diagnostics"]]
-        print(json_text({"files": results}, indent=2))
-    elif args.format in ("github", "sarif"):
-        _print_formatted(args.format, [d for result in results for d in result["diagnostics"]])
-    else:
-        _print_diagnostics([d for result in results for d in result["diagnostics"]])
+    renderer.validate(results, Streams())
     return code
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .report import MAX_VALUES_IN_JSON, MAX_VALUES_SHOWN, to_dict, to_text
+    from .report import MAX_VALUES_SHOWN
     from .runner import RunInterrupted
     from .save import check_output_path, check_params_path, check_target, refuse_collisions
     from .validation import load
@@ -457,15 +454,12 @@ def _run(args: argparse.Namespace) -> int:
         check_plot_directory(plots, spec, args.force)
         targets += [("--plots", path) for path in plot_paths(plots, spec)]
     refuse_collisions([(option, path) for option, path in targets if path is not None], _run_sources(args, spec, files))
-    # Without --output, only the outputs the report shows are kept: memory stays bounded by the batch.
+    # Without --output, only the outputs the reports show are kept: memory stays bounded by the batch.
+    renderer = _output_format(args)
     if output is not None:
         keep = None
-    elif args.format == "json":
-        keep = MAX_VALUES_IN_JSON
-    elif args.format in ("github", "sarif"):
-        keep = 0  # the findings only: no output values
-    else:
-        keep = 0 if args.quiet and report is None else MAX_VALUES_SHOWN  # the HTML report shows small outputs
+    else:  # the HTML report shows small outputs, whatever the format
+        keep = max(renderer.values_kept(args.quiet), MAX_VALUES_SHOWN if report is not None else 0)
     try:
         result = _execute(args, spec, files, keep, quiet=args.quiet)
     except RunInterrupted as stopped:
@@ -475,16 +469,7 @@ def _run(args: argparse.Namespace) -> int:
         unwritten = None
     except UsageError as exc:  # the disk filled, the folder went: the report still shows what the run found
         unwritten = exc
-    if args.format == "json":
-        print(json_text(to_dict(result), indent=2, allow_nan=False))  # strict JSON, for any reader
-    elif args.format in ("github", "sarif"):
-        from .formats import run_diagnostics
-
-        _print_formatted(args.format, run_diagnostics(result))
-    else:
-        sys.stdout.write(to_text(result, tables=not args.quiet))
-        sys.stdout.flush()
-        _print_diagnostics(result.notes)
+    renderer.run(result, not args.quiet, Streams())
     if result.interrupted:
         skipped = " and ".join(f"{p}" for p in (output, saved_params) if p is not None)
         covered = (
@@ -738,22 +723,6 @@ def _input_files(items: Sequence[str], spec) -> dict[str, str]:
         else:
             raise UsageError(f"--input takes NAME=PATH (a data variable and a file), or a .npz alone; got {item!r}")
     return files
-
-
-def _print_formatted(form: str, diagnostics: Sequence[Diagnostic]) -> None:
-    """--format github or sarif: the diagnostics alone, on stdout (for the CI tool that reads them).
-
-    The workflow commands go past the output guard, which would break their leading '::': every
-    part of them taken from a spec or a file is escaped where they are built (nnspec.formats)."""
-    from .formats import github, sarif
-
-    if form == "github":
-        stream = unguarded(sys.stdout)
-        stream.write(github(diagnostics))
-    else:
-        stream = sys.stdout
-        stream.write(sarif(diagnostics, __version__))
-    stream.flush()
 
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:
