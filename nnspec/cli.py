@@ -26,8 +26,18 @@ from pathlib import Path
 
 from . import __version__
 from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError, SpecError, UsageError
-from .printable import guarded_output, json_text, printable, unguarded
-from .renderers import DEFAULT_FORMAT, FileResult, OutputFormat, Streams, format_help, format_names, output_format
+from .printable import guarded_output, printable, unguarded
+from .renderers import (
+    DEFAULT_FORMAT,
+    REFERENCE_FORMATS,
+    FileResult,
+    OutputFormat,
+    Streams,
+    format_help,
+    format_names,
+    output_format,
+    reference_formats,
+)
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -246,7 +256,7 @@ def _parser() -> argparse.ArgumentParser:
         "layers", help="the layer reference", description="List the layer types, or show one layer's reference entry."
     )
     layers.add_argument("type", nargs="?", metavar="TYPE", help="a layer type, e.g. Tanh")
-    layers.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    layers.add_argument("--format", choices=reference_formats("layers"), default=DEFAULT_FORMAT)
     layers.set_defaults(handler=_layers)
 
     checks = commands.add_parser(
@@ -254,7 +264,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the range checks: ids, defaults, what they look at and why",
         description="List the range checks.",
     )
-    checks.add_argument("--format", choices=("text", "markdown"), default="text")
+    checks.add_argument("--format", choices=reference_formats("checks"), default=DEFAULT_FORMAT)
     checks.set_defaults(handler=_checks)
 
     schema = commands.add_parser(
@@ -661,31 +671,23 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 def _layers(args: argparse.Namespace) -> int:
     from .catalog import layer_types
-    from .reference import as_json, entry, markdown, summary
     from .suggest import did_you_mean
 
-    types = layer_types()
-    if args.type is not None:
-        if args.type not in types:
-            raise UsageError(f"unknown layer type '{args.type}'{did_you_mean(args.type, types)}")
-        if args.format == "json":
-            print(json_text(next(e for e in as_json() if e["type"] == args.type), indent=2, allow_nan=False))
-        else:
-            sys.stdout.write(entry(types[args.type]))
+    form = REFERENCE_FORMATS[args.format]
+    if args.type is None:
+        sys.stdout.write(form.layers())
         return EXIT_OK
-    if args.format == "markdown":
-        sys.stdout.write(markdown())
-    elif args.format == "json":
-        print(json_text(as_json(), indent=2, allow_nan=False))
-    else:
-        sys.stdout.write(summary())
+    types = layer_types()
+    if args.type not in types:
+        raise UsageError(f"unknown layer type '{args.type}'{did_you_mean(args.type, types)}")
+    sys.stdout.write(form.layer(args.type))
     return EXIT_OK
 
 
 def _checks(args: argparse.Namespace) -> int:
-    from .reference import checks_markdown, checks_text
-
-    sys.stdout.write(checks_markdown() if args.format == "markdown" else checks_text())
+    render = REFERENCE_FORMATS[args.format].checks
+    assert render is not None  # argparse offers only the formats that render the checks
+    sys.stdout.write(render())
     return EXIT_OK
 
 

@@ -225,3 +225,76 @@ def format_help(command: str) -> str:
     said = {form.name: form.validate_help if command == "validate" else form.run_help for form in output_formats()}
     listed = ", ".join(f"{name} ({text})" if text else name for name, text in said.items())
     return f"{'output' if command == 'validate' else 'report'} format (default: {DEFAULT_FORMAT}): {listed}"
+
+
+# --- the reference: nnspec layers and nnspec checks --------------------------------------
+
+
+@dataclass(frozen=True)
+class ReferenceFormat:
+    """One ``--format`` of the reference commands: ``layers()`` every layer type, ``layer(name)`` one
+    layer type's entry (``nnspec layers TYPE``), ``checks()`` the range checks (None: ``nnspec checks``
+    has no such format). Each returns the text for stdout, ending in a newline."""
+
+    name: str
+    layers: Callable[[], str]
+    layer: Callable[[str], str]
+    checks: Callable[[], str] | None = None
+
+
+def _layers_text() -> str:
+    from .reference import summary
+
+    return summary()
+
+
+def _layers_markdown() -> str:
+    from .reference import markdown
+
+    return markdown()
+
+
+def _layers_json() -> str:
+    from .reference import as_json
+
+    return json_text(as_json(), indent=2, allow_nan=False) + "\n"
+
+
+def _layer_text(name: str) -> str:  # one entry reads the same in markdown
+    from .catalog import layer_types
+    from .reference import entry
+
+    return entry(layer_types()[name])
+
+
+def _layer_json(name: str) -> str:
+    from .reference import as_json
+
+    return json_text(next(e for e in as_json() if e["type"] == name), indent=2, allow_nan=False) + "\n"
+
+
+def _checks_text() -> str:
+    from .reference import checks_text
+
+    return checks_text()
+
+
+def _checks_markdown() -> str:
+    from .reference import checks_markdown
+
+    return checks_markdown()
+
+
+REFERENCE_FORMATS = {
+    form.name: form
+    for form in (
+        ReferenceFormat("text", _layers_text, _layer_text, _checks_text),
+        ReferenceFormat("markdown", _layers_markdown, _layer_text, _checks_markdown),
+        ReferenceFormat("json", _layers_json, _layer_json),
+    )
+}
+
+
+def reference_formats(command: str) -> tuple[str, ...]:
+    """The --format choices of ``command`` ('layers' or 'checks')."""
+    return tuple(name for name, form in REFERENCE_FORMATS.items() if command == "layers" or form.checks is not None)
