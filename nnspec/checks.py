@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .catalog import NONNEGATIVE, NONZERO, POSITIVE, LayerType, layer_types
-from .diagnostics import ERROR, INFO, WARNING
+from .diagnostics import ERROR, INFO, WARNING, Diagnostic
 from .estimate import Estimate, drawn_along_axis
 from .spec import Layer, Spec
 from .stats import TensorStats, blocks
@@ -61,6 +61,14 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return {"check": self.check, "severity": self.severity, "layer": self.layer, "message": self.message}
+
+    def diagnostic(self, spec: Spec) -> Diagnostic:
+        """The finding located where its layer is written in the spec: the one conversion every
+        report of findings goes through (text, JSON, HTML, GitHub, SARIF, Python's warnings),
+        the check's id as the diagnostic's code."""
+        line, column = spec.locate(self.layer)
+        path = ("layers", spec.layers[self.layer].index)
+        return Diagnostic(self.message, spec.file, line, column, self.severity, self.check, path, self.layer)
 
 
 class Probe(NamedTuple):

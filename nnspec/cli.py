@@ -26,10 +26,20 @@ from pathlib import Path
 
 from . import __version__, codes
 from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError, SpecError, UsageError
-from .printable import guarded_output, json_text, printable, unguarded
+from .printable import guarded_output, printable, unguarded
+from .renderers import (
+    DEFAULT_FORMAT,
+    REFERENCE_FORMATS,
+    FileResult,
+    OutputFormat,
+    Streams,
+    format_help,
+    format_names,
+    output_format,
+    reference_formats,
+)
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-FORMATS = ("text", "json", "github", "sarif")  # github, sarif: nnspec.formats, on stdout
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,10 +69,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except NnspecError as exc:
         if args.debug:
             raise
-        if isinstance(exc, SpecError) and getattr(args, "format", None) in ("github", "sarif"):
-            _print_formatted(args.format, exc.diagnostics)  # run on an invalid spec: what CI reads
-        elif isinstance(exc, SpecError):
-            _print_diagnostics(exc.diagnostics)
+        if isinstance(exc, SpecError):  # in the command's --format: CI reads an invalid spec's diagnostics too
+            _output_format(args).invalid(exc.diagnostics, Streams())
         else:
             print(f"nnspec: error: {printable(str(exc))}", file=sys.stderr)
         return exc.exit_code
@@ -140,12 +148,7 @@ def _parser() -> argparse.ArgumentParser:
         "Prints nothing for valid specs.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE", help="spec files (YAML)")
-    validate.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="text",
-        help="output format (default: text, on stderr); json, github (workflow commands) and sarif on stdout",
-    )
+    _add_format_option(validate, "validate")
     validate.add_argument(
         "--print-resolved",
         action="store_true",
@@ -202,12 +205,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="overwrite --output, --save-params, --report or the --plots files if they exist",
     )
-    run.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="text",
-        help="report format (default: text); github and sarif print the findings only, located at their layers",
-    )
+    _add_format_option(run, "run")
     run.add_argument(
         "--quiet",
         "-q",
@@ -258,7 +256,7 @@ def _parser() -> argparse.ArgumentParser:
         "layers", help="the layer reference", description="List the layer types, or show one layer's reference entry."
     )
     layers.add_argument("type", nargs="?", metavar="TYPE", help="a layer type, e.g. Tanh")
-    layers.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    layers.add_argument("--format", choices=reference_formats("layers"), default=DEFAULT_FORMAT)
     layers.set_defaults(handler=_layers)
 
     checks = commands.add_parser(
@@ -266,7 +264,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the range checks: ids, defaults, what they look at and why",
         description="List the range checks.",
     )
-    checks.add_argument("--format", choices=("text", "markdown"), default="text")
+    checks.add_argument("--format", choices=reference_formats("checks"), default=DEFAULT_FORMAT)
     checks.set_defaults(handler=_checks)
 
     codes_command = commands.add_parser(
@@ -286,6 +284,22 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("which", nargs="?", choices=("spec", "report", "validate"), default="spec")
     schema.set_defaults(handler=_schema)
     return parser
+
+
+def _add_format_option(parser: argparse.ArgumentParser, command: str) -> None:
+    """--format, its choices and help read from the table of output formats (nnspec.renderers)."""
+    parser.add_argument(
+        "--format",
+        dest="output_format",
+        choices=format_names(),
+        default=DEFAULT_FORMAT,
+        help=format_help(command),
+    )
+
+
+def _output_format(args: argparse.Namespace) -> OutputFormat:
+    """The output format the command was given (commands without one report as text)."""
+    return output_format(getattr(args, "output_format", DEFAULT_FORMAT))
 
 
 def _add_check_options(parser: argparse.ArgumentParser, strict: str | None) -> None:
@@ -392,9 +406,10 @@ def _validate(args: argparse.Namespace) -> int:
     from .settings import parse_cli
     from .validation import checked
 
-    if args.print_resolved and args.format != "text":
+    renderer = _output_format(args)
+    if args.print_resolved and renderer.validate_on_stdout:
         raise UsageError(
-            f"--print-resolved prints YAML on stdout, which --format {args.format} uses: use one or the other"
+            f"--print-resolved prints YAML on stdout, which --format {renderer.name} uses: use one or the other"
         )
     checks = dict(parse_cli(item) for item in args.check)
     results = []
@@ -412,26 +427,18 @@ def _validate(args: argparse.Namespace) -> int:
                 raise
             message = f"internal error: {type(exc).__name__}: {exc} (a bug in nnspec; --debug shows the traceback)"
             spec, diagnostics, code = None, [Diagnostic(message, file, code=codes.INTERNAL_ERROR)], EXIT_USAGE
-        valid = not any(d.severity == ERROR for d in diagnostics)
-        results.append({"file": file, "valid": valid, "diagnostics": diagnostics})
+        results.append(FileResult(file, diagnostics))
         if args.print_resolved and spec is not None:
             from .resolved import resolved_text
 
             sys.stdout.write(resolved_text(spec))
             sys.stdout.flush()
-    if args.format == "json":
-        for result in results:
-            result["diagnostics"] = [d.to_dict() for d in result["diagnostics"]]
-        print(json_text({"files": results}, indent=2))
-    elif args.format in ("github", "sarif"):
-        _print_formatted(args.format, [d for result in results for d in result["diagnostics"]])
-    else:
-        _print_diagnostics([d for result in results for d in result["diagnostics"]])
+    renderer.validate(results, Streams())
     return code
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .report import MAX_VALUES_IN_JSON, MAX_VALUES_SHOWN, to_dict, to_text
+    from .report import MAX_VALUES_SHOWN
     from .runner import RunInterrupted
     from .save import check_output_path, check_params_path, check_target, refuse_collisions
     from .validation import load
@@ -465,15 +472,12 @@ def _run(args: argparse.Namespace) -> int:
         check_plot_directory(plots, spec, args.force)
         targets += [("--plots", path) for path in plot_paths(plots, spec)]
     refuse_collisions([(option, path) for option, path in targets if path is not None], _run_sources(args, spec, files))
-    # Without --output, only the outputs the report shows are kept: memory stays bounded by the batch.
+    # Without --output, only the outputs the reports show are kept: memory stays bounded by the batch.
+    renderer = _output_format(args)
     if output is not None:
         keep = None
-    elif args.format == "json":
-        keep = MAX_VALUES_IN_JSON
-    elif args.format in ("github", "sarif"):
-        keep = 0  # the findings only: no output values
-    else:
-        keep = 0 if args.quiet and report is None else MAX_VALUES_SHOWN  # the HTML report shows small outputs
+    else:  # the HTML report shows small outputs, whatever the format
+        keep = max(renderer.values_kept(args.quiet), MAX_VALUES_SHOWN if report is not None else 0)
     try:
         result = _execute(args, spec, files, keep, quiet=args.quiet)
     except RunInterrupted as stopped:
@@ -483,16 +487,7 @@ def _run(args: argparse.Namespace) -> int:
         unwritten = None
     except UsageError as exc:  # the disk filled, the folder went: the report still shows what the run found
         unwritten = exc
-    if args.format == "json":
-        print(json_text(to_dict(result), indent=2, allow_nan=False))  # strict JSON, for any reader
-    elif args.format in ("github", "sarif"):
-        from .formats import run_diagnostics
-
-        _print_formatted(args.format, run_diagnostics(result))
-    else:
-        sys.stdout.write(to_text(result, tables=not args.quiet))
-        sys.stdout.flush()
-        _print_diagnostics(result.notes)
+    renderer.run(result, not args.quiet, Streams())
     if result.interrupted:
         skipped = " and ".join(f"{p}" for p in (output, saved_params) if p is not None)
         covered = (
@@ -684,31 +679,23 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 def _layers(args: argparse.Namespace) -> int:
     from .catalog import layer_types
-    from .reference import as_json, entry, markdown, summary
     from .suggest import did_you_mean
 
-    types = layer_types()
-    if args.type is not None:
-        if args.type not in types:
-            raise UsageError(f"unknown layer type '{args.type}'{did_you_mean(args.type, types)}")
-        if args.format == "json":
-            print(json_text(next(e for e in as_json() if e["type"] == args.type), indent=2, allow_nan=False))
-        else:
-            sys.stdout.write(entry(types[args.type]))
+    form = REFERENCE_FORMATS[args.format]
+    if args.type is None:
+        sys.stdout.write(form.layers())
         return EXIT_OK
-    if args.format == "markdown":
-        sys.stdout.write(markdown())
-    elif args.format == "json":
-        print(json_text(as_json(), indent=2, allow_nan=False))
-    else:
-        sys.stdout.write(summary())
+    types = layer_types()
+    if args.type not in types:
+        raise UsageError(f"unknown layer type '{args.type}'{did_you_mean(args.type, types)}")
+    sys.stdout.write(form.layer(args.type))
     return EXIT_OK
 
 
 def _checks(args: argparse.Namespace) -> int:
-    from .reference import checks_markdown, checks_text
-
-    sys.stdout.write(checks_markdown() if args.format == "markdown" else checks_text())
+    render = REFERENCE_FORMATS[args.format].checks
+    assert render is not None  # argparse offers only the formats that render the checks
+    sys.stdout.write(render())
     return EXIT_OK
 
 
@@ -753,22 +740,6 @@ def _input_files(items: Sequence[str], spec) -> dict[str, str]:
         else:
             raise UsageError(f"--input takes NAME=PATH (a data variable and a file), or a .npz alone; got {item!r}")
     return files
-
-
-def _print_formatted(form: str, diagnostics: Sequence[Diagnostic]) -> None:
-    """--format github or sarif: the diagnostics alone, on stdout (for the CI tool that reads them).
-
-    The workflow commands go past the output guard, which would break their leading '::': every
-    part of them taken from a spec or a file is escaped where they are built (nnspec.formats)."""
-    from .formats import github, sarif
-
-    if form == "github":
-        stream = unguarded(sys.stdout)
-        stream.write(github(diagnostics))
-    else:
-        stream = sys.stdout
-        stream.write(sarif(diagnostics, __version__))
-    stream.flush()
 
 
 def _print_diagnostics(diagnostics: Sequence[Diagnostic]) -> None:

@@ -17,7 +17,7 @@ with forward slashes; a file outside it keeps its absolute path (a ``file:`` URI
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import quote
@@ -168,9 +168,4 @@ def artifact_uri(file: str, cwd: str | os.PathLike[str] | None = None) -> str:
 
 def run_diagnostics(result: Any) -> list[Diagnostic]:
     """A run's findings as Diagnostics located at their layers, then the run's notes."""
-    spec = result.spec
-    found: Sequence[Diagnostic] = [
-        Diagnostic(f.message, spec.file, *spec.locate(f.layer), f.severity, f.check, layer=f.layer)
-        for f in result.findings
-    ]
-    return [*found, *result.notes]
+    return [*(finding.diagnostic(result.spec) for finding in result.findings), *result.notes]

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .diagnostics import ERROR, INFO, WARNING
+from .diagnostics import ERROR, INFO, WARNING, Diagnostic
 from .printable import printable
 from .runner import RunResult, execution_order
 from .semantics import EVALUATION, TRAINING
@@ -57,7 +57,19 @@ def to_dict(result: RunResult) -> dict[str, Any]:
             **{name: list(shape) for name, shape in result.omitted.items()},
         },
         "scores": scores(result),
-        "findings": [{**f.to_dict(), **dict(zip(("line", "column"), spec.locate(f.layer)))} for f in result.findings],
+        "findings": [_finding_entry(finding.diagnostic(spec)) for finding in result.findings],
+    }
+
+
+def _finding_entry(found: Diagnostic) -> dict[str, Any]:
+    """A finding in the JSON report: what the check found, and where its layer is written."""
+    return {
+        "check": found.code,
+        "severity": found.severity,
+        "layer": found.layer,
+        "message": found.message,
+        "line": found.line,
+        "column": found.column,
     }
 
 
@@ -168,8 +180,8 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
         if found:
             lines += ["", f"{severity}s" if severity != INFO else "info"]
             for finding in found:
-                line, _ = spec.locate(finding.layer)
-                text = f"line {line}: {printable(finding.message)} [{printable(finding.check)}]"
+                located = finding.diagnostic(spec)
+                text = f"line {located.line}: {printable(located.message)} [{printable(located.code)}]"
                 lines += textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="    ")
     counts = [(len(result.errors), "error"), (len(result.warnings), "warning")]
     lines += ["", ", ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in counts)]

@@ -295,9 +295,8 @@ class Runner:
         if done < count:
             outputs = {name: value[:done] for name, value in outputs.items()}
         findings = run_checks(spec, stats, self.enabled, self.parameters, self.trained) if self.statistics else []
-        for finding in (f for f in findings if f.severity != INFO):
-            line, _ = spec.locate(finding.layer)
-            warnings.warn_explicit(f"{finding.message} [{finding.check}]", RangeWarning, spec.file, line or 0)
+        for found in (finding.diagnostic(spec) for finding in findings if finding.severity != INFO):
+            warnings.warn_explicit(f"{found.message} [{found.code}]", RangeWarning, found.file, found.line or 0)
         omitted = {name: (done, *spec.layers[name].shape) for name in spec.outputs if name not in kept}
         notes = [*self.notes, *(note for source in data.values() for note in getattr(source, "notes", ()))]
         result = RunResult(

@@ -88,16 +88,9 @@ def predicted(spec: Spec, checks: Mapping[str, Any] | None = None) -> list[Diagn
     from .settings import resolve
     from .static import predict
 
-    diagnostics = []
     with np.errstate(all="ignore"):  # estimates from data holding NaN or inf are NaN, and predict skips them
         found = predict(spec, resolve(spec, checks))
-    for finding in found:
-        line, column = spec.locate(finding.layer)
-        path = ("layers", spec.layers[finding.layer].index)
-        diagnostics.append(
-            Diagnostic(finding.message, spec.file, line, column, finding.severity, finding.check, path, finding.layer)
-        )
-    return diagnostics
+    return [finding.diagnostic(spec) for finding in found]
 
 
 def validate_document(doc: Document, confinement: Confinement | None = None, read_data: bool = True) -> Spec:

@@ -189,14 +189,13 @@ def _findings(result: RunResult) -> str:
         if not found:
             continue
         items = []
-        for finding in found:
-            line, _ = result.spec.locate(finding.layer)
-            where = f"line {line}" if line is not None else ""
+        for finding in (f.diagnostic(result.spec) for f in found):
+            where = f"line {finding.line}" if finding.line is not None else ""
             items.append(
                 f'<li class="sev-{severity}"><span class="badge">{escape(severity)}</span> '
                 f'<a href="#{anchor(finding.layer)}">{escape(finding.layer)}</a> '
                 f'<span class="where">{escape(where)}</span> {escape(finding.message)} '
-                f'<code class="check">[{escape(finding.check)}]</code></li>'
+                f'<code class="check">[{escape(finding.code)}]</code></li>'
             )
         heading = f"{len(found)} {LABELS[severity]}{'s' if len(found) != 1 and severity != 'info' else ''}"
         parts.append(f'<h3>{escape(heading)}</h3>\n<ul class="findings">\n' + "\n".join(items) + "\n</ul>\n")
