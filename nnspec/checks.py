@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .catalog import NONNEGATIVE, NONZERO, POSITIVE, LayerType, layer_types
+from .catalog import NONNEGATIVE, NONZERO, POSITIVE, LayerType, Role, layer_types, whole_catalog
 from .diagnostics import ERROR, INFO, WARNING
 from .estimate import Estimate, drawn_along_axis
 from .spec import Layer, Spec
@@ -977,7 +977,7 @@ def _predict_domain(layer: Layer, x: Estimate, threshold: float | None, dtype: s
 
 
 def _table() -> list[Check]:
-    types = layer_types().values()
+    types = whole_catalog("the table of checks").values()
     checks = [
         Check(
             id="nan-inf",
@@ -1139,7 +1139,7 @@ def _table() -> list[Check]:
             looks_at="layers with weights (normalizations aside), unless they follow a bounded activation: output "
             "std over input std outside 1/threshold..threshold",
             why="activations that grow or shrink layer after layer explode or vanish (Glorot & Bengio, 2010)",
-            applies=lambda t: bool(t.parameters) and t.category != "Normalization",  # those set the scale
+            applies=lambda t: bool(t.parameters) and t.role is not Role.NORMALIZATION,  # those set the scale
             judge=_scale_drift,
             threshold_range=(1.0, inf),
             group=_scale_drift_run,
@@ -1167,7 +1167,7 @@ def _table() -> list[Check]:
             looks_at="every layer: each output unit the same on every sample",
             why="a layer whose output does not depend on its input passes nothing on",
             # a loss or an error count that is the same for every sample is a result, not a fault
-            applies=lambda t: not t.is_source and t.category not in ("Loss", "Validation"),
+            applies=lambda t: not t.is_source and not t.role.is_result,
             judge=_constant_output,  # reads TensorStats.varies: each tensor is compared once, not per reader
             superseded_by=tuple(f"{t.name.lower()}-dead-layer" for t in types if t.zero_for_negative),
         ),

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .catalog import Role
 from .diagnostics import ERROR, INFO, WARNING
 from .printable import printable
 from .runner import RunResult, execution_order
@@ -17,6 +18,8 @@ MAX_VALUES_SHOWN = 32  # the text report shows outputs up to this many values (t
 MAX_VALUES_IN_JSON = 100_000  # larger outputs belong in a file: --output
 # The text report's first line says which computation ran (nnspec.semantics).
 HEADINGS = {EVALUATION: "as NNC evaluates", TRAINING: "training (--training)"}
+# What a scored layer's mean output is (scores)
+SCORE_KINDS = {Role.LOSS: "loss", Role.VALIDATION: "error rate"}
 
 
 def to_dict(result: RunResult) -> dict[str, Any]:
@@ -67,11 +70,10 @@ def scores(result: RunResult) -> dict[str, dict[str, Any]]:
     A loss layer outputs a loss per value and a validation layer 1 per error, so both are the
     mean of the layer's output, which the statistics already hold over every sample.
     """
-    kinds = {"Loss": "loss", "Validation": "error rate"}
     return {
-        name: {"kind": kinds[layer.type.category], "value": result.stats[name].output.mean}
+        name: {"kind": SCORE_KINDS[layer.type.role], "value": result.stats[name].output.mean}
         for name, layer in result.spec.layers.items()
-        if layer.type.category in kinds and name in result.stats and result.stats[name].output.finite
+        if layer.type.role in SCORE_KINDS and name in result.stats and result.stats[name].output.finite
     }
 
 
