@@ -10,7 +10,7 @@ import numpy as np
 from .catalog import Role
 from .diagnostics import ERROR, INFO, WARNING
 from .printable import printable
-from .runner import RunResult, execution_order
+from .runner import RunResult
 from .semantics import EVALUATION, TRAINING
 from .stats import TensorStats
 
@@ -26,7 +26,7 @@ def to_dict(result: RunResult) -> dict[str, Any]:
     """The run as plain data: the JSON report (schema: schemas/report.schema.json)."""
     spec = result.spec
     layers = []
-    for name in execution_order(spec):
+    for name in spec.order:
         layer, stats = spec.layers[name], result.stats.get(name)
         if stats is None:
             continue
@@ -116,7 +116,7 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
     spec = result.spec
     header = ["layer", "type", "shape", "input", "output", "mean", "std", "sat", "zero", "nan/inf"]
     rows = [header]
-    for name in execution_order(spec):
+    for name in spec.order:
         if name not in result.stats:
             continue
         out = result.stats[name].output
