@@ -9,6 +9,7 @@ import numpy as np
 
 from .catalog import Role
 from .diagnostics import ERROR, INFO, WARNING
+from .measures import ANY, PINNED, parts
 from .printable import printable
 from .runner import RunResult
 from .semantics import EVALUATION, TRAINING
@@ -89,11 +90,11 @@ def _plain(measure: dict[str, Any]) -> dict[str, int]:
     """A check's measure as counts: per-unit flags (any:NAME) become units_NAME, with units."""
     plain: dict[str, int] = {}
     for key, value in measure.items():
-        kind, _, what = key.partition(":")
-        if kind == "any":
+        kind, what = parts(key)
+        if kind == ANY:
             plain["units"] = int(value.size)
             plain[f"units_{what}"] = int(np.count_nonzero(value))
-        elif not what:
+        elif not kind:
             plain[key] = int(value)
     return plain
 
@@ -121,7 +122,7 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
             continue
         out = result.stats[name].output
         received = _received(result, name)
-        pinned = next((m["pinned"] for m in result.stats[name].measures.values() if "pinned" in m), None)
+        pinned = next((m[PINNED] for m in result.stats[name].measures.values() if PINNED in m), None)
         rows.append(
             [
                 printable(name),

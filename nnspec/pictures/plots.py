@@ -21,6 +21,7 @@ import numpy as np
 
 from ..checks import Finding
 from ..diagnostics import UsageError
+from ..measures import PINNED
 from ..printable import printable
 from ..runner import RunResult
 from ..save import check_folder, write_atomically
@@ -225,7 +226,7 @@ def _bars(axes, stats: TensorStats, low: float, high: float) -> None:
 
 def _pinned(result: RunResult, name: str) -> int | None:
     measures: Mapping[str, dict] = result.stats[name].measures
-    return next((int(m["pinned"]) for m in measures.values() if "pinned" in m), None)
+    return next((int(m[PINNED]) for m in measures.values() if PINNED in m), None)
 
 
 def _span(stats: TensorStats) -> str:
