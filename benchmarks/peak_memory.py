@@ -34,12 +34,11 @@ from peers import NETS, make_data, make_params, numpy_runner, spec_text  # noqa:
 
 import nnspec  # noqa: E402
 from nnspec.memory import format_bytes  # noqa: E402
-from nnspec.runner import execution_order  # noqa: E402
 
 
 def largest_live_set(spec: nnspec.Spec, batch: int) -> tuple[int, str]:
     """The most bytes alive at once, and the layer running then, for a run that writes nothing in place."""
-    order = execution_order(spec)
+    order = spec.order
     position = {name: i for i, name in enumerate(order)}
     item = np.dtype(spec.dtype).itemsize
     size = {name: batch * int(np.prod(spec.layers[name].shape)) * item for name in order}

@@ -397,7 +397,7 @@ def _hidden_outputs(spec: nnspec.Spec, x: np.ndarray, params: dict[str, np.ndarr
     """Every layer's output, computed by nnspec's own forward functions (the tensors (c) measures)."""
     parameters, _ = nnspec.params.resolve_parameters(spec, params)
     values: dict[str, np.ndarray] = {}
-    for name in nnspec.runner.execution_order(spec):
+    for name in spec.order:
         layer = spec.layers[name]
         args = [x] if layer.type.is_source else [values[source] for source in layer.inputs]
         values[name] = layer.type.forward(args, layer.props, parameters[name])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from math import prod
 from typing import Any
 
@@ -194,12 +195,28 @@ ONE_INPUT = Arity(1, 1)
 NO_INPUT = Arity(0, 0)
 
 
+class Role(Enum):
+    """What a layer's output is to the rest of nnspec. The report and the checks read this, never
+    the category, which is NNC's palette grouping and only orders the layer reference."""
+
+    SOURCE = "source"  # takes its values from data, not from other layers
+    TRANSFORM = "transform"  # computes its output from its inputs: most layers
+    NORMALIZATION = "normalization"  # sets the scale of its output itself
+    LOSS = "loss"  # a loss per value: its mean over the data is the network's loss
+    VALIDATION = "validation"  # 1 per error, 0 otherwise: its mean is the error rate
+
+    @property
+    def is_result(self) -> bool:
+        """A loss or an error count: what the network is judged by, not a value passed on."""
+        return self in (Role.LOSS, Role.VALIDATION)
+
+
 @dataclass(frozen=True)
 class LayerType:
     """One catalog entry: everything nnspec knows about a layer type."""
 
     name: str
-    category: str
+    category: str  # NNC's palette category, for the layer reference's grouping; behaviour reads role
     formula: str
     description: str
     forward: Forward
@@ -209,6 +226,7 @@ class LayerType:
     parameters: tuple[Parameter, ...] = ()
     targets: tuple[Target, ...] = ()  # data variables read beside the inputs, appended to them
     function_scope: str | None = None
+    role: Role = Role.TRANSFORM
     # The input range in which the layer keeps the differences between its inputs,
     # and the range its outputs can take (None: unbounded on that side).
     input_range: tuple[float, float] | None = None
@@ -221,6 +239,9 @@ class LayerType:
     probabilities: bool = False  # outputs a probability distribution along its axis property
     probability_input: bool = False  # its input must be a probability in 0..1 and its target 0 or 1
     domain: Domain | None = None  # where its formula is defined, if not everywhere
+    # A function of one value, o = f(i), whose curve the report's pictures draw (nnspec.pictures.ranges);
+    # only for elementwise layers of one input without parameters or targets.
+    curve: bool = False
     # Static analysis (nnspec.static): how an estimate of the values passes the layer.
     # An elementwise layer needs no rule: its own forward function carries the estimate.
     elementwise: bool = False
@@ -237,7 +258,6 @@ class LayerType:
     # of one: never an input or a parameter. A later layer may then write over it without the
     # check the runner makes otherwise (nnspec.plan.owns), which costs as much as a small layer.
     fresh_output: bool = False
-    is_source: bool = False  # takes its values from data, not from other layers
     # What NNC's evaluation changes (nnspec.semantics): ``test_arguments`` are the property values
     # NNC passes at evaluation whatever the spec says (its layer definitions' ``-test=`` marks);
     # ``skip_at_test`` says the type has NNC's SkipAtTest property (named skip_at_test here): at
@@ -249,13 +269,30 @@ class LayerType:
     def property_map(self) -> dict[str, Property]:
         return {p.name: p for p in self.properties}
 
+    @property
+    def is_source(self) -> bool:
+        """Takes its values from data, not from other layers."""
+        return self.role is Role.SOURCE
+
 
 CATALOG: dict[str, LayerType] = {}
+# The tables built once from the whole catalog (the checks, the JSON Schema), in the order they were
+# first built: a layer type registered after one of them would be missing from it, so register refuses.
+_BUILT_FROM_CATALOG: list[str] = []
+
+
+class LateRegistration(RuntimeError):
+    """A layer type registered after a table was built from the catalog (see ``whole_catalog``)."""
 
 
 def register(layer_type: LayerType) -> LayerType:
     if layer_type.name in CATALOG:
         raise ValueError(f"layer type {layer_type.name} registered twice")
+    if _BUILT_FROM_CATALOG:
+        raise LateRegistration(
+            f"layer type {layer_type.name} registered after {_BUILT_FROM_CATALOG[0]} was built from the catalog, "
+            "which would not know it: register layer types before the first validation or run"
+        )
     CATALOG[layer_type.name] = layer_type
     return layer_type
 
@@ -265,6 +302,15 @@ def layer_types() -> dict[str, LayerType]:
     from . import layers  # noqa: F401  (registers the layer modules)
 
     return CATALOG
+
+
+def whole_catalog(table: str) -> dict[str, LayerType]:
+    """Every layer type, for ``table`` (its name, for the error) built once from all of them and
+    kept: from now on ``register`` raises LateRegistration rather than leave the table incomplete."""
+    types = layer_types()  # imports the layer modules first: their own registrations come before
+    if table not in _BUILT_FROM_CATALOG:
+        _BUILT_FROM_CATALOG.append(table)
+    return types
 
 
 # --- helpers the layer modules share -------------------------------------------------

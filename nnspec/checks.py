@@ -22,9 +22,29 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .catalog import NONNEGATIVE, NONZERO, POSITIVE, LayerType, layer_types
+from .catalog import NONNEGATIVE, NONZERO, POSITIVE, LayerType, Role, layer_types, whole_catalog
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic
 from .estimate import Estimate, drawn_along_axis
+from .measures import (
+    CERTAIN,
+    DISTRIBUTIONS,
+    FEATURE_M2,
+    FEATURE_MEAN,
+    MAX_SPREAD,
+    NONFINITE,
+    NOT_BINARY,
+    OUTSIDE,
+    OVERFLOWING,
+    PINNED,
+    ROWS,
+    SUM_SQUARES,
+    SUM_VALUES,
+    UNITS_INSIDE,
+    UNITS_POSITIVE,
+    VALUES,
+    WITH_ZEROS,
+    merge_by_prefix,
+)
 from .spec import Layer, Spec
 from .stats import TensorStats, blocks
 
@@ -87,8 +107,8 @@ class Probe(NamedTuple):
 class LayerStats:
     """A layer's statistics over every batch: its output's, and what each check measured.
 
-    A measure maps names to counts (added across batches) or to per-unit arrays, merged
-    by the name's prefix: ``any:`` logical or, ``min:`` minimum, ``max:`` maximum, ``sum:`` sum.
+    A measure maps keys to counts (added across batches) or to per-unit arrays, merged by
+    the key's prefix (nnspec.measures: its keys and merge_by_prefix).
     """
 
     output: TensorStats
@@ -99,17 +119,10 @@ class LayerStats:
         return LayerStats(
             self.output.merge(other.output),
             {
-                check: (checks[check].merge or _merge_measure)(self.measures[check], other.measures[check])
+                check: (checks[check].merge or merge_by_prefix)(self.measures[check], other.measures[check])
                 for check in self.measures
             },
         )
-
-
-_MERGES: dict[str, Callable[[Any, Any], Any]] = {"any": np.logical_or, "min": np.minimum, "max": np.maximum}
-
-
-def _merge_measure(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    return {key: _MERGES.get(key.split(":")[0], lambda x, y: x + y)(a[key], b[key]) for key in a}
 
 
 class Context(NamedTuple):
@@ -386,15 +399,15 @@ _FEATURE_BLOCK = 1 << 20  # values a block: float64 copies of the data stay at 8
 def _measure_features(p: Probe) -> dict[str, Any]:
     x = p.output
     width = prod(x.shape[1:])
-    moments = {"rows": 0, "nonfinite": 0, "feature:mean": np.zeros(width), "feature:m2": np.zeros(width)}
+    moments = {ROWS: 0, NONFINITE: 0, FEATURE_MEAN: np.zeros(width), FEATURE_M2: np.zeros(width)}
     # nan-inf reports non-finite values; values past _FEATURE_MAGNITUDE would overflow the squared
     # deviations (float64 data near 1e308): there is no per-feature advice for either
     if p.output_stats.finite < p.output_stats.count or p.output_stats.max_abs > _FEATURE_MAGNITUDE:
         return {
-            "rows": len(x),
-            "nonfinite": 1,
-            "feature:mean": np.full(width, np.nan),
-            "feature:m2": np.full(width, np.nan),
+            ROWS: len(x),
+            NONFINITE: 1,
+            FEATURE_MEAN: np.full(width, np.nan),
+            FEATURE_M2: np.full(width, np.nan),
         }
     rows = x.reshape(len(x), width)
     step = max(1, _FEATURE_BLOCK // max(1, width))
@@ -406,30 +419,30 @@ def _measure_features(p: Probe) -> dict[str, Any]:
         total = block.sum(axis=0, dtype=np.float64)
         squares = np.square(block, dtype=np.float64).sum(axis=0)  # exact squares of float32 values
         mean = total / len(block)
-        part = {"rows": len(block), "nonfinite": 0, "feature:mean": mean}
-        moments = _merge_moments(moments, {**part, "feature:m2": np.maximum(squares - total * mean, 0.0)})
+        part = {ROWS: len(block), NONFINITE: 0, FEATURE_MEAN: mean}
+        moments = _merge_moments(moments, {**part, FEATURE_M2: np.maximum(squares - total * mean, 0.0)})
     return moments
 
 
 def _merge_moments(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """Per-feature count, mean and sum of squared deviations of two sets of rows together."""
-    n = a["rows"] + b["rows"]
-    if not a["rows"] or not b["rows"]:
-        return {**(b if not a["rows"] else a), "rows": n, "nonfinite": max(a["nonfinite"], b["nonfinite"])}
-    delta = b["feature:mean"] - a["feature:mean"]
+    n = a[ROWS] + b[ROWS]
+    if not a[ROWS] or not b[ROWS]:
+        return {**(b if not a[ROWS] else a), ROWS: n, NONFINITE: max(a[NONFINITE], b[NONFINITE])}
+    delta = b[FEATURE_MEAN] - a[FEATURE_MEAN]
     return {
-        "rows": n,
-        "nonfinite": max(a["nonfinite"], b["nonfinite"]),
-        "feature:mean": a["feature:mean"] + delta * (b["rows"] / n),
-        "feature:m2": a["feature:m2"] + b["feature:m2"] + delta**2 * (a["rows"] * b["rows"] / n),
+        ROWS: n,
+        NONFINITE: max(a[NONFINITE], b[NONFINITE]),
+        FEATURE_MEAN: a[FEATURE_MEAN] + delta * (b[ROWS] / n),
+        FEATURE_M2: a[FEATURE_M2] + b[FEATURE_M2] + delta**2 * (a[ROWS] * b[ROWS] / n),
     }
 
 
 def _feature_moments(m: dict[str, Any], samples: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Each feature's mean and std, where there are features to compare and samples to compare them on."""
-    if samples < UNIT_SAMPLES or m["nonfinite"] or m["feature:mean"].size < 2:
+    if samples < UNIT_SAMPLES or m[NONFINITE] or m[FEATURE_MEAN].size < 2:
         return None
-    return m["feature:mean"], np.sqrt(m["feature:m2"] / m["rows"])
+    return m[FEATURE_MEAN], np.sqrt(m[FEATURE_M2] / m[ROWS])
 
 
 def _scales_differ(mean: np.ndarray, std: np.ndarray) -> bool:
@@ -481,14 +494,14 @@ def _measure_pinned(p: Probe) -> dict[str, Any]:
     """Outputs exactly at the output bounds, and per unit whether it ever was strictly inside."""
     low, high = p.layer.type.output_range
     if low < p.output_stats.min and p.output_stats.max < high:  # nothing at a bound
-        return {"pinned": 0, "any:inside": np.ones(_unit_count(p.output), dtype=bool)}
+        return {PINNED: 0, UNITS_INSIDE: np.ones(_unit_count(p.output), dtype=bool)}
     pinned = (p.output == low) | (p.output == high)
-    return {"pinned": int(np.count_nonzero(pinned)), "any:inside": _per_unit(~pinned, np.any)}
+    return {PINNED: int(np.count_nonzero(pinned)), UNITS_INSIDE: _per_unit(~pinned, np.any)}
 
 
 def _hard_saturation(c: Context) -> str | None:
     out, m = c.output, c.measured
-    if not out.count or m["pinned"] / out.count <= c.threshold or _inherits_nonfinite(c):
+    if not out.count or m[PINNED] / out.count <= c.threshold or _inherits_nonfinite(c):
         return None
     layer_type = c.layer.type
     low, high = layer_type.output_range
@@ -501,7 +514,7 @@ def _hard_saturation(c: Context) -> str | None:
     where = (
         f"{c.spec.dtype} {layer_type.name.lower()} is {pinned_where}" if pinned_where else "its outputs round to them"
     )
-    units = m["any:inside"]
+    units = m[UNITS_INSIDE]
     always = int(np.count_nonzero(~units))
     unit_note = (
         f"; {always} of its {units.size} units {'is' if always == 1 else 'are'} pinned on every one of "
@@ -510,7 +523,7 @@ def _hard_saturation(c: Context) -> str | None:
         else ""
     )
     return (
-        f"{c.layer.title}: {m['pinned']} of {out.count} outputs ({_pct(m['pinned'], out.count)}) are exactly "
+        f"{c.layer.title}: {m[PINNED]} of {out.count} outputs ({_pct(m[PINNED], out.count)}) are exactly "
         f"{_num(low)} or {_num(high)} (saturated): its inputs span {_span(c.inputs[0])}, and {where}, "
         f"so different inputs give the same output{unit_note}; "
         f"{_keep_within(layer_type)}"
@@ -521,13 +534,13 @@ def _measure_outside(p: Probe) -> dict[str, Any]:
     low, high = p.layer.type.input_range
     x, seen = p.inputs[0], p.input_stats[0]
     if seen.finite == seen.count and low <= seen.min and seen.max <= high:
-        return {"outside": 0}
+        return {OUTSIDE: 0}
     # a block at a time: the comparisons' temporaries stay small
-    return {"outside": int(sum(np.count_nonzero((block < low) | (block > high)) for block in blocks(x)))}
+    return {OUTSIDE: int(sum(np.count_nonzero((block < low) | (block > high)) for block in blocks(x)))}
 
 
 def _saturation(c: Context) -> str | None:
-    received, outside = c.inputs[0], c.measured["outside"]
+    received, outside = c.inputs[0], c.measured[OUTSIDE]
     if _inherits_nonfinite(c):
         return None
     if received.count and outside / received.count > c.threshold:
@@ -550,12 +563,12 @@ def _saturation(c: Context) -> str | None:
 def _measure_exp(p: Probe) -> dict[str, Any]:
     limit = _exp_limit(p.output.dtype)
     if p.input_stats[0].max <= limit and not p.input_stats[0].posinf:
-        return {"overflowing": 0}
-    return {"overflowing": int(np.count_nonzero(p.inputs[0] > limit))}
+        return {OVERFLOWING: 0}
+    return {OVERFLOWING: int(np.count_nonzero(p.inputs[0] > limit))}
 
 
 def _exp_overflow(c: Context) -> str | None:
-    n, received = c.measured["overflowing"], c.inputs[0]
+    n, received = c.measured[OVERFLOWING], c.inputs[0]
     if not received.count or n / received.count <= c.threshold:
         return None
     limit = _exp_limit(np.dtype(c.spec.dtype))
@@ -568,7 +581,7 @@ def _exp_overflow(c: Context) -> str | None:
 def _measure_positive(p: Probe) -> dict[str, Any]:
     x = p.inputs[0]
     head = _per_unit(x[:16] > 0, np.any)  # most units show a positive value within a few samples
-    return {"any:positive": head if head.all() else _per_unit(x > 0, np.any)}
+    return {UNITS_POSITIVE: head if head.all() else _per_unit(x > 0, np.any)}
 
 
 def _dead_units(c: Context) -> str | None:
@@ -577,7 +590,7 @@ def _dead_units(c: Context) -> str | None:
     n = c.samples
     if n < UNIT_SAMPLES:
         return _too_few_for_units(c) if n > 1 else None  # one sample is one example, not a statistic
-    positive = c.measured["any:positive"]
+    positive = c.measured[UNITS_POSITIVE]
     dead = int(np.count_nonzero(~positive))
     if not dead or dead / positive.size < c.threshold:
         return None
@@ -632,23 +645,23 @@ def _measure_certain(p: Probe) -> dict[str, Any]:
     spread = np.ptp(p.inputs[0], axis=axis)
     inside = 0 < p.output_stats.min and p.output_stats.max < 1  # then no probability is exactly 0 or 1
     return {
-        "distributions": int(spread.size),
-        "certain": 0 if inside else int(np.count_nonzero(p.output.max(axis=axis) == 1)),
-        "with_zeros": 0 if inside else int(np.count_nonzero(p.output.min(axis=axis) == 0)),
-        "max:spread": np.atleast_1d(spread.max()),
+        DISTRIBUTIONS: int(spread.size),
+        CERTAIN: 0 if inside else int(np.count_nonzero(p.output.max(axis=axis) == 1)),
+        WITH_ZEROS: 0 if inside else int(np.count_nonzero(p.output.min(axis=axis) == 0)),
+        MAX_SPREAD: np.atleast_1d(spread.max()),
     }
 
 
 def _overconfident(c: Context) -> str | None:
     m = c.measured
-    n = m["distributions"]
-    if not n or max(m["certain"], m["with_zeros"]) / n <= c.threshold:
+    n = m[DISTRIBUTIONS]
+    if not n or max(m[CERTAIN], m[WITH_ZEROS]) / n <= c.threshold:
         return None
     dtype = c.spec.dtype
     return (
-        f"{c.layer.title}: in {m['certain']} of {n} distributions ({_pct(m['certain'], n)}) one class has probability "
-        f"exactly 1, and {m['with_zeros']} ({_pct(m['with_zeros'], n)}) hold a probability of exactly 0, whose log is "
-        f"-inf: its logits spread up to {_num(float(m['max:spread'][0]))} within one distribution, and {dtype} "
+        f"{c.layer.title}: in {m[CERTAIN]} of {n} distributions ({_pct(m[CERTAIN], n)}) one class has probability "
+        f"exactly 1, and {m[WITH_ZEROS]} ({_pct(m[WITH_ZEROS], n)}) hold a probability of exactly 0, whose log is "
+        f"-inf: its logits spread up to {_num(float(m[MAX_SPREAD][0]))} within one distribution, and {dtype} "
         f"rounds a probability to 0 once its logit is {_num(_zero_limit(np.dtype(dtype)), 4)} below the largest; "
         "scale the logits down"
     )
@@ -723,15 +736,15 @@ def _measure_channels(p: Probe) -> dict[str, Any]:
     """Per channel (each index of the normalization's axes, laid out as its parameters are):
     the count, sum and sum of squares of its inputs in float64, added across batches."""
     if p.layer.props.get("batch_stat"):
-        return {"values": 0, "sum:values": np.zeros(1), "sum:squares": np.zeros(1)}  # stored statistics unused
+        return {VALUES: 0, SUM_VALUES: np.zeros(1), SUM_SQUARES: np.zeros(1)}  # stored statistics unused
     x = p.inputs[0]
     kept = {axis + 1 for axis in p.layer.props["axes"]}
     over = tuple(axis for axis in range(x.ndim) if axis not in kept)
     w = x.astype(np.float64)
     return {
-        "values": int(np.prod([x.shape[axis] for axis in over])),
-        "sum:values": w.sum(axis=over, keepdims=True),  # a prefix: per-channel arrays, not counts
-        "sum:squares": np.square(w).sum(axis=over, keepdims=True),
+        VALUES: int(np.prod([x.shape[axis] for axis in over])),
+        SUM_VALUES: w.sum(axis=over, keepdims=True),  # a prefix: per-channel arrays, not counts
+        SUM_SQUARES: np.square(w).sum(axis=over, keepdims=True),
     }
 
 
@@ -749,7 +762,7 @@ def _stored_gain(c: Context) -> str | None:
     """
     props, m = c.layer.props, c.measured
     params = c.parameters.get(c.layer.name, {})
-    if props.get("batch_stat") or not {"gamma", "var", "mean"} <= params.keys() or not m["values"]:
+    if props.get("batch_stat") or not {"gamma", "var", "mean"} <= params.keys() or not m[VALUES]:
         return None
     if _inherits_nonfinite(c):
         return None
@@ -757,7 +770,7 @@ def _stored_gain(c: Context) -> str | None:
     with np.errstate(all="ignore"):
         stored_std = np.sqrt(var + props["epsilon"])
         gain = np.abs(gamma) / stored_std
-        square_distance = (m["sum:squares"] - 2 * mean * m["sum:values"]) / m["values"] + mean**2
+        square_distance = (m[SUM_SQUARES] - 2 * mean * m[SUM_VALUES]) / m[VALUES] + mean**2
         widened = np.sqrt(np.maximum(square_distance, 0.0)) / stored_std
     amplifies = (gain > c.threshold) & (widened > c.threshold)
     if not np.any(amplifies) or not np.all(np.isfinite(gain)):
@@ -827,24 +840,24 @@ def _measure_probability_input(p: Probe) -> dict[str, Any]:
     seen = p.input_stats[0]
     inside = seen.finite == seen.count and 0 <= seen.min and seen.max <= 1
     return {
-        "outside": 0 if inside else int(np.count_nonzero(~((x >= 0) & (x <= 1)))),
-        "not_binary": int(np.count_nonzero((target != 0) & (target != 1))),
-        "values": int(x.size),
+        OUTSIDE: 0 if inside else int(np.count_nonzero(~((x >= 0) & (x <= 1)))),
+        NOT_BINARY: int(np.count_nonzero((target != 0) & (target != 1))),
+        VALUES: int(x.size),
     }
 
 
 def _probability_input(c: Context) -> str | None:
     m = c.measured
-    if not (m["outside"] or m["not_binary"]):
+    if not (m[OUTSIDE] or m[NOT_BINARY]):
         return None
     problems = []
-    if m["outside"]:
+    if m[OUTSIDE]:
         problems.append(
-            f"{m['outside']} of {m['values']} inputs lie outside 0..1 (they span {_span(c.inputs[0])}): the input "
+            f"{m[OUTSIDE]} of {m[VALUES]} inputs lie outside 0..1 (they span {_span(c.inputs[0])}): the input "
             "must be a probability, such as a Sigmoid's output"
         )
-    if m["not_binary"]:
-        problems.append(f"{m['not_binary']} of {m['values']} target values are neither 0 nor 1")
+    if m[NOT_BINARY]:
+        problems.append(f"{m[NOT_BINARY]} of {m[VALUES]} target values are neither 0 nor 1")
     return f"{c.layer.title}: " + "; ".join(problems) + " (NNC's rule for this layer)"
 
 
@@ -948,13 +961,13 @@ def _measure_domain(p: Probe) -> dict[str, Any]:
     x, seen = p.inputs[domain.index], p.input_stats[domain.index]
     inside = {POSITIVE: seen.min > 0, NONNEGATIVE: seen.min >= 0, NONZERO: seen.zeros == 0}
     if kind is None or seen.finite and inside[kind]:
-        return {"outside": 0}
-    return {"outside": int(sum(np.count_nonzero(_outside_domain(kind, block)) for block in blocks(x)))}
+        return {OUTSIDE: 0}
+    return {OUTSIDE: int(sum(np.count_nonzero(_outside_domain(kind, block)) for block in blocks(x)))}
 
 
 def _domain(c: Context) -> str | None:
     domain = c.layer.type.domain
-    outside, received = c.measured["outside"], c.inputs[domain.index]
+    outside, received = c.measured[OUTSIDE], c.inputs[domain.index]
     if not outside:
         return None
     which = f"values of its input {c.layer.inputs[domain.index]}" if domain.index else "inputs"
@@ -985,7 +998,7 @@ def _predict_domain(layer: Layer, x: Estimate, threshold: float | None, dtype: s
 
 
 def _table() -> list[Check]:
-    types = layer_types().values()
+    types = whole_catalog("the table of checks").values()
     checks = [
         Check(
             id="nan-inf",
@@ -1147,7 +1160,7 @@ def _table() -> list[Check]:
             looks_at="layers with weights (normalizations aside), unless they follow a bounded activation: output "
             "std over input std outside 1/threshold..threshold",
             why="activations that grow or shrink layer after layer explode or vanish (Glorot & Bengio, 2010)",
-            applies=lambda t: bool(t.parameters) and t.category != "Normalization",  # those set the scale
+            applies=lambda t: bool(t.parameters) and t.role is not Role.NORMALIZATION,  # those set the scale
             judge=_scale_drift,
             threshold_range=(1.0, inf),
             group=_scale_drift_run,
@@ -1175,7 +1188,7 @@ def _table() -> list[Check]:
             looks_at="every layer: each output unit the same on every sample",
             why="a layer whose output does not depend on its input passes nothing on",
             # a loss or an error count that is the same for every sample is a result, not a fault
-            applies=lambda t: not t.is_source and t.category not in ("Loss", "Validation"),
+            applies=lambda t: not t.is_source and not t.role.is_result,
             judge=_constant_output,  # reads TensorStats.varies: each tensor is compared once, not per reader
             superseded_by=tuple(f"{t.name.lower()}-dead-layer" for t in types if t.zero_for_negative),
         ),

@@ -308,13 +308,19 @@ def output_layers(
 MAX_AXES = 31
 
 
-def infer_shapes(graph: nx.DiGraph, layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
-    """Run every layer's shape rule in topological order; report the first failure on each path.
+def execution_order(graph: nx.DiGraph, layers: dict[str, Layer]) -> tuple[str, ...]:
+    """The order the layers run in: topological, ties broken by the order they are written in.
+    Validation computes it once and keeps it on the Spec (``Spec.order``) for everything after."""
+    return tuple(nx.lexicographical_topological_sort(graph, key=lambda name: layers[name].index))
+
+
+def infer_shapes(order: tuple[str, ...], layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
+    """Run every layer's shape rule in execution ``order``; report the first failure on each path.
 
     Layers that share a parameter scope must agree on the shapes of what they share.
     """
     shared: dict[str, tuple[tuple[int, ...], Layer]] = {}
-    for name in nx.topological_sort(graph):
+    for name in order:
         layer = layers[name]
         shapes = [layers[source].shape if source in layers else None for source in layer.inputs]
         if any(shape is None for shape in shapes) or not layer.type.arity.accepts(len(shapes)):

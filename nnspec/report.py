@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from .catalog import Role
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic
+from .measures import ANY, PINNED, parts
 from .printable import printable
-from .runner import RunResult, execution_order
+from .runner import RunResult
 from .semantics import EVALUATION, TRAINING
 from .stats import TensorStats
 
@@ -17,13 +19,15 @@ MAX_VALUES_SHOWN = 32  # the text report shows outputs up to this many values (t
 MAX_VALUES_IN_JSON = 100_000  # larger outputs belong in a file: --output
 # The text report's first line says which computation ran (nnspec.semantics).
 HEADINGS = {EVALUATION: "as NNC evaluates", TRAINING: "training (--training)"}
+# What a scored layer's mean output is (scores)
+SCORE_KINDS = {Role.LOSS: "loss", Role.VALIDATION: "error rate"}
 
 
 def to_dict(result: RunResult) -> dict[str, Any]:
     """The run as plain data: the JSON report (schema: schemas/report.schema.json)."""
     spec = result.spec
     layers = []
-    for name in execution_order(spec):
+    for name in spec.order:
         layer, stats = spec.layers[name], result.stats.get(name)
         if stats is None:
             continue
@@ -79,11 +83,10 @@ def scores(result: RunResult) -> dict[str, dict[str, Any]]:
     A loss layer outputs a loss per value and a validation layer 1 per error, so both are the
     mean of the layer's output, which the statistics already hold over every sample.
     """
-    kinds = {"Loss": "loss", "Validation": "error rate"}
     return {
-        name: {"kind": kinds[layer.type.category], "value": result.stats[name].output.mean}
+        name: {"kind": SCORE_KINDS[layer.type.role], "value": result.stats[name].output.mean}
         for name, layer in result.spec.layers.items()
-        if layer.type.category in kinds and name in result.stats and result.stats[name].output.finite
+        if layer.type.role in SCORE_KINDS and name in result.stats and result.stats[name].output.finite
     }
 
 
@@ -99,11 +102,11 @@ def _plain(measure: dict[str, Any]) -> dict[str, int]:
     """A check's measure as counts: per-unit flags (any:NAME) become units_NAME, with units."""
     plain: dict[str, int] = {}
     for key, value in measure.items():
-        kind, _, what = key.partition(":")
-        if kind == "any":
+        kind, what = parts(key)
+        if kind == ANY:
             plain["units"] = int(value.size)
             plain[f"units_{what}"] = int(np.count_nonzero(value))
-        elif not what:
+        elif not kind:
             plain[key] = int(value)
     return plain
 
@@ -126,12 +129,12 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
     spec = result.spec
     header = ["layer", "type", "shape", "input", "output", "mean", "std", "sat", "zero", "nan/inf"]
     rows = [header]
-    for name in execution_order(spec):
+    for name in spec.order:
         if name not in result.stats:
             continue
         out = result.stats[name].output
         received = _received(result, name)
-        pinned = next((m["pinned"] for m in result.stats[name].measures.values() if "pinned" in m), None)
+        pinned = next((m[PINNED] for m in result.stats[name].measures.values() if PINNED in m), None)
         rows.append(
             [
                 printable(name),

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from . import memory, settings
@@ -89,8 +88,9 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def execution_order(spec: Spec) -> list[str]:
-    """Topological order, ties broken by the order layers are written in."""
-    return list(nx.lexicographical_topological_sort(spec.graph, key=lambda n: spec.layers[n].index))
+    """The order the layers run in, as validation found it (Spec.order); kept for callers of
+    nnspec.runner from before the order was kept on the Spec."""
+    return list(spec.order)
 
 
 def run(
@@ -222,7 +222,7 @@ class Runner:
             loaded, source = params, "the parameters given"
         self.parameters, self.notes = resolve_parameters(spec, loaded, source)
         self.trained = loaded_layers(spec, loaded)
-        self.order = execution_order(spec)
+        self.order = list(spec.order)
         measured = {
             name: [c for c in checks_for(spec.layers[name].type) if c.id in enabled]
             for name, enabled in self.enabled.items()
@@ -378,12 +378,13 @@ def _forward_observed(steps: list[Step], tensors: list[Any], start: int) -> dict
     from its inputs' (already taken); the batch starts at the run's sample number ``start``. The caller
     sets numpy's error state (Runner._run_batch)."""
     stats: dict[str, LayerStats] = {}
-    for forward, _, props, params, reads, slot, frees, _, _, checks, layer in steps:
-        args = [tensors[i] for i in reads]
-        output = tensors[slot] = forward(args, props, params)
-        if checks is not None:
+    for step in steps:
+        args = [tensors[i] for i in step.reads]
+        output = tensors[step.slot] = step.forward(args, step.props, step.params)
+        if step.checks is not None:
+            layer = step.layer
             received = [stats[source].output for source in layer.inputs if source in stats]
-            stats[layer.name] = observe(layer, checks, args, output, received, start)
-        for i in frees:
+            stats[layer.name] = observe(layer, step.checks, args, output, received, start)
+        for i in step.frees:
             tensors[i] = None
     return stats

@@ -12,7 +12,7 @@ import json
 from functools import cache
 from typing import Any
 
-from .catalog import KINDS, LayerType, Parameter, Property, Target, layer_types
+from .catalog import KINDS, LayerType, Parameter, Property, Target, whole_catalog
 
 FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
@@ -22,7 +22,7 @@ LAYER_KEYS = ("name", "type", "input", "checks")  # keys every layer has besides
 
 @cache
 def spec_schema() -> dict[str, Any]:
-    types = layer_types()
+    types = whole_catalog("the JSON Schema")
     return {
         # Draft 7, not 2020-12: editors' YAML language servers (VS Code's among them) fully
         # support draft 7 only, and this schema needs nothing newer (test_generated checks).

@@ -110,6 +110,7 @@ class Spec:
     outputs: list[str]
     data: dict[str, Any]
     graph: nx.DiGraph
+    order: tuple[str, ...]  # the order the layers run in (nnspec.graph.execution_order), computed once
     source_map: SourceMap
     checks: dict[str, Any] = field(default_factory=dict)  # check settings for every layer
     dataset: Path | None = None  # the spec's dataset: (an NNC dataset CSV), relative to the spec made absolute

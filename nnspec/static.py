@@ -24,7 +24,6 @@ from .checks import Check, Finding, checks_for, scale_origin, with_cause
 from .diagnostics import INFO, WARNING
 from .estimate import DRAWN_ROWS, Estimate, drawn_along_axis, through
 from .params import moments
-from .runner import execution_order
 from .semantics import as_run
 from .spec import Layer, Spec
 
@@ -34,7 +33,7 @@ def estimates(spec: Spec, *, training: bool = False) -> dict[str, Estimate | Non
     of that kind (see the module's docstring)."""
     spec = as_run(spec, training=training)
     found: dict[str, Estimate | None] = {}
-    for name in execution_order(spec):
+    for name in spec.order:
         layer = spec.layers[name]
         found[name] = _source(spec, layer) if layer.type.is_source else _passed(spec, layer, found)
     return found
@@ -146,7 +145,7 @@ def predict(
         e = found.get(name)
         return e.std if e is not None and np.isfinite(e.std) else None
 
-    for name in execution_order(spec):
+    for name in spec.order:
         layer = spec.layers[name]
         received = found[name] if layer.type.is_source else (found.get(layer.inputs[0]) if layer.inputs else None)
         if received is None or not np.isfinite(received.mean):

@@ -25,6 +25,7 @@ from .graph import (
     check_parameter_files,
     check_settings,
     check_shared_variables,
+    execution_order,
     infer_shapes,
     output_layers,
     resolve_layers,
@@ -125,8 +126,9 @@ def _build_spec(
         check_settings(data["checks"], ("checks",), None, diagnostics)
     graph = wire(layers, names, diagnostics)
     outputs = output_layers(data, names, layers, graph, diagnostics)
+    order = execution_order(graph, layers) if graph is not None else ()
     if graph is not None:
-        infer_shapes(graph, layers, diagnostics)
+        infer_shapes(order, layers, diagnostics)
     # after shapes: a file's shape is checked against the layer's
     check_parameter_files(layers, confinement, read_data, diagnostics)
     check_shared_variables(layers, diagnostics)
@@ -144,6 +146,7 @@ def _build_spec(
         outputs=outputs,
         data=data_values,
         graph=graph,
+        order=order,
         source_map=doc.source_map,
         checks=data.get("checks", {}),
         dataset=dataset,

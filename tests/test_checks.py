@@ -20,8 +20,10 @@ import scipy.special
 import yaml
 
 import nnspec
+from nnspec import measures
 from nnspec.checks import FIRM_UNIT_SAMPLES, UNIT_SAMPLES, all_checks, pin_limits
 from nnspec.diagnostics import UsageError
+from nnspec.measures import merge_by_prefix
 from nnspec.runner import RangeWarning
 from nnspec.stats import TensorStats
 
@@ -1094,6 +1096,43 @@ def test_merged_measures_add_counts_and_combine_per_unit_arrays():
         dead = result.stats["r"].measures["relu-dead-units"]
         assert dead["any:positive"].tolist() == [False, True]
         assert result.stats["t"].output.varies  # sample 3 differs from the others
+
+
+def test_measures_merge_each_key_by_its_prefix():
+    a = {
+        "pinned": 3,
+        "any:inside": np.array([True, False, False]),
+        "max:spread": np.array([2.0]),
+        "min:low": np.array([-1.0, 5.0]),
+        "sum:values": np.array([1.5, 2.0]),
+    }
+    b = {
+        "pinned": 4,
+        "any:inside": np.array([False, False, True]),
+        "max:spread": np.array([7.0]),
+        "min:low": np.array([0.0, -2.0]),
+        "sum:values": np.array([0.5, -1.0]),
+    }
+    merged = merge_by_prefix(a, b)
+    assert merged["pinned"] == 7  # a count: added
+    assert merged["any:inside"].tolist() == [True, False, True]  # or
+    assert merged["max:spread"].tolist() == [7.0]
+    assert merged["min:low"].tolist() == [-1.0, -2.0]
+    assert merged["sum:values"].tolist() == [2.0, 1.0]
+
+
+MEASURE_SPECS = ("seed_activations", "softmax_huge_logits", "untrained_bn", "raw_pixels_tanh", "dead_relu_bias")
+
+
+def test_every_key_a_check_measures_is_named_in_nnspec_measures():
+    named = {value for key, value in vars(measures).items() if key.isupper() and isinstance(value, str)}
+    seen: set[str] = set()
+    for name in MEASURE_SPECS:
+        result = nnspec.run(nnspec.load(SPECS / f"{name}.yaml"), samples=64)
+        seen |= {key for stats in result.stats.values() for measure in stats.measures.values() for key in measure}
+    # the specs reach the measures of each kind
+    assert {"pinned", "any:inside", "any:positive", "rows", "feature:mean", "sum:values"} <= seen
+    assert seen <= named
 
 
 def test_samples_that_differ_only_from_batch_to_batch_vary():

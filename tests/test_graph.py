@@ -25,6 +25,24 @@ layers:
     assert spec.outputs == ["sum"]  # the only layer nobody reads
 
 
+def test_the_spec_keeps_the_order_its_layers_run_in():
+    """Each layer after every layer it reads; among layers free to run, the one written first."""
+    spec = nnspec.loads(
+        """
+nnspec: 1
+layers:
+  - {name: x, type: Input, size: [3]}
+  - {name: sum, type: Add2, input: [late, early]}
+  - {name: late, type: ReLU, input: early}
+  - {name: early, type: Tanh, input: x}
+  - {name: side, type: Sigmoid, input: x}
+"""
+    )
+    # x; then early (written before side; late and sum wait for it); then late (now free, written before
+    # side), then sum (free once late ran, written before side); side last
+    assert spec.order == ("x", "early", "late", "sum", "side")
+
+
 def test_shapes_and_parameter_shapes_are_inferred():
     spec = nnspec.loads(
         """

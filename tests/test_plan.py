@@ -12,7 +12,6 @@ import pytest
 import nnspec
 from nnspec import plan
 from nnspec.catalog import layer_types
-from nnspec.runner import execution_order
 
 from .conftest import SPECS
 
@@ -31,7 +30,7 @@ layers:
 
 def _plan(spec: nnspec.Spec, statistics: bool = False) -> plan.Plan:
     runner = nnspec.prepare(spec, statistics=statistics)
-    return plan.make_plan(spec, execution_order(spec), runner.parameters, {}, statistics, ["x"])
+    return plan.make_plan(spec, spec.order, runner.parameters, {}, statistics, ["x"])
 
 
 def _source(spec: nnspec.Spec) -> str:

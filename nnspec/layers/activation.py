@@ -76,6 +76,7 @@ register(
     LayerType(
         name="Tanh",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=tanh(i)",
         description="Hyperbolic tangent: squashes any input into -1..1.",
@@ -94,6 +95,7 @@ register(
     LayerType(
         name="Sigmoid",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=sigmoid(i)",
         description="Logistic sigmoid 1/(1+exp(-i)): outputs in 0..1, used where probabilities are wanted.",
@@ -112,6 +114,7 @@ register(
     LayerType(
         name="ReLU",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=max(0, i)",
         description="Rectified linear unit: keeps positive inputs, outputs 0 for the rest.",
@@ -128,6 +131,7 @@ register(
     LayerType(
         name="LeakyReLU",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=max(0, i) + a min(0, i)",
         description="ReLU that lets a fraction alpha of negative inputs through.",
@@ -378,6 +382,7 @@ register(
     LayerType(
         name="HardTanh",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=max(-1, min(1, i))",
         description="Piecewise-linear tanh: i itself within -1..1, clipped to -1 and 1 outside.",
@@ -395,6 +400,7 @@ register(
     LayerType(
         name="TanhShrink",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=i-tanh(i)",
         description="The input minus its tanh: about i^3/3 near 0, about i -+ 1 for large |i|.",
@@ -409,6 +415,7 @@ register(
     LayerType(
         name="HardSigmoid",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=max(0, min(1, 0.2i+0.5))",
         description="Piecewise-linear sigmoid (nnabla's slope 0.2): 0 below -2.5, 1 above 2.5.",
@@ -425,6 +432,7 @@ register(
     LayerType(
         name="LogSigmoid",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=log(1/(1+exp(-i)))",
         description="Logarithm of the sigmoid: about i for negative inputs, approaching 0 for positive ones.",
@@ -440,6 +448,7 @@ register(
     LayerType(
         name="Abs",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=abs(i)",
         description="Absolute value.",
@@ -510,6 +519,7 @@ register(
     LayerType(
         name="ReLU6",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=min(max(0, i), 6)",
         description="ReLU capped at 6.",
@@ -528,6 +538,7 @@ register(
     LayerType(
         name="ELU",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=max(0, i) + alpha(exp(min(0, i)) - 1)",
         description="Exponential linear unit: i for positive inputs, alpha (exp(i) - 1) for the rest.",
@@ -560,6 +571,7 @@ register(
     LayerType(
         name="SELU",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=scale {max(0, i) + alpha(exp(min(0, i)) - 1)}",
         description="Scaled ELU, self-normalising with the default scale and alpha (Klambauer et al., 2017).",
@@ -578,6 +590,7 @@ register(
     LayerType(
         name="GELU",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=i/2 (1 + tanh(sqrt(2/pi) (i + 0.044715 i^3)))",
         description="Gaussian error linear unit in nnabla's tanh approximation of i Phi(i).",
@@ -593,6 +606,7 @@ register(
     LayerType(
         name="SoftPlus",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=log(1+exp(i))",
         description="Smooth ReLU: log(1 + exp(i)), positive everywhere.",
@@ -608,6 +622,7 @@ register(
     LayerType(
         name="SoftSign",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=i/(1+abs(i))",
         description="Squashes any input into -1..1 like tanh, but approaching the bounds polynomially.",
@@ -625,6 +640,7 @@ register(
     LayerType(
         name="Sinc",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=sin(i)/i",
         description="sin(i)/i, 1 at i = 0 (nnabla's unnormalised sinc, not numpy's sin(pi i)/(pi i)).",
@@ -641,6 +657,7 @@ register(
     LayerType(
         name="Swish",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=i/(1+exp(-i))",
         description="i times its sigmoid (SiLU).",
@@ -656,6 +673,7 @@ register(
     LayerType(
         name="Mish",
         category="Activation",
+        curve=True,
         elementwise=True,
         formula="o=i tanh(log(1+exp(i)))",
         description="i times the tanh of its softplus.",

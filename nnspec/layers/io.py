@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..catalog import NO_INPUT, LayerType, Property, register
+from ..catalog import NO_INPUT, LayerType, Property, Role, register
 
 GENERATORS = ("None", "Normal", "Uniform", "Constant", "Range")
 
@@ -25,7 +25,7 @@ INPUT = register(
         forward=input_forward,
         infer_shape=input_shape,
         arity=NO_INPUT,
-        is_source=True,
+        role=Role.SOURCE,
         properties=(
             Property("size", "shape", [1, 28, 28], "Shape of one sample, without the batch axis."),
             Property("dataset", "text", None, "Data variable the layer reads (default: the layer's name)."),

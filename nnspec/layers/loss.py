@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..catalog import LayerType, Property, Target, check_axis, register, same_shape
+from ..catalog import LayerType, Property, Role, Target, check_axis, register, same_shape
 
 TARGET = Target("T", "the values the input should have, one per input value")
 
@@ -29,6 +29,7 @@ register(
     LayerType(
         name="BinaryCrossEntropy",
         category="Loss",
+        role=Role.LOSS,
         formula="o = -(t ln(i) + (1 - t) ln(1 - i))",
         description="Cross-entropy of a probability i against a binary target t, value by value.",
         forward=binary_cross_entropy,
@@ -45,6 +46,7 @@ register(
     LayerType(
         name="SquaredError",
         category="Loss",
+        role=Role.LOSS,
         formula="o = (i - t)^2",
         description="Squared difference between the input and its target, value by value.",
         forward=squared_error,
@@ -216,6 +218,7 @@ register(
     LayerType(
         name="HuberLoss",
         category="Loss",
+        role=Role.LOSS,
         formula="o = (i - t)^2 if |i - t| < delta, else delta (2|i - t| - delta)",
         description="Squared error near the target, growing linearly beyond delta (robust to outliers).",
         forward=huber_loss,
@@ -232,6 +235,7 @@ register(
     LayerType(
         name="AbsoluteError",
         category="Loss",
+        role=Role.LOSS,
         formula="o = |i - t|",
         description="Absolute difference between the input and its target, value by value.",
         forward=absolute_error,
@@ -245,6 +249,7 @@ register(
     LayerType(
         name="EpsilonInsensitiveLoss",
         category="Loss",
+        role=Role.LOSS,
         formula="o = |i - t| - epsilon if |i - t| > epsilon, else 0",
         description="Absolute error that ignores differences up to epsilon, value by value.",
         forward=epsilon_insensitive_loss,
@@ -260,6 +265,7 @@ register(
     LayerType(
         name="SigmoidCrossEntropy",
         category="Loss",
+        role=Role.LOSS,
         formula="o = -(t ln(sigmoid(i)) + (1 - t) ln(1 - sigmoid(i)))",
         description="Cross-entropy of a logit i (a score before Sigmoid) against a binary target t, "
         "value by value, computed stably.",
@@ -277,6 +283,7 @@ register(
     LayerType(
         name="CategoricalCrossEntropy",
         category="Loss",
+        role=Role.LOSS,
         formula="o = -ln(i_t), i_t the input at the target's class index along axis",
         description="Cross-entropy of probabilities along an axis (a Softmax's output) against a class index.",
         forward=categorical_cross_entropy,
@@ -296,6 +303,7 @@ register(
     LayerType(
         name="SoftmaxCrossEntropy",
         category="Loss",
+        role=Role.LOSS,
         formula="o = -ln(exp(i_t) / sum_j exp(i_j)) along axis, computed as ln(sum_j exp(i_j - m)) - (i_t - m), "
         "m the largest i",
         description="Cross-entropy of logits (scores before Softmax) along an axis against a class index, "
@@ -317,6 +325,7 @@ register(
     LayerType(
         name="KLMultinomial",
         category="Loss",
+        role=Role.LOSS,
         formula="o = sum_j i_j (ln(i_j + 1e-8) - ln(q_j + 1e-8))",
         description="Kullback-Leibler divergence KL(i || q) of the distribution i from the target "
         "distribution q, over the axes from base_axis on.",
@@ -344,6 +353,7 @@ register(
     LayerType(
         name="BinaryError",
         category="Validation",
+        role=Role.VALIDATION,
         formula="o = 1 if (i >= 0.5) != (t >= 0.5), else 0",
         description="Whether a probability i, read as a yes/no answer at 0.5, disagrees with the target t.",
         forward=binary_error,
@@ -359,6 +369,7 @@ register(
     LayerType(
         name="TopNError",
         category="Validation",
+        role=Role.VALIDATION,
         formula="o = 1 if more than n values of i along axis are >= i_t, else 0",
         description="Whether the target's class is missing from the n highest scores along an axis "
         "(ties count against it).",

@@ -38,6 +38,7 @@ register(
     LayerType(
         name="Exp",
         category="Math",
+        curve=True,
         elementwise=True,
         formula="o=exp(i)",
         description="Exponential of each input.",
@@ -425,6 +426,7 @@ register(
     LayerType(
         name="Log",
         category="Math",
+        curve=True,
         elementwise=True,
         formula="o=ln(i)",
         description="Natural logarithm of each input.",
@@ -446,6 +448,7 @@ register(
     LayerType(
         name="Sign",
         category="Math",
+        curve=True,
         elementwise=True,
         formula="o=1 (i>0), -1 (i<0), alpha (i=0)",
         description="Sign of each input, alpha where it is 0.",
@@ -464,6 +467,7 @@ for _name, _function, _formula, _description in (
         LayerType(
             name=_name,
             category="Math",
+            curve=True,
             elementwise=True,
             formula=_formula,
             description=_description,
@@ -670,6 +674,7 @@ for _name, _function, _description, _input_range, _output_range, _note in TRIGON
         LayerType(
             name=_name,
             category="Trigonometric",
+            curve=True,
             elementwise=True,
             formula=f"o={_name.lower()}(i)",
             description=_description,

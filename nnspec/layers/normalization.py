@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..catalog import LayerType, Parameter, Property, Shape, ShapeError, check_axis, register
+from ..catalog import LayerType, Parameter, Property, Role, Shape, ShapeError, check_axis, register
 from ..estimate import Estimate
 
 SCOPE = Property(
@@ -213,6 +213,7 @@ register(
     LayerType(
         name="BatchNormalization",
         category="Normalization",
+        role=Role.NORMALIZATION,
         formula="o = (i - mean) / sqrt(var + epsilon) * gamma + beta",
         description="Standardises each channel (each index of axes) with the batch's statistics or stored "
         "running ones, then scales by gamma and shifts by beta.",
@@ -293,6 +294,7 @@ register(
     LayerType(
         name="LayerNormalization",
         category="Normalization",
+        role=Role.NORMALIZATION,
         formula="o = (i - mean) / sqrt(var + epsilon) * gamma + beta",
         description="Standardises each sample with its own mean and variance over all its values, then "
         "scales and shifts each value by its own gamma and beta.",
@@ -347,6 +349,7 @@ register(
     LayerType(
         name="InstanceNormalization",
         category="Normalization",
+        role=Role.NORMALIZATION,
         formula="o = (i - mean) / sqrt(var + epsilon) * gamma + beta",
         description="Standardises each channel of each sample with its own mean and variance, then scales "
         "and shifts each channel by its gamma and beta.",
@@ -401,6 +404,7 @@ register(
     LayerType(
         name="GroupNormalization",
         category="Normalization",
+        role=Role.NORMALIZATION,
         formula="o = (i - mean) / sqrt(var + epsilon) * gamma + beta",
         description="Standardises each group of consecutive channels of each sample with its own mean and "
         "variance, then scales and shifts each channel by its gamma and beta.",
@@ -501,6 +505,7 @@ register(
     LayerType(
         name="NormNormalization",
         category="Normalization",
+        role=Role.NORMALIZATION,
         formula="o = i / (sum |i|^p + epsilon)^(1/p)",
         description="Divides the values by their p-norm over axes, epsilon added before the p-th root.",
         forward=norm_normalization,

@@ -22,7 +22,6 @@ from ..catalog import format_shape
 from ..checks import Finding
 from ..diagnostics import UsageError
 from ..printable import printable, printable_lines
-from ..runner import execution_order
 from ..save import check_target
 from ..spec import Layer, Spec
 from .extra import SAVE_BACKENDS, drawing, matplotlib
@@ -87,7 +86,7 @@ def boxes(spec: Spec, findings: Iterable[Finding]) -> dict[str, Box]:
             tuple(key_properties(spec, spec.layers[name])),
             tuple(by_layer.get(name, ())),
         )
-        for name in execution_order(spec)
+        for name in spec.order
     }
 
 

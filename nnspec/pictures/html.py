@@ -18,6 +18,7 @@ from typing import Any
 from .. import __version__
 from ..catalog import format_shape
 from ..diagnostics import UsageError
+from ..measures import PINNED
 from ..printable import printable_lines
 from ..report import HEADINGS, MAX_VALUES_SHOWN, format_values, scores, to_dict
 from ..runner import RunResult
@@ -150,7 +151,7 @@ def _table(result: RunResult, layers: Sequence[dict[str, Any]]) -> str:
     for layer in layers:
         out = layer["output"]
         finite = out["mean"] is not None
-        pinned = layer["measures"].get(_pinned_check(layer), {}).get("pinned")
+        pinned = layer["measures"].get(_pinned_check(layer), {}).get(PINNED)
         findings = [f for f in result.findings if f.layer == layer["name"]]
         cells = [
             f'<a href="#{anchor(layer["name"])}">{escape(layer["name"])}</a>',
@@ -177,7 +178,7 @@ def _table(result: RunResult, layers: Sequence[dict[str, Any]]) -> str:
 
 
 def _pinned_check(layer: dict[str, Any]) -> str:
-    return next((check for check, measure in layer["measures"].items() if "pinned" in measure), "")
+    return next((check for check, measure in layer["measures"].items() if PINNED in measure), "")
 
 
 def _findings(result: RunResult) -> str:

@@ -21,8 +21,9 @@ import numpy as np
 
 from ..checks import Finding
 from ..diagnostics import UsageError
+from ..measures import PINNED
 from ..printable import printable
-from ..runner import RunResult, execution_order
+from ..runner import RunResult
 from ..save import check_folder, write_atomically
 from ..spec import Layer, Spec
 from ..stats import TensorStats
@@ -70,20 +71,20 @@ def check_plot_directory(directory: Path, spec: Spec, force: bool) -> None:
 
 def plot_paths(directory: Path, spec: Spec) -> list[Path]:
     """Every file --plots DIR may write, one a layer."""
-    return [directory / name for name in plot_file_names(execution_order(spec)).values()]
+    return [directory / name for name in plot_file_names(spec.order).values()]
 
 
 def write_plots(directory: Path, spec: Spec, pngs: Mapping[str, bytes]) -> None:
     """Each layer's PNG into ``directory`` (made if missing), each file written whole or not at all."""
     directory.mkdir(parents=True, exist_ok=True)
-    names = plot_file_names(execution_order(spec))
+    names = plot_file_names(spec.order)
     for name, png in pngs.items():
         write_atomically(directory / names[name], lambda handle, png=png: handle.write(png))
 
 
 def plotted_layers(result: RunResult) -> list[str]:
     """The layers that have statistics, in execution order."""
-    return [name for name in execution_order(result.spec) if name in result.stats]
+    return [name for name in result.spec.order if name in result.stats]
 
 
 def received(result: RunResult, name: str) -> TensorStats:
@@ -225,7 +226,7 @@ def _bars(axes, stats: TensorStats, low: float, high: float) -> None:
 
 def _pinned(result: RunResult, name: str) -> int | None:
     measures: Mapping[str, dict] = result.stats[name].measures
-    return next((int(m["pinned"]) for m in measures.values() if "pinned" in m), None)
+    return next((int(m[PINNED]) for m in measures.values() if PINNED in m), None)
 
 
 def _span(stats: TensorStats) -> str:

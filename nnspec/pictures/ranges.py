@@ -17,7 +17,6 @@ from ..checks import pin_limits
 from ..spec import Layer
 from ..stats import TensorStats
 
-CURVE_CATEGORIES = ("Activation", "Math", "Trigonometric")
 CURVE_POINTS = 801
 SHOW_RANGE_WITHIN = 4.0  # a well-behaved bound this many times the data's reach or nearer is brought into view
 # matplotlib's transforms overflow for axis limits near float64's largest number (1.8e308: a singular
@@ -103,7 +102,7 @@ def has_curve(layer_type: LayerType) -> bool:
     """An elementwise function of one input without parameters: o = f(i) has a curve to draw."""
     return (
         layer_type.elementwise
-        and layer_type.category in CURVE_CATEGORIES
+        and layer_type.curve
         and layer_type.arity.least == layer_type.arity.most == 1
         and not layer_type.parameters
         and not layer_type.targets
