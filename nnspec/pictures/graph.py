@@ -21,6 +21,7 @@ import numpy as np
 from ..catalog import format_shape
 from ..checks import Finding
 from ..diagnostics import UsageError
+from ..generators import NO_GENERATOR
 from ..printable import printable, printable_lines
 from ..runner import execution_order
 from ..save import check_target
@@ -117,7 +118,7 @@ def key_properties(spec: Spec, layer: Layer) -> list[str]:
             lines.append(f"{param.name}: {source.initializer} x{_show(source.multiplier)}")
     default_variable = {target.name: target.dataset for target in layer.type.targets}
     for name, target in layer.targets.items():
-        if target.generator != "None":
+        if target.generator != NO_GENERATOR:
             lines.append(f"{name}: {target.generator} x{_show(target.multiplier)}")
         elif target.dataset != default_variable[name]:
             lines.append(f"{name}: dataset {_show(target.dataset)}")
