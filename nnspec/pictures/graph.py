@@ -22,6 +22,7 @@ from ..catalog import format_shape
 from ..checks import Finding
 from ..diagnostics import UsageError
 from ..generators import NO_GENERATOR
+from ..numbers import format_number
 from ..printable import printable, printable_lines
 from ..runner import execution_order
 from ..save import check_target
@@ -135,7 +136,7 @@ def _show(value: object) -> str:
     elif isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, float):
-        text = f"{value:.6g}"
+        text = format_number(value, 6)
     else:
         text = printable(" ".join(str(value).split()))  # one line in a box, whatever the text holds
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..checks import Finding
 from ..diagnostics import UsageError
+from ..numbers import format_number
 from ..printable import printable
 from ..runner import RunResult, execution_order
 from ..save import check_folder, write_atomically
@@ -198,7 +199,7 @@ def _output_panel(axes, layer: Layer, stats: TensorStats, pinned: int | None) ->
         axes.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     title = f"output: {_span(stats)}"
     if stats.finite:
-        title += f", mean {stats.mean:.3g}, std {stats.std:.3g}"
+        title += f", mean {format_number(stats.mean, 3)}, std {format_number(stats.std, 3)}"
     if pinned:
         title += f"\n{pinned} of {stats.count} ({100 * pinned / stats.count:.0f}%) exactly at a bound"
     axes.set_title(title, loc="left")
@@ -232,4 +233,4 @@ def _span(stats: TensorStats) -> str:
     if not stats.finite:
         bad = stats.count - stats.finite
         return f"no finite values ({bad} NaN or Inf)" if bad else "no values"
-    return f"{stats.min:.4g}..{stats.max:.4g}"
+    return f"{format_number(stats.min)}..{format_number(stats.max)}"
