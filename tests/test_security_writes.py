@@ -279,6 +279,20 @@ def test_plots_under_a_file_are_refused_before_the_run(tmp_path, monkeypatch, ca
     assert f"{tmp_path / 'afile'} is not a directory" in err
 
 
+@pytest.mark.parametrize("index", range(7))
+def test_every_output_under_a_name_the_system_refuses_is_a_usage_error_before_the_work(
+    tmp_path, monkeypatch, capsys, index
+):
+    # A folder name longer than any file system takes (255 bytes): looking at it raises OSError
+    # (File name too long), which --plots let through as an internal error.
+    folder = tmp_path / ("a" * 300)
+    argv = _targets(str(folder))[index]
+    if "--report" in argv or "--plots" in argv:
+        pytest.importorskip("matplotlib")
+    err = _refused_before_the_run(monkeypatch, capsys, argv)
+    assert "cannot write there: File name too long" in err
+
+
 def test_a_write_that_fails_after_the_run_still_prints_the_report(tmp_path, monkeypatch, capsys):
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

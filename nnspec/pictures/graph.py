@@ -429,13 +429,9 @@ def _save(figure, form: str) -> bytes:
 def check_graph_path(path: Path, force: bool) -> str:
     """The format a graph file's name asks for ("dot", "svg" or "png"), once the file is known to be
     writable (and, without ``force``, new); a UsageError otherwise."""
+    wrong = "cannot write '{suffix}' pictures: use .dot (Graphviz text, no extra needed), .svg or .png"
+    check_target(path, force, DOT_SUFFIXES + DRAWN_SUFFIXES, wrong)
     suffix = path.suffix.lower()
-    if suffix not in DOT_SUFFIXES + DRAWN_SUFFIXES:
-        raise UsageError(
-            f"{path}: cannot write '{suffix or path.name}' pictures: use .dot (Graphviz text, no extra needed), "
-            ".svg or .png"
-        )
-    check_target(path, force)
     return "dot" if suffix in DOT_SUFFIXES else suffix[1:]
 
 

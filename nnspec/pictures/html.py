@@ -17,7 +17,6 @@ from typing import Any
 
 from .. import __version__
 from ..catalog import format_shape
-from ..diagnostics import UsageError
 from ..numbers import format_number, format_score, format_share
 from ..printable import printable_lines
 from ..report import HEADINGS, MAX_VALUES_SHOWN, format_values, scores, to_dict
@@ -44,9 +43,7 @@ def anchor(layer: str) -> str:
 
 def check_report_path(path: Path, force: bool) -> None:
     """Refuse, before a run, a report file that is not HTML's, cannot be written, or exists (without ``force``)."""
-    if path.suffix.lower() not in REPORT_SUFFIXES:
-        raise UsageError(f"{path}: the report is an HTML page: give a file name ending in .html")
-    check_target(path, force)
+    check_target(path, force, REPORT_SUFFIXES, "the report is an HTML page: give a file name ending in .html")
 
 
 def build_report(result: RunResult, plots: Mapping[str, bytes] | None = None) -> str:

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 
 from ..checks import Finding
-from ..diagnostics import UsageError
 from ..numbers import format_number
 from ..printable import printable
 from ..runner import RunResult, execution_order
@@ -57,16 +56,7 @@ def plot_file_names(names: Iterable[str]) -> dict[str, str]:
 def check_plot_directory(directory: Path, spec: Spec, force: bool) -> None:
     """Refuse, before a run, a --plots DIR that is a file or cannot be made or written in, a plot's
     name taken by a directory, or plots already there without ``force``."""
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"{directory}: is not a directory; --plots takes a directory (made if missing)")
-    check_folder(directory)
-    existing = [path for path in plot_paths(directory, spec) if path.exists() or path.is_symlink()]
-    taken = next((path for path in existing if path.is_dir()), None)
-    if taken is not None:
-        raise UsageError(f"{taken}: is a directory, where --plots would write this layer's plot")
-    if existing and not force:
-        more = f" (and {len(existing) - 1} more of the plots)" if len(existing) > 1 else ""
-        raise UsageError(f"{existing[0]} exists{more}; add --force to overwrite")
+    check_folder(directory, plot_paths(directory, spec), force, "--plots")
 
 
 def plot_paths(directory: Path, spec: Spec) -> list[Path]:
