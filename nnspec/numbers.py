@@ -6,7 +6,8 @@ exponent is from -4 to digits - 1, scientific notation outside that, trailing ze
 (0.5, 1234, 1.235e+05, 1e-05). The digits say what the number is for:
 
 - 4 (the default): statistics and limits in findings, the HTML report, pictures' labels;
-- 3: the text report's narrow table columns and a plot's title;
+- 3: scale factors and stds in the scale findings, the text report's narrow table columns, a
+  plot's title;
 - 6: values to be read back or compared (scores, a limit a finding says is crossed, a spec's
   property in a graph box, settings in messages and the reference).
 
