@@ -45,6 +45,7 @@ from .measures import (
     WITH_ZEROS,
     merge_by_prefix,
 )
+from .numbers import format_number, format_share
 from .spec import Layer, Spec
 from .stats import TensorStats, blocks
 
@@ -287,8 +288,9 @@ def with_cause(message: str, cause: ScaleJump | None) -> str:
     if cause is None:
         return message
     named = (
-        f"its inputs were scaled x{_num(cause.ratio, 3)} by '{cause.layer}', std {_num(cause.before, 3)} -> "
-        f"{_num(cause.after, 3)}: fix the scale there"
+        f"its inputs were scaled x{format_number(cause.ratio, 3)} by '{cause.layer}', std "
+        f"{format_number(cause.before, 3)} -> "
+        f"{format_number(cause.after, 3)}: fix the scale there"
     )
     for generic in GENERIC_ADVICE:
         if message.endswith(generic):
@@ -355,7 +357,7 @@ def _nan_inf(c: Context) -> str | None:
     if c.layer.type.is_source:
         return (
             f"the data for {c.layer.title} holds {bad} as {c.spec.dtype} "
-            f"(whose largest value is {np.finfo(c.spec.dtype).max:.3g})"
+            f"(whose largest value is {format_number(np.finfo(c.spec.dtype).max, 3)})"
         )
     if any(s.finite < s.count for s in c.inputs):
         return None  # inherited: the layer that produced them is reported
@@ -380,7 +382,8 @@ def _input_range(c: Context) -> str | None:
         hint = _rescale_hint(data.min, data.max, c.spec.dtype, data.mean, data.std)
     return (
         f"the data for {c.layer.title} spans {_exact_span(data, c.spec.dtype)}, its bulk (1st..99th percentile) "
-        f"{_num(low)}..{_num(high)}, beyond -{_num(c.threshold)}..{_num(c.threshold)}: outside NNC's rule that inputs "
+        f"{format_number(low)}..{format_number(high)}, beyond "
+        f"-{format_number(c.threshold)}..{format_number(c.threshold)}: outside NNC's rule that inputs "
         f"lie in about -1..1; {hint}"
     )
 
@@ -463,11 +466,14 @@ def _standardise_hint(layer: Layer, mean: np.ndarray, std: np.ndarray) -> str:
     varying = np.flatnonzero(std > 0)
     widest, narrowest = varying[np.argmax(std[varying])], varying[np.argmin(std[varying])]
     examples = "; ".join(
-        f"feature {_feature_name(layer, i)}: (x - {_num(mean[i])}) / {_num(std[i])}" for i in (widest, narrowest)
+        f"feature {_feature_name(layer, i)}: (x - {format_number(mean[i])}) / {format_number(std[i])}"
+        for i in (widest, narrowest)
     )
     return (
-        f"its {mean.size} features lie on different scales (means {_num(mean.min())}..{_num(mean.max())}, stds "
-        f"{_num(std.min())}..{_num(std.max())}), so one common scaling would squeeze some of them flat: standardise "
+        f"its {mean.size} features lie on different scales (means "
+        f"{format_number(mean.min())}..{format_number(mean.max())}, stds "
+        f"{format_number(std.min())}..{format_number(std.max())}), so one common scaling would squeeze some of "
+        "them flat: standardise "
         f"each feature, (x - mean) / std with that feature's mean and std over the training data ({examples})"
     )
 
@@ -507,7 +513,7 @@ def _hard_saturation(c: Context) -> str | None:
     low, high = layer_type.output_range
     limits = pin_limits(layer_type.name, c.spec.dtype)
     pinned_where = " and ".join(
-        f"exactly {_num(bound)} for i {'<=' if limit < 0 else '>='} {_beyond(limit)}"
+        f"exactly {format_number(bound)} for i {'<=' if limit < 0 else '>='} {_beyond(limit)}"
         for bound, limit in zip((low, high), limits)
         if limit is not None
     )
@@ -523,8 +529,9 @@ def _hard_saturation(c: Context) -> str | None:
         else ""
     )
     return (
-        f"{c.layer.title}: {m[PINNED]} of {out.count} outputs ({_pct(m[PINNED], out.count)}) are exactly "
-        f"{_num(low)} or {_num(high)} (saturated): its inputs span {_span(c.inputs[0])}, and {where}, "
+        f"{c.layer.title}: {m[PINNED]} of {out.count} outputs ({format_share(m[PINNED], out.count)}) are exactly "
+        f"{format_number(low)} or {format_number(high)} (saturated): its inputs span {_span(c.inputs[0])}, and "
+        f"{where}, "
         f"so different inputs give the same output{unit_note}; "
         f"{_keep_within(layer_type)}"
     )
@@ -545,7 +552,8 @@ def _saturation(c: Context) -> str | None:
         return None
     if received.count and outside / received.count > c.threshold:
         return (
-            f"{c.layer.title}: {outside} of {received.count} inputs ({_pct(outside, received.count)}) lie outside "
+            f"{c.layer.title}: {outside} of {received.count} inputs ({format_share(outside, received.count)}) lie "
+            "outside "
             f"{_range(c.layer.type.input_range)}, where its output is within 1% of a bound and its gradient nearly "
             f"0; {_keep_within(c.layer.type)}"
         )
@@ -554,8 +562,9 @@ def _saturation(c: Context) -> str | None:
     near = 0.05 * (high - low)  # outputs in 0..1 (probabilities) averaging this close to a bound barely vary
     if low == 0 and out.finite and not low + near <= out.mean <= high - near:
         return (
-            f"{c.layer.title}: its outputs average {_num(out.mean)}, within {_num(near)} of a bound: the layer is "
-            f"stuck near {_num(low if out.mean < low + near else high)}; {_keep_within(c.layer.type)}"
+            f"{c.layer.title}: its outputs average {format_number(out.mean)}, within {format_number(near)} of a "
+            "bound: the layer is "
+            f"stuck near {format_number(low if out.mean < low + near else high)}; {_keep_within(c.layer.type)}"
         )
     return None
 
@@ -594,7 +603,7 @@ def _dead_units(c: Context) -> str | None:
     dead = int(np.count_nonzero(~positive))
     if not dead or dead / positive.size < c.threshold:
         return None
-    units = f"{dead} of its {positive.size} units ({_pct(dead, positive.size)}) gave 0 for all {n} samples"
+    units = f"{dead} of its {positive.size} units ({format_share(dead, positive.size)}) gave 0 for all {n} samples"
     fix = "check the bias and the weight scale of the layer before it"
     if n >= FIRM_UNIT_SAMPLES:
         return (
@@ -602,7 +611,7 @@ def _dead_units(c: Context) -> str | None:
         )
     return Tentative(
         f"{c.layer.title}: possibly dead units: {units}, but a live unit positive on 1 sample in 100 gives 0 on "
-        f"all {n} with probability {_pct(0.99**n, 1)}, so {n} samples are too few to call them dead (from "
+        f"all {n} with probability {format_share(0.99**n, 1)}, so {n} samples are too few to call them dead (from "
         f"{FIRM_UNIT_SAMPLES} samples this is a {all_checks()[c.check].severity}); if they are, {fix}"
     )
 
@@ -629,7 +638,8 @@ def _dead_layer(c: Context) -> str | None:
     if not received.finite or received.max > 0:
         return None
     return (
-        f"{c.layer.title}: all {received.count} inputs are <= 0 (largest {_num(received.max)}), so it outputs only "
+        f"{c.layer.title}: all {received.count} inputs are <= 0 (largest {format_number(received.max)}), so it "
+        "outputs only "
         "zeros and passes nothing on; check the sign and scale of the layer before it"
     )
 
@@ -659,10 +669,11 @@ def _overconfident(c: Context) -> str | None:
         return None
     dtype = c.spec.dtype
     return (
-        f"{c.layer.title}: in {m[CERTAIN]} of {n} distributions ({_pct(m[CERTAIN], n)}) one class has probability "
-        f"exactly 1, and {m[WITH_ZEROS]} ({_pct(m[WITH_ZEROS], n)}) hold a probability of exactly 0, whose log is "
-        f"-inf: its logits spread up to {_num(float(m[MAX_SPREAD][0]))} within one distribution, and {dtype} "
-        f"rounds a probability to 0 once its logit is {_num(_zero_limit(np.dtype(dtype)), 4)} below the largest; "
+        f"{c.layer.title}: in {m[CERTAIN]} of {n} distributions ({format_share(m[CERTAIN], n)}) one class has "
+        f"probability exactly 1, and {m[WITH_ZEROS]} ({format_share(m[WITH_ZEROS], n)}) hold a probability of "
+        f"exactly 0, whose log is -inf: its logits spread up to {format_number(float(m[MAX_SPREAD][0]))} within one "
+        f"distribution, and {dtype} rounds a probability to 0 once its logit is "
+        f"{format_number(_zero_limit(np.dtype(dtype)), 4)} below the largest; "
         "scale the logits down"
     )
 
@@ -685,8 +696,10 @@ def _scale_drift(c: Context) -> str | None:
     if low <= ratio <= high:
         return None
     return (
-        f"{c.layer.title}: output std {_num(after.std)} is {_num(ratio, 3)}x its input's ({_num(before.std)}); "
-        f"a ratio outside {_num(low)}..{_num(high)} from layer to layer makes values explode or vanish with depth "
+        f"{c.layer.title}: output std {format_number(after.std)} is {format_number(ratio, 3)}x its input's "
+        f"({format_number(before.std)}); "
+        f"a ratio outside {format_number(low)}..{format_number(high)} from layer to layer makes values explode or "
+        "vanish with depth "
         f"(Glorot & Bengio, 2010): {_drift_advice([c.layer.name], c.trained)}"
     )
 
@@ -723,10 +736,12 @@ def _scale_drift_run(
     reached = after.max_abs > limit
     severity = WARNING if reached and run[0].severity == INFO else run[0].severity
     message = (
-        f"std {'grows' if per_layer > 1 else 'shrinks'} x{_num(per_layer, 3)} per layer over the {len(run)} layers "
-        f"{', '.join(names)}: from {_num(before.std)} into '{first.name}' to {_num(after.std)} out of '{last.name}', "
-        f"values up to {_num(after.max_abs, 3)}"
-        + (f", past {_num(limit, 3)}, where their squares overflow {spec.dtype}" if reached else "")
+        f"std {'grows' if per_layer > 1 else 'shrinks'} x{format_number(per_layer, 3)} per layer over the "
+        f"{len(run)} layers "
+        f"{', '.join(names)}: from {format_number(before.std)} into '{first.name}' to {format_number(after.std)} "
+        f"out of '{last.name}', "
+        f"values up to {format_number(after.max_abs, 3)}"
+        + (f", past {format_number(limit, 3)}, where their squares overflow {spec.dtype}" if reached else "")
         + f"; values explode or vanish with depth (Glorot & Bengio, 2010): {_drift_advice(names, trained)}"
     )
     return Finding(run[0].check, severity, first.name, message)
@@ -776,17 +791,21 @@ def _stored_gain(c: Context) -> str | None:
     if not np.any(amplifies) or not np.all(np.isfinite(gain)):
         return None  # var + epsilon <= 0 divides by zero: nan-inf reports what comes of it
     return (
-        f"{_gain_clause(c.layer, float(np.max(gain)), var)}: its output std is {_num(c.output.std, 3)} from its "
-        f"input's {_num(c.inputs[0].std, 3)}, where normalised values would spread like gamma (in "
-        f"{int(np.count_nonzero(amplifies))} of {gain.size} channels the inputs lie over {_num(c.threshold)} "
-        f"stored stds from the stored mean, up to {_num(float(np.max(widened)), 3)}); "
+        f"{_gain_clause(c.layer, float(np.max(gain)), var)}: its output std is {format_number(c.output.std, 3)} "
+        "from its "
+        f"input's {format_number(c.inputs[0].std, 3)}, where normalised values would spread like gamma (in "
+        f"{int(np.count_nonzero(amplifies))} of {gain.size} channels the inputs lie over {format_number(c.threshold)} "
+        f"stored stds from the stored mean, up to {format_number(float(np.max(widened)), 3)}); "
         f"{_gain_advice(c.layer.name in c.trained)}"
     )
 
 
 def _gain_clause(layer: Layer, largest: float, var: np.ndarray) -> str:
     untrained = ", var 0 as NNC initialises it: untrained statistics" if not np.any(var) else ""
-    return f"{layer.title} multiplies its inputs by up to {_num(largest, 3)} (gamma / sqrt(var + epsilon){untrained})"
+    return (
+        f"{layer.title} multiplies its inputs by up to {format_number(largest, 3)} "
+        f"(gamma / sqrt(var + epsilon){untrained})"
+    )
 
 
 def _gain_advice(trained: bool) -> str:
@@ -817,8 +836,9 @@ def _predict_stored_gain(
         return None
     untrained = ", var 0 as NNC initialises it: untrained statistics" if v_mean == v_var == 0 else ""
     return (
-        f"{layer.title} multiplies its inputs by about {_num(gain, 3)} (gamma / sqrt(var + epsilon){untrained}): "
-        f"inputs of std {_num(x.std, 3)} would leave it with std about {_num(x.std * gain, 3)}; "
+        f"{layer.title} multiplies its inputs by about {format_number(gain, 3)} (gamma / sqrt(var + "
+        f"epsilon){untrained}): "
+        f"inputs of std {format_number(x.std, 3)} would leave it with std about {format_number(x.std * gain, 3)}; "
         f"{_gain_advice(all(source.file is not None for source in layer.parameters.values()))}"
     )
 
@@ -868,8 +888,8 @@ DEAD_SHARE = 1e-6  # a ReLU expected to see fewer positive inputs than this is p
 
 def _expected_span(x: Estimate) -> str:
     if np.isfinite(x.low) and np.isfinite(x.high):
-        return f"span {_num(x.low)}..{_num(x.high)}"
-    return f"have mean {_num(x.mean, 3)} and std {_num(x.std, 3)}"
+        return f"span {format_number(x.low)}..{format_number(x.high)}"
+    return f"have mean {format_number(x.mean, 3)} and std {format_number(x.std, 3)}"
 
 
 def _predict_input_range(layer: Layer, x: Estimate, threshold: float, dtype: str) -> str | None:
@@ -879,7 +899,8 @@ def _predict_input_range(layer: Layer, x: Estimate, threshold: float, dtype: str
     bounded = np.isfinite(x.low) and np.isfinite(x.high)
     return (
         f"the data for {layer.title} is expected to {_expected_span(x)}, its bulk (1st..99th percentile) "
-        f"{_num(low)}..{_num(high)}, beyond -{_num(threshold)}..{_num(threshold)}: outside NNC's rule that inputs "
+        f"{format_number(low)}..{format_number(high)}, beyond "
+        f"-{format_number(threshold)}..{format_number(threshold)}: outside NNC's rule that inputs "
         "lie in about -1..1"
         + (f"; {_rescale_hint(x.low, x.high, dtype, x.mean, x.std)}" if bounded else "; normalise it")
     )
@@ -894,8 +915,10 @@ def _predict_hard_saturation(layer: Layer, x: Estimate, threshold: float, dtype:
         return None
     low, high = layer.type.output_range
     return (
-        f"{layer.title}: its inputs are expected to {_expected_span(x)}, so about {_pct(share, 1)} of its outputs "
-        f"would be exactly {_num(low)} or {_num(high)} in {dtype} (saturated); {_keep_within(layer.type)}"
+        f"{layer.title}: its inputs are expected to {_expected_span(x)}, so about {format_share(share, 1)} of its "
+        "outputs "
+        f"would be exactly {format_number(low)} or {format_number(high)} in {dtype} (saturated); "
+        f"{_keep_within(layer.type)}"
     )
 
 
@@ -904,7 +927,8 @@ def _predict_saturation(layer: Layer, x: Estimate, threshold: float, dtype: str)
     if share <= threshold:
         return None
     return (
-        f"{layer.title}: its inputs are expected to {_expected_span(x)}, so about {_pct(share, 1)} of them would "
+        f"{layer.title}: its inputs are expected to {_expected_span(x)}, so about {format_share(share, 1)} of "
+        "them would "
         f"lie outside {_range(layer.type.input_range)}, where its gradient is nearly 0; {_keep_within(layer.type)}"
     )
 
@@ -924,8 +948,9 @@ def _predict_exp_overflow(layer: Layer, x: Estimate, threshold: float, dtype: st
     if share <= threshold:
         return None
     return (
-        f"{layer.title}: its inputs are expected to {_expected_span(x)}, so about {_pct(share, 1)} of them would "
-        f"exceed {_num(limit)}, where {dtype} exp overflows to inf"
+        f"{layer.title}: its inputs are expected to {_expected_span(x)}, so about {format_share(share, 1)} of "
+        "them would "
+        f"exceed {format_number(limit)}, where {dtype} exp overflows to inf"
     )
 
 
@@ -938,7 +963,7 @@ def _predict_overconfident(layer: Layer, x: Estimate, threshold: float, dtype: s
     if share <= threshold:
         return None
     return (
-        f"{layer.title}: its logits are expected to {_expected_span(x)}, so about {_pct(share, 1)} of its "
+        f"{layer.title}: its logits are expected to {_expected_span(x)}, so about {format_share(share, 1)} of its "
         "distributions would give one class probability exactly 1; scale the logits down"
     )
 
@@ -972,7 +997,7 @@ def _domain(c: Context) -> str | None:
         return None
     which = f"values of its input {c.layer.inputs[domain.index]}" if domain.index else "inputs"
     return (
-        f"{c.layer.title}: {outside} of {received.count} {which} ({_pct(outside, received.count)}) are "
+        f"{c.layer.title}: {outside} of {received.count} {which} ({format_share(outside, received.count)}) are "
         f"{_DOMAIN_WORDS[domain.kind(c.layer.props)]} (they span {_span(received)}), where {domain.outside}; "
         f"{domain.fix}"
     )
@@ -989,7 +1014,8 @@ def _predict_domain(layer: Layer, x: Estimate, threshold: float | None, dtype: s
         return None
     which = f"the values of its input {layer.inputs[domain.index]}" if domain.index else "its inputs"
     return (
-        f"{layer.title}: {which} are expected to {_expected_span(x)} and reach {_num(low)}..{_num(high)}, so some "
+        f"{layer.title}: {which} are expected to {_expected_span(x)} and reach "
+        f"{format_number(low)}..{format_number(high)}, so some "
         f"can be {_DOMAIN_WORDS[kind]}, where {domain.outside}; {domain.fix}"
     )
 
@@ -1016,8 +1042,8 @@ def _table() -> list[Check]:
             threshold=3.0,
             looks_at="data entering an Input layer: its bulk (1st..99th percentile) beyond -threshold..threshold "
             "(standardised data: -2.33..2.33); the advice is per-feature standardisation where the features "
-            f"lie on different scales (spreads {_num(FEATURE_SPREADS)}x apart, or means apart by over "
-            f"{_num(FEATURE_LEVELS**0.5, 2)}x their spread)",
+            f"lie on different scales (spreads {format_number(FEATURE_SPREADS)}x apart, or means apart by over "
+            f"{format_number(FEATURE_LEVELS**0.5, 2)}x their spread)",
             why="NNC's rule: data should be normalised to roughly -1..1; judged on the bulk, not the extremes, "
             "so that standardised data passes and raw 0..255 pixels do not",
             applies=lambda t: t.is_source,
@@ -1269,7 +1295,7 @@ def _rescale_hint(
     """One scaling for all of the data: image-style for data from about 0 (pixels), standardisation for
     data far from 0 for its spread (a scaling by its largest value would leave it a sliver near 1)."""
     if mean is not None and std is not None and std > 0 and abs(mean) > 3 * std and low > 0.1 * high:
-        return f"(x - {_num(mean)}) / {_num(std)} standardises it (mean 0, std 1)"
+        return f"(x - {format_number(mean)}) / {format_number(std)} standardises it (mean 0, std 1)"
     if low >= 0:
         return (
             f"x / {_exact(high / 2, dtype)} - 1 maps 0..{_exact(high, dtype)} onto -1..1 "
@@ -1291,15 +1317,11 @@ def _count_nonfinite(s: TensorStats) -> str:
 
 
 def _span(s: TensorStats) -> str:
-    return f"{_num(s.min)}..{_num(s.max)}" if s.finite else "no finite values"
+    return f"{format_number(s.min)}..{format_number(s.max)}" if s.finite else "no finite values"
 
 
 def _range(r: tuple[float, float]) -> str:
-    return f"{_num(r[0])}..{_num(r[1])}"
-
-
-def _pct(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.0f}%"
+    return f"{format_number(r[0])}..{format_number(r[1])}"
 
 
 def _inherits_nonfinite(c: Context) -> bool:
@@ -1329,8 +1351,4 @@ def _beyond(limit: float) -> str:
     """A limit rounded away from zero to 6 digits, so that 'i >= 16.6356' holds at the printed value."""
     magnitude = abs(limit)
     scale = 10 ** (floor(log10(magnitude)) - 5) if magnitude else 1
-    return _num(copysign(ceil(magnitude / scale) * scale, limit), 6)
-
-
-def _num(x: float, digits: int = 4) -> str:
-    return f"{x:.{digits}g}"
+    return format_number(copysign(ceil(magnitude / scale) * scale, limit), 6)

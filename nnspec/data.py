@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import mmap
 import re
-import zlib
 from collections.abc import Mapping
 from math import prod
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 from . import codes
 from .catalog import format_shape
 from .diagnostics import DiagnosticList, UsageError, show_value
+from .generators import GENERATORS, NO_GENERATOR
 from .memory import check_read
 from .npyfile import NpzArchive, open_npy
 from .schema import NAME_PATTERN
@@ -75,51 +75,11 @@ def read_csv(path: Path, max_memory: int | None = None, quote: bool = True) -> n
 
 def generate(reader: DataReader, start: int, stop: int, seed: int) -> np.ndarray:
     """Samples ``start`` to ``stop`` (exclusive) of a generator's data (an Input's, or a target's),
-    times its multiplier, in float64.
-
-    Each sample's values depend only on the spec's seed, the variable and the sample's index, never
-    on which samples are generated with it: a counter-based generator (Philox, keyed by the seed and
-    the variable) is moved to the sample's own place in its stream, so batches of 1, 7 or all samples
-    give the same data, and a batch costs only its own memory.
-    """
-    size, kind, scale = reader.size, reader.generator, reader.multiplier
-    values_per_sample = prod(size)
-    count = stop - start
-    if kind in ("Normal", "Uniform"):
-        # Uniform takes one 64-bit draw a value; Normal (Box-Muller) two draws for a pair of values
-        stride = values_per_sample if kind == "Uniform" else 2 * -(-values_per_sample // 2)
-        draws = _draws(_key(seed, reader.variable), start * stride, count * stride).reshape(count, stride)
-        if kind == "Uniform":
-            values = _unit(draws) * 2.0 - 1.0
-        else:
-            half = stride // 2
-            radius = np.sqrt(-2.0 * np.log1p(-_unit(draws[:, :half])))  # 1 - u lies in (0, 1]: log is finite
-            angle = (2.0 * np.pi) * _unit(draws[:, half:])
-            values = np.concatenate([radius * np.cos(angle), radius * np.sin(angle)], axis=1)[:, :values_per_sample]
-        values = values.reshape(count, *size)
-    elif kind == "Constant":
-        values = np.ones((count, *size))
-    else:  # Range
-        values = np.broadcast_to(np.linspace(-1.0, 1.0, values_per_sample).reshape(size), (count, *size))
+    times its multiplier, in float64: the same values whichever batch they are drawn in
+    (nnspec.generators)."""
+    values = GENERATORS[reader.generator].draw(seed, reader.variable, start, stop - start, tuple(reader.size))
     with np.errstate(over="ignore"):  # a huge multiplier gives inf, which the nan-inf check reports
-        return values * scale
-
-
-def _key(seed: int, variable: str) -> np.ndarray:
-    """A variable's 128-bit Philox key, from the spec's seed and the variable's name."""
-    return np.random.SeedSequence([seed, zlib.crc32(("data/" + variable).encode())]).generate_state(2, np.uint64)
-
-
-def _draws(key: np.ndarray, first: int, count: int) -> np.ndarray:
-    """Draws ``first`` to ``first + count`` of the stream of 64-bit integers a Philox keyed ``key`` makes."""
-    generator = np.random.Philox(key=key)
-    generator.advance(first // 4)  # one step of the counter makes four draws
-    return generator.random_raw(first % 4 + count)[first % 4 :]
-
-
-def _unit(draws: np.ndarray) -> np.ndarray:
-    """Draws as doubles in [0, 1): their top 53 bits, as numpy's own generators make them."""
-    return (draws >> np.uint64(11)) * (1.0 / 2**53)
+        return values * reader.multiplier
 
 
 def variables(spec: Spec) -> dict[str, DataReader]:
@@ -188,7 +148,7 @@ def gather_inputs(
             continue
         elif variable in spec.data:
             value, origin = spec.data[variable], "the spec's data"
-        elif reader.generator != "None":
+        elif reader.generator != NO_GENERATOR:
             to_generate.append(reader)
             continue
         else:

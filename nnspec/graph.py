@@ -18,6 +18,7 @@ from .catalog import Parameter, ShapeError, Target, format_shape, layer_types
 from .checks import all_checks, checks_for
 from .confine import Confinement
 from .diagnostics import DiagnosticList
+from .generators import NO_GENERATOR
 from .loader import Document
 from .npyfile import ArrayFileError, npy_header
 from .params import parameter_problem
@@ -146,7 +147,7 @@ def _reported(path: tuple, diagnostics: DiagnosticList) -> bool:
 def _target_source(target: Target, config: dict[str, Any]) -> TargetSource:
     return TargetSource(
         config.get("dataset", target.dataset),
-        config.get("generator", "None"),
+        config.get("generator", NO_GENERATOR),
         float(config.get("generator_multiplier", 1.0)),
     )
 

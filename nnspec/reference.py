@@ -7,6 +7,7 @@ from itertools import groupby
 from typing import Any
 
 from .catalog import LayerType, Property, layer_types
+from .numbers import format_number
 
 
 def _by_category() -> list[tuple[str, list[LayerType]]]:
@@ -22,7 +23,7 @@ def _range(bounds: tuple[Any, Any] | None) -> str:
     if bounds is None:
         return "any"
     low, high = bounds
-    return f"{'-inf' if low is None else f'{low:g}'}..{'inf' if high is None else f'{high:g}'}"
+    return f"{'-inf' if low is None else format_number(low, 6)}..{'inf' if high is None else format_number(high, 6)}"
 
 
 def at_evaluation(layer_type: LayerType) -> str:
@@ -61,7 +62,7 @@ def entry(layer_type: LayerType) -> str:
             lines.append(f"    {p.name.ljust(width)}  default {_default(p)}; {p.expects}. {p.description}")
     for p in t.parameters:
         lines.append(
-            f"  parameter {p.name}: {p.description} Initializer {p.initializer} x {p.multiplier:g}; "
+            f"  parameter {p.name}: {p.description} Initializer {p.initializer} x {format_number(p.multiplier, 6)}; "
             f"stored as {{scope}}/{t.function_scope}/{p.name}."
         )
     for target in t.targets:
@@ -103,7 +104,7 @@ def markdown() -> str:
             for p in t.parameters:
                 out.append(
                     f"- Parameter `{p.name}` (`{{scope}}/{t.function_scope}/{p.name}`): {p.description} "
-                    f"Default initializer {p.initializer} x {p.multiplier:g}."
+                    f"Default initializer {p.initializer} x {format_number(p.multiplier, 6)}."
                 )
             for target in t.targets:
                 out.append(
@@ -159,7 +160,7 @@ def checks_text() -> str:
 
     lines = []
     for check in all_checks().values():
-        threshold = "" if check.threshold is None else f", threshold {check.threshold:g}"
+        threshold = "" if check.threshold is None else f", threshold {format_number(check.threshold, 6)}"
         lines += [f"{check.id} ({check.severity}{threshold})", f"  {check.looks_at}", f"  why: {check.why}", ""]
     lines.append("Set them in a spec's checks: (or a layer's), or with --check ID=SETTING; docs/checks.md explains.")
     return "\n".join(lines) + "\n"
@@ -177,7 +178,8 @@ def _causes_section() -> list[str]:
         f"A finding of {naming} names the layer where its values were made too large when there is",
         "one: going back from the layer through first inputs, to the data or to the last bounded",
         "activation (whose output resets the scale), the farthest layer whose output std is more than",
-        f"{SCALE_JUMP:g} times its input's (run: measured; `validate`: estimated). Its advice then points",
+        f"{format_number(SCALE_JUMP, 6)} times its input's (run: measured; `validate`: estimated). Its advice then "
+        "points",
         'at that layer instead of "normalise the data or scale the layer before it".',
         "",
         f"Findings of {grouping} that follow one another along a path (each layer's nearest earlier",
@@ -185,8 +187,8 @@ def _causes_section() -> list[str]:
         "growth per layer (the geometric mean), the layers it spans and the values at the last. It is",
         "located at the first layer, where the growth starts and the fix begins, and names the others.",
         "It is a warning, whatever the check's severity below that, once the values pass the square",
-        f"root of the dtype's largest value ({overflow_range('float32'):.3g} in float32, "
-        f"{overflow_range('float64'):.3g} in float64), where their squares (a variance, a norm, a",
+        f"root of the dtype's largest value ({format_number(overflow_range('float32'), 3)} in float32, "
+        f"{format_number(overflow_range('float64'), 3)} in float64), where their squares (a variance, a norm, a",
         "squared error) overflow.",
         "",
         "Advice fits where the parameters came from: weights loaded with `--params` or a `file:` were",
@@ -215,7 +217,7 @@ def checks_markdown() -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for check in all_checks().values():
-        threshold = "-" if check.threshold is None else f"{check.threshold:g}"
+        threshold = "-" if check.threshold is None else format_number(check.threshold, 6)
         predicts = check.predict is not None or check.predict_from_parameters is not None
         predicted = " Predicted by `validate` too." if predicts else ""
         out.append(f"| `{check.id}` | {check.severity} | {threshold} | {check.looks_at}.{predicted} | {check.why} |")

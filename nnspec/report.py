@@ -10,6 +10,7 @@ import numpy as np
 from .catalog import Role
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic
 from .measures import ANY, PINNED, parts
+from .numbers import format_number, format_score, format_share
 from .printable import printable
 from .runner import RunResult
 from .semantics import EVALUATION, TRAINING
@@ -142,10 +143,10 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
                 "x".join(map(str, spec.layers[name].shape)),  # 1x28x28: narrower than (1, 28, 28)
                 _span(_combined(received)),
                 _span(out),
-                _num(out.mean, 3) if out.finite else "-",
-                _num(out.std, 3) if out.finite else "-",
-                _share(pinned, out.count) if pinned is not None else "-",
-                _share(out.zeros, out.count),
+                format_number(out.mean, 3) if out.finite else "-",
+                format_number(out.std, 3) if out.finite else "-",
+                format_share(pinned, out.count) if pinned is not None else "-",
+                format_share(out.zeros, out.count),
                 str(out.count - out.finite),
             ]
         )
@@ -175,7 +176,7 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
         lines += ["", "over all samples"]
         name_width = max(len(printable(name)) for name in found_scores)
         for name, score in found_scores.items():
-            shown = f"{100 * score['value']:.2f}%" if score["kind"] == "error rate" else _num(score["value"], 6)
+            shown = format_score(score["kind"], score["value"])
             kind = f"{score['kind']} {shown} ({printable(spec.layers[name].type.name)})"
             lines.append(f"  {printable(name).ljust(name_width)}  {kind}")
     for severity in (ERROR, WARNING, INFO):
@@ -192,7 +193,7 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
 
 
 def _span(s: TensorStats) -> str:
-    return f"{_num(s.min, 3)}..{_num(s.max, 3)}" if s.finite else "-"
+    return f"{format_number(s.min, 3)}..{format_number(s.max, 3)}" if s.finite else "-"
 
 
 def _combined(parts: list[TensorStats]) -> TensorStats:
@@ -200,10 +201,6 @@ def _combined(parts: list[TensorStats]) -> TensorStats:
     for part in parts[1:]:
         combined = combined.merge(part)
     return combined
-
-
-def _share(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else "-"
 
 
 def format_values(values: np.ndarray) -> str:
@@ -221,7 +218,3 @@ def _shortest(value: np.floating) -> str:
     if value != 0 and np.isfinite(value) and not 1e-4 <= abs(value) < 1e7:
         return np.format_float_scientific(value, unique=True, trim="-")
     return np.format_float_positional(value, unique=True, trim="-")
-
-
-def _num(x: float, digits: int = 4) -> str:
-    return f"{x:.{digits}g}"

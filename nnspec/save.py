@@ -16,7 +16,7 @@ import re
 import socket
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -32,12 +32,8 @@ _CSV_CHUNK = 1 << 20  # values converted to text at a time
 def check_output_path(path: Path, outputs: Sequence[str], force: bool = True) -> None:
     """Refuse, before a run, an --output file that could not hold the spec's ``outputs``, could not be
     written, or (without ``force``) exists."""
-    suffix = path.suffix.lower()
-    if suffix not in OUTPUT_SUFFIXES:
-        raise UsageError(
-            f"{path}: cannot write '{suffix or path.name}' files: use .npz (every output), .npy (one) or .csv"
-        )
-    if suffix == ".npy" and len(outputs) != 1:
+    check_suffix(path, OUTPUT_SUFFIXES, "cannot write '{suffix}' files: use .npz (every output), .npy (one) or .csv")
+    if path.suffix.lower() == ".npy" and len(outputs) != 1:
         raise UsageError(
             f"{path}: a .npy file holds one output, but the spec has {len(outputs)} ({', '.join(outputs)}): "
             "use .npz or .csv for all of them, or name one in the spec's outputs:"
@@ -48,26 +44,35 @@ def check_output_path(path: Path, outputs: Sequence[str], force: bool = True) ->
 def check_params_path(path: Path, force: bool = True) -> None:
     """Refuse, before a run, a --save-params file that --params could not read back, could not be
     written, or (without ``force``) exists."""
-    if path.suffix.lower() != PARAMS_SUFFIX:
-        raise UsageError(
-            f"{path}: parameters are saved as a .npz file (--params reads them back): give a name ending in .npz"
-        )
-    check_target(path, force)
+    wrong = "parameters are saved as a .npz file (--params reads them back): give a name ending in .npz"
+    check_target(path, force, (PARAMS_SUFFIX,), wrong)
 
 
-def check_target(path: Path, force: bool = True) -> None:
+def check_target(path: Path, force: bool = True, suffixes: Sequence[str] = (), wrong_suffix: str = "") -> None:
     """Refuse, before any work, a file nnspec could not write, or (without ``force``) would write over:
-    a name the system refuses, a directory, a folder that is missing, is a file, or takes no new file."""
+    a name not ending in one of ``suffixes`` (when given, see check_suffix), a name the system
+    refuses, a directory, a folder that is missing, is a file, or takes no new file. Every file
+    nnspec writes is checked here; a folder of files, by check_folder."""
+    if suffixes:
+        check_suffix(path, suffixes, wrong_suffix)
     _check_place(path)
     if not force and _exists(path):
         raise UsageError(f"{path} exists; add --force to overwrite it")
     _check_can_create(_folder(path), path.name, path)
 
 
+def check_suffix(path: Path, suffixes: Sequence[str], wrong_suffix: str) -> None:
+    """Refuse a name not ending in one of ``suffixes`` (in any case): ``wrong_suffix`` says what to
+    give instead, ``{suffix}`` in it standing for the name's ending (or the name, without one)."""
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        raise UsageError(f"{path}: " + wrong_suffix.format(suffix=suffix or path.name))
+
+
 def _check_place(path: Path) -> None:
     """Refuse a file name the system refuses, a directory, or one whose folder is missing or a file."""
     directory = _folder(path)
-    try:
+    with _refused_by_system(path):
         if not directory.is_dir():
             exists = directory.exists()
             raise UsageError(
@@ -75,31 +80,46 @@ def _check_place(path: Path) -> None:
             )
         if path.is_dir():
             raise UsageError(f"{path}: is a directory; give a file name")
-    except (OSError, ValueError) as exc:  # a name too long for the system, a NUL character
+
+
+def check_folder(directory: Path, files: Sequence[Path], force: bool, option: str) -> None:
+    """Refuse, before any work, a folder ``option`` is to write ``files`` into (the folder made if
+    missing, with the folders above it) that it could not: a file where the folder or a folder above
+    it should be, a nearest existing folder that takes no new file, one of ``files`` taken by a
+    directory, or (without ``force``) any of them there already."""
+    with _refused_by_system(directory):
+        if directory.exists() and not directory.is_dir():
+            raise UsageError(f"{directory}: is not a directory; {option} takes a directory (made if missing)")
+        existing = directory
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise UsageError(f"{directory}: {existing} is not a directory")
+    _check_can_create(existing, directory.name or "nnspec", directory)
+    there = [path for path in files if _exists(path)]
+    with _refused_by_system(directory):
+        taken = next((path for path in there if path.is_dir()), None)
+    if taken is not None:
+        raise UsageError(f"{taken}: is a directory, where {option} would write this layer's plot")
+    if there and not force:
+        more = f" (and {len(there) - 1} more of the plots)" if len(there) > 1 else ""
+        raise UsageError(f"{there[0]} exists{more}; add --force to overwrite")
+
+
+@contextlib.contextmanager
+def _refused_by_system(path: Path) -> Iterator[None]:
+    """Looking at ``path`` fails for a name the system refuses (too long, a NUL character): say so,
+    as a usage error at the path, instead of an internal error."""
+    try:
+        yield
+    except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: cannot write there: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def _exists(path: Path) -> bool:
     """Whether ``path`` names something already, a dangling symbolic link too."""
-    try:
+    with _refused_by_system(path):
         return path.exists() or path.is_symlink()
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot write there: {getattr(exc, 'strerror', None) or exc}") from None
-
-
-def check_folder(directory: Path) -> None:
-    """Refuse, before any work, a folder nnspec is to write files into (made if missing, with the
-    folders above it) that it could not: where a file stands in its way, or where the nearest folder
-    that exists takes no new file."""
-    existing = directory
-    try:
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
-        if not existing.is_dir():
-            raise UsageError(f"{directory}: {existing} is not a directory")
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{directory}: cannot write there: {getattr(exc, 'strerror', None) or exc}") from None
-    _check_can_create(existing, directory.name or "nnspec", directory)
 
 
 def _check_can_create(directory: Path, name: str, target: Path) -> None:

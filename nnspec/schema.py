@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from .catalog import KINDS, LayerType, Parameter, Property, Target, whole_catalog
+from .generators import GENERATOR_CHOICES, NO_GENERATOR, generators_described
 
 FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
@@ -197,9 +198,10 @@ def _target_schema(target: Target) -> dict[str, Any]:
         "properties": {
             "dataset": {**_layer_name("The data variable it reads."), "default": target.dataset},
             "generator": {
-                "enum": ["None", "Normal", "Uniform", "Constant"],
-                "default": "None",
-                "description": "Generate the target instead of reading it (None: read the data variable).",
+                "enum": list(GENERATOR_CHOICES),
+                "default": NO_GENERATOR,
+                "description": "Generate the target instead of reading it (None: read the data variable): "
+                f"{generators_described()}, each times generator_multiplier.",
             },
             "generator_multiplier": {
                 "type": "number",

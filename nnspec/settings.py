@@ -16,6 +16,7 @@ from typing import Any
 
 from .checks import SEVERITIES, Check, all_checks, checks_for
 from .diagnostics import UsageError
+from .numbers import format_number
 from .spec import Spec
 from .suggest import did_you_mean
 
@@ -49,8 +50,9 @@ def problem(check: Check, setting: Any) -> str | None:
         return "takes no threshold: set it off or give it a severity"
     low, high = check.threshold_range
     if not low <= threshold <= high:
-        limits = f"from {low:g} to {high:g}" if high < inf else f"at least {low:g}"
-        return f"threshold must be {limits}; got {threshold:g}"
+        shown_low = format_number(low, 6)
+        limits = f"from {shown_low} to {format_number(high, 6)}" if high < inf else f"at least {shown_low}"
+        return f"threshold must be {limits}; got {format_number(threshold, 6)}"
     return None
 
 

@@ -10,6 +10,7 @@ import networkx as nx
 
 from .catalog import LayerType, Shape
 from .confine import Confinement
+from .generators import NO_GENERATOR
 from .loader import SourceMap
 
 
@@ -27,7 +28,7 @@ class TargetSource:
     """Where a layer's target comes from: a data variable, or a generator (as NNC's T.Generator)."""
 
     dataset: str
-    generator: str = "None"
+    generator: str = NO_GENERATOR
     multiplier: float = 1.0
 
 

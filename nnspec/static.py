@@ -23,6 +23,7 @@ import numpy as np
 from .checks import Check, Finding, checks_for, scale_origin, with_cause
 from .diagnostics import INFO, WARNING
 from .estimate import DRAWN_ROWS, Estimate, drawn_along_axis, through
+from .generators import GENERATORS
 from .params import moments
 from .semantics import as_run
 from .spec import Layer, Spec
@@ -46,14 +47,10 @@ def _source(spec: Spec, layer: Layer) -> Estimate:
         return Estimate(float(data.mean()), float(data.std()), float(data.min()), float(data.max()))
     if props["range"] is not None:
         return Estimate.between(*props["range"])
-    m = props["generator_multiplier"]
-    generated = {
-        "Normal": Estimate(0.0, abs(m)),
-        "Uniform": Estimate.between(-abs(m), abs(m)),
-        "Range": Estimate.between(-abs(m), abs(m)),
-        "Constant": Estimate(m, 0.0, m, m),
-    }
-    return generated.get(props["generator"], Estimate.between(-1.0, 1.0))  # NNC's rule for real data
+    generator = GENERATORS.get(props["generator"])
+    if generator is None:
+        return Estimate.between(-1.0, 1.0)  # NNC's rule for real data
+    return generator.estimate(props["generator_multiplier"])
 
 
 def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> Estimate | None:

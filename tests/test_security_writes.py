@@ -228,6 +228,15 @@ def test_an_output_over_the_spec_or_a_file_it_names_is_refused(tmp_path, monkeyp
 UNWRITABLE = "/proc"  # a directory that os.access calls writable for root, where no file can be made
 
 
+def _target(folder: str, index: int) -> list[str]:
+    """The command line of the ``index``-th way to write a file into ``folder`` (skipped where it needs
+    matplotlib and there is none)."""
+    argv = _targets(folder)[index]
+    if "--report" in argv or "--plots" in argv:
+        pytest.importorskip("matplotlib")
+    return argv
+
+
 def _targets(folder: str) -> list[list[str]]:
     return [
         ["run", SEED, "--output", f"{folder}/o.npz"],
@@ -243,10 +252,7 @@ def _targets(folder: str) -> list[list[str]]:
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
 @pytest.mark.parametrize("index", range(7))
 def test_every_output_in_a_folder_that_takes_no_file_is_refused_before_the_work(monkeypatch, capsys, index):
-    argv = _targets(UNWRITABLE)[index]
-    if "--report" in argv or "--plots" in argv:
-        pytest.importorskip("matplotlib")
-    err = _refused_before_the_run(monkeypatch, capsys, argv)
+    err = _refused_before_the_run(monkeypatch, capsys, _target(UNWRITABLE, index))
     assert f"cannot write in {UNWRITABLE}: No such file or directory" in err
 
 
@@ -277,6 +283,16 @@ def test_plots_under_a_file_are_refused_before_the_run(tmp_path, monkeypatch, ca
     (tmp_path / "afile").write_text("")
     err = _refused_before_the_run(monkeypatch, capsys, ["run", SEED, "--plots", str(tmp_path / "afile" / "plots")])
     assert f"{tmp_path / 'afile'} is not a directory" in err
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_every_output_under_a_name_the_system_refuses_is_a_usage_error_before_the_work(
+    tmp_path, monkeypatch, capsys, index
+):
+    # A folder name longer than any file system takes (255 bytes): looking at it raises OSError
+    # (File name too long), which --plots let through as an internal error.
+    err = _refused_before_the_run(monkeypatch, capsys, _target(str(tmp_path / ("a" * 300)), index))
+    assert "cannot write there: File name too long" in err
 
 
 def test_a_write_that_fails_after_the_run_still_prints_the_report(tmp_path, monkeypatch, capsys):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from ..catalog import NO_INPUT, LayerType, Property, Role, register
-
-GENERATORS = ("None", "Normal", "Uniform", "Constant", "Range")
+from ..generators import GENERATOR_CHOICES, NO_GENERATOR, generators_described
 
 
 def input_forward(inputs, props, params):
@@ -32,10 +31,9 @@ INPUT = register(
             Property(
                 "generator",
                 "choice",
-                "None",
-                "Make the data instead of reading it: Normal (mean 0, std 1), Uniform (-1..1), "
-                "Constant (1), Range (evenly spaced from -1 to 1 over each sample), each times generator_multiplier.",
-                choices=GENERATORS,
+                NO_GENERATOR,
+                f"Make the data instead of reading it: {generators_described()}, each times generator_multiplier.",
+                choices=GENERATOR_CHOICES,
             ),
             Property("generator_multiplier", "float", 1.0, "Scale applied to generated values."),
             Property("range", "range", None, "Declared value range [low, high] the data is expected to take."),

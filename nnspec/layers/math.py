@@ -24,6 +24,7 @@ from ..catalog import (
     unary,
 )
 from ..estimate import Estimate, weighted_sum
+from ..numbers import format_number
 
 
 def exp(x, out=None):
@@ -223,7 +224,7 @@ def norm(inputs, props, params):
 def norm_shape(shapes, props):
     p = props["p"]
     if not p >= 1:
-        raise ShapeError(f"p is {p:g}, but a p-norm needs p >= 1, as nnabla's Norm requires", "p")
+        raise ShapeError(f"p is {format_number(p, 6)}, but a p-norm needs p >= 1, as nnabla's Norm requires", "p")
     return reduce_shape(shapes, props)
 
 

@@ -21,6 +21,8 @@ import numpy as np
 from ..catalog import format_shape
 from ..checks import Finding
 from ..diagnostics import UsageError
+from ..generators import NO_GENERATOR
+from ..numbers import format_number
 from ..printable import printable, printable_lines
 from ..save import check_target
 from ..spec import Layer, Spec
@@ -116,7 +118,7 @@ def key_properties(spec: Spec, layer: Layer) -> list[str]:
             lines.append(f"{param.name}: {source.initializer} x{_show(source.multiplier)}")
     default_variable = {target.name: target.dataset for target in layer.type.targets}
     for name, target in layer.targets.items():
-        if target.generator != "None":
+        if target.generator != NO_GENERATOR:
             lines.append(f"{name}: {target.generator} x{_show(target.multiplier)}")
         elif target.dataset != default_variable[name]:
             lines.append(f"{name}: dataset {_show(target.dataset)}")
@@ -133,7 +135,7 @@ def _show(value: object) -> str:
     elif isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, float):
-        text = f"{value:.6g}"
+        text = format_number(value, 6)
     else:
         text = printable(" ".join(str(value).split()))  # one line in a box, whatever the text holds
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
@@ -426,13 +428,9 @@ def _save(figure, form: str) -> bytes:
 def check_graph_path(path: Path, force: bool) -> str:
     """The format a graph file's name asks for ("dot", "svg" or "png"), once the file is known to be
     writable (and, without ``force``, new); a UsageError otherwise."""
+    wrong = "cannot write '{suffix}' pictures: use .dot (Graphviz text, no extra needed), .svg or .png"
+    check_target(path, force, DOT_SUFFIXES + DRAWN_SUFFIXES, wrong)
     suffix = path.suffix.lower()
-    if suffix not in DOT_SUFFIXES + DRAWN_SUFFIXES:
-        raise UsageError(
-            f"{path}: cannot write '{suffix or path.name}' pictures: use .dot (Graphviz text, no extra needed), "
-            ".svg or .png"
-        )
-    check_target(path, force)
     return "dot" if suffix in DOT_SUFFIXES else suffix[1:]
 
 

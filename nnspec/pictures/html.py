@@ -17,8 +17,8 @@ from typing import Any
 
 from .. import __version__
 from ..catalog import format_shape
-from ..diagnostics import UsageError
 from ..measures import PINNED
+from ..numbers import format_number, format_score, format_share
 from ..printable import printable_lines
 from ..report import HEADINGS, MAX_VALUES_SHOWN, format_values, scores, to_dict
 from ..runner import RunResult
@@ -44,9 +44,7 @@ def anchor(layer: str) -> str:
 
 def check_report_path(path: Path, force: bool) -> None:
     """Refuse, before a run, a report file that is not HTML's, cannot be written, or exists (without ``force``)."""
-    if path.suffix.lower() not in REPORT_SUFFIXES:
-        raise UsageError(f"{path}: the report is an HTML page: give a file name ending in .html")
-    check_target(path, force)
+    check_target(path, force, REPORT_SUFFIXES, "the report is an HTML page: give a file name ending in .html")
 
 
 def build_report(result: RunResult, plots: Mapping[str, bytes] | None = None) -> str:
@@ -159,10 +157,10 @@ def _table(result: RunResult, layers: Sequence[dict[str, Any]]) -> str:
             escape("x".join(map(str, layer["shape"]))),
             escape(_span_of(layer["input_stats"])),
             escape(_span_of([out])),
-            _num(out["mean"]) if finite else "-",
-            _num(out["std"]) if finite else "-",
-            _share(pinned, out["count"]) if pinned is not None else "-",
-            _share(out["zeros"], out["count"]),
+            format_number(out["mean"]) if finite else "-",
+            format_number(out["std"]) if finite else "-",
+            format_share(pinned, out["count"]) if pinned is not None else "-",
+            format_share(out["zeros"], out["count"]),
             str(out["nan"] + out["posinf"] + out["neginf"]),
             escape(", ".join(dict.fromkeys(f.check for f in findings))) or "-",
         ]
@@ -206,7 +204,7 @@ def _findings(result: RunResult) -> str:
 def _scores(result: RunResult, found: Mapping[str, dict[str, Any]]) -> str:
     rows = []
     for name, score in found.items():
-        value = f"{100 * score['value']:.2f}%" if score["kind"] == "error rate" else _num(score["value"], 6)
+        value = format_score(score["kind"], score["value"])
         rows.append(
             f'<tr><td><a href="#{anchor(name)}">{escape(name)}</a></td><td>{escape(score["kind"])}</td>'
             f"<td>{escape(value)}</td><td>{escape(result.spec.layers[name].type.name)}</td></tr>"
@@ -240,14 +238,14 @@ def _layer_section(result: RunResult, layer: dict[str, Any], plot: bytes | None)
     stats = [
         ("values", f"{out['count']:,}"),
         ("min .. max", _span_of([out])),
-        ("mean", _num(out["mean"]) if out["mean"] is not None else "-"),
-        ("std", _num(out["std"]) if out["std"] is not None else "-"),
+        ("mean", format_number(out["mean"]) if out["mean"] is not None else "-"),
+        ("std", format_number(out["std"]) if out["std"] is not None else "-"),
         ("zeros", f"{out['zeros']:,}"),
         ("NaN / +Inf / -Inf", f"{out['nan']} / {out['posinf']} / {out['neginf']}"),
         *(
             (
                 f"{_ordinal(q)} percentile",
-                _num(out["percentiles"][str(q)]) if out["percentiles"][str(q)] is not None else "-",
+                format_number(out["percentiles"][str(q)]) if out["percentiles"][str(q)] is not None else "-",
             )
             for q in PERCENTILES
         ),
@@ -287,20 +285,12 @@ def _span_of(parts: Sequence[dict[str, Any]]) -> str:
     finite = [p for p in parts if p["min"] is not None]
     if not finite:
         return "-"
-    return f"{_num(min(p['min'] for p in finite))}..{_num(max(p['max'] for p in finite))}"
+    return f"{format_number(min(p['min'] for p in finite))}..{format_number(max(p['max'] for p in finite))}"
 
 
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-def _share(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.0f}%" if whole else "-"
-
-
-def _num(x: float, digits: int = 4) -> str:
-    return f"{float(x):.{digits}g}"
 
 
 def _css() -> str:

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..checks import Finding
-from ..diagnostics import UsageError
 from ..measures import PINNED
+from ..numbers import format_number
 from ..printable import printable
 from ..runner import RunResult
 from ..save import check_folder, write_atomically
@@ -57,16 +57,7 @@ def plot_file_names(names: Iterable[str]) -> dict[str, str]:
 def check_plot_directory(directory: Path, spec: Spec, force: bool) -> None:
     """Refuse, before a run, a --plots DIR that is a file or cannot be made or written in, a plot's
     name taken by a directory, or plots already there without ``force``."""
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"{directory}: is not a directory; --plots takes a directory (made if missing)")
-    check_folder(directory)
-    existing = [path for path in plot_paths(directory, spec) if path.exists() or path.is_symlink()]
-    taken = next((path for path in existing if path.is_dir()), None)
-    if taken is not None:
-        raise UsageError(f"{taken}: is a directory, where --plots would write this layer's plot")
-    if existing and not force:
-        more = f" (and {len(existing) - 1} more of the plots)" if len(existing) > 1 else ""
-        raise UsageError(f"{existing[0]} exists{more}; add --force to overwrite")
+    check_folder(directory, plot_paths(directory, spec), force, "--plots")
 
 
 def plot_paths(directory: Path, spec: Spec) -> list[Path]:
@@ -199,7 +190,7 @@ def _output_panel(axes, layer: Layer, stats: TensorStats, pinned: int | None) ->
         axes.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     title = f"output: {_span(stats)}"
     if stats.finite:
-        title += f", mean {stats.mean:.3g}, std {stats.std:.3g}"
+        title += f", mean {format_number(stats.mean, 3)}, std {format_number(stats.std, 3)}"
     if pinned:
         title += f"\n{pinned} of {stats.count} ({100 * pinned / stats.count:.0f}%) exactly at a bound"
     axes.set_title(title, loc="left")
@@ -233,4 +224,4 @@ def _span(stats: TensorStats) -> str:
     if not stats.finite:
         bad = stats.count - stats.finite
         return f"no finite values ({bad} NaN or Inf)" if bad else "no values"
-    return f"{stats.min:.4g}..{stats.max:.4g}"
+    return f"{format_number(stats.min)}..{format_number(stats.max)}"

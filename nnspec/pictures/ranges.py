@@ -14,6 +14,7 @@ import numpy as np
 
 from ..catalog import LayerType
 from ..checks import pin_limits
+from ..numbers import format_number
 from ..spec import Layer
 from ..stats import TensorStats
 
@@ -42,7 +43,7 @@ def regions(layer_type: LayerType, dtype: str) -> list[Region]:
     if layer_type.saturates:
         limits = pin_limits(layer_type.name, dtype)
         pinned = [(limit, bound) for limit, bound in zip(limits, layer_type.output_range) if limit is not None]
-        label = f"output exactly {' or '.join(_num(bound) for _, bound in pinned)} in {dtype}"
+        label = f"output exactly {' or '.join(format_number(bound) for _, bound in pinned)} in {dtype}"
         marked += [
             Region(-inf, limit, "hard", label) if limit < 0 else Region(limit, inf, "hard", label)
             for limit, _ in pinned
@@ -53,7 +54,7 @@ def regions(layer_type: LayerType, dtype: str) -> list[Region]:
         marked.append(Region(-inf, 0.0, "zero", "output 0"))
     if layer_type.input_range is not None:
         low, high = layer_type.input_range
-        label = f"outside the well-behaved range {_num(low)}..{_num(high)}"
+        label = f"outside the well-behaved range {format_number(low)}..{format_number(high)}"
         for outside in ((-inf, low), (high, inf)):
             marked += [Region(a, b, "soft", label) for a, b in _subtract(outside, marked) if a < b]
     return sorted(marked, key=lambda r: (r.low, r.high))
@@ -123,7 +124,3 @@ def curve(layer: Layer, dtype: str, low: float, high: float) -> tuple[np.ndarray
 
 def pin_limits_or_none(layer_type: LayerType, dtype: str) -> tuple[float | None, float | None]:
     return pin_limits(layer_type.name, dtype) if layer_type.saturates else (None, None)
-
-
-def _num(x: float) -> str:
-    return f"{x:.4g}"
