@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Mapping
 from math import prod
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -52,7 +52,7 @@ def read_array_file(path: str | Path, variable: str, max_memory: int | None = No
     raise UsageError(f"{path}: unknown data file type '{suffix}': use .npy, .npz or .csv")
 
 
-def release(array: Source) -> None:
+def release(array: Source | None) -> None:
     """Let go of the pages of a memory-mapped array this process has read (one a caller gave): they
     stay in the file and the page cache, but no longer count in the run's memory, which the
     batch bounds, however large the file. A batch read again later is read back from the file."""
@@ -81,7 +81,7 @@ def generate(reader: DataReader, start: int, stop: int, seed: int) -> np.ndarray
     the variable) is moved to the sample's own place in its stream, so batches of 1, 7 or all samples
     give the same data, and a batch costs only its own memory.
     """
-    size, kind, scale = reader.size, reader.generator, reader.multiplier
+    size, kind, scale = reader.sample_shape, reader.generator, reader.multiplier
     values_per_sample = prod(size)
     count = stop - start
     if kind in ("Normal", "Uniform"):
@@ -163,7 +163,7 @@ def gather_inputs(
         raise UsageError(
             f"no layer reads data variable(s) {', '.join(unknown)}; the spec's variables are: {', '.join(readers)}"
         )
-    from_dataset: dict[str, Source] = {}
+    from_dataset: Mapping[str, Source] = {}
     if dataset is not None:
         from .dataset import open_dataset
 
@@ -178,6 +178,7 @@ def gather_inputs(
     data: dict[str, Source] = {}
     to_generate: list[DataReader] = []
     for variable, reader in readers.items():
+        value: Source
         if variable in arrays:
             value, origin = np.asarray(arrays[variable]), "the array given"
         elif variable in files:
@@ -199,7 +200,7 @@ def gather_inputs(
             )
         if value.dtype.kind not in "biuf":  # complex and timedelta64 would be cast silently
             raise UsageError(f"data for '{variable}' from {origin} holds {value.dtype} values, not numbers")
-        size = reader.size
+        size = reader.sample_shape
         if not isinstance(value, np.ndarray) and value.shape == size:
             value = value[0 : len(value)]  # a file holding the one sample alone: read it
         shape = value.shape
@@ -228,8 +229,8 @@ def check_spec_data(
     if not isinstance(values, dict):
         return {}
     readers: dict[str, DataReader] = {}
-    for reader in data_readers(layers):
-        readers.setdefault(reader.variable, reader)
+    for each in data_readers(layers):
+        readers.setdefault(each.variable, each)
     arrays: dict[str, np.ndarray] = {}
     for variable, value in values.items():
         where = ("data", variable)
@@ -286,10 +287,17 @@ def _first_bad_sample(value: Any) -> tuple[tuple[int, ...], str]:
     return (), "the samples are not regular lists of numbers"
 
 
-def samples_of(array: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
-    """Data as a batch of samples of ``size``: (N, *size) as it is, or a single sample given alone."""
+@overload
+def samples_of(array: np.ndarray, size: tuple[int, ...]) -> np.ndarray: ...
+@overload
+def samples_of(array: Source, size: tuple[int, ...]) -> Source: ...
+
+
+def samples_of(array: Source, size: tuple[int, ...]) -> Source:
+    """Data as a batch of samples of ``size``: (N, *size) as it is, or a single sample given alone
+    (an array: a file's reader holding one sample alone is read before: gather_inputs)."""
     size = tuple(size)
-    if array.shape == size:
+    if array.shape == size and isinstance(array, np.ndarray):
         return array[np.newaxis]
     if array.shape[1:] == size:
         return array

@@ -19,11 +19,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic
 from .printable import json_text, printable
+
+if TYPE_CHECKING:
+    from .spec import Spec
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -202,7 +205,7 @@ def artifact_uri(file: str, cwd: str | os.PathLike[str] | None = None) -> str:
 
 def run_diagnostics(result: Any) -> list[Diagnostic]:
     """A run's findings as Diagnostics located at their layers, then the run's notes."""
-    spec = result.spec
+    spec: Spec = result.spec
     found: Sequence[Diagnostic] = [
         Diagnostic(f.message, spec.file, *spec.locate(f.layer), f.severity, f.check, layer=f.layer)
         for f in result.findings

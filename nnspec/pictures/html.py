@@ -56,7 +56,7 @@ def build_report(result: RunResult, plots: Mapping[str, bytes] | None = None) ->
         graph = draw(spec, result.findings, title(spec, result.samples), "svg", lambda n: f"#{anchor(n)}")
     if plots is None:
         plots = {name: layer_plot(result, name) for name in plotted_layers(result)}
-    return report_html(result, graph and graph.decode("utf-8"), plots)
+    return report_html(result, None if graph is None else graph.decode("utf-8"), plots)
 
 
 def report_html(result: RunResult, graph_svg: str | None, plots: Mapping[str, bytes]) -> str:
