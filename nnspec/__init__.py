@@ -15,9 +15,30 @@ for numpy, jsonschema and networkx.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what each name is, for type checkers; at run time __getattr__ imports it on first use
+    from .catalog import layer_types as layer_types
+    from .checks import Finding as Finding
+    from .diagnostics import Diagnostic as Diagnostic
+    from .diagnostics import NnspecError as NnspecError
+    from .diagnostics import SpecError as SpecError
+    from .diagnostics import UsageError as UsageError
+    from .runner import RangeWarning as RangeWarning
+    from .runner import RunInterrupted as RunInterrupted
+    from .runner import Runner as Runner
+    from .runner import RunResult as RunResult
+    from .runner import prepare as prepare
+    from .runner import run as run
+    from .schema import spec_schema as spec_schema
+    from .spec import Layer as Layer
+    from .spec import Spec as Spec
+    from .stats import TensorStats as TensorStats
+    from .validation import load as load
+    from .validation import loads as loads
+    from .validation import validate as validate
 
 _API = {
     "load": "validation",

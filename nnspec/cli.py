@@ -21,8 +21,9 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__, codes
 from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError, SpecError, UsageError
@@ -531,18 +532,16 @@ def _run_sources(args: argparse.Namespace, spec, files: dict[str, str]) -> list[
 def _write_results(result, output: Path | None, saved_params: Path | None, plots: Path | None, report: Path | None):
     """--output and --save-params (a run that ran to its end only), then --plots and --report (after an
     interrupted run too: they show the samples run, as the report does)."""
-    from .save import save_outputs, write_atomically
+    from .save import save_outputs, write_atomically, write_npz
 
     if not result.interrupted:
         if output is not None:
             save_outputs(output, result.outputs)
         if saved_params is not None:
-            import numpy as np
-
             from .params import by_nnabla_name
 
             used = by_nnabla_name(result.spec, result.parameters)
-            write_atomically(saved_params, lambda handle: np.savez(handle, **used))
+            write_atomically(saved_params, lambda handle: write_npz(handle, used))
     if plots is not None or report is not None:
         _write_pictures(result, plots, report)
 
@@ -710,7 +709,12 @@ def _schema(args: argparse.Namespace) -> int:
     from .output_schemas import report_schema, validate_schema
     from .schema import schema_text, spec_schema
 
-    build = {"spec": spec_schema, "report": report_schema, "validate": validate_schema}[args.which]
+    schemas: dict[str, Callable[[], dict[str, Any]]] = {
+        "spec": spec_schema,
+        "report": report_schema,
+        "validate": validate_schema,
+    }
+    build = schemas[args.which]
     sys.stdout.write(schema_text(build()))
     return EXIT_OK
 

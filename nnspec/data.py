@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from math import prod
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -53,7 +53,7 @@ def read_array_file(path: str | Path, variable: str, max_memory: int | None = No
     raise UsageError(f"{path}: unknown data file type '{suffix}': use .npy, .npz or .csv")
 
 
-def release(array: Source) -> None:
+def release(array: Source | None) -> None:
     """Let go of the pages of a memory-mapped array this process has read (one a caller gave): they
     stay in the file and the page cache, but no longer count in the run's memory, which the
     batch bounds, however large the file. A batch read again later is read back from the file."""
@@ -77,7 +77,7 @@ def generate(reader: DataReader, start: int, stop: int, seed: int) -> np.ndarray
     """Samples ``start`` to ``stop`` (exclusive) of a generator's data (an Input's, or a target's),
     times its multiplier, in float64: the same values whichever batch they are drawn in
     (nnspec.generators)."""
-    values = GENERATORS[reader.generator].draw(seed, reader.variable, start, stop - start, tuple(reader.size))
+    values = GENERATORS[reader.generator].draw(seed, reader.variable, start, stop - start, reader.sample_shape)
     with np.errstate(over="ignore"):  # a huge multiplier gives inf, which the nan-inf check reports
         return values * reader.multiplier
 
@@ -124,7 +124,7 @@ def gather_inputs(
         raise UsageError(
             f"no layer reads data variable(s) {', '.join(unknown)}; the spec's variables are: {', '.join(readers)}"
         )
-    from_dataset: dict[str, Source] = {}
+    from_dataset: Mapping[str, Source] = {}
     if dataset is not None:
         from .dataset import open_dataset
 
@@ -139,6 +139,7 @@ def gather_inputs(
     data: dict[str, Source] = {}
     to_generate: list[DataReader] = []
     for variable, reader in readers.items():
+        value: Source
         if variable in arrays:
             value, origin = np.asarray(arrays[variable]), "the array given"
         elif variable in files:
@@ -160,7 +161,7 @@ def gather_inputs(
             )
         if value.dtype.kind not in "biuf":  # complex and timedelta64 would be cast silently
             raise UsageError(f"data for '{variable}' from {origin} holds {value.dtype} values, not numbers")
-        size = reader.size
+        size = reader.sample_shape
         if not isinstance(value, np.ndarray) and value.shape == size:
             value = value[0 : len(value)]  # a file holding the one sample alone: read it
         shape = value.shape
@@ -189,8 +190,8 @@ def check_spec_data(
     if not isinstance(values, dict):
         return {}
     readers: dict[str, DataReader] = {}
-    for reader in data_readers(layers):
-        readers.setdefault(reader.variable, reader)
+    for each in data_readers(layers):
+        readers.setdefault(each.variable, each)
     arrays: dict[str, np.ndarray] = {}
     for variable, value in values.items():
         where = ("data", variable)
@@ -247,10 +248,17 @@ def _first_bad_sample(value: Any) -> tuple[tuple[int, ...], str]:
     return (), "the samples are not regular lists of numbers"
 
 
-def samples_of(array: np.ndarray, size: tuple[int, ...]) -> np.ndarray:
-    """Data as a batch of samples of ``size``: (N, *size) as it is, or a single sample given alone."""
+@overload
+def samples_of(array: np.ndarray, size: tuple[int, ...]) -> np.ndarray: ...
+@overload
+def samples_of(array: Source, size: tuple[int, ...]) -> Source: ...
+
+
+def samples_of(array: Source, size: tuple[int, ...]) -> Source:
+    """Data as a batch of samples of ``size``: (N, *size) as it is, or a single sample given alone
+    (an array: a file's reader holding one sample alone is read before: gather_inputs)."""
     size = tuple(size)
-    if array.shape == size:
+    if array.shape == size and isinstance(array, np.ndarray):
         return array[np.newaxis]
     if array.shape[1:] == size:
         return array

@@ -110,7 +110,7 @@ class DiagnosticList:
         return [d for d in self.items if d.severity == ERROR]
 
 
-def _order(d: Diagnostic) -> tuple:
+def _order(d: Diagnostic) -> tuple[str, int, int]:
     return (d.file, d.line or 0, d.column or 0)
 
 

@@ -19,12 +19,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .codes import summaries
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic
 from .printable import json_text, printable
+
+if TYPE_CHECKING:
+    pass
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -164,7 +164,7 @@ def _parameter_source(param: Parameter, config: dict[str, Any], spec_file: str) 
 
 def _report_shape_error(layer: Layer, layers: dict[str, Layer], exc: ShapeError, diagnostics: DiagnosticList) -> None:
     """A shape rule's error, at the property it names when the spec writes it, else at the inputs."""
-    received = [f"{source} {format_shape(layers[source].shape)}" for source in layer.inputs]
+    received = [f"{source} {format_shape(layers[source].inferred_shape)}" for source in layer.inputs]
     received_text = ", ".join(received[:-1]) + " and " + received[-1] if len(received) > 1 else "".join(received)
     where = ("layers", layer.index, "input") if layer.inputs else ("layers", layer.index)
     if exc.prop is not None and ("layers", layer.index, exc.prop) in diagnostics.source_map.values:
@@ -185,6 +185,7 @@ def check_parameter_files(
             if source.file is None:
                 continue
             missing = confinement.problem(source.file, read=read_data)
+            problem: str | None
             if missing:
                 problem = f"parameter file {source.file} of layer {layer.title} {missing}"
             elif read_data:
@@ -217,7 +218,7 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
     ``names`` holds every layer name written, valid layer or not, so that an input
     naming an invalid layer is not reported as naming no layer.
     """
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(layers)
     written = set(names)  # looked up once per input: a list would make wiring quadratic
     index: Candidates | None = None  # of the names, for suggestions: built once, when first needed
@@ -323,8 +324,9 @@ def infer_shapes(order: tuple[str, ...], layers: dict[str, Layer], diagnostics: 
     shared: dict[str, tuple[tuple[int, ...], Layer]] = {}
     for name in order:
         layer = layers[name]
-        shapes = [layers[source].shape if source in layers else None for source in layer.inputs]
-        if any(shape is None for shape in shapes) or not layer.type.arity.accepts(len(shapes)):
+        known = [layers[source].shape if source in layers else None for source in layer.inputs]
+        shapes = [shape for shape in known if shape is not None]
+        if len(shapes) < len(known) or not layer.type.arity.accepts(len(shapes)):
             continue  # an input or the wiring failed already: that error is reported
         try:
             layer.shape = tuple(layer.type.infer_shape(shapes, layer.props))

@@ -59,13 +59,13 @@ class Footprint:
             for layer in spec.layers.values()
             for name, shape in layer.parameter_shapes.items()
         }
-        sizes = [prod(layer.shape) for layer in spec.layers.values()]
+        sizes = [prod(layer.inferred_shape) for layer in spec.layers.values()]
         return cls(
             item=np.dtype(spec.dtype).itemsize,
             parameter_values=sum(prod(shape) for shape in shapes.values()),
             activation_values=sum(sizes),
             largest_values=max(sizes, default=0),
-            sample_values={name: prod(spec.layers[name].shape) for name in spec.outputs},
+            sample_values={name: prod(spec.layers[name].inferred_shape) for name in spec.outputs},
             outputs=tuple(spec.outputs),
         )
 
@@ -82,12 +82,12 @@ class Footprint:
         read a batch at a time (see nnspec.sources and nnspec.npyfile).
         """
         item = self.item
-        kept = self.outputs if kept is None else kept
+        outputs = self.outputs if kept is None else kept
         return Estimate(
             parameters=self.parameter_values * (8 + item),
-            data=sum(prod(reader.size) for reader in generated) * batch * (GENERATOR_BYTES + item),
+            data=sum(prod(reader.sample_shape) for reader in generated) * batch * (GENERATOR_BYTES + item),
             activations=batch * (self.activation_values * item + self.largest_values * 16),
-            outputs=samples * sum(self.sample_values[name] for name in kept) * item,
+            outputs=samples * sum(self.sample_values[name] for name in outputs) * item,
         )
 
 

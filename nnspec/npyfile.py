@@ -32,7 +32,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from math import prod
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class Header:
         return prod(self.shape) * self.dtype.itemsize
 
 
-def read_header(handle: BinaryIO, available: int) -> Header:
+def read_header(handle: IO[bytes], available: int) -> Header:
     """The header at the start of ``handle`` (a .npy file, or a .npz member), checked in full;
     ``available`` is the number of bytes the file or member holds, which the values must fill."""
     start = handle.read(len(MAGIC) + 2)
@@ -90,7 +90,7 @@ def read_header(handle: BinaryIO, available: int) -> Header:
     return header
 
 
-def _exactly(handle: BinaryIO, count: int) -> bytes:
+def _exactly(handle: IO[bytes], count: int) -> bytes:
     data = handle.read(count)
     if len(data) < count:
         raise ArrayFileError("is cut short in its header")
@@ -215,7 +215,7 @@ class ArrayFile:
     def _fill(self, out: np.ndarray, position: int) -> None:
         """``out`` (contiguous) filled with the bytes of values from ``position`` on."""
         if out.nbytes:  # the bytes of ``out`` as they lie in memory, C or Fortran order: the file's
-            self._read_into(memoryview(out.reshape(-1, order="A").view(np.uint8)), position)
+            self._read_into(out.reshape(-1, order="A").view(np.uint8).data, position)
 
     def _read_into(self, buffer: memoryview, position: int) -> None:
         raise NotImplementedError
@@ -300,7 +300,7 @@ class NpzMemberRows(ArrayFile):
                 f"{self.name} is compressed with method {info.compress_type}, which nnspec does not read "
                 "(numpy.savez stores, numpy.savez_compressed deflates)"
             )
-        self._stream: BinaryIO | None = None
+        self._stream: IO[bytes] | None = None
         self._place = 0
         try:
             self.header = read_header(self._open(), info.file_size)
@@ -315,16 +315,16 @@ class NpzMemberRows(ArrayFile):
                 f"its header declares (shape {_shape(self.shape)} of {self.dtype}): it is damaged"
             )
 
-    def _open(self) -> BinaryIO:
+    def _open(self) -> IO[bytes]:
         self._close()
         try:
             archive = zipfile.ZipFile(self.path)
-            self._stream = archive.open(self.info)
+            self._stream = stream = archive.open(self.info)
             archive.close()  # the member's stream keeps the file open until it is closed itself
         except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
             raise UsageError(f"{self.name} cannot be read: {exc}") from None
         self._place = 0
-        return self._stream
+        return stream
 
     def _close(self) -> None:
         if self._stream is not None:

@@ -24,6 +24,9 @@ from .npyfile import MAGIC, ArrayFile, NpyRows, NpzArchive, open_npy
 from .sources import file_problem
 from .spec import ParameterSource, Spec
 
+# Parameters by nnabla name, as given or loaded: a file's arrays stay ArrayFiles until a layer reads them.
+Loaded = Mapping[str, "ArrayFile | np.ndarray"]
+
 # name -> std (Normal*) or limit (Uniform*) from (inmaps, outmaps, kernel size), as nnabla's
 # calc_normal_std_* / calc_uniform_lim_glorot define them; the result is times the multiplier.
 _SCALES: dict[str, Callable[[int, int, int], float]] = {
@@ -109,7 +112,7 @@ def parameter_rng(seed: int, key: str) -> np.random.Generator:
 H5_EXTRA = "pip install 'nnspec[h5]'"
 
 
-def load_parameter_file(path: str | Path, max_memory: int | None = None) -> Mapping[str, ArrayFile | np.ndarray]:
+def load_parameter_file(path: str | Path, max_memory: int | None = None) -> Loaded:
     """Parameters by nnabla name from a file: nnabla's parameter .h5 (by its suffix), else a .npz
     of nnabla-named arrays (never unpickles anything). ``max_memory`` (bytes) bounds what an .h5
     file's datasets may take, checked from their headers before any is read. A .npz member is
@@ -215,7 +218,7 @@ def _h5_order(item) -> float:
 
 
 def resolve_parameters(
-    spec: Spec, loaded: Mapping[str, np.ndarray] | None = None, source: str = "the parameters given"
+    spec: Spec, loaded: Loaded | None = None, source: str = "the parameters given"
 ) -> tuple[dict[str, dict[str, np.ndarray]], list[Diagnostic]]:
     """Every layer's parameters as arrays of the spec's dtype, and warnings (unused keys).
 
@@ -237,6 +240,7 @@ def resolve_parameters(
                 if problem:
                     errors.append(_located(spec, origin, problem, layer.name))
                     continue
+                assert value is not None  # _parameter_value gives a value wherever it gives no problem
                 with np.errstate(over="ignore"):  # values beyond the dtype become inf: reported just below
                     by_key[key] = value.astype(dtype, copy=False)
                 bad = by_key[key].size - np.count_nonzero(np.isfinite(by_key[key]))
@@ -264,7 +268,7 @@ def resolve_parameters(
     return result, warnings
 
 
-def loaded_layers(spec: Spec, loaded: Mapping[str, np.ndarray] | None) -> frozenset[str]:
+def loaded_layers(spec: Spec, loaded: Loaded | None) -> frozenset[str]:
     """The layers whose parameters are all read (from ``loaded`` or their own ``file:``) rather
     than drawn from initializers: trained values, whose scale a check should not blame on an
     initializer."""

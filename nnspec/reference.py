@@ -60,10 +60,10 @@ def entry(layer_type: LayerType) -> str:
         width = max(len(p.name) for p in t.properties)
         for p in t.properties:
             lines.append(f"    {p.name.ljust(width)}  default {_default(p)}; {p.expects}. {p.description}")
-    for p in t.parameters:
+    for parameter in t.parameters:
         lines.append(
-            f"  parameter {p.name}: {p.description} Initializer {p.initializer} x {format_number(p.multiplier, 6)}; "
-            f"stored as {{scope}}/{t.function_scope}/{p.name}."
+            f"  parameter {parameter.name}: {parameter.description} Initializer {parameter.initializer} "
+            f"x {format_number(parameter.multiplier, 6)}; stored as {{scope}}/{t.function_scope}/{parameter.name}."
         )
     for target in t.targets:
         lines.append(

@@ -38,7 +38,7 @@ def to_dict(result: RunResult) -> dict[str, Any]:
                 "name": name,
                 "type": layer.type.name,
                 "inputs": layer.inputs,
-                "shape": list(layer.shape),
+                "shape": list(layer.inferred_shape),
                 "line": line,
                 "column": column,
                 "output": stats.output.to_dict(),
@@ -140,7 +140,7 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
             [
                 printable(name),
                 printable(spec.layers[name].type.name),
-                "x".join(map(str, spec.layers[name].shape)),  # 1x28x28: narrower than (1, 28, 28)
+                "x".join(map(str, spec.layers[name].inferred_shape)),  # 1x28x28: narrower than (1, 28, 28)
                 _span(_combined(received)),
                 _span(out),
                 format_number(out.mean, 3) if out.finite else "-",
@@ -176,8 +176,8 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
         lines += ["", "over all samples"]
         name_width = max(len(printable(name)) for name in found_scores)
         for name, score in found_scores.items():
-            shown = format_score(score["kind"], score["value"])
-            kind = f"{score['kind']} {shown} ({printable(spec.layers[name].type.name)})"
+            amount = format_score(score["kind"], score["value"])
+            kind = f"{score['kind']} {amount} ({printable(spec.layers[name].type.name)})"
             lines.append(f"  {printable(name).ljust(name_width)}  {kind}")
     for severity in (ERROR, WARNING, INFO):
         found = [f for f in result.findings if f.severity == severity]

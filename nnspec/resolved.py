@@ -90,6 +90,7 @@ def _represent_flow_map(dumper: yaml.SafeDumper, data: _FlowMap) -> yaml.Node:
 
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style: str | None
     if not is_clean(data):
         style = '"'  # escaped, on one line (_Dumper.write_double_quoted)
     else:
@@ -114,10 +115,10 @@ def _flow_scalar_lists(value: Any) -> Any:
         items = {key: _flow_scalar_lists(item) for key, item in value.items()}
         return _FlowMap(items) if isinstance(value, _FlowMap) else items
     if isinstance(value, (list, tuple)):
-        items = [_flow_scalar_lists(item) for item in value]
-        if isinstance(value, _Flow) or not any(isinstance(item, (dict, list)) for item in items):
-            return _Flow(items)
-        return items
+        listed = [_flow_scalar_lists(item) for item in value]
+        if isinstance(value, _Flow) or not any(isinstance(item, (dict, list)) for item in listed):
+            return _Flow(listed)
+        return listed
     return value
 
 

@@ -33,7 +33,7 @@ from . import memory, settings
 from .checks import Finding, LayerStats, checks_for, observe, run_checks
 from .data import gather_inputs, generate, release, variables
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
-from .params import load_parameter_file, loaded_layers, resolve_parameters
+from .params import Loaded, load_parameter_file, loaded_layers, resolve_parameters
 from .plan import Step, data_key, make_plan, owns
 from .semantics import EVALUATION, as_run, semantics_name
 from .spec import DataReader, Spec
@@ -216,6 +216,7 @@ class Runner:
         self._footprint = memory.Footprint.of(spec)
         # The parameters are drawn or loaded here: their memory is checked before, not after.
         memory.check(self._footprint.estimate(0, 0, [], []), _limit(max_memory))
+        loaded: Loaded | None
         if isinstance(params, (str, Path)):
             loaded, source = load_parameter_file(params, _limit(max_memory)), f"parameter file {params}"
         else:
@@ -230,7 +231,7 @@ class Runner:
         self._variables = variables(spec)
         self._plan = make_plan(spec, self.order, self.parameters, measured, statistics, list(self._variables))
         self._dtype = np.dtype(spec.dtype)
-        self._estimates: dict[tuple, memory.Estimate] = {}
+        self._estimates: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], memory.Estimate] = {}
 
     def run(
         self,
@@ -297,7 +298,7 @@ class Runner:
         findings = run_checks(spec, stats, self.enabled, self.parameters, self.trained) if self.statistics else []
         for found in (finding.diagnostic(spec) for finding in findings if finding.severity != INFO):
             warnings.warn_explicit(f"{found.message} [{found.code}]", RangeWarning, found.file, found.line or 0)
-        omitted = {name: (done, *spec.layers[name].shape) for name in spec.outputs if name not in kept}
+        omitted = {name: (done, *spec.layers[name].inferred_shape) for name in spec.outputs if name not in kept}
         notes = [*self.notes, *(note for source in data.values() for note in getattr(source, "notes", ()))]
         result = RunResult(
             spec, done, outputs, stats, findings, self.parameters, notes, omitted, interrupted, count, self.semantics
@@ -325,6 +326,7 @@ class Runner:
             for reader in to_generate:
                 tensors[slots[data_key(reader.variable)]] = generate(reader, start, stop, self.spec.seed).astype(dtype)
             if not self.statistics:
+                assert self._plan.forward is not None  # a plan for runs without statistics has its function
                 self._plan.forward(tensors)  # the plan's own function: see nnspec.plan
                 return tensors, {}
             return tensors, _forward_observed(self._plan.steps, tensors, start)

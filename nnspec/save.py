@@ -16,6 +16,7 @@ import re
 import socket
 import stat
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
@@ -180,12 +181,22 @@ def save_outputs(path: Path, outputs: Mapping[str, np.ndarray]) -> None:
     suffix = path.suffix.lower()
     check_output_path(path, list(outputs))
     if suffix == ".npz":
-        write_atomically(path, lambda handle: np.savez(handle, **outputs))
+        write_atomically(path, lambda handle: write_npz(handle, outputs))
     elif suffix == ".npy":
         [values] = outputs.values()
         write_atomically(path, lambda handle: np.save(handle, values, allow_pickle=False))
     else:
         write_atomically(path, lambda handle: _write_csv(handle, outputs))
+
+
+def write_npz(handle: IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
+    """An .npz as numpy.savez writes one (a stored zip of NAME.npy members), whatever the names:
+    savez takes them as keyword arguments, so an output layer named 'file' crashed it and one named
+    'allow_pickle' was taken for that option and left out."""
+    with zipfile.ZipFile(handle, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, values in arrays.items():
+            with archive.open(f"{name}.npy", mode="w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(values), allow_pickle=False)
 
 
 def _write_csv(handle: IO[bytes], outputs: Mapping[str, np.ndarray]) -> None:
@@ -218,7 +229,7 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+def write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Write through a temporary file in the same directory, then rename: the file appears whole or not at all.
 
     Temporary files that a process of this host which no longer runs left for the same file (killed

@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import re
 import sys
+from collections.abc import Mapping
 from copy import deepcopy
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 
@@ -70,7 +71,17 @@ def _validator() -> jsonschema.protocols.Validator:
 
 @cache
 def _layer_validator(type_name: str) -> jsonschema.protocols.Validator:
-    return _validator().evolve(schema=_validator().schema["$defs"][type_name])
+    return _validator().evolve(schema=_schema_of(_validator())["$defs"][type_name])
+
+
+# jsonschema types a schema as a mapping or a bool, and an error's schema and validator_value as possibly
+# unset; nnspec's schemas are mappings, and an error from validating against them has both set.
+def _schema_of(holder: jsonschema.ValidationError | jsonschema.protocols.Validator) -> Mapping[str, Any]:
+    return cast(Mapping[str, Any], holder.schema)
+
+
+def _value_of(error: jsonschema.ValidationError) -> Any:
+    return cast(Any, error.validator_value)
 
 
 def _errors(data: dict[str, Any]):
@@ -170,12 +181,12 @@ def _yaml_float(value: float) -> str:
 def _describe(error: jsonschema.ValidationError, data: dict[str, Any], diagnostics: DiagnosticList):
     """Turn one jsonschema error into (message, path, at_key, code) tuples a person can act on."""
     path = tuple(error.absolute_path)
-    instance = error.instance
+    instance: Any = error.instance  # set on every error of a validation (jsonschema types it as maybe unset)
     validator = error.validator
     if validator == "required":
-        forbids_unknown = error.schema.get("additionalProperties") is False
-        unknown = [key for key in instance if key not in error.schema.get("properties", {})]
-        for key in error.validator_value:
+        forbids_unknown = _schema_of(error).get("additionalProperties") is False
+        unknown = [key for key in instance if key not in _schema_of(error).get("properties", {})]
+        for key in _value_of(error):
             if key in instance or (forbids_unknown and diagnostics.closest_name(key, unknown)):
                 continue  # a misspelt key: its unknown-property error suggests this one
             if path == () and key == "nnspec":
@@ -189,7 +200,7 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any], diagnosti
                 yield (f"{_owner(data, path)} has no '{key}'", path, False, codes.REQUIRED)
         return
     if validator == "additionalProperties":
-        allowed = list(error.schema.get("properties", {}))
+        allowed = list(_schema_of(error).get("properties", {}))
         for key in instance:
             if key not in allowed:
                 hint = diagnostics.suggestion(key, allowed)
@@ -213,7 +224,7 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any], diagnosti
         yield (f"unknown layer type '{instance}'{hint}", path, False, codes.UNKNOWN_TYPE)
         return
     if path[-1:] == ("checks",) and validator == "enum":  # propertyNames: ``instance`` is the key
-        hint = diagnostics.suggestion(str(instance), error.validator_value) or " (docs/checks.md lists the checks)"
+        hint = diagnostics.suggestion(str(instance), _value_of(error)) or " (docs/checks.md lists the checks)"
         yield (f"unknown check '{instance}'{hint}", path + (instance,), True, codes.UNKNOWN_CHECK)
         return
     if path == ("data",) and validator == "pattern":  # propertyNames: ``instance`` is the key
@@ -245,15 +256,15 @@ def _expected(error: jsonschema.ValidationError, data: dict[str, Any], path: tup
     if path[:1] == ("layers",) and path[2:] == ("type",):
         return "a layer type, as text (see nnspec layers)"
     if path[-1:] == ("initializer",):
-        return "one of " + ", ".join(error.validator_value)
+        return "one of " + ", ".join(_value_of(error))
     if error.validator == "enum":
-        return "one of " + ", ".join(map(str, error.validator_value))
+        return "one of " + ", ".join(map(str, _value_of(error)))
     if error.validator == "minimum":
-        return f"at least {error.validator_value}"
+        return f"at least {_value_of(error)}"
     if error.validator == "minItems":
         return "a non-empty list"
     if error.validator == "type":
-        kind = error.validator_value
+        kind = _value_of(error)
         return (
             {
                 "integer": "an integer",

@@ -76,7 +76,7 @@ def resolve(spec: Spec, overrides: Mapping[str, Any] | None = None) -> dict[str,
     for layer in spec.layers.values():
         settings[layer.name] = {}
         for check in checks_for(layer.type):
-            current = {"severity": check.severity, "threshold": check.threshold}
+            current: dict[str, Any] = {"severity": check.severity, "threshold": check.threshold}
             for layer_settings in (spec.checks, layer.checks, overrides):
                 if check.id in layer_settings:
                     current.update(normalize(layer_settings[check.id], check.severity))

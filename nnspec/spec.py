@@ -49,6 +49,13 @@ class Layer:
     target_shapes: dict[str, Shape] = field(default_factory=dict)
 
     @property
+    def inferred_shape(self) -> Shape:
+        """``shape`` where it must be known: in a validated spec, whose every shape was inferred."""
+        if self.shape is None:
+            raise ValueError(f"layer {self.title} has no inferred shape: its spec did not pass validation")
+        return self.shape
+
+    @property
     def title(self) -> str:
         """How messages name the layer: 'fc1' (Affine)."""
         return f"'{self.name}' ({self.type.name})"
@@ -77,6 +84,13 @@ class DataReader:
     generator: str
     multiplier: float
     target: str | None = None  # the target's name; None for an Input layer
+
+    @property
+    def sample_shape(self) -> Shape:
+        """``size`` where it must be known: in a validated spec, whose every shape was inferred."""
+        if self.size is None:
+            raise ValueError(f"{self.title} has no inferred shape: its spec did not pass validation")
+        return self.size
 
     @property
     def title(self) -> str:
@@ -110,7 +124,7 @@ class Spec:
     layers: dict[str, Layer]
     outputs: list[str]
     data: dict[str, Any]
-    graph: nx.DiGraph
+    graph: nx.DiGraph[str]
     order: tuple[str, ...]  # the order the layers run in (nnspec.graph.execution_order), computed once
     source_map: SourceMap
     checks: dict[str, Any] = field(default_factory=dict)  # check settings for every layer

@@ -54,8 +54,9 @@ def _source(spec: Spec, layer: Layer) -> Estimate:
 
 
 def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> Estimate | None:
-    inputs = [found.get(source) for source in layer.inputs]
-    if any(e is None or not np.isfinite(e.mean) for e in inputs):
+    estimated = [found.get(source) for source in layer.inputs]
+    inputs = [e for e in estimated if e is not None and np.isfinite(e.mean)]
+    if len(inputs) < len(estimated):
         return None
     layer_type = layer.type
     if layer_type.elementwise:
@@ -116,14 +117,15 @@ def _predicted(
             return with_cause(message, scale_origin(spec, layer.name, estimated_std))
         return message
     if check.predict_from_parameters is not None and _known_parameters(spec, layer):
-        return check.predict_from_parameters(layer, parameter_moments(spec, layer), received, threshold)
+        # checks.py types this threshold float, Check.predict's float | None: one of them is settled in nnspec/checks/
+        return check.predict_from_parameters(layer, parameter_moments(spec, layer), received, threshold)  # type: ignore[arg-type]
     return None
 
 
 def _reach_of_probabilities(layer: Layer, logits: Estimate, dtype: str) -> dict[str, float]:
     """Probabilities are > 0 in exact arithmetic and 0 only where the dtype underflows: their least
     and largest over a fixed Monte Carlo sample of the logits (a normal fit clipped at 0 would say 0)."""
-    drawn = drawn_along_axis(logits, DRAWN_ROWS, layer.shape[layer.props["axis"]], dtype)
+    drawn = drawn_along_axis(logits, DRAWN_ROWS, layer.inferred_shape[layer.props["axis"]], dtype)
     with np.errstate(all="ignore"):
         probabilities = layer.type.forward([drawn], {**layer.props, "axis": 0}, {})
     return {"reach_low": float(probabilities.min()), "reach_high": float(probabilities.max())}

@@ -299,9 +299,9 @@ def _std(values: np.ndarray, mean: float, magnitude: float, low: float, high: fl
     overflow once values pass sqrt(max / n) and lose precision below sqrt(tiny); such values are
     divided by their largest magnitude (``magnitude``) first.
     """
-    if _float_range(values.dtype) is None:  # integers: in float64, whose range holds their squares
+    if not np.issubdtype(values.dtype, np.floating):  # integers: in float64, whose range holds their squares
         values = values.astype(np.float64)
-    tiny, largest = _float_range(values.dtype)
+    tiny, largest = _finite_range(values.dtype)
     scaled = magnitude > sqrt(largest / values.size) / 4 or 0 < magnitude < sqrt(tiny) * 1e8
     # Bhatia-Davis: var <= (high - mean)(mean - low); past that bound the one pass cannot be kept
     if not scaled and mean * mean <= 2 * (high - mean) * (mean - low):
@@ -348,7 +348,7 @@ def _none_nearer_zero(values: np.ndarray) -> bool:
     ``1 << mantissa_bits``.
     """
     if values.dtype not in _BIT_LAYOUT:
-        return bool(np.minimum.reduce(np.abs(values)) >= _float_range(values.dtype)[0])
+        return bool(np.minimum.reduce(np.abs(values)) >= _finite_range(values.dtype)[0])
     unsigned, signed, _, mantissa_bits, _ = _BIT_LAYOUT[values.dtype]
     tiny_bits = 1 << mantissa_bits
     lowest = -(1 << (8 * values.itemsize - 1))
@@ -361,8 +361,11 @@ def _none_nearer_zero(values: np.ndarray) -> bool:
 @cache
 def _float_range(dtype: np.dtype) -> tuple[float, float] | None:
     """A float dtype's smallest normal and largest finite numbers; None for other dtypes."""
-    if not np.issubdtype(dtype, np.floating):
-        return None
+    return _finite_range(dtype) if np.issubdtype(dtype, np.floating) else None
+
+
+def _finite_range(dtype: np.dtype) -> tuple[float, float]:
+    """A float dtype's smallest normal and largest finite numbers."""
     info = np.finfo(dtype)
     return float(info.tiny), float(info.max)
 
@@ -419,7 +422,8 @@ def _picks(start: int, count: int) -> np.ndarray:
     takes: a hash of its number, so that the sets are not in step with any order of the data (data
     ordered class by class, say)."""
     index = np.arange(start, start + count, dtype=np.uint64)
-    return ((index * _GOLDEN) >> np.uint64(58)).astype(np.intp)
+    picks: np.ndarray = ((index * _GOLDEN) >> np.uint64(58)).astype(np.intp)  # numpy's stubs: Any
+    return picks
 
 
 def _histogram(sample: np.ndarray) -> np.ndarray:
@@ -461,8 +465,8 @@ def _few_distinct(
     values = np.unique(sampled)
     if values.size > DISTINCT_KEPT:
         return None
-    counts = _counts_of(finite, values)
-    return None if counts is None else _as_distinct(dict(zip(values.tolist(), counts.tolist())))
+    counted = _counts_of(finite, values)
+    return None if counted is None else _as_distinct(dict(zip(values.tolist(), counted.tolist())))
 
 
 def _counts_of(finite: np.ndarray, values: np.ndarray) -> np.ndarray | None:

@@ -54,12 +54,14 @@ def _version_0_to_1(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             raise UpgradeStepError("a version-0 spec has 'network:' and 'layers:' both: keep one")
         data = {("layers" if key == "network" else key): value for key, value in data.items()}
         notes.append("'network:' renamed 'layers:'")
-    layers = data.get("layers")
+    given = data.get("layers")
+    layers: list[Any] = given if isinstance(given, list) else []
     types = layer_types()
-    for position, layer in enumerate(layers if isinstance(layers, list) else []):
+    for position, layer in enumerate(layers):
         if not isinstance(layer, dict):
             continue
-        layer_type = types.get(layer.get("type")) if isinstance(layer.get("type"), str) else None
+        type_name = layer.get("type")
+        layer_type = types.get(type_name) if isinstance(type_name, str) else None
         if layer_type is None:
             continue  # validation reports the type; its properties cannot be told apart from anything else
         renames = {p.nnc_name: p.name for p in layer_type.properties if p.nnc_name != p.name}
@@ -187,7 +189,7 @@ def _error(message: str, file: str, source_map: SourceMap | None) -> Diagnostic:
 
 def _leading_comments(text: str) -> str:
     """The comment lines (and blank lines between them) at the top of the text."""
-    kept = []
+    kept: list[str] = []
     for line in text.lstrip("\ufeff").splitlines(keepends=True):
         if line.lstrip().startswith("#") or (kept and not line.strip()):
             kept.append(printable(line.rstrip("\r\n")) + "\n")  # comments are printed too

@@ -119,7 +119,8 @@ def _build_spec(
     confinement: Confinement,
     read_data: bool,
 ) -> Spec | None:
-    raw_layers = data.get("layers") if isinstance(data.get("layers"), list) else []
+    given = data.get("layers")
+    raw_layers: list[Any] = given if isinstance(given, list) else []
     names = [raw["name"] for raw in raw_layers if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
     layers = resolve_layers(raw_layers, broken, doc, diagnostics)
     if isinstance(data.get("checks"), dict):
@@ -134,7 +135,7 @@ def _build_spec(
     check_shared_variables(layers, diagnostics)
     data_values = check_spec_data(_readable_data(data, broken), layers, diagnostics)
     dataset = _check_dataset(doc, data, diagnostics, confinement, read_data)
-    if diagnostics.errors or broken:
+    if diagnostics.errors or broken or graph is None:  # no graph without an error: the test tells mypy
         return None
     return Spec(
         file=doc.file,

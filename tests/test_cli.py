@@ -69,6 +69,22 @@ def test_run_output_file_is_written_and_never_overwritten_without_force(tmp_path
     assert main(["run", SEED, "--output", str(out), "--force"]) == 0
 
 
+@pytest.mark.parametrize("name", ["file", "allow_pickle", "args"])
+def test_outputs_named_like_numpy_savez_arguments_are_saved(name, tmp_path, write_spec, capsys):
+    # np.savez(handle, **outputs) took the layer names for its own arguments: 'file' crashed it (an
+    # internal error), 'allow_pickle' was read as that option and the layer was left out of the file.
+    spec = write_spec(
+        f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: [3]}}\n  - {{name: {name}, type: Tanh}}\n"
+    )
+    values = tmp_path / "x.npy"
+    np.save(values, np.array([[0.0, 1.0, -2.0], [3.0, 0.5, -0.5]]))
+    out = tmp_path / "out.npz"
+    assert main(["run", "-q", str(spec), "--input", f"x={values}", "--output", str(out)]) == 0, capsys.readouterr().err
+    with np.load(out) as saved:
+        assert saved.files == [name]
+        np.testing.assert_allclose(saved[name], np.tanh([[0.0, 1.0, -2.0], [3.0, 0.5, -0.5]]), rtol=1e-6)
+
+
 def test_run_with_input_and_params_files(tmp_path, write_spec, capsys):
     spec = write_spec(
         "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2]}\n  - {name: fc, type: Affine, out_shape: 1}\n"

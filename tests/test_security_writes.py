@@ -299,7 +299,7 @@ def test_a_write_that_fails_after_the_run_still_prints_the_report(tmp_path, monk
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(np, "savez", disk_full)
+    monkeypatch.setattr(np.lib.format, "write_array", disk_full)  # where every .npy and .npz is written
     target = tmp_path / "o.npz"
     assert main(["run", SEED, "--output", str(target)]) == 2
     out, err = capsys.readouterr()

@@ -181,12 +181,17 @@ TRUTH_VALUE = Property("value", "float", 0.0, "The scalar operand, taken as true
 TRUE_NAN = " NaN is nonzero, so it counts as true."
 
 
+def _on_truth_values(test: Test) -> Test:
+    """``test`` applied to whether each input is nonzero (true)."""
+    return lambda a, b: test(_true(a), _true(b))
+
+
 def _register_palette() -> None:
     """Every Logical layer, in the order of NNC's palette."""
     for suffix, (test, word, phrase, _) in LOGICAL.items():
         _register_two_inputs(
             f"Logical{suffix}",
-            lambda a, b, test=test: test(_true(a), _true(b)),
+            _on_truth_values(test),
             f"o = (i0 != 0) {word} (i1 != 0)",
             f"1 where {phrase} nonzero (true), else 0; the inputs broadcast as in nnabla.",
             RANGE_NOTE + TRUE_NAN,

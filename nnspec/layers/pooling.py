@@ -18,6 +18,7 @@ from __future__ import annotations
 from functools import reduce
 from itertools import product
 from math import prod, sqrt
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -118,7 +119,8 @@ def _windows(x: np.ndarray, props, fill: float) -> tuple[np.ndarray, tuple[int, 
     n = len(kernel)
     view = sliding_window_view(padded, kernel, axis=tuple(range(padded.ndim - n, padded.ndim)))
     starts = tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(out, strides))
-    return view[(Ellipsis, *starts, *(slice(None),) * n)], axes, out
+    windows: tuple[Any, ...] = (Ellipsis, *starts, *(slice(None),) * n)  # typed: numpy's overloads mislead mypy
+    return view[windows], axes, out
 
 
 def _offset_views(padded: np.ndarray, props, out: list[int]):
@@ -127,7 +129,8 @@ def _offset_views(padded: np.ndarray, props, out: list[int]):
     operations, several times faster than reducing each small window of a window view."""
     kernel, strides, _ = _geometry(props)
     for offset in product(*(range(k) for k in kernel)):
-        yield padded[(Ellipsis, *(slice(i, i + (o - 1) * s + 1, s) for i, o, s in zip(offset, out, strides)))]
+        at: tuple[Any, ...] = (Ellipsis, *(slice(i, i + (o - 1) * s + 1, s) for i, o, s in zip(offset, out, strides)))
+        yield padded[at]
 
 
 def _restore(y: np.ndarray, props, n: int) -> np.ndarray:

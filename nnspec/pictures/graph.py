@@ -84,7 +84,7 @@ def boxes(spec: Spec, findings: Iterable[Finding]) -> dict[str, Box]:
         name: Box(
             name,
             spec.layers[name].type.name,
-            format_shape(spec.layers[name].shape),
+            format_shape(spec.layers[name].inferred_shape),
             tuple(key_properties(spec, spec.layers[name])),
             tuple(by_layer.get(name, ())),
         )
@@ -105,7 +105,7 @@ def key_properties(spec: Spec, layer: Layer) -> list[str]:
         written = ("layers", layer.index, prop.name) in spec.source_map.values
         if not written and value == prop.normalize(prop.default):
             continue
-        if prop.kind == "shape" and value is not None and tuple(value) == tuple(layer.shape):
+        if prop.kind == "shape" and value is not None and tuple(value) == layer.inferred_shape:
             continue
         lines.append(f"{prop.name}: {_show(value)}")
     for param in layer.type.parameters:

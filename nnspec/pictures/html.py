@@ -55,7 +55,7 @@ def build_report(result: RunResult, plots: Mapping[str, bytes] | None = None) ->
         graph = draw(spec, result.findings, title(spec, result.samples), "svg", lambda n: f"#{anchor(n)}")
     if plots is None:
         plots = {name: layer_plot(result, name) for name in plotted_layers(result)}
-    return report_html(result, graph and graph.decode("utf-8"), plots)
+    return report_html(result, None if graph is None else graph.decode("utf-8"), plots)
 
 
 def report_html(result: RunResult, graph_svg: str | None, plots: Mapping[str, bytes]) -> str:
@@ -188,11 +188,12 @@ def _findings(result: RunResult) -> str:
         if not found:
             continue
         items = []
-        for finding in (f.diagnostic(result.spec) for f in found):
+        for source in found:
+            finding = source.diagnostic(result.spec)
             where = f"line {finding.line}" if finding.line is not None else ""
             items.append(
                 f'<li class="sev-{severity}"><span class="badge">{escape(severity)}</span> '
-                f'<a href="#{anchor(finding.layer)}">{escape(finding.layer)}</a> '
+                f'<a href="#{anchor(source.layer)}">{escape(source.layer)}</a> '
                 f'<span class="where">{escape(where)}</span> {escape(finding.message)} '
                 f'<code class="check">[{escape(finding.code)}]</code></li>'
             )

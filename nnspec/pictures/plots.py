@@ -14,8 +14,9 @@ a layer with few distinct values has a bar at each of them, its exact share.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -70,7 +71,12 @@ def write_plots(directory: Path, spec: Spec, pngs: Mapping[str, bytes]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     names = plot_file_names(spec.order)
     for name, png in pngs.items():
-        write_atomically(directory / names[name], lambda handle, png=png: handle.write(png))
+        write_atomically(directory / names[name], _writer(png))
+
+
+def _writer(data: bytes) -> Callable[[IO[bytes]], object]:
+    """What writes ``data`` into the file write_atomically opens (a lambda with a default mypy cannot type)."""
+    return lambda handle: handle.write(data)
 
 
 def plotted_layers(result: RunResult) -> list[str]:

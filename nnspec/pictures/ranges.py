@@ -42,7 +42,11 @@ def regions(layer_type: LayerType, dtype: str) -> list[Region]:
     marked: list[Region] = []
     if layer_type.saturates:
         limits = pin_limits(layer_type.name, dtype)
-        pinned = [(limit, bound) for limit, bound in zip(limits, layer_type.output_range) if limit is not None]
+        pinned = [
+            (limit, bound)
+            for limit, bound in zip(limits, layer_type.output_range)
+            if limit is not None and bound is not None
+        ]
         label = f"output exactly {' or '.join(format_number(bound) for _, bound in pinned)} in {dtype}"
         marked += [
             Region(-inf, limit, "hard", label) if limit < 0 else Region(limit, inf, "hard", label)
