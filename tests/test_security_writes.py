@@ -4,6 +4,7 @@ and Ctrl-C in the last batch."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import math
@@ -319,19 +320,28 @@ layers:
 
 
 def _writing(tmp_path, write_spec) -> tuple[subprocess.Popen, Path]:
-    """nnspec run writing a .csv of 200,000 rows (seconds of work) in a child process, once its
-    temporary file holds data: the moment to kill it."""
-    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(200_000, 8)).astype(np.float32))
+    """nnspec run writing a .csv of 600,000 rows (seconds of work, more on a loaded machine, where this
+    process may not look again for a second) in a child process, once its temporary file holds data:
+    the moment to kill it."""
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(600_000, 8)).astype(np.float32))
     target = tmp_path / "out" / "o.csv"
     target.parent.mkdir()
     argv = ["run", str(write_spec(WIDE)), "--input", f"x={tmp_path / 'x.npy'}", "--output", str(target), "-q"]
     child = subprocess.Popen(
         [sys.executable, "-m", "nnspec", *argv], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
-    while not any(p.stat().st_size for p in target.parent.glob(".o.csv.*.tmp")):
-        assert child.poll() is None, child.stderr.read()
+    while not _holds_data(target.parent):
+        assert child.poll() is None, f"the run ended before it could be interrupted: {child.stderr.read()}"
         time.sleep(0.01)
     return child, target
+
+
+def _holds_data(directory: Path) -> bool:
+    for temporary in directory.glob(".o.csv.*.tmp"):
+        with contextlib.suppress(FileNotFoundError):  # renamed into place between the listing and the look
+            if temporary.stat().st_size:
+                return True
+    return False
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
