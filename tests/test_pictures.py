@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.catalog import layer_types
+from nnspec.checks.stats import BINS, TensorStats, bin_bounds
 from nnspec.cli import main
-from nnspec.pictures import graph
-from nnspec.pictures.histogram import even_histogram
-from nnspec.pictures.plots import plot_file_names
-from nnspec.pictures.ranges import curve, regions, view
-from nnspec.pictures.style import CLEAN, COLOURS
-from nnspec.stats import BINS, TensorStats, bin_bounds
+from nnspec.layers.catalog import layer_types
+from nnspec.report.pictures import diagram as graph
+from nnspec.report.pictures.histogram import even_histogram
+from nnspec.report.pictures.plots import plot_file_names
+from nnspec.report.pictures.ranges import curve, regions, view
+from nnspec.report.pictures.style import CLEAN, COLOURS
 
 from .conftest import ROOT, SPECS
 
@@ -365,7 +365,7 @@ def legend_texts(axes) -> list[str]:
 
 def test_tanh_plot_draws_its_curve_over_the_raw_inputs_with_the_saturated_regions(seed_result):
     pytest.importorskip("matplotlib")
-    from nnspec.pictures.plots import layer_figure
+    from nnspec.report.pictures.plots import layer_figure
 
     figure = layer_figure(seed_result, "tanh")
     received, output, curve_axes = figure.axes
@@ -389,7 +389,7 @@ def test_tanh_plot_draws_its_curve_over_the_raw_inputs_with_the_saturated_region
 
 def test_an_input_has_one_panel_and_a_dead_relu_shows_where_it_outputs_0(seed_result, lenet_result):
     pytest.importorskip("matplotlib")
-    from nnspec.pictures.plots import layer_figure
+    from nnspec.report.pictures.plots import layer_figure
 
     data = layer_figure(seed_result, "x")
     assert len(data.axes) == 1
