@@ -10,6 +10,11 @@
 
 The names below are imported on first use, so that ``nnspec --help`` does not pay
 for numpy, jsonschema and networkx.
+
+The subpackages are the stages, and import one way only, each from those before it here
+(tests/test_import_order.py holds this; README's Development section maps the tree):
+
+    core < files < layers < checks < spec < runtime < report < this package (validation, cli)
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from .core import codes
 from .core.diagnostics import Diagnostic, DiagnosticList, SpecError
 from .files.confine import Confinement
 from .runtime.inputs import check_spec_data
+from .runtime.params import check_parameter_files
 from .spec.graph import (
-    check_parameter_files,
     check_settings,
     check_shared_variables,
     execution_order,

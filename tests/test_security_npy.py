@@ -420,7 +420,7 @@ def test_a_deflated_member_cut_short_is_a_clean_error_naming_it(tmp_path, capsys
 
 
 def test_a_parameter_files_moments_are_taken_a_block_at_a_time_as_numpy_takes_them_whole(tmp_path):
-    from nnspec.runtime.params import moments
+    from nnspec.layers.initializers import moments
     from nnspec.spec.model import ParameterSource
 
     values = np.random.default_rng(3).normal(2.0, 3.0, (700, 1000))  # 5.6 MB: six blocks of 1 MiB

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from math import inf
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.diagnostics import UsageError
 from ..core.numbers import format_number
 from ..core.suggest import did_you_mean
-from ..spec.model import Spec
 from .table import SEVERITIES, Check, all_checks, checks_for
+
+if TYPE_CHECKING:  # annotations only: the spec stage sits above the check table (it reads it)
+    from ..spec.model import Spec
 
 OFF = "off"
 CHOICES = (OFF, *SEVERITIES)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from math import ceil, copysign, floor, inf, log, log10, prod, sqrt
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -26,7 +26,6 @@ from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic
 from ..core.estimate import Estimate, drawn_along_axis
 from ..core.numbers import format_number, format_share
 from ..layers.catalog import NONNEGATIVE, NONZERO, POSITIVE, LayerType, Role, layer_types, whole_catalog
-from ..spec.model import Layer, Spec
 from .measures import (
     CERTAIN,
     DISTRIBUTIONS,
@@ -48,6 +47,9 @@ from .measures import (
     merge_by_prefix,
 )
 from .stats import TensorStats, blocks
+
+if TYPE_CHECKING:  # annotations only: the spec stage sits above the check table (it reads it)
+    from ..spec.model import Layer, Spec
 
 SEVERITIES = (INFO, WARNING, ERROR)
 UNIT_SAMPLES = 10  # a claim that a unit is never positive, or always pinned, needs at least this many samples
@@ -160,7 +162,8 @@ class Context(NamedTuple):
 
 
 # (layer, its parameters' (mean, variance) by name, the estimate of what it receives, threshold)
-ParameterPrediction = Callable[[Layer, Mapping[str, tuple[float, float]], Estimate, float], str | None]
+# "Layer" quoted: this alias is evaluated at import, and the spec stage (above) is imported for annotations only
+ParameterPrediction = Callable[["Layer", Mapping[str, tuple[float, float]], Estimate, float], str | None]
 
 
 @dataclass(frozen=True)

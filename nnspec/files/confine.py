@@ -21,7 +21,6 @@ from pathlib import Path
 from .rows import file_problem
 
 ALLOW_OPTION = "--allow-path"
-EXCERPT = 20  # the most characters of a file's content a message quotes
 
 
 class OutsideRoots(Exception):
@@ -129,10 +128,3 @@ def default_root(spec_file: str | Path) -> Path:
             return candidate
     current = Path(os.path.realpath(os.getcwd()))
     return current if current == directory or current in directory.parents else directory
-
-
-def excerpt(text: str) -> str:
-    """Text from a file for a message: quoted, and no more than EXCERPT characters of it."""
-    if len(text) <= EXCERPT:
-        return repr(text)
-    return f"{text[:EXCERPT]!r}... ({len(text):,} characters)"

@@ -18,14 +18,14 @@ import numpy as np
 
 from ..core.diagnostics import UsageError
 
-if TYPE_CHECKING:  # nnspec.spec.model imports, through nnspec.files.confine and nnspec.files.rows, this module
+if TYPE_CHECKING:  # annotations only: the spec stage sits above files/ (it reads files through it)
     from ..spec.model import DataReader, Spec
 
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
 @dataclass(frozen=True)
-class Estimate:
+class MemoryNeed:
     """Bytes a run needs, by what they hold."""
 
     parameters: int
@@ -71,7 +71,7 @@ class Footprint:
 
     def estimate(
         self, samples: int, batch: int, generated: list[DataReader], kept: list[str] | None = None
-    ) -> Estimate:
+    ) -> MemoryNeed:
         """An upper bound of the bytes a run of ``samples`` in batches of ``batch`` allocates.
 
         Parameters are drawn in float64 and then converted; generated data is made one batch at a
@@ -83,7 +83,7 @@ class Footprint:
         """
         item = self.item
         outputs = self.outputs if kept is None else kept
-        return Estimate(
+        return MemoryNeed(
             parameters=self.parameter_values * (8 + item),
             data=sum(prod(reader.sample_shape) for reader in generated) * batch * (GENERATOR_BYTES + item),
             activations=batch * (self.activation_values * item + self.largest_values * 16),
@@ -91,7 +91,7 @@ class Footprint:
         )
 
 
-def check(needed: Estimate, limit: int) -> None:
+def check(needed: MemoryNeed, limit: int) -> None:
     if needed.total > limit:
         parts = ", ".join(
             f"{label} {format_bytes(value)}"

@@ -25,6 +25,8 @@ import numpy as np
 from ..core.diagnostics import UsageError
 from .memory import check_read
 
+EXCERPT = 20  # the most characters of a file's content a message quotes
+
 
 def file_problem(path: str | Path) -> str | None:
     """Why ``path`` cannot be read as a data file, in a few words ("file not found", "is a
@@ -227,8 +229,6 @@ def _numbers(cells: list[str], path: Path, line: int, before: int, quote: bool) 
         return np.array([float(cell) for cell in cells], dtype=np.float64)
     except ValueError:
         column = next(i for i, cell in enumerate(cells) if not _is_number(cell))
-        from .confine import excerpt  # here: nnspec.files.confine imports this module
-
         shown = f": {excerpt(cells[column])}" if quote else ""
         raise UsageError(f"{path}:{line}:{before + column + 1}: not a number{shown}") from None
 
@@ -253,3 +253,18 @@ class Reshaped:
     def __getitem__(self, rows: slice) -> np.ndarray:
         batch = self.source[rows]
         return batch.reshape(len(batch), *self.shape[1:])
+
+
+def read_csv(path: Path, max_memory: int | None = None, quote: bool = True) -> np.ndarray:
+    """A whole CSV of numbers (a per-sample data file), rows x columns, read within ``max_memory``
+    bytes; ``quote`` as for CsvRows."""
+    rows = CsvRows(path, max_memory, quote)
+    check_read(f"{path}: {len(rows)} rows of {rows.width} values", len(rows) * rows.width * 8, max_memory)
+    return rows[0 : len(rows)]
+
+
+def excerpt(text: str) -> str:
+    """Text from a file for a message: quoted, and no more than EXCERPT characters of it."""
+    if len(text) <= EXCERPT:
+        return repr(text)
+    return f"{text[:EXCERPT]!r}... ({len(text):,} characters)"

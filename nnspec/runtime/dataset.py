@@ -35,12 +35,11 @@ import numpy as np
 from ..core import codes
 from ..core.diagnostics import WARNING, Diagnostic, UsageError
 from ..core.suggest import Suggester
-from ..files.confine import EXCERPT, Confinement, OutsideRoots, excerpt
+from ..files.confine import Confinement, OutsideRoots
 from ..files.memory import check_read
-from ..files.rows import file_problem
+from ..files.rows import EXCERPT, excerpt, file_problem, read_csv
 from ..layers.catalog import format_shape
 from ..spec.model import DataReader
-from .inputs import read_csv
 
 # The one Pillow format a suffix names, the only one an image is opened as (see _read_image).
 IMAGE_FORMATS = {

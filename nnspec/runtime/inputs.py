@@ -13,13 +13,13 @@ import numpy as np
 
 from ..core import codes
 from ..core.diagnostics import DiagnosticList, UsageError, show_value
-from ..files.memory import check_read
 from ..files.npyfile import NpzArchive, open_npy
 from ..files.rows import CsvRows, Reshaped, Source, file_problem
 from ..layers.catalog import format_shape
 from ..layers.generators import GENERATORS, NO_GENERATOR
 from ..spec.model import DataReader, Layer, Spec, data_readers
 from ..spec.schema import NAME_PATTERN
+from .dataset import open_dataset
 
 DEFAULT_SAMPLES = 100
 
@@ -63,14 +63,6 @@ def release(array: Source | None) -> None:
             mapping.madvise(mmap.MADV_DONTNEED)
             return
         array = array.base
-
-
-def read_csv(path: Path, max_memory: int | None = None, quote: bool = True) -> np.ndarray:
-    """A whole CSV of numbers (a per-sample data file), rows x columns, read within ``max_memory``
-    bytes; ``quote`` as for CsvRows."""
-    rows = CsvRows(path, max_memory, quote)
-    check_read(f"{path}: {len(rows)} rows of {rows.width} values", len(rows) * rows.width * 8, max_memory)
-    return rows[0 : len(rows)]
 
 
 def generate(reader: DataReader, start: int, stop: int, seed: int) -> np.ndarray:
@@ -126,8 +118,6 @@ def gather_inputs(
         )
     from_dataset: Mapping[str, Source] = {}
     if dataset is not None:
-        from .dataset import open_dataset
-
         from_dataset = open_dataset(
             dataset,
             readers,

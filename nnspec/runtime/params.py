@@ -9,63 +9,23 @@ parameter's name, so adding a layer never changes another layer's initial values
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Mapping
-from math import sqrt
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from ..core import codes
-from ..core.diagnostics import WARNING, Diagnostic, SpecError, UsageError
+from ..core.diagnostics import WARNING, Diagnostic, DiagnosticList, SpecError, UsageError
 from ..files.confine import Confinement, OutsideRoots
 from ..files.memory import check_read
-from ..files.npyfile import MAGIC, ArrayFile, NpyRows, NpzArchive, open_npy
+from ..files.npyfile import MAGIC, ArrayFile, ArrayFileError, NpzArchive, npy_header
 from ..files.rows import file_problem
 from ..layers.catalog import Shape, format_shape
-from ..spec.model import ParameterSource, Spec
+from ..layers.initializers import distribution, open_parameter_npy
+from ..spec.model import Layer, Spec
 
 # Parameters by nnabla name, as given or loaded: a file's arrays stay ArrayFiles until a layer reads them.
 Loaded = Mapping[str, "ArrayFile | np.ndarray"]
-
-# name -> std (Normal*) or limit (Uniform*) from (inmaps, outmaps, kernel size), as nnabla's
-# calc_normal_std_* / calc_uniform_lim_glorot define them; the result is times the multiplier.
-_SCALES: dict[str, Callable[[int, int, int], float]] = {
-    "HeForward": lambda n_in, n_out, k: sqrt(2.0 / (k * n_in)),
-    "HeBackward": lambda n_in, n_out, k: sqrt(2.0 / (k * n_out)),
-    "Glorot": lambda n_in, n_out, k: sqrt(2.0 / (k * n_in + n_out)),
-}
-
-
-# Names older NNC versions wrote, which nnabla's loader (utils/load.py, _create_initializer) still
-# reads as the HeForward forms: a project saved before the Forward/Backward split keeps its scale.
-LEGACY_INITIALIZERS: dict[str, str] = {
-    "NormalAffineHe": "NormalAffineHeForward",
-    "NormalConvolutionHe": "NormalConvolutionHeForward",
-    "NormalCLConvHe": "NormalCLConvHeForward",
-}
-
-
-def distribution(initializer: str, multiplier: float, fans: tuple[int, int, int]) -> tuple[str, float]:
-    """What an NNC initializer draws from: ("constant", value), ("normal", std) or ("uniform", limit).
-
-    Normal: N(0, m^2); Uniform: U(-m, m); Constant: m everywhere; Normal{Affine,Convolution}{HeForward,
-    HeBackward,Glorot}: N(0, (m*std)^2); Uniform{Affine,Convolution}Glorot: U(-m*lim, m*lim) with
-    lim = sqrt(6 / (K*inmaps + outmaps)). The legacy names (``LEGACY_INITIALIZERS``) are their HeForward forms.
-    """
-    initializer = LEGACY_INITIALIZERS.get(initializer, initializer)
-    if initializer == "Constant":
-        return "constant", multiplier
-    if initializer == "Normal":
-        return "normal", multiplier
-    if initializer == "Uniform":
-        return "uniform", multiplier
-    n_in, n_out, k = fans
-    for suffix, scale in _SCALES.items():
-        if initializer.endswith(suffix) and initializer.startswith("Normal"):
-            return "normal", multiplier * scale(n_in, n_out, k)
-    if initializer.startswith("Uniform") and initializer.endswith("Glorot"):
-        return "uniform", multiplier * sqrt(6.0 / (k * n_in + n_out))
-    raise ValueError(f"unknown initializer {initializer}")
 
 
 def initialize(
@@ -77,31 +37,6 @@ def initialize(
         return np.full(shape, a, dtype=np.float64)
     a = abs(a)  # N(0, a^2) and U(-a, a) are the same for -a: a negative multiplier scales as its size
     return rng.normal(0.0, a, shape) if kind == "normal" else rng.uniform(-a, a, shape)
-
-
-def moments(
-    source: ParameterSource, shape: Shape, fans: tuple[int, int, int], allowed: Confinement | None = None
-) -> tuple[float, float]:
-    """Mean and variance of a parameter's values, from its file or its initializer, without drawing them.
-    A file is read only within ``allowed`` (the spec's roots; None: the file as it is named)."""
-    if source.file is not None:
-        return _file_moments(_open_npy(source.file if allowed is None else allowed.file(source.file)))
-    kind, a = distribution(source.initializer, source.multiplier, fans)
-    return {"constant": (a, 0.0), "normal": (0.0, a * a), "uniform": (0.0, a * a / 3)}[kind]
-
-
-def _file_moments(values: ArrayFile) -> tuple[float, float]:
-    """Mean and variance of a file's values, read a block at a time (memory: a block, whatever the
-    file's size), merged by Chan et al.'s rule; NaN when the file holds no value, or NaN or Inf."""
-    count, mean, squares = 0, 0.0, 0.0
-    for block in values.values():
-        block = block.astype(np.float64)
-        block_mean = float(block.mean())
-        delta, total = block_mean - mean, count + block.size
-        squares += float(np.square(block - block_mean).sum()) + delta * delta * count * block.size / total
-        mean += delta * block.size / total
-        count = total
-    return (mean, squares / count) if count else (float("nan"), float("nan"))
 
 
 def parameter_rng(seed: int, key: str) -> np.random.Generator:
@@ -291,7 +226,7 @@ def _parameter_value(spec, layer, name, key, shape, loaded, source) -> tuple[np.
             real = spec.allowed.file(config.file)  # the spec names it: confined as validation checked it
         except OutsideRoots as exc:
             return None, f"parameter file {config.file} of layer {layer.title} {exc}"
-        value, origin = _open_npy(real), str(config.file)
+        value, origin = open_parameter_npy(real), str(config.file)
     else:
         parameter = next(p for p in layer.type.parameters if p.name == name)
         rng = parameter_rng(spec.seed, key)
@@ -319,12 +254,43 @@ def parameter_problem(
     return None
 
 
-def _open_npy(path: Path) -> NpyRows:
-    """A parameter's .npy ``file:`` with its header checked; its values are read when needed."""
-    problem = file_problem(path)
-    if problem:
-        raise UsageError(f"{path}: {problem}")
-    return open_npy(path)
+def check_parameter_files(
+    layers: dict[str, Layer], confinement: Confinement, read_data: bool, diagnostics: DiagnosticList
+) -> None:
+    """Each parameter ``file:``: it must lie within ``confinement`` (see nnspec.files.confine) and, unless
+    ``read_data`` is false, be read as a run reads it, its header alone: a .npy file whose dtype and
+    shape (when the layer's shapes are known) the parameter can take (nnspec.runtime.params's rule, the
+    run's own). Its values are a run's to check: no value is read here."""
+    for layer in layers.values():
+        for name, source in layer.parameters.items():
+            if source.file is None:
+                continue
+            missing = confinement.problem(source.file, read=read_data)
+            problem: str | None
+            if missing:
+                problem = f"parameter file {source.file} of layer {layer.title} {missing}"
+            elif read_data:
+                problem = _parameter_file_problem(layer, name, confinement.file(source.file), source.file)
+            else:
+                problem = None
+            if problem:
+                diagnostics.add(
+                    problem,
+                    ("layers", layer.index, name, "file"),
+                    code=codes.MISSING_FILE if missing else codes.INVALID_FILE,
+                    layer=layer.name,
+                )
+
+
+def _parameter_file_problem(layer: Layer, name: str, path: Path, shown: Path) -> str | None:
+    """Why the parameter file at (resolved) ``path``, named ``shown`` in the spec, cannot be the parameter."""
+    try:
+        header = npy_header(path)
+    except ArrayFileError as exc:
+        hint = ": give each parameter a .npy file, or the whole set with --params" if "(.npz)" in str(exc) else ""
+        return f"parameter file {shown} of layer {layer.title} {exc}{hint}"
+    needed = layer.parameter_shapes.get(name)  # None when the layer's shapes could not be inferred
+    return parameter_problem(layer.parameter_key(name), header.dtype, header.shape, needed, str(shown), layer.title)
 
 
 def _located(spec: Spec, path: tuple, message: str, layer: str) -> Diagnostic:

@@ -232,7 +232,7 @@ class Runner:
         self._variables = variables(spec)
         self._plan = make_plan(spec, self.order, self.parameters, measured, statistics, list(self._variables))
         self._dtype = np.dtype(spec.dtype)
-        self._estimates: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], memory.Estimate] = {}
+        self._estimates: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], memory.MemoryNeed] = {}
 
     def run(
         self,
@@ -334,7 +334,7 @@ class Runner:
 
     def _estimate(
         self, samples: int, batch: int, generated: tuple[DataReader, ...], kept: tuple[str, ...]
-    ) -> memory.Estimate:
+    ) -> memory.MemoryNeed:
         """The memory a run needs (Footprint.estimate), worked out once for each kind of run."""
         key = (samples, batch, tuple(reader.variable for reader in generated), kept)
         if key not in self._estimates:

@@ -18,11 +18,8 @@ from ..checks.table import all_checks, checks_for
 from ..core import codes
 from ..core.diagnostics import DiagnosticList
 from ..core.suggest import Candidates
-from ..files.confine import Confinement
-from ..files.npyfile import ArrayFileError, npy_header
 from ..layers.catalog import Parameter, ShapeError, Target, format_shape, layer_types
 from ..layers.generators import NO_GENERATOR
-from ..runtime.params import parameter_problem
 from .loader import Document
 from .model import DataReader, Layer, ParameterSource, TargetSource, data_readers
 
@@ -171,45 +168,6 @@ def _report_shape_error(layer: Layer, layers: dict[str, Layer], exc: ShapeError,
         where = ("layers", layer.index, exc.prop)
     subject = f"layer {layer.title} receives {received_text}" if received else f"layer {layer.title}"
     diagnostics.add(f"{subject}: {exc}", where, code=codes.SHAPE, layer=layer.name)
-
-
-def check_parameter_files(
-    layers: dict[str, Layer], confinement: Confinement, read_data: bool, diagnostics: DiagnosticList
-) -> None:
-    """Each parameter ``file:``: it must lie within ``confinement`` (see nnspec.files.confine) and, unless
-    ``read_data`` is false, be read as a run reads it, its header alone: a .npy file whose dtype and
-    shape (when the layer's shapes are known) the parameter can take (nnspec.runtime.params's rule, the
-    run's own). Its values are a run's to check: no value is read here."""
-    for layer in layers.values():
-        for name, source in layer.parameters.items():
-            if source.file is None:
-                continue
-            missing = confinement.problem(source.file, read=read_data)
-            problem: str | None
-            if missing:
-                problem = f"parameter file {source.file} of layer {layer.title} {missing}"
-            elif read_data:
-                problem = _parameter_file_problem(layer, name, confinement.file(source.file), source.file)
-            else:
-                problem = None
-            if problem:
-                diagnostics.add(
-                    problem,
-                    ("layers", layer.index, name, "file"),
-                    code=codes.MISSING_FILE if missing else codes.INVALID_FILE,
-                    layer=layer.name,
-                )
-
-
-def _parameter_file_problem(layer: Layer, name: str, path: Path, shown: Path) -> str | None:
-    """Why the parameter file at (resolved) ``path``, named ``shown`` in the spec, cannot be the parameter."""
-    try:
-        header = npy_header(path)
-    except ArrayFileError as exc:
-        hint = ": give each parameter a .npy file, or the whole set with --params" if "(.npz)" in str(exc) else ""
-        return f"parameter file {shown} of layer {layer.title} {exc}{hint}"
-    needed = layer.parameter_shapes.get(name)  # None when the layer's shapes could not be inferred
-    return parameter_problem(layer.parameter_key(name), header.dtype, header.shape, needed, str(shown), layer.title)
 
 
 def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList) -> nx.DiGraph | None:

@@ -22,6 +22,7 @@ import yaml
 
 from ..core import codes
 from ..core.diagnostics import Diagnostic, SpecError, UsageError, show_value
+from ..files.memory import parse_size
 
 # libyaml's C parser where installed (it is in the PyPI wheels); the pure-Python one otherwise.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -74,8 +75,6 @@ def spec_size_limit() -> int:
     setting = os.environ.get(SIZE_VARIABLE, "").strip()
     if not setting:
         return MAX_SPEC_BYTES
-    from ..files.memory import parse_size  # here: memory imports the spec module, which imports this one
-
     try:
         return parse_size(setting)
     except ValueError as exc:

@@ -24,7 +24,7 @@ from ..checks.table import Check, Finding, checks_for, scale_origin, with_cause
 from ..core.diagnostics import INFO, WARNING
 from ..core.estimate import DRAWN_ROWS, Estimate, drawn_along_axis, through
 from ..layers.generators import GENERATORS
-from ..runtime.params import moments
+from ..layers.initializers import moments
 from .model import Layer, Spec
 from .semantics import as_run
 
@@ -117,7 +117,7 @@ def _predicted(
             return with_cause(message, scale_origin(spec, layer.name, estimated_std))
         return message
     if check.predict_from_parameters is not None and _known_parameters(spec, layer):
-        # checks.py types this threshold float, Check.predict's float | None: one of them is settled in nnspec/checks/
+        # checks/table.py types this threshold float, Check.predict's float | None: settled when the table is split
         return check.predict_from_parameters(layer, parameter_moments(spec, layer), received, threshold)  # type: ignore[arg-type]
     return None
 
