@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # what each name is, for type checkers; at run time __getattr__ imports it on first use
+    from .checks.check import Finding as Finding
     from .checks.stats import TensorStats as TensorStats
-    from .checks.table import Finding as Finding
     from .core.diagnostics import Diagnostic as Diagnostic
     from .core.diagnostics import NnspecError as NnspecError
     from .core.diagnostics import SpecError as SpecError
@@ -62,7 +62,7 @@ _API = {
     "SpecError": "core.diagnostics",
     "UsageError": "core.diagnostics",
     "TensorStats": "checks.stats",
-    "Finding": "checks.table",
+    "Finding": "checks.check",
     "layer_types": "layers.catalog",
     "spec_schema": "spec.schema",
 }

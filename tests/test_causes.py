@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 import nnspec
-from nnspec.checks.table import SCALE_JUMP, overflow_range
+from nnspec.checks.causes import SCALE_JUMP
+from nnspec.checks.scale import overflow_range
 from nnspec.cli import main
 from nnspec.core.diagnostics import INFO, WARNING
 

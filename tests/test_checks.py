@@ -21,9 +21,10 @@ import yaml
 
 import nnspec
 from nnspec.checks import measures
+from nnspec.checks.check import FIRM_UNIT_SAMPLES, UNIT_SAMPLES, pin_limits
 from nnspec.checks.measures import merge_by_prefix
 from nnspec.checks.stats import TensorStats
-from nnspec.checks.table import FIRM_UNIT_SAMPLES, UNIT_SAMPLES, all_checks, pin_limits
+from nnspec.checks.table import all_checks
 from nnspec.core.diagnostics import UsageError
 from nnspec.runtime.runner import RangeWarning
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from nnspec.checks.table import Finding
+from nnspec.checks.check import Finding
 from nnspec.cli import main
 from nnspec.core.diagnostics import ERROR, WARNING, Diagnostic
 from nnspec.report.renderers import (

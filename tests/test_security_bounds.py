@@ -316,12 +316,12 @@ def test_a_png_of_too_many_pixels_is_refused(tmp_path, capsys):
 
 def test_out_of_memory_in_graph_does_not_suggest_the_runs_options(tmp_path, capsys, monkeypatch):
     """`graph` said "try --batch-size or --max-memory", which it takes only with --run."""
-    from nnspec.report.pictures import diagram as graph
+    from nnspec.report.pictures import diagram
 
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(graph, "to_dot", exhausted)
+    monkeypatch.setattr(diagram, "to_dot", exhausted)
     path = _chain(tmp_path, 3)
     code, err = cli(["graph", str(path)], capsys)
     assert code == 2

@@ -1,6 +1,6 @@
 """The keys of what the checks measure, named once, and how two batches' measures combine.
 
-A check's measure (``Check.measure`` in nnspec.checks.table) maps keys to counts or to per-unit
+A check's measure (``Check.measure`` in nnspec.checks.check) maps keys to counts or to per-unit
 arrays. A key's prefix says how the values of two batches combine: ``any:`` logical or,
 ``min:`` minimum, ``max:`` maximum, ``sum:`` sum; a key without a prefix is a count, added.
 The checks that measure and judge, the report and the pictures read the keys below; the JSON

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from ..core.diagnostics import UsageError
 from ..core.numbers import format_number
 from ..core.suggest import did_you_mean
-from .table import SEVERITIES, Check, all_checks, checks_for
+from .check import SEVERITIES, Check
+from .table import all_checks, checks_for
 
 if TYPE_CHECKING:  # annotations only: the spec stage sits above the check table (it reads it)
     from ..spec.model import Spec

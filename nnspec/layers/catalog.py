@@ -96,7 +96,7 @@ POSITIVE, NONNEGATIVE, NONZERO = "positive", "nonnegative", "nonzero"
 
 @dataclass(frozen=True)
 class Domain:
-    """Where a layer's formula is defined, for the domain checks (nnspec.checks.table): input ``index``
+    """Where a layer's formula is defined, for the domain checks (nnspec.checks.domains): input ``index``
     must be POSITIVE (> 0), NONNEGATIVE (>= 0) or NONZERO, as ``kind(props)`` says for the
     layer's properties (None: any value will do, as for an integer power); ``outside`` says what
     the formula gives there, and ``fix`` what keeps the input inside. ``check`` is the check's id."""

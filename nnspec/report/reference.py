@@ -168,7 +168,9 @@ def checks_text() -> str:
 
 def _causes_section() -> list[str]:
     """How findings name their cause and how a run of them is grouped (docs/checks.md)."""
-    from ..checks.table import SCALE_JUMP, all_checks, overflow_range
+    from ..checks.causes import SCALE_JUMP
+    from ..checks.scale import overflow_range
+    from ..checks.table import all_checks
 
     naming = ", ".join(f"`{c.id}`" for c in all_checks().values() if c.names_cause)
     grouping = ", ".join(f"`{c.id}`" for c in all_checks().values() if c.group is not None)
@@ -250,7 +252,7 @@ def checks_markdown() -> str:
 
 
 def _unit_samples() -> int:
-    from ..checks.table import UNIT_SAMPLES
+    from ..checks.check import UNIT_SAMPLES
 
     return UNIT_SAMPLES
 

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..checks.table import Check
+from ..checks.check import Check
 from ..layers.catalog import Bound, Forward
 from ..spec.model import Layer, Spec
 

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from ..checks import settings
-from ..checks.table import Finding, LayerStats, checks_for, observe, run_checks
+from ..checks.check import Finding
+from ..checks.table import LayerStats, checks_for, observe, run_checks
 from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
 from ..files import memory
 from ..spec.model import DataReader, Spec

@@ -109,7 +109,8 @@ def spec_schema() -> dict[str, Any]:
 
 
 def _checks_schema() -> dict[str, Any]:
-    from ..checks.table import SEVERITIES, all_checks
+    from ..checks.check import SEVERITIES
+    from ..checks.table import all_checks
 
     choices = ["off", *SEVERITIES]
     return {

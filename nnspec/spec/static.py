@@ -20,7 +20,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..checks.table import Check, Finding, checks_for, scale_origin, with_cause
+from ..checks.causes import scale_origin, with_cause
+from ..checks.check import Check, Finding
+from ..checks.table import checks_for
 from ..core.diagnostics import INFO, WARNING
 from ..core.estimate import DRAWN_ROWS, Estimate, drawn_along_axis, through
 from ..layers.generators import GENERATORS
@@ -117,7 +119,7 @@ def _predicted(
             return with_cause(message, scale_origin(spec, layer.name, estimated_std))
         return message
     if check.predict_from_parameters is not None and _known_parameters(spec, layer):
-        # checks/table.py types this threshold float, Check.predict's float | None: settled when the table is split
+        # checks/ types this threshold float, Check.predict's float | None: settled with the checks' types
         return check.predict_from_parameters(layer, parameter_moments(spec, layer), received, threshold)  # type: ignore[arg-type]
     return None
 

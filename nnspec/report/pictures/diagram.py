@@ -18,7 +18,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from ...checks.table import Finding
+from ...checks.check import Finding
 from ...core.diagnostics import UsageError
 from ...core.numbers import format_number
 from ...core.printable import printable, printable_lines

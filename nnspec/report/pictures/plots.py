@@ -20,9 +20,9 @@ from typing import IO
 
 import numpy as np
 
+from ...checks.check import Finding
 from ...checks.measures import PINNED
 from ...checks.stats import TensorStats
-from ...checks.table import Finding
 from ...core.numbers import format_number
 from ...core.printable import printable
 from ...files.save import check_folder, write_atomically

@@ -12,8 +12,8 @@ from math import inf, isfinite, log
 
 import numpy as np
 
+from ...checks.check import pin_limits
 from ...checks.stats import TensorStats
-from ...checks.table import pin_limits
 from ...core.numbers import format_number
 from ...layers.catalog import LayerType
 from ...spec.model import Layer

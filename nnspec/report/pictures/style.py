@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ...checks.table import Finding
+from ...checks.check import Finding
 from ...core.diagnostics import ERROR, INFO, WARNING
 
 SEVERITIES = (ERROR, WARNING, INFO)  # worst first
