@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from peers import NETS, make_data, make_params, numpy_runner, spec_text  # noqa: E402
 
 import nnspec  # noqa: E402
-from nnspec.memory import format_bytes  # noqa: E402
+from nnspec.files.memory import format_bytes  # noqa: E402
 
 
 def largest_live_set(spec: nnspec.Spec, batch: int) -> tuple[int, str]:

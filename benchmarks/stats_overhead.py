@@ -42,11 +42,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import nnspec  # noqa: E402
-import nnspec.checks  # noqa: E402
-import nnspec.params  # noqa: E402
-import nnspec.runner  # noqa: E402
-import nnspec.settings  # noqa: E402
-import nnspec.stats  # noqa: E402
+import nnspec.checks.settings  # noqa: E402
+import nnspec.checks.stats  # noqa: E402
+import nnspec.checks.table  # noqa: E402
+import nnspec.runtime.params  # noqa: E402
+import nnspec.runtime.runner  # noqa: E402
 
 SPEC = """\
 nnspec: 1
@@ -149,12 +149,12 @@ def _cpus() -> str:
 
 
 def checks_summary(spec: nnspec.Spec, result: nnspec.RunResult) -> str:
-    enabled = nnspec.settings.resolve(spec)
+    enabled = nnspec.checks.settings.resolve(spec)
     total = sum(len(ids) for ids in enabled.values())
     measured = sum(
         1
         for name, ids in enabled.items()
-        for check in nnspec.checks.checks_for(spec.layers[name].type)
+        for check in nnspec.checks.table.checks_for(spec.layers[name].type)
         if check.id in ids and check.measure is not None
     )
     found = ", ".join(f"{f.check} at {f.layer} ({f.severity})" for f in result.findings) or "none"
@@ -211,7 +211,7 @@ def instrumented(
     TensorStats.of (and its helpers in STATS_HELPERS), each check's measure and observe
     as a whole; and per run ("(run)") resolve_parameters, settings.resolve and run_checks.
     Monkeypatches nnspec in this process only, and restores everything on exit."""
-    stats_cls = nnspec.stats.TensorStats
+    stats_cls = nnspec.checks.stats.TensorStats
     layer = ["-"]
     restore: list[Callable[[], None]] = []
 
@@ -251,17 +251,17 @@ def instrumented(
     for layer_type in {spec_layer.type.name: spec_layer.type for spec_layer in spec.layers.values()}.values():
         patch(layer_type, "forward", forward(layer_type.forward))
     of = vars(stats_cls)["of"].__func__
-    patch(nnspec.runner, "observe", named(nnspec.runner.observe, "observe (all of it)"))
+    patch(nnspec.runtime.runner, "observe", named(nnspec.runtime.runner.observe, "observe (all of it)"))
     patch(stats_cls, "of", classmethod(timed("TensorStats.of", of)))
     for helper in STATS_HELPERS:
-        patch(nnspec.stats, helper, timed(f"  {helper}", getattr(nnspec.stats, helper)))
+        patch(nnspec.checks.stats, helper, timed(f"  {helper}", getattr(nnspec.checks.stats, helper)))
     for module, name, what in (
-        (nnspec.runner, "resolve_parameters", "resolve_parameters"),
-        (nnspec.settings, "resolve", "settings.resolve"),
-        (nnspec.runner, "run_checks", "run_checks (judges)"),
+        (nnspec.runtime.runner, "resolve_parameters", "resolve_parameters"),
+        (nnspec.checks.settings, "resolve", "settings.resolve"),
+        (nnspec.runtime.runner, "run_checks", "run_checks (judges)"),
     ):
         patch(module, name, timed(what, getattr(module, name), per_layer=False))
-    for check in nnspec.checks.all_checks().values():  # cached, so the runner sees these very objects
+    for check in nnspec.checks.table.all_checks().values():  # cached, so the runner sees these very objects
         if check.measure is not None:
             patch(check, "measure", timed(f"measure {check.id}", check.measure))
     try:
@@ -286,10 +286,10 @@ def micro(func: Callable[[], object], n: int = 200) -> float:
 def passes_of_tensor_stats(values: np.ndarray) -> list[tuple[str, float]]:
     """The passes over the data TensorStats.of makes for finite float values, each timed alone.
 
-    They mirror nnspec/stats.py as written at the time of this script; the last row is the
+    They mirror nnspec/checks/stats.py as written at the time of this script; the last row is the
     real TensorStats.of, so a sum of parts far from it means the two have drifted apart.
     """
-    stats = nnspec.stats
+    stats = nnspec.checks.stats
     flat = values.reshape(-1)
     rows_of_samples = values.reshape(len(values), -1)
     low, high = float(flat.min()), float(flat.max())
@@ -310,7 +310,7 @@ def passes_of_tensor_stats(values: np.ndarray) -> list[tuple[str, float]]:
     return [
         *rows,
         ("sum of the above", sum(us for _, us in rows)),
-        ("TensorStats.of itself", micro(lambda: nnspec.stats.TensorStats.of(values))),
+        ("TensorStats.of itself", micro(lambda: nnspec.checks.stats.TensorStats.of(values))),
         ("for scale: one pass over the data, flat.max()", micro(flat.max)),
     ]
 
@@ -395,7 +395,7 @@ def _order(spec: nnspec.Spec, row: tuple[str, str]) -> tuple[int, int, str]:
 
 def _hidden_outputs(spec: nnspec.Spec, x: np.ndarray, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every layer's output, computed by nnspec's own forward functions (the tensors (c) measures)."""
-    parameters, _ = nnspec.params.resolve_parameters(spec, params)
+    parameters, _ = nnspec.runtime.params.resolve_parameters(spec, params)
     values: dict[str, np.ndarray] = {}
     for name in spec.order:
         layer = spec.layers[name]
@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> None:
     spec = nnspec.loads(SPEC)
     params = make_params()
     # Findings are issued as RangeWarning on every run; printing them would time the terminal.
-    warnings.simplefilter("ignore", nnspec.runner.RangeWarning)
+    warnings.simplefilter("ignore", nnspec.runtime.runner.RangeWarning)
     print(checks_summary(spec, nnspec.run(spec, {"x": make_data(args.batch[0])}, params=params)))
     for batch in args.batch:
         benchmark(spec, params, batch, args.repeat, args.warmup)

@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nnspec.memory import format_bytes, parse_size  # noqa: E402
+from nnspec.files.memory import format_bytes, parse_size  # noqa: E402
 
 FEATURES = 784
 SPEC = """\
@@ -155,7 +155,8 @@ def main() -> None:
 
 def measure_baseline() -> int:
     code = (
-        "import resource, numpy, nnspec.cli, nnspec.runner; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "import resource, numpy, nnspec.cli, nnspec.runtime.runner; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
     return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout)
 

@@ -10,6 +10,11 @@
 
 The names below are imported on first use, so that ``nnspec --help`` does not pay
 for numpy, jsonschema and networkx.
+
+The subpackages are the stages, and import one way only, each from those before it here
+(tests/test_import_order.py holds this; README's Development section maps the tree):
+
+    core < files < layers < checks < spec < runtime < report < this package (validation, cli)
 """
 
 from __future__ import annotations
@@ -20,22 +25,22 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # what each name is, for type checkers; at run time __getattr__ imports it on first use
-    from .catalog import layer_types as layer_types
-    from .checks import Finding as Finding
-    from .diagnostics import Diagnostic as Diagnostic
-    from .diagnostics import NnspecError as NnspecError
-    from .diagnostics import SpecError as SpecError
-    from .diagnostics import UsageError as UsageError
-    from .runner import RangeWarning as RangeWarning
-    from .runner import RunInterrupted as RunInterrupted
-    from .runner import Runner as Runner
-    from .runner import RunResult as RunResult
-    from .runner import prepare as prepare
-    from .runner import run as run
-    from .schema import spec_schema as spec_schema
-    from .spec import Layer as Layer
-    from .spec import Spec as Spec
-    from .stats import TensorStats as TensorStats
+    from .checks.check import Finding as Finding
+    from .checks.stats import TensorStats as TensorStats
+    from .core.diagnostics import Diagnostic as Diagnostic
+    from .core.diagnostics import NnspecError as NnspecError
+    from .core.diagnostics import SpecError as SpecError
+    from .core.diagnostics import UsageError as UsageError
+    from .layers.catalog import layer_types as layer_types
+    from .runtime.runner import RangeWarning as RangeWarning
+    from .runtime.runner import RunInterrupted as RunInterrupted
+    from .runtime.runner import Runner as Runner
+    from .runtime.runner import RunResult as RunResult
+    from .runtime.runner import prepare as prepare
+    from .runtime.runner import run as run
+    from .spec.model import Layer as Layer
+    from .spec.model import Spec as Spec
+    from .spec.schema import spec_schema as spec_schema
     from .validation import load as load
     from .validation import loads as loads
     from .validation import validate as validate
@@ -44,22 +49,22 @@ _API = {
     "load": "validation",
     "loads": "validation",
     "validate": "validation",
-    "run": "runner",
-    "prepare": "runner",
-    "Runner": "runner",
-    "RunResult": "runner",
-    "RunInterrupted": "runner",
-    "RangeWarning": "runner",
-    "Spec": "spec",
-    "Layer": "spec",
-    "Diagnostic": "diagnostics",
-    "NnspecError": "diagnostics",
-    "SpecError": "diagnostics",
-    "UsageError": "diagnostics",
-    "TensorStats": "stats",
-    "Finding": "checks",
-    "layer_types": "catalog",
-    "spec_schema": "schema",
+    "run": "runtime.runner",
+    "prepare": "runtime.runner",
+    "Runner": "runtime.runner",
+    "RunResult": "runtime.runner",
+    "RunInterrupted": "runtime.runner",
+    "RangeWarning": "runtime.runner",
+    "Spec": "spec.model",
+    "Layer": "spec.model",
+    "Diagnostic": "core.diagnostics",
+    "NnspecError": "core.diagnostics",
+    "SpecError": "core.diagnostics",
+    "UsageError": "core.diagnostics",
+    "TensorStats": "checks.stats",
+    "Finding": "checks.check",
+    "layer_types": "layers.catalog",
+    "spec_schema": "spec.schema",
 }
 
 __all__ = ["__version__", *_API]

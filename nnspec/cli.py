@@ -25,10 +25,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, codes
-from .diagnostics import ERROR, WARNING, Diagnostic, NnspecError, SpecError, UsageError
-from .printable import guarded_output, printable, unguarded
-from .renderers import (
+from . import __version__
+from .core import codes
+from .core.diagnostics import ERROR, WARNING, Diagnostic, NnspecError, SpecError, UsageError
+from .core.printable import guarded_output, printable, unguarded
+from .report.renderers import (
     DEFAULT_FORMAT,
     REFERENCE_FORMATS,
     FileResult,
@@ -44,7 +45,7 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The command line. Everything it prints passes nnspec.printable's guard: no control
+    """The command line. Everything it prints passes nnspec.core.printable's guard: no control
     character, bidi override or workflow command from a spec or a file reaches a terminal or a log."""
     with guarded_output():
         try:
@@ -288,7 +289,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_format_option(parser: argparse.ArgumentParser, command: str) -> None:
-    """--format, its choices and help read from the table of output formats (nnspec.renderers)."""
+    """--format, its choices and help read from the table of output formats (nnspec.report.renderers)."""
     parser.add_argument(
         "--format",
         dest="output_format",
@@ -382,7 +383,7 @@ def _out_of_memory(args: argparse.Namespace) -> str:
 
 
 def _size(text: str) -> int:
-    from .memory import parse_size
+    from .files.memory import parse_size
 
     try:
         return parse_size(text)
@@ -404,7 +405,7 @@ def _positive_int(text: str) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from .settings import parse_cli
+    from .checks.settings import parse_cli
     from .validation import checked
 
     renderer = _output_format(args)
@@ -430,7 +431,7 @@ def _validate(args: argparse.Namespace) -> int:
             spec, diagnostics, code = None, [Diagnostic(message, file, code=codes.INTERNAL_ERROR)], EXIT_USAGE
         results.append(FileResult(file, diagnostics))
         if args.print_resolved and spec is not None:
-            from .resolved import resolved_text
+            from .spec.resolved import resolved_text
 
             sys.stdout.write(resolved_text(spec))
             sys.stdout.flush()
@@ -439,9 +440,9 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .report import MAX_VALUES_SHOWN
-    from .runner import RunInterrupted
-    from .save import check_output_path, check_params_path, check_target, refuse_collisions
+    from .files.save import check_output_path, check_params_path, check_target, refuse_collisions
+    from .report.results import MAX_VALUES_SHOWN
+    from .runtime.runner import RunInterrupted
     from .validation import load
 
     output = Path(args.output) if args.output else None
@@ -454,12 +455,12 @@ def _run(args: argparse.Namespace) -> int:
     if saved_params is not None:
         check_params_path(saved_params, args.force)
     if report is not None or plots is not None:
-        from .pictures.extra import require_matplotlib
+        from .report.pictures.extra import require_matplotlib
 
         wanted = [option for option, value in (("--plots", plots), ("--report", report)) if value]
         require_matplotlib(" and ".join(wanted))
     if report is not None:
-        from .pictures.html import check_report_path
+        from .report.pictures.html import check_report_path
 
         check_report_path(report, args.force)
     spec = load(args.file, allow_paths=args.allow_path)
@@ -468,7 +469,7 @@ def _run(args: argparse.Namespace) -> int:
         check_output_path(output, spec.outputs, args.force)
     targets = [("--output", output), ("--save-params", saved_params), ("--report", report)]
     if plots is not None:
-        from .pictures.plots import check_plot_directory, plot_paths
+        from .report.pictures.plots import check_plot_directory, plot_paths
 
         check_plot_directory(plots, spec, args.force)
         targets += [("--plots", path) for path in plot_paths(plots, spec)]
@@ -532,13 +533,13 @@ def _run_sources(args: argparse.Namespace, spec, files: dict[str, str]) -> list[
 def _write_results(result, output: Path | None, saved_params: Path | None, plots: Path | None, report: Path | None):
     """--output and --save-params (a run that ran to its end only), then --plots and --report (after an
     interrupted run too: they show the samples run, as the report does)."""
-    from .save import save_outputs, write_atomically, write_npz
+    from .files.save import save_outputs, write_atomically, write_npz
 
     if not result.interrupted:
         if output is not None:
             save_outputs(output, result.outputs)
         if saved_params is not None:
-            from .params import by_nnabla_name
+            from .runtime.params import by_nnabla_name
 
             used = by_nnabla_name(result.spec, result.parameters)
             write_atomically(saved_params, lambda handle: write_npz(handle, used))
@@ -551,9 +552,9 @@ def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | 
 
     Raises RunInterrupted (a KeyboardInterrupt holding the samples run) on Ctrl-C.
     """
-    from .progress import Progress
-    from .runner import RangeWarning, run
-    from .settings import parse_cli
+    from .checks.settings import parse_cli
+    from .runtime.progress import Progress
+    from .runtime.runner import RangeWarning, run
 
     progress = Progress(unguarded(sys.stderr), use_tqdm=True) if not quiet else None  # its \r are its own
     with warnings.catch_warnings():  # the report shows the findings; no need for Python's warnings too
@@ -579,23 +580,23 @@ def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | 
 
 def _write_pictures(result, plots: Path | None, report: Path | None) -> None:
     """--plots DIR and --report PATH: every layer's plot is drawn once, for both."""
-    from .pictures.plots import layer_plot, plotted_layers, write_plots
+    from .report.pictures.plots import layer_plot, plotted_layers, write_plots
 
     pngs = {name: layer_plot(result, name) for name in plotted_layers(result)}
     if plots is not None:
         write_plots(plots, result.spec, pngs)
     if report is not None:
-        from .pictures.html import build_report
-        from .save import write_atomically
+        from .files.save import write_atomically
+        from .report.pictures.html import build_report
 
         page = build_report(result, pngs)
         write_atomically(report, lambda handle: handle.write(page.encode("utf-8")))
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from .pictures.graph import check_drawable, check_graph_path, render, title
-    from .save import write_atomically
-    from .settings import parse_cli
+    from .checks.settings import parse_cli
+    from .files.save import write_atomically
+    from .report.pictures.diagram import check_drawable, check_graph_path, render, title
     from .validation import load
 
     output = Path(args.output) if args.output else None
@@ -607,13 +608,13 @@ def _graph(args: argparse.Namespace) -> int:
         raise UsageError("--training says how a run computes: add --run (or leave it out)")
     spec = load(args.file, allow_paths=args.allow_path)
     if form != "dot":  # before a run, not after it; a graph too large to draw is refused without matplotlib's import
-        from .pictures.extra import require_matplotlib
+        from .report.pictures.extra import require_matplotlib
 
         check_drawable(spec)
         require_matplotlib(f"writing {output}")
     files = _input_files(args.input, spec) if args.run else {}
     if output is not None:
-        from .save import refuse_collisions
+        from .files.save import refuse_collisions
 
         refuse_collisions(
             [("-o", output)], _run_sources(args, spec, files) if args.run else [("the spec", Path(args.file))]
@@ -622,8 +623,8 @@ def _graph(args: argparse.Namespace) -> int:
         result = _execute(args, spec, files, keep=0, quiet=False)
         findings, heading = result.findings, title(spec, result.samples)
     else:
-        from .settings import resolve
-        from .static import predict
+        from .checks.settings import resolve
+        from .spec.static import predict
 
         findings = predict(spec, resolve(spec, dict(parse_cli(item) for item in args.check)))
         heading = title(spec, None)
@@ -649,9 +650,9 @@ def _data_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
-    from .loader import read_text
-    from .save import check_target, write_atomically
-    from .upgrade import upgrade_text_with_notes
+    from .files.save import check_target, write_atomically
+    from .spec.loader import read_text
+    from .spec.upgrade import upgrade_text_with_notes
     from .validation import loads
 
     output = Path(args.output) if args.output else None
@@ -677,8 +678,8 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _layers(args: argparse.Namespace) -> int:
-    from .catalog import layer_types
-    from .suggest import did_you_mean
+    from .core.suggest import did_you_mean
+    from .layers.catalog import layer_types
 
     form = REFERENCE_FORMATS[args.format]
     if args.type is None:
@@ -699,15 +700,15 @@ def _checks(args: argparse.Namespace) -> int:
 
 
 def _codes(args: argparse.Namespace) -> int:
-    from .reference import codes_markdown, codes_text
+    from .report.reference import codes_markdown, codes_text
 
     sys.stdout.write(codes_markdown() if args.format == "markdown" else codes_text())
     return EXIT_OK
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from .output_schemas import report_schema, validate_schema
-    from .schema import schema_text, spec_schema
+    from .report.report_schema import report_schema, validate_schema
+    from .spec.schema import schema_text, spec_schema
 
     schemas: dict[str, Callable[[], dict[str, Any]]] = {
         "spec": spec_schema,
@@ -724,7 +725,7 @@ def _schema(args: argparse.Namespace) -> int:
 
 def _input_files(items: Sequence[str], spec) -> dict[str, str]:
     """--input NAME=PATH for one variable; --input PATH.npz for every variable the archive holds."""
-    from .data import npz_members
+    from .runtime.inputs import npz_members
 
     files: dict[str, str] = {}
     variables = {reader.variable for reader in spec.readers}

@@ -3,10 +3,10 @@
 Each stage runs on whatever the previous one left intact, so one spec can report
 an unknown property, a dangling input and a shape mismatch together:
 
-    loader        YAML -> plain data + source map          (nnspec.loader)
-    schema        JSON Schema errors as diagnostics        (nnspec.schema_check)
-    graph         layers, wiring, cycles, shapes           (nnspec.graph)
-    data          the spec's data: section                 (nnspec.data)
+    loader        YAML -> plain data + source map          (nnspec.spec.loader)
+    schema        JSON Schema errors as diagnostics        (nnspec.spec.schema_check)
+    graph         layers, wiring, cycles, shapes           (nnspec.spec.graph)
+    data          the spec's data: section                 (nnspec.runtime.inputs)
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from . import codes
-from .confine import Confinement
-from .data import check_spec_data
-from .diagnostics import Diagnostic, DiagnosticList, SpecError
-from .graph import (
-    check_parameter_files,
+from .core import codes
+from .core.diagnostics import Diagnostic, DiagnosticList, SpecError
+from .files.confine import Confinement
+from .runtime.inputs import check_spec_data
+from .runtime.params import check_parameter_files
+from .spec.graph import (
     check_settings,
     check_shared_variables,
     execution_order,
@@ -31,15 +31,15 @@ from .graph import (
     resolve_layers,
     wire,
 )
-from .loader import Document, load_file, load_text
-from .schema_check import check_schema
-from .spec import Spec
+from .spec.loader import Document, load_file, load_text
+from .spec.model import Spec
+from .spec.schema_check import check_schema
 
 
 def load(path: str | Path, *, allow_paths: Iterable[str | Path] = (), read_data: bool = True) -> Spec:
     """Load and validate a spec file; raise SpecError with every diagnostic if it is invalid.
 
-    The files the spec names must lie in its repository (see nnspec.confine) or a directory of
+    The files the spec names must lie in its repository (see nnspec.files.confine) or a directory of
     ``allow_paths``; with ``read_data`` false only their paths are checked: they are never opened,
     nor required to exist.
     """
@@ -86,8 +86,8 @@ def checked(
 
 def predicted(spec: Spec, checks: Mapping[str, Any] | None = None) -> list[Diagnostic]:
     """The range findings the spec's static analysis predicts, as located diagnostics."""
-    from .settings import resolve
-    from .static import predict
+    from .checks.settings import resolve
+    from .spec.static import predict
 
     with np.errstate(all="ignore"):  # estimates from data holding NaN or inf are NaN, and predict skips them
         found = predict(spec, resolve(spec, checks))
@@ -96,7 +96,7 @@ def predicted(spec: Spec, checks: Mapping[str, Any] | None = None) -> list[Diagn
 
 def validate_document(doc: Document, confinement: Confinement | None = None, read_data: bool = True) -> Spec:
     """The spec a loaded document describes; SpecError with every diagnostic if it is invalid. The files
-    it names must lie within ``confinement`` (default: the spec's repository, see nnspec.confine)."""
+    it names must lie within ``confinement`` (default: the spec's repository, see nnspec.files.confine)."""
     confinement = confinement or Confinement.for_spec(doc.file)
     diagnostics = DiagnosticList(doc.file, doc.source_map)
     data = doc.data

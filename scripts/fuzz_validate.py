@@ -32,8 +32,8 @@ SEEDS = [REPO / "specs", REPO / "tests" / "fixtures" / "invalid"]
 sys.path.insert(0, str(REPO))  # this checkout's nnspec
 
 with atheris.instrument_imports(include=["nnspec"]):
-    from nnspec.diagnostics import NnspecError, SpecError
-    from nnspec.loader import decode, load_text
+    from nnspec.core.diagnostics import NnspecError, SpecError
+    from nnspec.spec.loader import decode, load_text
     from nnspec.validation import predicted, validate_document
 
 FILE = "fuzz.yaml"
@@ -96,7 +96,7 @@ def test_one_input(data: bytes) -> None:
 
 def dictionary() -> str:
     """A libFuzzer dictionary: the catalog's layer types, property and parameter names, and YAML tokens."""
-    from nnspec.catalog import layer_types
+    from nnspec.layers.catalog import layer_types
 
     words = {
         "nnspec",

@@ -21,8 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import nnspec  # noqa: E402
-from nnspec.pictures.histogram import even_histogram  # noqa: E402
-from nnspec.stats import PERCENTILES  # noqa: E402
+from nnspec.checks.stats import PERCENTILES  # noqa: E402
+from nnspec.report.pictures.histogram import even_histogram  # noqa: E402
 
 
 def main() -> None:

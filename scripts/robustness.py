@@ -417,7 +417,7 @@ def within_limit(text: str, expect: Expect) -> Expect:
 
 
 def _spec_limit() -> int:
-    from nnspec.loader import MAX_SPEC_BYTES
+    from nnspec.spec.loader import MAX_SPEC_BYTES
 
     return MAX_SPEC_BYTES
 
@@ -744,7 +744,7 @@ def zero_negative_sizes(rng: random.Random) -> Iterator[Case]:
 
 
 def nan_inf_properties(rng: random.Random) -> Iterator[Case]:
-    from nnspec.catalog import layer_types
+    from nnspec.layers.catalog import layer_types
 
     specials = [".nan", ".inf", "-.inf", "1e999", "-1e999", ".NaN", ".Inf"]
     floats = [
@@ -2309,7 +2309,7 @@ def unwritable_folders(rng: random.Random) -> Iterator[Case]:
 
 
 def _host_tag() -> str:
-    from nnspec.save import _host  # the harness's host is nnspec's: the same name for a process of it
+    from nnspec.files.save import _host  # the harness's host is nnspec's: the same name for a process of it
 
     return _host()
 

@@ -196,7 +196,7 @@ def spec_text(batch_stat: bool) -> str:
     return STORED.sub(r"\1batch_stat: true", text) if batch_stat else text
 
 
-def run(batch_stat: bool, training: bool) -> nnspec.runner.RunResult:
+def run(batch_stat: bool, training: bool) -> nnspec.runtime.runner.RunResult:
     spec = nnspec.loads(spec_text(batch_stat))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a finding or a numpy warning fails the test

@@ -49,7 +49,7 @@ def test_run_on_arrays_gives_outputs_statistics_and_findings():
 
 
 def test_json_report_keeps_large_outputs_out(tmp_path):
-    from nnspec.report import to_dict
+    from nnspec.report.results import to_dict
 
     spec = nnspec.loads("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [400], generator: Uniform}\n")
     report = to_dict(nnspec.run(spec, samples=300))  # 120,000 values

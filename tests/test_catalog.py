@@ -12,9 +12,9 @@ from dataclasses import replace
 
 import pytest
 
-from nnspec.catalog import LateRegistration, Role, layer_types, register
-from nnspec.checks import all_checks
-from nnspec.schema import spec_schema
+from nnspec.checks.table import all_checks
+from nnspec.layers.catalog import LateRegistration, Role, layer_types, register
+from nnspec.spec.schema import spec_schema
 
 # NNC's palette groups (nnc-desktop's layer settings), the types nnspec implements among them
 NNC_LOSS = {

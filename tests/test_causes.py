@@ -18,9 +18,10 @@ import pytest
 import yaml
 
 import nnspec
-from nnspec.checks import SCALE_JUMP, overflow_range
+from nnspec.checks.causes import SCALE_JUMP
+from nnspec.checks.scale import overflow_range
 from nnspec.cli import main
-from nnspec.diagnostics import INFO, WARNING
+from nnspec.core.diagnostics import INFO, WARNING
 
 from .conftest import ROOT, SPECS
 
@@ -208,7 +209,7 @@ def test_data_out_of_range_keeps_the_generic_advice():
 
 
 def test_a_jump_needs_more_than_scale_drifts_default_ratio():
-    assert SCALE_JUMP == nnspec.checks.all_checks()["scale-drift"].threshold
+    assert SCALE_JUMP == nnspec.checks.table.all_checks()["scale-drift"].threshold
 
 
 # --- a run of scale-drift grouped -------------------------------------------------------------

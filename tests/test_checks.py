@@ -20,12 +20,13 @@ import scipy.special
 import yaml
 
 import nnspec
-from nnspec import measures
-from nnspec.checks import FIRM_UNIT_SAMPLES, UNIT_SAMPLES, all_checks, pin_limits
-from nnspec.diagnostics import UsageError
-from nnspec.measures import merge_by_prefix
-from nnspec.runner import RangeWarning
-from nnspec.stats import TensorStats
+from nnspec.checks import measures
+from nnspec.checks.check import FIRM_UNIT_SAMPLES, UNIT_SAMPLES, pin_limits
+from nnspec.checks.measures import merge_by_prefix
+from nnspec.checks.stats import TensorStats
+from nnspec.checks.table import all_checks
+from nnspec.core.diagnostics import UsageError
+from nnspec.runtime.runner import RangeWarning
 
 from .conftest import SPECS
 

@@ -6,7 +6,7 @@ import pytest
 
 import nnspec
 from nnspec.cli import main
-from nnspec.loader import load_text
+from nnspec.spec.loader import load_text
 
 from .conftest import SPECS
 from .test_resolved import same_spec

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnspec import codes
-from nnspec.checks import all_checks
+from nnspec.checks.table import all_checks
 from nnspec.cli import main
-from nnspec.codes import CODES, STAGES
+from nnspec.core import codes
+from nnspec.core.codes import CODES, STAGES
 
 from .conftest import ROOT
 from .test_invalid_specs import FIXTURES, expectations
@@ -113,7 +113,7 @@ def test_no_code_is_given_as_text():
         for value in _alternatives(expr)
         if isinstance(value, ast.Constant)
     ]
-    assert literal == [], "give a code as a constant of nnspec.codes, e.g. codes.SHAPE"
+    assert literal == [], "give a code as a constant of nnspec.core.codes, e.g. codes.SHAPE"
 
 
 def test_no_code_text_hides_elsewhere():

@@ -10,8 +10,8 @@ import pytest
 
 import nnspec
 from nnspec.cli import main
-from nnspec.data import gather_inputs
-from nnspec.diagnostics import UsageError
+from nnspec.core.diagnostics import UsageError
+from nnspec.runtime.inputs import gather_inputs
 
 try:
     from PIL import Image

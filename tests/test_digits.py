@@ -12,7 +12,7 @@ import pytest
 
 import nnspec
 from nnspec.cli import main
-from nnspec.report import scores
+from nnspec.report.results import scores
 
 from .conftest import ROOT
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import nnspec
-from nnspec.estimate import Estimate
+from nnspec.core.estimate import Estimate
 from nnspec.validation import predicted
 
 F32 = np.float32

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import nnspec
-from nnspec.diagnostics import ERROR
+from nnspec.core.diagnostics import ERROR
 
 from .conftest import SPECS
 

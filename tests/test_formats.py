@@ -11,8 +11,8 @@ import jsonschema
 import pytest
 
 from nnspec.cli import main
-from nnspec.diagnostics import ERROR, INFO, WARNING, Diagnostic
-from nnspec.formats import artifact_uri, github, github_line, sarif_log
+from nnspec.core.diagnostics import ERROR, INFO, WARNING, Diagnostic
+from nnspec.report.formats import artifact_uri, github, github_line, sarif_log
 
 from .conftest import ROOT, SPECS
 
@@ -164,7 +164,7 @@ def test_github_annotations_for_a_broken_spec(tmp_path, monkeypatch, capsys):
 
 def test_github_escapes_the_message_and_the_properties():
     diagnostic = Diagnostic("50% done\r\nnext: a, b", "dir,a/b:c.yaml", 3, 4, INFO, "some-code")
-    # a message is one line, as in the text format: CR and LF are shown as \r \n (nnspec.printable)
+    # a message is one line, as in the text format: CR and LF are shown as \r \n (nnspec.core.printable)
     assert github_line(diagnostic, "/") == (
         "::notice file=dir%2Ca/b%3Ac.yaml,line=3,col=4,title=nnspec some-code::50%25 done\\r\\nnext: a, b"
     )

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nnspec
-from nnspec.catalog import layer_types
-from nnspec.diagnostics import SpecError
-from nnspec.loader import load_file
-from nnspec.reference import markdown
-from nnspec.schema import schema_text
+from nnspec.core.diagnostics import SpecError
+from nnspec.layers.catalog import layer_types
+from nnspec.report.reference import markdown
+from nnspec.spec.loader import load_file
+from nnspec.spec.schema import schema_text
 
 from .conftest import ROOT, SPECS
 
@@ -98,7 +98,7 @@ def test_example_spec_is_valid_for_an_editor_and_for_nnspec_and_runs(path):
 
 @pytest.mark.parametrize("which", ["report", "validate"])
 def test_committed_output_schemas_are_current_and_valid(which):
-    from nnspec.output_schemas import report_schema, validate_schema
+    from nnspec.report.report_schema import report_schema, validate_schema
 
     schema = {"report": report_schema, "validate": validate_schema}[which]()
     assert (ROOT / "schemas" / f"{which}.schema.json").read_text() == schema_text(schema), (
@@ -108,7 +108,7 @@ def test_committed_output_schemas_are_current_and_valid(which):
 
 
 def test_committed_checks_reference_is_current():
-    from nnspec.reference import checks_markdown
+    from nnspec.report.reference import checks_markdown
 
     assert (ROOT / "docs" / "checks.md").read_text() == checks_markdown(), (
         "regenerate with: nnspec checks --format markdown > docs/checks.md"
@@ -116,7 +116,7 @@ def test_committed_checks_reference_is_current():
 
 
 def test_committed_codes_reference_is_current():
-    from nnspec.reference import codes_markdown
+    from nnspec.report.reference import codes_markdown
 
     assert (ROOT / "docs" / "codes.md").read_text() == codes_markdown(), (
         "regenerate with: nnspec codes --format markdown > docs/codes.md"

@@ -1,4 +1,4 @@
-"""The generator table (nnspec.generators) is what the catalog, the schema, a run and `validate`
+"""The generator table (nnspec.layers.generators) is what the catalog, the schema, a run and `validate`
 read: each row's draws checked against numpy on the whole tensor and against its estimate."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from nnspec.catalog import layer_types
-from nnspec.generators import GENERATOR_CHOICES, GENERATORS
-from nnspec.schema import schema_text
+from nnspec.layers.catalog import layer_types
+from nnspec.layers.generators import GENERATOR_CHOICES, GENERATORS
+from nnspec.spec.schema import schema_text
 from nnspec.validation import loads
 
 SIZE = (4, 25)
@@ -81,7 +81,7 @@ def test_a_sample_is_drawn_alike_in_any_batch(name):
 
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 def test_validate_starts_from_the_tables_estimate(name):
-    from nnspec.static import _source
+    from nnspec.spec.static import _source
 
     spec = _spec(name, 2.0)
     assert _source(spec, spec.layers["x"]) == GENERATORS[name].estimate(2.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import nnspec
-from nnspec.diagnostics import SpecError
+from nnspec.core.diagnostics import SpecError
 
 
 def test_inputs_default_to_the_previous_layer_and_may_name_later_ones():

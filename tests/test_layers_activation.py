@@ -40,8 +40,8 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.checks import all_checks
-from nnspec.static import estimates
+from nnspec.checks.table import all_checks
+from nnspec.spec.static import estimates
 
 from .layer_harness import (
     DTYPES,

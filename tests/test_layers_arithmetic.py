@@ -40,7 +40,7 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.static import estimates
+from nnspec.spec.static import estimates
 
 from .layer_harness import (
     assert_close,

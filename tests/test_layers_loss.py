@@ -40,7 +40,7 @@ import pytest
 import scipy.special
 
 import nnspec
-from nnspec.diagnostics import SpecError
+from nnspec.core.diagnostics import SpecError
 
 from .layer_harness import (
     DTYPES,

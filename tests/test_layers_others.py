@@ -40,7 +40,7 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.semantics import layer_seed
+from nnspec.spec.semantics import layer_seed
 
 from .layer_harness import (
     DTYPES,
@@ -1031,7 +1031,7 @@ def test_slice_transpose_tile_by_hand():
 def test_static_estimates_pass_through_every_layer():
     """Each layer gives the static analysis an estimate (none stops it), with the means the layers
     imply: Dropout keeps the mean and widens the spread in training; OneHot gives 1/classes."""
-    from nnspec.static import estimates
+    from nnspec.spec.static import estimates
 
     text = """nnspec: 1
 layers:

@@ -9,8 +9,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnspec.diagnostics import SpecError
-from nnspec.loader import load_file, load_text, scalar_value
+from nnspec.core.diagnostics import SpecError
+from nnspec.spec.loader import load_file, load_text, scalar_value
 
 
 def codes(text: str) -> list[tuple[int, int, str]]:
@@ -156,7 +156,7 @@ def test_plain_scalars_read_as_pyyaml_reads_them(text):
 def test_loading_keeps_nothing_of_the_documents_it_read():
     # Found by fuzzing (the fuzzer's memory grew to 956 MB in 10 minutes): every number, boolean and
     # null ever loaded stayed in PyYAML's constructor tables, growing a long-lived process's memory.
-    from nnspec import loader
+    from nnspec.spec import loader
 
     for n in range(200):
         load_text(f"a: {n}\nb: !!int '{n}'\nc: yes\nd: 1.5e3\ne: ~\nf: 0x{n:x}\n")

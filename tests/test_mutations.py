@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import nnspec
-from nnspec.diagnostics import NnspecError, SpecError
+from nnspec.core.diagnostics import NnspecError, SpecError
 from nnspec.validation import predicted
 
 from .conftest import SPECS
@@ -27,7 +27,7 @@ from .test_generated import property_settings, valid_specs
 
 pytestmark = [  # a numpy warning reaching the user is a failure too; range findings are expected
     pytest.mark.filterwarnings("error::RuntimeWarning"),
-    pytest.mark.filterwarnings("ignore::nnspec.runner.RangeWarning"),
+    pytest.mark.filterwarnings("ignore::nnspec.runtime.runner.RangeWarning"),
 ]
 
 CASES = int(os.environ.get("NNSPEC_MUTATIONS", "300"))

@@ -1,11 +1,11 @@
-"""The one number formatter (nnspec.numbers): its rule written out by hand, value by value."""
+"""The one number formatter (nnspec.core.numbers): its rule written out by hand, value by value."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nnspec.numbers import format_number, format_score, format_share
+from nnspec.core.numbers import format_number, format_score, format_share
 
 
 @pytest.mark.parametrize(

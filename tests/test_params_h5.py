@@ -11,8 +11,8 @@ import pytest
 
 import nnspec
 from nnspec.cli import main
-from nnspec.diagnostics import UsageError
-from nnspec.params import H5_EXTRA, by_nnabla_name, load_parameter_file
+from nnspec.core.diagnostics import UsageError
+from nnspec.runtime.params import H5_EXTRA, by_nnabla_name, load_parameter_file
 
 from .conftest import ROOT
 

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.catalog import layer_types
+from nnspec.checks.stats import BINS, TensorStats, bin_bounds
 from nnspec.cli import main
-from nnspec.pictures import graph
-from nnspec.pictures.histogram import even_histogram
-from nnspec.pictures.plots import plot_file_names
-from nnspec.pictures.ranges import curve, regions, view
-from nnspec.pictures.style import CLEAN, COLOURS
-from nnspec.stats import BINS, TensorStats, bin_bounds
+from nnspec.layers.catalog import layer_types
+from nnspec.report.pictures import diagram
+from nnspec.report.pictures.histogram import even_histogram
+from nnspec.report.pictures.plots import plot_file_names
+from nnspec.report.pictures.ranges import curve, regions, view
+from nnspec.report.pictures.style import CLEAN, COLOURS
 
 from .conftest import ROOT, SPECS
 
@@ -131,7 +131,7 @@ def test_graph_run_colours_by_the_findings_of_a_run(tmp_path, capsys):
 
 
 def test_dot_strings_escape_quotes_backslashes_and_newlines(write_spec, capsys):
-    assert graph.dot_string('a "b" \\ c\nd') == '"a \\"b\\" \\\\ c\\nd"'
+    assert diagram.dot_string('a "b" \\ c\nd') == '"a \\"b\\" \\\\ c\\nd"'
     path = write_spec(
         "nnspec: 1\nname: 'say \"hi\"'\nlayers:\n"
         "  - {name: x, type: Input, size: [2], dataset: 'we\"ird\\name'}\n"
@@ -147,10 +147,10 @@ def test_dot_strings_escape_quotes_backslashes_and_newlines(write_spec, capsys):
 
 def test_key_properties_show_what_the_spec_sets_and_what_differs_from_defaults():
     spec = nnspec.load(SPECS / "softmax_huge_logits.yaml")
-    boxes = graph.boxes(spec, [])
+    boxes = diagram.boxes(spec, [])
     lines = [line for box in boxes.values() for line in box.properties]
     assert any(line.startswith("W: ") and line.endswith("x100") for line in lines), lines
-    lenet = graph.boxes(nnspec.load(LENET), [])
+    lenet = diagram.boxes(nnspec.load(LENET), [])
     assert lenet["x"].properties == ("generator: Uniform", "range: [-1, 1]")  # size is the shape line
     assert lenet["fc1"].properties == ()  # out_shape: 120 is the shape line
 
@@ -167,9 +167,9 @@ def test_layout_points_every_arrow_down_and_keeps_a_row_free_of_overlaps():
         "  - {name: y, type: Input, size: [3]}\n"
         "  - {name: loss, type: Sub2, input: [probs, y]}\n"
     )
-    sizes = {name: graph.box_size(box) for name, box in graph.boxes(spec, []).items()}
-    centres = graph.layout(spec, sizes)
-    rows = graph.ranks(spec)
+    sizes = {name: diagram.box_size(box) for name, box in diagram.boxes(spec, []).items()}
+    centres = diagram.layout(spec, sizes)
+    rows = diagram.ranks(spec)
     for source, target in spec.graph.edges:
         assert rows[target] > rows[source] and centres[target][1] > centres[source][1]
     assert rows["y"] == rows["loss"] - 1  # a label Input sits just above its reader, not at the top
@@ -182,16 +182,16 @@ def test_layout_points_every_arrow_down_and_keeps_a_row_free_of_overlaps():
 
 def test_a_residual_arrow_runs_beside_the_boxes_it_passes():
     spec = nnspec.load(SPECS / "bn_residual.yaml")
-    sizes = {name: graph.box_size(box) for name, box in graph.boxes(spec, []).items()}
-    centres = graph.layout(spec, sizes)
-    paths = graph.routes(spec, centres, sizes)
+    sizes = {name: diagram.box_size(box) for name, box in diagram.boxes(spec, []).items()}
+    centres = diagram.layout(spec, sizes)
+    paths = diagram.routes(spec, centres, sizes)
     assert set(paths) == set(spec.graph.edges)
     skip = paths[("relu1", "add")]
     assert skip[0] == (centres["relu1"][0], centres["relu1"][1] + sizes["relu1"][1] / 2)  # leaves the bottom
     assert skip[-1] == (centres["add"][0], centres["add"][1] - sizes["add"][1] / 2)  # enters the top
     for start, end in zip(skip, skip[1:]):
         for passed in ("conv2", "bn2"):
-            assert not graph.crosses(start, end, centres[passed], sizes[passed])
+            assert not diagram.crosses(start, end, centres[passed], sizes[passed])
     assert len(paths[("conv2", "bn2")]) == 2  # the next row: straight
 
 
@@ -365,7 +365,7 @@ def legend_texts(axes) -> list[str]:
 
 def test_tanh_plot_draws_its_curve_over_the_raw_inputs_with_the_saturated_regions(seed_result):
     pytest.importorskip("matplotlib")
-    from nnspec.pictures.plots import layer_figure
+    from nnspec.report.pictures.plots import layer_figure
 
     figure = layer_figure(seed_result, "tanh")
     received, output, curve_axes = figure.axes
@@ -389,7 +389,7 @@ def test_tanh_plot_draws_its_curve_over_the_raw_inputs_with_the_saturated_region
 
 def test_an_input_has_one_panel_and_a_dead_relu_shows_where_it_outputs_0(seed_result, lenet_result):
     pytest.importorskip("matplotlib")
-    from nnspec.pictures.plots import layer_figure
+    from nnspec.report.pictures.plots import layer_figure
 
     data = layer_figure(seed_result, "x")
     assert len(data.axes) == 1

@@ -1,4 +1,4 @@
-"""The plan of a batch as one generated function (nnspec.plan): it computes what the statistics
+"""The plan of a batch as one generated function (nnspec.runtime.plan): it computes what the statistics
 loop computes, its text holds nothing of the spec's, and its code is kept but not without bound."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec import plan
-from nnspec.catalog import layer_types
+from nnspec.layers.catalog import layer_types
+from nnspec.runtime import plan
 
 from .conftest import SPECS
 

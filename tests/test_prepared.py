@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.catalog import layer_types
-from nnspec.diagnostics import SpecError
-from nnspec.stats import BLOCK, TensorStats
+from nnspec.checks.stats import BLOCK, TensorStats
+from nnspec.core.diagnostics import SpecError
+from nnspec.layers.catalog import layer_types
 
 from .conftest import SPECS
 

@@ -1,4 +1,4 @@
-"""The table of output formats (nnspec.renderers): a format registered there is offered and used by
+"""The table of output formats (nnspec.report.renderers): a format registered there is offered and used by
 every command without a change to cli.py; and a range finding becomes one located diagnostic."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from nnspec.checks import Finding
+from nnspec.checks.check import Finding
 from nnspec.cli import main
-from nnspec.diagnostics import ERROR, WARNING, Diagnostic
-from nnspec.renderers import (
+from nnspec.core.diagnostics import ERROR, WARNING, Diagnostic
+from nnspec.report.renderers import (
     FileResult,
     OutputFormat,
     Streams,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.loader import load_text
-from nnspec.resolved import resolved_text
+from nnspec.spec.loader import load_text
+from nnspec.spec.resolved import resolved_text
 
 from .conftest import SPECS
 
@@ -171,7 +171,7 @@ def test_dataset_path_stays_relative_to_the_spec(tmp_path) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "index.csv").write_text("x\n1\n")
     (tmp_path / "specs").mkdir()
-    (tmp_path / ".git").mkdir()  # a repository: its specs may name its files (see nnspec.confine)
+    (tmp_path / ".git").mkdir()  # a repository: its specs may name its files (see nnspec.files.confine)
     path = tmp_path / "specs" / "net.yaml"
     path.write_text("nnspec: 1\ndataset: ../data/index.csv\nlayers:\n  - {name: x, type: Input, size: [1]}\n")
     spec = nnspec.load(path)

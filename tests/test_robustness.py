@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 
 from nnspec.cli import main
-from nnspec.diagnostics import UsageError
-from nnspec.loader import MAX_SPEC_BYTES, SIZE_VARIABLE
-from nnspec.save import check_output_path, write_atomically
+from nnspec.core.diagnostics import UsageError
+from nnspec.files.save import check_output_path, write_atomically
+from nnspec.spec.loader import MAX_SPEC_BYTES, SIZE_VARIABLE
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")  # a numpy warning reaching the user fails
 
@@ -299,7 +299,7 @@ def test_a_dataset_path_the_system_refuses_is_located(value, expected, tmp_path,
 
 def test_a_layer_that_would_output_no_values_is_located(tmp_path, capsys, monkeypatch):
     # A backstop for the layers' own rules, each of which refuses the properties that empty its output.
-    from nnspec.catalog import layer_types
+    from nnspec.layers.catalog import layer_types
 
     empties = dataclasses.replace(layer_types()["Tanh"], infer_shape=lambda shapes, props: (*shapes[0][:-1], 0))
     monkeypatch.setitem(layer_types(), "Tanh", empties)
@@ -440,7 +440,7 @@ def test_zip_archives_with_unsafe_member_names_are_only_read(tmp_path, capsys):
 
 
 def test_files_nnspec_writes_get_the_permissions_a_new_file_gets_or_keep_the_replaced_ones(tmp_path):
-    from nnspec.save import write_atomically
+    from nnspec.files.save import write_atomically
 
     plain = tmp_path / "plain.bin"
     plain.write_bytes(b"")  # what open() gives a new file here, under this process's umask

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.diagnostics import SpecError, UsageError
-from nnspec.stats import TensorStats
+from nnspec.checks.stats import TensorStats
+from nnspec.core.diagnostics import SpecError, UsageError
 
 from .conftest import SPECS
 
@@ -274,7 +274,7 @@ def test_a_run_too_big_for_the_memory_limit_stops_before_allocating():
 
 
 def test_the_report_gives_the_loss_and_the_error_rate_over_all_samples():
-    from nnspec.report import scores, to_text
+    from nnspec.report.results import scores, to_text
 
     spec = nnspec.loads(
         "nnspec: 1\nlayers:\n  - {name: p, type: Input, size: [2]}\n"
@@ -302,7 +302,7 @@ def test_a_negative_multiplier_of_a_random_initializer_scales_as_its_size():
 
 
 def test_parameters_saved_by_nnabla_name_repeat_a_run_exactly(tmp_path):
-    from nnspec.params import by_nnabla_name
+    from nnspec.runtime.params import by_nnabla_name
 
     spec = nnspec.loads(MLP)
     x = np.random.default_rng(5).uniform(-1, 1, (4, 6))
@@ -316,11 +316,11 @@ def test_parameters_saved_by_nnabla_name_repeat_a_run_exactly(tmp_path):
 
 
 def test_a_failure_in_the_statistics_reaches_the_caller(monkeypatch):
-    import nnspec.runner
+    import nnspec.runtime.runner
 
     def broken(*args, **kwargs):
         raise RuntimeError("statistics broke")
 
-    monkeypatch.setattr(nnspec.runner, "observe", broken)
+    monkeypatch.setattr(nnspec.runtime.runner, "observe", broken)
     with pytest.raises(RuntimeError, match="statistics broke"):
         nnspec.run(nnspec.load(SPECS / "mlp_branches.yaml"), samples=10)

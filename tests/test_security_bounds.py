@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.loader import MAX_SPEC_BYTES
+from nnspec.spec.loader import MAX_SPEC_BYTES
 
 
 def cli(argv: list[str], capsys) -> tuple[int, str]:
@@ -142,7 +142,7 @@ def test_validate_estimates_huge_shapes_in_bounded_memory(layer, size, tmp_path)
 
 def test_softmax_estimates_keep_their_values_for_normal_class_counts():
     """At most DRAWN_CLASSES classes the sample is what it was; beyond, the mean stays 1 / classes."""
-    from nnspec.estimate import DRAWN_CLASSES, Estimate
+    from nnspec.core.estimate import DRAWN_CLASSES, Estimate
     from nnspec.layers.activation import log_softmax_estimate, softmax_estimate
 
     logits = Estimate(0.0, 2.0)
@@ -211,7 +211,7 @@ def test_a_memory_refusal_of_an_astronomical_run_is_a_readable_message(tmp_path,
 
 
 def test_format_bytes_is_exact_for_any_size():
-    from nnspec.memory import format_bytes
+    from nnspec.files.memory import format_bytes
 
     assert [format_bytes(n) for n in (0, 1023, 1024, 11 * 2**30 + 2**29, 3 * 2**60)] == [
         "0 B",
@@ -242,7 +242,7 @@ def test_an_absurd_max_memory_is_a_usage_error_stating_the_range(size, tmp_path,
 
 
 def test_sizes_in_range_are_read_exactly():
-    from nnspec.memory import parse_size
+    from nnspec.files.memory import parse_size
 
     assert parse_size("1024T") == 2**50
     assert parse_size("0") == 0
@@ -316,12 +316,12 @@ def test_a_png_of_too_many_pixels_is_refused(tmp_path, capsys):
 
 def test_out_of_memory_in_graph_does_not_suggest_the_runs_options(tmp_path, capsys, monkeypatch):
     """`graph` said "try --batch-size or --max-memory", which it takes only with --run."""
-    from nnspec.pictures import graph
+    from nnspec.report.pictures import diagram
 
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(graph, "to_dot", exhausted)
+    monkeypatch.setattr(diagram, "to_dot", exhausted)
     path = _chain(tmp_path, 3)
     code, err = cli(["graph", str(path)], capsys)
     assert code == 2

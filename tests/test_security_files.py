@@ -165,7 +165,7 @@ def measured(directory: Path, *argv: str, env: dict[str, str] | None = None) -> 
 
 
 def within_limit(peak: int, limit: str = LIMIT) -> bool:
-    from nnspec.memory import parse_size
+    from nnspec.files.memory import parse_size
 
     return peak <= parse_size(limit) + OVERHEAD
 
@@ -276,8 +276,7 @@ def test_a_csv_row_of_ten_million_values_is_refused_within_the_memory_limit(tmp_
 
 def test_csv_text_read_in_pieces_gives_what_the_csv_module_gives(tmp_path, monkeypatch):
     """Rows cut into pieces of a few bytes (between cells, never inside quotes) read as they would whole."""
-    from nnspec.data import read_csv
-    from nnspec.sources import CsvRows
+    from nnspec.files.rows import CsvRows, read_csv
 
     rng = np.random.default_rng(5)
     values = rng.normal(0, 1e3, (7, 40)) / 10.0 ** rng.integers(0, 9, (7, 40))
@@ -296,8 +295,8 @@ def test_csv_text_read_in_pieces_gives_what_the_csv_module_gives(tmp_path, monke
 
 
 def test_a_long_rows_errors_name_their_line_and_column_and_quote_a_short_excerpt(tmp_path):
-    from nnspec.data import read_csv
-    from nnspec.diagnostics import UsageError
+    from nnspec.core.diagnostics import UsageError
+    from nnspec.files.rows import read_csv
 
     cells = ["1"] * 100_000
     cells[54_321] = "x" * 100_000
@@ -406,8 +405,8 @@ def test_every_reader_stays_within_the_memory_limit(tmp_path, make, spec, refuse
 
 
 def test_a_csv_whose_lines_end_in_cr_alone_is_an_error_not_a_row_of_mixed_rows(tmp_path):
-    from nnspec.data import read_csv
-    from nnspec.diagnostics import UsageError
+    from nnspec.core.diagnostics import UsageError
+    from nnspec.files.rows import read_csv
 
     (tmp_path / "cr.csv").write_bytes(b"1,2,3\r4,5,6\r7,8,9\r")  # was read as its first row alone
     with pytest.raises(UsageError) as caught:

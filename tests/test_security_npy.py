@@ -1,7 +1,7 @@
 """Issue 15, items 7, 11, 15, 16 and 17: .npy and .npz files from strangers, read without trusting them.
 
 Every .npy and .npz path (--input, --params, a parameter's file:, validate) goes through
-nnspec.npyfile: the header is checked in full before any value is read, values are read by
+nnspec.files.npyfile: the header is checked in full before any value is read, values are read by
 positioned reads or inflated a chunk at a time, never memory-mapped, a .npz member is read only when
 a layer needs it and never beyond the bytes its header declares, and its CRC is checked.
 
@@ -363,7 +363,7 @@ TRUNCATING_RUN = """
 import sys
 import numpy as np
 import nnspec
-from nnspec.diagnostics import UsageError
+from nnspec.core.diagnostics import UsageError
 
 path, how = sys.argv[1], sys.argv[2]
 def change(done, total):
@@ -400,8 +400,8 @@ def test_a_data_file_changed_during_a_run_is_a_clean_error_not_sigbus(how, tmp_p
 
 
 def test_rows_of_a_changing_file_cut_short_between_its_check_and_its_read_are_an_error(tmp_path):
-    from nnspec.diagnostics import UsageError
-    from nnspec.npyfile import open_npy
+    from nnspec.core.diagnostics import UsageError
+    from nnspec.files.npyfile import open_npy
 
     np.save(tmp_path / "x.npy", np.ones((40, 4)))
     rows = open_npy(tmp_path / "x.npy")
@@ -420,8 +420,8 @@ def test_a_deflated_member_cut_short_is_a_clean_error_naming_it(tmp_path, capsys
 
 
 def test_a_parameter_files_moments_are_taken_a_block_at_a_time_as_numpy_takes_them_whole(tmp_path):
-    from nnspec.params import moments
-    from nnspec.spec import ParameterSource
+    from nnspec.layers.initializers import moments
+    from nnspec.spec.model import ParameterSource
 
     values = np.random.default_rng(3).normal(2.0, 3.0, (700, 1000))  # 5.6 MB: six blocks of 1 MiB
     np.save(tmp_path / "w.npy", np.asfortranarray(values))

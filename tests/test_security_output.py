@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from nnspec.cli import main
-from nnspec.resolved import dump_yaml
+from nnspec.spec.resolved import dump_yaml
 
 from .conftest import ROOT
 
@@ -183,7 +183,7 @@ def test_no_field_reaches_any_stream_raw(name, payload, tmp_path, monkeypatch, c
 
 def assert_resolved_reads_back(printed: str, spec: Path) -> None:
     """--print-resolved's YAML reads back to the same data as the spec resolves to (quoted, escaped)."""
-    from nnspec.resolved import resolved_data
+    from nnspec.spec.resolved import resolved_data
     from nnspec.validation import load
 
     assert yaml.safe_load(printed) == yaml.safe_load(dump_yaml(resolved_data(load(str(spec)))))
@@ -212,14 +212,14 @@ def assert_resolved_reads_back(printed: str, spec: Path) -> None:
     ],
 )
 def test_printable_shows_what_would_act(text, shown):
-    from nnspec.printable import printable
+    from nnspec.core.printable import printable
 
     assert printable(text) == shown
     assert printable(shown) == shown  # nothing left to escape
 
 
 def test_the_guard_sees_commands_split_over_writes():
-    from nnspec.printable import GuardedStream, log_safe
+    from nnspec.core.printable import GuardedStream, log_safe
 
     buffer = io.StringIO()
     guarded = GuardedStream(buffer)
@@ -232,7 +232,7 @@ def test_the_guard_sees_commands_split_over_writes():
 
 
 def test_json_output_is_ascii_and_reads_back_the_same():
-    from nnspec.printable import json_text
+    from nnspec.core.printable import json_text
 
     data = {"name": "\x1b \u202e ##[error] ::error:: caf\u00e9"}
     text = json_text(data, indent=2)

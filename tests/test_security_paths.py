@@ -18,7 +18,7 @@ import pytest
 
 import nnspec
 from nnspec.cli import main
-from nnspec.diagnostics import UsageError
+from nnspec.core.diagnostics import UsageError
 
 SECRET = "TOKEN-0123456789-SECRET"
 PLAIN = "nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: [2]}}\n  - {{name: out, type: Identity}}\n"

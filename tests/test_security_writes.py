@@ -22,10 +22,10 @@ import pytest
 import nnspec
 import nnspec.cli
 import nnspec.validation
+from nnspec.checks.stats import TensorStats
 from nnspec.cli import main
-from nnspec.output_schemas import report_schema
-from nnspec.runner import RunInterrupted
-from nnspec.stats import TensorStats
+from nnspec.report.report_schema import report_schema
+from nnspec.runtime.runner import RunInterrupted
 
 from .conftest import ROOT, SPECS
 from .test_streaming import MLP, interrupt_at

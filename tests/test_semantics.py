@@ -25,8 +25,8 @@ import pytest
 
 import nnspec
 from nnspec.cli import main
-from nnspec.output_schemas import report_schema
-from nnspec.static import estimates
+from nnspec.report.report_schema import report_schema
+from nnspec.spec.static import estimates
 
 from .conftest import SPECS
 
@@ -116,7 +116,7 @@ def batch_reference(x: np.ndarray, p: dict[str, np.ndarray]) -> np.ndarray:
     return (x - mean) / np.sqrt(var + EPSILON) * gamma + beta
 
 
-def run_bn(batch_size: int | None, **options) -> nnspec.runner.RunResult:
+def run_bn(batch_size: int | None, **options) -> nnspec.runtime.runner.RunResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", nnspec.RangeWarning)
         return nnspec.run(nnspec.loads(BN_SPEC), {"x": bn_data()}, params=bn_params(), batch_size=batch_size, **options)
@@ -300,7 +300,7 @@ def test_reports_say_which_semantics_ran(tmp_path, capsys):
 
 
 def test_html_report_says_which_semantics_ran():
-    from nnspec.pictures.html import report_html
+    from nnspec.report.pictures.html import report_html
 
     for training, expected in ((False, "as NNC evaluates"), (True, "training (--training)")):
         result = run_bn(None, training=training)
@@ -309,7 +309,7 @@ def test_html_report_says_which_semantics_ran():
 
 
 def test_layer_reference_says_what_evaluation_changes():
-    from nnspec.reference import at_evaluation
+    from nnspec.report.reference import at_evaluation
 
     catalog = nnspec.layer_types()
     assert "passes batch_stat false" in at_evaluation(catalog["BatchNormalization"])
@@ -321,7 +321,7 @@ def test_layer_reference_says_what_evaluation_changes():
 def test_resolved_spec_names_what_evaluation_changes():
     """--print-resolved writes the properties as written, and says under its first line which
     layers nnspec run (as NNC evaluates) runs otherwise; the text still loads back to itself."""
-    from nnspec.resolved import resolved_text
+    from nnspec.spec.resolved import resolved_text
 
     text = (
         "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [4]}\n"

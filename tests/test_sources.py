@@ -11,9 +11,9 @@ import pytest
 
 import nnspec
 from nnspec.cli import main
-from nnspec.data import read_array_file
-from nnspec.diagnostics import UsageError
-from nnspec.sources import CsvRows
+from nnspec.core.diagnostics import UsageError
+from nnspec.files.rows import CsvRows
+from nnspec.runtime.inputs import read_array_file
 
 try:
     from PIL import Image
@@ -198,7 +198,7 @@ SPEC_WITH_DATASET = (
 def test_the_specs_dataset_is_relative_to_the_spec(tmp_path, monkeypatch):
     write(tmp_path / "data" / "index.csv", "x__0,x__1\n1,2\n3,4\n")
     spec_file = write(tmp_path / "specs" / "spec.yaml", SPEC_WITH_DATASET.format(path="../data/index.csv"))
-    (tmp_path / ".git").mkdir()  # a repository, whose files its specs may name (see nnspec.confine)
+    (tmp_path / ".git").mkdir()  # a repository, whose files its specs may name (see nnspec.files.confine)
     monkeypatch.chdir(tmp_path / "data")  # not where the path is relative to
     spec = nnspec.load(spec_file)
     assert spec.dataset == tmp_path / "specs" / "../data/index.csv"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.static import estimates
+from nnspec.spec.static import estimates
 from nnspec.validation import predicted
 
 from .conftest import SPECS

@@ -1,7 +1,7 @@
 """Percentiles and plotted shares true for every layout (issue 16, item 1).
 
 Every reported percentile is held against numpy's exact percentile of the whole tensor, every
-plotted share against numpy's count on the whole tensor, within the tolerance nnspec.stats
+plotted share against numpy's count on the whole tensor, within the tolerance nnspec.checks.stats
 states: where every value is in the histogram, within the stored bin that holds numpy's
 percentile; where values are sampled, within the bins holding numpy's percentiles at the ranks
 a sample of n values strays to with a chance below 1e-6 (Chernoff's bound, plus one rank);
@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nnspec
-from nnspec.pictures.histogram import even_histogram, exact_values
-from nnspec.stats import _ZERO, DISTINCT_KEPT, PERCENTILES, SAMPLED_PER_SAMPLE, TensorStats, bin_bounds
+from nnspec.checks.stats import _ZERO, DISTINCT_KEPT, PERCENTILES, SAMPLED_PER_SAMPLE, TensorStats, bin_bounds
+from nnspec.report.pictures.histogram import even_histogram, exact_values
 
 from .conftest import SPECS
 
@@ -273,7 +273,7 @@ def test_values_few_in_the_sample_but_not_in_the_tensor_are_not_kept():
 
 def test_the_demo_plot_draws_a_bar_at_each_of_its_nine_inputs():
     pytest.importorskip("matplotlib")
-    from nnspec.pictures.plots import layer_figure
+    from nnspec.report.pictures.plots import layer_figure
 
     spec = nnspec.load(SPECS / "seed_activations.yaml")
     result = nnspec.run(spec)

@@ -14,11 +14,11 @@ import pytest
 
 import nnspec
 import nnspec.validation
-from nnspec import memory
 from nnspec.cli import main
-from nnspec.data import generate, variables
-from nnspec.progress import LineBar, Progress
-from nnspec.runner import RunInterrupted
+from nnspec.files import memory
+from nnspec.runtime.inputs import generate, variables
+from nnspec.runtime.progress import LineBar, Progress
+from nnspec.runtime.runner import RunInterrupted
 
 from .conftest import SPECS
 
@@ -159,7 +159,7 @@ def test_output_npy_holds_the_one_output(tmp_path, write_spec):
 
 def test_output_npy_with_several_outputs_is_refused_before_the_run(tmp_path, capsys, monkeypatch):
     ran = []
-    monkeypatch.setattr("nnspec.runner.gather_inputs", lambda *a, **k: ran.append(1))
+    monkeypatch.setattr("nnspec.runtime.runner.gather_inputs", lambda *a, **k: ran.append(1))
     out = tmp_path / "o.npy"
     assert main(["run", SEED, "--output", str(out)]) == 2
     err = capsys.readouterr().err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nnspec.suggest import closest
+from nnspec.core.suggest import closest
 
 TYPES = ["Tanh", "ReLU", "LeakyReLU", "Sigmoid", "Affine", "Add2"]
 PROPERTIES = ["out_shape", "with_bias", "parameter_scope"]

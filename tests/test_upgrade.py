@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import nnspec
-from nnspec.loader import load_text
-from nnspec.schema import FORMAT_VERSION
-from nnspec.upgrade import STEPS, upgrade, upgrade_text
+from nnspec.spec.loader import load_text
+from nnspec.spec.schema import FORMAT_VERSION
+from nnspec.spec.upgrade import STEPS, upgrade, upgrade_text
 
 from .conftest import SPECS
 from .test_resolved import same_spec

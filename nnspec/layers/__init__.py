@@ -1,6 +1,6 @@
 """The layer implementations, one module per NNC palette category.
 
-Importing this package registers every layer type in ``nnspec.catalog.CATALOG``.
+Importing this package registers every layer type in ``nnspec.layers.catalog.CATALOG``.
 To add a layer: one ``register(LayerType(...))`` entry beside a small pure forward
 function (inputs, properties, parameters) -> output and its shape rule, then a
 reference test in tests/test_layers.py.

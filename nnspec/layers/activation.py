@@ -7,7 +7,8 @@ from math import log, pi, sqrt
 
 import numpy as np
 
-from ..catalog import (
+from ..core.estimate import DRAWN_ROWS, Estimate, drawn_along_axis, mixture, through
+from .catalog import (
     LayerType,
     Parameter,
     Property,
@@ -16,7 +17,6 @@ from ..catalog import (
     same_shape,
     unary,
 )
-from ..estimate import DRAWN_ROWS, Estimate, drawn_along_axis, mixture, through
 
 
 def tanh(x, out=None):

@@ -6,7 +6,8 @@ from math import inf, isinf, isnan, sqrt
 
 import numpy as np
 
-from ..catalog import (
+from ..core.estimate import Estimate, total
+from .catalog import (
     NONNEGATIVE,
     NONZERO,
     POSITIVE,
@@ -18,7 +19,6 @@ from ..catalog import (
     register,
     same_shape,
 )
-from ..estimate import Estimate, total
 
 
 def add2(inputs, props, params):

@@ -8,8 +8,8 @@ from math import prod
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..catalog import LayerType, Parameter, Property, Shape, ShapeError, format_shape, register
-from ..estimate import Estimate, weighted_sum
+from ..core.estimate import Estimate, weighted_sum
+from .catalog import LayerType, Parameter, Property, Shape, ShapeError, format_shape, register
 
 AFFINE_INITIALIZERS = (
     "Normal",

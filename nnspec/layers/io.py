@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..catalog import NO_INPUT, LayerType, Property, Role, register
-from ..generators import GENERATOR_CHOICES, NO_GENERATOR, generators_described
+from .catalog import NO_INPUT, LayerType, Property, Role, register
+from .generators import GENERATOR_CHOICES, NO_GENERATOR, generators_described
 
 
 def input_forward(inputs, props, params):

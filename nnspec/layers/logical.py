@@ -25,9 +25,9 @@ from math import sqrt
 
 import numpy as np
 
-from ..catalog import Arity, Forward, LayerType, Property, register, same_shape, unary
-from ..estimate import Estimate
+from ..core.estimate import Estimate
 from .arithmetic import broadcast_shape
+from .catalog import Arity, Forward, LayerType, Property, register, same_shape, unary
 
 Test = Callable[[np.ndarray, np.ndarray], np.ndarray]  # two arrays (or an array and a scalar) -> booleans
 

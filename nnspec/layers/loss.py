@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..catalog import LayerType, Property, Role, Target, check_axis, register, same_shape
+from .catalog import LayerType, Property, Role, Target, check_axis, register, same_shape
 
 TARGET = Target("T", "the values the input should have, one per input value")
 

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..catalog import (
+from ..core.estimate import Estimate, weighted_sum
+from ..core.numbers import format_number
+from .catalog import (
     POSITIVE,
     Arity,
     Domain,
@@ -23,8 +25,6 @@ from ..catalog import (
     same_shape,
     unary,
 )
-from ..estimate import Estimate, weighted_sum
-from ..numbers import format_number
 
 
 def exp(x, out=None):

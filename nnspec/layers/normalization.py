@@ -17,7 +17,7 @@ taken separately for each of its indices as well.
 Statistics are computed in float64 on the values divided by their largest magnitude, so no sum
 of squares overflows or underflows for any finite input, and the result is rounded to the
 spec's dtype once. nnspec runs one forward pass and updates no running statistic; which statistics a
-run uses (stored at evaluation, the batch's in training) is nnspec.semantics' choice.
+run uses (stored at evaluation, the batch's in training) is nnspec.spec.semantics' choice.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..catalog import LayerType, Parameter, Property, Role, Shape, ShapeError, check_axis, register
-from ..estimate import Estimate
+from ..core.estimate import Estimate
+from .catalog import LayerType, Parameter, Property, Role, Shape, ShapeError, check_axis, register
 
 SCOPE = Property(
     "parameter_scope",

@@ -6,8 +6,8 @@ from math import prod, sqrt
 
 import numpy as np
 
-from ..catalog import Arity, LayerType, Property, ShapeError, check_axis, format_shape, register, same_shape, unary
-from ..estimate import Estimate, mixture
+from ..core.estimate import Estimate, mixture
+from .catalog import Arity, LayerType, Property, ShapeError, check_axis, format_shape, register, same_shape, unary
 
 
 def concatenate(inputs, props, params):
@@ -166,7 +166,7 @@ def dropout(inputs, props, params):
         return x  # NNC runs inference without Dropout: the identity
     p = props["p"]
     # A seed of -1 is NNC's "no fixed seed" (nnabla then draws from its global generator). A run
-    # hands over a seed derived from the spec's in its place (nnspec.semantics.layer_seed), so it stays
+    # hands over a seed derived from the spec's in its place (nnspec.spec.semantics.layer_seed), so it stays
     # reproducible; called directly with -1, seed 0 (nnspec's default spec seed) is used.
     keep = _dropout_uniform(x, props["seed"] if props["seed"] >= 0 else 0) >= p  # kept with probability 1 - p
     # nnabla computes x * m * scale with m in {0, 1} of x's type and scale = 1 / (1 - p) a double,

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..catalog import LayerType, Property, Shape, ShapeError, format_shape, register
-from ..estimate import Estimate
+from ..core.estimate import Estimate
+from .catalog import LayerType, Property, Shape, ShapeError, format_shape, register
 
 
 def _trunc_div(a: int, b: int) -> int:

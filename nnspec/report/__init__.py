@@ -1,0 +1,3 @@
+"""Results -> what a user reads: text, JSON, GitHub annotations, SARIF (output formats by name in
+renderers.py), the references, and pictures.
+"""

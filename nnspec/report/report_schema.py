@@ -1,0 +1,220 @@
+"""JSON Schemas of what nnspec prints with --format json, for the tools that read it.
+
+schemas/report.schema.json (``nnspec run --format json``) and
+schemas/validate.schema.json (``nnspec validate --format json``) are this module's
+output, committed; a test fails when they are stale or when real output does not
+validate against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..checks.stats import PERCENTILES
+from ..core.diagnostics import ERROR, INFO, WARNING
+
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+_LINE = {"type": ["integer", "null"], "minimum": 1, "description": "1-based; null when not known"}
+_COUNTS = {
+    "count": "values seen, over every sample",
+    "nan": "NaN values",
+    "posinf": "+Inf values",
+    "neginf": "-Inf values",
+    "zeros": "values exactly 0",
+    "subnormal": "values neither 0 nor of full precision (below the dtype's smallest normal number)",
+}
+_MOMENTS = {
+    "min": "smallest finite value",
+    "max": "largest finite value",
+    "mean": "mean of the finite values",
+    "std": "population standard deviation of the finite values",
+}
+
+
+def _diagnostic() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["file", "line", "column", "severity", "code", "message", "path", "layer"],
+        "additionalProperties": False,
+        "properties": {
+            "file": {"type": "string"},
+            "line": _LINE,
+            "column": _LINE,
+            "severity": {"enum": [ERROR, WARNING, INFO]},
+            "code": {
+                "type": "string",
+                "description": "stable id of the kind of problem, e.g. unknown-property: one of docs/codes.md "
+                "(nnspec codes), or a range check's id (docs/checks.md)",
+            },
+            "message": {"type": "string"},
+            "path": {
+                "type": "array",
+                "items": {"type": ["string", "integer"]},
+                "description": "keys and list indices from the top of the spec to the offending value",
+            },
+            "layer": {"type": ["string", "null"], "description": "the layer concerned, if any"},
+        },
+    }
+
+
+def validate_schema() -> dict[str, Any]:
+    return {
+        "$schema": _DRAFT,
+        "title": "nnspec validate --format json",
+        "type": "object",
+        "required": ["files"],
+        "additionalProperties": False,
+        "properties": {
+            "files": {
+                "type": "array",
+                "description": "one entry per file, in the order given",
+                "items": {
+                    "type": "object",
+                    "required": ["file", "valid", "diagnostics"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "file": {"type": "string"},
+                        "valid": {"type": "boolean"},
+                        "diagnostics": {"type": "array", "items": {"$ref": "#/$defs/diagnostic"}},
+                    },
+                },
+            }
+        },
+        "$defs": {"diagnostic": _diagnostic()},
+    }
+
+
+def report_schema() -> dict[str, Any]:
+    stats = {
+        "type": "object",
+        "required": [*_COUNTS, *_MOMENTS, "percentiles"],
+        "additionalProperties": False,
+        "properties": {
+            **{name: {"type": "integer", "minimum": 0, "description": text} for name, text in _COUNTS.items()},
+            **{
+                name: {"type": ["number", "null"], "description": f"{text} (null: none)"}
+                for name, text in _MOMENTS.items()
+            },
+            "percentiles": {
+                "type": "object",
+                "description": (
+                    "estimated from a fixed-bin histogram of a sample of the values (16 of each sample, "
+                    "at positions no layout aliases; zeros counted exactly), or numpy's exactly when the "
+                    "tensor has at most 16 distinct values"
+                ),
+                "required": [str(q) for q in PERCENTILES],
+                "additionalProperties": {"type": ["number", "null"]},
+            },
+        },
+    }
+    value = {"type": ["number", "string"], "description": 'a number, or "NaN", "Infinity", "-Infinity"'}
+    nested = {"anyOf": [value, {"type": "array", "items": {"$ref": "#/$defs/values"}}]}
+    return {
+        "$schema": _DRAFT,
+        "title": "nnspec run --format json",
+        "type": "object",
+        "required": [
+            "nnspec_report",
+            "spec",
+            "name",
+            "dtype",
+            "samples",
+            "semantics",
+            "layers",
+            "outputs",
+            "scores",
+            "findings",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "nnspec_report": {"const": 1, "description": "version of this report format"},
+            "spec": {"type": "string", "description": "the spec file"},
+            "name": {"type": ["string", "null"]},
+            "dtype": {"enum": ["float32", "float64"]},
+            "samples": {"type": "integer", "minimum": 0},
+            "semantics": {
+                "enum": ["evaluation", "training"],
+                "description": "what the run computed: NNC's evaluation (BatchNormalization's stored statistics, "
+                "Dropout skipped; the default) or the training forward pass (nnspec run --training)",
+            },
+            "layers": {
+                "type": "array",
+                "description": "every layer, in the order it ran",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "name",
+                        "type",
+                        "inputs",
+                        "shape",
+                        "line",
+                        "column",
+                        "output",
+                        "input_stats",
+                        "measures",
+                    ],
+                    "additionalProperties": False,
+                    "properties": {
+                        "name": {"type": "string"},
+                        "type": {"type": "string"},
+                        "inputs": {"type": "array", "items": {"type": "string"}},
+                        "shape": {"type": "array", "items": {"type": "integer"}, "description": "batch axis excluded"},
+                        "line": _LINE,
+                        "column": _LINE,
+                        "output": {"$ref": "#/$defs/stats"},
+                        "input_stats": {
+                            "type": "array",
+                            "items": {"$ref": "#/$defs/stats"},
+                            "description": "one per input, in the order of the layer's inputs (an Input: its data)",
+                        },
+                        "measures": {
+                            "type": "object",
+                            "description": "what each enabled check counted, by check id (units_*: units for which "
+                            "the flag held on some sample, of units)",
+                            "additionalProperties": {
+                                "type": "object",
+                                "additionalProperties": {"type": "integer", "minimum": 0},
+                            },
+                        },
+                    },
+                },
+            },
+            "outputs": {
+                "type": "object",
+                "description": "each output layer's values, batch axis first",
+                "additionalProperties": {"$ref": "#/$defs/values"},
+            },
+            "outputs_omitted": {
+                "type": "object",
+                "description": "outputs too large for the report: their shapes (--output saves them)",
+                "additionalProperties": {"type": "array", "items": {"type": "integer"}},
+            },
+            "scores": {
+                "type": "object",
+                "description": "each loss layer's mean loss and each validation layer's error rate, over all samples",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["kind", "value"],
+                    "additionalProperties": False,
+                    "properties": {"kind": {"enum": ["loss", "error rate"]}, "value": {"type": "number"}},
+                },
+            },
+            "findings": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["check", "severity", "layer", "message", "line", "column"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "check": {"type": "string", "description": "stable id of the check, e.g. tanh-saturation"},
+                        "severity": {"enum": [ERROR, WARNING, INFO]},
+                        "layer": {"type": "string"},
+                        "message": {"type": "string"},
+                        "line": _LINE,
+                        "column": _LINE,
+                    },
+                },
+            },
+        },
+        "$defs": {"stats": stats, "values": nested},
+    }

@@ -1,0 +1,258 @@
+"""Data for Input layers: array files, the spec's data: section, or NNC's generators."""
+
+from __future__ import annotations
+
+import mmap
+import re
+from collections.abc import Mapping
+from math import prod
+from pathlib import Path
+from typing import Any, overload
+
+import numpy as np
+
+from ..core import codes
+from ..core.diagnostics import DiagnosticList, UsageError, show_value
+from ..files.npyfile import NpzArchive, open_npy
+from ..files.rows import CsvRows, Reshaped, Source, file_problem
+from ..layers.catalog import format_shape
+from ..layers.generators import GENERATORS, NO_GENERATOR
+from ..spec.model import DataReader, Layer, Spec, data_readers
+from ..spec.schema import NAME_PATTERN
+from .dataset import open_dataset
+
+DEFAULT_SAMPLES = 100
+
+
+def npz_members(path: str | Path) -> list[str]:
+    """The names of the arrays a .npz file holds (only its zip directory is read)."""
+    path = Path(path)
+    problem = file_problem(path)
+    if problem:
+        raise UsageError(f"{path}: {problem}")
+    return list(NpzArchive(path))
+
+
+def read_array_file(path: str | Path, variable: str, max_memory: int | None = None) -> Source:
+    """Data from a file, as a source read a batch at a time (see nnspec.files.rows): .npy, .npz (the
+    entry named ``variable``, or its only entry) or .csv (one sample per row, numbers only). A .npy
+    file's or .npz member's header is checked in full and no value is read before a batch asks for
+    it (nnspec.files.npyfile: positioned reads, a member inflated no further than the batch); a CSV's rows
+    are read a batch at a time, within ``max_memory`` bytes besides its batch (see CsvRows)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    problem = file_problem(path)
+    if problem:
+        raise UsageError(f"{path}: {problem}")
+    if suffix == ".npy":
+        return open_npy(path)
+    if suffix == ".npz":
+        return NpzArchive(path).member(variable)
+    if suffix == ".csv":
+        return CsvRows(path, max_memory)
+    raise UsageError(f"{path}: unknown data file type '{suffix}': use .npy, .npz or .csv")
+
+
+def release(array: Source | None) -> None:
+    """Let go of the pages of a memory-mapped array this process has read (one a caller gave): they
+    stay in the file and the page cache, but no longer count in the run's memory, which the
+    batch bounds, however large the file. A batch read again later is read back from the file."""
+    while isinstance(array, np.ndarray):
+        mapping = getattr(array, "_mmap", None)
+        if isinstance(mapping, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED") and not mapping.closed:
+            mapping.madvise(mmap.MADV_DONTNEED)
+            return
+        array = array.base
+
+
+def generate(reader: DataReader, start: int, stop: int, seed: int) -> np.ndarray:
+    """Samples ``start`` to ``stop`` (exclusive) of a generator's data (an Input's, or a target's),
+    times its multiplier, in float64: the same values whichever batch they are drawn in
+    (nnspec.layers.generators)."""
+    values = GENERATORS[reader.generator].draw(seed, reader.variable, start, stop - start, reader.sample_shape)
+    with np.errstate(over="ignore"):  # a huge multiplier gives inf, which the nan-inf check reports
+        return values * reader.multiplier
+
+
+def variables(spec: Spec) -> dict[str, DataReader]:
+    """Each data variable and its first reader (validation made the others agree on its size)."""
+    found: dict[str, DataReader] = {}
+    for reader in spec.readers:
+        found.setdefault(reader.variable, reader)
+    return found
+
+
+def gather_inputs(
+    spec: Spec,
+    arrays: Mapping[str, np.ndarray] | None = None,
+    files: Mapping[str, str | Path] | None = None,
+    samples: int | None = None,
+    dataset: str | Path | None = None,
+    readers: Mapping[str, DataReader] | None = None,
+    max_memory: int | None = None,
+    dataset_from_spec: bool = False,
+) -> tuple[dict[str, Source], list[DataReader], int]:
+    """The data of every data variable, the readers still to generate theirs, and the sample count.
+
+    Sources, first found wins: ``arrays`` (numpy arrays given by the caller), ``files``
+    (--input NAME=PATH), ``dataset`` (--dataset PATH: an NNC dataset CSV, whose columns
+    bind to data variables by name; columns no layer reads are ignored; see
+    nnspec.runtime.dataset), the spec's data: section, the reader's generator. Every
+    variable must have the same number of samples; generators make as many as the
+    other sources have, or ``samples`` (default 100) when all are generated. ``readers`` is
+    ``variables(spec)``, for a caller that keeps it between runs. Data is
+    given as sources (nnspec.files.rows: numpy arrays, or objects giving rows [start, stop)
+    as arrays), which the runner slices a batch at a time: arrays keep their dtype, a .npy
+    file's or .npz member's rows, a CSV's rows and a dataset's samples are read when their
+    batch runs; the runner converts each batch to the spec's dtype. ``max_memory`` (bytes)
+    bounds what reading a CSV, an image or a data file of a dataset may take, checked before it is
+    allocated. ``dataset_from_spec``: the dataset is the spec's ``dataset:``, confined as the
+    spec's files are (see nnspec.files.confine).
+    """
+    arrays, files = dict(arrays or {}), dict(files or {})
+    readers = variables(spec) if readers is None else readers
+    unknown = sorted((set(arrays) | set(files)) - set(readers))
+    if unknown:
+        raise UsageError(
+            f"no layer reads data variable(s) {', '.join(unknown)}; the spec's variables are: {', '.join(readers)}"
+        )
+    from_dataset: Mapping[str, Source] = {}
+    if dataset is not None:
+        from_dataset = open_dataset(
+            dataset,
+            readers,
+            skip=set(arrays) | set(files),
+            max_memory=max_memory,
+            confinement=spec.allowed,
+            from_spec=dataset_from_spec,
+        )
+    data: dict[str, Source] = {}
+    to_generate: list[DataReader] = []
+    for variable, reader in readers.items():
+        value: Source
+        if variable in arrays:
+            value, origin = np.asarray(arrays[variable]), "the array given"
+        elif variable in files:
+            value, origin = read_array_file(files[variable], variable, max_memory), str(files[variable])
+        elif variable in from_dataset:
+            data[variable] = from_dataset[variable]  # already (N, *size): open_dataset reshaped it
+            continue
+        elif variable in spec.data:
+            value, origin = spec.data[variable], "the spec's data"
+        elif reader.generator != NO_GENERATOR:
+            to_generate.append(reader)
+            continue
+        else:
+            setting = "its generator" if reader.target is None else f"{reader.target}: {{generator: ...}}"
+            absent = f" (the dataset {dataset} has no column '{variable}')" if dataset is not None else ""
+            raise UsageError(
+                f"no data for {reader.title}{absent}: give --input {variable}=FILE, add '{variable}:' under data: "
+                f"in the spec, or set {setting}"
+            )
+        if value.dtype.kind not in "biuf":  # complex and timedelta64 would be cast silently
+            raise UsageError(f"data for '{variable}' from {origin} holds {value.dtype} values, not numbers")
+        size = reader.sample_shape
+        if not isinstance(value, np.ndarray) and value.shape == size:
+            value = value[0 : len(value)]  # a file holding the one sample alone: read it
+        shape = value.shape
+        if len(shape) >= 1 and shape[1:] != size and shape != size and prod(shape[1:]) == prod(size):
+            # rows of flattened samples, as in a CSV
+            value = value.reshape(len(value), *size) if isinstance(value, np.ndarray) else Reshaped(value, size)
+        try:
+            data[variable] = samples_of(value, size)
+        except ValueError as exc:
+            raise UsageError(f"data for '{variable}' from {origin}: {exc}") from None
+    counts = {variable: len(value) for variable, value in data.items()}
+    if len(set(counts.values())) > 1:
+        listed = ", ".join(f"{v}: {n}" for v, n in counts.items())
+        raise UsageError(f"data variables have different numbers of samples ({listed}); they must match")
+    count = next(iter(counts.values()), samples or DEFAULT_SAMPLES)
+    if count == 0:
+        raise UsageError(f"the data holds no samples ({', '.join(counts)}: 0): there is nothing to run")
+    return data, to_generate, count
+
+
+def check_spec_data(
+    data: dict[str, Any], layers: dict[str, Layer], diagnostics: DiagnosticList
+) -> dict[str, np.ndarray]:
+    """The spec's data: section as arrays, each checked against the layer that reads it."""
+    values = data.get("data")
+    if not isinstance(values, dict):
+        return {}
+    readers: dict[str, DataReader] = {}
+    for each in data_readers(layers):
+        readers.setdefault(each.variable, each)
+    arrays: dict[str, np.ndarray] = {}
+    for variable, value in values.items():
+        where = ("data", variable)
+        reader = readers.get(variable)
+        if not re.fullmatch(NAME_PATTERN.strip("^$"), variable):
+            continue  # the schema reports the name
+        if reader is None:
+            named = layers.get(variable)
+            hint = (
+                f"; layer {named.title} reads data variable '{named.dataset}' (its dataset property)"
+                if named is not None and named.type.is_source
+                else diagnostics.suggestion(variable, readers)
+            )
+            diagnostics.add(
+                f"data names variable '{variable}', but no layer reads it{hint}",
+                where,
+                code=codes.UNKNOWN_VARIABLE,
+                at_key=True,
+            )
+            continue
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (ValueError, TypeError):
+            position, problem = _first_bad_sample(value)
+            diagnostics.add(
+                f"data for '{variable}' must be numbers, one equally long list per sample: {problem}",
+                where + position,
+                code=codes.INVALID_DATA,
+            )
+            continue
+        if reader.size is None:
+            continue  # the reader's shape could not be inferred: that error is reported
+        try:
+            arrays[variable] = samples_of(array, reader.size)
+        except ValueError as exc:
+            diagnostics.add(f"data for '{variable}' (read by {reader.title}): {exc}", where, code=codes.DATA_SHAPE)
+    return arrays
+
+
+def _first_bad_sample(value: Any) -> tuple[tuple[int, ...], str]:
+    """Where data stops being a regular array of numbers, and why (for the message)."""
+    if not isinstance(value, list):
+        return (), f"got {show_value(value)}"
+    shapes = []
+    for index, sample in enumerate(value):
+        try:
+            shapes.append(np.asarray(sample, dtype=np.float64).shape)
+        except (ValueError, TypeError):
+            return (index,), f"sample {index + 1} is not a regular list of numbers"
+        if shapes[-1] != shapes[0]:
+            return (
+                index,
+            ), f"sample {index + 1} has shape {format_shape(shapes[-1])}, sample 1 {format_shape(shapes[0])}"
+    return (), "the samples are not regular lists of numbers"
+
+
+@overload
+def samples_of(array: np.ndarray, size: tuple[int, ...]) -> np.ndarray: ...
+@overload
+def samples_of(array: Source, size: tuple[int, ...]) -> Source: ...
+
+
+def samples_of(array: Source, size: tuple[int, ...]) -> Source:
+    """Data as a batch of samples of ``size``: (N, *size) as it is, or a single sample given alone
+    (an array: a file's reader holding one sample alone is read before: gather_inputs)."""
+    size = tuple(size)
+    if array.shape == size and isinstance(array, np.ndarray):
+        return array[np.newaxis]
+    if array.shape[1:] == size:
+        return array
+    raise ValueError(
+        f"expects samples of shape {format_shape(size)} (a list of them, or one alone); "
+        f"got shape {format_shape(array.shape)}"
+    )

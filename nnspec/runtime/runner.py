@@ -1,0 +1,394 @@
+"""The runner: a validated spec's graph executed in numpy, batch by batch.
+
+A batch follows the plan nnspec.runtime.plan makes once per runner, which knows no layer by name: each
+catalog entry's forward function, source layers fed from the data, each tensor freed after its
+last consumer has run. Without statistics the plan runs as one generated function; with them,
+step by step here, the statistics of each layer's output taken as it is made and merged batch by
+batch, and the checks judging them at the end.
+Findings are returned as data, and also issued as Python warnings of category ``RangeWarning``
+for library users who never read a report.
+
+Memory is bounded by the batch: every data source is sliced a batch at a time (a .npy file's
+or .npz member's rows, a CSV's rows, a dataset's samples: see nnspec.files.rows),
+generated data is made a batch at a time, and only the outputs asked for are kept.
+Ctrl-C stops after the current batch; the statistics and findings of the samples run so far
+come back in ``RunInterrupted.result``.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..checks import settings
+from ..checks.check import Finding
+from ..checks.table import LayerStats, checks_for, observe, run_checks
+from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
+from ..files import memory
+from ..spec.model import DataReader, Spec
+from ..spec.semantics import EVALUATION, as_run, semantics_name
+from .inputs import gather_inputs, generate, release, variables
+from .params import Loaded, load_parameter_file, loaded_layers, resolve_parameters
+from .plan import Step, data_key, make_plan, owns
+
+
+class RangeWarning(UserWarning):
+    """A range check fired: values reach a layer in a range where it destroys information."""
+
+
+@dataclass
+class RunResult:
+    """What a run gives back: output arrays, per-layer statistics, findings.
+
+    ``samples`` is the number of samples run (fewer than the data holds when ``interrupted``, or as
+    many when Ctrl-C came in the last batch);
+    ``omitted`` gives the shape of each output layer whose values were not kept (see
+    ``keep_outputs`` of :func:`run`); ``semantics`` says which computation ran, ``"evaluation"``
+    (NNC's) or ``"training"`` (see nnspec.spec.semantics), and ``spec`` is the spec as it ran: its
+    layers' properties those that computation used (``batch_stat`` false at evaluation).
+    """
+
+    spec: Spec
+    samples: int
+    outputs: dict[str, np.ndarray]
+    stats: dict[str, LayerStats]
+    findings: list[Finding]
+    parameters: dict[str, dict[str, np.ndarray]]
+    notes: list[Diagnostic] = field(default_factory=list)
+    omitted: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    interrupted: bool = False
+    total: int | None = None  # the samples the data holds (samples, unless interrupted)
+    semantics: str = EVALUATION
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == WARNING]
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C (KeyboardInterrupt) stopped a run after at least one batch: ``result`` holds the
+    outputs, statistics and findings of the samples run until then (``result.interrupted`` is
+    True, ``result.samples`` says how many). Being a KeyboardInterrupt, it stops a script as
+    Ctrl-C does anywhere else, unless caught."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(f"interrupted after {result.samples} of {result.total} samples")
+        self.result = result
+
+
+def execution_order(spec: Spec) -> list[str]:
+    """The order the layers run in, as validation found it (Spec.order); kept for callers of
+    nnspec.runtime.runner from before the order was kept on the Spec."""
+    return list(spec.order)
+
+
+def run(
+    spec: Spec,
+    inputs: Mapping[str, np.ndarray] | None = None,
+    *,
+    input_files: Mapping[str, str | Path] | None = None,
+    dataset: str | Path | None = None,
+    params: Mapping[str, np.ndarray] | str | Path | None = None,
+    batch_size: int | None = None,
+    samples: int | None = None,
+    max_memory: int | None = None,
+    checks: Mapping[str, Any] | None = None,
+    statistics: bool = True,
+    keep_outputs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    allow_paths: Iterable[str | Path] = (),
+    training: bool = False,
+) -> RunResult:
+    """Run ``spec`` on data and return its outputs, statistics and findings.
+
+    ``inputs`` maps data variables to arrays of shape (N, *size); ``input_files`` maps
+    them to .npy, .npz or .csv files; ``dataset`` is an NNC dataset CSV whose columns
+    bind to data variables by name (default: the spec's ``dataset:``; arrays, then files,
+    then the dataset, then the spec's data:, then generators: see nnspec.runtime.inputs.gather_inputs); ``params`` is a
+    mapping of nnabla parameter names to arrays, or a path to a .npz file of them.
+    A run whose estimated memory exceeds ``max_memory`` bytes (default: half the
+    machine's memory) stops before allocating anything. ``checks`` overrides check
+    settings for the whole run (``{"tanh-saturation": "off"}``, see nnspec.checks.settings);
+    ``statistics=False`` runs without statistics or checks (outputs only).
+
+    By default the run computes what NNC's evaluation computes: each layer type's test-time
+    arguments applied (BatchNormalization with its stored mean and var, MeanSubtraction with its
+    stored mean) and Dropout skipped, so no output depends on the batch size. ``training=True``
+    runs the training forward pass: the spec's batch_stat and update_running_mean as written,
+    Dropout applied (drawn per sample from its seed; for -1, see semantics.layer_seed); batch statistics
+    then make outputs depend on ``batch_size``. See nnspec.spec.semantics.
+
+    ``keep_outputs``: None (default) keeps every output layer's values for every sample;
+    a number n keeps only the output layers of at most n values over the whole run (0:
+    none), so that a run that only reports needs no memory for the others; their shapes
+    are in ``result.omitted``. ``progress(done, total)`` is called after each batch.
+
+    The files the spec names and a dataset's cells must lie within the spec's allowed roots (see
+    nnspec.files.confine; ``nnspec.load(..., allow_paths=...)`` sets them), or a directory in ``allow_paths``;
+    a dataset's cells may also name files under the dataset's own directory.
+
+    Ctrl-C during a run of several batches finishes the current batch (a second Ctrl-C
+    abandons it) and raises :class:`RunInterrupted`, a KeyboardInterrupt whose ``result``
+    holds the outputs, statistics and findings of the samples run, even when that batch was
+    the last (the run was still asked to stop: a caller writes no output for it); an
+    interrupt before the first batch ends is a plain KeyboardInterrupt.
+
+    To run one spec many times, :func:`prepare` it once: this function is
+    ``prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory,
+    training=training).run(...)``.
+    """
+    if allow_paths:
+        spec = replace(spec, confinement=spec.allowed.widened(allow_paths))
+    runner = prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory, training=training)
+    return runner.run(
+        inputs,
+        input_files=input_files,
+        dataset=dataset,
+        batch_size=batch_size,
+        samples=samples,
+        max_memory=max_memory,
+        keep_outputs=keep_outputs,
+        progress=progress,
+    )
+
+
+def _limit(max_memory: int | None) -> int:
+    """The memory limit of a run: the one given (0 too), else half of the machine's."""
+    return memory.default_limit() if max_memory is None else max_memory
+
+
+def prepare(
+    spec: Spec,
+    params: Mapping[str, np.ndarray] | str | Path | None = None,
+    *,
+    checks: Mapping[str, Any] | None = None,
+    statistics: bool = True,
+    max_memory: int | None = None,
+    training: bool = False,
+) -> Runner:
+    """``spec`` made ready to run many times: see :class:`Runner`."""
+    return Runner(spec, params, checks=checks, statistics=statistics, max_memory=max_memory, training=training)
+
+
+class Runner:
+    """A spec made ready to run: the work that does not depend on the data, done once.
+
+    Parameters are loaded or drawn and checked for NaN and Inf, check settings resolved,
+    the execution order fixed and, for every layer, the tensors it is the last to read;
+    :meth:`run` then only moves data through the layers. ``params``, ``checks``,
+    ``statistics``, ``max_memory`` and ``training`` are :func:`run`'s; the parameters' memory is checked
+    against ``max_memory`` before any is drawn or loaded. The parameter arrays are shared by
+    every result (``result.parameters``): arrays given in ``params`` as the spec's dtype are
+    used as they are, not copied, so changing them changes what later runs compute.
+
+        runner = nnspec.prepare(spec, params="params.npz", statistics=False)
+        for batch in batches:
+            probabilities = runner.run({"x": batch}).outputs["softmax"]
+    """
+
+    def __init__(
+        self,
+        spec: Spec,
+        params: Mapping[str, np.ndarray] | str | Path | None = None,
+        *,
+        checks: Mapping[str, Any] | None = None,
+        statistics: bool = True,
+        max_memory: int | None = None,
+        training: bool = False,
+    ) -> None:
+        # The layers' properties as this kind of run uses them: the plan, the checks and the
+        # result all read these (nnspec.spec.semantics), never the spec's own where they differ.
+        self.spec = spec = as_run(spec, training=training)
+        self.semantics = semantics_name(training)
+        self.statistics = statistics
+        self.enabled = settings.resolve(spec, checks) if statistics else {}
+        self._footprint = memory.Footprint.of(spec)
+        # The parameters are drawn or loaded here: their memory is checked before, not after.
+        memory.check(self._footprint.estimate(0, 0, [], []), _limit(max_memory))
+        loaded: Loaded | None
+        if isinstance(params, (str, Path)):
+            loaded, source = load_parameter_file(params, _limit(max_memory)), f"parameter file {params}"
+        else:
+            loaded, source = params, "the parameters given"
+        self.parameters, self.notes = resolve_parameters(spec, loaded, source)
+        self.trained = loaded_layers(spec, loaded)
+        self.order = list(spec.order)
+        measured = {
+            name: [c for c in checks_for(spec.layers[name].type) if c.id in enabled]
+            for name, enabled in self.enabled.items()
+        }
+        self._variables = variables(spec)
+        self._plan = make_plan(spec, self.order, self.parameters, measured, statistics, list(self._variables))
+        self._dtype = np.dtype(spec.dtype)
+        self._estimates: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], memory.MemoryNeed] = {}
+
+    def run(
+        self,
+        inputs: Mapping[str, np.ndarray] | None = None,
+        *,
+        input_files: Mapping[str, str | Path] | None = None,
+        dataset: str | Path | None = None,
+        batch_size: int | None = None,
+        samples: int | None = None,
+        max_memory: int | None = None,
+        keep_outputs: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> RunResult:
+        """One run over the data: the arguments are :func:`run`'s."""
+        spec = self.spec
+        if batch_size is not None and batch_size < 1:
+            raise NnspecError(f"batch size must be at least 1; got {batch_size}")
+        from_spec = dataset is None and spec.dataset is not None
+        if dataset is None:
+            dataset = spec.dataset  # the spec's dataset: unless the caller gives one
+        limit = _limit(max_memory)
+        data, to_generate, count = gather_inputs(
+            spec, inputs, input_files, samples, dataset, self._variables, limit, dataset_from_spec=from_spec
+        )
+        step = min(batch_size or count, count)
+        kept = [
+            name
+            for name in spec.outputs
+            if keep_outputs is None or count * self._footprint.sample_values[name] <= keep_outputs
+        ]
+        memory.check(self._estimate(count, step, tuple(to_generate), tuple(kept)), limit)
+        stats: dict[str, LayerStats] = {}
+        outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end
+        done, interrupted = 0, False
+        try:
+            with _stop_after_batch() if count > step else nullcontext(_never) as stop_requested:
+                for start in range(0, count, step):
+                    stop = min(start + step, count)
+                    tensors, batch_stats = self._run_batch(data, to_generate, start, stop)
+                    given = [tensors[slot] for slot in self._plan.data]
+                    for name in kept:
+                        value = tensors[self._plan.slots[name]]
+                        if step == count and owns(value, [*given, *outputs.values()], self.parameters[name]):
+                            outputs[name] = value  # the whole run in one batch, in an array of its own
+                            continue
+                        if name not in outputs:
+                            outputs[name] = np.empty((count, *value.shape[1:]), value.dtype)
+                        outputs[name][start:stop] = value
+                    merged = {name: stats[name].merge(s) if name in stats else s for name, s in batch_stats.items()}
+                    stats, done = merged, stop  # a batch counts once its statistics are all in
+                    del tensors, given, batch_stats
+                    for source in data.values():
+                        release(source)  # a memory-mapped file's pages read for this batch
+                    if progress is not None:
+                        progress(done, count)
+                    if stop_requested():  # in the last batch too: Ctrl-C means no run to its end, no output
+                        raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            if done == 0:
+                raise  # nothing ran to the end: nothing to report
+            interrupted = True
+        if done < count:
+            outputs = {name: value[:done] for name, value in outputs.items()}
+        findings = run_checks(spec, stats, self.enabled, self.parameters, self.trained) if self.statistics else []
+        for found in (finding.diagnostic(spec) for finding in findings if finding.severity != INFO):
+            warnings.warn_explicit(f"{found.message} [{found.code}]", RangeWarning, found.file, found.line or 0)
+        omitted = {name: (done, *spec.layers[name].inferred_shape) for name in spec.outputs if name not in kept}
+        notes = [*self.notes, *(note for source in data.values() for note in getattr(source, "notes", ()))]
+        result = RunResult(
+            spec, done, outputs, stats, findings, self.parameters, notes, omitted, interrupted, count, self.semantics
+        )
+        if result.interrupted:
+            raise RunInterrupted(result)
+        return result
+
+    def _run_batch(
+        self,
+        data: Mapping[str, Any],
+        to_generate: list[DataReader],
+        start: int,
+        stop: int,
+    ) -> tuple[list[Any], dict[str, LayerStats]]:
+        """Samples ``start`` to ``stop`` through the layers: the batch's tensors (the data's and
+        the output layers'; the others are freed) and the measured layers' statistics."""
+        dtype, slots = self._dtype, self._plan.slots
+        tensors: list[Any] = [None] * len(slots)
+        # Data beyond the dtype's range becomes inf, layers overflow or divide by zero: not errors
+        # here, the nan-inf check reports them afterwards with the layer that produced them.
+        with np.errstate(all="ignore"):
+            for variable, values in data.items():
+                tensors[slots[data_key(variable)]] = np.asarray(values[start:stop], dtype)
+            for reader in to_generate:
+                tensors[slots[data_key(reader.variable)]] = generate(reader, start, stop, self.spec.seed).astype(dtype)
+            if not self.statistics:
+                assert self._plan.forward is not None  # a plan for runs without statistics has its function
+                self._plan.forward(tensors)  # the plan's own function: see nnspec.runtime.plan
+                return tensors, {}
+            return tensors, _forward_observed(self._plan.steps, tensors, start)
+
+    def _estimate(
+        self, samples: int, batch: int, generated: tuple[DataReader, ...], kept: tuple[str, ...]
+    ) -> memory.MemoryNeed:
+        """The memory a run needs (Footprint.estimate), worked out once for each kind of run."""
+        key = (samples, batch, tuple(reader.variable for reader in generated), kept)
+        if key not in self._estimates:
+            if len(self._estimates) >= 64:
+                self._estimates.clear()  # a caller running every batch size there is: keep it small
+            self._estimates[key] = self._footprint.estimate(samples, batch, list(generated), list(kept))
+        return self._estimates[key]
+
+
+def _never() -> bool:
+    return False
+
+
+@contextmanager
+def _stop_after_batch() -> Iterator[Callable[[], bool]]:
+    """While a run of several batches goes on, a first Ctrl-C asks it to stop after the current
+    batch (the returned function then says True) and a second stops it at once. Only in the main
+    thread, and only where Ctrl-C has Python's own handler (one the caller set is left alone)."""
+    requested: list[bool] = []
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield _never
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(True)
+        print("\nnnspec: stopping after this batch (Ctrl-C again stops at once)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(requested)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _forward_observed(steps: list[Step], tensors: list[Any], start: int) -> dict[str, LayerStats]:
+    """One batch through every step, with statistics: ``tensors`` holds the batch's data at their
+    slots and gets every layer's output at its own, each freed after its last reader (see
+    nnspec.runtime.plan). Returns the statistics of the measured layers, each taken as its output is made,
+    from its inputs' (already taken); the batch starts at the run's sample number ``start``. The caller
+    sets numpy's error state (Runner._run_batch)."""
+    stats: dict[str, LayerStats] = {}
+    for step in steps:
+        args = [tensors[i] for i in step.reads]
+        output = tensors[step.slot] = step.forward(args, step.props, step.params)
+        if step.checks is not None:
+            layer = step.layer
+            received = [stats[source].output for source in layer.inputs if source in stats]
+            stats[layer.name] = observe(layer, step.checks, args, output, received, start)
+        for i in step.frees:
+            tensors[i] = None
+    return stats

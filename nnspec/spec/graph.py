@@ -1,0 +1,323 @@
+"""Stage 2 of validation: layers resolved, wired into a networkx DiGraph, shapes inferred.
+
+Layers get their defaults and explicit inputs; the graph gets one node per valid
+layer and one edge per input; shape rules run in topological order and store each
+layer's output and parameter shapes on it. Problems become diagnostics; every
+stage goes on with what is intact.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from ..checks.settings import problem as setting_problem
+from ..checks.table import all_checks, checks_for
+from ..core import codes
+from ..core.diagnostics import DiagnosticList
+from ..core.suggest import Candidates
+from ..layers.catalog import Parameter, ShapeError, Target, format_shape, layer_types
+from ..layers.generators import NO_GENERATOR
+from .loader import Document
+from .model import DataReader, Layer, ParameterSource, TargetSource, data_readers
+
+
+def resolve_layers(
+    raw_layers: list[Any],
+    broken: set[Any],
+    doc: Document,
+    diagnostics: DiagnosticList,
+) -> dict[str, Layer]:
+    """Layers with defaults filled in and their inputs made explicit; duplicates reported."""
+    types = layer_types()
+    layers: dict[str, Layer] = {}
+    first_index: dict[str, int] = {}
+    previous: str | None = None
+    for index, raw in enumerate(raw_layers):
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            previous = None
+            continue
+        name = raw["name"]
+        if name in first_index:
+            first_line = doc.source_map.locate(("layers", first_index[name], "name"))[0]
+            diagnostics.add(
+                f"duplicate layer name '{name}' (first used on line {first_line}): layer names must be unique",
+                ("layers", index, "name"),
+                code=codes.DUPLICATE_NAME,
+                layer=name,
+            )
+            continue
+        first_index[name] = index
+        layer_type = types.get(raw["type"]) if isinstance(raw.get("type"), str) else None
+        if layer_type is None or ("layers", index) in broken:
+            previous = name
+            continue  # its own errors are reported; it is left out of wiring and shapes
+        inputs = raw.get("input", previous if layer_type.arity.least > 0 else None)
+        inputs = [] if inputs is None else [inputs] if isinstance(inputs, str) else list(inputs)
+        props = {p.name: p.normalize(raw.get(p.name, p.default)) for p in layer_type.properties}
+        params = {p.name: _parameter_source(p, raw.get(p.name, {}), doc.file) for p in layer_type.parameters}
+        targets = {t.name: _target_source(t, raw.get(t.name, {})) for t in layer_type.targets}
+        layers[name] = Layer(name, layer_type, props, inputs, params, index, raw.get("checks", {}), targets)
+        previous = name
+    for layer in layers.values():
+        _check_values(layer, raw_layers[layer.index], diagnostics)
+        check_settings(layer.checks, ("layers", layer.index, "checks"), layer, diagnostics)
+    return layers
+
+
+def check_shared_variables(layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
+    """Layers may read one data variable together (Inputs, loss targets), if they agree on its shape."""
+    first: dict[str, DataReader] = {}
+    for reader in data_readers(layers):
+        other = first.setdefault(reader.variable, reader)
+        if reader.size is not None and other.size is not None and other.size != reader.size:
+            where = ("layers", reader.layer.index, "size" if reader.target is None else reader.target)
+            diagnostics.add(
+                f"{other.title} and {reader.title} both read data variable '{reader.variable}', "
+                f"but with shapes {format_shape(other.size)} and {format_shape(reader.size)}",
+                where,
+                code=codes.SHAPE,
+                layer=reader.layer.name,
+            )
+
+
+def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList) -> None:
+    """What the schema cannot say: ranges whose low end is above the high end, parameters a property disables."""
+    for prop in layer.type.properties:
+        value = layer.props[prop.name]
+        if prop.kind == "range" and value is not None and value[0] > value[1]:
+            diagnostics.add(
+                f"'{prop.name}' of layer {layer.title} must be [low, high] with low <= high; "
+                f"got {list(raw[prop.name])}",
+                ("layers", layer.index, prop.name),
+                code=codes.INVALID_VALUE,
+                layer=layer.name,
+            )
+    for param in layer.type.parameters:
+        if param.name in raw and not param.enabled(layer.props):
+            diagnostics.add(
+                f"layer {layer.title} is given parameter '{param.name}', which its properties switch off "
+                f"(e.g. with_bias: false): remove one or the other",
+                ("layers", layer.index, param.name),
+                code=codes.UNUSED_PARAMETER,
+                at_key=True,
+                layer=layer.name,
+            )
+
+
+def check_settings(settings: dict[str, Any], path: tuple, layer: Layer | None, diagnostics: DiagnosticList) -> None:
+    """What the schema cannot say of check settings: a threshold for a check that has none,
+    a layer setting for a check that does not apply to the layer's type."""
+    for check_id, setting in settings.items():
+        check = all_checks().get(check_id)
+        if (
+            check is None
+            or not isinstance(setting, (bool, str, int, float, dict))
+            or _reported(path + (check_id,), diagnostics)
+        ):
+            continue  # the schema reports it
+        if layer is not None and check not in checks_for(layer.type):
+            diagnostics.add(
+                f"check '{check_id}' does not apply to {layer.type.name} layers "
+                f"(those checks are: {', '.join(c.id for c in checks_for(layer.type))})",
+                path + (check_id,),
+                code=codes.UNKNOWN_CHECK,
+                at_key=True,
+                layer=layer.name,
+            )
+        elif wrong := setting_problem(check, setting):
+            diagnostics.add(
+                f"check '{check_id}' {wrong}",
+                path + (check_id,),
+                code=codes.INVALID_VALUE,
+                layer=layer.name if layer else None,
+            )
+
+
+def _reported(path: tuple, diagnostics: DiagnosticList) -> bool:
+    """Whether an error at or inside ``path`` is reported already (a number too large to read)."""
+    return any(d.path[: len(path)] == path for d in diagnostics.items)
+
+
+def _target_source(target: Target, config: dict[str, Any]) -> TargetSource:
+    return TargetSource(
+        config.get("dataset", target.dataset),
+        config.get("generator", NO_GENERATOR),
+        float(config.get("generator_multiplier", 1.0)),
+    )
+
+
+def _parameter_source(param: Parameter, config: dict[str, Any], spec_file: str) -> ParameterSource:
+    """Where a parameter comes from: the spec's settings over the catalog's defaults."""
+    file = config.get("file")
+    return ParameterSource(
+        config.get("initializer", param.initializer),
+        float(config.get("multiplier", param.multiplier)),
+        None if file is None else Path(spec_file).parent / file,  # relative to the spec
+    )
+
+
+def _report_shape_error(layer: Layer, layers: dict[str, Layer], exc: ShapeError, diagnostics: DiagnosticList) -> None:
+    """A shape rule's error, at the property it names when the spec writes it, else at the inputs."""
+    received = [f"{source} {format_shape(layers[source].inferred_shape)}" for source in layer.inputs]
+    received_text = ", ".join(received[:-1]) + " and " + received[-1] if len(received) > 1 else "".join(received)
+    where = ("layers", layer.index, "input") if layer.inputs else ("layers", layer.index)
+    if exc.prop is not None and ("layers", layer.index, exc.prop) in diagnostics.source_map.values:
+        where = ("layers", layer.index, exc.prop)
+    subject = f"layer {layer.title} receives {received_text}" if received else f"layer {layer.title}"
+    diagnostics.add(f"{subject}: {exc}", where, code=codes.SHAPE, layer=layer.name)
+
+
+def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList) -> nx.DiGraph | None:
+    """The graph of the valid layers; None when it has a cycle (no order to infer shapes in).
+
+    ``names`` holds every layer name written, valid layer or not, so that an input
+    naming an invalid layer is not reported as naming no layer.
+    """
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    graph.add_nodes_from(layers)
+    written = set(names)  # looked up once per input: a list would make wiring quadratic
+    index: Candidates | None = None  # of the names, for suggestions: built once, when first needed
+    for layer in layers.values():
+        where = ("layers", layer.index, "input")
+        arity = layer.type.arity
+        if not arity.accepts(len(layer.inputs)):
+            if arity.most == 0:
+                message = (
+                    f"layer {layer.title} takes no input (it reads data), but input names {', '.join(layer.inputs)}"
+                )
+            elif not layer.inputs:
+                message = (
+                    f"layer {layer.title} takes {arity}, but none is given and no layer comes before it: "
+                    "add input: NAME"
+                )
+            else:
+                message = f"layer {layer.title} takes {arity}; got {len(layer.inputs)} ({', '.join(layer.inputs)})"
+            diagnostics.add(message, where, code=codes.ARITY, layer=layer.name)
+        for position, source in enumerate(layer.inputs):
+            at = where + (position,) if len(layer.inputs) > 1 else where
+            if source not in written:
+                index = index or Candidates(names)
+                hint = diagnostics.suggestion(source, index, excluding=layer.name)
+                diagnostics.add(
+                    f"layer {layer.title} reads '{source}', but no layer has that name{hint}",
+                    at,
+                    code=codes.UNKNOWN_INPUT,
+                    layer=layer.name,
+                )
+            elif source in layers:
+                graph.add_edge(source, layer.name)
+    cycles = _one_cycle_per_knot(graph, layers)
+    for cycle in cycles:
+        loop = " -> ".join(cycle + [cycle[0]])
+        diagnostics.add(
+            f"the layers form a cycle: {loop}; a network must be acyclic",
+            ("layers", layers[cycle[0]].index, "input"),
+            code=codes.CYCLE,
+            layer=cycle[0],
+        )
+    return None if cycles else graph
+
+
+def _one_cycle_per_knot(graph: nx.DiGraph, layers: dict[str, Layer]) -> list[list[str]]:
+    """A cycle in each strongly connected knot of layers, starting at its first-written layer.
+
+    One per knot, found in linear time: listing every cycle can take exponential time.
+    """
+    cycles = []
+    for knot in nx.strongly_connected_components(graph):
+        first = min(knot, key=lambda n: layers[n].index)
+        if len(knot) == 1 and not graph.has_edge(first, first):
+            continue
+        edges = nx.find_cycle(graph.subgraph(knot), source=first)
+        cycle = [source for source, _ in edges]
+        start = cycle.index(first) if first in cycle else 0
+        cycles.append(cycle[start:] + cycle[:start])
+    return sorted(cycles, key=lambda c: layers[c[0]].index)
+
+
+def output_layers(
+    data: dict[str, Any],
+    names: list[str],
+    layers: dict[str, Layer],
+    graph: nx.DiGraph | None,
+    diagnostics: DiagnosticList,
+) -> list[str]:
+    outputs = data.get("outputs")
+    if outputs is None:
+        return [] if graph is None else [name for name in layers if graph.out_degree(name) == 0]
+    listed = [outputs] if isinstance(outputs, str) else outputs if isinstance(outputs, list) else []
+    written = set(names)
+    index: Candidates | None = None  # of the names, for suggestions: built once, when first needed
+    for position, name in enumerate(listed):
+        if isinstance(name, str) and name not in written:
+            index = index or Candidates(names)
+            where = ("outputs", position) if isinstance(outputs, list) else ("outputs",)
+            diagnostics.add(
+                f"outputs names '{name}', but no layer has that name{diagnostics.suggestion(name, index)}",
+                where,
+                code=codes.UNKNOWN_OUTPUT,
+            )
+    return [name for name in listed if isinstance(name, str)]
+
+
+# A sample's axes at most: a run adds the batch axis, and numpy broadcasts at most 32 axes (np.broadcast,
+# np.broadcast_shapes; arrays stop at 64). More passed validation and then crashed in shape inference or run.
+MAX_AXES = 31
+
+
+def execution_order(graph: nx.DiGraph, layers: dict[str, Layer]) -> tuple[str, ...]:
+    """The order the layers run in: topological, ties broken by the order they are written in.
+    Validation computes it once and keeps it on the Spec (``Spec.order``) for everything after."""
+    return tuple(nx.lexicographical_topological_sort(graph, key=lambda name: layers[name].index))
+
+
+def infer_shapes(order: tuple[str, ...], layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
+    """Run every layer's shape rule in execution ``order``; report the first failure on each path.
+
+    Layers that share a parameter scope must agree on the shapes of what they share.
+    """
+    shared: dict[str, tuple[tuple[int, ...], Layer]] = {}
+    for name in order:
+        layer = layers[name]
+        known = [layers[source].shape if source in layers else None for source in layer.inputs]
+        shapes = [shape for shape in known if shape is not None]
+        if len(shapes) < len(known) or not layer.type.arity.accepts(len(shapes)):
+            continue  # an input or the wiring failed already: that error is reported
+        try:
+            layer.shape = tuple(layer.type.infer_shape(shapes, layer.props))
+            layer.parameter_shapes = {
+                p.name: tuple(p.shape(shapes, layer.props)) for p in layer.type.parameters if p.enabled(layer.props)
+            }
+            layer.target_shapes = {t.name: tuple(t.shape(shapes, layer.props)) for t in layer.type.targets}
+            if len(layer.shape) > MAX_AXES:
+                raise ShapeError(
+                    f"its output would have {len(layer.shape)} axes; nnspec takes at most {MAX_AXES} (numpy's limit "
+                    f"of {MAX_AXES + 1} for broadcasting, with the batch axis)",
+                    "size" if layer.type.is_source else None,
+                )
+            if 0 in layer.shape:
+                # A backstop: each layer's rule refuses the properties that would empty its output
+                # (a slice that selects nothing, a kernel longer than its input); one that does not
+                # must still not pass a layer of no values on to a run that computes nothing.
+                raise ShapeError(
+                    f"its output would have shape {format_shape(layer.shape)}, which holds no values: check its "
+                    "properties (kernel, strides, padding, slice) against the shape it receives"
+                )
+        except ShapeError as exc:
+            layer.shape = None  # the layers after it are left out of shape inference
+            _report_shape_error(layer, layers, exc, diagnostics)
+            continue
+        for parameter, shape in layer.parameter_shapes.items():
+            key = layer.parameter_key(parameter)
+            first_shape, first = shared.setdefault(key, (shape, layer))
+            if first_shape != shape:
+                diagnostics.add(
+                    f"layer {layer.title} shares parameter {key} with layer {first.title}, but needs shape "
+                    f"{format_shape(shape)} where {first.name} needs {format_shape(first_shape)}",
+                    ("layers", layer.index, "parameter_scope"),
+                    code=codes.SHAPE,
+                    layer=name,
+                )

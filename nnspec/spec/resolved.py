@@ -1,0 +1,229 @@
+"""A validated spec written back as YAML, with nothing left implicit: what will run.
+
+``resolved_text(spec)`` writes every layer with its type, its inputs, every property
+with its value (the spec's, or the catalog's default), its parameters' sources and its
+targets, and the spec's dtype, seed and outputs, so a reviewer reads exactly what
+``nnspec run`` will do without knowing a single default. The text is itself a valid
+spec of the same format version: loaded from the spec's own file name (so relative paths
+resolve as they did), it gives the same layers, properties, inputs, parameters, targets,
+data and settings, and resolving it again gives the same text.
+
+What is written, and how:
+
+- ``input``: a layer name when the layer reads one layer, a list when it reads
+  several, absent when it reads none (Input); the previous-layer default is written out.
+- Properties: all of the layer type's, in the catalog's order, with their values.
+  A property whose default is "derived" (``padding`` from ``border_mode``, pooling
+  ``strides`` from ``kernel_shape``, an Input's ``dataset`` and a layer's
+  ``parameter_scope`` from its name, an undeclared ``range``) and that the spec leaves
+  unset is left out: no value can be written that means "unset".
+- Parameters (only those the properties enable: no ``b`` under ``with_bias: false``):
+  ``{initializer, multiplier}``, or ``{file}`` for a parameter read from a file (its
+  initializer is then unused), the path relative to the spec's directory.
+- Targets: ``{dataset, generator, generator_multiplier}``.
+- ``checks`` (the spec's and each layer's) as written, when set.
+- ``outputs``: always a list, the default (the layers nobody reads) written out.
+- ``data``: each variable's samples, one sample a line, in the Input's ``size``
+  (a single sample written alone becomes a list of one); whole numbers are written
+  without a fraction.
+- ``dataset``: relative to the spec's directory, as in the spec.
+
+Comments in the spec are not carried over.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ..core.printable import break_commands, escape_character, is_clean, printable
+from .model import Layer, Spec
+from .schema import FORMAT_VERSION
+from .semantics import as_run
+
+
+class _Flow(list):
+    """A list written in YAML's flow style, on one line: ``[1, 28, 28]``."""
+
+
+class _FlowMap(dict):
+    """A mapping written in YAML's flow style: ``{initializer: Constant, multiplier: 0.0}``."""
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block mappings, flow lists of scalars, lists indented under their key, and never an
+    alias: nnspec's loader refuses anchors and aliases, and PyYAML writes them for an object
+    met twice. Text that ``printable`` would change is written double-quoted on one line, by
+    ``quoted``: the YAML is printed, and must not carry what a terminal or a CI log acts on."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+    def write_double_quoted(self, text: str, split: bool = True) -> None:
+        if is_clean(text):
+            super().write_double_quoted(text, split)
+        else:  # PyYAML would fold it over lines, and keep bidi characters and '::' as they are
+            self.write_indicator(quoted(text), True)
+
+
+def quoted(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar on one line that reads back as ``text``: the
+    characters ``printable`` escapes as YAML's escapes, and ``::`` and ``##[`` broken up with
+    ``\\x3a`` and ``\\x23`` (YAML's escapes too)."""
+    escaped = "".join("\\" + ch if ch in '"\\' else escape_character(ch) for ch in text)
+    return '"' + break_commands(escaped) + '"'
+
+
+def _represent_flow(dumper: yaml.SafeDumper, data: _Flow) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+
+
+def _represent_flow_map(dumper: yaml.SafeDumper, data: _FlowMap) -> yaml.Node:
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=True)
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style: str | None
+    if not is_clean(data):
+        style = '"'  # escaped, on one line (_Dumper.write_double_quoted)
+    else:
+        style = "|" if "\n" in data.strip("\n") else None  # a multi-line description as a literal block
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(_Flow, _represent_flow)
+_Dumper.add_representer(_FlowMap, _represent_flow_map)
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_yaml(data: Any) -> str:
+    """Plain data as YAML that nnspec's loader reads back to the same data: keys in their
+    order, lists of scalars on one line, no anchors or aliases, Unicode as it is."""
+    return yaml.dump(_flow_scalar_lists(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, indent=2)
+
+
+def _flow_scalar_lists(value: Any) -> Any:
+    """Lists (and tuples) whose items are all scalars become flow lists; the rest stays block."""
+    if isinstance(value, dict):
+        items = {key: _flow_scalar_lists(item) for key, item in value.items()}
+        return _FlowMap(items) if isinstance(value, _FlowMap) else items
+    if isinstance(value, (list, tuple)):
+        listed = [_flow_scalar_lists(item) for item in value]
+        if isinstance(value, _Flow) or not any(isinstance(item, (dict, list)) for item in listed):
+            return _Flow(listed)
+        return listed
+    return value
+
+
+def resolved_text(spec: Spec) -> str:
+    """The spec as YAML with every default filled in and every implicit input made explicit; a
+    comment under the first line names what NNC's evaluation (nnspec run's default) changes."""
+    source = printable(spec.file)
+    header = f"# {source}, resolved by nnspec: every default filled in, every input written out\n"
+    header += "".join(f"# {line}\n" for line in _evaluation_notes(spec))
+    return header + dump_yaml(resolved_data(spec))
+
+
+def _evaluation_notes(spec: Spec) -> list[str]:
+    """Where nnspec run, as NNC evaluates, departs from the properties written (nnspec.spec.semantics):
+    one line a layer, so a reviewer reading the properties knows what runs."""
+    run = as_run(spec)
+    notes = []
+    for name, layer in spec.layers.items():
+        ran = run.layers[name].props
+        if layer.type.skip_at_test and layer.props["skip_at_test"]:
+            notes.append(f"nnspec run (as NNC evaluates) skips {printable(name)}: its input passes through")
+            continue
+        changed = [
+            f"{prop} {_flag(ran[prop])}" for prop, _ in layer.type.test_arguments if ran[prop] != layer.props[prop]
+        ]
+        if changed:
+            notes.append(f"nnspec run (as NNC evaluates) runs {printable(name)} with {', '.join(changed)}")
+    if notes:
+        notes.append("nnspec run --training runs the properties as written")
+    return notes
+
+
+def _flag(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def resolved_data(spec: Spec) -> dict[str, Any]:
+    """The plain data ``resolved_text`` writes."""
+    data: dict[str, Any] = {"nnspec": FORMAT_VERSION}
+    if spec.name is not None:
+        data["name"] = spec.name
+    if spec.description is not None:
+        data["description"] = spec.description
+    data["dtype"] = spec.dtype
+    data["seed"] = spec.seed
+    data["layers"] = [_layer_data(layer, spec.directory) for layer in spec.layers.values()]
+    data["outputs"] = list(spec.outputs)
+    if spec.dataset is not None:
+        data["dataset"] = _relative(spec.dataset, spec.directory)
+    if spec.checks:
+        data["checks"] = dict(spec.checks)
+    if spec.data:
+        data["data"] = {variable: _samples(values) for variable, values in spec.data.items()}
+    return data
+
+
+def _layer_data(layer: Layer, directory: Path) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": layer.name, "type": layer.type.name}
+    if len(layer.inputs) == 1:
+        entry["input"] = layer.inputs[0]
+    elif layer.inputs:
+        entry["input"] = list(layer.inputs)
+    for prop in layer.type.properties:
+        value = layer.props[prop.name]
+        if value is not None:
+            entry[prop.name] = _plain(value)
+    for param in layer.type.parameters:
+        if not param.enabled(layer.props):
+            continue
+        source = layer.parameters[param.name]
+        if source.file is not None:
+            entry[param.name] = _FlowMap(file=_relative(source.file, directory))
+        else:
+            entry[param.name] = _FlowMap(initializer=source.initializer, multiplier=source.multiplier)
+    for name, target in layer.targets.items():
+        entry[name] = _FlowMap(
+            dataset=target.dataset, generator=target.generator, generator_multiplier=target.multiplier
+        )
+    if layer.checks:
+        entry["checks"] = dict(layer.checks)
+    return entry
+
+
+def _plain(value: Any) -> Any:
+    """A resolved property value as plain YAML data: tuples become lists."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _relative(path: Path, directory: Path) -> str:
+    """A path the spec resolved against its directory, written relative to it again."""
+    return Path(os.path.relpath(path, directory)).as_posix()
+
+
+def _samples(values: np.ndarray) -> list[Any]:
+    """A data variable's samples, one flow list a sample; whole numbers without a fraction."""
+    plain = _whole_as_int(np.asarray(values, dtype=np.float64).tolist())
+    return [_Flow(sample) if isinstance(sample, list) else sample for sample in plain]
+
+
+def _whole_as_int(value: Any) -> Any:
+    """255.0 as 255 (read back as the same float64); other numbers as they are."""
+    if isinstance(value, list):
+        return [_whole_as_int(item) for item in value]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value

@@ -1,0 +1,218 @@
+"""The JSON Schema of spec files, generated from the layer catalog.
+
+The schema dispatches on a layer's ``type`` with if/then, so an error names the
+bad property instead of "not valid under any of the given schemas", and it forbids
+unknown properties. schemas/nnspec.schema.json is this output, committed for
+editors (``# yaml-language-server: $schema=...``); a test fails when it is stale.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from ..layers.catalog import KINDS, LayerType, Parameter, Property, Target, whole_catalog
+from ..layers.generators import GENERATOR_CHOICES, NO_GENERATOR, generators_described
+
+FORMAT_VERSION = 1
+NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+DTYPES = ("float32", "float64")
+LAYER_KEYS = ("name", "type", "input", "checks")  # keys every layer has besides its properties and parameters
+
+
+@cache
+def spec_schema() -> dict[str, Any]:
+    types = whole_catalog("the JSON Schema")
+    return {
+        # Draft 7, not 2020-12: editors' YAML language servers (VS Code's among them) fully
+        # support draft 7 only, and this schema needs nothing newer (test_generated checks).
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "nnspec network spec (format version 1)",
+        "description": "A neural network written with Neural Network Console's layer names, properties and defaults.",
+        "type": "object",
+        "required": ["nnspec", "layers"],
+        "additionalProperties": False,
+        "properties": {
+            "nnspec": {"description": "Format version of this file.", "const": FORMAT_VERSION},
+            "name": {"type": "string", "description": "Name of the network."},
+            "description": {"type": "string", "description": "What the network is for; free text."},
+            "dtype": {
+                "enum": list(DTYPES),
+                "default": "float32",
+                "description": "Floating-point type of every tensor (NNC computes in float32).",
+            },
+            "seed": {
+                "type": "integer",
+                "minimum": 0,
+                "default": 0,
+                "description": "Seed of every parameter initializer and data generator.",
+            },
+            "layers": {
+                "type": "array",
+                "minItems": 1,
+                "description": "The layers, in order; a layer's input defaults to the layer before it.",
+                "items": {"$ref": "#/$defs/layer"},
+            },
+            "outputs": {
+                "description": "Layers whose values are the network's outputs "
+                "(default: the layers no other layer uses).",
+                "oneOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
+            },
+            "checks": {"$ref": "#/$defs/checks"},
+            "dataset": {
+                "type": "string",
+                "minLength": 1,
+                "description": "An NNC dataset CSV (header variable[__dimension][:label], one sample per row), "
+                "relative to the spec: data for the variables it has columns for, unless the run is given "
+                "--dataset.",
+            },
+            "data": {
+                "type": "object",
+                "description": "Values of data variables: a list of samples per variable name.",
+                "propertyNames": {"pattern": NAME_PATTERN},
+                "additionalProperties": {"type": ["array", "number"]},
+            },
+        },
+        "$defs": {
+            "checks": _checks_schema(),
+            "layer": {
+                "title": "Layer",
+                "type": "object",
+                "required": ["name", "type"],
+                "properties": {
+                    "name": _layer_name("Unique name of the layer."),
+                    # No description here: an editor shows the first it finds, and each type's
+                    # own (its formula and reference, in $defs) should win. Completion shows
+                    # each type's formula beside its name (yaml-language-server's keyword).
+                    "type": {
+                        "enum": sorted(types),
+                        "markdownEnumDescriptions": [_reference(types[name]) for name in sorted(types)],
+                    },
+                    "input": {
+                        "description": "Layer(s) this layer reads; default: the previous layer.",
+                        "oneOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
+                    },
+                    "checks": {"$ref": "#/$defs/checks"},
+                },
+                "allOf": [
+                    {
+                        "if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                        "then": {"$ref": f"#/$defs/{name}"},
+                    }
+                    for name in sorted(types)
+                ],
+            },
+            **{name: _layer_schema(types[name]) for name in sorted(types)},
+        },
+    }
+
+
+def _checks_schema() -> dict[str, Any]:
+    from ..checks.check import SEVERITIES
+    from ..checks.table import all_checks
+
+    choices = ["off", *SEVERITIES]
+    return {
+        "type": "object",
+        "description": "Range-check settings by check id: off, a severity, a threshold, or {severity, threshold}.",
+        "propertyNames": {"enum": list(all_checks())},
+        "additionalProperties": {
+            "anyOf": [
+                {"enum": choices},
+                {"type": "boolean", "description": "false: off (YAML reads a bare off as false); true: on"},
+                {"type": "number", "description": "the check's threshold (see `nnspec checks`)"},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "severity": {"enum": choices, "description": "off, or how a finding is reported"},
+                        "threshold": {"type": "number", "description": "the check's threshold (see `nnspec checks`)"},
+                    },
+                },
+            ]
+        },
+    }
+
+
+def _layer_name(description: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "pattern": NAME_PATTERN}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _layer_schema(layer: LayerType) -> dict[str, Any]:
+    properties: dict[str, Any] = {key: True for key in LAYER_KEYS}
+    properties["type"] = {"const": layer.name, "description": _reference(layer)}  # what an editor's hover shows
+    properties.update({p.name: _property_schema(p) for p in layer.properties})
+    properties.update({p.name: _parameter_schema(p) for p in layer.parameters})
+    properties.update({t.name: _target_schema(t) for t in layer.targets})
+    return {
+        "title": layer.name,
+        "description": _reference(layer),
+        "properties": properties,
+        "additionalProperties": False,
+    }
+
+
+def _reference(layer: LayerType) -> str:
+    return f"{layer.formula}. {layer.description}"
+
+
+def _property_schema(prop: Property) -> dict[str, Any]:
+    schema = dict(KINDS[prop.kind][0])
+    if prop.choices:
+        schema = {"enum": list(prop.choices)}
+    schema["description"] = prop.description
+    if prop.default is not None:
+        schema["default"] = prop.default
+    return schema
+
+
+def _parameter_schema(param: Parameter) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": f"Parameter {param.name}: {param.description}",
+        "additionalProperties": False,
+        "properties": {
+            "initializer": {
+                "enum": list(param.initializers),
+                "default": param.initializer,
+                "description": "How the initial values are drawn (NNC's initializer names).",
+            },
+            "multiplier": {
+                "type": "number",
+                "default": param.multiplier,
+                "description": "Scale of the initializer's values (NNC's InitializerMultiplier).",
+            },
+            "file": {"type": "string", "description": "A .npy file holding the parameter, relative to the spec."},
+        },
+    }
+
+
+def _target_schema(target: Target) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": f"Target {target.name}: {target.description}",
+        "additionalProperties": False,
+        "properties": {
+            "dataset": {**_layer_name("The data variable it reads."), "default": target.dataset},
+            "generator": {
+                "enum": list(GENERATOR_CHOICES),
+                "default": NO_GENERATOR,
+                "description": "Generate the target instead of reading it (None: read the data variable): "
+                f"{generators_described()}, each times generator_multiplier.",
+            },
+            "generator_multiplier": {
+                "type": "number",
+                "default": 1.0,
+                "description": "Scale of the generated values.",
+            },
+        },
+    }
+
+
+def schema_text(schema: dict[str, Any] | None = None) -> str:
+    """A schema (default: the spec schema) as committed in schemas/."""
+    return json.dumps(spec_schema() if schema is None else schema, indent=2) + "\n"

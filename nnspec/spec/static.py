@@ -1,0 +1,177 @@
+"""Static analysis: range findings predicted from the spec alone, before any data exists.
+
+Each Input's values are estimated from its ``data:``, its declared ``range``, its
+generator, or NNC's rule that data lies in -1..1; the estimates pass through the
+graph (nnspec.core.estimate: mean and spread, with hard bounds where they are tight,
+and parameters' moments from their initializers or files), and the range checks
+that can be judged from a distribution are judged on them. ``nnspec validate``
+reports the predictions as warnings, so CI catches "this network feeds raw 0..255
+pixels into Tanh" at review time.
+
+The prediction is of what ``nnspec run`` computes: NNC's evaluation by default, each layer's
+properties as nnspec.spec.semantics gives them (BatchNormalization with its stored statistics), or,
+with ``training``, the training forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+import numpy as np
+
+from ..checks.causes import scale_origin, with_cause
+from ..checks.check import Check, Finding
+from ..checks.table import checks_for
+from ..core.diagnostics import INFO, WARNING
+from ..core.estimate import DRAWN_ROWS, Estimate, drawn_along_axis, through
+from ..layers.generators import GENERATORS
+from ..layers.initializers import moments
+from .model import Layer, Spec
+from .semantics import as_run
+
+
+def estimates(spec: Spec, *, training: bool = False) -> dict[str, Estimate | None]:
+    """Every layer's output, estimated without data (None where nothing can be said), in a run
+    of that kind (see the module's docstring)."""
+    spec = as_run(spec, training=training)
+    found: dict[str, Estimate | None] = {}
+    for name in spec.order:
+        layer = spec.layers[name]
+        found[name] = _source(spec, layer) if layer.type.is_source else _passed(spec, layer, found)
+    return found
+
+
+def _source(spec: Spec, layer: Layer) -> Estimate:
+    props = layer.props
+    if layer.dataset in spec.data:
+        data = spec.data[layer.dataset]
+        return Estimate(float(data.mean()), float(data.std()), float(data.min()), float(data.max()))
+    if props["range"] is not None:
+        return Estimate.between(*props["range"])
+    generator = GENERATORS.get(props["generator"])
+    if generator is None:
+        return Estimate.between(-1.0, 1.0)  # NNC's rule for real data
+    return generator.estimate(props["generator_multiplier"])
+
+
+def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> Estimate | None:
+    estimated = [found.get(source) for source in layer.inputs]
+    inputs = [e for e in estimated if e is not None and np.isfinite(e.mean)]
+    if len(inputs) < len(estimated):
+        return None
+    layer_type = layer.type
+    if layer_type.elementwise:
+        result = through(lambda a: layer_type.forward([a], layer.props, {}), inputs[0], spec.dtype)
+    elif layer_type.estimate is not None:
+        if not spec.read_data and any(source.file is not None for source in layer.parameters.values()):
+            return None  # validate --no-data: a parameter file's values are not read, so not known
+        shapes = [spec.layers[source].shape for source in layer.inputs]
+        result = layer_type.estimate(inputs, shapes, layer.props, parameter_moments(spec, layer), spec.dtype)
+        if layer_type.probabilities:
+            result = replace(result, **_reach_of_probabilities(layer, inputs[0], spec.dtype))
+    else:
+        return None
+    low, high = layer_type.output_range
+    return Estimate(
+        result.mean,
+        result.std,
+        result.low if low is None else max(result.low, low),
+        result.high if high is None else min(result.high, high),
+        result.uniform,
+        result.reach_low if low is None or result.reach_low is None else max(result.reach_low, low),
+        result.reach_high if high is None or result.reach_high is None else min(result.reach_high, high),
+    )
+
+
+def parameter_moments(spec: Spec, layer: Layer) -> dict[str, tuple[float, float]]:
+    """Mean and variance of each of a layer's parameters, from its file or its initializer."""
+    return {
+        p.name: moments(
+            layer.parameters[p.name],
+            layer.parameter_shapes[p.name],
+            p.fans(layer.parameter_shapes[p.name]),
+            spec.allowed,
+        )
+        for p in layer.type.parameters
+        if p.name in layer.parameter_shapes
+    }
+
+
+def _known_parameters(spec: Spec, layer: Layer) -> bool:
+    """validate --no-data reads no parameter file, so a layer with one has unknown parameters."""
+    return spec.read_data or all(source.file is None for source in layer.parameters.values())
+
+
+def _predicted(
+    spec: Spec,
+    layer: Layer,
+    check: Check,
+    received: Estimate,
+    threshold: float | None,
+    estimated_std: Callable[[str], float | None],
+) -> str | None:
+    """One check's prediction at a layer: from what it receives, naming where a wrong scale came
+    from when the check says so; or from the layer's own parameters."""
+    if check.predict is not None:
+        message = check.predict(layer, received, threshold, spec.dtype)
+        if message is not None and check.names_cause:
+            return with_cause(message, scale_origin(spec, layer.name, estimated_std))
+        return message
+    if check.predict_from_parameters is not None and _known_parameters(spec, layer):
+        # checks/ types this threshold float, Check.predict's float | None: settled with the checks' types
+        return check.predict_from_parameters(layer, parameter_moments(spec, layer), received, threshold)  # type: ignore[arg-type]
+    return None
+
+
+def _reach_of_probabilities(layer: Layer, logits: Estimate, dtype: str) -> dict[str, float]:
+    """Probabilities are > 0 in exact arithmetic and 0 only where the dtype underflows: their least
+    and largest over a fixed Monte Carlo sample of the logits (a normal fit clipped at 0 would say 0)."""
+    drawn = drawn_along_axis(logits, DRAWN_ROWS, layer.inferred_shape[layer.props["axis"]], dtype)
+    with np.errstate(all="ignore"):
+        probabilities = layer.type.forward([drawn], {**layer.props, "axis": 0}, {})
+    return {"reach_low": float(probabilities.min()), "reach_high": float(probabilities.max())}
+
+
+def predict(
+    spec: Spec, settings: Mapping[str, Mapping[str, tuple[str, float | None]]], *, training: bool = False
+) -> list[Finding]:
+    """Range findings expected from the spec alone, with the checks' ids and settings, in a run of
+    that kind (see the module's docstring)."""
+    spec = as_run(spec, training=training)
+    found = estimates(spec, training=training)
+    findings = []
+
+    def estimated_std(name: str) -> float | None:
+        e = found.get(name)
+        return e.std if e is not None and np.isfinite(e.std) else None
+
+    for name in spec.order:
+        layer = spec.layers[name]
+        received = found[name] if layer.type.is_source else (found.get(layer.inputs[0]) if layer.inputs else None)
+        if received is None or not np.isfinite(received.mean):
+            continue
+        fired: dict[str, str] = {}
+        for check in checks_for(layer.type):
+            judged = _judged(layer, check.id, received, found)
+            if check.id in settings[name] and judged is not None:
+                message = _predicted(spec, layer, check, judged, settings[name][check.id][1], estimated_std)
+                if message is not None:
+                    fired[check.id] = message
+        for check in checks_for(layer.type):
+            if check.id in fired and not any(other in fired for other in check.superseded_by):
+                severity = INFO if settings[name][check.id][0] == INFO else WARNING
+                findings.append(
+                    Finding(check.id, severity, name, f"{fired[check.id]} (predicted from the spec, without data)")
+                )
+    return findings
+
+
+def _judged(layer: Layer, check_id: str, received: Estimate, found: Mapping[str, Estimate | None]) -> Estimate | None:
+    """What a check judges: the layer's first input, or for a domain check the input its domain
+    concerns (Div2's divisor is its second)."""
+    domain = layer.type.domain
+    if domain is None or domain.check != check_id or domain.index == 0:
+        return received
+    judged = found.get(layer.inputs[domain.index])
+    return judged if judged is not None and np.isfinite(judged.mean) else None
