@@ -710,6 +710,19 @@ class Scenario:
     quiet: float | None = None
 
 
+def one_dead_unit(kind: str) -> Scenario:
+    """ReLU and ReLU6 share their dead-units scenario: 1 of 4 units dead (bias -10 against inputs below
+    1) on enough samples to say so."""
+    return Scenario(
+        [inp(2), affine(4), layer("r", kind)],
+        np.random.default_rng(0).uniform(0.1, 1, (FIRM_UNIT_SAMPLES, 2)),
+        "r",
+        affine_params([[1, 1, 1, 1], [0, 0, 0, 0]], [-10, 0, 0, 0]),
+        fire=0.25,
+        quiet=0.3,
+    )
+
+
 SCENARIOS: dict[str, Scenario] = {
     "nan-inf": Scenario([inp(2), affine(2)], [[1.0, 1.0]], "fc", affine_params([[3e38, 0.0], [3e38, 0.0]], [0.0, 0.0])),
     "input-range": Scenario([inp(3)], [[4.0, 0.0, -1.0]], "x", fire=3.5, quiet=4.0),
@@ -734,22 +747,8 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "relu-dead-layer": Scenario([inp(3), layer("r", "ReLU")], [[-1.0, -0.5, 0.0]], "r"),
     "relu6-dead-layer": Scenario([inp(3), layer("r", "ReLU6")], [[-1.0, -0.5, 0.0]], "r"),
-    "relu6-dead-units": Scenario(  # 1 of 4 units dead on enough samples to say so
-        [inp(2), affine(4), layer("r", "ReLU6")],
-        np.random.default_rng(0).uniform(0.1, 1, (FIRM_UNIT_SAMPLES, 2)),
-        "r",
-        affine_params([[1, 1, 1, 1], [0, 0, 0, 0]], [-10, 0, 0, 0]),
-        fire=0.25,
-        quiet=0.3,
-    ),
-    "relu-dead-units": Scenario(  # 1 of 4 units dead on enough samples to say so
-        [inp(2), affine(4), layer("r", "ReLU")],
-        np.random.default_rng(0).uniform(0.1, 1, (FIRM_UNIT_SAMPLES, 2)),
-        "r",
-        affine_params([[1, 1, 1, 1], [0, 0, 0, 0]], [-10, 0, 0, 0]),
-        fire=0.25,
-        quiet=0.3,
-    ),
+    "relu6-dead-units": one_dead_unit("ReLU6"),
+    "relu-dead-units": one_dead_unit("ReLU"),
     "log-domain": Scenario([inp(2), layer("r", "ReLU"), layer("l", "Log")], [[-1.0, 0.5]], "l"),
     "pow-domain": Scenario([inp(2), layer("p", "PowScalar", value=0.5)], [[-1.0, 0.5]], "p"),
     "division-by-zero": Scenario(

@@ -4,7 +4,6 @@ specs/digits.yaml with the parameters scripts/make_digits.py trained."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
 
 import numpy as np
@@ -14,7 +13,7 @@ import nnspec
 from nnspec.cli import main
 from nnspec.report.results import scores
 
-from .conftest import ROOT
+from .conftest import ROOT, load_script
 
 try:
     from PIL import Image
@@ -124,9 +123,7 @@ def test_without_flags_the_spec_classifies_its_ten_inline_test_digits():
 def regenerated(tmp_path_factory):
     """data/digits/ written anew by scripts/make_digits.py into a temporary folder."""
     pytest.importorskip("sklearn", reason="scripts/make_digits.py reads the digits through scikit-learn")
-    module_spec = importlib.util.spec_from_file_location("make_digits", ROOT / "scripts" / "make_digits.py")
-    make_digits = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(make_digits)
+    make_digits = load_script("make_digits")
     out = tmp_path_factory.mktemp("digits")
     assert make_digits.main([str(out)]) == 0
     return out

@@ -14,16 +14,8 @@ from nnspec.cli import main
 from nnspec.core.diagnostics import ERROR, INFO, WARNING, Diagnostic
 from nnspec.report.formats import artifact_uri, github, github_line, sarif_log
 
-from .conftest import ROOT, SPECS
+from .conftest import BROKEN, ROOT, SPECS
 
-BROKEN = (
-    "nnspec: 1\n"
-    "layers:\n"
-    "  - {name: x, type: Input, size: [16]}\n"
-    "  - {name: fc1, type: Affine, out_shape: 32}\n"
-    "  - {name: act, type: Tanhh}\n"
-    "  - {name: fc2, type: Affine, OutShape: 16}\n"
-)
 VALID = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [8]}\n  - {name: t, type: Tanh}\n"
 
 # GitHub code scanning's requirements on an uploaded SARIF file ("SARIF support for code

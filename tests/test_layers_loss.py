@@ -111,6 +111,17 @@ def _positions(x: np.ndarray, axis: int):
         yield index, row
 
 
+def _per_label(x: np.ndarray, t: np.ndarray, axis: int, value: Callable[[list[float], int], float]) -> np.ndarray:
+    """The classification losses' common walk: at each output position (1 along axis), value(the
+    values along axis, the label there truncated to an int as nnabla's kernels read it)."""
+    out_shape = list(x.shape)
+    out_shape[axis] = 1
+    out = np.empty(out_shape)
+    for index, row in _positions(x, axis):
+        out[index] = value(row, math.trunc(float(t[index])))
+    return out
+
+
 def ref_huber_loss(inputs, props):
     """nnabla: d^2 where |d| < delta, else delta (2|d| - delta), d = x - t."""
     delta = props["delta"]
@@ -143,42 +154,32 @@ def ref_sigmoid_cross_entropy(inputs, props):
 def ref_categorical_cross_entropy(inputs, props):
     """nnabla's kernel: label = int(t); label < 0 gives 0; else -ln(max(x[label], tiny)).
     A label past the last class (out of bounds in nnabla) is expected as NaN."""
-    x, t = inputs
-    axis, tiny = props["axis"] + 1, props["tiny"]
-    out_shape = list(x.shape)
-    out_shape[axis] = 1
-    out = np.empty(out_shape)
-    for index, row in _positions(x, axis):
-        label = math.trunc(float(t[index]))
+    tiny = props["tiny"]
+
+    def loss(row: list[float], label: int) -> float:
         if label < 0:
-            out[index] = 0.0
-        elif label >= len(row):
-            out[index] = math.nan
-        else:
-            out[index] = -math.log(max(row[label], tiny))
-    return out
+            return 0.0
+        if label >= len(row):
+            return math.nan
+        return -math.log(max(row[label], tiny))
+
+    return _per_label(*inputs, props["axis"] + 1, loss)
 
 
 def ref_softmax_cross_entropy(inputs, props):
     """nnabla's kernel (softmax_cross_entropy.cpp on log_softmax.cpp): -(i_t - m - ln(sum_j exp(i_j - m))),
     m the largest, with no clamp; here in float64 with math.exp and math.fsum. A negative label is
     ignored (loss 0); a label past the last class is expected as NaN."""
-    x, t = inputs
-    axis = props["axis"] + 1
-    out_shape = list(x.shape)
-    out_shape[axis] = 1
-    out = np.empty(out_shape)
-    for index, row in _positions(x, axis):
-        label = math.trunc(float(t[index]))
+
+    def loss(row: list[float], label: int) -> float:
         if label < 0:
-            out[index] = 0.0
-            continue
+            return 0.0
         if label >= len(row):
-            out[index] = math.nan
-            continue
+            return math.nan
         top = max(row)
-        out[index] = math.log(math.fsum(math.exp(v - top) for v in row)) - (row[label] - top)
-    return out
+        return math.log(math.fsum(math.exp(v - top) for v in row)) - (row[label] - top)
+
+    return _per_label(*inputs, props["axis"] + 1, loss)
 
 
 def ref_kl_multinomial(inputs, props):
@@ -204,19 +205,15 @@ def ref_binary_error(inputs, props):
 def ref_top_n_error(inputs, props):
     """nnabla's kernel: count the values along axis >= the label's (itself and ties included); the
     error is count > n. A label outside 0 .. classes - 1 is expected as NaN."""
-    x, t = inputs
-    axis, n = props["axis"] + 1, props["n"]
-    out_shape = list(x.shape)
-    out_shape[axis] = 1
-    out = np.empty(out_shape)
-    for index, row in _positions(x, axis):
-        label = math.trunc(float(t[index]))
+    n = props["n"]
+
+    def error(row: list[float], label: int) -> float:
         if not 0 <= label < len(row):
-            out[index] = math.nan
-            continue
+            return math.nan
         count = sum(1 for v in row if v >= row[label])
-        out[index] = 1.0 if count > n else 0.0
-    return out
+        return 1.0 if count > n else 0.0
+
+    return _per_label(*inputs, props["axis"] + 1, error)
 
 
 REFERENCES: dict[str, Callable[[list[np.ndarray], dict[str, Any]], np.ndarray]] = {

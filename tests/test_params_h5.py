@@ -3,7 +3,6 @@ name, as nnabla's save_parameters writes them; h5py is the optional h5 extra."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 import numpy as np
@@ -14,7 +13,7 @@ from nnspec.cli import main
 from nnspec.core.diagnostics import UsageError
 from nnspec.runtime.params import H5_EXTRA, by_nnabla_name, load_parameter_file
 
-from .conftest import ROOT
+from .conftest import ROOT, load_script
 
 try:
     import h5py
@@ -167,10 +166,7 @@ def test_without_h5py_the_error_names_the_extra(tmp_path, monkeypatch):
 
 
 def nnabla_fixture_spec() -> str:
-    module_spec = importlib.util.spec_from_file_location("fixture", ROOT / "scripts" / "make_nnabla_fixture.py")
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module.NNC_SPEC
+    return load_script("make_nnabla_fixture").NNC_SPEC
 
 
 @needs_h5py

@@ -23,7 +23,7 @@ from nnspec.report.pictures.plots import plot_file_names
 from nnspec.report.pictures.ranges import curve, regions, view
 from nnspec.report.pictures.style import CLEAN, COLOURS
 
-from .conftest import ROOT, SPECS
+from .conftest import ROOT, SPECS, load_script
 
 SEED = str(SPECS / "seed_activations.yaml")
 LENET = str(SPECS / "lenet.yaml")
@@ -502,19 +502,8 @@ def test_report_holds_the_graph_table_findings_and_plots_and_needs_no_network(tm
 # --- the docs' pictures stay true -----------------------------------------------------------------------
 
 
-def make_pictures():
-    """scripts/make_pictures.py as a module (scripts/ is not a package)."""
-    import importlib.util
-
-    location = ROOT / "scripts" / "make_pictures.py"
-    spec = importlib.util.spec_from_file_location("make_pictures", location)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_docs_show_the_pictures_the_script_makes_with_the_commands_it_runs():
-    script = make_pictures()
+    script = load_script("make_pictures")
     committed = sorted(p.relative_to(ROOT) for p in (ROOT / "docs" / "images").rglob("*") if p.is_file())
     assert committed == script.expected_files()
     docs = (ROOT / "docs" / "pictures.md").read_text(encoding="utf-8")

@@ -15,19 +15,12 @@ import pytest
 
 from nnspec.cli import main
 
-from .conftest import SPECS
+from .conftest import SPECS, load_script
 from .test_pictures import LENET_LAYERS, SEED_LAYERS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# The browser and flags scripts/make_pictures.py draws the docs' pictures with: the test renders as the docs do.
+_SCRIPT = load_script("make_pictures")
+CHROMIUM, CHROMIUM_ARGS = _SCRIPT.CHROMIUM, _SCRIPT.CHROMIUM_ARGS
 EXAMPLES = {"seed_activations": SEED_LAYERS, "lenet": LENET_LAYERS}
 
 

@@ -21,17 +21,8 @@ from nnspec.report.renderers import (
 )
 from nnspec.validation import loads
 
-from .conftest import ROOT
+from .conftest import BROKEN, ROOT
 
-# Line 5 is act's row, line 6 fc2's: the two errors of this spec, by hand.
-BROKEN = (
-    "nnspec: 1\n"
-    "layers:\n"
-    "  - {name: x, type: Input, size: [16]}\n"
-    "  - {name: fc1, type: Affine, out_shape: 32}\n"
-    "  - {name: act, type: Tanhh}\n"
-    "  - {name: fc2, type: Affine, OutShape: 16}\n"
-)
 SEED = "specs/seed_activations.yaml"
 # specs/seed_activations.yaml, read by hand: x is written on line 10, tanh on 14, sigmoid on 15;
 # inputs of +-255 flag the raw input, and saturate Tanh and Sigmoid.

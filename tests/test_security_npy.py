@@ -265,22 +265,28 @@ def bomb(path: Path, members: dict[str, tuple[tuple[int, ...], int]], extra: dic
 BOMB = 400 * 2**20  # bytes a member inflates to: 400 KB on disk
 
 
-def test_params_npz_bomb_members_no_layer_needs_are_never_inflated(tmp_path):
-    bomb(tmp_path / "p.npz", {"junk": ((BOMB // 8,), BOMB)}, PARAMS)
+def run_with_params_bomb(
+    tmp_path: Path, members: dict[str, tuple[tuple[int, ...], int]], others: dict[str, np.ndarray]
+) -> tuple[int, int, str]:
+    """`nnspec run` of DATA_SPEC on good data with a p.npz whose ``members`` are bombs (see bomb);
+    the exit code, peak memory and stderr."""
+    bomb(tmp_path / "p.npz", members, others)
     write(tmp_path / "spec.yaml", DATA_SPEC)
     write(tmp_path / "x.npy", npy(GOOD))
     argv = ["run", "-q", "spec.yaml", "--params", "p.npz", "--input", "x=x.npy", "--max-memory", LIMIT]
-    code, peak, err = measured(argv, tmp_path)
+    return measured(argv, tmp_path)
+
+
+def test_params_npz_bomb_members_no_layer_needs_are_never_inflated(tmp_path):
+    code, peak, err = run_with_params_bomb(tmp_path, {"junk": ((BOMB // 8,), BOMB)}, PARAMS)
     assert code == 0 and "used by no layer: junk" in err, err
     assert peak < 32 * 2**20 + OVERHEAD, f"peaked at {peak / 2**20:.0f} MiB"
 
 
 def test_a_params_member_lying_about_its_shape_is_refused_before_it_is_inflated(tmp_path):
-    bomb(tmp_path / "p.npz", {"fc/affine/W": ((BOMB // 8,), BOMB)}, {"fc/affine/b": np.zeros(3)})
-    write(tmp_path / "spec.yaml", DATA_SPEC)
-    write(tmp_path / "x.npy", npy(GOOD))
-    argv = ["run", "-q", "spec.yaml", "--params", "p.npz", "--input", "x=x.npy", "--max-memory", LIMIT]
-    code, peak, err = measured(argv, tmp_path)
+    code, peak, err = run_with_params_bomb(
+        tmp_path, {"fc/affine/W": ((BOMB // 8,), BOMB)}, {"fc/affine/b": np.zeros(3)}
+    )
     assert code == 1 and "has shape (52428800,) in parameter file p.npz, but the layer needs (4, 3)" in err, err
     assert peak < 32 * 2**20 + OVERHEAD, f"peaked at {peak / 2**20:.0f} MiB"
 

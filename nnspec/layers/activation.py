@@ -9,6 +9,7 @@ import numpy as np
 
 from ..core.estimate import DRAWN_ROWS, Estimate, drawn_along_axis, mixture, through
 from .catalog import (
+    PARAMETER_SCOPE,
     LayerType,
     Parameter,
     Property,
@@ -494,12 +495,7 @@ register(
                 0,
                 "Axis of the channels (batch axis excluded): one slope for each position along it.",
             ),
-            Property(
-                "parameter_scope",
-                "text",
-                None,
-                "Name parameters are stored under (default: the layer's name); layers with one scope share parameters.",
-            ),
+            PARAMETER_SCOPE,
         ),
         parameters=(
             Parameter(

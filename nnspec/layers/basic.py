@@ -9,7 +9,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..core.estimate import Estimate, weighted_sum
-from .catalog import LayerType, Parameter, Property, Shape, ShapeError, format_shape, register
+from .catalog import PARAMETER_SCOPE, LayerType, Parameter, Property, Shape, ShapeError, format_shape, register
 
 AFFINE_INITIALIZERS = (
     "Normal",
@@ -75,12 +75,7 @@ register(
         properties=(
             Property("out_shape", "shape", 100, "Shape of the output (without the batch axis)."),
             Property("with_bias", "bool", True, "Whether to add the bias b."),
-            Property(
-                "parameter_scope",
-                "text",
-                None,
-                "Name parameters are stored under (default: the layer's name); layers with one scope share parameters.",
-            ),
+            PARAMETER_SCOPE,
         ),
         parameters=(
             Parameter(
@@ -342,15 +337,6 @@ def convolution_estimate(inputs, shapes, props, params, dtype):
     return weighted_sum(inputs[0], n, *params["W"], *params.get("b", (0.0, 0.0)))
 
 
-def _scope_property() -> Property:
-    return Property(
-        "parameter_scope",
-        "text",
-        None,
-        "Name parameters are stored under (default: the layer's name); layers with one scope share parameters.",
-    )
-
-
 def _bias(shape, description: str) -> Parameter:
     return Parameter("b", "Constant", 0.0, shape, description, enabled=lambda props: props["with_bias"])
 
@@ -393,7 +379,7 @@ register(
             ),
             Property("channel_last", "bool", False, "Samples are (*spatial, C) instead of (C, *spatial)."),
             Property("with_bias", "bool", True, "Whether to add the bias b."),
-            _scope_property(),
+            PARAMETER_SCOPE,
         ),
         parameters=(
             Parameter(
@@ -475,7 +461,7 @@ register(
             Property("dilation", "shape", [1, 1], _DILATION),
             Property("multiplier", "pint", 1, "Output maps per input map M: out maps = in maps * M."),
             Property("with_bias", "bool", True, "Whether to add the bias b."),
-            _scope_property(),
+            PARAMETER_SCOPE,
         ),
         parameters=(
             Parameter(
@@ -561,7 +547,7 @@ register(
             ),
             Property("channel_last", "bool", False, "Samples are (*spatial, C) instead of (C, *spatial)."),
             Property("with_bias", "bool", True, "Whether to add the bias b."),
-            _scope_property(),
+            PARAMETER_SCOPE,
         ),
         parameters=(
             Parameter(
@@ -631,7 +617,7 @@ register(
             Property("dilation", "shape", [1, 1], _DILATION),
             Property("divisor", "pint", 1, "Input maps per output map D: out maps = in maps / D."),
             Property("with_bias", "bool", True, "Whether to add the bias b."),
-            _scope_property(),
+            PARAMETER_SCOPE,
         ),
         parameters=(
             Parameter(
@@ -686,7 +672,7 @@ register(
         properties=(
             Property("num_class", "pint", 100, "Number of classes N: inputs are indices 0..N-1."),
             Property("shape", "shape", 32, "Shape of the array assigned to each class."),
-            _scope_property(),
+            PARAMETER_SCOPE,
         ),
         parameters=(
             Parameter(

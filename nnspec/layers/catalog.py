@@ -143,6 +143,16 @@ class Property:
         return value
 
 
+# The layers with parameters (basic, activation, normalization) share this property: defined once, it
+# cannot be worded differently in one of them.
+PARAMETER_SCOPE = Property(
+    "parameter_scope",
+    "text",
+    None,
+    "Name parameters are stored under (default: the layer's name); layers with one scope share parameters.",
+)
+
+
 def affine_fans(shape: Shape) -> tuple[int, int, int]:
     """(inmaps, outmaps, kernel size) of a weight laid out as (inputs, *outputs)."""
     return shape[0], prod(shape[1:]), 1

@@ -29,14 +29,8 @@ from typing import Any
 import numpy as np
 
 from ..core.estimate import Estimate
-from .catalog import LayerType, Parameter, Property, Role, Shape, ShapeError, check_axis, register
+from .catalog import PARAMETER_SCOPE, LayerType, Parameter, Property, Role, Shape, ShapeError, check_axis, register
 
-SCOPE = Property(
-    "parameter_scope",
-    "text",
-    None,
-    "Name parameters are stored under (default: the layer's name); layers with one scope share parameters.",
-)
 # Layer, instance and group normalization's shared properties.
 CHANNEL_AXIS = Property("channel_axis", "uint", 0, "Axis of the channels (batch axis excluded).")
 BATCH_AXIS = Property(
@@ -244,7 +238,7 @@ register(
                 "stored running mean and var. NNC's evaluation, and so nnspec run without --training, always uses "
                 "the stored ones.",
             ),
-            SCOPE,
+            PARAMETER_SCOPE,
         ),
         test_arguments=(("batch_stat", False),),  # NNC's definition: batch_stat -test=False
         parameters=(
@@ -305,7 +299,7 @@ register(
         properties=(
             BATCH_AXIS,
             Property("epsilon", "float", 1e-5, "Added to the variance inside the square root."),
-            SCOPE,
+            PARAMETER_SCOPE,
         ),
         parameters=_beta_gamma(_ln_shape, "(1, *sample shape) with 1 at batch_axis, one value per input value"),
         range_note="The input's scale does not matter: any spread well above sqrt(epsilon) is standardised to 1; a "
@@ -361,7 +355,7 @@ register(
             CHANNEL_AXIS,
             BATCH_AXIS,
             Property("epsilon", "float", 1e-5, "Added to the variance inside the square root."),
-            SCOPE,
+            PARAMETER_SCOPE,
         ),
         parameters=_beta_gamma(_channel_parameter_shape, _CHANNEL_LAYOUT),
         range_note="The input's scale does not matter: any spread well above sqrt(epsilon) is standardised to 1. "
@@ -423,7 +417,7 @@ register(
                 "the number of channels.",
             ),
             Property("epsilon", "float", 1e-5, "Added to the variance inside the square root."),
-            SCOPE,
+            PARAMETER_SCOPE,
         ),
         parameters=_beta_gamma(_channel_parameter_shape, _CHANNEL_LAYOUT),
         range_note="The input's scale does not matter: any spread well above sqrt(epsilon) is standardised to 1; "
@@ -601,7 +595,7 @@ register(
                 "(NNC's default); false: subtract the stored mean. NNC's evaluation, and so nnspec run without "
                 "--training, always subtracts the stored mean.",
             ),
-            SCOPE,
+            PARAMETER_SCOPE,
         ),
         test_arguments=(("update_running_mean", False),),  # NNC's definition: update_running_mean -test=False
         parameters=(
