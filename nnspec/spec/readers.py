@@ -21,13 +21,17 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.diagnostics import UsageError
-from .loader import Document, decode, load_text, read_bytes
-from .resolved import dump_yaml
 
-Reader = Callable[[bytes, str], Document]  # (the file's bytes, its name for messages) -> Document
+# The readers and writers import the loader (PyYAML) and resolved.py (numpy, the catalog) when first
+# called, not here: the CLI reads this table for its help, and `nnspec --help` or `nnspec layers`
+# should not pay a quarter of a second for modules they never use.
+if TYPE_CHECKING:
+    from .loader import Document
+
+Reader = Callable[[bytes, str], "Document"]  # (the file's bytes, its name for messages) -> Document
 Writer = Callable[[Any], str]  # plain spec data -> text
 
 
@@ -40,7 +44,15 @@ class SpecFormat:
 
 
 def _read_yaml(raw: bytes, file: str) -> Document:
+    from .loader import decode, load_text
+
     return load_text(decode(raw, file), file)
+
+
+def _write_yaml(data: Any) -> str:
+    from .resolved import dump_yaml  # what upgrade writes, and --print-resolved under its header
+
+    return dump_yaml(data)
 
 
 def _write_json(data: Any) -> str:
@@ -65,7 +77,7 @@ def _holds_non_finite(value: Any) -> bool:
 # as JSON writes them), and so a JSON spec gets the same refusals (duplicate keys, nesting depth) and a
 # line and column on every diagnostic, with no second parser to keep in step.
 FORMATS: tuple[SpecFormat, ...] = (
-    SpecFormat("YAML", (".yaml", ".yml"), _read_yaml, dump_yaml),
+    SpecFormat("YAML", (".yaml", ".yml"), _read_yaml, _write_yaml),
     SpecFormat("JSON", (".json",), _read_yaml, _write_json),
 )
 DEFAULT = FORMATS[0]  # what a file with no suffix is read as
@@ -100,6 +112,8 @@ def format_of(path: str | Path) -> SpecFormat:
 def read_spec(path: str | Path) -> Document:
     """A spec file read by the reader its suffix picks; an unreadable file is a usage error, and
     one its reader cannot make sense of a SpecError located in it."""
+    from .loader import read_bytes
+
     form = format_of(path)
     return form.read(read_bytes(path), str(path))
 
