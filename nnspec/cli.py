@@ -264,7 +264,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Read a spec file in the format its suffix names and write it to -o PATH in the format "
         f"PATH's suffix names ({', '.join(writable_suffixes())}). The spec must be valid (its data files are "
         "not read); what is written is the spec as written, not resolved (validate --print-resolved shows that): "
-        "comments are lost, and relative paths in it stay relative to the folder the new file is in.",
+        "comments are lost, and relative paths are written as they are, so they are read from PATH's folder "
+        "(convert beside FILE to keep them working). A PATH with no suffix is written as YAML.",
     )
     convert.add_argument("file", metavar="FILE", help=SPEC_FILE_HELP)
     convert.add_argument(
