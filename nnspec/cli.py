@@ -40,8 +40,12 @@ from .report.renderers import (
     output_format,
     reference_formats,
 )
+from .spec.readers import readable_suffixes, writable_suffixes
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# The spec formats are read from their table (nnspec.spec.readers), so the help names them all.
+SPEC_FILE_HELP = f"spec file ({', '.join(readable_suffixes())}; no suffix: YAML)"
+SPEC_FILES_HELP = f"spec files ({', '.join(readable_suffixes())}; no suffix: YAML)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -149,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Check spec files and report every problem at once as FILE:LINE:COL: error: MESSAGE. "
         "Prints nothing for valid specs.",
     )
-    validate.add_argument("files", nargs="+", metavar="FILE", help="spec files (YAML)")
+    validate.add_argument("files", nargs="+", metavar="FILE", help=SPEC_FILES_HELP)
     _add_format_option(validate, "validate")
     validate.add_argument(
         "--print-resolved",
@@ -176,7 +180,7 @@ def _parser() -> argparse.ArgumentParser:
         "print per-layer statistics and the output values, and warn where values reach a layer "
         "in a range that destroys information.",
     )
-    run.add_argument("file", metavar="FILE", help="spec file (YAML)")
+    run.add_argument("file", metavar="FILE", help=SPEC_FILE_HELP)
     _add_data_options(run)
     _add_allow_path(run)
     run.add_argument(
@@ -227,7 +231,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 the picture was written, whatever findings it shows; 1 the spec is invalid; "
         "2 the command line or a file could not be used, or the plot extra is missing; 130 interrupted.",
     )
-    graph.add_argument("file", metavar="FILE", help="spec file (YAML)")
+    graph.add_argument("file", metavar="FILE", help=SPEC_FILE_HELP)
     graph.add_argument("-o", "--output", metavar="PATH", help="write the picture to PATH (.dot, .svg or .png)")
     graph.add_argument(
         "--run",
@@ -248,11 +252,28 @@ def _parser() -> argparse.ArgumentParser:
         "by nnspec: comments are lost, except those at the top of the file. A spec already at this version "
         "comes back unchanged. The result is validated; exit 1 if it is still invalid.",
     )
-    upgrade.add_argument("file", metavar="FILE", help="spec file (YAML)")
+    upgrade.add_argument("file", metavar="FILE", help=SPEC_FILE_HELP)
     upgrade.add_argument("-o", "--output", metavar="PATH", help="write the upgraded spec to PATH instead of stdout")
     upgrade.add_argument("--force", action="store_true", help="overwrite PATH if it exists (it may be FILE itself)")
     _add_allow_path(upgrade)
     upgrade.set_defaults(handler=_upgrade)
+
+    convert = commands.add_parser(
+        "convert",
+        help="write a spec in another format (the suffixes pick the formats)",
+        description="Read a spec file in the format its suffix names and write it to -o PATH in the format "
+        f"PATH's suffix names ({', '.join(writable_suffixes())}). The spec must be valid (its data files are "
+        "not read); what is written is the spec as written, not resolved (validate --print-resolved shows that): "
+        "comments are lost, and relative paths are written as they are, so they are read from PATH's folder "
+        "(convert beside FILE to keep them working). A PATH with no suffix is written as YAML.",
+    )
+    convert.add_argument("file", metavar="FILE", help=SPEC_FILE_HELP)
+    convert.add_argument(
+        "-o", "--output", metavar="PATH", required=True, help="the file to write; its suffix picks the format"
+    )
+    convert.add_argument("--force", action="store_true", help="overwrite PATH if it exists (it may be FILE itself)")
+    _add_allow_path(convert)
+    convert.set_defaults(handler=_convert)
 
     layers = commands.add_parser(
         "layers", help="the layer reference", description="List the layer types, or show one layer's reference entry."
@@ -650,30 +671,66 @@ def _data_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _upgrade(args: argparse.Namespace) -> int:
+    from .files.confine import Confinement
     from .files.save import check_target, write_atomically
-    from .spec.loader import read_text
-    from .spec.upgrade import upgrade_text_with_notes
-    from .validation import loads
+    from .spec.loader import decode, read_bytes
+    from .spec.readers import DEFAULT, format_of, writer_for
+    from .spec.upgrade import upgrade, upgrade_text_with_notes
+    from .validation import validate_document
 
     output = Path(args.output) if args.output else None
+    source = format_of(args.file)
+    target = writer_for(output) if output is not None else source  # on stdout, in the file's own format
     if output is not None:
         check_target(output, args.force)  # -o FILE --force may write over FILE itself: it was read whole first
-    text = read_text(args.file)
-    # SpecError (exit 1) for a version it cannot read; on stdout, text that would be escaped is quoted
-    upgraded, notes = upgrade_text_with_notes(text, args.file, printed=output is None)
+    raw = read_bytes(args.file)
+    # SpecError (exit 1) for a version it cannot read
+    if source is DEFAULT and target is DEFAULT:  # YAML to YAML: as text, its top comments kept, unchanged if current
+        text = decode(raw, args.file)
+        # on stdout, text that would be escaped is quoted
+        upgraded, notes = upgrade_text_with_notes(text, args.file, printed=output is None)
+        unchanged = upgraded == text
+    else:
+        doc = source.read(raw, args.file)
+        data, notes = upgrade(doc.data, args.file, doc.source_map)
+        assert target.write is not None, "writer_for gives formats with a writer"
+        upgraded, unchanged = target.write(data), False
     for note in notes:
         print(f"{printable(args.file)}: {printable(note)}", file=sys.stderr)
     if output is None:
         sys.stdout.write(upgraded)
         sys.stdout.flush()
-    elif upgraded != text or output.resolve() != Path(args.file).resolve():
+    elif not unchanged or output.resolve() != Path(args.file).resolve():
         write_atomically(output, lambda handle: handle.write(upgraded.encode("utf-8")))
     try:  # against the original file name: relative paths in the spec resolve as they did
-        loads(upgraded, args.file, allow_paths=args.allow_path)
+        confinement = Confinement.for_spec(args.file, args.allow_path)
+        validate_document(target.read(upgraded.encode("utf-8"), args.file), confinement)
     except SpecError as exc:
         print(f"{printable(args.file)}: the upgraded spec is not valid yet:", file=sys.stderr)
         _print_diagnostics(exc.diagnostics)
         return EXIT_INVALID
+    return EXIT_OK
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .files.confine import Confinement
+    from .files.save import check_target, write_atomically
+    from .spec.readers import read_spec, reads_back, writer_for
+    from .validation import validate_document
+
+    output = Path(args.output)
+    target = writer_for(output)  # a format nnspec cannot write is refused before anything is read
+    check_target(output, args.force)
+    doc = read_spec(args.file)
+    # An invalid spec is refused (SpecError, exit 1, its diagnostics located in FILE): converting would
+    # carry its errors into a file whose lines no longer match them. Its data files are not read.
+    validate_document(doc, Confinement.for_spec(args.file, args.allow_path), read_data=False)
+    assert target.write is not None, "writer_for gives formats with a writer"
+    text = target.write(doc.data)
+    # The writer's promise, checked before the file is written: its text reads back to the same data.
+    if not reads_back(target, text, doc.data):
+        raise AssertionError(f"the {target.name} writer does not read back to the spec it was given")
+    write_atomically(output, lambda handle: handle.write(text.encode("utf-8")))
     return EXIT_OK
 
 

@@ -3,7 +3,7 @@
 Each stage runs on whatever the previous one left intact, so one spec can report
 an unknown property, a dangling input and a shape mismatch together:
 
-    loader        YAML -> plain data + source map          (nnspec.spec.loader)
+    loader        YAML -> plain data + source map          (nnspec.spec.loader; readers picks by suffix)
     schema        JSON Schema errors as diagnostics        (nnspec.spec.schema_check)
     graph         layers, wiring, cycles, shapes           (nnspec.spec.graph)
     data          the spec's data: section                 (nnspec.runtime.inputs)
@@ -31,19 +31,22 @@ from .spec.graph import (
     resolve_layers,
     wire,
 )
-from .spec.loader import Document, load_file, load_text
+from .spec.loader import Document, load_text
 from .spec.model import Spec
+from .spec.readers import read_spec
 from .spec.schema_check import check_schema
 
 
 def load(path: str | Path, *, allow_paths: Iterable[str | Path] = (), read_data: bool = True) -> Spec:
-    """Load and validate a spec file; raise SpecError with every diagnostic if it is invalid.
+    """Load and validate a spec file, read as its suffix says (nnspec.spec.readers: .yaml, .yml, .json;
+    no suffix: YAML); raise SpecError with every diagnostic if it is invalid, UsageError for a file
+    that cannot be read or a suffix no format claims.
 
     The files the spec names must lie in its repository (see nnspec.files.confine) or a directory of
     ``allow_paths``; with ``read_data`` false only their paths are checked: they are never opened,
     nor required to exist.
     """
-    return validate_document(load_file(path), Confinement.for_spec(path, allow_paths), read_data)
+    return validate_document(read_spec(path), Confinement.for_spec(path, allow_paths), read_data)
 
 
 def loads(text: str, file: str = "<spec>", *, allow_paths: Iterable[str | Path] = (), read_data: bool = True) -> Spec:

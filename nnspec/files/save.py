@@ -1,10 +1,10 @@
 """Writing results: output values as .npz, .npy or NNC-style .csv, every file written atomically.
 
-Every file nnspec writes (--output, --save-params, --report, the --plots files, graph -o, upgrade -o)
-is checked here before the work that makes it (check_target, check_folder, refuse_collisions), and
-written here (write_atomically): through a temporary file beside it, named for the target, the host
-and the process (``.NAME.nnspec-HOST-PID-RANDOM.tmp``), so that one a killed process left behind is
-recognised, and removed, the next time the same file is written.
+Every file nnspec writes (--output, --save-params, --report, the --plots files, graph -o, upgrade -o,
+convert -o) is checked here before the work that makes it (check_target, check_folder,
+refuse_collisions), and written here (write_atomically): through a temporary file beside it, named
+for the target, the host and the process (``.NAME.nnspec-HOST-PID-RANDOM.tmp``), so that one a
+killed process left behind is recognised, and removed, the next time the same file is written.
 """
 
 from __future__ import annotations

@@ -83,7 +83,12 @@ def spec_size_limit() -> int:
 
 def read_text(path: str | Path) -> str:
     """Read a spec file as UTF-8 (a BOM is allowed); an unreadable or oversized file is a usage error."""
-    return decode(_read_bounded(Path(path), spec_size_limit()), str(path))
+    return decode(read_bytes(path), str(path))
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """A spec file's bytes, within the spec size limit; an unreadable or oversized file is a usage error."""
+    return _read_bounded(Path(path), spec_size_limit())
 
 
 def decode(raw: bytes, file: str = "<spec>") -> str:

@@ -1,0 +1,150 @@
+"""Spec formats by file suffix: how each is read, and (for some) written.
+
+One table, ``FORMATS``, that every command reading a spec file goes through (``read_spec``), that
+``nnspec convert`` picks its writer from (``writer_for``), and that the help and the error for an
+unknown suffix name their suffixes from. A format is its suffixes, a reader and optionally a writer:
+
+- the reader takes the file's bytes (already read, within the spec size limit, by ``read_spec``: every
+  format gets the same bound on what a file may make nnspec read) and gives a ``loader.Document``,
+  plain data plus the source map that locates every diagnostic, as the YAML loader does;
+- the writer takes plain spec data and gives text that its reader reads back to the same data.
+
+A file with no suffix at all (``/dev/stdin``, a named pipe called ``spec``) is read, and written, as
+YAML, as every file was before formats had suffixes; a suffix no format claims is refused, naming those that are read,
+rather than read as YAML and reported as a YAML error in what may well be an ONNX file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core.diagnostics import UsageError
+
+# The readers and writers import the loader (PyYAML) and resolved.py (numpy, the catalog) when first
+# called, not here: the CLI reads this table for its help, and `nnspec --help` or `nnspec layers`
+# should not pay a quarter of a second for modules they never use.
+if TYPE_CHECKING:
+    from .loader import Document
+
+Reader = Callable[[bytes, str], "Document"]  # (the file's bytes, its name for messages) -> Document
+Writer = Callable[[Any], str]  # plain spec data -> text
+
+
+@dataclass(frozen=True)
+class SpecFormat:
+    name: str
+    suffixes: tuple[str, ...]  # lower case, with the dot; the first is the one suggested
+    read: Reader
+    write: Writer | None = None  # None: nnspec reads this format but does not write it
+
+
+def _read_yaml(raw: bytes, file: str) -> Document:
+    from .loader import decode, load_text
+
+    return load_text(decode(raw, file), file)
+
+
+def _write_yaml(data: Any) -> str:
+    from .resolved import dump_yaml  # what upgrade writes, and --print-resolved under its header
+
+    return dump_yaml(data)
+
+
+def _write_json(data: Any) -> str:
+    """JSON that the YAML loader (JSON's reader, below) reads back to ``data``. Infinity and NaN have
+    no JSON spelling, so a spec holding them is refused rather than written as JSON nothing reads."""
+    if _holds_non_finite(data):
+        raise UsageError("JSON has no spelling for .inf or .nan, which this spec holds: write it as YAML")
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _holds_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_holds_non_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_non_finite(item) for item in value)
+    return False
+
+
+# JSON is read by the YAML loader: JSON text is YAML flow text (the loader takes YAML 1.2's 1e-5 floats,
+# as JSON writes them), and so a JSON spec gets the same refusals (duplicate keys, nesting depth) and a
+# line and column on every diagnostic, with no second parser to keep in step.
+FORMATS: tuple[SpecFormat, ...] = (
+    SpecFormat("YAML", (".yaml", ".yml"), _read_yaml, _write_yaml),
+    SpecFormat("JSON", (".json",), _read_yaml, _write_json),
+)
+DEFAULT = FORMATS[0]  # what a file with no suffix is read as
+
+
+def readable_suffixes() -> list[str]:
+    return [suffix for form in FORMATS for suffix in form.suffixes]
+
+
+def writable_suffixes() -> list[str]:
+    return [suffix for form in FORMATS if form.write is not None for suffix in form.suffixes]
+
+
+def _by_suffix(path: Path) -> SpecFormat | None:
+    suffix = path.suffix.lower()
+    return next((form for form in FORMATS if suffix in form.suffixes), None)
+
+
+def format_of(path: str | Path) -> SpecFormat:
+    """The format a spec file is read as, by its suffix; a suffix no format claims is a usage error."""
+    path = Path(path)
+    if not path.suffix:
+        return DEFAULT
+    form = _by_suffix(path)
+    if form is None:
+        raise UsageError(
+            f"{path}: nnspec does not read '{path.suffix}' files: a spec file ends in {_listed(readable_suffixes())}"
+        )
+    return form
+
+
+def read_spec(path: str | Path) -> Document:
+    """A spec file read by the reader its suffix picks; an unreadable file is a usage error, and
+    one its reader cannot make sense of a SpecError located in it."""
+    from .loader import read_bytes
+
+    form = format_of(path)
+    return form.read(read_bytes(path), str(path))
+
+
+def writer_for(path: str | Path) -> SpecFormat:
+    """The format a spec is written as to ``path``, by its suffix (none: YAML, as it is read back, and
+    as ``upgrade -o`` always wrote); a usage error when nnspec writes no format with that suffix."""
+    path = Path(path)
+    form = _by_suffix(path) if path.suffix else DEFAULT
+    if form is None or form.write is None:
+        raise UsageError(
+            f"{path}: nnspec does not write '{path.suffix}' files: give a name ending in {_listed(writable_suffixes())}"
+        )
+    return form
+
+
+def _listed(suffixes: Sequence[str]) -> str:
+    return ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else suffixes[0]
+
+
+def reads_back(form: SpecFormat, text: str, data: Any) -> bool:
+    """Whether ``form``'s reader reads ``text`` back to ``data`` (NaN counting as equal to NaN, which
+    ``==`` does not): what every writer promises, checked by ``nnspec convert`` before it writes."""
+    return _same(form.read(text.encode("utf-8"), "<written>").data, data)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
