@@ -23,20 +23,20 @@ import numpy as np
 from ..checks.table import LayerStats
 
 
-@dataclass
+@dataclass(slots=True)
 class BatchResult:
     """One computed batch: samples ``start`` to ``stop``, the output layers' values (``outputs``), the
-    batch's data arrays (``data``: an output that is one of them is not the run's to keep as it is)
-    and the statistics of its measured layers (empty without statistics)."""
+    batch's data arrays by variable (``data``: an output that is one of them is not the run's to
+    keep as it is) and the statistics of its measured layers (empty without statistics)."""
 
     start: int
     stop: int
     outputs: dict[str, np.ndarray]
-    data: list[np.ndarray]
+    data: dict[str, np.ndarray]
     stats: dict[str, LayerStats]
 
 
-@dataclass
+@dataclass(slots=True)
 class Executed:
     """How far a run got: the statistics merged over its first ``done`` samples, and whether Ctrl-C
     stopped it (then ``done`` counts the batches finished before)."""

@@ -298,7 +298,7 @@ class Runner:
             start, stop = batch.start, batch.stop
             for name in kept:
                 value = batch.outputs[name]
-                if step == count and owns(value, [*batch.data, *outputs.values()], self.parameters[name]):
+                if step == count and owns(value, [*batch.data.values(), *outputs.values()], self.parameters[name]):
                     outputs[name] = value  # the whole run in one batch, in an array of its own
                     continue
                 if name not in outputs:
@@ -307,7 +307,8 @@ class Runner:
             for source in data.values():
                 release(source)  # a memory-mapped file's pages read for this batch
 
-        batches = [(start, min(start + step, count)) for start in range(0, count, step)]
+        # one batch, the common case of a program running a prepared spec: no list to make
+        batches = [(0, count)] if step == count else [(i, min(i + step, count)) for i in range(0, count, step)]
         compute = partial(self._run_batch, data, to_generate)
         executed = self.executor.execute(batches, compute, take, progress)
         stats, done, interrupted = executed.stats, executed.done, executed.interrupted
@@ -329,15 +330,17 @@ class Runner:
         """Samples ``start`` to ``stop`` through the engine: the output layers' values, and the
         measured layers' statistics, each taken as the engine shows the layer's output."""
         dtype, seed = self._dtype, self.spec.seed
-        # Data beyond the dtype's range becomes inf: not an error here, the nan-inf check reports it.
+        # Data beyond the dtype's range becomes inf, layers overflow or divide by zero: not errors
+        # here, the nan-inf check reports them afterwards with the layer that produced them. Set
+        # once for the engine and the statistics too (see Engine.batch).
         with np.errstate(all="ignore"):
             batch = {variable: np.asarray(values[start:stop], dtype) for variable, values in data.items()}
             for reader in to_generate:
                 batch[reader.variable] = generate(reader, start, stop, seed).astype(dtype)
             if not self.statistics:
-                return BatchResult(start, stop, self.engine.batch(batch, None), list(batch.values()), {})
+                return BatchResult(start, stop, self.engine.batch(batch, None), batch, {})
             observer, stats = self._observer(start)
-            return BatchResult(start, stop, self.engine.batch(batch, observer), list(batch.values()), stats)
+            return BatchResult(start, stop, self.engine.batch(batch, observer), batch, stats)
 
     def _observer(self, start: int) -> tuple[Observer, dict[str, LayerStats]]:
         """What takes a batch's statistics as the engine shows each measured layer, and the
