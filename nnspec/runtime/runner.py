@@ -147,9 +147,13 @@ def run(
     the last (the run was still asked to stop: a caller writes no output for it); an
     interrupt before the first batch ends is a plain KeyboardInterrupt.
 
+    ``engine`` makes what computes the batches (default: nnspec.runtime.engine.NumpyEngine) and
+    ``executor`` drives them (default: nnspec.runtime.executor.InProcess); the results are the same
+    whichever ran.
+
     To run one spec many times, :func:`prepare` it once: this function is
     ``prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory,
-    training=training).run(...)``.
+    training=training, engine=engine, executor=executor).run(...)``.
     """
     if allow_paths:
         spec = replace(spec, confinement=spec.allowed.widened(allow_paths))
@@ -209,9 +213,9 @@ class Runner:
 
     Parameters are loaded or drawn and checked for NaN and Inf, check settings resolved,
     the execution order fixed and, for every layer, the tensors it is the last to read;
-    :meth:`run` then only moves data through the layers. ``params``, ``checks``,
-    ``statistics``, ``max_memory`` and ``training`` are :func:`run`'s; the parameters' memory is checked
-    against ``max_memory`` before any is drawn or loaded. The parameter arrays are shared by
+    :meth:`run` then only moves data through the layers. ``params``, ``checks``, ``statistics``,
+    ``max_memory``, ``training``, ``engine`` and ``executor`` are :func:`run`'s; the parameters'
+    memory is checked against ``max_memory`` before any is drawn or loaded. The parameter arrays are shared by
     every result (``result.parameters``): arrays given in ``params`` as the spec's dtype are
     used as they are, not copied, so changing them changes what later runs compute.
 
