@@ -1,10 +1,10 @@
-"""The runner: a validated spec's graph executed in numpy, batch by batch.
+"""The runner: a validated spec's graph run on data, batch by batch.
 
-A batch follows the plan nnspec.runtime.plan makes once per runner, which knows no layer by name: each
-catalog entry's forward function, source layers fed from the data, each tensor freed after its
-last consumer has run. Without statistics the plan runs as one generated function; with them,
-step by step here, the statistics of each layer's output taken as it is made and merged batch by
-batch, and the checks judging them at the end.
+An engine (nnspec.runtime.engine; numpy's by default, which follows the plan of
+nnspec.runtime.plan) computes each batch and shows the runner each measured layer's inputs and
+output as it is made, whose statistics the runner takes there; an executor
+(nnspec.runtime.executor; in-process by default) drives the batches and merges their statistics;
+the checks judge them at the end. Neither the checks nor the report know which engine or executor ran.
 Findings are returned as data, and also issued as Python warnings of category ``RangeWarning``
 for library users who never read a report.
 
@@ -17,13 +17,10 @@ come back in ``RunInterrupted.result``.
 
 from __future__ import annotations
 
-import signal
-import sys
-import threading
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +31,13 @@ from ..checks.check import Finding
 from ..checks.table import LayerStats, checks_for, observe, run_checks
 from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
 from ..files import memory
-from ..spec.model import DataReader, Spec
+from ..spec.model import DataReader, Layer, Spec
 from ..spec.semantics import EVALUATION, as_run, semantics_name
+from .engine import EngineFactory, NumpyEngine, Observer
+from .executor import BatchResult, Executor, InProcess
 from .inputs import gather_inputs, generate, release, variables
 from .params import Loaded, load_parameter_file, loaded_layers, resolve_parameters
-from .plan import Step, data_key, make_plan, owns
+from .plan import owns
 
 
 class RangeWarning(UserWarning):
@@ -111,6 +110,8 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     allow_paths: Iterable[str | Path] = (),
     training: bool = False,
+    engine: EngineFactory | None = None,
+    executor: Executor | None = None,
 ) -> RunResult:
     """Run ``spec`` on data and return its outputs, statistics and findings.
 
@@ -146,13 +147,26 @@ def run(
     the last (the run was still asked to stop: a caller writes no output for it); an
     interrupt before the first batch ends is a plain KeyboardInterrupt.
 
+    ``engine`` makes what computes the batches (default: nnspec.runtime.engine.NumpyEngine) and
+    ``executor`` drives them (default: nnspec.runtime.executor.InProcess); the results are the same
+    whichever ran.
+
     To run one spec many times, :func:`prepare` it once: this function is
     ``prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory,
-    training=training).run(...)``.
+    training=training, engine=engine, executor=executor).run(...)``.
     """
     if allow_paths:
         spec = replace(spec, confinement=spec.allowed.widened(allow_paths))
-    runner = prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory, training=training)
+    runner = prepare(
+        spec,
+        params,
+        checks=checks,
+        statistics=statistics,
+        max_memory=max_memory,
+        training=training,
+        engine=engine,
+        executor=executor,
+    )
     return runner.run(
         inputs,
         input_files=input_files,
@@ -178,9 +192,20 @@ def prepare(
     statistics: bool = True,
     max_memory: int | None = None,
     training: bool = False,
+    engine: EngineFactory | None = None,
+    executor: Executor | None = None,
 ) -> Runner:
     """``spec`` made ready to run many times: see :class:`Runner`."""
-    return Runner(spec, params, checks=checks, statistics=statistics, max_memory=max_memory, training=training)
+    return Runner(
+        spec,
+        params,
+        checks=checks,
+        statistics=statistics,
+        max_memory=max_memory,
+        training=training,
+        engine=engine,
+        executor=executor,
+    )
 
 
 class Runner:
@@ -188,9 +213,9 @@ class Runner:
 
     Parameters are loaded or drawn and checked for NaN and Inf, check settings resolved,
     the execution order fixed and, for every layer, the tensors it is the last to read;
-    :meth:`run` then only moves data through the layers. ``params``, ``checks``,
-    ``statistics``, ``max_memory`` and ``training`` are :func:`run`'s; the parameters' memory is checked
-    against ``max_memory`` before any is drawn or loaded. The parameter arrays are shared by
+    :meth:`run` then only moves data through the layers. ``params``, ``checks``, ``statistics``,
+    ``max_memory``, ``training``, ``engine`` and ``executor`` are :func:`run`'s; the parameters'
+    memory is checked against ``max_memory`` before any is drawn or loaded. The parameter arrays are shared by
     every result (``result.parameters``): arrays given in ``params`` as the spec's dtype are
     used as they are, not copied, so changing them changes what later runs compute.
 
@@ -208,6 +233,8 @@ class Runner:
         statistics: bool = True,
         max_memory: int | None = None,
         training: bool = False,
+        engine: EngineFactory | None = None,
+        executor: Executor | None = None,
     ) -> None:
         # The layers' properties as this kind of run uses them: the plan, the checks and the
         # result all read these (nnspec.spec.semantics), never the spec's own where they differ.
@@ -230,8 +257,12 @@ class Runner:
             name: [c for c in checks_for(spec.layers[name].type) if c.id in enabled]
             for name, enabled in self.enabled.items()
         }
+        self._measured = measured
         self._variables = variables(spec)
-        self._plan = make_plan(spec, self.order, self.parameters, measured, statistics, list(self._variables))
+        self.engine = (engine or NumpyEngine)(
+            spec, self.parameters, measured if statistics else None, list(self._variables)
+        )
+        self.executor: Executor = executor or InProcess()
         self._dtype = np.dtype(spec.dtype)
         self._estimates: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], memory.MemoryNeed] = {}
 
@@ -265,36 +296,26 @@ class Runner:
             if keep_outputs is None or count * self._footprint.sample_values[name] <= keep_outputs
         ]
         memory.check(self._estimate(count, step, tuple(to_generate), tuple(kept)), limit)
-        stats: dict[str, LayerStats] = {}
         outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end
-        done, interrupted = 0, False
-        try:
-            with _stop_after_batch() if count > step else nullcontext(_never) as stop_requested:
-                for start in range(0, count, step):
-                    stop = min(start + step, count)
-                    tensors, batch_stats = self._run_batch(data, to_generate, start, stop)
-                    given = [tensors[slot] for slot in self._plan.data]
-                    for name in kept:
-                        value = tensors[self._plan.slots[name]]
-                        if step == count and owns(value, [*given, *outputs.values()], self.parameters[name]):
-                            outputs[name] = value  # the whole run in one batch, in an array of its own
-                            continue
-                        if name not in outputs:
-                            outputs[name] = np.empty((count, *value.shape[1:]), value.dtype)
-                        outputs[name][start:stop] = value
-                    merged = {name: stats[name].merge(s) if name in stats else s for name, s in batch_stats.items()}
-                    stats, done = merged, stop  # a batch counts once its statistics are all in
-                    del tensors, given, batch_stats
-                    for source in data.values():
-                        release(source)  # a memory-mapped file's pages read for this batch
-                    if progress is not None:
-                        progress(done, count)
-                    if stop_requested():  # in the last batch too: Ctrl-C means no run to its end, no output
-                        raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            if done == 0:
-                raise  # nothing ran to the end: nothing to report
-            interrupted = True
+
+        def take(batch: BatchResult) -> None:
+            start, stop = batch.start, batch.stop
+            for name in kept:
+                value = batch.outputs[name]
+                if step == count and owns(value, [*batch.data.values(), *outputs.values()], self.parameters[name]):
+                    outputs[name] = value  # the whole run in one batch, in an array of its own
+                    continue
+                if name not in outputs:
+                    outputs[name] = np.empty((count, *value.shape[1:]), value.dtype)
+                outputs[name][start:stop] = value
+            for source in data.values():
+                release(source)  # a memory-mapped file's pages read for this batch
+
+        # one batch, the common case of a program running a prepared spec: no list to make
+        batches = [(0, count)] if step == count else [(i, min(i + step, count)) for i in range(0, count, step)]
+        compute = partial(self._run_batch, data, to_generate)
+        executed = self.executor.execute(batches, compute, take, progress)
+        stats, done, interrupted = executed.stats, executed.done, executed.interrupted
         if done < count:
             outputs = {name: value[:done] for name, value in outputs.items()}
         findings = run_checks(spec, stats, self.enabled, self.parameters, self.trained) if self.statistics else []
@@ -309,29 +330,34 @@ class Runner:
             raise RunInterrupted(result)
         return result
 
-    def _run_batch(
-        self,
-        data: Mapping[str, Any],
-        to_generate: list[DataReader],
-        start: int,
-        stop: int,
-    ) -> tuple[list[Any], dict[str, LayerStats]]:
-        """Samples ``start`` to ``stop`` through the layers: the batch's tensors (the data's and
-        the output layers'; the others are freed) and the measured layers' statistics."""
-        dtype, slots = self._dtype, self._plan.slots
-        tensors: list[Any] = [None] * len(slots)
+    def _run_batch(self, data: Mapping[str, Any], to_generate: list[DataReader], start: int, stop: int) -> BatchResult:
+        """Samples ``start`` to ``stop`` through the engine: the output layers' values, and the
+        measured layers' statistics, each taken as the engine shows the layer's output."""
+        dtype, seed = self._dtype, self.spec.seed
         # Data beyond the dtype's range becomes inf, layers overflow or divide by zero: not errors
-        # here, the nan-inf check reports them afterwards with the layer that produced them.
+        # here, the nan-inf check reports them afterwards with the layer that produced them. Set
+        # once for the engine and the statistics too (see Engine.batch).
         with np.errstate(all="ignore"):
-            for variable, values in data.items():
-                tensors[slots[data_key(variable)]] = np.asarray(values[start:stop], dtype)
+            batch = {variable: np.asarray(values[start:stop], dtype) for variable, values in data.items()}
             for reader in to_generate:
-                tensors[slots[data_key(reader.variable)]] = generate(reader, start, stop, self.spec.seed).astype(dtype)
+                batch[reader.variable] = generate(reader, start, stop, seed).astype(dtype)
             if not self.statistics:
-                assert self._plan.forward is not None  # a plan for runs without statistics has its function
-                self._plan.forward(tensors)  # the plan's own function: see nnspec.runtime.plan
-                return tensors, {}
-            return tensors, _forward_observed(self._plan.steps, tensors, start)
+                return BatchResult(start, stop, self.engine.batch(batch, None), batch, {})
+            observer, stats = self._observer(start)
+            return BatchResult(start, stop, self.engine.batch(batch, observer), batch, stats)
+
+    def _observer(self, start: int) -> tuple[Observer, dict[str, LayerStats]]:
+        """What takes a batch's statistics as the engine shows each measured layer, and the
+        statistics it fills: each layer's from its inputs' (already taken); the batch starts at the
+        run's sample number ``start``."""
+        stats: dict[str, LayerStats] = {}
+        measured = self._measured
+
+        def observer(layer: Layer, args: list[Any], output: Any) -> None:
+            received = [stats[source].output for source in layer.inputs if source in stats]
+            stats[layer.name] = observe(layer, measured[layer.name], args, output, received, start)
+
+        return observer, stats
 
     def _estimate(
         self, samples: int, batch: int, generated: tuple[DataReader, ...], kept: tuple[str, ...]
@@ -343,52 +369,3 @@ class Runner:
                 self._estimates.clear()  # a caller running every batch size there is: keep it small
             self._estimates[key] = self._footprint.estimate(samples, batch, list(generated), list(kept))
         return self._estimates[key]
-
-
-def _never() -> bool:
-    return False
-
-
-@contextmanager
-def _stop_after_batch() -> Iterator[Callable[[], bool]]:
-    """While a run of several batches goes on, a first Ctrl-C asks it to stop after the current
-    batch (the returned function then says True) and a second stops it at once. Only in the main
-    thread, and only where Ctrl-C has Python's own handler (one the caller set is left alone)."""
-    requested: list[bool] = []
-    if (
-        threading.current_thread() is not threading.main_thread()
-        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-    ):
-        yield _never
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        if requested:
-            raise KeyboardInterrupt
-        requested.append(True)
-        print("\nnnspec: stopping after this batch (Ctrl-C again stops at once)", file=sys.stderr, flush=True)
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield lambda: bool(requested)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _forward_observed(steps: list[Step], tensors: list[Any], start: int) -> dict[str, LayerStats]:
-    """One batch through every step, with statistics: ``tensors`` holds the batch's data at their
-    slots and gets every layer's output at its own, each freed after its last reader (see
-    nnspec.runtime.plan). Returns the statistics of the measured layers, each taken as its output is made,
-    from its inputs' (already taken); the batch starts at the run's sample number ``start``. The caller
-    sets numpy's error state (Runner._run_batch)."""
-    stats: dict[str, LayerStats] = {}
-    for step in steps:
-        args = [tensors[i] for i in step.reads]
-        output = tensors[step.slot] = step.forward(args, step.props, step.params)
-        if step.checks is not None:
-            layer = step.layer
-            received = [stats[source].output for source in layer.inputs if source in stats]
-            stats[layer.name] = observe(layer, step.checks, args, output, received, start)
-        for i in step.frees:
-            tensors[i] = None
-    return stats

@@ -1,0 +1,125 @@
+"""Executors: what drives a run's batches and merges their statistics. In-process (below) is the only
+one today; one on Dask would run the same batch function on workers and merge what comes back.
+
+The runner hands an executor the batches' bounds, a function computing one batch (its data read,
+its engine run, its statistics taken: a :class:`BatchResult`) and one taking a computed batch's
+outputs into the run's. The executor merges the batches' statistics (LayerStats.merge, exact in
+any grouping; merged in the order of the batches, as the statistics of a single batch would be)
+and says how far the run got. It knows neither the engine nor the checks.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..checks.table import LayerStats
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """One computed batch: samples ``start`` to ``stop``, the output layers' values (``outputs``), the
+    batch's data arrays by variable (``data``: an output that is one of them is not the run's to
+    keep as it is) and the statistics of its measured layers (empty without statistics)."""
+
+    start: int
+    stop: int
+    outputs: dict[str, np.ndarray]
+    data: dict[str, np.ndarray]
+    stats: dict[str, LayerStats]
+
+
+@dataclass(slots=True)
+class Executed:
+    """How far a run got: the statistics merged over its first ``done`` samples, and whether Ctrl-C
+    stopped it (then ``done`` counts the batches finished before)."""
+
+    stats: dict[str, LayerStats]
+    done: int
+    interrupted: bool
+
+
+class Executor(Protocol):
+    """Runs a run's batches (``nnspec.prepare(..., executor=...)``)."""
+
+    def execute(
+        self,
+        batches: Sequence[tuple[int, int]],
+        compute: Callable[[int, int], BatchResult],
+        take: Callable[[BatchResult], None],
+        progress: Callable[[int, int], None] | None,
+    ) -> Executed:
+        """Every ``(start, stop)`` of ``batches`` (in order, covering the samples from 0) computed by
+        ``compute`` and handed to ``take`` once, in order; ``progress(done, total)`` after each.
+        A KeyboardInterrupt before any batch is done propagates; after, the run stops and says so."""
+        ...
+
+
+class InProcess:
+    """The batches one after another in this process: memory is one batch's. Ctrl-C during a run
+    of several batches finishes the current batch (a second one abandons it)."""
+
+    def execute(
+        self,
+        batches: Sequence[tuple[int, int]],
+        compute: Callable[[int, int], BatchResult],
+        take: Callable[[BatchResult], None],
+        progress: Callable[[int, int], None] | None,
+    ) -> Executed:
+        total = batches[-1][1] if batches else 0
+        stats: dict[str, LayerStats] = {}
+        done, interrupted = 0, False
+        try:
+            with _stop_after_batch() if len(batches) > 1 else nullcontext(_never) as stop_requested:
+                for start, stop in batches:
+                    batch = compute(start, stop)
+                    take(batch)
+                    merged = {name: stats[name].merge(s) if name in stats else s for name, s in batch.stats.items()}
+                    stats, done = merged, stop  # a batch counts once its statistics are all in
+                    del batch  # its tensors: before the next batch's are made
+                    if progress is not None:
+                        progress(done, total)
+                    if stop_requested():  # in the last batch too: Ctrl-C means no run to its end, no output
+                        raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            if done == 0:
+                raise  # nothing ran to the end: nothing to report
+            interrupted = True
+        return Executed(stats, done, interrupted)
+
+
+def _never() -> bool:
+    return False
+
+
+@contextmanager
+def _stop_after_batch() -> Iterator[Callable[[], bool]]:
+    """While a run of several batches goes on, a first Ctrl-C asks it to stop after the current
+    batch (the returned function then says True) and a second stops it at once. Only in the main
+    thread, and only where Ctrl-C has Python's own handler (one the caller set is left alone)."""
+    requested: list[bool] = []
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield _never
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(True)
+        print("\nnnspec: stopping after this batch (Ctrl-C again stops at once)", file=sys.stderr, flush=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(requested)
+    finally:
+        signal.signal(signal.SIGINT, previous)
