@@ -210,18 +210,22 @@ def test_an_output_over_a_file_the_run_reads_is_refused_even_with_force(tmp_path
 
 def test_an_output_over_the_spec_or_a_file_it_names_is_refused(tmp_path, monkeypatch, capsys):
     np.save(tmp_path / "w.npy", np.ones((4, 3), np.float32))
-    spec = tmp_path / "spec.csv"  # a spec may have any name
-    spec.write_text(
-        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [4]}\n"
-        "  - {name: fc, type: Affine, out_shape: 3, W: {file: w.npy}}\n"
-    )
+    text = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [4]}\n"
+    text += "  - {name: fc, type: Affine, out_shape: 3, W: {file: w.npy}}\n"
+    # A spec named like an output is not read at all (a spec file ends in .yaml, .yml or .json), so
+    # --output cannot name the spec: the run stops at its suffix, the file untouched.
+    spec = tmp_path / "spec.csv"
+    spec.write_text(text)
     err = _refused_before_the_run(monkeypatch, capsys, ["run", str(spec), "--output", str(spec), "--force"])
-    assert f"{spec}: --output would write over the spec, which this run reads" in err
+    assert f"{spec}: nnspec does not read '.csv' files" in err
+    assert spec.read_text() == text
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
     err = _refused_before_the_run(
         monkeypatch, capsys, ["run", str(spec), "--output", str(tmp_path / "w.npy"), "--force"]
     )
     assert "--output would write over the parameter file of fc/affine/W" in err
-    assert spec.read_text().startswith("nnspec: 1")
+    assert np.load(tmp_path / "w.npy").shape == (4, 3)
 
 
 # --- item 20: unwritable output folders ---------------------------------------------------------
