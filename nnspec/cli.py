@@ -162,6 +162,13 @@ def _parser() -> argparse.ArgumentParser:
         "(text format only)",
     )
     validate.add_argument(
+        "--summary",
+        action="store_true",
+        help="print each valid spec's model summary on stdout: per layer the output shape, parameters and "
+        "multiply-adds per sample as NNC counts them, and the output's bytes per sample, then the totals "
+        "(text format only)",
+    )
+    validate.add_argument(
         "--no-data",
         action="store_true",
         help="check the specs without their data files: the files a spec names (dataset:, a parameter's file:) "
@@ -434,6 +441,10 @@ def _validate(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--print-resolved prints YAML on stdout, which --format {renderer.name} uses: use one or the other"
         )
+    if args.summary and renderer.validate_on_stdout:
+        raise UsageError(
+            f"--summary prints a table on stdout, which --format {renderer.name} uses: use one or the other"
+        )
     checks = dict(parse_cli(item) for item in args.check)
     results = []
     code = EXIT_OK
@@ -455,6 +466,11 @@ def _validate(args: argparse.Namespace) -> int:
             from .spec.resolved import resolved_text
 
             sys.stdout.write(resolved_text(spec))
+            sys.stdout.flush()
+        if args.summary and spec is not None:
+            from .report.summary import summary_text
+
+            sys.stdout.write(summary_text(spec))
             sys.stdout.flush()
     renderer.validate(results, Streams())
     return code

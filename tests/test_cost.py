@@ -1,0 +1,118 @@
+"""The model summary: each layer's cost per sample, against counts made by hand from NNC's formulas
+(sony/nnc-desktop settings/NNabla/layer_component/*.txt) and the layer's arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+
+import nnspec
+from nnspec.cli import main
+from nnspec.layers.cost import NOT_COUNTED, Cost
+from nnspec.spec.summary import layer_costs, total_parameters
+
+from .conftest import SPECS
+
+
+def costs_of(layers: str) -> dict[str, Cost]:
+    return layer_costs(nnspec.loads("nnspec: 1\nlayers:\n" + layers))
+
+
+def test_affine_counts_its_weights_and_one_multiply_add_per_weight():
+    costs = costs_of(
+        "  - {name: x, type: Input, size: [3, 4]}\n"
+        "  - {name: fc, type: Affine, out_shape: 5}\n"
+        "  - {name: nobias, type: Affine, out_shape: 2, with_bias: false}\n"
+    )
+    # 12 inputs x 5 outputs = 60 weights, 5 biases; each weight one multiply-add, each bias one add
+    assert costs["fc"] == Cost(parameter=65, multiply_add=60, add=5)
+    assert costs["nobias"] == Cost(parameter=10, multiply_add=10)
+    assert costs["x"] == Cost()  # NNC declares no cost for an Input
+
+
+def test_convolution_counts_a_multiply_add_per_weight_each_output_reads():
+    costs = costs_of(
+        "  - {name: x, type: Input, size: [4, 8, 8]}\n"
+        "  - {name: conv, type: Convolution, out_maps: 6, kernel_shape: [3, 3], border_mode: valid}\n"
+        "  - {name: grouped, type: Convolution, out_maps: 4, kernel_shape: [3, 3], group: 2, border_mode: same}\n"
+    )
+    # conv: W 6x4x3x3 = 216 + 6 biases; output 6x6x6 = 216 values, each reading 4*3*3 = 36 weights
+    assert costs["conv"] == Cost(parameter=222, multiply_add=216 * 36, add=216)
+    # grouped: input 6x6x6, 3 maps a group: W 4x3x3x3 = 108 + 4; output 4x6x6 = 144 values, each 27 weights
+    assert costs["grouped"] == Cost(parameter=112, multiply_add=144 * 27, add=144)
+
+
+def test_deconvolution_counts_a_multiply_add_per_weight_each_input_spreads_to():
+    costs = costs_of(
+        "  - {name: x, type: Input, size: [2, 3, 3]}\n"
+        "  - {name: up, type: Deconvolution, out_maps: 4, kernel_shape: [2, 2]}\n"
+    )
+    # W 2x4x2x2 = 32 + 4 biases; 18 input values, each times 4 maps x 4 kernel taps; output 4x4x4 biased
+    assert costs["up"] == Cost(parameter=36, multiply_add=18 * 16, add=64)
+
+
+def test_batch_normalization_and_nnc_per_value_formulas():
+    costs = costs_of(
+        "  - {name: x, type: Input, size: [4, 5, 5]}\n"
+        "  - {name: bn, type: BatchNormalization}\n"
+        "  - {name: t, type: Tanh}\n"
+        "  - {name: pool, type: MaxPooling, kernel_shape: [2, 2]}\n"
+        "  - {name: s, type: Softmax}\n"
+    )
+    # beta, gamma, mean, var: 4 channels each; NNC: CostAdd = CostMultiply = |Input| (100)
+    assert costs["bn"] == Cost(parameter=16, add=100, multiply=100)
+    # Tanh: CostAdd = |Input| + |Input|, CostDivision = CostExp = |Input|
+    assert costs["t"] == Cost(add=200, division=100, exp=100)
+    # MaxPooling: CostIf = |Output| * |KernelShape| = (4*2*2) * 4
+    assert costs["pool"] == Cost(if_=64)
+    assert costs["s"] == Cost(add=16, exp=16, division=16)
+
+
+def test_a_layer_type_without_a_known_rule_is_marked_not_counted():
+    costs = costs_of(
+        "  - {name: a, type: Input, size: [2, 3, 4]}\n"
+        "  - {name: b, type: Input, size: [2, 4, 5]}\n"
+        "  - {name: m, type: BatchMatmul, input: [a, b]}\n"
+    )
+    assert costs["m"] == NOT_COUNTED and not costs["m"].counted
+
+
+def test_lenet_total_against_a_hand_count():
+    spec = nnspec.load(SPECS / "lenet.yaml")
+    costs = layer_costs(spec)
+    # conv1 6x(1x5x5)+6, conv2 16x(6x5x5)+16, fc1 256x120+120, fc2 120x84+84, fc3 84x10+10
+    assert total_parameters(spec) == 156 + 2416 + 30840 + 10164 + 850 == 44426
+    # conv1 (6x24x24)x25, conv2 (16x8x8)x150, then one per Affine weight
+    multiply_adds = 6 * 24 * 24 * 25 + 16 * 8 * 8 * 150 + 256 * 120 + 120 * 84 + 84 * 10
+    assert sum(cost.multiply_add for cost in costs.values()) == multiply_adds == 281640
+
+
+def test_shared_parameters_are_counted_once_in_the_total():
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n"
+        "  - {name: x, type: Input, size: [3]}\n"
+        "  - {name: a, type: Affine, out_shape: 3, parameter_scope: shared}\n"
+        "  - {name: b, type: Affine, out_shape: 3, parameter_scope: shared}\n"
+    )
+    assert [cost.parameter for cost in layer_costs(spec).values()] == [0, 12, 12]  # per layer, as NNC shows
+    assert total_parameters(spec) == 12
+
+
+def test_validate_summary_prints_the_table_with_separators_and_a_total(capsys):
+    assert main(["validate", "--summary", str(SPECS / "lenet.yaml")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["layer", "type", "output", "parameters", "multiply-adds", "bytes/sample"]
+    assert lines[4].split() == ["conv1", "Convolution", "(6,", "24,", "24)", "156", "86,400", "13,824"]
+    # bytes: every output of one sample at float32, 4 bytes a value
+    outputs = 784 + 2 * 3456 + 864 + 2 * 1024 + 256 + 2 * 120 + 2 * 84 + 2 * 10
+    assert lines[-1].split() == ["total", "44,426", "281,640", f"{outputs * 4:,}"]
+
+
+def test_validate_summary_is_refused_with_a_format_that_uses_stdout(capsys):
+    assert main(["validate", "--summary", "--format", "json", str(SPECS / "lenet.yaml")]) == 2
+    assert "--summary prints a table on stdout" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("path", sorted(SPECS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_summarizes(path, capsys):
+    assert main(["validate", "--summary", str(path)]) in (0, 1)
+    assert capsys.readouterr().out.splitlines()[-1].startswith("total")
