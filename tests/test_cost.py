@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+
+import jsonschema
 import pytest
 
 import nnspec
@@ -10,7 +13,7 @@ from nnspec.cli import main
 from nnspec.layers.cost import NOT_COUNTED, Cost
 from nnspec.spec.summary import layer_costs, total_parameters
 
-from .conftest import SPECS
+from .conftest import ROOT, SPECS
 
 
 def costs_of(layers: str) -> dict[str, Cost]:
@@ -110,6 +113,23 @@ def test_validate_summary_prints_the_table_with_separators_and_a_total(capsys):
 def test_validate_summary_is_refused_with_a_format_that_uses_stdout(capsys):
     assert main(["validate", "--summary", "--format", "json", str(SPECS / "lenet.yaml")]) == 2
     assert "--summary prints a table on stdout" in capsys.readouterr().err
+
+
+def test_json_report_carries_each_layers_cost(capsys):
+    assert main(["run", "--format", "json", str(SPECS / "lenet.yaml")]) in (0, 1)
+    report = json.loads(capsys.readouterr().out)
+    jsonschema.validate(report, json.loads((ROOT / "schemas" / "report.schema.json").read_text()))
+    cost = {layer["name"]: layer["cost"] for layer in report["layers"]}
+    assert cost["fc1"] == {
+        "parameter": 30840,
+        "add": 120,
+        "multiply": 0,
+        "multiply_add": 30720,
+        "division": 0,
+        "exp": 0,
+        "if": 0,
+        "counted": True,
+    }
 
 
 @pytest.mark.parametrize("path", sorted(SPECS.glob("*.yaml")), ids=lambda p: p.name)

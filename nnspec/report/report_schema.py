@@ -12,6 +12,7 @@ from typing import Any
 
 from ..checks.stats import PERCENTILES
 from ..core.diagnostics import ERROR, INFO, WARNING
+from ..layers.cost import COST_FIELDS
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _LINE = {"type": ["integer", "null"], "minimum": 1, "description": "1-based; null when not known"}
@@ -84,6 +85,32 @@ def validate_schema() -> dict[str, Any]:
     }
 
 
+def _cost() -> dict[str, Any]:
+    figures = {
+        "parameter": "parameters (NNC's CostParameter)",
+        "add": "additions (CostAdd)",
+        "multiply": "multiplications (CostMultiply)",
+        "multiply_add": "multiply-adds (CostMultiplyAdd)",
+        "division": "divisions (CostDivision)",
+        "exp": "exponentials and logarithms (CostExp)",
+        "if": "comparisons (CostIf)",
+    }
+    return {
+        "type": "object",
+        "description": "what one sample costs the layer, counted as NNC's layer definitions count it",
+        "required": [*COST_FIELDS, "counted"],
+        "additionalProperties": False,
+        "properties": {
+            **{name: {"type": "integer", "minimum": 0, "description": figures[name]} for name in COST_FIELDS},
+            "counted": {
+                "type": "boolean",
+                "description": "false: nnspec does not know NNC's count for the layer type, and the zeros mean "
+                "not counted",
+            },
+        },
+    }
+
+
 def report_schema() -> dict[str, Any]:
     stats = {
         "type": "object",
@@ -152,6 +179,7 @@ def report_schema() -> dict[str, Any]:
                         "output",
                         "input_stats",
                         "measures",
+                        "cost",
                     ],
                     "additionalProperties": False,
                     "properties": {
@@ -176,6 +204,7 @@ def report_schema() -> dict[str, Any]:
                                 "additionalProperties": {"type": "integer", "minimum": 0},
                             },
                         },
+                        "cost": _cost(),
                     },
                 },
             },

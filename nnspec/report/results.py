@@ -15,6 +15,7 @@ from ..core.printable import printable
 from ..layers.catalog import Role
 from ..runtime.runner import RunResult
 from ..spec.semantics import EVALUATION, TRAINING
+from ..spec.summary import layer_costs
 
 MAX_VALUES_SHOWN = 32  # the text report shows outputs up to this many values (the table covers the rest)
 MAX_VALUES_IN_JSON = 100_000  # larger outputs belong in a file: --output
@@ -27,6 +28,7 @@ SCORE_KINDS = {Role.LOSS: "loss", Role.VALIDATION: "error rate"}
 def to_dict(result: RunResult) -> dict[str, Any]:
     """The run as plain data: the JSON report (schema: schemas/report.schema.json)."""
     spec = result.spec
+    costs = layer_costs(spec)
     layers = []
     for name in spec.order:
         layer, stats = spec.layers[name], result.stats.get(name)
@@ -44,6 +46,7 @@ def to_dict(result: RunResult) -> dict[str, Any]:
                 "output": stats.output.to_dict(),
                 "input_stats": [s.to_dict() for s in _received(result, name)],
                 "measures": {check: _plain(measure) for check, measure in stats.measures.items()},
+                "cost": {**costs[name].as_dict(), "counted": costs[name].counted},
             }
         )
     return {
