@@ -44,6 +44,15 @@ def test_convolution_counts_a_multiply_add_per_weight_each_output_reads():
     assert costs["grouped"] == Cost(parameter=112, multiply_add=144 * 27, add=144)
 
 
+def test_depthwise_convolution_reads_one_input_map_per_output_value():
+    costs = costs_of(
+        "  - {name: x, type: Input, size: [3, 6, 6]}\n"
+        "  - {name: dw, type: DepthwiseConvolution, kernel_shape: [3, 3], multiplier: 2}\n"
+    )
+    # 6 maps of 4x4 (valid), each value reading its 3x3 kernel: W 6x3x3 = 54 + 6 biases
+    assert costs["dw"] == Cost(parameter=60, multiply_add=96 * 9, add=96)
+
+
 def test_deconvolution_counts_a_multiply_add_per_weight_each_input_spreads_to():
     costs = costs_of(
         "  - {name: x, type: Input, size: [2, 3, 3]}\n"
@@ -77,6 +86,16 @@ def test_a_layer_type_without_a_known_rule_is_marked_not_counted():
         "  - {name: m, type: BatchMatmul, input: [a, b]}\n"
     )
     assert costs["m"] == NOT_COUNTED and not costs["m"].counted
+
+
+def test_every_layer_type_has_a_decided_count():
+    """A new layer type gets NNC's formula, NNC's "no cost", or an explicit "not counted"."""
+    from nnspec.layers.catalog import layer_types
+    from nnspec.layers.cost import NO_COST, OWN_RULES, PER_VALUE, UNKNOWN
+
+    groups = [set(PER_VALUE), set(OWN_RULES), set(NO_COST), set(UNKNOWN)]
+    assert sum(len(group) for group in groups) == len(set().union(*groups))  # no type in two groups
+    assert set(layer_types()) - set().union(*groups) == set()
 
 
 def test_lenet_total_against_a_hand_count():
