@@ -137,6 +137,14 @@ class Spec:
     def readers(self) -> list[DataReader]:
         return data_readers(self.layers)
 
+    def __repr__(self) -> str:
+        # One line: the generated repr printed every layer, the graph and the source map (tens of kB).
+        named = f" {self.name!r}" if self.name else ""
+        return (
+            f"<Spec{named} from {self.file!r}: {len(self.layers)} layers, outputs {', '.join(self.outputs)}, "
+            f"{self.dtype}>"
+        )
+
     def locate(self, layer: str) -> tuple[int | None, int | None]:
         """Line and column where a layer is written."""
         return self.source_map.locate(("layers", self.layers[layer].index))
