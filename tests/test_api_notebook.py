@@ -7,6 +7,7 @@ nnspec's own report."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -165,3 +166,16 @@ def test_a_result_shows_in_a_notebook_as_an_escaped_table():
         assert f"<td>{name}</td>" in page
     quiet = _quiet_run(SEED)._repr_html_()
     assert "[tanh-hard-saturation]" in quiet and "No findings" not in quiet
+
+
+def test_the_readme_python_example_runs_and_its_repr_is_current(monkeypatch):
+    readme = (ROOT / "README.md").read_text()
+    python = readme[readme.index("\n## Python\n") :]
+    block = python[python.index("```python\n") + len("```python\n") : python.index("\n```\n")]
+    monkeypatch.chdir(ROOT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nnspec.RangeWarning)
+        exec(compile(block, "README.md", "exec"), {})
+    shown = re.search(r"\(`(<RunResult of [^`]*>)`\)", python.replace("\n", " "))
+    assert shown, "README's Python section shows no RunResult repr"
+    assert " ".join(shown.group(1).split()) == repr(_quiet_run(SEED))

@@ -112,6 +112,9 @@ def data_readers(layers: dict[str, Layer]) -> list[DataReader]:
     return readers
 
 
+SHOWN_OUTPUTS = 5  # a Spec's repr names this many of its outputs
+
+
 @dataclass
 class Spec:
     """A spec that passed validation, ready to run."""
@@ -140,10 +143,10 @@ class Spec:
     def __repr__(self) -> str:
         # One line: the generated repr printed every layer, the graph and the source map (tens of kB).
         named = f" {self.name!r}" if self.name else ""
-        return (
-            f"<Spec{named} from {self.file!r}: {len(self.layers)} layers, outputs {', '.join(self.outputs)}, "
-            f"{self.dtype}>"
-        )
+        outputs = ", ".join(self.outputs[:SHOWN_OUTPUTS])
+        if len(self.outputs) > SHOWN_OUTPUTS:
+            outputs += f" and {len(self.outputs) - SHOWN_OUTPUTS} more"
+        return f"<Spec{named} from {self.file!r}: {len(self.layers)} layers, outputs {outputs}, {self.dtype}>"
 
     def locate(self, layer: str) -> tuple[int | None, int | None]:
         """Line and column where a layer is written."""
