@@ -25,6 +25,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # what each name is, for type checkers; at run time __getattr__ imports it on first use
+    from .api import graph as graph
+    from .api import html_report as html_report
+    from .api import plot as plot
     from .api import prepare as prepare
     from .api import run as run
     from .checks.check import Finding as Finding
@@ -52,6 +55,9 @@ _API = {
     "validate": "validation",
     "run": "api",
     "prepare": "api",
+    "graph": "api",
+    "plot": "api",
+    "html_report": "api",
     "Runner": "runtime.runner",
     "RunResult": "runtime.runner",
     "RunInterrupted": "runtime.runner",

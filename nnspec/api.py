@@ -1,4 +1,5 @@
-"""nnspec.run and nnspec.prepare as the package gives them: a spec, or the path of a spec file.
+"""nnspec.run and nnspec.prepare as the package gives them: a spec, or the path of a spec file; and the
+pictures of a result (graph, plot, html_report), which the report stage draws.
 
 The runtime stage runs a validated Spec and may not import validation (tests/test_import_order.py:
 validation sits above it), so a path is loaded here, at the top, then handed to nnspec.runtime.runner.
@@ -15,11 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from .checks.settings import resolve
+from .core.diagnostics import NnspecError
+from .report.pictures.diagram import render, title
+from .report.pictures.html import build_report
+from .report.pictures.plots import layer_plot, plotted_layers
 from .runtime import runner
 from .runtime.engine import EngineFactory
 from .runtime.executor import Executor
 from .runtime.runner import Runner, RunResult
 from .spec.model import Spec
+from .spec.static import predict
 from .validation import load
 
 SpecLike = Spec | str | os.PathLike[str]
@@ -95,6 +102,38 @@ def prepare(
         engine=engine,
         executor=executor,
     )
+
+
+GRAPH_FORMS = ("svg", "png", "dot")
+
+
+def graph(of: RunResult | SpecLike, form: str = "svg") -> bytes:
+    """The layer graph as ``nnspec graph`` draws it: SVG or PNG (matplotlib, the ``plot`` extra), or
+    DOT text (no dependency). Of a result, its boxes coloured by the run's findings; of a spec (or a
+    spec file's path), by the findings its static analysis predicts, as ``nnspec graph`` without --run."""
+    if form not in GRAPH_FORMS:
+        raise NnspecError(f"a graph is one of {', '.join(GRAPH_FORMS)}; got {form!r}")
+    if isinstance(of, RunResult):
+        spec, findings, heading = of.spec, of.findings, title(of.spec, of.samples)
+    else:
+        spec = _spec(of)
+        findings, heading = predict(spec, resolve(spec, None)), title(spec, None)
+    return render(spec, findings, heading, form)
+
+
+def plot(result: RunResult, layer: str) -> bytes:
+    """The PNG of one layer's figure, as ``nnspec run --plots`` writes it: what the layer received, its
+    curve over that, what it gave (matplotlib, the ``plot`` extra)."""
+    if layer not in result.stats:
+        measured = ", ".join(plotted_layers(result)) or "none: the run had no statistics"
+        raise NnspecError(f"no statistics of a layer {layer!r} in this result; the measured layers: {measured}")
+    return layer_plot(result, layer)
+
+
+def html_report(result: RunResult) -> str:
+    """The HTML report page, as ``nnspec run --report`` writes it: graph, table, findings and every
+    measured layer's plot, self-contained (matplotlib, the ``plot`` extra)."""
+    return build_report(result)
 
 
 # The runtime's documentation is the one to read: a path is the only addition.

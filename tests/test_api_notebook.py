@@ -179,3 +179,30 @@ def test_the_readme_python_example_runs_and_its_repr_is_current(monkeypatch):
     shown = re.search(r"\(`(<RunResult of [^`]*>)`\)", python.replace("\n", " "))
     assert shown, "README's Python section shows no RunResult repr"
     assert " ".join(shown.group(1).split()) == repr(_quiet_run(SEED))
+
+
+def test_the_graph_of_a_spec_or_a_result_as_dot_text(monkeypatch, capsys):
+    from nnspec.cli import main
+
+    monkeypatch.chdir(ROOT)
+    of_spec = nnspec.graph("specs/seed_activations.yaml", form="dot").decode()
+    assert "\ndigraph " in of_spec and "findings predicted from the spec" in of_spec
+    assert main(["graph", "specs/seed_activations.yaml"]) == 0
+    assert capsys.readouterr().out == of_spec  # what `nnspec graph` prints
+    of_result = nnspec.graph(_quiet_run(SEED), form="dot").decode()
+    assert "findings of a run on 1 sample" in of_result
+    for name in ("x", "tanh", "sigmoid", "relu"):
+        assert f'"{name}"' in of_result
+    with pytest.raises(NnspecError, match=r"a graph is one of svg, png, dot; got 'gif'"):
+        nnspec.graph(SEED, form="gif")
+
+
+def test_a_plot_and_the_html_report_of_a_result():
+    pytest.importorskip("matplotlib")
+    result = _quiet_run(SEED)
+    assert nnspec.plot(result, "tanh").startswith(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(NnspecError, match=r"no statistics of a layer 'nope' .* x, tanh, sigmoid, relu"):
+        nnspec.plot(result, "nope")
+    page = nnspec.html_report(result)
+    assert page.lstrip().lower().startswith("<!doctype html>") and "tanh-hard-saturation" in page
+    assert nnspec.graph(result).lstrip().startswith((b"<?xml", b"<svg"))
