@@ -206,3 +206,16 @@ def test_a_plot_and_the_html_report_of_a_result():
     page = nnspec.html_report(result)
     assert page.lstrip().lower().startswith("<!doctype html>") and "tanh-hard-saturation" in page
     assert nnspec.graph(result).lstrip().startswith((b"<?xml", b"<svg"))
+
+
+def test_parameters_by_nnabla_name_are_the_arrays_the_run_used():
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n"
+        "  - {name: fc1, type: Affine, out_shape: 2}\n  - {name: t, type: Tanh}\n"
+    )
+    x = np.array([[0.5, -0.25, 1.0]])
+    result = nnspec.run(spec, {"x": x})
+    named = result.named_parameters
+    assert sorted(named) == ["fc1/affine/W", "fc1/affine/b"]  # nnabla's {scope}/affine/{name}
+    expected = np.tanh(x @ named["fc1/affine/W"] + named["fc1/affine/b"])
+    assert np.allclose(result.outputs["t"], expected, atol=1e-6)

@@ -40,7 +40,7 @@ from . import notebook
 from .engine import EngineFactory, NumpyEngine, Observer
 from .executor import BatchResult, Executor, InProcess
 from .inputs import gather_inputs, generate, release, variables
-from .params import Loaded, load_parameter_file, loaded_layers, resolve_parameters
+from .params import Loaded, by_nnabla_name, load_parameter_file, loaded_layers, resolve_parameters
 from .plan import owns
 
 # What a scored layer's mean output is (RunResult.scores)
@@ -97,6 +97,13 @@ class RunResult:
             for name, layer in self.spec.layers.items()
             if layer.type.role in SCORE_KINDS and name in self.stats and self.stats[name].output.finite
         }
+
+    @property
+    def named_parameters(self) -> dict[str, np.ndarray]:
+        """The parameters by nnabla name (``fc1/affine/W``), one entry per shared array, as ``--save-params``
+        writes them and ``params=`` reads them back; ``parameters`` keys them by layer, then by W, b, ...
+        (kept so: programs index it that way)."""
+        return by_nnabla_name(self.spec, self.parameters)
 
     def to_records(self) -> list[dict[str, Any]]:
         """One plain dict a measured layer, in the order the layers ran: ``pandas.DataFrame(result.to_records())``
