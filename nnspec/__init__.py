@@ -3,7 +3,7 @@
     import nnspec
     nnspec.validate("specs/seed_activations.yaml")        # [] or a list of located Diagnostics
     spec = nnspec.load("specs/seed_activations.yaml")   # raises nnspec.SpecError if invalid
-    result = nnspec.run(spec)                            # or run(spec, {"x": array})
+    result = nnspec.run(spec)                            # or run("spec.yaml"), run(spec, {"x": array})
     result.outputs["tanh"], result.stats["tanh"].output.max, result.findings
     runner = nnspec.prepare(spec, statistics=False)    # the per-spec work once, then
     runner.run({"x": array}).outputs["tanh"]             # run as often as you like
@@ -25,8 +25,14 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # what each name is, for type checkers; at run time __getattr__ imports it on first use
+    from .api import graph as graph
+    from .api import html_report as html_report
+    from .api import plot as plot
+    from .api import prepare as prepare
+    from .api import run as run
     from .checks.check import Finding as Finding
     from .checks.stats import TensorStats as TensorStats
+    from .checks.table import LayerStats as LayerStats
     from .core.diagnostics import Diagnostic as Diagnostic
     from .core.diagnostics import NnspecError as NnspecError
     from .core.diagnostics import SpecError as SpecError
@@ -36,8 +42,6 @@ if TYPE_CHECKING:  # what each name is, for type checkers; at run time __getattr
     from .runtime.runner import RunInterrupted as RunInterrupted
     from .runtime.runner import Runner as Runner
     from .runtime.runner import RunResult as RunResult
-    from .runtime.runner import prepare as prepare
-    from .runtime.runner import run as run
     from .spec.model import Layer as Layer
     from .spec.model import Spec as Spec
     from .spec.schema import spec_schema as spec_schema
@@ -49,8 +53,11 @@ _API = {
     "load": "validation",
     "loads": "validation",
     "validate": "validation",
-    "run": "runtime.runner",
-    "prepare": "runtime.runner",
+    "run": "api",
+    "prepare": "api",
+    "graph": "api",
+    "plot": "api",
+    "html_report": "api",
     "Runner": "runtime.runner",
     "RunResult": "runtime.runner",
     "RunInterrupted": "runtime.runner",
@@ -62,6 +69,7 @@ _API = {
     "SpecError": "core.diagnostics",
     "UsageError": "core.diagnostics",
     "TensorStats": "checks.stats",
+    "LayerStats": "checks.table",
     "Finding": "checks.check",
     "layer_types": "layers.catalog",
     "spec_schema": "spec.schema",
@@ -74,3 +82,10 @@ def __getattr__(name: str) -> Any:
     if name in _API:
         return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
     raise AttributeError(f"module 'nnspec' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # __getattr__ imports the API on first use, so the module's namespace alone hides it from dir(),
+    # IPython's and editors' completion: list it with what is already there.
+    # (the module's own imports, Any and importlib, are no part of it: only dunders and the API)
+    return sorted({*(name for name in globals() if name.startswith("__")), *__all__})

@@ -40,3 +40,16 @@ def validate_then_run(path: Path) -> float:
         outputs = {}
     names: list[str] = [*nnspec.layer_types(), *nnspec.spec_schema()]
     return float(stats.max or 0.0) + len(findings) + len(outputs) + len(names) + len(nnspec.__version__)
+
+
+def run_a_path(path: Path) -> int:
+    # A path where a Spec is taken, a size as the CLI writes it, and what the result offers a notebook.
+    result: nnspec.RunResult = nnspec.run(str(path), max_memory="2G")
+    prepared: nnspec.Runner = nnspec.prepare(path, max_memory=2**30)
+    scores: dict[str, dict[str, object]] = dict(result.scores)
+    records: list[dict[str, object]] = list(result.to_records())
+    found: nnspec.Finding = result.findings[0]
+    where: tuple[str | None, int | None, int | None] = (found.file, found.line, found.column)
+    stats: nnspec.LayerStats = result.stats[found.layer]
+    page: str = result._repr_html_()
+    return len(scores) + len(records) + len(where) + stats.output.count + len(page) + len(repr(prepared))

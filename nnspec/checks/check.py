@@ -7,7 +7,7 @@ Names with an underscore are the checks package's own: the family modules share 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from math import ceil, copysign, floor, log10, prod
 from types import MappingProxyType
@@ -47,9 +47,24 @@ class Finding:
     severity: str
     layer: str
     message: str
+    # Where the layer is written in the spec: filled in by the run (Runner.run), which knows the spec;
+    # not compared, so a finding equals the same finding unlocated.
+    file: str | None = field(default=None, compare=False)
+    line: int | None = field(default=None, compare=False)
+    column: int | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"check": self.check, "severity": self.severity, "layer": self.layer, "message": self.message}
+
+    def located(self, spec: Spec) -> Finding:
+        """The same finding with the file, line and column where its layer is written in ``spec``."""
+        line, column = spec.locate(self.layer)
+        return replace(self, file=spec.file, line=line, column=column)
+
+    def __repr__(self) -> str:
+        # One line a finding: a list of them reads as a list of messages, not of field dumps.
+        where = f" ({self.file}:{self.line}:{self.column})" if self.line is not None else ""
+        return f"<Finding {self.severity} [{self.check}] {self.layer}{where}: {_shortened(self.message, 160)}>"
 
     def diagnostic(self, spec: Spec) -> Diagnostic:
         """The finding located where its layer is written in the spec: the one conversion every
@@ -58,6 +73,12 @@ class Finding:
         line, column = spec.locate(self.layer)
         path = ("layers", spec.layers[self.layer].index)
         return Diagnostic(self.message, spec.file, line, column, self.severity, self.check, path, self.layer)
+
+
+def _shortened(text: str, most: int) -> str:
+    """``text`` on one line, cut to at most ``most`` characters with an ellipsis."""
+    line = " ".join(text.split())
+    return line if len(line) <= most else line[: most - 3] + "..."
 
 
 class Probe(NamedTuple):

@@ -90,6 +90,21 @@ class LayerStats:
             },
         )
 
+    def __repr__(self) -> str:
+        # The figures a person looks at, on one line; the histogram and per-unit arrays stay behind .output
+        o = self.output
+        figures = f"count={o.count}"
+        if o.finite:
+            figures += ", " + ", ".join(
+                f"{key}={format_number(getattr(o, key))}" for key in ("min", "max", "mean", "std")
+            )
+        figures += f", zeros={o.zeros}"
+        for key in ("nan", "posinf", "neginf"):
+            if getattr(o, key):
+                figures += f", {key}={getattr(o, key)}"
+        measured = f"; measures: {', '.join(self.measures)}" if self.measures else ""
+        return f"<LayerStats {figures}{measured}>"
+
 
 def observe(
     layer: Layer,

@@ -12,7 +12,6 @@ from ..checks.stats import TensorStats
 from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic
 from ..core.numbers import format_number, format_score, format_share
 from ..core.printable import printable
-from ..layers.catalog import Role
 from ..runtime.runner import RunResult
 from ..spec.semantics import EVALUATION, TRAINING
 from ..spec.summary import layer_costs
@@ -21,8 +20,6 @@ MAX_VALUES_SHOWN = 32  # the text report shows outputs up to this many values (t
 MAX_VALUES_IN_JSON = 100_000  # larger outputs belong in a file: --output
 # The text report's first line says which computation ran (nnspec.spec.semantics).
 HEADINGS = {EVALUATION: "as NNC evaluates", TRAINING: "training (--training)"}
-# What a scored layer's mean output is (scores)
-SCORE_KINDS = {Role.LOSS: "loss", Role.VALIDATION: "error rate"}
 
 
 def to_dict(result: RunResult) -> dict[str, Any]:
@@ -84,14 +81,9 @@ def _finding_entry(found: Diagnostic) -> dict[str, Any]:
 def scores(result: RunResult) -> dict[str, dict[str, Any]]:
     """Each loss layer's mean loss and each validation layer's error rate over the whole data.
 
-    A loss layer outputs a loss per value and a validation layer 1 per error, so both are the
-    mean of the layer's output, which the statistics already hold over every sample.
+    Kept for the report's callers: the result computes them (RunResult.scores).
     """
-    return {
-        name: {"kind": SCORE_KINDS[layer.type.role], "value": result.stats[name].output.mean}
-        for name, layer in result.spec.layers.items()
-        if layer.type.role in SCORE_KINDS and name in result.stats and result.stats[name].output.finite
-    }
+    return result.scores
 
 
 def _received(result: RunResult, name: str) -> list[TensorStats]:

@@ -28,16 +28,23 @@ import numpy as np
 
 from ..checks import settings
 from ..checks.check import Finding
+from ..checks.stats import PERCENTILES
 from ..checks.table import LayerStats, checks_for, observe, run_checks
 from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
+from ..core.numbers import format_score
 from ..files import memory
+from ..layers.catalog import Role
 from ..spec.model import DataReader, Layer, Spec
 from ..spec.semantics import EVALUATION, as_run, semantics_name
+from . import notebook
 from .engine import EngineFactory, NumpyEngine, Observer
 from .executor import BatchResult, Executor, InProcess
 from .inputs import gather_inputs, generate, release, variables
-from .params import Loaded, load_parameter_file, loaded_layers, resolve_parameters
+from .params import Loaded, by_nnabla_name, load_parameter_file, loaded_layers, resolve_parameters
 from .plan import owns
+
+# What a scored layer's mean output is (RunResult.scores)
+SCORE_KINDS = {Role.LOSS: "loss", Role.VALIDATION: "error rate"}
 
 
 class RangeWarning(UserWarning):
@@ -76,6 +83,78 @@ class RunResult:
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == WARNING]
 
+    @property
+    def scores(self) -> dict[str, dict[str, Any]]:
+        """Each loss layer's mean loss and each validation layer's error rate over the whole data:
+        ``{"loss": {"kind": "loss", "value": 0.31}, "error": {"kind": "error rate", "value": 0.02}}``.
+
+        A loss layer outputs a loss per value and a validation layer 1 per error, so both are the
+        mean of the layer's output, which the statistics already hold over every sample (none
+        without statistics, or where no value was finite).
+        """
+        return {
+            name: {"kind": SCORE_KINDS[layer.type.role], "value": self.stats[name].output.mean}
+            for name, layer in self.spec.layers.items()
+            if layer.type.role in SCORE_KINDS and name in self.stats and self.stats[name].output.finite
+        }
+
+    @property
+    def named_parameters(self) -> dict[str, np.ndarray]:
+        """The parameters by nnabla name (``fc1/affine/W``), one entry per shared array, as ``--save-params``
+        writes them and ``params=`` reads them back; ``parameters`` keys them by layer, then by W, b, ...
+        (kept so: programs index it that way)."""
+        return by_nnabla_name(self.spec, self.parameters)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One plain dict a measured layer, in the order the layers ran: ``pandas.DataFrame(result.to_records())``
+        is a table of the run (str, int, float, None and lists of str only: no numpy scalars, no pandas needed).
+
+        Keys: layer, type, shape, count, nan, posinf, neginf, zeros, min, max, mean, std (None where no
+        value was finite), p1, p5, p50, p95, p99 (percentiles of the finite values, estimated from the
+        statistics' histogram where there were too many distinct values to keep), findings (the ids of the
+        checks that fired there).
+        """
+        fired: dict[str, list[str]] = {}
+        for finding in self.findings:
+            fired.setdefault(finding.layer, []).append(finding.check)
+        records = []
+        for name in self.spec.order:
+            if name not in self.stats:
+                continue
+            o, layer = self.stats[name].output, self.spec.layers[name]
+            finite = bool(o.finite)
+            record: dict[str, Any] = {
+                "layer": name,
+                "type": layer.type.name,
+                "shape": "x".join(str(n) for n in layer.inferred_shape),
+                "count": int(o.count),
+                "nan": int(o.nan),
+                "posinf": int(o.posinf),
+                "neginf": int(o.neginf),
+                "zeros": int(o.zeros),
+                **{key: float(getattr(o, key)) if finite else None for key in ("min", "max", "mean", "std")},
+            }
+            for q in PERCENTILES:
+                value = o.percentile(q)
+                record[f"p{q}"] = None if value is None else float(value)
+            record["findings"] = fired.get(name, [])
+            records.append(record)
+        return records
+
+    def __repr__(self) -> str:
+        # One line: the generated repr printed the whole spec, every array and the catalog (~80 kB).
+        figures = [f"{self.samples} samples", self.semantics, f"{len(self.stats)} layers measured"]
+        figures.append(f"{len(self.errors)} errors, {len(self.warnings)} warnings")
+        figures += [f"{name} {_score(score)}" for name, score in list(self.scores.items())[:3]]
+        if self.interrupted:
+            figures.append(f"interrupted after {self.samples} of {self.total}")
+        return f"<RunResult of {_spec_name(self.spec)}: {'; '.join(figures)}>"
+
+    def _repr_html_(self) -> str:
+        """The result in a notebook (Jupyter calls this): a table of the measured layers' output
+        statistics and the findings. Every name and message is escaped: a spec's text is untrusted."""
+        return notebook.result_html(self)
+
 
 class RunInterrupted(KeyboardInterrupt):
     """Ctrl-C (KeyboardInterrupt) stopped a run after at least one batch: ``result`` holds the
@@ -86,6 +165,14 @@ class RunInterrupted(KeyboardInterrupt):
     def __init__(self, result: RunResult) -> None:
         super().__init__(f"interrupted after {result.samples} of {result.total} samples")
         self.result = result
+
+
+def _spec_name(spec: Spec) -> str:
+    return repr(spec.name) if spec.name else repr(spec.file)
+
+
+def _score(score: dict[str, Any]) -> str:
+    return f"{score['kind']} {format_score(score['kind'], score['value'])}"
 
 
 def execution_order(spec: Spec) -> list[str]:
@@ -103,7 +190,7 @@ def run(
     params: Mapping[str, np.ndarray] | str | Path | None = None,
     batch_size: int | None = None,
     samples: int | None = None,
-    max_memory: int | None = None,
+    max_memory: int | str | None = None,
     checks: Mapping[str, Any] | None = None,
     statistics: bool = True,
     keep_outputs: int | None = None,
@@ -120,7 +207,7 @@ def run(
     bind to data variables by name (default: the spec's ``dataset:``; arrays, then files,
     then the dataset, then the spec's data:, then generators: see nnspec.runtime.inputs.gather_inputs); ``params`` is a
     mapping of nnabla parameter names to arrays, or a path to a .npz file of them.
-    A run whose estimated memory exceeds ``max_memory`` bytes (default: half the
+    A run whose estimated memory exceeds ``max_memory`` (bytes, or a size such as ``"2G"``; default: half the
     machine's memory) stops before allocating anything. ``checks`` overrides check
     settings for the whole run (``{"tanh-saturation": "off"}``, see nnspec.checks.settings);
     ``statistics=False`` runs without statistics or checks (outputs only).
@@ -179,9 +266,17 @@ def run(
     )
 
 
-def _limit(max_memory: int | None) -> int:
-    """The memory limit of a run: the one given (0 too), else half of the machine's."""
-    return memory.default_limit() if max_memory is None else max_memory
+def _limit(max_memory: int | str | None) -> int:
+    """The memory limit of a run: the one given (0 too; a size as the CLI's --max-memory takes it, "2G",
+    read by the same parser), else half of the machine's."""
+    if max_memory is None:
+        return memory.default_limit()
+    if isinstance(max_memory, str):
+        try:
+            return memory.parse_size(max_memory)
+        except ValueError as exc:
+            raise NnspecError(f"max_memory: {exc}") from None
+    return max_memory
 
 
 def prepare(
@@ -190,7 +285,7 @@ def prepare(
     *,
     checks: Mapping[str, Any] | None = None,
     statistics: bool = True,
-    max_memory: int | None = None,
+    max_memory: int | str | None = None,
     training: bool = False,
     engine: EngineFactory | None = None,
     executor: Executor | None = None,
@@ -231,7 +326,7 @@ class Runner:
         *,
         checks: Mapping[str, Any] | None = None,
         statistics: bool = True,
-        max_memory: int | None = None,
+        max_memory: int | str | None = None,
         training: bool = False,
         engine: EngineFactory | None = None,
         executor: Executor | None = None,
@@ -266,6 +361,12 @@ class Runner:
         self._dtype = np.dtype(spec.dtype)
         self._estimates: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], memory.MemoryNeed] = {}
 
+    def __repr__(self) -> str:
+        # One line, as RunResult's: the spec, the kind of run, the parameters' count
+        values = sum(int(array.size) for arrays in self.parameters.values() for array in arrays.values())
+        measured = "with statistics" if self.statistics else "outputs only"
+        return f"<Runner of {_spec_name(self.spec)}: {self.semantics}, {measured}, {values:,} parameter values>"
+
     def run(
         self,
         inputs: Mapping[str, np.ndarray] | None = None,
@@ -274,7 +375,7 @@ class Runner:
         dataset: str | Path | None = None,
         batch_size: int | None = None,
         samples: int | None = None,
-        max_memory: int | None = None,
+        max_memory: int | str | None = None,
         keep_outputs: int | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> RunResult:
@@ -319,6 +420,7 @@ class Runner:
         if done < count:
             outputs = {name: value[:done] for name, value in outputs.items()}
         findings = run_checks(spec, stats, self.enabled, self.parameters, self.trained) if self.statistics else []
+        findings = [finding.located(spec) for finding in findings]
         for found in (finding.diagnostic(spec) for finding in findings if finding.severity != INFO):
             warnings.warn_explicit(f"{found.message} [{found.code}]", RangeWarning, found.file, found.line or 0)
         omitted = {name: (done, *spec.layers[name].inferred_shape) for name in spec.outputs if name not in kept}

@@ -112,6 +112,9 @@ def data_readers(layers: dict[str, Layer]) -> list[DataReader]:
     return readers
 
 
+SHOWN_OUTPUTS = 5  # a Spec's repr names this many of its outputs
+
+
 @dataclass
 class Spec:
     """A spec that passed validation, ready to run."""
@@ -136,6 +139,14 @@ class Spec:
     @property
     def readers(self) -> list[DataReader]:
         return data_readers(self.layers)
+
+    def __repr__(self) -> str:
+        # One line: the generated repr printed every layer, the graph and the source map (tens of kB).
+        named = f" {self.name!r}" if self.name else ""
+        outputs = ", ".join(self.outputs[:SHOWN_OUTPUTS])
+        if len(self.outputs) > SHOWN_OUTPUTS:
+            outputs += f" and {len(self.outputs) - SHOWN_OUTPUTS} more"
+        return f"<Spec{named} from {self.file!r}: {len(self.layers)} layers, outputs {outputs}, {self.dtype}>"
 
     def locate(self, layer: str) -> tuple[int | None, int | None]:
         """Line and column where a layer is written."""
