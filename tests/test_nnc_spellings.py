@@ -190,6 +190,9 @@ def test_layers_names_an_nnc_type_nnspec_lacks(capsys) -> None:
     assert main(["layers", "LSTM"]) == 2
     _, err = capsys.readouterr()
     assert "'LSTM' is an NNC layer type nnspec does not support yet" in err
+    assert main(["layers", "lstm"]) == 2  # in any case, named as NNC spells it
+    _, err = capsys.readouterr()
+    assert "'lstm' (NNC's LSTM) is an NNC layer type nnspec does not support yet" in err
 
 
 # --- files a run reads -----------------------------------------------------------------------------

@@ -55,17 +55,21 @@ NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
     "Unit": ("Argument", "LSTM", "Unit"),
 }
 
-_CATEGORY = {name: category for category, names in NNC_TYPES_NOT_SUPPORTED.items() for name in names}
+# By case-folded name: no two of NNC's types differ only in case, and `lstm` means LSTM too.
+_BY_FOLDED = {name.lower(): (name, category) for category, names in NNC_TYPES_NOT_SUPPORTED.items() for name in names}
 
 
 def nnc_category(type_name: str) -> str | None:
-    """The NNC category of a layer type NNC has and nnspec does not (exact spelling), else None."""
-    return _CATEGORY.get(type_name)
+    """The NNC category of a layer type NNC has and nnspec does not (any case), else None."""
+    found = _BY_FOLDED.get(type_name.lower())
+    return found[1] if found else None
 
 
 def not_supported_message(type_name: str) -> str:
     """The message for such a type: what it is, and that no other type is meant."""
+    name, category = _BY_FOLDED[type_name.lower()]
+    shown = f"'{type_name}'" if name == type_name else f"'{type_name}' (NNC's {name})"
     return (
-        f"'{type_name}' is an NNC layer type nnspec does not support yet "
-        f"(NNC's {_CATEGORY[type_name]} category); `nnspec layers` lists the types nnspec has"
+        f"{shown} is an NNC layer type nnspec does not support yet "
+        f"(NNC's {category} category); `nnspec layers` lists the types nnspec has"
     )
