@@ -279,3 +279,11 @@ def test_written_per_axis_settings_are_still_checked_against_the_kernel(write_sp
     assert main(["validate", str(path)]) == 1
     out, err = capsys.readouterr()
     assert "strides" in out + err and "spec.yaml:4:" in out + err
+
+
+def test_a_number_key_with_a_value_is_not_taken_for_a_comma_list(write_spec, capsys) -> None:
+    path = write_spec("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: 4, 8: 2}\n")
+    assert main(["validate", str(path)]) == 1
+    out, err = capsys.readouterr()
+    assert "spec.yaml:3:37: error: mapping keys must be text; got 8" in out + err
+    assert "comma list" not in out + err

@@ -199,8 +199,9 @@ class _Collection:
     key: Any = _NOTHING
     merge: Any = None  # the event of a merge key (<<) whose value comes next
     # NNC's comma list in a flow mapping ({size: 1,8,8} reads as size: 1, 8: null, 8: null):
-    # the event of its first stray number, the key, and the numbers, reported once when it ends
-    comma: tuple[Any, str, list[str]] | None = None
+    # the event of its first stray number, the key, the numbers, and whether a stray number had a
+    # value of its own (then it was a number key, {a: 1, 8: 2}, not a list); reported once when it ends
+    comma: tuple[Any, str, list[str], bool] | None = None
 
 
 class _Builder:
@@ -291,6 +292,8 @@ class _Builder:
                 )
             elif parent.key is not _DROPPED:
                 parent.value[parent.key] = value
+            elif parent.comma is not None and value is not None:
+                parent.comma = (*parent.comma[:3], True)
             parent.key = _NOTHING
 
     def _key(self, parent: _Collection, key: Any, event, text: str | None, plain: bool) -> Any:
@@ -348,13 +351,16 @@ class _Builder:
         last_key, last_value = list(parent.value.items())[-1]
         if not (isinstance(last_key, str) and _is_number(last_value)):
             return False
-        parent.comma = (event, last_key, [str(last_value), text])
+        parent.comma = (event, last_key, [str(last_value), text], False)
         return True
 
     def _comma_list_ends(self, parent: _Collection) -> None:
         if parent.comma is not None:
-            event, key, numbers = parent.comma
+            event, key, numbers, valued = parent.comma
             parent.comma = None
+            if valued:
+                self._error(event, f"mapping keys must be text; got {numbers[1]}", codes.YAML_KEY)
+                return
             self._error(
                 event,
                 f"'{key}: {','.join(numbers)}' is NNC's comma list, which YAML reads as separate keys here: "
