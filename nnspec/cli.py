@@ -758,10 +758,20 @@ def _layers(args: argparse.Namespace) -> int:
     if args.type is None:
         sys.stdout.write(form.layers())
         return EXIT_OK
+    from .layers.unsupported import nnc_category, not_supported_message
+
     types = layer_types()
-    if args.type not in types:
-        raise UsageError(f"unknown layer type '{args.type}'{did_you_mean(args.type, types)}")
-    sys.stdout.write(form.layer(args.type))
+    name = args.type
+    if name not in types:
+        # case-insensitive when it names one type only: `nnspec layers tanh` shows Tanh
+        folded = [known for known in types if known.lower() == name.lower()]
+        if len(folded) == 1:
+            name = folded[0]
+        elif nnc_category(name) is not None:
+            raise UsageError(not_supported_message(name))
+        else:
+            raise UsageError(f"unknown layer type '{name}'{did_you_mean(name, types)}")
+    sys.stdout.write(form.layer(name))
     return EXIT_OK
 
 

@@ -26,6 +26,16 @@ OVERHEAD = 8
 
 CUTOFF = 0.6  # difflib's similarity a candidate needs to be suggested
 
+# Names of training settings (NNC's LRateMultiplier, a learning rate): a suggestion never crosses
+# between one of these and a numeric setting of the forward pass, since following it would change
+# what the network computes (lrate_multiplier -> multiplier rescales the initial weights).
+_TRAINING = re.compile(r"l_?rate|learning|(^|_)lr(_|$)")
+
+
+def is_training_setting(name: str) -> bool:
+    """Whether a name reads as a training setting (a learning rate's), by its snake_case form."""
+    return bool(_TRAINING.search(snake_case(name)))
+
 
 def snake_case(name: str) -> str:
     """NNC's CamelCase property spelling in nnspec's snake_case: OutShape -> out_shape."""
@@ -68,7 +78,10 @@ class Suggester:
         if len(word) > SUGGEST_UP_TO:
             return None
         index = candidates if isinstance(candidates, Candidates) else self._index(candidates)
-        return self._exact(word, index, excluding) or self._fuzzy(word.lower(), index, excluding)
+        match = self._exact(word, index, excluding) or self._fuzzy(word.lower(), index, excluding)
+        if match is not None and is_training_setting(word) != is_training_setting(match):
+            return None
+        return match
 
     def did_you_mean(self, word: str, candidates: Iterable[str] | Candidates, excluding: str | None = None) -> str:
         """'; did you mean 'X'?' or '' -- ready to append to a message."""

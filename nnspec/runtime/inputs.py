@@ -49,8 +49,44 @@ def read_array_file(path: str | Path, variable: str, max_memory: int | None = No
     if suffix == ".npz":
         return NpzArchive(path).member(variable)
     if suffix == ".csv":
+        _refuse_dataset_csv(path)
         return CsvRows(path, max_memory)
     raise UsageError(f"{path}: unknown data file type '{suffix}': use .npy, .npz or .csv")
+
+
+# A cell of an NNC dataset CSV's header: a variable, a dimension (x__0), a label (y:label).
+_HEADER_CELL = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_]*(__\d+)?(:[^,]*)?\s*")
+_FIRST_LINE = 65536  # bytes of a CSV looked at for a header: more than any header of a few thousand columns
+
+
+def _refuse_dataset_csv(path: Path) -> None:
+    """An NNC dataset CSV (a header row of variable names) given as a data file: say to use --dataset.
+
+    A data file is numbers only, so without this its header gets "not a number: 'x__0'", which
+    does not say that the file is fine and the option is not."""
+    with open(path, "rb") as handle:
+        first = handle.read(_FIRST_LINE).split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff")
+    cells = first.rstrip("\r").split(",")
+    if all(_HEADER_CELL.fullmatch(cell) and not _is_number(cell) for cell in cells):
+        raise UsageError(
+            f"{path}: this is an NNC dataset CSV (its first row is a header: {_header_excerpt(cells)}): "
+            "use --dataset to read it, --input takes numbers only"
+        )
+
+
+def _header_excerpt(cells: list[str]) -> str:
+    """A header's first cells for a message."""
+    shown = ",".join(cell.strip() for cell in cells[:3])
+    return shown + (",..." if len(cells) > 3 else "")
+
+
+def _is_number(cell: str) -> bool:
+    """Whether a cell reads as a number: nan and inf are words a data file may hold."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def release(array: Source | None) -> None:

@@ -59,9 +59,19 @@ def load_parameter_file(path: str | Path, max_memory: int | None = None) -> Load
     if problem:
         raise UsageError(f"{path}: " + ("parameter file not found" if problem == "file not found" else problem))
     with open(path, "rb") as handle:
-        if handle.read(len(MAGIC)) == MAGIC:
-            raise UsageError(f"{path}: holds one array (a .npy file), not parameters by name: use np.savez")
+        start = handle.read(max(len(MAGIC), 4))
+    if start.startswith(MAGIC):
+        raise UsageError(f"{path}: holds one array (a .npy file), not parameters by name: use np.savez")
+    if start[:2] != b"PK":  # every zip (a .npz is one) starts with a record marked PK
+        raise UsageError(f"{path}: not a parameter file: {_PARAMETER_FILES}")
     return NpzArchive(path)
+
+
+# What --params reads, said whenever a file is none of it (a CSV, a text file, an image).
+_PARAMETER_FILES = (
+    "give nnabla's parameter .h5 (as NNC saves it) or a .npz of arrays by nnabla name, "
+    "e.g. np.savez('params.npz', **{'fc1/affine/W': W})"
+)
 
 
 # HDF5 filters h5py decodes itself (deflate, shuffle, fletcher32, szip, nbit, scaleoffset, lzf). Any

@@ -18,7 +18,7 @@ from ..checks.table import all_checks, checks_for
 from ..core import codes
 from ..core.diagnostics import DiagnosticList
 from ..core.suggest import Candidates
-from ..layers.catalog import Parameter, ShapeError, Target, format_shape, layer_types
+from ..layers.catalog import Parameter, Property, ShapeError, Target, format_shape, layer_types
 from ..layers.generators import NO_GENERATOR
 from .loader import Document
 from .model import DataReader, Layer, ParameterSource, TargetSource, data_readers
@@ -56,7 +56,7 @@ def resolve_layers(
             continue  # its own errors are reported; it is left out of wiring and shapes
         inputs = raw.get("input", previous if layer_type.arity.least > 0 else None)
         inputs = [] if inputs is None else [inputs] if isinstance(inputs, str) else list(inputs)
-        props = {p.name: p.normalize(raw.get(p.name, p.default)) for p in layer_type.properties}
+        props = {p.name: p.normalize(raw.get(p.name, _default(p, raw))) for p in layer_type.properties}
         params = {p.name: _parameter_source(p, raw.get(p.name, {}), doc.file) for p in layer_type.parameters}
         targets = {t.name: _target_source(t, raw.get(t.name, {})) for t in layer_type.targets}
         layers[name] = Layer(name, layer_type, props, inputs, params, index, raw.get("checks", {}), targets)
@@ -141,6 +141,27 @@ def _reported(path: tuple, diagnostics: DiagnosticList) -> bool:
     return any(d.path[: len(path)] == path for d in diagnostics.items)
 
 
+# Properties with one value per kernel axis: the catalog's defaults are written for 2-D kernels.
+_PER_AXIS = ("strides", "dilation", "padding")
+
+
+def _default(prop: Property, raw: dict[str, Any]) -> Any:
+    """A property's default; a per-axis one follows the kernel's rank, so a 1-D convolution
+    (``kernel_shape: [3]``) is not refused for the 2-value strides its author never wrote."""
+    default = prop.default
+    kernel = raw.get("kernel_shape")
+    if (
+        prop.name in _PER_AXIS
+        and isinstance(default, list)
+        and default
+        and len(set(default)) == 1  # the same value on every axis: it extends to any rank
+        and isinstance(kernel, list)
+        and kernel
+    ):
+        return default[:1] * len(kernel)
+    return default
+
+
 def _target_source(target: Target, config: dict[str, Any]) -> TargetSource:
     return TargetSource(
         config.get("dataset", target.dataset),
@@ -156,6 +177,7 @@ def _parameter_source(param: Parameter, config: dict[str, Any], spec_file: str) 
         config.get("initializer", param.initializer),
         float(config.get("multiplier", param.multiplier)),
         None if file is None else Path(spec_file).parent / file,  # relative to the spec
+        float(config.get("lrate_multiplier", 1.0)),
     )
 
 

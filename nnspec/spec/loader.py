@@ -198,6 +198,10 @@ class _Collection:
     start: Any  # the start event: a collection used as a key is reported where it begins
     key: Any = _NOTHING
     merge: Any = None  # the event of a merge key (<<) whose value comes next
+    # NNC's comma list in a flow mapping ({size: 1,8,8} reads as size: 1, 8: null, 8: null):
+    # the event of its first stray number, the key, the numbers, and whether a stray number had a
+    # value of its own (then it was a number key, {a: 1, 8: 2}, not a list); reported once when it ends
+    comma: tuple[Any, str, list[str], bool] | None = None
 
 
 class _Builder:
@@ -253,6 +257,7 @@ class _Builder:
 
     def _close(self) -> None:
         done = self.stack.pop()
+        self._comma_list_ends(done)
         self._place(done.value, done.start, done.path, text=None)
 
     def _path(self) -> Path_ | None:
@@ -287,6 +292,8 @@ class _Builder:
                 )
             elif parent.key is not _DROPPED:
                 parent.value[parent.key] = value
+            elif parent.comma is not None and value is not None:
+                parent.comma = (*parent.comma[:3], True)
             parent.key = _NOTHING
 
     def _key(self, parent: _Collection, key: Any, event, text: str | None, plain: bool) -> Any:
@@ -294,6 +301,9 @@ class _Builder:
         if plain and text == "<<":
             parent.merge = event  # reported with its value, unless that is an alias (see _refuse_alias)
             return _MERGE
+        if self._comma_list_goes_on(parent, key, event, text, plain):
+            return _DROPPED
+        self._comma_list_ends(parent)
         if not isinstance(key, str):
             shown = "a collection" if text is None else (text or "null")
             hint = " (YAML reads yes/no/on/off as booleans: quote it)" if isinstance(key, bool) else ""
@@ -329,8 +339,41 @@ class _Builder:
             shown = tag.replace("tag:yaml.org,2002:", "!!", 1)
             self._error(event, f"YAML tag {shown} is not allowed in a spec: only plain values are", codes.YAML_TAG)
 
+    def _comma_list_goes_on(self, parent: _Collection, key: Any, event, text: str | None, plain: bool) -> bool:
+        """Whether a key is a number continuing NNC's comma list after a number value (size: 1,8,8)."""
+        if not (plain and text is not None and _is_number(key) and isinstance(parent.value, dict)):
+            return False
+        if parent.comma is not None:
+            parent.comma[2].append(text)
+            return True
+        if not parent.value:
+            return False
+        last_key, last_value = list(parent.value.items())[-1]
+        if not (isinstance(last_key, str) and _is_number(last_value)):
+            return False
+        parent.comma = (event, last_key, [str(last_value), text], False)
+        return True
+
+    def _comma_list_ends(self, parent: _Collection) -> None:
+        if parent.comma is not None:
+            event, key, numbers, valued = parent.comma
+            parent.comma = None
+            if valued:
+                self._error(event, f"mapping keys must be text; got {numbers[1]}", codes.YAML_KEY)
+                return
+            self._error(
+                event,
+                f"'{key}: {','.join(numbers)}' is NNC's comma list, which YAML reads as separate keys here: "
+                f"write '{key}: [{', '.join(numbers)}]'",
+                codes.YAML_KEY,
+            )
+
     def _error(self, event, message: str, code: str) -> None:
         self.diagnostics.append(_at(self.file, *_mark(event), message, code))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _mark(event) -> tuple[int, int]:

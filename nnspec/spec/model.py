@@ -21,6 +21,7 @@ class ParameterSource:
     initializer: str
     multiplier: float
     file: Path | None = None
+    lrate_multiplier: float = 1.0  # NNC's LRateMultiplier: kept for training and round trips, unused by a run
 
 
 @dataclass(frozen=True)

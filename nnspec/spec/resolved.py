@@ -19,7 +19,8 @@ What is written, and how:
   unset is left out: no value can be written that means "unset".
 - Parameters (only those the properties enable: no ``b`` under ``with_bias: false``):
   ``{initializer, multiplier}``, or ``{file}`` for a parameter read from a file (its
-  initializer is then unused), the path relative to the spec's directory.
+  initializer is then unused), the path relative to the spec's directory; with
+  ``lrate_multiplier`` (NNC's LRateMultiplier, which only training reads) when it is not 1.
 - Targets: ``{dataset, generator, generator_multiplier}``.
 - ``checks`` (the spec's and each layer's) as written, when set.
 - ``outputs``: always a list, the default (the layers nobody reads) written out.
@@ -193,6 +194,8 @@ def _layer_data(layer: Layer, directory: Path) -> dict[str, Any]:
             entry[param.name] = _FlowMap(file=_relative(source.file, directory))
         else:
             entry[param.name] = _FlowMap(initializer=source.initializer, multiplier=source.multiplier)
+        if source.lrate_multiplier != 1.0:  # training's setting: written when set, not in every spec
+            entry[param.name]["lrate_multiplier"] = source.lrate_multiplier
     for name, target in layer.targets.items():
         entry[name] = _FlowMap(
             dataset=target.dataset, generator=target.generator, generator_multiplier=target.multiplier

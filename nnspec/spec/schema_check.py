@@ -21,6 +21,8 @@ import jsonschema
 from ..core import codes
 from ..core.diagnostics import DiagnosticList, show_value
 from ..layers.catalog import layer_types
+from ..layers.unsupported import nnc_category, not_supported_message
+from .nnc_spellings import property_hint, value_hint
 from .schema import DTYPES, FORMAT_VERSION, spec_schema
 
 _NAME_RULE = "a name of letters, digits and _, not starting with a digit"
@@ -200,10 +202,18 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any], diagnosti
                 yield (f"{_owner(data, path)} has no '{key}'", path, False, codes.REQUIRED)
         return
     if validator == "additionalProperties":
-        allowed = list(_schema_of(error).get("properties", {}))
+        properties = _schema_of(error).get("properties", {})
+        allowed = list(properties)
+        # the parameters here (W, b): a parameter's setting written on the layer is shown under them
+        params = [
+            name
+            for name, schema in properties.items()
+            if isinstance(schema, dict) and "lrate_multiplier" in schema.get("properties", {})
+        ]
         for key in instance:
             if key not in allowed:
-                hint = diagnostics.suggestion(key, allowed)
+                # NNC's spelling (OutShape, W.Initializer) gets the line to write, not just a name
+                hint = property_hint(key, instance[key], allowed, params) or diagnostics.suggestion(key, allowed)
                 yield (
                     f"{_owner(data, path)} has no property '{key}'{hint}",
                     path + (key,),
@@ -220,6 +230,9 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any], diagnosti
         )
         return
     if path[:1] == ("layers",) and path[2:] == ("type",) and validator == "enum" and isinstance(instance, str):
+        if nnc_category(instance) is not None:  # written for NNC: no typo to suggest
+            yield (not_supported_message(instance), path, False, codes.UNKNOWN_TYPE)
+            return
         hint = diagnostics.suggestion(instance, layer_types())
         yield (f"unknown layer type '{instance}'{hint}", path, False, codes.UNKNOWN_TYPE)
         return
@@ -231,6 +244,8 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any], diagnosti
         yield (f"data variable '{instance}' must be {_NAME_RULE}", path + (instance,), True, codes.INVALID_VALUE)
         return
     hint = "; write each layer as a list item starting with '- '" if path == ("layers",) and validator == "type" else ""
+    if path and isinstance(path[-1], str):
+        hint = hint or value_hint(path[-1], instance)  # NNC's comma list (1,8,8) or a quoted 'True'
     yield (
         f"{_subject(data, path)} must be {_expected(error, data, path)}; got {show_value(instance)}{hint}",
         path,
