@@ -147,7 +147,7 @@ def test_github_annotations_for_a_broken_spec(tmp_path, monkeypatch, capsys):
         "::error file=specs/broken.yaml,line=5,col=23,title=nnspec unknown-type::"
         "unknown layer type 'Tanhh'; did you mean 'Tanh'?",
         "::error file=specs/broken.yaml,line=6,col=31,title=nnspec unknown-property::"
-        "layer 'fc2' (Affine) has no property 'OutShape'; did you mean 'out_shape'?",
+        "layer 'fc2' (Affine) has no property 'OutShape'; NNC's 'OutShape' is written 'out_shape: 16' in nnspec",
     ]
     # an absolute path inside the current directory is made relative to it, as GitHub wants
     assert main(["validate", "--format", "github", str(tmp_path / "specs" / "broken.yaml")]) == 1

@@ -468,7 +468,7 @@ def test_a_value_that_is_not_a_number_is_an_error_naming_the_layer(layer, bad):
 @pytest.mark.parametrize("layer", sorted(SCALAR_LAYERS))
 def test_nnc_spelling_of_value_suggests_the_snake_case_one(layer):
     text = f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: [3]}}\n  - {{name: y, type: {layer}, Value: 2}}\n"
-    with pytest.raises(nnspec.SpecError, match=r"did you mean 'value'"):
+    with pytest.raises(nnspec.SpecError, match=r"NNC's 'Value' is written 'value: 2' in nnspec"):
         nnspec.loads(text)
 
 

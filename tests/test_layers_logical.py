@@ -454,7 +454,7 @@ def test_invalid_values_are_refused(layer_type, prop):
 @pytest.mark.parametrize("layer_type", SCALAR_TYPES)
 def test_nnc_spelling_gets_a_suggestion(layer_type):
     message = _error(ONE_INPUT.format(type=layer_type, prop="Value: 1"))
-    assert f"layer 'y' ({layer_type}) has no property 'Value'; did you mean 'value'?" in message
+    assert f"layer 'y' ({layer_type}) has no property 'Value'; NNC's 'Value' is written 'value: 1' in nnspec" in message
 
 
 @pytest.mark.parametrize("layer_type", TWO_INPUT_TYPES + ONE_INPUT_TYPES)

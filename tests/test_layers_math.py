@@ -788,9 +788,9 @@ def test_reduction_axes_out_of_range_or_repeated_are_errors_naming_the_layer(lay
         ("CumSum", "exclusive: maybe", "must be true or false"),
         ("CumProd", "reverse: 2", "must be true or false"),
         ("Sign", "alpha: abc", "must be a number"),
-        ("Max", "KeepDims: true", "did you mean 'keep_dims'"),
-        ("Norm", "P: 3", "did you mean 'p'"),
-        ("CumSum", "Exclusive: true", "did you mean 'exclusive'"),
+        ("Max", "KeepDims: true", "NNC's 'KeepDims' is written 'keep_dims: true' in nnspec"),
+        ("Norm", "P: 3", "NNC's 'P' is written 'p: 3' in nnspec"),
+        ("CumSum", "Exclusive: true", "NNC's 'Exclusive' is written 'exclusive: true' in nnspec"),
     ],
 )
 def test_invalid_property_values_are_errors_naming_the_layer(layer, props, says):

@@ -881,7 +881,7 @@ def test_invalid_properties_and_shapes_name_the_layer(layer_type, layer, size, p
 def test_camel_case_property_gets_a_suggestion():
     text = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [4]}\n"
     text += "  - {name: bn, type: BatchNormalization, BatchStat: false}\n"
-    with pytest.raises(nnspec.SpecError, match="did you mean 'batch_stat'"):
+    with pytest.raises(nnspec.SpecError, match="NNC's 'BatchStat' is written 'batch_stat: false' in nnspec"):
         nnspec.loads(text)
 
 
