@@ -179,8 +179,8 @@ def _text_lines(result: RunResult, width: int, tables: bool) -> tuple[list[str],
                 "x".join(map(str, spec.layers[name].inferred_shape)),  # 1x28x28: narrower than (1, 28, 28)
                 _span(_combined(received)),
                 _span(out),
-                _number(out.mean, 3) if out.finite else "-",
-                _number(out.std, 3) if out.finite else "-",
+                format_number(out.mean, 3) if out.finite else "-",
+                format_number(out.std, 3) if out.finite else "-",
                 format_share(pinned, out.count) if pinned is not None else "-",
                 format_share(out.zeros, out.count),
                 str(out.count - out.finite),
@@ -216,7 +216,7 @@ def _text_lines(result: RunResult, width: int, tables: bool) -> tuple[list[str],
         lines += ["", "over all samples"]
         name_width = max(len(printable(name)) for name in found_scores)
         for name, score in found_scores.items():
-            amount = format_score(score["kind"], score["value"] + 0.0)  # + 0.0: a loss of -0 is 0
+            amount = format_score(score["kind"], score["value"])
             kind = f"{score['kind']} {amount} ({printable(spec.layers[name].type.name)})"
             lines.append(f"  {printable(name).ljust(name_width)}  {kind}")
     for severity in (ERROR, WARNING, INFO):
@@ -260,13 +260,8 @@ def _table_paints(index: int, cells: list[str], header: list[str]) -> list[Paint
     return paints
 
 
-def _number(x: float, digits: int) -> str:
-    """format_number, with -0 written 0 (a mean or a bound of -0.0 is no negative number)."""
-    return format_number(float(x) + 0.0, digits)
-
-
 def _span(s: TensorStats) -> str:
-    return f"{_number(s.min, 3)}..{_number(s.max, 3)}" if s.finite else "-"
+    return f"{format_number(s.min, 3)}..{format_number(s.max, 3)}" if s.finite else "-"
 
 
 def _combined(parts: list[TensorStats]) -> TensorStats:
