@@ -1,7 +1,8 @@
 """How much slower `nnspec run --input x=data.csv` is than the same data as .npy.
 
 Writes N x 784 seeded float64 values (default 5000; --rows) as a CSV (numpy's "%.17g" by
-default, so the CSV holds exactly the .npy's values; --fmt %.6g for shorter text) and as a
+default, so the CSV holds exactly the .npy's values; --fmt %.6g for shorter text; --fmt %d for
+pixels 0..255) and as a
 .npy in a temporary directory, then runs
 `python -m nnspec run SPEC --input x=FILE --quiet` on each, alternating (npy, csv, npy, csv,
 ...) so that machine noise hits both alike; each run is a fresh process, timed from outside,
@@ -54,10 +55,10 @@ sys.exit(code or 0)
 
 def run_once(spec: Path, data: Path) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one `nnspec run` in a fresh process."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))  # and cwd: `python -c` puts the cwd first on sys.path
     command = [sys.executable, "-c", CHILD, "run", str(spec), "--input", f"x={data}", "--quiet"]
     began = perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     took = perf_counter() - began
     if done.returncode not in (0, 1):  # 1: findings, which a seeded random network may have
         sys.exit(f"nnspec run failed ({done.returncode}):\n{done.stderr}")
@@ -74,7 +75,11 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.2f}; numpy {np.__version__}; {args.rows:,} x 784 float64 as {args.fmt}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        values = np.random.default_rng(0).standard_normal((args.rows, 784))
+        rng = np.random.default_rng(0)
+        if args.fmt == "%d":  # integers as images are stored: 8-bit pixels, as MNIST's 784 columns
+            values = rng.integers(0, 256, (args.rows, 784)).astype(np.float64)
+        else:
+            values = rng.standard_normal((args.rows, 784))
         np.save(folder / "data.npy", values)
         np.savetxt(folder / "data.csv", values, delimiter=",", fmt=args.fmt)
         (folder / "spec.yaml").write_text(SPEC)

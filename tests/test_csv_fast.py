@@ -6,6 +6,7 @@ The reference for values is Python's csv module and float() on each cell, read h
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +103,31 @@ def test_the_batch_is_still_bounded_by_max_memory(tmp_path):
     assert rows[0:20].shape == (20, 50)
     with pytest.raises(UsageError, match="rows of 50 values"):
         rows[0:100]
+
+
+def test_integers_past_float64s_precision_and_int64s_range_read_as_float_reads_them(tmp_path):
+    cells = ["9007199254740993", "-9007199254740995", "9223372036854775807", "99999999999999999999", "-0", "+7"]
+    path = tmp_path / "data.csv"
+    path.write_text("\n".join(",".join(cells[i:] + cells[:i]) for i in range(len(cells))) + "\n")
+    got = CsvRows(path)[0 : len(cells)]
+    assert got.tobytes() == reference(path).tobytes()
+    assert np.signbit(got[0, 4])  # -0 stays -0.0, as float("-0")
+
+
+@pytest.mark.parametrize("bad", ["+-5", "--5", "5-", "-", "+", "0-1", "007-"])
+def test_signs_out_of_place_in_an_integer_file_are_not_numbers(bad, tmp_path):
+    with pytest.raises(ValueError):
+        float(bad)  # the premise: the reference refuses it
+    path = _write(tmp_path, f"1,2,{bad}")
+    with pytest.raises(UsageError, match=rf":151:3: not a number: '{re.escape(bad)}'"):
+        CsvRows(path)[0:200]
+
+
+def test_an_integer_file_is_read_as_int64_by_numpy(tmp_path, monkeypatch):
+    path = tmp_path / "data.csv"
+    np.savetxt(path, np.arange(600).reshape(200, 3), delimiter=",", fmt="%d")
+    dtypes = []
+    original = np.loadtxt
+    monkeypatch.setattr(np, "loadtxt", lambda *a, **k: dtypes.append(k["dtype"]) or original(*a, **k))
+    assert CsvRows(path)[0:200].tolist() == np.arange(600.0).reshape(200, 3).tolist()
+    assert dtypes == [np.int64]
