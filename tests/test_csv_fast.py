@@ -131,3 +131,18 @@ def test_an_integer_file_is_read_as_int64_by_numpy(tmp_path, monkeypatch):
     monkeypatch.setattr(np, "loadtxt", lambda *a, **k: dtypes.append(k["dtype"]) or original(*a, **k))
     assert CsvRows(path)[0:200].tolist() == np.arange(600.0).reshape(200, 3).tolist()
     assert dtypes == [np.int64]
+
+
+@pytest.mark.parametrize(
+    "cell", ["1_000", "\t5", "\u00a05", "١٢", "5.", ".5", "1e3", "INF", "-nan", "0x10", "2 3", "1e"]
+)
+def test_any_cell_reads_as_float_reads_it_or_is_an_error_where_float_refuses(cell, tmp_path):
+    path = _write(tmp_path, f"1,{cell},3")
+    try:
+        expected = float(cell)
+    except ValueError:
+        with pytest.raises(UsageError, match=":151:2: not a number"):
+            CsvRows(path)[0:200]
+        return
+    got = CsvRows(path)[0:200]
+    assert got[150].tobytes() == np.array([1.0, expected, 3.0]).tobytes()
