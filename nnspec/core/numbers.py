@@ -3,7 +3,8 @@ alike wherever it appears.
 
 The rule: ``digits`` significant digits in Python's general format ("g"): fixed point while the
 exponent is from -4 to digits - 1, scientific notation outside that, trailing zeros dropped
-(0.5, 1234, 1.235e+05, 1e-05). The digits say what the number is for:
+(0.5, 1234, 1.235e+05, 1e-05); -0 is written 0, which is what a reader takes it for (a range
+"-0..1" reads as a typo). The digits say what the number is for:
 
 - 4 (the default): statistics and limits in findings, the HTML report, pictures' labels;
 - 3: scale factors and stds in the scale findings, the text report's narrow table columns, a
@@ -22,7 +23,7 @@ WIDE = 6  # as many as "{x:g}" shows
 
 def format_number(x: float, digits: int = DIGITS) -> str:
     """``x`` with ``digits`` significant digits (numpy scalars and integers too), by the rule above."""
-    return f"{float(x):.{digits}g}"
+    return f"{float(x) + 0.0:.{digits}g}"  # + 0.0: -0.0 becomes 0.0, and only it changes
 
 
 def format_share(part: int, whole: int) -> str:
@@ -32,4 +33,4 @@ def format_share(part: int, whole: int) -> str:
 
 def format_score(kind: str, value: float) -> str:
     """A loss layer's score: an error rate as a percentage to 0.01% ("2.50%"), a loss to 6 digits."""
-    return f"{100 * value:.2f}%" if kind == "error rate" else format_number(value, WIDE)
+    return f"{100 * value + 0.0:.2f}%" if kind == "error rate" else format_number(value, WIDE)

@@ -13,6 +13,7 @@ uses and on which stream it goes.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -128,10 +129,24 @@ def _write(stream: TextIO, text: str) -> None:
     stream.flush()
 
 
-def _text_run(result: Any, tables: bool, streams: Streams) -> None:
-    from .results import to_text
+def wants_colour(stream: TextIO) -> bool:
+    """Colours only for a person at a terminal: never in a pipe, a file or a CI log, nor when the
+    NO_COLOR convention (no-color.org: set and not empty) asks for none."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):  # a closed or unusual stream
+        return False
 
-    _write(streams.out, to_text(result, tables=tables))
+
+def _text_run(result: Any, tables: bool, streams: Streams) -> None:
+    from .results import to_coloured_text, to_text
+
+    if wants_colour(streams.out):  # escaped line by line by to_coloured_text: past the guard, which would escape ESC
+        _write(streams.raw_out(), to_coloured_text(result, tables=tables))
+    else:
+        _write(streams.out, to_text(result, tables=tables))
     _print_diagnostics(result.notes, streams)
 
 

@@ -11,7 +11,7 @@ from ..checks.measures import ANY, PINNED, parts
 from ..checks.stats import TensorStats
 from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic
 from ..core.numbers import format_number, format_score, format_share
-from ..core.printable import printable
+from ..core.printable import log_safe_line, printable
 from ..runtime.runner import RunResult
 from ..spec.semantics import EVALUATION, TRAINING
 from ..spec.summary import layer_costs
@@ -118,10 +118,46 @@ def _json_values(values: np.ndarray) -> list:
     return spelled.tolist()
 
 
+# The text report's colours (ANSI SGR), used only when stdout is a terminal and NO_COLOR is unset
+# (nnspec.report.renderers): a log or a pipe gets plain text.
+COLOURS = {ERROR: "1;31", WARNING: "33", INFO: "36", "saturated": "33", "nonfinite": "31"}
+LEGEND = "sat: share of outputs exactly at the layer's bounds (saturated); zero: exactly 0"
+# A check id's hyphens while a finding is wrapped, so that textwrap never breaks a line inside
+# the id; a NUL cannot come from a spec (printable escapes it) and is put back after wrapping.
+_UNBROKEN = "\0"
+
+Paint = tuple[int, int, int, str]  # a line's index, the start and end of a part of it, its colour
+
+
 def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
-    """One row a layer, the output values, then the scores and the findings grouped by severity.
+    """One row a layer (and a legend of its columns), the output values, then the scores and the
+    findings grouped by severity.
 
     ``tables=False`` (--quiet) leaves out the heading, the layer table and the output values."""
+    return "\n".join(_text_lines(result, width, tables)[0]) + "\n"
+
+
+def to_coloured_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
+    """``to_text`` with ANSI colours for the severities, check ids and saturated cells, for a
+    terminal. Each line is already what the output guard would write (log_safe_line), since the
+    colours must reach the terminal unescaped: a line the guard would change (text from a spec
+    that printable did not see) is written escaped and left uncoloured."""
+    lines, paints = _text_lines(result, width, tables)
+    by_line: dict[int, list[Paint]] = {}
+    for paint in paints:
+        by_line.setdefault(paint[0], []).append(paint)
+    shown = []
+    for index, line in enumerate(lines):
+        safe = log_safe_line(line)
+        if safe == line:
+            for _, start, end, colour in sorted(by_line.get(index, []), key=lambda p: -p[1]):
+                safe = f"{safe[:start]}\x1b[{colour}m{safe[start:end]}\x1b[0m{safe[end:]}"
+        shown.append(safe)
+    return "\n".join(shown) + "\n"
+
+
+def _text_lines(result: RunResult, width: int, tables: bool) -> tuple[list[str], list[Paint]]:
+    """The text report's lines, and the parts of them a terminal shows in colour."""
     spec = result.spec
     header = ["layer", "type", "shape", "input", "output", "mean", "std", "sat", "zero", "nan/inf"]
     rows = [header]
@@ -147,25 +183,29 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     numeric = {"mean", "std", "sat", "zero", "nan/inf"}
-    lines = [
-        f"{printable(spec.name or spec.file)}: {len(spec.layers)} layers, {result.samples} "
-        f"sample{'s' if result.samples != 1 else ''}, {spec.dtype}, {HEADINGS[result.semantics]}",
-        "",
-    ]
-    lines += [
-        " ".join(
-            cell.rjust(w) if header[i] in numeric else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))
-        ).rstrip()
-        for row in rows
-    ]
+    lines: list[str] = []
+    paints: list[Paint] = []
+    if tables:
+        lines += [
+            f"{printable(spec.name or spec.file)}: {len(spec.layers)} layers, {result.samples} "
+            f"sample{'s' if result.samples != 1 else ''}, {spec.dtype}, {HEADINGS[result.semantics]}",
+            "",
+        ]
+        for row in rows:
+            cells = [
+                cell.rjust(w) if header[i] in numeric else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths))
+            ]
+            if row is not header:
+                paints += _table_paints(len(lines), cells, header)
+            lines.append(" ".join(cells).rstrip())
+        lines.append(LEGEND)
     shown = {printable(name): value for name, value in result.outputs.items() if value.size <= MAX_VALUES_SHOWN}
-    if not tables:
-        lines, shown = [], {}
-    if shown:
+    if shown and tables:
         lines += ["", "outputs"]
         name_width = max(map(len, shown))
         for name, value in shown.items():
-            lines.append(f"  {name.ljust(name_width)}  {format_values(value[0] if len(value) == 1 else value)}")
+            values = format_values(value[0] if len(value) == 1 else value, indent=name_width + 4)
+            lines += f"  {name.ljust(name_width)}  {values}".split("\n")
     found_scores = scores(result)
     if found_scores:
         lines += ["", "over all samples"]
@@ -178,13 +218,41 @@ def to_text(result: RunResult, width: int = 80, tables: bool = True) -> str:
         found = [f for f in result.findings if f.severity == severity]
         if found:
             lines += ["", f"{severity}s" if severity != INFO else "info"]
+            paints.append((len(lines) - 1, 0, len(lines[-1]), COLOURS[severity]))
             for finding in found:
                 located = finding.diagnostic(spec)
-                text = f"line {located.line}: {printable(located.message)} [{printable(located.code)}]"
-                lines += textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="    ")
-    counts = [(len(result.errors), "error"), (len(result.warnings), "warning")]
-    lines += ["", ", ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in counts)]
-    return "\n".join(lines).lstrip("\n") + "\n"
+                check = f"[{printable(located.code)}]"
+                text = f"line {located.line}: {printable(located.message)} {check.replace('-', _UNBROKEN)}"
+                wrapped = textwrap.wrap(text, width, initial_indent="  ", subsequent_indent="    ")
+                lines += [line.replace(_UNBROKEN, "-") for line in wrapped]
+                at = lines[-1].rfind(check)
+                if at >= 0:
+                    paints.append((len(lines) - 1, at, at + len(check), COLOURS[severity]))
+    counts = [(len(result.errors), "error", ERROR), (len(result.warnings), "warning", WARNING)]
+    total, at = [], 0
+    for n, word, severity in counts:
+        said = f"{n} {word}{'s' * (n != 1)}"
+        if n:
+            paints.append((len(lines) + 1, at, at + len(said), COLOURS[severity]))
+        total.append(said)
+        at += len(said) + 2
+    lines += ["", ", ".join(total)]
+    while lines and not lines[0]:  # --quiet: the scores or findings come first
+        lines.pop(0)
+        paints = [(index - 1, start, end, colour) for index, start, end, colour in paints]
+    return lines, paints
+
+
+def _table_paints(index: int, cells: list[str], header: list[str]) -> list[Paint]:
+    """The table row's saturated share and non-finite count, when not nothing, in colour."""
+    paints, at = [], 0
+    for name, cell in zip(header, cells):
+        value = cell.strip()
+        if (name == "sat" and value not in ("-", "0%")) or (name == "nan/inf" and value != "0"):
+            start = at + len(cell) - len(value)  # numeric cells are right-aligned
+            paints.append((index, start, at + len(cell), COLOURS["saturated" if name == "sat" else "nonfinite"]))
+        at += len(cell) + 1
+    return paints
 
 
 def _span(s: TensorStats) -> str:
@@ -198,14 +266,17 @@ def _combined(parts: list[TensorStats]) -> TensorStats:
     return combined
 
 
-def format_values(values: np.ndarray) -> str:
-    """Values as their shortest exact decimal form in their own dtype (float32 1.0 -> 1)."""
+def format_values(values: np.ndarray, indent: int = 0) -> str:
+    """Values as their shortest exact decimal form in their own dtype (float32 1.0 -> 1); a line
+    after the first (several rows, or a long row) starts with ``indent`` spaces, so that it lines
+    up under the first, which the caller writes after ``indent`` characters of its own."""
     return np.array2string(
         np.asarray(values),
         separator=", ",
         max_line_width=100,
         threshold=MAX_VALUES_SHOWN,
         formatter={"float_kind": _shortest},
+        prefix=" " * indent,
     )
 
 
