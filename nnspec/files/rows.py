@@ -180,7 +180,9 @@ class CsvRows:
         handle.seek(self._starts[start])
         text = handle.read(self._offset(stop) - self._starts[start])
         parsed = None
-        if b"\r" not in text.replace(b"\r\n", b""):  # a CR alone: _row's own error
+        # A CR alone, or a row long enough to hold a cell past the csv module's field limit: _row's
+        # own errors (numpy reads such a cell, 200,000 digits as inf, where _row refuses it).
+        if b"\r" not in text.replace(b"\r\n", b"") and not self._holds_a_long_row(start, stop, len(text)):
             parsed = _loadtxt(text, np.int64) if _integers(text) else None
             if parsed is None or parsed.shape != into.shape:
                 parsed = _loadtxt(text, np.float64)
@@ -190,6 +192,12 @@ class CsvRows:
         handle.seek(self._starts[start])
         for index, line in enumerate(self._lines[start:stop]):
             self._row(handle, line, into[index])
+
+    def _holds_a_long_row(self, start: int, stop: int, length: int) -> bool:
+        limit = csv.field_size_limit()
+        if length <= limit:  # no row of these, so no cell, can be longer
+            return False
+        return any(self._offset(index + 1) - self._starts[index] > limit for index in range(start, stop))
 
     def _row(self, handle: BinaryIO, line: int, into: np.ndarray | None) -> np.ndarray:
         """The values of the next row (blank lines before it skipped): written into ``into`` when the
