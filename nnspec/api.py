@@ -92,7 +92,7 @@ def prepare(
     engine: EngineFactory | None = None,
     executor: Executor | None = None,
 ) -> Runner:
-    return runner.prepare(
+    return Runner(
         _spec(spec),
         params,
         checks=checks,
@@ -139,4 +139,4 @@ def html_report(result: RunResult) -> str:
 # The runtime's documentation is the one to read: a path is the only addition.
 _PATH_NOTE = "``spec`` is a Spec (nnspec.load) or the path of a spec file, loaded and validated first.\n\n"
 run.__doc__ = _PATH_NOTE + (runner.run.__doc__ or "")
-prepare.__doc__ = _PATH_NOTE + (runner.prepare.__doc__ or "")
+prepare.__doc__ = _PATH_NOTE + "``spec`` made ready to run many times: see :class:`nnspec.Runner`."

@@ -238,13 +238,13 @@ def run(
     ``executor`` drives them (default: nnspec.runtime.executor.InProcess); the results are the same
     whichever ran.
 
-    To run one spec many times, :func:`prepare` it once: this function is
-    ``prepare(spec, params, checks=checks, statistics=statistics, max_memory=max_memory,
+    To run one spec many times, prepare it once (``nnspec.prepare``, or :class:`Runner`): this function is
+    ``Runner(spec, params, checks=checks, statistics=statistics, max_memory=max_memory,
     training=training, engine=engine, executor=executor).run(...)``.
     """
     if allow_paths:
         spec = replace(spec, confinement=spec.allowed.widened(allow_paths))
-    runner = prepare(
+    runner = Runner(
         spec,
         params,
         checks=checks,
@@ -277,30 +277,6 @@ def _limit(max_memory: int | str | None) -> int:
         except ValueError as exc:
             raise NnspecError(f"max_memory: {exc}") from None
     return max_memory
-
-
-def prepare(
-    spec: Spec,
-    params: Mapping[str, np.ndarray] | str | Path | None = None,
-    *,
-    checks: Mapping[str, Any] | None = None,
-    statistics: bool = True,
-    max_memory: int | str | None = None,
-    training: bool = False,
-    engine: EngineFactory | None = None,
-    executor: Executor | None = None,
-) -> Runner:
-    """``spec`` made ready to run many times: see :class:`Runner`."""
-    return Runner(
-        spec,
-        params,
-        checks=checks,
-        statistics=statistics,
-        max_memory=max_memory,
-        training=training,
-        engine=engine,
-        executor=executor,
-    )
 
 
 class Runner:
