@@ -53,13 +53,17 @@ def test_depthwise_convolution_reads_one_input_map_per_output_value():
     assert costs["dw"] == Cost(parameter=60, multiply_add=96 * 9, add=96)
 
 
-def test_deconvolution_counts_a_multiply_add_per_weight_each_input_spreads_to():
+def test_deconvolution_counts_as_nnc_a_multiply_add_per_output_value_and_weight_of_its_map():
     costs = costs_of(
         "  - {name: x, type: Input, size: [2, 3, 3]}\n"
-        "  - {name: up, type: Deconvolution, out_maps: 4, kernel_shape: [2, 2]}\n"
+        "  - {name: up, type: Deconvolution, out_maps: 4, kernel_shape: [2, 2], strides: [2, 2]}\n"
+        "  - {name: dwup, type: DepthwiseDeconvolution, kernel_shape: [3, 3], divisor: 2}\n"
     )
-    # W 2x4x2x2 = 32 + 4 biases; 18 input values, each times 4 maps x 4 kernel taps; output 4x4x4 biased
-    assert costs["up"] == Cost(parameter=36, multiply_add=18 * 16, add=64)
+    # W 2x4x2x2 = 32 + 4 biases; output 4x6x6 = 144 values, each (NNC's count, the stride's zeros
+    # included) 2 input maps x 4 taps; one bias add each
+    assert costs["up"] == Cost(parameter=36, multiply_add=144 * 8, add=144)
+    # input 4x6x6, W 4x3x3 = 36 + 2 biases; output 2x8x8 = 128 values, each 3x3 taps
+    assert costs["dwup"] == Cost(parameter=38, multiply_add=128 * 9, add=128)
 
 
 def test_batch_normalization_and_nnc_per_value_formulas():
@@ -155,3 +159,54 @@ def test_json_report_carries_each_layers_cost(capsys):
 def test_every_example_summarizes(path, capsys):
     assert main(["validate", "--summary", str(path)]) in (0, 1)
     assert capsys.readouterr().out.splitlines()[-1].startswith("total")
+
+
+# --- against NNC's own figures -------------------------------------------------------------------
+# tests/fixtures/nnc/costs.json: what NNC's program (nncd_console_cli_util complete, sony/nnc-desktop)
+# fills in as each layer's Cost* for specs/lenet.yaml and a chain of every convolution kind; see
+# scripts/make_nnc_cost_fixture.py. NNC_FIELDS: its property names, as the JSON report names them.
+NNC_FIELDS = {
+    "CostParameter": "parameter",
+    "CostAdd": "add",
+    "CostMultiply": "multiply",
+    "CostMultiplyAdd": "multiply_add",
+    "CostDivision": "division",
+    "CostExp": "exp",
+    "CostIf": "if",
+}
+# Where nnspec counts otherwise, on purpose: NNC's DepthwiseDeconvolution declares W as
+# (in_maps x divisor, kernel), nnabla's array is (in_maps, kernel): 8x2x2 = 32 + 4 biases, not 68.
+NNC_DIFFERS = {("nnc-costs", "dwup", "parameter"): (36, 68)}
+
+
+def nnc_figures() -> dict:
+    return json.loads((ROOT / "tests" / "fixtures" / "nnc" / "costs.json").read_text())
+
+
+@pytest.mark.parametrize("project", ["lenet", "nnc-costs"])
+def test_every_figure_equals_nncs_own(project):
+    figures = nnc_figures()
+    spec = nnspec.load(SPECS / "lenet.yaml") if project == "lenet" else nnspec.loads(figures["cost_spec"])
+    costs = layer_costs(spec)
+    nnc = figures["projects"][project]
+    assert list(nnc) == list(spec.order)
+    for name, found in nnc.items():
+        assert list(spec.layers[name].inferred_shape) == found["Output"], name
+        ours = costs[name].as_dict()
+        for nnc_name, field in NNC_FIELDS.items():
+            expected = found.get(nnc_name, 0)
+            if (project, name, field) in NNC_DIFFERS:
+                assert (ours[field], expected) == NNC_DIFFERS[project, name, field]
+            else:
+                assert ours[field] == expected, (name, field)
+
+
+def test_lenet_convolutions_follow_nncs_formula_by_hand():
+    """NNC's *ConvolutionMultiplyAddSize: |Output| x in_maps/group x |kernel|; CostAdd: WithBias x |Output|;
+    CostParameter: |W| + |b| (*SumParameterSize)."""
+    costs = layer_costs(nnspec.load(SPECS / "lenet.yaml"))
+    # conv1: 1x28x28 -> 6x24x24 (5x5 valid), one input map
+    assert costs["conv1"] == Cost(parameter=6 * 1 * 5 * 5 + 6, add=6 * 24 * 24, multiply_add=(6 * 24 * 24) * 1 * 5 * 5)
+    # conv2: 6x12x12 -> 16x8x8, six input maps
+    assert costs["conv2"] == Cost(parameter=16 * 6 * 5 * 5 + 16, add=16 * 8 * 8, multiply_add=(16 * 8 * 8) * 6 * 5 * 5)
+    assert (costs["conv1"].multiply_add, costs["conv2"].multiply_add) == (86_400, 153_600)

@@ -6,11 +6,16 @@ formulas over the layer's shapes, e.g. Tanh's ``CostAdd Value=*Calc +*Input:+*In
 input's size). The tables below transcribe those formulas; a layer type NNC declares no cost for
 costs nothing here either (Reshape, Input, SquaredError, ...), as in NNC's summary.
 
-Where NNC computes a figure in its binary rather than in a formula (``*ConvolutionMultiplyAddSize``,
-``*MatmulMultiplyAddSize``) the convolutions use the usual count, one multiply-add per weight each
-output value reads (Deconvolution: per input value it spreads); BatchMatmul and MeanSubtraction are
-left ``counted=False`` (NOT_COUNTED, the UNKNOWN set) rather than guessed. Parameters are the sum of
-the layer's parameter sizes (NNC's ``*SumParameterSize``): BatchNormalization's mean and variance count.
+Where NNC computes a figure in its program rather than in a formula (``*ConvolutionMultiplyAddSize``,
+``*MatmulMultiplyAddSize``), the count here is the one NNC's program gives (its ``complete`` command,
+run on projects of these layers: tests/fixtures/nnc/costs.json, scripts/make_nnc_cost_fixture.py):
+every output value of the four convolutions costs one multiply-add per weight of its output map,
+|Output| x in_maps/group x |kernel| (depthwise: |Output| x |kernel|). For a deconvolution that
+counts the zeros a stride spreads between the inputs, as NNC does. BatchMatmul and MeanSubtraction
+are left ``counted=False`` (NOT_COUNTED, the UNKNOWN set) rather than guessed. Parameters are the sum
+of the layer's parameter sizes (NNC's ``*SumParameterSize``), the arrays nnabla makes:
+BatchNormalization's mean and variance count; for DepthwiseDeconvolution NNC's definition declares
+W as (in_maps x divisor, kernel) where nnabla's is (in_maps, kernel), so NNC shows more parameters.
 """
 
 from __future__ import annotations
@@ -184,13 +189,13 @@ def layer_cost(
         outputs = prod(props["out_shape"])
         return Cost(parameter=parameters, add=outputs * bool(props["with_bias"]), multiply_add=size_in * outputs)
     if type_name in _CONVOLUTIONS or type_name in _DECONVOLUTIONS:
-        # W is (maps, weights each map reads...) in every layout: each output value of a convolution
-        # reads |W| / maps weights; each input value of a deconvolution is spread by as many.
+        # NNC's *ConvolutionMultiplyAddSize: |Output| x the weights of one output map, in_maps/group x
+        # |kernel| (depthwise: |kernel|). Deconvolution's W is (in_maps, out_maps/group, kernel...),
+        # the others' (maps, weights of a map...), in either layout (channel_last moves the channels last).
         weight = parameter_shapes["W"]
-        per_value = prod(weight) // weight[0]
-        spread = size_out if type_name in _CONVOLUTIONS else size_in
+        per_map = prod(weight) // (props["out_maps"] if type_name == "Deconvolution" else weight[0])
         bias = size_out * bool(props.get("with_bias", True))
-        return Cost(parameter=parameters, add=bias, multiply_add=spread * per_value)
+        return Cost(parameter=parameters, add=bias, multiply_add=size_out * per_map)
     if type_name == "MaxPooling":
         return Cost(if_=size_out * prod(props["kernel_shape"]))  # NNC: CostIf = |Output| * |KernelShape|
     if type_name == "Embed":
