@@ -165,8 +165,22 @@ def _parser() -> argparse.ArgumentParser:
         "--summary",
         action="store_true",
         help="print each valid spec's model summary on stdout: per layer the output shape, parameters and "
-        "multiply-adds per sample as NNC counts them, and the output's bytes per sample, then the totals "
-        "(text format only)",
+        "multiply-adds per sample as NNC counts them, and the output's bytes per sample and for a batch, then "
+        "the totals and the peak memory nnspec run needs on the spec's data (text format only)",
+    )
+    validate.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        metavar="N",
+        help="with --summary: size the batch and the peak memory for a run of N samples at a time (default: all, "
+        "as nnspec run)",
+    )
+    validate.add_argument(
+        "--samples",
+        type=_positive_int,
+        metavar="N",
+        help="with --summary: the samples a run generates when every Input uses a generator (default: 100, as "
+        "nnspec run)",
     )
     validate.add_argument(
         "--no-data",
@@ -224,6 +238,13 @@ def _parser() -> argparse.ArgumentParser:
         "-q",
         action="store_true",
         help="no progress bar, and a text report of the scores and findings only (no layer table or values)",
+    )
+    run.add_argument(
+        "--summary",
+        action="store_true",
+        help="append the model summary to the text report: per layer parameters and multiply-adds per sample as "
+        "NNC counts them, the output's bytes per sample and for a batch, the totals and the run's peak memory "
+        "(the JSON report has them whatever the option: each layer's cost, totals, memory)",
     )
     _add_check_options(run, strict="exit 1 on warnings too")
     run.set_defaults(handler=_run)
@@ -445,6 +466,10 @@ def _validate(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--summary prints a table on stdout, which --format {renderer.name} uses: use one or the other"
         )
+    sizing = [option for option, value in (("--batch-size", args.batch_size), ("--samples", args.samples)) if value]
+    if sizing and not args.summary:
+        verb = "size" if len(sizing) > 1 else "sizes"
+        raise UsageError(f"{' and '.join(sizing)} {verb} the run --summary shows: add --summary (or leave them out)")
     checks = dict(parse_cli(item) for item in args.check)
     results = []
     code = EXIT_OK
@@ -468,12 +493,26 @@ def _validate(args: argparse.Namespace) -> int:
             sys.stdout.write(resolved_text(spec))
             sys.stdout.flush()
         if args.summary and spec is not None:
-            from .report.summary import summary_text
-
-            sys.stdout.write(summary_text(spec))
+            sys.stdout.write(_planned_summary(spec, args))
             sys.stdout.flush()
     renderer.validate(results, Streams())
     return code
+
+
+def _planned_summary(spec, args: argparse.Namespace) -> str:
+    """validate --summary: the model summary, sized for the run nnspec run would make on the spec's own
+    data with --batch-size and --samples (the text report's: it keeps the outputs it shows)."""
+    from .report.results import MAX_VALUES_SHOWN
+    from .report.summary import summary_text
+    from .runtime.runner import planned_memory
+
+    if spec.dataset is not None and args.no_data:
+        return summary_text(spec, unsized="the run's sample count is in its dataset, which --no-data leaves unread")
+    try:
+        sized = planned_memory(spec, batch_size=args.batch_size, samples=args.samples, keep_outputs=MAX_VALUES_SHOWN)
+    except UsageError as exc:  # a dataset that cannot be read: the summary still shows the costs
+        return summary_text(spec, unsized=str(exc))
+    return summary_text(spec, sized)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -513,6 +552,11 @@ def _run(args: argparse.Namespace) -> int:
     refuse_collisions([(option, path) for option, path in targets if path is not None], _run_sources(args, spec, files))
     # Without --output, only the outputs the reports show are kept: memory stays bounded by the batch.
     renderer = _output_format(args)
+    if args.summary and renderer.name != "text":
+        raise UsageError(
+            f"--summary adds a table to the text report, not --format {renderer.name}'s"
+            + (" (the JSON report has each layer's cost, the totals and the memory already)" if renderer.name == "json" else "")
+        )
     if output is not None:
         keep = None
     else:  # the HTML report shows small outputs, whatever the format
@@ -527,6 +571,11 @@ def _run(args: argparse.Namespace) -> int:
     except UsageError as exc:  # the disk filled, the folder went: the report still shows what the run found
         unwritten = exc
     renderer.run(result, not args.quiet, Streams())
+    if args.summary:
+        from .report.summary import summary_text
+
+        sys.stdout.write("\n" + summary_text(result.spec, result.memory))
+        sys.stdout.flush()
     if result.interrupted:
         skipped = " and ".join(f"{p}" for p in (output, saved_params) if p is not None)
         covered = (

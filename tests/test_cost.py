@@ -126,11 +126,14 @@ def test_shared_parameters_are_counted_once_in_the_total():
 def test_validate_summary_prints_the_table_with_separators_and_a_total(capsys):
     assert main(["validate", "--summary", str(SPECS / "lenet.yaml")]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1].split() == ["layer", "type", "output", "parameters", "multiply-adds", "bytes/sample"]
-    assert lines[4].split() == ["conv1", "Convolution", "(6,", "24,", "24)", "156", "86,400", "13,824"]
+    # a run of LeNet's generators makes 100 samples, in one batch unless --batch-size says otherwise
+    assert lines[0].endswith("bytes: each output's size, per sample and for a batch of 100")
+    assert lines[1].split() == ["layer", "type", "output", "parameters", "multiply-adds", "bytes/sample", "bytes/batch"]
+    assert lines[4].split() == ["conv1", "Convolution", "(6,", "24,", "24)", "156", "86,400", "13,824", "1,382,400"]
     # bytes: every output of one sample at float32, 4 bytes a value
     outputs = 784 + 2 * 3456 + 864 + 2 * 1024 + 256 + 2 * 120 + 2 * 84 + 2 * 10
-    assert lines[-1].split() == ["total", "44,426", "281,640", f"{outputs * 4:,}"]
+    total = next(line for line in lines if line.startswith("total"))
+    assert total.split() == ["total", "44,426", "281,640", f"{outputs * 4:,}", f"{outputs * 4 * 100:,}"]
 
 
 def test_validate_summary_is_refused_with_a_format_that_uses_stdout(capsys):
@@ -158,7 +161,9 @@ def test_json_report_carries_each_layers_cost(capsys):
 @pytest.mark.parametrize("path", sorted(SPECS.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_example_summarizes(path, capsys):
     assert main(["validate", "--summary", str(path)]) in (0, 1)
-    assert capsys.readouterr().out.splitlines()[-1].startswith("total")
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("total") for line in lines)
+    assert any(line.startswith("peak memory: about") for line in lines)
 
 
 # --- against NNC's own figures -------------------------------------------------------------------

@@ -38,6 +38,17 @@ class MemoryNeed:
         return self.parameters + self.data + self.activations + self.outputs
 
 
+@dataclass(frozen=True)
+class RunMemory:
+    """A run's size and the memory it needs: ``need`` is what ``--max-memory`` is checked against;
+    ``all_outputs`` what the outputs would take kept for every sample (``--output`` keeps them all)."""
+
+    samples: int
+    batch: int
+    need: MemoryNeed
+    all_outputs: int
+
+
 GENERATOR_BYTES = 48  # float64 bytes a generated value takes while a batch is made: draws, Box-Muller's parts
 
 
@@ -89,6 +100,20 @@ class Footprint:
             activations=batch * (self.activation_values * item + self.largest_values * 16),
             outputs=samples * sum(self.sample_values[name] for name in outputs) * item,
         )
+
+
+    def kept(self, samples: int, keep_values: int | None) -> list[str]:
+        """The output layers a run of ``samples`` keeps for every sample: those of at most
+        ``keep_values`` values in all (None: every one)."""
+        return [
+            name
+            for name in self.outputs
+            if keep_values is None or samples * self.sample_values[name] <= keep_values
+        ]
+
+    def output_bytes(self, samples: int) -> int:
+        """Bytes of every output layer kept for ``samples`` samples."""
+        return samples * sum(self.sample_values.values()) * self.item
 
 
 def check(needed: MemoryNeed, limit: int) -> None:

@@ -111,6 +111,66 @@ def _cost() -> dict[str, Any]:
     }
 
 
+def _output_bytes(what: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": f"{what}, at the spec's dtype",
+        "required": ["sample", "batch"],
+        "additionalProperties": False,
+        "properties": {
+            "sample": {"type": "integer", "minimum": 0, "description": "for one sample"},
+            "batch": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "description": "for a batch of the run (memory.batch samples; null: not known)",
+            },
+        },
+    }
+
+
+def _totals() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "NNC's Cost* summed over every layer, for one sample; parameter counts each parameter once "
+        "(layers sharing a parameter_scope share their arrays, where NNC's per-layer sum counts them again)",
+        "required": [*COST_FIELDS, "counted", "output_bytes"],
+        "additionalProperties": False,
+        "properties": {
+            **{name: {"type": "integer", "minimum": 0} for name in COST_FIELDS},
+            "counted": {
+                "type": "boolean",
+                "description": "false: some layer's type is not counted (its cost.counted is false), so the sums are "
+                "lower bounds",
+            },
+            "output_bytes": _output_bytes("every layer's output together"),
+        },
+    }
+
+
+def _memory() -> dict[str, Any]:
+    parts = {
+        "peak": "the whole estimate, the figure --max-memory is checked against",
+        "parameters": "the parameters, drawn or read in float64 and kept in the spec's dtype",
+        "data": "a batch of generated data, drawn in float64 and converted",
+        "activations": "every layer's output for a batch, as if alive at once, plus float64 copies of the largest "
+        "for its statistics",
+        "outputs": "the output layers kept for every sample",
+        "all_outputs": "every output layer kept for every sample (what --output keeps)",
+    }
+    return {
+        "type": ["object", "null"],
+        "description": "the run's size and the memory it was estimated to need, in bytes, before it ran "
+        "(null: not sized)",
+        "required": ["samples", "batch", *parts],
+        "additionalProperties": False,
+        "properties": {
+            "samples": {"type": "integer", "minimum": 1, "description": "the samples the data holds"},
+            "batch": {"type": "integer", "minimum": 1, "description": "samples run at a time"},
+            **{name: {"type": "integer", "minimum": 0, "description": text} for name, text in parts.items()},
+        },
+    }
+
+
 def report_schema() -> dict[str, Any]:
     stats = {
         "type": "object",
@@ -151,6 +211,8 @@ def report_schema() -> dict[str, Any]:
             "outputs",
             "scores",
             "findings",
+            "totals",
+            "memory",
         ],
         "additionalProperties": False,
         "properties": {
@@ -180,6 +242,7 @@ def report_schema() -> dict[str, Any]:
                         "input_stats",
                         "measures",
                         "cost",
+                        "output_bytes",
                     ],
                     "additionalProperties": False,
                     "properties": {
@@ -205,6 +268,7 @@ def report_schema() -> dict[str, Any]:
                             },
                         },
                         "cost": _cost(),
+                        "output_bytes": _output_bytes("the layer's output"),
                     },
                 },
             },
@@ -228,6 +292,8 @@ def report_schema() -> dict[str, Any]:
                     "properties": {"kind": {"enum": ["loss", "error rate"]}, "value": {"type": "number"}},
                 },
             },
+            "totals": _totals(),
+            "memory": _memory(),
             "findings": {
                 "type": "array",
                 "items": {

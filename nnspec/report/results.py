@@ -14,7 +14,7 @@ from ..core.numbers import format_number, format_score, format_share
 from ..core.printable import log_safe_line, printable
 from ..runtime.runner import RunResult
 from ..spec.semantics import EVALUATION, TRAINING
-from ..spec.summary import layer_costs
+from ..spec.summary import cost_totals, layer_costs
 
 MAX_VALUES_SHOWN = 32  # the text report shows outputs up to this many values (the table covers the rest)
 MAX_VALUES_IN_JSON = 100_000  # larger outputs belong in a file: --output
@@ -26,6 +26,8 @@ def to_dict(result: RunResult) -> dict[str, Any]:
     """The run as plain data: the JSON report (schema: schemas/report.schema.json)."""
     spec = result.spec
     costs = layer_costs(spec)
+    itemsize = np.dtype(spec.dtype).itemsize
+    batch = result.memory.batch if result.memory is not None else None
     layers = []
     for name in spec.order:
         layer, stats = spec.layers[name], result.stats.get(name)
@@ -44,6 +46,7 @@ def to_dict(result: RunResult) -> dict[str, Any]:
                 "input_stats": [s.to_dict() for s in _received(result, name)],
                 "measures": {check: _plain(measure) for check, measure in stats.measures.items()},
                 "cost": {**costs[name].as_dict(), "counted": costs[name].counted},
+                "output_bytes": _output_bytes(layer.inferred_shape, itemsize, batch),
             }
         )
     return {
@@ -63,6 +66,43 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         },
         "scores": scores(result),
         "findings": [_finding_entry(finding.diagnostic(spec)) for finding in result.findings],
+        "totals": _totals(result, itemsize, batch),
+        "memory": _memory(result),
+    }
+
+
+def _output_bytes(shape: tuple[int, ...], itemsize: int, batch: int | None) -> dict[str, int | None]:
+    """A layer's output size in bytes: one sample's, and a batch's (None: the batch size is not known)."""
+    sample = int(np.prod(shape, dtype=object)) * itemsize
+    return {"sample": sample, "batch": None if batch is None else sample * batch}
+
+
+def _totals(result: RunResult, itemsize: int, batch: int | None) -> dict[str, Any]:
+    """NNC's Cost* summed over every layer (parameters each counted once), and every output's bytes."""
+    sample = sum(int(np.prod(layer.inferred_shape, dtype=object)) for layer in result.spec.layers.values()) * itemsize
+    costs = layer_costs(result.spec)
+    return {
+        **cost_totals(result.spec),
+        "counted": all(cost.counted for cost in costs.values()),
+        "output_bytes": {"sample": sample, "batch": None if batch is None else sample * batch},
+    }
+
+
+def _memory(result: RunResult) -> dict[str, int] | None:
+    """The run's size and the memory estimate it was checked against (--max-memory), by what it holds."""
+    sized = result.memory
+    if sized is None:
+        return None
+    need = sized.need
+    return {
+        "samples": sized.samples,
+        "batch": sized.batch,
+        "peak": need.total,
+        "parameters": need.parameters,
+        "data": need.data,
+        "activations": need.activations,
+        "outputs": need.outputs,
+        "all_outputs": sized.all_outputs,
     }
 
 

@@ -33,6 +33,7 @@ from ..checks.table import LayerStats, checks_for, observe, run_checks
 from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
 from ..core.numbers import format_score
 from ..files import memory
+from ..files.memory import RunMemory
 from ..layers.catalog import Role
 from ..spec.model import DataReader, Layer, Spec
 from ..spec.semantics import EVALUATION, as_run, semantics_name
@@ -74,6 +75,7 @@ class RunResult:
     interrupted: bool = False
     total: int | None = None  # the samples the data holds (samples, unless interrupted)
     semantics: str = EVALUATION
+    memory: RunMemory | None = None  # its samples, batch size and the memory it was checked to need
 
     @property
     def errors(self) -> list[Finding]:
@@ -266,6 +268,22 @@ def run(
     )
 
 
+def planned_memory(
+    spec: Spec, *, batch_size: int | None = None, samples: int | None = None, keep_outputs: int | None = None
+) -> RunMemory:
+    """What ``run(spec, batch_size=..., samples=..., keep_outputs=...)`` on the spec's own data (its
+    ``dataset:``, ``data:`` or generators) would need, worked out before it runs: its sample count, its
+    batch size (default: every sample at once, as a run's) and the memory estimate the run checks
+    ``max_memory`` against. Opens the spec's dataset to count its samples (UsageError if it cannot)."""
+    _, to_generate, count = gather_inputs(
+        spec, samples=samples, dataset=spec.dataset, max_memory=memory.default_limit(), dataset_from_spec=True
+    )
+    footprint = memory.Footprint.of(spec)
+    step = min(batch_size or count, count)
+    need = footprint.estimate(count, step, to_generate, footprint.kept(count, keep_outputs))
+    return RunMemory(count, step, need, footprint.output_bytes(count))
+
+
 def _limit(max_memory: int | str | None) -> int:
     """The memory limit of a run: the one given (0 too; a size as the CLI's --max-memory takes it, "2G",
     read by the same parser), else half of the machine's."""
@@ -367,12 +385,10 @@ class Runner:
             spec, inputs, input_files, samples, dataset, self._variables, limit, dataset_from_spec=from_spec
         )
         step = min(batch_size or count, count)
-        kept = [
-            name
-            for name in spec.outputs
-            if keep_outputs is None or count * self._footprint.sample_values[name] <= keep_outputs
-        ]
-        memory.check(self._estimate(count, step, tuple(to_generate), tuple(kept)), limit)
+        kept = self._footprint.kept(count, keep_outputs)
+        need = self._estimate(count, step, tuple(to_generate), tuple(kept))
+        memory.check(need, limit)
+        sized = RunMemory(count, step, need, self._footprint.output_bytes(count))
         outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end
 
         def take(batch: BatchResult) -> None:
@@ -402,7 +418,7 @@ class Runner:
         omitted = {name: (done, *spec.layers[name].inferred_shape) for name in spec.outputs if name not in kept}
         notes = [*self.notes, *(note for source in data.values() for note in getattr(source, "notes", ()))]
         result = RunResult(
-            spec, done, outputs, stats, findings, self.parameters, notes, omitted, interrupted, count, self.semantics
+            spec, done, outputs, stats, findings, self.parameters, notes, omitted, interrupted, count, self.semantics, sized
         )
         if result.interrupted:
             raise RunInterrupted(result)

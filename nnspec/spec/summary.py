@@ -8,7 +8,7 @@ from math import prod
 
 import numpy as np
 
-from ..layers.cost import Cost, layer_cost
+from ..layers.cost import COST_FIELDS, Cost, layer_cost
 from .model import Spec
 
 
@@ -56,3 +56,12 @@ def total_parameters(spec: Spec) -> int:
         for parameter, shape in layer.parameter_shapes.items()
     }
     return sum(prod(shape) for shape in shapes.values())
+
+
+def cost_totals(spec: Spec) -> dict[str, int]:
+    """Each of NNC's Cost* figures summed over the layers (one sample), parameters counted once each
+    (total_parameters); a layer nnspec does not count adds nothing."""
+    costs = [cost.as_dict() for cost in layer_costs(spec).values()]
+    totals = {field: sum(cost[field] for cost in costs) for field in COST_FIELDS}
+    totals["parameter"] = total_parameters(spec)
+    return totals

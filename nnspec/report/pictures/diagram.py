@@ -9,7 +9,9 @@ operating system's packages.
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from math import inf
@@ -24,8 +26,10 @@ from ...core.numbers import format_number
 from ...core.printable import printable, printable_lines
 from ...files.save import check_target
 from ...layers.catalog import format_shape
+from ...layers.cost import Cost
 from ...layers.generators import NO_GENERATOR
 from ...spec.model import Layer, Spec
+from ...spec.summary import layer_costs
 from .extra import SAVE_BACKENDS, drawing, matplotlib
 from .style import CLEAN, COLOURS, LABELS, SEVERITIES, worst
 
@@ -62,6 +66,7 @@ class Box:
     shape: str
     properties: tuple[str, ...]
     findings: tuple[Finding, ...]
+    cost: Cost = Cost()
 
     @property
     def severity(self) -> str:
@@ -74,12 +79,23 @@ class Box:
         lines = (self.name, self.type, self.shape, *self.properties, *(f"! {check}" for check in checks))
         return tuple(map(printable, lines))
 
+    @property
+    def tooltip(self) -> str:
+        """What hovering the box shows: the layer's cost per sample (NNC's count), then its findings."""
+        if self.cost.counted:
+            cost = f"{self.cost.parameter:,} parameters, {self.cost.multiply_add:,} multiply-adds per sample"
+        else:
+            cost = f"cost not counted (nnspec does not know NNC's count for {self.type})"
+        findings = [f"{f.severity}: {f.message} [{f.check}]" for f in self.findings] or [LABELS[CLEAN]]
+        return "\n".join(printable(line) for line in (f"{self.name} ({self.type}): {cost}", *findings))
+
 
 def boxes(spec: Spec, findings: Iterable[Finding]) -> dict[str, Box]:
     """Every layer's box, in execution order."""
     by_layer: dict[str, list[Finding]] = {}
     for finding in findings:
         by_layer.setdefault(finding.layer, []).append(finding)
+    costs = layer_costs(spec)
     return {
         name: Box(
             name,
@@ -87,6 +103,7 @@ def boxes(spec: Spec, findings: Iterable[Finding]) -> dict[str, Box]:
             format_shape(spec.layers[name].inferred_shape),
             tuple(key_properties(spec, spec.layers[name])),
             tuple(by_layer.get(name, ())),
+            costs[name],
         )
         for name in spec.order
     }
@@ -172,12 +189,11 @@ def to_dot(spec: Spec, findings: Iterable[Finding], heading: str) -> str:
     ]
     for box in drawn.values():
         fill, edge = COLOURS[box.severity]
-        tooltip = "\n".join(printable(f"{f.severity}: {f.message} [{f.check}]") for f in box.findings)
         attributes = {
             "label": dot_string("\n".join(box.lines)),
             "fillcolor": dot_string(fill),
             "color": dot_string(edge),
-            "tooltip": dot_string(tooltip or LABELS[CLEAN]),
+            "tooltip": dot_string(box.tooltip),
         }
         if box.findings:
             attributes["penwidth"] = "2"
@@ -352,7 +368,24 @@ def draw(
         for name, box in drawn.items():
             _draw_box(axes, box, centres[name], sizes[name], link(name) if link else None)
         _draw_legend(axes, middle - legend_width / 2, bottom + foot / 2 + MARGIN / 2)
-        return _save(figure, form)
+        picture = _save(figure, form)
+    return with_tooltips(picture, drawn) if form == "svg" else picture
+
+
+def box_id(name: str) -> str:
+    """The SVG id of a layer's box (its texts' ids add -text-N): layer names are identifiers."""
+    return f"layer-box-{name}"
+
+
+def with_tooltips(svg: bytes, drawn: Mapping[str, Box]) -> bytes:
+    """The SVG with each box's tooltip as a <title> in the box's group and in each of its texts' groups,
+    which browsers show on hover (a text drawn over the box would otherwise hide the box's)."""
+    text = svg.decode("utf-8")
+    for name, box in drawn.items():
+        title = f"<title>{html.escape(box.tooltip)}</title>"
+        pattern = rf'(<g id="{re.escape(box_id(name))}(?:-text-\d+)?">)'
+        text = re.sub(pattern, lambda match: match.group(1) + title, text)
+    return text.encode("utf-8")
 
 
 _RC = {
@@ -379,7 +412,7 @@ def _draw_box(axes, box: Box, centre: tuple[float, float], size: tuple[float, fl
         zorder=2,
     )
     patch.set_url(url)
-    patch.set_gid(f"layer-box-{box.name}")
+    patch.set_gid(box_id(box.name))
     axes.add_patch(patch)
     finding_lines = len(box.lines) - len(dict.fromkeys(f.check for f in box.findings))
     for i, line in enumerate(box.lines):
@@ -393,6 +426,7 @@ def _draw_box(axes, box: Box, centre: tuple[float, float], size: tuple[float, fl
             fontweight="bold" if i == 0 else "normal",
             color=edge if i >= finding_lines else "#1b2631",
             zorder=3,
+            gid=f"{box_id(box.name)}-text-{i}",
         )
 
 

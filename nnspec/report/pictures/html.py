@@ -23,7 +23,9 @@ from ...core.printable import printable_lines
 from ...files.save import check_target
 from ...layers.catalog import format_shape
 from ...runtime.runner import RunResult
+from ...spec.summary import summarize, total_parameters
 from ..results import HEADINGS, MAX_VALUES_SHOWN, format_values, scores, to_dict
+from ..summary import NOT_COUNTED_MARK, memory_lines
 from .diagram import MAX_DRAWN_ARROWS, MAX_DRAWN_LAYERS, draw, title
 from .plots import layer_plot, plotted_layers
 from .style import CLEAN, COLOURS, LABELS, SEVERITIES, worst
@@ -68,6 +70,7 @@ def report_html(result: RunResult, graph_svg: str | None, plots: Mapping[str, by
         _header(result, heading),
         _section("graph", "Graph", _graph(graph_svg)),
         _section("table", "Layers", _table(result, layers)),
+        _section("cost", "Cost and memory", _cost_table(result)),
         _section("findings", "Findings", _findings(result)),
     ]
     found_scores = scores(result)
@@ -114,7 +117,12 @@ def _section(ident: str, heading: str, body: str) -> str:
 
 
 def _contents(result: RunResult, layers: Sequence[dict[str, Any]], has_scores: bool, has_outputs: bool) -> str:
-    parts = [("graph", "Graph"), ("table", "Layers"), ("findings", f"Findings ({len(result.findings)})")]
+    parts = [
+        ("graph", "Graph"),
+        ("table", "Layers"),
+        ("cost", "Cost and memory"),
+        ("findings", f"Findings ({len(result.findings)})"),
+    ]
     if has_scores:
         parts.append(("scores", "Over all samples"))
     if has_outputs:
@@ -172,6 +180,54 @@ def _table(result: RunResult, layers: Sequence[dict[str, Any]]) -> str:
         f'<div class="scroll"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
         + "\n".join(rows)
         + ("\n</tbody>\n</table></div>\n")
+    )
+
+
+_COST_HEADER = ("layer", "type", "parameters", "multiply-adds", "bytes/sample", "bytes/batch")
+
+
+def _cost_table(result: RunResult) -> str:
+    """Every layer's cost per sample as NNC counts it (parameters, multiply-adds), its output's bytes
+    per sample and for a batch, the totals, then the run's peak memory and what it counts."""
+    spec, sized = result.spec, result.memory
+    batch = sized.batch if sized is not None else None
+    rows = summarize(spec)
+
+    def cells(name: str, kind: str, parameters: str, multiply_adds: str, sample: int) -> str:
+        figures = (parameters, multiply_adds, f"{sample:,}", f"{sample * batch:,}" if batch is not None else "-")
+        return f"<td>{name}</td><td>{escape(kind)}</td>" + "".join(f'<td class="num">{f}</td>' for f in figures)
+
+    body = [
+        "<tr>"
+        + cells(
+            f'<a href="#{anchor(row.name)}">{escape(row.name)}</a>',
+            row.type,
+            f"{row.cost.parameter:,}" if row.cost.counted else NOT_COUNTED_MARK,
+            f"{row.cost.multiply_add:,}" if row.cost.counted else NOT_COUNTED_MARK,
+            row.output_bytes,
+        )
+        + "</tr>"
+        for row in rows
+    ]
+    total = cells(
+        "total",
+        "",
+        f"{total_parameters(spec):,}",
+        f"{sum(row.cost.multiply_add for row in rows):,}",
+        sum(row.output_bytes for row in rows),
+    )
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in _COST_HEADER)
+    notes = ["Per sample, as NNC counts them (CostParameter, CostMultiplyAdd); bytes at the spec's dtype."]
+    skipped = sorted({row.type for row in rows if not row.cost.counted})
+    if skipped:
+        notes.append(f"{NOT_COUNTED_MARK}: not counted (nnspec does not know NNC's count for {', '.join(skipped)}).")
+    memory = memory_lines(spec, sized) if sized is not None else []
+    return (
+        "".join(f"<p>{escape(note)}</p>\n" for note in notes)
+        + f'<div class="scroll"><table class="cost">\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
+        + "\n".join(body)
+        + f'\n</tbody>\n<tfoot><tr class="total">{total}</tr></tfoot>\n</table></div>\n'
+        + (f'<pre class="memory">{escape(chr(10).join(memory))}</pre>\n' if memory else "")
     )
 
 
@@ -329,6 +385,9 @@ h2 .type { font-weight: normal; color: #707b7c; font-size: .8em; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
 th, td { padding: .25rem .6rem; border-bottom: 1px solid #e5e8e8; text-align: left; white-space: nowrap; }
+td.num { text-align: right; }
+tr.total td { font-weight: bold; border-top: 1px solid #aab7b8; }
+pre.memory { font-size: 12px; white-space: pre-wrap; }
 tbody tr { background: var(--fill); }
 tbody tr.sev-__CLEAN__ { background: transparent; }
 ul.findings { padding-left: 0; list-style: none; }
