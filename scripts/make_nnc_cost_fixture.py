@@ -12,7 +12,7 @@ NNC project (.sdcproj: one layer a section, a link a section), runs the program'
 command on it, which fills in every layer's Input, Output and Cost* properties as NNC's editor
 shows them, and reads them back. tests/test_cost.py compares nnspec's count with them.
 
-Only chains (each layer reads the one before) are written: enough for the layers compared.
+Layers with targets (losses) are not written: their second input comes from a dataset variable.
 """
 
 from __future__ import annotations
@@ -53,6 +53,18 @@ layers:
   - {name: probs, type: Softmax}
 """
 
+# The layer types whose count NNC's definitions leave to its program, or nnspec had left open: a matrix
+# product (NNC's program gives no output shape, and no cost, where one input's leading axes broadcast).
+OPEN_SPEC = """\
+nnspec: 1
+name: nnc-open
+layers:
+  - {name: a, type: Input, size: [2, 3, 4]}
+  - {name: b, type: Input, size: [2, 4, 5]}
+  - {name: mm, type: BatchMatmul, input: [a, b]}
+  - {name: mean, type: MeanSubtraction, input: mm}
+"""
+
 
 def camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
@@ -67,13 +79,14 @@ def nnc_value(value: object) -> str:
 
 
 def sdcproj(spec: nnspec.Spec) -> str:
-    """The spec as an NNC project: its layers' written properties, one link from each layer to the next."""
+    """The spec as an NNC project: its layers' properties, a link from each input to its pin."""
     lines = ["[Engine]", "SDeepEngineType=NNabla", "[Network_Global]"]
     names = list(spec.order)
-    lines += [f"NumLayer={len(names)}", f"NumLink={len(names) - 1}"]
+    links = [(names.index(source), index, pin) for index, name in enumerate(names)
+             for pin, source in enumerate(spec.layers[name].inputs)]
+    lines += [f"NumLayer={len(names)}", f"NumLink={len(links)}"]
     for index, name in enumerate(names):
         layer = spec.layers[name]
-        assert index == 0 or layer.inputs == [names[index - 1]], f"{name}: only chains are written"
         props = {"Name": name}
         for prop in layer.type.properties:
             value = layer.props[prop.name]
@@ -84,9 +97,9 @@ def sdcproj(spec: nnspec.Spec) -> str:
         for number, (key, value) in enumerate(props.items()):
             lines += [f"Property_{number}_Name={key}", f"Property_{number}_Value={value}"]
         lines.append(f"NumProperty={len(props)}")
-    for index in range(len(names) - 1):
-        lines += [f"[Link_{index}]", f"ID={100 + index}", f"SourceLayerID={index}", "SourcePinIndex=0"]
-        lines += [f"DestLayerID={index + 1}", "DestPinIndex=0"]
+    for number, (source, target, pin) in enumerate(links):
+        lines += [f"[Link_{number}]", f"ID={100 + number}", f"SourceLayerID={source}", "SourcePinIndex=0"]
+        lines += [f"DestLayerID={target}", f"DestPinIndex={pin}"]
     return "\n".join(lines) + "\n"
 
 
@@ -127,11 +140,16 @@ def complete(tools: Path, spec: nnspec.Spec) -> dict[str, dict[str, object]]:
 
 
 def main(tools: Path) -> None:
-    specs = {"lenet": nnspec.load(ROOT / "specs" / "lenet.yaml"), "nnc-costs": nnspec.loads(COST_SPEC)}
+    specs = {
+        "lenet": nnspec.load(ROOT / "specs" / "lenet.yaml"),
+        "nnc-costs": nnspec.loads(COST_SPEC),
+        "nnc-open": nnspec.loads(OPEN_SPEC),
+    }
     figures = {name: complete(tools, spec) for name, spec in specs.items()}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     note = "Cost* per layer as NNC's nncd_console_cli_util complete computes them: scripts/make_nnc_cost_fixture.py"
-    OUT.write_text(json.dumps({"note": note, "cost_spec": COST_SPEC, "projects": figures}, indent=1) + "\n")
+    written = {"note": note, "specs": {"nnc-costs": COST_SPEC, "nnc-open": OPEN_SPEC}, "projects": figures}
+    OUT.write_text(json.dumps(written, indent=1) + "\n")
     print(f"wrote {OUT}")
 
 

@@ -84,12 +84,20 @@ def test_batch_normalization_and_nnc_per_value_formulas():
 
 
 def test_a_layer_type_without_a_known_rule_is_marked_not_counted():
+    from nnspec.layers.cost import layer_cost
+
+    cost = layer_cost("SomeFutureLayer", [(2, 3)], (2, 3), {}, {})
+    assert cost == NOT_COUNTED and not cost.counted
+
+
+def test_batch_matmul_counts_the_summed_axis_for_every_output_value():
     costs = costs_of(
         "  - {name: a, type: Input, size: [2, 3, 4]}\n"
-        "  - {name: b, type: Input, size: [2, 4, 5]}\n"
+        "  - {name: b, type: Input, size: [1, 4, 5]}\n"
         "  - {name: m, type: BatchMatmul, input: [a, b]}\n"
     )
-    assert costs["m"] == NOT_COUNTED and not costs["m"].counted
+    # output 2x3x5 (b broadcast over the leading axis), each value a sum of 4 products
+    assert costs["m"] == Cost(multiply_add=2 * 3 * 5 * 4)
 
 
 def test_every_layer_type_has_a_decided_count():
@@ -181,17 +189,18 @@ NNC_FIELDS = {
 }
 # Where nnspec counts otherwise, on purpose: NNC's DepthwiseDeconvolution declares W as
 # (in_maps x divisor, kernel), nnabla's array is (in_maps, kernel): 8x2x2 = 32 + 4 biases, not 68.
-NNC_DIFFERS = {("nnc-costs", "dwup", "parameter"): (36, 68)}
+# MeanSubtraction declares no CostParameter: NNC shows none for its running mean (2x3x5) and count (1).
+NNC_DIFFERS = {("nnc-costs", "dwup", "parameter"): (36, 68), ("nnc-open", "mean", "parameter"): (31, 0)}
 
 
 def nnc_figures() -> dict:
     return json.loads((ROOT / "tests" / "fixtures" / "nnc" / "costs.json").read_text())
 
 
-@pytest.mark.parametrize("project", ["lenet", "nnc-costs"])
+@pytest.mark.parametrize("project", ["lenet", "nnc-costs", "nnc-open"])
 def test_every_figure_equals_nncs_own(project):
     figures = nnc_figures()
-    spec = nnspec.load(SPECS / "lenet.yaml") if project == "lenet" else nnspec.loads(figures["cost_spec"])
+    spec = nnspec.load(SPECS / "lenet.yaml") if project == "lenet" else nnspec.loads(figures["specs"][project])
     costs = layer_costs(spec)
     nnc = figures["projects"][project]
     assert list(nnc) == list(spec.order)

@@ -11,11 +11,15 @@ Where NNC computes a figure in its program rather than in a formula (``*Convolut
 run on projects of these layers: tests/fixtures/nnc/costs.json, scripts/make_nnc_cost_fixture.py):
 every output value of the four convolutions costs one multiply-add per weight of its output map,
 |Output| x in_maps/group x |kernel| (depthwise: |Output| x |kernel|). For a deconvolution that
-counts the zeros a stride spreads between the inputs, as NNC does. BatchMatmul and MeanSubtraction
-are left ``counted=False`` (NOT_COUNTED, the UNKNOWN set) rather than guessed. Parameters are the sum
-of the layer's parameter sizes (NNC's ``*SumParameterSize``), the arrays nnabla makes:
-BatchNormalization's mean and variance count; for DepthwiseDeconvolution NNC's definition declares
-W as (in_maps x divisor, kernel) where nnabla's is (in_maps, kernel), so NNC shows more parameters.
+counts the zeros a stride spreads between the inputs, as NNC does. BatchMatmul's
+``*MatmulMultiplyAddSize`` is |Output| x the length of the axis summed over (NNC's program computes
+no figure where the leading axes broadcast; the same formula counts those here). A layer type added
+without a decided count is ``counted=False`` (NOT_COUNTED, the UNKNOWN set) rather than guessed.
+Parameters are the sum of the layer's parameter sizes (NNC's ``*SumParameterSize``), the arrays
+nnabla makes: BatchNormalization's mean and variance count. Two layer types differ from NNC's figure
+on purpose: for DepthwiseDeconvolution NNC's definition declares W as (in_maps x divisor, kernel)
+where nnabla's is (in_maps, kernel), so NNC shows more parameters; MeanSubtraction declares no
+CostParameter, so NNC shows none for its running mean and count.
 """
 
 from __future__ import annotations
@@ -134,6 +138,7 @@ PER_VALUE: dict[str, dict[str, tuple[str, int]]] = {
     "Dropout": {"multiply": (_I, 1)},
     "SigmoidCrossEntropy": {"add": (_I, 1), "division": (_I, 1), "exp": (_I, 1)},
     "SoftmaxCrossEntropy": {"add": (_I, 1), "exp": (_I, 1), "division": (_I, 1)},
+    "MeanSubtraction": {"add": (_I, 1)},
 }
 
 # Layer types NNC's definitions declare no Cost* for: they cost nothing in NNC's summary.
@@ -145,15 +150,15 @@ NO_COST = frozenset(
     "Unpooling".split()
 )
 
-# Layer types NNC computes a figure for in its binary (BatchMatmul's *MatmulMultiplyAddSize) or whose
-# definition nnspec has not transcribed (MeanSubtraction): NOT_COUNTED, not zeros that would pass for free.
-UNKNOWN = frozenset({"BatchMatmul", "MeanSubtraction"})
+# Layer types whose count nnspec does not know: NOT_COUNTED, not zeros that would pass for free. None today
+# (tests/test_cost.py compares every count of nnspec's with NNC's own or with NNC's formulas).
+UNKNOWN: frozenset[str] = frozenset()
 
 # The convolutions' operations follow from their weight W (see layer_cost).
 _CONVOLUTIONS = ("Convolution", "DepthwiseConvolution")
 _DECONVOLUTIONS = ("Deconvolution", "DepthwiseDeconvolution")
 # The layer types layer_cost counts with a rule of their own, not PER_VALUE's one formula per figure.
-OWN_RULES = frozenset({"Affine", "Embed", "MaxPooling", *_CONVOLUTIONS, *_DECONVOLUTIONS})
+OWN_RULES = frozenset({"Affine", "BatchMatmul", "Embed", "MaxPooling", *_CONVOLUTIONS, *_DECONVOLUTIONS})
 
 
 def layer_cost(
@@ -196,6 +201,9 @@ def layer_cost(
         per_map = prod(weight) // (props["out_maps"] if type_name == "Deconvolution" else weight[0])
         bias = size_out * bool(props.get("with_bias", True))
         return Cost(parameter=parameters, add=bias, multiply_add=size_out * per_map)
+    if type_name == "BatchMatmul":
+        # NNC's *MatmulMultiplyAddSize: each output value sums the first input's last axis
+        return Cost(multiply_add=size_out * input_shapes[0][-1])
     if type_name == "MaxPooling":
         return Cost(if_=size_out * prod(props["kernel_shape"]))  # NNC: CostIf = |Output| * |KernelShape|
     if type_name == "Embed":
