@@ -555,7 +555,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.summary and renderer.name != "text":
         raise UsageError(
             f"--summary adds a table to the text report, not --format {renderer.name}'s"
-            + (" (the JSON report has each layer's cost, the totals and the memory already)" if renderer.name == "json" else "")
+            + (
+                " (the JSON report has each layer's cost, the totals and the memory already)"
+                if renderer.name == "json"
+                else ""
+            )
         )
     if output is not None:
         keep = None

@@ -82,8 +82,11 @@ def sdcproj(spec: nnspec.Spec) -> str:
     """The spec as an NNC project: its layers' properties, a link from each input to its pin."""
     lines = ["[Engine]", "SDeepEngineType=NNabla", "[Network_Global]"]
     names = list(spec.order)
-    links = [(names.index(source), index, pin) for index, name in enumerate(names)
-             for pin, source in enumerate(spec.layers[name].inputs)]
+    links = [
+        (names.index(source), index, pin)
+        for index, name in enumerate(names)
+        for pin, source in enumerate(spec.layers[name].inputs)
+    ]
     lines += [f"NumLayer={len(names)}", f"NumLink={len(links)}"]
     for index, name in enumerate(names):
         layer = spec.layers[name]

@@ -46,3 +46,9 @@ def test_readme_spec_with_standardised_data_gets_no_input_range_finding():
     assert abs(x.mean) < 0.1 and 0.9 < x.std < 1.1
     assert not [f for f in result.findings if f.check == "input-range"]
     assert not [d for d in predicted(spec) if d.code == "input-range"]
+
+
+def test_readme_model_summary_is_current(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    assert main(["validate", "--summary", "--batch-size", "64", "specs/lenet.yaml"]) == 0
+    assert capsys.readouterr().out == shown_after("nnspec validate --summary --batch-size 64 specs/lenet.yaml")

@@ -158,7 +158,10 @@ def test_dot_tooltips_carry_each_layers_parameters_and_multiply_adds(capsys):
     # conv1: 6x1x5x5 + 6; (6x24x24) x 25. fc1: 256x120 + 120; 256 x 120
     assert nodes["conv1"]["tooltip"].startswith("conv1 (Convolution): 156 parameters, 86,400 multiply-adds per sample")
     assert nodes["fc1"]["tooltip"].startswith("fc1 (Affine): 30,840 parameters, 30,720 multiply-adds per sample")
-    assert nodes["relu1"]["tooltip"].split("\n") == ["relu1 (ReLU): 0 parameters, 0 multiply-adds per sample", "no finding"]
+    assert nodes["relu1"]["tooltip"].split("\n") == [
+        "relu1 (ReLU): 0 parameters, 0 multiply-adds per sample",
+        "no finding",
+    ]
 
 
 def test_svg_boxes_and_their_texts_carry_the_tooltip_as_a_title(tmp_path):

@@ -101,14 +101,11 @@ class Footprint:
             outputs=samples * sum(self.sample_values[name] for name in outputs) * item,
         )
 
-
     def kept(self, samples: int, keep_values: int | None) -> list[str]:
         """The output layers a run of ``samples`` keeps for every sample: those of at most
         ``keep_values`` values in all (None: every one)."""
         return [
-            name
-            for name in self.outputs
-            if keep_values is None or samples * self.sample_values[name] <= keep_values
+            name for name in self.outputs if keep_values is None or samples * self.sample_values[name] <= keep_values
         ]
 
     def output_bytes(self, samples: int) -> int:

@@ -18,7 +18,7 @@ def summary_text(spec: Spec, sized: RunMemory | None = None, unsized: str = "") 
     needs; ``unsized`` says why a run could not be sized, in its place."""
     rows = summarize(spec)
     batch = sized.batch if sized is not None else None
-    header = ("layer", "type", "output", "parameters", "multiply-adds", "bytes/sample")
+    header: tuple[str, ...] = ("layer", "type", "output", "parameters", "multiply-adds", "bytes/sample")
     header += ("bytes/batch",) if batch is not None else ()
     table = [
         (
@@ -51,7 +51,9 @@ def summary_text(spec: Spec, sized: RunMemory | None = None, unsized: str = "") 
         return "  ".join(left + right).rstrip()
 
     rule = "-" * len(line(header))
-    sizes = f"each output's size, per sample and for a batch of {batch:,}" if batch is not None else "each output's size"
+    sizes = (
+        f"each output's size, per sample and for a batch of {batch:,}" if batch is not None else "each output's size"
+    )
     out = [f"{printable(spec.file)}: {len(rows)} layers, per sample ({spec.dtype}); bytes: {sizes}", line(header), rule]
     out += [line(cells) for cells in table]
     out += [rule, line(total)]
@@ -77,7 +79,11 @@ def memory_lines(spec: Spec, sized: RunMemory) -> list[str]:
         f"(--output keeps them all: {format_bytes(sized.all_outputs)})"
     )
     parts = (
-        ("parameters", need.parameters, f"{total_parameters(spec):,} values, drawn or read in float64, kept in {spec.dtype}"),
+        (
+            "parameters",
+            need.parameters,
+            f"{total_parameters(spec):,} values, drawn or read in float64, kept in {spec.dtype}",
+        ),
         (
             "generated data",
             need.data,

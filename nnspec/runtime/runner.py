@@ -418,7 +418,18 @@ class Runner:
         omitted = {name: (done, *spec.layers[name].inferred_shape) for name in spec.outputs if name not in kept}
         notes = [*self.notes, *(note for source in data.values() for note in getattr(source, "notes", ()))]
         result = RunResult(
-            spec, done, outputs, stats, findings, self.parameters, notes, omitted, interrupted, count, self.semantics, sized
+            spec,
+            done,
+            outputs,
+            stats,
+            findings,
+            self.parameters,
+            notes,
+            omitted,
+            interrupted,
+            count,
+            self.semantics,
+            sized,
         )
         if result.interrupted:
             raise RunInterrupted(result)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import io
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from math import inf
@@ -383,8 +382,9 @@ def with_tooltips(svg: bytes, drawn: Mapping[str, Box]) -> bytes:
     text = svg.decode("utf-8")
     for name, box in drawn.items():
         title = f"<title>{html.escape(box.tooltip)}</title>"
-        pattern = rf'(<g id="{re.escape(box_id(name))}(?:-text-\d+)?">)'
-        text = re.sub(pattern, lambda match: match.group(1) + title, text)
+        for group in (box_id(name), *(f"{box_id(name)}-text-{i}" for i in range(len(box.lines)))):
+            opening = f'<g id="{group}">'
+            text = text.replace(opening, opening + title, 1)
     return text.encode("utf-8")
 
 
