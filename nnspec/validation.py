@@ -22,6 +22,7 @@ from .core.diagnostics import Diagnostic, DiagnosticList, SpecError
 from .files.confine import Confinement
 from .runtime.inputs import check_spec_data
 from .runtime.params import check_parameter_files
+from .spec.expressions import argument_values, read_arguments
 from .spec.graph import (
     check_settings,
     check_shared_variables,
@@ -31,7 +32,6 @@ from .spec.graph import (
     resolve_layers,
     wire,
 )
-from .spec.expressions import argument_values, read_arguments
 from .spec.loader import Document, load_text
 from .spec.model import Spec
 from .spec.readers import read_spec

@@ -29,7 +29,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any, Union
+from typing import Any
 
 from ..core import codes
 from ..core.diagnostics import DiagnosticList, show_value
@@ -72,7 +72,6 @@ ARGUMENT_TYPES = (
 )
 
 
-
 @dataclass(frozen=True)
 class Unusable:
     """An argument expressions cannot read: text, a list of lists, or one whose value is invalid
@@ -83,7 +82,7 @@ class Unusable:
 
 
 # A value an expression computes: an exact number, a boolean, or an array argument's numbers.
-Value = Union[Fraction, bool, tuple[Fraction, ...]]
+Value = Fraction | bool | tuple[Fraction, ...]
 
 
 class ExpressionError(ValueError):
@@ -141,7 +140,7 @@ _TOKEN = re.compile(
     r"(?P<space>\s+)"
     r"|(?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<operator>//|[-+*/%()\[\],])"
+    r"|(?P<operator>//|\*\*|[-+*/%()\[\],])"
 )
 
 
@@ -152,27 +151,24 @@ class _Token:
     offset: int
 
 
-def _tokens(text: str) -> list[_Token]:
-    found = []
-    offset = 0
-    while offset < len(text):
+def _next_token(text: str, offset: int) -> _Token:
+    """The token at ``offset`` (spaces skipped); read one at a time, so the first error in reading
+    order is the one reported."""
+    while True:
+        if offset >= len(text):
+            return _Token("end", "", len(text))
         match = _TOKEN.match(text, offset)
         if match is None:
             raise ExpressionError(_unexpected_character(text, offset), offset, codes.EXPRESSION_SYNTAX)
-        kind = match.lastgroup or ""
-        if kind != "space":
-            found.append(_Token(kind, match.group(), offset))
+        if match.lastgroup != "space":
+            return _Token(match.lastgroup or "", match.group(), offset)
         offset = match.end()
-    found.append(_Token("end", "", len(text)))
-    return found
 
 
 def _unexpected_character(text: str, offset: int) -> str:
     character = text[offset]
     if character == "." and offset > 0 and (text[offset - 1].isalnum() or text[offset - 1] == "_"):
         return "'.' after a name: expressions have no attributes, only numbers, names, Input[k] and + - * / // %"
-    if character == "*" and text.startswith("**", offset):
-        return "'**' is not an operator of expressions (NNC has + - * /; nnspec adds // and %)"
     shown = repr(character) if character.isprintable() else f"U+{ord(character):04X}"
     return f"unexpected character {shown}: expressions hold numbers, names, Input[k], + - * / // % and ( )"
 
@@ -184,17 +180,13 @@ class _Parser:
 
     def __init__(self, text: str):
         self.text = text
-        self.tokens = _tokens(text)
-        self.position = 0
+        self.token = _next_token(text, 0)
         self.depth = 0
-
-    @property
-    def token(self) -> _Token:
-        return self.tokens[self.position]
 
     def take(self) -> _Token:
         token = self.token
-        self.position += 1
+        if token.kind != "end":
+            self.token = _next_token(self.text, token.offset + len(token.text))
         return token
 
     def elements(self) -> list[Node]:
@@ -214,7 +206,10 @@ class _Parser:
         return self.chain(("+", "-"), self.product)
 
     def product(self) -> Node:
-        return self.chain(("*", "/", "//", "%"), self.sign)
+        node = self.chain(("*", "/", "//", "%"), self.sign)
+        if self.token.text == "**":
+            raise self.error("'**' is not an operator of expressions (NNC has + - * /; nnspec adds // and %)")
+        return node
 
     def chain(self, operators: tuple[str, ...], operand) -> Node:
         first = operand()
@@ -249,7 +244,7 @@ class _Parser:
             inner = self.deeper(self.sum)
             closing = self.expect(")", token)
             return replace(inner, start=token.offset, end=closing.offset + 1)  # quoted with its parentheses
-        self.position -= 1
+        self.token = token  # not taken: the error points at it
         if token.kind == "end":
             raise self.error("the expression ends where a value should come")
         raise self.error(f"unexpected {self.shown(token)}: a number, a name, Input[k] or '(' goes here")
@@ -348,13 +343,13 @@ def _value(node: Node, scope: Scope, text: str) -> Value:
         return -operand if node.operator == "-" else operand
     assert isinstance(node, Chain)
     result = _number(node.first, scope, text)
-    for operator, operand in node.rest:
-        right = _number(operand, scope, text)
+    for operator, part in node.rest:
+        right = _number(part, scope, text)
         if right == 0 and operator in ("/", "//", "%"):
-            raise ExpressionError(f"division by zero: {_quoted(operand, text)} is 0 here", operand.start)
+            raise ExpressionError(f"division by zero: {_quoted(part, text)} is 0 here", part.start)
         result = _apply(operator, result, right)
         if abs(result) > MAX_MAGNITUDE:
-            raise ExpressionError(f"'{text[node.start : operand.end]}' is too large (beyond 1e308)", node.start)
+            raise ExpressionError(f"'{text[node.start : part.end]}' is too large (beyond 1e308)", node.start)
     return result
 
 
@@ -670,4 +665,3 @@ def read_arguments(data: Mapping[str, Any], diagnostics: DiagnosticList) -> dict
             )
         arguments[name] = Argument(name, entry["type"], entry["value"], valid=not problem)
     return arguments
-

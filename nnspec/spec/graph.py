@@ -217,6 +217,8 @@ def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList
                 layer=layer.name,
             )
     for param in layer.type.parameters:
+        if any(name in layer.expressions for name in _SWITCHES):
+            break  # what switches a parameter off is known once evaluated; the shape rules use it then
         if param.name in raw and not param.enabled(layer.props):
             diagnostics.add(
                 f"layer {layer.title} is given parameter '{param.name}', which its properties switch off "
@@ -226,6 +228,10 @@ def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList
                 at_key=True,
                 layer=layer.name,
             )
+
+
+# Properties that switch a layer's parameters on or off (Parameter.enabled reads them).
+_SWITCHES = ("with_bias",)
 
 
 def check_settings(settings: dict[str, Any], path: tuple, layer: Layer | None, diagnostics: DiagnosticList) -> None:

@@ -332,7 +332,7 @@ class _Builder:
             self._error(event, problem, codes.YAML_VALUE)
         return value
 
-    def _expression_start(self, event: yaml.ScalarEvent, path: Path_) -> None:
+    def _expression_start(self, event, path: Path_) -> None:
         start, end = event.start_mark, event.end_mark
         quotes = 2 if event.style in ("'", '"') else 0 if not event.style else None
         if quotes is not None and start.line == end.line and end.column - start.column == len(event.value) + quotes:

@@ -22,8 +22,8 @@ from ..core import codes
 from ..core.diagnostics import DiagnosticList, show_value
 from ..layers.catalog import layer_types
 from ..layers.unsupported import nnc_category, not_supported_message
-from .nnc_spellings import property_hint, value_hint
 from .expressions import without_expressions
+from .nnc_spellings import property_hint, value_hint
 from .schema import DTYPES, FORMAT_VERSION, spec_schema
 
 _NAME_RULE = "a name of letters, digits and _, not starting with a digit"
