@@ -29,14 +29,17 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from functools import cache
 from typing import Any
+
+import jsonschema
 
 from ..core import codes
 from ..core.diagnostics import DiagnosticList, show_value
 from ..core.printable import printable
 from ..layers.catalog import INT_MAX, KINDS, Property, Shape, format_shape
 
-MAX_LENGTH = 1000  # characters of one expression: NNC's longest in its samples is 41
+MAX_LENGTH = 1000  # characters of one expression: NNC's are a line (NumAnchor*(4+1+NetNumClass))
 MAX_DEPTH = 32  # nested parentheses, unary signs and Input[...] brackets
 MAX_MAGNITUDE = Fraction(10) ** 308  # a float's range: every intermediate value stays inside it
 MAX_EXPONENT_DIGITS = 3  # 1e999 at most in a literal, so reading one cannot make a huge number
@@ -629,13 +632,16 @@ def argument_values(arguments: Mapping[str, Argument]) -> dict[str, Value | Unus
 
 def kind_problem(prop: Property, value: Any) -> str:
     """What a literal check of ``prop`` says of ``value`` ("" when it passes): the kind's JSON Schema."""
-    import jsonschema
-
-    if jsonschema.Draft7Validator(KINDS[prop.kind][0]).is_valid(value):
+    if _kind_validator(prop.kind).is_valid(value):
         if prop.kind == "range" and value[0] > value[1]:
             return "must be [low, high] with low <= high"
         return ""
     return f"must be {prop.expects}"
+
+
+@cache
+def _kind_validator(kind: str) -> Any:
+    return jsonschema.Draft7Validator(KINDS[kind][0])
 
 
 def read_arguments(data: Mapping[str, Any], diagnostics: DiagnosticList) -> dict[str, Argument]:
