@@ -370,3 +370,21 @@ def test_the_published_schema_takes_expressions_where_numbers_go_and_not_elsewhe
     wrong["layers"][1]["out_maps"] = "Input[0]"  # no '='
     wrong["arguments"]["Widen"]["type"] = "Pint"
     assert len(list(validator.iter_errors(wrong))) == 3
+
+
+def test_an_unknown_argument_type_gets_the_closest_one():
+    with pytest.raises(SpecError) as caught:
+        nnspec.loads(
+            "nnspec: 1\narguments:\n  n: {type: Pint, value: 3}\nlayers:\n  - {name: x, type: Input, size: [3]}\n"
+        )
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.message == "argument 'n' has unknown type 'Pint'; did you mean 'PInt'?"
+    assert (diagnostic.line, diagnostic.column) == (3, 13)
+
+
+def test_a_description_that_looks_like_layers_is_left_as_written_in_the_resolved_spec():
+    description = "- name: conv\n  out_maps: =Input[0]*Widen\n    out_maps: x"
+    spec = nnspec.loads(WITH_EXPRESSIONS.replace("seed: 5", "seed: 5\ndescription: " + json.dumps(description)))
+    text = resolved_text(spec)
+    assert nnspec.loads(text).description == description
+    assert text.count("  # 4\n") == 1  # conv's out_maps, in layers: only

@@ -140,7 +140,7 @@ class Chain(Node):
 
 
 _TOKEN = re.compile(
-    r"(?P<space>\s+)"
+    r"(?P<space>[ \t]+)"  # not \s: no line breaks or Unicode spaces in an expression
     r"|(?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"
     r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
     r"|(?P<operator>//|\*\*|[-+*/%()\[\],])"

@@ -145,14 +145,17 @@ def _with_expression_values(text: str, spec: Spec) -> str:
     """Each line holding a property written as an expression, with the value it gives as a comment
     (layer names and property names are plain words, so their lines are found by their start)."""
     lines = text.split("\n")
+    in_layers = False  # only the layers: section (a description's text may hold any line)
     layer = None
     for number, line in enumerate(lines):
-        if start := _LAYER_START.match(line):
+        if not line.startswith(" "):
+            in_layers, layer = line == "layers:", None
+        elif not in_layers:
+            continue
+        elif start := _LAYER_START.match(line):
             layer = spec.layers.get(start["name"])
         elif layer is not None and (key := _LAYER_KEY.match(line)) and key["key"] in layer.expressions:
             lines[number] = f"{line}  # {shown_value(_plain(layer.props[key['key']]))}"
-        elif not line.startswith("    "):
-            layer = None
     return "\n".join(lines)
 
 

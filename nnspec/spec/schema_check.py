@@ -242,6 +242,10 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any], diagnosti
         hint = diagnostics.suggestion(str(instance), _value_of(error)) or " (docs/checks.md lists the checks)"
         yield (f"unknown check '{instance}'{hint}", path + (instance,), True, codes.UNKNOWN_CHECK)
         return
+    if len(path) == 3 and path[0] == "arguments" and path[2] == "type" and validator == "enum":
+        hint = diagnostics.suggestion(str(instance), _value_of(error)) or f" ({', '.join(_value_of(error))})"
+        yield (f"argument '{path[1]}' has unknown type {show_value(instance)}{hint}", path, False, codes.INVALID_VALUE)
+        return
     if path in (("data",), ("arguments",)) and validator == "pattern":  # propertyNames: ``instance`` is the key
         what = "data variable" if path == ("data",) else "argument"
         yield (f"{what} '{instance}' must be {_NAME_RULE}", path + (instance,), True, codes.INVALID_VALUE)
