@@ -454,10 +454,6 @@ class PropertyExpression:
     written: Any
     parts: tuple[Any, ...]
 
-    @property
-    def listed(self) -> bool:
-        return isinstance(self.written, list)
-
 
 def parse_property(prop: Property, value: Any, path: tuple) -> PropertyExpression | None:
     """The expression a property's written value holds (None: a plain literal); ExpressionError

@@ -29,6 +29,7 @@ from .expressions import (
     Scope,
     Unusable,
     Value,
+    Written,
     kind_problem,
     parse_property,
     property_value,
@@ -117,7 +118,7 @@ def _with_kernel_length(raw: dict[str, Any], expressions: Mapping[str, PropertyE
     kernel = expressions.get("kernel_shape")
     if kernel is None:
         return raw
-    length = sum(len(part.nodes) if hasattr(part, "nodes") else 1 for part in kernel.parts)
+    length = sum(len(part.nodes) if isinstance(part, Written) else 1 for part in kernel.parts)
     return {**raw, "kernel_shape": [1] * length}
 
 
