@@ -26,6 +26,7 @@ from .spec.expressions import argument_values, read_arguments
 from .spec.graph import (
     check_settings,
     check_shared_variables,
+    check_switched_parameters,
     execution_order,
     infer_shapes,
     output_layers,
@@ -135,6 +136,7 @@ def _build_spec(
     order = execution_order(graph, layers) if graph is not None else ()
     if graph is not None:
         infer_shapes(order, layers, diagnostics, argument_values(arguments))
+        check_switched_parameters(layers, raw_layers, diagnostics)
     # after shapes: a file's shape is checked against the layer's
     check_parameter_files(layers, confinement, read_data, diagnostics)
     check_shared_variables(layers, diagnostics)

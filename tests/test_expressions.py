@@ -293,6 +293,17 @@ def test_an_expression_with_a_switch_property_and_its_parameter():
     assert spec.layers["fc"].parameter_shapes["b"] == (2,)
 
 
+def test_a_parameter_switched_off_by_an_expression_is_reported_once_evaluated():
+    with pytest.raises(SpecError) as caught:
+        nnspec.loads(
+            "nnspec: 1\narguments:\n  Bias: {type: Boolean, value: false}\nlayers:\n"
+            "  - {name: x, type: Input, size: [3]}\n"
+            "  - {name: fc, type: Affine, out_shape: 2, with_bias: =Bias, b: {initializer: Constant, multiplier: 1}}\n"
+        )
+    (diagnostic,) = caught.value.diagnostics
+    assert diagnostic.code == codes.UNUSED_PARAMETER and "'b'" in diagnostic.message
+
+
 # ------------------------------------------------------------------------------------------ arguments
 
 

@@ -217,9 +217,25 @@ def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList
                 code=codes.INVALID_VALUE,
                 layer=layer.name,
             )
+    if not _switched_by_expression(layer):  # else known once evaluated: check_switched_parameters
+        check_parameters_switched_off(layer, raw, diagnostics)
+
+
+def _switched_by_expression(layer: Layer) -> bool:
+    return any(name in layer.expressions for name in _SWITCHES)
+
+
+def check_switched_parameters(layers: dict[str, Layer], raw_layers: list[Any], diagnostics: DiagnosticList) -> None:
+    """After shape inference: the parameters given to layers whose switch (with_bias) is an
+    expression, now evaluated (a layer whose expressions failed is left out: its error is reported)."""
+    for layer in layers.values():
+        if _switched_by_expression(layer) and layer.shape is not None:
+            check_parameters_switched_off(layer, raw_layers[layer.index], diagnostics)
+
+
+def check_parameters_switched_off(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList) -> None:
+    """A parameter given while a property switches it off (b with with_bias: false) is an error."""
     for param in layer.type.parameters:
-        if any(name in layer.expressions for name in _SWITCHES):
-            break  # what switches a parameter off is known once evaluated; the shape rules use it then
         if param.name in raw and not param.enabled(layer.props):
             diagnostics.add(
                 f"layer {layer.title} is given parameter '{param.name}', which its properties switch off "
