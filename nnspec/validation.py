@@ -22,9 +22,11 @@ from .core.diagnostics import Diagnostic, DiagnosticList, SpecError
 from .files.confine import Confinement
 from .runtime.inputs import check_spec_data
 from .runtime.params import check_parameter_files
+from .spec.expressions import argument_values, read_arguments
 from .spec.graph import (
     check_settings,
     check_shared_variables,
+    check_switched_parameters,
     execution_order,
     infer_shapes,
     output_layers,
@@ -125,6 +127,7 @@ def _build_spec(
     given = data.get("layers")
     raw_layers: list[Any] = given if isinstance(given, list) else []
     names = [raw["name"] for raw in raw_layers if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
+    arguments = read_arguments(data, diagnostics)
     layers = resolve_layers(raw_layers, broken, doc, diagnostics)
     if isinstance(data.get("checks"), dict):
         check_settings(data["checks"], ("checks",), None, diagnostics)
@@ -132,7 +135,8 @@ def _build_spec(
     outputs = output_layers(data, names, layers, graph, diagnostics)
     order = execution_order(graph, layers) if graph is not None else ()
     if graph is not None:
-        infer_shapes(order, layers, diagnostics)
+        infer_shapes(order, layers, diagnostics, argument_values(arguments))
+        check_switched_parameters(layers, raw_layers, diagnostics)
     # after shapes: a file's shape is checked against the layer's
     check_parameter_files(layers, confinement, read_data, diagnostics)
     check_shared_variables(layers, diagnostics)
@@ -156,6 +160,7 @@ def _build_spec(
         dataset=dataset,
         confinement=confinement,
         read_data=read_data,
+        arguments=arguments,
     )
 
 

@@ -73,6 +73,9 @@ UNKNOWN_PROPERTY = _code("unknown-property", "schema", "a property the layer typ
 UNKNOWN_TYPE = _code("unknown-type", "schema", "an unknown layer type")
 UNKNOWN_CHECK = _code("unknown-check", "schema", "an unknown range check id, or one that does not apply to the layer")
 INVALID_VALUE = _code("invalid-value", "schema", "a value of the wrong type or out of its range")
+EXPRESSION_SYNTAX = _code(
+    "expression-syntax", "schema", "a property expression (=...) that does not parse, or is too long or deep"
+)
 
 DUPLICATE_NAME = _code("duplicate-name", "wiring", "two layers with one name")
 UNKNOWN_INPUT = _code("unknown-input", "wiring", "an input naming no layer")
@@ -81,6 +84,10 @@ ARITY = _code("arity", "wiring", "a layer with the wrong number of inputs")
 CYCLE = _code("cycle", "wiring", "layers whose inputs form a cycle")
 
 SHAPE = _code("shape", "shape", "shapes a layer cannot take")
+EXPRESSION = _code(
+    "expression", "shape", "a property expression that does not evaluate: division by zero, Input[k] out of range"
+)
+UNKNOWN_ARGUMENT = _code("unknown-argument", "shape", "an expression naming no argument")
 
 MISSING_FILE = _code("missing-file", "files", "a file the spec names does not exist or may not be read")
 INVALID_FILE = _code("invalid-file", "files", "a file the spec names that does not hold what it should")

@@ -8,7 +8,9 @@ stage goes on with what is intact.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import networkx as nx
@@ -16,10 +18,23 @@ import networkx as nx
 from ..checks.settings import problem as setting_problem
 from ..checks.table import all_checks, checks_for
 from ..core import codes
-from ..core.diagnostics import DiagnosticList
+from ..core.diagnostics import ERROR, Diagnostic, DiagnosticList
 from ..core.suggest import Candidates
 from ..layers.catalog import Parameter, Property, ShapeError, Target, format_shape, layer_types
 from ..layers.generators import NO_GENERATOR
+from .expressions import (
+    INPUT,
+    ExpressionError,
+    PropertyExpression,
+    Scope,
+    Unusable,
+    Value,
+    Written,
+    kind_problem,
+    parse_property,
+    property_value,
+    shown_value,
+)
 from .loader import Document
 from .model import DataReader, Layer, ParameterSource, TargetSource, data_readers
 
@@ -54,17 +69,124 @@ def resolve_layers(
         if layer_type is None or ("layers", index) in broken:
             previous = name
             continue  # its own errors are reported; it is left out of wiring and shapes
+        expressions = _parsed_expressions(layer_type.properties, raw, index, diagnostics)
+        if expressions is None:
+            previous = name
+            continue  # an expression that does not parse: reported; the layer is left out as a broken one
         inputs = raw.get("input", previous if layer_type.arity.least > 0 else None)
         inputs = [] if inputs is None else [inputs] if isinstance(inputs, str) else list(inputs)
-        props = {p.name: p.normalize(raw.get(p.name, _default(p, raw))) for p in layer_type.properties}
+        written = _with_kernel_length(raw, expressions)
+        props = {
+            p.name: None if p.name in expressions else p.normalize(raw.get(p.name, _default(p, written)))
+            for p in layer_type.properties
+        }
         params = {p.name: _parameter_source(p, raw.get(p.name, {}), doc.file) for p in layer_type.parameters}
         targets = {t.name: _target_source(t, raw.get(t.name, {})) for t in layer_type.targets}
         layers[name] = Layer(name, layer_type, props, inputs, params, index, raw.get("checks", {}), targets)
+        layers[name].expressions = expressions
         previous = name
     for layer in layers.values():
         _check_values(layer, raw_layers[layer.index], diagnostics)
         check_settings(layer.checks, ("layers", layer.index, "checks"), layer, diagnostics)
     return layers
+
+
+def _parsed_expressions(
+    properties: tuple[Property, ...], raw: dict[str, Any], index: int, diagnostics: DiagnosticList
+) -> dict[str, PropertyExpression] | None:
+    """A layer's properties written as expressions, parsed; None (each syntax error reported) if one
+    does not parse."""
+    parsed: dict[str, PropertyExpression] = {}
+    failed = False
+    for prop in properties:
+        if prop.name not in raw:
+            continue
+        try:
+            expression = parse_property(prop, raw[prop.name], ("layers", index, prop.name))
+        except ExpressionError as exc:
+            _report_expression(exc, prop.name, raw, diagnostics)
+            failed = True
+            continue
+        if expression is not None:
+            parsed[prop.name] = expression
+    return None if failed else parsed
+
+
+def _with_kernel_length(raw: dict[str, Any], expressions: Mapping[str, PropertyExpression]) -> dict[str, Any]:
+    """The layer as written, a kernel_shape given by expressions standing in with as many 1s as it
+    has elements, so per-axis defaults (strides) follow its rank as they follow a literal's."""
+    kernel = expressions.get("kernel_shape")
+    if kernel is None:
+        return raw
+    length = sum(len(part.nodes) if isinstance(part, Written) else 1 for part in kernel.parts)
+    return {**raw, "kernel_shape": [1] * length}
+
+
+def _report_expression(
+    exc: ExpressionError,
+    prop: str,
+    raw: dict[str, Any],
+    diagnostics: DiagnosticList,
+    candidates: tuple[str, ...] = (),
+) -> None:
+    """An expression's error, pointing inside the expression where the source map can say where;
+    an unknown name gets the closest of ``candidates`` (the arguments) or Input as a suggestion."""
+    path = exc.path
+    written = raw.get(prop)
+    text = _written_text(written)
+    name = raw.get("name") if isinstance(raw.get("name"), str) else None
+    kind = raw.get("type")
+    message = f"'{prop}' of layer '{name}' ({kind}): {exc}"
+    if exc.name is not None:
+        message += diagnostics.suggestion(exc.name, [INPUT, *candidates])
+    message += f" (in {text})"
+    start = diagnostics.source_map.expressions.get(path) if diagnostics.source_map is not None else None
+    if start is not None:
+        line, column = start[0], start[1] + 1 + exc.offset  # + 1: the '=' before the expression's text
+    else:
+        line, column = diagnostics.source_map.locate(path) if diagnostics.source_map is not None else (None, None)
+    diagnostics.items.append(Diagnostic(message, diagnostics.file, line, column, ERROR, exc.code, path, name))
+
+
+def _written_text(written: Any) -> str:
+    """A property's expression as written, for messages: cut short past 60 characters."""
+    text = written if isinstance(written, str) else "[" + ", ".join(map(str, written)) + "]"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def evaluate_expressions(
+    layer: Layer,
+    shapes: list[tuple[int, ...]],
+    arguments: Mapping[str, Value | Unusable],
+    diagnostics: DiagnosticList,
+) -> bool:
+    """Evaluate a layer's expressions into its ``props`` (its first input's shape known); False, each
+    problem reported, if one does not evaluate or gives a value its property cannot take."""
+    scope = Scope(arguments, shapes[0] if shapes else None)
+    raw = {"name": layer.name, "type": layer.type.name, **{k: e.written for k, e in layer.expressions.items()}}
+    evaluated = True
+    for name, expression in layer.expressions.items():
+        prop = layer.type.property_map[name]
+        try:
+            value = property_value(expression, prop, scope)
+        except ExpressionError as exc:
+            if not exc.reported:
+                _report_expression(exc, name, raw, diagnostics, candidates=tuple(arguments))
+            evaluated = False
+            continue
+        problem = kind_problem(prop, value)
+        if problem:
+            diagnostics.add(
+                f"'{name}' of layer {layer.title} {problem}; got {shown_value(value)} "
+                f"(from {_written_text(expression.written)})",
+                expression.path,
+                code=codes.INVALID_VALUE,
+                layer=layer.name,
+            )
+            evaluated = False
+            continue
+        layer.props[name] = prop.normalize(value)
+    return evaluated
 
 
 def check_shared_variables(layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
@@ -95,6 +217,24 @@ def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList
                 code=codes.INVALID_VALUE,
                 layer=layer.name,
             )
+    if not _switched_by_expression(layer):  # else known once evaluated: check_switched_parameters
+        check_parameters_switched_off(layer, raw, diagnostics)
+
+
+def _switched_by_expression(layer: Layer) -> bool:
+    return any(name in layer.expressions for name in _SWITCHES)
+
+
+def check_switched_parameters(layers: dict[str, Layer], raw_layers: list[Any], diagnostics: DiagnosticList) -> None:
+    """After shape inference: the parameters given to layers whose switch (with_bias) is an
+    expression, now evaluated (a layer whose expressions failed is left out: its error is reported)."""
+    for layer in layers.values():
+        if _switched_by_expression(layer) and layer.shape is not None:
+            check_parameters_switched_off(layer, raw_layers[layer.index], diagnostics)
+
+
+def check_parameters_switched_off(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList) -> None:
+    """A parameter given while a property switches it off (b with with_bias: false) is an error."""
     for param in layer.type.parameters:
         if param.name in raw and not param.enabled(layer.props):
             diagnostics.add(
@@ -105,6 +245,10 @@ def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList
                 at_key=True,
                 layer=layer.name,
             )
+
+
+# Properties that switch a layer's parameters on or off (Parameter.enabled reads them).
+_SWITCHES = ("with_bias",)
 
 
 def check_settings(settings: dict[str, Any], path: tuple, layer: Layer | None, diagnostics: DiagnosticList) -> None:
@@ -296,8 +440,14 @@ def execution_order(graph: nx.DiGraph, layers: dict[str, Layer]) -> tuple[str, .
     return tuple(nx.lexicographical_topological_sort(graph, key=lambda name: layers[name].index))
 
 
-def infer_shapes(order: tuple[str, ...], layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
+def infer_shapes(
+    order: tuple[str, ...],
+    layers: dict[str, Layer],
+    diagnostics: DiagnosticList,
+    arguments: Mapping[str, Value | Unusable] = MappingProxyType({}),
+) -> None:
     """Run every layer's shape rule in execution ``order``; report the first failure on each path.
+    A layer's expressions are evaluated first, with ``arguments`` and its first input's shape.
 
     Layers that share a parameter scope must agree on the shapes of what they share.
     """
@@ -308,6 +458,9 @@ def infer_shapes(order: tuple[str, ...], layers: dict[str, Layer], diagnostics: 
         shapes = [shape for shape in known if shape is not None]
         if len(shapes) < len(known) or not layer.type.arity.accepts(len(shapes)):
             continue  # an input or the wiring failed already: that error is reported
+        if layer.expressions and not evaluate_expressions(layer, shapes, arguments, diagnostics):
+            layer.shape = None  # the layers after it are left out of shape inference
+            continue
         try:
             layer.shape = tuple(layer.type.infer_shape(shapes, layer.props))
             layer.parameter_shapes = {

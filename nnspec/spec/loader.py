@@ -50,6 +50,9 @@ class SourceMap:
 
     values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    # Where the text of an expression (a scalar starting with '=') begins, when each of its characters
+    # stands for itself in the file (one line, no escapes), so an error can point inside it.
+    expressions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
 
     def locate(self, path: Path_, at_key: bool = False) -> tuple[int | None, int | None]:
         """Line and column of ``path``, or of its nearest located ancestor."""
@@ -323,9 +326,17 @@ class _Builder:
         if path is not None:
             self.source_map.values[path] = _mark(event)
         value, problem = scalar_value(event.value, event.tag, event.implicit, event.style)
+        if path is not None and value_is_text(value, "="):
+            self._expression_start(event, path)
         if problem:
             self._error(event, problem, codes.YAML_VALUE)
         return value
+
+    def _expression_start(self, event, path: Path_) -> None:
+        start, end = event.start_mark, event.end_mark
+        quotes = 2 if event.style in ("'", '"') else 0 if not event.style else None
+        if quotes is not None and start.line == end.line and end.column - start.column == len(event.value) + quotes:
+            self.source_map.expressions[path] = (start.line + 1, start.column + 1 + quotes // 2)
 
     def _check_anchor_and_tag(self, event) -> None:
         if event.anchor is not None:
@@ -370,6 +381,10 @@ class _Builder:
 
     def _error(self, event, message: str, code: str) -> None:
         self.diagnostics.append(_at(self.file, *_mark(event), message, code))
+
+
+def value_is_text(value: Any, prefix: str) -> bool:
+    return isinstance(value, str) and value.startswith(prefix)
 
 
 def _is_number(value: Any) -> bool:

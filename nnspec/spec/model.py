@@ -11,6 +11,7 @@ import networkx as nx
 from ..files.confine import Confinement
 from ..layers.catalog import LayerType, Shape
 from ..layers.generators import NO_GENERATOR
+from .expressions import Argument, PropertyExpression
 from .loader import SourceMap
 
 
@@ -48,6 +49,8 @@ class Layer:
     shape: Shape | None = None
     parameter_shapes: dict[str, Shape] = field(default_factory=dict)
     target_shapes: dict[str, Shape] = field(default_factory=dict)
+    # properties written as expressions (=Input[0]*2): evaluated into ``props`` by shape inference
+    expressions: dict[str, PropertyExpression] = field(default_factory=dict)
 
     @property
     def inferred_shape(self) -> Shape:
@@ -136,6 +139,7 @@ class Spec:
     # where the files it names may be (None: the default, see nnspec.files.confine)
     confinement: Confinement | None = None
     read_data: bool = True  # False: validated without opening the files it names (validate --no-data)
+    arguments: dict[str, Argument] = field(default_factory=dict)  # NNC's Argument layers, by name
 
     @property
     def readers(self) -> list[DataReader]:

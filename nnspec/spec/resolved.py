@@ -22,6 +22,9 @@ What is written, and how:
   initializer is then unused), the path relative to the spec's directory; with
   ``lrate_multiplier`` (NNC's LRateMultiplier, which only training reads) when it is not 1.
 - Targets: ``{dataset, generator, generator_multiplier}``.
+- A property written as an expression (``=Input[0]*2``) keeps it, with the value it gives
+  here in a comment at the end of its line (``out_maps: =Input[0]*2  # 32``): the expression
+  is what the spec says, the comment what runs. ``arguments`` are written as given.
 - ``checks`` (the spec's and each layer's) as written, when set.
 - ``outputs``: always a list, the default (the layers nobody reads) written out.
 - ``data``: each variable's samples, one sample a line, in the Input's ``size``
@@ -35,6 +38,7 @@ Comments in the spec are not carried over.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +46,7 @@ import numpy as np
 import yaml
 
 from ..core.printable import break_commands, escape_character, is_clean, printable
+from .expressions import shown_value
 from .model import Layer, Spec
 from .schema import FORMAT_VERSION
 from .semantics import as_run
@@ -129,7 +134,29 @@ def resolved_text(spec: Spec) -> str:
     source = printable(spec.file)
     header = f"# {source}, resolved by nnspec: every default filled in, every input written out\n"
     header += "".join(f"# {line}\n" for line in _evaluation_notes(spec))
-    return header + dump_yaml(resolved_data(spec))
+    return header + _with_expression_values(dump_yaml(resolved_data(spec)), spec)
+
+
+_LAYER_START = re.compile(r"  - name: (?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
+_LAYER_KEY = re.compile(r"    (?P<key>[a-z_]+): ")
+
+
+def _with_expression_values(text: str, spec: Spec) -> str:
+    """Each line holding a property written as an expression, with the value it gives as a comment
+    (layer names and property names are plain words, so their lines are found by their start)."""
+    lines = text.split("\n")
+    in_layers = False  # only the layers: section (a description's text may hold any line)
+    layer = None
+    for number, line in enumerate(lines):
+        if not line.startswith(" "):
+            in_layers, layer = line == "layers:", None
+        elif not in_layers:
+            continue
+        elif start := _LAYER_START.match(line):
+            layer = spec.layers.get(start["name"])
+        elif layer is not None and (key := _LAYER_KEY.match(line)) and key["key"] in layer.expressions:
+            lines[number] = f"{line}  # {shown_value(_plain(layer.props[key['key']]))}"
+    return "\n".join(lines)
 
 
 def _evaluation_notes(spec: Spec) -> list[str]:
@@ -165,6 +192,10 @@ def resolved_data(spec: Spec) -> dict[str, Any]:
         data["description"] = spec.description
     data["dtype"] = spec.dtype
     data["seed"] = spec.seed
+    if spec.arguments:
+        data["arguments"] = {
+            name: _FlowMap(type=argument.type, value=argument.value) for name, argument in spec.arguments.items()
+        }
     data["layers"] = [_layer_data(layer, spec.directory) for layer in spec.layers.values()]
     data["outputs"] = list(spec.outputs)
     if spec.dataset is not None:
@@ -184,7 +215,9 @@ def _layer_data(layer: Layer, directory: Path) -> dict[str, Any]:
         entry["input"] = list(layer.inputs)
     for prop in layer.type.properties:
         value = layer.props[prop.name]
-        if value is not None:
+        if prop.name in layer.expressions:
+            entry[prop.name] = layer.expressions[prop.name].written  # its value: a comment (resolved_text)
+        elif value is not None:
             entry[prop.name] = _plain(value)
     for param in layer.type.parameters:
         if not param.enabled(layer.props):

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..layers.catalog import KINDS, LayerType, Parameter, Property, Target, whole_catalog
 from ..layers.generators import GENERATOR_CHOICES, NO_GENERATOR, generators_described
+from .expressions import ARGUMENT_TYPES, EXPRESSION_KINDS
 
 FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
@@ -21,8 +22,20 @@ DTYPES = ("float32", "float64")
 LAYER_KEYS = ("name", "type", "input", "checks")  # keys every layer has besides its properties and parameters
 
 
+# What an editor accepts where a number, a list of numbers or a boolean goes: an expression.
+EXPRESSION = {
+    "type": "string",
+    "pattern": "^=",
+    "description": "An expression, evaluated once the input's shape is known: numbers, arguments, Input[k] "
+    "(dimension k of the input, batch excluded), Input (its element count), + - * / // % and ( ); "
+    "commas make a list (docs/spec.md, Arguments and expressions).",
+}
+
+
 @cache
-def spec_schema() -> dict[str, Any]:
+def spec_schema(expressions: bool = True) -> dict[str, Any]:
+    """The spec schema; ``expressions`` false: without the '=...' alternatives, the literal schema
+    validation checks the values written as literals against (expressions are checked once evaluated)."""
     types = whole_catalog("the JSON Schema")
     return {
         # Draft 7, not 2020-12: editors' YAML language servers (VS Code's among them) fully
@@ -60,6 +73,7 @@ def spec_schema() -> dict[str, Any]:
                 "oneOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
             },
             "checks": {"$ref": "#/$defs/checks"},
+            "arguments": _arguments_schema(),
             "dataset": {
                 "type": "string",
                 "minLength": 1,
@@ -103,7 +117,28 @@ def spec_schema() -> dict[str, Any]:
                     for name in sorted(types)
                 ],
             },
-            **{name: _layer_schema(types[name]) for name in sorted(types)},
+            **{name: _layer_schema(types[name], expressions) for name in sorted(types)},
+        },
+    }
+
+
+def _arguments_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "NNC's Argument layers: named, typed values that expressions (=...) read.",
+        "propertyNames": {"pattern": NAME_PATTERN},
+        "additionalProperties": {
+            "type": "object",
+            "required": ["type", "value"],
+            "additionalProperties": False,
+            "properties": {
+                "type": {
+                    "enum": list(ARGUMENT_TYPES),
+                    "description": "NNC's Argument type: Int, PInt (>= 1), UInt (>= 0), Float, Boolean, Text, "
+                    "their arrays (IntArray...), BooleanOrMacro (a Boolean), File (a path, as text).",
+                },
+                "value": {"description": "The argument's value, of its type."},
+            },
         },
     }
 
@@ -142,10 +177,10 @@ def _layer_name(description: str | None = None) -> dict[str, Any]:
     return schema
 
 
-def _layer_schema(layer: LayerType) -> dict[str, Any]:
+def _layer_schema(layer: LayerType, expressions: bool = True) -> dict[str, Any]:
     properties: dict[str, Any] = {key: True for key in LAYER_KEYS}
     properties["type"] = {"const": layer.name, "description": _reference(layer)}  # what an editor's hover shows
-    properties.update({p.name: _property_schema(p) for p in layer.properties})
+    properties.update({p.name: _property_schema(p, expressions) for p in layer.properties})
     properties.update({p.name: _parameter_schema(p) for p in layer.parameters})
     properties.update({t.name: _target_schema(t) for t in layer.targets})
     return {
@@ -160,14 +195,29 @@ def _reference(layer: LayerType) -> str:
     return f"{layer.formula}. {layer.description}"
 
 
-def _property_schema(prop: Property) -> dict[str, Any]:
+def _property_schema(prop: Property, expressions: bool = True) -> dict[str, Any]:
     schema = dict(KINDS[prop.kind][0])
     if prop.choices:
         schema = {"enum": list(prop.choices)}
+    elif expressions and prop.kind in EXPRESSION_KINDS:
+        schema = _or_expression(schema)
     schema["description"] = prop.description
     if prop.default is not None:
         schema["default"] = prop.default
     return schema
+
+
+def _or_expression(schema: dict[str, Any]) -> dict[str, Any]:
+    """A kind's schema that also takes an expression, for the whole value and for each list item."""
+    if "oneOf" in schema:
+        return {"oneOf": [_items_or_expression(branch) for branch in schema["oneOf"]] + [EXPRESSION]}
+    return {"oneOf": [_items_or_expression(schema), EXPRESSION]}
+
+
+def _items_or_expression(schema: dict[str, Any]) -> dict[str, Any]:
+    if schema.get("type") != "array":
+        return schema
+    return {**schema, "items": {"oneOf": [schema["items"], EXPRESSION]}}
 
 
 def _parameter_schema(param: Parameter) -> dict[str, Any]:

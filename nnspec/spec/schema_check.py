@@ -22,6 +22,7 @@ from ..core import codes
 from ..core.diagnostics import DiagnosticList, show_value
 from ..layers.catalog import layer_types
 from ..layers.unsupported import nnc_category, not_supported_message
+from .expressions import without_expressions
 from .nnc_spellings import property_hint, value_hint
 from .schema import DTYPES, FORMAT_VERSION, spec_schema
 
@@ -63,7 +64,7 @@ def _validator() -> jsonschema.protocols.Validator:
     left out, and each layer against its own type's schema (``_layer_validator``): the
     same errors, a hundred times fewer evaluations.
     """
-    schema = deepcopy(spec_schema())
+    schema = deepcopy(spec_schema(expressions=False))
     del schema["$defs"]["layer"]["allOf"]
     validator_class = jsonschema.validators.extend(
         jsonschema.Draft7Validator, {"pattern": _ecma_pattern, "enum": _fast_enum}
@@ -92,7 +93,8 @@ def _errors(data: dict[str, Any]):
     layers = data.get("layers")
     for index, layer in enumerate(layers if isinstance(layers, list) else []):
         if isinstance(layer, dict) and isinstance(layer.get("type"), str) and layer["type"] in layer_types():
-            for error in _layer_validator(layer["type"]).iter_errors(layer):
+            literal = without_expressions(layer, layer_types()[layer["type"]].properties)  # checked once evaluated
+            for error in _layer_validator(layer["type"]).iter_errors(literal):
                 error.path.extendleft(reversed(("layers", index)))
                 yield error
 
@@ -240,8 +242,13 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any], diagnosti
         hint = diagnostics.suggestion(str(instance), _value_of(error)) or " (docs/checks.md lists the checks)"
         yield (f"unknown check '{instance}'{hint}", path + (instance,), True, codes.UNKNOWN_CHECK)
         return
-    if path == ("data",) and validator == "pattern":  # propertyNames: ``instance`` is the key
-        yield (f"data variable '{instance}' must be {_NAME_RULE}", path + (instance,), True, codes.INVALID_VALUE)
+    if len(path) == 3 and path[0] == "arguments" and path[2] == "type" and validator == "enum":
+        hint = diagnostics.suggestion(str(instance), _value_of(error)) or f" ({', '.join(_value_of(error))})"
+        yield (f"argument '{path[1]}' has unknown type {show_value(instance)}{hint}", path, False, codes.INVALID_VALUE)
+        return
+    if path in (("data",), ("arguments",)) and validator == "pattern":  # propertyNames: ``instance`` is the key
+        what = "data variable" if path == ("data",) else "argument"
+        yield (f"{what} '{instance}' must be {_NAME_RULE}", path + (instance,), True, codes.INVALID_VALUE)
         return
     hint = "; write each layer as a list item starting with '- '" if path == ("layers",) and validator == "type" else ""
     if path and isinstance(path[-1], str):
