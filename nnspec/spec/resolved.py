@@ -24,6 +24,7 @@ What is written, and how:
 - Targets: ``{dataset, generator, generator_multiplier}``.
 - ``checks`` (the spec's and each layer's) as written, when set.
 - ``outputs``: always a list, the default (the layers nobody reads) written out.
+- ``view``: as in the spec, when set.
 - ``data``: each variable's samples, one sample a line, in the Input's ``size``
   (a single sample written alone becomes a list of one); whole numbers are written
   without a fraction.
@@ -167,6 +168,8 @@ def resolved_data(spec: Spec) -> dict[str, Any]:
     data["seed"] = spec.seed
     data["layers"] = [_layer_data(layer, spec.directory) for layer in spec.layers.values()]
     data["outputs"] = list(spec.outputs)
+    if spec.view is not None:
+        data["view"] = spec.view
     if spec.dataset is not None:
         data["dataset"] = _relative(spec.dataset, spec.directory)
     if spec.checks:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..layers.catalog import KINDS, LayerType, Parameter, Property, Target, whole_catalog
 from ..layers.generators import GENERATOR_CHOICES, NO_GENERATOR, generators_described
+from .views import DEFAULT_VIEW, VIEWS
 
 FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
@@ -60,6 +61,14 @@ def spec_schema() -> dict[str, Any]:
                 "oneOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
             },
             "checks": {"$ref": "#/$defs/checks"},
+            "view": {
+                "enum": list(VIEWS),
+                "default": DEFAULT_VIEW,
+                "description": "The view of the network a run takes unless told (nnspec run --view): validation, "
+                "as NNC evaluates (stored BatchNormalization statistics, Dropout bypassed); runtime, that without "
+                "the loss and validation layers and their targets (an inference run); training, the properties "
+                "as written.",
+            },
             "dataset": {
                 "type": "string",
                 "minLength": 1,
