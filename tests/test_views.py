@@ -258,18 +258,21 @@ def test_an_unknown_view_key_is_a_located_error():
 
 def test_run_view_runtime_on_the_command_line(write_spec, tmp_path, capsys):
     path = write_spec(NETWORK + Y_DATA)
-    np.save(tmp_path / "x.npy", x_data())
-    params = tmp_path / "params.npz"
+    x_file, params = tmp_path / "x.npy", tmp_path / "params.npz"
+    np.save(x_file, x_data())
     np.savez(params, **trained_params())
-    assert (
-        main(["run", str(path), "--view", "runtime", "--input", f"x={tmp_path / 'x.npy'}", "--params", str(params)])
-        == 0
-    )
+    command = ["run", str(path), "--view", "runtime", "--input", f"x={x_file}", "--params", str(params)]
+    assert main(command) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith("float32, runtime view: as NNC evaluates, without the loss and validation layers")
-    assert lines[1] == f"data x: file {tmp_path / 'x.npy'}"
+    assert lines[1] == f"data x: file {x_file}"
     assert lines[2] == ""
     assert not any(line.startswith("loss ") for line in lines)
+    main([*command, "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    jsonschema.validate(report, report_schema())
+    assert (report["view"], report["semantics"], list(report["outputs"])) == ("runtime", "evaluation", ["pred", "drop"])
+    assert report["sources"] == {"x": {"kind": "file", "description": f"file {x_file}", "file": str(x_file)}}
     main(["run", str(path), "--training", "--view", "runtime", "--input", f"x={tmp_path / 'x.npy'}"])
     assert "training is the training view" in capsys.readouterr().err
 
