@@ -27,6 +27,7 @@ from .runtime.executor import Executor
 from .runtime.runner import Runner, RunResult
 from .spec.model import Spec
 from .spec.static import predict
+from .spec.views import as_view
 from .validation import load
 
 SpecLike = Spec | str | os.PathLike[str]
@@ -59,6 +60,7 @@ def run(
     training: bool = False,
     engine: EngineFactory | None = None,
     executor: Executor | None = None,
+    view: str | None = None,
 ) -> RunResult:
     allow_paths = list(allow_paths)
     return runner.run(
@@ -78,6 +80,7 @@ def run(
         training=training,
         engine=engine,
         executor=executor,
+        view=view,
     )
 
 
@@ -91,6 +94,7 @@ def prepare(
     training: bool = False,
     engine: EngineFactory | None = None,
     executor: Executor | None = None,
+    view: str | None = None,
 ) -> Runner:
     return Runner(
         _spec(spec),
@@ -101,22 +105,26 @@ def prepare(
         training=training,
         engine=engine,
         executor=executor,
+        view=view,
     )
 
 
 GRAPH_FORMS = ("svg", "png", "dot")
 
 
-def graph(of: RunResult | SpecLike, form: str = "svg") -> bytes:
+def graph(of: RunResult | SpecLike, form: str = "svg", *, view: str | None = None) -> bytes:
     """The layer graph as ``nnspec graph`` draws it: SVG or PNG (matplotlib, the ``plot`` extra), or
-    DOT text (no dependency). Of a result, its boxes coloured by the run's findings; of a spec (or a
-    spec file's path), by the findings its static analysis predicts, as ``nnspec graph`` without --run."""
+    DOT text (no dependency). Of a result, the view that ran, its boxes coloured by the run's findings;
+    of a spec (or a spec file's path), its ``view`` (nnspec.spec.views; default: the spec's, else
+    "validation"), by the findings its static analysis predicts, as ``nnspec graph`` without --run."""
     if form not in GRAPH_FORMS:
         raise NnspecError(f"a graph is one of {', '.join(GRAPH_FORMS)}; got {form!r}")
     if isinstance(of, RunResult):
+        if view is not None and view != of.view:
+            raise NnspecError(f"this result is of the {of.view} view: its graph is that view's, not the {view} view's")
         spec, findings, heading = of.spec, of.findings, title(of.spec, of.samples)
     else:
-        spec = _spec(of)
+        spec = as_view(_spec(of), view)
         findings, heading = predict(spec, resolve(spec, None)), title(spec, None)
     return render(spec, findings, heading, form)
 

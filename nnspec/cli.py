@@ -190,6 +190,7 @@ def _parser() -> argparse.ArgumentParser:
         "lead into the allowed root",
     )
     _add_allow_path(validate)
+    _add_view_options(validate, "predict the run of")
     _add_check_options(validate, strict="exit 1 on predicted warnings too")
     validate.set_defaults(handler=_validate)
 
@@ -203,6 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("file", metavar="FILE", help=SPEC_FILE_HELP)
     _add_data_options(run)
+    _add_view_options(run, "run")
     _add_allow_path(run)
     run.add_argument(
         "--output",
@@ -267,6 +269,7 @@ def _parser() -> argparse.ArgumentParser:
         help="colour the boxes by the findings of a run, on the data the options below give (as for nnspec run)",
     )
     _add_data_options(graph.add_argument_group("data for --run"))
+    _add_view_options(graph, "draw")
     graph.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     _add_allow_path(graph)
     _add_check_options(graph, strict=None)
@@ -412,13 +415,24 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
         help="stop before running when the run would need more memory than SIZE, e.g. 2G, from 0 to 1024T "
         "(default: half of RAM)",
     )
+
+
+def _add_view_options(parser: argparse.ArgumentParser, verb: str) -> None:
+    """--view, and --training, its older spelling for the training view (nnspec.spec.views)."""
+    from .spec.views import DESCRIPTIONS, VIEWS
+
+    views = "; ".join(f"{view}: {DESCRIPTIONS[view]}" for view in VIEWS)
+    parser.add_argument(
+        "--view",
+        choices=VIEWS,
+        help=f"the view of the network to {verb} (default: the spec's view:, else validation). {views}",
+    )
     parser.add_argument(
         "--training",
         action="store_true",
-        help="run the training forward pass: BatchNormalization's batch_stat and MeanSubtraction's "
-        "update_running_mean as the spec sets them, Dropout applied (drawn from the layer's or the spec's seed); "
-        "batch statistics then depend on --batch-size. Default: what NNC's evaluation computes "
-        "(stored statistics, Dropout skipped), whatever the batch size",
+        help="--view training: BatchNormalization's batch_stat and MeanSubtraction's update_running_mean as the "
+        "spec sets them, Dropout applied (drawn from the layer's or the spec's seed); batch statistics then "
+        "depend on --batch-size",
     )
 
 
@@ -475,7 +489,14 @@ def _validate(args: argparse.Namespace) -> int:
     code = EXIT_OK
     for file in args.files:
         try:
-            spec, diagnostics = checked(file, checks, allow_paths=args.allow_path, read_data=not args.no_data)
+            spec, diagnostics = checked(
+                file,
+                checks,
+                allow_paths=args.allow_path,
+                read_data=not args.no_data,
+                view=args.view,
+                training=args.training,
+            )
             failing = [d for d in diagnostics if d.severity == ERROR or (args.strict and d.severity == WARNING)]
             if failing:
                 code = max(code, EXIT_INVALID)
@@ -519,6 +540,7 @@ def _run(args: argparse.Namespace) -> int:
     from .files.save import check_output_path, check_params_path, check_target, refuse_collisions
     from .report.results import MAX_VALUES_SHOWN
     from .runtime.runner import RunInterrupted
+    from .spec.views import as_view
     from .validation import load
 
     output = Path(args.output) if args.output else None
@@ -539,7 +561,7 @@ def _run(args: argparse.Namespace) -> int:
         from .report.pictures.html import check_report_path
 
         check_report_path(report, args.force)
-    spec = load(args.file, allow_paths=args.allow_path)
+    spec = as_view(load(args.file, allow_paths=args.allow_path), args.view, training=args.training)
     files = _input_files(args.input, spec)
     if output is not None:
         check_output_path(output, spec.outputs, args.force)
@@ -638,7 +660,8 @@ def _write_results(result, output: Path | None, saved_params: Path | None, plots
 
 
 def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | None, quiet: bool):
-    """Run ``spec`` as the data options of ``args`` say, with a progress bar unless ``quiet``.
+    """Run ``spec`` (the view to run: nnspec.spec.views.as_view) as the data options of ``args`` say, with a
+    progress bar unless ``quiet``.
 
     Raises RunInterrupted (a KeyboardInterrupt holding the samples run) on Ctrl-C.
     """
@@ -661,7 +684,6 @@ def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | 
                 checks=dict(parse_cli(item) for item in args.check),
                 keep_outputs=keep,
                 progress=progress,
-                training=args.training,
             )
         finally:
             if progress is not None:
@@ -687,6 +709,7 @@ def _graph(args: argparse.Namespace) -> int:
     from .checks.settings import parse_cli
     from .files.save import write_atomically
     from .report.pictures.diagram import check_drawable, check_graph_path, render, title
+    from .spec.views import as_view
     from .validation import load
 
     output = Path(args.output) if args.output else None
@@ -694,9 +717,7 @@ def _graph(args: argparse.Namespace) -> int:
     unused = [option for option, value in _data_options(args).items() if value]
     if unused and not args.run:
         raise UsageError(f"{', '.join(unused)} give data for a run: add --run (or leave them out)")
-    if args.training and not args.run:
-        raise UsageError("--training says how a run computes: add --run (or leave it out)")
-    spec = load(args.file, allow_paths=args.allow_path)
+    spec = as_view(load(args.file, allow_paths=args.allow_path), args.view, training=args.training)
     if form != "dot":  # before a run, not after it; a graph too large to draw is refused without matplotlib's import
         from .report.pictures.extra import require_matplotlib
 

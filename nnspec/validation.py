@@ -63,15 +63,20 @@ def validate(
     *,
     allow_paths: Iterable[str | Path] = (),
     read_data: bool = True,
+    view: str | None = None,
+    training: bool = False,
 ) -> list[Diagnostic]:
     """Every diagnostic for one spec file: its errors; or, for a valid spec, the range
     warnings its static analysis predicts (an empty list: nothing to say).
 
     ``checks`` overrides check settings as ``run`` does; ``allow_paths`` and ``read_data`` are as
-    for ``load`` (``read_data=False`` is ``nnspec validate --no-data``). A file that cannot be read
-    raises UsageError, as for ``load``.
+    for ``load`` (``read_data=False`` is ``nnspec validate --no-data``). ``view`` is the view of the
+    network whose run is predicted (nnspec.spec.views; default: the spec's ``view:``, else
+    "validation"; ``training=True`` is ``view="training"``); the runtime view adds a note (info) for
+    each output the spec names that it leaves out. A file that cannot be read raises UsageError, as
+    for ``load``.
     """
-    return checked(path, checks, allow_paths=allow_paths, read_data=read_data)[1]
+    return checked(path, checks, allow_paths=allow_paths, read_data=read_data, view=view, training=training)[1]
 
 
 def checked(
@@ -80,23 +85,30 @@ def checked(
     *,
     allow_paths: Iterable[str | Path] = (),
     read_data: bool = True,
+    view: str | None = None,
+    training: bool = False,
 ) -> tuple[Spec | None, list[Diagnostic]]:
     """``validate``, with the spec itself when it is valid (None when it is not)."""
     try:
         spec = load(path, allow_paths=allow_paths, read_data=read_data)
     except SpecError as exc:
         return None, exc.diagnostics
-    return spec, predicted(spec, checks)
+    return spec, predicted(spec, checks, view=view, training=training)
 
 
-def predicted(spec: Spec, checks: Mapping[str, Any] | None = None) -> list[Diagnostic]:
-    """The range findings the spec's static analysis predicts, as located diagnostics."""
+def predicted(
+    spec: Spec, checks: Mapping[str, Any] | None = None, *, view: str | None = None, training: bool = False
+) -> list[Diagnostic]:
+    """What a run of the view would meet, predicted from the spec: the view's notes (views.view_notes),
+    then the range findings its static analysis predicts, as located diagnostics."""
     from .checks.settings import resolve
     from .spec.static import predict
+    from .spec.views import as_view, view_notes
 
+    seen = as_view(spec, view, training=training)
     with np.errstate(all="ignore"):  # estimates from data holding NaN or inf are NaN, and predict skips them
-        found = predict(spec, resolve(spec, checks))
-    return [finding.diagnostic(spec) for finding in found]
+        found = predict(seen, resolve(seen, checks))
+    return [*view_notes(seen), *(finding.diagnostic(seen) for finding in found)]
 
 
 def validate_document(doc: Document, confinement: Confinement | None = None, read_data: bool = True) -> Spec:
@@ -161,6 +173,7 @@ def _build_spec(
         confinement=confinement,
         read_data=read_data,
         arguments=arguments,
+        view=data.get("view"),
     )
 
 

@@ -37,7 +37,7 @@ def write(path: Path, text: str) -> Path:
 
 def read(spec, dataset, **kwargs):
     """Every sample of every variable (a dataset's samples load when asked for: here, all at once)."""
-    data, to_generate, count = gather_inputs(spec, dataset=dataset, **kwargs)
+    data, to_generate, count, _ = gather_inputs(spec, dataset=dataset, **kwargs)
     assert to_generate == []
     return {variable: source[0:count] for variable, source in data.items()}, count
 

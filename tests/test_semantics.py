@@ -289,20 +289,21 @@ def test_reports_say_which_semantics_ran(tmp_path, capsys):
     path = tmp_path / "bn.yaml"
     path.write_text(BN_SPEC.replace("size: [4]}", "size: [4], generator: Uniform}"))
     main(["run", str(path), "--samples", "8"])
-    assert capsys.readouterr().out.splitlines()[0].endswith("float32, as NNC evaluates")
+    assert capsys.readouterr().out.splitlines()[0].endswith("float32, validation view, as NNC evaluates")
     main(["run", str(path), "--samples", "8", "--training"])
-    assert capsys.readouterr().out.splitlines()[0].endswith("float32, training (--training)")
+    assert capsys.readouterr().out.splitlines()[0].endswith("float32, training view (--training)")
     for flags, expected in (([], "evaluation"), (["--training"], "training")):
         main(["run", str(path), "--samples", "8", "--format", "json", *flags])
         report = json.loads(capsys.readouterr().out)
         jsonschema.validate(report, report_schema())
         assert report["semantics"] == expected
+        assert report["view"] == ("training" if flags else "validation")
 
 
 def test_html_report_says_which_semantics_ran():
     from nnspec.report.pictures.html import report_html
 
-    for training, expected in ((False, "as NNC evaluates"), (True, "training (--training)")):
+    for training, expected in ((False, "validation view, as NNC evaluates"), (True, "training view (--training)")):
         result = run_bn(None, training=training)
         header = report_html(result, None, {}).split("</header>")[0]
         assert expected in header
@@ -339,8 +340,12 @@ def test_resolved_spec_names_what_evaluation_changes():
     assert resolved_text(nnspec.loads(resolved)) == resolved
 
 
-def test_graph_takes_training_with_run_only(capsys):
+def test_graph_takes_training_as_the_training_view(capsys):
+    """--training is --view training: without --run the graph shows what validate predicts of that
+    view (it once needed --run), with --run the findings of a training run."""
     bn_residual = str(SPECS / "bn_residual.yaml")
-    assert main(["graph", bn_residual, "--training"]) == 2
-    assert "--training says how a run computes: add --run" in capsys.readouterr().err
+    assert main(["graph", bn_residual, "--training"]) == 0
+    assert "(training view)" in capsys.readouterr().out
     assert main(["graph", bn_residual, "--run", "--training", "--samples", "4"]) == 0
+    assert main(["graph", bn_residual, "--training", "--view", "runtime"]) == 2
+    assert "training is the training view" in capsys.readouterr().err

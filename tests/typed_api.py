@@ -31,7 +31,10 @@ def validate_then_run(path: Path) -> float:
         result: nnspec.RunResult = nnspec.run(spec, {"x": np.zeros((2, 4))}, batch_size=1)
     stats: nnspec.TensorStats = result.stats[layer.name].output
     findings: list[nnspec.Finding] = result.findings
-    runner: nnspec.Runner = nnspec.prepare(spec, statistics=False)
+    runner: nnspec.Runner = nnspec.prepare(spec, statistics=False, view="runtime")
+    read_from: dict[str, str] = {name: source.description for name, source in result.sources.items()}
+    view: str = result.view
+    del read_from, view
     try:
         outputs: dict[str, np.ndarray] = runner.run({"x": np.ones((3, 4))}).outputs
     except nnspec.RunInterrupted as stopped:

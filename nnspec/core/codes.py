@@ -82,6 +82,11 @@ UNKNOWN_INPUT = _code("unknown-input", "wiring", "an input naming no layer")
 UNKNOWN_OUTPUT = _code("unknown-output", "wiring", "an output naming no layer")
 ARITY = _code("arity", "wiring", "a layer with the wrong number of inputs")
 CYCLE = _code("cycle", "wiring", "layers whose inputs form a cycle")
+VIEW_OUTPUT = _code(
+    "view-output",
+    "wiring",
+    "an output the run's view leaves out (a loss layer in the runtime view): what it outputs instead",
+)
 
 SHAPE = _code("shape", "shape", "shapes a layer cannot take")
 EXPRESSION = _code(

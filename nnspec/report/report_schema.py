@@ -13,6 +13,7 @@ from typing import Any
 from ..checks.stats import PERCENTILES
 from ..core.diagnostics import ERROR, INFO, WARNING
 from ..layers.cost import COST_FIELDS
+from ..spec.views import VIEWS
 
 _DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _LINE = {"type": ["integer", "null"], "minimum": 1, "description": "1-based; null when not known"}
@@ -207,6 +208,8 @@ def report_schema() -> dict[str, Any]:
             "dtype",
             "samples",
             "semantics",
+            "view",
+            "sources",
             "layers",
             "outputs",
             "scores",
@@ -224,7 +227,41 @@ def report_schema() -> dict[str, Any]:
             "semantics": {
                 "enum": ["evaluation", "training"],
                 "description": "what the run computed: NNC's evaluation (BatchNormalization's stored statistics, "
-                "Dropout skipped; the default) or the training forward pass (nnspec run --training)",
+                "Dropout skipped: the validation and runtime views) or the training forward pass (the training view, "
+                "nnspec run --training)",
+            },
+            "view": {
+                "enum": list(VIEWS),
+                "description": "the view of the network that ran (nnspec run --view): validation (as NNC evaluates, "
+                "the default), runtime (validation without the loss and validation layers) or training; "
+                "semantics is evaluation for the first two",
+            },
+            "sources": {
+                "type": "object",
+                "description": "for each data variable the run read, where its values came from, in the order "
+                "the spec's layers read them",
+                "additionalProperties": {
+                    "type": "object",
+                    "required": ["kind", "description"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "kind": {
+                            "enum": ["array", "file", "dataset", "spec", "generator"],
+                            "description": "an array given to the run; a file (--input); columns of an NNC dataset "
+                            "CSV (--dataset, or the spec's dataset:); the spec's data:; the reader's generator",
+                        },
+                        "description": {"type": "string", "description": 'as the text report says it: "file x.npy"'},
+                        "file": {"type": "string", "description": "the file or dataset, as its path was given"},
+                        "columns": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "the dataset's columns of the variable (x__0, x__1, ..., or x)",
+                        },
+                        "line": {"type": "integer", "minimum": 1, "description": "where the spec's data: holds it"},
+                        "generator": {"type": "string"},
+                        "multiplier": {"type": "number"},
+                    },
+                },
             },
             "layers": {
                 "type": "array",

@@ -13,13 +13,17 @@ from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic
 from ..core.numbers import format_number, format_score, format_share
 from ..core.printable import log_safe_line, printable
 from ..runtime.runner import RunResult
-from ..spec.semantics import EVALUATION, TRAINING
 from ..spec.summary import cost_totals, layer_costs
+from ..spec.views import RUNTIME, TRAINING, VALIDATION
 
 MAX_VALUES_SHOWN = 32  # the text report shows outputs up to this many values (the table covers the rest)
 MAX_VALUES_IN_JSON = 100_000  # larger outputs belong in a file: --output
-# The text report's first line says which computation ran (nnspec.spec.semantics).
-HEADINGS = {EVALUATION: "as NNC evaluates", TRAINING: "training (--training)"}
+# The text report's first line says which view of the network ran (nnspec.spec.views).
+HEADINGS = {
+    VALIDATION: "validation view, as NNC evaluates",
+    RUNTIME: "runtime view: as NNC evaluates, without the loss and validation layers",
+    TRAINING: "training view (--training)",
+}
 
 
 def to_dict(result: RunResult) -> dict[str, Any]:
@@ -56,6 +60,8 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         "dtype": spec.dtype,
         "samples": result.samples,
         "semantics": result.semantics,
+        "view": result.view,
+        "sources": {variable: source.to_dict() for variable, source in result.sources.items()},
         "layers": layers,
         "outputs": {
             name: _json_values(value) for name, value in result.outputs.items() if value.size <= MAX_VALUES_IN_JSON
@@ -228,7 +234,8 @@ def _text_lines(result: RunResult, width: int, tables: bool) -> tuple[list[str],
     if tables:
         lines += [
             f"{printable(spec.name or spec.file)}: {len(spec.layers)} layers, {result.samples} "
-            f"sample{'s' if result.samples != 1 else ''}, {spec.dtype}, {HEADINGS[result.semantics]}",
+            f"sample{'s' if result.samples != 1 else ''}, {spec.dtype}, {HEADINGS[result.view]}",
+            *source_lines(result),
             "",
         ]
         for row in rows:
@@ -281,6 +288,14 @@ def _text_lines(result: RunResult, width: int, tables: bool) -> tuple[list[str],
         lines.pop(0)
         paints = [(index - 1, start, end, colour) for index, start, end, colour in paints]
     return lines, paints
+
+
+def source_lines(result: RunResult) -> list[str]:
+    """One line a data variable the run read: where its values came from ("data x: file x.npy"),
+    escaped (a file name is the user's text, a variable name the spec's)."""
+    return [
+        f"data {printable(variable)}: {printable(source.description)}" for variable, source in result.sources.items()
+    ]
 
 
 def _table_paints(index: int, cells: list[str], header: list[str]) -> list[Paint]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import mmap
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from math import prod
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 
@@ -19,9 +20,78 @@ from ..layers.catalog import format_shape
 from ..layers.generators import GENERATORS, NO_GENERATOR
 from ..spec.model import DataReader, Layer, Spec, data_readers
 from ..spec.schema import NAME_PATTERN
-from .dataset import open_dataset
+from .dataset import DatasetVariable, open_dataset
 
 DEFAULT_SAMPLES = 100
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """Where one data variable's values came from in a run (RunResult.sources): ``kind`` is "array"
+    (given to the run), "file" (--input, ``input_files``), "dataset" (columns of an NNC dataset CSV),
+    "spec" (the spec's ``data:``) or "generator"; ``description`` says it in a few words, as the
+    report shows it ("file x.npy"). The path of a file or dataset is the one given (as messages show
+    it), never resolved further; ``columns`` are a dataset's header names for the variable, ``line``
+    where the spec's data: holds it, ``generator`` and ``multiplier`` what draws it."""
+
+    kind: str
+    description: str
+    file: str | None = None
+    columns: tuple[str, ...] = ()
+    line: int | None = None
+    generator: str | None = None
+    multiplier: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The source in the JSON report: ``kind`` and ``description``, and the fields of its kind."""
+        entry: dict[str, Any] = {"kind": self.kind, "description": self.description}
+        if self.file is not None:
+            entry["file"] = self.file
+        if self.columns:
+            entry["columns"] = list(self.columns)
+        if self.line is not None:
+            entry["line"] = self.line
+        if self.generator is not None:
+            entry["generator"] = self.generator
+            entry["multiplier"] = self.multiplier
+        return entry
+
+
+ARRAY_GIVEN = DataSource("array", "array given")
+
+
+def file_source(path: str | Path) -> DataSource:
+    return DataSource("file", f"file {path}", file=str(path))
+
+
+def dataset_source(variable: DatasetVariable) -> DataSource:
+    """Columns x__0..x__783 (or the one column x) of the dataset, as its header names them: a
+    variable's columns are its own name, numbered, so nothing else of the file is shown."""
+    names = [column.name for column in variable.group]
+    shown = f"columns {names[0]}..{names[-1]}" if len(names) > 1 else f"column {names[0]}"
+    return DataSource("dataset", f"dataset {shown} of {variable.path}", file=str(variable.path), columns=tuple(names))
+
+
+def spec_data_source(spec: Spec, variable: str) -> DataSource:
+    line = spec.source_map.locate(("data", variable))[0]
+    return DataSource("spec", f"spec data: (line {line})" if line is not None else "spec data:", line=line)
+
+
+def generator_source(reader: DataReader) -> DataSource:
+    multiplier = float(reader.multiplier)
+    return DataSource(
+        "generator", f"generator {reader.generator} x{multiplier}", generator=reader.generator, multiplier=multiplier
+    )
+
+
+class Gathered(NamedTuple):
+    """What gather_inputs found: the data of each variable read from a source, the readers still to
+    generate theirs, the sample count, and where each variable's values come from."""
+
+    data: dict[str, Source]
+    to_generate: list[DataReader]
+    samples: int  # the sample count (not "count": a tuple has a method of that name)
+    sources: dict[str, DataSource]
 
 
 def npz_members(path: str | Path) -> list[str]:
@@ -127,8 +197,9 @@ def gather_inputs(
     readers: Mapping[str, DataReader] | None = None,
     max_memory: int | None = None,
     dataset_from_spec: bool = False,
-) -> tuple[dict[str, Source], list[DataReader], int]:
-    """The data of every data variable, the readers still to generate theirs, and the sample count.
+) -> Gathered:
+    """The data of every data variable, the readers still to generate theirs, the sample count and
+    each variable's source (DataSource, in the order of ``readers``).
 
     Sources, first found wins: ``arrays`` (numpy arrays given by the caller), ``files``
     (--input NAME=PATH), ``dataset`` (--dataset PATH: an NNC dataset CSV, whose columns
@@ -152,7 +223,7 @@ def gather_inputs(
         raise UsageError(
             f"no layer reads data variable(s) {', '.join(unknown)}; the spec's variables are: {', '.join(readers)}"
         )
-    from_dataset: Mapping[str, Source] = {}
+    from_dataset: Mapping[str, DatasetVariable] = {}
     if dataset is not None:
         from_dataset = open_dataset(
             dataset,
@@ -164,19 +235,25 @@ def gather_inputs(
         )
     data: dict[str, Source] = {}
     to_generate: list[DataReader] = []
+    sources: dict[str, DataSource] = {}
     for variable, reader in readers.items():
         value: Source
         if variable in arrays:
             value, origin = np.asarray(arrays[variable]), "the array given"
+            sources[variable] = ARRAY_GIVEN
         elif variable in files:
             value, origin = read_array_file(files[variable], variable, max_memory), str(files[variable])
+            sources[variable] = file_source(files[variable])
         elif variable in from_dataset:
             data[variable] = from_dataset[variable]  # already (N, *size): open_dataset reshaped it
+            sources[variable] = dataset_source(from_dataset[variable])
             continue
         elif variable in spec.data:
             value, origin = spec.data[variable], "the spec's data"
+            sources[variable] = spec_data_source(spec, variable)
         elif reader.generator != NO_GENERATOR:
             to_generate.append(reader)
+            sources[variable] = generator_source(reader)
             continue
         else:
             setting = "its generator" if reader.target is None else f"{reader.target}: {{generator: ...}}"
@@ -205,7 +282,7 @@ def gather_inputs(
     count = next(iter(counts.values()), samples or DEFAULT_SAMPLES)
     if count == 0:
         raise UsageError(f"the data holds no samples ({', '.join(counts)}: 0): there is nothing to run")
-    return data, to_generate, count
+    return Gathered(data, to_generate, count, sources)
 
 
 def check_spec_data(

@@ -32,7 +32,7 @@ def _number(value: float | None) -> str:
 
 def result_html(result: RunResult) -> str:
     """The result as an HTML fragment: a heading line, the scores, a table of layers, the findings."""
-    heading = f"{result.spec.name or result.spec.file}: {result.samples} samples, {result.semantics}"
+    heading = f"{result.spec.name or result.spec.file}: {result.samples} samples, {result.view} view"
     if result.interrupted:
         heading += f" (interrupted after {result.samples} of {result.total})"
     parts = [f"<p><strong>{_text(heading)}</strong></p>"]

@@ -30,17 +30,19 @@ from ..checks import settings
 from ..checks.check import Finding
 from ..checks.stats import PERCENTILES
 from ..checks.table import LayerStats, checks_for, observe, run_checks
+from ..core import codes
 from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
 from ..core.numbers import format_score
 from ..files import memory
 from ..files.memory import RunMemory
 from ..layers.catalog import Role
 from ..spec.model import DataReader, Layer, Spec
-from ..spec.semantics import EVALUATION, as_run, semantics_name
+from ..spec.semantics import EVALUATION
+from ..spec.views import DEFAULT_VIEW, RUNTIME, as_view, semantics_of, view_notes
 from . import notebook
 from .engine import EngineFactory, NumpyEngine, Observer
 from .executor import BatchResult, Executor, InProcess
-from .inputs import gather_inputs, generate, release, variables
+from .inputs import DataSource, gather_inputs, generate, release, variables
 from .params import Loaded, by_nnabla_name, load_parameter_file, loaded_layers, resolve_parameters
 from .plan import owns
 
@@ -59,9 +61,12 @@ class RunResult:
     ``samples`` is the number of samples run (fewer than the data holds when ``interrupted``, or as
     many when Ctrl-C came in the last batch);
     ``omitted`` gives the shape of each output layer whose values were not kept (see
-    ``keep_outputs`` of :func:`run`); ``semantics`` says which computation ran, ``"evaluation"``
-    (NNC's) or ``"training"`` (see nnspec.spec.semantics), and ``spec`` is the spec as it ran: its
-    layers' properties those that computation used (``batch_stat`` false at evaluation).
+    ``keep_outputs`` of :func:`run`); ``view`` says which view of the network ran, ``"validation"``,
+    ``"runtime"`` or ``"training"`` (see nnspec.spec.views), and ``semantics`` what it computed,
+    ``"evaluation"`` (NNC's: the validation and runtime views) or ``"training"``; ``spec`` is the view
+    as it ran: its layers those the view keeps, their properties those it used (``batch_stat`` false
+    at evaluation). ``sources`` says where each data variable the run read took its values from
+    (nnspec.runtime.inputs.DataSource: ``result.sources["x"].description`` is "file x.npy").
     """
 
     spec: Spec
@@ -76,6 +81,8 @@ class RunResult:
     total: int | None = None  # the samples the data holds (samples, unless interrupted)
     semantics: str = EVALUATION
     memory: RunMemory | None = None  # its samples, batch size and the memory it was checked to need
+    view: str = DEFAULT_VIEW
+    sources: dict[str, DataSource] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Finding]:
@@ -145,7 +152,7 @@ class RunResult:
 
     def __repr__(self) -> str:
         # One line: the generated repr printed the whole spec, every array and the catalog (~80 kB).
-        figures = [f"{self.samples} samples", self.semantics, f"{len(self.stats)} layers measured"]
+        figures = [f"{self.samples} samples", f"{self.view} view", f"{len(self.stats)} layers measured"]
         figures.append(f"{len(self.errors)} errors, {len(self.warnings)} warnings")
         figures += [f"{name} {_score(score)}" for name, score in list(self.scores.items())[:3]]
         if self.interrupted:
@@ -201,6 +208,7 @@ def run(
     training: bool = False,
     engine: EngineFactory | None = None,
     executor: Executor | None = None,
+    view: str | None = None,
 ) -> RunResult:
     """Run ``spec`` on data and return its outputs, statistics and findings.
 
@@ -214,12 +222,17 @@ def run(
     settings for the whole run (``{"tanh-saturation": "off"}``, see nnspec.checks.settings);
     ``statistics=False`` runs without statistics or checks (outputs only).
 
-    By default the run computes what NNC's evaluation computes: each layer type's test-time
-    arguments applied (BatchNormalization with its stored mean and var, MeanSubtraction with its
-    stored mean) and Dropout skipped, so no output depends on the batch size. ``training=True``
-    runs the training forward pass: the spec's batch_stat and update_running_mean as written,
-    Dropout applied (drawn per sample from its seed; for -1, see semantics.layer_seed); batch statistics
-    then make outputs depend on ``batch_size``. See nnspec.spec.semantics.
+    ``view`` is the view of the network that runs (nnspec.spec.views; default: the spec's ``view:``,
+    else ``"validation"``). The validation view computes what NNC's evaluation computes: each layer
+    type's test-time arguments applied (BatchNormalization with its stored mean and var,
+    MeanSubtraction with its stored mean) and Dropout bypassed, so no output depends on the batch
+    size. ``"runtime"`` is that without the loss and validation layers and their targets: an inference
+    run, which reads only the network's inputs (data given for a variable only the left-out layers
+    read is not used, and a note says so), and outputs what the losses read where the spec's outputs
+    name them. ``"training"`` (or ``training=True``, its older spelling) runs the training forward
+    pass: the spec's batch_stat and update_running_mean as written, Dropout applied (drawn per sample
+    from its seed; for -1, see semantics.layer_seed); batch statistics then make outputs depend on
+    ``batch_size``. See nnspec.spec.semantics.
 
     ``keep_outputs``: None (default) keeps every output layer's values for every sample;
     a number n keeps only the output layers of at most n values over the whole run (0:
@@ -242,7 +255,7 @@ def run(
 
     To run one spec many times, prepare it once (``nnspec.prepare``, or :class:`Runner`): this function is
     ``Runner(spec, params, checks=checks, statistics=statistics, max_memory=max_memory,
-    training=training, engine=engine, executor=executor).run(...)``.
+    training=training, engine=engine, executor=executor, view=view).run(...)``.
     """
     if allow_paths:
         spec = replace(spec, confinement=spec.allowed.widened(allow_paths))
@@ -255,6 +268,7 @@ def run(
         training=training,
         engine=engine,
         executor=executor,
+        view=view,
     )
     return runner.run(
         inputs,
@@ -303,7 +317,7 @@ class Runner:
     Parameters are loaded or drawn and checked for NaN and Inf, check settings resolved,
     the execution order fixed and, for every layer, the tensors it is the last to read;
     :meth:`run` then only moves data through the layers. ``params``, ``checks``, ``statistics``,
-    ``max_memory``, ``training``, ``engine`` and ``executor`` are :func:`run`'s; the parameters'
+    ``max_memory``, ``training``, ``view``, ``engine`` and ``executor`` are :func:`run`'s; the parameters'
     memory is checked against ``max_memory`` before any is drawn or loaded. The parameter arrays are shared by
     every result (``result.parameters``): arrays given in ``params`` as the spec's dtype are
     used as they are, not copied, so changing them changes what later runs compute.
@@ -324,11 +338,13 @@ class Runner:
         training: bool = False,
         engine: EngineFactory | None = None,
         executor: Executor | None = None,
+        view: str | None = None,
     ) -> None:
-        # The layers' properties as this kind of run uses them: the plan, the checks and the
-        # result all read these (nnspec.spec.semantics), never the spec's own where they differ.
-        self.spec = spec = as_run(spec, training=training)
-        self.semantics = semantics_name(training)
+        # The view that runs: its layers, with their properties as it uses them. The plan, the checks
+        # and the result all read these (nnspec.spec.views), never the spec's own where they differ.
+        self.spec = spec = as_view(spec, view, training=training)
+        self.view = spec.view or DEFAULT_VIEW
+        self.semantics = semantics_of(self.view)
         self.statistics = statistics
         self.enabled = settings.resolve(spec, checks) if statistics else {}
         self._footprint = memory.Footprint.of(spec)
@@ -340,6 +356,7 @@ class Runner:
         else:
             loaded, source = params, "the parameters given"
         self.parameters, self.notes = resolve_parameters(spec, loaded, source)
+        self.notes = [*view_notes(spec), *self.notes]
         self.trained = loaded_layers(spec, loaded)
         self.order = list(spec.order)
         measured = {
@@ -359,7 +376,7 @@ class Runner:
         # One line, as RunResult's: the spec, the kind of run, the parameters' count
         values = sum(int(array.size) for arrays in self.parameters.values() for array in arrays.values())
         measured = "with statistics" if self.statistics else "outputs only"
-        return f"<Runner of {_spec_name(self.spec)}: {self.semantics}, {measured}, {values:,} parameter values>"
+        return f"<Runner of {_spec_name(self.spec)}: {self.view} view, {measured}, {values:,} parameter values>"
 
     def run(
         self,
@@ -381,7 +398,8 @@ class Runner:
         if dataset is None:
             dataset = spec.dataset  # the spec's dataset: unless the caller gives one
         limit = _limit(max_memory)
-        data, to_generate, count = gather_inputs(
+        inputs, input_files, unused = self._read_by_view(inputs, input_files)
+        data, to_generate, count, sources = gather_inputs(
             spec, inputs, input_files, samples, dataset, self._variables, limit, dataset_from_spec=from_spec
         )
         step = min(batch_size or count, count)
@@ -416,7 +434,8 @@ class Runner:
         for found in (finding.diagnostic(spec) for finding in findings if finding.severity != INFO):
             warnings.warn_explicit(f"{found.message} [{found.code}]", RangeWarning, found.file, found.line or 0)
         omitted = {name: (done, *spec.layers[name].inferred_shape) for name in spec.outputs if name not in kept}
-        notes = [*self.notes, *(note for source in data.values() for note in getattr(source, "notes", ()))]
+        notes = [*self.notes, *unused]
+        notes += [note for source in data.values() for note in getattr(source, "notes", ())]
         result = RunResult(
             spec,
             done,
@@ -430,10 +449,41 @@ class Runner:
             count,
             self.semantics,
             sized,
+            self.view,
+            sources,
         )
         if result.interrupted:
             raise RunInterrupted(result)
         return result
+
+    def _read_by_view(
+        self, inputs: Mapping[str, np.ndarray] | None, files: Mapping[str, str | Path] | None
+    ) -> tuple[dict[str, np.ndarray], dict[str, str | Path], list[Diagnostic]]:
+        """The data given for the variables the view reads, and a note for each given that only
+        layers the view leaves out read (the runtime view's targets, ``y``): an inference run handed
+        the same data as a validation run does not fail on it, nor use it."""
+        inputs, files = dict(inputs or {}), dict(files or {})
+        written = self.spec.as_written
+        if self.view != RUNTIME or written is None:
+            return inputs, files, []
+        readers: dict[str, list[str]] = {}
+        for reader in written.readers:
+            readers.setdefault(reader.variable, []).append(reader.layer.name)
+        notes = []
+        for variable in sorted((set(inputs) | set(files)) & (set(readers) - set(self._variables))):
+            inputs.pop(variable, None)
+            files.pop(variable, None)
+            read_by = ", ".join(f"'{name}'" for name in dict.fromkeys(readers[variable]))
+            notes.append(
+                Diagnostic(
+                    f"data variable '{variable}' is read only by {read_by}, which the runtime view leaves out: "
+                    "the data given for it is not used",
+                    written.file,
+                    severity=INFO,
+                    code=codes.UNKNOWN_VARIABLE,
+                )
+            )
+        return inputs, files, notes
 
     def _run_batch(self, data: Mapping[str, Any], to_generate: list[DataReader], start: int, stop: int) -> BatchResult:
         """Samples ``start`` to ``stop`` through the engine: the output layers' values, and the

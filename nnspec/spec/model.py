@@ -140,6 +140,11 @@ class Spec:
     confinement: Confinement | None = None
     read_data: bool = True  # False: validated without opening the files it names (validate --no-data)
     arguments: dict[str, Argument] = field(default_factory=dict)  # NNC's Argument layers, by name
+    # The view a run takes by default (nnspec.spec.views): the spec's view: key (None: unset, the
+    # validation view); in a view of a spec (views.as_view), the view it is.
+    view: str | None = None
+    # A view of a spec: the spec as validated, which the view was derived from (None: this is it).
+    as_written: Spec | None = field(default=None, repr=False, compare=False)
 
     @property
     def readers(self) -> list[DataReader]:
@@ -151,7 +156,8 @@ class Spec:
         outputs = ", ".join(self.outputs[:SHOWN_OUTPUTS])
         if len(self.outputs) > SHOWN_OUTPUTS:
             outputs += f" and {len(self.outputs) - SHOWN_OUTPUTS} more"
-        return f"<Spec{named} from {self.file!r}: {len(self.layers)} layers, outputs {outputs}, {self.dtype}>"
+        view = f", {self.view} view" if self.view else ""
+        return f"<Spec{named} from {self.file!r}: {len(self.layers)} layers, outputs {outputs}, {self.dtype}{view}>"
 
     def locate(self, layer: str) -> tuple[int | None, int | None]:
         """Line and column where a layer is written."""

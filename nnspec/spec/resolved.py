@@ -27,6 +27,7 @@ What is written, and how:
   is what the spec says, the comment what runs. ``arguments`` are written as given.
 - ``checks`` (the spec's and each layer's) as written, when set.
 - ``outputs``: always a list, the default (the layers nobody reads) written out.
+- ``view``: as in the spec, when set.
 - ``data``: each variable's samples, one sample a line, in the Input's ``size``
   (a single sample written alone becomes a list of one); whole numbers are written
   without a fraction.
@@ -198,6 +199,8 @@ def resolved_data(spec: Spec) -> dict[str, Any]:
         }
     data["layers"] = [_layer_data(layer, spec.directory) for layer in spec.layers.values()]
     data["outputs"] = list(spec.outputs)
+    if spec.view is not None:
+        data["view"] = spec.view
     if spec.dataset is not None:
         data["dataset"] = _relative(spec.dataset, spec.directory)
     if spec.checks:

@@ -15,6 +15,7 @@ from typing import Any
 from ..layers.catalog import KINDS, LayerType, Parameter, Property, Target, whole_catalog
 from ..layers.generators import GENERATOR_CHOICES, NO_GENERATOR, generators_described
 from .expressions import ARGUMENT_TYPES, EXPRESSION_KINDS
+from .views import DEFAULT_VIEW, VIEWS
 
 FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
@@ -74,6 +75,14 @@ def spec_schema(expressions: bool = True) -> dict[str, Any]:
             },
             "checks": {"$ref": "#/$defs/checks"},
             "arguments": _arguments_schema(),
+            "view": {
+                "enum": list(VIEWS),
+                "default": DEFAULT_VIEW,
+                "description": "The view of the network a run takes unless told (nnspec run --view): validation, "
+                "as NNC evaluates (stored BatchNormalization statistics, Dropout bypassed); runtime, that without "
+                "the loss and validation layers and their targets (an inference run); training, the properties "
+                "as written.",
+            },
             "dataset": {
                 "type": "string",
                 "minLength": 1,

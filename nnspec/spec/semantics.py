@@ -16,6 +16,10 @@ the one place that turns a layer's properties into the ones a run uses. The runn
 checks (through the spec a run hands them) and ``validate``'s static prediction all read the
 properties from here, so they agree on what runs.
 
+The views of a network (nnspec.spec.views) choose between the two: the validation and runtime
+views evaluate, the training view trains; the runtime view also leaves layers out, which is
+views' business, not this module's.
+
 At evaluation no layer reads other samples of its batch, so outputs never depend on the batch
 size. In training, BatchNormalization's batch statistics (and MeanSubtraction's running-mean
 update) do; Dropout's pattern is drawn per sample from the layer's seed (when the layer's is NNC's

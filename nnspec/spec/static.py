@@ -8,9 +8,10 @@ that can be judged from a distribution are judged on them. ``nnspec validate``
 reports the predictions as warnings, so CI catches "this network feeds raw 0..255
 pixels into Tanh" at review time.
 
-The prediction is of what ``nnspec run`` computes: NNC's evaluation by default, each layer's
-properties as nnspec.spec.semantics gives them (BatchNormalization with its stored statistics), or,
-with ``training``, the training forward pass.
+The prediction is of what ``nnspec run`` computes, in the same view (nnspec.spec.views): the
+validation view by default, each layer's properties as nnspec.spec.semantics gives them
+(BatchNormalization with its stored statistics); the runtime view, without the loss and validation
+layers; or the training view (``training`` is ``view="training"``), the training forward pass.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from ..core.estimate import DRAWN_ROWS, Estimate, drawn_along_axis, through
 from ..layers.generators import GENERATORS
 from ..layers.initializers import moments
 from .model import Layer, Spec
-from .semantics import as_run
+from .views import as_view
 
 
-def estimates(spec: Spec, *, training: bool = False) -> dict[str, Estimate | None]:
-    """Every layer's output, estimated without data (None where nothing can be said), in a run
-    of that kind (see the module's docstring)."""
-    spec = as_run(spec, training=training)
+def estimates(spec: Spec, *, view: str | None = None, training: bool = False) -> dict[str, Estimate | None]:
+    """Every layer of the view's output, estimated without data (None where nothing can be said), in
+    a run of that view (see the module's docstring; default: the spec's, see views.chosen_view)."""
+    spec = as_view(spec, view, training=training)
     found: dict[str, Estimate | None] = {}
     for name in spec.order:
         layer = spec.layers[name]
@@ -134,12 +135,16 @@ def _reach_of_probabilities(layer: Layer, logits: Estimate, dtype: str) -> dict[
 
 
 def predict(
-    spec: Spec, settings: Mapping[str, Mapping[str, tuple[str, float | None]]], *, training: bool = False
+    spec: Spec,
+    settings: Mapping[str, Mapping[str, tuple[str, float | None]]],
+    *,
+    view: str | None = None,
+    training: bool = False,
 ) -> list[Finding]:
     """Range findings expected from the spec alone, with the checks' ids and settings, in a run of
-    that kind (see the module's docstring)."""
-    spec = as_run(spec, training=training)
-    found = estimates(spec, training=training)
+    that view (see the module's docstring)."""
+    spec = as_view(spec, view, training=training)
+    found = estimates(spec)  # the view's own: a view of a view is itself
     findings = []
 
     def estimated_std(name: str) -> float | None:

@@ -29,6 +29,7 @@ from ...layers.cost import Cost
 from ...layers.generators import NO_GENERATOR
 from ...spec.model import Layer, Spec
 from ...spec.summary import layer_costs
+from ...spec.views import DEFAULT_VIEW
 from .extra import SAVE_BACKENDS, drawing, matplotlib
 from .style import CLEAN, COLOURS, LABELS, SEVERITIES, worst
 
@@ -158,11 +159,13 @@ def _show(value: object) -> str:
 
 
 def title(spec: Spec, samples: int | None) -> str:
-    """What the colours are from: the static analysis (``samples`` None) or a run."""
+    """What the colours are from: the static analysis (``samples`` None) or a run; and the view drawn,
+    where it is not the default (nnspec.spec.views)."""
     name = printable(spec.name or Path(spec.file).name)
+    view = f" ({spec.view} view)" if spec.view not in (None, DEFAULT_VIEW) else ""
     if samples is None:
-        return f"{name}: findings predicted from the spec"
-    return f"{name}: findings of a run on {samples:,} sample{'s' if samples != 1 else ''}"
+        return f"{name}: findings predicted from the spec{view}"
+    return f"{name}: findings of a run on {samples:,} sample{'s' if samples != 1 else ''}{view}"
 
 
 # --- DOT ---------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from ...files.save import check_target
 from ...layers.catalog import format_shape
 from ...runtime.runner import RunResult
 from ...spec.summary import summarize, total_parameters
-from ..results import HEADINGS, MAX_VALUES_SHOWN, format_values, scores, to_dict
 from ..summary import NOT_COUNTED_MARK, memory_lines
+from ..results import HEADINGS, MAX_VALUES_SHOWN, format_values, scores, source_lines, to_dict
 from .diagram import MAX_DRAWN_ARROWS, MAX_DRAWN_LAYERS, draw, title
 from .plots import layer_plot, plotted_layers
 from .style import CLEAN, COLOURS, LABELS, SEVERITIES, worst
@@ -107,9 +107,17 @@ def _header(result: RunResult, heading: str) -> str:
     return (
         f"<header>\n<h1>{escape(heading)}</h1>\n{description}"
         f'<p class="meta">{escape(spec.file)} &middot; {len(spec.layers)} layers &middot; {escape(samples)} '
-        f"&middot; {escape(spec.dtype)} &middot; {escape(HEADINGS[result.semantics])} "
-        f"&middot; <strong>{escape(counts)}</strong></p>\n</header>\n"
+        f"&middot; {escape(spec.dtype)} &middot; {escape(HEADINGS[result.view])} "
+        f"&middot; <strong>{escape(counts)}</strong></p>\n{_sources(result)}</header>\n"
     )
+
+
+def _sources(result: RunResult) -> str:
+    """Where each data variable's values came from, one line each, as the text report says it."""
+    if not result.sources:
+        return ""
+    lines = "<br>\n".join(escape(line) for line in source_lines(result))
+    return f'<p class="meta sources">{lines}</p>\n'
 
 
 def _section(ident: str, heading: str, body: str) -> str:
