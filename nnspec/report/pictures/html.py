@@ -24,8 +24,8 @@ from ...files.save import check_target
 from ...layers.catalog import format_shape
 from ...runtime.runner import RunResult
 from ...spec.summary import summarize, total_parameters
-from ..summary import NOT_COUNTED_MARK, memory_lines
 from ..results import HEADINGS, MAX_VALUES_SHOWN, format_values, scores, source_lines, to_dict
+from ..summary import NOT_COUNTED_MARK, memory_lines
 from .diagram import MAX_DRAWN_ARROWS, MAX_DRAWN_LAYERS, draw, title
 from .plots import layer_plot, plotted_layers
 from .style import CLEAN, COLOURS, LABELS, SEVERITIES, worst
