@@ -289,12 +289,13 @@ def planned_memory(
     ``dataset:``, ``data:`` or generators) would need, worked out before it runs: its sample count, its
     batch size (default: every sample at once, as a run's) and the memory estimate the run checks
     ``max_memory`` against. Opens the spec's dataset to count its samples (UsageError if it cannot)."""
-    _, to_generate, count = gather_inputs(
+    gathered = gather_inputs(
         spec, samples=samples, dataset=spec.dataset, max_memory=memory.default_limit(), dataset_from_spec=True
     )
+    count = gathered.samples
     footprint = memory.Footprint.of(spec)
     step = min(batch_size or count, count)
-    need = footprint.estimate(count, step, to_generate, footprint.kept(count, keep_outputs))
+    need = footprint.estimate(count, step, gathered.to_generate, footprint.kept(count, keep_outputs))
     return RunMemory(count, step, need, footprint.output_bytes(count))
 
 
