@@ -105,7 +105,7 @@ def generate(reader: DataReader, start: int, stop: int, seed: int) -> np.ndarray
     """Samples ``start`` to ``stop`` (exclusive) of a generator's data (an Input's, or a target's),
     times its multiplier, in float64: the same values whichever batch they are drawn in
     (nnspec.layers.generators)."""
-    values = GENERATORS[reader.generator].draw(seed, reader.variable, start, stop - start, reader.sample_shape)
+    values = GENERATORS[reader.generator].draw(seed, reader.stream_key, start, stop - start, reader.sample_shape)
     with np.errstate(over="ignore"):  # a huge multiplier gives inf, which the nan-inf check reports
         return values * reader.multiplier
 
