@@ -204,3 +204,17 @@ def test_the_schema_completes_the_sources_of_each_side_input():
     assert set(defs["BatchMatmul"]["properties"]["R"]["properties"]) == {"input"}
     assert "R" not in defs["Add2"]["properties"]  # NNC's Add2 takes both inputs on one pin
     assert "R" not in defs["Equal"]["properties"]
+
+
+@pytest.mark.parametrize(("source", "fires"), [("GreaterEqualScalar", False), ("Tanh", True), ("Sigmoid", False)])
+def test_validate_predicts_a_target_a_layer_feeds_from_that_layer_range(source, fires):
+    """Tanh's -1..1 cannot be 0/1 targets; a GreaterEqualScalar's or a Sigmoid's 0..1 may be (an
+    estimate does not tell 0/1 values from others within 0..1, which the run then measures)."""
+    spec = nnspec.loads(LAYER_FED.replace("type: GreaterEqualScalar, input: x, value: 0", f"type: {source}, input: x"))
+    messages = [d.message for d in predict(spec) if d.layer == "bce"]
+    assert bool(messages) == fires, messages
+    if fires:
+        expected = "its target T, the output of layer 'binary', is expected to span -0.7616..0.7616"  # tanh(1)
+        assert expected in messages[0]  # x estimated by NNC's rule of -1..1
+        run = nnspec.run(spec, {"x": X})  # and the run measures it
+        assert any(f.check == "bce-input-range" for f in run.findings)

@@ -237,6 +237,8 @@ def checks_markdown() -> str:
         threshold = "-" if check.threshold is None else format_number(check.threshold, 6)
         predicts = check.predict is not None or check.predict_from_parameters is not None
         predicted = " Predicted by `validate` too." if predicts else ""
+        if not predicts and check.predict_side is not None:
+            predicted = " Predicted by `validate` for a target another layer feeds."
         out.append(f"| `{check.id}` | {check.severity} | {threshold} | {check.looks_at}.{predicted} | {check.why} |")
     out += [
         "",

@@ -148,6 +148,20 @@ def _predicted(
     return None
 
 
+def _predicted_side(layer: Layer, check: Check, found: Mapping[str, Estimate | None]) -> str | None:
+    """One check's prediction of the side inputs other layers feed (a target from a layer): from
+    those layers' estimates."""
+    if check.predict_side is None:
+        return None
+    for pin, source in layer.side_inputs().items():
+        estimate = found.get(source)
+        if estimate is not None and np.isfinite(estimate.mean):
+            message = check.predict_side(layer, pin, source, estimate)
+            if message is not None:
+                return message
+    return None
+
+
 def _reach_of_probabilities(layer: Layer, logits: Estimate, dtype: str) -> dict[str, float]:
     """Probabilities are > 0 in exact arithmetic and 0 only where the dtype underflows: their least
     and largest over a fixed Monte Carlo sample of the logits (a normal fit clipped at 0 would say 0)."""
@@ -180,6 +194,7 @@ def predict(
             judged = _judged(layer, check.id, received, _operands(spec, layer, found))
             if check.id in settings[name] and judged is not None:
                 message = _predicted(spec, layer, check, judged, settings[name][check.id][1], estimated_std)
+                message = message or _predicted_side(layer, check, found)
                 if message is not None:
                     fired[check.id] = message
         for check in checks_for(layer.type):
