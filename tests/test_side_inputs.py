@@ -218,3 +218,26 @@ def test_validate_predicts_a_target_a_layer_feeds_from_that_layer_range(source, 
         assert expected in messages[0]  # x estimated by NNC's rule of -1..1
         run = nnspec.run(spec, {"x": X})  # and the run measures it
         assert any(f.check == "bce-input-range" for f in run.findings)
+
+
+def test_kl_multinomial_takes_q_from_a_layer_as_it_would_from_data():
+    layers = """
+nnspec: 1
+layers:
+  - {name: x, type: Input, size: [4]}
+  - {name: p, type: Softmax, input: x}
+  - {name: sharper, type: MulScalar, input: x, value: 2}
+  - {name: q, type: Softmax, input: sharper}
+  - {name: kl, type: KLMultinomial, input: p, Q}
+"""
+    fed_spec = nnspec.loads(layers.replace("Q", "q: {input: q}"))
+    assert fed_spec.outputs == ["kl"]  # q is read, so it is no output
+    fed = nnspec.run(fed_spec, {"x": X})
+    q = np.exp(2 * X - (2 * X).max(axis=1, keepdims=True))  # q's softmax by hand, given as data
+    q = (q / q.sum(axis=1, keepdims=True)).astype(np.float32)
+    read = nnspec.run(nnspec.loads(layers.replace("Q", "q: {dataset: qdata}")), {"x": X, "qdata": q})
+    p = np.exp(X - X.max(axis=1, keepdims=True)).astype(np.float64)
+    p /= p.sum(axis=1, keepdims=True)
+    expected = (p * (np.log(p + 1e-8) - np.log(q + 1e-8))).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(fed.outputs["kl"], expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(fed.outputs["kl"], read.outputs["kl"], rtol=1e-6, atol=1e-7)
