@@ -103,8 +103,20 @@ layers:
   - {name: loss, type: SquaredError, T: {generator: Constant}}
 """
     )
-    with pytest.raises(nnspec.NnspecError, match=r"no layer reads data variable\(s\) y; .*loss/T"):
+    with pytest.raises(nnspec.NnspecError) as refused:
         nnspec.run(spec, {"x": X[:, :2], "y": X[:, 2:]})
+    assert str(refused.value).startswith("no layer reads data variable(s) y; the spec's variables are: x, loss/T; ")
+    assert "T of 'loss' (SquaredError) names 'y' but is generated (Constant); give its values as loss/T" in str(
+        refused.value
+    )
+    in_the_spec = _errors(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2]}\n"
+        "  - {name: loss, type: SquaredError, T: {generator: Constant}}\ndata: {y: [[1, 2]]}\n"
+    )
+    assert in_the_spec == [
+        "data names variable 'y', but no layer reads it; T of 'loss' (SquaredError) names 'y' but is generated "
+        "(Constant); remove its generator to read 'y'"
+    ]
     # its own variable may still be given, as an Input's data comes before its generator
     given = nnspec.run(spec, {"x": X[:, :2], "loss/T": X[:, 2:]})
     np.testing.assert_array_equal(given.outputs["loss"], np.square(X[:, :2] - X[:, 2:]))
