@@ -52,8 +52,9 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "digits.yaml": {("scale-drift", "fc1")},  # trained weights, larger than Glorot's scale: information only
     # Sizes from arguments and Input[k]; average pooling shrinks the spread, which fc's Glorot weights regain.
     "arguments.yaml": {("scale-drift", "fc")},
+    "vae_side_inputs.yaml": set(),  # side inputs from a layer and a generator, shown as they are
 }
-SHOWCASES = {"lenet.yaml", "bn_residual.yaml", "digits.yaml", "arguments.yaml"}
+SHOWCASES = {"lenet.yaml", "bn_residual.yaml", "digits.yaml", "arguments.yaml", "vae_side_inputs.yaml"}
 
 
 def test_every_example_has_an_expected_entry():

@@ -75,7 +75,8 @@ def test_every_example_resolved_has_nothing_implicit(path: Path) -> None:
         for param in layer.type.parameters:
             assert (param.name in raw) == param.enabled(layer.props), (layer.name, param.name)
         for target in layer.type.targets:
-            assert set(raw[target.name]) == {"dataset", "generator", "generator_multiplier"}
+            fed = layer.targets[target.name].input is not None  # T: {input: layer} names only the layer
+            assert set(raw[target.name]) == ({"input"} if fed else {"dataset", "generator", "generator_multiplier"})
 
 
 def test_defaults_and_inputs_are_written_out(write_spec) -> None:

@@ -151,6 +151,9 @@ class Check:
     predict: Callable[[Layer, Estimate, float | None, str], str | None] | None = None
     # Static analysis from a layer's own parameters and what it receives.
     predict_from_parameters: ParameterPrediction | None = None
+    # Static analysis of a side input another layer feeds (T: {input: layer}): (layer, pin, that layer's
+    # name, the estimate of its output).
+    predict_side: Callable[[Layer, str, str, Estimate], str | None] | None = None
     threshold_range: tuple[float, float] = (0.0, 1.0)  # thresholds are shares unless said otherwise
     names_cause: bool = False  # its advice names the layer where the scale went wrong (see scale_origin)
     # Merges a run of its findings along a path into one (see nnspec.checks.table._group_runs).

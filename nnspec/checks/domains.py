@@ -10,7 +10,7 @@ from ..core.estimate import Estimate
 from ..core.numbers import format_number, format_share
 from ..layers.catalog import NONNEGATIVE, NONZERO, POSITIVE
 from .check import Context, Probe, _expected_span, _span
-from .measures import OUTSIDE
+from .measures import OUTSIDE, VALUES
 from .stats import blocks
 
 if TYPE_CHECKING:  # annotations only: the spec stage sits above the check table (it reads it)
@@ -29,7 +29,11 @@ def _outside_domain(kind: str, x: np.ndarray) -> np.ndarray:
 def _measure_domain(p: Probe) -> dict[str, Any]:
     domain = p.layer.type.domain
     kind = domain.kind(p.layer.props)
-    x, seen = p.inputs[domain.index], p.input_stats[domain.index]
+    x = p.inputs[domain.index]
+    if domain.index >= len(p.input_stats):  # a second operand read from data (R: {dataset: ...}): no statistics
+        outside = 0 if kind is None else int(sum(np.count_nonzero(_outside_domain(kind, b)) for b in blocks(x)))
+        return {OUTSIDE: outside, VALUES: int(x.size)}
+    seen = p.input_stats[domain.index]
     inside = {POSITIVE: seen.min > 0, NONNEGATIVE: seen.min >= 0, NONZERO: seen.zeros == 0}
     if kind is None or seen.finite and inside[kind]:
         return {OUTSIDE: 0}
@@ -38,13 +42,21 @@ def _measure_domain(p: Probe) -> dict[str, Any]:
 
 def _domain(c: Context) -> str | None:
     domain = c.layer.type.domain
-    outside, received = c.measured[OUTSIDE], c.inputs[domain.index]
+    outside = c.measured[OUTSIDE]
     if not outside:
         return None
+    words = f"{_DOMAIN_WORDS[domain.kind(c.layer.props)]}"
+    if domain.index >= len(c.inputs):  # data or a generator under the operand's pin
+        count = c.measured[VALUES]
+        return (
+            f"{c.layer.title}: {outside} of {count} values of its {c.layer.type.operand} "
+            f"({format_share(outside, count)}) are {words}, where {domain.outside}; {domain.fix}"
+        )
+    received = c.inputs[domain.index]
     which = f"values of its input {c.layer.inputs[domain.index]}" if domain.index else "inputs"
     return (
         f"{c.layer.title}: {outside} of {received.count} {which} ({format_share(outside, received.count)}) are "
-        f"{_DOMAIN_WORDS[domain.kind(c.layer.props)]} (they span {_span(received)}), where {domain.outside}; "
+        f"{words} (they span {_span(received)}), where {domain.outside}; "
         f"{domain.fix}"
     )
 
@@ -58,7 +70,10 @@ def _predict_domain(layer: Layer, x: Estimate, threshold: float | None, dtype: s
     possible = {POSITIVE: low <= 0, NONNEGATIVE: low < 0, NONZERO: low <= 0 <= high}
     if kind is None or not possible[kind]:
         return None
-    which = f"the values of its input {layer.inputs[domain.index]}" if domain.index else "its inputs"
+    if domain.index >= len(layer.inputs):  # data or a generator under the operand's pin
+        which = f"the values of its {layer.type.operand}"
+    else:
+        which = f"the values of its input {layer.inputs[domain.index]}" if domain.index else "its inputs"
     return (
         f"{layer.title}: {which} are expected to {_expected_span(x)} and reach "
         f"{format_number(low)}..{format_number(high)}, so some "

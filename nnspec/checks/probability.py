@@ -77,6 +77,19 @@ def _probability_input(c: Context) -> str | None:
     return f"{c.layer.title}: " + "; ".join(problems) + " (NNC's rule for this layer)"
 
 
+def _predict_binary_target(layer: Layer, pin: str, source: str, t: Estimate) -> str | None:
+    """A target a layer feeds that can leave 0..1 cannot be all 0s and 1s (a GreaterEqualScalar's can;
+    an estimate cannot tell 0/1 values from any others in 0..1, so only leaving the range is predicted)."""
+    low, high = t.practical_low, t.practical_high
+    if 0 <= low and high <= 1:
+        return None
+    return (
+        f"{layer.title}: its target {pin}, the output of layer '{source}', is expected to {_expected_span(t)} and "
+        f"reach {format_number(low)}..{format_number(high)}, so some target values are neither 0 nor 1 "
+        "(NNC's rule for this layer): feed it a 0/1 layer such as GreaterEqualScalar"
+    )
+
+
 def _predict_overconfident(layer: Layer, x: Estimate, threshold: float, dtype: str) -> str | None:
     """A fixed Monte Carlo sample of logits as estimated: how many distributions come out certain
     (of an axis over DRAWN_CLASSES long, the share among that many classes: more would be certain less often)."""

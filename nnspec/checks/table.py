@@ -48,6 +48,7 @@ from .probability import (
     _measure_certain,
     _measure_probability_input,
     _overconfident,
+    _predict_binary_target,
     _predict_overconfident,
     _probability_input,
 )
@@ -354,6 +355,7 @@ def _table() -> list[Check]:
             applies=lambda t: t.probability_input,
             judge=_probability_input,
             measure=_measure_probability_input,
+            predict_side=_predict_binary_target,
         ),
         Check(
             id="scale-drift",

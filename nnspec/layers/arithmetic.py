@@ -363,6 +363,7 @@ register(
         infer_shape=broadcast_shape,
         estimate=sub2_estimate,
         arity=Arity(2, 2),
+        operand="R",
     )
 )
 
@@ -388,6 +389,7 @@ register(
         forward=div2,
         infer_shape=broadcast_shape,
         arity=Arity(2, 2),
+        operand="R",
         range_note="Behaves well for divisors i1 away from 0: near 0 the output grows without bound, i1 = 0 gives "
         "+-inf (nan where i0 is 0 too).",
         domain=Domain(
@@ -409,6 +411,7 @@ register(
         forward=pow2,
         infer_shape=broadcast_shape,
         arity=Arity(2, 2),
+        operand="R",
         range_note="Behaves well for bases i0 > 0: a negative base gives nan unless its exponent is an integer, "
         "0 to a negative power gives inf, and large powers overflow to inf.",
     )

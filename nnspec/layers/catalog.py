@@ -235,6 +235,11 @@ class LayerType:
     arity: Arity = ONE_INPUT
     parameters: tuple[Parameter, ...] = ()
     targets: tuple[Target, ...] = ()  # data variables read beside the inputs, appended to them
+    # NNC's pin for the second input of a two-input layer (Sub2's R, ATan2's x, BroadcastTo's y): a spec
+    # may give that input as ``R: {input: layer}`` instead of ``input: [a, b]``, and, where NNC's pin
+    # has R.Dataset/R.Generator (operand_from_data), as data or a generator of the first input's shape.
+    operand: str | None = None
+    operand_from_data: bool = True
     function_scope: str | None = None
     role: Role = Role.TRANSFORM
     # The input range in which the layer keeps the differences between its inputs,
@@ -274,6 +279,13 @@ class LayerType:
     # evaluation a layer with it true passes its input through, in training the layer runs.
     test_arguments: tuple[tuple[str, Any], ...] = ()
     skip_at_test: bool = False
+
+    @property
+    def operand_target(self) -> Target | None:
+        """The second-operand pin as a side input read from data or a generator (None: not allowed)."""
+        if self.operand is None or not self.operand_from_data:
+            return None
+        return Target(self.operand, "the second operand, of the first input's shape", dataset="")
 
     @property
     def property_map(self) -> dict[str, Property]:

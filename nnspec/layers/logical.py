@@ -126,7 +126,9 @@ def _pair_estimate(forward: Forward) -> Callable[..., Estimate]:
     return estimate
 
 
-def _register_two_inputs(name: str, test: Test, formula: str, description: str, note: str) -> None:
+def _register_two_inputs(
+    name: str, test: Test, formula: str, description: str, note: str, operand: str | None = None
+) -> None:
     forward = _two_inputs(test, formula)
     register(
         LayerType(
@@ -138,6 +140,7 @@ def _register_two_inputs(name: str, test: Test, formula: str, description: str, 
             infer_shape=broadcast_shape,
             estimate=_pair_estimate(forward),
             arity=Arity(2, 2),
+            operand=operand,
             output_range=(0.0, 1.0),
             range_note=note,
         )
@@ -203,6 +206,7 @@ def _register_palette() -> None:
             f"o = (i0 {sign} i1)",
             f"1 where the first input {phrase} the second (NNC's R), else 0; the inputs broadcast as in nnabla.",
             COMPARISON_NOTE,
+            operand=None if name in ("Equal", "NotEqual") else "R",  # NNC's Equal, NotEqual take both on pin 0
         )
     for suffix, (test, word, _, phrase) in LOGICAL.items():
         formula = f"o = (i != 0) {word} (value != 0)"

@@ -545,6 +545,8 @@ register(
         infer_shape=batch_matmul_shape,
         estimate=batch_matmul_estimate,
         arity=Arity(2, 2),
+        operand="R",
+        operand_from_data=False,  # NNC's BatchMatmul has no R.Dataset/R.Generator: R is linked
     )
 )
 
@@ -697,6 +699,7 @@ register(
         forward=atan2,
         infer_shape=atan2_shape,
         arity=Arity(2, 2),
+        operand="x",
         output_range=(-pi, pi),
     )
 )

@@ -718,6 +718,7 @@ register(
         infer_shape=broadcast_to_shape,
         estimate=lambda inputs, shapes, props, params, dtype: inputs[1],
         arity=Arity(2, 2),
+        operand="y",
         properties=(
             Property(
                 "axis",

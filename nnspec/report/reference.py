@@ -67,8 +67,11 @@ def entry(layer_type: LayerType) -> str:
         )
     for target in t.targets:
         lines.append(
-            f"  target {target.name}: {target.description}; read from data variable {target.dataset} by default."
+            f"  target {target.name}: {target.description}; read from data variable {target.dataset} by default, "
+            f"or {target.name}: {{generator: ...}} or {{input: LAYER}}."
         )
+    if t.operand is not None:
+        lines.append(f"  second operand: input: [a, b], or {_operand_forms(t)}.")
     lines += [
         f"  well-behaved input range: {_range(t.input_range)}",
         f"  output range: {_range(t.output_range)}",
@@ -78,6 +81,16 @@ def entry(layer_type: LayerType) -> str:
     if at_evaluation(t):
         lines.append(f"  {at_evaluation(t)}")
     return "\n".join(lines) + "\n"
+
+
+def _operand_forms(t: LayerType, quote: str = "") -> str:
+    """How a layer's second operand may be written under NNC's pin name (Sub2's R)."""
+    forms = [f"{t.operand}: {{input: LAYER}}"]
+    if t.operand_from_data:
+        forms.append(f"{t.operand}: {{dataset: VARIABLE}}")
+        forms.append(f"{t.operand}: {{generator: Constant, generator_multiplier: 1}}")
+        return ", ".join(f"{quote}{form}{quote}" for form in forms) + " (data of the first input's shape)"
+    return f"{quote}{forms[0]}{quote} (NNC's pin takes a link only)"
 
 
 def markdown() -> str:
@@ -108,10 +121,12 @@ def markdown() -> str:
                 )
             for target in t.targets:
                 out.append(
-                    f"- Target `{target.name}` (`{target.name}: {{dataset: {target.dataset}}}` by default): "
-                    f"{target.description}."
+                    f"- Target `{target.name}` (`{target.name}: {{dataset: {target.dataset}}}` by default; or "
+                    f"`{{generator: ...}}`, `{{input: LAYER}}`): {target.description}."
                 )
-            if t.parameters or t.targets:
+            if t.operand is not None:
+                out.append(f"- Second operand: `input: [a, b]`, or {_operand_forms(t, '`')}.")
+            if t.parameters or t.targets or t.operand:
                 out.append("")
             out += [
                 f"Well-behaved input range: {_range(t.input_range)}. Output range: {_range(t.output_range)}."
@@ -222,6 +237,8 @@ def checks_markdown() -> str:
         threshold = "-" if check.threshold is None else format_number(check.threshold, 6)
         predicts = check.predict is not None or check.predict_from_parameters is not None
         predicted = " Predicted by `validate` too." if predicts else ""
+        if not predicts and check.predict_side is not None:
+            predicted = " Predicted by `validate` for a target another layer feeds."
         out.append(f"| `{check.id}` | {check.severity} | {threshold} | {check.looks_at}.{predicted} | {check.why} |")
     out += [
         "",

@@ -175,7 +175,7 @@ def generate(reader: DataReader, start: int, stop: int, seed: int) -> np.ndarray
     """Samples ``start`` to ``stop`` (exclusive) of a generator's data (an Input's, or a target's),
     times its multiplier, in float64: the same values whichever batch they are drawn in
     (nnspec.layers.generators)."""
-    values = GENERATORS[reader.generator].draw(seed, reader.variable, start, stop - start, reader.sample_shape)
+    values = GENERATORS[reader.generator].draw(seed, reader.stream_key, start, stop - start, reader.sample_shape)
     with np.errstate(over="ignore"):  # a huge multiplier gives inf, which the nan-inf check reports
         return values * reader.multiplier
 
@@ -222,6 +222,7 @@ def gather_inputs(
     if unknown:
         raise UsageError(
             f"no layer reads data variable(s) {', '.join(unknown)}; the spec's variables are: {', '.join(readers)}"
+            + _generated_instead(spec.layers, unknown)
         )
     from_dataset: Mapping[str, DatasetVariable] = {}
     if dataset is not None:
@@ -306,7 +307,7 @@ def check_spec_data(
             hint = (
                 f"; layer {named.title} reads data variable '{named.dataset}' (its dataset property)"
                 if named is not None and named.type.is_source
-                else diagnostics.suggestion(variable, readers)
+                else _generated_instead(layers, [variable], given=False) or diagnostics.suggestion(variable, readers)
             )
             diagnostics.add(
                 f"data names variable '{variable}', but no layer reads it{hint}",
@@ -332,6 +333,21 @@ def check_spec_data(
         except ValueError as exc:
             diagnostics.add(f"data for '{variable}' (read by {reader.title}): {exc}", where, code=codes.DATA_SHAPE)
     return arrays
+
+
+def _generated_instead(layers: Mapping[str, Layer], variables: list[str], given: bool = True) -> str:
+    """Why a variable a generated side input names is read by no layer: it is generated instead
+    (such data replaced the generated values before side inputs had variables of their own).
+    ``given``: the data comes with the run (--input), which may name the side input's own variable."""
+    named = [
+        f"{pin} of {layer.title} names '{source.dataset}' but is generated ({source.generator}); "
+        + (f"give its values as {layer.name}/{pin}, or " if given else "")
+        + f"remove its generator to read '{source.dataset}'"
+        for layer in layers.values()
+        for pin, source in layer.targets.items()
+        if source.dataset in variables and source.input is None and source.generator != NO_GENERATOR
+    ]
+    return "; " + "; ".join(named[:3]) if named else ""
 
 
 def _first_bad_sample(value: Any) -> tuple[tuple[int, ...], str]:

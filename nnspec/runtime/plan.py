@@ -29,7 +29,7 @@ import numpy as np
 
 from ..checks.check import Check
 from ..layers.catalog import Bound, Forward
-from ..spec.model import Layer, Spec
+from ..spec.model import Layer, Spec, TargetSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ def make_plan(
             if spec.layers[name].type.is_source
             else tuple(spec.layers[name].inputs)
         )
-        + tuple(data_key(target.dataset) for target in spec.layers[name].targets.values())
+        + tuple(_side_read(spec.layers[name], pin, source) for pin, source in spec.layers[name].targets.items())
         for name in order
     }
     slots = {key: slot for slot, key in enumerate([*map(data_key, data_variables), *order])}
@@ -129,6 +129,15 @@ def make_plan(
     data = tuple(slots[data_key(variable)] for variable in data_variables)
     kept = tuple(slots[name] for name in spec.outputs)
     return Plan(steps, slots, data, None if statistics else _function(steps, data, kept))
+
+
+def _side_read(layer: Layer, pin: str, source: TargetSource) -> str:
+    """What a side input reads: its layer's output, or its data variable (a generated one's own)."""
+    variable = source.variable(layer.name, pin)
+    if variable is None:
+        assert source.input is not None, "a side input without data is a layer's output"
+        return source.input
+    return data_key(variable)
 
 
 def _bind(layer: Layer, params: dict[str, np.ndarray]) -> Bound | None:

@@ -82,8 +82,10 @@ def resolve_layers(
         }
         params = {p.name: _parameter_source(p, raw.get(p.name, {}), doc.file) for p in layer_type.parameters}
         targets = {t.name: _target_source(t, raw.get(t.name, {})) for t in layer_type.targets}
-        layers[name] = Layer(name, layer_type, props, inputs, params, index, raw.get("checks", {}), targets)
-        layers[name].expressions = expressions
+        layer = Layer(name, layer_type, props, inputs, params, index, raw.get("checks", {}), targets)
+        layer.expressions = expressions
+        _second_operand(layer, raw, diagnostics)
+        layers[name] = layer
         previous = name
     for layer in layers.values():
         _check_values(layer, raw_layers[layer.index], diagnostics)
@@ -217,6 +219,9 @@ def _check_values(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList
                 code=codes.INVALID_VALUE,
                 layer=layer.name,
             )
+    for target in layer.type.targets:
+        if isinstance(raw.get(target.name), dict):
+            _mixed_side_input(layer, target.name, raw[target.name], diagnostics)
     if not _switched_by_expression(layer):  # else known once evaluated: check_switched_parameters
         check_parameters_switched_off(layer, raw, diagnostics)
 
@@ -306,12 +311,63 @@ def _default(prop: Property, raw: dict[str, Any]) -> Any:
     return default
 
 
-def _target_source(target: Target, config: dict[str, Any]) -> TargetSource:
+def _target_source(target: Target, config: dict[str, Any], generator: str = NO_GENERATOR) -> TargetSource:
+    """A side input's source; ``generator`` is the default where no dataset is written either."""
+    if "dataset" in config:
+        generator = NO_GENERATOR  # an operand pin's default generator is for a pin given no data
     return TargetSource(
         config.get("dataset", target.dataset),
-        config.get("generator", NO_GENERATOR),
+        config.get("generator", generator),
         float(config.get("generator_multiplier", 1.0)),
+        config.get("input"),
     )
+
+
+# NNC's generator for a second-operand pin given neither a layer nor data (Sub2's R.Generator default)
+OPERAND_GENERATOR = "Constant"
+
+
+def _second_operand(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList) -> None:
+    """A second operand written under its NNC pin (``R: {...}``): a layer joins the inputs, as in
+    ``input: [first, layer]``; data or a generator becomes a side input read after the first input.
+    Given both ways (``input: [a, b]`` and ``R:``), it is an error at the pin, and the pin is ignored."""
+    pin = layer.type.operand
+    config = raw.get(pin) if pin is not None else None
+    if pin is None or not isinstance(config, dict):
+        return
+    if len(layer.inputs) >= 2 and isinstance(raw.get("input"), list):
+        diagnostics.add(
+            f"layer {layer.title} is given its second operand twice: input names {', '.join(layer.inputs)}, and "
+            f"{pin}: gives it too; write input: {layer.inputs[0]} with {pin}:, or input: [a, b] alone",
+            ("layers", layer.index, pin),
+            code=codes.ARITY,
+            at_key=True,
+            layer=layer.name,
+        )
+        return
+    if _mixed_side_input(layer, pin, config, diagnostics):
+        return
+    if isinstance(config.get("input"), str):
+        layer.inputs = [*layer.inputs, config["input"]]
+        layer.operand_pin = pin
+    elif (target := layer.type.operand_target) is not None:
+        layer.targets[pin] = _target_source(target, config, OPERAND_GENERATOR)
+
+
+def _mixed_side_input(layer: Layer, pin: str, config: dict[str, Any], diagnostics: DiagnosticList) -> bool:
+    """Whether a side input names a layer and data or a generator too (reported: one way per pin)."""
+    others = [key for key in ("dataset", "generator", "generator_multiplier") if key in config]
+    if "input" not in config or not others:
+        return False
+    diagnostics.add(
+        f"{pin} of layer {layer.title} comes from layer '{config['input']}' (input:) and also sets "
+        f"{', '.join(others)}: a side input comes from one place, a layer, a data variable or a generator",
+        ("layers", layer.index, pin),
+        code=codes.INVALID_VALUE,
+        at_key=True,
+        layer=layer.name,
+    )
+    return True
 
 
 def _parameter_source(param: Parameter, config: dict[str, Any], spec_file: str) -> ParameterSource:
@@ -349,7 +405,7 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
     for layer in layers.values():
         where = ("layers", layer.index, "input")
         arity = layer.type.arity
-        if not arity.accepts(len(layer.inputs)):
+        if not arity.accepts(layer.operand_count):
             if arity.most == 0:
                 message = (
                     f"layer {layer.title} takes no input (it reads data), but input names {', '.join(layer.inputs)}"
@@ -361,30 +417,69 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
                 )
             else:
                 message = f"layer {layer.title} takes {arity}; got {len(layer.inputs)} ({', '.join(layer.inputs)})"
+                if layer.type.operand is not None and layer.operand_count < arity.least:
+                    message += f"; give the second as input: [a, b], or as {layer.type.operand}: {{input: LAYER}}"
+                    if layer.type.operand_from_data:
+                        message += " (or {dataset: VARIABLE}, {generator: Constant})"
             diagnostics.add(message, where, code=codes.ARITY, layer=layer.name)
         for position, source in enumerate(layer.inputs):
-            at = where + (position,) if len(layer.inputs) > 1 else where
-            if source not in written:
-                index = index or Candidates(names)
-                hint = diagnostics.suggestion(source, index, excluding=layer.name)
-                diagnostics.add(
-                    f"layer {layer.title} reads '{source}', but no layer has that name{hint}",
-                    at,
-                    code=codes.UNKNOWN_INPUT,
-                    layer=layer.name,
-                )
-            elif source in layers:
-                graph.add_edge(source, layer.name)
+            at: tuple = where + (position,) if len(layer.inputs) > 1 else where
+            if layer.operand_pin is not None and position == len(layer.inputs) - 1:
+                at = ("layers", layer.index, layer.operand_pin, "input")
+            index = _wire_one(graph, layer, source, at, written, layers, names, index, diagnostics)
+        for pin, source in layer.side_inputs().items():
+            at = ("layers", layer.index, pin, "input")
+            index = _wire_one(graph, layer, source, at, written, layers, names, index, diagnostics, pin)
     cycles = _one_cycle_per_knot(graph, layers)
     for cycle in cycles:
         loop = " -> ".join(cycle + [cycle[0]])
         diagnostics.add(
             f"the layers form a cycle: {loop}; a network must be acyclic",
-            ("layers", layers[cycle[0]].index, "input"),
+            _read_at(layers[cycle[0]], cycle[-1]),
             code=codes.CYCLE,
             layer=cycle[0],
         )
     return None if cycles else graph
+
+
+def _wire_one(
+    graph: nx.DiGraph,
+    layer: Layer,
+    source: str,
+    at: tuple,
+    written: set[str],
+    layers: dict[str, Layer],
+    names: list[str],
+    index: Candidates | None,
+    diagnostics: DiagnosticList,
+    pin: str | None = None,
+) -> Candidates | None:
+    """One edge into ``layer`` from the layer it reads (an input, or the side input ``pin``), or the
+    error of a name no layer has; gives back the suggestions' index, built when first needed."""
+    if source not in written:
+        index = index or Candidates(names)
+        hint = diagnostics.suggestion(source, index, excluding=layer.name)
+        reads = f"reads '{source}'" if pin is None else f"reads '{source}' for {pin}"
+        diagnostics.add(
+            f"layer {layer.title} {reads}, but no layer has that name{hint}",
+            at,
+            code=codes.UNKNOWN_INPUT,
+            layer=layer.name,
+        )
+    elif source in layers:
+        graph.add_edge(source, layer.name)
+    return index
+
+
+def _read_at(layer: Layer, source: str) -> tuple:
+    """Where a layer's spec says it reads ``source``: its input, or the side input naming it."""
+    if source not in layer.inputs:
+        for pin, named in layer.side_inputs().items():
+            if named == source:
+                return ("layers", layer.index, pin, "input")
+    if layer.operand_pin is not None and layer.inputs[-1] == source and source not in layer.inputs[:-1]:
+        return ("layers", layer.index, layer.operand_pin, "input")
+    return ("layers", layer.index, "input")
 
 
 def _one_cycle_per_knot(graph: nx.DiGraph, layers: dict[str, Layer]) -> list[list[str]]:
@@ -456,17 +551,21 @@ def infer_shapes(
         layer = layers[name]
         known = [layers[source].shape if source in layers else None for source in layer.inputs]
         shapes = [shape for shape in known if shape is not None]
-        if len(shapes) < len(known) or not layer.type.arity.accepts(len(shapes)):
+        if len(shapes) < len(known) or not layer.type.arity.accepts(layer.operand_count):
             continue  # an input or the wiring failed already: that error is reported
         if layer.expressions and not evaluate_expressions(layer, shapes, arguments, diagnostics):
             layer.shape = None  # the layers after it are left out of shape inference
             continue
+        if layer.operand_count > len(shapes):  # a second operand from data: of the first input's shape
+            shapes.append(shapes[0])
         try:
             layer.shape = tuple(layer.type.infer_shape(shapes, layer.props))
             layer.parameter_shapes = {
                 p.name: tuple(p.shape(shapes, layer.props)) for p in layer.type.parameters if p.enabled(layer.props)
             }
             layer.target_shapes = {t.name: tuple(t.shape(shapes, layer.props)) for t in layer.type.targets}
+            if layer.type.operand in layer.targets:
+                layer.target_shapes[layer.type.operand] = shapes[-1]
             if len(layer.shape) > MAX_AXES:
                 raise ShapeError(
                     f"its output would have {len(layer.shape)} axes; nnspec takes at most {MAX_AXES} (numpy's limit "
@@ -485,6 +584,7 @@ def infer_shapes(
             layer.shape = None  # the layers after it are left out of shape inference
             _report_shape_error(layer, layers, exc, diagnostics)
             continue
+        _check_side_shapes(layer, layers, diagnostics)
         for parameter, shape in layer.parameter_shapes.items():
             key = layer.parameter_key(parameter)
             first_shape, first = shared.setdefault(key, (shape, layer))
@@ -496,3 +596,20 @@ def infer_shapes(
                     code=codes.SHAPE,
                     layer=name,
                 )
+
+
+def _check_side_shapes(layer: Layer, layers: dict[str, Layer], diagnostics: DiagnosticList) -> None:
+    """A side input fed by a layer must have the shape the layer needs there (a loss's target: its
+    input's), as data for it would; an error at the side input's input: otherwise."""
+    for pin, source in layer.side_inputs().items():
+        given, needed = layers[source].shape if source in layers else None, layer.target_shapes.get(pin)
+        if given is None or needed is None or given == needed:
+            continue  # a shape that could not be inferred has its error already
+        diagnostics.add(
+            f"{pin} of layer {layer.title} must have shape {format_shape(needed)} (as its input "
+            f"{format_shape(layers[layer.inputs[0]].inferred_shape)} makes it), but layer {layers[source].title} "
+            f"gives {format_shape(given)}",
+            ("layers", layer.index, pin, "input"),
+            code=codes.SHAPE,
+            layer=layer.name,
+        )

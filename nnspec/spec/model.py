@@ -27,11 +27,27 @@ class ParameterSource:
 
 @dataclass(frozen=True)
 class TargetSource:
-    """Where a layer's target comes from: a data variable, or a generator (as NNC's T.Generator)."""
+    """Where a layer's side input (a loss's target T, KLMultinomial's q, a second operand R written
+    as ``R: {...}``) comes from: a data variable, a generator (as NNC's T.Generator), or another
+    layer's output (``input``: NNC's link into the pin)."""
 
     dataset: str
     generator: str = NO_GENERATOR
     multiplier: float = 1.0
+    input: str | None = None  # the layer whose output it is (then dataset and generator are unused)
+
+    def variable(self, layer: str, pin: str) -> str | None:
+        """The data variable it reads: its dataset's; for a generated one, its own, named after its
+        layer and pin (``loss/T``), so that generated side inputs of different shapes never share one
+        (as NNC, where a generator variable is no data variable); None when a layer feeds it."""
+        if self.input is not None:
+            return None
+        return self.dataset if self.generator == NO_GENERATOR else generated_variable(layer, pin)
+
+
+def generated_variable(layer: str, pin: str) -> str:
+    """The data variable of a generated side input: ``layer/pin`` ('/' is in no layer or data name)."""
+    return f"{layer}/{pin}"
 
 
 @dataclass
@@ -51,6 +67,17 @@ class Layer:
     target_shapes: dict[str, Shape] = field(default_factory=dict)
     # properties written as expressions (=Input[0]*2): evaluated into ``props`` by shape inference
     expressions: dict[str, PropertyExpression] = field(default_factory=dict)
+    # The pin (R, x, y) its last input was written under, as ``R: {input: layer}``; None: in ``input:``
+    operand_pin: str | None = None
+
+    @property
+    def operand_count(self) -> int:
+        """How many operands its formula takes: its inputs, and a second operand read from data."""
+        return len(self.inputs) + (self.type.operand is not None and self.type.operand in self.targets)
+
+    def side_inputs(self) -> dict[str, str]:
+        """The layers feeding its side inputs, by pin (``T: {input: layer}``)."""
+        return {pin: source.input for pin, source in self.targets.items() if source.input is not None}
 
     @property
     def inferred_shape(self) -> Shape:
@@ -88,6 +115,14 @@ class DataReader:
     generator: str
     multiplier: float
     target: str | None = None  # the target's name; None for an Input layer
+    # The name its generator's stream is keyed by (nnspec.layers.generators): the variable's, but for a
+    # generated side input the dataset it names, as before side inputs had variables of their own, so
+    # the values a spec generates stay the same.
+    stream: str = ""
+
+    @property
+    def stream_key(self) -> str:
+        return self.stream or self.variable
 
     @property
     def sample_shape(self) -> Shape:
@@ -111,8 +146,12 @@ def data_readers(layers: dict[str, Layer]) -> list[DataReader]:
                 DataReader(layer.dataset, layer, props["size"], props["generator"], props["generator_multiplier"])
             )
         for name, source in layer.targets.items():
+            variable = source.variable(layer.name, name)
+            if variable is None:
+                continue  # a layer's output, no data
             shape = layer.target_shapes.get(name)
-            readers.append(DataReader(source.dataset, layer, shape, source.generator, source.multiplier, name))
+            stream = source.dataset or variable
+            readers.append(DataReader(variable, layer, shape, source.generator, source.multiplier, name, stream=stream))
     return readers
 
 

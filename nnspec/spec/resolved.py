@@ -21,7 +21,9 @@ What is written, and how:
   ``{initializer, multiplier}``, or ``{file}`` for a parameter read from a file (its
   initializer is then unused), the path relative to the spec's directory; with
   ``lrate_multiplier`` (NNC's LRateMultiplier, which only training reads) when it is not 1.
-- Targets: ``{dataset, generator, generator_multiplier}``.
+- Side inputs (targets, and a second operand read from data): ``{dataset, generator,
+  generator_multiplier}``, or ``{input}`` for one a layer feeds; a second operand a layer
+  feeds is written in ``input``.
 - A property written as an expression (``=Input[0]*2``) keeps it, with the value it gives
   here in a comment at the end of its line (``out_maps: =Input[0]*2  # 32``): the expression
   is what the spec says, the comment what runs. ``arguments`` are written as given.
@@ -48,7 +50,7 @@ import yaml
 
 from ..core.printable import break_commands, escape_character, is_clean, printable
 from .expressions import shown_value
-from .model import Layer, Spec
+from .model import Layer, Spec, TargetSource
 from .schema import FORMAT_VERSION
 from .semantics import as_run
 
@@ -233,11 +235,19 @@ def _layer_data(layer: Layer, directory: Path) -> dict[str, Any]:
         if source.lrate_multiplier != 1.0:  # training's setting: written when set, not in every spec
             entry[param.name]["lrate_multiplier"] = source.lrate_multiplier
     for name, target in layer.targets.items():
-        entry[name] = _FlowMap(
-            dataset=target.dataset, generator=target.generator, generator_multiplier=target.multiplier
-        )
+        entry[name] = _side_input(target)
     if layer.checks:
         entry["checks"] = dict(layer.checks)
+    return entry
+
+
+def _side_input(target: TargetSource) -> _FlowMap:
+    """A side input as written back: ``{input}`` from a layer, else ``{dataset, generator,
+    generator_multiplier}`` (a second operand's dataset only when it reads one)."""
+    if target.input is not None:
+        return _FlowMap(input=target.input)
+    entry = _FlowMap(dataset=target.dataset) if target.dataset else _FlowMap()
+    entry.update(generator=target.generator, generator_multiplier=target.multiplier)
     return entry
 
 

@@ -192,6 +192,8 @@ def _layer_schema(layer: LayerType, expressions: bool = True) -> dict[str, Any]:
     properties.update({p.name: _property_schema(p, expressions) for p in layer.properties})
     properties.update({p.name: _parameter_schema(p) for p in layer.parameters})
     properties.update({t.name: _target_schema(t) for t in layer.targets})
+    if layer.operand is not None:
+        properties[layer.operand] = _operand_schema(layer)
     return {
         "title": layer.name,
         "description": _reference(layer),
@@ -259,7 +261,8 @@ def _parameter_schema(param: Parameter) -> dict[str, Any]:
 def _target_schema(target: Target) -> dict[str, Any]:
     return {
         "type": "object",
-        "description": f"Target {target.name}: {target.description}",
+        "description": f"Target {target.name}: {target.description}. From a data variable (dataset), a "
+        "generator, or a layer (input: NNC's link into the pin): one of these.",
         "additionalProperties": False,
         "properties": {
             "dataset": {**_layer_name("The data variable it reads."), "default": target.dataset},
@@ -274,6 +277,43 @@ def _target_schema(target: Target) -> dict[str, Any]:
                 "default": 1.0,
                 "description": "Scale of the generated values.",
             },
+            "input": _side_layer(),
+        },
+    }
+
+
+def _side_layer() -> dict[str, Any]:
+    return _layer_name("The layer whose output it is (NNC's link into this pin), instead of data or a generator.")
+
+
+def _operand_schema(layer: LayerType) -> dict[str, Any]:
+    """NNC's pin of the second operand: a layer (the same as ``input: [first, layer]``), or where NNC's
+    pin has R.Dataset/R.Generator, a data variable or a generator of the first input's shape."""
+    pin = layer.operand
+    written = f"instead of input: [first, second]; NNC's {pin} pin"
+    if not layer.operand_from_data:
+        return {
+            "type": "object",
+            "description": f"The second input, {written} (NNC links it: no data or generator here).",
+            "additionalProperties": False,
+            "required": ["input"],
+            "properties": {"input": _side_layer()},
+        }
+    return {
+        "type": "object",
+        "description": f"The second input, {written}: a layer (input), a data variable (dataset) or a "
+        f"generator of the first input's shape (NNC's {pin}.Generator, default Constant x1): one of these.",
+        "additionalProperties": False,
+        "properties": {
+            "dataset": _layer_name("The data variable it reads, of the first input's shape."),
+            "generator": {
+                "enum": list(GENERATOR_CHOICES),
+                "default": "Constant",
+                "description": f"Generate it (None: read dataset): {generators_described()}, each times "
+                "generator_multiplier.",
+            },
+            "generator_multiplier": {"type": "number", "default": 1.0, "description": "Scale of the generated values."},
+            "input": _side_layer(),
         },
     }
 

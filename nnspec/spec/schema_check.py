@@ -174,6 +174,7 @@ def _needs_finite(data: dict[str, Any], path: tuple) -> bool:
     if layer_type is None:
         return False
     configured = {p.name for p in layer_type.parameters} | {t.name for t in layer_type.targets}
+    configured |= {layer_type.operand} if layer_type.operand else set()
     return layer_type.is_source or path[2] in configured
 
 
@@ -323,6 +324,14 @@ def _layer_name(data: dict[str, Any], path: tuple) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _part_kind(kind: Any, key: Any) -> str:
+    """What a key of a layer holding settings is: a side input (T, q, R) or a parameter (W, b)."""
+    layer_type = layer_types().get(kind) if isinstance(kind, str) else None
+    if layer_type is not None and (key == layer_type.operand or key in {t.name for t in layer_type.targets}):
+        return "side input"
+    return "parameter"
+
+
 def _owner(data: dict[str, Any], path: tuple) -> str:
     """What a path points into, for messages: 'layer fc1 (Affine)', 'the spec', ..."""
     if path == ():
@@ -334,7 +343,7 @@ def _owner(data: dict[str, Any], path: tuple) -> str:
         if isinstance(kind, str):
             who += f" ({kind})"
         if len(path) > 2:
-            who = f"parameter '{path[2]}' of {who}"
+            who = f"{_part_kind(kind, path[2])} '{path[2]}' of {who}"
         return who
     return "'" + "/".join(map(str, path)) + "'"
 

@@ -45,19 +45,40 @@ def estimates(spec: Spec, *, view: str | None = None, training: bool = False) ->
 
 def _source(spec: Spec, layer: Layer) -> Estimate:
     props = layer.props
-    if layer.dataset in spec.data:
-        data = spec.data[layer.dataset]
+    return _data(spec, layer.dataset, props["generator"], props["generator_multiplier"], props["range"])
+
+
+def _data(
+    spec: Spec, variable: str | None, generator_name: str, multiplier: float, declared: tuple | None = None
+) -> Estimate:
+    """Data's estimate: from the spec's data:, a declared range, its generator, or NNC's rule."""
+    generator = GENERATORS.get(generator_name)
+    if generator is not None and variable is None:
+        return generator.estimate(multiplier)  # a generated side input: no data variable gives it
+    if variable in spec.data:
+        data = spec.data[variable]
         return Estimate(float(data.mean()), float(data.std()), float(data.min()), float(data.max()))
-    if props["range"] is not None:
-        return Estimate.between(*props["range"])
-    generator = GENERATORS.get(props["generator"])
+    if declared is not None:
+        return Estimate.between(*declared)
     if generator is None:
         return Estimate.between(-1.0, 1.0)  # NNC's rule for real data
-    return generator.estimate(props["generator_multiplier"])
+    return generator.estimate(multiplier)
+
+
+def _operands(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> list[Estimate | None]:
+    """The estimates of what a layer's formula takes: its inputs, and a second operand read from data
+    or a generator (``R: {generator: Constant}``)."""
+    estimated = [found.get(source) for source in layer.inputs]
+    pin = layer.type.operand
+    if pin is not None and pin in layer.targets:
+        source = layer.targets[pin]
+        generated = source.generator in GENERATORS
+        estimated.append(_data(spec, None if generated else source.dataset, source.generator, source.multiplier))
+    return estimated
 
 
 def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> Estimate | None:
-    estimated = [found.get(source) for source in layer.inputs]
+    estimated = _operands(spec, layer, found)
     inputs = [e for e in estimated if e is not None and np.isfinite(e.mean)]
     if len(inputs) < len(estimated):
         return None
@@ -68,6 +89,9 @@ def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> E
         if not spec.read_data and any(source.file is not None for source in layer.parameters.values()):
             return None  # validate --no-data: a parameter file's values are not read, so not known
         shapes = [spec.layers[source].shape for source in layer.inputs]
+        pin = layer_type.operand
+        if pin is not None and len(shapes) < len(inputs):  # a second operand from data: R's shape
+            shapes.append(layer.target_shapes[pin])
         result = layer_type.estimate(inputs, shapes, layer.props, parameter_moments(spec, layer), spec.dtype)
         if layer_type.probabilities:
             result = replace(result, **_reach_of_probabilities(layer, inputs[0], spec.dtype))
@@ -125,6 +149,20 @@ def _predicted(
     return None
 
 
+def _predicted_side(layer: Layer, check: Check, found: Mapping[str, Estimate | None]) -> str | None:
+    """One check's prediction of the side inputs other layers feed (a target from a layer): from
+    those layers' estimates."""
+    if check.predict_side is None:
+        return None
+    for pin, source in layer.side_inputs().items():
+        estimate = found.get(source)
+        if estimate is not None and np.isfinite(estimate.mean):
+            message = check.predict_side(layer, pin, source, estimate)
+            if message is not None:
+                return message
+    return None
+
+
 def _reach_of_probabilities(layer: Layer, logits: Estimate, dtype: str) -> dict[str, float]:
     """Probabilities are > 0 in exact arithmetic and 0 only where the dtype underflows: their least
     and largest over a fixed Monte Carlo sample of the logits (a normal fit clipped at 0 would say 0)."""
@@ -158,9 +196,10 @@ def predict(
             continue
         fired: dict[str, str] = {}
         for check in checks_for(layer.type):
-            judged = _judged(layer, check.id, received, found)
+            judged = _judged(layer, check.id, received, _operands(spec, layer, found))
             if check.id in settings[name] and judged is not None:
                 message = _predicted(spec, layer, check, judged, settings[name][check.id][1], estimated_std)
+                message = message or _predicted_side(layer, check, found)
                 if message is not None:
                     fired[check.id] = message
         for check in checks_for(layer.type):
@@ -172,11 +211,11 @@ def predict(
     return findings
 
 
-def _judged(layer: Layer, check_id: str, received: Estimate, found: Mapping[str, Estimate | None]) -> Estimate | None:
-    """What a check judges: the layer's first input, or for a domain check the input its domain
-    concerns (Div2's divisor is its second)."""
+def _judged(layer: Layer, check_id: str, received: Estimate, operands: list[Estimate | None]) -> Estimate | None:
+    """What a check judges: the layer's first input, or for a domain check the operand its domain
+    concerns (Div2's divisor is its second, an input or R: data)."""
     domain = layer.type.domain
     if domain is None or domain.check != check_id or domain.index == 0:
         return received
-    judged = found.get(layer.inputs[domain.index])
+    judged = operands[domain.index] if domain.index < len(operands) else None
     return judged if judged is not None and np.isfinite(judged.mean) else None

@@ -135,9 +135,11 @@ def key_properties(spec: Spec, layer: Layer) -> list[str]:
             lines.append(f"{param.name}: {source.initializer} x{_show(source.multiplier)}")
     default_variable = {target.name: target.dataset for target in layer.type.targets}
     for name, target in layer.targets.items():
-        if target.generator != NO_GENERATOR:
+        if target.input is not None:
+            lines.append(f"{name}: from {_show(target.input)}")  # drawn as an edge too
+        elif target.generator != NO_GENERATOR:
             lines.append(f"{name}: {target.generator} x{_show(target.multiplier)}")
-        elif target.dataset != default_variable[name]:
+        elif target.dataset != default_variable.get(name):
             lines.append(f"{name}: dataset {_show(target.dataset)}")
     if len(lines) > MAX_PROPERTY_LINES:
         hidden = len(lines) - MAX_PROPERTY_LINES + 1
