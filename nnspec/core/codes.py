@@ -79,6 +79,7 @@ UNKNOWN_INPUT = _code("unknown-input", "wiring", "an input naming no layer")
 UNKNOWN_OUTPUT = _code("unknown-output", "wiring", "an output naming no layer")
 ARITY = _code("arity", "wiring", "a layer with the wrong number of inputs")
 CYCLE = _code("cycle", "wiring", "layers whose inputs form a cycle")
+REPEAT = _code("repeat", "wiring", "a RepeatStart/RepeatEnd block that is not well formed (unpaired, overlapping)")
 
 SHAPE = _code("shape", "shape", "shapes a layer cannot take")
 

@@ -138,6 +138,8 @@ NO_COST = frozenset(
     "HuberLoss Identity Input Interpolate KLMultinomial MatrixDiag MatrixDiagPart OneHot Pad ResetInf "
     "ResetNaN Reshape Round Shift Sin Sinh Slice Sort SquaredError Stack Tan Tile TopNError Transpose "
     "Unpooling".split()
+    # The loop markers: expanded away before a run (nnspec.spec.expand), their copies' layers cost what they cost.
+    + ["RepeatStart", "RepeatEnd"]
 )
 
 # Layer types NNC computes a figure for in its binary (BatchMatmul's *MatmulMultiplyAddSize) or whose

@@ -10,6 +10,7 @@ data and settings, and resolving it again gives the same text.
 
 What is written, and how:
 
+- Layers as written: a repeat stays one RepeatStart, its block and one RepeatEnd.
 - ``input``: a layer name when the layer reads one layer, a list when it reads
   several, absent when it reads none (Input); the previous-layer default is written out.
 - Properties: all of the layer type's, in the catalog's order, with their values.
@@ -44,7 +45,7 @@ import yaml
 from ..core.printable import break_commands, escape_character, is_clean, printable
 from .model import Layer, Spec
 from .schema import FORMAT_VERSION
-from .semantics import as_run
+from .semantics import effective_props, layer_seed
 
 
 class _Flow(list):
@@ -134,11 +135,11 @@ def resolved_text(spec: Spec) -> str:
 
 def _evaluation_notes(spec: Spec) -> list[str]:
     """Where nnspec run, as NNC evaluates, departs from the properties written (nnspec.spec.semantics):
-    one line a layer, so a reviewer reading the properties knows what runs."""
-    run = as_run(spec)
+    one line a written layer (a repeat's block is noted once, as written), so a reviewer reading the
+    properties knows what runs."""
     notes = []
-    for name, layer in spec.layers.items():
-        ran = run.layers[name].props
+    for name, layer in spec.written_layers.items():
+        ran = effective_props(layer.type, layer.props, training=False, seed=layer_seed(spec.seed, name))
         if layer.type.skip_at_test and layer.props["skip_at_test"]:
             notes.append(f"nnspec run (as NNC evaluates) skips {printable(name)}: its input passes through")
             continue
@@ -165,7 +166,7 @@ def resolved_data(spec: Spec) -> dict[str, Any]:
         data["description"] = spec.description
     data["dtype"] = spec.dtype
     data["seed"] = spec.seed
-    data["layers"] = [_layer_data(layer, spec.directory) for layer in spec.layers.values()]
+    data["layers"] = [_layer_data(layer, spec.directory) for layer in spec.written_layers.values()]
     data["outputs"] = list(spec.outputs)
     if spec.dataset is not None:
         data["dataset"] = _relative(spec.dataset, spec.directory)
