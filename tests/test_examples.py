@@ -50,8 +50,9 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "lenet.yaml": {("relu-dead-units", "relu3"), ("relu-dead-units", "relu4"), ("scale-drift", "conv2")},
     "bn_residual.yaml": set(),
     "digits.yaml": {("scale-drift", "fc1")},  # trained weights, larger than Glorot's scale: information only
+    "repeat_residual.yaml": set(),  # a residual block repeated: every copy stays in scale
 }
-SHOWCASES = {"lenet.yaml", "bn_residual.yaml", "digits.yaml"}
+SHOWCASES = {"lenet.yaml", "bn_residual.yaml", "digits.yaml", "repeat_residual.yaml"}
 
 
 def test_every_example_has_an_expected_entry():
