@@ -23,7 +23,7 @@ from .core.diagnostics import Diagnostic, DiagnosticList, SpecError
 from .files.confine import Confinement
 from .runtime.inputs import check_spec_data
 from .runtime.params import check_parameter_files
-from .spec.expand import check_repeat_shapes, expand, expanded_outputs
+from .spec.expand import check_repeat_shapes, expand, expanded_outputs, merge_copy_diagnostics
 from .spec.graph import (
     check_settings,
     check_shared_variables,
@@ -147,6 +147,8 @@ def _build_spec(
     check_shared_variables(layers, diagnostics)
     data_values = check_spec_data(_readable_data(data, broken), layers, diagnostics)
     dataset = _check_dataset(doc, data, diagnostics, confinement, read_data)
+    if expansion is not None:
+        merge_copy_diagnostics(expansion, diagnostics)
     if diagnostics.errors or broken or graph is None:  # no graph without an error: the test tells mypy
         return None
     return Spec(

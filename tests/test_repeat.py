@@ -303,3 +303,39 @@ def test_every_report_names_the_copies(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["run", str(path), "--format", "sarif"]) == 0
     results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
     assert [r["properties"]["layer"] for r in results] == ["Squash[0]", "Squash[1]"]
+
+
+def test_nested_repeats_as_nncs_export_writes_them(tmp_path: Path) -> None:
+    """The structure of an NNC export kept in nnabla's test data (python/test/core/nntxt.py): outer
+    RepeatStart_2 and inner RepeatStart, times 2 each, the inner RepeatEnd read directly by the outer
+    one; its parameters are Convolution_2{RepeatStart_2}{RepeatStart}/conv/W, which nnabla's
+    expand_loop_control names Convolution_2[i][j]/conv/W, the outer iteration i first."""
+    text = """\
+nnspec: 1
+layers:
+  - {name: Input, type: Input, size: [1, 28, 28]}
+  - {name: Convolution, type: Convolution, out_maps: 4, kernel_shape: [5, 5], border_mode: valid}
+  - {name: MaxPooling, type: MaxPooling, kernel_shape: [2, 2]}
+  - {name: Tanh, type: Tanh}
+  - {name: RepeatStart_2, type: RepeatStart, times: 2}
+  - {name: RepeatStart, type: RepeatStart, times: 2}
+  - {name: Convolution_2, type: Convolution, out_maps: 4, kernel_shape: [3, 3], border_mode: same}
+  - {name: Tanh_2, type: Tanh}
+  - {name: RepeatEnd, type: RepeatEnd}
+  - {name: RepeatEnd_2, type: RepeatEnd}
+  - {name: MaxPooling_2, type: MaxPooling, kernel_shape: [2, 2]}
+  - {name: Affine, type: Affine, out_shape: 10}
+"""
+    spec = nnspec.loads(text, str(tmp_path / "nncexport.yaml"))
+    assert [n for n in spec.layers if n.startswith("Convolution_2")] == [
+        "Convolution_2[0][0]",
+        "Convolution_2[0][1]",
+        "Convolution_2[1][0]",
+        "Convolution_2[1][1]",
+    ]
+    assert spec.layers["Convolution_2[0][0]"].inputs == ["Tanh"]
+    assert spec.layers["Convolution_2[0][1]"].inputs == ["Tanh_2[0][0]"]
+    assert spec.layers["Convolution_2[1][0]"].inputs == ["Tanh_2[0][1]"]  # the outer loop's last: RepeatEnd
+    assert spec.layers["MaxPooling_2"].inputs == ["Tanh_2[1][1]"]
+    keys = {spec.layers[n].parameter_key("W") for n in spec.layers if n.startswith("Convolution_2")}
+    assert keys == {f"Convolution_2[{i}][{j}]/conv/W" for i in range(2) for j in range(2)}

@@ -41,7 +41,7 @@ from typing import Any
 import networkx as nx
 
 from ..core import codes
-from ..core.diagnostics import DiagnosticList
+from ..core.diagnostics import Diagnostic, DiagnosticList
 from ..layers.catalog import format_shape
 from ..layers.loop import REPEAT_END, REPEAT_START
 from .model import Layer
@@ -372,3 +372,29 @@ def expanded_outputs(
         where = ("outputs", position) if isinstance(data.get("outputs"), list) else ("outputs",)
         diagnostics.add(problem, where, code=codes.UNKNOWN_OUTPUT)
     return outputs
+
+
+def merge_copy_diagnostics(expansion: Expansion, diagnostics: DiagnosticList) -> None:
+    """One diagnostic for a problem every copy of a layer has alike (a parameter file missing for
+    each of them): the first copy's, saying how many copies share it. Problems that differ from copy
+    to copy (the shapes each iteration receives) stay one per copy."""
+    kept: dict[tuple, int] = {}  # (path, code, message with the copy's name as written) -> position in merged
+    merged: list[Diagnostic] = []
+    counts: list[int] = []
+    for diagnostic in diagnostics.items:
+        origin = expansion.copies.get(diagnostic.layer or "")
+        if origin is None or not origin[1]:
+            merged.append(diagnostic)
+            counts.append(1)
+            continue
+        key = (diagnostic.path, diagnostic.code, diagnostic.message.replace(f"'{diagnostic.layer}'", f"'{origin[0]}'"))
+        if key in kept:
+            counts[kept[key]] += 1
+            continue
+        kept[key] = len(merged)
+        merged.append(diagnostic)
+        counts.append(1)
+    diagnostics.items[:] = [
+        d if n == 1 else dataclasses.replace(d, message=f"{d.message} (the same for {n} copies of the layer)")
+        for d, n in zip(merged, counts)
+    ]
