@@ -339,3 +339,16 @@ layers:
     assert spec.layers["MaxPooling_2"].inputs == ["Tanh_2[1][1]"]
     keys = {spec.layers[n].parameter_key("W") for n in spec.layers if n.startswith("Convolution_2")}
     assert keys == {f"Convolution_2[{i}][{j}]/conv/W" for i in range(2) for j in range(2)}
+
+
+def test_nnabla_parameter_h5_with_copy_names_loads(tmp_path: Path) -> None:
+    """NNC's parameter.h5 keeps Convolution_2[1]/conv/W as group 'Convolution_2[1]/conv', dataset W."""
+    h5py = pytest.importorskip("h5py")
+    spec = nnspec.loads(repeat_spec(2), str(tmp_path / "r.yaml"))
+    values = parameters(spec)
+    with h5py.File(tmp_path / "parameter.h5", "w") as file:
+        for key, value in values.items():
+            file[key] = value
+    result = nnspec.run(spec, params=tmp_path / "parameter.h5", samples=2)
+    assert not result.notes  # every parameter of the file used
+    np.testing.assert_array_equal(result.parameters["Convolution_2[1]"]["W"], values["Convolution_2[1]/conv/W"])
