@@ -5,6 +5,7 @@ an unknown property, a dangling input and a shape mismatch together:
 
     loader        YAML -> plain data + source map          (nnspec.spec.loader; readers picks by suffix)
     schema        JSON Schema errors as diagnostics        (nnspec.spec.schema_check)
+    expand        repeats written out, copy by copy        (nnspec.spec.expand)
     graph         layers, wiring, cycles, shapes           (nnspec.spec.graph)
     data          the spec's data: section                 (nnspec.runtime.inputs)
 """
@@ -22,6 +23,7 @@ from .core.diagnostics import Diagnostic, DiagnosticList, SpecError
 from .files.confine import Confinement
 from .runtime.inputs import check_spec_data
 from .runtime.params import check_parameter_files
+from .spec.expand import check_repeat_shapes, expand, expanded_outputs, merge_copy_diagnostics
 from .spec.expressions import argument_values, read_arguments
 from .spec.graph import (
     check_settings,
@@ -140,20 +142,29 @@ def _build_spec(
     raw_layers: list[Any] = given if isinstance(given, list) else []
     names = [raw["name"] for raw in raw_layers if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
     arguments = read_arguments(data, diagnostics)
-    layers = resolve_layers(raw_layers, broken, doc, diagnostics)
+    written = resolve_layers(raw_layers, broken, doc, diagnostics)
     if isinstance(data.get("checks"), dict):
         check_settings(data["checks"], ("checks",), None, diagnostics)
+    layers, expansion = expand(written, diagnostics)  # repeats written out: from here on, the layers that run
+    if expansion is not None:
+        names = names + list(layers)
     graph = wire(layers, names, diagnostics)
     outputs = output_layers(data, names, layers, graph, diagnostics)
+    if expansion is not None:
+        outputs = expanded_outputs(expansion, data, outputs, diagnostics)
     order = execution_order(graph, layers) if graph is not None else ()
     if graph is not None:
         infer_shapes(order, layers, diagnostics, argument_values(arguments))
         check_switched_parameters(layers, raw_layers, diagnostics)
+        if expansion is not None:
+            check_repeat_shapes(expansion, layers, graph, diagnostics)
     # after shapes: a file's shape is checked against the layer's
     check_parameter_files(layers, confinement, read_data, diagnostics)
     check_shared_variables(layers, diagnostics)
     data_values = check_spec_data(_readable_data(data, broken), layers, diagnostics)
     dataset = _check_dataset(doc, data, diagnostics, confinement, read_data)
+    if expansion is not None:
+        merge_copy_diagnostics(expansion, diagnostics)
     if diagnostics.errors or broken or graph is None:  # no graph without an error: the test tells mypy
         return None
     return Spec(
@@ -174,6 +185,7 @@ def _build_spec(
         read_data=read_data,
         arguments=arguments,
         view=data.get("view"),
+        written=None if expansion is None else written,
     )
 
 

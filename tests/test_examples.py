@@ -53,8 +53,16 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     # Sizes from arguments and Input[k]; average pooling shrinks the spread, which fc's Glorot weights regain.
     "arguments.yaml": {("scale-drift", "fc")},
     "vae_side_inputs.yaml": set(),  # side inputs from a layer and a generator, shown as they are
+    "repeat_residual.yaml": set(),  # a residual block repeated: every copy stays in scale
 }
-SHOWCASES = {"lenet.yaml", "bn_residual.yaml", "digits.yaml", "arguments.yaml", "vae_side_inputs.yaml"}
+SHOWCASES = {
+    "lenet.yaml",
+    "bn_residual.yaml",
+    "digits.yaml",
+    "arguments.yaml",
+    "vae_side_inputs.yaml",
+    "repeat_residual.yaml",
+}
 
 
 def test_every_example_has_an_expected_entry():

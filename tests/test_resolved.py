@@ -67,7 +67,8 @@ def test_every_example_resolved_has_nothing_implicit(path: Path) -> None:
     assert written["nnspec"] == 1
     assert written["dtype"] == spec.dtype and written["seed"] == spec.seed
     assert written["outputs"] == spec.outputs
-    for raw, layer in zip(written["layers"], spec.layers.values()):
+    assert len(written["layers"]) == len(spec.written_layers)
+    for raw, layer in zip(written["layers"], spec.written_layers.values()):
         if layer.type.arity.least > 0:
             assert "input" in raw, layer.name
         for prop in layer.type.properties:

@@ -55,7 +55,7 @@ def _too_few_for_units(c: Context) -> str | None:
             for layer in judged
             if any(check.id in per_unit and check.applies(layer.type) for check in c.checks.values())
         ),
-        key=lambda layer: layer.index,
+        key=lambda layer: c.spec.positions[layer.name],
     )
     if first.name != c.layer.name:
         return None

@@ -136,7 +136,7 @@ def run_checks(
     were loaded (``--params`` or a ``file:``) rather than drawn, so that advice fits them."""
     findings: list[Finding] = []
     measured_std = _measured_std(stats)
-    for name in sorted(stats, key=lambda n: spec.layers[n].index):
+    for name in sorted(stats, key=spec.positions.__getitem__):
         layer = spec.layers[name]
         fired: dict[str, Finding] = {}
         for check in checks_for(layer.type):

@@ -87,6 +87,7 @@ VIEW_OUTPUT = _code(
     "wiring",
     "an output the run's view leaves out (a loss layer in the runtime view): what it outputs instead",
 )
+REPEAT = _code("repeat", "wiring", "a RepeatStart/RepeatEnd block that is not well formed (unpaired, overlapping)")
 
 SHAPE = _code("shape", "shape", "shapes a layer cannot take")
 EXPRESSION = _code(

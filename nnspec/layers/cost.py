@@ -148,6 +148,8 @@ NO_COST = frozenset(
     "HuberLoss Identity Input Interpolate KLMultinomial MatrixDiag MatrixDiagPart OneHot Pad ResetInf "
     "ResetNaN Reshape Round Shift Sin Sinh Slice Sort SquaredError Stack Tan Tile TopNError Transpose "
     "Unpooling".split()
+    # The loop markers: expanded away before a run (nnspec.spec.expand), their copies' layers cost what they cost.
+    + ["RepeatStart", "RepeatEnd"]
 )
 
 # Layer types whose count nnspec does not know: NOT_COUNTED, not zeros that would pass for free. None today

@@ -12,7 +12,7 @@ from __future__ import annotations
 NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
     "Basic": ("AdaptiveSeparableConvolution", "DeformableConvolution", "RNN", "GRU"),
     "IO": ("Constant", "InputFileName", "InputString"),
-    "LoopControl": ("Delay", "RecurrentInput", "RecurrentOutput", "RepeatEnd", "RepeatStart"),
+    "LoopControl": ("Delay", "RecurrentInput", "RecurrentOutput"),
     "Math": ("BatchDet", "BatchInv", "BatchLogdet"),
     "Normalization": (
         "FusedBatchNormalization",

@@ -530,9 +530,11 @@ MAX_AXES = 31
 
 
 def execution_order(graph: nx.DiGraph, layers: dict[str, Layer]) -> tuple[str, ...]:
-    """The order the layers run in: topological, ties broken by the order they are written in.
+    """The order the layers run in: topological, ties broken by the order they are written in
+    (the order of ``layers``: a repeat's copies, which share their written index, in iteration order).
     Validation computes it once and keeps it on the Spec (``Spec.order``) for everything after."""
-    return tuple(nx.lexicographical_topological_sort(graph, key=lambda name: layers[name].index))
+    position = {name: n for n, name in enumerate(layers)}
+    return tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
 
 
 def infer_shapes(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -184,10 +185,24 @@ class Spec:
     view: str | None = None
     # A view of a spec: the spec as validated, which the view was derived from (None: this is it).
     as_written: Spec | None = field(default=None, repr=False, compare=False)
+    # The layers as written, where they differ from ``layers`` (the layers that run): a spec with
+    # repeats (nnspec.spec.expand) writes one RepeatStart, its block and one RepeatEnd; None otherwise.
+    written: dict[str, Layer] | None = None
+
+    @property
+    def written_layers(self) -> dict[str, Layer]:
+        """The layers as the spec writes them (its repeats not expanded)."""
+        return self.layers if self.written is None else self.written
 
     @property
     def readers(self) -> list[DataReader]:
         return data_readers(self.layers)
+
+    @cached_property
+    def positions(self) -> dict[str, int]:
+        """Each layer's place in the order of ``layers``: the order written, with a repeat's copies
+        iteration after iteration where its block is written (copies share the written ``index``)."""
+        return {name: n for n, name in enumerate(self.layers)}
 
     def __repr__(self) -> str:
         # One line: the generated repr printed every layer, the graph and the source map (tens of kB).

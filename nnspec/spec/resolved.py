@@ -10,6 +10,7 @@ data and settings, and resolving it again gives the same text.
 
 What is written, and how:
 
+- Layers as written: a repeat stays one RepeatStart, its block and one RepeatEnd.
 - ``input``: a layer name when the layer reads one layer, a list when it reads
   several, absent when it reads none (Input); the previous-layer default is written out.
 - Properties: all of the layer type's, in the catalog's order, with their values.
@@ -52,7 +53,7 @@ from ..core.printable import break_commands, escape_character, is_clean, printab
 from .expressions import shown_value
 from .model import Layer, Spec, TargetSource
 from .schema import FORMAT_VERSION
-from .semantics import as_run
+from .semantics import effective_props, layer_seed
 
 
 class _Flow(list):
@@ -164,11 +165,11 @@ def _with_expression_values(text: str, spec: Spec) -> str:
 
 def _evaluation_notes(spec: Spec) -> list[str]:
     """Where nnspec run, as NNC evaluates, departs from the properties written (nnspec.spec.semantics):
-    one line a layer, so a reviewer reading the properties knows what runs."""
-    run = as_run(spec)
+    one line a written layer (a repeat's block is noted once, as written), so a reviewer reading the
+    properties knows what runs."""
     notes = []
-    for name, layer in spec.layers.items():
-        ran = run.layers[name].props
+    for name, layer in spec.written_layers.items():
+        ran = effective_props(layer.type, layer.props, training=False, seed=layer_seed(spec.seed, name))
         if layer.type.skip_at_test and layer.props["skip_at_test"]:
             notes.append(f"nnspec run (as NNC evaluates) skips {printable(name)}: its input passes through")
             continue
@@ -199,7 +200,7 @@ def resolved_data(spec: Spec) -> dict[str, Any]:
         data["arguments"] = {
             name: _FlowMap(type=argument.type, value=argument.value) for name, argument in spec.arguments.items()
         }
-    data["layers"] = [_layer_data(layer, spec.directory) for layer in spec.layers.values()]
+    data["layers"] = [_layer_data(layer, spec.directory) for layer in spec.written_layers.values()]
     data["outputs"] = list(spec.outputs)
     if spec.view is not None:
         data["view"] = spec.view

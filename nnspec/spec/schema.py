@@ -19,6 +19,8 @@ from .views import DEFAULT_VIEW, VIEWS
 
 FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+# A layer of the expanded network: a written name, or a copy of one made by a repeat (Conv_5[0], Conv_5[1][2]).
+EXPANDED_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*(\\[[0-9]+\\])*$"
 DTYPES = ("float32", "float64")
 LAYER_KEYS = ("name", "type", "input", "checks")  # keys every layer has besides its properties and parameters
 
@@ -71,7 +73,7 @@ def spec_schema(expressions: bool = True) -> dict[str, Any]:
             "outputs": {
                 "description": "Layers whose values are the network's outputs "
                 "(default: the layers no other layer uses).",
-                "oneOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
+                "oneOf": [_output_name(), {"type": "array", "items": _output_name(), "minItems": 1}],
             },
             "checks": {"$ref": "#/$defs/checks"},
             "arguments": _arguments_schema(),
@@ -177,6 +179,10 @@ def _checks_schema() -> dict[str, Any]:
             ]
         },
     }
+
+
+def _output_name() -> dict[str, Any]:
+    return {"type": "string", "pattern": EXPANDED_NAME_PATTERN}
 
 
 def _layer_name(description: str | None = None) -> dict[str, Any]:

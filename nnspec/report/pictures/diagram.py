@@ -210,7 +210,7 @@ def to_dot(spec: Spec, findings: Iterable[Finding], heading: str) -> str:
 
 def _edges(spec: Spec) -> list[tuple[str, str]]:
     """Every data flow, in the order the layers are written (so the text is stable)."""
-    return sorted(spec.graph.edges, key=lambda e: (spec.layers[e[1]].index, spec.layers[e[0]].index))
+    return sorted(spec.graph.edges, key=lambda e: (spec.positions[e[1]], spec.positions[e[0]]))
 
 
 # --- layout --------------------------------------------------------------------------------
@@ -241,12 +241,12 @@ def layout(
     """
     row_of = ranks(spec)
     rows: dict[int, list[str]] = {}
-    for name in sorted(row_of, key=lambda n: spec.layers[n].index):
+    for name in sorted(row_of, key=spec.positions.__getitem__):
         rows.setdefault(row_of[name], []).append(name)
     centres: dict[str, tuple[float, float]] = {}
     top = 0.0
     for row in sorted(rows):
-        names = sorted(rows[row], key=lambda n: (_mean_x(spec, n, centres), spec.layers[n].index))
+        names = sorted(rows[row], key=lambda n: (_mean_x(spec, n, centres), spec.positions[n]))
         height = max(sizes[n][1] for n in names)
         width = sum(sizes[n][0] for n in names) + gap_x * (len(names) - 1)
         x = -width / 2
