@@ -146,3 +146,107 @@ def test_any_cell_reads_as_float_reads_it_or_is_an_error_where_float_refuses(cel
         return
     got = CsvRows(path)[0:200]
     assert got[150].tobytes() == np.array([1.0, expected, 3.0]).tobytes()
+
+
+TRICKY_DECIMALS = [
+    "0.1",
+    "-0",
+    "-0.0",
+    "1e-310",  # subnormal
+    "4.9406564584124654e-324",  # the least subnormal
+    "2.4703282292062327e-324",  # just under half of it: 0.0
+    "2.4703282292062328e-324",  # just over: the least subnormal
+    "2.2250738585072011e-308",  # the value that once hung strtod
+    "1.7976931348623157e308",
+    "1.7976931348623159e308",  # past the largest double: inf
+    "9007199254740993.0",  # 2**53 + 1, a tie rounded to even
+    "9007199254740995e0",
+    "7.038531e-26",
+    "0." + "1" * 400,  # a mantissa far past 17 digits
+    "1" * 30 + "." + "9" * 30 + "e-30",
+    "1.00000000000000011102230246251565404236316680908203125",  # exactly halfway between two doubles
+    "1.00000000000000011102230246251565404236316680908203126",  # just above it
+]
+
+
+@pytest.mark.parametrize("fast_text", [1, 2**20])  # each row alone, the whole file at once
+def test_tricky_decimals_are_bitwise_those_of_float(fast_text, tmp_path, monkeypatch):
+    monkeypatch.setattr(CsvRows, "FAST_TEXT", fast_text)
+    cells = TRICKY_DECIMALS
+    path = tmp_path / "data.csv"
+    # every cell in every column: each row is the list turned by one
+    path.write_text("\n".join(",".join(cells[i:] + cells[:i]) for i in range(len(cells))) + "\n")
+    rows = CsvRows(path)  # its first row is read per cell, which sets the width
+    per_cell = []
+    original = CsvRows._row
+    monkeypatch.setattr(CsvRows, "_row", lambda self, *a: per_cell.append(1) or original(self, *a))
+    got = rows[0 : len(cells)]
+    expected = np.array([[float(cell) for cell in cells[i:] + cells[:i]] for i in range(len(cells))])
+    assert got.tobytes() == expected.tobytes()
+    assert per_cell == []  # numpy's parser read them all
+
+
+@pytest.mark.parametrize(
+    "text, alone", [(b"1,2\r\n3,4\r\n", False), (b"1,2\n3,4", False), (b"1,2\r3,4\n", True), (b"1\r\r\n2\r\n", True)]
+)
+def test_a_cr_alone_is_found_among_crlf_line_ends(text, alone):
+    from nnspec.files.rows import _cr_alone
+
+    assert _cr_alone(text) is alone
+
+
+@pytest.mark.parametrize(
+    "text, integers", [(b"1,-2\n+3,4\n", True), (b"1,2.5\n", False), (b"1e3,2\n", False), (b"1,-0\n", False)]
+)
+def test_only_integer_text_is_given_to_int64(text, integers):
+    from nnspec.files.rows import _integers
+
+    assert _integers(text) is integers
+
+
+def reference_index(data: bytes) -> list[tuple[int, int]]:
+    """(where it starts, line number) of each line holding more than CRs, split here by bytes.split."""
+    offset = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    rows = []
+    for number, line in enumerate(data[offset:].split(b"\n"), 1):
+        if line.strip(b"\r"):
+            rows.append((offset, number))
+        offset += len(line) + 1
+    return rows
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 5, 64, 2**18])
+def test_the_index_finds_every_row_and_its_line_whatever_the_block(block, monkeypatch):
+    import io
+    from array import array
+
+    monkeypatch.setattr(CsvRows, "INDEX_BLOCK", block)
+    rng = np.random.default_rng(block)
+    pieces = [b"1", b"23", b",", b"\n", b"\r\n", b"\r", b" ", b"\n\n", b"\r\r\n"]
+    for trial in range(200):
+        data = b"".join(rng.choice(pieces, size=rng.integers(0, 30)))
+        if trial % 3 == 0:
+            data = b"\xef\xbb\xbf" + data
+        rows = CsvRows.__new__(CsvRows)  # the index alone: no first row read
+        rows.path, rows.max_memory, rows._starts, rows._lines = Path("x.csv"), None, array("q"), array("q")
+        end = rows._index(io.BytesIO(data))
+        assert list(zip(rows._starts, rows._lines)) == reference_index(data), data
+        assert end == len(data)
+
+
+@pytest.mark.parametrize("fast_text", [1, 10, 25, 2**20])
+def test_runs_of_rows_cover_the_batch_in_order_within_fast_text(fast_text, tmp_path, monkeypatch):
+    monkeypatch.setattr(CsvRows, "FAST_TEXT", fast_text)
+    path = tmp_path / "data.csv"
+    lengths = np.random.default_rng(2).integers(1, 12, 60)
+    path.write_text("".join("1" * int(n) + "\n" for n in lengths))
+    rows = CsvRows(path)
+    for start, stop in [(0, 60), (7, 31), (59, 60), (12, 13)]:
+        ends = list(rows._spans(start, stop))
+        firsts = [start, *ends[:-1]]
+        assert ends[-1] == stop and all(a < b for a, b in zip(firsts, ends))
+        for first, end in zip(firsts, ends):  # each run fits, or is one row; one row more would not fit
+            text = int(sum(lengths[first:end] + 1))
+            assert text <= fast_text or end == first + 1
+            if end < stop:
+                assert text + int(lengths[end]) + 1 > fast_text

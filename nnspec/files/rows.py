@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..core.diagnostics import UsageError
 from .memory import check_read
@@ -87,12 +88,15 @@ class CsvRows:
     which finds and locates the error. Per cell, the text is read in pieces of at most BLOCK bytes
     (a long row in several, cut between cells), each parsed into float64 values as it comes. Besides
     the index and the batch's values, reading takes the memory of one run of rows (one row when a
-    row is longer than FAST_TEXT). ``max_memory`` (bytes) bounds the index and the batch's values,
-    each checked before it grows or is allocated."""
+    row is longer than FAST_TEXT), and indexing that of INDEX_BLOCK bytes and a few arrays of 8
+    bytes a line end in them. ``max_memory`` (bytes) bounds the index and the batch's values,
+    each checked before it grows or is allocated. Neither the index nor the runs cost Python per
+    row: numpy finds the line ends and the runs' bounds."""
 
     dtype = np.dtype(np.float64)
     BLOCK = 2**16
     INDEX_BYTES = 16  # a row's start and line number
+    INDEX_BLOCK = 2**18  # the bytes of the file the index reads at a time (its line ends: 8 bytes each)
     FAST_TEXT = 2**20  # the most text numpy's parser is given at once (a longer row: alone)
 
     def __init__(self, path: str | Path, max_memory: int | None = None, quote: bool = True) -> None:
@@ -119,27 +123,40 @@ class CsvRows:
         return self._read(*_bounds(rows, len(self)))
 
     def _index(self, handle: BinaryIO) -> int:
-        """Record where each line holding more than line ends starts, and its number; the file's size."""
+        """Record where each line holding more than line ends starts, and its number; the file's size.
+
+        The file is read INDEX_BLOCK bytes at a time and each block's line ends found by numpy, so
+        a file of many short rows costs no Python per row (a readline per row took three times as
+        long as parsing the values of a tall file)."""
         most = None if self.max_memory is None else self.max_memory // self.INDEX_BYTES
         offset = line_start = len(codecs.BOM_UTF8) if handle.read(3) == codecs.BOM_UTF8 else 0
         handle.seek(offset)
-        number, content = 1, False
-        while piece := handle.readline(self.BLOCK):
-            content = content or bool(piece.strip(b"\r\n"))
-            offset += len(piece)
-            if piece.endswith(b"\n"):
-                self._add_row(line_start, number, content, most)
-                line_start, number, content = offset, number + 1, False
-        self._add_row(line_start, number, content, most)  # a last line without its line end
+        number, content = 1, False  # the line under way: its number, whether it holds more than CRs so far
+        while block := handle.read(self.INDEX_BLOCK):
+            ends = np.flatnonzero(np.frombuffer(block, np.uint8) == ord("\n"))
+            if not len(ends):  # the line under way goes on past this block
+                content = content or _has_content(block)
+                offset += len(block)
+                continue
+            self._add_rows([line_start], [number], [content or _has_content(block[: ends[0]])], most)
+            starts = ends[:-1] + 1  # the lines wholly in this block
+            self._add_rows(
+                offset + starts, number + 1 + np.arange(len(starts)), _lines_with_content(block, starts, ends[1:]), most
+            )
+            number += len(ends)
+            line_start, content = offset + int(ends[-1]) + 1, _has_content(block[ends[-1] + 1 :])
+            offset += len(block)
+        self._add_rows([line_start], [number], [content], most)  # a last line without its line end
         return offset
 
-    def _add_row(self, start: int, number: int, content: bool, most: int | None) -> None:
-        if not content:
-            return
-        if most is not None and len(self._starts) >= most:
+    def _add_rows(self, starts: ArrayLike, numbers: ArrayLike, content: ArrayLike, most: int | None) -> None:
+        """Record the lines of these ``starts`` and ``numbers`` where ``content`` is true."""
+        kept = np.asarray(content, bool)
+        new_starts, new_numbers = np.asarray(starts, np.int64)[kept], np.asarray(numbers, np.int64)[kept]
+        if most is not None and len(self._starts) + len(new_starts) > most:
             check_read(f"{self.path}: the index of its rows", (most + 1) * self.INDEX_BYTES, self.max_memory)
-        self._starts.append(start)
-        self._lines.append(number)
+        self._starts.frombytes(new_starts.tobytes())
+        self._lines.frombytes(new_numbers.tobytes())
 
     def _read(self, start: int, stop: int) -> np.ndarray:
         if start == stop:
@@ -160,12 +177,19 @@ class CsvRows:
         return values
 
     def _spans(self, start: int, stop: int) -> Iterator[int]:
-        """Where runs of rows [start, stop) end, each run of at most FAST_TEXT bytes of text (or one row)."""
+        """Where runs of rows [start, stop) end, each run of at most FAST_TEXT bytes of text (or one row).
+        Found by binary search in the index, not row by row: a batch of many short rows costs
+        no Python per row."""
+        starts = np.frombuffer(self._starts, np.int64)
         first = start
-        for index in range(start + 1, stop + 1):
-            if index == stop or self._offset(index + 1) - self._starts[first] > self.FAST_TEXT:
-                yield index
-                first = index
+        while first < stop:
+            limit = self._starts[first] + self.FAST_TEXT
+            # row k ends where row k + 1 starts: rows first.. fit while their ends are within the limit
+            fitting = int(np.searchsorted(starts[first + 1 : stop], limit, side="right"))
+            if first + fitting == stop - 1 and self._offset(stop) <= limit:
+                fitting += 1  # the last row of the batch, which ends where the next begins or the file ends
+            first += max(fitting, 1)  # a row longer than FAST_TEXT: a run of its own
+            yield first
 
     def _offset(self, index: int) -> int:
         """Where row ``index`` starts in the file; the file's end past the last row."""
@@ -182,7 +206,7 @@ class CsvRows:
         parsed = None
         # A CR alone, or a row long enough to hold a cell past the csv module's field limit: _row's
         # own errors (numpy reads such a cell, 200,000 digits as inf, where _row refuses it).
-        if b"\r" not in text.replace(b"\r\n", b"") and not self._holds_a_long_row(start, stop, len(text)):
+        if not _cr_alone(text) and not self._holds_a_long_row(start, stop, len(text)):
             parsed = _loadtxt(text, np.int64) if _integers(text) else None
             if parsed is None or parsed.shape != into.shape:
                 parsed = _loadtxt(text, np.float64)
@@ -197,7 +221,8 @@ class CsvRows:
         limit = csv.field_size_limit()
         if length <= limit:  # no row of these, so no cell, can be longer
             return False
-        return any(self._offset(index + 1) - self._starts[index] > limit for index in range(start, stop))
+        starts = np.frombuffer(self._starts, np.int64)[start:stop]
+        return bool((np.diff(starts, append=self._offset(stop)) > limit).any())
 
     def _row(self, handle: BinaryIO, line: int, into: np.ndarray | None) -> np.ndarray:
         """The values of the next row (blank lines before it skipped): written into ``into`` when the
@@ -244,9 +269,35 @@ class CsvRows:
             carry = data[cut + 1 :]
 
 
+def _has_content(text: bytes) -> bool:
+    """Whether ``text`` (part of one line, no LF in it) holds anything besides CRs."""
+    return len(text) > text.count(b"\r")
+
+
+def _lines_with_content(block: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """For lines [starts, ends) of ``block`` (line ends excluded), whether each holds anything
+    besides CRs. An empty line holds nothing; a line whose first byte is not a CR holds something;
+    the few left (a CR first: a blank CRLF line, or a stray CR) are looked at one by one."""
+    content = ends > starts
+    first_cr = np.flatnonzero(content)[np.frombuffer(block, np.uint8)[starts[content]] == ord("\r")]
+    for line in first_cr:
+        content[line] = _has_content(block[starts[line] : ends[line]])
+    return content
+
+
+def _cr_alone(text: bytes) -> bool:
+    """Whether ``text`` holds a CR not followed by LF. Searched (memchr) and counted, not copied:
+    each CRLF holds one CR, and replacing every CRLF copied the whole text."""
+    return b"\r" in text and text.count(b"\r") != text.count(b"\r\n")
+
+
 def _integers(text: bytes) -> bool:
     """Whether every cell of ``text`` (rows of a CSV) is an integer that int64 reads as float() does:
-    only digits, signs, commas and line ends, and no -0 (float("-0") is -0.0, which int64 has not)."""
+    only digits, signs, commas and line ends, and no -0 (float("-0") is -0.0, which int64 has not).
+    A decimal point or an exponent answers at once (a decimal file's first cell has one), sparing
+    decimals a pass that copies their text."""
+    if b"." in text or b"e" in text or b"E" in text:
+        return False
     return not text.translate(None, b"0123456789,+-\r\n") and _NEGATIVE_ZERO.search(text) is None
 
 
