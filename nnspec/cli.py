@@ -234,7 +234,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Draw the spec's layers as boxes (name, type, output shape, key properties) with arrows for "
         "the data flow, each box coloured by its worst finding: of the static analysis nnspec validate does, or "
         "with --run of a run. The suffix of -o PATH picks the format: .dot (Graphviz text, needs nothing), .svg "
-        "or .png (need the plot extra: pip install 'nnspec[plot]'). Without -o, DOT goes to stdout.",
+        "or .png (need matplotlib: pip install matplotlib). Without -o, DOT goes to stdout.",
         epilog="Exit codes: 0 the picture was written, whatever findings it shows; 1 the spec is invalid; "
         "2 the command line or a file could not be used, or the plot extra is missing; 130 interrupted.",
     )

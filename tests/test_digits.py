@@ -20,7 +20,7 @@ try:
 except ImportError:  # pragma: no cover - the test extra installs Pillow
     Image = None
 
-pytestmark = pytest.mark.skipif(Image is None, reason="Pillow is not installed (pip install 'nnspec[image]')")
+pytestmark = pytest.mark.skipif(Image is None, reason="Pillow is not installed (pip install Pillow)")
 
 DIGITS = ROOT / "data" / "digits"
 SPEC = ROOT / "specs" / "digits.yaml"

@@ -1,6 +1,6 @@
 """A progress bar on stderr for runs longer than about a second, when stderr is a terminal.
 
-tqdm draws it when installed (``pip install 'nnspec[progress]'``); otherwise a line of our
+tqdm draws it when installed (``pip install tqdm``); otherwise a line of our
 own, redrawn with a carriage return. Nothing is drawn when the stream is not a terminal
 (a log file, a pipe, CI), nor for a run that ends within the delay.
 """
