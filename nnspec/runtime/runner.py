@@ -55,6 +55,9 @@ class RangeWarning(UserWarning):
 class RunResult:
     """What a run gives back: output arrays, per-layer statistics, findings.
 
+    ``stats`` maps every layer to its LayerStats: its output's statistics over all samples
+    (``.output``) and what its checks measured (``.measures``); a layer's inputs are its input layers'
+    outputs, so their statistics are those layers' (``stats[source].output``), kept once.
     ``samples`` is the number of samples run (fewer than the data holds when ``interrupted``, or as
     many when Ctrl-C came in the last batch);
     ``omitted`` gives the shape of each output layer whose values were not kept (see
@@ -214,8 +217,9 @@ def run(
 
     By default the run computes what NNC's evaluation computes: each layer type's test-time
     arguments applied (BatchNormalization with its stored mean and var, MeanSubtraction with its
-    stored mean) and Dropout skipped, so no output depends on the batch size. ``training=True``
-    runs the training forward pass: the spec's batch_stat and update_running_mean as written,
+    stored mean) and Dropout skipped, so no output depends on the batch size beyond float rounding
+    (BLAS may sum a matrix product in another order for another batch shape). ``training=True`` runs
+    the training forward pass: the spec's batch_stat and update_running_mean as written,
     Dropout applied (drawn per sample from its seed; for -1, see semantics.layer_seed); batch statistics
     then make outputs depend on ``batch_size``. See nnspec.spec.semantics.
 
