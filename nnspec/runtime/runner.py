@@ -244,10 +244,31 @@ def run(
 
     To run one spec many times, prepare it once (``nnspec.prepare``, or :class:`Runner`): this function is
     ``Runner(spec, params, checks=checks, statistics=statistics, max_memory=max_memory,
-    training=training, engine=engine, executor=executor).run(...)``.
+    training=training, engine=engine, executor=executor).run(...)``, but for the order of the checks:
+    here the whole run's memory is checked before the parameters are drawn or loaded, where a Runner,
+    knowing no data yet, checks its parameters' alone.
     """
     if allow_paths:
         spec = replace(spec, confinement=spec.allowed.widened(allow_paths))
+    # The whole run's memory is checked before the parameters are drawn or loaded, as one estimate:
+    # a Runner alone knows no data and checks its parameters only, which would report a part of the
+    # need to a limit too small for them (issue 18: 520.6 KiB under --max-memory 1, 14.0 MiB under 1M).
+    limit = _limit(max_memory)
+    as_run_spec = as_run(spec, training=training)
+    footprint = memory.Footprint.of(as_run_spec)
+    planned = _plan(
+        as_run_spec,
+        variables(as_run_spec),
+        footprint,
+        inputs,
+        input_files,
+        dataset,
+        batch_size,
+        samples,
+        keep_outputs,
+        limit,
+    )
+    memory.check(footprint.estimate(planned.count, planned.step, planned.to_generate, planned.kept), limit)
     runner = Runner(
         spec,
         params,
@@ -258,16 +279,47 @@ def run(
         engine=engine,
         executor=executor,
     )
-    return runner.run(
-        inputs,
-        input_files=input_files,
-        dataset=dataset,
-        batch_size=batch_size,
-        samples=samples,
-        max_memory=max_memory,
-        keep_outputs=keep_outputs,
-        progress=progress,
+    return runner._execute(planned, progress)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A run's data, found and opened but not read: its sources, the readers still to generate theirs,
+    the sample count, the batch size and the output layers kept."""
+
+    data: dict[str, Any]
+    to_generate: list[DataReader]
+    count: int
+    step: int
+    kept: list[str]
+
+
+def _plan(
+    spec: Spec,
+    readers: Mapping[str, DataReader],
+    footprint: memory.Footprint,
+    inputs: Mapping[str, np.ndarray] | None,
+    input_files: Mapping[str, str | Path] | None,
+    dataset: str | Path | None,
+    batch_size: int | None,
+    samples: int | None,
+    keep_outputs: int | None,
+    limit: int,
+) -> _Planned:
+    """Where a run's data comes from and how it is batched (run's arguments): all that its memory
+    estimate needs, and nothing read yet but headers."""
+    if batch_size is not None and batch_size < 1:
+        raise NnspecError(f"batch size must be at least 1; got {batch_size}")
+    from_spec = dataset is None and spec.dataset is not None
+    if dataset is None:
+        dataset = spec.dataset  # the spec's dataset: unless the caller gives one
+    data, to_generate, count = gather_inputs(
+        spec, inputs, input_files, samples, dataset, readers, limit, dataset_from_spec=from_spec
     )
+    kept = [
+        name for name in spec.outputs if keep_outputs is None or count * footprint.sample_values[name] <= keep_outputs
+    ]
+    return _Planned(data, to_generate, count, min(batch_size or count, count), kept)
 
 
 def _limit(max_memory: int | str | None) -> int:
@@ -360,23 +412,33 @@ class Runner:
         progress: Callable[[int, int], None] | None = None,
     ) -> RunResult:
         """One run over the data: the arguments are :func:`run`'s."""
-        spec = self.spec
-        if batch_size is not None and batch_size < 1:
-            raise NnspecError(f"batch size must be at least 1; got {batch_size}")
-        from_spec = dataset is None and spec.dataset is not None
-        if dataset is None:
-            dataset = spec.dataset  # the spec's dataset: unless the caller gives one
         limit = _limit(max_memory)
-        data, to_generate, count = gather_inputs(
-            spec, inputs, input_files, samples, dataset, self._variables, limit, dataset_from_spec=from_spec
+        planned = _plan(
+            self.spec,
+            self._variables,
+            self._footprint,
+            inputs,
+            input_files,
+            dataset,
+            batch_size,
+            samples,
+            keep_outputs,
+            limit,
         )
-        step = min(batch_size or count, count)
-        kept = [
-            name
-            for name in spec.outputs
-            if keep_outputs is None or count * self._footprint.sample_values[name] <= keep_outputs
-        ]
-        memory.check(self._estimate(count, step, tuple(to_generate), tuple(kept)), limit)
+        need = self._estimate(planned.count, planned.step, tuple(planned.to_generate), tuple(planned.kept))
+        memory.check(need, limit)
+        return self._execute(planned, progress)
+
+    def _execute(self, planned: _Planned, progress: Callable[[int, int], None] | None) -> RunResult:
+        """The run ``planned``, its memory checked: its batches through the engine, outputs kept, checks run."""
+        spec = self.spec
+        data, to_generate, count, step, kept = (
+            planned.data,
+            planned.to_generate,
+            planned.count,
+            planned.step,
+            planned.kept,
+        )
         outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end
 
         def take(batch: BatchResult) -> None:
