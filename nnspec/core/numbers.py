@@ -59,4 +59,5 @@ def _percent(percent: float, exact: bool, decimals: int) -> str:
         text = f"{percent:.{places}f}"
         if 0 < float(text) < 100:
             return f"{text}%"
-    return f"under {1 / 10**MAX_DECIMALS:.0e}%" if percent < 50 else f"over {100 - 1 / 10**MAX_DECIMALS:.{MAX_DECIMALS}f}%"
+    closest = 1 / 10**MAX_DECIMALS
+    return f"under {closest:.0e}%" if percent < 50 else f"over {100 - closest:.{MAX_DECIMALS}f}%"
