@@ -18,6 +18,7 @@ How the README's blocks are read:
   machine-dependent timings); anything else fails the test, so a new command cannot go unrun.
 - A ``text`` block of lines starting ``nnspec`` is the command synopsis: placeholders, not
   commands; each of its commands and options must exist (checked against the CLI's parser).
+- The ``python`` block is run as it is written, from the copy.
 - Any other block holding a line that starts with ``nnspec `` or ``$ `` fails: mark it as one of these.
 """
 
@@ -280,3 +281,18 @@ def test_the_readme_synopsis_names_only_commands_and_options_that_exist():
         assert current is not None
         for option in (word.strip("[]()") for word in words if word.strip("[](").startswith("-")):
             assert option in current._option_string_actions, f"'{option}' is no option of {line!r}"
+
+
+def test_the_readme_python_example_runs_as_shown(workspace, monkeypatch):
+    """The README's Python block, run as it is written, from the repository's root (a copy)."""
+    import warnings
+
+    import nnspec
+
+    (code,) = [body for info, body, _ in blocks() if info == "python"]
+    monkeypatch.chdir(workspace)
+    names: dict[str, object] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nnspec.RangeWarning)  # the demo's findings, as Python warnings
+        exec(compile(code, str(ROOT / "README.md"), "exec"), names)  # noqa: S102 (the README's own example)
+    assert isinstance(names["result"], nnspec.RunResult) and names["result"].samples == 1  # the spec's data: one sample
