@@ -111,35 +111,24 @@ def blocks() -> list[tuple[str, str, int]]:
 
 def session(body: str, first_line: int) -> list[Shown]:
     """The commands of a ``$``-prompt block, each with the lines it shows printed."""
-    shown: list[Shown] = []
-    files: dict[str, str] = {}
-    current: list[str] | None = None
-    cat: list[str] | None = None
+    segments: list[tuple[int, list[str], list[str]]] = []  # a prompt's line, its words, the lines under it
     for offset, line in enumerate(body.splitlines(), start=1):
         if line.startswith("$ "):
-            words = shlex.split(line[2:])
-            current = cat = None
-            if words[:1] == ["cat"]:
-                cat = []
-                files[words[1]] = ""  # filled below, line by line
-                cat_name = words[1]
-            elif words == ["echo", "$?"]:
-                current = []  # the code, on the next line
-                shown[-1].exit_code = -1
-            else:
-                assert words[0] == "nnspec", f"README line {first_line + offset}: a session runs nnspec, not {line!r}"
-                shown.append(Shown(first_line + offset, words[1:], [], files=dict(files)))
-                current = shown[-1].output
-            continue
-        if cat is not None:
-            files[cat_name] += line + "\n"
-        elif shown and shown[-1].exit_code == -1:
-            shown[-1].exit_code = int(line)
+            segments.append((first_line + offset, shlex.split(line[2:]), []))
         else:
-            assert current is not None, f"README line {first_line + offset}: output before any command"
-            current.append(line)
-    for each in shown:  # a file shown after a command is not there for it; before it, it is
-        assert each.exit_code != -1, f"README line {each.line}: 'echo $?' shows no code"
+            assert segments, f"README line {first_line + offset}: output before any command"
+            segments[-1][2].append(line)
+    shown: list[Shown] = []
+    files: dict[str, str] = {}
+    for number, words, lines in segments:
+        if words[0] == "cat":  # the file, as the commands after it read it
+            files[words[1]] = "".join(f"{line}\n" for line in lines)
+        elif words == ["echo", "$?"]:
+            assert shown and len(lines) == 1, f"README line {number}: 'echo $?' shows one code, after a command"
+            shown[-1].exit_code = int(lines[0])
+        else:
+            assert words[0] == "nnspec", f"README line {number}: a session runs nnspec, not {' '.join(words)!r}"
+            shown.append(Shown(number, words[1:], lines, files=dict(files)))
     return shown
 
 
@@ -204,7 +193,11 @@ def run_shown(command: Shown, workspace: Path) -> subprocess.CompletedProcess[st
     target = None
     if ">" in argv:  # a redirect: the output goes to the file named after it
         argv, target = argv[: argv.index(">")], argv[argv.index(">") + 1]
-    expanded = [match for word in argv for match in (sorted(glob.glob(word, root_dir=workspace)) or [word])]
+    expanded = [  # as a shell expands a pattern: to the files it matches, or left as it is when none does
+        match
+        for word in argv
+        for match in ((sorted(glob.glob(word, root_dir=workspace)) if set("*?[") & set(word) else []) or [word])
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "nnspec", *expanded],
