@@ -35,7 +35,7 @@ is imported, and gives onnxruntime N intra-op threads; --threads 0 leaves the en
 (numpy's BLAS then uses what the machine gives) and lets onnxruntime choose. Variables already set
 in the environment are overridden only when --threads is not 0.
 
-onnx and onnxruntime are optional (pip install 'nnspec[bench]'); without them their columns are
+onnx and onnxruntime are optional (pip install '.[bench]'); without them their columns are
 left out and the rest runs.
 """
 
@@ -418,7 +418,7 @@ def environment(threads: int) -> None:
     print(f"python {platform.python_version()} on {platform.machine()}, {platform.system()}; cpus: {os.cpu_count()}")
     print(f"numpy {np.__version__}; nnspec {nnspec.__version__} from {Path(nnspec.__file__).parent}")
     if onnxruntime is None:
-        print("onnx / onnxruntime not installed: their columns need `pip install 'nnspec[bench]'`")
+        print("onnx / onnxruntime not installed: their columns need `pip install '.[bench]'`")
     else:
         print(f"onnx {onnx.__version__} (ReferenceEvaluator), onnxruntime {onnxruntime.__version__} (CPU)")
     limits = [f"{v}={os.environ[v]}" for v in THREAD_VARIABLES if v in os.environ]

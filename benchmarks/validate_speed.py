@@ -19,7 +19,7 @@ speed cancels out:
 The script measures the nnspec of the checkout it lives in: in-process through sys.path,
 and in subprocesses as `python -m nnspec` with the repository root on PYTHONPATH (the
 console script may not be installed, or may be another copy). Row 3 needs check-jsonschema
-(`pip install 'nnspec[bench]'`); without it that row is skipped with a message.
+(`pip install '.[bench]'`); without it that row is skipped with a message.
 """
 
 from __future__ import annotations

@@ -3,10 +3,11 @@
 Exit codes: 0 fine; 1 a spec is invalid, or the run found errors (or warnings under
 --strict); 2 the command line or a file could not be used; 130 Ctrl-C (a run still
 reports the samples it ran); 143 SIGTERM and 129 SIGHUP (at once, no report). Whatever the
-exit, a file is written whole or not at all. Results go to stdout;
-diagnostics, findings and warnings to stderr, except with --format github or sarif (validate
-and run), where stdout carries the diagnostics or findings alone, for the CI tool reading
-them. `graph` exits 0 once its picture is written, whatever findings it shows; a picture that
+exit, a file is written whole or not at all. What a command is for goes to stdout: run's report,
+findings included, and every --format json, github or sarif output (github and sarif: the
+diagnostics or findings alone, for the CI tool reading them); validate's text diagnostics go to
+stderr, as a compiler's do, and so do the error that stops a command, the progress bar and the
+note after Ctrl-C. `graph` exits 0 once its picture is written, whatever findings it shows; a picture that
 needs the missing plot extra (matplotlib) is exit 2, before any run. No traceback reaches the
 user unless --debug asks for one.
 """
@@ -257,7 +258,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Draw the spec's layers as boxes (name, type, output shape, key properties) with arrows for "
         "the data flow, each box coloured by its worst finding: of the static analysis nnspec validate does, or "
         "with --run of a run. The suffix of -o PATH picks the format: .dot (Graphviz text, needs nothing), .svg "
-        "or .png (need the plot extra: pip install 'nnspec[plot]'). Without -o, DOT goes to stdout.",
+        "or .png (need matplotlib: pip install matplotlib). Without -o, DOT goes to stdout.",
         epilog="Exit codes: 0 the picture was written, whatever findings it shows; 1 the spec is invalid; "
         "2 the command line or a file could not be used, or the plot extra is missing; 130 interrupted.",
     )
@@ -277,7 +278,8 @@ def _parser() -> argparse.ArgumentParser:
 
     upgrade = commands.add_parser(
         "upgrade",
-        help="bring a spec written for an older format version up to this one",
+        help="bring a spec up to this nnspec's format version (no release has changed the format yet: a "
+        "version-1 spec comes back as it is)",
         description="Upgrade a spec to the format version this nnspec reads (the nnspec: key) and print it on "
         "stdout, or write it to -o PATH; what each step changed goes to stderr. The upgraded text is written "
         "by nnspec: comments are lost, except those at the top of the file. A spec already at this version "

@@ -169,7 +169,8 @@ def test_validate_reports_every_error_of_every_file(write_spec, capsys):
     assert err == [
         f"{a}:3:21: error: unknown layer type 'Tanhh'; did you mean 'Tanh'? [unknown-type]",
         f"{a}:4:29: error: layer 'y' (Affine) has no property 'out_sise'; did you mean 'out_shape'? [unknown-property]",
-        f"{b}:1:9: error: unknown format version 2: this nnspec reads format version 1 [version]",
+        f"{b}:1:9: error: format version 2 is newer than this nnspec reads (version 1): install a newer nnspec "
+        "[version]",
         f"{b}:2:9: error: 'layers' must be a non-empty list; got [] [invalid-value]",
     ]
 

@@ -18,7 +18,7 @@ try:
 except ImportError:  # pragma: no cover - the test extra installs Pillow
     Image = None
 
-needs_pillow = pytest.mark.skipif(Image is None, reason="Pillow is not installed (pip install 'nnspec[image]')")
+needs_pillow = pytest.mark.skipif(Image is None, reason="Pillow is not installed (pip install Pillow)")
 
 
 def spec_for(x_size, *, target: str = "", extra: str = "", allow_paths=()):
@@ -306,7 +306,7 @@ def test_missing_pillow_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "PIL.Image", None)
     message = usage_error(spec_for([1, 2, 2]), index)
     assert message == (
-        f"{index}: row 2, column x: 'a.png' is an image; reading images needs Pillow: pip install 'nnspec[image]'"
+        f"{index}: row 2, column x: 'a.png' is an image; reading images needs Pillow: pip install Pillow"
     )
 
 

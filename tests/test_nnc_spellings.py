@@ -202,7 +202,8 @@ SMALL = "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [4]}\n  - {name: f
 
 
 def test_params_csv_says_what_a_parameter_file_must_be(write_spec, tmp_path) -> None:
-    spec = write_spec(SMALL)
+    # data of its own: a run finds its data (for the whole run's memory estimate) before it loads parameters
+    spec = write_spec(SMALL.replace("size: [4]}", "size: [4], generator: Normal}"))
     params = tmp_path / "params.csv"
     params.write_text("fc/affine/W,1,2\n", encoding="utf-8")
     done = subprocess.run(

@@ -20,7 +20,7 @@ try:
 except ImportError:  # pragma: no cover - the test extra installs h5py
     h5py = None
 
-needs_h5py = pytest.mark.skipif(h5py is None, reason="h5py is not installed (pip install 'nnspec[h5]')")
+needs_h5py = pytest.mark.skipif(h5py is None, reason="h5py is not installed (pip install h5py)")
 FIXTURE = ROOT / "tests" / "fixtures" / "nnabla"
 
 SPEC = """\
@@ -159,7 +159,7 @@ def test_without_h5py_the_error_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "h5py", None)  # import h5py now raises ImportError
     message = usage_error(tmp_path / "parameter.h5")
     assert "needs h5py" in message and H5_EXTRA in message
-    assert H5_EXTRA == "pip install 'nnspec[h5]'"
+    assert H5_EXTRA == "pip install h5py"
 
 
 # --- a fixture made by nnabla itself (scripts/make_nnabla_fixture.py) ----------------------

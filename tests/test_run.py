@@ -273,6 +273,51 @@ def test_a_run_too_big_for_the_memory_limit_stops_before_allocating():
         nnspec.run(spec, samples=1, max_memory=2**30)
 
 
+def test_a_limit_below_the_parameters_reports_the_whole_runs_estimate_as_a_larger_limit_does(capsys):
+    """Issue 18: --max-memory 1M said 14.0 MiB, --max-memory 1 said 520.6 KiB (the parameters alone)."""
+    from nnspec.cli import main
+
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [100], generator: Normal}\n"
+        "  - {name: fc, type: Affine, out_shape: 1000}\n  - {name: out, type: Affine, out_shape: 10}\n"
+    )
+    # by hand: W and b of both layers, drawn in float64 (8 bytes) and kept in float32 (4)
+    parameters = (100 * 1000 + 1000 + 1000 * 10 + 10) * (8 + 4)
+    # 100 samples in one batch: every layer's output in float32 plus float64 copies of the largest (fc)
+    activations = 100 * ((100 + 1000 + 10) * 4 + 1000 * 16)
+    generated = 100 * 100 * (48 + 4)  # a Normal draw's float64 workspace, then float32
+    outputs = 100 * 10 * 4
+    messages = set()
+    for limit in (1, 2**10, parameters - 1, parameters + 1):
+        with pytest.raises(UsageError) as raised:
+            nnspec.run(spec, max_memory=limit)
+        messages.add(str(raised.value).split(", more than")[0])
+    assert messages == {
+        "this run needs about 3.7 MiB (parameters 1.3 MiB, generated data 507.8 KiB, activations 1.9 MiB, "
+        "outputs 3.9 KiB)"
+    }
+    # the same figures, by hand
+    assert [round(parameters / 2**20, 1), round(generated / 2**10, 1), round(activations / 2**20, 1)] == [
+        1.3,
+        507.8,
+        1.9,
+    ]
+    assert round((parameters + activations + generated + outputs) / 2**20, 1) == 3.7
+    with pytest.raises(UsageError, match="its parameters alone need more than that"):
+        nnspec.run(spec, max_memory=parameters - 1)
+    with pytest.raises(UsageError, match="use a smaller --batch-size"):
+        nnspec.run(spec, max_memory=parameters + 1)
+    # prepare knows no data: it says what it checked, the parameters, and nothing of a run
+    with pytest.raises(UsageError, match=r"^its parameters need about 1\.3 MiB, more than the memory limit of 1 B"):
+        nnspec.prepare(spec, max_memory=1)
+    lenet = str(SPECS / "lenet.yaml")
+    said = []
+    for limit in ("1", "1K", "1M"):
+        assert main(["run", lenet, "--max-memory", limit]) == 2
+        said.append(capsys.readouterr().err.split(", more than")[0])
+    assert said[0] == said[1] == said[2] and "activations" in said[0]
+
+
 def test_the_report_gives_the_loss_and_the_error_rate_over_all_samples():
     from nnspec.report.results import scores, to_text
 

@@ -20,7 +20,7 @@ try:
 except ImportError:  # pragma: no cover - the test extra installs Pillow
     Image = None
 
-needs_pillow = pytest.mark.skipif(Image is None, reason="Pillow is not installed (pip install 'nnspec[image]')")
+needs_pillow = pytest.mark.skipif(Image is None, reason="Pillow is not installed (pip install Pillow)")
 
 SPEC = """
 nnspec: 1

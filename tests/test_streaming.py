@@ -247,6 +247,13 @@ def test_progress_line_appears_after_the_delay_and_is_erased():
     assert quiet.getvalue() == ""  # a run shorter than the delay draws nothing
 
 
+def test_progress_line_never_says_100_percent_before_the_end():
+    stream = Terminal()
+    bar = LineBar(1000, stream, delay=0.0)
+    bar.update(996)
+    assert stream.getvalue().startswith("\r996/1,000 samples  99.6%")  # "100%" with 4 samples to go
+
+
 def test_progress_is_silent_when_stderr_is_not_a_terminal():
     stream = io.StringIO()
     progress = Progress(stream, delay=0.0)

@@ -135,3 +135,32 @@ def test_colours_never_carry_text_the_guard_would_escape(seed_result):
         for match in SGR.finditer(coloured)
     )
     assert coloured.count("\x1b") == len(SGR.findall(coloured))
+
+
+def test_outputs_the_text_report_leaves_out_are_named_with_their_shapes_and_why():
+    """Issue 18, section 4: an output too large to print, kept or not, gets a note, never silence."""
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n  - {name: small, type: Identity}\n"
+        "  - {name: wide, type: Affine, out_shape: 40, input: x}\n  - {name: tall, type: Tanh, input: x}\n"
+        "outputs: [small, wide, tall]\n"
+    )
+    x = np.ones((1, 3))  # small and tall: 3 values, shown; wide: 40, over the 32 shown, and not kept below
+    result = nnspec.run(spec, {"x": x}, keep_outputs=39)
+    assert set(result.outputs) == {"small", "tall"} and result.omitted == {"wide": (1, 40)}  # the premise
+    text = to_text(result, width=200)
+    lines = text.splitlines()
+    at = lines.index("outputs")
+    assert lines[at + 1].startswith("  small  ") and lines[at + 2].startswith("  tall   ")
+    assert lines[at + 3] == (
+        "  not shown: wide (1x40): the text report prints an output of at most 32 values; --output FILE saves them"
+    )
+    kept_but_large = nnspec.run(spec, {"x": np.ones((11, 3))})  # every output kept: 33 values of small too
+    note = " ".join(
+        line.strip() for line in to_text(kept_but_large).split("\noutputs\n")[1].split("\n\n")[0].splitlines()
+    )
+    assert note.startswith("not shown: small (11x3), wide (11x40), tall (11x3): ")
+    assert "not shown" not in to_text(result, tables=False)  # --quiet drops the outputs, and their note
+
+
+def test_the_text_report_prints_no_outputs_note_when_every_output_is_shown(seed_result):
+    assert "not shown" not in to_text(seed_result)

@@ -125,9 +125,19 @@ def check(needed: MemoryNeed, limit: int) -> None:
             )
             if value
         )
+        if needed.total == needed.parameters:  # a prepared spec, before any data: its parameters are all it knows
+            raise UsageError(
+                f"its parameters need about {format_bytes(needed.total)}, more than the memory limit of "
+                f"{format_bytes(limit)}: raise --max-memory (max_memory)"
+            )
+        remedy = (
+            "raise --max-memory: its parameters alone need more than that"
+            if needed.parameters > limit
+            else "use a smaller --batch-size or --samples, or raise --max-memory"
+        )
         raise UsageError(
             f"this run needs about {format_bytes(needed.total)} ({parts}), more than the limit of "
-            f"{format_bytes(limit)}: use a smaller --batch-size or --samples, or raise --max-memory"
+            f"{format_bytes(limit)}: {remedy}"
         )
 
 

@@ -63,7 +63,8 @@ def entry(layer_type: LayerType) -> str:
     for parameter in t.parameters:
         lines.append(
             f"  parameter {parameter.name}: {parameter.description} Initializer {parameter.initializer} "
-            f"x {format_number(parameter.multiplier, 6)}; stored as {{scope}}/{t.function_scope}/{parameter.name}."
+            f"x {format_number(parameter.multiplier, 6)}; stored as {{scope}}/{t.function_scope}/{parameter.name}; "
+            f"initializers: {', '.join(parameter.initializers)}."
         )
     for target in t.targets:
         lines.append(
@@ -117,7 +118,8 @@ def markdown() -> str:
             for p in t.parameters:
                 out.append(
                     f"- Parameter `{p.name}` (`{{scope}}/{t.function_scope}/{p.name}`): {p.description} "
-                    f"Default initializer {p.initializer} x {format_number(p.multiplier, 6)}."
+                    f"Default initializer {p.initializer} x {format_number(p.multiplier, 6)}; "
+                    f"initializers: {', '.join(p.initializers)}."
                 )
             for target in t.targets:
                 out.append(

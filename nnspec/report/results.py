@@ -247,12 +247,20 @@ def _text_lines(result: RunResult, width: int, tables: bool) -> tuple[list[str],
             lines.append(" ".join(cells).rstrip())
         lines.append(LEGEND)
     shown = {printable(name): value for name, value in result.outputs.items() if value.size <= MAX_VALUES_SHOWN}
-    if shown and tables:
+    unshown = _unshown_outputs(result)
+    if (shown or unshown) and tables:
         lines += ["", "outputs"]
-        name_width = max(map(len, shown))
+        name_width = max(map(len, shown), default=0)
         for name, value in shown.items():
             values = format_values(value[0] if len(value) == 1 else value, indent=name_width + 4)
             lines += f"  {name.ljust(name_width)}  {values}".split("\n")
+        if unshown:
+            listed = ", ".join(f"{printable(name)} ({'x'.join(map(str, shape))})" for name, shape in unshown.items())
+            note = (
+                f"not shown: {listed}: the text report prints an output of at most {MAX_VALUES_SHOWN} values; "
+                "--output FILE saves them"
+            )
+            lines += textwrap.wrap(note, width, initial_indent="  ", subsequent_indent="    ")
     found_scores = scores(result)
     if found_scores:
         lines += ["", "over all samples"]
@@ -296,6 +304,15 @@ def source_lines(result: RunResult) -> list[str]:
     return [
         f"data {printable(variable)}: {printable(source.description)}" for variable, source in result.sources.items()
     ]
+
+
+def _unshown_outputs(result: RunResult) -> dict[str, tuple[int, ...]]:
+    """The output layers the text report leaves out, in the spec's order, with their shapes over the
+    run (samples first): those of more values than it prints, whether kept or never kept
+    (RunResult.omitted), so that no output goes missing from the report without a word."""
+    shapes = {name: tuple(value.shape) for name, value in result.outputs.items() if value.size > MAX_VALUES_SHOWN}
+    shapes.update(result.omitted)
+    return {name: shapes[name] for name in result.spec.outputs if name in shapes}
 
 
 def _table_paints(index: int, cells: list[str], header: list[str]) -> list[Paint]:

@@ -4,7 +4,7 @@ Header cells are ``variable[__dimension][:label]``: ``x:image,y:label`` names tw
 variables; ``x__0,x__1,x__2,y`` gives the three values of x in order, and y. A cell
 holds a number, or a path (absolute or relative to the CSV) to a per-sample data CSV
 (no header; rows x columns; one row or one column is 1-D) or to an image, read with
-Pillow (an optional dependency: ``pip install 'nnspec[image]'``) as channels x height
+Pillow (an optional dependency: ``pip install Pillow``) as channels x height
 x width, 8-bit values divided by 255 and 16-bit ones by 65535 as nnabla's loader does.
 
 A cell's path must lie, symlinks resolved, under the spec's allowed roots or the dataset's own
@@ -34,6 +34,7 @@ import numpy as np
 
 from ..core import codes
 from ..core.diagnostics import WARNING, Diagnostic, UsageError
+from ..core.extras import install_hint
 from ..core.suggest import Suggester
 from ..files.confine import Confinement, OutsideRoots
 from ..files.memory import check_read
@@ -52,7 +53,7 @@ IMAGE_FORMATS = {
     ".tiff": "TIFF",
 }
 IMAGE_SUFFIXES = tuple(IMAGE_FORMATS)
-IMAGE_EXTRA = "pip install 'nnspec[image]'"
+IMAGE_EXTRA = install_hint("image")
 _DIMENSION = re.compile(r"^(?P<variable>.+?)__(?P<index>\d+)$")
 _GRAY_8BIT = {"1", "L", "LA"}
 _COLOR_8BIT = {"RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr", "LAB", "HSV", "La", "PA"}

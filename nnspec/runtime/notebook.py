@@ -12,7 +12,7 @@ import html
 from typing import TYPE_CHECKING
 
 from ..checks.check import Finding
-from ..core.numbers import format_number, format_score
+from ..core.numbers import format_number, format_score, format_share
 from ..core.printable import printable_lines
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def result_html(result: RunResult) -> str:
             _number(record["max"]),
             _number(record["mean"]),
             _number(record["std"]),
-            f"{100 * record['zeros'] / count:.0f}%" if count else "-",
+            format_share(record["zeros"], count),
             record["nan"] + record["posinf"] + record["neginf"],
             ", ".join(dict.fromkeys(record["findings"])) or "-",
         ]

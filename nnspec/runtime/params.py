@@ -16,6 +16,7 @@ import numpy as np
 
 from ..core import codes
 from ..core.diagnostics import WARNING, Diagnostic, DiagnosticList, SpecError, UsageError
+from ..core.extras import install_hint
 from ..files.confine import Confinement, OutsideRoots
 from ..files.memory import check_read
 from ..files.npyfile import MAGIC, ArrayFile, ArrayFileError, NpzArchive, npy_header
@@ -44,7 +45,7 @@ def parameter_rng(seed: int, key: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(key.encode())])
 
 
-H5_EXTRA = "pip install 'nnspec[h5]'"
+H5_EXTRA = install_hint("h5")
 
 
 def load_parameter_file(path: str | Path, max_memory: int | None = None) -> Loaded:

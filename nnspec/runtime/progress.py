@@ -1,6 +1,6 @@
 """A progress bar on stderr for runs longer than about a second, when stderr is a terminal.
 
-tqdm draws it when installed (``pip install 'nnspec[progress]'``); otherwise a line of our
+tqdm draws it when installed (``pip install tqdm``); otherwise a line of our
 own, redrawn with a carriage return. Nothing is drawn when the stream is not a terminal
 (a log file, a pipe, CI), nor for a run that ends within the delay.
 """
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 from typing import Any, TextIO
+
+from ..core.numbers import format_share
 
 DELAY = 1.0  # seconds before a bar appears: short runs stay silent
 _REDRAW = 0.1  # seconds between redraws of the plain line
@@ -68,7 +70,7 @@ class LineBar:
             return
         rate = self.n / elapsed if elapsed > 0 else 0.0
         left = f"  {(self.total - self.n) / rate:.0f} s left" if rate > 0 else ""
-        line = f"{self.n:,}/{self.total:,} samples  {100 * self.n / self.total:3.0f}%  {rate:,.0f} samples/s{left}"
+        line = f"{self.n:,}/{self.total:,} samples  {format_share(self.n, self.total):>4}  {rate:,.0f} samples/s{left}"
         self.stream.write("\r" + line.ljust(self._width))
         self.stream.flush()
         self._width, self._drawn_at = len(line), now

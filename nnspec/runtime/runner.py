@@ -58,6 +58,9 @@ class RangeWarning(UserWarning):
 class RunResult:
     """What a run gives back: output arrays, per-layer statistics, findings.
 
+    ``stats`` maps every layer to its LayerStats: its output's statistics over all samples
+    (``.output``) and what its checks measured (``.measures``); a layer's inputs are its input layers'
+    outputs, so their statistics are those layers' (``stats[source].output``), kept once.
     ``samples`` is the number of samples run (fewer than the data holds when ``interrupted``, or as
     many when Ctrl-C came in the last batch);
     ``omitted`` gives the shape of each output layer whose values were not kept (see
@@ -226,7 +229,8 @@ def run(
     else ``"validation"``). The validation view computes what NNC's evaluation computes: each layer
     type's test-time arguments applied (BatchNormalization with its stored mean and var,
     MeanSubtraction with its stored mean) and Dropout bypassed, so no output depends on the batch
-    size. ``"runtime"`` is that without the loss and validation layers and their targets: an inference
+    size beyond float rounding (BLAS may sum a matrix product in another order for another batch
+    shape). ``"runtime"`` is that without the loss and validation layers and their targets: an inference
     run, which reads only the network's inputs (data given for a variable only the left-out layers
     read is not used, and a note says so), and outputs what the losses read where the spec's outputs
     name them. ``"training"`` (or ``training=True``, its older spelling) runs the training forward
@@ -255,10 +259,32 @@ def run(
 
     To run one spec many times, prepare it once (``nnspec.prepare``, or :class:`Runner`): this function is
     ``Runner(spec, params, checks=checks, statistics=statistics, max_memory=max_memory,
-    training=training, engine=engine, executor=executor, view=view).run(...)``.
+    training=training, engine=engine, executor=executor, view=view).run(...)``, but for the order of the checks:
+    here the whole run's memory is checked before the parameters are drawn or loaded, where a Runner,
+    knowing no data yet, checks its parameters' alone.
     """
     if allow_paths:
         spec = replace(spec, confinement=spec.allowed.widened(allow_paths))
+    # The whole run's memory is checked before the parameters are drawn or loaded, as one estimate:
+    # a Runner alone knows no data and checks its parameters only, which would report a part of the
+    # need to a limit too small for them (issue 18: 520.6 KiB under --max-memory 1, 14.0 MiB under 1M).
+    limit = _limit(max_memory)
+    viewed = as_view(spec, view, training=training)
+    footprint = memory.Footprint.of(viewed)
+    planned = _plan(
+        viewed,
+        variables(viewed),
+        footprint,
+        inputs,
+        input_files,
+        dataset,
+        batch_size,
+        samples,
+        keep_outputs,
+        limit,
+    )
+    need = footprint.estimate(planned.count, planned.step, planned.to_generate, planned.kept)
+    memory.check(need, limit)
     runner = Runner(
         spec,
         params,
@@ -270,16 +296,84 @@ def run(
         executor=executor,
         view=view,
     )
-    return runner.run(
-        inputs,
-        input_files=input_files,
-        dataset=dataset,
-        batch_size=batch_size,
-        samples=samples,
-        max_memory=max_memory,
-        keep_outputs=keep_outputs,
-        progress=progress,
-    )
+    return runner._execute(planned, need, progress)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    """A run's data, found and opened but not read: its sources, the readers still to generate theirs,
+    the sample count, the batch size, the output layers kept, where each variable's values come from,
+    and the notes on data given that the view does not read."""
+
+    data: dict[str, Any]
+    to_generate: list[DataReader]
+    count: int
+    step: int
+    kept: list[str]
+    sources: dict[str, DataSource]
+    unused: list[Diagnostic]
+
+
+def _plan(
+    spec: Spec,
+    readers: Mapping[str, DataReader],
+    footprint: memory.Footprint,
+    inputs: Mapping[str, np.ndarray] | None,
+    input_files: Mapping[str, str | Path] | None,
+    dataset: str | Path | None,
+    batch_size: int | None,
+    samples: int | None,
+    keep_outputs: int | None,
+    limit: int,
+) -> _Planned:
+    """Where a run's data comes from and how it is batched (run's arguments): all that its memory
+    estimate needs, and nothing read yet but headers."""
+    if batch_size is not None and batch_size < 1:
+        raise NnspecError(f"batch size must be at least 1; got {batch_size}")
+    from_spec = dataset is None and spec.dataset is not None
+    if dataset is None:
+        dataset = spec.dataset  # the spec's dataset: unless the caller gives one
+    given, files, unused = _given_for_view(spec, readers, inputs, input_files)
+    gathered = gather_inputs(spec, given, files, samples, dataset, readers, limit, dataset_from_spec=from_spec)
+    count = gathered.samples
+    kept = [
+        name for name in spec.outputs if keep_outputs is None or count * footprint.sample_values[name] <= keep_outputs
+    ]
+    step = min(batch_size or count, count)
+    return _Planned(gathered.data, gathered.to_generate, count, step, kept, gathered.sources, unused)
+
+
+def _given_for_view(
+    spec: Spec,
+    readers: Mapping[str, DataReader],
+    inputs: Mapping[str, np.ndarray] | None,
+    files: Mapping[str, str | Path] | None,
+) -> tuple[dict[str, np.ndarray], dict[str, str | Path], list[Diagnostic]]:
+    """The data given for the variables a view of a spec reads (``readers``), and a note for each
+    given that only layers the view leaves out read (the runtime view's targets, ``y``): an inference
+    run handed the same data as a validation run does not fail on it, nor use it."""
+    inputs, files = dict(inputs or {}), dict(files or {})
+    written = spec.as_written
+    if spec.view != RUNTIME or written is None:
+        return inputs, files, []
+    read_by: dict[str, list[str]] = {}
+    for reader in written.readers:
+        read_by.setdefault(reader.variable, []).append(reader.layer.name)
+    notes = []
+    for variable in sorted((set(inputs) | set(files)) & (set(read_by) - set(readers))):
+        inputs.pop(variable, None)
+        files.pop(variable, None)
+        layers = ", ".join(f"'{name}'" for name in dict.fromkeys(read_by[variable]))
+        notes.append(
+            Diagnostic(
+                f"data variable '{variable}' is read only by {layers}, which the runtime view leaves out: "
+                "the data given for it is not used",
+                written.file,
+                severity=INFO,
+                code=codes.UNKNOWN_VARIABLE,
+            )
+        )
+    return inputs, files, notes
 
 
 def planned_memory(
@@ -392,21 +486,36 @@ class Runner:
         progress: Callable[[int, int], None] | None = None,
     ) -> RunResult:
         """One run over the data: the arguments are :func:`run`'s."""
-        spec = self.spec
-        if batch_size is not None and batch_size < 1:
-            raise NnspecError(f"batch size must be at least 1; got {batch_size}")
-        from_spec = dataset is None and spec.dataset is not None
-        if dataset is None:
-            dataset = spec.dataset  # the spec's dataset: unless the caller gives one
         limit = _limit(max_memory)
-        inputs, input_files, unused = self._read_by_view(inputs, input_files)
-        data, to_generate, count, sources = gather_inputs(
-            spec, inputs, input_files, samples, dataset, self._variables, limit, dataset_from_spec=from_spec
+        planned = _plan(
+            self.spec,
+            self._variables,
+            self._footprint,
+            inputs,
+            input_files,
+            dataset,
+            batch_size,
+            samples,
+            keep_outputs,
+            limit,
         )
-        step = min(batch_size or count, count)
-        kept = self._footprint.kept(count, keep_outputs)
-        need = self._estimate(count, step, tuple(to_generate), tuple(kept))
+        need = self._estimate(planned.count, planned.step, tuple(planned.to_generate), tuple(planned.kept))
         memory.check(need, limit)
+        return self._execute(planned, need, progress)
+
+    def _execute(
+        self, planned: _Planned, need: memory.MemoryNeed, progress: Callable[[int, int], None] | None
+    ) -> RunResult:
+        """The run ``planned``, its memory checked (``need``): its batches through the engine, outputs
+        kept, checks run."""
+        spec = self.spec
+        data, to_generate, count, step, kept = (
+            planned.data,
+            planned.to_generate,
+            planned.count,
+            planned.step,
+            planned.kept,
+        )
         sized = RunMemory(count, step, need, self._footprint.output_bytes(count))
         outputs: dict[str, np.ndarray] = {}  # filled batch by batch: no list of parts to join at the end
 
@@ -435,7 +544,7 @@ class Runner:
         for found in (finding.diagnostic(spec) for finding in findings if finding.severity != INFO):
             warnings.warn_explicit(f"{found.message} [{found.code}]", RangeWarning, found.file, found.line or 0)
         omitted = {name: (done, *spec.layers[name].inferred_shape) for name in spec.outputs if name not in kept}
-        notes = [*self.notes, *unused]
+        notes = [*self.notes, *planned.unused]
         notes += [note for source in data.values() for note in getattr(source, "notes", ())]
         result = RunResult(
             spec,
@@ -451,40 +560,11 @@ class Runner:
             self.semantics,
             sized,
             self.view,
-            sources,
+            planned.sources,
         )
         if result.interrupted:
             raise RunInterrupted(result)
         return result
-
-    def _read_by_view(
-        self, inputs: Mapping[str, np.ndarray] | None, files: Mapping[str, str | Path] | None
-    ) -> tuple[dict[str, np.ndarray], dict[str, str | Path], list[Diagnostic]]:
-        """The data given for the variables the view reads, and a note for each given that only
-        layers the view leaves out read (the runtime view's targets, ``y``): an inference run handed
-        the same data as a validation run does not fail on it, nor use it."""
-        inputs, files = dict(inputs or {}), dict(files or {})
-        written = self.spec.as_written
-        if self.view != RUNTIME or written is None:
-            return inputs, files, []
-        readers: dict[str, list[str]] = {}
-        for reader in written.readers:
-            readers.setdefault(reader.variable, []).append(reader.layer.name)
-        notes = []
-        for variable in sorted((set(inputs) | set(files)) & (set(readers) - set(self._variables))):
-            inputs.pop(variable, None)
-            files.pop(variable, None)
-            read_by = ", ".join(f"'{name}'" for name in dict.fromkeys(readers[variable]))
-            notes.append(
-                Diagnostic(
-                    f"data variable '{variable}' is read only by {read_by}, which the runtime view leaves out: "
-                    "the data given for it is not used",
-                    written.file,
-                    severity=INFO,
-                    code=codes.UNKNOWN_VARIABLE,
-                )
-            )
-        return inputs, files, notes
 
     def _run_batch(self, data: Mapping[str, Any], to_generate: list[DataReader], start: int, stop: int) -> BatchResult:
         """Samples ``start`` to ``stop`` through the engine: the output layers' values, and the

@@ -225,12 +225,7 @@ def _describe(error: jsonschema.ValidationError, data: dict[str, Any], diagnosti
                 )
         return
     if path == ("nnspec",):
-        yield (
-            f"unknown format version {show_value(instance)}: this nnspec reads format version {FORMAT_VERSION}",
-            path,
-            False,
-            codes.VERSION,
-        )
+        yield (_version_message(instance), path, False, codes.VERSION)
         return
     if path[:1] == ("layers",) and path[2:] == ("type",) and validator == "enum" and isinstance(instance, str):
         if nnc_category(instance) is not None:  # written for NNC: no typo to suggest
@@ -354,3 +349,22 @@ def _subject(data: dict[str, Any], path: tuple) -> str:
     if path and path[0] == "layers" and len(path) == 2:
         return f"layer {path[1] + 1}"
     return "'" + ".".join(map(str, path)) + "'" if path else "the spec"
+
+
+def _version_message(version: Any) -> str:
+    """What to do about a spec's format version this nnspec does not read: a newer one needs a newer
+    nnspec, an older one `nnspec upgrade`; anything else is not a version."""
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        return (
+            f"format version {version} is newer than this nnspec reads (version {FORMAT_VERSION}): "
+            "install a newer nnspec"
+        )
+    if isinstance(version, int) and not isinstance(version, bool) and 0 <= version < FORMAT_VERSION:
+        return (
+            f"format version {version} is older than this nnspec reads (version {FORMAT_VERSION}): "
+            f"'nnspec upgrade FILE' brings it up to version {FORMAT_VERSION}"
+        )
+    return (
+        f"unknown format version {show_value(version)}: this nnspec reads format version {FORMAT_VERSION} "
+        f"(a whole number: 'nnspec: {FORMAT_VERSION}')"
+    )

@@ -2,7 +2,7 @@
 
 DOT text needs nothing but the standard library (Graphviz lays it out: ``dot -Tsvg net.dot``).
 SVG and PNG are drawn by matplotlib, the ``plot`` extra, on a layered layout computed here
-with networkx (already required): ``pip install 'nnspec[plot]'`` is all a new user needs,
+with networkx (already required): ``pip install matplotlib`` is all a new user needs,
 where Graphviz's Python binding would also need Graphviz's ``dot`` program from the
 operating system's packages.
 """

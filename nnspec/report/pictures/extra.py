@@ -25,8 +25,9 @@ from types import ModuleType
 from typing import Any
 
 from ...core.diagnostics import UsageError
+from ...core.extras import install_hint
 
-INSTALL_HINT = "pip install 'nnspec[plot]'"
+INSTALL_HINT = install_hint("plot")
 
 
 class MissingExtra(UsageError):
@@ -47,7 +48,7 @@ def matplotlib(purpose: str) -> ModuleType:
     except ImportError as exc:
         missing = getattr(exc, "name", None) == "matplotlib" or "matplotlib" not in str(exc)
         state = "which is not installed" if missing else f"which cannot be imported ({exc})"
-        raise MissingExtra(f"{purpose}: needs matplotlib, {state}; install the plot extra: {INSTALL_HINT}") from None
+        raise MissingExtra(f"{purpose}: needs matplotlib, {state}: {INSTALL_HINT}") from None
     return mpl
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from ...checks.check import Finding
 from ...checks.measures import PINNED
 from ...checks.stats import TensorStats
-from ...core.numbers import format_number
+from ...core.numbers import format_number, format_share
 from ...core.printable import printable
 from ...files.save import check_folder, write_atomically
 from ...runtime.runner import RunResult
@@ -198,7 +198,7 @@ def _output_panel(axes, layer: Layer, stats: TensorStats, pinned: int | None) ->
     if stats.finite:
         title += f", mean {format_number(stats.mean, 3)}, std {format_number(stats.std, 3)}"
     if pinned:
-        title += f"\n{pinned} of {stats.count} ({100 * pinned / stats.count:.0f}%) exactly at a bound"
+        title += f"\n{pinned} of {stats.count} ({format_share(pinned, stats.count)}) exactly at a bound"
     axes.set_title(title, loc="left")
     axes.set_xlabel("output value")
     axes.set_ylabel("share of values (%)")
