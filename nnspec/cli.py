@@ -653,9 +653,7 @@ def _write_results(result, output: Path | None, saved_params: Path | None, plots
         if output is not None:
             save_outputs(output, result.outputs)
         if saved_params is not None:
-            from .runtime.params import by_nnabla_name
-
-            used = by_nnabla_name(result.spec, result.parameters)
+            used = result.parameters
             write_atomically(saved_params, lambda handle: write_npz(handle, used))
     if plots is not None or report is not None:
         _write_pictures(result, plots, report)

@@ -245,7 +245,7 @@ def test_parameters_are_the_ones_given(results):
     used = {
         f"{layer}/{scope}/{name}": value
         for layer, scope in LAYER_SCOPES.items()
-        for name, value in results[False].parameters[layer].items()
+        for name, value in results[False].layer_parameters[layer].items()
     }
     assert sorted(used) == sorted(given)
     for name, value in given.items():

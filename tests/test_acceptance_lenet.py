@@ -229,7 +229,7 @@ def test_lenet_matches_float64_reference(case):
     # the parameters given are the ones used, unchanged
     for name, value in params.items():
         layer, _, parameter = name.split("/")
-        np.testing.assert_array_equal(result.parameters[layer][parameter], value, err_msg=name)
+        np.testing.assert_array_equal(result.layer_parameters[layer][parameter], value, err_msg=name)
     difference = _max_difference(got, expected["probs"])
     print(f"probs: max |float32 - float64 reference| = {difference:.3g}")
     assert difference <= ATOL

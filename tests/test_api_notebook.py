@@ -137,7 +137,7 @@ def test_reprs_are_one_short_line_with_the_key_figures():
     for kind, text in shown.items():
         assert text.startswith(f"<{kind} ") and text.endswith(">"), text
         assert "\n" not in text and len(text) <= 300, (kind, len(text))
-    assert "'seed-activations'" in shown["RunResult"] and "1 samples" in shown["RunResult"]
+    assert "'seed-activations'" in shown["RunResult"] and "1 sample;" in shown["RunResult"]
     assert f"{len(result.warnings)} warnings" in shown["RunResult"]
     assert "4 layers" in shown["Spec"] and "tanh, sigmoid, relu" in shown["Spec"]
     relu = np.maximum(X, 0).astype(np.float64)
@@ -215,7 +215,7 @@ def test_parameters_by_nnabla_name_are_the_arrays_the_run_used():
     )
     x = np.array([[0.5, -0.25, 1.0]])
     result = nnspec.run(spec, {"x": x})
-    named = result.named_parameters
+    named = result.parameters
     assert sorted(named) == ["fc1/affine/W", "fc1/affine/b"]  # nnabla's {scope}/affine/{name}
     expected = np.tanh(x @ named["fc1/affine/W"] + named["fc1/affine/b"])
     assert np.allclose(result.outputs["t"], expected, atol=1e-6)

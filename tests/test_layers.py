@@ -418,7 +418,7 @@ def test_forward_never_warns_for_finite_input(case: Case, dtype: str):
     spec, result, data, params = run_case(case, dtype)
     layer = spec.layers[case.output]
     args = [np.asarray(data[name]).astype(dtype) for name in (*case.sizes, *case.targets)]
-    forward_raising(layer, args, result.parameters[case.output])
+    forward_raising(layer, args, result.layer_parameters[case.output])
 
 
 def assert_softmax_close(got, expected, x, axis, dtype):
@@ -551,7 +551,7 @@ def test_affine_multi_dim_layout_by_hand(dtype):
     result = nnspec.run(spec, {"x": x}, params={"fc/affine/W": W, "fc/affine/b": b})
     assert spec.layers["fc"].shape == (2, 3)
     assert_exact(result.outputs["fc"], expected.astype(dtype))
-    np.testing.assert_array_equal(result.parameters["fc"]["W"], W.astype(dtype))
+    np.testing.assert_array_equal(result.layer_parameters["fc"]["W"], W.astype(dtype))
 
 
 def test_affine_without_bias_has_no_b_parameter():
@@ -561,7 +561,7 @@ def test_affine_without_bias_has_no_b_parameter():
     )
     W = np.array([[1.0, 2.0], [3.0, 4.0]])
     result = nnspec.run(spec, {"x": np.array([[1.0, 1.0], [2.0, -1.0]])}, params={"fc/affine/W": W})
-    assert set(result.parameters["fc"]) == {"W"}
+    assert set(result.layer_parameters["fc"]) == {"W"}
     np.testing.assert_array_equal(result.outputs["fc"], np.array([[4, 6], [-1, 0]], dtype=np.float32))
     assert not result.notes  # no unused-parameter warning: only W was needed and given
 
@@ -735,8 +735,8 @@ def test_default_affine_initializer_is_glorot_normal():
     The share of draws within one sigma (0.6827 for a normal, 0.5774 for a uniform of the
     same std) tells Glorot normal from Glorot uniform; its standard error is sqrt(p(1-p)/n)."""
     result = _run_big(0)
-    W = result.parameters["fc"]["W"].astype(np.float64)
-    b = result.parameters["fc"]["b"]
+    W = result.layer_parameters["fc"]["W"].astype(np.float64)
+    b = result.layer_parameters["fc"]["b"]
     assert W.shape == (400, 600) and b.shape == (600,)
     n = W.size
     sigma = math.sqrt(2.0 / (400 + 600))
@@ -759,7 +759,7 @@ def test_default_initializer_is_used_by_the_layer_and_deterministic_per_seed():
         return nnspec.run(nnspec.loads(spec_text.format(seed=seed)), {"x": x})
 
     first, again, other = run(0), run(0), run(1)
-    W, b = first.parameters["fc"]["W"], first.parameters["fc"]["b"]
+    W, b = first.layer_parameters["fc"]["W"], first.layer_parameters["fc"]["b"]
     expected = ref_affine(
         [x.astype(np.float32).astype(np.float64)],
         {"out_shape": (3,)},
@@ -767,14 +767,14 @@ def test_default_initializer_is_used_by_the_layer_and_deterministic_per_seed():
     )
     np.testing.assert_allclose(first.outputs["fc"], expected.astype(np.float32), rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(again.outputs["fc"], first.outputs["fc"])
-    np.testing.assert_array_equal(again.parameters["fc"]["W"], W)
-    assert not np.array_equal(other.parameters["fc"]["W"], W)
+    np.testing.assert_array_equal(again.layer_parameters["fc"]["W"], W)
+    assert not np.array_equal(other.layer_parameters["fc"]["W"], W)
     assert not np.array_equal(other.outputs["fc"], first.outputs["fc"])
 
 
 def test_big_layer_run_is_deterministic_and_seed_dependent():
     a, b, c = _run_big(0), _run_big(0), _run_big(7)
     np.testing.assert_array_equal(a.outputs["fc"], b.outputs["fc"])
-    np.testing.assert_array_equal(a.parameters["fc"]["W"], b.parameters["fc"]["W"])
-    assert not np.array_equal(a.parameters["fc"]["W"], c.parameters["fc"]["W"])
+    np.testing.assert_array_equal(a.layer_parameters["fc"]["W"], b.layer_parameters["fc"]["W"])
+    assert not np.array_equal(a.layer_parameters["fc"]["W"], c.layer_parameters["fc"]["W"])
     assert not np.array_equal(a.outputs["fc"], c.outputs["fc"])

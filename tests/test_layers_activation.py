@@ -462,7 +462,7 @@ def test_forward_never_warns_for_finite_input(case: Case, dtype: str):
     raised (underflow to 0 is expected and fine)."""
     spec, result, data = run_case(case, dtype)
     layer = spec.layers["y"]
-    got = forward_raising(layer, [np.asarray(data["x"]).astype(dtype)], result.parameters["y"])
+    got = forward_raising(layer, [np.asarray(data["x"]).astype(dtype)], result.layer_parameters["y"])
     np.testing.assert_array_equal(got, result.outputs["y"])
 
 
@@ -495,7 +495,7 @@ def test_float_max_inputs(case: Case, dtype: str):
     case = Case(case.id, case.type, case.layer, case.size, case.ref_props, float_max_data, case.params)
     spec, result, data = run_case(case, dtype)
     layer = spec.layers["y"]
-    forward_raising(layer, [np.asarray(data["x"]).astype(dtype)], result.parameters["y"])
+    forward_raising(layer, [np.asarray(data["x"]).astype(dtype)], result.layer_parameters["y"])
     got = result.outputs["y"]
     with np.errstate(over="ignore"):
         expected = reference_for(case, dtype, data)
@@ -638,7 +638,7 @@ def test_prelu_parameter_named_and_shaped_as_nnabla():
     assert nnspec.layer_types()["PReLU"].function_scope == "prelu"
     x = np.array([[[-4.0, 1.0, -8.0, 0.0]] * 3])
     result = nnspec.run(spec, {"x": x})
-    np.testing.assert_array_equal(result.parameters["p0"]["slope"], np.full(3, 0.25, dtype=np.float32))
+    np.testing.assert_array_equal(result.layer_parameters["p0"]["slope"], np.full(3, 0.25, dtype=np.float32))
     np.testing.assert_array_equal(result.outputs["p0"][0], [[-1.0, 1.0, -2.0, 0.0]] * 3)
     slopes = {"p0/prelu/slope": np.zeros(3), "p1/prelu/slope": np.array([1.0, 2.0, 0.5, 3.0])}
     given = nnspec.run(spec, {"x": x}, params=slopes)

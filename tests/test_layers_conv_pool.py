@@ -869,7 +869,7 @@ def test_forward_never_warns_for_finite_input(case: Case, dtype: str):
     forward function called directly must raise none on these finite inputs."""
     spec, result, data, params = run_case(case, dtype)
     layer = spec.layers["y"]
-    forward_raising(layer, [np.asarray(data).astype(dtype)], result.parameters["y"])
+    forward_raising(layer, [np.asarray(data).astype(dtype)], result.layer_parameters["y"])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -1036,7 +1036,7 @@ def _parameters(layer: str, size, seed: int = 0) -> dict[str, np.ndarray]:
         f"nnspec: 1\nseed: {seed}\nlayers:\n  - {{name: x, type: Input, size: {list(size)}}}\n"
         f"  - {{name: y, {layer}}}\n"
     )
-    return nnspec.run(spec, {"x": np.zeros((1, *size))}, statistics=False).parameters["y"]
+    return nnspec.run(spec, {"x": np.zeros((1, *size))}, statistics=False).layer_parameters["y"]
 
 
 def _assert_normal_std(values: np.ndarray, sigma: float) -> None:
@@ -1178,7 +1178,7 @@ def test_parameter_scope_shares_kernels():
         "  - {name: b, type: Convolution, out_maps: 2, parameter_scope: shared, input: x}\n"
     )
     result = nnspec.run(nnspec.loads(text), {"x": sample_values("float32", (2, 5, 5))})
-    assert result.parameters["a"]["W"] is result.parameters["b"]["W"]
+    assert result.layer_parameters["a"]["W"] is result.layer_parameters["b"]["W"]
     np.testing.assert_array_equal(result.outputs["a"], result.outputs["b"])
 
 

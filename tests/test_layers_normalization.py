@@ -550,7 +550,7 @@ def test_forward_never_warns_for_finite_input(case: Case, dtype: str):
     the same finite inputs with overflow, invalid and divide-by-zero raised."""
     spec, result, data = run_case(case, dtype)
     layer = spec.layers["y"]
-    forward_raising(layer, [data.astype(dtype)], result.parameters["y"])
+    forward_raising(layer, [data.astype(dtype)], result.layer_parameters["y"])
 
 
 # --- properties, defaults, parameters -------------------------------------------------------------------
@@ -642,7 +642,7 @@ def test_default_initializers_are_nncs_constants():
         "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3, 2]}\n  - {name: bn, type: BatchNormalization}\n"
         "  - {name: ln, type: LayerNormalization, input: x}\n  - {name: ms, type: MeanSubtraction, input: x}\n"
     )
-    parameters = nnspec.run(spec, {"x": np.ones((2, 3, 2))}, statistics=False).parameters
+    parameters = nnspec.run(spec, {"x": np.ones((2, 3, 2))}, statistics=False).layer_parameters
     expected = {
         "bn": {"beta": 0.0, "gamma": 1.0, "mean": 0.0, "var": 0.0},
         "ln": {"beta": 0.0, "gamma": 1.0},
@@ -836,7 +836,7 @@ def test_zero_variance_with_epsilon_0_is_nnablas_division_by_zero(layer, size, x
     assert "nan-inf" in {f.check for f in result.errors if f.layer == "y"}
     layer_entry = spec.layers["y"]
     with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-        layer_entry.type.forward([np.array(x, dtype=np.float32)], layer_entry.props, result.parameters["y"])
+        layer_entry.type.forward([np.array(x, dtype=np.float32)], layer_entry.props, result.layer_parameters["y"])
 
 
 # --- invalid properties and shapes -------------------------------------------------------------------
@@ -937,7 +937,7 @@ def test_float_max_inputs_stay_finite_and_exact(dtype):
     xs = [x.astype(dtype).astype(np.float64)]
     for name, (layer_type, _, props) in FLOAT_MAX_LAYERS.items():
         layer = spec.layers[name]
-        params = {k: v.astype(np.float64) for k, v in result.parameters[name].items()}
+        params = {k: v.astype(np.float64) for k, v in result.layer_parameters[name].items()}
         expected, magnitude = REFERENCES[layer_type](xs, props, params)
         got = result.outputs[name]
         if layer_type == "MeanSubtraction":  # |i - mean| beyond the dtype's range: inf, correctly
@@ -948,7 +948,7 @@ def test_float_max_inputs_stay_finite_and_exact(dtype):
             assert np.isfinite(got).all(), name
         assert_normalized_close(got, expected, magnitude, dtype)
         with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-            layer.type.forward([x.astype(dtype)], layer.props, result.parameters[name])
+            layer.type.forward([x.astype(dtype)], layer.props, result.layer_parameters[name])
 
 
 # --- static analysis ---------------------------------------------------------------------------------

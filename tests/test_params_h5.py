@@ -11,7 +11,7 @@ import pytest
 import nnspec
 from nnspec.cli import main
 from nnspec.core.diagnostics import UsageError
-from nnspec.runtime.params import H5_EXTRA, by_nnabla_name, load_parameter_file
+from nnspec.runtime.params import H5_EXTRA, load_parameter_file
 
 from .conftest import ROOT, load_script
 
@@ -48,7 +48,7 @@ def write_nnabla_h5(path, params: dict[str, np.ndarray]) -> None:
 def spec_parameters():
     """The spec and its initial parameters by nnabla name, made non-trivial (random BN statistics)."""
     spec = nnspec.loads(SPEC)
-    params = by_nnabla_name(spec, nnspec.run(spec, samples=2).parameters)
+    params = nnspec.run(spec, samples=2).parameters
     rng = np.random.default_rng(0)
     for key in ("bn1/bn/mean", "bn1/bn/beta"):
         params[key] = rng.normal(0, 0.3, params[key].shape).astype(np.float32)

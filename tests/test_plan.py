@@ -30,7 +30,7 @@ layers:
 
 def _plan(spec: nnspec.Spec, statistics: bool = False) -> plan.Plan:
     runner = nnspec.prepare(spec, statistics=statistics)
-    return plan.make_plan(spec, spec.order, runner.parameters, {}, statistics, ["x"])
+    return plan.make_plan(spec, spec.order, runner.layer_parameters, {}, statistics, ["x"])
 
 
 def _source(spec: nnspec.Spec) -> str:
@@ -121,7 +121,7 @@ def test_a_bound_forward_gives_exactly_what_the_forward_gives(size, out_shape, w
         f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: {size}}}\n"
         f"  - {{name: a, type: Affine, out_shape: {out_shape}, with_bias: {str(with_bias).lower()}}}\n"
     )
-    layer, params = spec.layers["a"], nnspec.prepare(spec).parameters["a"]
+    layer, params = spec.layers["a"], nnspec.prepare(spec).layer_parameters["a"]
     x = np.random.default_rng(1).normal(size=(4, *size)).astype(np.float32)
     bound = layer.type.bind(layer.props, params)
     np.testing.assert_array_equal(bound([x]), layer.type.forward([x], layer.props, params))
@@ -134,7 +134,7 @@ def test_a_layer_said_to_make_its_output_never_returns_an_input_or_a_parameter(n
         f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: [2, 3]}}\n"
         f"  - {{name: a, type: {name}, out_shape: {out_shape}, with_bias: {str(with_bias).lower()}}}\n"
     )
-    layer, params = spec.layers["a"], nnspec.prepare(spec).parameters["a"]
+    layer, params = spec.layers["a"], nnspec.prepare(spec).layer_parameters["a"]
     x = np.random.default_rng(2).normal(size=(4, 2, 3)).astype(np.float32)
     for output in (layer.type.forward([x], layer.props, params), layer.type.bind(layer.props, params)([x])):
         assert not any(np.shares_memory(output, given) for given in [x, *params.values()])

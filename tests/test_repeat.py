@@ -351,4 +351,4 @@ def test_nnabla_parameter_h5_with_copy_names_loads(tmp_path: Path) -> None:
             file[key] = value
     result = nnspec.run(spec, params=tmp_path / "parameter.h5", samples=2)
     assert not result.notes  # every parameter of the file used
-    np.testing.assert_array_equal(result.parameters["Convolution_2[1]"]["W"], values["Convolution_2[1]/conv/W"])
+    np.testing.assert_array_equal(result.layer_parameters["Convolution_2[1]"]["W"], values["Convolution_2[1]/conv/W"])

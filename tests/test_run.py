@@ -89,8 +89,9 @@ layers:
 """
     )
     result = nnspec.run(spec, {"x": np.eye(4)})
-    assert result.parameters["a"]["W"] is result.parameters["b"]["W"]
-    W = result.parameters["a"]["W"].astype(np.float64)
+    assert result.layer_parameters["a"]["W"] is result.layer_parameters["b"]["W"]
+    assert sorted(result.parameters) == ["shared/affine/W", "shared/affine/b"]  # one entry per shared array
+    W = result.parameters["shared/affine/W"].astype(np.float64)
     np.testing.assert_allclose(result.outputs["b"], W @ W, rtol=1e-5, atol=1e-6)
 
 
@@ -342,17 +343,15 @@ def test_a_negative_multiplier_of_a_random_initializer_scales_as_its_size():
         "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [200]}\n"
         "  - {name: fc, type: Affine, out_shape: 300, W: {initializer: Normal, multiplier: -2.0}}\n"
     )
-    W = nnspec.run(spec, {"x": np.zeros((1, 200))}).parameters["fc"]["W"]
+    W = nnspec.run(spec, {"x": np.zeros((1, 200))}).layer_parameters["fc"]["W"]
     assert W.std() == pytest.approx(2.0, rel=0.02)  # 60,000 draws: the std's sampling error is about 0.3%
 
 
 def test_parameters_saved_by_nnabla_name_repeat_a_run_exactly(tmp_path):
-    from nnspec.runtime.params import by_nnabla_name
-
     spec = nnspec.loads(MLP)
     x = np.random.default_rng(5).uniform(-1, 1, (4, 6))
     first = nnspec.run(spec, {"x": x})
-    saved = by_nnabla_name(spec, first.parameters)
+    saved = first.parameters
     assert sorted(saved) == ["fc1/affine/W", "fc1/affine/b", "fc2/affine/W", "fc2/affine/b"]
     np.savez(tmp_path / "p.npz", **saved)
     other_seed = nnspec.loads(MLP.replace("seed: 3", "seed: 4"))

@@ -77,7 +77,7 @@ class RunResult:
     outputs: dict[str, np.ndarray]
     stats: dict[str, LayerStats]
     findings: list[Finding]
-    parameters: dict[str, dict[str, np.ndarray]]
+    layer_parameters: dict[str, dict[str, np.ndarray]]  # by layer, then W, b, ...: what the layers read
     notes: list[Diagnostic] = field(default_factory=list)
     omitted: dict[str, tuple[int, ...]] = field(default_factory=dict)
     interrupted: bool = False
@@ -111,11 +111,11 @@ class RunResult:
         }
 
     @property
-    def named_parameters(self) -> dict[str, np.ndarray]:
-        """The parameters by nnabla name (``fc1/affine/W``), one entry per shared array, as ``--save-params``
-        writes them and ``params=`` reads them back; ``parameters`` keys them by layer, then by W, b, ...
-        (kept so: programs index it that way)."""
-        return by_nnabla_name(self.spec, self.parameters)
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The parameters the run used by nnabla name (``fc1/affine/W``), one entry per shared array, as
+        ``--save-params`` writes them and ``params=`` reads them back (``layer_parameters`` keys the same
+        arrays by layer, then W, b, ...)."""
+        return by_nnabla_name(self.spec, self.layer_parameters)
 
     def to_records(self) -> list[dict[str, Any]]:
         """One plain dict a measured layer, in the order the layers ran: ``pandas.DataFrame(result.to_records())``
@@ -155,7 +155,11 @@ class RunResult:
 
     def __repr__(self) -> str:
         # One line: the generated repr printed the whole spec, every array and the catalog (~80 kB).
-        figures = [f"{self.samples} samples", f"{self.view} view", f"{len(self.stats)} layers measured"]
+        figures = [
+            f"{self.samples} sample" + ("" if self.samples == 1 else "s"),
+            f"{self.view} view",
+            f"{len(self.stats)} layers measured",
+        ]
         figures.append(f"{len(self.errors)} errors, {len(self.warnings)} warnings")
         figures += [f"{name} {_score(score)}" for name, score in list(self.scores.items())[:3]]
         if self.interrupted:
@@ -414,7 +418,8 @@ class Runner:
     :meth:`run` then only moves data through the layers. ``params``, ``checks``, ``statistics``,
     ``max_memory``, ``training``, ``view``, ``engine`` and ``executor`` are :func:`run`'s; the parameters'
     memory is checked against ``max_memory`` before any is drawn or loaded. The parameter arrays are shared by
-    every result (``result.parameters``): arrays given in ``params`` as the spec's dtype are
+    every result (``result.parameters``, by nnabla name; ``runner.parameters`` likewise, and
+    ``layer_parameters`` by layer): arrays given in ``params`` as the spec's dtype are
     used as they are, not copied, so changing them changes what later runs compute.
 
         runner = nnspec.prepare(spec, params="params.npz", statistics=False)
@@ -450,7 +455,7 @@ class Runner:
             loaded, source = load_parameter_file(params, _limit(max_memory)), f"parameter file {params}"
         else:
             loaded, source = params, "the parameters given"
-        self.parameters, self.notes = resolve_parameters(spec, loaded, source)
+        self.layer_parameters, self.notes = resolve_parameters(spec, loaded, source)
         self.notes = [*view_notes(spec), *self.notes]
         self.trained = loaded_layers(spec, loaded)
         self.order = list(spec.order)
@@ -461,7 +466,7 @@ class Runner:
         self._measured = measured
         self._variables = variables(spec)
         self.engine = (engine or NumpyEngine)(
-            spec, self.parameters, measured if statistics else None, list(self._variables)
+            spec, self.layer_parameters, measured if statistics else None, list(self._variables)
         )
         self.executor: Executor = executor or InProcess()
         self._dtype = np.dtype(spec.dtype)
@@ -469,9 +474,14 @@ class Runner:
 
     def __repr__(self) -> str:
         # One line, as RunResult's: the spec, the kind of run, the parameters' count
-        values = sum(int(array.size) for arrays in self.parameters.values() for array in arrays.values())
+        values = sum(int(array.size) for array in self.parameters.values())
         measured = "with statistics" if self.statistics else "outputs only"
         return f"<Runner of {_spec_name(self.spec)}: {self.view} view, {measured}, {values:,} parameter values>"
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        """The parameters by nnabla name (``fc1/affine/W``), as ``result.parameters``."""
+        return by_nnabla_name(self.spec, self.layer_parameters)
 
     def run(
         self,
@@ -523,7 +533,9 @@ class Runner:
             start, stop = batch.start, batch.stop
             for name in kept:
                 value = batch.outputs[name]
-                if step == count and owns(value, [*batch.data.values(), *outputs.values()], self.parameters[name]):
+                if step == count and owns(
+                    value, [*batch.data.values(), *outputs.values()], self.layer_parameters[name]
+                ):
                     outputs[name] = value  # the whole run in one batch, in an array of its own
                     continue
                 if name not in outputs:
@@ -539,7 +551,7 @@ class Runner:
         stats, done, interrupted = executed.stats, executed.done, executed.interrupted
         if done < count:
             outputs = {name: value[:done] for name, value in outputs.items()}
-        findings = run_checks(spec, stats, self.enabled, self.parameters, self.trained) if self.statistics else []
+        findings = run_checks(spec, stats, self.enabled, self.layer_parameters, self.trained) if self.statistics else []
         findings = [finding.located(spec) for finding in findings]
         for found in (finding.diagnostic(spec) for finding in findings if finding.severity != INFO):
             warnings.warn_explicit(f"{found.message} [{found.code}]", RangeWarning, found.file, found.line or 0)
@@ -552,7 +564,7 @@ class Runner:
             outputs,
             stats,
             findings,
-            self.parameters,
+            self.layer_parameters,
             notes,
             omitted,
             interrupted,
