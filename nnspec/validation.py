@@ -192,8 +192,10 @@ def _build_spec(
     if graph is not None:
         infer_shapes(order, layers, diagnostics, argument_values(arguments))
         check_switched_parameters(layers, raw_layers, diagnostics)
-        if expansion is not None:
-            check_repeat_shapes(expansion, layers, graph, diagnostics)
+        if expansion is not None and all(out in layers for out in unit_outputs.values()):
+            # a unit's copy in a repeat is known there by its name: its output layer stands for it
+            seen = {**layers, **{unit: layers[out] for unit, out in unit_outputs.items() if out in layers}}
+            check_repeat_shapes(expansion, seen, graph, diagnostics)
     # after shapes: a file's shape is checked against the layer's
     check_parameter_files(layers, confinement, read_data, diagnostics)
     check_shared_variables(layers, diagnostics)

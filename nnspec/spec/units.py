@@ -274,6 +274,8 @@ class _Instance:
             return self.prefix + unit.name
         self.busy.add(unit.name)
         expanded = self.prefix + unit.name
+        local = unit.name
+        unit = dataclasses.replace(unit, name=expanded)  # messages name the copy (Outer/Inner)
         called = self._called(unit)
         result = expanded
         if called is not None:
@@ -285,7 +287,7 @@ class _Instance:
                 self.context,
                 called.layers,
                 expanded + "/",
-                _joined(self.scope_prefix, unit.name if scope is None else scope),
+                _joined(self.scope_prefix, local if scope is None else scope),
                 called.entry,
                 source,
                 arguments,
@@ -297,7 +299,7 @@ class _Instance:
             result = inner.name(called.output)
             members = list(self.context.out)[start:]  # its layers and its nested units', in the order emitted
             self.context.units[expanded] = UnitCall(expanded, called.network.name or "", members, result)
-        self.done[unit.name] = result
+        self.done[local] = result
         return result
 
     def _called(self, unit: Layer) -> _Called | None:
