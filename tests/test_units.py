@@ -37,7 +37,10 @@ arguments:
 layers:
   - {name: x, type: Input, size: [3, 6, 6]}
   - {name: FireModule_3, type: Unit, network: FireModule, arguments: {SqueezeMaps: 2, ExpandMaps: 3}}
-  - {name: FireModule_4, type: Unit, network: FireModule, arguments: {SqueezeMaps: "=Input[0]/3", ExpandMaps: "=Base*2"}}
+  - name: FireModule_4
+    type: Unit
+    network: FireModule
+    arguments: {SqueezeMaps: "=Input[0]/3", ExpandMaps: "=Base*2"}
   - {name: Pool, type: AveragePooling, kernel_shape: [6, 6]}
 """
 )
@@ -173,7 +176,13 @@ layers:
   - {name: RepeatEnd, type: RepeatEnd}
 """
     spec = nnspec.load(_write(tmp_path, "repeat.yaml", text))
-    assert list(spec.layers) == ["x", "Fire[0]/Affine[0]", "Fire[0]/Affine[1]", "Fire[1]/Affine[0]", "Fire[1]/Affine[1]"]
+    assert list(spec.layers) == [
+        "x",
+        "Fire[0]/Affine[0]",
+        "Fire[0]/Affine[1]",
+        "Fire[1]/Affine[0]",
+        "Fire[1]/Affine[1]",
+    ]
     assert spec.layers["Fire[1]/Affine[0]"].inputs == ["Fire[0]/Affine[1]"]
     assert spec.layers["Fire[1]/Affine[1]"].parameter_key("W") == "Fire[1]/Affine[1]/affine/W"
     assert spec.outputs == ["Fire[1]/Affine[1]"]
@@ -192,7 +201,9 @@ layers:
 """
     )
     spec = nnspec.load(_write(tmp_path, "shared.yaml", text))
-    assert spec.layers["A/Squeeze"].parameter_key("W") == "Squeeze/conv/W" == spec.layers["B/Squeeze"].parameter_key("W")
+    assert (
+        spec.layers["A/Squeeze"].parameter_key("W") == "Squeeze/conv/W" == spec.layers["B/Squeeze"].parameter_key("W")
+    )
     assert spec.layers["C/Squeeze"].parameter_key("W") == "C/Squeeze/conv/W"
     x = np.random.default_rng(3).normal(size=(2, 3, 6, 6))
     result = nnspec.run(spec, {"x": x})
@@ -259,7 +270,7 @@ networks:
   Big:
     layers:
       - {name: Input, type: Input, size: [1]}
-      - {name: Scale, type: MulScalar, val: 1000}
+      - {name: Scale, type: MulScalar, value: 1000}
       - {name: Act, type: Tanh}
 layers:
   - {name: x, type: Input, size: [4], range: [-1, 1]}
@@ -267,5 +278,6 @@ layers:
 """
     path = _write(tmp_path, "static.yaml", text)
     found = nnspec.validate(path)
-    assert any(d.layer == "U/Act" for d in found), found
-
+    saturated = [d for d in found if d.code == "tanh-hard-saturation"]
+    assert [(d.layer, d.line, d.severity) for d in saturated] == [("U/Act", 7, "warning")], found
+    assert "scaled x1e+03 by 'U/Scale'" in saturated[0].message  # the cause, named as expanded

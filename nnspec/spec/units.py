@@ -143,8 +143,16 @@ class UnitArguments:
 def _plain_argument(values: list[Value], kind: str) -> Any:
     """An expression's values as an argument of NNC type ``kind`` would be written: one value, or a
     list for an array type."""
-    plain = [v if isinstance(v, bool) else int(v) if v.denominator == 1 else float(v) for v in values]  # type: ignore[union-attr]
+    plain = [_plain_number(value) for value in values]
     return plain if kind.endswith("Array") or len(plain) != 1 else plain[0]
+
+
+def _plain_number(value: Value) -> Any:
+    if isinstance(value, tuple):  # evaluate() splices an array argument's numbers: never here
+        raise AssertionError("an array value reached an argument element")
+    if isinstance(value, bool):
+        return value
+    return int(value) if value.denominator == 1 else float(value)
 
 
 @dataclass
