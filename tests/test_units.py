@@ -281,3 +281,32 @@ layers:
     saturated = [d for d in found if d.code == "tanh-hard-saturation"]
     assert [(d.layer, d.line, d.severity) for d in saturated] == [("U/Act", 7, "warning")], found
     assert "scaled x1e+03 by 'U/Scale'" in saturated[0].message  # the cause, named as expanded
+
+
+def test_an_error_inside_a_unit_carries_the_written_path_and_names_the_copy(tmp_path):
+    text = """nnspec: 1
+networks:
+  Block:
+    layers:
+      - {name: Input, type: Input, size: [1]}
+      - {name: Conv, type: Convolution, out_maps: 2, kernel_shape: [9, 9], border_mode: valid}
+layers:
+  - {name: x, type: Input, size: [3, 8, 8]}
+  - {name: Block_1, type: Unit, network: Block}
+"""
+    (error,) = nnspec.validate(_write(tmp_path, "inner.yaml", text))
+    assert error.path == ("networks", "Block", "layers", 1, "kernel_shape")
+    assert (error.line, error.layer, error.code) == (6, "Block_1/Conv", "shape")
+    assert error.message.startswith("layer 'Block_1/Conv' (Convolution) receives x (3, 8, 8)")
+
+
+def test_the_drawn_graph_boxes_each_unit_and_can_collapse_it(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = _write(tmp_path, "units.yaml", WITH_UNITS)
+    svg = nnspec.graph(path, "svg").decode()
+    assert "FireModule_3 (Unit: FireModule)" in svg and "FireModule_4/Squeeze" in svg
+    collapsed = nnspec.graph(path, "svg", collapse_units=True).decode()
+    assert "FireModule_4/Squeeze" not in collapsed and "network: FireModule" in collapsed
+    whole = _write(tmp_path, "whole.yaml", WITH_UNITS.replace("size: [1]", "size: [3, 6, 6]"))
+    one = nnspec.graph(whole, "dot", network="FireModule").decode()
+    assert '"Squeeze" -> "SqueezeReLU";' in one and "cluster" not in one
