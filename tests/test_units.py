@@ -310,3 +310,12 @@ def test_the_drawn_graph_boxes_each_unit_and_can_collapse_it(tmp_path):
     whole = _write(tmp_path, "whole.yaml", WITH_UNITS.replace("size: [1]", "size: [3, 6, 6]"))
     one = nnspec.graph(whole, "dot", network="FireModule").decode()
     assert '"Squeeze" -> "SqueezeReLU";' in one and "cluster" not in one
+
+
+def test_a_units_layer_plot_is_a_file_in_the_plots_directory():
+    from nnspec.report.pictures.plots import plot_file_names
+
+    assert plot_file_names(["Fire/Squeeze", "Fire[0]/Conv[1]"]) == {
+        "Fire/Squeeze": "Fire.Squeeze.png",
+        "Fire[0]/Conv[1]": "Fire[0].Conv[1].png",
+    }
