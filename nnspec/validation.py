@@ -245,7 +245,8 @@ def _networks(
         written = data["networks"][name]
         arguments = read_arguments(written, diagnostics, ("networks", name)) if isinstance(written, dict) else {}
         layers: dict[str, Layer] = resolve_layers(raw_layers, broken, doc, diagnostics, table.spans[name])
-        networks[name] = Network(name, arguments, layers, ("networks", name))
+        complete = len(layers) == len(table.spans[name])
+        networks[name] = Network(name, arguments, layers, ("networks", name), complete)
     return networks
 
 

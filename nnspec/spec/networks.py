@@ -49,6 +49,7 @@ class Network:
     arguments: dict[str, Argument]
     layers: dict[str, Layer]
     path: tuple = ()  # where it is written: ("networks", NAME); () for the main network
+    complete: bool = True  # False: a layer of it is left out, its error reported (a unit then says no more)
 
 
 def flatten(data: dict[str, Any], source_map: SourceMap) -> tuple[dict[str, Any], NetworkTable]:

@@ -469,7 +469,10 @@ def _checked_overrides(unit: Layer, called: _Called, diagnostics: DiagnosticList
 
 def _prepare(network: Network, diagnostics: DiagnosticList) -> _Called | None:
     """A network as units call it: its repeats written out; exactly one Input and one output
-    (reported otherwise, and None)."""
+    (reported otherwise, and None). A network with a layer left out (its error reported) is not
+    checked further: its Inputs and outputs are not what is written."""
+    if not network.complete:
+        return None
     layers, _ = expand(network.layers, diagnostics)
     where = network.path
     inputs = [name for name, layer in layers.items() if layer.type.name == "Input"]
