@@ -319,3 +319,33 @@ def test_a_units_layer_plot_is_a_file_in_the_plots_directory():
         "Fire/Squeeze": "Fire.Squeeze.png",
         "Fire[0]/Conv[1]": "Fire[0].Conv[1].png",
     }
+
+
+def test_network_on_a_spec_without_networks_says_so(tmp_path):
+    path = _write(tmp_path, "plain.yaml", "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2]}\n")
+    with pytest.raises(UsageError, match="no networks: section, only its main network"):
+        nnspec.validate(path, network="Main")
+
+
+def test_a_boolean_argument_passes_down_through_nested_units_as_nncs_macros_do(tmp_path):
+    """NNC's unetlike project: the caller gives UNetBS, the unit passes ConvBS=*UNetBS down to BatchStat."""
+    text = """nnspec: 1
+networks:
+  Conv:
+    arguments: {ConvBS: {type: BooleanOrMacro, value: true}}
+    layers:
+      - {name: Input, type: Input, size: [1]}
+      - {name: BN, type: BatchNormalization, batch_stat: =ConvBS}
+  UNet:
+    arguments: {UNetBS: {type: BooleanOrMacro, value: true}}
+    layers:
+      - {name: Input, type: Input, size: [1]}
+      - {name: C, type: Unit, network: Conv, arguments: {ConvBS: =UNetBS}}
+layers:
+  - {name: x, type: Input, size: [2, 3, 3]}
+  - {name: Train, type: Unit, network: UNet, arguments: {UNetBS: true}}
+  - {name: Test, type: Unit, input: x, network: UNet, arguments: {UNetBS: false}}
+"""
+    spec = nnspec.load(_write(tmp_path, "macro.yaml", text))
+    assert spec.layers["Train/C/BN"].props["batch_stat"] is True
+    assert spec.layers["Test/C/BN"].props["batch_stat"] is False

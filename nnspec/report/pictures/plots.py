@@ -41,8 +41,8 @@ HISTOGRAM_BINS = 60
 
 
 def plot_file_names(names: Iterable[str]) -> dict[str, str]:
-    """A file name for each layer's plot: ``NAME.png`` (a unit's ``Fire.Squeeze.png``); on a file system that ignores case,
-    'Relu' and 'relu' would be one file, so a later one of them gets ``NAME-2.png``."""
+    """A file name for each layer's plot: ``NAME.png`` (a unit's layer: ``Fire.Squeeze.png``); on a file
+    system that ignores case, 'Relu' and 'relu' would be one file, so a later one of them gets ``NAME-2.png``."""
     taken: set[str] = set()
     files = {}
     for name in names:
