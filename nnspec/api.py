@@ -33,12 +33,16 @@ from .validation import load
 SpecLike = Spec | str | os.PathLike[str]
 
 
-def _spec(spec: SpecLike, allow_paths: Iterable[str | Path] = ()) -> Spec:
-    """A Spec as it is, a path loaded and validated (SpecError if the file is invalid)."""
+def _spec(spec: SpecLike, allow_paths: Iterable[str | Path] = (), network: str | None = None) -> Spec:
+    """A Spec as it is, a path loaded and validated (SpecError if the file is invalid); ``network``
+    names the network of the file to load (a Spec is one network already: it must be that one)."""
     if isinstance(spec, Spec):
+        if network is not None and network != spec.network:
+            shown = "its main network" if spec.network is None else f"network {spec.network!r}"
+            raise NnspecError(f"this Spec is {shown}; load network {network!r} with nnspec.load(path, network=...)")
         return spec
     if isinstance(spec, (str, os.PathLike)):
-        return load(os.fspath(spec), allow_paths=allow_paths)
+        return load(os.fspath(spec), allow_paths=allow_paths, network=network)
     raise TypeError(f"expected a Spec (nnspec.load) or the path of a spec file; got {type(spec).__name__}")
 
 
@@ -61,10 +65,11 @@ def run(
     engine: EngineFactory | None = None,
     executor: Executor | None = None,
     view: str | None = None,
+    network: str | None = None,
 ) -> RunResult:
     allow_paths = list(allow_paths)
     return runner.run(
-        _spec(spec, allow_paths),
+        _spec(spec, allow_paths, network),
         inputs,
         input_files=input_files,
         dataset=dataset,
@@ -95,9 +100,10 @@ def prepare(
     engine: EngineFactory | None = None,
     executor: Executor | None = None,
     view: str | None = None,
+    network: str | None = None,
 ) -> Runner:
     return Runner(
-        _spec(spec),
+        _spec(spec, network=network),
         params,
         checks=checks,
         statistics=statistics,
@@ -112,11 +118,20 @@ def prepare(
 GRAPH_FORMS = ("svg", "png", "dot")
 
 
-def graph(of: RunResult | SpecLike, form: str = "svg", *, view: str | None = None) -> bytes:
+def graph(
+    of: RunResult | SpecLike,
+    form: str = "svg",
+    *,
+    view: str | None = None,
+    network: str | None = None,
+    collapse_units: bool = False,
+) -> bytes:
     """The layer graph as ``nnspec graph`` draws it: SVG or PNG (matplotlib, the ``plot`` extra), or
     DOT text (no dependency). Of a result, the view that ran, its boxes coloured by the run's findings;
     of a spec (or a spec file's path), its ``view`` (nnspec.spec.views; default: the spec's, else
-    "validation"), by the findings its static analysis predicts, as ``nnspec graph`` without --run."""
+    "validation"), by the findings its static analysis predicts, as ``nnspec graph`` without --run.
+    ``network``: the spec file's network to draw (default: its main one); ``collapse_units``: each unit
+    drawn as one box rather than its layers in a box labelled with it."""
     if form not in GRAPH_FORMS:
         raise NnspecError(f"a graph is one of {', '.join(GRAPH_FORMS)}; got {form!r}")
     if isinstance(of, RunResult):
@@ -124,9 +139,9 @@ def graph(of: RunResult | SpecLike, form: str = "svg", *, view: str | None = Non
             raise NnspecError(f"this result is of the {of.view} view: its graph is that view's, not the {view} view's")
         spec, findings, heading = of.spec, of.findings, title(of.spec, of.samples)
     else:
-        spec = as_view(_spec(of), view)
+        spec = as_view(_spec(of, network=network), view)
         findings, heading = predict(spec, resolve(spec, None)), title(spec, None)
-    return render(spec, findings, heading, form)
+    return render(spec, findings, heading, form, collapse_units=collapse_units)
 
 
 def plot(result: RunResult, layer: str) -> bytes:

@@ -192,6 +192,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_allow_path(validate)
     _add_view_options(validate, "predict the run of")
+    _add_network_option(validate, "validate")
     _add_check_options(validate, strict="exit 1 on predicted warnings too")
     validate.set_defaults(handler=_validate)
 
@@ -206,6 +207,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("file", metavar="FILE", help=SPEC_FILE_HELP)
     _add_data_options(run)
     _add_view_options(run, "run")
+    _add_network_option(run, "run")
     _add_allow_path(run)
     run.add_argument(
         "--output",
@@ -271,6 +273,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_data_options(graph.add_argument_group("data for --run"))
     _add_view_options(graph, "draw")
+    _add_network_option(graph, "draw")
+    graph.add_argument(
+        "--collapse-units",
+        action="store_true",
+        help="draw each unit as one box (its network's name on it) rather than its layers inside a box",
+    )
     graph.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     _add_allow_path(graph)
     _add_check_options(graph, strict=None)
@@ -419,6 +427,14 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
     )
 
 
+def _add_network_option(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument(
+        "--network",
+        metavar="NAME",
+        help=f"{verb} the spec's network NAME (one of its networks:) rather than its main one (layers:)",
+    )
+
+
 def _add_view_options(parser: argparse.ArgumentParser, verb: str) -> None:
     """--view, and --training, its older spelling for the training view (nnspec.spec.views)."""
     from .spec.views import DESCRIPTIONS, VIEWS
@@ -498,6 +514,7 @@ def _validate(args: argparse.Namespace) -> int:
                 read_data=not args.no_data,
                 view=args.view,
                 training=args.training,
+                network=args.network,
             )
             failing = [d for d in diagnostics if d.severity == ERROR or (args.strict and d.severity == WARNING)]
             if failing:
@@ -563,7 +580,9 @@ def _run(args: argparse.Namespace) -> int:
         from .report.pictures.html import check_report_path
 
         check_report_path(report, args.force)
-    spec = as_view(load(args.file, allow_paths=args.allow_path), args.view, training=args.training)
+    spec = as_view(
+        load(args.file, allow_paths=args.allow_path, network=args.network), args.view, training=args.training
+    )
     files = _input_files(args.input, spec)
     if output is not None:
         check_output_path(output, spec.outputs, args.force)
@@ -717,7 +736,9 @@ def _graph(args: argparse.Namespace) -> int:
     unused = [option for option, value in _data_options(args).items() if value]
     if unused and not args.run:
         raise UsageError(f"{', '.join(unused)} give data for a run: add --run (or leave them out)")
-    spec = as_view(load(args.file, allow_paths=args.allow_path), args.view, training=args.training)
+    spec = as_view(
+        load(args.file, allow_paths=args.allow_path, network=args.network), args.view, training=args.training
+    )
     if form != "dot":  # before a run, not after it; a graph too large to draw is refused without matplotlib's import
         from .report.pictures.extra import require_matplotlib
 
@@ -739,7 +760,7 @@ def _graph(args: argparse.Namespace) -> int:
 
         findings = predict(spec, resolve(spec, dict(parse_cli(item) for item in args.check)))
         heading = title(spec, None)
-    picture = render(spec, findings, heading, form)
+    picture = render(spec, findings, heading, form, collapse_units=args.collapse_units)
     if output is None:
         sys.stdout.write(picture.decode("utf-8"))
         sys.stdout.flush()

@@ -36,27 +36,39 @@ from .spec.graph import (
     wire,
 )
 from .spec.loader import Document, load_text
-from .spec.model import Spec
+from .spec.model import Layer, Spec
+from .spec.networks import MAIN, Network, NetworkTable, chosen_network, flatten
 from .spec.readers import read_spec
 from .spec.schema_check import check_schema
+from .spec.units import expand_units, has_units
 
 
-def load(path: str | Path, *, allow_paths: Iterable[str | Path] = (), read_data: bool = True) -> Spec:
+def load(
+    path: str | Path, *, allow_paths: Iterable[str | Path] = (), read_data: bool = True, network: str | None = None
+) -> Spec:
     """Load and validate a spec file, read as its suffix says (nnspec.spec.readers: .yaml, .yml, .json;
     no suffix: YAML); raise SpecError with every diagnostic if it is invalid, UsageError for a file
     that cannot be read or a suffix no format claims.
 
     The files the spec names must lie in its repository (see nnspec.files.confine) or a directory of
     ``allow_paths``; with ``read_data`` false only their paths are checked: they are never opened,
-    nor required to exist.
+    nor required to exist. ``network`` names the network to validate and run: one of the spec's
+    ``networks:`` (default: the main one, ``layers:``); an unknown name raises UsageError.
     """
-    return validate_document(read_spec(path), Confinement.for_spec(path, allow_paths), read_data)
+    return validate_document(read_spec(path), Confinement.for_spec(path, allow_paths), read_data, network)
 
 
-def loads(text: str, file: str = "<spec>", *, allow_paths: Iterable[str | Path] = (), read_data: bool = True) -> Spec:
+def loads(
+    text: str,
+    file: str = "<spec>",
+    *,
+    allow_paths: Iterable[str | Path] = (),
+    read_data: bool = True,
+    network: str | None = None,
+) -> Spec:
     """Load and validate spec text (``file`` names it in messages and anchors relative paths; the
     other arguments as for ``load``)."""
-    return validate_document(load_text(text, file), Confinement.for_spec(file, allow_paths), read_data)
+    return validate_document(load_text(text, file), Confinement.for_spec(file, allow_paths), read_data, network)
 
 
 def validate(
@@ -67,6 +79,7 @@ def validate(
     read_data: bool = True,
     view: str | None = None,
     training: bool = False,
+    network: str | None = None,
 ) -> list[Diagnostic]:
     """Every diagnostic for one spec file: its errors; or, for a valid spec, the range
     warnings its static analysis predicts (an empty list: nothing to say).
@@ -75,10 +88,12 @@ def validate(
     for ``load`` (``read_data=False`` is ``nnspec validate --no-data``). ``view`` is the view of the
     network whose run is predicted (nnspec.spec.views; default: the spec's ``view:``, else
     "validation"; ``training=True`` is ``view="training"``); the runtime view adds a note (info) for
-    each output the spec names that it leaves out. A file that cannot be read raises UsageError, as
-    for ``load``.
+    each output the spec names that it leaves out. ``network`` is as for ``load``. A file that cannot
+    be read raises UsageError, as for ``load``.
     """
-    return checked(path, checks, allow_paths=allow_paths, read_data=read_data, view=view, training=training)[1]
+    return checked(
+        path, checks, allow_paths=allow_paths, read_data=read_data, view=view, training=training, network=network
+    )[1]
 
 
 def checked(
@@ -89,10 +104,11 @@ def checked(
     read_data: bool = True,
     view: str | None = None,
     training: bool = False,
+    network: str | None = None,
 ) -> tuple[Spec | None, list[Diagnostic]]:
     """``validate``, with the spec itself when it is valid (None when it is not)."""
     try:
-        spec = load(path, allow_paths=allow_paths, read_data=read_data)
+        spec = load(path, allow_paths=allow_paths, read_data=read_data, network=network)
     except SpecError as exc:
         return None, exc.diagnostics
     return spec, predicted(spec, checks, view=view, training=training)
@@ -113,17 +129,22 @@ def predicted(
     return [*view_notes(seen), *(finding.diagnostic(seen) for finding in found)]
 
 
-def validate_document(doc: Document, confinement: Confinement | None = None, read_data: bool = True) -> Spec:
+def validate_document(
+    doc: Document, confinement: Confinement | None = None, read_data: bool = True, network: str | None = None
+) -> Spec:
     """The spec a loaded document describes; SpecError with every diagnostic if it is invalid. The files
-    it names must lie within ``confinement`` (default: the spec's repository, see nnspec.files.confine)."""
+    it names must lie within ``confinement`` (default: the spec's repository, see nnspec.files.confine).
+    ``network``: the one of its ``networks:`` to validate and run (None: the main one)."""
     confinement = confinement or Confinement.for_spec(doc.file)
     diagnostics = DiagnosticList(doc.file, doc.source_map)
     data = doc.data
     if not isinstance(data, dict):
         diagnostics.add("a spec is a mapping with at least 'nnspec: 1' and 'layers:'", (), code=codes.NOT_A_MAPPING)
         raise SpecError(diagnostics.items)
+    data, table = flatten(data, doc.source_map)  # every network's layers in one list (nnspec.spec.networks)
+    chosen = chosen_network(table, network)
     broken = check_schema(data, diagnostics)
-    spec = _build_spec(doc, data, broken, diagnostics, confinement, read_data)
+    spec = _build_spec(doc, data, broken, diagnostics, confinement, read_data, table, chosen)
     if diagnostics.errors:
         raise SpecError(diagnostics.items)
     assert spec is not None, "a schema error was found but not reported"
@@ -137,27 +158,44 @@ def _build_spec(
     diagnostics: DiagnosticList,
     confinement: Confinement,
     read_data: bool,
+    table: NetworkTable,
+    chosen: str | None,
 ) -> Spec | None:
     given = data.get("layers")
     raw_layers: list[Any] = given if isinstance(given, list) else []
-    names = [raw["name"] for raw in raw_layers if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
-    arguments = read_arguments(data, diagnostics)
-    written = resolve_layers(raw_layers, broken, doc, diagnostics)
+    span = table.spans[chosen]
+    names = [
+        raw_layers[i]["name"]
+        for i in span
+        if isinstance(raw_layers[i], dict) and isinstance(raw_layers[i].get("name"), str)
+    ]
+    main_written = resolve_layers(raw_layers, broken, doc, diagnostics, table.spans[MAIN])
+    networks = _networks(data, raw_layers, broken, doc, diagnostics, table)
+    arguments = read_arguments(data, diagnostics) if chosen is None else networks[chosen].arguments
+    written = main_written if chosen is None else networks[chosen].layers
     if isinstance(data.get("checks"), dict):
         check_settings(data["checks"], ("checks",), None, diagnostics)
     layers, expansion = expand(written, diagnostics)  # repeats written out: from here on, the layers that run
-    if expansion is not None:
+    unit_outputs: dict[str, str] = {}
+    units: dict[str, Any] = {}
+    if has_units(layers):  # units written out, in the repeats' copies too
+        layers, unit_outputs, units = expand_units(layers, networks, chosen, diagnostics, doc.file)
+    if expansion is not None or units:
         names = names + list(layers)
     graph = wire(layers, names, diagnostics)
-    outputs = output_layers(data, names, layers, graph, diagnostics)
+    listed = data if chosen is None else {}  # outputs: names the main network's layers
+    outputs = output_layers(listed, names, layers, graph, diagnostics)
     if expansion is not None:
-        outputs = expanded_outputs(expansion, data, outputs, diagnostics)
+        outputs = expanded_outputs(expansion, listed, outputs, diagnostics)
+    outputs = [unit_outputs.get(name, name) for name in outputs]  # a unit named: its output layer
     order = execution_order(graph, layers) if graph is not None else ()
     if graph is not None:
         infer_shapes(order, layers, diagnostics, argument_values(arguments))
         check_switched_parameters(layers, raw_layers, diagnostics)
-        if expansion is not None:
-            check_repeat_shapes(expansion, layers, graph, diagnostics)
+        if expansion is not None and all(out in layers for out in unit_outputs.values()):
+            # a unit's copy in a repeat is known there by its name: its output layer stands for it
+            seen = {**layers, **{unit: layers[out] for unit, out in unit_outputs.items() if out in layers}}
+            check_repeat_shapes(expansion, seen, graph, diagnostics)
     # after shapes: a file's shape is checked against the layer's
     check_parameter_files(layers, confinement, read_data, diagnostics)
     check_shared_variables(layers, diagnostics)
@@ -185,8 +223,31 @@ def _build_spec(
         read_data=read_data,
         arguments=arguments,
         view=data.get("view"),
-        written=None if expansion is None else written,
+        written=None if expansion is None and not units else written,
+        network=chosen,
+        networks=networks,
+        main_layers=main_written if chosen is not None else None,
+        units=units,
     )
+
+
+def _networks(
+    data: dict[str, Any],
+    raw_layers: list[Any],
+    broken: set[Any],
+    doc: Document,
+    diagnostics: DiagnosticList,
+    table: NetworkTable,
+) -> dict[str, Network]:
+    """Every named network, its arguments read and its layers resolved (each network's names its own)."""
+    networks: dict[str, Network] = {}
+    for name in table.named:
+        written = data["networks"][name]
+        arguments = read_arguments(written, diagnostics, ("networks", name)) if isinstance(written, dict) else {}
+        layers: dict[str, Layer] = resolve_layers(raw_layers, broken, doc, diagnostics, table.spans[name])
+        complete = len(layers) == len(table.spans[name])
+        networks[name] = Network(name, arguments, layers, ("networks", name), complete)
+    return networks
 
 
 def _readable_data(data: dict[str, Any], broken: set[Any]) -> dict[str, Any]:

@@ -88,6 +88,11 @@ VIEW_OUTPUT = _code(
     "an output the run's view leaves out (a loss layer in the runtime view): what it outputs instead",
 )
 REPEAT = _code("repeat", "wiring", "a RepeatStart/RepeatEnd block that is not well formed (unpaired, overlapping)")
+UNKNOWN_NETWORK = _code("unknown-network", "wiring", "a Unit calling a network the spec does not write")
+UNIT = _code(
+    "unit", "wiring", "a Unit, or the network it calls, that cannot be expanded (not one Input or not one output)"
+)
+UNIT_RECURSION = _code("unit-recursion", "wiring", "a network reaching itself through units")
 
 SHAPE = _code("shape", "shape", "shapes a layer cannot take")
 EXPRESSION = _code(

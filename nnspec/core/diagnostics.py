@@ -94,6 +94,7 @@ class DiagnosticList:
     ) -> None:
         line = column = None
         if self.source_map is not None:
+            path = self.source_map.written_path(path)
             line, column = self.source_map.locate(path, at_key=at_key)
         self.items.append(Diagnostic(message, self.file, line, column, severity, code, tuple(path), layer))
 

@@ -6,4 +6,17 @@ function (inputs, properties, parameters) -> output and its shape rule, then a
 reference test in tests/test_layers.py.
 """
 
-from . import activation, arithmetic, basic, io, logical, loop, loss, math, normalization, others, pooling  # noqa: F401
+from . import (  # noqa: F401
+    activation,
+    arithmetic,
+    basic,
+    io,
+    logical,
+    loop,
+    loss,
+    math,
+    normalization,
+    others,
+    pooling,
+    unit,
+)

@@ -87,6 +87,8 @@ KINDS: dict[str, tuple[dict[str, Any], str]] = {
         {"oneOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]},
         "a number or a list of numbers",
     ),
+    # A Unit's per-argument values and per-inner-parameter settings (nnspec.spec.units reads them).
+    "mapping": ({"type": "object"}, "a mapping"),
 }
 
 

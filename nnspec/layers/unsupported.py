@@ -52,7 +52,7 @@ NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
     ),
     "Setting": ("Import", "StructureSearch", "TestNetwork"),
     "Spectral": ("FFT", "IFFT"),
-    "Unit": ("Argument", "LSTM", "Unit"),
+    "Unit": ("Argument", "LSTM"),
 }
 
 # By case-folded name: no two of NNC's types differ only in case, and `lstm` means LSTM too.

@@ -640,15 +640,16 @@ def _kind_validator(kind: str) -> Any:
     return jsonschema.Draft7Validator(KINDS[kind][0])
 
 
-def read_arguments(data: Mapping[str, Any], diagnostics: DiagnosticList) -> dict[str, Argument]:
-    """The spec's ``arguments:``, each value checked against its type (a located error otherwise);
-    the schema has checked their form, so what is not a {type, value} mapping is skipped."""
+def read_arguments(data: Mapping[str, Any], diagnostics: DiagnosticList, at: tuple = ()) -> dict[str, Argument]:
+    """The spec's ``arguments:`` (or a named network's, written at ``at``), each value checked against
+    its type (a located error otherwise); the schema has checked their form, so what is not a
+    {type, value} mapping is skipped."""
     given = data.get("arguments")
     arguments: dict[str, Argument] = {}
     for name, entry in (given if isinstance(given, dict) else {}).items():
         if not (isinstance(entry, dict) and entry.get("type") in ARGUMENT_TYPES and "value" in entry):
             continue
-        path = ("arguments", name)
+        path = at + ("arguments", name)
         if name in RESERVED:
             diagnostics.add(
                 f"argument '{name}' takes a name expressions give another meaning ({', '.join(sorted(RESERVED))}): "

@@ -44,13 +44,16 @@ def resolve_layers(
     broken: set[Any],
     doc: Document,
     diagnostics: DiagnosticList,
+    span: range | None = None,
 ) -> dict[str, Layer]:
-    """Layers with defaults filled in and their inputs made explicit; duplicates reported."""
+    """Layers with defaults filled in and their inputs made explicit; duplicates reported. ``span``:
+    the indices of one network's layers in ``raw_layers`` (nnspec.spec.networks; default: all)."""
     types = layer_types()
     layers: dict[str, Layer] = {}
     first_index: dict[str, int] = {}
     previous: str | None = None
-    for index, raw in enumerate(raw_layers):
+    for index in range(len(raw_layers)) if span is None else span:
+        raw = raw_layers[index]
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
             previous = None
             continue
@@ -147,6 +150,8 @@ def _report_expression(
         line, column = start[0], start[1] + 1 + exc.offset  # + 1: the '=' before the expression's text
     else:
         line, column = diagnostics.source_map.locate(path) if diagnostics.source_map is not None else (None, None)
+    if diagnostics.source_map is not None:
+        path = diagnostics.source_map.written_path(path)
     diagnostics.items.append(Diagnostic(message, diagnostics.file, line, column, ERROR, exc.code, path, name))
 
 
@@ -555,7 +560,10 @@ def infer_shapes(
         shapes = [shape for shape in known if shape is not None]
         if len(shapes) < len(known) or not layer.type.arity.accepts(layer.operand_count):
             continue  # an input or the wiring failed already: that error is reported
-        if layer.expressions and not evaluate_expressions(layer, shapes, arguments, diagnostics):
+        scope = (
+            arguments if layer.unit_arguments is None else layer.unit_arguments.values(layers, arguments, diagnostics)
+        )
+        if layer.expressions and not evaluate_expressions(layer, shapes, scope, diagnostics):
             layer.shape = None  # the layers after it are left out of shape inference
             continue
         if layer.operand_count > len(shapes):  # a second operand from data: of the first input's shape

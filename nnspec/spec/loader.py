@@ -53,10 +53,21 @@ class SourceMap:
     # Where the text of an expression (a scalar starting with '=') begins, when each of its characters
     # stands for itself in the file (one line, no escapes), so an error can point inside it.
     expressions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    # Where a layer of a named network is written (nnspec.spec.networks): validation knows every
+    # written layer by one flat index, ("layers", k); this maps a k beyond the main network's layers
+    # to the layer's own path, ("networks", NAME, "layers", i).
+    layer_paths: dict[int, Path_] = field(default_factory=dict)
+
+    def written_path(self, path: Path_) -> Path_:
+        """``path`` as the file writes it: a flat layer index of a named network's layer translated."""
+        path = tuple(path)
+        if len(path) > 1 and path[0] == "layers" and path[1] in self.layer_paths:
+            return self.layer_paths[path[1]] + path[2:]
+        return path
 
     def locate(self, path: Path_, at_key: bool = False) -> tuple[int | None, int | None]:
         """Line and column of ``path``, or of its nearest located ancestor."""
-        path = tuple(path)
+        path = self.written_path(path)
         if at_key and path in self.keys:
             return self.keys[path]
         while path not in self.values and path:

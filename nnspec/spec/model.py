@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import networkx as nx
 
 from ..files.confine import Confinement
 from ..layers.catalog import LayerType, Shape
 from ..layers.generators import NO_GENERATOR
-from .expressions import Argument, PropertyExpression
+from .expressions import Argument, PropertyExpression, Unusable, Value
 from .loader import SourceMap
 
 
@@ -51,6 +52,15 @@ def generated_variable(layer: str, pin: str) -> str:
     return f"{layer}/{pin}"
 
 
+class ArgumentScope(Protocol):
+    """The argument values a unit's inner layer evaluates its expressions with (nnspec.spec.units):
+    the unit's, computed once its input's shape is known."""
+
+    def values(
+        self, layers: dict[str, Layer], arguments: Mapping[str, Value | Unusable], diagnostics: Any
+    ) -> Mapping[str, Value | Unusable]: ...
+
+
 @dataclass
 class Layer:
     """One layer of a spec, resolved: properties with defaults, explicit inputs, inferred shapes."""
@@ -70,6 +80,9 @@ class Layer:
     expressions: dict[str, PropertyExpression] = field(default_factory=dict)
     # The pin (R, x, y) its last input was written under, as ``R: {input: layer}``; None: in ``input:``
     operand_pin: str | None = None
+    # A layer of a unit's network, written out in the unit's place: the unit's argument values, which its
+    # expressions read instead of the spec's arguments (None: a layer of the network that runs)
+    unit_arguments: ArgumentScope | None = None
 
     @property
     def operand_count(self) -> int:
@@ -188,6 +201,13 @@ class Spec:
     # The layers as written, where they differ from ``layers`` (the layers that run): a spec with
     # repeats (nnspec.spec.expand) writes one RepeatStart, its block and one RepeatEnd; None otherwise.
     written: dict[str, Layer] | None = None
+    # The network that runs (None: the main one, layers:), and every network the spec writes beside
+    # the main one (networks:), their layers resolved, not expanded (nnspec.spec.networks).
+    network: str | None = None
+    networks: dict[str, Any] = field(default_factory=dict)
+    main_layers: dict[str, Layer] | None = None  # the main network as written, when another one runs
+    # Each unit written out (nnspec.spec.units): its expanded name -> the expanded layers it stands for
+    units: dict[str, Any] = field(default_factory=dict)
 
     @property
     def written_layers(self) -> dict[str, Layer]:

@@ -10,7 +10,9 @@ data and settings, and resolving it again gives the same text.
 
 What is written, and how:
 
-- Layers as written: a repeat stays one RepeatStart, its block and one RepeatEnd.
+- Layers as written: a repeat stays one RepeatStart, its block and one RepeatEnd; a unit stays
+  one Unit layer, and ``networks:`` holds the other networks as written (validated with
+  ``--network NAME``, the main network is still written under ``layers:``, and ``outputs`` left out).
 - ``input``: a layer name when the layer reads one layer, a list when it reads
   several, absent when it reads none (Input); the previous-layer default is written out.
 - Properties: all of the layer type's, in the catalog's order, with their values.
@@ -200,8 +202,12 @@ def resolved_data(spec: Spec) -> dict[str, Any]:
         data["arguments"] = {
             name: _FlowMap(type=argument.type, value=argument.value) for name, argument in spec.arguments.items()
         }
-    data["layers"] = [_layer_data(layer, spec.directory) for layer in spec.written_layers.values()]
-    data["outputs"] = list(spec.outputs)
+    if spec.networks:  # as written: units stay Unit layers (nnspec.spec.units)
+        data["networks"] = {name: _network_data(network, spec.directory) for name, network in spec.networks.items()}
+    main = spec.written_layers if spec.main_layers is None else spec.main_layers
+    data["layers"] = [_layer_data(layer, spec.directory) for layer in main.values()]
+    if spec.network is None:  # another network's outputs are not the main network's
+        data["outputs"] = list(spec.outputs)
     if spec.view is not None:
         data["view"] = spec.view
     if spec.dataset is not None:
@@ -211,6 +217,16 @@ def resolved_data(spec: Spec) -> dict[str, Any]:
     if spec.data:
         data["data"] = {variable: _samples(values) for variable, values in spec.data.items()}
     return data
+
+
+def _network_data(network: Any, directory: Path) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    if network.arguments:
+        entry["arguments"] = {
+            name: _FlowMap(type=argument.type, value=argument.value) for name, argument in network.arguments.items()
+        }
+    entry["layers"] = [_layer_data(layer, directory) for layer in network.layers.values()]
+    return entry
 
 
 def _layer_data(layer: Layer, directory: Path) -> dict[str, Any]:

@@ -19,8 +19,9 @@ from .views import DEFAULT_VIEW, VIEWS
 
 FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
-# A layer of the expanded network: a written name, or a copy of one made by a repeat (Conv_5[0], Conv_5[1][2]).
-EXPANDED_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*(\\[[0-9]+\\])*$"
+# A layer of the expanded network: a written name, or a copy of one made by a repeat (Conv_5[0], Conv_5[1][2])
+# or by a unit (FireModule_3/Squeeze, Fire[0]/Conv[1]).
+EXPANDED_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*(\\[[0-9]+\\])*(/[A-Za-z_][A-Za-z0-9_]*(\\[[0-9]+\\])*)*$"
 DTYPES = ("float32", "float64")
 LAYER_KEYS = ("name", "type", "input", "checks")  # keys every layer has besides its properties and parameters
 
@@ -77,6 +78,7 @@ def spec_schema(expressions: bool = True) -> dict[str, Any]:
             },
             "checks": {"$ref": "#/$defs/checks"},
             "arguments": _arguments_schema(),
+            "networks": _networks_schema(),
             "view": {
                 "enum": list(VIEWS),
                 "default": DEFAULT_VIEW,
@@ -154,6 +156,62 @@ def _arguments_schema() -> dict[str, Any]:
     }
 
 
+def _networks_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "Named networks beside the main one (NNC's network tabs): run one with --network NAME, or "
+        "call it from a Unit layer (network: NAME).",
+        "propertyNames": {"pattern": NAME_PATTERN},
+        "additionalProperties": {
+            "type": "object",
+            "required": ["layers"],
+            "additionalProperties": False,
+            "properties": {
+                "description": {"type": "string", "description": "What the network is for; free text."},
+                "arguments": _arguments_schema(),
+                "layers": {
+                    "type": "array",
+                    "minItems": 1,
+                    "description": "The network's layers, in order. Called by a unit, it has one Input (whose size "
+                    "is a placeholder: the unit's input gives shape and data) and one output.",
+                    "items": {"$ref": "#/$defs/layer"},
+                },
+            },
+        },
+    }
+
+
+def _unit_keys() -> dict[str, Any]:
+    """The Unit layer's two mappings: argument values, and settings of the inner layers' parameters."""
+    value = {"oneOf": [{"type": ["number", "boolean", "array"]}, {"type": "string"}]}
+    setting = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "initializer": {"type": "string", "description": "How the initial values are drawn."},
+            "multiplier": {"type": "number", "description": "Scale of the initializer's values."},
+            "file": {"type": "string", "description": "A .npy file holding the parameter, relative to the spec."},
+            "lrate_multiplier": {"type": "number", "description": "NNC's LRateMultiplier (training only)."},
+        },
+    }
+    return {
+        "arguments": {
+            "type": "object",
+            "description": "Values of the called network's arguments: a literal of the argument's type, or an "
+            "expression (=...) of this layer's input (Input[k]) and the caller's arguments.",
+            "propertyNames": {"pattern": NAME_PATTERN},
+            "additionalProperties": value,
+        },
+        "parameters": {
+            "type": "object",
+            "description": "Settings of the inner layers' parameters: {InnerLayer: {W: {multiplier: 2}}}.",
+            "propertyNames": {"pattern": NAME_PATTERN},
+            "additionalProperties": {"type": "object", "additionalProperties": setting},
+        },
+        "network": {"type": "string", "pattern": NAME_PATTERN, "description": "The network it runs (networks:)."},
+    }
+
+
 def _checks_schema() -> dict[str, Any]:
     from ..checks.check import SEVERITIES
     from ..checks.table import all_checks
@@ -200,12 +258,18 @@ def _layer_schema(layer: LayerType, expressions: bool = True) -> dict[str, Any]:
     properties.update({t.name: _target_schema(t) for t in layer.targets})
     if layer.operand is not None:
         properties[layer.operand] = _operand_schema(layer)
-    return {
+    schema = {
         "title": layer.name,
         "description": _reference(layer),
         "properties": properties,
         "additionalProperties": False,
     }
+    if layer.name == "Unit":
+        properties.update(
+            {key: {**value, "description": properties[key]["description"]} for key, value in _unit_keys().items()}
+        )
+        schema["required"] = ["network"]
+    return schema
 
 
 def _reference(layer: LayerType) -> str:

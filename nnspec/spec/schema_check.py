@@ -66,6 +66,9 @@ def _validator() -> jsonschema.protocols.Validator:
     """
     schema = deepcopy(spec_schema(expressions=False))
     del schema["$defs"]["layer"]["allOf"]
+    # A named network's layers are checked in the flat list of every layer (nnspec.spec.networks), where
+    # their errors are located and named like the main network's: not here a second time.
+    schema["properties"]["networks"]["additionalProperties"]["properties"]["layers"]["items"] = True
     validator_class = jsonschema.validators.extend(
         jsonschema.Draft7Validator, {"pattern": _ecma_pattern, "enum": _fast_enum}
     )

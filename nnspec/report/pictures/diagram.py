@@ -9,6 +9,7 @@ operating system's packages.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -27,6 +28,7 @@ from ...files.save import check_target
 from ...layers.catalog import format_shape
 from ...layers.cost import Cost
 from ...layers.generators import NO_GENERATOR
+from ...layers.unit import UNIT
 from ...spec.model import Layer, Spec
 from ...spec.summary import layer_costs
 from ...spec.views import DEFAULT_VIEW
@@ -202,10 +204,74 @@ def to_dot(spec: Spec, findings: Iterable[Finding], heading: str) -> str:
         if box.findings:
             attributes["penwidth"] = "2"
         lines.append(f"  {dot_string(box.name)} [{', '.join(f'{k}={v}' for k, v in attributes.items())}];")
+    lines.extend(_dot_clusters(spec, [u for u in spec.units if _parent_unit(spec, u) is None], "  "))
     for source, target in _edges(spec):
         lines.append(f"  {dot_string(source)} -> {dot_string(target)};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _parent_unit(spec: Spec, unit: str) -> str | None:
+    """The unit directly around ``unit`` (None: it is called by the network that runs)."""
+    around = [other for other in spec.units if unit.startswith(other + "/")]
+    return max(around, key=len) if around else None
+
+
+def unit_label(spec: Spec, unit: str) -> str:
+    return f"{unit} (Unit: {spec.units[unit].network})"
+
+
+def _dot_clusters(spec: Spec, units: list[str], indent: str) -> list[str]:
+    """Each unit as a cluster holding its layers, nested units as clusters inside it (Graphviz draws
+    a box around each, labelled with the unit)."""
+    lines = []
+    for unit in units:
+        inner = [u for u in spec.units if _parent_unit(spec, u) == unit]
+        nested = {name for u in inner for name in spec.units[u].layers}
+        own = [name for name in spec.units[unit].layers if name not in nested and name in spec.layers]
+        lines.append(f"{indent}subgraph {dot_string('cluster_' + unit)} {{")
+        lines.append(f'{indent}  label={dot_string(unit_label(spec, unit))}; style="rounded,dashed"; color="#7f8c8d";')
+        lines.extend(f"{indent}  {dot_string(name)};" for name in own)
+        lines.extend(_dot_clusters(spec, inner, indent + "  "))
+        lines.append(f"{indent}}}")
+    return lines
+
+
+def collapse_units_of(spec: Spec, findings: Sequence[Finding]) -> tuple[Spec, list[Finding]]:
+    """The spec drawn with each unit the network that runs calls as one box (a Unit layer reading
+    what the unit reads, of its output's shape), and the findings of its layers moved onto it."""
+    outermost = [u for u in spec.units if _parent_unit(spec, u) is None]
+    if not outermost:
+        return spec, list(findings)
+    owner = {name: unit for unit in outermost for name in spec.units[unit].layers}
+    layers: dict[str, Layer] = {}
+    for name, layer in spec.layers.items():
+        unit = owner.get(name)
+        if unit is None:
+            inputs = list(dict.fromkeys(owner.get(source, source) for source in layer.inputs))
+            layers[name] = dataclasses.replace(layer, inputs=inputs)
+        elif unit not in layers:
+            call = spec.units[unit]
+            members = set(call.layers)
+            reads = [s for m in call.layers for s in spec.layers[m].inputs if s not in members]
+            output = spec.layers[call.output]
+            layers[unit] = Layer(
+                unit,
+                UNIT,
+                {**{p.name: None for p in UNIT.properties}, "network": call.network},
+                list(dict.fromkeys(owner.get(source, source) for source in reads)),
+                {},
+                output.index,
+                shape=output.shape,
+            )
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    graph.add_nodes_from(layers)
+    graph.add_edges_from((source, layer.name) for layer in layers.values() for source in layer.inputs)
+    position = {name: n for n, name in enumerate(layers)}
+    order = tuple(nx.lexicographical_topological_sort(graph, key=position.__getitem__))
+    collapsed = dataclasses.replace(spec, layers=layers, graph=graph, order=order, units={})
+    moved = [dataclasses.replace(f, layer=owner[f.layer]) if f.layer in owner else f for f in findings]
+    return collapsed, moved
 
 
 def _edges(spec: Spec) -> list[tuple[str, str]]:
@@ -369,6 +435,8 @@ def draw(
                     zorder=1,
                 )
             )
+        for unit in spec.units:
+            _draw_unit(axes, spec, unit, centres, sizes)
         for name, box in drawn.items():
             _draw_box(axes, box, centres[name], sizes[name], link(name) if link else None)
         _draw_legend(axes, middle - legend_width / 2, bottom + foot / 2 + MARGIN / 2)
@@ -435,6 +503,35 @@ def _draw_box(axes, box: Box, centre: tuple[float, float], size: tuple[float, fl
         )
 
 
+def _draw_unit(axes, spec: Spec, unit: str, centres, sizes) -> None:
+    """A dashed rectangle around a unit's boxes, its name at its top left; a nested unit's lies inside
+    its caller's, which is drawn a little wider for each level of units it holds."""
+    from matplotlib.patches import Rectangle
+
+    members = [name for name in spec.units[unit].layers if name in centres]
+    if not members:
+        return
+    depth = max((u.count("/") - unit.count("/") for u in spec.units if u.startswith(unit + "/")), default=0)
+    pad = 5.0 + 6.0 * depth
+    left = min(centres[n][0] - sizes[n][0] / 2 for n in members) - pad
+    right = max(centres[n][0] + sizes[n][0] / 2 for n in members) + pad
+    top = min(centres[n][1] - sizes[n][1] / 2 for n in members) - pad - LINE_HEIGHT
+    bottom = max(centres[n][1] + sizes[n][1] / 2 for n in members) + pad
+    axes.add_patch(
+        Rectangle((left, top), right - left, bottom - top, fill=False, linestyle="--", edgecolor="#7f8c8d", zorder=0.5)
+    )
+    axes.text(
+        left + 3,
+        top + LINE_HEIGHT / 2 + 1,
+        printable(unit_label(spec, unit)),
+        ha="left",
+        va="center",
+        fontsize=FONT_SIZE,
+        color="#566573",
+        zorder=0.5,
+    )
+
+
 def _legend_entries() -> Sequence[str]:
     return (*SEVERITIES, CLEAN)
 
@@ -497,8 +594,10 @@ def _check_pixels(spec: Spec, form: str, width: float, height: float) -> None:
         )
 
 
-def render(spec: Spec, findings: Sequence[Finding], heading: str, form: str) -> bytes:
-    """The graph file's bytes in ``form`` ("dot", "svg" or "png")."""
+def render(spec: Spec, findings: Sequence[Finding], heading: str, form: str, collapse_units: bool = False) -> bytes:
+    """The graph file's bytes in ``form`` ("dot", "svg" or "png"); ``collapse_units``: each unit one box."""
+    if collapse_units:
+        spec, findings = collapse_units_of(spec, findings)
     if form == "dot":
         return to_dot(spec, findings, heading).encode("utf-8")
     check_drawable(spec)

@@ -41,15 +41,16 @@ HISTOGRAM_BINS = 60
 
 
 def plot_file_names(names: Iterable[str]) -> dict[str, str]:
-    """A file name for each layer's plot: ``NAME.png``; on a file system that ignores case,
-    'Relu' and 'relu' would be one file, so a later one of them gets ``NAME-2.png``."""
+    """A file name for each layer's plot: ``NAME.png`` (a unit's layer: ``Fire.Squeeze.png``); on a file
+    system that ignores case, 'Relu' and 'relu' would be one file, so a later one of them gets ``NAME-2.png``."""
     taken: set[str] = set()
     files = {}
     for name in names:
-        stem, n = name, 1
+        flat = name.replace("/", ".")  # a unit's layer (Fire/Squeeze) in the directory, not below it; no name has '.'
+        stem, n = flat, 1
         while stem.casefold() in taken:
             n += 1
-            stem = f"{name}-{n}"  # '-' never occurs in a layer name, so this cannot meet another layer
+            stem = f"{flat}-{n}"  # '-' never occurs in a layer name, so this cannot meet another layer
         taken.add(stem.casefold())
         files[name] = stem + PLOT_SUFFIX
     return files
