@@ -145,7 +145,8 @@ def _build_spec(
     written = resolve_layers(raw_layers, broken, doc, diagnostics)
     if isinstance(data.get("checks"), dict):
         check_settings(data["checks"], ("checks",), None, diagnostics)
-    layers, expansion = expand(written, diagnostics, argument_values(arguments))  # repeats written out: from here on, the layers that run
+    # repeats written out (their times read from the arguments): from here on, the layers that run
+    layers, expansion = expand(written, diagnostics, argument_values(arguments))
     if expansion is not None:
         names = names + list(layers)
     graph = wire(layers, names, diagnostics)

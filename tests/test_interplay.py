@@ -201,9 +201,7 @@ def test_dropout_inside_the_loop_passes_values_in_the_validation_view_and_drops_
 # ------------------------------------------------------------------------------ resolved round trip
 
 
-@pytest.mark.parametrize(
-    "text", [TIMES_FROM_ARGUMENT, SIDE_AFTER_LOOP, SIDE_IN_BODY, VIEWS, VIEWS + "view: runtime\n"]
-)
+@pytest.mark.parametrize("text", [TIMES_FROM_ARGUMENT, SIDE_AFTER_LOOP, SIDE_IN_BODY, VIEWS, VIEWS + "view: runtime\n"])
 def test_the_resolved_text_of_each_combination_resolves_to_itself(text: str, tmp_path: Path) -> None:
     path = str(tmp_path / "spec.yaml")
     resolved = resolved_text(nnspec.loads(text, path))
@@ -238,8 +236,9 @@ def test_validate_reports_name_the_copy_in_json_sarif_and_github(
     path = tmp_path / "spec.yaml"
     # A Tanh after a x10 scale in every iteration: static analysis predicts saturation per copy.
     path.write_text(
-        TIMES_FROM_ARGUMENT.replace("{name: t, type: Tanh}", "{name: big, type: MulScalar, value: 100}\n"
-                                    "  - {name: t, type: Tanh}")
+        TIMES_FROM_ARGUMENT.replace(
+            "{name: t, type: Tanh}", "{name: big, type: MulScalar, value: 100}\n  - {name: t, type: Tanh}"
+        )
     )
     assert main(["validate", str(path), "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)

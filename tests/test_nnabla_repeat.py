@@ -18,8 +18,6 @@ import pytest
 
 import nnspec
 
-
-
 HERE = Path(__file__).parent / "fixtures" / "nnabla_repeat"
 TOLERANCE = 1e-5  # float32 through 13 convolutions; measured: at most 1.9e-6 apart (ReLU_10[1])
 

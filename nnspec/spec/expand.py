@@ -33,10 +33,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from math import prod
-from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
