@@ -23,7 +23,7 @@ from .core.diagnostics import Diagnostic, DiagnosticList, SpecError
 from .files.confine import Confinement
 from .runtime.inputs import check_spec_data
 from .runtime.params import check_parameter_files
-from .spec.expand import check_repeat_shapes, expand, expanded_outputs, merge_copy_diagnostics
+from .spec.expand import check_repeat_shapes, expand, expanded_outputs, merge_copy_diagnostics, repeat_blocks
 from .spec.expressions import argument_values, read_arguments
 from .spec.graph import (
     check_settings,
@@ -187,6 +187,7 @@ def _build_spec(
         arguments=arguments,
         view=data.get("view"),
         written=None if expansion is None else written,
+        repeats=() if expansion is None else repeat_blocks(expansion),
     )
 
 

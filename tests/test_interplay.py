@@ -250,3 +250,87 @@ def test_validate_reports_name_the_copy_in_json_sarif_and_github(
     assert main(["validate", str(path), "--format", "github"]) == 0
     annotations = capsys.readouterr().out
     assert "'t[2]' (Tanh)" in annotations and ",line=9," in annotations
+
+
+NESTED = """\
+nnspec: 1
+name: nested
+layers:
+  - {name: x, type: Input, size: [4]}
+  - {name: Outer, type: RepeatStart, times: 2}
+  - {name: Inner, type: RepeatStart, times: 3}
+  - {name: t, type: Tanh}
+  - {name: InnerEnd, type: RepeatEnd}
+  - {name: s, type: Sigmoid}
+  - {name: OuterEnd, type: RepeatEnd}
+  - {name: loss, type: SquaredError, T: {generator: Constant}}
+"""
+
+
+def _clusters(dot: str) -> list[tuple[int, str, list[str]]]:
+    """Each DOT cluster: its depth of nesting, its label, and the nodes declared directly in it."""
+    found: list[tuple[int, str, list[str]]] = []
+    open_clusters: list[int] = []
+    for line in dot.splitlines():
+        stripped = line.strip()
+        if stripped.startswith('subgraph "cluster_'):
+            found.append((len(open_clusters), "", []))
+            open_clusters.append(len(found) - 1)
+        elif stripped.startswith("graph [label=") and open_clusters:
+            depth, _, nodes = found[open_clusters[-1]]
+            found[open_clusters[-1]] = (depth, stripped.split('"')[1], nodes)
+        elif stripped == "}" and open_clusters:
+            open_clusters.pop()
+        elif open_clusters and stripped.startswith('"') and " -> " not in stripped:
+            found[open_clusters[-1]][2].append(stripped.split('"')[1])
+    return found
+
+
+def test_dot_draws_each_repeat_as_a_cluster_with_its_count_around_its_copies() -> None:
+    dot = nnspec.graph(nnspec.loads(NESTED), "dot").decode()
+    assert _clusters(dot) == [
+        (0, "Outer x2", ["s[0]", "s[1]"]),
+        (1, "Inner[0] x3", ["t[0][0]", "t[0][1]", "t[0][2]"]),
+        (1, "Inner[1] x3", ["t[1][0]", "t[1][1]", "t[1][2]"]),
+    ]
+    assert '"loss" [' in dot.split('subgraph "cluster_')[0]  # outside every block: before the first cluster
+    assert '"t[0][2]" -> "s[0]";' in dot and '"s[0]" -> "t[1][0]";' in dot  # the edges are unchanged
+
+
+def test_a_view_frames_only_the_copies_it_draws() -> None:
+    one_layer_body = NESTED.replace("  - {name: s, type: Sigmoid}\n", "")
+    spec = nnspec.loads(
+        one_layer_body.replace(
+            "OuterEnd, type: RepeatEnd}",
+            "OuterEnd, type: RepeatEnd}\n  - {name: probs, type: Softmax, input: OuterEnd}",
+        )
+    )
+    dot = nnspec.graph(spec, "dot", view="runtime").decode()
+    assert [label for _, label, _ in _clusters(dot)] == ["Outer x2", "Inner[0] x3", "Inner[1] x3"]
+    assert "loss" not in dot
+
+
+def test_the_drawn_frames_hold_their_boxes_and_nest() -> None:
+    from nnspec.report.pictures.diagram import block_frames, box_size, boxes, layout
+
+    spec = nnspec.loads(NESTED)
+    sizes = {name: box_size(box) for name, box in boxes(spec, []).items()}
+    centres = layout(spec, sizes)
+    frames = block_frames(spec, centres, sizes)
+    assert [block.label for block, _ in frames] == ["Outer x2", "Inner[0] x3", "Inner[1] x3"]
+    for block, (left, top, right, bottom) in frames:
+        for name in block.layers:
+            (x, y), (w, h) = centres[name], sizes[name]
+            assert left < x - w / 2 and x + w / 2 < right and top < y - h / 2 and y + h / 2 < bottom, name
+        outside = set(spec.layers) - set(block.layers)
+        assert not any(left < centres[n][0] < right and top < centres[n][1] < bottom for n in outside), block
+    (_, outer), (_, inner0), (_, inner1) = frames
+    for inner in (inner0, inner1):  # strictly inside the outer frame, with room for the outer's label strip
+        assert outer[0] < inner[0] and outer[1] < inner[1] and inner[2] < outer[2] and inner[3] < outer[3]
+
+
+def test_the_svg_draws_each_frame_and_its_count() -> None:
+    pytest.importorskip("matplotlib")
+    svg = nnspec.graph(nnspec.loads(NESTED), "svg").decode()
+    for label in ("Outer x2", "Inner[0] x3", "Inner[1] x3"):
+        assert f">{label}<" in svg

@@ -47,7 +47,7 @@ from ..layers.catalog import format_shape
 from ..layers.loop import REPEAT_END, REPEAT_START
 from .expressions import Unusable, Value
 from .graph import evaluate_expressions
-from .model import Layer
+from .model import Layer, RepeatBlock
 
 # The most layers a spec may expand to: a repeat of a repeat multiplies, and validating takes
 # about 0.1 ms a layer, so 20,000 layers validate in a few seconds.
@@ -376,6 +376,22 @@ def _copy(expansion: Expansion, layer: Layer, iterations: Iterations) -> Layer:
         props = {**props, "parameter_scope": copy_name(props["parameter_scope"], iterations)}
     name = copy_name(layer.name, iterations)
     return dataclasses.replace(layer, name=name, inputs=inputs, props=props, targets=targets)
+
+
+def repeat_blocks(expansion: Expansion) -> tuple[RepeatBlock, ...]:
+    """Every run of every repeat's block, with the copies inside it: what the pictures draw as a
+    bracketed block with its count. Outer blocks come before the blocks inside them."""
+    blocks = []
+    for start, repeat in expansion.repeats.items():
+        depth = len(expansion.around[start])
+        for outer in expansion.contexts(expansion.around[start]):
+            inside = tuple(
+                copy
+                for copy, (written, iterations) in expansion.copies.items()
+                if written in repeat.body and iterations[:depth] == outer
+            )
+            blocks.append(RepeatBlock(start, repeat.times, outer, inside))
+    return tuple(blocks)
 
 
 def check_repeat_shapes(
