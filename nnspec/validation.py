@@ -23,7 +23,7 @@ from .core.diagnostics import Diagnostic, DiagnosticList, SpecError
 from .files.confine import Confinement
 from .runtime.inputs import check_spec_data
 from .runtime.params import check_parameter_files
-from .spec.expand import check_repeat_shapes, expand, expanded_outputs, merge_copy_diagnostics
+from .spec.expand import check_repeat_shapes, expand, expanded_outputs, merge_copy_diagnostics, repeat_blocks
 from .spec.expressions import argument_values, read_arguments
 from .spec.graph import (
     check_settings,
@@ -175,7 +175,8 @@ def _build_spec(
     written = main_written if chosen is None else networks[chosen].layers
     if isinstance(data.get("checks"), dict):
         check_settings(data["checks"], ("checks",), None, diagnostics)
-    layers, expansion = expand(written, diagnostics)  # repeats written out: from here on, the layers that run
+    # repeats written out (their times read from the arguments): from here on, the layers that run
+    layers, expansion = expand(written, diagnostics, argument_values(arguments))
     unit_outputs: dict[str, str] = {}
     units: dict[str, Any] = {}
     if has_units(layers):  # units written out, in the repeats' copies too
@@ -224,6 +225,7 @@ def _build_spec(
         arguments=arguments,
         view=data.get("view"),
         written=None if expansion is None and not units else written,
+        repeats=() if expansion is None else repeat_blocks(expansion),
         network=chosen,
         networks=networks,
         main_layers=main_written if chosen is not None else None,

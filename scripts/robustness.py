@@ -2693,6 +2693,156 @@ def changed_files(rng: random.Random) -> Iterator[Case]:
         )
 
 
+# --- issue 19's parts together: repeats, expressions, side inputs, views --------------------------
+
+INTERPLAY_COMMANDS = [
+    ["validate", SPEC],
+    ["validate", "--summary", SPEC],
+    ["validate", "--print-resolved", SPEC],
+    ["validate", "--format", "json", SPEC],
+    ["validate", "--format", "sarif", SPEC],
+    ["validate", "--format", "github", SPEC],
+    ["run", "-q", SPEC, "--samples", "3"],
+    ["run", "-q", "--view", "runtime", SPEC, "--samples", "3"],
+    ["run", "-q", "--view", "training", SPEC, "--samples", "3"],
+    ["graph", SPEC],
+    ["graph", "--view", "runtime", SPEC],
+]
+# A clean answer: success, or a located error (exit 1) or a usage error (exit 2) naming the spec.
+LOCATED_OR_OK = Expect("either", (1, 2), SPEC, True)
+
+# Values a RepeatStart's times may be written as: fine, out of range, expressions good and bad.
+TIMES = [
+    "1",
+    "3",
+    "0",
+    "-2",
+    "2.5",
+    "1e9",
+    "2147483648",
+    "true",
+    "null",
+    "[2]",
+    '"3"',
+    "=n",
+    "=n-1",
+    "=n-n",
+    "=n*1000000",
+    "=n/2",
+    "=n//0",
+    "=m",
+    "=Input[0]",
+    '"=Input"',
+    "=(((n)))",
+    "=" + "(" * 40 + "n" + ")" * 40,
+    "=n-",
+    "=1e999*1e999",
+    "=True",
+]
+# Layers a repeat's body may hold, some reading the RepeatStart or other body layers on their pins.
+BODY_LAYERS = [
+    "{name: fc, type: Affine, out_shape: 4}",
+    '{name: fc, type: Affine, out_shape: "=Input[0]"}',
+    '{name: fc, type: Affine, out_shape: "=Input[0]*2"}',
+    '{name: fc, type: Affine, out_shape: "=k"}',
+    "{name: t, type: Tanh}",
+    "{name: d, type: Dropout, p: 0.5}",
+    "{name: d, type: Dropout, p: =p}",
+    "{name: s, type: Sub2, R: {input: RepeatStart}}",
+    "{name: s, type: Sub2, R: {input: x}}",
+    "{name: s, type: Sub2, R: {input: RepeatEnd}}",
+    "{name: s, type: Sub2, R: {generator: Constant}}",
+    "{name: a, type: Add2, input: [t, RepeatStart]}",
+    "{name: e, type: SquaredError, T: {input: t}}",
+    "{name: e, type: SquaredError, T: {input: RepeatEnd}}",
+    "{name: e, type: SquaredError, T: {input: nowhere}}",
+    "{name: inner, type: RepeatStart, times: 2}",
+    "{name: innerEnd, type: RepeatEnd}",
+    "{name: RepeatStart, type: Tanh}",
+]
+AFTER_LAYERS = [
+    "{name: y, type: Affine, out_shape: 2}",
+    "{name: probs, type: Softmax}",
+    "{name: loss, type: SquaredError, T: {input: RepeatEnd}}",
+    "{name: loss, type: SquaredError, T: {input: t}}",
+    "{name: loss, type: SquaredError, T: {input: fc}}",
+    "{name: loss, type: CategoricalCrossEntropy, T: {generator: Constant}}",
+    "{name: late, type: Tanh, input: t}",
+    "{name: again, type: RepeatEnd}",
+]
+OUTPUT_LINES = [
+    "",
+    "outputs: [RepeatEnd]",
+    "outputs: [RepeatStart]",
+    'outputs: ["t[0]"]',
+    'outputs: ["t[99]"]',
+    "outputs: [t]",
+    'outputs: ["fc[0][0]"]',
+]
+ARGUMENT_LINES = [
+    "arguments:\n  n: {type: PInt, value: 3}\n  k: {type: Int, value: 4}\n  p: {type: Float, value: 0.5}",
+    "arguments:\n  n: {type: Int, value: -1}\n  k: {type: Text, value: four}\n  p: {type: Float, value: 2}",
+    "arguments:\n  n: {type: PInt, value: 100000}\n  k: {type: Int, value: 4}\n  p: {type: Boolean, value: true}",
+    "",
+]
+
+
+def interplay_spec(rng: random.Random) -> str:
+    """A spec with a repeat whose times, body, side inputs and surroundings are drawn at random."""
+    body = [rng.choice(BODY_LAYERS) for _ in range(rng.randint(1, 4))]
+    if rng.random() < 0.3:  # a well-formed nested repeat
+        body = [
+            "{name: inner, type: RepeatStart, times: 2}",
+            "{name: t, type: Tanh}",
+            "{name: innerEnd, type: RepeatEnd}",
+        ]
+    markers = rng.random()
+    start = [] if markers < 0.05 else [f"{{name: RepeatStart, type: RepeatStart, times: {rng.choice(TIMES)}}}"]
+    end = [] if 0.05 <= markers < 0.1 else ["{name: RepeatEnd, type: RepeatEnd}"]
+    layers = ["{name: x, type: Input, size: [4], generator: Uniform}", "{name: t, type: Tanh}", *start, *body, *end]
+    layers += [rng.choice(AFTER_LAYERS) for _ in range(rng.randint(0, 2))]
+    text = "nnspec: 1\n" + rng.choice(ARGUMENT_LINES) + "\nlayers:\n" + "".join(f"  - {line}\n" for line in layers)
+    return text + rng.choice(OUTPUT_LINES) + "\n" + rng.choice(["", "view: runtime\n", "view: training\n"])
+
+
+def machine_located(stdout: str, stderr: str) -> str | None:
+    """A machine format's answer (on stdout) locates every error it reports: JSON's diagnostics and
+    SARIF's results carry a line, GitHub's ::error commands a line= (None: they do)."""
+    if stdout.startswith("{"):
+        report = json.loads(stdout)
+        if "runs" in report:  # SARIF
+            for result in report["runs"][0]["results"]:
+                region = result["locations"][0]["physicalLocation"].get("region", {})
+                if result["level"] == "error" and "startLine" not in region:
+                    return f"a SARIF error without a line: {result['message']['text'][:80]!r}"
+            return None
+        for entry in report["files"]:
+            for diagnostic in entry["diagnostics"]:
+                if diagnostic["severity"] == "error" and diagnostic.get("line") is None:
+                    return f"a JSON error without a line: {diagnostic['message'][:80]!r}"
+        return None
+    for line in stdout.splitlines():
+        if line.startswith("::error") and ",line=" not in line:
+            return f"a GitHub error without a line: {line[:80]!r}"
+    return None
+
+
+def repeats_expressions_side_inputs(rng: random.Random) -> Iterator[Case]:
+    """Repeats with expressions, side inputs, views and every output format: each answers cleanly
+    (a machine format on stdout, its errors located there)."""
+    for i in range(80):
+        argv = rng.choice(INTERPLAY_COMMANDS)
+        machine = "--format" in argv
+        yield Case(
+            "repeats, expressions, side inputs",
+            f"case {i}: {' '.join(argv[:-1])}",
+            argv,
+            {SPEC: interplay_spec(rng)},
+            Expect("either", (1, 2), None, False) if machine else LOCATED_OR_OK,
+            said=machine_located if machine else None,
+        )
+
+
 GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("billion laughs", billion_laughs),
     ("recursive aliases", recursive_aliases),
@@ -2745,6 +2895,7 @@ GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("file changed during a run", changed_files),
     ("paths outside the root", paths_outside_the_root),
     ("validate --no-data", validate_without_data),
+    ("repeats, expressions, side inputs", repeats_expressions_side_inputs),
 ]
 
 # --- running and judging -------------------------------------------------------------------------

@@ -273,7 +273,8 @@ def test_the_graph_draws_every_copy(tmp_path: Path) -> None:
     assert '"ReLU_2[0]" -> "Convolution_2[1]";' in dot  # iteration 1 reads iteration 0's last layer
     assert '"ReLU_2[0]" -> "Add2[1]";' in dot  # and so does its skip connection (RepeatStart)
     assert '"ReLU_2[1]" -> "Pool";' in dot
-    assert "RepeatStart" not in dot and "RepeatEnd" not in dot
+    assert '"RepeatStart" [' not in dot and "RepeatEnd" not in dot  # no box for a marker
+    assert 'graph [label="RepeatStart x2"' in dot  # the block: a cluster with its count
 
 
 def test_resolved_spec_writes_the_repeat_as_written(tmp_path: Path) -> None:

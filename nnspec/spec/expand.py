@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from math import prod
+from types import MappingProxyType
 from typing import Any
 
 import networkx as nx
@@ -44,7 +45,9 @@ from ..core import codes
 from ..core.diagnostics import Diagnostic, DiagnosticList
 from ..layers.catalog import format_shape
 from ..layers.loop import REPEAT_END, REPEAT_START
-from .model import Layer
+from .expressions import Unusable, Value
+from .graph import evaluate_expressions
+from .model import Layer, RepeatBlock
 
 # The most layers a spec may expand to: a repeat of a repeat multiplies, and validating takes
 # about 0.1 ms a layer, so 20,000 layers validate in a few seconds.
@@ -53,10 +56,29 @@ MAX_EXPANDED_LAYERS = 20_000
 Iterations = tuple[int, ...]  # the iteration of each repeat around a layer, outermost first
 
 
+# Why a RepeatStart's times cannot read Input: the repeats are expanded before shapes are inferred.
+TIMES_NO_INPUT = (
+    "a RepeatStart's times is evaluated before any shape is known (the repeats are written out first, "
+    "then shapes inferred): times may read arguments (times: =n-1), not Input"
+)
+
+
 def repeat_times(start: Layer) -> int:
-    """How many times a RepeatStart's block runs. The one place that reads ``times``: when it may be
-    an expression (``=n-1``), it is evaluated here."""
+    """How many times a RepeatStart's block runs (its times, evaluated by evaluate_times when written
+    as an expression)."""
     return int(start.props["times"])
+
+
+def evaluate_times(
+    layers: dict[str, Layer], arguments: Mapping[str, Value | Unusable], diagnostics: DiagnosticList
+) -> bool:
+    """Evaluate each RepeatStart's times written as an expression (NNC's ``Times=n-1``) with the
+    arguments alone; False, each problem reported where it is written, if one does not evaluate."""
+    evaluated = True
+    for layer in layers.values():
+        if layer.type is REPEAT_START and layer.expressions:
+            evaluated &= evaluate_expressions(layer, [], arguments, diagnostics, no_input=TIMES_NO_INPUT)
+    return evaluated
 
 
 def copy_name(name: str, iterations: Iterations) -> str:
@@ -142,20 +164,27 @@ class Expansion:
         return name, ""
 
 
-def expand(layers: dict[str, Layer], diagnostics: DiagnosticList) -> tuple[dict[str, Layer], Expansion | None]:
+def expand(
+    layers: dict[str, Layer],
+    diagnostics: DiagnosticList,
+    arguments: Mapping[str, Value | Unusable] = MappingProxyType({}),
+) -> tuple[dict[str, Layer], Expansion | None]:
     """The layers that run, and how they were expanded (None: nothing to expand, or the structure
     is invalid and reported: the written layers are returned, the markers passing values through,
-    so that wiring and shapes report what else is wrong)."""
+    so that wiring and shapes report what else is wrong). ``arguments``: what a RepeatStart's times
+    written as an expression reads."""
     markers = [layer for layer in layers.values() if layer.type in (REPEAT_START, REPEAT_END)]
     if not markers:
         return layers, None  # the common case costs one pass
+    if not evaluate_times(layers, arguments, diagnostics):
+        return layers, None
     graph = _written_graph(layers)
     if not nx.is_directed_acyclic_graph(graph) or any(len(marker.inputs) != 1 for marker in markers):
         return layers, None  # wiring reports the cycle, or the marker's number of inputs
     # A layer left out (its own error reported) or an input naming no layer (reported by wiring) can
     # cut a RepeatStart off from its RepeatEnd: nothing more is said of the repeats then, rather than
     # report an unpaired marker that is not.
-    if not all(source in layers for layer in layers.values() for source in layer.inputs):
+    if not all(source in layers for layer in layers.values() for source in _sources(layer)):
         return layers, None
     repeats = _pair(layers, graph, diagnostics)
     if repeats is None or not _well_formed(repeats, layers, graph, diagnostics):
@@ -176,9 +205,25 @@ def _written_graph(layers: dict[str, Layer]) -> nx.DiGraph:
     graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(layers)
     graph.add_edges_from(
-        (source, layer.name) for layer in layers.values() for source in layer.inputs if source in layers
+        (source, layer.name) for layer in layers.values() for source in _sources(layer) if source in layers
     )
     return graph
+
+
+def _sources(layer: Layer) -> list[str]:
+    """The layers a layer reads: its inputs, and the layers feeding its side inputs (``T: {input: X}``),
+    which a repeat resolves as it resolves inputs (NNC links a pin as it links an input)."""
+    return [*layer.inputs, *layer.side_inputs().values()]
+
+
+def _read_at(layer: Layer, source: str) -> tuple:
+    """Where a layer's spec says it reads ``source``: its input (the position, if it has several), or
+    the side input naming it."""
+    if source in layer.inputs:
+        where: tuple = ("layers", layer.index, "input")
+        return where + (layer.inputs.index(source),) if len(layer.inputs) > 1 else where
+    pin = next(pin for pin, named in layer.side_inputs().items() if named == source)
+    return ("layers", layer.index, pin, "input")
 
 
 def _pair(layers: dict[str, Layer], graph: nx.DiGraph, diagnostics: DiagnosticList) -> dict[str, Repeat] | None:
@@ -243,14 +288,12 @@ def _well_formed(
             for reader in sorted(graph.successors(source), key=lambda n: layers[n].index):
                 if reader not in repeat.body and reader != repeat.end.name:
                     reader_layer = layers[reader]
-                    position = reader_layer.inputs.index(source)
-                    where = ("layers", reader_layer.index, "input")
                     diagnostics.add(
                         f"layer {reader_layer.title} reads '{source}', which is inside {repeat.title}, but does "
                         f"not lead to '{repeat.end.name}': a repeat's layers are those on a path from its "
                         f"RepeatStart to its RepeatEnd; after the loop, read '{repeat.end.name}' (the last "
                         "iteration's value)",
-                        where + (position,) if len(reader_layer.inputs) > 1 else where,
+                        _read_at(reader_layer, source),
                         code=codes.REPEAT,
                         layer=reader,
                     )
@@ -317,12 +360,38 @@ def _copy(expansion: Expansion, layer: Layer, iterations: Iterations) -> Layer:
     inputs = [
         expansion.resolve(source, iterations) if source in expansion.written else source for source in layer.inputs
     ]
+    targets = {
+        pin: dataclasses.replace(source, input=expansion.resolve(source.input, iterations))
+        if source.input in expansion.written
+        else source
+        for pin, source in layer.targets.items()
+    }
     if not iterations:
-        return layer if inputs == layer.inputs else dataclasses.replace(layer, inputs=inputs)
-    props: dict[str, Any] = layer.props
+        unchanged = inputs == layer.inputs and targets == layer.targets
+        return layer if unchanged else dataclasses.replace(layer, inputs=inputs, targets=targets)
+    # Each copy its own properties: expressions are evaluated into them, copy by copy, against the
+    # input each copy receives.
+    props: dict[str, Any] = dict(layer.props)
     if props.get("parameter_scope"):  # NNC's Scope{RepeatStart}: [k] appended to the scope written
         props = {**props, "parameter_scope": copy_name(props["parameter_scope"], iterations)}
-    return dataclasses.replace(layer, name=copy_name(layer.name, iterations), inputs=inputs, props=props)
+    name = copy_name(layer.name, iterations)
+    return dataclasses.replace(layer, name=name, inputs=inputs, props=props, targets=targets)
+
+
+def repeat_blocks(expansion: Expansion) -> tuple[RepeatBlock, ...]:
+    """Every run of every repeat's block, with the copies inside it: what the pictures draw as a
+    bracketed block with its count. Outer blocks come before the blocks inside them."""
+    blocks = []
+    for start, repeat in expansion.repeats.items():
+        depth = len(expansion.around[start])
+        for outer in expansion.contexts(expansion.around[start]):
+            inside = tuple(
+                copy
+                for copy, (written, iterations) in expansion.copies.items()
+                if written in repeat.body and iterations[:depth] == outer
+            )
+            blocks.append(RepeatBlock(start, repeat.times, outer, inside))
+    return tuple(blocks)
 
 
 def check_repeat_shapes(

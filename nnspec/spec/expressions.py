@@ -322,6 +322,7 @@ class Scope:
 
     arguments: Mapping[str, Value | Unusable]
     input_shape: Shape | None = None
+    no_input: str = "this layer has none"  # why Input cannot be read, when input_shape is None
 
 
 def evaluate(nodes: Sequence[Node], scope: Scope, text: str) -> list[Value]:
@@ -420,7 +421,7 @@ def _dimension(node: Dimension, scope: Scope, text: str) -> Fraction:
 
 def _input_shape(node: Node, scope: Scope) -> Shape:
     if scope.input_shape is None:
-        raise ExpressionError(f"{INPUT} is the layer's input, and this layer has none", node.start)
+        raise ExpressionError(f"{INPUT} is the layer's input, and {scope.no_input}", node.start)
     return scope.input_shape
 
 

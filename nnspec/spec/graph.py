@@ -22,6 +22,7 @@ from ..core.diagnostics import ERROR, Diagnostic, DiagnosticList
 from ..core.suggest import Candidates
 from ..layers.catalog import Parameter, Property, ShapeError, Target, format_shape, layer_types
 from ..layers.generators import NO_GENERATOR
+from ..layers.loop import REPEAT_START
 from .expressions import (
     INPUT,
     ExpressionError,
@@ -166,10 +167,12 @@ def evaluate_expressions(
     shapes: list[tuple[int, ...]],
     arguments: Mapping[str, Value | Unusable],
     diagnostics: DiagnosticList,
+    no_input: str = "",
 ) -> bool:
     """Evaluate a layer's expressions into its ``props`` (its first input's shape known); False, each
-    problem reported, if one does not evaluate or gives a value its property cannot take."""
-    scope = Scope(arguments, shapes[0] if shapes else None)
+    problem reported, if one does not evaluate or gives a value its property cannot take.
+    ``no_input``: why Input cannot be read, for expressions evaluated before shapes are known."""
+    scope = Scope(arguments, shapes[0] if shapes else None, *((no_input,) if no_input else ()))
     raw = {"name": layer.name, "type": layer.type.name, **{k: e.written for k, e in layer.expressions.items()}}
     evaluated = True
     for name, expression in layer.expressions.items():
@@ -563,7 +566,9 @@ def infer_shapes(
         scope = (
             arguments if layer.unit_arguments is None else layer.unit_arguments.values(layers, arguments, diagnostics)
         )
-        if layer.expressions and not evaluate_expressions(layer, shapes, scope, diagnostics):
+        # A RepeatStart's times was evaluated before the repeats were expanded (nnspec.spec.expand).
+        evaluated_here = layer.expressions and layer.type is not REPEAT_START
+        if evaluated_here and not evaluate_expressions(layer, shapes, scope, diagnostics):
             layer.shape = None  # the layers after it are left out of shape inference
             continue
         if layer.operand_count > len(shapes):  # a second operand from data: of the first input's shape

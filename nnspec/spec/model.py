@@ -172,6 +172,23 @@ def data_readers(layers: dict[str, Layer]) -> list[DataReader]:
 SHOWN_OUTPUTS = 5  # a Spec's repr names this many of its outputs
 
 
+@dataclass(frozen=True)
+class RepeatBlock:
+    """One run of a repeat's block as the pictures draw it: a RepeatStart (``start``, run ``times``
+    times) with every copy of its layers, in the iterations ``outer`` of the repeats around it
+    (empty for a repeat at the top: one block; an inner repeat has one block per outer iteration)."""
+
+    start: str
+    times: int
+    outer: tuple[int, ...]
+    layers: tuple[str, ...]  # the copies inside it, in the order they run, those of inner repeats included
+
+    @property
+    def label(self) -> str:
+        """``RepeatStart x3``; an inner repeat's block says which outer iteration it is in: ``Inner[1] x3``."""
+        return f"{self.start}{''.join(f'[{k}]' for k in self.outer)} x{self.times}"
+
+
 @dataclass
 class Spec:
     """A spec that passed validation, ready to run."""
@@ -208,6 +225,8 @@ class Spec:
     main_layers: dict[str, Layer] | None = None  # the main network as written, when another one runs
     # Each unit written out (nnspec.spec.units): its expanded name -> the expanded layers it stands for
     units: dict[str, Any] = field(default_factory=dict)
+    # Each repeat's block (nnspec.spec.expand.repeat_blocks), outer blocks before those inside them.
+    repeats: tuple[RepeatBlock, ...] = ()
 
     @property
     def written_layers(self) -> dict[str, Layer]:

@@ -159,10 +159,21 @@ def _with_expression_values(text: str, spec: Spec) -> str:
         elif not in_layers:
             continue
         elif start := _LAYER_START.match(line):
-            layer = spec.layers.get(start["name"])
+            layer = _evaluated_layer(spec, start["name"])
         elif layer is not None and (key := _LAYER_KEY.match(line)) and key["key"] in layer.expressions:
             lines[number] = f"{line}  # {shown_value(_plain(layer.props[key['key']]))}"
     return "\n".join(lines)
+
+
+def _evaluated_layer(spec: Spec, name: str) -> Layer | None:
+    """The layer whose evaluated properties a written layer's line shows: itself, or inside a repeat
+    its first copy (every copy receives the shape the block receives, so their values agree), or a
+    RepeatStart, which the expanded network has no layer for (its times is evaluated as written)."""
+    if name in spec.layers:
+        return spec.layers[name]
+    first_copy = re.compile(re.escape(name) + r"(\[0\])+")
+    copy = next((layer for copy, layer in spec.layers.items() if first_copy.fullmatch(copy)), None)
+    return copy if copy is not None else spec.written_layers.get(name)
 
 
 def _evaluation_notes(spec: Spec) -> list[str]:

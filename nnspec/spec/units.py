@@ -45,6 +45,7 @@ from .expressions import (
     Written,
     argument_problem,
     argument_value,
+    argument_values,
     evaluate,
     is_expression,
     parse,
@@ -473,7 +474,8 @@ def _prepare(network: Network, diagnostics: DiagnosticList) -> _Called | None:
     checked further: its Inputs and outputs are not what is written."""
     if not network.complete:
         return None
-    layers, _ = expand(network.layers, diagnostics)
+    # a repeat's times read from the network's arguments as written (a unit's own values come later)
+    layers, _ = expand(network.layers, diagnostics, argument_values(network.arguments))
     where = network.path
     inputs = [name for name, layer in layers.items() if layer.type.name == "Input"]
     read = {source for layer in layers.values() for source in (*layer.inputs, *layer.side_inputs().values())}

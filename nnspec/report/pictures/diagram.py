@@ -13,7 +13,7 @@ import dataclasses
 import html
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import inf
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from ...layers.catalog import format_shape
 from ...layers.cost import Cost
 from ...layers.generators import NO_GENERATOR
 from ...layers.unit import UNIT
-from ...spec.model import Layer, Spec
+from ...spec.model import Layer, RepeatBlock, Spec
 from ...spec.summary import layer_costs
 from ...spec.views import DEFAULT_VIEW
 from .extra import SAVE_BACKENDS, drawing, matplotlib
@@ -50,6 +50,10 @@ PAD_X, PAD_Y = 8.0, 5.0
 MIN_BOX_WIDTH = 70.0
 GAP_X, GAP_Y = 18.0, 26.0
 LANE = 7.0  # between arrows that run beside the same rows
+# Between a repeat block's frame and its boxes: above and below (GAP_Y leaves room for two nested
+# frames), and at the sides, where the left strip holds the frame's label, written upwards.
+FRAME_PAD = 6.0
+FRAME_SIDE = 12.0
 MARGIN = 12.0
 PNG_DPI = 110
 # Layers drawn at most: the layout and the arrows' routes grow faster than the layers (a picture of
@@ -193,17 +197,26 @@ def to_dot(spec: Spec, findings: Iterable[Finding], heading: str) -> str:
         '  node [shape=box, style="rounded,filled", fontname=Courier, fontsize=10];',
         '  edge [color="#555555", arrowsize=0.7];',
     ]
-    for box in drawn.values():
-        fill, edge = COLOURS[box.severity]
-        attributes = {
-            "label": dot_string("\n".join(box.lines)),
-            "fillcolor": dot_string(fill),
-            "color": dot_string(edge),
-            "tooltip": dot_string(box.tooltip),
-        }
-        if box.findings:
-            attributes["penwidth"] = "2"
-        lines.append(f"  {dot_string(box.name)} [{', '.join(f'{k}={v}' for k, v in attributes.items())}];")
+    blocks = drawn_blocks(spec)
+    parents, homes = nesting(blocks)
+
+    def emit(block: int | None, indent: str) -> None:
+        """The boxes directly in ``block`` (None: the top), then each block inside it as a cluster."""
+        for box in drawn.values():
+            if homes.get(box.name) == block:
+                lines.append(f"{indent}{_dot_node(box)}")
+        for inner, parent in parents.items():
+            if parent == block:
+                lines.append(f"{indent}subgraph {dot_string(f'cluster_repeat_{inner}')} {{")
+                lines.append(
+                    f"{indent}  graph [label={dot_string(blocks[inner].label)}, labeljust=l, "
+                    'style="rounded,dashed", color="#555555", fontname=Helvetica];'
+                )
+                emit(inner, indent + "  ")
+                lines.append(f"{indent}}}")
+
+    emit(None, "  ")
+    # each unit a cluster naming its nodes, declared above: Graphviz draws a box around them
     lines.extend(_dot_clusters(spec, [u for u in spec.units if _parent_unit(spec, u) is None], "  "))
     for source, target in _edges(spec):
         lines.append(f"  {dot_string(source)} -> {dot_string(target)};")
@@ -272,6 +285,38 @@ def collapse_units_of(spec: Spec, findings: Sequence[Finding]) -> tuple[Spec, li
     collapsed = dataclasses.replace(spec, layers=layers, graph=graph, order=order, units={})
     moved = [dataclasses.replace(f, layer=owner[f.layer]) if f.layer in owner else f for f in findings]
     return collapsed, moved
+
+
+def _dot_node(box: Box) -> str:
+    fill, edge = COLOURS[box.severity]
+    attributes = {
+        "label": dot_string("\n".join(box.lines)),
+        "fillcolor": dot_string(fill),
+        "color": dot_string(edge),
+        "tooltip": dot_string(box.tooltip),
+    }
+    if box.findings:
+        attributes["penwidth"] = "2"
+    return f"{dot_string(box.name)} [{', '.join(f'{k}={v}' for k, v in attributes.items())}];"
+
+
+def drawn_blocks(spec: Spec) -> list[RepeatBlock]:
+    """The spec's repeat blocks, each with the copies this picture draws (a view may leave some out),
+    those left with none left out."""
+    blocks = [replace(b, layers=tuple(n for n in b.layers if n in spec.layers)) for b in spec.repeats]
+    return [block for block in blocks if block.layers]
+
+
+def nesting(blocks: Sequence[RepeatBlock]) -> tuple[dict[int, int | None], dict[str, int]]:
+    """Which block each block lies in (None: the top), and each copy's innermost block, by position
+    in ``blocks`` (outer blocks come first, so the last block holding a copy is its innermost)."""
+    members = [set(block.layers) for block in blocks]
+    parents: dict[int, int | None] = {}
+    homes: dict[str, int] = {}
+    for j, block in enumerate(blocks):
+        parents[j] = next((i for i in reversed(range(j)) if members[j] <= members[i]), None)
+        homes.update(dict.fromkeys(block.layers, j))
+    return parents, homes
 
 
 def _edges(spec: Spec) -> list[tuple[str, str]]:
@@ -405,12 +450,14 @@ def draw(
     sizes = {name: box_size(box) for name, box in drawn.items()}
     centres = layout(spec, sizes)
     paths = routes(spec, centres, sizes)
+    frames = block_frames(spec, centres, sizes)
     xs = [x for name in drawn for x in (centres[name][0] - sizes[name][0] / 2, centres[name][0] + sizes[name][0] / 2)]
     xs += [x for points in paths.values() for x, _ in points]
+    xs += [x for _, (x0, _, x1, _) in frames for x in (x0, x1)]
     left, right = min(xs), max(xs)
     legend_width = _legend_width()
     width = max(right - left, len(heading) * CHAR_WIDTH * TITLE_SIZE / FONT_SIZE, legend_width) + 2 * MARGIN
-    bottom = max(centres[n][1] + sizes[n][1] / 2 for n in drawn)
+    bottom = max([centres[n][1] + sizes[n][1] / 2 for n in drawn] + [y1 for _, (_, _, _, y1) in frames])
     head, foot = 2.2 * LINE_HEIGHT, 2.4 * LINE_HEIGHT
     height = bottom + head + foot + 2 * MARGIN
     middle = (left + right) / 2
@@ -437,11 +484,74 @@ def draw(
             )
         for unit in spec.units:
             _draw_unit(axes, spec, unit, centres, sizes)
+        for block, frame in frames:
+            _draw_frame(axes, block, frame)
         for name, box in drawn.items():
             _draw_box(axes, box, centres[name], sizes[name], link(name) if link else None)
         _draw_legend(axes, middle - legend_width / 2, bottom + foot / 2 + MARGIN / 2)
         picture = _save(figure, form)
     return with_tooltips(picture, drawn) if form == "svg" else picture
+
+
+def block_frames(
+    spec: Spec, centres: Mapping[str, tuple[float, float]], sizes: Mapping[str, tuple[float, float]]
+) -> list[tuple[RepeatBlock, tuple[float, float, float, float]]]:
+    """A frame (left, top, right, bottom) around each repeat block's boxes, a block around inner
+    blocks framed wider for each level of them, so frames nest without touching and each has a
+    strip of its own at the left for its label."""
+    blocks = drawn_blocks(spec)
+    parents, _ = nesting(blocks)
+    levels = dict.fromkeys(range(len(blocks)), 0)
+    for inner in reversed(range(len(blocks))):  # inner blocks come after the blocks around them
+        if (outer := parents[inner]) is not None:
+            levels[outer] = max(levels[outer], levels[inner] + 1)
+    frames = []
+    for j, block in enumerate(blocks):
+        side, pad = FRAME_SIDE * (levels[j] + 1), FRAME_PAD * (levels[j] + 1)
+        frames.append(
+            (
+                block,
+                (
+                    min(centres[n][0] - sizes[n][0] / 2 for n in block.layers) - side,
+                    min(centres[n][1] - sizes[n][1] / 2 for n in block.layers) - pad,
+                    max(centres[n][0] + sizes[n][0] / 2 for n in block.layers) + side,
+                    max(centres[n][1] + sizes[n][1] / 2 for n in block.layers) + pad,
+                ),
+            )
+        )
+    return frames
+
+
+def _draw_frame(axes, block: RepeatBlock, frame: tuple[float, float, float, float]) -> None:
+    """A repeat block as a dashed bracket around its boxes, its count (``RepeatStart x3``) written
+    upwards in the frame's left strip, from its top, where no arrow runs."""
+    from matplotlib.patches import FancyBboxPatch
+
+    left, top, right, bottom = frame
+    axes.add_patch(
+        FancyBboxPatch(
+            (left, top),
+            right - left,
+            bottom - top,
+            boxstyle="round,pad=0,rounding_size=6",
+            facecolor="none",
+            edgecolor="#555555",
+            linestyle="--",
+            linewidth=0.9,
+            zorder=0,
+        )
+    )
+    axes.text(
+        left + FRAME_SIDE / 2,
+        top + FRAME_PAD,
+        block.label,
+        rotation=90,
+        ha="center",
+        va="top",
+        fontsize=FONT_SIZE - 1.5,
+        color="#1b2631",
+        zorder=3,
+    )
 
 
 def box_id(name: str) -> str:
