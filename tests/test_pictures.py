@@ -521,3 +521,15 @@ def test_the_committed_dot_is_what_nnspec_writes_today(tmp_path, monkeypatch):
     assert main(["graph", "specs/seed_activations.yaml", "-o", str(tmp_path / "graph.dot")]) == 0
     committed = ROOT / "docs" / "images" / "seed_activations" / "graph.dot"
     assert (tmp_path / "graph.dot").read_text() == committed.read_text()
+
+
+def test_expanded_names_become_distinct_xml_ids():
+    """Units (Fire/Squeeze) and repeats (Conv[0]) name layers with characters an XML id may not hold;
+    each maps to its own id of letters, digits, '_', '.' and '-'."""
+    from nnspec.report.pictures.diagram import element_id
+
+    names = ["fc1", "Fire/Squeeze", "Conv[0]", "Conv[1]", "Conv[12]", "Conv[1][2]", "Fire[0]/Affine[1]", "y'"]
+    ids = [element_id(name) for name in names]
+    assert ids[:4] == ["fc1", "Fire.Squeeze", "Conv-0", "Conv-1"]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", each) for each in ids)

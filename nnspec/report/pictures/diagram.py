@@ -554,9 +554,23 @@ def _draw_frame(axes, block: RepeatBlock, frame: tuple[float, float, float, floa
     )
 
 
+def element_id(name: str) -> str:
+    """A layer's name as an XML name, for SVG and HTML ids and the links to them: a written name is an
+    identifier, but expanded ones hold '/' (units: Fire/Squeeze) and '[k]' (repeats: Conv[0]), which
+    XML names may not. '/' becomes '.', '[k]' '-k' (neither '.' nor '-' is in an identifier, so two
+    names never share an id), anything else '-uXXXX-'."""
+    out = []
+    for char in name:
+        if char.isascii() and (char.isalnum() or char == "_"):
+            out.append(char)
+        else:
+            out.append({"/": ".", "[": "-", "]": ""}.get(char, f"-u{ord(char):04x}-"))
+    return "".join(out)
+
+
 def box_id(name: str) -> str:
-    """The SVG id of a layer's box (its texts' ids add -text-N): layer names are identifiers."""
-    return f"layer-box-{name}"
+    """The SVG id of a layer's box (its texts' ids add -text-N)."""
+    return f"layer-box-{element_id(name)}"
 
 
 def with_tooltips(svg: bytes, drawn: Mapping[str, Box]) -> bytes:

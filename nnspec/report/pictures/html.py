@@ -26,7 +26,7 @@ from ...runtime.runner import RunResult
 from ...spec.summary import summarize, total_parameters
 from ..results import HEADINGS, MAX_VALUES_SHOWN, format_values, scores, source_lines, to_dict
 from ..summary import NOT_COUNTED_MARK, memory_lines
-from .diagram import MAX_DRAWN_ARROWS, MAX_DRAWN_LAYERS, draw, title
+from .diagram import MAX_DRAWN_ARROWS, MAX_DRAWN_LAYERS, draw, element_id, title
 from .plots import layer_plot, plotted_layers
 from .style import CLEAN, COLOURS, LABELS, SEVERITIES, worst
 
@@ -40,8 +40,8 @@ def escape(text: str, quote: bool = True) -> str:
 
 
 def anchor(layer: str) -> str:
-    """The id of a layer's section (layer names are identifiers, so valid ids as they are)."""
-    return f"layer-{layer}"
+    """The id of a layer's section (diagram.element_id: valid for expanded names too)."""
+    return f"layer-{element_id(layer)}"
 
 
 def check_report_path(path: Path, force: bool) -> None:
