@@ -540,11 +540,15 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _planned_summary(spec, args: argparse.Namespace) -> str:
-    """validate --summary: the model summary, sized for the run nnspec run would make on the spec's own
-    data with --batch-size and --samples (the text report's: it keeps the outputs it shows)."""
+    """validate --summary: the model summary of the view --view names, sized for the run nnspec run
+    would make on the spec's own data with --batch-size and --samples (the text report's: it keeps the
+    outputs it shows)."""
     from .report.results import MAX_VALUES_SHOWN
     from .report.summary import summary_text
     from .runtime.runner import planned_memory
+    from .spec.views import as_view
+
+    spec = as_view(spec, args.view, training=args.training)
 
     if spec.dataset is not None and args.no_data:
         return summary_text(spec, unsized="the run's sample count is in its dataset, which --no-data leaves unread")

@@ -195,3 +195,16 @@ def test_html_report_has_the_cost_table_with_totals(tmp_path, quiet_ranges):
     assert '<a href="#cost">Cost and memory</a>' in html
     # the graph's boxes carry their tooltip
     assert "<title>fc3 (Affine): 850 parameters, 840 multiply-adds per sample" in html
+
+
+def test_validate_summary_counts_the_view_it_is_given(capsys):
+    """--view runtime leaves out the loss and validation layers, so the summary lists and totals the
+    rest: digits.yaml's rows without 'loss' and 'error', and a total of their bytes."""
+    digits = str(SPECS / "digits.yaml")
+    assert main(["validate", "--summary", "--view", "runtime", digits]) == 0
+    table = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in table.splitlines() if re.match(r"^\w+\s+[A-Z]\w+\s+\(", line)}
+    assert "loss" not in rows and "error" not in rows and {"x", "fc1", "probs"} <= set(rows)
+    per_sample = sum(int(row[-2].replace(",", "")) for row in rows.values())  # bytes/sample, hand-summed
+    total = next(line for line in table.splitlines() if line.startswith("total"))
+    assert int(total.split()[-2].replace(",", "")) == per_sample
