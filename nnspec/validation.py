@@ -5,7 +5,8 @@ an unknown property, a dangling input and a shape mismatch together:
 
     loader        YAML -> plain data + source map          (nnspec.spec.loader; readers picks by suffix)
     schema        JSON Schema errors as diagnostics        (nnspec.spec.schema_check)
-    expand        repeats written out, copy by copy        (nnspec.spec.expand)
+    expand        recurrent loops unrolled step by step    (nnspec.spec.recurrence)
+                  and repeats written out, copy by copy    (nnspec.spec.expand)
     graph         layers, wiring, cycles, shapes           (nnspec.spec.graph)
     data          the spec's data: section                 (nnspec.runtime.inputs)
 """
@@ -23,7 +24,7 @@ from .core.diagnostics import Diagnostic, DiagnosticList, SpecError
 from .files.confine import Confinement
 from .runtime.inputs import check_spec_data
 from .runtime.params import check_parameter_files
-from .spec.expand import check_repeat_shapes, expand, expanded_outputs, merge_copy_diagnostics
+from .spec.expand import Expansion, check_repeat_shapes, expand, expanded_outputs, merge_copy_diagnostics
 from .spec.expressions import argument_values, read_arguments
 from .spec.graph import (
     check_settings,
@@ -38,6 +39,7 @@ from .spec.graph import (
 from .spec.loader import Document, load_text
 from .spec.model import Spec
 from .spec.readers import read_spec
+from .spec.recurrence import check_delay_sizes, unroll, unrolled_outputs
 from .spec.schema_check import check_schema
 
 
@@ -145,11 +147,15 @@ def _build_spec(
     written = resolve_layers(raw_layers, broken, doc, diagnostics)
     if isinstance(data.get("checks"), dict):
         check_settings(data["checks"], ("checks",), None, diagnostics)
-    layers, expansion = expand(written, diagnostics)  # repeats written out: from here on, the layers that run
-    if expansion is not None:
+    # recurrent loops unrolled and repeats written out: from here on, the layers that run
+    layers, recurrence = unroll(written, diagnostics, argument_values(arguments))
+    layers, expansion = expand(layers, diagnostics)
+    if expansion is not None or recurrence is not None:
         names = names + list(layers)
     graph = wire(layers, names, diagnostics)
     outputs = output_layers(data, names, layers, graph, diagnostics)
+    if recurrence is not None:
+        outputs = unrolled_outputs(recurrence, data, outputs, diagnostics)
     if expansion is not None:
         outputs = expanded_outputs(expansion, data, outputs, diagnostics)
     order = execution_order(graph, layers) if graph is not None else ()
@@ -158,6 +164,8 @@ def _build_spec(
         check_switched_parameters(layers, raw_layers, diagnostics)
         if expansion is not None:
             check_repeat_shapes(expansion, layers, graph, diagnostics)
+        if recurrence is not None:
+            check_delay_sizes(recurrence, layers, graph, diagnostics)
     # after shapes: a file's shape is checked against the layer's
     check_parameter_files(layers, confinement, read_data, diagnostics)
     check_shared_variables(layers, diagnostics)
@@ -165,6 +173,8 @@ def _build_spec(
     dataset = _check_dataset(doc, data, diagnostics, confinement, read_data)
     if expansion is not None:
         merge_copy_diagnostics(expansion, diagnostics)
+    if recurrence is not None:  # a loop's copies share their parameters: one problem with them, said once
+        merge_copy_diagnostics(Expansion(recurrence.written, {}, {}, dict(recurrence.copies)), diagnostics)
     if diagnostics.errors or broken or graph is None:  # no graph without an error: the test tells mypy
         return None
     return Spec(
@@ -185,7 +195,8 @@ def _build_spec(
         read_data=read_data,
         arguments=arguments,
         view=data.get("view"),
-        written=None if expansion is None else written,
+        written=None if expansion is None and recurrence is None else written,
+        delayed=frozenset() if recurrence is None else frozenset(recurrence.delayed),
     )
 
 

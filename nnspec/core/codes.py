@@ -88,6 +88,11 @@ VIEW_OUTPUT = _code(
     "an output the run's view leaves out (a loss layer in the runtime view): what it outputs instead",
 )
 REPEAT = _code("repeat", "wiring", "a RepeatStart/RepeatEnd block that is not well formed (unpaired, overlapping)")
+RECURRENCE = _code(
+    "recurrence",
+    "wiring",
+    "a recurrent loop that is not well formed: a RecurrentOutput without its RecurrentInput, a Delay outside a loop",
+)
 
 SHAPE = _code("shape", "shape", "shapes a layer cannot take")
 EXPRESSION = _code(

@@ -12,7 +12,6 @@ from __future__ import annotations
 NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
     "Basic": ("AdaptiveSeparableConvolution", "DeformableConvolution", "RNN", "GRU"),
     "IO": ("Constant", "InputFileName", "InputString"),
-    "LoopControl": ("Delay", "RecurrentInput", "RecurrentOutput"),
     "Math": ("BatchDet", "BatchInv", "BatchLogdet"),
     "Normalization": (
         "FusedBatchNormalization",
@@ -52,7 +51,7 @@ NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
     ),
     "Setting": ("Import", "StructureSearch", "TestNetwork"),
     "Spectral": ("FFT", "IFFT"),
-    "Unit": ("Argument", "LSTM", "Unit"),
+    "Unit": ("Argument", "Unit"),
 }
 
 # By case-folded name: no two of NNC's types differ only in case, and `lstm` means LSTM too.

@@ -81,7 +81,7 @@ def resolve_layers(
             for p in layer_type.properties
         }
         params = {p.name: _parameter_source(p, raw.get(p.name, {}), doc.file) for p in layer_type.parameters}
-        targets = {t.name: _target_source(t, raw.get(t.name, {})) for t in layer_type.targets}
+        targets = {t.name: _target_source(t, raw.get(t.name, {}), t.generator) for t in layer_type.targets}
         layer = Layer(name, layer_type, props, inputs, params, index, raw.get("checks", {}), targets)
         layer.expressions = expressions
         _second_operand(layer, raw, diagnostics)
@@ -318,7 +318,7 @@ def _target_source(target: Target, config: dict[str, Any], generator: str = NO_G
     return TargetSource(
         config.get("dataset", target.dataset),
         config.get("generator", generator),
-        float(config.get("generator_multiplier", 1.0)),
+        float(config.get("generator_multiplier", target.multiplier)),
         config.get("input"),
     )
 

@@ -186,12 +186,16 @@ class Spec:
     # A view of a spec: the spec as validated, which the view was derived from (None: this is it).
     as_written: Spec | None = field(default=None, repr=False, compare=False)
     # The layers as written, where they differ from ``layers`` (the layers that run): a spec with
-    # repeats (nnspec.spec.expand) writes one RepeatStart, its block and one RepeatEnd; None otherwise.
+    # repeats (nnspec.spec.expand) writes one RepeatStart, its block and one RepeatEnd, a spec with
+    # recurrent loops (nnspec.spec.recurrence) writes each loop's layers once; None otherwise.
     written: dict[str, Layer] | None = None
+    # The edges that carry a value from one step of a recurrent loop to the next, through a Delay
+    # (nnspec.spec.recurrence): (the input's copy at step t-1, the reader's copy at step t).
+    delayed: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def written_layers(self) -> dict[str, Layer]:
-        """The layers as the spec writes them (its repeats not expanded)."""
+        """The layers as the spec writes them (its repeats and recurrent loops not expanded)."""
         return self.layers if self.written is None else self.written
 
     @property

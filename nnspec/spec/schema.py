@@ -274,13 +274,13 @@ def _target_schema(target: Target) -> dict[str, Any]:
             "dataset": {**_layer_name("The data variable it reads."), "default": target.dataset},
             "generator": {
                 "enum": list(GENERATOR_CHOICES),
-                "default": NO_GENERATOR,
+                "default": target.generator,
                 "description": "Generate the target instead of reading it (None: read the data variable): "
                 f"{generators_described()}, each times generator_multiplier.",
             },
             "generator_multiplier": {
                 "type": "number",
-                "default": 1.0,
+                "default": target.multiplier,
                 "description": "Scale of the generated values.",
             },
             "input": _side_layer(),
