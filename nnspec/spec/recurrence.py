@@ -126,14 +126,13 @@ def unroll(
         return _without_loops(written), recurrence
     recurrence.loops = loops
     expanded = dict(written)
-    for loop in loops:  # upstream loops first: a loop's length may depend on one before it
+    for n, loop in enumerate(loops):  # upstream loops first: a loop's length may depend on one before it
         length = _length(loop, expanded, arguments, diagnostics)
         if length is None:
             return _without_loops(written), recurrence
         loop.length = length
-    if not _small_enough(loops, written, diagnostics):
-        return _without_loops(written), recurrence
-    for loop in loops:
+        if not _small_enough(loops[: n + 1], diagnostics):
+            return _without_loops(written), recurrence
         expanded = _unrolled(loop, expanded, recurrence)
     return expanded, recurrence
 
@@ -142,6 +141,7 @@ def unroll(
 
 # NNC's LSTM unit, layer by layer: (inner name, type, inputs, what it computes). Inputs in NNC's link
 # order; "x" is the step's input (the unit's RecurrentInput), H and C the Delays of h and c.
+LSTM_GATES = ("Affine", "IGate", "FGate", "OGate")  # its Affine layers, whose parameters NNC names by them
 LSTM_UNIT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("RecurrentInput", "RecurrentInput", ("<input>",)),
     ("H", "Delay", ("Mul2_3",)),
@@ -197,10 +197,7 @@ def _lstm_unit(lstm: Layer) -> dict[str, Layer]:
         "H": {"size": size},
         "C": {"size": size},
         "Concatenate": {"axis": axis},
-        **{
-            gate: {"out_shape": size, "parameter_scope": f"{scope}/{gate}"}
-            for gate in ("Affine", "IGate", "FGate", "OGate")
-        },
+        **{gate: {"out_shape": size, "parameter_scope": f"{scope}/{gate}"} for gate in LSTM_GATES},
     }
     initial = {"H": lstm.targets["H"], "C": lstm.targets["C"]}
     unit = {}
@@ -418,17 +415,12 @@ def _length(
     source = loop.start.inputs[0]
     if source not in layers:
         return None
-    before = {name: dataclasses.replace(layers[name]) for name in nx.ancestors(_graphs(layers)[1], source) | {source}}
-    if any(layer.type.name in RECURRENT_TYPES and name != source for name, layer in before.items()):
-        before = {n: l for n, l in before.items() if l.type is not DELAY}
-    graph: nx.DiGraph[str] = nx.DiGraph()
-    graph.add_nodes_from(before)
-    graph.add_edges_from(
-        (s, l.name) for l in before.values() for s in [*l.inputs, *l.side_inputs().values()] if s in before
-    )
-    infer_shapes(
-        execution_order(graph, before), before, DiagnosticList(diagnostics.file, diagnostics.source_map), arguments
-    )
+    step_graph = _graphs(layers)[1]
+    needed = nx.ancestors(step_graph, source) | {source}
+    before = {name: dataclasses.replace(layers[name]) for name in layers if name in needed}
+    graph = step_graph.subgraph(before)
+    scratch = DiagnosticList(diagnostics.file, diagnostics.source_map)  # the whole network's inference reports
+    infer_shapes(execution_order(graph, before), before, scratch, arguments)
     shape = before[source].shape
     if shape is None:
         return None
@@ -445,7 +437,7 @@ def _length(
     return shape[axis]
 
 
-def _small_enough(loops: list[Loop], layers: Mapping[str, Layer], diagnostics: DiagnosticList) -> bool:
+def _small_enough(loops: list[Loop], diagnostics: DiagnosticList) -> bool:
     count = sum(loop.length * (len(loop.body) + 1) for loop in loops)
     if count <= MAX_UNROLLED_LAYERS:
         return True

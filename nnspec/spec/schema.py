@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 from ..layers.catalog import KINDS, LayerType, Parameter, Property, Target, whole_catalog
-from ..layers.generators import GENERATOR_CHOICES, NO_GENERATOR, generators_described
+from ..layers.generators import GENERATOR_CHOICES, generators_described
 from .expressions import ARGUMENT_TYPES, EXPRESSION_KINDS
 from .views import DEFAULT_VIEW, VIEWS
 
