@@ -35,6 +35,7 @@ from .catalog import (
     same_shape,
     unary,
 )
+from .others import stack_estimate
 
 
 def _marker(x):
@@ -132,6 +133,7 @@ RECURRENT_INPUT = register(
         "sharing one set of parameters (docs/spec.md, Recurrence).",
         forward=_recurrent_step,
         infer_shape=recurrent_step_shape,
+        estimate=lambda inputs, shapes, props, params, dtype: inputs[0],  # a step holds values of the sequence
         fresh_output=True,
         properties=(Property("axis", "uint", 0, "The axis of the time steps (batch axis excluded)."),),
     )
@@ -146,6 +148,7 @@ RECURRENT_OUTPUT = register(
         "step along a new axis `axis`. Reading it reads the whole sequence.",
         forward=_stack_steps,
         infer_shape=_stacked_shape,
+        estimate=stack_estimate,
         arity=Arity(1, None),  # one written input; the unrolled layer reads its every step
         fresh_output=True,
         properties=(Property("axis", "uint", 0, "Position of the new axis of the steps (batch axis excluded)."),),
