@@ -434,7 +434,8 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
     for cycle in cycles:
         loop = " -> ".join(cycle + [cycle[0]])
         diagnostics.add(
-            f"the layers form a cycle: {loop}; a network must be acyclic",
+            f"the layers form a cycle: {loop}; a network must be acyclic, but for a Delay's input (a Delay "
+            "reads its input's value at the step before, in a recurrent loop)",
             _read_at(layers[cycle[0]], cycle[-1]),
             code=codes.CYCLE,
             layer=cycle[0],

@@ -121,6 +121,10 @@ def unroll(
         return layers, None
     written, loop_ids = _lstms_written_out(layers, diagnostics)
     recurrence = Recurrence(written, [])
+    if not nx.is_directed_acyclic_graph(_graphs(written)[1]):
+        # a cycle not through a Delay: wiring reports it, naming its layers, once the cycles through
+        # the Delays, which a network may have, are out of its way
+        return {name: layer for name, layer in written.items() if layer.type is not DELAY}, recurrence
     loops = _loops(written, loop_ids, diagnostics)
     if loops is None:
         return _without_loops(written), recurrence
@@ -244,8 +248,6 @@ def _loops(layers: dict[str, Layer], loop_ids: Mapping[str, str], diagnostics: D
     if not _one_input_each(layers, diagnostics):
         return None
     whole, step = _graphs(layers)
-    if not nx.is_directed_acyclic_graph(step):
-        return None  # a cycle not through a Delay: wiring reports it, naming its layers
     order = list(nx.lexicographical_topological_sort(step, key=lambda n: layers[n].index))
     position = {name: n for n, name in enumerate(order)}
     starts = [n for n in order if layers[n].type is RECURRENT_INPUT]
@@ -270,7 +272,19 @@ def _loops(layers: dict[str, Layer], loop_ids: Mapping[str, str], diagnostics: D
         body = frozenset((nx.descendants(whole, start) & upstream) - {start, end})
         loops.append(Loop(layers[start], layers[end], body, loop_ids.get(start, start)))
     for start in starts:
-        if start not in paired:
+        claimed = next((loop for loop in loops if loop.end.name in nx.descendants(whole, start)), None)
+        if start not in paired and claimed is not None:
+            diagnostics.add(
+                f"RecurrentInput '{start}' leads to RecurrentOutput '{claimed.end.name}', whose loop starts at "
+                f"RecurrentInput '{claimed.start.name}': a recurrent loop has one RecurrentInput (nnspec unrolls no "
+                "loop inside another; to step through two sequences together, concatenate them before one "
+                "RecurrentInput)",
+                ("layers", layers[start].index),
+                code=codes.RECURRENCE,
+                layer=start,
+            )
+            ok = False
+        elif start not in paired:
             diagnostics.add(
                 f"RecurrentInput '{start}' has no RecurrentOutput downstream: add "
                 "{name: RecurrentOutput, type: RecurrentOutput} after the last layer of the step",
