@@ -1,8 +1,7 @@
-"""The LoopControl layers (RepeatStart, RepeatEnd, RecurrentInput, RecurrentOutput, Delay) and LSTM checked against an independent reference.
+"""The LoopControl layers and LSTM checked against an independent reference.
 
-The two layers are markers: the expansion (nnspec.spec.expand) writes their block out, so what
-they do is what the network around them computes. The recurrent layers (at the end) are unrolled
-likewise (nnspec.spec.recurrence), and checked against numpy on the whole sequence. The reference applies the block's formula
+RepeatStart and RepeatEnd are markers: the expansion (nnspec.spec.expand) writes their block out, so
+what they do is what the network around them computes. The reference applies the block's formula
 ``times`` times in plain Python floats, value by value: a block of MulScalar(value 0.5) then
 AddScalar(value 1) maps v to 0.5 v + 1, and k iterations of it give
 0.5^k v + 2 (1 - 0.5^k). Every step is exact in binary floating point for these inputs
@@ -69,6 +68,7 @@ def test_default_times_is_nncs() -> None:
 
 # --- recurrence: RecurrentInput, RecurrentOutput, Delay, LSTM ------------------------------------
 #
+# Unrolled over the sequence likewise (nnspec.spec.recurrence).
 # Their references are numpy on the whole sequence: a RecurrentInput -> RecurrentOutput pair moves the
 # time axis (o = moveaxis(x, in_axis, out_axis)); a Delay shifts the sequence one step (o_t = x_{t-1},
 # o_0 = its Initial); an LSTM is NNC's LSTM unit's formula, step by step in float64.

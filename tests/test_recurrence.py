@@ -14,7 +14,6 @@ Three independent references:
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 import nnspec
 from nnspec.spec.recurrence import step_name
@@ -48,7 +47,7 @@ def hand_unrolled() -> str:
     previous = "h0"
     for t in range(STEPS):
         lines += [
-            f"  - {{name: Slice_{t}, type: Slice, input: x, start: [{t}, 0], stop: [{t + 1}, {FEATURES}], step: [1, 1]}}",
+            f"  - {{name: Slice_{t}, type: Slice, input: x, start: [{t}, 0], stop: [{t + 1}, {FEATURES}]}}",
             f"  - {{name: Step_{t}, type: Reshape, out_shape: [{FEATURES}]}}",
             f"  - {{name: Concatenate_{t}, type: Concatenate, input: [Step_{t}, {previous}], axis: 0}}",
             f"  - {{name: Affine_{t}, type: Affine, out_shape: {STATE}, parameter_scope: Affine}}",
