@@ -36,6 +36,9 @@ layers:
 """
 
 
+ONE_STEP = "step: [1, 1]"
+
+
 def hand_unrolled() -> str:
     lines = [
         "nnspec: 1",
@@ -47,7 +50,7 @@ def hand_unrolled() -> str:
     previous = "h0"
     for t in range(STEPS):
         lines += [
-            f"  - {{name: Slice_{t}, type: Slice, input: x, start: [{t}, 0], stop: [{t + 1}, {FEATURES}]}}",
+            f"  - {{name: Slice_{t}, type: Slice, input: x, start: [{t}, 0], stop: [{t + 1}, {FEATURES}], {ONE_STEP}}}",
             f"  - {{name: Step_{t}, type: Reshape, out_shape: [{FEATURES}]}}",
             f"  - {{name: Concatenate_{t}, type: Concatenate, input: [Step_{t}, {previous}], axis: 0}}",
             f"  - {{name: Affine_{t}, type: Affine, out_shape: {STATE}, parameter_scope: Affine}}",
