@@ -54,6 +54,7 @@ EXPECTED: dict[str, set[tuple[str, str]]] = {
     "arguments.yaml": {("scale-drift", "fc")},
     "vae_side_inputs.yaml": set(),  # side inputs from a layer and a generator, shown as they are
     "repeat_residual.yaml": set(),  # a residual block repeated: every copy stays in scale
+    "elman_net.yaml": set(),  # a recurrent loop unrolled over 28 steps: h stays within tanh's range
 }
 SHOWCASES = {
     "lenet.yaml",
@@ -62,6 +63,7 @@ SHOWCASES = {
     "arguments.yaml",
     "vae_side_inputs.yaml",
     "repeat_residual.yaml",
+    "elman_net.yaml",
 }
 
 
