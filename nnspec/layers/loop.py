@@ -134,7 +134,6 @@ RECURRENT_INPUT = register(
         forward=_recurrent_step,
         infer_shape=recurrent_step_shape,
         estimate=lambda inputs, shapes, props, params, dtype: inputs[0],  # a step holds values of the sequence
-        fresh_output=True,
         properties=(Property("axis", "uint", 0, "The axis of the time steps (batch axis excluded)."),),
     )
 )
@@ -150,7 +149,6 @@ RECURRENT_OUTPUT = register(
         infer_shape=_stacked_shape,
         estimate=stack_estimate,
         arity=Arity(1, None),  # one written input; the unrolled layer reads its every step
-        fresh_output=True,
         properties=(Property("axis", "uint", 0, "Position of the new axis of the steps (batch axis excluded)."),),
     )
 )

@@ -4,7 +4,7 @@ Taken from Neural Network Console's layer definitions (sony/nnc-desktop,
 ``settings/NNabla/layer_component/<category>/<Type>.txt``), less the types nnspec's catalog
 has, plus nnabla's recurrent functions (RNN, GRU) that NNC users meet as layers. A spec that
 names one of these was written for NNC: it gets "not supported yet", not a typo suggestion
-that would point at an unrelated type (LSTM -> ELU).
+that would point at an unrelated type (GRU -> ELU).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
     "Unit": ("Argument", "Unit"),
 }
 
-# By case-folded name: no two of NNC's types differ only in case, and `lstm` means LSTM too.
+# By case-folded name: no two of NNC's types differ only in case, and `gru` means GRU too.
 _BY_FOLDED = {name.lower(): (name, category) for category, names in NNC_TYPES_NOT_SUPPORTED.items() for name in names}
 
 
