@@ -178,6 +178,15 @@ def _lstms_written_out(
         if layer.type is not LSTM:
             written[name] = layer
             continue
+        if layer.expressions:  # the unit is written out before shapes are known, so its properties must be
+            diagnostics.add(
+                f"layer {layer.title} writes {', '.join(sorted(layer.expressions))} as an expression; an LSTM's "
+                "properties must be values (its unit's layers are written out before the shapes are known)",
+                ("layers", layer.index, sorted(layer.expressions)[0]),
+                code=codes.EXPRESSION,
+                layer=name,
+            )
+            continue
         if len(layer.inputs) != 1:
             diagnostics.add(
                 f"layer {layer.title} takes exactly 1 input; got {len(layer.inputs)} ({', '.join(layer.inputs)})",
@@ -342,6 +351,15 @@ def _delays_inside(loops: list[Loop], layers: Mapping[str, Layer], diagnostics: 
     for layer in layers.values():
         if layer.type is not DELAY:
             continue
+        if layer.props["size"] is None and "size" not in layer.expressions:
+            diagnostics.add(
+                f"Delay {layer.title} needs size: the shape of the value it carries to the next step (its "
+                "input's shape; NNC writes it)",
+                ("layers", layer.index),
+                code=codes.RECURRENCE,
+                layer=layer.name,
+            )
+            ok = False
         loop = inside.get(layer.name)
         source = layer.inputs[0]
         if loop is None or (source not in loop.body and source != loop.start.name):
