@@ -148,10 +148,12 @@ RECURRENT_OUTPUT = register(
         forward=_stack_steps,
         infer_shape=_stacked_shape,
         estimate=stack_estimate,
-        arity=Arity(1, None),  # one written input; the unrolled layer reads its every step
         properties=(Property("axis", "uint", 0, "Position of the new axis of the steps (batch axis excluded)."),),
     )
 )
+
+# The unrolled RecurrentOutput: it reads its input's copy at every step (not in the catalog: the expansion makes it).
+STACKED_STEPS = dataclasses.replace(RECURRENT_OUTPUT, arity=Arity(1, None))
 
 INITIAL = Target(
     "Initial",

@@ -43,7 +43,16 @@ import networkx as nx
 from ..core import codes
 from ..core.diagnostics import DiagnosticList
 from ..layers.catalog import LayerType, format_shape, layer_types
-from ..layers.loop import DELAY, DELAY_START, LSTM, RECURRENT_INPUT, RECURRENT_OUTPUT, RECURRENT_TYPES, STEP
+from ..layers.loop import (
+    DELAY,
+    DELAY_START,
+    LSTM,
+    RECURRENT_INPUT,
+    RECURRENT_OUTPUT,
+    RECURRENT_TYPES,
+    STACKED_STEPS,
+    STEP,
+)
 from .expressions import Unusable, Value
 from .model import Layer, ParameterSource, TargetSource
 
@@ -502,7 +511,7 @@ def _unrolled(loop: Loop, layers: dict[str, Layer], recurrence: Recurrence) -> d
                         recurrence.copies[copy.name] = (member, (t,))
         elif name == loop.end.name:
             inputs = [_resolve(loop, layer.inputs[0], t, layers, None, recurrence) for t in range(loop.length)]
-            unrolled[name] = dataclasses.replace(layer, inputs=inputs)
+            unrolled[name] = dataclasses.replace(layer, type=STACKED_STEPS, inputs=inputs)
         elif name not in loop.body:
             unrolled[name] = layer
     return unrolled
