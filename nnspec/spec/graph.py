@@ -608,10 +608,14 @@ def _check_side_shapes(layer: Layer, layers: dict[str, Layer], diagnostics: Diag
         given, needed = layers[source].shape if source in layers else None, layer.target_shapes.get(pin)
         if given is None or needed is None or given == needed:
             continue  # a shape that could not be inferred has its error already
+        why = (  # a Delay's first step has no input: its size sets the shape
+            f"as its input {format_shape(layers[layer.inputs[0]].inferred_shape)} makes it"
+            if layer.inputs
+            else "as its size makes it"
+        )
         diagnostics.add(
-            f"{pin} of layer {layer.title} must have shape {format_shape(needed)} (as its input "
-            f"{format_shape(layers[layer.inputs[0]].inferred_shape)} makes it), but layer {layers[source].title} "
-            f"gives {format_shape(given)}",
+            f"{pin} of layer {layer.title} must have shape {format_shape(needed)} ({why}), but layer "
+            f"{layers[source].title} gives {format_shape(given)}",
             ("layers", layer.index, pin, "input"),
             code=codes.SHAPE,
             layer=layer.name,
