@@ -233,3 +233,13 @@ def test_the_picture_dashes_the_edges_through_a_delay() -> None:
     assert dashed == [
         f'"Tanh_RecurrentInput[{t}]" -> "Concatenate_RecurrentInput[{t + 1}]" [style=dashed];' for t in range(STEPS - 1)
     ]
+
+
+def test_a_problem_every_step_shares_is_reported_once(tmp_path) -> None:
+    """The steps share their parameters: a missing parameter file is one error, not one per step."""
+    path = tmp_path / "spec.yaml"
+    written = f"  - {{name: Affine, type: Affine, out_shape: {STATE}}}"
+    path.write_text(ELMAN.replace(written, written[:-1] + ", W: {file: missing.npy}}"))
+    [diagnostic] = validate(path)
+    assert diagnostic.code == "missing-file" and diagnostic.line == 8
+    assert f"(the same for {STEPS} copies of the layer)" in diagnostic.message
