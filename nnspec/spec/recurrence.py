@@ -54,6 +54,7 @@ from ..layers.loop import (
     STEP,
 )
 from .expressions import Unusable, Value
+from .graph import execution_order, infer_shapes
 from .model import Layer, ParameterSource, TargetSource
 
 # The most layers the loops may unroll to (as nnspec.spec.expand's cap for repeats).
@@ -451,8 +452,6 @@ def _length(
     """How many steps a loop runs: its input's length along the RecurrentInput's axis. The shapes of
     the layers before the loop are inferred on copies of them (their errors are reported by the shape
     inference of the whole network later); None if that shape is unknown or the axis out of range."""
-    from .graph import execution_order, infer_shapes  # graph imports nothing of this module's
-
     source = loop.start.inputs[0]
     if source not in layers:
         return None
