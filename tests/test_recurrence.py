@@ -243,3 +243,12 @@ def test_a_problem_every_step_shares_is_reported_once(tmp_path) -> None:
     [diagnostic] = validate(path)
     assert diagnostic.code == "missing-file" and diagnostic.line == 8
     assert f"(the same for {STEPS} copies of the layer)" in diagnostic.message
+
+
+def test_an_lstms_steps_can_be_outputs_and_plotted() -> None:
+    """Its layers' names hold a '/' (LSTM/Tanh_LSTM[2]): outputs: takes them, and a plot's file is flat."""
+    from nnspec.report.pictures.plots import plot_file_names
+
+    spec = nnspec.loads(LSTM_SPEC.replace("{extra}", "") + 'outputs: ["LSTM/Tanh_2_LSTM[2]", LSTM]\n')
+    assert spec.outputs == ["LSTM/Tanh_2_LSTM[2]", "LSTM"]
+    assert plot_file_names(["LSTM/Tanh_2_LSTM[2]"]) == {"LSTM/Tanh_2_LSTM[2]": "LSTM.Tanh_2_LSTM[2].png"}

@@ -19,8 +19,9 @@ from .views import DEFAULT_VIEW, VIEWS
 
 FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
-# A layer of the expanded network: a written name, or a copy of one made by a repeat (Conv_5[0], Conv_5[1][2]).
-EXPANDED_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*(\\[[0-9]+\\])*$"
+# A layer of the expanded network: a written name, or a copy of one made by a repeat (Conv_5[0], Conv_5[1][2]),
+# a recurrent loop (Tanh_RecurrentInput[3]) or an LSTM, whose layers are its unit's under its name (LSTM/Tanh_LSTM[3]).
+EXPANDED_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*(\\[[0-9]+\\])*$"
 DTYPES = ("float32", "float64")
 LAYER_KEYS = ("name", "type", "input", "checks")  # keys every layer has besides its properties and parameters
 
