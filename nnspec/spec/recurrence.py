@@ -153,8 +153,8 @@ def unroll(
 
 # --- the LSTM unit ------------------------------------------------------------------------------
 
-# NNC's LSTM unit, layer by layer: (inner name, type, inputs, what it computes). Inputs in NNC's link
-# order; "x" is the step's input (the unit's RecurrentInput), H and C the Delays of h and c.
+# NNC's LSTM unit, layer by layer: (inner name, type, inputs), inputs in NNC's link order; "<input>" is
+# the LSTM's input, H and C are the Delays of h and c (their Initial: the LSTM's H and C).
 LSTM_GATES = ("Affine", "IGate", "FGate", "OGate")  # its Affine layers, whose parameters NNC names by them
 LSTM_UNIT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("RecurrentInput", "RecurrentInput", ("<input>",)),
