@@ -16,7 +16,8 @@ NnpLoader, which unrolls their recurrent loops (nnabla's expander), and runs the
 - the input ``Input`` is uniform in 0..1 (3 samples, seeded), the Delays' initial values are 0
   (NNC's Constant 0 generator);
 - ``<network>.npz`` holds the input ``x``, nnabla's output (``output``), the recurrent loops'
-  outputs by their NNC names, the parameter sums, and ``nnabla_version``.
+  outputs by their NNC names, the parameter sums, the names of the unrolled network's variables
+  (``variables``, one a line: ``Affine_2_RecurrentInput[3]``, ...) and ``nnabla_version``.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def run_network(text: str, output: str, kept: tuple[str, ...]) -> dict[str, np.n
     result = {"x": network.inputs["Input"].d.astype(np.float32), "output": targets[0].d.copy()}
     result.update({name: network.variables[name].d.copy() for name in kept})
     result.update({f"sum:{name}": np.float64(value.astype(np.float64).sum()) for name, value in values.items()})
+    result["variables"] = np.array("\n".join(sorted(network.variables)))  # nnabla's names, one a line
     result["nnabla_version"] = np.array(nn.__version__)
     return result
 
@@ -85,7 +87,7 @@ def main(argv: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for network, (variable, output, kept) in NETWORKS.items():
         arrays = run_network(export_text(nntxt_py, variable), output, kept)
-        np.savez(OUT / f"{network}.npz", **arrays)
+        np.savez_compressed(OUT / f"{network}.npz", **arrays)
         print(f"wrote {OUT / network}.npz: output {arrays['output'].shape}")
     return 0
 

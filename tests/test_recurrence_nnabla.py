@@ -63,3 +63,16 @@ def test_nnspec_computes_what_nnabla_computes(network: str) -> None:
     nnabla_name = "RecurrentOutput" if network == "elman_net" else "RecurrentOutput_2"
     np.testing.assert_allclose(result.outputs[loop_output], expected[nnabla_name], rtol=0, atol=1e-5)
     assert str(expected["nnabla_version"]) == "1.39.0"
+
+
+def test_steps_and_parameters_are_named_as_nnabla_names_them() -> None:
+    """nnabla 1.39 names the unrolled elman_net's values ``Affine_2_RecurrentInput[3]`` and keeps one
+    ``Affine_2/affine/W`` for every step: nnspec's copies and parameter keys are those names."""
+    variables = set(str(np.load(FIXTURES / "elman_net.npz")["variables"]).splitlines())
+    spec = nnspec.load(FIXTURES / "elman_net.yaml")
+    steps = {name for name in spec.layers if "_RecurrentInput[" in name}
+    assert len(steps) == 4 * 28 + 1  # RecurrentInput, Concatenate, Affine_2, Tanh per step; Delay at step 0
+    assert steps <= variables
+    keys = {layer.parameter_key(p) for layer in spec.layers.values() for p in layer.parameter_shapes}
+    assert keys == {"Affine_2/affine/W", "Affine_2/affine/b", "Affine/affine/W", "Affine/affine/b"}
+    assert keys <= variables
