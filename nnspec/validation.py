@@ -5,7 +5,8 @@ an unknown property, a dangling input and a shape mismatch together:
 
     loader        YAML -> plain data + source map          (nnspec.spec.loader; readers picks by suffix)
     schema        JSON Schema errors as diagnostics        (nnspec.spec.schema_check)
-    expand        repeats written out, copy by copy        (nnspec.spec.expand)
+    expand        recurrent loops unrolled step by step    (nnspec.spec.recurrence)
+                  and repeats written out, copy by copy    (nnspec.spec.expand)
     graph         layers, wiring, cycles, shapes           (nnspec.spec.graph)
     data          the spec's data: section                 (nnspec.runtime.inputs)
 """
@@ -23,7 +24,14 @@ from .core.diagnostics import Diagnostic, DiagnosticList, SpecError
 from .files.confine import Confinement
 from .runtime.inputs import check_spec_data
 from .runtime.params import check_parameter_files
-from .spec.expand import check_repeat_shapes, expand, expanded_outputs, merge_copy_diagnostics, repeat_blocks
+from .spec.expand import (
+    Expansion,
+    check_repeat_shapes,
+    expand,
+    expanded_outputs,
+    merge_copy_diagnostics,
+    repeat_blocks,
+)
 from .spec.expressions import argument_values, read_arguments
 from .spec.graph import (
     check_settings,
@@ -39,6 +47,7 @@ from .spec.loader import Document, load_text
 from .spec.model import Layer, Spec
 from .spec.networks import MAIN, Network, NetworkTable, chosen_network, flatten
 from .spec.readers import read_spec
+from .spec.recurrence import check_delay_sizes, unroll, unrolled_outputs
 from .spec.schema_check import check_schema
 from .spec.units import expand_units, has_units
 
@@ -175,17 +184,21 @@ def _build_spec(
     written = main_written if chosen is None else networks[chosen].layers
     if isinstance(data.get("checks"), dict):
         check_settings(data["checks"], ("checks",), None, diagnostics)
-    # repeats written out (their times read from the arguments): from here on, the layers that run
-    layers, expansion = expand(written, diagnostics, argument_values(arguments))
+    # recurrent loops unrolled, repeats written out (their times read from the arguments), units
+    # written out (in the repeats' copies too): from here on, the layers that run
+    layers, recurrence = unroll(written, diagnostics, argument_values(arguments))
+    layers, expansion = expand(layers, diagnostics, argument_values(arguments))
     unit_outputs: dict[str, str] = {}
     units: dict[str, Any] = {}
-    if has_units(layers):  # units written out, in the repeats' copies too
+    if has_units(layers):
         layers, unit_outputs, units = expand_units(layers, networks, chosen, diagnostics, doc.file)
-    if expansion is not None or units:
+    if expansion is not None or recurrence is not None or units:
         names = names + list(layers)
     graph = wire(layers, names, diagnostics)
     listed = data if chosen is None else {}  # outputs: names the main network's layers
     outputs = output_layers(listed, names, layers, graph, diagnostics)
+    if recurrence is not None:
+        outputs = unrolled_outputs(recurrence, listed, outputs, diagnostics)
     if expansion is not None:
         outputs = expanded_outputs(expansion, listed, outputs, diagnostics)
     outputs = [unit_outputs.get(name, name) for name in outputs]  # a unit named: its output layer
@@ -197,6 +210,8 @@ def _build_spec(
             # a unit's copy in a repeat is known there by its name: its output layer stands for it
             seen = {**layers, **{unit: layers[out] for unit, out in unit_outputs.items() if out in layers}}
             check_repeat_shapes(expansion, seen, graph, diagnostics)
+        if recurrence is not None:
+            check_delay_sizes(recurrence, layers, graph, diagnostics)
     # after shapes: a file's shape is checked against the layer's
     check_parameter_files(layers, confinement, read_data, diagnostics)
     check_shared_variables(layers, diagnostics)
@@ -204,6 +219,8 @@ def _build_spec(
     dataset = _check_dataset(doc, data, diagnostics, confinement, read_data)
     if expansion is not None:
         merge_copy_diagnostics(expansion, diagnostics)
+    if recurrence is not None:  # a loop's copies share their parameters: one problem with them, said once
+        merge_copy_diagnostics(Expansion(recurrence.written, {}, {}, dict(recurrence.copies)), diagnostics)
     if diagnostics.errors or broken or graph is None:  # no graph without an error: the test tells mypy
         return None
     return Spec(
@@ -224,8 +241,9 @@ def _build_spec(
         read_data=read_data,
         arguments=arguments,
         view=data.get("view"),
-        written=None if expansion is None and not units else written,
+        written=None if expansion is None and recurrence is None and not units else written,
         repeats=() if expansion is None else repeat_blocks(expansion),
+        delayed=frozenset() if recurrence is None else frozenset(recurrence.delayed),
         network=chosen,
         networks=networks,
         main_layers=main_written if chosen is not None else None,

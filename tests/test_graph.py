@@ -75,7 +75,12 @@ def test_a_self_loop_is_a_cycle():
     with pytest.raises(SpecError) as caught:
         nnspec.loads("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2]}\n  - {name: t, type: Tanh, input: t}\n")
     [d] = caught.value.diagnostics
-    assert (d.code, d.line, d.message) == ("cycle", 4, "the layers form a cycle: t -> t; a network must be acyclic")
+    assert (d.code, d.line, d.message) == (
+        "cycle",
+        4,
+        "the layers form a cycle: t -> t; a network must be acyclic, but for a Delay's input (a Delay reads its "
+        "input's value at the step before, in a recurrent loop)",
+    )
 
 
 def test_inputs_reading_one_variable_must_agree_on_its_size():

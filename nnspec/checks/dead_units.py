@@ -81,8 +81,11 @@ def _constant_output(c: Context) -> str | None:
     out = c.output
     if c.samples < 2 or not out.finite or out.varies:
         return None
-    if not any(received.varies for received in c.inputs):
-        return None  # it received the same values on every sample: the layer before it is the one to report
+    if not c.inputs or not all(received.varies for received in c.inputs):  # no input: a Delay's Initial
+        # An input the same on every sample: the layer before it is the one to report, or, where the
+        # others vary, the constant input explains the output (a gate times a recurrent loop's zero state
+        # at step 0: f * c0 with c0 = 0).
+        return None
     return (
         f"{c.layer.title}: its output is the same for every one of {c.samples} samples (values {_span(out)}): "
         "it ignores its input; look for saturation or dead units before it"

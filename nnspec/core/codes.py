@@ -93,6 +93,11 @@ UNIT = _code(
     "unit", "wiring", "a Unit, or the network it calls, that cannot be expanded (not one Input or not one output)"
 )
 UNIT_RECURSION = _code("unit-recursion", "wiring", "a network reaching itself through units")
+RECURRENCE = _code(
+    "recurrence",
+    "wiring",
+    "a recurrent loop that is not well formed: a RecurrentOutput without its RecurrentInput, a Delay outside a loop",
+)
 
 SHAPE = _code("shape", "shape", "shapes a layer cannot take")
 EXPRESSION = _code(

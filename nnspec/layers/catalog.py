@@ -183,6 +183,10 @@ class Target:
     description: str
     dataset: str = "y"
     shape: Callable[[Sequence[Shape], Mapping[str, Any]], Shape] = lambda shapes, props: shapes[0]
+    # Its source when the spec writes none: a loss's target reads data (generator "None"); a Delay's
+    # Initial is NNC's Constant 0.
+    generator: str = "None"
+    multiplier: float = 1.0
 
 
 @dataclass(frozen=True)

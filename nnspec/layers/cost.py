@@ -150,6 +150,9 @@ NO_COST = frozenset(
     "Unpooling".split()
     # The loop markers: expanded away before a run (nnspec.spec.expand), their copies' layers cost what they cost.
     + ["RepeatStart", "RepeatEnd"]
+    # The recurrent layers: unrolled before a run (nnspec.spec.recurrence); a RecurrentInput's step is a slice,
+    # a RecurrentOutput a Stack, a Delay moves a value (none of them count in NNC), and an LSTM is its unit's layers.
+    + ["RecurrentInput", "RecurrentOutput", "Delay", "LSTM"]
 )
 
 # Layer types whose count nnspec does not know: NOT_COUNTED, not zeros that would pass for free. None today

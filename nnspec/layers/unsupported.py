@@ -4,7 +4,7 @@ Taken from Neural Network Console's layer definitions (sony/nnc-desktop,
 ``settings/NNabla/layer_component/<category>/<Type>.txt``), less the types nnspec's catalog
 has, plus nnabla's recurrent functions (RNN, GRU) that NNC users meet as layers. A spec that
 names one of these was written for NNC: it gets "not supported yet", not a typo suggestion
-that would point at an unrelated type (LSTM -> ELU).
+that would point at an unrelated type (GRU -> ELU).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
     "Basic": ("AdaptiveSeparableConvolution", "DeformableConvolution", "RNN", "GRU"),
     "IO": ("Constant", "InputFileName", "InputString"),
-    "LoopControl": ("Delay", "RecurrentInput", "RecurrentOutput"),
     "Math": ("BatchDet", "BatchInv", "BatchLogdet"),
     "Normalization": (
         "FusedBatchNormalization",
@@ -52,10 +51,10 @@ NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
     ),
     "Setting": ("Import", "StructureSearch", "TestNetwork"),
     "Spectral": ("FFT", "IFFT"),
-    "Unit": ("Argument", "LSTM"),
+    "Unit": ("Argument",),
 }
 
-# By case-folded name: no two of NNC's types differ only in case, and `lstm` means LSTM too.
+# By case-folded name: no two of NNC's types differ only in case, and `gru` means GRU too.
 _BY_FOLDED = {name.lower(): (name, category) for category, names in NNC_TYPES_NOT_SUPPORTED.items() for name in names}
 
 

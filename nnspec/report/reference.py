@@ -122,8 +122,14 @@ def markdown() -> str:
                     f"initializers: {', '.join(p.initializers)}."
                 )
             for target in t.targets:
+                default = (
+                    f"dataset: {target.dataset}"
+                    if target.generator == "None"
+                    else f"generator: {target.generator}, generator_multiplier: {format_number(target.multiplier, 6)}"
+                )
+                other = "`{dataset: ...}`, " if target.generator != "None" else ""
                 out.append(
-                    f"- Target `{target.name}` (`{target.name}: {{dataset: {target.dataset}}}` by default; or "
+                    f"- Target `{target.name}` (`{target.name}: {{{default}}}` by default; or {other}"
                     f"`{{generator: ...}}`, `{{input: LAYER}}`): {target.description}."
                 )
             if t.operand is not None:

@@ -133,9 +133,10 @@ def scores(result: RunResult) -> dict[str, dict[str, Any]]:
 
 
 def _received(result: RunResult, name: str) -> list[TensorStats]:
-    """Statistics of what a layer received: its inputs' outputs (a source layer: its data)."""
+    """Statistics of what a layer received: its inputs' outputs (a source layer: its data; a layer of no
+    input, a Delay's first step: the Initial it gives)."""
     layer = result.spec.layers[name]
-    if layer.type.is_source:
+    if layer.type.is_source or not layer.inputs:
         return [result.stats[name].output]
     return [result.stats[source].output for source in layer.inputs]
 

@@ -85,7 +85,7 @@ def resolve_layers(
             for p in layer_type.properties
         }
         params = {p.name: _parameter_source(p, raw.get(p.name, {}), doc.file) for p in layer_type.parameters}
-        targets = {t.name: _target_source(t, raw.get(t.name, {})) for t in layer_type.targets}
+        targets = {t.name: _target_source(t, raw.get(t.name, {}), t.generator) for t in layer_type.targets}
         layer = Layer(name, layer_type, props, inputs, params, index, raw.get("checks", {}), targets)
         layer.expressions = expressions
         _second_operand(layer, raw, diagnostics)
@@ -326,7 +326,7 @@ def _target_source(target: Target, config: dict[str, Any], generator: str = NO_G
     return TargetSource(
         config.get("dataset", target.dataset),
         config.get("generator", generator),
-        float(config.get("generator_multiplier", 1.0)),
+        float(config.get("generator_multiplier", target.multiplier)),
         config.get("input"),
     )
 
@@ -442,7 +442,8 @@ def wire(layers: dict[str, Layer], names: list[str], diagnostics: DiagnosticList
     for cycle in cycles:
         loop = " -> ".join(cycle + [cycle[0]])
         diagnostics.add(
-            f"the layers form a cycle: {loop}; a network must be acyclic",
+            f"the layers form a cycle: {loop}; a network must be acyclic, but for a Delay's input (a Delay "
+            "reads its input's value at the step before, in a recurrent loop)",
             _read_at(layers[cycle[0]], cycle[-1]),
             code=codes.CYCLE,
             layer=cycle[0],
@@ -620,10 +621,14 @@ def _check_side_shapes(layer: Layer, layers: dict[str, Layer], diagnostics: Diag
         given, needed = layers[source].shape if source in layers else None, layer.target_shapes.get(pin)
         if given is None or needed is None or given == needed:
             continue  # a shape that could not be inferred has its error already
+        why = (  # a Delay's first step has no input: its size sets the shape
+            f"as its input {format_shape(layers[layer.inputs[0]].inferred_shape)} makes it"
+            if layer.inputs
+            else "as its size makes it"
+        )
         diagnostics.add(
-            f"{pin} of layer {layer.title} must have shape {format_shape(needed)} (as its input "
-            f"{format_shape(layers[layer.inputs[0]].inferred_shape)} makes it), but layer {layers[source].title} "
-            f"gives {format_shape(given)}",
+            f"{pin} of layer {layer.title} must have shape {format_shape(needed)} ({why}), but layer "
+            f"{layers[source].title} gives {format_shape(given)}",
             ("layers", layer.index, pin, "input"),
             code=codes.SHAPE,
             layer=layer.name,

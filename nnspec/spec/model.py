@@ -216,7 +216,8 @@ class Spec:
     # A view of a spec: the spec as validated, which the view was derived from (None: this is it).
     as_written: Spec | None = field(default=None, repr=False, compare=False)
     # The layers as written, where they differ from ``layers`` (the layers that run): a spec with
-    # repeats (nnspec.spec.expand) writes one RepeatStart, its block and one RepeatEnd; None otherwise.
+    # repeats (nnspec.spec.expand) writes one RepeatStart, its block and one RepeatEnd, a spec with
+    # recurrent loops (nnspec.spec.recurrence) writes each loop's layers once; None otherwise.
     written: dict[str, Layer] | None = None
     # The network that runs (None: the main one, layers:), and every network the spec writes beside
     # the main one (networks:), their layers resolved, not expanded (nnspec.spec.networks).
@@ -227,10 +228,13 @@ class Spec:
     units: dict[str, Any] = field(default_factory=dict)
     # Each repeat's block (nnspec.spec.expand.repeat_blocks), outer blocks before those inside them.
     repeats: tuple[RepeatBlock, ...] = ()
+    # The edges that carry a value from one step of a recurrent loop to the next, through a Delay
+    # (nnspec.spec.recurrence): (the input's copy at step t-1, the reader's copy at step t).
+    delayed: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def written_layers(self) -> dict[str, Layer]:
-        """The layers as the spec writes them (its repeats not expanded)."""
+        """The layers as the spec writes them (its repeats and recurrent loops not expanded)."""
         return self.layers if self.written is None else self.written
 
     @property

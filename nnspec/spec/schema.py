@@ -13,14 +13,15 @@ from functools import cache
 from typing import Any
 
 from ..layers.catalog import KINDS, LayerType, Parameter, Property, Target, whole_catalog
-from ..layers.generators import GENERATOR_CHOICES, NO_GENERATOR, generators_described
+from ..layers.generators import GENERATOR_CHOICES, generators_described
 from .expressions import ARGUMENT_TYPES, EXPRESSION_KINDS
 from .views import DEFAULT_VIEW, VIEWS
 
 FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
-# A layer of the expanded network: a written name, or a copy of one made by a repeat (Conv_5[0], Conv_5[1][2])
-# or by a unit (FireModule_3/Squeeze, Fire[0]/Conv[1]).
+# A layer of the expanded network: a written name, or a copy of one made by a repeat (Conv_5[0], Conv_5[1][2]),
+# by a unit (FireModule_3/Squeeze, Fire[0]/Conv[1]), by a recurrent loop (Tanh_RecurrentInput[3]) or by an
+# LSTM, whose layers are its unit's under its name (LSTM/Tanh_LSTM[3]).
 EXPANDED_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*(\\[[0-9]+\\])*(/[A-Za-z_][A-Za-z0-9_]*(\\[[0-9]+\\])*)*$"
 DTYPES = ("float32", "float64")
 LAYER_KEYS = ("name", "type", "input", "checks")  # keys every layer has besides its properties and parameters
@@ -338,13 +339,13 @@ def _target_schema(target: Target) -> dict[str, Any]:
             "dataset": {**_layer_name("The data variable it reads."), "default": target.dataset},
             "generator": {
                 "enum": list(GENERATOR_CHOICES),
-                "default": NO_GENERATOR,
+                "default": target.generator,
                 "description": "Generate the target instead of reading it (None: read the data variable): "
                 f"{generators_described()}, each times generator_multiplier.",
             },
             "generator_multiplier": {
                 "type": "number",
-                "default": 1.0,
+                "default": target.multiplier,
                 "description": "Scale of the generated values.",
             },
             "input": _side_layer(),

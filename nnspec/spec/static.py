@@ -28,7 +28,7 @@ from ..core.diagnostics import INFO, WARNING
 from ..core.estimate import DRAWN_ROWS, Estimate, drawn_along_axis, through
 from ..layers.generators import GENERATORS
 from ..layers.initializers import moments
-from .model import Layer, Spec
+from .model import Layer, Spec, TargetSource
 from .views import as_view
 
 
@@ -71,10 +71,18 @@ def _operands(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) ->
     estimated = [found.get(source) for source in layer.inputs]
     pin = layer.type.operand
     if pin is not None and pin in layer.targets:
-        source = layer.targets[pin]
-        generated = source.generator in GENERATORS
-        estimated.append(_data(spec, None if generated else source.dataset, source.generator, source.multiplier))
+        estimated.append(_side(spec, layer.targets[pin], found))
+    if not layer.type.arity.most and layer.targets:  # a Delay's first step (unrolled): its Initial is its value
+        estimated.extend(_side(spec, source, found) for source in layer.targets.values())
     return estimated
+
+
+def _side(spec: Spec, source: TargetSource, found: Mapping[str, Estimate | None]) -> Estimate | None:
+    """A side input's estimate: its layer's, or its data's or generator's."""
+    if source.input is not None:
+        return found.get(source.input)
+    generated = source.generator in GENERATORS
+    return _data(spec, None if generated else source.dataset, source.generator, source.multiplier)
 
 
 def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> Estimate | None:

@@ -219,7 +219,9 @@ def to_dot(spec: Spec, findings: Iterable[Finding], heading: str) -> str:
     # each unit a cluster naming its nodes, declared above: Graphviz draws a box around them
     lines.extend(_dot_clusters(spec, [u for u in spec.units if _parent_unit(spec, u) is None], "  "))
     for source, target in _edges(spec):
-        lines.append(f"  {dot_string(source)} -> {dot_string(target)};")
+        # an edge through a Delay carries a value to the next step of a recurrent loop: dashed, as NNC draws it
+        style = " [style=dashed]" if (source, target) in spec.delayed else ""
+        lines.append(f"  {dot_string(source)} -> {dot_string(target)}{style};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -470,10 +472,11 @@ def draw(
         axes.set_ylim(bottom + foot + MARGIN, -head - MARGIN)  # y grows downwards, as the layout's
         axes.set_axis_off()
         axes.text(middle, -head / 2 - MARGIN / 2, heading, ha="center", va="center", fontsize=TITLE_SIZE)
-        for points in paths.values():
+        for edge, points in paths.items():
             axes.add_patch(
                 FancyArrowPatch(
                     path=Polyline(points),
+                    linestyle="--" if edge in spec.delayed else "-",  # through a Delay: to the next step
                     arrowstyle="-|>",
                     mutation_scale=9,
                     color="#555555",

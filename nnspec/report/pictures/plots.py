@@ -41,12 +41,13 @@ HISTOGRAM_BINS = 60
 
 
 def plot_file_names(names: Iterable[str]) -> dict[str, str]:
-    """A file name for each layer's plot: ``NAME.png`` (a unit's layer: ``Fire.Squeeze.png``); on a file
-    system that ignores case, 'Relu' and 'relu' would be one file, so a later one of them gets ``NAME-2.png``."""
+    """A file name for each layer's plot: ``NAME.png``, a '/' in the name (a unit's or an LSTM's layers:
+    ``LSTM/Tanh_LSTM[0]``) written '.' (``LSTM.Tanh_LSTM[0].png``: in one directory); on a file system
+    that ignores case, 'Relu' and 'relu' would be one file, so a later one of them gets ``NAME-2.png``."""
     taken: set[str] = set()
     files = {}
     for name in names:
-        flat = name.replace("/", ".")  # a unit's layer (Fire/Squeeze) in the directory, not below it; no name has '.'
+        flat = name.replace("/", ".")  # '.' never occurs in a layer name, so this cannot meet another layer
         stem, n = flat, 1
         while stem.casefold() in taken:
             n += 1
@@ -86,9 +87,10 @@ def plotted_layers(result: RunResult) -> list[str]:
 
 
 def received(result: RunResult, name: str) -> TensorStats:
-    """The statistics of everything a layer received, its inputs together (a source layer: its data)."""
+    """The statistics of everything a layer received, its inputs together (a source layer: its data; a
+    layer of no input, a Delay's first step: the Initial it gives)."""
     layer = result.spec.layers[name]
-    if layer.type.is_source:
+    if layer.type.is_source or not layer.inputs:
         return result.stats[name].output
     parts = [result.stats[source].output for source in layer.inputs]
     combined = parts[0]
