@@ -20,17 +20,9 @@ over the rounds; the headline is LSTM / hand.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
-from statistics import median
-from time import perf_counter
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import nnspec  # noqa: E402
+from against_hand import compare  # benchmarks/, beside this script
 
 FEATURES, STATE = 32, 64
 TAIL = "  - {name: Last, type: Slice, start: [{last}, 0], stop: [{steps}, 64], step: [1, 1]}\n" + (
@@ -90,41 +82,22 @@ def hand_spec(steps: int) -> str:
     return "\n".join(lines) + "\n" + TAIL.replace("{last}", str(steps - 1)).replace("{steps}", str(steps))
 
 
-def timed(action, *args, **kwargs) -> float:
-    began = perf_counter()
-    action(*args, **kwargs)
-    return perf_counter() - began
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=100, help="time steps (default 100)")
     parser.add_argument("--repeat", type=int, default=9, help="rounds (default 9)")
     parser.add_argument("--samples", type=int, default=256, help="samples per run, one batch (default 256)")
     args = parser.parse_args(argv)
-    texts = {"lstm": lstm_spec(args.steps), "hand": hand_spec(args.steps)}
-    specs = {kind: nnspec.loads(text) for kind, text in texts.items()}
-    runs = {kind: nnspec.run(spec, samples=args.samples) for kind, spec in specs.items()}
-    if not np.array_equal(runs["lstm"].outputs["head"], runs["hand"].outputs["head"]):
-        print("the two specs give different outputs", file=sys.stderr)
-        return 1
-    times: dict[tuple[str, str], list[float]] = {}
-    for _ in range(args.repeat):
-        for kind in ("lstm", "hand"):
-            times.setdefault(("validate", kind), []).append(timed(nnspec.loads, texts[kind]))
-            for label, statistics in (("run", True), ("run, statistics off", False)):
-                seconds = timed(nnspec.run, specs[kind], samples=args.samples, statistics=statistics)
-                times.setdefault((label, kind), []).append(seconds)
-    print(
-        f"LSTM of state {STATE} over {args.steps} steps of {FEATURES} values, {args.samples} samples, "
-        f"{args.repeat} rounds, load {os.getloadavg()[0]:.2f}"
+    what = f"LSTM of state {STATE} over {args.steps} steps of {FEATURES} values"
+    return compare(
+        "LSTM",
+        lstm_spec(args.steps),
+        hand_spec(args.steps),
+        output="head",
+        samples=args.samples,
+        rounds=args.repeat,
+        what=what,
     )
-    print(f"{'':22} {'LSTM':>10} {'by hand':>10} {'ratio':>7}")
-    for label in ("validate", "run", "run, statistics off"):
-        ours, theirs = median(times[(label, "lstm")]), median(times[(label, "hand")])
-        print(f"{label:22} {ours * 1e3:8.1f}ms {theirs * 1e3:8.1f}ms {ours / theirs:6.2f}x")
-    print("target: run within 1.3x of the network written out by hand")
-    return 0
 
 
 if __name__ == "__main__":

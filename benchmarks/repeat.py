@@ -17,17 +17,9 @@ both alike. The figures are medians over the rounds; the headline is repeat / ha
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
-from statistics import median
-from time import perf_counter
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import nnspec  # noqa: E402
+from against_hand import compare  # benchmarks/, beside this script
 
 HEAD = """\
 nnspec: 1
@@ -57,41 +49,22 @@ def hand_spec(times: int) -> str:
     return HEAD + body + TAIL
 
 
-def timed(action, *args, **kwargs) -> float:
-    began = perf_counter()
-    action(*args, **kwargs)
-    return perf_counter() - began
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--times", type=int, default=100, help="iterations of the repeat (default 100)")
     parser.add_argument("--repeat", type=int, default=15, help="rounds (default 15)")
     parser.add_argument("--samples", type=int, default=256, help="samples per run, one batch (default 256)")
     args = parser.parse_args(argv)
-    texts = {"repeat": repeat_spec(args.times), "hand": hand_spec(args.times)}
-    specs = {kind: nnspec.loads(text) for kind, text in texts.items()}
-    runs = {kind: nnspec.run(spec, samples=args.samples) for kind, spec in specs.items()}
-    if not np.array_equal(runs["repeat"].outputs["head"], runs["hand"].outputs["head"]):
-        print("the two specs give different outputs", file=sys.stderr)
-        return 1
-    times: dict[tuple[str, str], list[float]] = {}
-    for _ in range(args.repeat):
-        for kind in ("repeat", "hand"):
-            times.setdefault(("validate", kind), []).append(timed(nnspec.loads, texts[kind]))
-            for label, statistics in (("run", True), ("run, statistics off", False)):
-                seconds = timed(nnspec.run, specs[kind], samples=args.samples, statistics=statistics)
-                times.setdefault((label, kind), []).append(seconds)
-    print(
-        f"{args.times} iterations of Affine 64 / Tanh, {args.samples} samples, {args.repeat} rounds, "
-        f"load {os.getloadavg()[0]:.2f}"
+    what = f"{args.times} iterations of Affine 64 / Tanh"
+    return compare(
+        "repeat",
+        repeat_spec(args.times),
+        hand_spec(args.times),
+        output="head",
+        samples=args.samples,
+        rounds=args.repeat,
+        what=what,
     )
-    print(f"{'':22} {'repeat':>10} {'by hand':>10} {'ratio':>7}")
-    for label in ("validate", "run", "run, statistics off"):
-        ours, theirs = median(times[(label, "repeat")]), median(times[(label, "hand")])
-        print(f"{label:22} {ours * 1e3:8.1f}ms {theirs * 1e3:8.1f}ms {ours / theirs:6.2f}x")
-    print("target: run within 1.3x of the network written out by hand")
-    return 0
 
 
 if __name__ == "__main__":
