@@ -196,6 +196,7 @@ LSTM = register(
         "stacked h. H and C give h and c at step 0 (default Constant 0).",
         forward=_stack_steps,  # never run: the expansion writes the unit out
         infer_shape=_stacked_shape,
+        output_range=(-1.0, 1.0),  # each h_t is o*tanh(c_t): a sigmoid's (0, 1) times tanh's (-1, 1)
         properties=(
             Property("size", "shape", [100], "Shape of h and c, the state (NNC's Size)."),
             Property(
