@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import networkx as nx
 
+from ..core.diagnostics import Diagnostic
 from ..files.confine import Confinement
 from ..layers.catalog import LayerType, Shape
 from ..layers.generators import NO_GENERATOR
@@ -227,6 +228,8 @@ class Spec:
     units: dict[str, Any] = field(default_factory=dict)
     # Each repeat's block (nnspec.spec.expand.repeat_blocks), outer blocks before those inside them.
     repeats: tuple[RepeatBlock, ...] = ()
+    # What the file's reader left out (info diagnostics: an NNC project's settings nnspec has no place for)
+    notes: tuple[Diagnostic, ...] = ()
 
     @property
     def written_layers(self) -> dict[str, Layer]:
