@@ -79,16 +79,16 @@ INVALID_VALUE = _code("invalid-value", "schema", "a value of the wrong type or o
 EXPRESSION_SYNTAX = _code(
     "expression-syntax", "schema", "a property expression (=...) that does not parse, or is too long or deep"
 )
+NNC_IMPORT = _code(
+    "nnc-import",
+    "schema",
+    "a note on how an NNC project was read: a name renamed, or what nnspec's spec has no place for, left out",
+)
 
 NNC_PROJECT = _code(
     "nnc-project",
     "wiring",
     "an NNC project's counts, layers or links that describe no network (a missing [Layer_k], a link to no layer)",
-)
-NNC_IMPORT = _code(
-    "nnc-import",
-    "schema",
-    "a note on how an NNC project was read: a name renamed, or what nnspec's spec has no place for, left out",
 )
 DUPLICATE_NAME = _code("duplicate-name", "wiring", "two layers with one name")
 UNKNOWN_INPUT = _code("unknown-input", "wiring", "an input naming no layer")

@@ -35,6 +35,7 @@ from typing import Any
 
 from ..core import codes
 from ..core.diagnostics import ERROR, INFO, Diagnostic, SpecError, UsageError
+from ..core.printable import printable
 from ..core.suggest import snake_case
 from ..layers.catalog import LayerType, Property, layer_types
 from .loader import Document, SourceMap, decode
@@ -238,7 +239,7 @@ class _Project:
             return
         if engine.value == "Transformers":
             raise UsageError(
-                f"a Transformers-engine project (SDeepEngineType=Transformers, line {engine.line}): "
+                f"{printable(self.file)}:{engine.line}: a Transformers-engine project (SDeepEngineType=Transformers): "
                 "its network is a Hugging Face pipeline run by NNC's Transformers scripts, with no layers, "
                 "shapes or parameters for nnspec to check; nnspec reads NNabla-engine projects"
             )
