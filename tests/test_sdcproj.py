@@ -308,3 +308,19 @@ def test_link_into_a_parameter_pin_is_refused(tmp_path):
     path = bad(tmp_path, "DestLayerID=4\nDestPinIndex=0", "DestLayerID=4\nDestPinIndex=1")
     [error] = errors(path)
     assert "into parameter W of layer 'Affine'" in error.message and error.line == line_of(path, "DestPinIndex=1") - 1
+
+
+def test_pre_commit_has_a_hook_for_nnc_projects():
+    import yaml
+
+    hooks = {hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())}
+    hook = hooks["nnspec-validate-nnc"]
+    assert hook["entry"] == "nnspec validate" and "types" not in hook  # identify has no tag for .sdcproj
+    assert re.search(hook["files"], "projects/LeNet.sdcproj") and not re.search(hook["files"], "specs/a.yaml")
+
+
+def test_notes_reach_the_json_report(tmp_path):
+    done = cli("validate", "--format", "json", str(LENET.relative_to(ROOT)))
+    assert done.returncode == 0
+    notes = json.loads(done.stdout)["files"][0]["diagnostics"]
+    assert {d["code"] for d in notes} == {"nnc-import"} and all(d["line"] for d in notes)
