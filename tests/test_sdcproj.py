@@ -266,6 +266,14 @@ def test_counts_are_bounded_before_sections_are_looked_for():
     assert error.line == 4 and "a project may hold 0 to" in error.message
 
 
+def test_a_count_that_is_no_integer_is_located():
+    text = "[Engine]\nSDeepEngineType=NNabla\n[Network_Global]\nNumLayer=12abc\nNumLink=0\n"
+    with pytest.raises(SpecError) as caught:
+        read_sdcproj(text.encode(), "p.sdcproj")
+    [error] = caught.value.diagnostics
+    assert (error.line, error.column) == (4, len("NumLayer=") + 1) and "must be an integer" in error.message
+
+
 def test_missing_layer_section_is_reported_at_its_count():
     text = (
         "[Network_Global]\nNumLayer=2\nNumLink=0\n"

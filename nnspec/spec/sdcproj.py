@@ -98,11 +98,11 @@ ARGUMENT_KINDS = {
     "File": "text",
 }
 SCALAR_KINDS = {"bool", "int", "uint", "pint", "float", "choice"}
-LIST_KINDS = {"shape", "int_array", "uint_array", "float_array", "range"}
 INT_KINDS = {"int", "uint", "pint", "shape", "int_array", "uint_array"}
 
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _EXPRESSION = re.compile(r"[A-Za-z0-9_\[\]+\-*/(). ,]+")
+_INTEGER = re.compile(r"\s*-?\d{1,12}\s*")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DROP = object()  # a value nnspec's default stands for: the key is left out
 
@@ -749,12 +749,11 @@ class _Project:
         entry = self._entry(section, key) if quiet else self._required(section, key)
         if entry is None:
             return None
-        try:
-            return int(entry.value.strip()) if re.fullmatch(r"\s*-?\d{1,12}\s*", entry.value) else int("x")
-        except ValueError:
-            if not quiet:
-                self._problem(f"{key} must be an integer; got {_shown(entry.value)}", entry)
-            return None
+        if _INTEGER.fullmatch(entry.value):  # at most 12 digits: no count or ID is longer
+            return int(entry.value)
+        if not quiet:
+            self._problem(f"{key} must be an integer; got {_shown(entry.value)}", entry)
+        return None
 
     def _count(self, section: str, key: str, most: int, quiet: bool = False) -> int | None:
         count = self._integer(section, key, quiet=quiet)
