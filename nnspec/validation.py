@@ -135,7 +135,7 @@ def predicted(
     seen = as_view(spec, view, training=training)
     with np.errstate(all="ignore"):  # estimates from data holding NaN or inf are NaN, and predict skips them
         found = predict(seen, resolve(seen, checks))
-    return [*view_notes(seen), *(finding.diagnostic(seen) for finding in found)]
+    return [*spec.notes, *view_notes(seen), *(finding.diagnostic(seen) for finding in found)]
 
 
 def validate_document(
@@ -150,6 +150,7 @@ def validate_document(
     if not isinstance(data, dict):
         diagnostics.add("a spec is a mapping with at least 'nnspec: 1' and 'layers:'", (), code=codes.NOT_A_MAPPING)
         raise SpecError(diagnostics.items)
+    diagnostics.items.extend(doc.notes)  # a reader's notes (nnspec.spec.sdcproj): shown with every outcome
     data, table = flatten(data, doc.source_map)  # every network's layers in one list (nnspec.spec.networks)
     chosen = chosen_network(table, network)
     broken = check_schema(data, diagnostics)
@@ -248,6 +249,7 @@ def _build_spec(
         networks=networks,
         main_layers=main_written if chosen is not None else None,
         units=units,
+        notes=tuple(doc.notes),
     )
 
 

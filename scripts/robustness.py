@@ -2843,6 +2843,169 @@ def repeats_expressions_side_inputs(rng: random.Random) -> Iterator[Case]:
         )
 
 
+# --- NNC projects (.sdcproj) ---------------------------------------------------------------------
+
+PROJECT = "p.sdcproj"
+# A small project in NNC's grammar: Input -> Affine -> Tanh, and a loss whose target is a layer's output.
+SMALL_PROJECT = "\n".join(
+    [
+        "[Engine]",
+        "SDeepEngineType=NNabla",
+        "[Network_Global]",
+        "NumLayer=4",
+        "NumLink=4",
+        "[Layer_0]",
+        "ID=0",
+        "Type=Input",
+        "Position_0=24",
+        "Position_1=24",
+        "Property_0_Name=Name",
+        "Property_0_Value=x",
+        "Property_1_Name=Size",
+        "Property_1_Value=1,4,4",
+        "Property_2_Name=Dataset",
+        "Property_2_Value=x",
+        "Property_3_Name=Generator",
+        "Property_3_Value=Normal",
+        "NumProperty=4",
+        "[Layer_1]",
+        "ID=1",
+        "Type=Affine",
+        "Property_0_Name=Name",
+        "Property_0_Value=fc",
+        "Property_1_Name=OutShape",
+        "Property_1_Value=Input[1]*2",
+        "Property_2_Name=W.Initializer",
+        "Property_2_Value=NormalAffineGlorot",
+        "Property_3_Name=W.File",
+        "Property_3_Value=",
+        "NumProperty=4",
+        "[Layer_2]",
+        "ID=2",
+        "Type=Tanh",
+        "Property_0_Name=Name",
+        "Property_0_Value=y'",
+        "NumProperty=1",
+        "[Layer_3]",
+        "ID=3",
+        "Type=SquaredError",
+        "Property_0_Name=Name",
+        "Property_0_Value=loss",
+        "NumProperty=1",
+        "[Link_0]",
+        "ID=0",
+        "SourceLayerID=0",
+        "SourcePinIndex=0",
+        "DestLayerID=1",
+        "DestPinIndex=0",
+        "[Link_1]",
+        "ID=1",
+        "SourceLayerID=1",
+        "SourcePinIndex=0",
+        "DestLayerID=2",
+        "DestPinIndex=0",
+        "[Link_2]",
+        "ID=2",
+        "SourceLayerID=2",
+        "SourcePinIndex=0",
+        "DestLayerID=3",
+        "DestPinIndex=0",
+        "[Link_3]",
+        "ID=3",
+        "SourceLayerID=1",
+        "SourcePinIndex=0",
+        "DestLayerID=3",
+        "DestPinIndex=1",
+        "[Executor_0]",
+        "Executor_NetworkName=MainRuntime",
+    ]
+)
+PROJECT_VALUES = [
+    "",
+    "-1",
+    "0",
+    "999999999999",
+    "1e400",
+    "nan",
+    "x",
+    "*",
+    "*Input",
+    "*Nope",
+    "Input[9]",
+    "1,,2",
+    "True",
+    "../../../etc/passwd",
+    "/etc/passwd",
+    "\x07\x1b[31m",
+    "'",
+    "=",
+    "[Layer_0]",
+    "a" * 5000,
+    "(" * 100,
+]
+
+
+def _mutated_project(rng: random.Random) -> tuple[str, str]:
+    """The small project with one random change: a value, a line dropped or doubled, a count, a
+    section header, line ends; and a label saying which."""
+    lines = SMALL_PROJECT.split("\n")
+    k = rng.randrange(len(lines))
+    kind = rng.choice(["value", "drop", "double", "count", "header", "crlf", "truncate", "engine"])
+    if kind == "value" and "=" in lines[k]:
+        key = lines[k].partition("=")[0]
+        lines[k] = f"{key}={rng.choice(PROJECT_VALUES)}"
+    elif kind == "drop":
+        del lines[k]
+    elif kind == "double":
+        lines.insert(k, lines[k])
+    elif kind == "count":
+        where = next(
+            i for i, line in enumerate(lines) if line.startswith(rng.choice(["NumLayer", "NumLink", "NumProperty"]))
+        )
+        lines[where] = lines[where].partition("=")[0] + "=" + rng.choice(["-1", "10**9", "1000000000", "5", "0", "x"])
+    elif kind == "header":
+        lines[k] = rng.choice(["[", "[]", "[Layer_0", "[Layer_9]", "[Network_Global]"])
+    elif kind == "truncate":
+        lines = lines[:k]
+    elif kind == "engine":
+        lines[1] = "SDeepEngineType=" + rng.choice(["Transformers", "Caffe", ""])
+    text = "\n".join(lines) + "\n"
+    return kind, text.replace("\n", "\r\n") if kind == "crlf" else text
+
+
+def nnc_projects(rng: random.Random) -> Iterator[Case]:
+    """NNC projects with one random change, through validate (every format) and run: each answers
+    cleanly, an error located at its .sdcproj line (a Transformers project: refused, exit 2)."""
+    commands = [
+        ["validate", PROJECT],
+        ["validate", "--format", "json", PROJECT],
+        ["validate", "--format", "sarif", PROJECT],
+        ["validate", "--format", "github", PROJECT],
+        ["run", "-q", PROJECT, "--samples", "2"],
+        ["graph", PROJECT],
+    ]
+    for i in range(80):
+        kind, text = _mutated_project(rng)
+        argv = rng.choice(commands)
+        machine = "--format" in argv
+        transformers = "=Transformers" in text
+        expect = (
+            usage_error(PROJECT, "Transformers")
+            if transformers
+            else Expect("either", (1, 2), None, False)
+            if machine
+            else Expect("either", (1, 2), PROJECT, True)
+        )
+        yield Case(
+            "NNC projects (.sdcproj)",
+            f"case {i}: {kind}: {' '.join(argv[:-1])}",
+            argv,
+            {PROJECT: text},
+            expect,
+            said=machine_located if machine and not transformers else None,
+        )
+
+
 GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("billion laughs", billion_laughs),
     ("recursive aliases", recursive_aliases),
@@ -2896,6 +3059,7 @@ GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("paths outside the root", paths_outside_the_root),
     ("validate --no-data", validate_without_data),
     ("repeats, expressions, side inputs", repeats_expressions_side_inputs),
+    ("NNC projects (.sdcproj)", nnc_projects),
 ]
 
 # --- running and judging -------------------------------------------------------------------------

@@ -65,6 +65,9 @@ YAML_VALUE = _code("yaml-value", "yaml", "a YAML scalar that its tag or its size
 YAML_ANCHOR = _code("yaml-anchor", "yaml", "a YAML anchor, which specs do not use")
 YAML_ALIAS = _code("yaml-alias", "yaml", "a YAML alias, which specs do not use")
 YAML_TAG = _code("yaml-tag", "yaml", "a YAML tag, which specs do not use")
+NNC_PROJECT_SYNTAX = _code(
+    "nnc-project-syntax", "yaml", "an NNC project (.sdcproj) line or section that NNC's grammar does not allow"
+)
 
 NOT_A_MAPPING = _code("not-a-mapping", "schema", "a spec that is not a mapping of keys")
 VERSION = _code("version", "schema", "a missing or unknown format version (the nnspec: key)")
@@ -76,7 +79,17 @@ INVALID_VALUE = _code("invalid-value", "schema", "a value of the wrong type or o
 EXPRESSION_SYNTAX = _code(
     "expression-syntax", "schema", "a property expression (=...) that does not parse, or is too long or deep"
 )
+NNC_IMPORT = _code(
+    "nnc-import",
+    "schema",
+    "a note on how an NNC project was read: a name renamed, or what nnspec's spec has no place for, left out",
+)
 
+NNC_PROJECT = _code(
+    "nnc-project",
+    "wiring",
+    "an NNC project's counts, layers or links that describe no network (a missing [Layer_k], a link to no layer)",
+)
 DUPLICATE_NAME = _code("duplicate-name", "wiring", "two layers with one name")
 UNKNOWN_INPUT = _code("unknown-input", "wiring", "an input naming no layer")
 UNKNOWN_OUTPUT = _code("unknown-output", "wiring", "an output naming no layer")

@@ -456,7 +456,7 @@ class Runner:
         else:
             loaded, source = params, "the parameters given"
         self.layer_parameters, self.notes = resolve_parameters(spec, loaded, source)
-        self.notes = [*view_notes(spec), *self.notes]
+        self.notes = [*spec.notes, *view_notes(spec), *self.notes]
         self.trained = loaded_layers(spec, loaded)
         self.order = list(spec.order)
         measured = {

@@ -82,6 +82,9 @@ class Document:
     data: Any
     source_map: SourceMap
     file: str
+    # Notes (info diagnostics) of a reader that maps another format onto a spec: what the file holds
+    # that the spec has no place for (an NNC project's training settings). Shown with validation's.
+    notes: list[Diagnostic] = field(default_factory=list)
 
 
 def spec_size_limit() -> int:

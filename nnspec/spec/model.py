@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import networkx as nx
 
+from ..core.diagnostics import Diagnostic
 from ..files.confine import Confinement
 from ..layers.catalog import LayerType, Shape
 from ..layers.generators import NO_GENERATOR
@@ -231,6 +232,8 @@ class Spec:
     # The edges that carry a value from one step of a recurrent loop to the next, through a Delay
     # (nnspec.spec.recurrence): (the input's copy at step t-1, the reader's copy at step t).
     delayed: frozenset[tuple[str, str]] = frozenset()
+    # What the file's reader left out (info diagnostics: an NNC project's settings nnspec has no place for)
+    notes: tuple[Diagnostic, ...] = ()
 
     @property
     def written_layers(self) -> dict[str, Layer]:

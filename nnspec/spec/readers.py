@@ -49,6 +49,12 @@ def _read_yaml(raw: bytes, file: str) -> Document:
     return load_text(decode(raw, file), file)
 
 
+def _read_sdcproj(raw: bytes, file: str) -> Document:
+    from .sdcproj import read_sdcproj
+
+    return read_sdcproj(raw, file)
+
+
 def _write_yaml(data: Any) -> str:
     from .resolved import dump_yaml  # what upgrade writes, and --print-resolved under its header
 
@@ -79,6 +85,7 @@ def _holds_non_finite(value: Any) -> bool:
 FORMATS: tuple[SpecFormat, ...] = (
     SpecFormat("YAML", (".yaml", ".yml"), _read_yaml, _write_yaml),
     SpecFormat("JSON", (".json",), _read_yaml, _write_json),
+    SpecFormat("NNC project", (".sdcproj",), _read_sdcproj),  # nnspec.spec.sdcproj; not written yet
 )
 DEFAULT = FORMATS[0]  # what a file with no suffix is read as
 

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""How many of NNC's sample projects nnspec reads, validates and runs, and why the others fail.
+
+NNC's samples are public (sony/nnc-desktop,
+local_editor/web_component/local_editor_top/src/assets/sdcproj/); they are not kept in this
+repository. Give the folder (or any folder of .sdcproj files):
+
+    python scripts/nnc_samples.py path/to/sdcproj            # the table, then each failure's first reason
+    python scripts/nnc_samples.py path/to/sdcproj --markdown
+
+Each NNabla-engine project is taken through three stages, each only if the one before passed:
+
+  import    the .sdcproj read as a spec (nnspec.spec.sdcproj): NNC's grammar, counts and links;
+  validate  the spec validated as `nnspec validate` does (every network; the one run wired and shaped);
+  run       the network and view its first executor evaluates, on 2 samples: NNC's datasets are
+            rarely on disk, so every data variable is generated here, uniform in -1..1 as NNC's
+            rule for data without a range (a target of a classification loss gets class 0).
+
+Transformers-engine projects are counted apart: nnspec refuses them (they have no layers).
+Project files are larger than specs: the spec size limit is raised to 8 MiB for this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("NNSPEC_MAX_SPEC_SIZE", "8M")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the nnspec of this checkout
+
+from nnspec.core.diagnostics import ERROR, SpecError, UsageError  # noqa: E402
+from nnspec.runtime.runner import run  # noqa: E402
+from nnspec.spec.readers import read_spec  # noqa: E402
+from nnspec.spec.views import as_view  # noqa: E402
+from nnspec.validation import validate_document  # noqa: E402
+
+STAGES = ("import", "validate", "run")
+SAMPLES = 2
+
+
+def engine_of(path: Path) -> str:
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines()[:5]:
+        if line.startswith("SDeepEngineType="):
+            return line.partition("=")[2].strip()
+    return "NNabla"
+
+
+def first_reason(exc: Exception) -> str:
+    if isinstance(exc, SpecError):
+        errors = [d for d in exc.diagnostics if d.severity == ERROR] or exc.diagnostics
+        first = errors[0]
+        return f"{first.message} [{first.code}] (line {first.line})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def generated_inputs(spec) -> dict[str, np.ndarray]:
+    """Every data variable the run's view reads, SAMPLES samples of it, generated."""
+    rng = np.random.default_rng(0)
+    inputs: dict[str, np.ndarray] = {}
+    for reader in as_view(spec).readers:
+        if reader.variable in inputs or reader.size is None:
+            continue
+        shape = (SAMPLES, *reader.size)
+        if reader.target is not None and reader.layer.type.probabilities is False and reader.size[-1:] == (1,):
+            inputs[reader.variable] = np.zeros(shape)  # a class index: 0 is in range for every classifier
+        else:
+            inputs[reader.variable] = rng.uniform(-1, 1, shape)
+    return inputs
+
+
+def measure(path: Path) -> tuple[str, str]:
+    """(the last stage passed, or "" for none; the first failure's reason, or "")."""
+    try:
+        doc = read_spec(path)
+    except (SpecError, UsageError) as exc:
+        return "", first_reason(exc)
+    try:
+        spec = validate_document(doc, read_data=False)
+    except (SpecError, UsageError) as exc:
+        return "import", first_reason(exc)
+    try:
+        with warnings.catch_warnings():  # the run's range findings: not what this script counts
+            warnings.simplefilter("ignore")
+            run(spec, generated_inputs(spec), samples=SAMPLES, statistics=True)
+    except (SpecError, UsageError, ValueError) as exc:
+        return "validate", first_reason(exc)
+    return "run", ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    args = parser.parse_args(argv)
+    projects = sorted(args.folder.rglob("*.sdcproj"))
+    transformers = [p for p in projects if engine_of(p) == "Transformers"]
+    results = {p: measure(p) for p in projects if p not in transformers}
+    passed = Counter()
+    for stage, _ in results.values():
+        for k in range(STAGES.index(stage) + 1 if stage else 0):
+            passed[STAGES[k]] += 1
+    total = len(results)
+    bar = "|" if args.markdown else ""
+    print(f"{bar} projects (NNabla engine) {bar} import {bar} validate {bar} run {bar}".strip())
+    if args.markdown:
+        print("| --- | ---: | ---: | ---: |")
+    print(f"{bar} {total} {bar} {passed['import']} {bar} {passed['validate']} {bar} {passed['run']} {bar}".strip())
+    print(f"\n{len(transformers)} Transformers-engine projects refused (exit 2), as they should be.\n")
+    failures = [(p, stage, reason) for p, (stage, reason) in results.items() if reason]
+    if args.markdown and failures:
+        print("| project | fails at | first reason |\n| --- | --- | --- |")
+    for path, stage, reason in failures:
+        failed = STAGES[STAGES.index(stage) + 1] if stage else STAGES[0]
+        name = path.relative_to(args.folder)
+        reason = reason.replace("|", "\\|") if args.markdown else reason
+        print(f"| {name} | {failed} | {reason} |" if args.markdown else f"{name}: {failed}: {reason}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
