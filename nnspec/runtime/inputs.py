@@ -181,10 +181,14 @@ def generate(reader: DataReader, start: int, stop: int, seed: int) -> np.ndarray
 
 
 def variables(spec: Spec) -> dict[str, DataReader]:
-    """Each data variable and its first reader (validation made the others agree on its size)."""
+    """Each data variable and its first reader (validation made the others agree on its size); where
+    that one has no generator, the first that has one: its generator makes the variable's values when
+    no data is given (a target reading 'y' written above the Input 'y' that generates it)."""
     found: dict[str, DataReader] = {}
     for reader in spec.readers:
-        found.setdefault(reader.variable, reader)
+        first = found.setdefault(reader.variable, reader)
+        if first.generator == NO_GENERATOR and reader.generator != NO_GENERATOR:
+            found[reader.variable] = reader
     return found
 
 

@@ -231,6 +231,9 @@ class Spec:
     # The edges that carry a value from one step of a recurrent loop to the next, through a Delay
     # (nnspec.spec.recurrence): (the input's copy at step t-1, the reader's copy at step t).
     delayed: frozenset[tuple[str, str]] = frozenset()
+    # A spec of an older format version, upgraded in memory when loaded (nnspec.spec.upgrade.as_current):
+    # what its upgrade changed, which `validate` notes (empty: nothing, or a spec of the current version).
+    upgrade_notes: tuple[str, ...] = ()
 
     @property
     def written_layers(self) -> dict[str, Layer]:
