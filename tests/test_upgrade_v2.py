@@ -16,6 +16,7 @@ import pytest
 import nnspec
 from nnspec.cli import main
 from nnspec.spec.loader import load_text
+from nnspec.spec.resolved import resolved_text
 from nnspec.spec.upgrade import upgrade, upgrade_text, upgrade_text_with_notes
 
 from .conftest import SPECS
@@ -167,6 +168,16 @@ layers:
     spec = nnspec.load(write_spec(text))
     assert spec.upgrade_notes == ()
     assert "t[1]" in spec.layers
+
+
+def test_the_resolved_text_of_a_version_1_spec_is_version_2_with_its_meaning(tmp_path: Path) -> None:
+    spec = nnspec.loads(INPUT_AND_TARGET_ON_Y, str(tmp_path / "v1.yaml"))
+    text = resolved_text(spec)
+    raw = load_text(text).data
+    assert raw["nnspec"] == 2
+    assert raw["layers"][2]["T"] == {"dataset": "y", "generator": "None", "generator_multiplier": 1.0}
+    outputs = _run(text, tmp_path, None, "resolved.yaml")
+    np.testing.assert_array_equal(outputs["loss"], np.full((4, 2), (1 - 3) ** 2, np.float32))
 
 
 def test_upgrade_command_writes_version_2_and_says_what_changed(write_spec, capsys) -> None:
