@@ -51,7 +51,7 @@ from .spec.recurrence import check_delay_sizes, unroll, unrolled_outputs
 from .spec.schema import FORMAT_VERSION
 from .spec.schema_check import check_schema
 from .spec.units import expand_units, has_units
-from .spec.upgrade import as_current, upgrade_note
+from .spec.upgrade import as_current, upgrade_note, upgrade_notes_at
 
 
 def load(
@@ -161,7 +161,7 @@ def validate_document(
     broken = check_schema(data, diagnostics)
     spec = _build_spec(doc, data, broken, diagnostics, confinement, read_data, table, chosen)
     if diagnostics.errors:
-        raise SpecError(diagnostics.items)
+        raise SpecError(diagnostics.items + upgrade_notes_at(upgrade_notes, doc.file, doc.source_map, invalid=True))
     assert spec is not None, "a schema error was found but not reported"
     spec.upgrade_notes = tuple(upgrade_notes)
     return spec

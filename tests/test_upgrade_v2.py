@@ -192,3 +192,16 @@ def test_a_version_1_step_leaves_what_it_cannot_read_to_validation() -> None:
     data = {"nnspec": 1, "layers": [7, {"name": "l", "type": "Nope", "T": {"generator": "Constant"}}]}
     upgraded, notes = upgrade(data)
     assert upgraded == {**data, "nnspec": 2} and notes == []
+
+
+def test_a_version_1_spec_its_upgrade_makes_invalid_says_which_version_means_what(write_spec, capsys) -> None:
+    """Version 1 refused a generated target of another shape than the Input reading its variable; under
+    nnspec: 1 it still does, and a note says the spec means version 2 if it was written for it."""
+    text = INPUT_AND_TARGET_ON_Y.replace("size: [2], generator: Constant, generator_multiplier: 3", "size: [3]")
+    path = write_spec(text)
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "both read data variable 'y', but with shapes (3,) and (2,) [shape]" in err
+    assert f"{path}:2:9: info: format version 1 is read with its own meaning" in err
+    assert "a spec meant for version 2, where a generated target has a variable of its own, says 'nnspec: 2'" in err
+    assert main(["validate", str(write_spec(text.replace("nnspec: 1", "nnspec: 2"), "v2.yaml"))]) == 0

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -273,16 +273,29 @@ def upgrade_note(spec: Spec) -> list[Diagnostic]:
     `nnspec upgrade` writes. Nothing for a spec whose upgrade changes only its version number: it
     reads the same in both, and a note on each would only be noise (and no warning: --strict
     passes a valid older spec)."""
-    if not spec.upgrade_notes:
+    return upgrade_notes_at(spec.upgrade_notes, spec.file, spec.source_map)
+
+
+def upgrade_notes_at(notes: Sequence[str], file: str, source_map: SourceMap, invalid: bool = False) -> list[Diagnostic]:
+    """``upgrade_note`` for the notes of an in-memory upgrade; ``invalid``: the upgraded spec has errors,
+    which may come from what the upgrade rewrote (a target now reading an Input's variable of
+    another shape, as version 1 refused): the note then says how to have the current meaning."""
+    if not notes:
         return []
-    line, column = spec.source_map.locate(("nnspec",))
-    steps, changes = zip(*(note.split(": ", 1) for note in spec.upgrade_notes), strict=True)
+    line, column = source_map.locate(("nnspec",))
+    steps, changes = zip(*(note.split(": ", 1) for note in notes), strict=True)
     version = steps[0].split()[1]  # 'version 1 -> 2'
+    advice = (
+        f"; a spec meant for version {FORMAT_VERSION}, where a generated target has a variable of its own, "
+        f"says 'nnspec: {FORMAT_VERSION}'"
+        if invalid
+        else "; 'nnspec upgrade FILE' writes it so"
+    )
     return [
         Diagnostic(
-            f"format version {version} is read with its own meaning, written in version "
-            f"{FORMAT_VERSION} as: {'; '.join(changes)}; 'nnspec upgrade FILE' writes it so",
-            spec.file,
+            f"format version {version} is read with its own meaning, written in version {FORMAT_VERSION} as: "
+            f"{'; '.join(changes)}{advice}",
+            file,
             line,
             column,
             INFO,
