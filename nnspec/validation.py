@@ -164,6 +164,7 @@ def validate_document(
         raise SpecError(diagnostics.items + upgrade_notes_at(upgrade_notes, doc.file, doc.source_map, invalid=True))
     assert spec is not None, "a schema error was found but not reported"
     spec.upgrade_notes = tuple(upgrade_notes)
+    spec.format_version = int(doc.data["nnspec"])  # valid: one of LOADED_VERSIONS (1.0 read as 1)
     return spec
 
 

@@ -127,7 +127,7 @@ def test_validate_notes_a_version_1_spec_read_otherwise_in_version_2_and_strict_
     assert main(["validate", "--strict", str(path)]) == 0
     err = capsys.readouterr().err
     assert (
-        f"{path}:2:9: info: format version 1 is read with its own meaning, written in version 2 as: layer 'loss': "
+        f"{path}:2:9: info: format version 1 is read with its own meaning; in version 2's terms: layer 'loss': "
         "T reads data variable 'y', as version 1 read it (another layer reads it): its generator 'Constant' was "
         "not used; 'nnspec upgrade FILE' writes it so [version]"
     ) in err
@@ -205,3 +205,34 @@ def test_a_version_1_spec_its_upgrade_makes_invalid_says_which_version_means_wha
     assert f"{path}:2:9: info: format version 1 is read with its own meaning" in err
     assert "a spec meant for version 2, where a generated target has a variable of its own, says 'nnspec: 2'" in err
     assert main(["validate", str(write_spec(text.replace("nnspec: 1", "nnspec: 2"), "v2.yaml"))]) == 0
+
+
+ALONE_ON_Y = """\
+nnspec: 1
+dataset: d.csv
+layers:
+  - {name: x, type: Input, size: [2], generator: Constant}
+  - {name: loss, type: SquaredError, input: x, T: {generator: Constant, generator_multiplier: 5}}
+"""
+
+
+def test_data_given_at_run_time_for_y_goes_to_a_version_1_generated_target(tmp_path: Path) -> None:
+    """No text says it in version 2, so a version-1 spec's run keeps it: data given for y (an array,
+    --input, a dataset column) is the generated targets' that name y, as version 1 gave it."""
+    (tmp_path / "d.csv").write_text("x__0,x__1,y__0,y__1\n1,1,7,-2\n1,1,0,3\n", encoding="utf-8")
+    path = tmp_path / "v1.yaml"
+    path.write_text(ALONE_ON_Y, encoding="utf-8")
+    (note,) = nnspec.load(path).upgrade_notes  # what nnspec upgrade and validate say of it
+    assert note.startswith("version 1 -> 2: layer 'loss': T stays generated, where version 1 took data given")
+    by_column = nnspec.run(nnspec.load(path)).outputs["loss"]
+    np.testing.assert_array_equal(by_column, np.array([[36, 9], [1, 4]], np.float32))  # (1 - y)**2
+    given = np.array([[2, 4]], np.float32)
+    no_dataset = ALONE_ON_Y.replace("dataset: d.csv\n", "")
+    path.write_text(no_dataset, encoding="utf-8")
+    np.testing.assert_array_equal(nnspec.run(nnspec.load(path), {"y": given}).outputs["loss"], (1 - given) ** 2)
+    # version 2: the target is generated; the column is read by no layer, an array for y is refused
+    path.write_text(ALONE_ON_Y.replace("nnspec: 1", "nnspec: 2"), encoding="utf-8")
+    np.testing.assert_array_equal(nnspec.run(nnspec.load(path)).outputs["loss"], np.full((2, 2), 16, np.float32))
+    path.write_text(no_dataset.replace("nnspec: 1", "nnspec: 2"), encoding="utf-8")
+    with pytest.raises(nnspec.UsageError, match="no layer reads data variable"):
+        nnspec.run(nnspec.load(path), {"y": given})

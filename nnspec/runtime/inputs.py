@@ -192,6 +192,21 @@ def variables(spec: Spec) -> dict[str, DataReader]:
     return found
 
 
+def version_1_shared(spec: Spec, readers: Mapping[str, DataReader]) -> dict[str, list[str]]:
+    """For a spec of format version 1, each data variable that only generated targets name (their
+    ``dataset``, ``y`` by default), with their variables (``loss/T``): version 1 gave them data given
+    for it at run time (``--input y=``, a dataset column ``y``), which they still take. (Where another
+    layer reads the variable, or the spec's ``data:`` holds it, the upgrade rewrote them to read it:
+    nnspec.spec.upgrade.) Empty for a spec of version 2, where such a target is generated."""
+    if spec.format_version != 1:
+        return {}
+    shared: dict[str, list[str]] = {}
+    for variable, reader in readers.items():
+        if reader.target is not None and reader.generator != NO_GENERATOR and reader.stream_key not in readers:
+            shared.setdefault(reader.stream_key, []).append(variable)
+    return shared
+
+
 def gather_inputs(
     spec: Spec,
     arrays: Mapping[str, np.ndarray] | None = None,
@@ -222,6 +237,12 @@ def gather_inputs(
     """
     arrays, files = dict(arrays or {}), dict(files or {})
     readers = variables(spec) if readers is None else readers
+    shared = version_1_shared(spec, readers)
+    for given in (arrays, files):
+        for variable, targets in shared.items():
+            if variable in given:
+                value = given.pop(variable)
+                given.update({target: value for target in targets if target not in given})
     unknown = sorted((set(arrays) | set(files)) - set(readers))
     if unknown:
         raise UsageError(
@@ -230,14 +251,20 @@ def gather_inputs(
         )
     from_dataset: Mapping[str, DatasetVariable] = {}
     if dataset is not None:
-        from_dataset = open_dataset(
-            dataset,
-            readers,
-            skip=set(arrays) | set(files),
-            max_memory=max_memory,
-            confinement=spec.allowed,
-            from_spec=dataset_from_spec,
+        from_dataset = dict(
+            open_dataset(
+                dataset,
+                {**readers, **{variable: readers[targets[0]] for variable, targets in shared.items()}},
+                skip=set(arrays) | set(files),
+                max_memory=max_memory,
+                confinement=spec.allowed,
+                from_spec=dataset_from_spec,
+            )
         )
+        for variable, targets in shared.items():
+            if variable in from_dataset:
+                column = from_dataset.pop(variable)
+                from_dataset.update({target: column for target in targets if target not in from_dataset})
     data: dict[str, Source] = {}
     to_generate: list[DataReader] = []
     sources: dict[str, DataSource] = {}

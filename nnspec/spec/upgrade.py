@@ -120,9 +120,12 @@ def _version_1_to_2(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     - the first is a generated target and only targets read it: each later one takes the first's
       generator and multiplier (drawn from the same variable's stream: the same values).
 
+    Generated targets alone on their variable stay generated; version 1 gave them data given for it
+    at run time, which no version-2 text says: a note says so (a version-1 spec's run still does it,
+    nnspec.runtime.inputs.version_1_shared).
+
     Only the main network's ``layers:`` are looked at: ``networks:`` came with version 2's change,
-    and mean what version 2 says. A target alone on its variable keeps its generator: version 2
-    draws the same values.
+    and mean what version 2 says.
     """
     notes: list[str] = []
     given = data.get("layers")
@@ -131,9 +134,11 @@ def _version_1_to_2(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     in_data = set(spec_data) if isinstance(spec_data, dict) else set()
     for variable, readers in _readers_by_variable(layers).items():
         generated = [reader for reader in readers if reader.generated and reader.rewritable]
-        if not generated or (len(readers) == 1 and variable not in in_data):
+        if not generated:
             continue
         first = readers[0]
+        if variable not in in_data and all(reader.generated for reader in readers):
+            notes += [_stays_generated(layers, reader, variable) for reader in generated]
         if variable in in_data or not first.generated:
             reason = "the spec's data: holds it" if variable in in_data else "another layer reads it"
             notes += _read_from_data(layers, generated, variable, reason)
@@ -147,6 +152,15 @@ def _version_1_to_2(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             for reader in readers[1:]:
                 notes += _give_generator(layers, reader, drawn, variable)
     return data, notes
+
+
+def _stays_generated(layers: list[Any], reader: _Reader, variable: str) -> str:
+    """What no version-2 text says: data given at run time for the variable went to the target."""
+    return (
+        f"layer {layers[reader.position].get('name')!r}: {reader.pin} stays generated, where version 1 took data "
+        f"given for {variable!r} at run time (--input {variable}=, a dataset column {variable}): "
+        f"{reader.pin}: {{dataset: {variable}}} reads it"
+    )
 
 
 def _readers_by_variable(layers: list[Any]) -> dict[str, list[_Reader]]:
@@ -293,7 +307,7 @@ def upgrade_notes_at(notes: Sequence[str], file: str, source_map: SourceMap, inv
     )
     return [
         Diagnostic(
-            f"format version {version} is read with its own meaning, written in version {FORMAT_VERSION} as: "
+            f"format version {version} is read with its own meaning; in version {FORMAT_VERSION}'s terms: "
             f"{'; '.join(changes)}{advice}",
             file,
             line,
