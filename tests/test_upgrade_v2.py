@@ -20,6 +20,7 @@ from nnspec.spec.resolved import resolved_text
 from nnspec.spec.upgrade import upgrade, upgrade_text, upgrade_text_with_notes
 
 from .conftest import SPECS
+from .test_security_output import assert_log_safe
 
 # x = 1 everywhere; Input y = 3 everywhere; the target's own generator would give 5.
 INPUT_AND_TARGET_ON_Y = """\
@@ -236,3 +237,18 @@ def test_data_given_at_run_time_for_y_goes_to_a_version_1_generated_target(tmp_p
     path.write_text(no_dataset.replace("nnspec: 1", "nnspec: 2"), encoding="utf-8")
     with pytest.raises(nnspec.UsageError, match="no layer reads data variable"):
         nnspec.run(nnspec.load(path), {"y": given})
+
+
+def test_a_renumbered_spec_is_written_to_a_file_as_it_is_and_printed_safely(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "s.yaml"
+    text = (
+        "# top ##[error]\nnnspec: 1  # the version\ndescription: |\n  ok\n  ::add-mask::x\nlayers:\n"
+        "  - {name: x, type: Input, size: [4], generator: Uniform}  # kept\n"
+    )
+    spec.write_text(text, encoding="utf-8")
+    assert main(["upgrade", str(spec), "-o", str(tmp_path / "t.yaml")]) == 0
+    assert (tmp_path / "t.yaml").read_text(encoding="utf-8") == text.replace("nnspec: 1", "nnspec: 2")
+    assert main(["upgrade", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert_log_safe(out, "::add-mask::", "upgrade stdout")
+    assert load_text(out).data == {**load_text(text).data, "nnspec": 2}

@@ -352,15 +352,16 @@ def upgrade_text_with_notes(text: str, file: str = "<spec>", printed: bool = Fal
             "written as nnspec writes YAML (comments below the top ones dropped): it holds text not printed as it is "
             "(control or bidi characters, '::' or '##['); -o PATH writes it unchanged",
         ]
-    renumbered = _renumbered(text, doc.source_map, data)
+    renumbered = _renumbered(text, doc.source_map, data, printed)
     if renumbered is not None:
         return renumbered, notes
     return _leading_comments(text) + dump_yaml(data), notes
 
 
-def _renumbered(text: str, source_map: SourceMap, upgraded: Any) -> str | None:
+def _renumbered(text: str, source_map: SourceMap, upgraded: Any, printed: bool) -> str | None:
     """The text with only its ``nnspec:`` value rewritten, when that is all the upgrade changed (every
-    comment kept); None when more changed, or the text cannot be edited so (a value written oddly)."""
+    comment kept); None when more changed, or the text cannot be edited so (a value written oddly), or
+    it is ``printed`` and holds what the output guard would change (see upgrade_text_with_notes)."""
     line, column = source_map.locate(("nnspec",))
     if line is None or column is None:
         return None
@@ -377,7 +378,7 @@ def _renumbered(text: str, source_map: SourceMap, upgraded: Any) -> str | None:
         same = load_text(edited).data == upgraded
     except SpecError:
         return None
-    return edited if same and is_clean(edited) else None
+    return edited if same and (is_clean(edited) or not printed) else None
 
 
 def _version(data: Any, file: str, source_map: SourceMap | None) -> int:
