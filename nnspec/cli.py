@@ -286,10 +286,12 @@ def _parser() -> argparse.ArgumentParser:
 
     upgrade = commands.add_parser(
         "upgrade",
-        help="bring a spec up to this nnspec's format version (no release has changed the format yet: a "
-        "version-1 spec comes back as it is)",
-        description="Upgrade a spec to the format version this nnspec reads (the nnspec: key) and print it on "
-        "stdout, or write it to -o PATH; what each step changed goes to stderr. The upgraded text is written "
+        help="bring a spec up to this nnspec's format version, 2 (version 1 still loads, with its own meaning)",
+        description="Upgrade a spec to the format version this nnspec writes (the nnspec: key), 2, and print it "
+        "on stdout, or write it to -o PATH; what each step changed goes to stderr. Version 2 gave a target with "
+        "a generator a data variable of its own: a version-1 generated target sharing its variable (y) with an "
+        "Input, another target or the spec's data: is written as version 1 read it (T: {dataset: y}). Where "
+        "only the version number changes, only it is rewritten, comments kept; otherwise the text is written "
         "by nnspec: comments are lost, except those at the top of the file. A spec already at this version "
         "comes back unchanged. The result is validated; exit 1 if it is still invalid.",
     )

@@ -48,8 +48,10 @@ from .spec.model import Layer, Spec
 from .spec.networks import MAIN, Network, NetworkTable, chosen_network, flatten
 from .spec.readers import read_spec
 from .spec.recurrence import check_delay_sizes, unroll, unrolled_outputs
+from .spec.schema import FORMAT_VERSION
 from .spec.schema_check import check_schema
 from .spec.units import expand_units, has_units
+from .spec.upgrade import as_current, upgrade_note, upgrade_notes_at
 
 
 def load(
@@ -135,7 +137,7 @@ def predicted(
     seen = as_view(spec, view, training=training)
     with np.errstate(all="ignore"):  # estimates from data holding NaN or inf are NaN, and predict skips them
         found = predict(seen, resolve(seen, checks))
-    return [*spec.notes, *view_notes(seen), *(finding.diagnostic(seen) for finding in found)]
+    return [*spec.notes, *upgrade_note(spec), *view_notes(seen), *(finding.diagnostic(seen) for finding in found)]
 
 
 def validate_document(
@@ -148,16 +150,22 @@ def validate_document(
     diagnostics = DiagnosticList(doc.file, doc.source_map)
     data = doc.data
     if not isinstance(data, dict):
-        diagnostics.add("a spec is a mapping with at least 'nnspec: 1' and 'layers:'", (), code=codes.NOT_A_MAPPING)
+        diagnostics.add(
+            f"a spec is a mapping with at least 'nnspec: {FORMAT_VERSION}' and 'layers:'", (), code=codes.NOT_A_MAPPING
+        )
         raise SpecError(diagnostics.items)
     diagnostics.items.extend(doc.notes)  # a reader's notes (nnspec.spec.sdcproj): shown with every outcome
+    # a version-1 spec read with its own meaning (nnspec.spec.upgrade): what its upgrade changed is noted
+    data, upgrade_notes = as_current(data)
     data, table = flatten(data, doc.source_map)  # every network's layers in one list (nnspec.spec.networks)
     chosen = chosen_network(table, network)
     broken = check_schema(data, diagnostics)
     spec = _build_spec(doc, data, broken, diagnostics, confinement, read_data, table, chosen)
     if diagnostics.errors:
-        raise SpecError(diagnostics.items)
+        raise SpecError(diagnostics.items + upgrade_notes_at(upgrade_notes, doc.file, doc.source_map, invalid=True))
     assert spec is not None, "a schema error was found but not reported"
+    spec.upgrade_notes = tuple(upgrade_notes)
+    spec.format_version = int(doc.data["nnspec"])  # valid: one of LOADED_VERSIONS (1.0 read as 1)
     return spec
 
 

@@ -163,13 +163,13 @@ def test_validate_reports_every_error_of_every_file(write_spec, capsys):
     a = write_spec(
         "nnspec: 1\nlayers:\n  - {name: x, type: Tanhh}\n  - {name: y, type: Affine, out_sise: 3}\n", "a.yaml"
     )
-    b = write_spec("nnspec: 2\nlayers: []\n", "b.yaml")
+    b = write_spec("nnspec: 3\nlayers: []\n", "b.yaml")
     assert main(["validate", str(a), str(b)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [
         f"{a}:3:21: error: unknown layer type 'Tanhh'; did you mean 'Tanh'? [unknown-type]",
         f"{a}:4:29: error: layer 'y' (Affine) has no property 'out_sise'; did you mean 'out_shape'? [unknown-property]",
-        f"{b}:1:9: error: format version 2 is newer than this nnspec reads (version 1): install a newer nnspec "
+        f"{b}:1:9: error: format version 3 is newer than this nnspec reads (versions 1 to 2): install a newer nnspec "
         "[version]",
         f"{b}:2:9: error: 'layers' must be a non-empty list; got [] [invalid-value]",
     ]

@@ -7,6 +7,7 @@ import pytest
 import nnspec
 from nnspec.cli import main
 from nnspec.spec.loader import load_text
+from nnspec.spec.schema import FORMAT_VERSION
 
 from .conftest import SPECS
 from .test_resolved import same_spec
@@ -17,7 +18,7 @@ def test_upgrade_prints_the_upgraded_spec_and_says_what_changed(write_spec, caps
     old = write_spec(VERSION_0, "old.yaml")
     assert main(["upgrade", str(old)]) == 0
     out, err = capsys.readouterr()
-    assert load_text(out).data == load_text(VERSION_1).data
+    assert load_text(out).data == {**load_text(VERSION_1).data, "nnspec": FORMAT_VERSION}
     assert f"{old}: version 0 -> 1: layer 'fc': 'OutShape' renamed 'out_shape'" in err
     assert old.read_text(encoding="utf-8") == VERSION_0  # stdout only: the file is untouched
 
@@ -26,7 +27,7 @@ def test_upgrade_writes_to_a_new_file_but_never_over_one_without_force(write_spe
     old = write_spec(VERSION_0, "old.yaml")
     new = old.with_name("new.yaml")
     assert main(["upgrade", str(old), "-o", str(new)]) == 0
-    assert load_text(new.read_text(encoding="utf-8")).data == load_text(VERSION_1).data
+    assert load_text(new.read_text(encoding="utf-8")).data == {**load_text(VERSION_1).data, "nnspec": FORMAT_VERSION}
     assert capsys.readouterr().out == ""
 
     new.write_text("# mine\n", encoding="utf-8")
@@ -35,7 +36,7 @@ def test_upgrade_writes_to_a_new_file_but_never_over_one_without_force(write_spe
     assert new.read_text(encoding="utf-8") == "# mine\n"
 
     assert main(["upgrade", str(old), "-o", str(old), "--force"]) == 0  # in place, when asked
-    assert load_text(old.read_text(encoding="utf-8")).data["nnspec"] == 1
+    assert load_text(old.read_text(encoding="utf-8")).data["nnspec"] == FORMAT_VERSION
     assert [p.name for p in old.parent.iterdir() if p.name.endswith(".tmp")] == []
 
 

@@ -139,8 +139,8 @@ def test_upgrade_reads_and_writes_by_suffix(write_spec, capsys):
     old = write_spec(VERSION_0, "old.yaml")
     new = old.with_name("new.json")
     assert main(["upgrade", str(old), "-o", str(new)]) == 0
-    assert json.loads(new.read_text(encoding="utf-8")) == yaml.safe_load(VERSION_1)
+    assert json.loads(new.read_text(encoding="utf-8")) == {**yaml.safe_load(VERSION_1), "nnspec": 2}
     old_json = write_spec(json.dumps(yaml.safe_load(VERSION_0)), "old.json")
     capsys.readouterr()
     assert main(["upgrade", str(old_json)]) == 0  # on stdout, in the file's own format
-    assert json.loads(capsys.readouterr().out) == yaml.safe_load(VERSION_1)
+    assert json.loads(capsys.readouterr().out) == {**yaml.safe_load(VERSION_1), "nnspec": 2}

@@ -10,6 +10,7 @@ import pytest
 import nnspec
 from nnspec.spec.loader import load_text
 from nnspec.spec.resolved import resolved_text
+from nnspec.spec.schema import FORMAT_VERSION
 
 from .conftest import SPECS
 
@@ -64,7 +65,7 @@ def test_every_example_resolves_to_the_same_spec(path: Path) -> None:
 def test_every_example_resolved_has_nothing_implicit(path: Path) -> None:
     spec = nnspec.load(path)
     written = load_text(resolved_text(spec)).data
-    assert written["nnspec"] == 1
+    assert written["nnspec"] == FORMAT_VERSION
     assert written["dtype"] == spec.dtype and written["seed"] == spec.seed
     assert written["outputs"] == spec.outputs
     assert len(written["layers"]) == len(spec.written_layers)

@@ -251,7 +251,7 @@ def test_resolved_yaml_round_trips_quoted(payload):
 def test_upgrade_to_stdout_rewrites_a_spec_it_would_print_changed(tmp_path, capsys):
     spec = tmp_path / "s.yaml"
     spec.write_text(
-        "# top ##[error]\nnnspec: 1\ndescription: |\n  ok\n  ::add-mask::x\nlayers:\n"
+        "# top ##[error]\nnnspec: 2\ndescription: |\n  ok\n  ::add-mask::x\nlayers:\n"
         "  - {name: x, type: Input, size: [4], generator: Uniform}\n"
     )
     assert main(["upgrade", str(spec)]) == 0

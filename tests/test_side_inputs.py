@@ -15,7 +15,7 @@ from nnspec.validation import predicted as predict
 X = np.array([[0.5, -1.5, 2.0, 0.0], [-0.25, 3.0, -2.0, 1.0], [0.1, 0.2, -0.3, -0.4]], dtype=np.float32)
 
 LAYER_FED = """
-nnspec: 1
+nnspec: 2
 layers:
   - {name: x, type: Input, size: [4]}
   - {name: p, type: Sigmoid}
@@ -24,7 +24,7 @@ layers:
 """
 
 DATA_FED = """
-nnspec: 1
+nnspec: 2
 layers:
   - {name: x, type: Input, size: [4]}
   - {name: p, type: Sigmoid}
@@ -63,7 +63,7 @@ def test_two_generated_targets_of_different_shapes_run():
     """Once refused: both claimed data variable y. Each now belongs to its layer."""
     spec = nnspec.loads(
         """
-nnspec: 1
+nnspec: 2
 layers:
   - {name: x, type: Input, size: [4]}
   - {name: flat, type: SquaredError, input: x, T: {generator: Constant, generator_multiplier: 2}}
@@ -82,7 +82,7 @@ def test_a_generated_target_draws_the_values_it_drew_before():
     generates do not change. An Input reading y with the same generator draws the same values."""
     spec = nnspec.loads(
         """
-nnspec: 1
+nnspec: 2
 layers:
   - {name: x, type: Input, size: [3]}
   - {name: loss, type: SquaredError, T: {generator: Normal}}
@@ -97,7 +97,7 @@ layers:
 def test_a_generated_target_no_longer_takes_data_variable_y():
     spec = nnspec.loads(
         """
-nnspec: 1
+nnspec: 2
 layers:
   - {name: x, type: Input, size: [2]}
   - {name: loss, type: SquaredError, T: {generator: Constant}}
@@ -110,7 +110,7 @@ layers:
         refused.value
     )
     in_the_spec = _errors(
-        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2]}\n"
+        "nnspec: 2\nlayers:\n  - {name: x, type: Input, size: [2]}\n"
         "  - {name: loss, type: SquaredError, T: {generator: Constant}}\ndata: {y: [[1, 2]]}\n"
     )
     assert in_the_spec == [
@@ -123,7 +123,7 @@ layers:
 
 
 SUB2 = """
-nnspec: 1
+nnspec: 2
 layers:
   - {name: x, type: Input, size: [4]}
   - {name: r, type: Input, size: [4], generator: Normal, generator_multiplier: 3}
@@ -145,7 +145,7 @@ def test_a_second_operand_under_its_pin_equals_two_inputs(pin):
 def test_a_constant_second_operand_is_nnc_default_for_an_unlinked_pin():
     spec = nnspec.loads(
         """
-nnspec: 1
+nnspec: 2
 layers:
   - {name: x, type: Input, size: [4]}
   - {name: half, type: Div2, R: {generator: Constant, generator_multiplier: 2}}
@@ -165,7 +165,7 @@ layers:
 def test_a_divisor_generated_as_zero_is_found_before_and_during_a_run():
     spec = nnspec.loads(
         """
-nnspec: 1
+nnspec: 2
 layers:
   - {name: x, type: Input, size: [4]}
   - {name: div, type: Div2, R: {generator: Constant, generator_multiplier: 0}}
@@ -187,7 +187,7 @@ def _errors(text: str) -> list[str]:
 def test_batch_matmul_takes_its_r_from_a_layer_only():
     """NNC's BatchMatmul has no R.Dataset/R.Generator: its R is linked."""
     base = """
-nnspec: 1
+nnspec: 2
 layers:
   - {name: a, type: Input, size: [2, 3]}
   - {name: b, type: Input, size: [3, 4]}
@@ -200,7 +200,7 @@ layers:
 
 
 def test_a_second_operand_missing_says_how_to_give_it():
-    errors = _errors("nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [4]}\n  - {name: s, type: Sub2}\n")
+    errors = _errors("nnspec: 2\nlayers:\n  - {name: x, type: Input, size: [4]}\n  - {name: s, type: Sub2}\n")
     assert any("or as R: {input: LAYER}" in message for message in errors), errors
 
 
@@ -234,7 +234,7 @@ def test_validate_predicts_a_target_a_layer_feeds_from_that_layer_range(source, 
 
 def test_kl_multinomial_takes_q_from_a_layer_as_it_would_from_data():
     layers = """
-nnspec: 1
+nnspec: 2
 layers:
   - {name: x, type: Input, size: [4]}
   - {name: p, type: Softmax, input: x}

@@ -1,4 +1,5 @@
-"""Format evolution: the upgrade steps, tested with the synthetic version 0 -> 1 step."""
+"""Format evolution: the upgrade steps, tested with the synthetic version 0 -> 1 step (the version
+1 -> 2 step: tests/test_upgrade_v2.py)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def test_there_is_a_step_for_every_version_below_the_current_one() -> None:
     assert sorted(STEPS) == list(range(FORMAT_VERSION))
 
 
-def test_a_version_0_spec_upgrades_to_a_valid_version_1_spec(tmp_path: Path) -> None:
+def test_a_version_0_spec_upgrades_to_a_valid_current_spec(tmp_path: Path) -> None:
     file = str(tmp_path / "old.yaml")
     text = upgrade_text(VERSION_0, file)
     spec = nnspec.loads(text, file)  # valid in the current format
@@ -61,7 +62,7 @@ def test_a_version_0_spec_upgrades_to_a_valid_version_1_spec(tmp_path: Path) -> 
     assert text.startswith(
         "# yaml-language-server: $schema=../schemas/nnspec.schema.json\n"
         "# a small CNN, as format version 0 wrote it\n"
-        "nnspec: 1\n"
+        f"nnspec: {FORMAT_VERSION}\n"
     )
     assert "version 0's name" not in text
     assert upgrade_text(text, file) == text  # upgraded once, there is nothing more to do
@@ -72,7 +73,7 @@ def test_upgrade_notes_say_what_changed_and_leave_the_input_alone() -> None:
     before = copy.deepcopy(data)
     upgraded, notes = upgrade(data)
     assert data == before
-    assert upgraded == load_text(VERSION_1).data
+    assert upgraded == {**load_text(VERSION_1).data, "nnspec": FORMAT_VERSION}  # 1 -> 2 changes no more here
     assert list(upgraded) == ["nnspec", "name", "seed", "layers", "outputs"]  # key order kept
     assert notes[0] == "version 0 -> 1: 'network:' renamed 'layers:'"
     assert "version 0 -> 1: layer 'fc': 'OutShape' renamed 'out_shape'" in notes
@@ -142,5 +143,5 @@ def test_a_version_that_cannot_be_read_is_an_error(text: str, message: str) -> N
 
 def test_a_whole_float_version_counts_as_that_version() -> None:
     upgraded, notes = upgrade({"nnspec": 0.0, "network": [{"name": "x", "type": "Input", "Size": [2]}]})
-    assert upgraded == {"nnspec": 1, "layers": [{"name": "x", "type": "Input", "size": [2]}]}
+    assert upgraded == {"nnspec": FORMAT_VERSION, "layers": [{"name": "x", "type": "Input", "size": [2]}]}
     assert len(notes) == 2

@@ -70,7 +70,11 @@ NNC_PROJECT_SYNTAX = _code(
 )
 
 NOT_A_MAPPING = _code("not-a-mapping", "schema", "a spec that is not a mapping of keys")
-VERSION = _code("version", "schema", "a missing or unknown format version (the nnspec: key)")
+VERSION = _code(
+    "version",
+    "schema",
+    "a missing or unknown format version (the nnspec: key); info: an older version's meaning in the current one",
+)
 REQUIRED = _code("required", "schema", "a required key is missing")
 UNKNOWN_PROPERTY = _code("unknown-property", "schema", "a property the layer type does not have")
 UNKNOWN_TYPE = _code("unknown-type", "schema", "an unknown layer type")

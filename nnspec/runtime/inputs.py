@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from math import prod
 from pathlib import Path
-from typing import Any, NamedTuple, overload
+from typing import Any, NamedTuple, TypeVar, overload
 
 import numpy as np
 
@@ -180,12 +180,48 @@ def generate(reader: DataReader, start: int, stop: int, seed: int) -> np.ndarray
         return values * reader.multiplier
 
 
+Given = TypeVar("Given")  # what a caller gives for a variable: an array, a file's path, a dataset's columns
+
+
 def variables(spec: Spec) -> dict[str, DataReader]:
-    """Each data variable and its first reader (validation made the others agree on its size)."""
+    """Each data variable and its first reader (validation made the others agree on its size); where
+    that one has no generator, the first that has one: its generator makes the variable's values when
+    no data is given (a target reading 'y' written above the Input 'y' that generates it)."""
     found: dict[str, DataReader] = {}
     for reader in spec.readers:
-        found.setdefault(reader.variable, reader)
+        first = found.setdefault(reader.variable, reader)
+        if first.generator == NO_GENERATOR and reader.generator != NO_GENERATOR:
+            found[reader.variable] = reader
     return found
+
+
+def version_1_shared(spec: Spec, readers: Mapping[str, DataReader]) -> dict[str, list[str]]:
+    """For a spec of format version 1, each data variable that only generated targets name (their
+    ``dataset``, ``y`` by default), with their variables (``loss/T``): version 1 gave them data given
+    for it at run time (``--input y=``, a dataset column ``y``), which they still take. (Where another
+    layer reads the variable, or the spec's ``data:`` holds it, the upgrade rewrote them to read it:
+    nnspec.spec.upgrade.) Empty for a spec of version 2, where such a target is generated, and for
+    the networks version 2 brought (``--network NAME``, a unit's layers: ``Unit/loss``), which mean
+    what version 2 says."""
+    if spec.format_version != 1 or spec.network is not None:
+        return {}
+    shared: dict[str, list[str]] = {}
+    for variable, reader in readers.items():
+        in_main = "/" not in reader.layer.name  # a unit's layers are named after it: FireModule_3/Squeeze
+        generated = reader.target is not None and reader.generator != NO_GENERATOR
+        if in_main and generated and reader.stream_key not in readers:
+            shared.setdefault(reader.stream_key, []).append(variable)
+    return shared
+
+
+def _given_to_targets(given: dict[str, Given], shared: Mapping[str, list[str]]) -> dict[str, Given]:
+    """Data given for each variable of ``shared`` (version_1_shared), moved to the targets it names."""
+    moved = dict(given)
+    for variable, targets in shared.items():
+        if variable in moved:
+            value = moved.pop(variable)
+            moved.update({target: value for target in targets if target not in moved})
+    return moved
 
 
 def gather_inputs(
@@ -218,6 +254,8 @@ def gather_inputs(
     """
     arrays, files = dict(arrays or {}), dict(files or {})
     readers = variables(spec) if readers is None else readers
+    shared = version_1_shared(spec, readers)
+    arrays, files = _given_to_targets(arrays, shared), _given_to_targets(files, shared)
     unknown = sorted((set(arrays) | set(files)) - set(readers))
     if unknown:
         raise UsageError(
@@ -226,14 +264,17 @@ def gather_inputs(
         )
     from_dataset: Mapping[str, DatasetVariable] = {}
     if dataset is not None:
-        from_dataset = open_dataset(
-            dataset,
-            readers,
-            skip=set(arrays) | set(files),
-            max_memory=max_memory,
-            confinement=spec.allowed,
-            from_spec=dataset_from_spec,
+        from_dataset = dict(
+            open_dataset(
+                dataset,
+                {**readers, **{variable: readers[targets[0]] for variable, targets in shared.items()}},
+                skip=set(arrays) | set(files),
+                max_memory=max_memory,
+                confinement=spec.allowed,
+                from_spec=dataset_from_spec,
+            )
         )
+        from_dataset = _given_to_targets(from_dataset, shared)
     data: dict[str, Source] = {}
     to_generate: list[DataReader] = []
     sources: dict[str, DataSource] = {}

@@ -191,7 +191,7 @@ def load_text(text: str, file: str = "<spec>") -> Document:
         raise SpecError(builder.diagnostics)
     if builder.root is _NOTHING:
         raise SpecError(
-            [_at(file, 1, 1, "the file is empty: a spec needs at least 'nnspec: 1' and 'layers:'", codes.EMPTY)]
+            [_at(file, 1, 1, "the file is empty: a spec needs at least 'nnspec: 2' and 'layers:'", codes.EMPTY)]
         )
     return Document(builder.root, builder.source_map, file)
 

@@ -234,6 +234,10 @@ class Spec:
     delayed: frozenset[tuple[str, str]] = frozenset()
     # What the file's reader left out (info diagnostics: an NNC project's settings nnspec has no place for)
     notes: tuple[Diagnostic, ...] = ()
+    # A spec of an older format version, upgraded in memory when loaded (nnspec.spec.upgrade.as_current):
+    # what its upgrade changed, which `validate` notes (empty: nothing, or a spec of the current version).
+    upgrade_notes: tuple[str, ...] = ()
+    format_version: int = 2  # the nnspec: version the spec is written in (read as the current one)
 
     @property
     def written_layers(self) -> dict[str, Layer]:

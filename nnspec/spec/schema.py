@@ -17,7 +17,11 @@ from ..layers.generators import GENERATOR_CHOICES, generators_described
 from .expressions import ARGUMENT_TYPES, EXPRESSION_KINDS
 from .views import DEFAULT_VIEW, VIEWS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# The format versions the loader reads as they are: an older one than FORMAT_VERSION is upgraded in
+# memory when loaded (nnspec.spec.upgrade.as_current), so it keeps its meaning; version 0 (synthetic,
+# never released) needs `nnspec upgrade`.
+LOADED_VERSIONS = (1, 2)
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 # A layer of the expanded network: a written name, or a copy of one made by a repeat (Conv_5[0], Conv_5[1][2]),
 # by a unit (FireModule_3/Squeeze, Fire[0]/Conv[1]), by a recurrent loop (Tanh_RecurrentInput[3]) or by an
@@ -46,13 +50,17 @@ def spec_schema(expressions: bool = True) -> dict[str, Any]:
         # Draft 7, not 2020-12: editors' YAML language servers (VS Code's among them) fully
         # support draft 7 only, and this schema needs nothing newer (test_generated checks).
         "$schema": "http://json-schema.org/draft-07/schema#",
-        "title": "nnspec network spec (format version 1)",
+        "title": f"nnspec network spec (format version {FORMAT_VERSION})",
         "description": "A neural network written with Neural Network Console's layer names, properties and defaults.",
         "type": "object",
         "required": ["nnspec", "layers"],
         "additionalProperties": False,
         "properties": {
-            "nnspec": {"description": "Format version of this file.", "const": FORMAT_VERSION},
+            "nnspec": {
+                "description": f"Format version of this file: {FORMAT_VERSION}, the current one; version 1 is read "
+                "with its own meaning ('nnspec upgrade FILE' writes it as the current version).",
+                "enum": list(LOADED_VERSIONS),
+            },
             "name": {"type": "string", "description": "Name of the network."},
             "description": {"type": "string", "description": "What the network is for; free text."},
             "dtype": {

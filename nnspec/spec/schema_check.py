@@ -24,7 +24,7 @@ from ..layers.catalog import layer_types
 from ..layers.unsupported import nnc_category, not_supported_message
 from .expressions import without_expressions
 from .nnc_spellings import property_hint, value_hint
-from .schema import DTYPES, FORMAT_VERSION, spec_schema
+from .schema import DTYPES, FORMAT_VERSION, LOADED_VERSIONS, spec_schema
 
 _NAME_RULE = "a name of letters, digits and _, not starting with a digit"
 
@@ -357,17 +357,15 @@ def _subject(data: dict[str, Any], path: tuple) -> str:
 def _version_message(version: Any) -> str:
     """What to do about a spec's format version this nnspec does not read: a newer one needs a newer
     nnspec, an older one `nnspec upgrade`; anything else is not a version."""
+    versions = f"versions {LOADED_VERSIONS[0]} to {FORMAT_VERSION}"
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        return f"format version {version} is newer than this nnspec reads ({versions}): install a newer nnspec"
+    if isinstance(version, int) and not isinstance(version, bool) and 0 <= version < LOADED_VERSIONS[0]:
         return (
-            f"format version {version} is newer than this nnspec reads (version {FORMAT_VERSION}): "
-            "install a newer nnspec"
-        )
-    if isinstance(version, int) and not isinstance(version, bool) and 0 <= version < FORMAT_VERSION:
-        return (
-            f"format version {version} is older than this nnspec reads (version {FORMAT_VERSION}): "
+            f"format version {version} is older than this nnspec reads ({versions}): "
             f"'nnspec upgrade FILE' brings it up to version {FORMAT_VERSION}"
         )
     return (
-        f"unknown format version {show_value(version)}: this nnspec reads format version {FORMAT_VERSION} "
+        f"unknown format version {show_value(version)}: this nnspec reads format {versions} "
         f"(a whole number: 'nnspec: {FORMAT_VERSION}')"
     )

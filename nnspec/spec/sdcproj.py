@@ -40,6 +40,7 @@ from ..core.suggest import snake_case
 from ..layers.catalog import LayerType, Property, layer_types
 from .loader import Document, SourceMap, decode
 from .nnc_spellings import nnspec_name
+from .schema import FORMAT_VERSION
 
 # Bounds on what a project may declare, beyond the file size limit: a count is checked before the
 # sections it counts are looked for, so that no Num* value makes the reader loop for long.
@@ -205,7 +206,8 @@ class _Project:
         networks = self._networks()
         runs, view = self._network_run([network.name for network in networks])
         callee_arguments = {network.name: self._argument_types(network) for network in networks}
-        data: dict[str, Any] = {"nnspec": 1}
+        # the current format: NNC binds a generated target to its layer, as version 2 does (upgrade.py)
+        data: dict[str, Any] = {"nnspec": FORMAT_VERSION}
         self._at((), self.sections[next(iter(self.sections))].line, 1)
         description = self._description()
         if description:
