@@ -65,6 +65,10 @@ YAML_VALUE = _code("yaml-value", "yaml", "a YAML scalar that its tag or its size
 YAML_ANCHOR = _code("yaml-anchor", "yaml", "a YAML anchor, which specs do not use")
 YAML_ALIAS = _code("yaml-alias", "yaml", "a YAML alias, which specs do not use")
 YAML_TAG = _code("yaml-tag", "yaml", "a YAML tag, which specs do not use")
+NNTXT_SYNTAX = _code("nntxt-syntax", "yaml", "an .nntxt file that is not protobuf text, or too large or deep to read")
+NNTXT_UNSUPPORTED = _code(
+    "nntxt-unsupported", "schema", "an .nntxt network using what nnspec cannot express (a function, an argument)"
+)
 
 NOT_A_MAPPING = _code("not-a-mapping", "schema", "a spec that is not a mapping of keys")
 VERSION = _code("version", "schema", "a missing or unknown format version (the nnspec: key)")

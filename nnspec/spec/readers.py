@@ -49,6 +49,12 @@ def _read_yaml(raw: bytes, file: str) -> Document:
     return load_text(decode(raw, file), file)
 
 
+def _read_nntxt(raw: bytes, file: str) -> Document:
+    from .nntxt import read
+
+    return read(raw, file)
+
+
 def _write_yaml(data: Any) -> str:
     from .resolved import dump_yaml  # what upgrade writes, and --print-resolved under its header
 
@@ -79,6 +85,7 @@ def _holds_non_finite(value: Any) -> bool:
 FORMATS: tuple[SpecFormat, ...] = (
     SpecFormat("YAML", (".yaml", ".yml"), _read_yaml, _write_yaml),
     SpecFormat("JSON", (".json",), _read_yaml, _write_json),
+    SpecFormat("nnabla protobuf text", (".nntxt", ".prototxt"), _read_nntxt),
 )
 DEFAULT = FORMATS[0]  # what a file with no suffix is read as
 
