@@ -8,6 +8,8 @@ Three networks, built with nnabla's parametric functions and saved with ``nnabla
 
 - ``NAME.nntxt`` (the network alone, as nnabla writes it into an .nnp) and ``NAME.h5`` (its
   parameters, nnabla's parameter.h5, as ``nnabla.save_parameters`` writes it);
+- ``NAME.nnp`` (network and parameters in one zip, parameter.h5 inside, nnabla 1.39's default) and,
+  for the MLP, ``mlp_protobuf.nnp`` with parameter.protobuf inside: both of nnabla's formats;
 - in ``expected.npz``: ``NAME/x`` the input (drawn U(-1, 1)), ``NAME/y`` nnabla's output for it,
   computed by nnabla's CPU context on the graph that was saved.
 
@@ -99,6 +101,9 @@ def main() -> int:
         }
         save(str(OUT / f"{name}.nntxt"), contents)
         nn.save_parameters(str(OUT / f"{name}.h5"))
+        save(str(OUT / f"{name}.nnp"), contents)
+        if name == "mlp":
+            save(str(OUT / "mlp_protobuf.nnp"), contents, parameter_format=".protobuf")
     np.savez_compressed(OUT / "expected.npz", **expected)
     return 0
 

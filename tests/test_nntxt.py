@@ -10,6 +10,8 @@ and must compute nnabla's outputs.
 from __future__ import annotations
 
 import json
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,8 @@ import pytest
 
 import nnspec
 from nnspec.cli import main
-from nnspec.core.diagnostics import SpecError
+from nnspec.core.diagnostics import SpecError, UsageError
+from nnspec.files.nnpfile import decode_parameters
 from nnspec.spec import protobuf_text
 from nnspec.spec.readers import read_spec
 
@@ -188,3 +191,99 @@ def test_other_networks_are_named_networks(tmp_path: Path) -> None:
     assert data["name"] == "MainRuntime" and list(data["networks"]) == ["Main"]
     spec = nnspec.load(str(tmp_path / "net.nntxt"), network="Main")
     assert "y_prime" in spec.layers
+
+
+# --- .nnp archives -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("archive", "network"), [("mlp", "mlp"), ("mlp_protobuf", "mlp"), ("cnn", "cnn"), ("axes", "axes")]
+)
+def test_an_nnp_runs_on_its_own_parameters(archive: str, network: str) -> None:
+    """No --params: an .nnp's parameter.h5 (nnabla's default) or parameter.protobuf is its model's."""
+    if archive != "mlp_protobuf":
+        pytest.importorskip("h5py")
+    expected = np.load(FIXTURES / "expected.npz")
+    spec = nnspec.load(str(FIXTURES / f"{archive}.nnp"))
+    result = nnspec.run(spec, {"x": expected[f"{network}/x"]}, statistics=False)
+    assert not result.notes  # every parameter found in the archive
+    (output,) = result.outputs.values()
+    np.testing.assert_allclose(output, expected[f"{network}/y"], rtol=0, atol=TOLERANCE)
+
+
+def test_parameter_protobuf_decodes_to_nnablas_h5_values() -> None:
+    """Both of nnabla's parameter formats, written from one model, give the same arrays."""
+    h5py = pytest.importorskip("h5py")
+    with zipfile.ZipFile(FIXTURES / "mlp_protobuf.nnp") as archive:
+        decoded = decode_parameters(archive.read("parameter.protobuf"), "mlp_protobuf.nnp")
+    with h5py.File(FIXTURES / "mlp.h5", "r") as handle:
+        reference: dict[str, np.ndarray] = {}
+        handle.visititems(lambda name, item: reference.update({name: item[()]}) if hasattr(item, "shape") else None)
+    assert sorted(decoded) == sorted(reference) == sorted(f"fc{i}/affine/{p}" for i in (1, 2, 3) for p in "Wb")
+    for name, values in reference.items():
+        np.testing.assert_array_equal(decoded[name], values)
+
+
+def make_nnp(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(path, "w", method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def network_text() -> bytes:
+    return (FIXTURES / "mlp.nntxt").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("members", "words"),
+    [
+        ({"../network.nntxt": b"x"}, "not a plain file name"),
+        ({"sub/network.nntxt": b"x"}, "not a plain file name"),
+        ({f"m{i}": b"" for i in range(65)}, "at most 64"),
+        ({"network.nntxt": b"network {" + b" " * 10**6 + b"}"}, "likely zip bomb"),
+        ({"nnp_version.txt": b"0.1"}, "holds none"),
+        ({"a.nntxt": b"", "b.nntxt": b""}, "holds a.nntxt, b.nntxt"),
+    ],
+)
+def test_a_hostile_nnp_is_refused_before_reading(tmp_path: Path, members, words: str, capsys) -> None:
+    path = make_nnp(tmp_path / "model.nnp", members)
+    assert main(["validate", str(path)]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_the_nnp_size_limit_is_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    path = make_nnp(tmp_path / "model.nnp", {"network.nntxt": network_text()})
+    assert main(["validate", str(path)]) == 0  # larger than no text limit: read
+    monkeypatch.setenv("NNSPEC_MAX_NNP_SIZE", "100")
+    assert main(["validate", str(path)]) == 2
+    assert "an .nnp may hold 100 bytes" in capsys.readouterr().err
+    monkeypatch.setenv("NNSPEC_MAX_NNP_SIZE", "1M")
+    monkeypatch.setenv("NNSPEC_MAX_SPEC_SIZE", "1K")  # the network's text is a text spec
+    assert main(["validate", str(path)]) == 2
+    assert "member network.nntxt declares" in capsys.readouterr().err
+
+
+def test_nnp_errors_are_located_in_its_network(tmp_path: Path, capsys) -> None:
+    path = make_nnp(tmp_path / "model.nnp", {"network.nntxt": NNC_STYLE.replace("Softmax", "Softmx").encode()})
+    assert main(["validate", str(path)]) == 1
+    assert "model.nnp:10:5: error: unknown function type 'Softmx'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"\xc2\x0c", "runs past its message"),  # field 200, length 12, nothing after
+        (b"\xc2\x0c\x09\x0a\x02ab", "runs past its message"),  # 9 bytes announced, 4 there
+        (b"\xc2\x0c\x08\xa2\x01\x02\x08\x05" + b"\xa2\x06\x00", "has 0 values for shape (5,)"),  # dim 5, no data
+        (b"\x0b", "wire type 3"),
+    ],
+)
+def test_a_malformed_parameter_protobuf_is_refused(data: bytes, words: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(words)):
+        decode_parameters(data, "p.protobuf")
+
+
+def test_upgrade_does_not_write_over_an_nntxt(capsys) -> None:
+    assert main(["upgrade", str(FIXTURES / "mlp.nntxt")]) == 2
+    assert "does not write them: give -o FILE.yaml" in capsys.readouterr().err
