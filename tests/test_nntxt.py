@@ -287,3 +287,27 @@ def test_a_malformed_parameter_protobuf_is_refused(data: bytes, words: str) -> N
 def test_upgrade_does_not_write_over_an_nntxt(capsys) -> None:
     assert main(["upgrade", str(FIXTURES / "mlp.nntxt")]) == 2
     assert "does not write them: give -o FILE.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dim", ["1e309", "2.5", "99999999999", "True"])
+def test_a_dim_that_is_no_size_is_located(tmp_path: Path, dim: str, capsys) -> None:
+    path = write(tmp_path, NNC_STYLE.replace("dim: 4 }", f"dim: {dim} }}", 1))
+    assert main(["validate", str(path)]) == 1
+    assert f"net.nntxt:4:59: error: dim: {dim} is not an integer" in capsys.readouterr().err
+
+
+def test_a_corrupt_nnp_member_is_a_usage_error_naming_the_archive(tmp_path: Path, capsys) -> None:
+    raw = bytearray((FIXTURES / "mlp.nnp").read_bytes())
+    start = raw.index(b"network.nntxt") + len(b"network.nntxt") + 40  # inside the deflated network
+    raw[start : start + 8] = bytes(8)
+    (tmp_path / "m.nnp").write_bytes(bytes(raw))
+    assert main(["validate", str(tmp_path / "m.nnp")]) == 2
+    assert "m.nnp: cannot read member network.nntxt" in capsys.readouterr().err
+
+
+def test_params_may_name_an_nnp_for_a_bare_network() -> None:
+    expected = np.load(FIXTURES / "expected.npz")
+    spec = nnspec.load(str(FIXTURES / "mlp.nntxt"))
+    result = nnspec.run(spec, {"x": expected["mlp/x"]}, params=FIXTURES / "mlp_protobuf.nnp", statistics=False)
+    (output,) = result.outputs.values()
+    np.testing.assert_allclose(output, expected["mlp/y"], rtol=0, atol=TOLERANCE)

@@ -23,10 +23,11 @@ import os
 import stat
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import NoReturn
 
 import numpy as np
 
@@ -80,20 +81,16 @@ class NnpArchive:
                 f"{self.path}: member {printable(name)} declares {info.file_size:,} bytes, more than the "
                 f"{limit:,} it may hold here"
             )
-        with zipfile.ZipFile(self.path) as archive, archive.open(info) as handle:
-            data = _read_at_most(handle, info.file_size + 1)
+        try:
+            with zipfile.ZipFile(self.path) as archive, archive.open(info) as handle:
+                data = handle.read(info.file_size + 1)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:  # corrupt, CRC mismatch
+            raise UsageError(f"{self.path}: cannot read member {printable(name)}: {printable(str(exc))}") from None
         if len(data) != info.file_size:
             raise UsageError(
                 f"{self.path}: member {printable(name)} does not hold the {info.file_size:,} bytes it declares"
             )
         return data
-
-
-def _read_at_most(handle: IO[bytes], count: int) -> bytes:
-    try:
-        return handle.read(count)
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:  # a corrupt stream or a CRC mismatch
-        raise UsageError(f"cannot inflate an .nnp member: {exc}") from None
 
 
 def open_nnp(path: str | Path) -> NnpArchive:

@@ -47,6 +47,7 @@ from ..core import codes
 from ..core.diagnostics import Diagnostic, SpecError
 from ..core.printable import printable
 from ..core.suggest import Suggester
+from ..layers.catalog import INT_MAX
 from .loader import Document, SourceMap, decode
 from .protobuf_text import Field, Message, Text, parse
 
@@ -72,7 +73,19 @@ _HARMLESS: dict[str, Callable[[Any], bool]] = {
 def read(raw: bytes, file: str) -> Document:
     """An .nntxt file as a spec Document: its data, and where in the .nntxt each part came from."""
     root = parse(decode(raw, file), file)
-    return _Reader(root, file).document()
+    try:
+        return _Reader(root, file).document()
+    except _BadDim as exc:
+        message = f"dim: {printable(exc.item.text())} is not an integer of at most {INT_MAX:,} in size"
+        raise SpecError([Diagnostic(message, file, exc.item.line, exc.item.column, code=codes.NNTXT_SYNTAX)]) from None
+
+
+class _BadDim(Exception):
+    """A Shape's dim that is no integer nnspec can hold (1e309, 2**63): the reading stops there."""
+
+    def __init__(self, item: Field) -> None:
+        super().__init__(item.text())
+        self.item = item
 
 
 def read_nnp(path: str) -> Document:
@@ -537,7 +550,13 @@ def _scalar(value: Any) -> Any:
 
 
 def _dims(block: Message) -> list[int]:
-    return [int(item.value) for item in block.all("dim") if isinstance(item.value, (int, float))]
+    """A Shape message's dims: integers (int64 in nnabla; nnspec's shapes stay below 2**31)."""
+    dims = []
+    for item in block.all("dim"):
+        if not isinstance(item.value, int) or isinstance(item.value, bool) or abs(item.value) > INT_MAX:
+            raise _BadDim(item)
+        dims.append(item.value)
+    return dims
 
 
 def _block(item: Field) -> Message:

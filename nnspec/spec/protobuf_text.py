@@ -40,10 +40,13 @@ class Field:
     value: Message | Text | int | float | str  # a bare word (enum value, True, inf) stays a str
     line: int
     column: int
+    written: str = ""  # a number or bare word as the file spells it (1e309, not inf)
 
     def text(self) -> str:
         """The value as text: a quoted string's contents, a bare word or a number as written."""
-        return self.value.value if isinstance(self.value, Text) else str(self.value)
+        if isinstance(self.value, Text):
+            return self.value.value
+        return self.written or str(self.value)
 
 
 @dataclass
@@ -159,7 +162,8 @@ class _Parser:
             return Field(name.text, block, name.line, name.column)
         if not colon:
             self._fail(token.line, token.column, f"expected ':' or '{{' after field '{printable(name.text)}'")
-        return Field(name.text, self.scalar(), name.line, name.column)
+        written = token.text
+        return Field(name.text, self.scalar(), name.line, name.column, written)
 
     def scalar(self) -> Text | int | float | str:
         token = self._advance()
