@@ -14,9 +14,11 @@ Three networks, built with nnabla's parametric functions and saved with ``nnabla
   computed by nnabla's CPU context on the graph that was saved.
 
 The networks: ``mlp`` (Affine, ReLU, Affine, Tanh, Affine, Softmax), ``cnn`` (Convolution with
-padding, BatchNormalization at test time with trained-like statistics, ReLU, MaxPooling,
-Convolution with stride, AveragePooling, Affine, Sigmoid), ``axes`` (Concatenate along the channel
-axis, Slice, Softmax along axis 1 of three, MulScalar, Add2, Reshape). Parameters are drawn from
+padding, BatchNormalization at test time with trained-like statistics, ReLU, MaxPooling, Convolution,
+AveragePooling of an odd size with ignore_border false, Affine, Sigmoid; nnabla leaves
+``ignore_border`` and ``batch_stat`` unwritten, their false being protobuf 3's zero), ``axes``
+(Concatenate along the channel axis, Slice, Softmax along axis 1 of three, MulScalar, Add2,
+Reshape). Parameters are drawn from
 numpy's seeded generator at trained-like scales (weights N(0, 1/fan_in), BN statistics away from
 0 and 1), so a wrong layout or axis changes the outputs.
 """
@@ -42,7 +44,7 @@ def cnn(nn, F, PF, x):
     h = PF.convolution(x, 6, (3, 3), pad=(1, 1), name="conv1")
     h = F.relu(PF.batch_normalization(h, batch_stat=False, name="bn1"))
     h = F.max_pooling(h, (2, 2))
-    h = PF.convolution(h, 4, (3, 3), stride=(2, 2), name="conv2")
+    h = PF.convolution(h, 4, (2, 2), stride=(1, 1), name="conv2")  # 3x3: odd, so ignore_border matters
     h = F.average_pooling(h, (2, 2), ignore_border=False)
     return F.sigmoid(PF.affine(h, 3, name="fc"))
 

@@ -59,10 +59,13 @@ def test_arguments_become_nnspec_properties_with_axes_less_the_batch() -> None:
         "strides": [1, 1],
         "dilation": [1, 1],
         "group": 1,
+        "channel_last": False,  # unwritten by nnabla: protobuf 3's zero
     }
     cnn = {layer["name"]: layer for layer in read_spec(FIXTURES / "cnn.nntxt").data["layers"]}
     assert cnn["BatchNormalization"]["axes"] == 0 and cnn["BatchNormalization"]["epsilon"] == pytest.approx(1e-5)
     assert cnn["MaxPooling"]["kernel_shape"] == [2, 2]
+    # nnabla writes no false (protobuf 3 leaves zeros out): absent is false, not nnspec's default true
+    assert cnn["AveragePooling"]["ignore_border"] is False and cnn["BatchNormalization"]["batch_stat"] is False
 
 
 NNC_STYLE = """\

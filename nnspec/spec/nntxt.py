@@ -15,6 +15,8 @@ message in protobuf text (nnspec.spec.protobuf_text reads it). What it means in 
   NNC writes them (one value per non-batch axis; a value for the batch axis as well is dropped).
   Arguments nnspec has no property for are refused unless they hold nnabla's default (``base_axis:
   1``, ``inplace``, ``no_scale: false``), so nothing that changes the computation is lost silently.
+  An argument not written is protobuf 3's zero (``false``, ``0``: nnabla's writer leaves
+  ``ignore_border: false`` out), never nnspec's default (nnspec.spec.nnabla_arguments lists them).
 - What the arguments do not say comes from the parameters' shapes (Affine's ``out_shape``,
   Convolution's ``out_maps`` and ``kernel_shape``, ``with_bias`` from whether ``b`` is an input),
   and the parameter names (``conv1/conv/W``) give ``parameter_scope`` (``conv1``), so a
@@ -49,6 +51,7 @@ from ..core.printable import printable
 from ..core.suggest import Suggester
 from ..layers.catalog import INT_MAX
 from .loader import Document, SourceMap, decode
+from .nnabla_arguments import SCALAR_ARGUMENTS
 from .protobuf_text import Field, Message, Text, parse
 
 if TYPE_CHECKING:
@@ -67,6 +70,13 @@ _HARMLESS: dict[str, Callable[[Any], bool]] = {
     "no_scale": lambda v: v is False,
     "no_bias": lambda v: v is False,
     "output_padding": lambda v: all(n == 0 for n in _listed(v)),
+    "transpose_a": lambda v: v is False,  # BatchMatmul: nnspec's multiplies as written
+    "transpose_b": lambda v: v is False,
+    "with_index": lambda v: v is False,  # Max, Min, Sort: values only, as nnspec gives
+    "half_pixel": lambda v: v is False,  # Interpolate: nnabla's default corners
+    "half_pixel_for_nn": lambda v: v is False,
+    "beta": lambda v: v == 1,  # SoftPlus: nnspec's is log(1 + exp(x))
+    "val": lambda v: v == 0,  # ResetNaN, ResetInf: nnspec's put 0
 }
 
 
@@ -454,11 +464,16 @@ class _Reader:
         arguments = [
             f for f in block.fields if f.name.endswith("_param") and f.name not in ("repeat_param", "recurrent_param")
         ]
-        if not arguments or not isinstance(arguments[0].value, Message):
-            return
+        written = arguments[0] if arguments and isinstance(arguments[0].value, Message) else None
+        values = _values(written.value) if written and isinstance(written.value, Message) else {}
+        # protobuf 3 text leaves an argument at its zero value unwritten (nnabla's writer does;
+        # NNC's writes every one): absent means false or 0, not nnspec's default.
+        at_block = written or block.first("type") or block.fields[0]
+        for name, kind in SCALAR_ARGUMENTS.get(layer["type"], {}).items():
+            values.setdefault(name, (False if kind == "bool" else 0, at_block))
         properties = {p.name for p in layer_type.properties}
         rank = len(variables[inputs[0][0]].shape) if inputs else 0  # the first input's, batch included
-        for name, (value, at) in _values(arguments[0].value).items():
+        for name, (value, at) in values.items():
             key = _SHAPE_ARGUMENT.get(layer["type"], "shape") if name == "shape" else _RENAMED.get(name, name)
             if key in properties:
                 value = self._adjusted(layer["type"], key, value, rank, at)
