@@ -314,3 +314,14 @@ def test_params_may_name_an_nnp_for_a_bare_network() -> None:
     result = nnspec.run(spec, {"x": expected["mlp/x"]}, params=FIXTURES / "mlp_protobuf.nnp", statistics=False)
     (output,) = result.outputs.values()
     np.testing.assert_allclose(output, expected["mlp/y"], rtol=0, atol=TOLERANCE)
+
+
+def test_convert_writes_the_network_as_a_yaml_spec_computing_the_same(tmp_path: Path) -> None:
+    pytest.importorskip("h5py")
+    target = tmp_path / "axes.yaml"
+    assert main(["convert", str(FIXTURES / "axes.nnp"), "-o", str(target)]) == 0
+    assert target.read_text(encoding="utf-8").startswith("nnspec: 1\nname: axes\ndescription: ")
+    expected = np.load(FIXTURES / "expected.npz")
+    spec = nnspec.load(str(target))
+    result = nnspec.run(spec, {"x": expected["axes/x"]}, params=FIXTURES / "axes.nnp", statistics=False)
+    np.testing.assert_allclose(result.outputs["Reshape"], expected["axes/y"], rtol=0, atol=TOLERANCE)

@@ -185,6 +185,7 @@ class _Reader:
             raise SpecError(self.diagnostics)
         main_name = next(name for name, item in zip(translated, networks) if item is main)
         data["name"] = main_name
+        data["description"] = ""  # written below, once every renamed name is known; placed here, first
         for name, network in translated.items():
             prefix: tuple = () if name == main_name else ("networks", name)
             for path, place in network.places.items():
