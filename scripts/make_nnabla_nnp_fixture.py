@@ -11,7 +11,8 @@ Three networks, built with nnabla's parametric functions and saved with ``nnabla
 - ``NAME.nnp`` (network and parameters in one zip, parameter.h5 inside, nnabla 1.39's default) and,
   for the MLP, ``mlp_protobuf.nnp`` with parameter.protobuf inside: both of nnabla's formats;
 - in ``expected.npz``: ``NAME/x`` the input (drawn U(-1, 1)), ``NAME/y`` nnabla's output for it,
-  computed by nnabla's CPU context on the graph that was saved.
+  computed by nnabla's CPU context on the graph that was saved, and ``NAME/layers/KK/TYPE`` the
+  output of every function, in the order nnabla visits the graph (the order it writes them).
 
 The networks: ``mlp`` (Affine, ReLU, Affine, Tanh, Affine, Softmax), ``cnn`` (Convolution with
 padding, BatchNormalization at test time with trained-like statistics, ReLU, MaxPooling, Convolution,
@@ -97,6 +98,10 @@ def main() -> int:
         y.forward(clear_buffer=False)
         expected[f"{name}/x"] = x.d.copy()
         expected[f"{name}/y"] = y.d.copy()
+        functions: list = []
+        y.visit(functions.append)  # every function, inputs before the functions reading them
+        for k, function in enumerate(functions):
+            expected[f"{name}/layers/{k:02d}/{function.info.type_name}"] = function.outputs[0].d.copy()
         contents = {
             "networks": [{"name": name, "batch_size": SAMPLES, "outputs": {"y": y}, "names": {"x": x}}],
             "executors": [{"name": "runtime", "network": name, "data": ["x"], "output": ["y"]}],

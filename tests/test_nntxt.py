@@ -23,9 +23,10 @@ from nnspec.core.diagnostics import SpecError, UsageError
 from nnspec.files.nnpfile import decode_parameters
 from nnspec.spec import protobuf_text
 from nnspec.spec.readers import read_spec
+from nnspec.validation import validate_document
 
 FIXTURES = Path(__file__).parent / "fixtures" / "nnabla_nnp"
-TOLERANCE = 1e-5  # float32; measured at most 2.4e-7 apart (axes)
+TOLERANCE = 1e-5  # float32; measured at most 2.4e-7 apart in the outputs, 7.2e-7 in any layer
 
 
 @pytest.mark.parametrize("network", ["mlp", "cnn", "axes"])
@@ -38,6 +39,24 @@ def test_nnablas_networks_compute_nnablas_outputs(network: str) -> None:
     assert not result.notes  # every parameter of nnabla's file read, none missing or left over
     (output,) = result.outputs.values()
     np.testing.assert_allclose(output, expected[f"{network}/y"], rtol=0, atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("network", ["mlp", "cnn", "axes"])
+def test_every_layer_computes_what_its_nnabla_function_did(network: str) -> None:
+    """Layer by layer: each function's output as nnabla computed it, against the layer it became
+    (in the order nnabla wrote the functions, which the fixture keeps with each function's type)."""
+    pytest.importorskip("h5py")
+    expected = np.load(FIXTURES / "expected.npz")
+    document = read_spec(FIXTURES / f"{network}.nntxt")
+    layers = [layer for layer in document.data["layers"] if layer["type"] != "Input"]
+    document.data["outputs"] = [layer["name"] for layer in layers]  # keep every layer's values
+    spec = validate_document(document)
+    result = nnspec.run(spec, {"x": expected[f"{network}/x"]}, params=FIXTURES / f"{network}.h5", statistics=False)
+    references = sorted(key for key in expected.files if key.startswith(f"{network}/layers/"))
+    assert len(references) == len(layers)
+    for key, layer in zip(references, layers):
+        assert key.rsplit("/", 1)[1] == layer["type"], key
+        np.testing.assert_allclose(result.outputs[layer["name"]], expected[key], rtol=0, atol=TOLERANCE, err_msg=key)
 
 
 def test_arguments_become_nnspec_properties_with_axes_less_the_batch() -> None:
