@@ -797,10 +797,15 @@ def _upgrade(args: argparse.Namespace) -> int:
 
     output = Path(args.output) if args.output else None
     source = format_of(args.file)
+    if output is None and source.write is None:
+        raise UsageError(
+            f"{args.file}: nnspec reads {source.name} files but does not write them: give -o FILE.yaml "
+            "to write the upgraded spec as YAML"
+        )
     target = writer_for(output) if output is not None else source  # on stdout, in the file's own format
     if output is not None:
         check_target(output, args.force)  # -o FILE --force may write over FILE itself: it was read whole first
-    raw = read_bytes(args.file)
+    raw = read_bytes(args.file) if source.read_file is None else b""  # an archive is read from its file
     # SpecError (exit 1) for a version it cannot read
     if source is DEFAULT and target is DEFAULT:  # YAML to YAML: as text, its top comments kept, unchanged if current
         text = decode(raw, args.file)
@@ -808,7 +813,7 @@ def _upgrade(args: argparse.Namespace) -> int:
         upgraded, notes = upgrade_text_with_notes(text, args.file, printed=output is None)
         unchanged = upgraded == text
     else:
-        doc = source.read(raw, args.file)
+        doc = source.read_file(args.file) if source.read_file is not None else source.read(raw, args.file)
         data, notes = upgrade(doc.data, args.file, doc.source_map)
         assert target.write is not None, "writer_for gives formats with a writer"
         upgraded, unchanged = target.write(data), False

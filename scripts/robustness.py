@@ -3006,6 +3006,94 @@ def nnc_projects(rng: random.Random) -> Iterator[Case]:
         )
 
 
+# --- nnabla's .nntxt and .nnp -----------------------------------------------------------------
+
+NNTXT = REPO / "tests" / "fixtures" / "nnabla_nnp" / "cnn.nntxt"
+NNTXT_NAME = "net.nntxt"
+
+
+def _mutated_nntxt(rng: random.Random, text: str) -> tuple[str, str]:
+    """One random damage to a valid .nntxt: what a truncated download, a bad edit or an attacker gives."""
+    kind = rng.choice(["cut", "brace", "quote", "escape", "type", "input", "deep", "flood", "bytes", "number"])
+    at = rng.randrange(len(text))
+    if kind == "cut":
+        return kind, text[:at]
+    if kind == "brace":
+        return kind, text[:at] + rng.choice("{}") + text[at:]
+    if kind == "quote":
+        return kind, text[:at] + '"' + text[at:]
+    if kind == "escape":
+        return kind, text.replace('"x"', '"x\\' + rng.choice('qz9"u') + '"', 1)
+    if kind == "type":
+        return kind, text.replace('type: "ReLU"', f'type: "{rng.choice(["Relu", "RELU", "Foo", "", "ReLU" * 30])}"')
+    if kind == "input":
+        return kind, text.replace('input: "x"', f'input: "{rng.choice(["y", "", "@@", "x" * 500])}"', 1)
+    if kind == "deep":
+        depth = rng.choice([31, 33, 200, 5000])
+        return kind, text + "a {" * depth + "}" * depth
+    if kind == "flood":
+        return kind, text + "b: 1 " * rng.choice([10, 10_000, 30_000])
+    if kind == "bytes":
+        return kind, text[:at] + "".join(chr(rng.randrange(1, 256)) for _ in range(rng.randrange(1, 20))) + text[at:]
+    return kind, text.replace(
+        "dim: 6", f"dim: {rng.choice(['-5', '0', '99999999999', '1e309', 'nan', '2147483648'])}", 1
+    )
+
+
+def hostile_nntxt(rng: random.Random) -> Iterator[Case]:
+    """Damaged nnabla networks: a located error (or a clean run where the damage happens to be valid)."""
+    text = NNTXT.read_text(encoding="utf-8")
+    yield Case("hostile .nntxt", "intact", ["validate", NNTXT_NAME], {NNTXT_NAME: text}, Expect("ok"))
+    for _ in range(60):
+        kind, damaged = _mutated_nntxt(rng, text)
+        files: dict[str, Content] = {NNTXT_NAME: damaged}
+        argv = ["validate", NNTXT_NAME]
+        if rng.random() < 0.3:  # a run, on data of the network's input shape
+            argv = ["run", "-q", NNTXT_NAME, "--input", "x=x.npy"]
+            files["x.npy"] = npy_bytes(np.zeros((2, 2, 8, 8), np.float32))
+        # a run's own refusals (no data for a variable the damage made an input) name the variable, not the file
+        where = NNTXT_NAME if argv[0] == "validate" else None
+        yield Case("hostile .nntxt", kind, argv, files, Expect("either", (1, 2), where, True))
+
+
+def _zip_bytes(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def hostile_nnp(rng: random.Random) -> Iterator[Case]:
+    """Damaged and hostile .nnp archives: refused before any member is inflated beyond its bound."""
+    network = NNTXT.read_bytes()
+    good = (REPO / "tests" / "fixtures" / "nnabla_nnp" / "mlp_protobuf.nnp").read_bytes()
+    argv = ["validate", "m.nnp"]
+    refused = usage_error("m.nnp")
+    variants: list[tuple[str, bytes, Expect]] = [
+        ("intact (protobuf parameters)", good, OK),
+        ("a folder in a name", _zip_bytes({"../network.nntxt": network}), refused),
+        ("an absolute name", _zip_bytes({"/etc/network.nntxt": network}), refused),
+        ("many members", _zip_bytes({f"m{n}.txt": b"" for n in range(500)}), refused),
+        ("a bomb", _zip_bytes({"network.nntxt": b"network {" + b" " * 50_000_000 + b"}"}), refused),
+        ("no network", _zip_bytes({"nnp_version.txt": b"0.1\n"}), refused),
+        ("two networks", _zip_bytes({"a.nntxt": network, "b.nntxt": network}), refused),
+        ("bzip2 members", _zip_bytes({"network.nntxt": network}, zipfile.ZIP_BZIP2), refused),
+        ("not a zip", b"network { }", refused),
+        ("empty", b"", refused),
+        ("truncated", good[: len(good) // 2], refused),
+    ]
+    for label, data, expect in variants:
+        yield Case("hostile .nnp", label, argv, {"m.nnp": data}, expect)
+    for _ in range(20):  # flipped bytes anywhere: a clean answer, whatever it is
+        damaged = bytearray(good)
+        for _ in range(rng.randrange(1, 8)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        run = ["run", "-q", "m.nnp", "--input", "x=x.npy"]
+        files: dict[str, Content] = {"m.nnp": bytes(damaged), "x.npy": npy_bytes(np.zeros((2, 2, 3, 4), np.float32))}
+        yield Case("hostile .nnp", "flipped bytes", run, files, Expect("either", (1, 2), "m.nnp", True))
+
+
 GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("billion laughs", billion_laughs),
     ("recursive aliases", recursive_aliases),
@@ -3060,6 +3148,8 @@ GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("validate --no-data", validate_without_data),
     ("repeats, expressions, side inputs", repeats_expressions_side_inputs),
     ("NNC projects (.sdcproj)", nnc_projects),
+    ("hostile .nntxt", hostile_nntxt),
+    ("hostile .nnp", hostile_nnp),
 ]
 
 # --- running and judging -------------------------------------------------------------------------

@@ -51,7 +51,9 @@ def resolved_without_header(path: Path, capsys) -> str:
 
 
 def test_the_table_names_yaml_and_json_read_and_written():
-    assert readable_suffixes()[:3] == [".yaml", ".yml", ".json"] and ".sdcproj" in readable_suffixes()
+    assert readable_suffixes()[:3] == [".yaml", ".yml", ".json"]
+    assert ".nntxt" in readable_suffixes()  # nnabla's networks are read, not written (tests/test_nntxt.py)
+    assert ".sdcproj" in readable_suffixes()  # NNC projects are read, not written (tests/test_sdcproj.py)
     assert writable_suffixes() == [".yaml", ".yml", ".json"]
     assert all(suffix == suffix.lower() and suffix.startswith(".") for form in FORMATS for suffix in form.suffixes)
 
@@ -88,13 +90,14 @@ def test_suffixes_are_read_in_any_case_and_a_file_without_one_as_yaml(write_spec
     assert capsys.readouterr().err == ""
 
 
-@pytest.mark.parametrize("name", ["spec.txt", "model.onnx", "net.nntxt"])
+@pytest.mark.parametrize("name", ["spec.txt", "model.onnx", "net.pbtxt"])
 def test_an_unknown_suffix_is_refused_naming_the_readable_ones(name, write_spec, capsys):
     path = write_spec(SMALL, name)
     for command in (["validate"], ["run"], ["graph"], ["upgrade"], ["convert", "-o", str(path.with_suffix(".yml"))]):
         assert main([*command, str(path)]) == 2, command
         err = capsys.readouterr().err
         assert f"does not read '{path.suffix}' files" in err and ".yaml, .yml, .json" in err, command
+        assert all(suffix in err for suffix in readable_suffixes()), command
     assert not path.with_suffix(".yml").exists()
     with pytest.raises(UsageError, match="does not read"):
         nnspec.load(path)

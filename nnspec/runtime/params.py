@@ -8,6 +8,7 @@ parameter's name, so adding a layer never changes another layer's initial values
 
 from __future__ import annotations
 
+import io
 import zlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -56,6 +57,8 @@ def load_parameter_file(path: str | Path, max_memory: int | None = None) -> Load
     member no layer needs is never inflated."""
     if Path(path).suffix.lower() == ".h5":
         return _load_h5(Path(path), max_memory)
+    if Path(path).suffix.lower() == ".nnp":
+        return _load_nnp(Path(path), max_memory)
     problem = file_problem(path)
     if problem:
         raise UsageError(f"{path}: " + ("parameter file not found" if problem == "file not found" else problem))
@@ -81,7 +84,23 @@ _H5_FILTERS = frozenset({1, 2, 3, 4, 5, 6, 32000})
 H5_DATASET_BYTES = 1024  # what a dataset costs besides its values: h5py's object and numpy's (a file of many tiny ones)
 
 
-def _load_h5(path: Path, max_memory: int | None = None) -> dict[str, np.ndarray]:
+def _load_nnp(path: Path, max_memory: int | None = None) -> dict[str, np.ndarray]:
+    """The parameters an .nnp archive holds (nnspec.files.nnpfile checks the archive before any
+    member is inflated): parameter.h5 read as a file of its own, parameter.protobuf decoded."""
+    from ..files.nnpfile import decode_parameters, nnp_size_limit, open_nnp
+
+    archive = open_nnp(path)
+    name = archive.parameter_name()
+    if name is None:
+        raise UsageError(f"{path}: holds no parameters (parameter.h5 or parameter.protobuf)")
+    limit = nnp_size_limit() if max_memory is None else min(nnp_size_limit(), max_memory)
+    data = archive.read(name, limit)
+    if name.lower().endswith(".h5"):
+        return _load_h5(path, max_memory, content=data)
+    return decode_parameters(data, f"{path} ({name})", max_memory)
+
+
+def _load_h5(path: Path, max_memory: int | None = None, content: bytes | None = None) -> dict[str, np.ndarray]:
     """An HDF5 file as nnabla's save_parameters writes it: one dataset per parameter, at the path of
     its full name (``fc1/affine/W`` is dataset W in group fc1/affine), with attributes ``need_grad``
     and ``index`` (the order parameters were created in, which the result keeps, as nnabla's
@@ -91,7 +110,7 @@ def _load_h5(path: Path, max_memory: int | None = None) -> dict[str, np.ndarray]
     virtual dataset) and a link that is not a plain name in this file (external or soft) are
     refused before anything is read, as are datasets of anything but numbers, filters h5py does
     not decode itself, and datasets that together take more than ``max_memory`` bytes."""
-    if not path.is_file():
+    if content is None and not path.is_file():
         raise UsageError(f"{path}: " + ("is a directory" if path.is_dir() else "parameter file not found"))
     try:
         import h5py
@@ -99,7 +118,8 @@ def _load_h5(path: Path, max_memory: int | None = None) -> dict[str, np.ndarray]
         raise UsageError(f"{path}: reading nnabla's .h5 parameter files needs h5py: {H5_EXTRA}") from None
     found: list[tuple[float, int, str, np.ndarray]] = []
     try:
-        with h5py.File(path, "r") as handle:
+        source = path if content is None else io.BytesIO(content)  # an .nnp's member: read from memory
+        with h5py.File(source, "r") as handle:
             _h5_check_links(path, "", handle)
             datasets: list[tuple[str, h5py.Dataset]] = []
             needed = 0

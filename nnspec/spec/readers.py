@@ -41,6 +41,9 @@ class SpecFormat:
     suffixes: tuple[str, ...]  # lower case, with the dot; the first is the one suggested
     read: Reader
     write: Writer | None = None  # None: nnspec reads this format but does not write it
+    # A binary container read from its path under limits of its own (an .nnp: a zip whose parameters
+    # may be far larger than a text spec), instead of its bytes under the spec size limit.
+    read_file: Callable[[str], Document] | None = None
 
 
 def _read_yaml(raw: bytes, file: str) -> Document:
@@ -53,6 +56,23 @@ def _read_sdcproj(raw: bytes, file: str) -> Document:
     from .sdcproj import read_sdcproj
 
     return read_sdcproj(raw, file)
+
+
+def _read_nntxt(raw: bytes, file: str) -> Document:
+    from .nntxt import read
+
+    return read(raw, file)
+
+
+def _read_nnp_bytes(raw: bytes, file: str) -> Document:
+    """An .nnp given as bytes (``reads_back``'s path): written to nowhere, read from memory."""
+    raise UsageError(f"{file}: an .nnp is read from its file, not from text")
+
+
+def _read_nnp(path: str) -> Document:
+    from .nntxt import read_nnp
+
+    return read_nnp(path)
 
 
 def _write_yaml(data: Any) -> str:
@@ -86,6 +106,8 @@ FORMATS: tuple[SpecFormat, ...] = (
     SpecFormat("YAML", (".yaml", ".yml"), _read_yaml, _write_yaml),
     SpecFormat("JSON", (".json",), _read_yaml, _write_json),
     SpecFormat("NNC project", (".sdcproj",), _read_sdcproj),  # nnspec.spec.sdcproj; not written yet
+    SpecFormat("nnabla protobuf text", (".nntxt", ".prototxt"), _read_nntxt),
+    SpecFormat("nnabla archive", (".nnp",), _read_nnp_bytes, read_file=_read_nnp),
 )
 DEFAULT = FORMATS[0]  # what a file with no suffix is read as
 
@@ -122,6 +144,8 @@ def read_spec(path: str | Path) -> Document:
     from .loader import read_bytes
 
     form = format_of(path)
+    if form.read_file is not None:
+        return form.read_file(str(path))
     return form.read(read_bytes(path), str(path))
 
 
