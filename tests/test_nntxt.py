@@ -339,7 +339,7 @@ def test_convert_writes_the_network_as_a_yaml_spec_computing_the_same(tmp_path: 
     pytest.importorskip("h5py")
     target = tmp_path / "axes.yaml"
     assert main(["convert", str(FIXTURES / "axes.nnp"), "-o", str(target)]) == 0
-    assert target.read_text(encoding="utf-8").startswith("nnspec: 1\nname: axes\ndescription: ")
+    assert target.read_text(encoding="utf-8").startswith("nnspec: 2\nname: axes\ndescription: ")
     expected = np.load(FIXTURES / "expected.npz")
     spec = nnspec.load(str(target))
     result = nnspec.run(spec, {"x": expected["axes/x"]}, params=FIXTURES / "axes.nnp", statistics=False)
