@@ -56,7 +56,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # the catalog, for the property cases
 
-TIME_LIMIT = 1.0  # seconds
+# A case may take this much longer than nnspec takes to start and validate a one-layer spec, measured in
+# the same run (start_up below): the limit catches a hostile input that makes nnspec work for seconds, and
+# a machine that is slow or busy for everything moves the baseline rather than failing every case.
+TIME_BUDGET = 1.0  # seconds
 MEMORY_LIMIT = 200 * 2**20  # bytes
 TIMEOUT = 10.0  # seconds: a case still running then is stopped, and fails
 SPEC = "spec.yaml"
@@ -3288,7 +3291,7 @@ def _signal_nnspec(report: Path, number: int) -> bool:
     return True
 
 
-def judge(case: Case, result: Result, directory: Path, time_limit: float = TIME_LIMIT) -> list[str]:
+def judge(case: Case, result: Result, directory: Path, time_limit: float = math.inf) -> list[str]:
     """What is wrong with a case's outcome (nothing: it is clean)."""
     if result.timed_out:
         return [f"no answer within {TIMEOUT:g} s (peak memory {result.peak / 2**20:.0f} MB by then)"]
@@ -3363,14 +3366,24 @@ def _first_line(text: str, containing: str) -> str:
     return "(nothing on stderr)"
 
 
-def run_case(case: Case, root: Path, index: int, time_limit: float = TIME_LIMIT) -> tuple[Case, Result]:
+def run_case(case: Case, root: Path, index: int, time_limit: float) -> tuple[Case, Result]:
     directory = root / f"{index:05d}"
     result = execute(case, directory)
     result.problems = judge(case, result, directory, time_limit)
     return case, result
 
 
-def confirm_slow(results: list[tuple[Case, Result]], root: Path) -> None:
+ONE_LAYER = "nnspec: 2\nlayers:\n  - {name: x, type: Input, size: [1]}\n"
+BASELINE = Case("start-up", "a one-layer spec", ["validate", SPEC], {SPEC: ONE_LAYER}, Expect("ok"))
+
+
+def start_up(root: Path) -> float:
+    """The best of three wall times of nnspec validating a one-layer spec here and now: what any case
+    costs before its input does anything."""
+    return min(execute(BASELINE, root / f"start-up-{attempt}").wall for attempt in range(3))
+
+
+def confirm_slow(results: list[tuple[Case, Result]], root: Path, time_limit: float) -> None:
     """Run again, one at a time, each case whose only fault was its time: the machine is shared,
     and a case that was slow beside another may not be slow alone. Its best time counts."""
     for index, (case, result) in enumerate(results):
@@ -3379,10 +3392,10 @@ def confirm_slow(results: list[tuple[Case, Result]], root: Path) -> None:
         for attempt in range(2):
             again = execute(case, root / f"{index:05d}-again{attempt}")
             result.wall = min(result.wall, again.wall)
-        if result.wall <= TIME_LIMIT:
+        if result.wall <= time_limit:
             result.problems = []
         else:
-            result.problems = [f"took {result.wall:.2f} s (the best of three runs)"]
+            result.problems = [f"took {result.wall:.2f} s (the best of three runs; the limit: {time_limit:.2f} s)"]
 
 
 # --- the table -----------------------------------------------------------------------------------
@@ -3442,7 +3455,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-time-limit",
         action="store_true",
-        help=f"judge every case but its time (the {TIME_LIMIT:g} s limit fails on a loaded machine)",
+        help=f"judge every case but its time (otherwise: at most {TIME_BUDGET:g} s beyond nnspec's start-up, "
+        "measured in the same run)",
     )
     args = parser.parse_args(argv)
     chosen = [(g, make) for g, make in GROUPS if not args.only or any(o.lower() in g.lower() for o in args.only)]
@@ -3450,21 +3464,22 @@ def main(argv: list[str] | None = None) -> int:
     for group, make in chosen:
         made = list(make(random.Random(f"{args.seed}/{group}")))
         cases += made[:5] if args.quick else made
-    time_limit = math.inf if args.no_time_limit else TIME_LIMIT
     root = Path(tempfile.mkdtemp(prefix="nnspec-robustness-"))
     started = time.perf_counter()
     try:
+        baseline = math.nan if args.no_time_limit else start_up(root)
+        time_limit = math.inf if args.no_time_limit else baseline + TIME_BUDGET
         with ThreadPoolExecutor(args.jobs) as pool:
             results = list(pool.map(lambda item: run_case(item[1], root, item[0], time_limit), enumerate(cases)))
         if not args.no_time_limit:
-            confirm_slow(results, root)
+            confirm_slow(results, root, time_limit)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     print(table(results, [g for g, _ in chosen]))
     print(
         f"\n{len(cases)} cases in {time.perf_counter() - started:.0f} s; limits: "
-        f"{'no time limit' if args.no_time_limit else f'{TIME_LIMIT:g} s'}, "
+        f"{'no time limit' if args.no_time_limit else f'{TIME_BUDGET:g} s beyond a {baseline:.2f} s start-up'}, "
         f"{MEMORY_LIMIT // 2**20} MB, timeout {TIMEOUT:g} s; seed {args.seed}"
     )
     if KILLED_WHILE_WRITING:

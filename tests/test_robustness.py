@@ -424,7 +424,7 @@ HARNESS_CASES = ["--quick", "--only", "merge keys", "--only", "python tags", "--
 
 def test_the_harness_judges_cases_run_through_the_command_line():
     # The harness itself: a few cases of two classes through the real command line, judged on all but
-    # their time (a loaded machine takes over its 1 s limit: the wallclock twin below holds it to it).
+    # their time (the wallclock twin below holds them to 1 s beyond nnspec's start-up, measured there).
     assert _harness().main([*HARNESS_CASES, "--no-time-limit"]) == 0
 
 
