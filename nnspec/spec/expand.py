@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from math import prod
 from types import MappingProxyType
@@ -226,33 +226,41 @@ def _read_at(layer: Layer, source: str) -> tuple:
     return ("layers", layer.index, pin, "input")
 
 
-def _pair(layers: dict[str, Layer], graph: nx.DiGraph, diagnostics: DiagnosticList) -> dict[str, Repeat] | None:
-    """Each RepeatEnd paired with its RepeatStart: the nearest one upstream not yet paired (the
-    RepeatEnds taken in the order they run, so inner repeats pair first); None if one is unpaired."""
-    order = {
-        name: n for n, name in enumerate(nx.lexicographical_topological_sort(graph, key=lambda n: layers[n].index))
-    }
-    starts = [name for name in order if layers[name].type is REPEAT_START]
-    paired: dict[str, Repeat] = {}
-    ok = True
-    for end in (name for name in order if layers[name].type is REPEAT_END):
+def pair_markers(
+    order: Sequence[str], starts: Sequence[str], ends: Iterable[str], graph: nx.DiGraph
+) -> tuple[dict[str, tuple[str, set[str]]], list[str]]:
+    """Each end marker (a RepeatEnd, a RecurrentOutput) with its start: the nearest start upstream in
+    ``graph`` not yet taken, the ends taken in ``order`` (the order they run), so inner blocks pair
+    first. Returns {start: (end, the end's ancestors)} and the ends with no start upstream."""
+    position = {name: n for n, name in enumerate(order)}
+    pairs: dict[str, tuple[str, set[str]]] = {}
+    unpaired = []
+    for end in ends:
         upstream = nx.ancestors(graph, end)
-        candidates = [s for s in starts if s in upstream and s not in paired]
-        if not candidates:
-            diagnostics.add(
-                f"RepeatEnd '{end}' has no RepeatStart upstream: a repeat is a RepeatStart, the layers "
-                f"it repeats, then a RepeatEnd; add a RepeatStart before the first layer to repeat",
-                ("layers", layers[end].index),
-                code=codes.REPEAT,
-                layer=end,
-            )
-            ok = False
-            continue
-        start = max(candidates, key=order.__getitem__)
-        body = frozenset(nx.descendants(graph, start) & upstream)
-        paired[start] = Repeat(layers[start], layers[end], body)
+        candidates = [s for s in starts if s in upstream and s not in pairs]
+        if candidates:
+            pairs[max(candidates, key=position.__getitem__)] = (end, upstream)
+        else:
+            unpaired.append(end)
+    return pairs, unpaired
+
+
+def _pair(layers: dict[str, Layer], graph: nx.DiGraph, diagnostics: DiagnosticList) -> dict[str, Repeat] | None:
+    """Each RepeatEnd paired with its RepeatStart (pair_markers); None if one is unpaired."""
+    order = list(nx.lexicographical_topological_sort(graph, key=lambda n: layers[n].index))
+    starts = [name for name in order if layers[name].type is REPEAT_START]
+    ends = [name for name in order if layers[name].type is REPEAT_END]
+    pairs, unpaired = pair_markers(order, starts, ends, graph)
+    for end in unpaired:
+        diagnostics.add(
+            f"RepeatEnd '{end}' has no RepeatStart upstream: a repeat is a RepeatStart, the layers "
+            f"it repeats, then a RepeatEnd; add a RepeatStart before the first layer to repeat",
+            ("layers", layers[end].index),
+            code=codes.REPEAT,
+            layer=end,
+        )
     for start in starts:
-        if start not in paired:
+        if start not in pairs:
             diagnostics.add(
                 f"RepeatStart '{start}' has no RepeatEnd downstream: add "
                 "{name: RepeatEnd, type: RepeatEnd} after the last layer to repeat",
@@ -260,9 +268,12 @@ def _pair(layers: dict[str, Layer], graph: nx.DiGraph, diagnostics: DiagnosticLi
                 code=codes.REPEAT,
                 layer=start,
             )
-            ok = False
-    if not ok:
+    if unpaired or len(pairs) < len(starts):
         return None
+    paired = {
+        start: Repeat(layers[start], layers[end], frozenset(nx.descendants(graph, start) & upstream))
+        for start, (end, upstream) in pairs.items()
+    }
     # Outer repeats first: a repeat's body holds every repeat inside it, so it is larger.
     return dict(sorted(paired.items(), key=lambda item: (-len(item[1].body), item[1].start.index)))
 

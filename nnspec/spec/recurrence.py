@@ -53,6 +53,7 @@ from ..layers.loop import (
     STACKED_STEPS,
     STEP,
 )
+from .expand import pair_markers
 from .expressions import Unusable, Value
 from .graph import execution_order, infer_shapes
 from .model import Layer, ParameterSource, TargetSource
@@ -268,31 +269,30 @@ def _loops(layers: dict[str, Layer], loop_ids: Mapping[str, str], diagnostics: D
         return None
     whole, step = _graphs(layers)
     order = list(nx.lexicographical_topological_sort(step, key=lambda n: layers[n].index))
-    position = {name: n for n, name in enumerate(order)}
     starts = [n for n in order if layers[n].type is RECURRENT_INPUT]
-    ok = True
-    loops: list[Loop] = []
-    paired: set[str] = set()
-    for end in (n for n in order if layers[n].type is RECURRENT_OUTPUT):
-        upstream = nx.ancestors(whole, end)
-        candidates = [s for s in starts if s in upstream and s not in paired]
-        if not candidates:
-            diagnostics.add(
-                f"RecurrentOutput '{end}' has no RecurrentInput upstream: a recurrent loop is a RecurrentInput, "
-                "the layers run at each step, then a RecurrentOutput; add a RecurrentInput before the first of them",
-                ("layers", layers[end].index),
-                code=codes.RECURRENCE,
-                layer=end,
-            )
-            ok = False
-            continue
-        start = max(candidates, key=position.__getitem__)
-        paired.add(start)
-        body = frozenset((nx.descendants(whole, start) & upstream) - {start, end})
-        loops.append(Loop(layers[start], layers[end], body, loop_ids.get(start, start)))
+    ends = [n for n in order if layers[n].type is RECURRENT_OUTPUT]
+    pairs, unpaired = pair_markers(order, starts, ends, whole)
+    ok = not unpaired
+    for end in unpaired:
+        diagnostics.add(
+            f"RecurrentOutput '{end}' has no RecurrentInput upstream: a recurrent loop is a RecurrentInput, "
+            "the layers run at each step, then a RecurrentOutput; add a RecurrentInput before the first of them",
+            ("layers", layers[end].index),
+            code=codes.RECURRENCE,
+            layer=end,
+        )
+    loops = [  # in the order their RecurrentOutputs run, as pair_markers took them
+        Loop(
+            layers[start],
+            layers[end],
+            frozenset((nx.descendants(whole, start) & upstream) - {start, end}),
+            loop_ids.get(start, start),
+        )
+        for start, (end, upstream) in pairs.items()
+    ]
     for start in starts:
         claimed = next((loop for loop in loops if loop.end.name in nx.descendants(whole, start)), None)
-        if start not in paired and claimed is not None:
+        if start not in pairs and claimed is not None:
             diagnostics.add(
                 f"RecurrentInput '{start}' leads to RecurrentOutput '{claimed.end.name}', whose loop starts at "
                 f"RecurrentInput '{claimed.start.name}': a recurrent loop has one RecurrentInput (nnspec unrolls no "
@@ -303,7 +303,7 @@ def _loops(layers: dict[str, Layer], loop_ids: Mapping[str, str], diagnostics: D
                 layer=start,
             )
             ok = False
-        elif start not in paired:
+        elif start not in pairs:
             diagnostics.add(
                 f"RecurrentInput '{start}' has no RecurrentOutput downstream: add "
                 "{name: RecurrentOutput, type: RecurrentOutput} after the last layer of the step",
