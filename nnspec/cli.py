@@ -41,7 +41,7 @@ from .report.renderers import (
     output_format,
     reference_formats,
 )
-from .spec.readers import readable_suffixes, writable_suffixes
+from .spec.readers import PARAMETER_FORMATS, readable_suffixes, writable_suffixes
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # The spec formats are read from their table (nnspec.spec.readers), so the help names them all.
@@ -308,13 +308,31 @@ def _parser() -> argparse.ArgumentParser:
         f"PATH's suffix names ({', '.join(writable_suffixes())}). The spec must be valid (its data files are "
         "not read); what is written is the spec as written, not resolved (validate --print-resolved shows that): "
         "comments are lost, and relative paths are written as they are, so they are read from PATH's folder "
-        "(convert beside FILE to keep them working). A PATH with no suffix is written as YAML.",
+        "(convert beside FILE to keep them working). A PATH with no suffix is written as YAML. "
+        "nnabla's .nntxt and .nnp are written from the spec as it runs, one view of it (--view): units and "
+        "repeats written out, each copy with parameters of its own; what nnabla's file cannot hold (data:, "
+        "checks:, declared ranges, layers the view bypasses) is listed as a warning. An .nnp holds the "
+        "parameters too: from --params, else drawn from the spec's initializers with its seed, as run draws "
+        "them. See docs/nnc.md.",
     )
     convert.add_argument("file", metavar="FILE", help=SPEC_FILE_HELP)
     convert.add_argument(
         "-o", "--output", metavar="PATH", required=True, help="the file to write; its suffix picks the format"
     )
     convert.add_argument("--force", action="store_true", help="overwrite PATH if it exists (it may be FILE itself)")
+    convert.add_argument(
+        "--params",
+        metavar="PATH",
+        help="the parameters an .nnp holds, by nnabla name (a .npz, nnabla's .h5, or an .nnp), as run --params "
+        "reads them (default: drawn from the spec's initializers with its seed)",
+    )
+    convert.add_argument(
+        "--parameter-format",
+        choices=PARAMETER_FORMATS,
+        help="how an .nnp holds its parameters: parameter.h5 (nnabla 1.39's default; needs h5py) or "
+        "parameter.protobuf (default: h5 where h5py is installed, else protobuf)",
+    )
+    _add_view_options(convert, "write to .nntxt or .nnp")
     _add_allow_path(convert)
     convert.set_defaults(handler=_convert)
 
@@ -843,16 +861,64 @@ def _convert(args: argparse.Namespace) -> int:
     output = Path(args.output)
     target = writer_for(output)  # a format nnspec cannot write is refused before anything is read
     check_target(output, args.force)
+    if (args.params or args.parameter_format) and not target.archive:
+        raise UsageError(f"{output}: --params and --parameter-format are for an .nnp, which holds parameters")
+    if not target.write_network and (args.view or args.training):
+        raise UsageError(f"{output}: --view is for nnabla's .nntxt and .nnp, written as one view of the network")
     doc = read_spec(args.file)
     # An invalid spec is refused (SpecError, exit 1, its diagnostics located in FILE): converting would
     # carry its errors into a file whose lines no longer match them. Its data files are not read.
-    validate_document(doc, Confinement.for_spec(args.file, args.allow_path), read_data=False)
+    spec = validate_document(doc, Confinement.for_spec(args.file, args.allow_path), read_data=False)
+    if target.write_network is not None:
+        return _convert_to_nnabla(args, spec, target, output)
     assert target.write is not None, "writer_for gives formats with a writer"
     text = target.write(doc.data)
     # The writer's promise, checked before the file is written: its text reads back to the same data.
     if not reads_back(target, text, doc.data):
         raise AssertionError(f"the {target.name} writer does not read back to the spec it was given")
     write_atomically(output, lambda handle: handle.write(text.encode("utf-8")))
+    return EXIT_OK
+
+
+def _convert_to_nnabla(args: argparse.Namespace, spec, target, output: Path) -> int:
+    """convert to .nntxt or .nnp: the view asked for written as nnabla runs it, what the file cannot
+    hold warned of, an .nnp's parameters from --params or the spec's initializers."""
+    from .files.nnpfile import h5_available, write_nnp
+    from .files.save import write_atomically
+    from .runtime.params import H5_EXTRA, by_nnabla_name, load_parameter_file, resolve_parameters
+    from .spec.nntxt import read
+    from .spec.views import as_view
+
+    parameter_format = args.parameter_format or ("h5" if h5_available() else "protobuf")
+    if target.archive and parameter_format == "h5" and not h5_available():
+        raise UsageError(f"{output}: writing parameter.h5 needs h5py: {H5_EXTRA} (or --parameter-format protobuf)")
+    view = as_view(spec, args.view, training=args.training)
+    written = target.write_network(view)
+    read(written.text.encode("utf-8"), str(output))  # the writer's promise: nnspec reads what it writes
+    for item in written.dropped:
+        print(f"{printable(str(output))}: warning: not in nnabla's file: {item}", file=sys.stderr)
+    if not target.archive:
+        write_atomically(output, lambda handle: handle.write(written.text.encode("utf-8")))
+        return EXIT_OK
+    if args.params:
+        loaded = load_parameter_file(args.params)
+        values, problems = resolve_parameters(view, loaded, f"the parameters (--params {args.params})")
+        _print_diagnostics(problems)
+    else:
+        values, _ = resolve_parameters(view)
+        print(
+            f"{printable(str(output))}: note: parameters drawn from the spec's initializers (seed {view.seed}), "
+            "as run draws them: give --params for trained values",
+            file=sys.stderr,
+        )
+    named = by_nnabla_name(view, values)
+    parameters = {key: named[key] for key in written.parameters}
+    if not args.parameter_format and parameter_format == "protobuf":
+        print(
+            f"{printable(str(output))}: note: h5py is not installed: parameters written as parameter.protobuf",
+            file=sys.stderr,
+        )
+    write_atomically(output, lambda handle: write_nnp(handle, written.text, parameters, parameter_format))
     return EXIT_OK
 
 

@@ -249,3 +249,76 @@ def _dims(message: memoryview, source: str) -> list[int]:
 def _signed(value: int) -> int:
     """An int64 varint as its signed value (protobuf writes -1 as ten bytes of two's complement)."""
     return struct.unpack("<q", struct.pack("<Q", value & (2**64 - 1)))[0]
+
+
+# --- writing ------------------------------------------------------------------------------------
+NNP_VERSION = "0.1\n"  # what nnabla 1.39's save writes into nnp_version.txt
+
+
+def encode_parameters(parameters: dict[str, np.ndarray]) -> bytes:
+    """Parameters as nnabla's parameter.protobuf (the inverse of decode_parameters): each a field-200
+    message of its name, its Shape (dims unpacked, as nnabla writes them), its values as packed
+    float32 and need_grad true."""
+    out = bytearray()
+    for name, array in parameters.items():
+        values = np.ascontiguousarray(array, dtype="<f4")
+        shape = b"".join(_key(1, _VARINT) + _varint(int(n) & (2**64 - 1)) for n in values.shape)
+        body = _bytes_field(1, name.encode("utf-8")) + _bytes_field(20, shape)
+        body += _bytes_field(100, values.tobytes()) + _key(101, _VARINT) + _varint(1)
+        out += _bytes_field(200, body)
+    return bytes(out)
+
+
+def encode_parameters_h5(parameters: dict[str, np.ndarray]) -> bytes:
+    """Parameters as nnabla's parameter.h5 (``nnabla.save_parameters``): a float32 dataset at each
+    name's path, with attributes ``need_grad`` and ``index`` (the order, which nnabla keeps).
+    Needs h5py (the ``h5`` extra): the caller checks for it first (see h5_available)."""
+    import io
+
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as handle:
+        for index, (name, array) in enumerate(parameters.items()):
+            dataset = handle.create_dataset(name, data=np.asarray(array, dtype=np.float32))
+            dataset.attrs["need_grad"] = True
+            dataset.attrs["index"] = index
+    return buffer.getvalue()
+
+
+def h5_available() -> bool:
+    try:
+        import h5py  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_nnp(handle, network: str, parameters: dict[str, np.ndarray], parameter_format: str) -> None:
+    """An .nnp into the open binary ``handle``: nnp_version.txt, network.nntxt, and the parameters as
+    parameter.h5 or parameter.protobuf (``parameter_format``), deflated as nnabla's save does."""
+    data = encode_parameters_h5(parameters) if parameter_format == "h5" else encode_parameters(parameters)
+    with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("nnp_version.txt", NNP_VERSION)
+        archive.writestr("network.nntxt", network)
+        archive.writestr(f"parameter.{parameter_format}", data)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _key(number: int, kind: int) -> bytes:
+    return _varint(number << 3 | kind)
+
+
+def _bytes_field(number: int, payload: bytes) -> bytes:
+    return _key(number, _BYTES) + _varint(len(payload)) + payload

@@ -63,6 +63,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RENAMED = {"pad": "padding", "stride": "strides", "kernel": "kernel_shape", "eps": "epsilon", "val": "value"}
 _SHAPE_ARGUMENT = {"Reshape": "out_shape", "Broadcast": "out_shape"}  # `shape` including the batch axis
 _AXIS_ARGUMENTS = ("axis", "axes", "base_axis", "channel_axis", "batch_axis")
+# LayerNormalization's batch_axis: nnspec's -1 ("the batch axis alone") is nnabla's 0 (nnspec, nnabla).
+BATCH_AXIS_ALONE = (-1, 0)
 # nnabla arguments nnspec has no property for, and the values at which dropping them changes nothing.
 _HARMLESS: dict[str, Callable[[Any], bool]] = {
     "base_axis": lambda v: v == 1,
@@ -507,6 +509,8 @@ class _Reader:
                 )
                 return None
             return [n - 1 for n in values[1:]]
+        if key == "batch_axis" and value == BATCH_AXIS_ALONE[1]:
+            return BATCH_AXIS_ALONE[0]
         if key in _AXIS_ARGUMENTS:
             values = [n - 1 if isinstance(n, int) and n > 0 else n for n in _listed(value)]
             if any(isinstance(n, int) and n == 0 for n in _listed(value)) and key != "base_axis":

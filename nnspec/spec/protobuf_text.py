@@ -215,3 +215,59 @@ def _unexpected_character(text: str, position: int) -> str:
 def parse(text: str, file: str = "<nntxt>") -> Message:
     """The fields of a protobuf text message, each located; a SpecError at the first syntax error."""
     return _Parser(text, file).message(0, None)
+
+
+# --- writing ------------------------------------------------------------------------------------
+# A message to write is a list of (field name, value) pairs, a repeated field once per value, as the
+# text holds them: a nested list is a block, a Word a bare word (an enum value), a str a quoted string.
+
+
+class Word(str):
+    """A value written bare (an enum value such as ``NNABLA``), not as a quoted string."""
+
+
+Written = list[tuple[str, "WrittenValue"]]
+WrittenValue = Written | Word | str | bool | int | float
+
+
+def emit(message: Written) -> str:
+    """``message`` as protobuf text, as nnabla's writer lays it out (two spaces a level, a block's
+    fields each on a line of their own); ``parse`` reads it back to the same fields."""
+    lines: list[str] = []
+    _emit(message, 0, lines)
+    return "".join(line + "\n" for line in lines)
+
+
+def _emit(message: Written, depth: int, lines: list[str]) -> None:
+    indent = "  " * depth
+    for name, value in message:
+        if isinstance(value, list):
+            lines.append(f"{indent}{name} {{")
+            _emit(value, depth + 1, lines)
+            lines.append(f"{indent}}}")
+        else:
+            lines.append(f"{indent}{name}: {scalar_text(value)}")
+
+
+def scalar_text(value: Word | str | bool | int | float) -> str:
+    """One value as protobuf text: true/false, an integer, a float that reads back to the same double
+    (``inf``, ``-inf``, ``nan`` bare), a bare word, or a double-quoted string with C escapes."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        return repr(value)  # the shortest text of the same double: 1e-05, 0.9, inf, -inf
+    if isinstance(value, Word):
+        return str(value)
+    return '"' + "".join(_ESCAPED.get(character, _escaped(character)) for character in value) + '"'
+
+
+_ESCAPED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\\": "\\\\", '"': '\\"', "'": "\\'"}
+
+
+def _escaped(character: str) -> str:
+    """A character as written inside a quoted string: itself, or a control character in octal."""
+    return character if character.isprintable() else "".join(f"\\{byte:03o}" for byte in character.encode())

@@ -30,9 +30,12 @@ from ..core.diagnostics import UsageError
 # should not pay a quarter of a second for modules they never use.
 if TYPE_CHECKING:
     from .loader import Document
+    from .model import Spec
+    from .nntxt_writer import NntxtFile
 
 Reader = Callable[[bytes, str], "Document"]  # (the file's bytes, its name for messages) -> Document
 Writer = Callable[[Any], str]  # plain spec data -> text
+NetworkWriter = Callable[["Spec"], "NntxtFile"]  # a validated view of a spec -> nnabla's .nntxt
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,14 @@ class SpecFormat:
     # A binary container read from its path under limits of its own (an .nnp: a zip whose parameters
     # may be far larger than a text spec), instead of its bytes under the spec size limit.
     read_file: Callable[[str], Document] | None = None
+    # nnabla's formats are written from the validated spec as it runs (expanded, one view: see
+    # nnspec.spec.nntxt_writer), not from its data; ``archive``: an .nnp, the network and its parameters.
+    write_network: NetworkWriter | None = None
+    archive: bool = False
+
+    @property
+    def writable(self) -> bool:
+        return self.write is not None or self.write_network is not None
 
 
 def _read_yaml(raw: bytes, file: str) -> Document:
@@ -73,6 +84,12 @@ def _read_nnp(path: str) -> Document:
     from .nntxt import read_nnp
 
     return read_nnp(path)
+
+
+def _write_nntxt(spec: Spec) -> NntxtFile:
+    from .nntxt_writer import write_nntxt
+
+    return write_nntxt(spec)
 
 
 def _write_yaml(data: Any) -> str:
@@ -106,10 +123,14 @@ FORMATS: tuple[SpecFormat, ...] = (
     SpecFormat("YAML", (".yaml", ".yml"), _read_yaml, _write_yaml),
     SpecFormat("JSON", (".json",), _read_yaml, _write_json),
     SpecFormat("NNC project", (".sdcproj",), _read_sdcproj),  # nnspec.spec.sdcproj; not written yet
-    SpecFormat("nnabla protobuf text", (".nntxt", ".prototxt"), _read_nntxt),
-    SpecFormat("nnabla archive", (".nnp",), _read_nnp_bytes, read_file=_read_nnp),
+    SpecFormat("nnabla protobuf text", (".nntxt", ".prototxt"), _read_nntxt, write_network=_write_nntxt),
+    SpecFormat(
+        "nnabla archive", (".nnp",), _read_nnp_bytes, read_file=_read_nnp, write_network=_write_nntxt, archive=True
+    ),
 )
-DEFAULT = FORMATS[0]  # what a file with no suffix is read as
+DEFAULT = FORMATS[0]
+# How an .nnp holds its parameters (nnspec.files.nnpfile.write_nnp): parameter.h5 or parameter.protobuf.
+PARAMETER_FORMATS = ("h5", "protobuf")  # what a file with no suffix is read as
 
 
 def readable_suffixes() -> list[str]:
@@ -117,7 +138,7 @@ def readable_suffixes() -> list[str]:
 
 
 def writable_suffixes() -> list[str]:
-    return [suffix for form in FORMATS if form.write is not None for suffix in form.suffixes]
+    return [suffix for form in FORMATS if form.writable for suffix in form.suffixes]
 
 
 def _by_suffix(path: Path) -> SpecFormat | None:
@@ -154,7 +175,7 @@ def writer_for(path: str | Path) -> SpecFormat:
     as ``upgrade -o`` always wrote); a usage error when nnspec writes no format with that suffix."""
     path = Path(path)
     form = _by_suffix(path) if path.suffix else DEFAULT
-    if form is None or form.write is None:
+    if form is None or not form.writable:
         raise UsageError(
             f"{path}: nnspec does not write '{path.suffix}' files: give a name ending in {_listed(writable_suffixes())}"
         )
