@@ -532,6 +532,7 @@ register(
         infer_shape=deconvolution_shape,
         estimate=deconvolution_estimate,
         function_scope="deconv",
+        scope_aliases=("conv",),  # NNC's exports (nnabla's test data, python/test/core/nntxt.py) name it so
         properties=(
             Property("out_maps", "pint", 16, "Number of output maps."),
             Property("kernel_shape", "shape", [5, 5], _KERNEL),

@@ -247,6 +247,9 @@ class LayerType:
     operand: str | None = None
     operand_from_data: bool = True
     function_scope: str | None = None
+    # Other function scopes its parameters are found under when read (never written): NNC's exports
+    # name Deconvolution's parameters ``{scope}/conv/W`` where nnabla's PF.deconvolution says ``deconv``.
+    scope_aliases: tuple[str, ...] = ()
     role: Role = Role.TRANSFORM
     # The input range in which the layer keeps the differences between its inputs,
     # and the range its outputs can take (None: unbounded on that side).

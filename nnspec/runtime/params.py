@@ -218,7 +218,13 @@ def resolve_parameters(
         raise SpecError(errors)
     warnings = []
     if loaded is not None:
-        unused = sorted(set(loaded) - set(by_key))
+        used = {
+            alias
+            for layer in spec.layers.values()
+            for name in layer.parameter_shapes
+            for alias in layer.parameter_keys(name)
+        }
+        unused = sorted(set(loaded) - used)
         if unused:
             warnings.append(
                 Diagnostic(
@@ -249,9 +255,10 @@ def loaded_layers(spec: Spec, loaded: Loaded | None) -> frozenset[str]:
 def _parameter_value(spec, layer, name, key, shape, loaded, source) -> tuple[np.ndarray | None, str | None]:
     config = layer.parameters[name]
     if loaded is not None:
-        if key not in loaded:
+        found = next((name for name in layer.parameter_keys(name) if name in loaded), None)
+        if found is None:
             return None, f"'{key}' of layer {layer.title} (shape {format_shape(shape)}) is missing from {source}"
-        value, origin = loaded[key], source
+        value, origin = loaded[found], source
     elif config.file is not None:
         try:
             real = spec.allowed.file(config.file)  # the spec names it: confined as validation checked it

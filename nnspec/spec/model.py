@@ -114,6 +114,13 @@ class Layer:
         """nnabla's parameter name: {ParameterScope}/{function scope}/{name}, e.g. fc1/affine/W."""
         return f"{self.parameter_scope}/{self.type.function_scope}/{parameter}"
 
+    def parameter_keys(self, parameter: str) -> list[str]:
+        """The names a parameter is looked up under in a parameter file: nnabla's, then its type's
+        other function scopes (``scope_aliases``: NNC's ``up/conv/W`` for a Deconvolution's ``up/deconv/W``)."""
+        return [self.parameter_key(parameter)] + [
+            f"{self.parameter_scope}/{alias}/{parameter}" for alias in self.type.scope_aliases
+        ]
+
     @property
     def dataset(self) -> str:
         """The data variable a source layer reads (default: its own name)."""

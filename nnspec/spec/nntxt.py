@@ -436,7 +436,8 @@ class _Reader:
         shapes: dict[str, list[int]] = {}
         scopes: set[str] = set()
         for variable, field_ in parameters:
-            match = re.fullmatch(rf"(.*)/{re.escape(scope_of or '')}/([^/]+)", variable.name) if scope_of else None
+            scopes_read = "|".join(re.escape(scope) for scope in (scope_of or "", *layer_type.scope_aliases))
+            match = re.fullmatch(rf"(.*)/(?:{scopes_read})/([^/]+)", variable.name) if scope_of else None
             names = {p.name for p in layer_type.parameters}
             if match is None or match.group(2) not in names:
                 self._error(
