@@ -38,6 +38,7 @@ SPECS = {
     "squeezenet_fire": ROOT / "specs" / "squeezenet_fire.yaml",
     "arguments": ROOT / "specs" / "arguments.yaml",
     "axes": OUT / "axes.yaml",
+    "layers": OUT / "layers.yaml",
 }
 
 

@@ -33,6 +33,7 @@ SPECS = {
     "squeezenet_fire": ROOT / "specs" / "squeezenet_fire.yaml",
     "arguments": ROOT / "specs" / "arguments.yaml",
     "axes": FIXTURES / "axes.yaml",
+    "layers": FIXTURES / "layers.yaml",
 }
 TOLERANCE = 1e-5
 
@@ -232,3 +233,59 @@ def test_deconvolution_parameters_load_under_nncs_conv_name_too(tmp_path):
     document = read(nntxt.encode(), "nnc.nntxt")  # an NNC-style .nntxt: its parameters named conv
     up = next(layer for layer in document.data["layers"] if layer["name"] == "up")
     assert up["type"] == "Deconvolution" and "parameter_scope" not in up and up["out_maps"] == 2
+
+
+def _single_layer_specs():
+    from nnspec.layers.catalog import layer_types
+    from nnspec.spec.nnabla_arguments import FUNCTIONS
+
+    from .layer_harness import layer_spec
+
+    for name, layer_type in layer_types().items():
+        if name in FUNCTIONS and name != "Broadcast":
+            sizes = {f"x{k}": [2, 4, 6] for k in range(max(layer_type.arity.least, 1))}
+            yield pytest.param(layer_spec("float32", name, sizes), id=name)
+
+
+@pytest.mark.parametrize("text", list(_single_layer_specs()))
+def test_every_layer_type_is_written_and_read_back_to_the_same_file(text):
+    """Each layer type with its default properties (those whose defaults make a valid spec): the
+    .nntxt read back and written again is the same text."""
+    from nnspec.core.diagnostics import SpecError
+    from nnspec.validation import validate_document
+
+    try:
+        spec = nnspec.loads(text)
+    except SpecError:
+        pytest.skip("its default properties do not make a valid spec of this shape")
+    first = write_nntxt(as_view(spec))
+    again = write_nntxt(as_view(validate_document(read(first.text.encode(), "y.nntxt"), read_data=False)))
+    assert again.text == first.text
+
+
+def test_broadcast_is_refused_as_nnabla_cannot_say_it_for_any_batch(write_spec, capsys, tmp_path):
+    layers = "  - {name: x, type: Input, size: [1, 3]}\n  - {name: y, type: Broadcast, out_shape: [4, 3]}\n"
+    source = write_spec("nnspec: 2\nlayers:\n" + layers)
+    assert main(["convert", str(source), "-o", str(tmp_path / "b.nntxt")]) == 2
+    assert "use BroadcastTo" in capsys.readouterr().err
+
+
+def test_a_loss_reads_its_target_from_a_data_variable(write_spec):
+    source = write_spec(
+        "nnspec: 2\nlayers:\n  - {name: x, type: Input, size: [3]}\n  - {name: fc, type: Affine, out_shape: 2}\n"
+        "  - {name: loss, type: SquaredError, T: {dataset: label}}\n"
+        "  - {name: noise, type: Input, size: [3], generator: Normal, generator_multiplier: 0.5}\n"
+    )
+    written = write_nntxt(as_view(nnspec.load(source)))
+    executor = parse(written.text).first("executor").value
+    data = {
+        item.first("variable_name").text(): item.first("data_name").text() for item in executor.blocks("data_variable")
+    }
+    assert data == {"x": "x", "noise": "noise"}  # label: only the loss's target, a variable of its own
+    assert 'name: "label"' in written.text
+    generator = executor.blocks("generator_variable")[0]
+    assert generator.first("type").text() == "Normal" and generator.first("multiplier").value == 0.5
+    loss = next(item for item in read(written.text.encode(), "l.nntxt").data["layers"] if item["name"] == "loss")
+    assert loss["T"] == {"dataset": "label"}
+    runtime = write_nntxt(as_view(nnspec.load(source), "runtime")).text
+    assert "SquaredError" not in runtime and '"label"' not in runtime

@@ -60,7 +60,14 @@ if TYPE_CHECKING:
 
 RECURRENCE = ("RecurrentInput", "RecurrentOutput", "Delay")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_RENAMED = {"pad": "padding", "stride": "strides", "kernel": "kernel_shape", "eps": "epsilon", "val": "value"}
+_RENAMED = {
+    "pad": "padding",
+    "stride": "strides",
+    "kernel": "kernel_shape",
+    "eps": "epsilon",
+    "val": "value",
+    "shifts": "shift",  # Shift's, for the last axes in both
+}
 _SHAPE_ARGUMENT = {"Reshape": "out_shape", "Broadcast": "out_shape"}  # `shape` including the batch axis
 _AXIS_ARGUMENTS = ("axis", "axes", "base_axis", "channel_axis", "batch_axis")
 # LayerNormalization's batch_axis: nnspec's -1 ("the batch axis alone") is nnabla's 0 (nnspec, nnabla).
@@ -482,6 +489,8 @@ class _Reader:
         for name, (value, at) in values.items():
             key = _SHAPE_ARGUMENT.get(layer["type"], "shape") if name == "shape" else _RENAMED.get(name, name)
             if key in properties:
+                if isinstance(value, bool) and layer_type.property_map[key].kind != "bool":
+                    value = int(value)  # LogicalAndScalar's val: a bool in nnabla, a number in NNC and nnspec
                 value = self._adjusted(layer["type"], key, value, rank, at)
                 if value is None:
                     continue

@@ -51,8 +51,10 @@ _CARRIED = {
     "border_mode": "the padding written",
     "skip_at_test": "the view written",
 }
-# Spec sections and layer keys nnabla's file has no place for, reported when present.
-_SPEC_ONLY = ("data", "checks", "dataset", "view", "description", "arguments")
+# Layer types whose nnabla function cannot say what nnspec's layer does for any batch size.
+_UNWRITABLE = {
+    "Broadcast": "nnabla's Broadcast takes a shape with a fixed batch size (it refuses -1): use BroadcastTo",
+}
 
 
 @dataclass
@@ -122,6 +124,14 @@ class _Writer:
             self.dropped.append("data: (nnabla's file names datasets, it holds no data)")
         if as_written.checks:
             self.dropped.append("checks: (nnspec's range checks)")
+        if as_written.dataset is not None:
+            self.dropped.append("dataset: (the spec's dataset file)")
+        if as_written.dtype != "float32":
+            self.dropped.append(f"dtype: {as_written.dtype} (nnabla's file is float32)")
+        called = {call.network for call in as_written.units.values()}  # written out in their units' place
+        others = [name for name in as_written.networks if name != as_written.network and name not in called]
+        if others:
+            self.dropped.append(f"the other networks ({', '.join(others)}): only the one that runs is written")
         if as_written.units:
             self.dropped.append("units: written out, each use of a unit as its own functions")
         if as_written.repeats:
@@ -167,8 +177,9 @@ class _Writer:
         if name in self.spec.layers:  # a layer's output has this name: the data variable takes another
             name = f"{variable}_data"
             self.dropped.append(f"dataset '{variable}' is read through variable '{name}' (a layer has its name)")
+        # Not among the executor's data variables: nnspec's reader takes a variable that only a loss reads,
+        # and the executor does not name, as the loss's target (T: {dataset: ...}), as it was written.
         self._declare(name, "Buffer", (-1, *shape))
-        self.data.append((name, variable))
         self.dataset_variable[variable] = name
         return name
 
@@ -177,6 +188,8 @@ class _Writer:
         type_name = layer.type.name
         if type_name not in FUNCTIONS:
             raise UsageError(f"{self.spec.file}: layer '{layer.name}' ({type_name}) has no nnabla function to write")
+        if type_name in _UNWRITABLE:
+            raise UsageError(f"{self.spec.file}: layer '{layer.name}' ({type_name}): {_UNWRITABLE[type_name]}")
         inputs = [self.variable_of[name] for name in layer.inputs]
         pins = [target.name for target in layer.type.targets]
         if layer.type.operand and layer.operand_pin is None:
@@ -201,7 +214,7 @@ class _Writer:
 
     def _arguments(self, layer: Layer, arguments: dict[str, tuple[str, str | None]]) -> Written:
         rank = len(self.spec.layers[layer.inputs[0]].inferred_shape) + 1 if layer.inputs else 1
-        props = _effective(layer)
+        props = _effective(layer, self.spec.layers[layer.inputs[0]].inferred_shape if layer.inputs else ())
         values: dict[str, Any] = {}
         used: set[str] = set()
         for argument, (_, default) in arguments.items():
@@ -233,10 +246,12 @@ def _property_of(type_name: str, argument: str) -> str:
     return _SHAPE_ARGUMENT.get(type_name, "shape") if argument == "shape" else _RENAMED.get(argument, argument)
 
 
-def _effective(layer: Layer) -> dict[str, Any]:
+def _effective(layer: Layer, input_shape: Shape) -> dict[str, Any]:
     """The layer's properties, with what nnspec derives at run time written out (a convolution's
-    padding from its border_mode)."""
+    padding from its border_mode, a Slice's stop at the input's end)."""
     props = dict(layer.props)
+    if layer.type.name == "Slice" and props.get("stop") is None:
+        props["stop"] = list(input_shape[len(input_shape) - len(_listed(props["start"])) :])
     if layer.type.name in ("Convolution", "DepthwiseConvolution") and props.get("padding") is None:
         from ..layers.basic import conv_padding
 
