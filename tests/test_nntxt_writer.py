@@ -289,3 +289,12 @@ def test_a_loss_reads_its_target_from_a_data_variable(write_spec):
     assert loss["T"] == {"dataset": "label"}
     runtime = write_nntxt(as_view(nnspec.load(source), "runtime")).text
     assert "SquaredError" not in runtime and '"label"' not in runtime
+
+
+def test_the_same_spec_and_parameters_give_the_same_bytes(tmp_path):
+    """Members dated 1980-01-01 and no HDF5 timestamps: an .nnp is reproducible (the fixtures too)."""
+    params = str(FIXTURES / "lenet_params.npz")
+    for name in ("a.nnp", "b.nnp"):
+        assert _convert(tmp_path, SPECS["lenet"], name, "--params", params, "--parameter-format", "h5") == 0
+    assert (tmp_path / "a.nnp").read_bytes() == (tmp_path / "b.nnp").read_bytes()
+    assert (tmp_path / "a.nnp").read_bytes() == (FIXTURES / "lenet.nnp").read_bytes()

@@ -280,7 +280,7 @@ def encode_parameters_h5(parameters: dict[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as handle:
         for index, (name, array) in enumerate(parameters.items()):
-            dataset = handle.create_dataset(name, data=np.asarray(array, dtype=np.float32))
+            dataset = handle.create_dataset(name, data=np.asarray(array, dtype=np.float32), track_times=False)
             dataset.attrs["need_grad"] = True
             dataset.attrs["index"] = index
     return buffer.getvalue()
@@ -296,12 +296,20 @@ def h5_available() -> bool:
 
 def write_nnp(handle, network: str, parameters: dict[str, np.ndarray], parameter_format: str) -> None:
     """An .nnp into the open binary ``handle``: nnp_version.txt, network.nntxt, and the parameters as
-    parameter.h5 or parameter.protobuf (``parameter_format``), deflated as nnabla's save does."""
+    parameter.h5 or parameter.protobuf (``parameter_format``), deflated as nnabla's save does. Every
+    member is dated 1980-01-01 (zip's first date), so the same spec and parameters give the same bytes."""
     data = encode_parameters_h5(parameters) if parameter_format == "h5" else encode_parameters(parameters)
-    with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("nnp_version.txt", NNP_VERSION)
-        archive.writestr("network.nntxt", network)
-        archive.writestr(f"parameter.{parameter_format}", data)
+    members = [
+        ("nnp_version.txt", NNP_VERSION.encode()),
+        ("network.nntxt", network.encode("utf-8")),
+        (f"parameter.{parameter_format}", data),
+    ]
+    with zipfile.ZipFile(handle, "w") as archive:
+        for name, content in members:
+            archive.writestr(zipfile.ZipInfo(name, date_time=_ZIP_EPOCH), content, compress_type=zipfile.ZIP_DEFLATED)
+
+
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def _varint(value: int) -> bytes:

@@ -195,7 +195,8 @@ class _Reader:
         if self.diagnostics:
             raise SpecError(self.diagnostics)
         main_name = next(name for name, item in zip(translated, networks) if item is main)
-        data["name"] = main_name
+        # the spec's name is free text: the network's name as written (bn-residual), unlike its key
+        data["name"] = _text(main.value, "name") or main_name if isinstance(main.value, Message) else main_name
         data["description"] = ""  # written below, once every renamed name is known; placed here, first
         for name, network in translated.items():
             prefix: tuple = () if name == main_name else ("networks", name)

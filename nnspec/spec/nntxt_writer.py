@@ -104,7 +104,7 @@ class _Writer:
                 self.dropped.append(f"layer '{name}' ({layer.type.name}) is bypassed in this view: not written")
             else:
                 functions.append(("function", self._function(layer)))
-        network_name = spec.name if spec.name and _plain(spec.name) else "Main"
+        network_name = spec.name or "Main"
         network: Written = [("name", network_name), ("batch_size", 1), *self.variables, *functions]
         executor: Written = [("name", "Executor"), ("network_name", network_name)]
         executor += [("data_variable", [("variable_name", v), ("data_name", d)]) for v, d in self.data]
@@ -325,7 +325,3 @@ def _scalar(kind: str, value: Any) -> Any:
 
 def _listed(value: Any) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _plain(name: str) -> bool:
-    return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) is not None
