@@ -297,4 +297,3 @@ def test_the_same_spec_and_parameters_give_the_same_bytes(tmp_path):
     for name in ("a.nnp", "b.nnp"):
         assert _convert(tmp_path, SPECS["lenet"], name, "--params", params, "--parameter-format", "h5") == 0
     assert (tmp_path / "a.nnp").read_bytes() == (tmp_path / "b.nnp").read_bytes()
-    assert (tmp_path / "a.nnp").read_bytes() == (FIXTURES / "lenet.nnp").read_bytes()
