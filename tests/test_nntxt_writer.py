@@ -297,3 +297,13 @@ def test_the_same_spec_and_parameters_give_the_same_bytes(tmp_path):
     for name in ("a.nnp", "b.nnp"):
         assert _convert(tmp_path, SPECS["lenet"], name, "--params", params, "--parameter-format", "h5") == 0
     assert (tmp_path / "a.nnp").read_bytes() == (tmp_path / "b.nnp").read_bytes()
+
+
+def test_a_dropout_run_at_evaluation_is_written_and_warned_of(write_spec):
+    source = write_spec(
+        "nnspec: 2\nlayers:\n  - {name: x, type: Input, size: [4]}\n"
+        "  - {name: drop, type: Dropout, p: 0.3, skip_at_test: false}\n"
+    )
+    written = write_nntxt(as_view(nnspec.load(source)))
+    assert 'type: "Dropout"' in written.text and "p: 0.3" in written.text
+    assert any("runs in this view (skip_at_test: false)" in item for item in written.dropped)

@@ -104,6 +104,12 @@ class _Writer:
                 self.dropped.append(f"layer '{name}' ({layer.type.name}) is bypassed in this view: not written")
             else:
                 functions.append(("function", self._function(layer)))
+                if layer.type.skip_at_test and spec.view != "training":
+                    self.dropped.append(
+                        f"layer '{name}' ({layer.type.name}) runs in this view (skip_at_test: false), as nnabla "
+                        "runs every function; read back, it is NNC's, skipped at evaluation unless skip_at_test: "
+                        "false is set again"
+                    )
         network_name = spec.name or "Main"
         network: Written = [("name", network_name), ("batch_size", 1), *self.variables, *functions]
         executor: Written = [("name", "Executor"), ("network_name", network_name)]
