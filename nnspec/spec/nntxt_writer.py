@@ -22,7 +22,7 @@ interpret. In that NNablaProtoBuf message:
 
 A layer the view bypasses (Dropout at evaluation) is not written: its readers read its input, as
 nnabla's evaluation graph of an NNC export does. What nnabla's file cannot hold is listed in
-``Written.dropped`` (the caller warns): ``data:``, ``checks:``, ranges, a layer's nnspec-only settings.
+``NntxtFile.dropped`` (the caller warns): ``data:``, ``checks:``, ranges, a layer's nnspec-only settings.
 Recurrent loops are refused: nnspec does not write them yet.
 """
 
@@ -37,8 +37,9 @@ from ..core.diagnostics import UsageError
 from ..layers.catalog import Shape
 from .model import Layer, Spec
 from .nnabla_arguments import FUNCTIONS
-from .nntxt import _AXIS_ARGUMENTS, _RENAMED, _SHAPE_ARGUMENT, BATCH_AXIS_ALONE
+from .nntxt import _AXIS_ARGUMENTS, _RENAMED, _SHAPE_ARGUMENT, BATCH_AXIS_ALONE, RECURRENCE
 from .protobuf_text import Word, Written, emit
+from .views import TRAINING
 
 # Properties nnabla's functions have no argument for, which the file still says another way.
 _CARRIED = {
@@ -87,7 +88,7 @@ class _Writer:
 
     def written(self) -> NntxtFile:
         spec = self.spec
-        if spec.delayed or any(layer.type.name in ("Delay", "RecurrentInput") for layer in spec.layers.values()):
+        if spec.delayed or any(layer.type.name in RECURRENCE for layer in spec.layers.values()):
             raise UsageError(
                 f"{spec.file}: recurrent loops (Delay, RecurrentInput/RecurrentOutput) are not written to "
                 "nnabla's files by nnspec yet"
@@ -104,7 +105,7 @@ class _Writer:
                 self.dropped.append(f"layer '{name}' ({layer.type.name}) is bypassed in this view: not written")
             else:
                 functions.append(("function", self._function(layer)))
-                if layer.type.skip_at_test and spec.view != "training":
+                if layer.type.skip_at_test and spec.view != TRAINING:
                     self.dropped.append(
                         f"layer '{name}' ({layer.type.name}) runs in this view (skip_at_test: false), as nnabla "
                         "runs every function; read back, it is NNC's, skipped at evaluation unless skip_at_test: "
