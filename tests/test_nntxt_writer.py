@@ -307,3 +307,20 @@ def test_a_dropout_run_at_evaluation_is_written_and_warned_of(write_spec):
     written = write_nntxt(as_view(nnspec.load(source)))
     assert 'type: "Dropout"' in written.text and "p: 0.3" in written.text
     assert any("runs in this view (skip_at_test: false)" in item for item in written.dropped)
+
+
+def test_free_text_with_quotes_braces_and_newlines_is_escaped_and_read_back(write_spec, tmp_path):
+    """A spec's free text (its name, a dataset, a parameter scope) lands in quoted strings: escaped,
+    it cannot end a string or a block early, and it reads back as written."""
+    source = write_spec(
+        'nnspec: 2\nname: "a \\" b \\\\ c }\\nd é"\nlayers:\n'
+        '  - {name: x, type: Input, size: [3], dataset: "d\\"s }\\n"}\n'
+        '  - {name: fc, type: Affine, out_shape: 2, parameter_scope: "s\\"c\\\\ }\\nx"}\n'
+    )
+    target = tmp_path / "free.nnp"
+    assert main(["convert", str(source), "-o", str(target), "--parameter-format", "protobuf"]) == 0
+    document = nnspec.load(target)
+    assert document.name == 'a " b \\ c }\nd é'
+    assert document.layers["fc"].parameter_key("W") == 's"c\\ }\nx/affine/W'
+    result = nnspec.run(target, {"d_s___": np.ones((1, 3))}, params=target, statistics=False)
+    assert result.outputs["fc"].shape == (1, 2)

@@ -445,7 +445,8 @@ class _Reader:
         scopes: set[str] = set()
         for variable, field_ in parameters:
             scopes_read = "|".join(re.escape(scope) for scope in (scope_of or "", *layer_type.scope_aliases))
-            match = re.fullmatch(rf"(.*)/(?:{scopes_read})/([^/]+)", variable.name) if scope_of else None
+            pattern = rf"(.*)/(?:{scopes_read})/([^/]+)"  # a scope is free text: any character, a newline too
+            match = re.fullmatch(pattern, variable.name, re.DOTALL) if scope_of else None
             names = {p.name for p in layer_type.parameters}
             if match is None or match.group(2) not in names:
                 self._error(
