@@ -324,3 +324,19 @@ def test_free_text_with_quotes_braces_and_newlines_is_escaped_and_read_back(writ
     assert document.layers["fc"].parameter_key("W") == 's"c\\ }\nx/affine/W'
     result = nnspec.run(target, {"d_s___": np.ones((1, 3))}, params=target, statistics=False)
     assert result.outputs["fc"].shape == (1, 2)
+
+
+def test_initializers_are_written_on_parameters_and_read_back(write_spec):
+    source = write_spec(
+        "nnspec: 2\nlayers:\n  - {name: x, type: Input, size: [3]}\n"
+        "  - {name: fc, type: Affine, out_shape: 2, W: {initializer: UniformAffineGlorot, multiplier: 0.5}}\n"
+        "  - {name: fixed, type: Affine, out_shape: 2}\n"
+    )
+    written = write_nntxt(as_view(nnspec.load(source)))
+    variables = {v.first("name").text(): v for v in parse(written.text).first("network").value.blocks("variable")}
+    initializer = variables["fc/affine/W"].first("initializer").value
+    assert initializer.first("type").text() == "UniformAffineGlorot" and initializer.first("multiplier").value == 0.5
+    assert variables["fixed/affine/W"].first("initializer").value.first("type").text() == "NormalAffineGlorot"
+    layers = {layer["name"]: layer for layer in read(written.text.encode(), "i.nntxt").data["layers"]}
+    assert layers["fc"]["W"] == {"initializer": "UniformAffineGlorot", "multiplier": 0.5}
+    assert "W" not in layers["fixed"]  # the type's default: not written into the spec

@@ -458,6 +458,7 @@ class _Reader:
                 continue
             shapes[match.group(2)] = variable.shape
             scopes.add(re.sub(r"\{[^}]*\}", "", match.group(1)))
+            self._initializer(layer, layer_type, match.group(2), variable, place, network)
         if len(scopes) > 1:
             self._error(
                 item,
@@ -474,6 +475,21 @@ class _Reader:
             if key in properties:
                 layer[key] = value
                 network.places[place + (key,)] = _at(parameters[0][1])
+
+    def _initializer(self, layer, layer_type, name: str, variable: _Variable, place, network) -> None:
+        """A Parameter variable's ``initializer`` (NNC writes one on each; nnspec's writer too) as the
+        layer's ``W: {initializer, multiplier}``, where it is not the layer type's default and is one
+        the parameter takes (nnabla's loader draws from it when no values are given)."""
+        block = variable.at.value.first("initializer") if isinstance(variable.at.value, Message) else None
+        if block is None or not isinstance(block.value, Message):
+            return
+        kind, multiplier = _text(block.value, "type"), _number(block.value, "multiplier")
+        parameter = next(p for p in layer_type.parameters if p.name == name)
+        if kind not in parameter.initializers or multiplier is None:
+            return
+        if (kind, float(multiplier)) != (parameter.initializer, float(parameter.multiplier)):
+            layer[name] = {"initializer": kind, "multiplier": float(multiplier)}
+            network.places[place + (name,)] = _at(block)
 
     def _arguments(self, layer, layer_type, block, place, network, variables, inputs) -> None:
         arguments = [

@@ -9,8 +9,8 @@ interpret. In that NNablaProtoBuf message:
 - one ``network``, named as the spec (``Main`` when it has no name), ``batch_size: 1``;
 - a ``variable`` per data variable (an Input layer's, named as the layer; a loss's target, named as
   its dataset), per layer's output (named as the layer) and per parameter (named as nnabla names it,
-  ``{scope}/{function scope}/{name}``, written once when layers share it), shapes with ``-1`` for the
-  batch axis;
+  ``{scope}/{function scope}/{name}``, written once when layers share it, with its ``initializer``
+  as NNC writes it unless its values come from a file), shapes with ``-1`` for the batch axis;
 - a ``function`` per layer, in the order nnspec runs them: its inputs, its side inputs (a loss's
   target, a second operand from data), then its parameters in nnabla's order, and its arguments in
   ``<snake>_param``: every argument nnabla's function takes (nnspec.spec.nnabla_arguments), from the
@@ -35,7 +35,7 @@ from typing import Any
 
 from ..core.diagnostics import UsageError
 from ..layers.catalog import Shape
-from .model import Layer, Spec
+from .model import Layer, ParameterSource, Spec
 from .nnabla_arguments import FUNCTIONS
 from .nntxt import _AXIS_ARGUMENTS, _RENAMED, _SHAPE_ARGUMENT, BATCH_AXIS_ALONE, RECURRENCE
 from .protobuf_text import Word, Written, emit
@@ -150,12 +150,15 @@ class _Writer:
             self.dropped.append(f"the declared range of {', '.join(ranged)}")
 
     # --- variables ------------------------------------------------------------------------------
-    def _declare(self, name: str, kind: str, shape: Shape) -> None:
+    def _declare(self, name: str, kind: str, shape: Shape, initializer: Written | None = None) -> None:
         if name in self.declared:
             return
         self.declared.add(name)
         dims: Written = [("dim", int(n)) for n in shape]
-        self.variables.append(("variable", [("name", name), ("type", kind), ("shape", dims)]))
+        variable: Written = [("name", name), ("type", kind), ("shape", dims)]
+        if initializer:
+            variable.append(("initializer", initializer))
+        self.variables.append(("variable", variable))
 
     def _data_variable(self, variable: str, dataset: str, shape: Shape, layer: Layer) -> str:
         self._declare(variable, "Buffer", (-1, *shape))
@@ -206,7 +209,7 @@ class _Writer:
             if parameter.name in layer.parameter_shapes:
                 key = layer.parameter_key(parameter.name)
                 shape = layer.parameter_shapes[parameter.name]
-                self._declare(key, "Parameter", shape)
+                self._declare(key, "Parameter", shape, _initializer(layer.parameters[parameter.name]))
                 self.parameters.setdefault(key, shape)
                 inputs.append(key)
         self._declare(layer.name, "Buffer", (-1, *layer.inferred_shape))
@@ -246,6 +249,14 @@ class _Writer:
         for argument, (kind, _) in arguments.items():
             written += _typed(argument, kind, values[argument])
         return written
+
+
+def _initializer(source: ParameterSource) -> Written | None:
+    """A parameter's initializer as NNC writes it into a Parameter variable (nnabla's loader draws
+    from it when no values are given: NNC's initializer names are nnabla's); none for values from a file."""
+    if source.file is not None:
+        return None
+    return [("type", source.initializer), ("multiplier", float(source.multiplier))]
 
 
 def _property_of(type_name: str, argument: str) -> str:
