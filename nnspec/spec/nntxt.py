@@ -9,9 +9,10 @@ message in protobuf text (nnspec.spec.protobuf_text reads it). What it means in 
 - Each function becomes a layer of the same type (NNC's layer types are nnabla's function types),
   named as the function is, less the ``@network/`` prefix nnabla's writer adds. Its ``<type>_param``
   arguments become the layer's properties under nnspec's names (``pad`` -> ``padding``, ``stride`` ->
-  ``strides``, ``kernel`` -> ``kernel_shape``, ``eps`` -> ``epsilon``, ``val`` -> ``value``, Reshape's
-  ``shape`` -> ``out_shape``), axes less 1 for the batch axis (``axis``, ``axes``, ``base_axis``,
-  ``channel_axis``, ``batch_axis``; Transpose's leading 0 dropped) but Slice's start/stop/step as
+  ``strides``, ``kernel`` -> ``kernel_shape``, ``eps`` -> ``epsilon``, ``val`` -> ``value``, ``shifts``
+  -> ``shift``, Reshape's ``shape`` -> ``out_shape``), axes less 1 for the batch axis (``axis``,
+  ``axes``, ``base_axis``, ``channel_axis``, ``batch_axis``, whose 0, the batch axis alone, is
+  nnspec's -1; Transpose's leading 0 dropped) but Slice's start/stop/step as
   NNC writes them (one value per non-batch axis; a value for the batch axis as well is dropped).
   Arguments nnspec has no property for are refused unless they hold nnabla's default (``base_axis:
   1``, ``inplace``, ``no_scale: false``), so nothing that changes the computation is lost silently.
@@ -19,8 +20,10 @@ message in protobuf text (nnspec.spec.protobuf_text reads it). What it means in 
   ``ignore_border: false`` out), never nnspec's default (nnspec.spec.nnabla_arguments lists them).
 - What the arguments do not say comes from the parameters' shapes (Affine's ``out_shape``,
   Convolution's ``out_maps`` and ``kernel_shape``, ``with_bias`` from whether ``b`` is an input),
-  and the parameter names (``conv1/conv/W``) give ``parameter_scope`` (``conv1``), so a
-  parameter.h5 of the same model loads with ``--params``. NNC's repeat markers in a scope
+  and the parameter names (``conv1/conv/W``; a Deconvolution's ``deconv`` or NNC's ``conv``) give
+  ``parameter_scope`` (``conv1``), so a parameter.h5 of the same model loads with ``--params``. A
+  Parameter variable's ``initializer`` becomes ``W: {initializer, multiplier}`` where it is not the
+  type's default. NNC's repeat markers in a scope
   (``Convolution_5{RepeatStart}``) are dropped: nnspec names each copy's parameters ``[k]`` as
   nnabla's expander does.
 - Variables read but never written are data: an Input layer each, named as the variable, its size
