@@ -312,8 +312,8 @@ def _parser() -> argparse.ArgumentParser:
         "nnabla's .nntxt and .nnp are written from the spec as it runs, one view of it (--view): units and "
         "repeats written out, each copy with parameters of its own; what nnabla's file cannot hold (data:, "
         "checks:, declared ranges, layers the view bypasses) is listed as a warning. An .nnp holds the "
-        "parameters too: from --params, else drawn from the spec's initializers with its seed, as run draws "
-        "them. See docs/nnc.md.",
+        "parameters too: from --params (an .nnp FILE: its own), else drawn from the spec's initializers with its "
+        "seed, as run draws them. See docs/nnc.md.",
     )
     convert.add_argument("file", metavar="FILE", help=SPEC_FILE_HELP)
     convert.add_argument(
@@ -324,7 +324,7 @@ def _parser() -> argparse.ArgumentParser:
         "--params",
         metavar="PATH",
         help="the parameters an .nnp holds, by nnabla name (a .npz, nnabla's .h5, or an .nnp), as run --params "
-        "reads them (default: drawn from the spec's initializers with its seed)",
+        "reads them (default: an .nnp FILE's own, else drawn from the spec's initializers with its seed)",
     )
     convert.add_argument(
         "--parameter-format",
@@ -900,9 +900,10 @@ def _convert_to_nnabla(args: argparse.Namespace, spec, target, output: Path) -> 
     if not target.archive:
         write_atomically(output, lambda handle: handle.write(written.text.encode("utf-8")))
         return EXIT_OK
-    if args.params:
-        loaded = load_parameter_file(args.params)
-        values, problems = resolve_parameters(view, loaded, f"the parameters (--params {args.params})")
+    given = args.params or (args.file if Path(args.file).suffix.lower() == ".nnp" else None)  # as run takes them
+    if given:
+        loaded = load_parameter_file(given)
+        values, problems = resolve_parameters(view, loaded, f"the parameters of {given}")
         _print_diagnostics(problems)
     else:
         values, _ = resolve_parameters(view)

@@ -340,3 +340,11 @@ def test_initializers_are_written_on_parameters_and_read_back(write_spec):
     layers = {layer["name"]: layer for layer in read(written.text.encode(), "i.nntxt").data["layers"]}
     assert layers["fc"]["W"] == {"initializer": "UniformAffineGlorot", "multiplier": 0.5}
     assert "W" not in layers["fixed"]  # the type's default: not written into the spec
+
+
+def test_an_nnp_converted_keeps_its_own_parameters(tmp_path, capsys):
+    source = FIXTURES / "mlp_branches_protobuf.nnp"
+    assert _convert(tmp_path, source, "again.nnp", "--parameter-format", "protobuf") == 0
+    assert "drawn from the spec's initializers" not in capsys.readouterr().err
+    with zipfile.ZipFile(tmp_path / "again.nnp") as again, zipfile.ZipFile(source) as original:
+        assert again.read("parameter.protobuf") == original.read("parameter.protobuf")
