@@ -24,7 +24,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .core import codes
@@ -42,6 +42,10 @@ from .report.renderers import (
     reference_formats,
 )
 from .spec.readers import PARAMETER_FORMATS, readable_suffixes, writable_suffixes
+
+if TYPE_CHECKING:  # imported where used: the CLI's start stays light
+    from .spec.model import Spec
+    from .spec.readers import SpecFormat
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # The spec formats are read from their table (nnspec.spec.readers), so the help names them all.
@@ -880,7 +884,7 @@ def _convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _convert_to_nnabla(args: argparse.Namespace, spec, target, output: Path) -> int:
+def _convert_to_nnabla(args: argparse.Namespace, spec: Spec, target: SpecFormat, output: Path) -> int:
     """convert to .nntxt or .nnp: the view asked for written as nnabla runs it, what the file cannot
     hold warned of, an .nnp's parameters from --params or the spec's initializers."""
     from .files.nnpfile import h5_available, write_nnp
@@ -893,6 +897,7 @@ def _convert_to_nnabla(args: argparse.Namespace, spec, target, output: Path) -> 
     if target.archive and parameter_format == "h5" and not h5_available():
         raise UsageError(f"{output}: writing parameter.h5 needs h5py: {H5_EXTRA} (or --parameter-format protobuf)")
     view = as_view(spec, args.view, training=args.training)
+    assert target.write_network is not None, "called for nnabla's formats only"
     written = target.write_network(view)
     read(written.text.encode("utf-8"), str(output))  # the writer's promise: nnspec reads what it writes
     for item in written.dropped:
