@@ -412,3 +412,19 @@ def test_synthetic_leaves_other_sources_alone(tmp_path):
     result = nnspec.run(spec, synthetic=True)
     assert result.sources["x"].kind == "spec" and result.sources["g"].kind == "generator"
     np.testing.assert_array_equal(result.outputs["s"], [[2, 3], [4, 5]])
+
+
+def test_an_input_read_only_as_class_indices_gets_indices_in_range(tmp_path):
+    spec = write(
+        tmp_path / "s.yaml",
+        "nnspec: 2\nlayers:\n  - {name: label, type: Input, size: [1]}\n"
+        "  - {name: onehot, type: OneHot, shape: [4]}\n  - {name: embed, type: Embed, num_class: 6, input: label}\n"
+        "  - {name: x, type: Input, size: [1]}\n  - {name: both, type: Embed, num_class: 3}\n"
+        "  - {name: t, type: Tanh, input: x}\noutputs: [onehot, embed, both, t]\n",
+    )
+    result = nnspec.run(spec, synthetic=True, samples=40, keep_outputs=None)
+    label = result.sources["label"].synthesis
+    assert (label.values, label.low, label.high) == ("classes", 0, 3)  # OneHot's 4 classes and Embed's 6: 0..3
+    assert result.sources["x"].synthesis.values == "uniform"  # read by Tanh too: data, not indices
+    assert not np.isnan(result.outputs["onehot"]).any() and set(np.unique(result.outputs["onehot"])) == {0.0, 1.0}
+    np.testing.assert_array_equal(result.outputs["onehot"].sum(axis=-1), 1.0)  # one class a sample

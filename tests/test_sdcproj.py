@@ -311,7 +311,11 @@ def test_datasets_and_executors_fill_the_project_section_at_their_lines(tmp_path
     project = doc.data["project"]
     assert project["datasets"] == [
         {"name": "Training", "uri": "{SDCPATH}samples\\sample_dataset\\small\\train.csv", "image_normalization": True},
-        {"name": "Validation", "uri": "{SDCPATH}samples\\sample_dataset\\small\\test.csv", "image_normalization": False},
+        {
+            "name": "Validation",
+            "uri": "{SDCPATH}samples\\sample_dataset\\small\\test.csv",
+            "image_normalization": False,
+        },
     ]
     assert project["executors"] == [{"name": "Executor", "network": "MainRuntime", "dataset": "Validation"}]
     line, _ = doc.source_map.locate(("project", "datasets", 1, "image_normalization"))

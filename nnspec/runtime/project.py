@@ -63,21 +63,24 @@ def project_dataset(spec: Spec, dataset_root: str | Path | None = None) -> Proje
     executor = _executor(spec)
     if executor is None:
         return None
-    name, wanted = str(executor.get("name", "")), executor.get("dataset")
+    name, wanted = str(executor.get("name", "")), str(executor.get("dataset", ""))
     datasets = [d for d in spec.project.get("datasets") or () if isinstance(d, dict)]
     entry = next((d for d in datasets if d.get("name") == wanted), None)
     if entry is None:
-        return ProjectDataset(str(wanted or ""), name, problem="is not among the project's datasets")
+        return ProjectDataset(wanted, name, problem="is not among the project's datasets")
     normalised = entry.get("image_normalization") is not False
-    chosen = ProjectDataset(str(wanted), name, normalised)
-    uri = entry.get("uri")
+    uri = entry["uri"] if isinstance(entry.get("uri"), str) else ""
     try:
-        path = resolve_uri(uri if isinstance(uri, str) else "", spec.directory, dataset_root)
-        found = spec.allowed.widened([dataset_root] if dataset_root is not None else []).file(path)
-    except (_Unusable, OutsideRoots) as exc:
-        problem = str(exc) if isinstance(exc, _Unusable) else f"({printable(str(uri))}) names {path}, which is {exc}"
-        return ProjectDataset(chosen.name, name, normalised, problem=problem)
-    return ProjectDataset(chosen.name, name, normalised, path=found)
+        path = resolve_uri(uri, spec.directory, dataset_root)
+    except _Unusable as exc:
+        return ProjectDataset(wanted, name, normalised, problem=str(exc))
+    allowed = spec.allowed.widened([dataset_root] if dataset_root is not None else [])
+    try:
+        return ProjectDataset(wanted, name, normalised, path=allowed.file(path))
+    except OutsideRoots as exc:  # missing or forbidden: one answer for both (nnspec.files.confine)
+        return ProjectDataset(
+            wanted, name, normalised, problem=f"({printable(uri)}) names {printable(str(path))}, which is {exc}"
+        )
 
 
 def checked_root(root: str | Path) -> Path:
@@ -104,7 +107,7 @@ def resolve_uri(uri: str, project_folder: Path, dataset_root: str | Path | None)
     if _CLOUD.fullmatch(text):
         raise _Unusable(f"({shown}) is a dataset of NNC's cloud service: export it as a dataset CSV")
     installed = text[: len(SDCPATH)].upper() == SDCPATH
-    rest = text[len(SDCPATH) :] if installed else text
+    rest = text[len(SDCPATH) :].lstrip("\\/") if installed else text
     if installed and dataset_root is None:
         raise _Unusable(f"({shown}) lies in NNC's install folder ({SDCPATH}), which nnspec is not told")
     if PureWindowsPath(rest).drive or rest.startswith(("/", "\\")):

@@ -5,6 +5,7 @@ ranges by drawing what the data would look like:
 
 - an Input's variable: uniform in -1..1, NNC's rule for data, or in 0..255 where the dataset the run
   would read feeds its images unnormalised (``image_normalization: false``, NNC's ImageNormalization=0);
+  but class indices in range where every layer reading the Input takes class indices (OneHot, Embed);
 - a target holding class indices (SoftmaxCrossEntropy, CategoricalCrossEntropy, TopNError: the
   catalog's ``Target.labels``): integers 0 .. C - 1, C the size of the loss's input along its axis;
 - a target of labels 0 or 1 (BinaryCrossEntropy, SigmoidCrossEntropy, BinaryError): 0 or 1;
@@ -29,6 +30,13 @@ from ..layers.generators import GENERATORS
 from ..spec.model import DataReader, Spec
 
 UNIFORM = "uniform"
+# The layers whose input is class indices, and how many classes a layer's properties give: an Input
+# read by these alone holds indices (an index out of range makes them NaN). OneHot's shape gives one
+# class count per index: the smallest keeps every index in range.
+INDEX_READERS = {
+    "OneHot": lambda props: min(props["shape"]) if isinstance(props["shape"], (list, tuple)) else props["shape"],
+    "Embed": lambda props: props["num_class"],
+}
 NNC_RULE = (-1.0, 1.0)  # NNC's rule: data lies in about -1..1
 UNNORMALISED = (0.0, 255.0)  # 8-bit images fed as they are
 
@@ -71,7 +79,7 @@ def synthesis(spec: Spec, reader: DataReader, image_normalization: bool) -> Synt
         else Synthesis(UNIFORM, *UNNORMALISED, "images not normalised: image_normalization false")
     )
     if reader.target is None:
-        return data
+        return _indices_read(spec, reader) or data
     layer = reader.layer
     target = next((t for t in layer.type.targets if t.name == reader.target), None)
     labels = target.labels if target is not None else None
@@ -88,3 +96,13 @@ def synthesis(spec: Spec, reader: DataReader, image_normalization: bool) -> Synt
     if low is None or high is None or not (isfinite(low) and isfinite(high) and low < high):
         return data
     return Synthesis(UNIFORM, low, high, f"the output range of {feeding.type.name}, {layer.type.name}'s input")
+
+
+def _indices_read(spec: Spec, reader: DataReader) -> Synthesis | None:
+    """Class indices for an Input that only layers taking class indices read (INDEX_READERS)."""
+    readers = [spec.layers[name] for name in spec.graph.successors(reader.layer.name)]
+    if not readers or any(layer.type.name not in INDEX_READERS for layer in readers):
+        return None
+    classes = min(int(INDEX_READERS[layer.type.name](layer.props)) for layer in readers)
+    names = ", ".join(sorted({layer.type.name for layer in readers}))
+    return Synthesis(CLASSES, 0, classes - 1, f"the class indices {names} reads")
