@@ -428,3 +428,18 @@ def test_an_input_read_only_as_class_indices_gets_indices_in_range(tmp_path):
     assert result.sources["x"].synthesis.values == "uniform"  # read by Tanh too: data, not indices
     assert not np.isnan(result.outputs["onehot"]).any() and set(np.unique(result.outputs["onehot"])) == {0.0, 1.0}
     np.testing.assert_array_equal(result.outputs["onehot"].sum(axis=-1), 1.0)  # one class a sample
+
+
+def test_hostile_dataset_and_executor_sections_read_without_a_crash(tmp_path):
+    # a section index of 5,000 digits (int() would refuse it), an executor naming no dataset, a
+    # dataset without a URI: all located or said, never a traceback
+    text = RAW.read_text(encoding="utf-8").replace("[Dataset_1]", "[Dataset_" + "9" * 5000 + "]")
+    path = tmp_path / "p.sdcproj"
+    path.write_text(text.replace("Executor_DatasetName=Validation", "Executor_DatasetName=Nowhere"), newline="")
+    project = read_spec(path).data["project"]
+    assert [d["name"] for d in project["datasets"]] == ["Training", "Validation"]
+    with pytest.raises(UsageError, match="the dataset 'Nowhere' of the project's executor 'Executor' is not among"):
+        nnspec.run(path)
+    path.write_text(text.replace("URI=data\\validation.csv\n", ""), newline="")
+    with pytest.raises(UsageError, match="dataset 'Validation' .* has no URI"):
+        nnspec.run(path)

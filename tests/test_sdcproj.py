@@ -322,7 +322,7 @@ def test_datasets_and_executors_fill_the_project_section_at_their_lines(tmp_path
     assert line == line_of(path, "ImageNormalization=0")
     spec, found = checked(path)
     assert spec is not None and spec.project == project  # valid: the data need not be on disk
-    assert not [d for d in found if "ImageNormalization" in d.message]  # no note: nnspec honours it now
+    assert not [d for d in found if "ImageNormalization=0" in d.message]  # no note: nnspec honours it now
 
 
 def test_link_into_a_parameter_pin_is_refused(tmp_path):

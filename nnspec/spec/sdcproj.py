@@ -312,7 +312,7 @@ class _Project:
             ("executors", "Executor_", self.EXECUTOR_KEYS),
         ):
             entries: list[dict[str, Any]] = []
-            for section in sorted(self._indexed(prefix), key=lambda found: int(found.name.rpartition("_")[2])):
+            for section in self._indexed(prefix):  # as the file orders them (NNC writes them by index)
                 path = ("project", key, len(entries))
                 entry: dict[str, Any] = {}
                 self._at(path, section.line, 1)
@@ -332,8 +332,9 @@ class _Project:
         if project:
             shown = ", ".join(_families(project))
             self._note(
-                f"NNC's datasets, training settings, monitors and executors ({shown}) and the editor's "
-                "layer positions have no place in nnspec's spec yet: left out",
+                f"NNC's training settings, monitors, the datasets' and executors' other keys ({shown}) and the "
+                "editor's layer positions have no place in nnspec's spec yet: left out (project: keeps each "
+                "dataset's name, URI and ImageNormalization, each executor's name, network and dataset)",
                 None,
                 self.sections[project[0]].line,
             )
