@@ -443,3 +443,21 @@ def test_hostile_dataset_and_executor_sections_read_without_a_crash(tmp_path):
     path.write_text(text.replace("URI=data\\validation.csv\n", ""), newline="")
     with pytest.raises(UsageError, match="dataset 'Validation' .* has no URI"):
         nnspec.run(path)
+
+
+def test_a_prepared_runner_takes_the_same_data_options():
+    runner = nnspec.prepare(RAW, statistics=False)
+    once = runner.run(synthetic=True, samples=3, keep_outputs=None)
+    again = nnspec.run(RAW, synthetic=True, samples=3, statistics=False, keep_outputs=None)
+    np.testing.assert_array_equal(once.outputs["SoftmaxCrossEntropy"], again.outputs["SoftmaxCrossEntropy"])
+    assert once.sources == again.sources
+    with pytest.raises(UsageError, match="--synthetic"):
+        runner.run()
+
+
+def test_graph_run_takes_synthetic_and_refuses_it_without_run(tmp_path):
+    done = cli("graph", str(RAW), "--run", "--synthetic", "--samples", "2")
+    assert done.returncode == 0, done.stderr
+    assert 'digraph "raw_pixels"' in done.stdout
+    done = cli("graph", str(RAW), "--synthetic")
+    assert done.returncode == 2 and "--synthetic give data for a run: add --run" in done.stderr

@@ -45,7 +45,7 @@ from .executor import BatchResult, Executor, InProcess
 from .inputs import DatasetChoice, DataSource, draw, gather_inputs, release, variables
 from .params import Loaded, by_nnabla_name, load_parameter_file, loaded_layers, resolve_parameters
 from .plan import owns
-from .project import checked_root, project_dataset
+from .project import ProjectDataset, checked_root, project_dataset
 from .synthetic import Synthesis
 
 # What a scored layer's mean output is (RunResult.scores)
@@ -384,19 +384,24 @@ def _dataset_choice(spec: Spec, dataset: str | Path | None, choices: _DataChoice
     else the spec's ``dataset:``, else its project's executor's (nnspec.runtime.project; both confined
     to the spec's roots). The dataset given replaces the file of the one the run would read, whose
     image normalisation still applies, unless ``choices.image_normalization`` sets it."""
-    chosen = project_dataset(spec, choices.dataset_root) if spec.dataset is None else None
     if spec.dataset is not None:
         choice = DatasetChoice(spec.dataset, True, spec.image_normalization)
-    elif chosen is not None:
-        unread = f"the {chosen.title} {chosen.problem}" if chosen.problem is not None else None
-        choice = DatasetChoice(chosen.path, True, chosen.image_normalization, chosen.title, unread)
     else:
-        choice = DatasetChoice()
+        choice = _project_choice(project_dataset(spec, choices.dataset_root))
     if dataset is not None:
         choice = DatasetChoice(dataset, False, choice.image_normalization)
     if choices.image_normalization is not None:
         choice = replace(choice, image_normalization=choices.image_normalization)
     return choice
+
+
+def _project_choice(chosen: ProjectDataset | None) -> DatasetChoice:
+    """A project's dataset as the run's (none when no executor evaluates the network); one that cannot
+    be read is no dataset, and says why (``unread``)."""
+    if chosen is None:
+        return DatasetChoice()
+    unread = f"the {chosen.title} {chosen.problem}" if chosen.problem is not None else None
+    return DatasetChoice(chosen.path, True, chosen.image_normalization, chosen.title, unread)
 
 
 def _given_for_view(
