@@ -66,6 +66,9 @@ def run(
     executor: Executor | None = None,
     view: str | None = None,
     network: str | None = None,
+    dataset_root: str | Path | None = None,
+    synthetic: bool = False,
+    image_normalization: bool | None = None,
 ) -> RunResult:
     allow_paths = list(allow_paths)
     return runner.run(
@@ -86,6 +89,9 @@ def run(
         engine=engine,
         executor=executor,
         view=view,
+        dataset_root=dataset_root,
+        synthetic=synthetic,
+        image_normalization=image_normalization,
     )
 
 

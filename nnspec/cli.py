@@ -430,7 +430,30 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
         "--dataset",
         metavar="PATH",
         help="data from an NNC dataset CSV (index.csv: a header row, one sample per row; columns bind to "
-        "data variables by name; --input overrides a column)",
+        "data variables by name; --input overrides a column), in place of the dataset the spec names (its "
+        "dataset:, else its project's executor's), whose image normalisation still applies",
+    )
+    parser.add_argument(
+        "--dataset-root",
+        metavar="DIR",
+        help="where an NNC project's datasets are: {SDCPATH} in a dataset's URI (NNC's install folder) and a "
+        "relative URI are taken against DIR (default for a relative URI: the project's folder); files under DIR "
+        "may be read, as under --allow-path",
+    )
+    parser.add_argument(
+        "--image-normalization",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="divide the dataset's 8-bit images by 255 and 16-bit ones by 65535 as they are read, or with "
+        "--no-image-normalization feed them as they are (0..255), as NNC's ImageNormalization=0 does (default: "
+        "as the dataset says: the spec's dataset: {uri: ..., image_normalization: false}, or its project's)",
+    )
+    parser.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="draw every data variable that has no other source from its declared size: uniform in -1..1 (NNC's "
+        "rule; 0..255 where the dataset is not normalised), class indices in range for a classification loss's "
+        "target, 0 or 1 for a binary one; reproducible from the spec's seed",
     )
     parser.add_argument(
         "--params", metavar="PATH", help="parameters by nnabla name (fc1/affine/W): a .npz file, or nnabla's .h5"
@@ -440,7 +463,7 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
         "--samples",
         type=_positive_int,
         metavar="N",
-        help="samples to generate when every Input uses a generator (default: 100)",
+        help="samples to generate when no variable is read from data (generators, --synthetic; default: 100)",
     )
     parser.add_argument(
         "--max-memory",
@@ -678,6 +701,11 @@ def _run_sources(args: argparse.Namespace, spec, files: dict[str, str]) -> list[
     sources = [("the spec", Path(args.file))]
     sources += [(f"the data of {name} (--input)", Path(path)) for name, path in files.items()]
     dataset = args.dataset or spec.dataset
+    if dataset is None and spec.project:
+        from .runtime.project import project_dataset
+
+        chosen = project_dataset(spec, args.dataset_root)
+        dataset = chosen.path if chosen is not None else None
     if dataset is not None:
         sources.append(("the dataset", Path(dataset)))
     if args.params:
@@ -724,6 +752,9 @@ def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | 
                 spec,
                 input_files=files,
                 dataset=args.dataset,
+                dataset_root=args.dataset_root,
+                synthetic=args.synthetic,
+                image_normalization=args.image_normalization,
                 params=args.params,
                 batch_size=args.batch_size,
                 samples=args.samples,
@@ -802,6 +833,9 @@ def _data_options(args: argparse.Namespace) -> dict[str, object]:
     return {
         "--input": args.input,
         "--dataset": args.dataset,
+        "--dataset-root": args.dataset_root,
+        "--image-normalization": args.image_normalization is not None,
+        "--synthetic": args.synthetic,
         "--params": args.params,
         "--batch-size": args.batch_size,
         "--samples": args.samples,

@@ -246,6 +246,8 @@ def _build_spec(
         source_map=doc.source_map,
         checks=data.get("checks", {}),
         dataset=dataset,
+        image_normalization=_image_normalization(data),
+        project=_project(data),
         confinement=confinement,
         read_data=read_data,
         arguments=arguments,
@@ -294,11 +296,26 @@ def _check_dataset(
     """The spec's dataset: path, relative to the spec; a file that is missing, or outside the roots,
     is an error at the key."""
     value = data.get("dataset")
+    where: tuple[str, ...] = ("dataset",)
+    if isinstance(value, dict):  # {uri: PATH, image_normalization: false}
+        value, where = value.get("uri"), ("dataset", "uri")
     if not isinstance(value, str):
         return None  # absent, or the schema reports it
     path = Path(doc.file).parent / value
     problem = confinement.problem(path, read=read_data)
     if problem:
         problem = "is a directory, not a dataset CSV" if problem == "is a directory" else problem
-        diagnostics.add(f"dataset {path} {problem}", ("dataset",), code=codes.MISSING_FILE)
+        diagnostics.add(f"dataset {path} {problem}", where, code=codes.MISSING_FILE)
     return path
+
+
+def _project(data: dict[str, Any]) -> dict[str, Any]:
+    """The spec's project: section as written (its shape checked by the schema), or nothing."""
+    project = data.get("project")
+    return project if isinstance(project, dict) else {}
+
+
+def _image_normalization(data: dict[str, Any]) -> bool:
+    """Whether the spec's dataset: feeds its images normalised (its image_normalization, true unless set)."""
+    value = data.get("dataset")
+    return not (isinstance(value, dict) and value.get("image_normalization") is False)

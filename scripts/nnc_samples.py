@@ -12,9 +12,11 @@ Each NNabla-engine project is taken through three stages, each only if the one b
 
   import    the .sdcproj read as a spec (nnspec.spec.sdcproj): NNC's grammar, counts and links;
   validate  the spec validated as `nnspec validate` does (every network; the one run wired and shaped);
-  run       the network and view its first executor evaluates, on 2 samples: NNC's datasets are
-            rarely on disk, so every data variable is generated here, uniform in -1..1 as NNC's
-            rule for data without a range (a target of a classification loss gets class 0).
+  run       the network and view its first executor evaluates, on 2 samples, as
+            `nnspec run PROJECT --synthetic --samples 2` does: NNC's datasets are rarely on disk, so
+            every data variable without a source is drawn by nnspec.runtime.synthetic (uniform in
+            -1..1, or 0..255 where the dataset has ImageNormalization=0; class indices in range for
+            a classification loss's target).
 
 Transformers-engine projects are counted apart: nnspec refuses them (they have no layers).
 Project files are larger than specs: the spec size limit is raised to 8 MiB for this script.
@@ -29,15 +31,12 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 os.environ.setdefault("NNSPEC_MAX_SPEC_SIZE", "8M")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the nnspec of this checkout
 
 from nnspec.core.diagnostics import ERROR, SpecError, UsageError  # noqa: E402
 from nnspec.runtime.runner import run  # noqa: E402
 from nnspec.spec.readers import read_spec  # noqa: E402
-from nnspec.spec.views import as_view  # noqa: E402
 from nnspec.validation import validate_document  # noqa: E402
 
 STAGES = ("import", "validate", "run")
@@ -59,21 +58,6 @@ def first_reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def generated_inputs(spec) -> dict[str, np.ndarray]:
-    """Every data variable the run's view reads, SAMPLES samples of it, generated."""
-    rng = np.random.default_rng(0)
-    inputs: dict[str, np.ndarray] = {}
-    for reader in as_view(spec).readers:
-        if reader.variable in inputs or reader.size is None:
-            continue
-        shape = (SAMPLES, *reader.size)
-        if reader.target is not None and reader.layer.type.probabilities is False and reader.size[-1:] == (1,):
-            inputs[reader.variable] = np.zeros(shape)  # a class index: 0 is in range for every classifier
-        else:
-            inputs[reader.variable] = rng.uniform(-1, 1, shape)
-    return inputs
-
-
 def measure(path: Path) -> tuple[str, str]:
     """(the last stage passed, or "" for none; the first failure's reason, or "")."""
     try:
@@ -87,7 +71,7 @@ def measure(path: Path) -> tuple[str, str]:
     try:
         with warnings.catch_warnings():  # the run's range findings: not what this script counts
             warnings.simplefilter("ignore")
-            run(spec, generated_inputs(spec), samples=SAMPLES, statistics=True)
+            run(spec, samples=SAMPLES, statistics=True, synthetic=True)
     except (SpecError, UsageError, ValueError) as exc:
         return "validate", first_reason(exc)
     return "run", ""

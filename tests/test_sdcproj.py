@@ -305,11 +305,24 @@ def test_parameter_file_outside_the_project_is_refused(tmp_path):
     assert "--allow-path" in error.message
 
 
-def test_image_normalization_off_is_a_note(tmp_path):
+def test_datasets_and_executors_fill_the_project_section_at_their_lines(tmp_path):
     path = bad(tmp_path, "ImageNormalization=1\nNumData=20", "ImageNormalization=0\nNumData=20")
-    _, found = checked(path)
-    [note] = [d for d in found if "ImageNormalization=0" in d.message]
-    assert note.severity == "info" and note.line == line_of(path, "ImageNormalization=0")
+    doc = read_spec(path)
+    project = doc.data["project"]
+    assert project["datasets"] == [
+        {"name": "Training", "uri": "{SDCPATH}samples\\sample_dataset\\small\\train.csv", "image_normalization": True},
+        {
+            "name": "Validation",
+            "uri": "{SDCPATH}samples\\sample_dataset\\small\\test.csv",
+            "image_normalization": False,
+        },
+    ]
+    assert project["executors"] == [{"name": "Executor", "network": "MainRuntime", "dataset": "Validation"}]
+    line, _ = doc.source_map.locate(("project", "datasets", 1, "image_normalization"))
+    assert line == line_of(path, "ImageNormalization=0")
+    spec, found = checked(path)
+    assert spec is not None and spec.project == project  # valid: the data need not be on disk
+    assert not [d for d in found if "ImageNormalization=0" in d.message]  # no note: nnspec honours it now
 
 
 def test_link_into_a_parameter_pin_is_refused(tmp_path):

@@ -134,6 +134,9 @@ UNKNOWN_VARIABLE = _code("unknown-variable", "data", "data for a variable no lay
 INVALID_DATA = _code("invalid-data", "data", "data that are not numbers, one equally long list per sample")
 DATA_SHAPE = _code("data-shape", "data", "data whose shape does not fit its Input")
 IMAGE_READ = _code("image-read", "data", "an image of a dataset read with a caveat")
+PROJECT_DATASET = _code(
+    "project-dataset", "data", "the dataset an NNC project names for the run is not read, and synthetic data is"
+)
 
 PARAMETER = _code("parameter", "parameters", "a parameter that cannot be used")
 UNUSED_PARAMETER = _code("unused-parameter", "parameters", "a parameter no layer uses")

@@ -174,6 +174,9 @@ class Parameter:
     fans: Callable[[Shape], tuple[int, int, int]] = affine_fans
 
 
+CLASSES, BINARY = "classes", "binary"  # Target.labels
+
+
 @dataclass(frozen=True)
 class Target:
     """A data variable a layer reads beside its inputs, as NNC's loss layers read T
@@ -187,6 +190,10 @@ class Target:
     # Initial is NNC's Constant 0.
     generator: str = "None"
     multiplier: float = 1.0
+    # What values it holds, where that is narrower than its input's: CLASSES, class indices along the
+    # layer's ``axis`` property (0 .. the input's size there - 1); BINARY, labels 0 or 1; None, values
+    # like the input's. What `run --synthetic` makes for it (nnspec.runtime.synthetic).
+    labels: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .catalog import LayerType, Property, Role, Target, check_axis, register, same_shape
+from .catalog import BINARY, CLASSES, LayerType, Property, Role, Target, check_axis, register, same_shape
 
 TARGET = Target("T", "the values the input should have, one per input value")
 
@@ -34,7 +36,7 @@ register(
         description="Cross-entropy of a probability i against a binary target t, value by value.",
         forward=binary_cross_entropy,
         infer_shape=same_shape,
-        targets=(TARGET,),
+        targets=(replace(TARGET, labels=BINARY),),
         input_range=(0.0, 1.0),
         output_range=(0.0, None),
         probability_input=True,
@@ -63,8 +65,8 @@ register(
 # TopNError as int32 (function_types.yaml): a float target is cast as C casts, truncated toward 0, so
 # 0.7 counts as 0 and -0.5 as class 0. The forwards below truncate the same way.
 
-LABEL = Target("T", "the label of each input value: 0 or 1 (read as an integer, truncated toward 0)")
-BINARY_LABEL = Target("T", "the label of each input value: 0 or 1 (compared with 0.5)")
+LABEL = Target("T", "the label of each input value: 0 or 1 (read as an integer, truncated toward 0)", labels=BINARY)
+BINARY_LABEL = Target("T", "the label of each input value: 0 or 1 (compared with 0.5)", labels=BINARY)
 
 
 def _label_shape(shapes, props):
@@ -78,6 +80,7 @@ CLASS_INDEX = Target(
     "T",
     "the class index (0 .. size along axis - 1) of each position: the input's shape with 1 along axis",
     shape=_label_shape,
+    labels=CLASSES,
 )
 
 

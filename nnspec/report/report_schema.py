@@ -246,9 +246,10 @@ def report_schema() -> dict[str, Any]:
                     "additionalProperties": False,
                     "properties": {
                         "kind": {
-                            "enum": ["array", "file", "dataset", "spec", "generator"],
+                            "enum": ["array", "file", "dataset", "spec", "generator", "synthetic"],
                             "description": "an array given to the run; a file (--input); columns of an NNC dataset "
-                            "CSV (--dataset, or the spec's dataset:); the spec's data:; the reader's generator",
+                            "CSV (--dataset, the spec's dataset:, or its project's executor's); the spec's data:; the "
+                            "reader's generator; drawn by --synthetic",
                         },
                         "description": {"type": "string", "description": 'as the text report says it: "file x.npy"'},
                         "file": {"type": "string", "description": "the file or dataset, as its path was given"},
@@ -258,8 +259,20 @@ def report_schema() -> dict[str, Any]:
                             "description": "the dataset's columns of the variable (x__0, x__1, ..., or x)",
                         },
                         "line": {"type": "integer", "minimum": 1, "description": "where the spec's data: holds it"},
+                        "image_normalization": {
+                            "const": False,
+                            "description": "a dataset whose 8-bit images were read as they are, 0..255 (absent: "
+                            "divided by 255)",
+                        },
                         "generator": {"type": "string"},
                         "multiplier": {"type": "number"},
+                        "values": {
+                            "enum": ["uniform", "classes", "binary"],
+                            "description": "what --synthetic drew: uniform floats in low..high, class indices "
+                            "low..high, or labels 0 or 1",
+                        },
+                        "low": {"type": "number"},
+                        "high": {"type": "number"},
                     },
                 },
             },

@@ -4,8 +4,13 @@ Header cells are ``variable[__dimension][:label]``: ``x:image,y:label`` names tw
 variables; ``x__0,x__1,x__2,y`` gives the three values of x in order, and y. A cell
 holds a number, or a path (absolute or relative to the CSV) to a per-sample data CSV
 (no header; rows x columns; one row or one column is 1-D) or to an image, read with
-Pillow (an optional dependency: ``pip install Pillow``) as channels x height
-x width, 8-bit values divided by 255 and 16-bit ones by 65535 as nnabla's loader does.
+Pillow (an optional dependency: ``pip install Pillow``) as channels x height x width.
+
+Image normalisation is a property of the dataset (NNC's ImageNormalization, nnabla's
+``normalize``): normalised, as by default, 8-bit images are divided by 255 and 16-bit ones by
+65535, as nnabla's loader does; not normalised, they are fed as they are, 0..255 (0..65535).
+Only images are touched: numbers, data CSVs and 32-bit images are read as they are either way
+(nnabla's data_source_loader.load_image and CacheDataSource divide uint8 and uint16 values only).
 
 A cell's path must lie, symlinks resolved, under the spec's allowed roots or the dataset's own
 directory (see nnspec.files.confine): a dataset cannot read /etc or ~/.ssh. Messages quote a cell in
@@ -78,6 +83,7 @@ def open_dataset(
     *,
     confinement: Confinement | None = None,
     from_spec: bool = False,
+    image_normalization: bool = True,
 ) -> dict[str, DatasetVariable]:
     """The samples of the variables in ``readers`` that the dataset at ``path`` has a column for,
     except those in ``skip`` (their data comes from elsewhere), as sources of shape (N, *size)
@@ -92,7 +98,8 @@ def open_dataset(
 
     Cells may name files under ``confinement``'s roots (default: none) and the dataset's own
     directory. ``from_spec``: the spec's ``dataset:`` named the file, which must then lie within
-    ``confinement`` too, and whose text no message quotes.
+    ``confinement`` too, and whose text no message quotes. ``image_normalization`` false: 8-bit and
+    16-bit images are read as they are (0..255, 0..65535), not divided (see the module's docstring).
     """
     path = Path(path)
     real = _confined_index(path, confinement or Confinement(())) if from_spec else _user_index(path)
@@ -124,7 +131,7 @@ def open_dataset(
         if len(row) != len(header):
             raise UsageError(f"{path}: row {row_number}: has {len(row)} cells, but the header has {len(header)}")
     numbers = [row_number for row_number, _ in samples]
-    cell_files = CellFiles((confinement or Confinement(())).widened([real.parent]), quote)
+    cell_files = CellFiles((confinement or Confinement(())).widened([real.parent]), quote, image_normalization)
     found = {}
     for variable in wanted:
         group = [c for c in columns if c.variable == variable]
@@ -156,11 +163,13 @@ def _withheld(text: str) -> str:
 
 @dataclass(frozen=True)
 class CellFiles:
-    """How a dataset's cells are read: the roots the files they name must lie under, and how a message
-    quotes a cell of the index (``excerpt``, or ``_withheld`` for a dataset the spec named)."""
+    """How a dataset's cells are read: the roots the files they name must lie under, how a message
+    quotes a cell of the index (``excerpt``, or ``_withheld`` for a dataset the spec named), and
+    whether images are normalised (8-bit / 255, 16-bit / 65535)."""
 
     confinement: Confinement
     quote: Callable[[str], str]
+    image_normalization: bool = True
     directories: dict[str, str] = field(default_factory=dict)  # the folders of the cells, resolved once a run
 
 
@@ -355,7 +364,7 @@ def _cell_value(
             raise UsageError(f"{where}: {exc}") from None
         return array.reshape(-1) if 1 in array.shape else array
     if suffix in IMAGE_SUFFIXES:
-        return _read_image(where, file, max_memory, caveats)
+        return _read_image(where, file, max_memory, caveats, files.image_normalization)
     raise UsageError(
         f"{where}: unknown file type '{suffix}': a cell holds a number, or a path to a data .csv "
         f"or an image ({', '.join(IMAGE_SUFFIXES)})"
@@ -363,9 +372,14 @@ def _cell_value(
 
 
 def _read_image(
-    where: str, file: Path, max_memory: int | None = None, caveats: dict[Path, str] | None = None
+    where: str,
+    file: Path,
+    max_memory: int | None = None,
+    caveats: dict[Path, str] | None = None,
+    normalized: bool = True,
 ) -> np.ndarray:
-    """An image as (channels, height, width): grayscale 1 channel, color 3; 8-bit / 255, 16-bit / 65535.
+    """An image as (channels, height, width): grayscale 1 channel, color 3; ``normalized``: 8-bit / 255,
+    16-bit / 65535, else as they are.
 
     The file is opened as the format its suffix names, and only that one: whatever its bytes look
     like, no other of Pillow's readers sees it (its EPS reader runs Ghostscript). Its size and mode,
@@ -394,7 +408,7 @@ def _read_image(
             if caveats is not None:
                 _note_caveats(file, where, image, caveats)
             image.load()
-            return _pixels(file, where, image)
+            return _pixels(where, image, normalized)
     except UnidentifiedImageError:
         problem = f"not a {form} file, as its name says, or damaged"
         raise UsageError(f"{where}: cannot read the image: {problem}") from None
@@ -412,19 +426,21 @@ def _decoding_bytes(mode: str, pixels: int) -> int:
     return pixels * (2 * 4 + channels * (4 + 8))
 
 
-def _pixels(file: Path, where: str, image) -> np.ndarray:
-    """A decoded image's values as (channels, height, width), converted once at most."""
+def _pixels(where: str, image, normalized: bool = True) -> np.ndarray:
+    """A decoded image's values as (channels, height, width), converted once at most; ``normalized``:
+    8-bit values divided by 255 and 16-bit ones by 65535 (the scale nnabla divides by), else as they are."""
+    eight, sixteen = (255, 65535) if normalized else (1, 1)
     mode = image.mode
     if mode == "P":  # a palette (GIF): grayscale when every palette entry is a gray
         palette = image.getpalette() or []
         gray = all(palette[i] == palette[i + 1] == palette[i + 2] for i in range(0, len(palette) - 2, 3))
         mode = "L" if gray else "RGB"
     if mode in _GRAY_8BIT:
-        return (np.asarray(image if image.mode == "L" else image.convert("L")) / 255)[np.newaxis]
+        return (np.asarray(image if image.mode == "L" else image.convert("L")) / eight)[np.newaxis]
     if mode in _COLOR_8BIT:
-        return (np.asarray(image if image.mode == "RGB" else image.convert("RGB")) / 255).transpose(2, 0, 1)
+        return (np.asarray(image if image.mode == "RGB" else image.convert("RGB")) / eight).transpose(2, 0, 1)
     if mode.startswith("I;16"):
-        return (np.asarray(image) / 65535)[np.newaxis]
+        return (np.asarray(image) / sixteen)[np.newaxis]
     if mode in ("I", "F"):  # 32-bit integer or float: taken as they are
         return np.asarray(image, dtype=np.float64)[np.newaxis]
     raise UsageError(f"{where}: images of mode {mode} are not supported: use grayscale or RGB")

@@ -21,6 +21,8 @@ from ..layers.generators import GENERATORS, NO_GENERATOR
 from ..spec.model import DataReader, Layer, Spec, data_readers
 from ..spec.schema import NAME_PATTERN
 from .dataset import DatasetVariable, open_dataset
+from .project import WAYS_ON
+from .synthetic import Synthesis, synthesis
 
 DEFAULT_SAMPLES = 100
 
@@ -29,10 +31,13 @@ DEFAULT_SAMPLES = 100
 class DataSource:
     """Where one data variable's values came from in a run (RunResult.sources): ``kind`` is "array"
     (given to the run), "file" (--input, ``input_files``), "dataset" (columns of an NNC dataset CSV),
-    "spec" (the spec's ``data:``) or "generator"; ``description`` says it in a few words, as the
-    report shows it ("file x.npy"). The path of a file or dataset is the one given (as messages show
-    it), never resolved further; ``columns`` are a dataset's header names for the variable, ``line``
-    where the spec's data: holds it, ``generator`` and ``multiplier`` what draws it."""
+    "spec" (the spec's ``data:``), "generator" or "synthetic" (``synthetic=True``: nnspec.runtime.synthetic);
+    ``description`` says it in a few words, as the report shows it ("file x.npy"). The path of a file
+    or dataset is the one given (as messages show it), never resolved further; ``columns`` are a
+    dataset's header names for the variable, ``image_normalization`` False for a dataset whose images
+    are read as they are (None: normalised, or not a dataset), ``line`` where the spec's data: holds
+    it, ``generator`` and ``multiplier`` what draws it; ``synthesis`` how synthetic data is drawn
+    (its values, uniform, classes or binary, and their range)."""
 
     kind: str
     description: str
@@ -41,6 +46,8 @@ class DataSource:
     line: int | None = None
     generator: str | None = None
     multiplier: float | None = None
+    image_normalization: bool | None = None
+    synthesis: Synthesis | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The source in the JSON report: ``kind`` and ``description``, and the fields of its kind."""
@@ -51,9 +58,13 @@ class DataSource:
             entry["columns"] = list(self.columns)
         if self.line is not None:
             entry["line"] = self.line
+        if self.image_normalization is not None:
+            entry["image_normalization"] = self.image_normalization
         if self.generator is not None:
             entry["generator"] = self.generator
             entry["multiplier"] = self.multiplier
+        if self.synthesis is not None:
+            entry.update(values=self.synthesis.values, low=self.synthesis.low, high=self.synthesis.high)
         return entry
 
 
@@ -64,12 +75,25 @@ def file_source(path: str | Path) -> DataSource:
     return DataSource("file", f"file {path}", file=str(path))
 
 
-def dataset_source(variable: DatasetVariable) -> DataSource:
+def dataset_source(variable: DatasetVariable, named: str = "") -> DataSource:
     """Columns x__0..x__783 (or the one column x) of the dataset, as its header names them: a
-    variable's columns are its own name, numbered, so nothing else of the file is shown."""
+    variable's columns are its own name, numbered, so nothing else of the file is shown. ``named``:
+    what the dataset is to the run, when more than its path says it (a project's dataset)."""
     names = [column.name for column in variable.group]
     shown = f"columns {names[0]}..{names[-1]}" if len(names) > 1 else f"column {names[0]}"
-    return DataSource("dataset", f"dataset {shown} of {variable.path}", file=str(variable.path), columns=tuple(names))
+    normalised = variable.files.image_normalization
+    notes = [note for note in (named, "" if normalised else "images as they are: image_normalization false") if note]
+    return DataSource(
+        "dataset",
+        f"dataset {shown} of {variable.path}" + (f" ({'; '.join(notes)})" if notes else ""),
+        file=str(variable.path),
+        columns=tuple(names),
+        image_normalization=None if normalised else False,
+    )
+
+
+def synthetic_source(synthesis: Synthesis) -> DataSource:
+    return DataSource("synthetic", synthesis.description, synthesis=synthesis)
 
 
 def spec_data_source(spec: Spec, variable: str) -> DataSource:
@@ -86,12 +110,37 @@ def generator_source(reader: DataReader) -> DataSource:
 
 class Gathered(NamedTuple):
     """What gather_inputs found: the data of each variable read from a source, the readers still to
-    generate theirs, the sample count, and where each variable's values come from."""
+    generate theirs (by their generator, or the synthesis of their source), the sample count, and
+    where each variable's values come from."""
 
     data: dict[str, Source]
     to_generate: list[DataReader]
     samples: int  # the sample count (not "count": a tuple has a method of that name)
     sources: dict[str, DataSource]
+
+    @property
+    def synthetic(self) -> dict[str, Synthesis]:
+        """How each variable drawn synthetic is drawn (nnspec.runtime.synthetic)."""
+        return {variable: source.synthesis for variable, source in self.sources.items() if source.synthesis}
+
+
+@dataclass(frozen=True)
+class DatasetChoice:
+    """The dataset a run reads, as the runner chose it (nnspec.runtime.runner): ``path`` (None: none),
+    whether the spec named it (``from_spec``: confined, its text withheld), whether its images are
+    normalised, what it is to the run in a few words (``named``: "dataset 'Validation' of the project's
+    executor 'Executor'"), and for a project's dataset that cannot be read, which and why (``unread``)."""
+
+    path: str | Path | None = None
+    from_spec: bool = False
+    image_normalization: bool = True
+    named: str = ""
+    unread: str | None = None
+
+
+def draw(reader: DataReader, start: int, stop: int, seed: int, synthetic: Synthesis | None = None) -> np.ndarray:
+    """Samples ``start`` to ``stop`` of a reader to generate: its synthetic rule's, else its generator's."""
+    return generate(reader, start, stop, seed) if synthetic is None else synthetic.draw(reader, start, stop, seed)
 
 
 def npz_members(path: str | Path) -> list[str]:
@@ -233,6 +282,9 @@ def gather_inputs(
     readers: Mapping[str, DataReader] | None = None,
     max_memory: int | None = None,
     dataset_from_spec: bool = False,
+    *,
+    choice: DatasetChoice | None = None,
+    synthetic: bool = False,
 ) -> Gathered:
     """The data of every data variable, the readers still to generate theirs, the sample count and
     each variable's source (DataSource, in the order of ``readers``).
@@ -250,8 +302,16 @@ def gather_inputs(
     batch runs; the runner converts each batch to the spec's dtype. ``max_memory`` (bytes)
     bounds what reading a CSV, an image or a data file of a dataset may take, checked before it is
     allocated. ``dataset_from_spec``: the dataset is the spec's ``dataset:``, confined as the
-    spec's files are (see nnspec.files.confine).
+    spec's files are (see nnspec.files.confine). ``choice`` says all of that about the dataset at
+    once (it replaces ``dataset`` and ``dataset_from_spec``): its image normalisation too, and why a
+    project's dataset could not be read, which a variable left without data then reports.
+
+    ``synthetic``: a variable that has none of these sources is drawn as nnspec.runtime.synthetic
+    says (in 0..255 where ``choice`` is a dataset not normalised), rather than being an error.
     """
+    if choice is None:
+        choice = DatasetChoice(dataset, dataset_from_spec)
+    dataset = choice.path
     arrays, files = dict(arrays or {}), dict(files or {})
     readers = variables(spec) if readers is None else readers
     shared = version_1_shared(spec, readers)
@@ -271,7 +331,8 @@ def gather_inputs(
                 skip=set(arrays) | set(files),
                 max_memory=max_memory,
                 confinement=spec.allowed,
-                from_spec=dataset_from_spec,
+                from_spec=choice.from_spec,
+                image_normalization=choice.image_normalization,
             )
         )
         from_dataset = _given_to_targets(from_dataset, shared)
@@ -288,7 +349,7 @@ def gather_inputs(
             sources[variable] = file_source(files[variable])
         elif variable in from_dataset:
             data[variable] = from_dataset[variable]  # already (N, *size): open_dataset reshaped it
-            sources[variable] = dataset_source(from_dataset[variable])
+            sources[variable] = dataset_source(from_dataset[variable], choice.named)
             continue
         elif variable in spec.data:
             value, origin = spec.data[variable], "the spec's data"
@@ -297,12 +358,18 @@ def gather_inputs(
             to_generate.append(reader)
             sources[variable] = generator_source(reader)
             continue
+        elif synthetic:
+            to_generate.append(reader)
+            sources[variable] = synthetic_source(synthesis(spec, reader, choice.image_normalization))
+            continue
+        elif choice.unread is not None:
+            raise UsageError(f"no data for {reader.title}: {choice.unread}: {WAYS_ON}")
         else:
             setting = "its generator" if reader.target is None else f"{reader.target}: {{generator: ...}}"
             absent = f" (the dataset {dataset} has no column '{variable}')" if dataset is not None else ""
             raise UsageError(
                 f"no data for {reader.title}{absent}: give --input {variable}=FILE, add '{variable}:' under data: "
-                f"in the spec, or set {setting}"
+                f"in the spec, set {setting}, or run with --synthetic"
             )
         if value.dtype.kind not in "biuf":  # complex and timedelta64 would be cast silently
             raise UsageError(f"data for '{variable}' from {origin} holds {value.dtype} values, not numbers")

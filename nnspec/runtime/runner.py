@@ -42,9 +42,11 @@ from ..spec.views import DEFAULT_VIEW, RUNTIME, as_view, semantics_of, view_note
 from . import notebook
 from .engine import EngineFactory, NumpyEngine, Observer
 from .executor import BatchResult, Executor, InProcess
-from .inputs import DataSource, gather_inputs, generate, release, variables
+from .inputs import DatasetChoice, DataSource, draw, gather_inputs, release, variables
 from .params import Loaded, by_nnabla_name, load_parameter_file, loaded_layers, resolve_parameters
 from .plan import owns
+from .project import ProjectDataset, checked_root, project_dataset
+from .synthetic import Synthesis
 
 # What a scored layer's mean output is (RunResult.scores)
 SCORE_KINDS = {Role.LOSS: "loss", Role.VALIDATION: "error rate"}
@@ -216,18 +218,28 @@ def run(
     engine: EngineFactory | None = None,
     executor: Executor | None = None,
     view: str | None = None,
+    dataset_root: str | Path | None = None,
+    synthetic: bool = False,
+    image_normalization: bool | None = None,
 ) -> RunResult:
     """Run ``spec`` on data and return its outputs, statistics and findings.
 
     ``inputs`` maps data variables to arrays of shape (N, *size); ``input_files`` maps
     them to .npy, .npz or .csv files; ``dataset`` is an NNC dataset CSV whose columns
     bind to data variables by name (default: the spec's ``dataset:``; arrays, then files,
-    then the dataset, then the spec's data:, then generators: see nnspec.runtime.inputs.gather_inputs); ``params`` is a
+    then the dataset, then the spec's data:, then generators: see nnspec.runtime.inputs.gather_inputs; without
+    ``dataset`` or ``dataset:``, the dataset of the spec's ``project:`` executor that evaluates the network, its
+    ``{SDCPATH}`` and relative URI taken against ``dataset_root``: see nnspec.runtime.project); ``params`` is a
     mapping of nnabla parameter names to arrays, or a path to a .npz file of them.
     A run whose estimated memory exceeds ``max_memory`` (bytes, or a size such as ``"2G"``; default: half the
     machine's memory) stops before allocating anything. ``checks`` overrides check
     settings for the whole run (``{"tanh-saturation": "off"}``, see nnspec.checks.settings);
     ``statistics=False`` runs without statistics or checks (outputs only).
+
+    ``image_normalization`` (None: as the dataset says, its ``image_normalization``, true by default)
+    sets whether the dataset's 8-bit images are divided by 255 (16-bit by 65535) or read as 0..255.
+    ``synthetic=True`` draws every data variable that has no source in NNC's ranges, class labels in
+    range for the losses' targets (nnspec.runtime.synthetic); without it, such a variable is an error.
 
     ``view`` is the view of the network that runs (nnspec.spec.views; default: the spec's ``view:``,
     else ``"validation"``). The validation view computes what NNC's evaluation computes: each layer
@@ -286,6 +298,7 @@ def run(
         samples,
         keep_outputs,
         limit,
+        _DataChoices(dataset_root, synthetic, image_normalization),
     )
     need = footprint.estimate(planned.count, planned.step, planned.to_generate, planned.kept)
     memory.check(need, limit)
@@ -316,6 +329,16 @@ class _Planned:
     kept: list[str]
     sources: dict[str, DataSource]
     unused: list[Diagnostic]
+    synthetic: dict[str, Synthesis] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _DataChoices:
+    """What a run is told about its data beyond the sources themselves (run's arguments)."""
+
+    dataset_root: str | Path | None = None
+    synthetic: bool = False
+    image_normalization: bool | None = None
 
 
 def _plan(
@@ -329,22 +352,56 @@ def _plan(
     samples: int | None,
     keep_outputs: int | None,
     limit: int,
+    choices: _DataChoices = _DataChoices(),
 ) -> _Planned:
     """Where a run's data comes from and how it is batched (run's arguments): all that its memory
     estimate needs, and nothing read yet but headers."""
     if batch_size is not None and batch_size < 1:
         raise NnspecError(f"batch size must be at least 1; got {batch_size}")
-    from_spec = dataset is None and spec.dataset is not None
-    if dataset is None:
-        dataset = spec.dataset  # the spec's dataset: unless the caller gives one
+    if choices.dataset_root is not None:  # a folder the user named: its files may be read, as --allow-path's
+        spec = replace(spec, confinement=spec.allowed.widened([checked_root(choices.dataset_root)]))
+    choice = _dataset_choice(spec, dataset, choices)
     given, files, unused = _given_for_view(spec, readers, inputs, input_files)
-    gathered = gather_inputs(spec, given, files, samples, dataset, readers, limit, dataset_from_spec=from_spec)
+    gathered = gather_inputs(
+        spec, given, files, samples, None, readers, limit, choice=choice, synthetic=choices.synthetic
+    )
+    if choice.unread is not None and gathered.synthetic:
+        drawn = ", ".join(gathered.synthetic)
+        note = f"{choice.unread}: not read; synthetic data drawn for {drawn} instead (--synthetic)"
+        unused.append(Diagnostic(note, spec.file, severity=INFO, code=codes.PROJECT_DATASET))
     count = gathered.samples
     kept = [
         name for name in spec.outputs if keep_outputs is None or count * footprint.sample_values[name] <= keep_outputs
     ]
     step = min(batch_size or count, count)
-    return _Planned(gathered.data, gathered.to_generate, count, step, kept, gathered.sources, unused)
+    return _Planned(
+        gathered.data, gathered.to_generate, count, step, kept, gathered.sources, unused, gathered.synthetic
+    )
+
+
+def _dataset_choice(spec: Spec, dataset: str | Path | None, choices: _DataChoices) -> DatasetChoice:
+    """The dataset a run reads: the one given (``dataset``: the user's own file, read wherever it is),
+    else the spec's ``dataset:``, else its project's executor's (nnspec.runtime.project; both confined
+    to the spec's roots). The dataset given replaces the file of the one the run would read, whose
+    image normalisation still applies, unless ``choices.image_normalization`` sets it."""
+    if spec.dataset is not None:
+        choice = DatasetChoice(spec.dataset, True, spec.image_normalization)
+    else:
+        choice = _project_choice(project_dataset(spec, choices.dataset_root))
+    if dataset is not None:
+        choice = DatasetChoice(dataset, False, choice.image_normalization)
+    if choices.image_normalization is not None:
+        choice = replace(choice, image_normalization=choices.image_normalization)
+    return choice
+
+
+def _project_choice(chosen: ProjectDataset | None) -> DatasetChoice:
+    """A project's dataset as the run's (none when no executor evaluates the network); one that cannot
+    be read is no dataset, and says why (``unread``)."""
+    if chosen is None:
+        return DatasetChoice()
+    unread = f"the {chosen.title} {chosen.problem}" if chosen.problem is not None else None
+    return DatasetChoice(chosen.path, True, chosen.image_normalization, chosen.title, unread)
 
 
 def _given_for_view(
@@ -496,6 +553,9 @@ class Runner:
         max_memory: int | str | None = None,
         keep_outputs: int | None = None,
         progress: Callable[[int, int], None] | None = None,
+        dataset_root: str | Path | None = None,
+        synthetic: bool = False,
+        image_normalization: bool | None = None,
     ) -> RunResult:
         """One run over the data: the arguments are :func:`run`'s."""
         limit = _limit(max_memory)
@@ -510,6 +570,7 @@ class Runner:
             samples,
             keep_outputs,
             limit,
+            _DataChoices(dataset_root, synthetic, image_normalization),
         )
         need = self._estimate(planned.count, planned.step, tuple(planned.to_generate), tuple(planned.kept))
         memory.check(need, limit)
@@ -548,7 +609,7 @@ class Runner:
 
         # one batch, the common case of a program running a prepared spec: no list to make
         batches = [(0, count)] if step == count else [(i, min(i + step, count)) for i in range(0, count, step)]
-        compute = partial(self._run_batch, data, to_generate)
+        compute = partial(self._run_batch, data, to_generate, planned.synthetic)
         executed = self.executor.execute(batches, compute, take, progress)
         stats, done, interrupted = executed.stats, executed.done, executed.interrupted
         if done < count:
@@ -580,7 +641,14 @@ class Runner:
             raise RunInterrupted(result)
         return result
 
-    def _run_batch(self, data: Mapping[str, Any], to_generate: list[DataReader], start: int, stop: int) -> BatchResult:
+    def _run_batch(
+        self,
+        data: Mapping[str, Any],
+        to_generate: list[DataReader],
+        synthetic: Mapping[str, Synthesis],
+        start: int,
+        stop: int,
+    ) -> BatchResult:
         """Samples ``start`` to ``stop`` through the engine: the output layers' values, and the
         measured layers' statistics, each taken as the engine shows the layer's output."""
         dtype, seed = self._dtype, self.spec.seed
@@ -590,7 +658,7 @@ class Runner:
         with np.errstate(all="ignore"):
             batch = {variable: np.asarray(values[start:stop], dtype) for variable, values in data.items()}
             for reader in to_generate:
-                batch[reader.variable] = generate(reader, start, stop, seed).astype(dtype)
+                batch[reader.variable] = draw(reader, start, stop, seed, synthetic.get(reader.variable)).astype(dtype)
             if not self.statistics:
                 return BatchResult(start, stop, self.engine.batch(batch, None), batch, {})
             observer, stats = self._observer(start)

@@ -214,6 +214,9 @@ class Spec:
     source_map: SourceMap
     checks: dict[str, Any] = field(default_factory=dict)  # check settings for every layer
     dataset: Path | None = None  # the spec's dataset: (an NNC dataset CSV), relative to the spec made absolute
+    image_normalization: bool = True  # the spec's dataset: divides its 8-bit images by 255 (NNC's ImageNormalization)
+    # NNC's project settings (project:, as the schema checked them): the datasets and executors a run reads
+    project: dict[str, Any] = field(default_factory=dict)
     # where the files it names may be (None: the default, see nnspec.files.confine)
     confinement: Confinement | None = None
     read_data: bool = True  # False: validated without opening the files it names (validate --no-data)

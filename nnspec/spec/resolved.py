@@ -222,7 +222,10 @@ def resolved_data(spec: Spec) -> dict[str, Any]:
     if spec.view is not None:
         data["view"] = spec.view
     if spec.dataset is not None:
-        data["dataset"] = _relative(spec.dataset, spec.directory)
+        path = _relative(spec.dataset, spec.directory)
+        data["dataset"] = path if spec.image_normalization else _FlowMap(uri=path, image_normalization=False)
+    if spec.project:
+        data["project"] = spec.project
     if spec.checks:
         data["checks"] = dict(spec.checks)
     if spec.data:

@@ -228,7 +228,9 @@ class _Project:
         if named:
             data["networks"] = named
         self._drop_switched_off_inner(data)
-        self._dataset_notes(runs)
+        project = self._project_datasets()
+        if project:
+            data["project"] = project
         self._left_out_sections()
         if self.problems:
             raise SpecError([*self.problems, *self.notes])
@@ -295,26 +297,34 @@ class _Project:
         self._at(("description",), entry.line, entry.column)
         return entry.value.replace("\\n", "\n")
 
-    def _dataset_notes(self, runs: str | None) -> None:
-        """NNC's datasets are not read (yet); one that NNC feeds unnormalised changes what the
-        network expects, so a note says so where it is set."""
-        used = self._entry("Executor_0", "Executor_DatasetName")
-        for section in self._indexed("Dataset_"):
-            name = section.entries.get("Name")
-            flag = section.entries.get("ImageNormalization")
-            if (
-                flag is None
-                or flag.value != "0"
-                or (used is not None and name is not None and name.value != used.value)
-            ):
-                continue
-            shown = f"dataset '{name.value}'" if name is not None else f"[{section.name}]"
-            self._note(
-                f"{shown} has ImageNormalization=0: NNC feeds its images as 0..255, and network "
-                f"'{runs}' expects that, but nnspec reads 8-bit images divided by 255 (no switch yet): "
-                "give such data as numbers (--input) or scale it",
-                flag,
-            )
+    # The keys of [Dataset_N] and [Executor_N] a run reads (project.datasets, project.executors: the
+    # fixed part of project:), by NNC's key. The rest of project: is read by the fuller reader of the
+    # project's settings; this one fills what the runtime needs (nnspec.runtime.project).
+    DATASET_KEYS = {"Name": "name", "URI": "uri", "ImageNormalization": "image_normalization"}
+    EXECUTOR_KEYS = {"Executor_Name": "name", "Executor_NetworkName": "network", "Executor_DatasetName": "dataset"}
+
+    def _project_datasets(self) -> dict[str, Any]:
+        """project: with NNC's datasets (name, uri, image_normalization) and executors (name, network,
+        dataset), in the file's order, each value located at its line."""
+        project: dict[str, Any] = {}
+        for key, prefix, keys in (
+            ("datasets", "Dataset_", self.DATASET_KEYS),
+            ("executors", "Executor_", self.EXECUTOR_KEYS),
+        ):
+            entries: list[dict[str, Any]] = []
+            for section in self._indexed(prefix):  # as the file orders them (NNC writes them by index)
+                path = ("project", key, len(entries))
+                entry: dict[str, Any] = {}
+                self._at(path, section.line, 1)
+                for nnc, name in keys.items():
+                    found = section.entries.get(nnc)
+                    if found is not None:
+                        entry[name] = found.value != "0" if name == "image_normalization" else found.value
+                        self._at((*path, name), found.line, found.column)
+                entries.append(entry)
+            if entries:
+                project[key] = entries
+        return project
 
     def _left_out_sections(self) -> None:
         """One note for the project settings nnspec does not keep, one for sections it does not know."""
@@ -322,8 +332,9 @@ class _Project:
         if project:
             shown = ", ".join(_families(project))
             self._note(
-                f"NNC's datasets, training settings, monitors and executors ({shown}) and the editor's "
-                "layer positions have no place in nnspec's spec yet: left out",
+                f"NNC's training settings, monitors, the datasets' and executors' other keys ({shown}) and the "
+                "editor's layer positions have no place in nnspec's spec yet: left out (project: keeps each "
+                "dataset's name, URI and ImageNormalization, each executor's name, network and dataset)",
                 None,
                 self.sections[project[0]].line,
             )
