@@ -119,10 +119,12 @@ class Property:
     default: Any
     description: str
     choices: tuple[str, ...] = ()
+    # NNC's spelling where it is not the CamelCase of the name (STEFineGrained for ste_fine_grained)
+    nnc: str = ""
 
     @property
     def nnc_name(self) -> str:
-        return "".join(part.capitalize() for part in self.name.split("_"))
+        return self.nnc or "".join(part.capitalize() for part in self.name.split("_"))
 
     @property
     def expects(self) -> str:
@@ -285,6 +287,15 @@ class LayerType:
     # evaluation a layer with it true passes its input through, in training the layer runs.
     test_arguments: tuple[tuple[str, Any], ...] = ()
     skip_at_test: bool = False
+    # A quantizer: inputs beyond forward(-inf)..forward(+inf), its lowest and highest levels, are clipped to
+    # them (the quantize-clipping check counts them).
+    clips: bool = False
+    # Why an output depends on the other samples of its batch (Prune's threshold over the whole batch), for
+    # the reference and the batch-dependent check; "" for the layers that compute each sample alone.
+    whole_batch: str = ""
+    # NNC names the parameters /NAME, with neither a parameter scope nor a function scope (MinMaxQuantize's
+    # /r, /R, /l, /L): every layer of the type shares them, as in NNC.
+    unscoped_parameters: bool = False
 
     @property
     def operand_target(self) -> Target | None:
