@@ -667,3 +667,51 @@ def test_binary_activations_output_two_values_and_static_bounds_say_so(layer_typ
     assert nnspec.layer_types()[layer_type].output_range == (min(values), max(values))
     estimate = estimates(spec)["y"]
     assert estimate.low == min(values) and estimate.high == max(values)
+
+
+NNC_EXPORT = """network {
+  name: "Main"
+  batch_size: 4
+  variable { name: "Input" type: "Buffer" shape: { dim:-1 dim: 1 dim: 6 dim: 6 } }
+  variable { name: "Conv/bicon_conv/W" type: "Parameter" shape: { dim: 3 dim: 1 dim: 3 dim: 2 } }
+  variable { name: "Conv/bicon_conv/Wb" type: "Parameter" shape: { dim: 3 dim: 1 dim: 3 dim: 2 } }
+  variable { name: "Conv" type: "Buffer" shape: { dim:-1 dim: 3 dim: 4 dim: 5 } }
+  variable { name: "/r" type: "Parameter" shape: { dim: 1 } }
+  variable { name: "/R" type: "Parameter" shape: { dim: 1 } }
+  variable { name: "/l" type: "Parameter" shape: { dim: 1 } }
+  variable { name: "/L" type: "Parameter" shape: { dim: 1 } }
+  variable { name: "Q" type: "Buffer" shape: { dim:-1 dim: 3 dim: 4 dim: 5 } }
+  variable { name: "Fc/bwn_affine/W" type: "Parameter" shape: { dim: 60 dim: 7 } }
+  variable { name: "Fc/bwn_affine/Wb" type: "Parameter" shape: { dim: 60 dim: 7 } }
+  variable { name: "Fc/bwn_affine/b" type: "Parameter" shape: { dim: 7 } }
+  variable { name: "Fc" type: "Buffer" shape: { dim:-1 dim: 7 } }
+  function {
+    name: "Conv" type: "BinaryConnectConvolution"
+    input: "Input" input: "Conv/bicon_conv/W" input: "Conv/bicon_conv/Wb" output: "Conv"
+    binary_connect_convolution_param { base_axis: 1 pad: { dim: 0 dim: 0 } stride: { dim: 1 dim: 1 }
+      dilation: { dim: 1 dim: 1 } group: 1 }
+  }
+  function {
+    name: "Q" type: "MinMaxQuantize"
+    input: "Conv" input: "/r" input: "/R" input: "/l" input: "/L" output: "Q"
+    min_max_quantize_param { decay: 0.999 x_min_max: false ema: false ste_fine_grained: true eps: 0.02 }
+  }
+  function {
+    name: "Fc" type: "BinaryWeightAffine"
+    input: "Q" input: "Fc/bwn_affine/W" input: "Fc/bwn_affine/Wb" input: "Fc/bwn_affine/b" output: "Fc"
+    binary_weight_affine_param { base_axis: 1 }
+  }
+}
+"""
+
+
+def test_nnc_exports_of_the_binary_and_quantize_layers_are_read(tmp_path):
+    """An export in NNC's form: shapes from the weights (out_maps, kernel_shape, out_shape), with_bias from the
+    pins, MinMaxQuantize's unscoped /r ... and its eps as epsilon."""
+    (tmp_path / "net.nntxt").write_text(NNC_EXPORT)
+    spec = nnspec.load(str(tmp_path / "net.nntxt"))
+    conv, quantizer, fc = (spec.layers[name] for name in ("Conv", "Q", "Fc"))
+    assert (conv.props["out_maps"], conv.props["kernel_shape"], conv.props["with_bias"]) == (3, (3, 2), False)
+    assert conv.shape == (3, 4, 5) and conv.parameter_key("Wb") == "Conv/bicon_conv/Wb"
+    assert quantizer.props["epsilon"] == 0.02 and quantizer.parameter_key("R") == "/R"
+    assert fc.props["out_shape"] == (7,) and fc.parameter_shapes["b"] == (7,)
