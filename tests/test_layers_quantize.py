@@ -715,3 +715,28 @@ def test_nnc_exports_of_the_binary_and_quantize_layers_are_read(tmp_path):
     assert conv.shape == (3, 4, 5) and conv.parameter_key("Wb") == "Conv/bicon_conv/Wb"
     assert quantizer.props["epsilon"] == 0.02 and quantizer.parameter_key("R") == "/R"
     assert fc.props["out_shape"] == (7,) and fc.parameter_shapes["b"] == (7,)
+
+
+STATIC = [
+    ("FixedPointQuantize", "n: 4, delta: 0.25", -1.75, 1.75),
+    ("Pow2Quantize", "m: 0", -1.0, 1.0),
+    ("MinMaxQuantize", "", -6.023529, 5.976471),  # NNC's -6..6 in 255 steps, nudged to put 0 on a level
+    ("BinaryTanh", "", -1.0, 1.0),
+    ("Prune", "rate: 0.5", -np.inf, np.inf),
+]
+
+
+@pytest.mark.parametrize("layer_type, props, low, high", STATIC, ids=[s[0] for s in STATIC])
+def test_static_estimates_follow_a_run_and_keep_within_the_levels(layer_type, props, low, high):
+    """Validate's estimates (no data) against a run of 4000 values drawn as the Input's generator draws them:
+    the mean within 0.05 and the std within 10%; the bounds are the quantizer's levels."""
+    text = layer_spec("float32", layer_type, {"x": (1000,)}, props).replace(
+        "type: Input, size: [1000]", "type: Input, size: [1000], generator: Normal, generator_multiplier: 3.0"
+    )
+    spec = nnspec.loads(text)
+    estimate = estimates(spec)["y"]
+    result = nnspec.run(spec, samples=4, checks={"input-range": "off", "quantize-clipping": "off"})
+    measured = result.stats["y"].output
+    assert estimate.mean == pytest.approx(measured.mean, abs=0.05)
+    assert estimate.std == pytest.approx(measured.std, rel=0.1)
+    assert estimate.low == pytest.approx(low, abs=1e-5) and estimate.high == pytest.approx(high, abs=1e-5)

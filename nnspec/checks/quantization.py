@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core.estimate import Estimate
 from ..core.numbers import format_number, format_share
+from ..layers.catalog import clip_levels
 from .check import Context, Probe, _expected_span, _inherits_nonfinite, _span
 from .measures import CLIPPED, LARGEST_BATCH
 from .stats import blocks
@@ -25,10 +26,7 @@ if TYPE_CHECKING:  # annotations only: the spec stage sits above the check table
 
 def quantizer_range(layer: Layer, parameters: Mapping[str, np.ndarray], dtype: Any) -> tuple[float, float]:
     """The lowest and highest levels: the layer's forward function at -inf and +inf."""
-    ends = np.array([-np.inf, np.inf], dtype=dtype)
-    with np.errstate(all="ignore"):
-        low, high = layer.type.forward([ends], layer.props, parameters)
-    return float(low), float(high)
+    return clip_levels(layer.type, layer.props, parameters, dtype)
 
 
 def _measure_clipped(p: Probe) -> dict[str, Any]:

@@ -380,5 +380,15 @@ def check_axis(axis: int, shape: Shape, prop: str = "axis") -> None:
         )
 
 
+def clip_levels(
+    layer_type: LayerType, props: Mapping[str, Any], params: Mapping[str, np.ndarray], dtype: Any
+) -> tuple[float, float]:
+    """A clipping layer's (``clips``) lowest and highest outputs: its forward function at -inf and +inf."""
+    ends = np.array([-np.inf, np.inf], dtype=dtype)
+    with np.errstate(all="ignore"):
+        low, high = layer_type.forward([ends], props, params)
+    return float(low), float(high)
+
+
 def format_shape(shape: Shape) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"

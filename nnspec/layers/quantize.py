@@ -24,11 +24,12 @@ Everything is computed as nnabla 1.39 computes it at evaluation (NNC's engine), 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from math import prod
 
 import numpy as np
 
-from ..core.estimate import Estimate, weighted_sum
+from ..core.estimate import through, weighted_sum
 from .basic import (
     AFFINE_INITIALIZERS,
     BORDER_MODES,
@@ -473,6 +474,21 @@ def min_max_quantize(inputs, props, params):
         return (levels * scale + low).astype(x.dtype)
 
 
+def min_max_estimate(inputs, shapes, props, params, dtype):
+    """The input's estimate through the quantizer with its ranges' expected values (exact for NNC's Constant
+    initializers)."""
+    ranges = {name: np.array([mean]) for name, (mean, _) in params.items()}
+    result = through(lambda a: min_max_quantize([a], props, ranges), inputs[0], dtype)
+    low, high = min_max_quantize([np.array([-np.inf, np.inf], dtype=dtype)], props, ranges)
+    return replace(
+        result,
+        low=max(result.low, float(low)),
+        high=min(result.high, float(high)),
+        reach_low=None if result.reach_low is None else max(result.reach_low, float(low)),
+        reach_high=None if result.reach_high is None else min(result.reach_high, float(high)),
+    )
+
+
 def _check_min_max(shapes, props):
     if props["x_min_max"]:
         raise ShapeError(
@@ -554,6 +570,7 @@ register(
         "level), clipping beyond it, as integer-only inference does (Jacob et al. 2017).",
         forward=min_max_quantize,
         infer_shape=_check_min_max,
+        estimate=min_max_estimate,
         fresh_output=True,
         clips=True,
         unscoped_parameters=True,
@@ -604,12 +621,16 @@ def _check_prune(shapes, props):
 
 
 def prune_estimate(inputs, shapes, props, params, dtype):
-    """The input with the share rate nearest 0 set to 0: its bounds widened to take 0."""
+    """The input through o = 0 for |i| < t, t the rate-quantile of |i| under the input's estimate."""
     x = inputs[0]
-    kept = 1.0 - props["rate"]
-    mean = x.mean * kept
-    second = (x.std**2 + x.mean**2) * kept
-    return Estimate(mean, max(second - mean * mean, 0.0) ** 0.5, min(x.low, 0.0), max(x.high, 0.0))
+    rate = props["rate"]
+    low, high = 0.0, max(abs(x.practical_low), abs(x.practical_high), 1e-30)
+    for _ in range(60):  # bisection: the share of |i| below t is the rate
+        t = (low + high) / 2
+        low, high = (t, high) if x.share_below(t) - x.share_below(-t) < rate else (low, t)
+    threshold = (low + high) / 2
+    result = through(lambda a: np.where(np.abs(a) < threshold, 0, a), x, dtype)
+    return replace(result, low=min(result.low, 0.0, x.low), high=max(result.high, 0.0, x.high))
 
 
 register(
