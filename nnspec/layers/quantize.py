@@ -25,7 +25,7 @@ Everything is computed as nnabla 1.39 computes it at evaluation (NNC's engine), 
 from __future__ import annotations
 
 from dataclasses import replace
-from math import prod
+from math import erf, pi, prod, sqrt
 
 import numpy as np
 
@@ -167,16 +167,12 @@ def _sign_moments(w_mean: float, w_var: float) -> tuple[float, float]:
     if w_var <= 0:
         mean = -1.0 if w_mean < 0 else 1.0
         return mean, 0.0
-    from math import erf, sqrt
-
     mean = erf(w_mean / sqrt(2 * w_var))
     return mean, 1.0 - mean * mean
 
 
 def _scaled_sign_moments(w_mean: float, w_var: float) -> tuple[float, float]:
     """Mean and variance of alpha sign(W): alpha is about E|W|, sqrt(2/pi) times the rms for normal W."""
-    from math import pi, sqrt
-
     alpha = abs(w_mean) if w_var <= 0 else sqrt(2 / pi) * sqrt(w_var + w_mean * w_mean)
     mean, var = _sign_moments(w_mean, w_var)
     return alpha * mean, alpha * alpha * var
