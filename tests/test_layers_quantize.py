@@ -763,3 +763,13 @@ def test_static_estimates_of_the_binary_weight_layers_follow_a_run(layer_type, p
     measured = nnspec.run(spec, samples=50, checks={"scale-drift": "off"}).stats["y"].output
     assert estimate.std == pytest.approx(measured.std, rel=0.15)
     assert abs(estimate.mean - measured.mean) < 0.1 * measured.std
+
+
+def test_nncs_learning_rate_multipliers_are_the_defaults():
+    """NNC's definitions give Wb and MinMaxQuantize's l and L an LRateMultiplier of 0 (training leaves them),
+    the others 1: those are nnspec's defaults, so an NNC project's values need not be written."""
+    spec = nnspec.loads(layer_spec("float32", "BinaryConnectAffine", {"x": (4,)}, "out_shape: 2"))
+    assert {n: s.lrate_multiplier for n, s in spec.layers["y"].parameters.items()} == {"W": 1.0, "Wb": 0.0, "b": 1.0}
+    spec = nnspec.loads(layer_spec("float32", "MinMaxQuantize", {"x": (4,)}))
+    lrates = {n: s.lrate_multiplier for n, s in spec.layers["y"].parameters.items()}
+    assert lrates == {"r": 1.0, "R": 1.0, "l": 0.0, "L": 0.0}

@@ -174,6 +174,7 @@ class Parameter:
     initializers: tuple[str, ...] = ("Normal", "Uniform", "Constant")
     enabled: Callable[[Mapping[str, Any]], bool] = lambda props: True
     fans: Callable[[Shape], tuple[int, int, int]] = affine_fans
+    lrate_multiplier: float = 1.0  # NNC's default LRateMultiplier (0 for what training must not change: Wb, l, L)
 
 
 @dataclass(frozen=True)

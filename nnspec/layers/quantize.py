@@ -206,7 +206,7 @@ def _binary_parameters(weight_shape, bias_shape, initializers, fans, w_initializ
         Parameter(
             "W", w_initializer, 1.0, weight_shape, "Weights, binarised to sign(W) when used.", initializers, fans=fans
         ),
-        Parameter("Wb", "Constant", 0.0, weight_shape, _WB, wb_inits, fans=fans),
+        Parameter("Wb", "Constant", 0.0, weight_shape, _WB, wb_inits, fans=fans, lrate_multiplier=0.0),
         Parameter("b", "Constant", 0.0, bias_shape, bias_note, enabled=lambda props: props["with_bias"]),
     )
 
@@ -587,8 +587,24 @@ register(
         parameters=(
             Parameter("r", "Constant", -6.0, _scalar, "Low end of the range (qr_min), shape (1,).", _RANGE_PARAMETER),
             Parameter("R", "Constant", 6.0, _scalar, "High end of the range (qr_max), shape (1,).", _RANGE_PARAMETER),
-            Parameter("l", "Constant", 0.0, _scalar, "Lowest level (ql_min), shape (1,).", _RANGE_PARAMETER),
-            Parameter("L", "Constant", 255.0, _scalar, "Highest level (ql_max), shape (1,).", _RANGE_PARAMETER),
+            Parameter(
+                "l",
+                "Constant",
+                0.0,
+                _scalar,
+                "Lowest level (ql_min), shape (1,).",
+                _RANGE_PARAMETER,
+                lrate_multiplier=0.0,
+            ),
+            Parameter(
+                "L",
+                "Constant",
+                255.0,
+                _scalar,
+                "Highest level (ql_max), shape (1,).",
+                _RANGE_PARAMETER,
+                lrate_multiplier=0.0,
+            ),
         ),
         range_note="Inputs beyond the nudged range are clipped to its ends (defaults: about -6..6 in 256 levels). "
         "NNC names the parameters /r, /R, /l, /L, without a scope: every MinMaxQuantize of a network shares them, "
