@@ -27,6 +27,7 @@ from nnspec.checks.stats import TensorStats
 from nnspec.checks.table import all_checks
 from nnspec.core.diagnostics import UsageError
 from nnspec.runtime.runner import RangeWarning
+from nnspec.validation import predicted
 
 from .conftest import SPECS
 
@@ -103,6 +104,8 @@ def test_the_table_holds_the_checks_these_tests_cover():
         "exp-overflow",
         "softmax-overconfident",
         "bce-input-range",
+        "quantize-clipping",
+        "batch-dependent",
         "scale-drift",
         "normalization-gain",
         "constant-output",
@@ -111,6 +114,54 @@ def test_the_table_holds_the_checks_these_tests_cover():
 
 
 # --- 1. each check, either side of its threshold ------------------------------------------------------
+
+# quantize-clipping and batch-dependent
+
+
+@pytest.mark.parametrize(
+    "quantizer, props, x, clipped",
+    [
+        # levels -1.5..1.5: the levels themselves are not clipped, what lies past them is
+        ("FixedPointQuantize", {"n": 3, "delta": 0.5}, [1.5, -1.5, 1.5001, -1.6], 2),
+        ("FixedPointQuantize", {"sign": False, "n": 2, "delta": 0.5}, [-0.1, 0.2, 1.5, 1.6], 2),  # levels 0..1.5
+        ("Pow2Quantize", {"m": 0}, [1.0, -1.0, 1.4, -3.0], 2),  # levels -1..1: 1.4 rounds to 1 and is clipped
+        ("Pow2Quantize", {"sign": False, "m": 2}, [-0.5, 4.0, 5.0, 3.0], 2),  # unsigned: negatives become 0
+    ],
+)
+def test_quantize_clipping_counts_the_inputs_beyond_the_levels_exactly(quantizer, props, x, clipped):
+    spec = make_spec(inp(4), layer("q", quantizer, **props), checks={"quantize-clipping": 0.0})
+    finding = only(run(spec, [x]), "quantize-clipping", "q")
+    assert finding.message.startswith(f"'q' ({quantizer}): {clipped} of 4 inputs")
+
+
+def test_quantize_clipping_reads_min_max_quantize_range_from_its_parameters():
+    """The range is /r../R as loaded (here -1..1 in 8 levels: nudged to -1.0..1.0), not the default -6..6."""
+    spec = make_spec(inp(4), layer("q", "MinMaxQuantize"))
+    params = {f"/{n}": np.array([v]) for n, v in zip("rRlL", (-1.0, 1.0, 0.0, 8.0))}
+    finding = only(run(spec, [[3.0, -2.0, 5.0, 0.5]], params=params), "quantize-clipping", "q")
+    assert "3 of 4 inputs (75%) lie outside its levels -1..1" in finding.message
+    assert "widen its range (r, R)" in finding.message
+    assert not found(run(spec, [[3.0, -2.0, 5.0, 0.5]]), "quantize-clipping")  # NNC's default range -6..6
+
+
+def test_quantize_clipping_is_predicted_from_the_spec():
+    spec = make_spec(inp(100, generator="Normal", generator_multiplier=4.0), layer("q", "FixedPointQuantize", n=4))
+    [warning] = [d for d in predicted(spec) if d.code == "quantize-clipping"]
+    assert "would lie outside its levels -0.4375..0.4375" in warning.message  # (2^3 - 1) / 16
+
+
+def test_quantizers_get_no_scale_drift_advice_about_initializers():
+    spec = make_spec(inp(4), layer("q", "MinMaxQuantize"))
+    assert all_checks()["scale-drift"].applies(spec.layers["q"].type) is False
+
+
+def test_batch_dependent_is_said_for_batches_of_several_samples_only():
+    spec = make_spec(inp(3), layer("p", "Prune", rate=0.5))
+    x = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    finding = only(run(spec, x), "batch-dependent", "p")
+    assert finding.severity == "info" and "(batches of up to 2 samples here)" in finding.message
+    assert not found(run(spec, x, batch_size=1), "batch-dependent")
+
 
 # nan-inf
 
@@ -766,6 +817,10 @@ SCENARIOS: dict[str, Scenario] = {
     "bce-input-range": Scenario(  # an input past 1, against a target of ones (generated)
         [inp(2), layer("b", "BinaryCrossEntropy", T={"generator": "Constant"})], [[1.5, 0.5]], "b"
     ),
+    "quantize-clipping": Scenario(  # levels -1.5..1.5 (3 bits, steps of 0.5): 3 of 4 inputs beyond them
+        [inp(4), layer("q", "FixedPointQuantize", n=3, delta=0.5)], [[5.0, -5.0, 2.0, 0.1]], "q", fire=0.7, quiet=0.75
+    ),
+    "batch-dependent": Scenario([inp(3), layer("p", "Prune", rate=0.5)], [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], "p"),
     "scale-drift": Scenario(  # std ratio 3
         [inp(3), affine(3)],
         np.random.default_rng(0).uniform(-1, 1, (20, 3)),

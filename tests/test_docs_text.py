@@ -84,6 +84,18 @@ def test_docs_spec_lists_the_initializers_each_parameter_takes_as_the_catalog_do
     assert lists["DepthwiseConvolution's, Deconvolution's and DepthwiseDeconvolution's `W`"] == (
         "Convolution's but the CLConv ones",
     )
+    binary = {"Affine": lists["BinaryConnectAffine's and BinaryWeightAffine's `W` and `Wb`"]}
+    binary["Convolution"] = lists["BinaryConnectConvolution's and BinaryWeightConvolution's `W`"]
+    binary["Convolution Wb"] = lists["BinaryConnectConvolution's and BinaryWeightConvolution's `Wb`"]
+    assert binary == {
+        "Affine": ("Affine's",),
+        "Convolution": ("Convolution's",),
+        "Convolution Wb": ("Convolution's but the CLConv ones",),
+    }
+    for kind in ("Connect", "Weight"):
+        expected[(f"Binary{kind}Affine", "W")] = expected[(f"Binary{kind}Affine", "Wb")] = expected[("Affine", "W")]
+        expected[(f"Binary{kind}Convolution", "W")] = conv
+        expected[(f"Binary{kind}Convolution", "Wb")] = expected[("Deconvolution", "W")]
     other = next(names for whose, names in lists.items() if whose.startswith("every other parameter"))
     checked = 0
     for t in layer_types().values():

@@ -84,7 +84,8 @@ def test_catalog_entry_is_complete(name):
     for prop in entry.properties:
         assert prop.description and prop.name == prop.name.lower()
     if entry.parameters:
-        assert entry.function_scope, "parameters need a function scope for their nnabla names"
+        # their nnabla names: {scope}/{function scope}/W, or /W for the types NNC names without a scope
+        assert entry.function_scope or entry.unscoped_parameters, "parameters need a function scope"
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

@@ -91,6 +91,7 @@ class Probe(NamedTuple):
     output: np.ndarray
     input_stats: list[TensorStats]
     output_stats: TensorStats
+    parameters: Mapping[str, np.ndarray] = MappingProxyType({})  # the layer's, by name (W, b, r, ...)
 
 
 class Context(NamedTuple):

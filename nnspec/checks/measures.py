@@ -27,12 +27,14 @@ CERTAIN = "certain"  # distributions with a probability of exactly 1
 WITH_ZEROS = "with_zeros"  # distributions holding a probability of exactly 0
 VALUES = "values"  # values looked at
 NOT_BINARY = "not_binary"  # target values neither 0 nor 1
+CLIPPED = "clipped"  # inputs beyond a quantizer's lowest or highest level
 # per-unit arrays
 UNITS_INSIDE = f"{ANY}:inside"  # each unit: some output not pinned to a bound
 UNITS_POSITIVE = f"{ANY}:positive"  # each unit: some input above 0
 MAX_SPREAD = f"{MAX}:spread"  # the largest spread of logits within one distribution
 SUM_VALUES = f"{SUM}:values"  # per channel: the sum of the values
 SUM_SQUARES = f"{SUM}:squares"  # per channel: the sum of their squares
+LARGEST_BATCH = f"{MAX}:batch"  # the most samples one batch held
 # per-feature moments of a source's data, merged by their own rule (checks._merge_moments)
 ROWS = "rows"
 NONFINITE = "nonfinite"

@@ -11,8 +11,8 @@ added to the catalog with these facts is checked with no new code here.
 docs/checks.md is the user's table of them.
 
 The judges, measures and predictions live in one module per family (data, saturation, dead_units,
-probability, scale, domains; what a check is, in check.py); the table is assembled here, in one place,
-and run here (observe, run_checks).
+probability, scale, domains, quantization; what a check is, in check.py); the table is assembled here,
+in one place, and run here (observe, run_checks).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from .probability import (
     _predict_overconfident,
     _probability_input,
 )
+from .quantization import _batch_dependent, _clipping, _measure_batch, _measure_clipped, _predict_clipping
 from .saturation import (
     _exp_overflow,
     _hard_saturation,
@@ -114,12 +115,14 @@ def observe(
     output: np.ndarray,
     input_stats: list[TensorStats],
     start: int = 0,
+    parameters: Mapping[str, np.ndarray] = MappingProxyType({}),
 ) -> LayerStats:
     """The statistics of one batch through one layer: its output's, and each check's measure.
     ``input_stats`` are those of its inputs in this batch (for a source layer, unused); the
-    batch's first sample is the run's sample number ``start`` (see TensorStats.of)."""
+    batch's first sample is the run's sample number ``start`` (see TensorStats.of); ``parameters``
+    the layer's own, for the measures that read them (a quantizer's range)."""
     output_stats = TensorStats.of(output, start)
-    probe = Probe(layer, inputs, output, input_stats or [output_stats], output_stats)
+    probe = Probe(layer, inputs, output, input_stats or [output_stats], output_stats, parameters)
     return LayerStats(output_stats, {c.id: c.measure(probe) for c in checks if c.measure is not None})
 
 
@@ -358,13 +361,38 @@ def _table() -> list[Check]:
             predict_side=_predict_binary_target,
         ),
         Check(
+            id="quantize-clipping",
+            severity=WARNING,
+            threshold=0.5,
+            looks_at="quantizers' inputs beyond their lowest or highest level (the layer's own output for -inf and "
+            "+inf): share above the threshold",
+            why="a quantizer clips what lies beyond its levels: most of its inputs then come out as one of two values",
+            applies=lambda t: t.clips,
+            judge=_clipping,
+            measure=_measure_clipped,
+            predict_from_parameters=_predict_clipping,
+        ),
+        Check(
+            id="batch-dependent",
+            severity=INFO,
+            threshold=None,
+            looks_at="layers whose output depends on the other samples of the batch (Prune's threshold over the whole "
+            "batch), in a run of batches of more than one sample",
+            why="their results change with the batch size and the order of the data, unlike every other layer's at "
+            "evaluation",
+            applies=lambda t: bool(t.whole_batch),
+            judge=_batch_dependent,
+            measure=_measure_batch,
+        ),
+        Check(
             id="scale-drift",
             severity=INFO,
             threshold=2.0,
             looks_at="layers with weights (normalizations aside), unless they follow a bounded activation: output "
             "std over input std outside 1/threshold..threshold",
             why="activations that grow or shrink layer after layer explode or vanish (Glorot & Bengio, 2010)",
-            applies=lambda t: bool(t.parameters) and t.role is not Role.NORMALIZATION,  # those set the scale
+            # normalizations set the scale; a quantizer's parameters are its range, not weights
+            applies=lambda t: bool(t.parameters) and t.role is not Role.NORMALIZATION and not t.clips,
             judge=_scale_drift,
             threshold_range=(1.0, inf),
             group=_scale_drift_run,

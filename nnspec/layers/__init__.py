@@ -18,5 +18,6 @@ from . import (  # noqa: F401
     normalization,
     others,
     pooling,
+    quantize,
     unit,
 )

@@ -119,10 +119,12 @@ class Property:
     default: Any
     description: str
     choices: tuple[str, ...] = ()
+    # NNC's spelling where it is not the CamelCase of the name (STEFineGrained for ste_fine_grained)
+    nnc: str = ""
 
     @property
     def nnc_name(self) -> str:
-        return "".join(part.capitalize() for part in self.name.split("_"))
+        return self.nnc or "".join(part.capitalize() for part in self.name.split("_"))
 
     @property
     def expects(self) -> str:
@@ -172,6 +174,7 @@ class Parameter:
     initializers: tuple[str, ...] = ("Normal", "Uniform", "Constant")
     enabled: Callable[[Mapping[str, Any]], bool] = lambda props: True
     fans: Callable[[Shape], tuple[int, int, int]] = affine_fans
+    lrate_multiplier: float = 1.0  # NNC's default LRateMultiplier (0 for what training must not change: Wb, l, L)
 
 
 CLASSES, BINARY = "classes", "binary"  # Target.labels
@@ -295,6 +298,15 @@ class LayerType:
     # evaluation a layer with it true passes its input through, in training the layer runs.
     test_arguments: tuple[tuple[str, Any], ...] = ()
     skip_at_test: bool = False
+    # A quantizer: inputs beyond forward(-inf)..forward(+inf), its lowest and highest levels, are clipped to
+    # them (the quantize-clipping check counts them).
+    clips: bool = False
+    # Why an output depends on the other samples of its batch (Prune's threshold over the whole batch), for
+    # the reference and the batch-dependent check; "" for the layers that compute each sample alone.
+    whole_batch: str = ""
+    # NNC names the parameters /NAME, with neither a parameter scope nor a function scope (MinMaxQuantize's
+    # /r, /R, /l, /L): every layer of the type shares them, as in NNC.
+    unscoped_parameters: bool = False
 
     @property
     def operand_target(self) -> Target | None:
@@ -377,6 +389,16 @@ def check_axis(axis: int, shape: Shape, prop: str = "axis") -> None:
             f"so with {len(shape)} ax{'i' if len(shape) == 1 else 'e'}s the last is {len(shape) - 1}",
             prop,
         )
+
+
+def clip_levels(
+    layer_type: LayerType, props: Mapping[str, Any], params: Mapping[str, np.ndarray], dtype: Any
+) -> tuple[float, float]:
+    """A clipping layer's (``clips``) lowest and highest outputs: its forward function at -inf and +inf."""
+    ends = np.array([-np.inf, np.inf], dtype=dtype)
+    with np.errstate(all="ignore"):
+        low, high = layer_type.forward([ends], props, params)
+    return float(low), float(high)
 
 
 def format_shape(shape: Shape) -> str:

@@ -51,6 +51,13 @@ def summary() -> str:
     return "\n".join(lines) + "\n"
 
 
+def stored_as(layer_type: LayerType, parameter: str) -> str:
+    """The name nnabla stores a parameter under: {scope}/{function scope}/NAME, or /NAME unscoped."""
+    if layer_type.unscoped_parameters:
+        return f"/{parameter}"
+    return f"{{scope}}/{layer_type.function_scope}/{parameter}"
+
+
 def entry(layer_type: LayerType) -> str:
     """One layer's reference entry, as NNC's reference writes it, plus nnspec's value ranges."""
     t = layer_type
@@ -63,7 +70,7 @@ def entry(layer_type: LayerType) -> str:
     for parameter in t.parameters:
         lines.append(
             f"  parameter {parameter.name}: {parameter.description} Initializer {parameter.initializer} "
-            f"x {format_number(parameter.multiplier, 6)}; stored as {{scope}}/{t.function_scope}/{parameter.name}; "
+            f"x {format_number(parameter.multiplier, 6)}; stored as {stored_as(t, parameter.name)}; "
             f"initializers: {', '.join(parameter.initializers)}."
         )
     for target in t.targets:
@@ -117,7 +124,7 @@ def markdown() -> str:
                 out.append("")
             for p in t.parameters:
                 out.append(
-                    f"- Parameter `{p.name}` (`{{scope}}/{t.function_scope}/{p.name}`): {p.description} "
+                    f"- Parameter `{p.name}` (`{stored_as(t, p.name)}`): {p.description} "
                     f"Default initializer {p.initializer} x {format_number(p.multiplier, 6)}; "
                     f"initializers: {', '.join(p.initializers)}."
                 )

@@ -669,11 +669,13 @@ class Runner:
         statistics it fills: each layer's from its inputs' (already taken); the batch starts at the
         run's sample number ``start``."""
         stats: dict[str, LayerStats] = {}
-        measured = self._measured
+        measured, parameters = self._measured, self.layer_parameters
 
         def observer(layer: Layer, args: list[Any], output: Any) -> None:
             received = [stats[source].output for source in layer.inputs if source in stats]
-            stats[layer.name] = observe(layer, measured[layer.name], args, output, received, start)
+            stats[layer.name] = observe(
+                layer, measured[layer.name], args, output, received, start, parameters[layer.name]
+            )
 
         return observer, stats
 

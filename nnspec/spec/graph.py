@@ -385,7 +385,7 @@ def _parameter_source(param: Parameter, config: dict[str, Any], spec_file: str) 
         config.get("initializer", param.initializer),
         float(config.get("multiplier", param.multiplier)),
         None if file is None else Path(spec_file).parent / file,  # relative to the spec
-        float(config.get("lrate_multiplier", 1.0)),
+        float(config.get("lrate_multiplier", param.lrate_multiplier)),
     )
 
 

@@ -111,7 +111,10 @@ class Layer:
         return self.props.get("parameter_scope") or self.name
 
     def parameter_key(self, parameter: str) -> str:
-        """nnabla's parameter name: {ParameterScope}/{function scope}/{name}, e.g. fc1/affine/W."""
+        """nnabla's parameter name: {ParameterScope}/{function scope}/{name}, e.g. fc1/affine/W (/{name}
+        for the types NNC names without a scope)."""
+        if self.type.unscoped_parameters:
+            return f"/{parameter}"
         return f"{self.parameter_scope}/{self.type.function_scope}/{parameter}"
 
     def parameter_keys(self, parameter: str) -> list[str]:

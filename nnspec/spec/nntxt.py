@@ -444,9 +444,15 @@ class _Reader:
     def _parameters(self, layer, layer_type, parameters, place, network, item) -> None:
         """Which parameter each Parameter input is, the scope its name gives, and what its shape says."""
         scope_of = layer_type.function_scope
+        example = f"/{layer_type.parameters[0].name}" if layer_type.unscoped_parameters else f"SCOPE/{scope_of}/W"
         shapes: dict[str, list[int]] = {}
         scopes: set[str] = set()
         for variable, field_ in parameters:
+            if layer_type.unscoped_parameters:  # NNC's /r of MinMaxQuantize: no scope to take
+                match = re.fullmatch(r"/([^/]+)", variable.name)
+                if match is not None and match.group(1) in {p.name for p in layer_type.parameters}:
+                    shapes[match.group(1)] = variable.shape
+                    continue
             scopes_read = "|".join(re.escape(scope) for scope in (scope_of or "", *layer_type.scope_aliases))
             pattern = rf"(.*)/(?:{scopes_read})/([^/]+)"  # a scope is free text: any character, a newline too
             match = re.fullmatch(pattern, variable.name, re.DOTALL) if scope_of else None
@@ -455,7 +461,7 @@ class _Reader:
                 self._error(
                     field_,
                     f"parameter '{printable(variable.name)}' is not named as nnabla names a "
-                    f"{layer['type']}'s parameters ('SCOPE/{scope_of}/W')",
+                    f"{layer['type']}'s parameters ('{example}')",
                     codes.NNTXT_UNSUPPORTED,
                 )
                 continue
@@ -568,9 +574,9 @@ def _from_weight_shape(type_name: str, shapes: dict[str, list[int]]) -> dict[str
     w = shapes.get("W")
     if not w:
         return {}
-    if type_name == "Affine":
+    if type_name in ("Affine", "BinaryConnectAffine", "BinaryWeightAffine"):
         return {"out_shape": w[1:] if len(w) > 2 else w[1]}
-    if type_name == "Convolution":
+    if type_name in ("Convolution", "BinaryConnectConvolution", "BinaryWeightConvolution"):
         return {"out_maps": w[0], "kernel_shape": w[2:]}
     if type_name == "Deconvolution":
         return {"out_maps": w[1], "kernel_shape": w[2:]}  # per group: the caller multiplies by group

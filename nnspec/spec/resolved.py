@@ -263,7 +263,7 @@ def _layer_data(layer: Layer, directory: Path) -> dict[str, Any]:
             entry[param.name] = _FlowMap(file=_relative(source.file, directory))
         else:
             entry[param.name] = _FlowMap(initializer=source.initializer, multiplier=source.multiplier)
-        if source.lrate_multiplier != 1.0:  # training's setting: written when set, not in every spec
+        if source.lrate_multiplier != param.lrate_multiplier:  # training's setting: written when not NNC's default
             entry[param.name]["lrate_multiplier"] = source.lrate_multiplier
     for name, target in layer.targets.items():
         entry[name] = _side_input(target)

@@ -403,7 +403,7 @@ def _parameter_schema(param: Parameter) -> dict[str, Any]:
             "file": {"type": "string", "description": "A .npy file holding the parameter, relative to the spec."},
             "lrate_multiplier": {
                 "type": "number",
-                "default": 1.0,
+                "default": param.lrate_multiplier,
                 "description": "NNC's LRateMultiplier: the scale of the learning rate for this parameter in "
                 "training. Kept for round trips with NNC; a run does not train, so it changes nothing here.",
             },

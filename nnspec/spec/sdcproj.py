@@ -540,7 +540,7 @@ class _Project:
         parameters = {parameter.name for parameter in layer_type.parameters}
         defaults: dict[tuple[str, str], Any] = {(p.name, "initializer"): p.initializer for p in layer_type.parameters}
         defaults.update({(p.name, "multiplier"): p.multiplier for p in layer_type.parameters})
-        defaults.update({(p.name, "lrate_multiplier"): 1 for p in layer_type.parameters})
+        defaults.update({(p.name, "lrate_multiplier"): p.lrate_multiplier for p in layer_type.parameters})
         pins = {target.name for target in layer_type.targets} | ({layer_type.operand} if layer_type.operand else set())
         for nnc_name, (name_entry, value) in props.items():
             owner, _, setting = nnc_name.partition(".")

@@ -26,6 +26,7 @@ from ..checks.check import Check, Finding
 from ..checks.table import checks_for
 from ..core.diagnostics import INFO, WARNING
 from ..core.estimate import DRAWN_ROWS, Estimate, drawn_along_axis, through
+from ..layers.catalog import clip_levels
 from ..layers.generators import GENERATORS
 from ..layers.initializers import moments
 from .model import Layer, Spec, TargetSource
@@ -106,6 +107,8 @@ def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> E
     else:
         return None
     low, high = layer_type.output_range
+    if layer_type.clips and not layer_type.parameters:  # a quantizer's levels bound it (its properties set them)
+        low, high = clip_levels(layer_type, layer.props, {}, spec.dtype)
     return Estimate(
         result.mean,
         result.std,
