@@ -127,14 +127,38 @@ def test_a_bound_forward_gives_exactly_what_the_forward_gives(size, out_shape, w
     np.testing.assert_array_equal(bound([x]), layer.type.forward([x], layer.props, params))
 
 
-@pytest.mark.parametrize("name", sorted(n for n, t in layer_types().items() if t.fresh_output))
+def _fresh_output_types(shaped: bool) -> list[str]:
+    """The types said to make their output, with (Affine's kind) or without an out_shape."""
+    return sorted(
+        name
+        for name, t in layer_types().items()
+        if t.fresh_output and shaped == any(p.name == "out_shape" for p in t.properties)
+    )
+
+
+def _assert_outputs_fresh(spec_text: str, x: np.ndarray) -> None:
+    spec = nnspec.loads(spec_text)
+    layer, params = spec.layers["a"], nnspec.prepare(spec).layer_parameters["a"]
+    outputs = [layer.type.forward([x], layer.props, params)]
+    if layer.type.bind is not None:
+        outputs.append(layer.type.bind(layer.props, params)([x]))
+    for output in outputs:
+        assert not any(np.shares_memory(output, given) for given in [x, *params.values()])
+
+
+@pytest.mark.parametrize("name", _fresh_output_types(shaped=True))
 @pytest.mark.parametrize(("out_shape", "with_bias"), [(5, True), (5, False), ([2, 3], True)])
 def test_a_layer_said_to_make_its_output_never_returns_an_input_or_a_parameter(name, out_shape, with_bias):
-    spec = nnspec.loads(
+    _assert_outputs_fresh(
         f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: [2, 3]}}\n"
-        f"  - {{name: a, type: {name}, out_shape: {out_shape}, with_bias: {str(with_bias).lower()}}}\n"
+        f"  - {{name: a, type: {name}, out_shape: {out_shape}, with_bias: {str(with_bias).lower()}}}\n",
+        np.random.default_rng(2).normal(size=(4, 2, 3)).astype(np.float32),
     )
-    layer, params = spec.layers["a"], nnspec.prepare(spec).layer_parameters["a"]
-    x = np.random.default_rng(2).normal(size=(4, 2, 3)).astype(np.float32)
-    for output in (layer.type.forward([x], layer.props, params), layer.type.bind(layer.props, params)([x])):
-        assert not any(np.shares_memory(output, given) for given in [x, *params.values()])
+
+
+@pytest.mark.parametrize("name", _fresh_output_types(shaped=False))
+def test_a_layer_of_its_input_shape_said_to_make_its_output_never_returns_its_input(name):
+    _assert_outputs_fresh(
+        f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: [2, 3]}}\n  - {{name: a, type: {name}}}\n",
+        np.random.default_rng(2).normal(size=(4, 2, 3)).astype(np.float32),
+    )
