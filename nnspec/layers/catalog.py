@@ -119,10 +119,12 @@ class Property:
     default: Any
     description: str
     choices: tuple[str, ...] = ()
+    # NNC's spelling where it is not the CamelCase of the name (FlipLR for flip_lr).
+    nnc_spelling: str = ""
 
     @property
     def nnc_name(self) -> str:
-        return "".join(part.capitalize() for part in self.name.split("_"))
+        return self.nnc_spelling or "".join(part.capitalize() for part in self.name.split("_"))
 
     @property
     def expects(self) -> str:

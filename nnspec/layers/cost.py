@@ -153,6 +153,8 @@ NO_COST = frozenset(
     # The recurrent layers: unrolled before a run (nnspec.spec.recurrence); a RecurrentInput's step is a slice,
     # a RecurrentOutput a Stack, a Delay moves a value (none of them count in NNC), and an LSTM is its unit's layers.
     + ["RecurrentInput", "RecurrentOutput", "Delay", "LSTM"]
+    # The augmentation layers (Others (Pre Process)): NNC's definitions declare no Cost* for them.
+    + ["ImageAugmentation", "RandomCrop", "RandomErase", "RandomFlip", "RandomShift"]
 )
 
 # Layer types whose count nnspec does not know: NOT_COUNTED, not zeros that would pass for free

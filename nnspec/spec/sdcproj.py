@@ -229,6 +229,7 @@ class _Project:
             data["networks"] = named
         self._drop_switched_off_inner(data)
         self._dataset_notes(runs)
+        self._evaluations_note()
         self._left_out_sections()
         if self.problems:
             raise SpecError([*self.problems, *self.notes])
@@ -314,6 +315,17 @@ class _Project:
                 f"'{runs}' expects that, but nnspec reads 8-bit images divided by 255 (no switch yet): "
                 "give such data as numbers (--input) or scale it",
                 flag,
+            )
+
+    def _evaluations_note(self) -> None:
+        """NNC's first executor may evaluate each sample several times and average the outputs
+        (NumEvaluations, over the random crops of its augmentation layers): nnspec evaluates once."""
+        entry = self._entry("Executor_0", "NumEvaluations")
+        if entry is not None and entry.value.strip() not in ("", "0", "1"):
+            self._note(
+                f"the executor averages NumEvaluations={entry.value.strip()} evaluations of each sample: nnspec "
+                "does not repeat evaluations, it evaluates each sample once (its random layers drawn once)",
+                entry,
             )
 
     def _left_out_sections(self) -> None:
