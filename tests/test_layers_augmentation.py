@@ -27,6 +27,7 @@ import pytest
 import nnspec
 from nnspec.core.estimate import Estimate
 from nnspec.layers import augmentation as aug
+from nnspec.spec.semantics import effective_props
 
 # The layer types this module adds to the catalog (and tests), each with its reference at evaluation.
 
@@ -466,3 +467,24 @@ def test_random_shift_reflect_mirrors_the_border():
         assert matches
         seen.update(matches)
     assert len(seen) >= 4  # several amounts drawn (some give the same output)
+
+
+@pytest.mark.parametrize("layer, props", TRAINING_CASES, ids=[case[0] for case in TRAINING_CASES])
+@pytest.mark.parametrize("training", [False, True])
+def test_forward_never_warns_for_finite_input(layer, props, training):
+    """The runner silences numpy's floating-point warnings; here the forward runs with them raised."""
+    x = uniform((6, 3, 8, 9), seed=2) * 1e4
+    y = nnspec.loads(spec_text("float32", (3, 8, 9), layer, props)).layers["y"]
+    ran = effective_props(y.type, y.props, training=training, seed=3)  # as the view runs it
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"), aug.batch_context(0, training):
+        out = y.type.forward([x], ran, {})
+    assert np.isfinite(out).all() and out.shape[1:] == y.shape
+
+
+def test_grayscale_images_of_two_axes():
+    """(height, width) samples: one channel, as nnabla takes them."""
+    x = uniform((5, 8, 9))
+    text = spec_text("float32", (8, 9), "ImageAugmentation", "shape: [4, 5], contrast_center: 0, skip_at_test: false")
+    got = run(text, x)
+    np.testing.assert_array_equal(got, ref_center_crop([x[:, None]], {"shape": (4, 5)})[:, 0])
+    assert run(text, x, view="training").shape == (5, 4, 5)

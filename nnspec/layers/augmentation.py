@@ -71,17 +71,22 @@ def current_batch() -> Batch:
     return _BATCH.get(_OUTSIDE_A_RUN)
 
 
+# The streams' names start with what no data variable's name holds, so that a layer never draws the
+# values a generated variable of the same name and seed gets.
+_STREAM = "augmentation:"
+
+
 def _uniforms(seed: int, stream: str, count: int, per_sample: int) -> np.ndarray:
     """(count, per_sample) uniform draws in [0, 1) for the batch's samples, from the layer's seed."""
     first = current_batch().first_sample
-    draws = GENERATORS["Uniform"].draw(_stream_seed(seed), stream, first, count, (per_sample,))
+    draws = GENERATORS["Uniform"].draw(_stream_seed(seed), _STREAM + stream, first, count, (per_sample,))
     return (draws + 1.0) * 0.5  # Uniform draws k / 2**53 * 2 - 1: this is k / 2**53 again, exactly
 
 
 def _normals(seed: int, stream: str, count: int, size: tuple[int, ...]) -> np.ndarray:
     """(count, *size) standard normal draws for the batch's samples, from the layer's seed."""
     first = current_batch().first_sample
-    return GENERATORS["Normal"].draw(_stream_seed(seed), stream, first, count, size)
+    return GENERATORS["Normal"].draw(_stream_seed(seed), _STREAM + stream, first, count, size)
 
 
 def _stream_seed(seed: int) -> int:
@@ -100,7 +105,7 @@ def _integers(u: np.ndarray, count: np.ndarray | int) -> np.ndarray:
     return np.minimum(np.floor(u * count), np.asarray(count) - 1).astype(np.int64)
 
 
-def _randomized() -> bool:
+def _training() -> bool:
     """Whether the layer draws its random parts: in training only; at evaluation a layer not skipped
     (skip_at_test false) takes them at their middle (see the module's docstring)."""
     return current_batch().training
@@ -112,7 +117,7 @@ def _randomized() -> bool:
 def random_flip(inputs, props, params):
     """o = i reversed along each of axes with probability 1/2, per sample and axis (training)"""
     x = inputs[0]
-    if props["skip_at_test"] or not _randomized() or len(x) == 0:
+    if props["skip_at_test"] or not _training() or len(x) == 0:
         return x
     axes = sorted(set(props["axes"]))
     flips = _uniforms(props["seed"], "RandomFlip", len(x), len(axes)) < 0.5
@@ -137,7 +142,7 @@ def random_shift(inputs, props, params):
     axis (training), the border filled as border_mode says"""
     x = inputs[0]
     limits = _trailing(props["shift"], x.ndim - 1, 0, "shift")
-    if props["skip_at_test"] or not _randomized() or len(x) == 0 or not any(limits):
+    if props["skip_at_test"] or not _training() or len(x) == 0 or not any(limits):
         return x
     draws = _uniforms(props["seed"], "RandomShift", len(x), len(limits))
     out = x
@@ -223,7 +228,7 @@ def random_erase(inputs, props, params):
     """o = i with n rectangles per image (per channel unless share) replaced by values drawn in
     replacements, each with probability prob (training)"""
     x = inputs[0]
-    if props["skip_at_test"] or not _randomized() or len(x) == 0:
+    if props["skip_at_test"] or not _training() or len(x) == 0:
         return x
     count, (channels, height, width) = len(x), x.shape[1:]
     boxes = 1 if props["share"] else channels
@@ -347,7 +352,7 @@ def image_augmentation(inputs, props, params):
     count, channels = images.shape[:2]
     if count == 0:
         return np.empty((0, *out_shape), dtype=x.dtype)
-    training = _randomized()
+    training = _training()
     draws = _drawn(props, count, channels) if training else _middle(count, channels)
     out = _tone(_warp(images, out_shape[-2:], props, draws), props, draws)
     if training and props["noise"] > 0:  # each image's std drawn in 0..noise, then a normal per value
