@@ -488,3 +488,24 @@ def test_grayscale_images_of_two_axes():
     got = run(text, x)
     np.testing.assert_array_equal(got, ref_center_crop([x[:, None]], {"shape": (4, 5)})[:, 0])
     assert run(text, x, view="training").shape == (5, 4, 5)
+
+
+def test_resolved_spec_says_what_evaluation_does_with_each_augmentation_layer():
+    from nnspec.spec.resolved import resolved_text
+
+    text = (
+        "nnspec: 2\nlayers:\n  - {name: x, type: Input, size: [3, 8, 8]}\n"
+        "  - {name: aug, type: ImageAugmentation, shape: [3, 6, 6], skip_at_test: false}\n"
+        "  - {name: flip, type: RandomFlip}\n  - {name: shift, type: RandomShift, skip_at_test: false}\n"
+        "  - {name: crop, type: RandomCrop, shape: [3, 4, 4]}\n"
+    )
+    resolved = resolved_text(nnspec.loads(text))
+    assert [line for line in resolved.splitlines() if line.startswith("#")][1:] == [
+        "# nnspec run (as NNC evaluates): aug keeps only the fixed scale and the centre crop (its random parts at "
+        "their middle)",
+        "# nnspec run (as NNC evaluates) skips flip: its input passes through",
+        "# nnspec run (as NNC evaluates): shift changes nothing (its random parts are off at evaluation)",
+        "# nnspec run (as NNC evaluates): crop crops at random (NNC's RandomCrop has no skip_at_test), from its seed",
+        "# nnspec run --training runs the properties as written",
+    ]
+    assert resolved_text(nnspec.loads(resolved)) == resolved

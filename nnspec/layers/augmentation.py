@@ -37,6 +37,7 @@ from .generators import GENERATORS
 from .others import _trailing
 
 CATEGORY = "Others(Pre Process)"
+_AUGMENTATION = ("ImageAugmentation", "RandomFlip", "RandomShift", "RandomCrop", "RandomErase")
 
 
 # --- the batch a forward computes ---------------------------------------------------------------
@@ -109,6 +110,18 @@ def _training() -> bool:
     """Whether the layer draws its random parts: in training only; at evaluation a layer not skipped
     (skip_at_test false) takes them at their middle (see the module's docstring)."""
     return current_batch().training
+
+
+def evaluation_note(layer_type: LayerType, props) -> str:
+    """What NNC's evaluation computes in an augmentation layer that is not skipped, in words for the
+    resolved spec's notes ("" for another layer, or one skipped)."""
+    if layer_type.name == "RandomCrop":
+        return "crops at random (NNC's RandomCrop has no skip_at_test), from its seed"
+    if layer_type.name not in _AUGMENTATION or props.get("skip_at_test", True):
+        return ""
+    if layer_type.name == "ImageAugmentation":
+        return "keeps only the fixed scale and the centre crop (its random parts at their middle)"
+    return "changes nothing (its random parts are off at evaluation)"
 
 
 # --- RandomFlip ----------------------------------------------------------------------------------
