@@ -9,6 +9,7 @@ reference test in tests/test_layers.py.
 from . import (  # noqa: F401
     activation,
     arithmetic,
+    augmentation,
     basic,
     io,
     logical,

@@ -119,12 +119,12 @@ class Property:
     default: Any
     description: str
     choices: tuple[str, ...] = ()
-    # NNC's spelling where it is not the CamelCase of the name (STEFineGrained for ste_fine_grained)
-    nnc: str = ""
+    # NNC's spelling where it is not the CamelCase of the name (FlipLR for flip_lr).
+    nnc_spelling: str = ""
 
     @property
     def nnc_name(self) -> str:
-        return self.nnc or "".join(part.capitalize() for part in self.name.split("_"))
+        return self.nnc_spelling or "".join(part.capitalize() for part in self.name.split("_"))
 
     @property
     def expects(self) -> str:

@@ -158,6 +158,8 @@ NO_COST = frozenset(
     + ["RecurrentInput", "RecurrentOutput", "Delay", "LSTM"]
     # The quantizers and Prune declare none (MinMaxQuantize not even a CostParameter for its four ranges).
     + ["FixedPointQuantize", "MinMaxQuantize", "Pow2Quantize", "Prune"]
+    # The augmentation layers (Others (Pre Process)): NNC's definitions declare no Cost* for them.
+    + ["ImageAugmentation", "RandomCrop", "RandomErase", "RandomFlip", "RandomShift"]
 )
 
 # Layer types whose count nnspec does not know: NOT_COUNTED, not zeros that would pass for free

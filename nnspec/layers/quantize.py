@@ -364,7 +364,7 @@ _STE = Property(
     "bool",
     True,
     "Training only (the straight-through gradient: 0 outside the range where true); no effect at evaluation.",
-    nnc="STEFineGrained",
+    nnc_spelling="STEFineGrained",
 )
 
 
@@ -579,7 +579,11 @@ register(
                 "Take the range from the batch's min and max (not supported: nnabla 1.39 fails on NNC's form of it).",
             ),
             Property(
-                "ema", "bool", False, "Training only: keep a moving average of the range (with x_min_max).", nnc="EMA"
+                "ema",
+                "bool",
+                False,
+                "Training only: keep a moving average of the range (with x_min_max).",
+                nnc_spelling="EMA",
             ),
             _STE,
             Property("epsilon", "float", 0.01, "The smallest width R - r: R is raised to r + epsilon if closer."),

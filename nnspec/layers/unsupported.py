@@ -19,7 +19,6 @@ NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
         "WeightNormalization",
         "WeightStandardization",
     ),
-    "Others (Pre Process)": ("ImageAugmentation", "RandomCrop", "RandomErase", "RandomFlip", "RandomShift"),
     "Others": (
         "ClipByNorm",
         "ClipByValue",

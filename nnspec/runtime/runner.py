@@ -35,6 +35,7 @@ from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
 from ..core.numbers import format_score
 from ..files import memory
 from ..files.memory import RunMemory
+from ..layers.augmentation import batch_context
 from ..layers.catalog import Role
 from ..spec.model import DataReader, Layer, Spec
 from ..spec.semantics import EVALUATION
@@ -655,7 +656,8 @@ class Runner:
         # Data beyond the dtype's range becomes inf, layers overflow or divide by zero: not errors
         # here, the nan-inf check reports them afterwards with the layer that produced them. Set
         # once for the engine and the statistics too (see Engine.batch).
-        with np.errstate(all="ignore"):
+        # The augmentation layers draw per sample from its index in the run, and only in training.
+        with np.errstate(all="ignore"), batch_context(start, training=self.semantics != EVALUATION):
             batch = {variable: np.asarray(values[start:stop], dtype) for variable, values in data.items()}
             for reader in to_generate:
                 batch[reader.variable] = draw(reader, start, stop, seed, synthetic.get(reader.variable)).astype(dtype)

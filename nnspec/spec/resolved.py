@@ -52,6 +52,7 @@ import numpy as np
 import yaml
 
 from ..core.printable import break_commands, escape_character, is_clean, printable
+from ..layers.augmentation import evaluation_note
 from .expressions import shown_value
 from .model import Layer, Spec, TargetSource
 from .schema import FORMAT_VERSION
@@ -186,6 +187,9 @@ def _evaluation_notes(spec: Spec) -> list[str]:
         if layer.type.skip_at_test and layer.props["skip_at_test"]:
             notes.append(f"nnspec run (as NNC evaluates) skips {printable(name)}: its input passes through")
             continue
+        augmented = evaluation_note(layer.type, layer.props)
+        if augmented:
+            notes.append(f"nnspec run (as NNC evaluates): {printable(name)} {augmented}")
         changed = [
             f"{prop} {_flag(ran[prop])}" for prop, _ in layer.type.test_arguments if ran[prop] != layer.props[prop]
         ]

@@ -231,6 +231,7 @@ class _Project:
         project = self._project_datasets()
         if project:
             data["project"] = project
+        self._evaluations_note()
         self._left_out_sections()
         if self.problems:
             raise SpecError([*self.problems, *self.notes])
@@ -325,6 +326,17 @@ class _Project:
             if entries:
                 project[key] = entries
         return project
+
+    def _evaluations_note(self) -> None:
+        """NNC's first executor may evaluate each sample several times and average the outputs
+        (NumEvaluations, over the random crops of its augmentation layers): nnspec evaluates once."""
+        entry = self._entry("Executor_0", "NumEvaluations")
+        if entry is not None and entry.value.strip() not in ("", "0", "1"):
+            self._note(
+                f"the executor averages NumEvaluations={entry.value.strip()} evaluations of each sample: nnspec "
+                "does not repeat evaluations, it evaluates each sample once (its random layers drawn once)",
+                entry,
+            )
 
     def _left_out_sections(self) -> None:
         """One note for the project settings nnspec does not keep, one for sections it does not know."""

@@ -10,7 +10,7 @@ are left out, their consumers reading their input. In sony/nnc-desktop's layer d
 - ``SkipAtTest`` (default true): Dropout, and the augmentation layers ImageAugmentation,
   RandomErase, RandomFlip and RandomShift.
 
-nnspec has BatchNormalization, MeanSubtraction and Dropout of these; each carries its part of the
+nnspec has all of these but FusedBatchNormalization and SpectralNorm; each carries its part of the
 list in the catalog (``LayerType.test_arguments``, ``LayerType.skip_at_test``), and this module is
 the one place that turns a layer's properties into the ones a run uses. The runner, the range
 checks (through the spec a run hands them) and ``validate``'s static prediction all read the
@@ -23,8 +23,9 @@ views' business, not this module's.
 At evaluation no layer reads other samples of its batch, so outputs never depend on the batch
 size. In training, BatchNormalization's batch statistics (and MeanSubtraction's running-mean
 update) do; Dropout's pattern is drawn per sample from the layer's seed (when the layer's is NNC's
--1, one derived from the spec's seed and the layer's name), so it does not. Augmentation is not
-part of nnspec's training pass.
+-1, one derived from the spec's seed and the layer's name), so it does not; the augmentation
+layers draw per sample from their seed and the sample's index (nnspec.layers.augmentation), so they
+do not either.
 """
 
 from __future__ import annotations
