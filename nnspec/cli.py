@@ -315,6 +315,12 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="PATH", required=True, help="the file to write; its suffix picks the format"
     )
     convert.add_argument("--force", action="store_true", help="overwrite PATH if it exists (it may be FILE itself)")
+    convert.add_argument(
+        "--no-positions",
+        action="store_true",
+        help="leave out NNC's editor positions (kept by default); an .sdcproj written then lays its layers out "
+        "in one column",
+    )
     _add_allow_path(convert)
     convert.set_defaults(handler=_convert)
 
@@ -837,7 +843,7 @@ def _upgrade(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from .files.confine import Confinement
     from .files.save import check_target, write_atomically
-    from .spec.readers import read_spec, reads_back, writer_for
+    from .spec.readers import prepared, read_spec, reads_back, without_positions, writer_for
     from .validation import validate_document
 
     output = Path(args.output)
@@ -848,9 +854,24 @@ def _convert(args: argparse.Namespace) -> int:
     # carry its errors into a file whose lines no longer match them. Its data files are not read.
     validate_document(doc, Confinement.for_spec(args.file, args.allow_path), read_data=False)
     assert target.write is not None, "writer_for gives formats with a writer"
-    text = target.write(doc.data)
+    data = without_positions(doc.data) if args.no_positions else doc.data
+    # what the target cannot hold is said, located, never dropped silently (exit 0: the rest is written)
+    data, lost = prepared(target, data)
+    _print_diagnostics(
+        [
+            Diagnostic(
+                f"{what} cannot be written in {target.name} format ({output.suffix}): left out",
+                doc.file,
+                *doc.source_map.locate(path),
+                WARNING,
+                codes.NNC_EXPORT,
+            )
+            for path, what in lost
+        ]
+    )
+    text = target.write(data)
     # The writer's promise, checked before the file is written: its text reads back to the same data.
-    if not reads_back(target, text, doc.data):
+    if not reads_back(target, text, data):
         raise AssertionError(f"the {target.name} writer does not read back to the spec it was given")
     write_atomically(output, lambda handle: handle.write(text.encode("utf-8")))
     return EXIT_OK
