@@ -862,7 +862,7 @@ def _convert(args: argparse.Namespace) -> int:
             Diagnostic(
                 f"{what} cannot be written in {target.name} format ({output.suffix}): left out",
                 doc.file,
-                *doc.source_map.locate(path),
+                *doc.source_map.locate(path, at_key=True),
                 WARNING,
                 codes.NNC_EXPORT,
             )

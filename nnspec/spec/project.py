@@ -281,7 +281,15 @@ def _entry_schema(table: SectionTable) -> dict[str, Any]:
         head, _, rest = key.yaml.partition(".")
         schema = {**_kind_schema(key.kind), "description": f"NNC's {key.nnc}."}
         if rest:
-            group = properties.setdefault(head, {"type": "object", "additionalProperties": False, "properties": {}})
+            group = properties.setdefault(
+                head,
+                {
+                    "type": "object",
+                    "description": f"NNC's {head.replace('_', ' ').title().replace(' ', '')}* keys.",
+                    "additionalProperties": False,
+                    "properties": {},
+                },
+            )
             group["properties"][rest] = schema
         else:
             properties[head] = schema

@@ -58,6 +58,9 @@ NNSPEC_ONLY = {
     "data": "the data given in the spec",
     "view": "the view (an NNC project runs the view its first executor names)",
 }
+# Catalog properties NNC's layer has no counterpart for (checked against NNC's layer definitions,
+# docs/nnc.md): the data range nnspec's range checks assume for an Input.
+NNSPEC_ONLY_PROPERTIES = {("Input", "range"): "the Input's range (nnspec's range checks assume it; NNC has none)"}
 LAYOUT = (24, 24, 72)  # a written column: x, the first y, the step (NNC's grid is 24 pixels; a box is 48 high)
 COLUMN = 264  # a column's width: NNC's box (240) and a gap
 
@@ -144,6 +147,10 @@ def _prepared_layers(layers: list[Any], path: tuple, catalog: dict[str, LayerTyp
         if "checks" in layer:
             lost.append(((*path, index, "checks"), "the layer's range-check settings"))
             del layer["checks"]
+        for (kind, key), what in NNSPEC_ONLY_PROPERTIES.items():
+            if layer.get("type") == kind and key in layer:
+                lost.append(((*path, index, key), what))
+                del layer[key]
         takes_input = layer_type is None or layer_type.arity.least > 0
         inputs = layer.pop("input", previous if takes_input else None)
         operand = layer_type.operand if layer_type is not None else None
@@ -230,7 +237,8 @@ def _line_breaks(data: dict[str, Any]) -> list[tuple[tuple, str]]:
     def look(value: Any, path: tuple, breaks_allowed: bool) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
-                look(item, (*path, key), key in ("description", "text") and len(path) <= 3)
+                comment = key == "text" and path[-2:-1] == ("comments",)
+                look(item, (*path, key), comment or (key == "description" and not path))
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 look(item, (*path, index), False)

@@ -1,0 +1,290 @@
+"""NNC projects round-trip: project:, comments:, positions and the .sdcproj writer.
+
+Fixtures (tests/fixtures/nnc/, written by hand in NNC's grammar, not copies of NNC's samples):
+project.sdcproj (two tabs, an Argument, two Comment layers, one of another box size, every project
+section with odd values NNC writes: 'undefined', an empty TimeLimit, a key and a section nnspec does
+not know), lenet.sdcproj and multi.sdcproj (units, repeats, side inputs: tests/test_sdcproj.py).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.core.diagnostics import SpecError, UsageError
+from nnspec.spec.loader import load_text
+from nnspec.spec.project import SECTIONS, parse, unparse
+from nnspec.spec.readers import FORMATS, format_of, read_spec
+from nnspec.spec.sdcproj import read_sdcproj
+from nnspec.spec.sdcproj_write import prepare, write
+
+FIXTURES = Path(__file__).parent / "fixtures" / "nnc"
+PROJECT = FIXTURES / "project.sdcproj"
+ROOT = Path(__file__).resolve().parents[1]
+YAML = FORMATS[0]
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nnspec", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def written(data: dict) -> str:
+    kept, lost = prepare(data)
+    assert not lost
+    return write(kept)
+
+
+def yaml_of(data: dict) -> str:
+    assert YAML.write is not None
+    return YAML.write(data)
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
+
+
+# -- reading: project:, comments:, positions -------------------------------------------------------------
+
+
+def test_project_sections_read_with_typed_values():
+    project = read_spec(PROJECT).data["project"]
+    assert project["main_network"] == "Runtime"  # the tab the first executor evaluates is layers:
+    assert project["general"] == {"is_sample": True}
+    assert project["engine"] == {"rnn_training_mode": False}
+    assert project["datasets"][0] == {
+        "name": "Training",
+        "uri": "{SDCPATH}data\\train.csv",  # exactly as NNC wrote it
+        "shuffle": True,
+        "cache": False,
+        "image_normalization": False,
+        "num_data": 60,
+    }
+    assert project["main_dataset"] == "Validation"  # MainIndex=1, by name
+    assert project["config"] == {
+        "max_epoch": 5,
+        "save_best": True,
+        "batch_size": 8,
+        "type_config": "Half",
+        "monitor_interval": 1,
+    }
+    adam, nesterov = project["optimizers"]
+    assert adam["solver"] == "Adam"
+    assert adam["solver_parameters"] == {"alpha": 0.001, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-08}
+    assert adam["weight_decay"] == 4.000000000000001e-05
+    assert adam["learning_rate"]["update_interval_unit"] == "iteration"
+    assert adam["learning_rate"]["scheduler"] == "Cosine"
+    assert adam["other"] == {"RangeUnit": "undefined"}  # a value that fits no kind: verbatim
+    assert nesterov["solver_parameters"] == {"learning_rate": 0.1, "momentum": 0.9}
+    assert nesterov["other"] == {"ExtraSetting": "kept"}  # a key nnspec does not know
+    assert [m["network"] for m in project["monitors"]] == ["Train", "TrainValidation"]
+    assert project["executors"] == [
+        {
+            "name": "Executor",
+            "network": "Runtime",
+            "dataset": "Validation",
+            "num_evaluations": 1,
+            "repeat_evaluation_type": "last",
+            "need_back_propagation": False,
+        }
+    ]
+    assert project["structure_search"]["time_limit"] is None  # NNC's empty value
+    assert project["other"] == {"FutureSection": {"Setting": "1,2"}}  # a section nnspec does not know
+
+
+def test_comments_and_positions_are_kept():
+    data = read_spec(PROJECT).data
+    assert data["comments"] == [{"name": "Comment_2", "text": "shares Train's parameters", "position": [312, 96]}]
+    train = data["networks"]["Train"]
+    assert train["comments"] == [
+        {"name": "Comment", "text": "the loss: sigmoid outputs\nagainst y", "position": [336, 168, 480, 96]}
+    ]
+    assert [layer["position"] for layer in train["layers"]] == [[48, 24], [48, 96], [48, 168], [48, 240]]
+    assert all(list(layer)[-1] == "position" for layer in train["layers"])  # last, after a side input
+
+
+def test_project_values_are_located_at_their_line():
+    doc = read_spec(PROJECT)
+    assert doc.source_map.locate(("project", "executors", 0, "network"))[0] == line_of(PROJECT, "Executor_NetworkName")
+    assert doc.source_map.locate(("project", "optimizers", 0, "other", "RangeUnit"))[0] == line_of(PROJECT, "undefined")
+    assert doc.source_map.locate(("comments", 0, "text"))[0] == line_of(PROJECT, "shares Train")
+
+
+def test_project_validates_and_its_references_hold():
+    spec = nnspec.load(PROJECT)
+    assert spec.network is None and set(spec.networks) >= {"Train"}
+
+
+def test_the_fixed_shape_keys_are_the_schema_s():
+    schema = nnspec.spec.schema.spec_schema()["properties"]["project"]["properties"]
+    assert {"name", "uri", "image_normalization"} <= set(schema["datasets"]["items"]["properties"])
+    assert {"name", "network", "dataset"} <= set(schema["executors"]["items"]["properties"])
+
+
+@pytest.mark.parametrize("text", ["0", "1", "17", "-1", "0.5", "1e-08", "4.000000000000001e-05", "", "undefined"])
+@pytest.mark.parametrize("kind", ["int", "number", "flag", "text", ("epoch", "iteration")])
+def test_every_kind_writes_back_what_it_reads(text, kind):
+    value = parse(text, kind)
+    if value is not nnspec.spec.project._UNFIT:
+        assert unparse(value, kind) == text
+
+
+def test_one_table_names_each_key_once():
+    for table in SECTIONS:
+        assert len({key.nnc for key in table.keys}) == len(table.keys)
+        assert len({key.yaml for key in table.keys}) == len(table.keys)
+
+
+# -- the round trip ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["project.sdcproj", "lenet.sdcproj", "multi.sdcproj"])
+def test_sdcproj_yaml_sdcproj_yaml_is_a_fixed_point(name):
+    first = yaml_of(read_spec(FIXTURES / name).data)
+    data = load_text(first, "first.yaml").data
+    text = written(data)
+    back = read_sdcproj(text.encode(), "written.sdcproj").data
+    assert back == data  # the written project imports to the same spec
+    assert yaml_of(back) == first  # and its YAML is the same text
+
+
+def test_written_project_is_nnc_s_grammar():
+    text = written(read_spec(PROJECT).data)
+    assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")  # CRLF, as NNC's editor writes
+    sections = re.findall(r"^\[(.*)\]\r$", text, flags=re.M)
+    order = [re.sub(r"^(Train|Runtime)_|_\d+$", "", name) for name in sections]
+    expected = ["General", "Engine", "Global", "Network_Global", "Layer", "Link", "Network_Global", "Layer", "Link"]
+    expected += ["Dataset", "Description", "Config", "Optimizer", "Monitor", "Executor", "Script"]
+    expected += ["StructureSearch", "FutureSection"]
+    assert [name for k, name in enumerate(order) if k == 0 or name != order[k - 1]] == expected
+    assert "[Global]\r\nNumNetwork=2\r\nNetwork_0=Runtime\r\nNetwork_1=Train\r\n" in text
+    assert "NumOptimizer=2\r\nNumMonitor=2\r\nNumExecutor=1\r\n" in text
+    assert "SolverParameterNum=4\r\nSolverParameterName_0=Alpha\r\nSolverParameter_0=0.001\r\n" in text
+    assert "Property_1_Name=Comment\r\nProperty_1_Value=the loss: sigmoid outputs\\nagainst y\r\n" in text
+    assert "Position_2=480\r\nPosition_3=96\r\n" in text and "RangeUnit=undefined\r\n" in text
+    assert "Property_1_Name=OutShape\r\nProperty_1_Value=*Hidden\r\n" in text  # an argument, as NNC writes it
+
+
+def test_a_yaml_spec_converts_and_runs_the_same(tmp_path):
+    out = tmp_path / "fire.sdcproj"
+    result = cli("convert", "specs/squeezenet_fire.yaml", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    from_yaml, from_project = nnspec.load(ROOT / "specs/squeezenet_fire.yaml"), nnspec.load(out)
+    assert list(from_project.layers) == list(from_yaml.layers)  # units written out alike
+    x = np.random.default_rng(0).uniform(-1, 1, (2, *from_yaml.layers["x"].inferred_shape)).astype(np.float32)
+    a = nnspec.run(from_yaml, {"x": x}, statistics=False).outputs
+    b = nnspec.run(from_project, {"x": x}, statistics=False).outputs
+    assert list(a) == list(b)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_what_a_project_cannot_hold_is_reported_at_its_line(tmp_path):
+    out = tmp_path / "seed.sdcproj"
+    result = cli("convert", "specs/seed_activations.yaml", "-o", str(out))
+    assert result.returncode == 0 and out.exists()
+    warnings = [line for line in result.stderr.splitlines() if "[nnc-export]" in line]
+    spec = (ROOT / "specs/seed_activations.yaml").read_text().splitlines()
+    said = {int(line.split(":")[1]): line for line in warnings}
+    for key in ("name", "seed", "outputs", "data", "    range"):
+        line = next(n for n, text in enumerate(spec, start=1) if text.startswith(key + ":"))  # at the key
+        assert line in said and "left out" in said[line] and "warning" in said[line]
+
+
+def test_a_spec_without_positions_is_laid_out_in_a_column():
+    data = {"nnspec": 2, "layers": [{"name": "x", "type": "Input", "size": [3]}, {"name": "t", "type": "Tanh"}]}
+    kept, _ = prepare(data)
+    assert [layer["position"] for layer in kept["layers"]] == [[24, 24], [24, 96]]
+    assert kept["layers"][0]["dataset"] == "x"  # nnspec's default written out: NNC's would be x anyway
+    assert kept["layers"][1]["input"] == "x"  # the implicit input written as a link
+    assert read_sdcproj(write(kept).encode(), "w").data == kept
+
+
+def test_no_positions_leaves_them_out(tmp_path):
+    out = tmp_path / "lenet.yaml"
+    assert cli("convert", str(FIXTURES / "lenet.sdcproj"), "-o", str(out), "--no-positions").returncode == 0
+    assert "position" not in out.read_text()
+    kept = cli("convert", str(FIXTURES / "lenet.sdcproj"), "-o", str(tmp_path / "kept.yaml"))
+    assert kept.returncode == 0 and "position: [" in (tmp_path / "kept.yaml").read_text()
+
+
+# -- errors -------------------------------------------------------------------------------------------
+
+
+def project_with(tmp_path: Path, old: str, new: str) -> Path:
+    path = tmp_path / "p.sdcproj"
+    path.write_text(PROJECT.read_text().replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    "old, new, code, says",
+    [
+        ("Optimizer_NetworkName=Train", "Optimizer_NetworkName=Trian", "unknown-network", "network 'Trian'"),
+        ("Monitor_DatasetName=Validation", "Monitor_DatasetName=Valid", "unknown-dataset", "dataset 'Valid'"),
+    ],
+)
+def test_a_reference_to_nothing_is_an_error_at_its_key(tmp_path, old, new, code, says):
+    path = project_with(tmp_path, old, new)
+    with pytest.raises(SpecError) as caught:
+        nnspec.load(path)
+    errors = [d for d in caught.value.diagnostics if d.severity == "error"]
+    assert len(errors) == 1 and errors[0].code == code and says in errors[0].message
+    assert errors[0].line == line_of(path, new)
+
+
+def test_a_reference_error_in_yaml_is_located(tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "nnspec: 2\nlayers:\n  - {name: x, type: Input, size: [2]}\n"
+        "project:\n  datasets: [{name: Training, uri: a.csv}]\n"
+        "  executors:\n    - {name: Executor, network: MainRuntime, dataset: Training}\n"
+        "    - {name: E2, network: Other, dataset: Training}\n"
+    )
+    result = cli("validate", str(spec))
+    assert result.returncode == 1
+    assert f"{spec}:8:27: error: executor 'E2' names network 'Other'" in result.stderr
+
+
+def test_a_version_1_spec_is_refused_saying_what_to_do(tmp_path):
+    with pytest.raises(UsageError, match="nnspec upgrade"):
+        prepare({"nnspec": 1, "layers": [{"name": "x", "type": "Input", "size": [2]}]})
+
+
+def test_a_main_network_the_project_would_not_read_as_main_is_refused():
+    data = read_spec(PROJECT).data
+    data["project"]["executors"][0]["network"] = "Train"
+    with pytest.raises(UsageError, match="main network is the one its first executor evaluates"):
+        prepare(data)
+
+
+def test_a_line_break_in_a_value_is_refused():
+    data = read_spec(PROJECT).data
+    data["project"]["config"]["type_config"] = "Half\n[Evil]"
+    with pytest.raises(UsageError, match="line break"):
+        prepare(data)
+
+
+def test_existing_output_is_not_overwritten(tmp_path):
+    out = tmp_path / "out.sdcproj"
+    out.write_text("mine")
+    result = cli("convert", str(PROJECT), "-o", str(out))
+    assert result.returncode == 2 and out.read_text() == "mine"
+    assert cli("convert", str(PROJECT), "-o", str(out), "--force").returncode == 0
+    assert read_spec(out).data == read_spec(PROJECT).data
+
+
+def test_a_comment_written_as_a_layer_says_where_it_goes(tmp_path):
+    spec = tmp_path / "c.yaml"
+    spec.write_text("nnspec: 2\nlayers:\n  - {name: x, type: Input, size: [2]}\n  - {name: c, type: Comment}\n")
+    result = cli("validate", str(spec))
+    assert result.returncode == 1 and "comments:" in result.stderr and ":4:21: error:" in result.stderr
+
+
+def test_the_sdcproj_format_row_writes():
+    assert format_of("x.sdcproj").write is not None and format_of("x.sdcproj").prepare is not None
