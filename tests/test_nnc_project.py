@@ -108,6 +108,16 @@ def test_comments_and_positions_are_kept():
     assert all(list(layer)[-1] == "position" for layer in train["layers"])  # last, after a side input
 
 
+def test_an_argument_keeps_its_position_and_search():
+    data = read_spec(PROJECT).data
+    assert data["networks"]["Train"]["arguments"] == {"Hidden": {"type": "PInt", "value": 3, "position": [336, 24]}}
+    searched = read_sdcproj(
+        PROJECT.read_bytes().replace(b"Search\r\nProperty_3_Value=False", b"Search\r\nProperty_3_Value=True"), "p"
+    )
+    assert searched.data["networks"]["Train"]["arguments"]["Hidden"]["search"] is True
+    assert read_sdcproj(written(searched.data).encode(), "w").data == searched.data
+
+
 def test_project_values_are_located_at_their_line():
     doc = read_spec(PROJECT)
     assert doc.source_map.locate(("project", "executors", 0, "network"))[0] == line_of(PROJECT, "Executor_NetworkName")

@@ -138,7 +138,7 @@ def test_multi_network_project_maps_units_repeats_and_pins():
     data = read_spec(MULTI).data
     layers = {layer["name"]: layer for layer in data["layers"]}
     assert data["view"] == "validation"  # MainValidation: Main's validation view
-    assert data["arguments"] == {"Depth": {"type": "PInt", "value": 2}}
+    assert data["arguments"] == {"Depth": {"type": "PInt", "value": 2, "position": [24, 24]}}  # where NNC drew it
     assert layers["Block"]["network"] == "ConvUnit"
     assert layers["Block"]["arguments"] == {"Maps": "=Input[0]*2"}
     assert layers["Block"]["parameters"]["Convolution"]["W"] == {"multiplier": 2.0, "lrate_multiplier": 1.0}
@@ -149,7 +149,7 @@ def test_multi_network_project_maps_units_repeats_and_pins():
     assert layers["SquaredError"]["T"] == {"input": "Binary"}  # pin T fed by a link
     assert "b" not in layers["Convolution"]  # WithBias=False: b's settings left out
     unit = data["networks"]["ConvUnit"]
-    assert unit["arguments"] == {"Maps": {"type": "PInt", "value": 3}}
+    assert unit["arguments"] == {"Maps": {"type": "PInt", "value": 3, "position": [24, 24]}}
     assert unit["layers"][1]["out_maps"] == "=Maps"
 
 

@@ -170,6 +170,12 @@ def _arguments_schema() -> dict[str, Any]:
                     "their arrays (IntArray...), BooleanOrMacro (a Boolean), File (a path, as text).",
                 },
                 "value": {"description": "The argument's value, of its type."},
+                "search": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "NNC's Search: whether NNC's structure search may vary it (kept for the round trip).",
+                },
+                "position": _position_schema(),
             },
         },
     }

@@ -437,7 +437,7 @@ class _Project:
             return None
         name = name_entry[1]
         if kind.value == "Argument":
-            self._argument(name, props, network, arguments)
+            self._argument(name, props, network, arguments, section)
             return None
         path = (*network.path, "layers", index)
         self._at(path, section.line, 1)
@@ -528,9 +528,11 @@ class _Project:
             props.setdefault(LEGACY_NAMES.get(name.value, name.value), (name, value))
         return props
 
-    def _argument(self, name: Entry, props: dict[str, tuple[Entry, Entry]], network: _Network, into: dict) -> None:
-        """An Argument layer: arguments: {Name: {type, value}} (its Search setting is NNC's
-        structure search, never enabled in NNC's samples: left out)."""
+    def _argument(
+        self, name: Entry, props: dict[str, tuple[Entry, Entry]], network: _Network, into: dict, section: Section
+    ) -> None:
+        """An Argument layer: arguments: {Name: {type, value, search, position}} (``search: true``
+        where NNC's structure search may vary it, never in NNC's samples; False is left out)."""
         arg_type = props.get("Type")
         value = props.get("Value")
         path = (*network.path, "arguments", name.value)
@@ -548,6 +550,14 @@ class _Project:
             parsed = _literal(value[1].value, kind) if kind else value[1].value
             entry["value"] = value[1].value if parsed is _DROP else parsed
             self._at((*path, "value"), value[1].line, value[1].column)
+        search = props.get("Search")
+        if search is not None and search[1].value == "True":
+            self._set(entry, path, "search", True, search[1])
+        elif search is not None and search[1].value != "False":
+            self._note(
+                f"Search={_shown(search[1].value)} of argument '{name.value}' is not True or False: left out", search[1]
+            )
+        self._position(section, entry, path)
         into[name.value] = entry
 
     def _unit(self, layer: dict[str, Any], props: dict, path: tuple, callees: dict[str, dict[str, str]]) -> None:

@@ -93,6 +93,8 @@ def prepare(data: Any) -> tuple[dict[str, Any], list[tuple[tuple, str]]]:
     if view is not None:
         kept["view"] = view
     kept["layers"] = _prepared_layers(kept.get("layers", []), ("layers",), catalog, lost)
+    if "arguments" in kept:
+        kept["arguments"] = _prepared_arguments(kept["arguments"], kept["layers"])
     if "comments" in kept:
         kept["comments"] = _prepared_comments(kept["comments"], kept["layers"])
     for name, network in (kept.get("networks") or {}).items():
@@ -101,7 +103,7 @@ def prepare(data: Any) -> tuple[dict[str, Any], list[tuple[tuple, str]]]:
                 lost.append((("networks", name, key), f"the network's {key}"))
         layers = _prepared_layers(network.get("layers", []), ("networks", name, "layers"), catalog, lost)
         kept["networks"][name] = {
-            **({"arguments": network["arguments"]} if network.get("arguments") else {}),
+            **({"arguments": _prepared_arguments(network["arguments"], layers)} if network.get("arguments") else {}),
             "layers": layers,
             **({"comments": _prepared_comments(network["comments"], layers)} if network.get("comments") else {}),
         }
@@ -210,6 +212,20 @@ def _lay_out(items: list[dict[str, Any]], placed: list[dict[str, Any]] | None = 
             row += 1
 
 
+def _prepared_arguments(arguments: dict[str, Any], layers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Arguments in the reader's order (type, value, search where true, position), placed."""
+    prepared = {
+        name: {
+            **{key: argument[key] for key in ("type", "value") if key in argument},
+            **({"search": True} if argument.get("search") else {}),
+            **({"position": argument["position"]} if "position" in argument else {}),
+        }
+        for name, argument in arguments.items()
+    }
+    _lay_out(list(prepared.values()), layers)
+    return prepared
+
+
 def _prepared_comments(comments: list[Any], layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Comments named (NNC's Comment layers have names: Comment, Comment_2...) and placed."""
     prepared: list[dict[str, Any]] = []
@@ -295,14 +311,12 @@ def _network(
         props, pins = _layer_properties(layer, layer_type, arguments)
         bodies.append(_layer_lines(k, layer["type"], layer.get("position"), layer["name"], props))
         links.extend((source, k, pin) for source, pin in pins)
-    placed = list(layers)
     argument_layers = [{"name": name, **argument} for name, argument in (network.get("arguments") or {}).items()]
-    _lay_out(argument_layers, placed)
     for argument in argument_layers:
         props = [
             ("Value", _text(argument.get("value"), None)),
             ("Type", str(argument.get("type", ""))),
-            ("Search", "False"),
+            ("Search", "True" if argument.get("search") else "False"),
         ]
         bodies.append(_layer_lines(len(bodies), "Argument", argument["position"], argument["name"], props))
     for comment in network.get("comments") or []:
