@@ -206,6 +206,19 @@ def test_what_a_project_cannot_hold_is_reported_at_its_line(tmp_path):
         assert line in said and "left out" in said[line] and "warning" in said[line]
 
 
+def test_a_generator_nnc_s_pins_lack_is_reported():
+    data = {
+        "nnspec": 2,
+        "layers": [
+            {"name": "x", "type": "Input", "size": [3]},
+            {"name": "loss", "type": "SquaredError", "T": {"generator": "Range", "generator_multiplier": 2.0}},
+        ],
+    }
+    kept, lost = prepare(data)
+    assert [path for path, _ in lost] == [("layers", 1, "T", "generator")]
+    assert "Range" in lost[0][1] and "T" not in kept["layers"][1]
+
+
 def test_a_spec_without_positions_is_laid_out_in_a_column():
     data = {"nnspec": 2, "layers": [{"name": "x", "type": "Input", "size": [3]}, {"name": "t", "type": "Tanh"}]}
     kept, _ = prepare(data)

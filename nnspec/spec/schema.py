@@ -173,7 +173,7 @@ def _arguments_schema() -> dict[str, Any]:
                 "search": {
                     "type": "boolean",
                     "default": False,
-                    "description": "NNC's Search: whether NNC's structure search may vary it (kept for the round trip).",
+                    "description": "NNC's Search: whether structure search may vary it (kept for the round trip).",
                 },
                 "position": _position_schema(),
             },

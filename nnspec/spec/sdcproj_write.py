@@ -61,6 +61,7 @@ NNSPEC_ONLY = {
 # Catalog properties NNC's layer has no counterpart for (checked against NNC's layer definitions,
 # docs/nnc.md): the data range nnspec's range checks assume for an Input.
 NNSPEC_ONLY_PROPERTIES = {("Input", "range"): "the Input's range (nnspec's range checks assume it; NNC has none)"}
+PIN_GENERATORS = ("None", "Normal", "Uniform", "Constant")  # what NNC's T, R, q pins generate
 LAYOUT = (24, 24, 72)  # a written column: x, the first y, the step (NNC's grid is 24 pixels; a box is 48 high)
 COLUMN = 264  # a column's width: NNC's box (240) and a gap
 
@@ -153,6 +154,8 @@ def _prepared_layers(layers: list[Any], path: tuple, catalog: dict[str, LayerTyp
             if layer.get("type") == kind and key in layer:
                 lost.append(((*path, index, key), what))
                 del layer[key]
+        if layer_type is not None:
+            _pin_generators(layer, layer_type, (*path, index), lost)
         takes_input = layer_type is None or layer_type.arity.least > 0
         inputs = layer.pop("input", previous if takes_input else None)
         operand = layer_type.operand if layer_type is not None else None
@@ -172,6 +175,24 @@ def _prepared_layers(layers: list[Any], path: tuple, catalog: dict[str, LayerTyp
         previous = head["name"]
     _lay_out(prepared)
     return prepared
+
+
+def _pin_generators(layer: dict[str, Any], layer_type: LayerType, path: tuple, lost: list) -> None:
+    """A side pin's generator NNC's pins lack (Range: only NNC's Input has it), reported and left
+    out with its multiplier: the pin then reads its dataset."""
+    pins = [target.name for target in layer_type.targets] + ([layer_type.operand] if layer_type.operand else [])
+    for pin in pins:
+        settings = layer.get(pin)
+        if isinstance(settings, dict) and settings.get("generator") not in (None, *PIN_GENERATORS):
+            lost.append(
+                (
+                    (*path, pin, "generator"),
+                    f"{pin}'s generator {settings['generator']} (NNC's {pin} generates {', '.join(PIN_GENERATORS)})",
+                )
+            )
+            layer[pin] = {key: value for key, value in settings.items() if not key.startswith("generator")}
+            if not layer[pin]:
+                del layer[pin]
 
 
 def _scalar_lists(layer: dict[str, Any], layer_type: LayerType) -> None:
