@@ -293,6 +293,16 @@ def test_a_line_break_in_a_value_is_refused():
         prepare(data)
 
 
+def test_a_description_nnc_would_read_otherwise_is_refused():
+    spec = {"nnspec": 2, "description": "C:\\new\\data", "layers": [{"name": "x", "type": "Input", "size": [2]}]}
+    with pytest.raises(UsageError, match="backslash before n"):
+        prepare(spec)
+    spec["description"] = "two\nlines"  # a line break is NNC's \n
+    kept, _ = prepare(spec)
+    assert "Text=two\\nlines\r\n" in write(kept)
+    assert read_sdcproj(write(kept).encode(), "w").data["description"] == "two\nlines"
+
+
 def test_existing_output_is_not_overwritten(tmp_path):
     out = tmp_path / "out.sdcproj"
     out.write_text("mine")

@@ -281,6 +281,8 @@ def _line_breaks(data: dict[str, Any]) -> list[tuple[tuple, str]]:
                 look(item, (*path, index), False)
         elif isinstance(value, str) and ("\r" in value or ("\n" in value and not breaks_allowed)):
             problems.append((path, "a line break in an NNC value"))
+        elif isinstance(value, str) and breaks_allowed and "\\n" in value:
+            problems.append((path, "a backslash before n, which NNC reads as a line break"))
 
     look({key: item for key, item in data.items() if key != "project"}, (), False)
     return problems
