@@ -118,6 +118,14 @@ def test_an_argument_keeps_its_position_and_search():
     assert read_sdcproj(written(searched.data).encode(), "w").data == searched.data
 
 
+def test_a_layer_key_nnc_does_not_write_is_said(tmp_path):
+    text = PROJECT.read_text().replace("Type=Sigmoid\n", "Type=Sigmoid\nColor=red\n", 1)
+    notes = read_sdcproj(text.encode(), "p.sdcproj").notes
+    said = [note for note in notes if "Color" in note.message]
+    assert len(said) == 1 and said[0].severity == "info" and "left out" in said[0].message
+    assert said[0].line == text.splitlines().index("Color=red") + 1
+
+
 def test_project_values_are_located_at_their_line():
     doc = read_spec(PROJECT)
     assert doc.source_map.locate(("project", "executors", 0, "network"))[0] == line_of(PROJECT, "Executor_NetworkName")

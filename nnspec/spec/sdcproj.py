@@ -105,6 +105,7 @@ _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _EXPRESSION = re.compile(r"[A-Za-z0-9_\[\]+\-*/(). ,]+")
 _INTEGER = re.compile(r"\s*-?\d{1,12}\s*")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LAYER_KEY = re.compile(r"ID|Type|NumProperty|Position_[0-3]|Property_\d+_(Name|Value)")
 _DROP = object()  # a value nnspec's default stands for: the key is left out
 
 
@@ -429,6 +430,7 @@ class _Project:
         name_entry = props.pop("Name", None)
         if kind is None or layer_id is None:
             return None
+        self._unknown_keys(section)
         if kind.value == "Comment":
             self._comment(section, network, name_entry, props, comments)
             return None
@@ -451,6 +453,13 @@ class _Project:
             self._other_properties(layer, props, path)
         self._position(section, layer, path)
         return layer_id, layer
+
+    def _unknown_keys(self, section: Section) -> None:
+        """A layer section's keys beyond NNC's (ID, Type, Position_k, NumProperty, Property_k_*):
+        none in NNC's files; one from a later NNC is said, not kept."""
+        for key, entry in section.entries.items():
+            if not _LAYER_KEY.fullmatch(key):
+                self._note(f"key {key} of [{section.name}] is no key of NNC's layers nnspec knows: left out", entry)
 
     def _comment(
         self,
