@@ -171,6 +171,47 @@ def test_sdcproj_yaml_sdcproj_yaml_is_a_fixed_point(name):
     assert yaml_of(back) == first  # and its YAML is the same text
 
 
+def _layer(k: int, kind: str, name: str, props: tuple = ()) -> list[str]:
+    lines = [f"[Layer_{k}]", f"ID={k}", f"Type={kind}", "Position_0=24", f"Position_1={24 + 72 * k}"]
+    lines += ["Position_2=240", "Position_3=48", "Property_0_Name=Name", f"Property_0_Value={name}"]
+    for i, (key, value) in enumerate(props, start=1):
+        lines += [f"Property_{i}_Name={key}", f"Property_{i}_Value={value}"]
+    return [*lines, f"NumProperty={len(props) + 1}"]
+
+
+def _link(j: int, source: int, dest: int) -> list[str]:
+    return [
+        f"[Link_{j}]",
+        f"ID={j}",
+        f"SourceLayerID={source}",
+        "SourcePinIndex=0",
+        f"DestLayerID={dest}",
+        "DestPinIndex=0",
+    ]
+
+
+def test_recurrence_and_a_type_nnspec_lacks_round_trip():
+    """A recurrent loop (its Delay reading a later layer, its Initial generated) and RandomFlip, a
+    type nnspec does not have: its properties go back by NNC's names."""
+    lines = ["[Engine]", "SDeepEngineType=NNabla", "[Network_Global]", "NumLayer=7", "NumLink=7"]
+    lines += _layer(0, "Input", "x", (("Size", "4,3"), ("Dataset", "x")))
+    lines += _layer(1, "RandomFlip", "RandomFlip", (("FlipAxes", "1"), ("SkipAtTest", "True")))
+    lines += _layer(2, "RecurrentInput", "RecurrentInput", (("Axis", "0"), ("ID", "*Name")))
+    lines += _layer(3, "Concatenate", "Concatenate", (("Axis", "0"),))
+    lines += _layer(4, "Tanh", "Tanh")
+    delay = (("Size", "2"), ("Initial.Dataset", ""), ("Initial.Generator", "Constant"))
+    lines += _layer(5, "Delay", "Delay", (*delay, ("Initial.GeneratorMultiplier", "0.5")))
+    lines += _layer(6, "RecurrentOutput", "RecurrentOutput", (("Axis", "0"),))
+    for j, (source, dest) in enumerate([(0, 1), (1, 2), (2, 3), (5, 3), (3, 4), (4, 5), (4, 6)]):
+        lines += _link(j, source, dest)
+    data = read_sdcproj("\n".join(lines).encode(), "r.sdcproj").data
+    assert data["layers"][1]["flip_axes"] == 1 and data["layers"][3]["input"] == ["RecurrentInput", "Delay"]
+    text = written(data)
+    assert "Property_1_Name=FlipAxes\r\nProperty_1_Value=1\r\n" in text and "Value=True\r\n" in text
+    assert "Property_2_Name=Initial.Generator\r\nProperty_2_Value=Constant\r\n" in text
+    assert read_sdcproj(text.encode(), "w").data == data
+
+
 def test_written_project_is_nnc_s_grammar():
     text = written(read_spec(PROJECT).data)
     assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")  # CRLF, as NNC's editor writes
