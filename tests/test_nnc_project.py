@@ -152,6 +152,30 @@ def test_every_kind_writes_back_what_it_reads(text, kind):
         assert unparse(value, kind) == text
 
 
+@pytest.mark.parametrize(
+    "pairs, kept",
+    [
+        ("SolverParameterNum=1\nSolverParameterName_0=Beta1\nSolverParameter_0=0.5\n", {"beta1": 0.5}),
+        ("SolverParameterNum=0\n", {}),
+        ("SolverParameterNum=1\nSolverParameterName_0=eps\nSolverParameter_0=0.5\n", None),  # not NNC's CamelCase
+        ("SolverParameterNum=2\nSolverParameterName_0=Beta1\nSolverParameter_0=0.5\n", None),  # a pair missing
+        ("SolverParameterNum=1\nSolverParameterName_0=Beta1\nSolverParameter_0=x\n", None),  # no number
+    ],
+)
+def test_solver_parameters_are_kept_typed_or_verbatim(pairs, kept):
+    text = PROJECT.read_text()
+    start = text.index("SolverParameterNum=4")
+    end = text.index("WeightDecay", start)
+    data = read_sdcproj((text[:start] + pairs + text[end:]).encode(), "p").data
+    optimizer = data["project"]["optimizers"][0]
+    if kept is None:
+        assert "solver_parameters" not in optimizer
+        assert set(optimizer["other"]) >= {line.partition("=")[0] for line in pairs.splitlines()}
+    else:
+        assert optimizer["solver_parameters"] == kept
+    assert read_sdcproj(written(data).encode(), "w").data == data
+
+
 def test_one_table_names_each_key_once():
     for table in SECTIONS:
         assert len({key.nnc for key in table.keys}) == len(table.keys)

@@ -107,8 +107,7 @@ SECTIONS: tuple[SectionTable, ...] = (
             Key("LearningRateWarmupLength", "learning_rate.warmup_length", "int"),
             Key("LearningRateWarmupLengthUnit", "learning_rate.warmup_length_unit", UNITS),
         ),
-        indexed=True,
-        derived=("SolverParameterNum",),  # and SolverParameterName_k / SolverParameter_k: solver_parameters
+        indexed=True,  # SolverParameterNum, SolverParameterName_k, SolverParameter_k: solver_parameters
     ),
     SectionTable(
         "Monitor_",
@@ -241,15 +240,17 @@ def fits(value: Any, kind: Kind) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def solver_key(nnc_name: str) -> str:
+def solver_key(nnc_name: str) -> str | None:
     """A solver parameter's spec key: snake_case of NNC's (Beta1 -> beta1, LearningRate ->
-    learning_rate); NNC's own name where snake_case would not give it back."""
+    learning_rate); None where snake_case would not give NNC's name back (the reader then keeps
+    the optimizer's solver parameters verbatim under other:)."""
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", nnc_name).lower()
-    return snake if solver_nnc_name(snake) == nnc_name else nnc_name
+    return snake if snake and solver_nnc_name(snake) == nnc_name else None
 
 
 def solver_nnc_name(key: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in key.split("_")) if key.islower() or "_" in key else key
+    """NNC's name of a solver parameter's spec key: beta1 -> Beta1, learning_rate -> LearningRate."""
+    return "".join(part[:1].upper() + part[1:] for part in key.split("_"))
 
 
 # -- schema ------------------------------------------------------------------------------------------
@@ -463,7 +464,9 @@ def _read_entry(source: Located, table: SectionTable, section: Any, path: tuple)
     solver = _solver_parameters(section) if table.yaml == "optimizers" else None
     for nnc, item in section.entries.items():
         key = by_nnc.get(nnc)
-        if nnc in table.derived or (solver is not None and nnc in solver[1]):
+        if solver is not None and nnc in solver[1]:
+            continue  # read into solver_parameters (with its count, SolverParameterNum)
+        if nnc in table.derived:
             continue
         value = _UNFIT if key is None else parse(item.value, key.kind)
         if value is _UNFIT:
@@ -480,10 +483,11 @@ def _read_entry(source: Located, table: SectionTable, section: Any, path: tuple)
         else:
             entry[head] = value
             source.at((*path, head), item)
-        if key.yaml == "solver" and solver is not None and solver[0]:
-            entry["solver_parameters"] = solver[0]
-            for name in solver[0]:
-                source.at((*path, "solver_parameters", name), section)
+    if solver is not None and solver[1]:
+        entry["solver_parameters"] = solver[0]
+        source.at((*path, "solver_parameters"), section)
+        for name in solver[0]:
+            source.at((*path, "solver_parameters", name), section)
     if other:
         entry[OTHER] = other
     return _ordered(entry, table)
@@ -522,14 +526,16 @@ def _solver_parameters(section: Any) -> tuple[dict[str, Any], set[str]]:
             continue
         parsed = parse(value.value, "number")
         key = solver_key(item.value)
-        if parsed is _UNFIT or parsed is None or key in parameters or not key:
-            continue
+        if parsed is _UNFIT or parsed is None or key is None or key in parameters:
+            return {}, set()  # one pair that would not be written back as it is: all kept verbatim
         parameters[key] = parsed
         used |= {nnc, f"SolverParameter_{match.group(1)}"}
     # only a run of pairs numbered 0..n-1 is written back as it was read
-    if used != {f"SolverParameter{part}_{k}" for k in range(len(parameters)) for part in ("Name", "")}:
+    count = section.entries.get("SolverParameterNum")
+    pairs = {f"SolverParameter{part}_{k}" for k in range(len(parameters)) for part in ("Name", "")}
+    if used != pairs or count is None or count.value != str(len(parameters)):
         return {}, set()
-    return parameters, used
+    return parameters, used | {"SolverParameterNum"}
 
 
 def _main_dataset(source: Located, datasets: list[dict[str, Any]]) -> str | None:
