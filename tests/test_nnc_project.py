@@ -55,6 +55,7 @@ def line_of(path: Path, text: str) -> int:
 def test_project_sections_read_with_typed_values():
     project = read_spec(PROJECT).data["project"]
     assert project["main_network"] == "Runtime"  # the tab the first executor evaluates is layers:
+    assert project["tabs"] == ["Train", "Runtime"]  # NNC's order of the tabs, Runtime not first
     assert project["general"] == {"is_sample": True}
     assert project["engine"] == {"rnn_training_mode": False}
     assert project["datasets"][0] == {
@@ -245,7 +246,7 @@ def test_written_project_is_nnc_s_grammar():
     expected += ["Dataset", "Description", "Config", "Optimizer", "Monitor", "Executor", "Script"]
     expected += ["StructureSearch", "FutureSection"]
     assert [name for k, name in enumerate(order) if k == 0 or name != order[k - 1]] == expected
-    assert "[Global]\r\nNumNetwork=2\r\nNetwork_0=Runtime\r\nNetwork_1=Train\r\n" in text
+    assert "[Global]\r\nNumNetwork=2\r\nNetwork_0=Train\r\nNetwork_1=Runtime\r\n" in text  # NNC's tab order
     assert "NumOptimizer=2\r\nNumMonitor=2\r\nNumExecutor=1\r\n" in text
     assert "SolverParameterNum=4\r\nSolverParameterName_0=Alpha\r\nSolverParameter_0=0.001\r\n" in text
     assert "Property_1_Name=Comment\r\nProperty_1_Value=the loss: sigmoid outputs\\nagainst y\r\n" in text
@@ -345,6 +346,16 @@ def test_a_reference_error_in_yaml_is_located(tmp_path):
     result = cli("validate", str(spec))
     assert result.returncode == 1
     assert f"{spec}:8:27: error: executor 'E2' names network 'Other'" in result.stderr
+
+
+def test_tabs_must_list_each_network_once(tmp_path):
+    path = project_with(tmp_path, "[Dataset]", "[Dataset]")
+    doc = read_spec(path)
+    doc.data["project"]["tabs"] = ["Train"]
+    with pytest.raises(SpecError) as caught:
+        nnspec.validation.validate_document(doc, read_data=False)
+    error = next(d for d in caught.value.diagnostics if d.severity == "error")
+    assert "project.tabs" in error.message and error.line == line_of(path, "[Global]")
 
 
 def test_a_version_1_spec_is_refused_saying_what_to_do(tmp_path):

@@ -165,10 +165,12 @@ COUNTS.update({"Monitor_": ("Config", "NumMonitor"), "Executor_": ("Config", "Nu
 MAIN_DATASET = ("Dataset", "MainIndex")  # [Dataset] MainIndex: the main dataset, kept by name
 OTHER = "other"  # NNC keys (or sections) the table does not know, or values that fit no kind: verbatim
 MAIN_NETWORK = "main_network"  # the NNC tab name of the spec's main network (layers:), when not Main
+TABS = "tabs"  # NNC's order of the network tabs, where the main network is not the first
 DERIVED_NETWORKS = ("Validation", "Runtime")  # NNC derives MainValidation and MainRuntime from Main
 # The order of project: keys as the reader writes them (NNC's section order).
 ORDER = (
     MAIN_NETWORK,
+    TABS,
     "general",
     "engine",
     "datasets",
@@ -313,6 +315,12 @@ def project_schema() -> dict[str, Any]:
             "description": "NNC's tab name of the main network (layers:); default Main.",
         },
         "main_dataset": {"type": "string", "description": "NNC's [Dataset] MainIndex, by the dataset's name."},
+        TABS: {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "NNC's order of the network tabs ([Global] Network_k), where the main network is not "
+            "the first: each network once, by name (the main one by main_network).",
+        },
     }
     for table in SECTIONS:
         entry = _entry_schema(table)
@@ -340,13 +348,14 @@ def project_schema() -> dict[str, Any]:
 # -- references --------------------------------------------------------------------------------------
 
 
-def network_names(data: dict[str, Any]) -> set[str]:
-    """The networks a project's settings may name: the tabs, and the views NNC derives from each."""
+def network_names(data: dict[str, Any], derived: bool = True) -> set[str]:
+    """The networks a project's settings may name: the tabs, and (``derived``) the views NNC
+    derives from each."""
     project = data.get("project")
     main = project.get(MAIN_NETWORK, "Main") if isinstance(project, dict) else "Main"
     networks = data.get("networks")
     tabs = {main if isinstance(main, str) else "Main", *(networks if isinstance(networks, dict) else {})}
-    return tabs | {tab + derived for tab in tabs for derived in DERIVED_NETWORKS}
+    return tabs | ({tab + view for tab in tabs for view in DERIVED_NETWORKS} if derived else set())
 
 
 def check_references(data: dict[str, Any], diagnostics: DiagnosticList) -> None:
@@ -377,6 +386,15 @@ def check_references(data: dict[str, Any], diagnostics: DiagnosticList) -> None:
                     (*where, "dataset"),
                     code=codes.UNKNOWN_DATASET,
                 )
+    tabs = project.get(TABS)
+    written = network_names(data, derived=False)
+    if isinstance(tabs, list) and (sorted(map(str, tabs)) != sorted(written)):
+        diagnostics.add(
+            f"project.tabs lists the networks in NNC's order: each of {', '.join(sorted(written))} once; "
+            f"got {', '.join(map(str, tabs)) or 'none'}",
+            ("project", TABS),
+            code=codes.UNKNOWN_NETWORK,
+        )
     main = project.get("main_dataset")
     if isinstance(main, str) and main not in datasets:
         diagnostics.add(
@@ -404,12 +422,16 @@ class Located:
     problem: Callable[[str, Any], None]  # (message, Entry or None) -> an error
 
 
-def read_project(source: Located, main_network: str | None) -> tuple[dict[str, Any], set[str]]:
+def read_project(
+    source: Located, main_network: str | None, tabs: list[str] | None = None
+) -> tuple[dict[str, Any], set[str]]:
     """``project:`` from a project's sections, and the names of the sections it read."""
     project: dict[str, Any] = {}
     read: set[str] = set()
     if main_network is not None:
         project[MAIN_NETWORK] = main_network
+    if tabs is not None:
+        project[TABS] = list(tabs)
     for table in SECTIONS:
         if table.indexed:
             entries = _read_family(source, table, read)

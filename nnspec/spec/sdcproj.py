@@ -234,7 +234,7 @@ class _Project:
             data["networks"] = named
         self._drop_switched_off_inner(data)
         self._dataset_notes(runs)
-        project = self._project(runs)
+        project = self._project(runs, [network.name for network in networks])
         if project:
             data["project"] = project
         if self.problems:
@@ -323,13 +323,17 @@ class _Project:
                 flag,
             )
 
-    def _project(self, runs: str | None) -> dict[str, Any]:
+    def _project(self, runs: str | None, tabs: list[str]) -> dict[str, Any]:
         """``project:``: every section that is no network, by nnspec.spec.project's tables; a section
         no table knows kept verbatim under ``project.other`` (with a note where it looks like a
-        network's, of a network the project does not list)."""
+        network's, of a network the project does not list). The tabs' order where the main
+        network (``layers:``, read first) is not NNC's first tab."""
         main = runs if runs not in (None, MAIN) else None
         source = Located(self.sections, self._located, lambda message, entry: self._problem(message, entry))
-        project, read = read_project(source, main)
+        order = tabs if tabs[:1] != [runs] and "Global" in self.sections else None
+        project, read = read_project(source, main, order)
+        if order is not None:
+            self._at(("project", "tabs"), self.sections["Global"].line, 1)
         self.read |= read
         other: dict[str, dict[str, str]] = {}
         for name, section in self.sections.items():

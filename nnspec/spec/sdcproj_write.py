@@ -28,7 +28,7 @@ from typing import Any
 
 from ..core.diagnostics import UsageError
 from ..layers.catalog import LayerType, layer_types
-from .project import MAIN_NETWORK, unwritable, write_project
+from .project import MAIN_NETWORK, TABS, unwritable, write_project
 from .schema import FORMAT_VERSION
 from .sdcproj import (
     _NAME,
@@ -119,10 +119,10 @@ def _check_main_network(data: dict[str, Any], main: str) -> str | None:
     """The view the reader will give (that of the first executor's network), after checking that it
     will read ``layers:`` as the main network: the one the first executor evaluates, else Main, else
     the first tab."""
-    names = [main, *(data.get("networks") or {})]
+    names = list((data.get("project") or {}).get(TABS) or [main, *(data.get("networks") or {})])
     executors = (data.get("project") or {}).get("executors") or []
     evaluated = executors[0].get("network") if executors and isinstance(executors[0], dict) else None
-    runs: Any = MAIN if MAIN in names else main
+    runs: Any = MAIN if MAIN in names else names[0]
     view = None
     if evaluated in names:
         runs = evaluated
@@ -296,6 +296,7 @@ def write(data: dict[str, Any]) -> str:
     project = data.get("project") or {}
     main = project.get(MAIN_NETWORK, MAIN)
     networks = {main: data, **(data.get("networks") or {})}
+    networks = {name: networks[name] for name in project.get(TABS, list(networks))}  # NNC's tab order
     rest = write_project(project, data.get("description", ""))
     head = [section for section in rest if section[0] in ("General", "Engine")]
     tail = [section for section in rest if section[0] not in ("General", "Engine")]
