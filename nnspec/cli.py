@@ -313,6 +313,8 @@ def _parser() -> argparse.ArgumentParser:
         "not read); what is written is the spec as written, not resolved (validate --print-resolved shows that): "
         "comments are lost, and relative paths are written as they are, so they are read from PATH's folder "
         "(convert beside FILE to keep them working). A PATH with no suffix is written as YAML. "
+        "An .sdcproj is written with the spec's project: section, comments and editor positions; what NNC's "
+        "project cannot hold (data:, checks:, seed, outputs, ...) is listed as a warning. "
         "nnabla's .nntxt and .nnp are written from the spec as it runs, one view of it (--view): units and "
         "repeats written out, each copy with parameters of its own; what nnabla's file cannot hold (data:, "
         "checks:, declared ranges, layers the view bypasses) is listed as a warning. An .nnp holds the "
@@ -324,6 +326,12 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", metavar="PATH", required=True, help="the file to write; its suffix picks the format"
     )
     convert.add_argument("--force", action="store_true", help="overwrite PATH if it exists (it may be FILE itself)")
+    convert.add_argument(
+        "--no-positions",
+        action="store_true",
+        help="leave out NNC's editor positions (kept by default); an .sdcproj written then lays its layers out "
+        "in one column",
+    )
     convert.add_argument(
         "--params",
         metavar="PATH",
@@ -893,7 +901,7 @@ def _upgrade(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from .files.confine import Confinement
     from .files.save import check_target, write_atomically
-    from .spec.readers import read_spec, reads_back, writer_for
+    from .spec.readers import prepared, read_spec, reads_back, without_positions, writer_for
     from .validation import validate_document
 
     output = Path(args.output)
@@ -910,9 +918,24 @@ def _convert(args: argparse.Namespace) -> int:
     if target.write_network is not None:
         return _convert_to_nnabla(args, spec, target, output)
     assert target.write is not None, "writer_for gives formats with a writer"
-    text = target.write(doc.data)
+    data = without_positions(doc.data) if args.no_positions else doc.data
+    # what the target cannot hold is said, located, never dropped silently (exit 0: the rest is written)
+    data, lost = prepared(target, data)
+    _print_diagnostics(
+        [
+            Diagnostic(
+                f"{what} cannot be written in {target.name} format ({output.suffix}): left out",
+                doc.file,
+                *doc.source_map.locate(path, at_key=True),
+                WARNING,
+                codes.NNC_EXPORT,
+            )
+            for path, what in lost
+        ]
+    )
+    text = target.write(data)
     # The writer's promise, checked before the file is written: its text reads back to the same data.
-    if not reads_back(target, text, doc.data):
+    if not reads_back(target, text, data):
         raise AssertionError(f"the {target.name} writer does not read back to the spec it was given")
     write_atomically(output, lambda handle: handle.write(text.encode("utf-8")))
     return EXIT_OK

@@ -46,6 +46,7 @@ from .spec.graph import (
 from .spec.loader import Document, load_text
 from .spec.model import Layer, Spec
 from .spec.networks import MAIN, Network, NetworkTable, chosen_network, flatten
+from .spec.project import check_references
 from .spec.readers import read_spec
 from .spec.recurrence import check_delay_sizes, unroll, unrolled_outputs
 from .spec.schema import FORMAT_VERSION
@@ -160,6 +161,7 @@ def validate_document(
     data, table = flatten(data, doc.source_map)  # every network's layers in one list (nnspec.spec.networks)
     chosen = chosen_network(table, network)
     broken = check_schema(data, diagnostics)
+    check_references(doc.data, diagnostics)  # project: the networks and datasets its settings name
     spec = _build_spec(doc, data, broken, diagnostics, confinement, read_data, table, chosen)
     if diagnostics.errors:
         raise SpecError(diagnostics.items + upgrade_notes_at(upgrade_notes, doc.file, doc.source_map, invalid=True))

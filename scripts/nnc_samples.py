@@ -8,7 +8,8 @@ repository. Give the folder (or any folder of .sdcproj files):
     python scripts/nnc_samples.py path/to/sdcproj            # the table, then each failure's first reason
     python scripts/nnc_samples.py path/to/sdcproj --markdown
 
-Each NNabla-engine project is taken through three stages, each only if the one before passed:
+Each NNabla-engine project is taken through three stages, each only if the one before passed
+(and, for every project that imports, a fourth one beside them):
 
   import    the .sdcproj read as a spec (nnspec.spec.sdcproj): NNC's grammar, counts and links;
   validate  the spec validated as `nnspec validate` does (every network; the one run wired and shaped);
@@ -16,7 +17,10 @@ Each NNabla-engine project is taken through three stages, each only if the one b
             `nnspec run PROJECT --synthetic --samples 2` does: NNC's datasets are rarely on disk, so
             every data variable without a source is drawn by nnspec.runtime.synthetic (uniform in
             -1..1, or 0..255 where the dataset has ImageNormalization=0; class indices in range for
-            a classification loss's target).
+            a classification loss's target);
+  round trip  .sdcproj -> YAML -> .sdcproj -> YAML, by nnspec's readers and writers (as `nnspec convert`
+            does, editor positions kept): a fixed point, the two YAML texts equal, with nothing
+            reported as left out (not gated on validate: every project that imports is written back).
 
 Transformers-engine projects are counted apart: nnspec refuses them (they have no layers).
 Project files are larger than specs: the spec size limit is raised to 8 MiB for this script.
@@ -36,10 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the nnspec of th
 
 from nnspec.core.diagnostics import ERROR, SpecError, UsageError  # noqa: E402
 from nnspec.runtime.runner import run  # noqa: E402
-from nnspec.spec.readers import read_spec  # noqa: E402
+from nnspec.spec.readers import FORMATS, format_of, prepared, read_spec  # noqa: E402
 from nnspec.validation import validate_document  # noqa: E402
 
 STAGES = ("import", "validate", "run")
+ROUND_TRIP = "round trip"
 SAMPLES = 2
 
 
@@ -56,6 +61,27 @@ def first_reason(exc: Exception) -> str:
         first = errors[0]
         return f"{first.message} [{first.code}] (line {first.line})"
     return f"{type(exc).__name__}: {exc}"
+
+
+def round_trip(data: dict) -> str:
+    """ "" when .sdcproj data -> YAML -> .sdcproj -> YAML gives the same YAML text, else why not."""
+    yaml, sdcproj = FORMATS[0], format_of("x.sdcproj")
+    assert yaml.write is not None and sdcproj.write is not None
+    first = yaml.write(data)
+    kept, lost = prepared(sdcproj, yaml.read(first.encode(), "first.yaml").data)
+    if lost:
+        return "left out: " + ", ".join(".".join(map(str, where)) for where, _ in lost)
+    try:
+        text = sdcproj.write(kept)
+        second = yaml.write(sdcproj.read(text.encode(), "written.sdcproj").data)
+    except (SpecError, UsageError) as exc:
+        return "written back: " + first_reason(exc)
+    if first == second:
+        return ""
+    differing = next(
+        (n, a, b) for n, (a, b) in enumerate(zip(first.splitlines() + [""], second.splitlines() + [""]), 1) if a != b
+    )
+    return f"the YAMLs differ at line {differing[0]}: {differing[1].strip()!r} became {differing[2].strip()!r}"
 
 
 def measure(path: Path) -> tuple[str, str]:
@@ -85,22 +111,26 @@ def main(argv: list[str] | None = None) -> int:
     projects = sorted(args.folder.rglob("*.sdcproj"))
     transformers = [p for p in projects if engine_of(p) == "Transformers"]
     results = {p: measure(p) for p in projects if p not in transformers}
+    trips = {p: round_trip(read_spec(p).data) for p, (stage, _) in results.items() if stage}
     passed = Counter()
     for stage, _ in results.values():
         for k in range(STAGES.index(stage) + 1 if stage else 0):
             passed[STAGES[k]] += 1
+    passed[ROUND_TRIP] = sum(1 for reason in trips.values() if not reason)
     total = len(results)
     bar = "|" if args.markdown else ""
-    print(f"{bar} projects (NNabla engine) {bar} import {bar} validate {bar} run {bar}".strip())
+    print(f"{bar} projects (NNabla engine) {bar} import {bar} validate {bar} run {bar} round trip {bar}".strip())
     if args.markdown:
-        print("| --- | ---: | ---: | ---: |")
-    print(f"{bar} {total} {bar} {passed['import']} {bar} {passed['validate']} {bar} {passed['run']} {bar}".strip())
+        print("| --- | ---: | ---: | ---: | ---: |")
+    counts = f" {bar} ".join(str(passed[stage]) for stage in (*STAGES, ROUND_TRIP))
+    print(f"{bar} {total} {bar} {counts} {bar}".strip())
     print(f"\n{len(transformers)} Transformers-engine projects refused (exit 2), as they should be.\n")
     failures = [(p, stage, reason) for p, (stage, reason) in results.items() if reason]
+    failures += [(p, ROUND_TRIP, reason) for p, reason in trips.items() if reason]
     if args.markdown and failures:
         print("| project | fails at | first reason |\n| --- | --- | --- |")
     for path, stage, reason in failures:
-        failed = STAGES[STAGES.index(stage) + 1] if stage else STAGES[0]
+        failed = ROUND_TRIP if stage == ROUND_TRIP else STAGES[STAGES.index(stage) + 1] if stage else STAGES[0]
         name = path.relative_to(args.folder)
         reason = reason.replace("|", "\\|") if args.markdown else reason
         print(f"| {name} | {failed} | {reason} |" if args.markdown else f"{name}: {failed}: {reason}")

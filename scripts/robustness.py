@@ -2986,6 +2986,8 @@ def nnc_projects(rng: random.Random) -> Iterator[Case]:
         ["validate", "--format", "github", PROJECT],
         ["run", "-q", PROJECT, "--samples", "2"],
         ["graph", PROJECT],
+        ["convert", PROJECT, "-o", "back.sdcproj"],  # written back as NNC's text, read back the same
+        ["convert", PROJECT, "-o", "p.yaml"],
     ]
     for i in range(80):
         kind, text = _mutated_project(rng)

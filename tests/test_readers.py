@@ -54,8 +54,8 @@ def test_the_table_names_yaml_and_json_read_and_written():
     assert readable_suffixes()[:3] == [".yaml", ".yml", ".json"]
     assert ".nntxt" in readable_suffixes()  # nnabla's networks: read (tests/test_nntxt.py), written from a
     # validated spec (tests/test_nntxt_writer.py)
-    assert ".sdcproj" in readable_suffixes()  # NNC projects are read, not written (tests/test_sdcproj.py)
-    assert writable_suffixes() == [".yaml", ".yml", ".json", ".nntxt", ".prototxt", ".nnp"]
+    assert ".sdcproj" in readable_suffixes()  # NNC projects are read and written (tests/test_nnc_project.py)
+    assert writable_suffixes() == [".yaml", ".yml", ".json", ".sdcproj", ".nntxt", ".prototxt", ".nnp"]
     assert all(suffix == suffix.lower() and suffix.startswith(".") for form in FORMATS for suffix in form.suffixes)
 
 
@@ -108,7 +108,10 @@ def test_convert_refuses_a_format_it_cannot_write_and_an_existing_file(write_spe
     source = write_spec(SMALL)
     assert main(["convert", str(source), "-o", str(source.with_name("out.onnx"))]) == 2
     err = capsys.readouterr().err
-    assert "nnspec does not write '.onnx' files" in err and ".yaml, .yml, .json, .nntxt, .prototxt or .nnp" in err
+    assert (
+        "nnspec does not write '.onnx' files" in err
+        and ".yaml, .yml, .json, .sdcproj, .nntxt, .prototxt or .nnp" in err
+    )
     assert not source.with_name("out.onnx").exists()
     assert main(["convert", str(source), "-o", str(source.with_name("out"))]) == 0  # no suffix: YAML, as read
     assert yaml.safe_load(source.with_name("out").read_text(encoding="utf-8")) == yaml.safe_load(SMALL)

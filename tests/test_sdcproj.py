@@ -56,7 +56,7 @@ def line_of(path: Path, text: str) -> int:
 def test_lenet_reads_as_the_spec_written_by_hand():
     data = read_spec(LENET).data
     layers = {layer["name"]: layer for layer in data["layers"]}
-    assert list(layers) == [  # creation order kept; the Comment layer left out
+    assert list(layers) == [  # creation order kept; the Comment layer in comments:
         "Input",
         "Convolution",
         "MaxPooling",
@@ -106,7 +106,8 @@ def test_lenet_validates_with_notes_only():
     notes = [d for d in found if d.code == "nnc-import"]
     assert {d.severity for d in notes} == {"info"}
     said = " ".join(d.message for d in notes)
-    assert "y' is written y_prime" in said and "Comment layer" in said and "[Executor_0]" in said
+    assert "y' is written y_prime" in said
+    assert "Comment" not in said and "Executor" not in said  # kept: comments:, project: (tests/test_nnc_project.py)
 
 
 def test_lenet_runs_as_the_yaml_spec(tmp_path):
@@ -137,7 +138,7 @@ def test_multi_network_project_maps_units_repeats_and_pins():
     data = read_spec(MULTI).data
     layers = {layer["name"]: layer for layer in data["layers"]}
     assert data["view"] == "validation"  # MainValidation: Main's validation view
-    assert data["arguments"] == {"Depth": {"type": "PInt", "value": 2}}
+    assert data["arguments"] == {"Depth": {"type": "PInt", "value": 2, "position": [24, 24]}}  # where NNC drew it
     assert layers["Block"]["network"] == "ConvUnit"
     assert layers["Block"]["arguments"] == {"Maps": "=Input[0]*2"}
     assert layers["Block"]["parameters"]["Convolution"]["W"] == {"multiplier": 2.0, "lrate_multiplier": 1.0}
@@ -148,7 +149,7 @@ def test_multi_network_project_maps_units_repeats_and_pins():
     assert layers["SquaredError"]["T"] == {"input": "Binary"}  # pin T fed by a link
     assert "b" not in layers["Convolution"]  # WithBias=False: b's settings left out
     unit = data["networks"]["ConvUnit"]
-    assert unit["arguments"] == {"Maps": {"type": "PInt", "value": 3}}
+    assert unit["arguments"] == {"Maps": {"type": "PInt", "value": 3, "position": [24, 24]}}
     assert unit["layers"][1]["out_maps"] == "=Maps"
 
 

@@ -93,6 +93,12 @@ NNC_IMPORT = _code(
     "a note on how an NNC project was read: a name renamed, or what nnspec's spec has no place for, left out",
 )
 
+NNC_EXPORT = _code(
+    "nnc-export",
+    "schema",
+    "what a spec holds that an NNC project (.sdcproj) cannot, left out by nnspec convert (data:, checks:, seed...)",
+)
+
 NNC_PROJECT = _code(
     "nnc-project",
     "wiring",
@@ -109,7 +115,14 @@ VIEW_OUTPUT = _code(
     "an output the run's view leaves out (a loss layer in the runtime view): what it outputs instead",
 )
 REPEAT = _code("repeat", "wiring", "a RepeatStart/RepeatEnd block that is not well formed (unpaired, overlapping)")
-UNKNOWN_NETWORK = _code("unknown-network", "wiring", "a Unit calling a network the spec does not write")
+UNKNOWN_NETWORK = _code(
+    "unknown-network",
+    "wiring",
+    "a Unit calling a network the spec does not write, or a project's optimizer, monitor or executor naming one",
+)
+UNKNOWN_DATASET = _code(
+    "unknown-dataset", "wiring", "a project's optimizer, monitor or executor naming a dataset project.datasets lacks"
+)
 UNIT = _code(
     "unit", "wiring", "a Unit, or the network it calls, that cannot be expanded (not one Input or not one output)"
 )

@@ -51,10 +51,19 @@ def nnc_category(type_name: str) -> str | None:
     return found[1] if found else None
 
 
+# NNC types that nnspec keeps elsewhere than in layers: (not a layer, but the place they go).
+KEPT_ELSEWHERE = {
+    "Comment": "an NNC Comment computes nothing: write it in the network's comments: list "
+    "({text: ..., position: [x, y]}), where NNC projects' Comment layers are read to"
+}
+
+
 def not_supported_message(type_name: str) -> str:
     """The message for such a type: what it is, and that no other type is meant."""
     name, category = _BY_FOLDED[type_name.lower()]
     shown = f"'{type_name}'" if name == type_name else f"'{type_name}' (NNC's {name})"
+    if name in KEPT_ELSEWHERE:
+        return f"{shown} is not a layer in nnspec: {KEPT_ELSEWHERE[name]}"
     return (
         f"{shown} is an NNC layer type nnspec does not support yet "
         f"(NNC's {category} category); `nnspec layers` lists the types nnspec has"

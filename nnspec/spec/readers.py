@@ -7,7 +7,10 @@ unknown suffix name their suffixes from. A format is its suffixes, a reader and 
 - the reader takes the file's bytes (already read, within the spec size limit, by ``read_spec``: every
   format gets the same bound on what a file may make nnspec read) and gives a ``loader.Document``,
   plain data plus the source map that locates every diagnostic, as the YAML loader does;
-- the writer takes plain spec data and gives text that its reader reads back to the same data.
+- the writer takes plain spec data and gives text that its reader reads back to the same data;
+- a format that cannot hold all of a spec (an NNC project has no ``data:`` or ``checks:``) has a
+  ``prepare`` step: the spec as the format holds it, and what it leaves out (each with its path, for a
+  located warning), so that nothing is dropped silently.
 
 A file with no suffix at all (``/dev/stdin``, a named pipe called ``spec``) is read, and written, as
 YAML, as every file was before formats had suffixes; a suffix no format claims is refused, naming those that are read,
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
 Reader = Callable[[bytes, str], "Document"]  # (the file's bytes, its name for messages) -> Document
 Writer = Callable[[Any], str]  # plain spec data -> text
 NetworkWriter = Callable[["Spec"], "NntxtFile"]  # a validated view of a spec -> nnabla's .nntxt
+Lost = list[tuple[tuple, str]]  # what a format cannot hold: (its path in the spec, what it is)
+Preparer = Callable[[Any], tuple[Any, Lost]]  # plain spec data -> (the data the format holds, what it leaves out)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,7 @@ class SpecFormat:
     # nnspec.spec.nntxt_writer), not from its data; ``archive``: an .nnp, the network and its parameters.
     write_network: NetworkWriter | None = None
     archive: bool = False
+    prepare: Preparer | None = None  # None: the writer holds every spec as it is
 
     @property
     def writable(self) -> bool:
@@ -67,6 +73,18 @@ def _read_sdcproj(raw: bytes, file: str) -> Document:
     from .sdcproj import read_sdcproj
 
     return read_sdcproj(raw, file)
+
+
+def _write_sdcproj(data: Any) -> str:
+    from .sdcproj_write import write
+
+    return write(data)
+
+
+def _prepare_sdcproj(data: Any) -> tuple[Any, Lost]:
+    from .sdcproj_write import prepare
+
+    return prepare(data)
 
 
 def _read_nntxt(raw: bytes, file: str) -> Document:
@@ -122,15 +140,16 @@ def _holds_non_finite(value: Any) -> bool:
 FORMATS: tuple[SpecFormat, ...] = (
     SpecFormat("YAML", (".yaml", ".yml"), _read_yaml, _write_yaml),
     SpecFormat("JSON", (".json",), _read_yaml, _write_json),
-    SpecFormat("NNC project", (".sdcproj",), _read_sdcproj),  # nnspec.spec.sdcproj; not written yet
+    # read by nnspec.spec.sdcproj, written by nnspec.spec.sdcproj_write
+    SpecFormat("NNC project", (".sdcproj",), _read_sdcproj, _write_sdcproj, prepare=_prepare_sdcproj),
     SpecFormat("nnabla protobuf text", (".nntxt", ".prototxt"), _read_nntxt, write_network=_write_nntxt),
     SpecFormat(
         "nnabla archive", (".nnp",), _read_nnp_bytes, read_file=_read_nnp, write_network=_write_nntxt, archive=True
     ),
 )
-DEFAULT = FORMATS[0]
+DEFAULT = FORMATS[0]  # what a file with no suffix is read as
 # How an .nnp holds its parameters (nnspec.files.nnpfile.write_nnp): parameter.h5 or parameter.protobuf.
-PARAMETER_FORMATS = ("h5", "protobuf")  # what a file with no suffix is read as
+PARAMETER_FORMATS = ("h5", "protobuf")
 
 
 def readable_suffixes() -> list[str]:
@@ -184,6 +203,28 @@ def writer_for(path: str | Path) -> SpecFormat:
 
 def _listed(suffixes: Sequence[str]) -> str:
     return ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else suffixes[0]
+
+
+def prepared(form: SpecFormat, data: Any) -> tuple[Any, Lost]:
+    """The spec as ``form`` holds it, and what it leaves out (nothing for YAML and JSON)."""
+    return form.prepare(data) if form.prepare is not None else (data, [])
+
+
+def without_positions(data: Any) -> Any:
+    """The spec without NNC's editor positions (layers' and comments' ``position``), in every network."""
+    if not isinstance(data, dict):
+        return data
+    stripped = dict(data)
+    for key in ("layers", "comments"):
+        if isinstance(data.get(key), list):
+            stripped[key] = [_unplaced(item) for item in data[key]]
+    if isinstance(data.get("networks"), dict):
+        stripped["networks"] = {name: without_positions(network) for name, network in data["networks"].items()}
+    return stripped
+
+
+def _unplaced(item: Any) -> Any:
+    return {key: value for key, value in item.items() if key != "position"} if isinstance(item, dict) else item
 
 
 def reads_back(form: SpecFormat, text: str, data: Any) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 from ..layers.catalog import KINDS, LayerType, Parameter, Property, Target, whole_catalog
 from ..layers.generators import GENERATOR_CHOICES, generators_described
 from .expressions import ARGUMENT_TYPES, EXPRESSION_KINDS
+from .project import project_schema
 from .views import DEFAULT_VIEW, VIEWS
 
 FORMAT_VERSION = 2
@@ -28,7 +29,13 @@ NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 # LSTM, whose layers are its unit's under its name (LSTM/Tanh_LSTM[3]).
 EXPANDED_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*(\\[[0-9]+\\])*(/[A-Za-z_][A-Za-z0-9_]*(\\[[0-9]+\\])*)*$"
 DTYPES = ("float32", "float64")
-LAYER_KEYS = ("name", "type", "input", "checks")  # keys every layer has besides its properties and parameters
+LAYER_KEYS = (
+    "name",
+    "type",
+    "input",
+    "checks",
+    "position",
+)  # keys every layer has besides its properties and parameters
 
 
 # What an editor accepts where a number, a list of numbers or a boolean goes: an expression.
@@ -150,6 +157,8 @@ def spec_schema(expressions: bool = True) -> dict[str, Any]:
             "checks": {"$ref": "#/$defs/checks"},
             "arguments": _arguments_schema(),
             "networks": _networks_schema(),
+            "comments": _comments_schema(),
+            "project": project_schema(),
             "view": {
                 "enum": list(VIEWS),
                 "default": DEFAULT_VIEW,
@@ -204,6 +213,7 @@ def spec_schema(expressions: bool = True) -> dict[str, Any]:
                         "oneOf": [_layer_name(), {"type": "array", "items": _layer_name(), "minItems": 1}],
                     },
                     "checks": {"$ref": "#/$defs/checks"},
+                    "position": _position_schema(),
                 },
                 "allOf": [
                     {
@@ -234,6 +244,12 @@ def _arguments_schema() -> dict[str, Any]:
                     "their arrays (IntArray...), BooleanOrMacro (a Boolean), File (a path, as text).",
                 },
                 "value": {"description": "The argument's value, of its type."},
+                "search": {
+                    "type": "boolean",
+                    "default": False,
+                    "description": "NNC's Search: whether structure search may vary it (kept for the round trip).",
+                },
+                "position": _position_schema(),
             },
         },
     }
@@ -252,6 +268,7 @@ def _networks_schema() -> dict[str, Any]:
             "properties": {
                 "description": {"type": "string", "description": "What the network is for; free text."},
                 "arguments": _arguments_schema(),
+                "comments": _comments_schema(),
                 "layers": {
                     "type": "array",
                     "minItems": 1,
@@ -259,6 +276,35 @@ def _networks_schema() -> dict[str, Any]:
                     "is a placeholder: the unit's input gives shape and data) and one output.",
                     "items": {"$ref": "#/$defs/layer"},
                 },
+            },
+        },
+    }
+
+
+def _position_schema() -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": {"type": "integer"},
+        "minItems": 2,
+        "maxItems": 4,
+        "description": "Where NNC's editor draws it: [x, y] in pixels (NNC's Position_0, Position_1), or [x, y, "
+        "width, height] where the box is not NNC's 240 x 48. Computes nothing; kept for the round trip.",
+    }
+
+
+def _comments_schema() -> dict[str, Any]:
+    return {
+        "type": "array",
+        "description": "NNC's Comment layers of this network: notes drawn in the editor, which compute nothing "
+        "(docs/nnc.md).",
+        "items": {
+            "type": "object",
+            "required": ["text"],
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "minLength": 1, "description": "The Comment layer's name."},
+                "text": {"type": "string", "description": "The comment (NNC's Comment property)."},
+                "position": _position_schema(),
             },
         },
     }

@@ -22,8 +22,10 @@ The grammar (docs/nnc.md; NNC's own files are the reference): ``[Section]`` line
   the second operand (``R``) second in ``input:``, a target (``T``) as ``T: {input: LAYER}``;
 - ``W.Initializer`` and its siblings as ``W: {...}``; ``T.Dataset`` and its siblings as ``T: {...}``;
 - Argument layers as ``arguments:``; Unit layers with their argument values and inner overrides;
-- what nnspec has no place for (Comment layers, the dataset/config/optimizer/monitor/executor
-  sections, editor positions, properties such as ``InPlace``) as notes (info, ``nnc-import``).
+- the datasets, config, optimizers, monitors, executors and every other section that is no network
+  as ``project:`` (nnspec.spec.project, one table per section); Comment layers as the network's
+  ``comments:``; each layer's editor position as its ``position: [x, y]``;
+- what nnspec has no place for (properties such as ``InPlace``) as notes (info, ``nnc-import``).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from ..core.suggest import snake_case
 from ..layers.catalog import LayerType, Property, layer_types
 from .loader import Document, SourceMap, decode
 from .nnc_spellings import nnspec_name
+from .project import Located, read_project
 from .schema import FORMAT_VERSION
 
 # Bounds on what a project may declare, beyond the file size limit: a count is checked before the
@@ -80,10 +83,7 @@ PARAMETER_SETTINGS = {
 DATA_SETTINGS = {"Dataset": "dataset", "Generator": "generator", "GeneratorMultiplier": "generator_multiplier"}
 # Side pins of layer types nnspec does not have in its catalog (yet), by NNC's [InputSideConnector].
 OTHER_PINS = {"Delay": ("Initial",), "VATNoise": ("Buf",)}
-# The project's sections that are not networks: nnspec's spec has no place for them yet.
-PROJECT_SECTIONS = re.compile(
-    r"(Dataset|Config|Optimizer_\d+|Monitor_\d+|Executor_\d+|Dataset_\d+|Script|StructureSearch|OutOfCoreTraining|General)"
-)
+BOX = (240, 48)  # the size NNC's editor gives every layer's box (Position_2, Position_3)
 ARGUMENT_KINDS = {
     "Int": "int",
     "PInt": "int",
@@ -105,6 +105,7 @@ _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _EXPRESSION = re.compile(r"[A-Za-z0-9_\[\]+\-*/(). ,]+")
 _INTEGER = re.compile(r"\s*-?\d{1,12}\s*")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LAYER_KEY = re.compile(r"ID|Type|NumProperty|Position_[0-3]|Property_\d+_(Name|Value)")
 _DROP = object()  # a value nnspec's default stands for: the key is left out
 
 
@@ -218,21 +219,24 @@ class _Project:
         named: dict[str, Any] = {}
         for network in ordered:
             network.path = () if network.name == runs else ("networks", network.name)
-            layers, arguments = self._network(network, callee_arguments)
+            layers, arguments, comments = self._network(network, callee_arguments)
             if network.path:
                 named[network.name] = {**({"arguments": arguments} if arguments else {}), "layers": layers}
+                if comments:
+                    named[network.name]["comments"] = comments
             else:
                 if arguments:
                     data["arguments"] = arguments
                 data["layers"] = layers
+                if comments:
+                    data["comments"] = comments
         if named:
             data["networks"] = named
         self._drop_switched_off_inner(data)
-        project = self._project_datasets()
+        project = self._project(runs, [network.name for network in networks])
         if project:
             data["project"] = project
         self._evaluations_note()
-        self._left_out_sections()
         if self.problems:
             raise SpecError([*self.problems, *self.notes])
         return Document(data, self.source_map, self.file, notes=self.notes)
@@ -298,35 +302,6 @@ class _Project:
         self._at(("description",), entry.line, entry.column)
         return entry.value.replace("\\n", "\n")
 
-    # The keys of [Dataset_N] and [Executor_N] a run reads (project.datasets, project.executors: the
-    # fixed part of project:), by NNC's key. The rest of project: is read by the fuller reader of the
-    # project's settings; this one fills what the runtime needs (nnspec.runtime.project).
-    DATASET_KEYS = {"Name": "name", "URI": "uri", "ImageNormalization": "image_normalization"}
-    EXECUTOR_KEYS = {"Executor_Name": "name", "Executor_NetworkName": "network", "Executor_DatasetName": "dataset"}
-
-    def _project_datasets(self) -> dict[str, Any]:
-        """project: with NNC's datasets (name, uri, image_normalization) and executors (name, network,
-        dataset), in the file's order, each value located at its line."""
-        project: dict[str, Any] = {}
-        for key, prefix, keys in (
-            ("datasets", "Dataset_", self.DATASET_KEYS),
-            ("executors", "Executor_", self.EXECUTOR_KEYS),
-        ):
-            entries: list[dict[str, Any]] = []
-            for section in self._indexed(prefix):  # as the file orders them (NNC writes them by index)
-                path = ("project", key, len(entries))
-                entry: dict[str, Any] = {}
-                self._at(path, section.line, 1)
-                for nnc, name in keys.items():
-                    found = section.entries.get(nnc)
-                    if found is not None:
-                        entry[name] = found.value != "0" if name == "image_normalization" else found.value
-                        self._at((*path, name), found.line, found.column)
-                entries.append(entry)
-            if entries:
-                project[key] = entries
-        return project
-
     def _evaluations_note(self) -> None:
         """NNC's first executor may evaluate each sample several times and average the outputs
         (NumEvaluations, over the random crops of its augmentation layers): nnspec evaluates once."""
@@ -338,21 +313,45 @@ class _Project:
                 entry,
             )
 
-    def _left_out_sections(self) -> None:
-        """One note for the project settings nnspec does not keep, one for sections it does not know."""
-        project = [name for name in self.sections if PROJECT_SECTIONS.fullmatch(name) and name not in self.read]
-        if project:
-            shown = ", ".join(_families(project))
-            self._note(
-                f"NNC's training settings, monitors, the datasets' and executors' other keys ({shown}) and the "
-                "editor's layer positions have no place in nnspec's spec yet: left out (project: keeps each "
-                "dataset's name, URI and ImageNormalization, each executor's name, network and dataset)",
-                None,
-                self.sections[project[0]].line,
-            )
+    def _project(self, runs: str | None, tabs: list[str]) -> dict[str, Any]:
+        """``project:``: every section that is no network, by nnspec.spec.project's tables; a section
+        no table knows kept verbatim under ``project.other`` (with a note where it looks like a
+        network's, of a network the project does not list). The tabs' order where the main
+        network (``layers:``, read first) is not NNC's first tab."""
+        main = runs if runs not in (None, MAIN) else None
+        source = Located(self.sections, self._located, lambda message, entry: self._problem(message, entry))
+        order = tabs if tabs[:1] != [runs] and "Global" in self.sections else None
+        project, read = read_project(source, main, order)
+        if order is not None:
+            self._at(("project", "tabs"), self.sections["Global"].line, 1)
+        self.read |= read
+        other: dict[str, dict[str, str]] = {}
         for name, section in self.sections.items():
-            if name not in self.read and not PROJECT_SECTIONS.fullmatch(name):
-                self._note(f"section [{name}] belongs to no network the project lists: not read", None, section.line)
+            if name in self.read:
+                continue
+            if re.search(r"(Layer_\d+|Link_\d+|Network_Global)$", name):
+                self._note(
+                    f"section [{name}] belongs to no network the project lists: kept as it is", None, section.line
+                )
+            other[name] = {key: entry.value for key, entry in section.entries.items()}
+            self._at(("project", "other", name), section.line, 1)
+            for key, entry in section.entries.items():
+                self._at(("project", "other", name, key), entry.line, entry.column)
+        if other:
+            project["other"] = other
+            self._at(("project", "other"), self.sections[next(iter(other))].line, 1)
+        if project:
+            first = min((line for path, (line, _) in self.source_map.values.items() if path[:1] == ("project",)))
+            self._at(("project",), first, 1)
+        return project
+
+    def _located(self, path: tuple, where: Any) -> None:
+        """Where a project: value is: an Entry's value, or a Section's header line."""
+        if isinstance(where, Entry):
+            self.source_map.keys[path] = (where.line, 1)
+            self._at(path, where.line, where.column)
+        else:
+            self._at(path, where.line, 1)
 
     # -- one network --------------------------------------------------------------------------
 
@@ -387,31 +386,25 @@ class _Project:
                     f"[{name}] is missing: [{head}] says NumLayer={count}", self.sections[head].entries["NumLayer"]
                 )
 
-    def _network(self, network: _Network, callees: dict[str, dict[str, str]]) -> tuple[list[Any], dict[str, Any]]:
+    def _network(
+        self, network: _Network, callees: dict[str, dict[str, str]]
+    ) -> tuple[list[Any], dict[str, Any], list[Any]]:
+        """A network's layers, its arguments (its Argument layers) and its comments (Comment layers)."""
         layers: list[dict[str, Any]] = []
         arguments: dict[str, Any] = {}
+        comments: list[dict[str, Any]] = []
         ids: dict[int, int] = {}  # NNC layer ID -> index in layers
         taken: set[str] = set()
-        comments = 0
         for section in list(self._layer_sections(network)):
-            layer = self._layer(section, network, len(layers), arguments, callees, taken)
-            if layer == "Comment":
-                comments += 1
-            if isinstance(layer, tuple):
+            layer = self._layer(section, network, len(layers), arguments, callees, taken, comments)
+            if layer is not None:
                 layer_id, body = layer
                 if layer_id in ids:
                     self._problem(f"layer ID {layer_id} given to two layers", section.entries["ID"])
                 ids[layer_id] = len(layers)
                 layers.append(body)
-        if comments:
-            self._note(
-                f"network '{network.name}' has {comments} Comment layer{'s' if comments > 1 else ''}, which "
-                "nnspec's spec has no place for: left out",
-                None,
-                self.sections[network.prefix + "Network_Global"].line,
-            )
         self._links(network, layers, ids)
-        return layers, arguments
+        return layers, arguments, comments
 
     def _layer(
         self,
@@ -421,22 +414,26 @@ class _Project:
         arguments: dict[str, Any],
         callees: dict[str, dict[str, str]],
         taken: set[str],
-    ) -> tuple[int, dict[str, Any]] | str | None:
-        """A layer section as (its ID, its spec mapping); "Comment" or None for what is no layer."""
+        comments: list[dict[str, Any]],
+    ) -> tuple[int, dict[str, Any]] | None:
+        """A layer section as (its ID, its spec mapping); None for what is no layer (an Argument, a
+        Comment: each goes to its own list)."""
         kind = self._required(section.name, "Type")
         layer_id = self._integer(section.name, "ID")
         props = self._properties(section)
         name_entry = props.pop("Name", None)
         if kind is None or layer_id is None:
             return None
+        self._unknown_keys(section)
         if kind.value == "Comment":
-            return "Comment"
+            self._comment(section, network, name_entry, props, comments)
+            return None
         if name_entry is None:
             self._problem(f"[{section.name}] has no Name property (Property_0_Name=Name)", None, section.line)
             return None
         name = name_entry[1]
         if kind.value == "Argument":
-            self._argument(name, props, network, arguments)
+            self._argument(name, props, network, arguments, section)
             return None
         path = (*network.path, "layers", index)
         self._at(path, section.line, 1)
@@ -448,7 +445,56 @@ class _Project:
             self._catalog_properties(layer, self.catalog[kind.value], props, path)
         else:  # a type nnspec does not have (yet): its properties follow NNC's names mechanically
             self._other_properties(layer, props, path)
+        self._position(section, layer, path)
         return layer_id, layer
+
+    def _unknown_keys(self, section: Section) -> None:
+        """A layer section's keys beyond NNC's (ID, Type, Position_k, NumProperty, Property_k_*):
+        none in NNC's files; one from a later NNC is said, not kept."""
+        for key, entry in section.entries.items():
+            if not _LAYER_KEY.fullmatch(key):
+                self._note(f"key {key} of [{section.name}] is no key of NNC's layers nnspec knows: left out", entry)
+
+    def _comment(
+        self,
+        section: Section,
+        network: _Network,
+        name: tuple[Entry, Entry] | None,
+        props: dict[str, tuple[Entry, Entry]],
+        into: list[dict[str, Any]],
+    ) -> None:
+        """A Comment layer: {name, text, position} in the network's comments: (it computes nothing)."""
+        path = (*network.path, "comments", len(into))
+        self._at(path, section.line, 1)
+        comment: dict[str, Any] = {}
+        if name is not None:
+            comment["name"] = name[1].value
+            self._at((*path, "name"), name[1].line, name[1].column)
+        text = props.get("Comment")
+        comment["text"] = text[1].value.replace("\\n", "\n") if text is not None else ""
+        self._at((*path, "text"), *((text[1].line, text[1].column) if text is not None else (section.line, 1)))
+        for other in props:
+            if other != "Comment":
+                self._note(
+                    f"NNC's property {other} of a Comment layer has no place in comments: left out", props[other][0]
+                )
+        self._position(section, comment, path)
+        into.append(comment)
+
+    def _position(self, section: Section, layer: dict[str, Any], path: tuple) -> None:
+        """The editor's Position_0..3 as ``position: [x, y]`` ([x, y, width, height] for a box that is
+        not NNC's 240 x 48); none where the section gives none."""
+        entries = [section.entries.get(f"Position_{k}") for k in range(4)]
+        if entries[0] is None and entries[1] is None:
+            return
+        values = [self._integer(section.name, f"Position_{k}", quiet=entry is None) for k, entry in enumerate(entries)]
+        x, y, width, height = values
+        if x is None or y is None:
+            return
+        position = [x, y]
+        if width is not None and height is not None and (width, height) != BOX:
+            position += [width, height]
+        self._set(layer, path, "position", position, entries[0] or entries[1] or Entry("", "", section.line, 1))
 
     def _layer_name(self, entry: Entry, taken: set[str], path: tuple) -> str:
         """NNC's name, or for one with NNC's ' (y') its mangling, y_prime, noted; unique in the network."""
@@ -485,9 +531,11 @@ class _Project:
             props.setdefault(LEGACY_NAMES.get(name.value, name.value), (name, value))
         return props
 
-    def _argument(self, name: Entry, props: dict[str, tuple[Entry, Entry]], network: _Network, into: dict) -> None:
-        """An Argument layer: arguments: {Name: {type, value}} (its Search setting is NNC's
-        structure search, never enabled in NNC's samples: left out)."""
+    def _argument(
+        self, name: Entry, props: dict[str, tuple[Entry, Entry]], network: _Network, into: dict, section: Section
+    ) -> None:
+        """An Argument layer: arguments: {Name: {type, value, search, position}} (``search: true``
+        where NNC's structure search may vary it, never in NNC's samples; False is left out)."""
         arg_type = props.get("Type")
         value = props.get("Value")
         path = (*network.path, "arguments", name.value)
@@ -505,6 +553,14 @@ class _Project:
             parsed = _literal(value[1].value, kind) if kind else value[1].value
             entry["value"] = value[1].value if parsed is _DROP else parsed
             self._at((*path, "value"), value[1].line, value[1].column)
+        search = props.get("Search")
+        if search is not None and search[1].value == "True":
+            self._set(entry, path, "search", True, search[1])
+        elif search is not None and search[1].value != "False":
+            self._note(
+                f"Search={_shown(search[1].value)} of argument '{name.value}' is not True or False: left out", search[1]
+            )
+        self._position(section, entry, path)
         into[name.value] = entry
 
     def _unit(self, layer: dict[str, Any], props: dict, path: tuple, callees: dict[str, dict[str, str]]) -> None:
@@ -676,6 +732,8 @@ class _Project:
             path = (*network.path, "layers", index)
             sources = inputs.get(index, []) + operands.get(index, [])
             if not sources and self._takes_no_input(layer):
+                if "position" in layer:
+                    layer["position"] = layer.pop("position")  # the editor's place, last
                 continue
             names = [name for name, _ in sources]
             # written after the name and type, as a spec writes it
@@ -684,7 +742,8 @@ class _Project:
                 "type": layer.pop("type"),
                 "input": names[0] if len(names) == 1 else names,
             }
-            layers[index] = {**wired, **layer}
+            position = layer.pop("position", None)  # the editor's place, last (after a side input's T: {input})
+            layers[index] = {**wired, **layer, **({"position": position} if position is not None else {})}
             if sources:
                 self._at((*path, "input"), sources[0][1].line, sources[0][1].column)
                 for k, (_, entry) in enumerate(sources):
@@ -841,23 +900,6 @@ class _Project:
 
 
 # -- values -----------------------------------------------------------------------------------
-
-
-def _families(names: list[str]) -> list[str]:
-    """Section names with each indexed family in one: [Dataset_0..1], [Monitor_0..2]."""
-    counts: dict[str, int] = {}
-    for name in names:
-        stem, _, index = name.rpartition("_")
-        key = stem + "_" if index.isdigit() else name
-        counts[key] = counts.get(key, 0) + 1
-    return [
-        f"[{key}0..{count - 1}]"
-        if key.endswith("_") and count > 1
-        else f"[{key}0]"
-        if key.endswith("_")
-        else f"[{key}]"
-        for key, count in counts.items()
-    ]
 
 
 def _is_default(prop: Property, value: Any) -> bool:
