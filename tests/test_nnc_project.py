@@ -215,12 +215,12 @@ def _link(j: int, source: int, dest: int) -> list[str]:
     ]
 
 
-def test_recurrence_and_a_type_nnspec_lacks_round_trip():
-    """A recurrent loop (its Delay reading a later layer, its Initial generated) and RandomFlip, a
-    type nnspec does not have: its properties go back by NNC's names."""
+def test_recurrence_and_random_flip_round_trip():
+    """A recurrent loop (its Delay reading a later layer, its Initial generated) and RandomFlip: its
+    properties go back by NNC's names."""
     lines = ["[Engine]", "SDeepEngineType=NNabla", "[Network_Global]", "NumLayer=7", "NumLink=7"]
     lines += _layer(0, "Input", "x", (("Size", "4,3"), ("Dataset", "x")))
-    lines += _layer(1, "RandomFlip", "RandomFlip", (("FlipAxes", "1"), ("SkipAtTest", "True")))
+    lines += _layer(1, "RandomFlip", "RandomFlip", (("Axes", "1"), ("SkipAtTest", "True")))
     lines += _layer(2, "RecurrentInput", "RecurrentInput", (("Axis", "0"), ("ID", "*Name")))
     lines += _layer(3, "Concatenate", "Concatenate", (("Axis", "0"),))
     lines += _layer(4, "Tanh", "Tanh")
@@ -230,9 +230,9 @@ def test_recurrence_and_a_type_nnspec_lacks_round_trip():
     for j, (source, dest) in enumerate([(0, 1), (1, 2), (2, 3), (5, 3), (3, 4), (4, 5), (4, 6)]):
         lines += _link(j, source, dest)
     data = read_sdcproj("\n".join(lines).encode(), "r.sdcproj").data
-    assert data["layers"][1]["flip_axes"] == 1 and data["layers"][3]["input"] == ["RecurrentInput", "Delay"]
+    assert data["layers"][1]["axes"] == 1 and data["layers"][3]["input"] == ["RecurrentInput", "Delay"]
     text = written(data)
-    assert "Property_1_Name=FlipAxes\r\nProperty_1_Value=1\r\n" in text and "Value=True\r\n" in text
+    assert "Property_1_Name=Axes\r\nProperty_1_Value=1\r\n" in text and "Value=True\r\n" in text
     assert "Property_2_Name=Initial.Generator\r\nProperty_2_Value=Constant\r\n" in text
     assert read_sdcproj(text.encode(), "w").data == data
 

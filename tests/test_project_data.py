@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.core.diagnostics import UsageError
+from nnspec.core.diagnostics import SpecError, UsageError
 from nnspec.layers.generators import GENERATORS
 from nnspec.spec.readers import read_spec
 
@@ -171,13 +171,19 @@ def project_dataset(folder: Path) -> None:
 
 def test_the_project_section_holds_the_datasets_and_executors_as_nnc_wrote_them():
     project = read_spec(RAW).data["project"]
-    assert project["datasets"][0] == {
+    training = project["datasets"][0]
+    assert {key: training[key] for key in ("name", "uri", "image_normalization")} == {
         "name": "Training",
         "uri": "{SDCPATH}samples\\sample_dataset\\tiny\\train.csv",
         "image_normalization": False,
     }
     assert project["datasets"][1]["uri"] == "data\\validation.csv"
-    assert project["executors"] == [{"name": "Executor", "network": "MainValidation", "dataset": "Validation"}]
+    [executor] = project["executors"]
+    assert {key: executor[key] for key in ("name", "network", "dataset")} == {
+        "name": "Executor",
+        "network": "MainValidation",
+        "dataset": "Validation",
+    }
 
 
 def test_a_project_whose_data_is_not_on_disk_validates():
@@ -430,15 +436,16 @@ def test_an_input_read_only_as_class_indices_gets_indices_in_range(tmp_path):
     np.testing.assert_array_equal(result.outputs["onehot"].sum(axis=-1), 1.0)  # one class a sample
 
 
-def test_hostile_dataset_and_executor_sections_read_without_a_crash(tmp_path):
+def test_hostile_dataset_and_executor_sections_are_located_errors(tmp_path):
     # a section index of 5,000 digits (int() would refuse it), an executor naming no dataset, a
-    # dataset without a URI: all located or said, never a traceback
-    text = RAW.read_text(encoding="utf-8").replace("[Dataset_1]", "[Dataset_" + "9" * 5000 + "]")
+    # dataset without a URI: each located or said, never a traceback
+    text = RAW.read_text(encoding="utf-8")
     path = tmp_path / "p.sdcproj"
+    path.write_text(text.replace("[Dataset_1]", "[Dataset_" + "9" * 5000 + "]"), newline="")
+    with pytest.raises(SpecError, match=r"\[Dataset_1\] is missing: \[Dataset\] says Num=2"):
+        read_spec(path)
     path.write_text(text.replace("Executor_DatasetName=Validation", "Executor_DatasetName=Nowhere"), newline="")
-    project = read_spec(path).data["project"]
-    assert [d["name"] for d in project["datasets"]] == ["Training", "Validation"]
-    with pytest.raises(UsageError, match="the dataset 'Nowhere' of the project's executor 'Executor' is not among"):
+    with pytest.raises(SpecError, match="executor 'Executor' names dataset 'Nowhere'.*unknown-dataset"):
         nnspec.run(path)
     path.write_text(text.replace("URI=data\\validation.csv\n", ""), newline="")
     with pytest.raises(UsageError, match="dataset 'Validation' .* has no URI"):

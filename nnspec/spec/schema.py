@@ -57,59 +57,6 @@ def _image_normalization() -> dict[str, Any]:
     }
 
 
-def _project_schema() -> dict[str, Any]:
-    """NNC's project settings (an .sdcproj's non-network sections). The keys a run reads are fixed here:
-    datasets' name, uri and image_normalization, executors' name, network and dataset; the rest of the
-    section (config, optimizers, monitors; more keys of each entry) is open for now."""
-    text = {"type": "string"}
-    return {
-        "type": "object",
-        "description": "NNC's project settings beside the networks: its datasets and executors (an .sdcproj's "
-        "[Dataset_N] and [Executor_N]). A run without other data reads the dataset of the executor that "
-        "evaluates the network it runs (docs/spec.md, Where data comes from).",
-        "additionalProperties": True,
-        "properties": {
-            "datasets": {
-                "type": "array",
-                "description": "NNC's datasets, in order.",
-                "items": {
-                    "type": "object",
-                    "required": ["name"],
-                    "additionalProperties": True,
-                    "properties": {
-                        "name": {**text, "description": "The dataset's name (NNC's Name: Training, Validation...)."},
-                        "uri": {
-                            **text,
-                            "description": "The dataset CSV as NNC wrote it: {SDCPATH} (NNC's install folder, "
-                            "--dataset-root), a path relative to the project (or --dataset-root), '\\' or '/' "
-                            "separators.",
-                        },
-                        "image_normalization": _image_normalization(),
-                    },
-                },
-            },
-            "executors": {
-                "type": "array",
-                "description": "NNC's executors, in order: what Evaluate runs.",
-                "items": {
-                    "type": "object",
-                    "required": ["name"],
-                    "additionalProperties": True,
-                    "properties": {
-                        "name": {**text, "description": "The executor's name."},
-                        "network": {
-                            **text,
-                            "description": "The network it evaluates: a network's name, or Main's derived "
-                            "MainRuntime / MainValidation.",
-                        },
-                        "dataset": {**text, "description": "The name of the dataset it evaluates on."},
-                    },
-                },
-            },
-        },
-    }
-
-
 @cache
 def spec_schema(expressions: bool = True) -> dict[str, Any]:
     """The spec schema; ``expressions`` false: without the '=...' alternatives, the literal schema
@@ -185,7 +132,6 @@ def spec_schema(expressions: bool = True) -> dict[str, Any]:
                     },
                 ],
             },
-            "project": _project_schema(),
             "data": {
                 "type": "object",
                 "description": "Values of data variables: a list of samples per variable name.",
