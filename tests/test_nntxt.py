@@ -130,12 +130,12 @@ def test_nncs_forms_names_and_order_are_read(tmp_path: Path) -> None:
     """NNC's `shape: { dim:-1 ... }`, functions written before the ones they read, `y'` named."""
     document = read_spec(write(tmp_path, NNC_STYLE))
     data = document.data
-    assert [layer["name"] for layer in data["layers"]] == ["Input", "y_prime", "Affine"]
+    assert [layer["name"] for layer in data["layers"]] == ["Input", "y'", "Affine"]
     assert data["layers"][0] == {"name": "Input", "type": "Input", "size": [4], "dataset": "x"}
     assert data["layers"][1]["input"] == "Affine" and data["layers"][1]["axis"] == 0
     assert data["layers"][2]["out_shape"] == 3 and data["layers"][2]["with_bias"] is False
-    assert data["outputs"] == ["y_prime"]
-    assert "y' -> y_prime" in data["description"]
+    assert data["outputs"] == ["y'"]
+    assert "Names changed" not in data["description"]  # NNC's y' kept as it is
     assert document.source_map.locate(("layers", 2, "type")) == (17, 5)
     spec = nnspec.load(str(tmp_path / "net.nntxt"))
     assert spec.layers["Affine"].parameter_key("W") == "Affine/affine/W"
@@ -212,7 +212,7 @@ def test_other_networks_are_named_networks(tmp_path: Path) -> None:
     data = read_spec(write(tmp_path, second + NNC_STYLE)).data
     assert data["name"] == "MainRuntime" and list(data["networks"]) == ["Main"]
     spec = nnspec.load(str(tmp_path / "net.nntxt"), network="Main")
-    assert "y_prime" in spec.layers
+    assert "y'" in spec.layers
 
 
 # --- .nnp archives -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import networkx as nx
 
 from ..core.diagnostics import Diagnostic
+from ..core.printable import quoted_name
 from ..files.confine import Confinement
 from ..layers.catalog import LayerType, Shape
 from ..layers.generators import NO_GENERATOR
@@ -103,8 +104,8 @@ class Layer:
 
     @property
     def title(self) -> str:
-        """How messages name the layer: 'fc1' (Affine)."""
-        return f"'{self.name}' ({self.type.name})"
+        """How messages name the layer: 'fc1' (Affine), "y'" (Softmax)."""
+        return f"{quoted_name(self.name)} ({self.type.name})"
 
     @property
     def parameter_scope(self) -> str:

@@ -32,10 +32,11 @@ message in protobuf text (nnspec.spec.protobuf_text reads it). What it means in 
   recurrence (RecurrentInput, RecurrentOutput, Delay) is refused, not yet supported.
 - The executor's ``output_variable`` names the spec's ``outputs``.
 
-Names: nnabla and NNC allow characters nnspec's names do not (``y'``, ``@net/f``). A name nnspec
-refuses is mangled readably (``'`` -> ``_prime``, any other such character -> ``_``, a leading
-digit gets ``_``; a clash gets ``_2``, ``_3``), and the spec's ``description`` lists every name so
-changed, so a report's ``y_prime`` can be traced to the file's ``y'``.
+Names: NNC's ``'`` is kept (``y'``, as NNC names its runtime outputs: nnspec's names allow it after
+the first character), but nnabla allows characters nnspec's names do not (``@net/f``). A name nnspec
+refuses is mangled readably (any such character -> ``_``, a leading digit or ``'`` gets ``_``; a
+clash gets ``_2``, ``_3``), and the spec's ``description`` lists every name so changed, so a
+report's ``_net_f`` can be traced to the file's ``@net/f``.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ if TYPE_CHECKING:
     from ..layers.catalog import LayerType
 
 RECURRENCE = ("RecurrentInput", "RecurrentOutput", "Delay")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")  # nnspec's layer names (schema.NAME_PATTERN)
 _RENAMED = {"pad": "padding", "stride": "strides", "kernel": "kernel_shape", "eps": "epsilon", "val": "value"}
 _SHAPE_ARGUMENT = {"Reshape": "out_shape", "Broadcast": "out_shape"}  # `shape` including the batch axis
 _AXIS_ARGUMENTS = ("axis", "axes", "base_axis", "channel_axis", "batch_axis")
@@ -149,8 +150,8 @@ class _Reader:
         """``original`` as an nnspec name, distinct from ``taken`` (and added to it)."""
         name = original
         if not _NAME.fullmatch(name):
-            name = re.sub(r"[^A-Za-z0-9_]", "_", name.replace("'", "_prime")) or "_"
-            if name[0].isdigit():
+            name = re.sub(r"[^A-Za-z0-9_']", "_", name) or "_"
+            if not _NAME.match(name):  # a leading digit or '
                 name = "_" + name
         base, count = name, 1
         while name in taken:

@@ -143,7 +143,7 @@ def resolved_text(spec: Spec) -> str:
     return header + _with_expression_values(dump_yaml(resolved_data(spec)), spec)
 
 
-_LAYER_START = re.compile(r"  - name: (?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
+_LAYER_START = re.compile(r"  - name: (?P<name>[A-Za-z_][A-Za-z0-9_']*)$")
 _LAYER_KEY = re.compile(r"    (?P<key>[a-z_]+): ")
 
 

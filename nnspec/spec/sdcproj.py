@@ -14,7 +14,7 @@ The grammar (docs/nnc.md; NNC's own files are the reference): ``[Section]`` line
   the project's first executor evaluates is ``layers:`` (NNC's derived ``MainRuntime`` and
   ``MainValidation`` are ``Main`` with ``view: runtime`` or ``validation``), every other under
   ``networks:``;
-- a layer's ``Name`` and ``Type`` as they are (a name with NNC's ``'``, ``y'``, as ``y_prime``),
+- a layer's ``Name`` and ``Type`` as they are (NNC's ``'`` too: ``y'``),
   its properties by the catalog's NNC names, values by the property's kind; macros NNC sets by
   default (``*Name``, ``*KernelShape``...) left to nnspec's defaults, which implement the same rules;
   argument references and expressions (``*DropP``, ``Input[0]*2``) as ``=DropP``, ``=Input[0]*2``;
@@ -51,7 +51,6 @@ MAX_PROPERTIES = 10_000
 
 ENGINE = "NNabla"
 MAIN = "Main"  # the network of a project without [Global] (NNC's ProjectConverter names it so)
-PRIME = "_prime"  # what NNC's ' in a layer name (y') becomes: nnspec's names are letters, digits and _
 # NNC's networks derived from Main (docs/nnc-projects, 2.11), and the nnspec view each is.
 DERIVED_VIEWS = {"Runtime": "runtime", "Validation": "validation"}
 
@@ -368,10 +367,9 @@ class _Project:
         layers: list[dict[str, Any]] = []
         arguments: dict[str, Any] = {}
         ids: dict[int, int] = {}  # NNC layer ID -> index in layers
-        taken: set[str] = set()
         comments = 0
         for section in list(self._layer_sections(network)):
-            layer = self._layer(section, network, len(layers), arguments, callees, taken)
+            layer = self._layer(section, network, len(layers), arguments, callees)
             if layer == "Comment":
                 comments += 1
             if isinstance(layer, tuple):
@@ -397,7 +395,6 @@ class _Project:
         index: int,
         arguments: dict[str, Any],
         callees: dict[str, dict[str, str]],
-        taken: set[str],
     ) -> tuple[int, dict[str, Any]] | str | None:
         """A layer section as (its ID, its spec mapping); "Comment" or None for what is no layer."""
         kind = self._required(section.name, "Type")
@@ -418,7 +415,7 @@ class _Project:
         path = (*network.path, "layers", index)
         self._at(path, section.line, 1)
         self._at((*path, "type"), kind.line, kind.column)
-        layer: dict[str, Any] = {"name": self._layer_name(name, taken, path), "type": kind.value}
+        layer: dict[str, Any] = {"name": self._layer_name(name, path), "type": kind.value}
         if kind.value == "Unit":
             self._unit(layer, props, path, callees)
         elif kind.value in self.catalog:
@@ -427,18 +424,10 @@ class _Project:
             self._other_properties(layer, props, path)
         return layer_id, layer
 
-    def _layer_name(self, entry: Entry, taken: set[str], path: tuple) -> str:
-        """NNC's name, or for one with NNC's ' (y') its mangling, y_prime, noted; unique in the network."""
+    def _layer_name(self, entry: Entry, path: tuple) -> str:
+        """NNC's name as it is (y' too): one nnspec refuses is reported by validation, at its place."""
         self._at((*path, "name"), entry.line, entry.column)
-        name = entry.value
-        if "'" in name and _NAME.fullmatch(name.replace("'", "")):
-            mangled = name.replace("'", PRIME)
-            while mangled in taken:
-                mangled += "_"
-            self._note(f"NNC's layer name {name} is written {mangled} (a name holds letters, digits and _)", entry)
-            name = mangled
-        taken.add(name)
-        return name
+        return entry.value
 
     def _properties(self, section: Section, quiet: bool = False) -> dict[str, tuple[Entry, Entry]]:
         """NNC's properties of a layer section: name -> (its name entry, its value entry)."""
