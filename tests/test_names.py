@@ -41,7 +41,7 @@ data:
 def test_the_name_pattern_takes_nncs_prime_after_the_first_character():
     for name in ("y'", "y'_Affine", "category'", "x''", "_'"):
         assert re.fullmatch(NAME_PATTERN, name), name
-    for name in ("'y", "y/z", "../y", "..", ".", "y.png", "y z", "y\"", "", "y'/"):
+    for name in ("'y", "y/z", "../y", "..", ".", "y.png", "y z", 'y"', "", "y'/"):
         assert not re.fullmatch(NAME_PATTERN, name), name
     for name in ("y'[0]", "Unit'/y'", "U[1]/y'[0][2]"):
         assert re.fullmatch(EXPANDED_NAME_PATTERN, name), name
@@ -118,7 +118,7 @@ def test_json_sarif_and_github_name_the_layer_as_written(write_spec, capsys, mon
 def test_pictures_hold_the_primed_name_escaped(write_spec):
     spec = nnspec.load(write_spec(PRIMED))
     dot = to_dot(spec, [], "heading")
-    assert '"y\'_Tanh' in dot or "y'_Tanh" in dot
+    assert "\"y'_Tanh" in dot or "y'_Tanh" in dot
     assert element_id("y'") == "y-u0027-" and element_id("y'") != element_id("y")
     assert element_id("y'_Tanh") != element_id("y_Tanh")
 

@@ -106,7 +106,7 @@ def test_lenet_validates_with_notes_only():
     notes = [d for d in found if d.code == "nnc-import"]
     assert {d.severity for d in notes} == {"info"}
     said = " ".join(d.message for d in notes)
-    assert "Comment layer" in said and "[Executor_0]" in said and "y'" not in said  # NNC's name kept, unremarked and "[Executor_0]" in said
+    assert "Comment layer" in said and "[Executor_0]" in said and "y'" not in said  # NNC's name kept, unremarked
 
 
 def test_lenet_runs_as_the_yaml_spec(tmp_path):
