@@ -281,7 +281,7 @@ def test_the_nnp_size_limit_is_its_own(tmp_path: Path, monkeypatch: pytest.Monke
     assert main(["validate", str(path)]) == 2
     assert "an .nnp may hold 100 bytes" in capsys.readouterr().err
     monkeypatch.setenv("NNSPEC_MAX_NNP_SIZE", "1M")
-    monkeypatch.setenv("NNSPEC_MAX_SPEC_SIZE", "1K")  # the network's text is a text spec
+    monkeypatch.setenv("NNSPEC_MAX_PROJECT_SIZE", "1K")  # the network's text is bounded as an .nntxt is
     assert main(["validate", str(path)]) == 2
     assert "member network.nntxt declares" in capsys.readouterr().err
 

@@ -102,13 +102,13 @@ class _BadDim(Exception):
 
 def read_nnp(path: str) -> Document:
     """The network of an .nnp archive (nnspec.files.nnpfile checks the archive first), its text
-    within the spec size limit as any text spec's. Diagnostics name the .nnp and count lines in its
+    within the size limit of an .nntxt (NNSPEC_MAX_PROJECT_SIZE). Diagnostics name the .nnp and count lines in its
     network member (``model.nnp:12:5`` is line 12 of its network.nntxt)."""
+    from ..files.limits import PROJECT_TEXT
     from ..files.nnpfile import open_nnp
-    from .loader import spec_size_limit
 
     archive = open_nnp(path)
-    return read(archive.read(archive.network_name(), spec_size_limit()), path)
+    return read(archive.read(archive.network_name(), PROJECT_TEXT.bytes()), path)
 
 
 def _listed(value: Any) -> list:

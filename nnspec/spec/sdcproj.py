@@ -1,8 +1,8 @@
 """NNC's project files (.sdcproj) read as specs: the INI-like text NNC writes, mapped onto nnspec.
 
-A project is untrusted input like a spec: it is read within the spec size limit (by readers.read_spec),
-its counts are bounded, and every value it gives lands in plain spec data whose source map points at
-the line and column of the .sdcproj it came from, so that validation's errors read
+A project is untrusted input like a spec: it is read within its own size limit (by readers.read_spec:
+NNSPEC_MAX_PROJECT_SIZE, 8 MiB), its counts are bounded, and every value it gives lands in plain spec
+data whose source map points at the line and column of the .sdcproj it came from, so that validation's errors read
 ``LeNet.sdcproj:57:18: error: ...`` in every output format. Nothing in it is executed: expressions
 become nnspec's ``=...`` text, which nnspec.spec.expressions parses with its own parser.
 
