@@ -233,7 +233,8 @@ class Spec:
     # The edges that carry a value from one step of a recurrent loop to the next, through a Delay
     # (nnspec.spec.recurrence): (the input's copy at step t-1, the reader's copy at step t).
     delayed: frozenset[tuple[str, str]] = frozenset()
-    # What the file's reader left out (info diagnostics: an NNC project's settings nnspec has no place for)
+    # What the file's reader left out (info diagnostics: an NNC project's settings nnspec has no place for),
+    # and validation's warnings about a valid spec (an argument outside its type, used as written)
     notes: tuple[Diagnostic, ...] = ()
     # A spec of an older format version, upgraded in memory when loaded (nnspec.spec.upgrade.as_current):
     # what its upgrade changed, which `validate` notes (empty: nothing, or a spec of the current version).

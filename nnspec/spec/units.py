@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from ..core import codes
-from ..core.diagnostics import DiagnosticList, show_value
+from ..core.diagnostics import WARNING, DiagnosticList, show_value
 from ..layers.unit import UNIT
 from .expand import MAX_EXPANDED_LAYERS, expand
 from .expressions import (
+    USED_AS_WRITTEN,
     ExpressionError,
     Scope,
     Unusable,
@@ -49,6 +50,7 @@ from .expressions import (
     evaluate,
     is_expression,
     parse,
+    used_as_written,
 )
 from .model import Layer, ParameterSource
 from .networks import Network
@@ -107,6 +109,7 @@ class UnitArguments:
                     computed[name] = (
                         argument_value(written)
                         if not argument_problem(argument.type, written.value)
+                        or used_as_written(argument.type, written.value)
                         else (Unusable("invalid", reported=True))
                     )
             self.computed = computed
@@ -129,6 +132,17 @@ class UnitArguments:
             return Unusable("invalid", reported=True)
         plain = _plain_argument(values, argument.type)
         problem = argument_problem(argument.type, plain)
+        if problem and used_as_written(argument.type, plain):
+            diagnostics.add(
+                f"argument '{name}' of unit {self.unit.title} is of type {argument.type} (network "
+                f"'{self.network.name}'): its value {problem}; ={written.text} gives {show_value(plain)}: "
+                f"{USED_AS_WRITTEN}",
+                path,
+                code=codes.ARGUMENT_TYPE,
+                severity=WARNING,
+                layer=self.unit.name,
+            )
+            problem = ""
         if problem:
             diagnostics.add(
                 f"argument '{name}' of unit {self.unit.title} is of type {argument.type} (network "
@@ -398,6 +412,16 @@ class _Instance:
                     )
                 continue
             problem = argument_problem(argument.type, value)
+            if problem and used_as_written(argument.type, value):
+                diagnostics.add(
+                    f"argument '{name}' of unit {unit.title} is of type {argument.type} (network '{network.name}'): "
+                    f"its value {problem}; got {show_value(value)}: {USED_AS_WRITTEN}",
+                    path,
+                    code=codes.ARGUMENT_TYPE,
+                    severity=WARNING,
+                    layer=unit.name,
+                )
+                problem = ""
             if problem:
                 diagnostics.add(
                     f"argument '{name}' of unit {unit.title} is of type {argument.type} (network '{network.name}'): "
