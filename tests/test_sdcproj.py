@@ -312,10 +312,13 @@ def test_image_normalization_off_is_a_note(tmp_path):
     assert note.severity == "info" and note.line == line_of(path, "ImageNormalization=0")
 
 
-def test_link_into_a_parameter_pin_is_refused(tmp_path):
+def test_link_into_a_parameter_pin_gives_the_parameter(tmp_path):
+    """Affine's only link moved into its W pin: W is Tanh's output (tests/test_fed_parameters.py), and
+    the Affine, left without an input, is reported."""
     path = bad(tmp_path, "DestLayerID=4\nDestPinIndex=0", "DestLayerID=4\nDestPinIndex=1")
-    [error] = errors(path)
-    assert "into parameter W of layer 'Affine'" in error.message and error.line == line_of(path, "DestPinIndex=1") - 1
+    affine = next(layer for layer in read_spec(path).data["layers"] if layer["name"] == "Affine")
+    assert affine["W"] == {"input": "Tanh"}
+    assert errors(path)[0].line == line_of(path, "[Layer_3]")
 
 
 def test_pre_commit_has_a_hook_for_nnc_projects():

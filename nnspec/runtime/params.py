@@ -198,7 +198,10 @@ def resolve_parameters(
     errors: list[Diagnostic] = []
     for layer in spec.layers.values():
         result[layer.name] = {}
+        fed = layer.fed_parameters()  # given by a layer's output in each batch (nnspec.runtime.plan)
         for name, shape in layer.parameter_shapes.items():
+            if name in fed:
+                continue
             key = layer.parameter_key(name)
             origin = ("layers", layer.index, name)
             if key not in by_key:  # layers sharing a scope share the array (validation checked the shapes)

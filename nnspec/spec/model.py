@@ -92,8 +92,15 @@ class Layer:
         return len(self.inputs) + (self.type.operand is not None and self.type.operand in self.targets)
 
     def side_inputs(self) -> dict[str, str]:
-        """The layers feeding its side inputs, by pin (``T: {input: layer}``)."""
+        """The layers feeding its side inputs, by pin (``T: {input: layer}``), parameters given by a
+        layer's output included (``W: {input: layer}``)."""
         return {pin: source.input for pin, source in self.targets.items() if source.input is not None}
+
+    def fed_parameters(self) -> dict[str, str]:
+        """The parameters another layer's output gives, by name (``W: {input: layer}``: NNC's link into
+        a parameter pin). Kept among ``targets`` (after the layer type's own), so that the graph, repeat
+        copies, units and a run's plan treat the link as any side input's: an edge, a read."""
+        return {pin: source.input for pin, source in self.targets.items() if pin in self.parameters and source.input}
 
     @property
     def inferred_shape(self) -> Shape:

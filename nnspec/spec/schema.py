@@ -340,6 +340,10 @@ def _parameter_schema(param: Parameter) -> dict[str, Any]:
                 "description": "NNC's LRateMultiplier: the scale of the learning rate for this parameter in "
                 "training. Kept for round trips with NNC; a run does not train, so it changes nothing here.",
             },
+            "input": _layer_name(
+                "The layer whose output is this parameter (NNC's link into the parameter's pin), instead of an "
+                "initializer or file: of the parameter's shape, the same for every sample of a batch."
+            ),
         },
     }
 

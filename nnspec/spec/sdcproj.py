@@ -659,8 +659,10 @@ class _Project:
                 self._at((*path, "input"), *self.source_map.values[path])
 
     def _takes_no_input(self, layer: dict[str, Any]) -> bool:
+        """A type that reads data (Input, Parameter...), or one nnspec lacks, unlinked: validation
+        says the type is missing, not that an empty input: is wrong."""
         layer_type = self.catalog.get(layer["type"])
-        return layer_type is not None and layer_type.arity.most == 0
+        return layer_type is None or layer_type.arity.most == 0
 
     def _link(
         self, section: Section, layers: list[dict[str, Any]], ids: dict[int, int]
@@ -691,8 +693,10 @@ class _Project:
 
     def _side_link(self, layer: dict[str, Any], path: tuple, source: str, pin: int, entry: Entry) -> bool:
         """A link into pin k >= 1: the k-th of the layer's side pins (NNC's [InputSideConnector]:
-        its parameters, then its data pins). A data pin becomes ``PIN: {input: LAYER}``; the
-        second operand of a two-input layer its second input (True: the caller adds it)."""
+        its parameters, then its data pins). A data pin or a parameter becomes ``PIN: {input: LAYER}``
+        (a parameter's initializer and file dropped: the link wins, as in NNC; its training setting
+        lrate_multiplier kept); the second operand of a two-input layer its second input (True: the
+        caller adds it)."""
         layer_type = self.catalog.get(layer["type"])
         if layer_type is not None:
             params = [parameter.name for parameter in layer_type.parameters]
@@ -709,11 +713,11 @@ class _Project:
             return False
         name = pins[pin - 1]
         if name in params:
-            self._problem(
-                f"a link from '{source}' into parameter {name} of layer '{layer['name']}': nnspec takes "
-                "parameters from initializers or files, not from layers",
-                entry,
-            )
+            settings = layer.get(name, {})
+            kept = {"lrate_multiplier": settings["lrate_multiplier"]} if "lrate_multiplier" in settings else {}
+            layer[name] = {**kept, "input": source}
+            self._at((*path, name), entry.line, entry.column)
+            self._at((*path, name, "input"), entry.line, entry.column)
             return False
         if layer_type is not None and name == layer_type.operand:
             layer.pop(name, None)  # R.Dataset/R.Generator say nothing once R is linked
