@@ -161,7 +161,9 @@ def _forward(layer: Layer) -> Forward:
     at = {pin: first + k for k, pin in enumerate(layer.targets) if pin in fed}  # where each is read
     kept = [k for k in range(first + len(layer.targets)) if k not in at.values()]
 
-    def with_fed_parameters(inputs: list[np.ndarray], props: dict[str, Any], params: dict[str, np.ndarray]) -> Any:
+    def with_fed_parameters(
+        inputs: Sequence[np.ndarray], props: Mapping[str, Any], params: Mapping[str, np.ndarray]
+    ) -> np.ndarray:
         given = dict(params)
         for pin, k in at.items():
             given[pin] = batch_parameter(inputs[k], pin, title, fed[pin])
