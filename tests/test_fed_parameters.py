@@ -130,6 +130,15 @@ def test_validate_predicts_nothing_from_unknown_weights(write_spec):
     assert not [d for d in found if d.severity == "error"]
 
 
+def test_the_summary_and_the_memory_estimate_count_no_stored_weight(write_spec):
+    from nnspec.files.memory import Footprint
+    from nnspec.spec.summary import total_parameters
+
+    spec = nnspec.load(write_spec(AFFINE))
+    assert total_parameters(spec) == 2  # fc's bias; W is w's output
+    assert Footprint.of(spec).parameter_values == 2
+
+
 def test_resolved_and_pictures_show_the_link(write_spec):
     spec = nnspec.load(write_spec(AFFINE))
     text = resolved_text(spec)

@@ -96,6 +96,12 @@ class Layer:
         layer's output included (``W: {input: layer}``)."""
         return {pin: source.input for pin, source in self.targets.items() if source.input is not None}
 
+    @property
+    def stored_parameter_shapes(self) -> dict[str, Shape]:
+        """``parameter_shapes`` but those another layer gives: the parameters a run draws or loads."""
+        fed = self.fed_parameters()
+        return {name: shape for name, shape in self.parameter_shapes.items() if name not in fed}
+
     def fed_parameters(self) -> dict[str, str]:
         """The parameters another layer's output gives, by name (``W: {input: layer}``: NNC's link into
         a parameter pin). Kept among ``targets`` (after the layer type's own), so that the graph, repeat
