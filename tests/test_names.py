@@ -232,3 +232,11 @@ def test_nntxt_keeps_a_primed_name_and_mangles_what_nnspec_refuses(tmp_path, wri
     assert data["outputs"] == [read]
     assert ("Names changed" in data["description"]) == (written != read)
     nnspec.load(str(path))  # and the spec validates
+
+
+def test_messages_naming_a_primed_layer_quote_it_whole(write_spec):
+    path = write_spec(PRIMED.replace("input: y'_Tanh,", "input: z',"))
+    with pytest.raises(SpecError) as caught:
+        nnspec.load(path)
+    [error] = [d for d in caught.value.diagnostics if d.severity == "error"]
+    assert 'layer "y\'" (Affine) reads "z\'", but no layer has that name' in error.message

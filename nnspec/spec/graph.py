@@ -19,6 +19,7 @@ from ..checks.settings import problem as setting_problem
 from ..checks.table import all_checks, checks_for
 from ..core import codes
 from ..core.diagnostics import ERROR, Diagnostic, DiagnosticList
+from ..core.printable import quoted_name
 from ..core.suggest import Candidates
 from ..layers.catalog import Parameter, Property, ShapeError, Target, format_shape, layer_types
 from ..layers.generators import NO_GENERATOR
@@ -395,7 +396,7 @@ def _mixed_side_input(
         return False
     kinds = "a layer, a data variable or a generator" if settings is SIDE_INPUT_SETTINGS else "a layer or its settings"
     diagnostics.add(
-        f"{pin} of layer {layer.title} comes from layer '{config['input']}' (input:) and also sets "
+        f"{pin} of layer {layer.title} comes from layer {quoted_name(config['input'])} (input:) and also sets "
         f"{', '.join(others)}: a side input comes from one place, {kinds}",
         ("layers", layer.index, pin),
         code=codes.INVALID_VALUE,
@@ -495,7 +496,7 @@ def _wire_one(
     if source not in written:
         index = index or Candidates(names)
         hint = diagnostics.suggestion(source, index, excluding=layer.name)
-        reads = f"reads '{source}'" if pin is None else f"reads '{source}' for {pin}"
+        reads = f"reads {quoted_name(source)}" + ("" if pin is None else f" for {pin}")
         diagnostics.add(
             f"layer {layer.title} {reads}, but no layer has that name{hint}",
             at,

@@ -35,6 +35,7 @@ from typing import Any
 
 from ..core import codes
 from ..core.diagnostics import WARNING, DiagnosticList, show_value
+from ..core.printable import quoted_name
 from ..layers.unit import UNIT
 from .expand import MAX_EXPANDED_LAYERS, expand
 from .expressions import (
@@ -466,7 +467,8 @@ def _checked_overrides(unit: Layer, called: _Called, diagnostics: DiagnosticList
             hint = diagnostics.suggestion(inner, with_parameters)
             why = "has no parameters" if layer is not None else "has no layer of that name"
             diagnostics.add(
-                f"unit {unit.title} sets parameters of '{inner}', but network '{called.network.name}' {why}{hint} "
+                f"unit {unit.title} sets parameters of {quoted_name(inner)}, but network "
+                f"'{called.network.name}' {why}{hint} "
                 f"(its layers with parameters: {', '.join(with_parameters) or 'none'})",
                 path,
                 code=codes.UNKNOWN_PROPERTY,
@@ -480,7 +482,8 @@ def _checked_overrides(unit: Layer, called: _Called, diagnostics: DiagnosticList
         for param, setting in settings.items():
             if param not in names:
                 diagnostics.add(
-                    f"unit {unit.title} sets parameter '{param}' of '{inner}' ({layer.type.name}), which has "
+                    f"unit {unit.title} sets parameter '{param}' of {quoted_name(inner)} ({layer.type.name}), "
+                    "which has "
                     f"{', '.join(names)}{diagnostics.suggestion(param, names)}",
                     path + (param,),
                     code=codes.UNKNOWN_PROPERTY,
