@@ -869,7 +869,7 @@ def _upgrade(args: argparse.Namespace) -> int:
     target = writer_for(output) if output is not None else source  # on stdout, in the file's own format
     if output is not None:
         check_target(output, args.force)  # -o FILE --force may write over FILE itself: it was read whole first
-    raw = read_bytes(args.file) if source.read_file is None else b""  # an archive is read from its file
+    raw = read_bytes(args.file, source.size) if source.read_file is None else b""  # an archive is read from its file
     # SpecError (exit 1) for a version it cannot read
     if source is DEFAULT and target is DEFAULT:  # YAML to YAML: as text, its top comments kept, unchanged if current
         text = decode(raw, args.file)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .core import codes
-from .core.diagnostics import Diagnostic, DiagnosticList, SpecError
+from .core.diagnostics import ERROR, Diagnostic, DiagnosticList, SpecError
 from .files.confine import Confinement
 from .runtime.inputs import check_spec_data
 from .runtime.params import check_parameter_files
@@ -166,6 +166,8 @@ def validate_document(
     if diagnostics.errors:
         raise SpecError(diagnostics.items + upgrade_notes_at(upgrade_notes, doc.file, doc.source_map, invalid=True))
     assert spec is not None, "a schema error was found but not reported"
+    # a reader's notes and validation's warnings (an argument used as written): shown with the outcome
+    spec.notes = tuple(d for d in diagnostics.items if d.severity != ERROR)
     spec.upgrade_notes = tuple(upgrade_notes)
     spec.format_version = int(doc.data["nnspec"])  # valid: one of LOADED_VERSIONS (1.0 read as 1)
     return spec

@@ -118,6 +118,8 @@ def dictionary() -> str:
         "float64",
         "Normal",
         "Uniform",
+        "y'",  # NNC's prime in a name, and a quote YAML gives meaning to at a scalar's start
+        "W: {input: ",  # a parameter given by a layer
         *YAML_TOKENS,
     }
     for entry in layer_types().values():

@@ -23,19 +23,17 @@ Each NNabla-engine project is taken through three stages, each only if the one b
             reported as left out (not gated on validate: every project that imports is written back).
 
 Transformers-engine projects are counted apart: nnspec refuses them (they have no layers).
-Project files are larger than specs: the spec size limit is raised to 8 MiB for this script.
+Project files are read within their own size limit (NNSPEC_MAX_PROJECT_SIZE, 8 MiB by default).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 from collections import Counter
 from pathlib import Path
 
-os.environ.setdefault("NNSPEC_MAX_SPEC_SIZE", "8M")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the nnspec of this checkout
 
 from nnspec.core.diagnostics import ERROR, SpecError, UsageError  # noqa: E402

@@ -3009,6 +3009,24 @@ def nnc_projects(rng: random.Random) -> Iterator[Case]:
             expect,
             said=machine_located if machine and not transformers else None,
         )
+    # A project over its own size limit (NNSPEC_MAX_PROJECT_SIZE, 8 MiB: larger than a spec's), refused
+    # before it is read; the limit raised, the same file is read.
+    from nnspec.files.limits import PROJECT_TEXT
+
+    for size in [PROJECT_TEXT.default + 1, 2**30]:
+
+        def huge(path: Path, size: int = size) -> None:
+            with open(path, "wb") as handle:
+                handle.write(b"[Engine]\nSDeepEngineType=NNabla\n")
+                handle.truncate(size)  # the rest sparse: a large file costs no disk
+
+        yield Case(
+            "NNC projects (.sdcproj)",
+            f"{size:,} bytes",
+            ["validate", PROJECT],
+            {PROJECT: huge},
+            usage_error(PROJECT, "NNSPEC_MAX_PROJECT_SIZE"),
+        )
 
 
 # --- nnabla's .nntxt and .nnp -----------------------------------------------------------------

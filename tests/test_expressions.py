@@ -336,11 +336,23 @@ def test_argument_values_are_checked_against_their_type(kind, good, bad):
 def test_an_invalid_argument_is_reported_once_where_it_is_declared():
     with pytest.raises(SpecError) as caught:
         nnspec.loads(
-            "nnspec: 1\narguments:\n  Maps: {type: PInt, value: 0}\nlayers:\n"
+            "nnspec: 1\narguments:\n  Maps: {type: PInt, value: [2]}\nlayers:\n"
             "  - {name: x, type: Input, size: [3]}\n  - {name: fc, type: Affine, out_shape: =Maps}\n"
         )
     (diagnostic,) = caught.value.diagnostics
     assert (diagnostic.line, diagnostic.code) == (3, codes.INVALID_VALUE)
+
+
+def test_a_number_outside_its_argument_type_is_used_as_written_and_judged_where_used():
+    """NNC does not check an argument's type: PInt 0 is a warning at the argument, and 0 an error
+    where a positive integer is needed."""
+    with pytest.raises(SpecError) as caught:
+        nnspec.loads(
+            "nnspec: 1\narguments:\n  Maps: {type: PInt, value: 0}\nlayers:\n"
+            "  - {name: x, type: Input, size: [3]}\n  - {name: fc, type: Affine, out_shape: =Maps}\n"
+        )
+    found = [(d.line, d.severity, d.code) for d in caught.value.diagnostics]
+    assert found == [(3, "warning", codes.ARGUMENT_TYPE), (6, "error", codes.INVALID_VALUE)]
 
 
 def test_the_spec_keeps_its_arguments():

@@ -130,12 +130,12 @@ def test_nncs_forms_names_and_order_are_read(tmp_path: Path) -> None:
     """NNC's `shape: { dim:-1 ... }`, functions written before the ones they read, `y'` named."""
     document = read_spec(write(tmp_path, NNC_STYLE))
     data = document.data
-    assert [layer["name"] for layer in data["layers"]] == ["Input", "y_prime", "Affine"]
+    assert [layer["name"] for layer in data["layers"]] == ["Input", "y'", "Affine"]
     assert data["layers"][0] == {"name": "Input", "type": "Input", "size": [4], "dataset": "x"}
     assert data["layers"][1]["input"] == "Affine" and data["layers"][1]["axis"] == 0
     assert data["layers"][2]["out_shape"] == 3 and data["layers"][2]["with_bias"] is False
-    assert data["outputs"] == ["y_prime"]
-    assert "y' -> y_prime" in data["description"]
+    assert data["outputs"] == ["y'"]
+    assert "Names changed" not in data["description"]  # NNC's y' kept as it is
     assert document.source_map.locate(("layers", 2, "type")) == (17, 5)
     spec = nnspec.load(str(tmp_path / "net.nntxt"))
     assert spec.layers["Affine"].parameter_key("W") == "Affine/affine/W"
@@ -212,7 +212,7 @@ def test_other_networks_are_named_networks(tmp_path: Path) -> None:
     data = read_spec(write(tmp_path, second + NNC_STYLE)).data
     assert data["name"] == "MainRuntime" and list(data["networks"]) == ["Main"]
     spec = nnspec.load(str(tmp_path / "net.nntxt"), network="Main")
-    assert "y_prime" in spec.layers
+    assert "y'" in spec.layers
 
 
 # --- .nnp archives -------------------------------------------------------------------------------
@@ -281,7 +281,7 @@ def test_the_nnp_size_limit_is_its_own(tmp_path: Path, monkeypatch: pytest.Monke
     assert main(["validate", str(path)]) == 2
     assert "an .nnp may hold 100 bytes" in capsys.readouterr().err
     monkeypatch.setenv("NNSPEC_MAX_NNP_SIZE", "1M")
-    monkeypatch.setenv("NNSPEC_MAX_SPEC_SIZE", "1K")  # the network's text is a text spec
+    monkeypatch.setenv("NNSPEC_MAX_PROJECT_SIZE", "1K")  # the network's text is bounded as an .nntxt is
     assert main(["validate", str(path)]) == 2
     assert "member network.nntxt declares" in capsys.readouterr().err
 

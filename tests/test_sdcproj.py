@@ -61,7 +61,7 @@ def test_lenet_reads_as_the_spec_written_by_hand():
         "Convolution",
         "MaxPooling",
         "Affine",
-        "y_prime",
+        "y'",
         "CategoricalCrossEntropy",
         "Tanh",
     ]
@@ -106,7 +106,7 @@ def test_lenet_validates_with_notes_only():
     notes = [d for d in found if d.code == "nnc-import"]
     assert {d.severity for d in notes} == {"info"}
     said = " ".join(d.message for d in notes)
-    assert "y' is written y_prime" in said
+    assert "y'" not in said  # NNC's name kept, unremarked
     assert "Comment" not in said and "Executor" not in said  # kept: comments:, project: (tests/test_nnc_project.py)
 
 
@@ -116,10 +116,10 @@ def test_lenet_runs_as_the_yaml_spec(tmp_path):
     from_project = nnspec.run(str(LENET), {"x": x})
     by_hand = nnspec.run(str(FIXTURES / "lenet.yaml"), {"x": x})
     assert from_project.view == by_hand.view == "runtime"
-    assert list(from_project.outputs) == ["y_prime"]
-    np.testing.assert_array_equal(from_project.outputs["y_prime"], by_hand.outputs["y_prime"])
+    assert list(from_project.outputs) == ["y'"]
+    np.testing.assert_array_equal(from_project.outputs["y'"], by_hand.outputs["y'"])
     # and the network computes what a hand formula does: softmax rows sum to 1
-    np.testing.assert_allclose(from_project.outputs["y_prime"].sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(from_project.outputs["y'"].sum(axis=1), 1.0, rtol=1e-6)
 
 
 def test_lenet_graph_is_the_yaml_specs():
@@ -328,10 +328,13 @@ def test_datasets_and_executors_fill_the_project_section_at_their_lines(tmp_path
     assert not [d for d in found if "ImageNormalization=0" in d.message]  # no note: nnspec honours it now
 
 
-def test_link_into_a_parameter_pin_is_refused(tmp_path):
+def test_link_into_a_parameter_pin_gives_the_parameter(tmp_path):
+    """Affine's only link moved into its W pin: W is Tanh's output (tests/test_fed_parameters.py), and
+    the Affine, left without an input, is reported."""
     path = bad(tmp_path, "DestLayerID=4\nDestPinIndex=0", "DestLayerID=4\nDestPinIndex=1")
-    [error] = errors(path)
-    assert "into parameter W of layer 'Affine'" in error.message and error.line == line_of(path, "DestPinIndex=1") - 1
+    affine = next(layer for layer in read_spec(path).data["layers"] if layer["name"] == "Affine")
+    assert affine["W"] == {"input": "Tanh"}
+    assert errors(path)[0].line == line_of(path, "[Layer_3]")
 
 
 def test_pre_commit_has_a_hook_for_nnc_projects():

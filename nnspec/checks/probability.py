@@ -10,6 +10,7 @@ import numpy as np
 
 from ..core.estimate import Estimate, drawn_along_axis
 from ..core.numbers import format_number, format_share
+from ..core.printable import quoted_name
 from .check import Context, Probe, _expected_span, _span
 from .measures import CERTAIN, DISTRIBUTIONS, MAX_SPREAD, NOT_BINARY, OUTSIDE, VALUES, WITH_ZEROS
 
@@ -84,7 +85,8 @@ def _predict_binary_target(layer: Layer, pin: str, source: str, t: Estimate) -> 
     if 0 <= low and high <= 1:
         return None
     return (
-        f"{layer.title}: its target {pin}, the output of layer '{source}', is expected to {_expected_span(t)} and "
+        f"{layer.title}: its target {pin}, the output of layer {quoted_name(source)}, is expected to "
+        f"{_expected_span(t)} and "
         f"reach {format_number(low)}..{format_number(high)}, so some target values are neither 0 nor 1 "
         "(NNC's rule for this layer): feed it a 0/1 layer such as GreaterEqualScalar"
     )

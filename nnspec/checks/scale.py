@@ -12,6 +12,7 @@ import numpy as np
 from ..core.diagnostics import INFO, WARNING
 from ..core.estimate import Estimate
 from ..core.numbers import format_number
+from ..core.printable import quoted_name
 from .check import Context, Finding, Probe, _inherits_nonfinite
 from .measures import SUM_SQUARES, SUM_VALUES, VALUES
 
@@ -81,7 +82,8 @@ def _scale_drift_run(
     message = (
         f"std {'grows' if per_layer > 1 else 'shrinks'} x{format_number(per_layer, 3)} per layer over the "
         f"{len(run)} layers "
-        f"{', '.join(names)}: from {format_number(before.std)} into '{first.name}' to {format_number(after.std)} "
+        f"{', '.join(names)}: from {format_number(before.std)} into {quoted_name(first.name)} to "
+        f"{format_number(after.std)} "
         f"out of '{last.name}', "
         f"values up to {format_number(after.max_abs, 3)}"
         + (f", past {format_number(limit, 3)}, where their squares overflow {spec.dtype}" if reached else "")

@@ -84,13 +84,19 @@ UNKNOWN_PROPERTY = _code("unknown-property", "schema", "a property the layer typ
 UNKNOWN_TYPE = _code("unknown-type", "schema", "an unknown layer type")
 UNKNOWN_CHECK = _code("unknown-check", "schema", "an unknown range check id, or one that does not apply to the layer")
 INVALID_VALUE = _code("invalid-value", "schema", "a value of the wrong type or out of its range")
+ARGUMENT_TYPE = _code(
+    "argument-type",
+    "schema",
+    "a warning: an argument's number outside its NNC type (0.6 for a PInt); NNC does not check argument types, "
+    "so the value is used as written",
+)
 EXPRESSION_SYNTAX = _code(
     "expression-syntax", "schema", "a property expression (=...) that does not parse, or is too long or deep"
 )
 NNC_IMPORT = _code(
     "nnc-import",
     "schema",
-    "a note on how an NNC project was read: a name renamed, or what nnspec's spec has no place for, left out",
+    "a note on how an NNC project was read: what nnspec's spec has no place for, left out",
 )
 
 NNC_EXPORT = _code(

@@ -57,6 +57,11 @@ def printable(text: str) -> str:
     return break_commands(_escape_characters(text))
 
 
+def quoted_name(name: str) -> str:
+    """A name as messages quote it: 'fc1', or "y'" for one holding NNC's prime (not 'y'')."""
+    return f'"{name}"' if "'" in name else f"'{name}'"
+
+
 def break_commands(text: str) -> str:
     """``text`` (in which every backslash starts an escape) with ``::`` and ``##[`` broken up:
     the first ':' of each '::' written ``\\x3a``, the first '#' of each '##[' written ``\\x23``."""

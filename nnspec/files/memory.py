@@ -68,7 +68,7 @@ class Footprint:
         shapes = {
             layer.parameter_key(name): shape
             for layer in spec.layers.values()
-            for name, shape in layer.parameter_shapes.items()
+            for name, shape in layer.stored_parameter_shapes.items()
         }
         sizes = [prod(layer.inferred_shape) for layer in spec.layers.values()]
         return cls(

@@ -11,7 +11,7 @@ so the archive is checked from its directory before any member is inflated:
   no control character), none twice, stored or deflated only (what Python's zipfile writes);
 - each member's declared size at most ``MAX_RATIO`` times its compressed size (a zip bomb
   declares honest sizes for a tiny compressed stream; nnabla's members compress about 1.1 to 4 times);
-- the network text within the spec size limit (the limit every text spec has), and every
+- the network text within the size limit of an .nntxt (NNSPEC_MAX_PROJECT_SIZE), and every
   member read no further than its declared size: a member inflating past it is refused.
 
 Only the members nnspec uses are ever inflated: the network for the spec, the parameters for a run.

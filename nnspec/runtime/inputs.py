@@ -174,7 +174,7 @@ def read_array_file(path: str | Path, variable: str, max_memory: int | None = No
 
 
 # A cell of an NNC dataset CSV's header: a variable, a dimension (x__0), a label (y:label).
-_HEADER_CELL = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_]*(__\d+)?(:[^,]*)?\s*")
+_HEADER_CELL = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_']*(__\d+)?(:[^,]*)?\s*")
 _FIRST_LINE = 65536  # bytes of a CSV looked at for a header: more than any header of a few thousand columns
 
 

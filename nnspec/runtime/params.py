@@ -198,7 +198,8 @@ def resolve_parameters(
     errors: list[Diagnostic] = []
     for layer in spec.layers.values():
         result[layer.name] = {}
-        for name, shape in layer.parameter_shapes.items():
+        # a parameter a layer gives (W: {input: LAYER}) is that layer's output in each batch (runtime.plan)
+        for name, shape in layer.stored_parameter_shapes.items():
             key = layer.parameter_key(name)
             origin = ("layers", layer.index, name)
             if key not in by_key:  # layers sharing a scope share the array (validation checked the shapes)
@@ -247,8 +248,10 @@ def loaded_layers(spec: Spec, loaded: Loaded | None) -> frozenset[str]:
     return frozenset(
         layer.name
         for layer in spec.layers.values()
-        if layer.parameter_shapes
-        and (loaded is not None or all(layer.parameters[name].file is not None for name in layer.parameter_shapes))
+        if layer.stored_parameter_shapes
+        and (
+            loaded is not None or all(layer.parameters[name].file is not None for name in layer.stored_parameter_shapes)
+        )
     )
 
 

@@ -28,6 +28,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..checks.check import Check
+from ..core.diagnostics import NnspecError
+from ..core.printable import quoted_name
 from ..layers.catalog import Bound, Forward
 from ..spec.model import Layer, Spec, TargetSource
 
@@ -108,7 +110,7 @@ def make_plan(
     handed_over = {reads[name][0] for name in over}  # the outputs those layers may write over
     steps = [
         Step(
-            forward=spec.layers[name].type.forward,
+            forward=_forward(spec.layers[name]),
             bound=_bind(spec.layers[name], parameters[name]) if not statistics else None,
             props=spec.layers[name].props,
             params=parameters[name],
@@ -142,7 +144,46 @@ def _side_read(layer: Layer, pin: str, source: TargetSource) -> str:
 
 def _bind(layer: Layer, params: dict[str, np.ndarray]) -> Bound | None:
     bind = layer.type.bind
-    return bind(layer.props, params) if bind is not None else None
+    if bind is None or layer.fed_parameters():  # a parameter a layer gives changes with each batch
+        return None
+    return bind(layer.props, params)
+
+
+def _forward(layer: Layer) -> Forward:
+    """The layer type's forward; for a layer given a parameter by another layer (``W: {input: LAYER}``),
+    one that takes that layer's output from its reads (read as side inputs are, after its inputs) and
+    passes it on as the parameter."""
+    fed = layer.fed_parameters()
+    if not fed:
+        return layer.type.forward
+    forward, title = layer.type.forward, layer.title
+    first = len(layer.inputs)
+    at = {pin: first + k for k, pin in enumerate(layer.targets) if pin in fed}  # where each is read
+    kept = [k for k in range(first + len(layer.targets)) if k not in at.values()]
+
+    def with_fed_parameters(
+        inputs: Sequence[np.ndarray], props: Mapping[str, Any], params: Mapping[str, np.ndarray]
+    ) -> np.ndarray:
+        given = dict(params)
+        for pin, k in at.items():
+            given[pin] = batch_parameter(inputs[k], pin, title, fed[pin])
+        return forward([inputs[k] for k in kept], props, given)
+
+    return with_fed_parameters
+
+
+def batch_parameter(output: np.ndarray, pin: str, title: str, source: str) -> np.ndarray:
+    """A parameter's value from a layer's output for a batch: its first sample, the same in every
+    sample (a parameter has one value for the whole batch: a layer computed from data cannot be one)."""
+    value = output[0]
+    if len(output) > 1 and not np.array_equal(output, np.broadcast_to(value, output.shape), equal_nan=True):
+        raise NnspecError(
+            f"parameter {pin} of layer {title} is the output of layer {quoted_name(source)}, whose samples differ in "
+            "this batch: "
+            "a parameter has one value for every sample, so the layer giving it must not compute from data "
+            "(NNC feeds a parameter pin from a Parameter layer)"
+        )
+    return value
 
 
 def owns(output: np.ndarray, inputs: list[np.ndarray], params: Mapping[str, np.ndarray]) -> bool:

@@ -43,6 +43,7 @@ import networkx as nx
 
 from ..core import codes
 from ..core.diagnostics import Diagnostic, DiagnosticList
+from ..core.printable import quoted_name
 from ..layers.catalog import format_shape
 from ..layers.loop import REPEAT_END, REPEAT_START
 from .expressions import Unusable, Value
@@ -300,7 +301,8 @@ def _well_formed(
                 if reader not in repeat.body and reader != repeat.end.name:
                     reader_layer = layers[reader]
                     diagnostics.add(
-                        f"layer {reader_layer.title} reads '{source}', which is inside {repeat.title}, but does "
+                        f"layer {reader_layer.title} reads {quoted_name(source)}, which is inside {repeat.title}, "
+                        "but does "
                         f"not lead to '{repeat.end.name}': a repeat's layers are those on a path from its "
                         f"RepeatStart to its RepeatEnd; after the loop, read '{repeat.end.name}' (the last "
                         "iteration's value)",

@@ -35,7 +35,7 @@ from typing import Any
 import jsonschema
 
 from ..core import codes
-from ..core.diagnostics import DiagnosticList, show_value
+from ..core.diagnostics import WARNING, DiagnosticList, show_value
 from ..core.printable import printable
 from ..layers.catalog import INT_MAX, KINDS, Property, Shape, format_shape
 
@@ -586,6 +586,21 @@ def argument_problem(kind: str, value: Any) -> str:
     return "" if _scalar_fits(kind, value) else f"must be {_SCALAR_WORDS[kind]}"
 
 
+def used_as_written(kind: str, value: Any) -> bool:
+    """Whether a ``value`` that does not fit its integer type ``kind`` is still a number (or a list of
+    them) that NNC would use: NNC does not check an argument's type (its Type picks the editor's input
+    field only), and puts the value in place of the argument's name, so an Int, PInt or UInt argument
+    of 0.6 computes with 0.6 (synthetic_image_object_detection's ScoreThreshold). A warning, not an error."""
+    element = kind[: -len("Array")] if kind.endswith("Array") else kind
+    if element not in ("Int", "PInt", "UInt"):
+        return False
+    items = value if isinstance(value, list) and kind.endswith("Array") else [value]
+    return all(_scalar_fits("Float", item) for item in items)
+
+
+USED_AS_WRITTEN = "NNC does not check an argument's type, so nnspec uses the value as written, as NNC does"
+
+
 _SCALAR_WORDS = {
     "Int": "an integer",
     "PInt": "an integer >= 1",
@@ -613,13 +628,29 @@ def argument_value(argument: Argument) -> Value | Unusable:
         return Unusable("invalid", reported=True)
     if kind in ("Boolean", "BooleanOrMacro"):
         return bool(value)
+    if kind == "Text" and (number := number_in_text(value)) is not None:
+        return number  # NNC puts an argument's text in place of its name before it evaluates (nin's ConvMaps)
     if kind in ("Text", "File"):
-        return Unusable(f"of type {kind}: expressions compute with numbers and booleans")
+        return Unusable(f"of type {kind}: expressions compute with numbers and booleans (its text is no number)")
     if kind.endswith("Arrays"):
         return Unusable(f"of type {kind} (a list of lists): expressions compute with numbers and lists of them")
     if kind.endswith("Array"):
         return tuple(Fraction(item) for item in (value if isinstance(value, list) else [value]))
     return Fraction(value)
+
+
+# A number as a Text argument may hold it: digits bounded as a literal's are (MAX_EXPONENT_DIGITS).
+_EXPONENT = rf"([eE][-+]?\d{{1,{MAX_EXPONENT_DIGITS}}})?"
+_TEXT_NUMBER = re.compile(r"\s*[-+]?(\d{1,308}(\.\d{0,308})?|\.\d{1,308})" + _EXPONENT + r"\s*")
+
+
+def number_in_text(value: Any) -> Fraction | None:
+    """The number a Text argument's text spells (``96``, `` 0.5 ``, ``1e-3``), as NNC reads it where the
+    argument stands in arithmetic; None for any other text."""
+    if not isinstance(value, str) or not _TEXT_NUMBER.fullmatch(value):
+        return None
+    number = Fraction(value.strip())
+    return number if abs(number) <= MAX_MAGNITUDE else None
 
 
 def argument_values(arguments: Mapping[str, Argument]) -> dict[str, Value | Unusable]:
@@ -661,6 +692,15 @@ def read_arguments(data: Mapping[str, Any], diagnostics: DiagnosticList, at: tup
             )
             continue
         problem = argument_problem(entry["type"], entry["value"])
+        if problem and used_as_written(entry["type"], entry["value"]):
+            diagnostics.add(
+                f"argument '{name}' is of type {entry['type']}: its value {problem}; got "
+                f"{show_value(entry['value'])}: {USED_AS_WRITTEN}",
+                path + ("value",),
+                code=codes.ARGUMENT_TYPE,
+                severity=WARNING,
+            )
+            problem = ""
         if problem:
             diagnostics.add(
                 f"argument '{name}' is of type {entry['type']}: its value {problem}; got {show_value(entry['value'])}",

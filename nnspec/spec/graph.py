@@ -19,6 +19,7 @@ from ..checks.settings import problem as setting_problem
 from ..checks.table import all_checks, checks_for
 from ..core import codes
 from ..core.diagnostics import ERROR, Diagnostic, DiagnosticList
+from ..core.printable import quoted_name
 from ..core.suggest import Candidates
 from ..layers.catalog import Parameter, Property, ShapeError, Target, format_shape, layer_types
 from ..layers.generators import NO_GENERATOR
@@ -89,6 +90,7 @@ def resolve_layers(
         layer = Layer(name, layer_type, props, inputs, params, index, raw.get("checks", {}), targets)
         layer.expressions = expressions
         _second_operand(layer, raw, diagnostics)
+        _fed_parameters(layer, raw, diagnostics)
         layers[name] = layer
         previous = name
     for layer in layers.values():
@@ -362,14 +364,40 @@ def _second_operand(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticLi
         layer.targets[pin] = _target_source(target, config, OPERAND_GENERATOR)
 
 
-def _mixed_side_input(layer: Layer, pin: str, config: dict[str, Any], diagnostics: DiagnosticList) -> bool:
+def _fed_parameters(layer: Layer, raw: dict[str, Any], diagnostics: DiagnosticList) -> None:
+    """Parameters written ``W: {input: LAYER}`` (NNC's link into a parameter pin): the layer's output
+    gives the parameter's value, so the parameter is a side input read after the others
+    (Layer.fed_parameters); it comes from one place, so an initializer or file beside is an error."""
+    for param in layer.type.parameters:
+        config = raw.get(param.name)
+        if not isinstance(config, dict) or not isinstance(config.get("input"), str):
+            continue
+        if _mixed_side_input(layer, param.name, config, diagnostics, PARAMETER_SETTINGS):
+            continue
+        layer.targets[param.name] = TargetSource("", input=config["input"])
+
+
+# A parameter's own settings, which a parameter given by a layer has no use for (lrate_multiplier is
+# training's, and NNC keeps it for a linked pin).
+PARAMETER_SETTINGS = ("initializer", "multiplier", "file")
+SIDE_INPUT_SETTINGS = ("dataset", "generator", "generator_multiplier")
+
+
+def _mixed_side_input(
+    layer: Layer,
+    pin: str,
+    config: dict[str, Any],
+    diagnostics: DiagnosticList,
+    settings: tuple[str, ...] = SIDE_INPUT_SETTINGS,
+) -> bool:
     """Whether a side input names a layer and data or a generator too (reported: one way per pin)."""
-    others = [key for key in ("dataset", "generator", "generator_multiplier") if key in config]
+    others = [key for key in settings if key in config]
     if "input" not in config or not others:
         return False
+    kinds = "a layer, a data variable or a generator" if settings is SIDE_INPUT_SETTINGS else "a layer or its settings"
     diagnostics.add(
-        f"{pin} of layer {layer.title} comes from layer '{config['input']}' (input:) and also sets "
-        f"{', '.join(others)}: a side input comes from one place, a layer, a data variable or a generator",
+        f"{pin} of layer {layer.title} comes from layer {quoted_name(config['input'])} (input:) and also sets "
+        f"{', '.join(others)}: a side input comes from one place, {kinds}",
         ("layers", layer.index, pin),
         code=codes.INVALID_VALUE,
         at_key=True,
@@ -468,7 +496,7 @@ def _wire_one(
     if source not in written:
         index = index or Candidates(names)
         hint = diagnostics.suggestion(source, index, excluding=layer.name)
-        reads = f"reads '{source}'" if pin is None else f"reads '{source}' for {pin}"
+        reads = f"reads {quoted_name(source)}" + ("" if pin is None else f" for {pin}")
         diagnostics.add(
             f"layer {layer.title} {reads}, but no layer has that name{hint}",
             at,
@@ -582,6 +610,9 @@ def infer_shapes(
             layer.target_shapes = {t.name: tuple(t.shape(shapes, layer.props)) for t in layer.type.targets}
             if layer.type.operand in layer.targets:
                 layer.target_shapes[layer.type.operand] = shapes[-1]
+            for pin in layer.fed_parameters():  # a layer's output given as a parameter: of the parameter's shape
+                if pin in layer.parameter_shapes:
+                    layer.target_shapes[pin] = layer.parameter_shapes[pin]
             if len(layer.shape) > MAX_AXES:
                 raise ShapeError(
                     f"its output would have {len(layer.shape)} axes; nnspec takes at most {MAX_AXES} (numpy's limit "
@@ -601,7 +632,10 @@ def infer_shapes(
             _report_shape_error(layer, layers, exc, diagnostics)
             continue
         _check_side_shapes(layer, layers, diagnostics)
+        fed = layer.fed_parameters()
         for parameter, shape in layer.parameter_shapes.items():
+            if parameter in fed:
+                continue  # no stored parameter: nothing to share
             key = layer.parameter_key(parameter)
             first_shape, first = shared.setdefault(key, (shape, layer))
             if first_shape != shape:

@@ -5,8 +5,9 @@ Only plain YAML is accepted: mappings with text keys, sequences, and scalars
 events in one pass, and anchors, aliases, explicit tags and merge keys are refused
 as they come, so an alias bomb is never expanded and no tag can construct an object.
 Duplicate keys are errors, not silently overwritten; nesting is bounded; and a spec
-file is read only up to a size limit (MAX_SPEC_BYTES, or NNSPEC_MAX_SPEC_SIZE), so no
-file (not even /dev/zero) can make loading run on or fill the memory.
+file is read only up to a size limit (MAX_SPEC_BYTES, or NNSPEC_MAX_SPEC_SIZE; an NNC project's or
+nnabla network text's own, nnspec.files.limits), so no file (not even /dev/zero) can make loading run
+on or fill the memory.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ import yaml
 
 from ..core import codes
 from ..core.diagnostics import Diagnostic, SpecError, UsageError, show_value
-from ..files.memory import parse_size
+from ..files.limits import SPEC_TEXT, TextLimit
 
 # libyaml's C parser where installed (it is in the PyPI wheels); the pure-Python one otherwise.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_DEPTH = 64
-MAX_SPEC_BYTES = 2**17  # 128 KiB; a thousand-layer spec takes about 60, and the largest validate within a second
-SIZE_VARIABLE = "NNSPEC_MAX_SPEC_SIZE"
+MAX_SPEC_BYTES = SPEC_TEXT.default  # 128 KiB
+SIZE_VARIABLE = SPEC_TEXT.variable
 _PLAIN_TAGS = {"tag:yaml.org,2002:" + name for name in ("str", "int", "float", "bool", "null", "seq", "map")}
 # Scalars the constructor turns into numbers, booleans or null; every other scalar stays text.
 _CONSTRUCTED = {"tag:yaml.org,2002:" + name for name in ("int", "float", "bool", "null")}
@@ -89,13 +90,7 @@ class Document:
 
 def spec_size_limit() -> int:
     """The largest spec file read, in bytes: MAX_SPEC_BYTES, or NNSPEC_MAX_SPEC_SIZE (e.g. 8M)."""
-    setting = os.environ.get(SIZE_VARIABLE, "").strip()
-    if not setting:
-        return MAX_SPEC_BYTES
-    try:
-        return parse_size(setting)
-    except ValueError as exc:
-        raise UsageError(f"{SIZE_VARIABLE}: {exc}") from None
+    return SPEC_TEXT.bytes()
 
 
 def read_text(path: str | Path) -> str:
@@ -103,9 +98,10 @@ def read_text(path: str | Path) -> str:
     return decode(read_bytes(path), str(path))
 
 
-def read_bytes(path: str | Path) -> bytes:
-    """A spec file's bytes, within the spec size limit; an unreadable or oversized file is a usage error."""
-    return _read_bounded(Path(path), spec_size_limit())
+def read_bytes(path: str | Path, limit: TextLimit = SPEC_TEXT) -> bytes:
+    """A spec file's bytes, within ``limit`` (its format's: a spec's by default); an unreadable or
+    oversized file is a usage error."""
+    return _read_bounded(Path(path), limit)
 
 
 def decode(raw: bytes, file: str = "<spec>") -> str:
@@ -120,12 +116,13 @@ def decode(raw: bytes, file: str = "<spec>") -> str:
         raise SpecError([_at(file, line, column, message, codes.ENCODING)]) from None
 
 
-def _read_bounded(path: Path, limit: int) -> bytes:
-    """At most ``limit`` bytes of ``path``: a larger regular file is refused before it is read,
+def _read_bounded(path: Path, bound: TextLimit) -> bytes:
+    """At most ``bound``'s bytes of ``path``: a larger regular file is refused before it is read,
     and anything else (a pipe, a device) is read no further than one byte past the limit.
 
     The file is opened without blocking, so that a named pipe nobody writes to reads as empty
     instead of waiting forever, then read blocking (a pipe being written is read to its end)."""
+    limit = bound.bytes()
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
@@ -137,7 +134,7 @@ def _read_bounded(path: Path, limit: int) -> bytes:
         if stat.S_ISDIR(status.st_mode):
             raise UsageError(f"{path}: is a directory, not a spec file")
         if stat.S_ISREG(status.st_mode) and status.st_size > limit:
-            raise UsageError(_too_large(path, f"{status.st_size:,} bytes", limit))
+            raise UsageError(bound.refusal(path, f"{status.st_size:,} bytes", limit))
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         with open(fd, "rb", closefd=False) as handle:
@@ -147,16 +144,8 @@ def _read_bounded(path: Path, limit: int) -> bytes:
     finally:
         os.close(fd)
     if len(raw) > limit:
-        raise UsageError(_too_large(path, "longer than that", limit))
+        raise UsageError(bound.refusal(path, "longer than that", limit))
     return raw
-
-
-def _too_large(path: Path, size: str, limit: int) -> str:
-    return (
-        f"{path}: a spec file may hold {limit:,} bytes; this one is {size}: put large data in "
-        f"files (--input, --dataset) rather than under data:, or raise the limit with {SIZE_VARIABLE}=SIZE "
-        "(e.g. 8M)"
-    )
 
 
 def _encoding_hint(raw: bytes) -> str:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import networkx as nx
 
 from ..core.diagnostics import Diagnostic
+from ..core.printable import quoted_name
 from ..files.confine import Confinement
 from ..layers.catalog import LayerType, Shape
 from ..layers.generators import NO_GENERATOR
@@ -91,8 +92,21 @@ class Layer:
         return len(self.inputs) + (self.type.operand is not None and self.type.operand in self.targets)
 
     def side_inputs(self) -> dict[str, str]:
-        """The layers feeding its side inputs, by pin (``T: {input: layer}``)."""
+        """The layers feeding its side inputs, by pin (``T: {input: layer}``), parameters given by a
+        layer's output included (``W: {input: layer}``)."""
         return {pin: source.input for pin, source in self.targets.items() if source.input is not None}
+
+    @property
+    def stored_parameter_shapes(self) -> dict[str, Shape]:
+        """``parameter_shapes`` but those another layer gives: the parameters a run draws or loads."""
+        fed = self.fed_parameters()
+        return {name: shape for name, shape in self.parameter_shapes.items() if name not in fed}
+
+    def fed_parameters(self) -> dict[str, str]:
+        """The parameters another layer's output gives, by name (``W: {input: layer}``: NNC's link into
+        a parameter pin). Kept among ``targets`` (after the layer type's own), so that the graph, repeat
+        copies, units and a run's plan treat the link as any side input's: an edge, a read."""
+        return {pin: source.input for pin, source in self.targets.items() if pin in self.parameters and source.input}
 
     @property
     def inferred_shape(self) -> Shape:
@@ -103,8 +117,8 @@ class Layer:
 
     @property
     def title(self) -> str:
-        """How messages name the layer: 'fc1' (Affine)."""
-        return f"'{self.name}' ({self.type.name})"
+        """How messages name the layer: 'fc1' (Affine), "y'" (Softmax)."""
+        return f"{quoted_name(self.name)} ({self.type.name})"
 
     @property
     def parameter_scope(self) -> str:
@@ -245,7 +259,8 @@ class Spec:
     # The edges that carry a value from one step of a recurrent loop to the next, through a Delay
     # (nnspec.spec.recurrence): (the input's copy at step t-1, the reader's copy at step t).
     delayed: frozenset[tuple[str, str]] = frozenset()
-    # What the file's reader left out (info diagnostics: an NNC project's settings nnspec has no place for)
+    # What the file's reader left out (info diagnostics: an NNC project's settings nnspec has no place for),
+    # and validation's warnings about a valid spec (an argument outside its type, used as written)
     notes: tuple[Diagnostic, ...] = ()
     # A spec of an older format version, upgraded in memory when loaded (nnspec.spec.upgrade.as_current):
     # what its upgrade changed, which `validate` notes (empty: nothing, or a spec of the current version).

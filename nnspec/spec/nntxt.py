@@ -35,10 +35,11 @@ message in protobuf text (nnspec.spec.protobuf_text reads it). What it means in 
   recurrence (RecurrentInput, RecurrentOutput, Delay) is refused, not yet supported.
 - The executor's ``output_variable`` names the spec's ``outputs``.
 
-Names: nnabla and NNC allow characters nnspec's names do not (``y'``, ``@net/f``). A name nnspec
-refuses is mangled readably (``'`` -> ``_prime``, any other such character -> ``_``, a leading
-digit gets ``_``; a clash gets ``_2``, ``_3``), and the spec's ``description`` lists every name so
-changed, so a report's ``y_prime`` can be traced to the file's ``y'``.
+Names: NNC's ``'`` is kept (``y'``, as NNC names its runtime outputs: nnspec's names allow it after
+the first character), but nnabla allows characters nnspec's names do not (``@net/f``). A name nnspec
+refuses is mangled readably (any such character -> ``_``, a leading digit or ``'`` gets ``_``; a
+clash gets ``_2``, ``_3``), and the spec's ``description`` lists every name so changed, so a
+report's ``_net_f`` can be traced to the file's ``@net/f``.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ if TYPE_CHECKING:
     from ..layers.catalog import LayerType
 
 RECURRENCE = ("RecurrentInput", "RecurrentOutput", "Delay")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")  # nnspec's layer names (schema.NAME_PATTERN)
 _RENAMED = {
     "pad": "padding",
     "stride": "strides",
@@ -113,13 +114,13 @@ class _BadDim(Exception):
 
 def read_nnp(path: str) -> Document:
     """The network of an .nnp archive (nnspec.files.nnpfile checks the archive first), its text
-    within the spec size limit as any text spec's. Diagnostics name the .nnp and count lines in its
+    within the size limit of an .nntxt (NNSPEC_MAX_PROJECT_SIZE). Diagnostics name the .nnp and count lines in its
     network member (``model.nnp:12:5`` is line 12 of its network.nntxt)."""
+    from ..files.limits import PROJECT_TEXT
     from ..files.nnpfile import open_nnp
-    from .loader import spec_size_limit
 
     archive = open_nnp(path)
-    return read(archive.read(archive.network_name(), spec_size_limit()), path)
+    return read(archive.read(archive.network_name(), PROJECT_TEXT.bytes()), path)
 
 
 def _listed(value: Any) -> list:
@@ -161,8 +162,8 @@ class _Reader:
         """``original`` as an nnspec name, distinct from ``taken`` (and added to it)."""
         name = original
         if not _NAME.fullmatch(name):
-            name = re.sub(r"[^A-Za-z0-9_]", "_", name.replace("'", "_prime")) or "_"
-            if name[0].isdigit():
+            name = re.sub(r"[^A-Za-z0-9_']", "_", name) or "_"
+            if not _NAME.match(name):  # a leading digit or '
                 name = "_" + name
         base, count = name, 1
         while name in taken:

@@ -4,8 +4,9 @@ One table, ``FORMATS``, that every command reading a spec file goes through (``r
 ``nnspec convert`` picks its writer from (``writer_for``), and that the help and the error for an
 unknown suffix name their suffixes from. A format is its suffixes, a reader and optionally a writer:
 
-- the reader takes the file's bytes (already read, within the spec size limit, by ``read_spec``: every
-  format gets the same bound on what a file may make nnspec read) and gives a ``loader.Document``,
+- the reader takes the file's bytes (already read by ``read_spec`` within the format's size limit:
+  a spec's, NNSPEC_MAX_SPEC_SIZE, or the larger one of the files NNC and nnabla write,
+  NNSPEC_MAX_PROJECT_SIZE; nnspec.files.limits) and gives a ``loader.Document``,
   plain data plus the source map that locates every diagnostic, as the YAML loader does;
 - the writer takes plain spec data and gives text that its reader reads back to the same data;
 - a format that cannot hold all of a spec (an NNC project has no ``data:`` or ``checks:``) has a
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.diagnostics import UsageError
+from ..files.limits import PROJECT_TEXT, SPEC_TEXT, TextLimit
 
 # The readers and writers import the loader (PyYAML) and resolved.py (numpy, the catalog) when first
 # called, not here: the CLI reads this table for its help, and `nnspec --help` or `nnspec layers`
@@ -49,8 +51,9 @@ class SpecFormat:
     suffixes: tuple[str, ...]  # lower case, with the dot; the first is the one suggested
     read: Reader
     write: Writer | None = None  # None: nnspec reads this format but does not write it
+    size: TextLimit = SPEC_TEXT  # the largest file read
     # A binary container read from its path under limits of its own (an .nnp: a zip whose parameters
-    # may be far larger than a text spec), instead of its bytes under the spec size limit.
+    # may be far larger than a text spec), instead of its bytes under a text size limit.
     read_file: Callable[[str], Document] | None = None
     # nnabla's formats are written from the validated spec as it runs (expanded, one view: see
     # nnspec.spec.nntxt_writer), not from its data; ``archive``: an .nnp, the network and its parameters.
@@ -141,8 +144,12 @@ FORMATS: tuple[SpecFormat, ...] = (
     SpecFormat("YAML", (".yaml", ".yml"), _read_yaml, _write_yaml),
     SpecFormat("JSON", (".json",), _read_yaml, _write_json),
     # read by nnspec.spec.sdcproj, written by nnspec.spec.sdcproj_write
-    SpecFormat("NNC project", (".sdcproj",), _read_sdcproj, _write_sdcproj, prepare=_prepare_sdcproj),
-    SpecFormat("nnabla protobuf text", (".nntxt", ".prototxt"), _read_nntxt, write_network=_write_nntxt),
+    SpecFormat(
+        "NNC project", (".sdcproj",), _read_sdcproj, _write_sdcproj, size=PROJECT_TEXT, prepare=_prepare_sdcproj
+    ),
+    SpecFormat(
+        "nnabla protobuf text", (".nntxt", ".prototxt"), _read_nntxt, size=PROJECT_TEXT, write_network=_write_nntxt
+    ),
     SpecFormat(
         "nnabla archive", (".nnp",), _read_nnp_bytes, read_file=_read_nnp, write_network=_write_nntxt, archive=True
     ),
@@ -186,7 +193,7 @@ def read_spec(path: str | Path) -> Document:
     form = format_of(path)
     if form.read_file is not None:
         return form.read_file(str(path))
-    return form.read(read_bytes(path), str(path))
+    return form.read(read_bytes(path, form.size), str(path))
 
 
 def writer_for(path: str | Path) -> SpecFormat:

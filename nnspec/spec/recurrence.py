@@ -42,6 +42,7 @@ import networkx as nx
 
 from ..core import codes
 from ..core.diagnostics import DiagnosticList
+from ..core.printable import quoted_name
 from ..layers.catalog import LayerType, format_shape, layer_types
 from ..layers.loop import (
     DELAY,
@@ -374,7 +375,8 @@ def _delays_inside(loops: list[Loop], layers: Mapping[str, Layer], diagnostics: 
         source = layer.inputs[0]
         if loop is None or (source not in loop.body and source != loop.start.name):
             diagnostics.add(
-                f"Delay {layer.title} reads '{source}', which is not in a recurrent loop with it: a Delay gives "
+                f"Delay {layer.title} reads {quoted_name(source)}, which is not in a recurrent loop with it: "
+                "a Delay gives "
                 "the value its input had at the step before, so it and its input must lie on a path from a "
                 "RecurrentInput to its RecurrentOutput",
                 ("layers", layer.index, "input"),
@@ -410,7 +412,8 @@ def _read_only_inside(
                 if layers[reader].type is DELAY:  # a Delay that reads it but leads nowhere: reported there
                     continue
                 diagnostics.add(
-                    f"layer {layers[reader].title} reads '{source}', which is inside {loop.title}, but does not "
+                    f"layer {layers[reader].title} reads {quoted_name(source)}, which is inside {loop.title}, "
+                    "but does not "
                     f"lead to '{loop.end.name}': a loop's layers run once per step; after the loop, read "
                     f"'{loop.end.name}' (every step's value)",
                     _reading(layers[reader], source),

@@ -144,7 +144,7 @@ def resolved_text(spec: Spec) -> str:
     return header + _with_expression_values(dump_yaml(resolved_data(spec)), spec)
 
 
-_LAYER_START = re.compile(r"  - name: (?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
+_LAYER_START = re.compile(r"  - name: (?P<name>[A-Za-z_][A-Za-z0-9_']*)$")
 _LAYER_KEY = re.compile(r"    (?P<key>[a-z_]+): ")
 
 
@@ -259,9 +259,10 @@ def _layer_data(layer: Layer, directory: Path) -> dict[str, Any]:
             entry[prop.name] = layer.expressions[prop.name].written  # its value: a comment (resolved_text)
         elif value is not None:
             entry[prop.name] = _plain(value)
+    fed = layer.fed_parameters()
     for param in layer.type.parameters:
-        if not param.enabled(layer.props):
-            continue
+        if not param.enabled(layer.props) or param.name in fed:
+            continue  # a parameter a layer gives is written {input: LAYER} with the side inputs, below
         source = layer.parameters[param.name]
         if source.file is not None:
             entry[param.name] = _FlowMap(file=_relative(source.file, directory))

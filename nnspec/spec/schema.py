@@ -23,11 +23,18 @@ FORMAT_VERSION = 2
 # memory when loaded (nnspec.spec.upgrade.as_current), so it keeps its meaning; version 0 (synthetic,
 # never released) needs `nnspec upgrade`.
 LOADED_VERSIONS = (1, 2)
-NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+# A layer's name (and a data variable's): a letter or _, then letters, digits, _ and NNC's prime, ',
+# as NNC names its runtime outputs (y', y'_Affine). NNC's editor keeps ' anywhere in a name, but writes
+# it after a name only; a leading ' would open a quoted YAML scalar (name: 'y is no YAML), and a name
+# starts with a letter or _ as before (docs/spec.md, Names).
+NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_']*$"
+# An argument's or a network's name: an identifier, as expressions read arguments (=DropP) and
+# NNC's argument names are (its editor refuses any other character in them, ' aside).
+IDENTIFIER_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 # A layer of the expanded network: a written name, or a copy of one made by a repeat (Conv_5[0], Conv_5[1][2]),
 # by a unit (FireModule_3/Squeeze, Fire[0]/Conv[1]), by a recurrent loop (Tanh_RecurrentInput[3]) or by an
 # LSTM, whose layers are its unit's under its name (LSTM/Tanh_LSTM[3]).
-EXPANDED_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*(\\[[0-9]+\\])*(/[A-Za-z_][A-Za-z0-9_]*(\\[[0-9]+\\])*)*$"
+EXPANDED_NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_']*(\\[[0-9]+\\])*(/[A-Za-z_][A-Za-z0-9_']*(\\[[0-9]+\\])*)*$"
 DTYPES = ("float32", "float64")
 LAYER_KEYS = (
     "name",
@@ -178,7 +185,7 @@ def _arguments_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "description": "NNC's Argument layers: named, typed values that expressions (=...) read.",
-        "propertyNames": {"pattern": NAME_PATTERN},
+        "propertyNames": {"pattern": IDENTIFIER_PATTERN},
         "additionalProperties": {
             "type": "object",
             "required": ["type", "value"],
@@ -206,7 +213,7 @@ def _networks_schema() -> dict[str, Any]:
         "type": "object",
         "description": "Named networks beside the main one (NNC's network tabs): run one with --network NAME, or "
         "call it from a Unit layer (network: NAME).",
-        "propertyNames": {"pattern": NAME_PATTERN},
+        "propertyNames": {"pattern": IDENTIFIER_PATTERN},
         "additionalProperties": {
             "type": "object",
             "required": ["layers"],
@@ -274,7 +281,7 @@ def _unit_keys() -> dict[str, Any]:
             "type": "object",
             "description": "Values of the called network's arguments: a literal of the argument's type, or an "
             "expression (=...) of this layer's input (Input[k]) and the caller's arguments.",
-            "propertyNames": {"pattern": NAME_PATTERN},
+            "propertyNames": {"pattern": IDENTIFIER_PATTERN},
             "additionalProperties": value,
         },
         "parameters": {
@@ -283,7 +290,7 @@ def _unit_keys() -> dict[str, Any]:
             "propertyNames": {"pattern": NAME_PATTERN},
             "additionalProperties": {"type": "object", "additionalProperties": setting},
         },
-        "network": {"type": "string", "pattern": NAME_PATTERN, "description": "The network it runs (networks:)."},
+        "network": {"type": "string", "pattern": IDENTIFIER_PATTERN, "description": "The network it runs (networks:)."},
     }
 
 
@@ -399,6 +406,10 @@ def _parameter_schema(param: Parameter) -> dict[str, Any]:
                 "description": "NNC's LRateMultiplier: the scale of the learning rate for this parameter in "
                 "training. Kept for round trips with NNC; a run does not train, so it changes nothing here.",
             },
+            "input": _layer_name(
+                "The layer whose output is this parameter (NNC's link into the parameter's pin), instead of an "
+                "initializer or file: of the parameter's shape, the same for every sample of a batch."
+            ),
         },
     }
 

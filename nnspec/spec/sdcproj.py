@@ -1,8 +1,8 @@
 """NNC's project files (.sdcproj) read as specs: the INI-like text NNC writes, mapped onto nnspec.
 
-A project is untrusted input like a spec: it is read within the spec size limit (by readers.read_spec),
-its counts are bounded, and every value it gives lands in plain spec data whose source map points at
-the line and column of the .sdcproj it came from, so that validation's errors read
+A project is untrusted input like a spec: it is read within its own size limit (by readers.read_spec:
+NNSPEC_MAX_PROJECT_SIZE, 8 MiB), its counts are bounded, and every value it gives lands in plain spec
+data whose source map points at the line and column of the .sdcproj it came from, so that validation's errors read
 ``LeNet.sdcproj:57:18: error: ...`` in every output format. Nothing in it is executed: expressions
 become nnspec's ``=...`` text, which nnspec.spec.expressions parses with its own parser.
 
@@ -14,7 +14,7 @@ The grammar (docs/nnc.md; NNC's own files are the reference): ``[Section]`` line
   the project's first executor evaluates is ``layers:`` (NNC's derived ``MainRuntime`` and
   ``MainValidation`` are ``Main`` with ``view: runtime`` or ``validation``), every other under
   ``networks:``;
-- a layer's ``Name`` and ``Type`` as they are (a name with NNC's ``'``, ``y'``, as ``y_prime``),
+- a layer's ``Name`` and ``Type`` as they are (NNC's ``'`` too: ``y'``),
   its properties by the catalog's NNC names, values by the property's kind; macros NNC sets by
   default (``*Name``, ``*KernelShape``...) left to nnspec's defaults, which implement the same rules;
   argument references and expressions (``*DropP``, ``Input[0]*2``) as ``=DropP``, ``=Input[0]*2``;
@@ -54,7 +54,6 @@ MAX_PROPERTIES = 10_000
 
 ENGINE = "NNabla"
 MAIN = "Main"  # the network of a project without [Global] (NNC's ProjectConverter names it so)
-PRIME = "_prime"  # what NNC's ' in a layer name (y') becomes: nnspec's names are letters, digits and _
 # NNC's networks derived from Main (docs/nnc-projects, 2.11), and the nnspec view each is.
 DERIVED_VIEWS = {"Runtime": "runtime", "Validation": "validation"}
 
@@ -394,9 +393,8 @@ class _Project:
         arguments: dict[str, Any] = {}
         comments: list[dict[str, Any]] = []
         ids: dict[int, int] = {}  # NNC layer ID -> index in layers
-        taken: set[str] = set()
         for section in list(self._layer_sections(network)):
-            layer = self._layer(section, network, len(layers), arguments, callees, taken, comments)
+            layer = self._layer(section, network, len(layers), arguments, callees, comments)
             if layer is not None:
                 layer_id, body = layer
                 if layer_id in ids:
@@ -413,7 +411,6 @@ class _Project:
         index: int,
         arguments: dict[str, Any],
         callees: dict[str, dict[str, str]],
-        taken: set[str],
         comments: list[dict[str, Any]],
     ) -> tuple[int, dict[str, Any]] | None:
         """A layer section as (its ID, its spec mapping); None for what is no layer (an Argument, a
@@ -438,7 +435,7 @@ class _Project:
         path = (*network.path, "layers", index)
         self._at(path, section.line, 1)
         self._at((*path, "type"), kind.line, kind.column)
-        layer: dict[str, Any] = {"name": self._layer_name(name, taken, path), "type": kind.value}
+        layer: dict[str, Any] = {"name": self._layer_name(name, path), "type": kind.value}
         if kind.value == "Unit":
             self._unit(layer, props, path, callees)
         elif kind.value in self.catalog:
@@ -496,18 +493,10 @@ class _Project:
             position += [width, height]
         self._set(layer, path, "position", position, entries[0] or entries[1] or Entry("", "", section.line, 1))
 
-    def _layer_name(self, entry: Entry, taken: set[str], path: tuple) -> str:
-        """NNC's name, or for one with NNC's ' (y') its mangling, y_prime, noted; unique in the network."""
+    def _layer_name(self, entry: Entry, path: tuple) -> str:
+        """NNC's name as it is (y' too): one nnspec refuses is reported by validation, at its place."""
         self._at((*path, "name"), entry.line, entry.column)
-        name = entry.value
-        if "'" in name and _NAME.fullmatch(name.replace("'", "")):
-            mangled = name.replace("'", PRIME)
-            while mangled in taken:
-                mangled += "_"
-            self._note(f"NNC's layer name {name} is written {mangled} (a name holds letters, digits and _)", entry)
-            name = mangled
-        taken.add(name)
-        return name
+        return entry.value
 
     def _properties(self, section: Section, quiet: bool = False) -> dict[str, tuple[Entry, Entry]]:
         """NNC's properties of a layer section: name -> (its name entry, its value entry)."""
@@ -752,8 +741,10 @@ class _Project:
                 self._at((*path, "input"), *self.source_map.values[path])
 
     def _takes_no_input(self, layer: dict[str, Any]) -> bool:
+        """A type that reads data (Input, Parameter...), or one nnspec lacks, unlinked: validation
+        says the type is missing, not that an empty input: is wrong."""
         layer_type = self.catalog.get(layer["type"])
-        return layer_type is not None and layer_type.arity.most == 0
+        return layer_type is None or layer_type.arity.most == 0
 
     def _link(
         self, section: Section, layers: list[dict[str, Any]], ids: dict[int, int]
@@ -784,8 +775,10 @@ class _Project:
 
     def _side_link(self, layer: dict[str, Any], path: tuple, source: str, pin: int, entry: Entry) -> bool:
         """A link into pin k >= 1: the k-th of the layer's side pins (NNC's [InputSideConnector]:
-        its parameters, then its data pins). A data pin becomes ``PIN: {input: LAYER}``; the
-        second operand of a two-input layer its second input (True: the caller adds it)."""
+        its parameters, then its data pins). A data pin or a parameter becomes ``PIN: {input: LAYER}``
+        (a parameter's initializer and file dropped: the link wins, as in NNC; its training setting
+        lrate_multiplier kept); the second operand of a two-input layer its second input (True: the
+        caller adds it)."""
         layer_type = self.catalog.get(layer["type"])
         if layer_type is not None:
             params = [parameter.name for parameter in layer_type.parameters]
@@ -802,11 +795,11 @@ class _Project:
             return False
         name = pins[pin - 1]
         if name in params:
-            self._problem(
-                f"a link from '{source}' into parameter {name} of layer '{layer['name']}': nnspec takes "
-                "parameters from initializers or files, not from layers",
-                entry,
-            )
+            settings = layer.get(name, {})
+            kept = {"lrate_multiplier": settings["lrate_multiplier"]} if "lrate_multiplier" in settings else {}
+            layer[name] = {**kept, "input": source}
+            self._at((*path, name), entry.line, entry.column)
+            self._at((*path, name, "input"), entry.line, entry.column)
             return False
         if layer_type is not None and name == layer_type.operand:
             layer.pop(name, None)  # R.Dataset/R.Generator say nothing once R is linked

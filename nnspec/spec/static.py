@@ -95,8 +95,8 @@ def _passed(spec: Spec, layer: Layer, found: Mapping[str, Estimate | None]) -> E
     if layer_type.elementwise:
         result = through(lambda a: layer_type.forward([a], layer.props, {}), inputs[0], spec.dtype)
     elif layer_type.estimate is not None:
-        if not spec.read_data and any(source.file is not None for source in layer.parameters.values()):
-            return None  # validate --no-data: a parameter file's values are not read, so not known
+        if not _known_parameters(spec, layer):
+            return None  # validate --no-data reads no parameter file; a parameter a layer gives is not known
         shapes = [spec.layers[source].shape for source in layer.inputs]
         pin = layer_type.operand
         if pin is not None and len(shapes) < len(inputs):  # a second operand from data: R's shape
@@ -135,7 +135,10 @@ def parameter_moments(spec: Spec, layer: Layer) -> dict[str, tuple[float, float]
 
 
 def _known_parameters(spec: Spec, layer: Layer) -> bool:
-    """validate --no-data reads no parameter file, so a layer with one has unknown parameters."""
+    """validate --no-data reads no parameter file, so a layer with one has unknown parameters; nor is a
+    parameter another layer gives (W: {input: LAYER}) known before a run."""
+    if layer.fed_parameters():
+        return False
     return spec.read_data or all(source.file is None for source in layer.parameters.values())
 
 
@@ -165,7 +168,10 @@ def _predicted_side(layer: Layer, check: Check, found: Mapping[str, Estimate | N
     those layers' estimates."""
     if check.predict_side is None:
         return None
+    fed = layer.fed_parameters()  # a parameter, not a side input a check judges
     for pin, source in layer.side_inputs().items():
+        if pin in fed:
+            continue
         estimate = found.get(source)
         if estimate is not None and np.isfinite(estimate.mean):
             message = check.predict_side(layer, pin, source, estimate)

@@ -49,11 +49,12 @@ def summarize(spec: Spec) -> list[LayerSummary]:
 
 def total_parameters(spec: Spec) -> int:
     """The spec's parameters, each counted once: layers sharing a parameter_scope share their arrays,
-    which the per-layer figures (NNC's, per layer) would count once for each layer."""
+    which the per-layer figures (NNC's, per layer) would count once for each layer; a parameter another
+    layer gives (W: {input: LAYER}) is that layer's values, not one of the spec's."""
     shapes = {
         layer.parameter_key(parameter): shape
         for layer in spec.layers.values()
-        for parameter, shape in layer.parameter_shapes.items()
+        for parameter, shape in layer.stored_parameter_shapes.items()
     }
     return sum(prod(shape) for shape in shapes.values())
 

@@ -34,10 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from ..core import codes
-from ..core.diagnostics import DiagnosticList, show_value
+from ..core.diagnostics import WARNING, DiagnosticList, show_value
+from ..core.printable import quoted_name
 from ..layers.unit import UNIT
 from .expand import MAX_EXPANDED_LAYERS, expand
 from .expressions import (
+    USED_AS_WRITTEN,
     ExpressionError,
     Scope,
     Unusable,
@@ -49,6 +51,7 @@ from .expressions import (
     evaluate,
     is_expression,
     parse,
+    used_as_written,
 )
 from .model import Layer, ParameterSource
 from .networks import Network
@@ -107,6 +110,7 @@ class UnitArguments:
                     computed[name] = (
                         argument_value(written)
                         if not argument_problem(argument.type, written.value)
+                        or used_as_written(argument.type, written.value)
                         else (Unusable("invalid", reported=True))
                     )
             self.computed = computed
@@ -129,6 +133,17 @@ class UnitArguments:
             return Unusable("invalid", reported=True)
         plain = _plain_argument(values, argument.type)
         problem = argument_problem(argument.type, plain)
+        if problem and used_as_written(argument.type, plain):
+            diagnostics.add(
+                f"argument '{name}' of unit {self.unit.title} is of type {argument.type} (network "
+                f"'{self.network.name}'): its value {problem}; ={written.text} gives {show_value(plain)}: "
+                f"{USED_AS_WRITTEN}",
+                path,
+                code=codes.ARGUMENT_TYPE,
+                severity=WARNING,
+                layer=self.unit.name,
+            )
+            problem = ""
         if problem:
             diagnostics.add(
                 f"argument '{name}' of unit {self.unit.title} is of type {argument.type} (network "
@@ -398,6 +413,16 @@ class _Instance:
                     )
                 continue
             problem = argument_problem(argument.type, value)
+            if problem and used_as_written(argument.type, value):
+                diagnostics.add(
+                    f"argument '{name}' of unit {unit.title} is of type {argument.type} (network '{network.name}'): "
+                    f"its value {problem}; got {show_value(value)}: {USED_AS_WRITTEN}",
+                    path,
+                    code=codes.ARGUMENT_TYPE,
+                    severity=WARNING,
+                    layer=unit.name,
+                )
+                problem = ""
             if problem:
                 diagnostics.add(
                     f"argument '{name}' of unit {unit.title} is of type {argument.type} (network '{network.name}'): "
@@ -442,7 +467,8 @@ def _checked_overrides(unit: Layer, called: _Called, diagnostics: DiagnosticList
             hint = diagnostics.suggestion(inner, with_parameters)
             why = "has no parameters" if layer is not None else "has no layer of that name"
             diagnostics.add(
-                f"unit {unit.title} sets parameters of '{inner}', but network '{called.network.name}' {why}{hint} "
+                f"unit {unit.title} sets parameters of {quoted_name(inner)}, but network "
+                f"'{called.network.name}' {why}{hint} "
                 f"(its layers with parameters: {', '.join(with_parameters) or 'none'})",
                 path,
                 code=codes.UNKNOWN_PROPERTY,
@@ -456,7 +482,8 @@ def _checked_overrides(unit: Layer, called: _Called, diagnostics: DiagnosticList
         for param, setting in settings.items():
             if param not in names:
                 diagnostics.add(
-                    f"unit {unit.title} sets parameter '{param}' of '{inner}' ({layer.type.name}), which has "
+                    f"unit {unit.title} sets parameter '{param}' of {quoted_name(inner)} ({layer.type.name}), "
+                    "which has "
                     f"{', '.join(names)}{diagnostics.suggestion(param, names)}",
                     path + (param,),
                     code=codes.UNKNOWN_PROPERTY,
