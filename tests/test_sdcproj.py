@@ -100,14 +100,13 @@ def test_value_after_the_first_equals_sign_untrimmed(tmp_path):
 # -- validate, run, graph: the same as the spec written by hand --------------------------------
 
 
-def test_lenet_validates_with_notes_only():
+def test_lenet_validates_with_nothing_left_out():
+    # its y' keeps its name, its Comment and its DATASET/CONFIG sections are kept (comments:, project:,
+    # tests/test_nnc_project.py): nothing to note, nothing to warn of
     spec, found = checked(LENET)
-    assert spec is not None
-    notes = [d for d in found if d.code == "nnc-import"]
-    assert {d.severity for d in notes} == {"info"}
-    said = " ".join(d.message for d in notes)
-    assert "y'" not in said  # NNC's name kept, unremarked
-    assert "Comment" not in said and "Executor" not in said  # kept: comments:, project: (tests/test_nnc_project.py)
+    assert spec is not None and spec.layers["y'"].type.name == "Softmax"
+    assert [d for d in found if d.severity != "info"] == []
+    assert [d for d in found if d.code == "nnc-import"] == []
 
 
 def test_lenet_runs_as_the_yaml_spec(tmp_path):
@@ -347,7 +346,8 @@ def test_pre_commit_has_a_hook_for_nnc_projects():
 
 
 def test_notes_reach_the_json_report(tmp_path):
-    done = cli("validate", "--format", "json", str(LENET.relative_to(ROOT)))
+    path = bad(tmp_path, "[Layer_1]", "[Layer_1]\nFutureKey=1")  # a key of a later NNC: said, not kept
+    done = cli("validate", "--format", "json", str(path))
     assert done.returncode == 0
     notes = json.loads(done.stdout)["files"][0]["diagnostics"]
-    assert {d["code"] for d in notes} == {"nnc-import"} and all(d["line"] for d in notes)
+    assert [(d["code"], d["line"]) for d in notes] == [("nnc-import", line_of(path, "FutureKey=1"))]
