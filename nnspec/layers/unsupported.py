@@ -12,7 +12,6 @@ from __future__ import annotations
 NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
     "Basic": ("AdaptiveSeparableConvolution", "DeformableConvolution", "RNN", "GRU"),
     "IO": ("Constant", "InputFileName", "InputString"),
-    "Math": ("BatchDet", "BatchInv", "BatchLogdet"),
     "Normalization": (
         "FusedBatchNormalization",
         "SpectralNorm",
@@ -21,21 +20,12 @@ NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
     ),
     "Others (Pre Process)": ("ImageAugmentation", "RandomCrop", "RandomErase", "RandomFlip", "RandomShift"),
     "Others": (
-        "ClipByNorm",
-        "ClipByValue",
-        "ClipGradByNorm",
-        "ClipGradByValue",
         "Comment",
         "Extract",
-        "Flatten",
         "NmsDetection2d",
         "Output",
         "Prune",
-        "TopKData",
-        "TopKGrad",
-        "Unlink",
         "Unsupported",
-        "VATNoise",
     ),
     "Parameter": ("Parameter", "WorkingMemory"),
     "Quantize": (
@@ -50,7 +40,6 @@ NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
         "Pow2Quantize",
     ),
     "Setting": ("Import", "StructureSearch", "TestNetwork"),
-    "Spectral": ("FFT", "IFFT"),
     "Unit": ("Argument",),
 }
 

@@ -1,0 +1,101 @@
+"""Write tests/fixtures/nnabla/misc_layers.npz: what nnabla 1.39 computes for NNC's remaining layers.
+
+    python -m pip install nnabla      # nnabla 1.39.0 on Python 3.10 made the committed file
+    python scripts/make_nnabla_misc_fixture.py
+
+Each case is seeded numpy input, the nnabla function applied to it on nnabla's CPU context in float32
+with the arguments NNC passes it (a property whose definition says ``-a`` gets + 1: nnabla's arrays
+have the batch axis first), and nnabla's output, stored under ``<case>_<name>``:
+
+- ``vat``: ``F.vat_noise(x, w, base_axis=1, eps=1.4)`` on (3, 2, 4, 5) (NNC's BaseAxis 0, Epsilon 1.4);
+  ``vat2``: base_axis=2, eps=10 (NNC's BaseAxis 1); ``w`` (NNC's Buf) is random and unused forward;
+- ``unlink``: ``F.unlink(x)``;
+- ``cgv``: ``F.clip_grad_by_value(x, min, max)`` and ``cgn``: ``F.clip_grad_by_norm(x, 0.5, axes=(2,))``:
+  forward, the identity;
+- ``cv``: ``F.clip_by_value(x, min, max)`` with min and max arrays of x's shape;
+- ``cn``: ``F.clip_by_norm(x, 2.0, axis=(2,))`` (NNC's Axis 1), ``cn0``: ``axis=(1, 2)`` (NNC's 0,1),
+  ``cn_big``: clip_norm 50 (no value clipped);
+- ``topk``: ``F.top_k_data(x, 3, abs=False, reduce=True, base_axis=1)`` (nnabla's largest=True, its
+  default and NNC's documented meaning), ``topk_abs``: abs=True, reduce=False, base_axis=2,
+  ``topk_smallest``: largest=False, what nnabla runs for NNC's nntxt, which leaves the flag out;
+- ``topkg``: ``F.top_k_grad(x, 2)``: forward, the identity;
+- ``det``, ``inv``, ``logdet``: ``F.batch_det``, ``F.batch_inv``, ``F.batch_logdet`` on (4, 3, 3)
+  (logdet on matrices of positive determinant);
+- FFT and IFFT are left out: nnabla 1.39 has no CPU implementation of them ("FFT forward not
+  implemented in CPU yet"), so NNC runs them on a GPU only; tests/test_layers_misc.py checks them
+  against the DFT's formula instead.
+
+``nnabla_version`` records the version. The values come from numpy's seeded generator, so running
+the script again gives the same arrays.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "nnabla" / "misc_layers.npz"
+SEED = 21
+
+
+def _inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    f32 = np.float32
+    matrices = rng.normal(0.0, 1.0, (4, 3, 3))
+    positive = matrices @ matrices.transpose(0, 2, 1) + 0.5 * np.eye(3)  # symmetric positive definite
+    topk_x = rng.normal(0.0, 2.0, (3, 2, 5))
+    topk_x[0, 0, :3] = [1.5, 1.5, -4.0]  # a tie and a large negative value
+    return {
+        "vat_x": rng.normal(0.0, 1.0, (3, 2, 4, 5)).astype(f32),
+        "vat_w": rng.normal(0.0, 1.0, (3, 2, 4, 5)).astype(f32),
+        "x": rng.normal(0.0, 2.0, (3, 4, 5)).astype(f32),
+        "cv_min": rng.uniform(-2.0, 0.0, (3, 4, 5)).astype(f32),
+        "cv_max": rng.uniform(0.0, 2.0, (3, 4, 5)).astype(f32),
+        "topk_x": topk_x.astype(f32),
+        "mat_x": matrices.astype(f32),
+        "pos_x": positive.astype(f32),
+    }
+
+
+def main() -> int:
+    import nnabla as nn
+    import nnabla.functions as F
+
+    data = _inputs(np.random.default_rng(SEED))
+
+    def var(name: str):
+        return nn.Variable.from_numpy_array(data[name])
+
+    def run(out) -> np.ndarray:
+        out.forward()
+        return out.d.copy()
+
+    results = {
+        "vat_out": run(F.vat_noise(var("vat_x"), var("vat_w"), base_axis=1, eps=1.4)),
+        "vat2_out": run(F.vat_noise(var("vat_x"), var("vat_w"), base_axis=2, eps=10.0)),
+        "unlink_out": run(F.unlink(var("x"))),
+        "cgv_out": run(F.clip_grad_by_value(var("x"), var("cv_min"), var("cv_max"))),
+        "cgn_out": run(F.clip_grad_by_norm(var("x"), 0.5, axes=(2,))),
+        "cv_out": run(F.clip_by_value(var("x"), var("cv_min"), var("cv_max"))),
+        "cn_out": run(F.clip_by_norm(var("x"), 2.0, axis=(2,))),
+        "cn0_out": run(F.clip_by_norm(var("x"), 2.0, axis=(1, 2))),
+        "cn_big_out": run(F.clip_by_norm(var("x"), 50.0, axis=(2,))),
+        "topk_out": run(F.top_k_data(var("topk_x"), 3, abs=False, reduce=True, base_axis=1)),
+        "topk_abs_out": run(F.top_k_data(var("topk_x"), 2, abs=True, reduce=False, base_axis=2)),
+        "topk_smallest_out": run(F.top_k_data(var("topk_x"), 3, reduce=True, base_axis=1, largest=False)),
+        "topkg_out": run(F.top_k_grad(var("topk_x"), 2)),
+        "det_out": run(F.batch_det(var("mat_x"))),
+        "inv_out": run(F.batch_inv(var("mat_x"))),
+        "logdet_out": run(F.batch_logdet(var("pos_x"))),
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(OUT, **data, **results, nnabla_version=np.array(nn.__version__))
+    for name, value in results.items():
+        print(f"{name}: {value.shape} {value.ravel()[:4]}")
+    print(f"wrote {OUT} with nnabla {nn.__version__}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
