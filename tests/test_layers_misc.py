@@ -157,9 +157,13 @@ def ref_batch_inv(inputs, props):
     out = []
     for m in _matrices(inputs[0]):
         n, det = len(m), _det(m)
-        minor = lambda r, c: _det([row[:c] + row[c + 1 :] for k, row in enumerate(m) if k != r])  # noqa: E731
-        out.append([[(-1) ** (i + j) * minor(j, i) / det for j in range(n)] for i in range(n)])
+        out.append([[(-1) ** (i + j) * _minor(m, j, i) / det for j in range(n)] for i in range(n)])
     return np.array(out)
+
+
+def _minor(m: list[list[float]], r: int, c: int) -> float:
+    """The determinant of m without row r and column c."""
+    return _det([row[:c] + row[c + 1 :] for k, row in enumerate(m) if k != r])
 
 
 def _dft(inputs, props, sign: int):
@@ -226,38 +230,89 @@ _TIES = _normal(3, (2, 2, 4))
 _TIES[0, 0] = [1.5, 1.5, -4.0, 1.5]
 
 CASES = [
-    Case("vat", "VATNoise", "epsilon: 1.4, Buf: {dataset: w}", {"base_axis": 0, "epsilon": 1.4},
-         {"x": [2, 3, 4]}, {"x": _X, "w": _normal(4, (3, 2, 3, 4))}),
-    Case("vat-axis2", "VATNoise", "base_axis: 2, epsilon: 10, Buf: {generator: Normal}",
-         {"base_axis": 2, "epsilon": 10.0}, {"x": [2, 3, 4]}, {"x": _X}),
+    Case(
+        "vat",
+        "VATNoise",
+        "epsilon: 1.4, Buf: {dataset: w}",
+        {"base_axis": 0, "epsilon": 1.4},
+        {"x": [2, 3, 4]},
+        {"x": _X, "w": _normal(4, (3, 2, 3, 4))},
+    ),
+    Case(
+        "vat-axis2",
+        "VATNoise",
+        "base_axis: 2, epsilon: 10, Buf: {generator: Normal}",
+        {"base_axis": 2, "epsilon": 10.0},
+        {"x": [2, 3, 4]},
+        {"x": _X},
+    ),
     Case("unlink", "Unlink", "", {}, {"x": [2, 3, 4]}, {"x": _X}),
     Case("flatten", "Flatten", "", {}, {"x": [2, 3, 4]}, {"x": _X}),
-    Case("clip-value", "ClipByValue", "min: {dataset: lo}, Max: {dataset: hi}", {},
-         {"x": [2, 3, 4]},
-         {"x": _X, "lo": -np.abs(_normal(5, (3, 2, 3, 4), 1.0)), "hi": np.abs(_normal(6, (3, 2, 3, 4), 1.0))}),
+    Case(
+        "clip-value",
+        "ClipByValue",
+        "min: {dataset: lo}, Max: {dataset: hi}",
+        {},
+        {"x": [2, 3, 4]},
+        {"x": _X, "lo": -np.abs(_normal(5, (3, 2, 3, 4), 1.0)), "hi": np.abs(_normal(6, (3, 2, 3, 4), 1.0))},
+    ),
     Case("clip-value-default", "ClipByValue", "", {}, {"x": [2, 3, 4]}, {"x": _X}),
-    Case("clip-norm", "ClipByNorm", "clip_norm: 2.5, axis: [1, 2]", {"clip_norm": 2.5, "axis": [1, 2]},
-         {"x": [2, 3, 4]}, {"x": _X}),
-    Case("clip-norm-wide", "ClipByNorm", "clip_norm: 100", {"clip_norm": 100.0, "axis": [0]},
-         {"x": [2, 3, 4]}, {"x": _X}),
+    Case(
+        "clip-norm",
+        "ClipByNorm",
+        "clip_norm: 2.5, axis: [1, 2]",
+        {"clip_norm": 2.5, "axis": [1, 2]},
+        {"x": [2, 3, 4]},
+        {"x": _X},
+    ),
+    Case(
+        "clip-norm-wide", "ClipByNorm", "clip_norm: 100", {"clip_norm": 100.0, "axis": [0]}, {"x": [2, 3, 4]}, {"x": _X}
+    ),
     Case("clip-grad-value", "ClipGradByValue", "", {}, {"x": [2, 3, 4]}, {"x": _X}),
     Case("clip-grad-norm", "ClipGradByNorm", "clip_norm: 0.5, axes: [2]", {}, {"x": [2, 3, 4]}, {"x": _X}),
-    Case("topk", "TopKData", "k: 3", {"k": 3, "abs": False, "reduce": True, "base_axis": 0},
-         {"x": [2, 4]}, {"x": _TIES}),
-    Case("topk-abs", "TopKData", "k: 2, abs: true, reduce: false, base_axis: 1",
-         {"k": 2, "abs": True, "reduce": False, "base_axis": 1}, {"x": [2, 4]}, {"x": _TIES}),
-    Case("topk-axis", "TopKData", "k: 2, base_axis: 1", {"k": 2, "abs": False, "reduce": True, "base_axis": 1},
-         {"x": [2, 4]}, {"x": _TIES}),
+    Case(
+        "topk", "TopKData", "k: 3", {"k": 3, "abs": False, "reduce": True, "base_axis": 0}, {"x": [2, 4]}, {"x": _TIES}
+    ),
+    Case(
+        "topk-abs",
+        "TopKData",
+        "k: 2, abs: true, reduce: false, base_axis: 1",
+        {"k": 2, "abs": True, "reduce": False, "base_axis": 1},
+        {"x": [2, 4]},
+        {"x": _TIES},
+    ),
+    Case(
+        "topk-axis",
+        "TopKData",
+        "k: 2, base_axis: 1",
+        {"k": 2, "abs": False, "reduce": True, "base_axis": 1},
+        {"x": [2, 4]},
+        {"x": _TIES},
+    ),
     Case("topk-grad", "TopKGrad", "k: 2, abs: true", {}, {"x": [2, 4]}, {"x": _TIES}),
     Case("det", "BatchDet", "", {}, {"x": [3, 3]}, {"x": _SQUARE}),
     Case("logdet", "BatchLogdet", "", {}, {"x": [3, 3]}, {"x": _SQUARE}),
     Case("inv", "BatchInv", "", {}, {"x": [3, 3]}, {"x": _SQUARE}),
     Case("fft2", "FFT", "", {"signal_ndim": 2, "normalized": False}, {"x": [4, 3, 2]}, {"x": _normal(7, (2, 4, 3, 2))}),
-    Case("fft1-normalized", "FFT", "signal_ndim: 1, normalized: true", {"signal_ndim": 1, "normalized": True},
-         {"x": [3, 5, 2]}, {"x": _normal(8, (2, 3, 5, 2))}),
-    Case("ifft2", "IFFT", "", {"signal_ndim": 2, "normalized": False}, {"x": [4, 3, 2]}, {"x": _normal(9, (2, 4, 3, 2))}),
-    Case("ifft3-normalized", "IFFT", "signal_ndim: 3, normalized: true", {"signal_ndim": 3, "normalized": True},
-         {"x": [2, 3, 2, 2]}, {"x": _normal(10, (2, 2, 3, 2, 2))}),
+    Case(
+        "fft1-normalized",
+        "FFT",
+        "signal_ndim: 1, normalized: true",
+        {"signal_ndim": 1, "normalized": True},
+        {"x": [3, 5, 2]},
+        {"x": _normal(8, (2, 3, 5, 2))},
+    ),
+    Case(
+        "ifft2", "IFFT", "", {"signal_ndim": 2, "normalized": False}, {"x": [4, 3, 2]}, {"x": _normal(9, (2, 4, 3, 2))}
+    ),
+    Case(
+        "ifft3-normalized",
+        "IFFT",
+        "signal_ndim: 3, normalized: true",
+        {"signal_ndim": 3, "normalized": True},
+        {"x": [2, 3, 2, 2]},
+        {"x": _normal(10, (2, 2, 3, 2, 2))},
+    ),
 ]
 
 # ClipByValue's bounds from NNC's default Constant generators: -1 and 1
