@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     loop,
     loss,
     math,
+    memory,
     misc,
     normalization,
     others,

@@ -153,19 +153,36 @@ NO_COST = frozenset(
     # The recurrent layers: unrolled before a run (nnspec.spec.recurrence); a RecurrentInput's step is a slice,
     # a RecurrentOutput a Stack, a Delay moves a value (none of them count in NNC), and an LSTM is its unit's layers.
     + ["RecurrentInput", "RecurrentOutput", "Delay", "LSTM"]
+    # nnspec/layers/misc.py's, whose definitions declare no Cost* either
+    + "ClipByNorm ClipByValue ClipGradByNorm ClipGradByValue Flatten TopKData TopKGrad Unlink VATNoise".split()
 )
 
 # Layer types whose count nnspec does not know: NOT_COUNTED, not zeros that would pass for free
 # (tests/test_cost.py compares every other count of nnspec's with NNC's own or with NNC's formulas). A Unit is
 # written out before a run, its layers counted one by one; only a picture drawing it collapsed into one box
 # (graph --collapse-units) meets a Unit layer, and its box says "not counted" rather than 0.
-UNKNOWN: frozenset[str] = frozenset({"Unit"})
+# FFT and IFFT: NNC computes their multiply-adds in its program (*FFTMultiplyAddSize), with no formula to transcribe.
+UNKNOWN: frozenset[str] = frozenset({"Unit", "FFT", "IFFT"})
 
 # The convolutions' operations follow from their weight W (see layer_cost).
 _CONVOLUTIONS = ("Convolution", "DepthwiseConvolution")
 _DECONVOLUTIONS = ("Deconvolution", "DepthwiseDeconvolution")
+# The batched matrix functions: their counts are formulas of the matrix size n (NNC's Input[1]).
+_MATRIX = ("BatchDet", "BatchLogdet", "BatchInv")
 # The layer types layer_cost counts with a rule of their own, not PER_VALUE's one formula per figure.
-OWN_RULES = frozenset({"Affine", "BatchMatmul", "Embed", "MaxPooling", *_CONVOLUTIONS, *_DECONVOLUTIONS})
+OWN_RULES = frozenset(
+    {
+        "Affine",
+        "BatchMatmul",
+        "Embed",
+        "MaxPooling",
+        *_CONVOLUTIONS,
+        *_DECONVOLUTIONS,
+        *_MATRIX,
+        "Parameter",
+        "WorkingMemory",
+    }
+)
 
 
 def layer_cost(
@@ -213,8 +230,14 @@ def layer_cost(
         return Cost(multiply_add=size_out * input_shapes[0][-1])
     if type_name == "MaxPooling":
         return Cost(if_=size_out * prod(props["kernel_shape"]))  # NNC: CostIf = |Output| * |KernelShape|
-    if type_name == "Embed":
+    if type_name in ("Embed", "Parameter", "WorkingMemory"):  # the last two: CostParameter = *Output
         return Cost(parameter=parameters)
+    if type_name in _MATRIX:
+        n = input_shapes[0][1]
+        if type_name == "BatchInv":  # CostAdd = n (n-1)^2, CostMultiplyAdd = n^3
+            return Cost(add=n * (n - 1) ** 2, multiply_add=n**3)
+        # CostAdd = n^2, CostMultiply = n, CostMultiplyAdd = n^3, CostDivision = n^2; BatchLogdet CostExp = 1
+        return Cost(add=n * n, multiply=n, multiply_add=n**3, division=n * n, exp=int(type_name == "BatchLogdet"))
     if type_name in NO_COST:
         return Cost()
     return NOT_COUNTED  # UNKNOWN, and any layer type added without deciding its count (a test lists them)

@@ -27,7 +27,6 @@ NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
         "Prune",
         "Unsupported",
     ),
-    "Parameter": ("Parameter", "WorkingMemory"),
     "Quantize": (
         "BinaryConnectAffine",
         "BinaryConnectConvolution",

@@ -10,6 +10,12 @@ from ..core.numbers import format_number
 from ..layers.catalog import LayerType, Property, layer_types
 
 
+def _stored_as(t: LayerType, parameter: str) -> str:
+    """A parameter's nnabla name: {scope}/{function scope}/{name}, or the layer's own name for a type
+    without a function scope (Parameter, WorkingMemory; nnspec.spec.model.Layer.parameter_key)."""
+    return f"{{scope}}/{t.function_scope}/{parameter}" if t.function_scope is not None else "{the layer's name}"
+
+
 def _by_category() -> list[tuple[str, list[LayerType]]]:
     types = sorted(layer_types().values(), key=lambda t: (t.category, t.name))
     return [(category, list(group)) for category, group in groupby(types, key=lambda t: t.category)]
@@ -63,7 +69,7 @@ def entry(layer_type: LayerType) -> str:
     for parameter in t.parameters:
         lines.append(
             f"  parameter {parameter.name}: {parameter.description} Initializer {parameter.initializer} "
-            f"x {format_number(parameter.multiplier, 6)}; stored as {{scope}}/{t.function_scope}/{parameter.name}; "
+            f"x {format_number(parameter.multiplier, 6)}; stored as {_stored_as(t, parameter.name)}; "
             f"initializers: {', '.join(parameter.initializers)}."
         )
     for target in t.targets:
@@ -117,7 +123,7 @@ def markdown() -> str:
                 out.append("")
             for p in t.parameters:
                 out.append(
-                    f"- Parameter `{p.name}` (`{{scope}}/{t.function_scope}/{p.name}`): {p.description} "
+                    f"- Parameter `{p.name}` (`{_stored_as(t, p.name)}`): {p.description} "
                     f"Default initializer {p.initializer} x {format_number(p.multiplier, 6)}; "
                     f"initializers: {', '.join(p.initializers)}."
                 )

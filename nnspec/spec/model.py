@@ -111,7 +111,10 @@ class Layer:
         return self.props.get("parameter_scope") or self.name
 
     def parameter_key(self, parameter: str) -> str:
-        """nnabla's parameter name: {ParameterScope}/{function scope}/{name}, e.g. fc1/affine/W."""
+        """nnabla's parameter name: {ParameterScope}/{function scope}/{name}, e.g. fc1/affine/W; a layer
+        type without a function scope (Parameter, WorkingMemory) is one array named after the layer."""
+        if self.type.function_scope is None:
+            return self.name
         return f"{self.parameter_scope}/{self.type.function_scope}/{parameter}"
 
     @property

@@ -531,8 +531,13 @@ class _Project:
         defaults.update({(p.name, "multiplier"): p.multiplier for p in layer_type.parameters})
         defaults.update({(p.name, "lrate_multiplier"): 1 for p in layer_type.parameters})
         pins = {target.name for target in layer_type.targets} | ({layer_type.operand} if layer_type.operand else set())
+        # A type whose one parameter is the layer's own array (Parameter, WorkingMemory: no function scope)
+        # has its settings at the top, NNC's Initializer for value.Initializer.
+        own = layer_type.parameters[0].name if layer_type.parameters and layer_type.function_scope is None else None
         for nnc_name, (name_entry, value) in props.items():
             owner, _, setting = nnc_name.partition(".")
+            if own is not None and not setting and nnc_name in PARAMETER_SETTINGS:
+                owner, setting = own, nnc_name
             if setting and owner in parameters and setting in PARAMETER_SETTINGS:
                 kind = "text" if setting in ("File", "Initializer") else "float"
                 parsed = _literal(value.value, kind)
@@ -671,7 +676,7 @@ class _Project:
 
     def _takes_no_input(self, layer: dict[str, Any]) -> bool:
         layer_type = self.catalog.get(layer["type"])
-        return layer_type is not None and layer_type.arity.most == 0
+        return layer_type is not None and layer_type.arity.least == 0  # Input, Parameter; WorkingMemory may
 
     def _link(
         self, section: Section, layers: list[dict[str, Any]], ids: dict[int, int]
