@@ -32,6 +32,7 @@ import pytest
 import nnspec
 from nnspec.core.diagnostics import SpecError
 from nnspec.core.estimate import Estimate
+from nnspec.layers.unsupported import REFUSED
 
 from .layer_harness import DTYPES, assert_close, assert_shape_rule, case_params, layer_spec, received, run_spec
 
@@ -188,6 +189,7 @@ def _dft(inputs, props, sign: int):
 REFERENCES: dict[str, Callable[..., np.ndarray]] = {
     "VATNoise": ref_vat_noise,
     "Unlink": ref_identity,
+    "Output": ref_identity,
     "Flatten": ref_flatten,
     "ClipByValue": ref_clip_by_value,
     "ClipByNorm": ref_clip_by_norm,
@@ -202,7 +204,7 @@ REFERENCES: dict[str, Callable[..., np.ndarray]] = {
     "IFFT": lambda inputs, props: _dft(inputs, props, 1),
 }
 
-EXACT = {"Unlink", "Flatten", "ClipByValue", "ClipGradByValue", "ClipGradByNorm", "TopKData", "TopKGrad"}
+EXACT = {"Output", "Unlink", "Flatten", "ClipByValue", "ClipGradByValue", "ClipGradByNorm", "TopKData", "TopKGrad"}
 LOOSE = {"BatchDet", "BatchLogdet", "BatchInv", "FFT", "IFFT"}
 
 
@@ -248,6 +250,7 @@ CASES = [
     ),
     Case("unlink", "Unlink", "", {}, {"x": [2, 3, 4]}, {"x": _X}),
     Case("flatten", "Flatten", "", {}, {"x": [2, 3, 4]}, {"x": _X}),
+    Case("output", "Output", "variable_name: prediction", {}, {"x": [2, 3, 4]}, {"x": _X}),
     Case(
         "clip-value",
         "ClipByValue",
@@ -493,3 +496,18 @@ def test_static_estimate_of_vat_noise_is_bounded_by_epsilon():
 def test_reference_entry_lists_the_type(layer_type):
     entry = nnspec.layer_types()[layer_type]
     assert entry.formula and entry.description
+
+
+# --- the types refused for good ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("type_name", sorted(REFUSED))
+def test_refused_types_say_why(type_name):
+    """NNC's GUI settings, its importers' placeholder and the Transformers engine's layers are refused with
+    their reason, at the type, not as "not supported yet" nor as a typo of another type."""
+    text = f"nnspec: 1\nlayers:\n  - {{name: x, type: Input, size: [3]}}\n  - {{name: c, type: {type_name}}}\n"
+    with pytest.raises(SpecError) as raised:
+        nnspec.loads(text)
+    message = str(raised.value)
+    assert f"'{type_name}' is not a layer nnspec runs: {REFUSED[type_name]}" in message
+    assert ":4:" in message and "did you mean" not in message

@@ -154,7 +154,7 @@ NO_COST = frozenset(
     # a RecurrentOutput a Stack, a Delay moves a value (none of them count in NNC), and an LSTM is its unit's layers.
     + ["RecurrentInput", "RecurrentOutput", "Delay", "LSTM"]
     # nnspec/layers/misc.py's, whose definitions declare no Cost* either
-    + "ClipByNorm ClipByValue ClipGradByNorm ClipGradByValue Flatten TopKData TopKGrad Unlink VATNoise".split()
+    + "ClipByNorm ClipByValue ClipGradByNorm ClipGradByValue Flatten Output TopKData TopKGrad Unlink VATNoise".split()
 )
 
 # Layer types whose count nnspec does not know: NOT_COUNTED, not zeros that would pass for free

@@ -571,3 +571,21 @@ register(
         properties=_FFT_PROPERTIES,
     )
 )
+
+
+# --- Output ---------------------------------------------------------------------------------------
+
+register(
+    LayerType(
+        name="Output",
+        category="Others",
+        elementwise=True,
+        formula="o = i",
+        description="NNC's hidden marker of a network output: it names its input's values (variable_name, the "
+        "name NNC gives the output variable of the network it exports, y by default) and computes nothing. Its "
+        "output is its input, an output of the network like that of any layer nothing reads.",
+        forward=unary(_identity),
+        infer_shape=same_shape,
+        properties=(Property("variable_name", "text", "y", "The name NNC gives this output variable."),),
+    )
+)
