@@ -21,6 +21,13 @@ have the batch axis first), and nnabla's output, stored under ``<case>_<name>``:
 - ``topkg``: ``F.top_k_grad(x, 2)``: forward, the identity;
 - ``det``, ``inv``, ``logdet``: ``F.batch_det``, ``F.batch_inv``, ``F.batch_logdet`` on (4, 3, 3)
   (logdet on matrices of positive determinant);
+- ``fbn``: ``F.fused_batch_normalization(x, beta, gamma, mean, var, axes=[1], eps=1e-3, batch_stat=False)`` on
+  (4, 3, 2, 2), the parameters (1, 3, 1, 1) (NNC's evaluation: BatchStat -test=False), nonlinearity relu;
+- ``ws``: ``F.weight_standardization(w, channel_axis=1, eps=1e-5)`` on w (3, 4, 5) (NNC's ChannelAxis 0),
+  ``ws2``: channel_axis=2 (NNC's 1): the statistics run over every other axis, the batch axis too;
+- ``wn``: ``F.weight_normalization(w, g, dim=1, eps=1e-12)`` (NNC's Dim 0), g (4,);
+- ``sn``: ``F.spectral_norm(w, u, dim=1, itr=2, test=True)`` (NNC's Dim 0, Itr 1: NNC passes Itr + 1),
+  u (4,); ``sn_itr1``: itr=1;
 - FFT and IFFT are left out: nnabla 1.39 has no CPU implementation of them ("FFT forward not
   implemented in CPU yet"), so NNC runs them on a GPU only; tests/test_layers_misc.py checks them
   against the DFT's formula instead.
@@ -55,6 +62,14 @@ def _inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
         "topk_x": topk_x.astype(f32),
         "mat_x": matrices.astype(f32),
         "pos_x": positive.astype(f32),
+        "fbn_x": rng.normal(0.5, 2.0, (4, 3, 2, 2)).astype(f32),
+        "fbn_beta": rng.normal(0.0, 1.0, (1, 3, 1, 1)).astype(f32),
+        "fbn_gamma": rng.normal(1.0, 0.5, (1, 3, 1, 1)).astype(f32),
+        "fbn_mean": rng.normal(0.0, 1.0, (1, 3, 1, 1)).astype(f32),
+        "fbn_var": rng.uniform(0.5, 2.0, (1, 3, 1, 1)).astype(f32),
+        "w": rng.normal(0.3, 1.5, (3, 4, 5)).astype(f32),
+        "wn_g": rng.normal(1.0, 0.5, (4,)).astype(f32),
+        "sn_u": rng.normal(0.0, 1.0, (4,)).astype(f32),
     }
 
 
@@ -88,6 +103,17 @@ def main() -> int:
         "det_out": run(F.batch_det(var("mat_x"))),
         "inv_out": run(F.batch_inv(var("mat_x"))),
         "logdet_out": run(F.batch_logdet(var("pos_x"))),
+        "fbn_out": run(
+            F.fused_batch_normalization(
+                var("fbn_x"), *(var(f"fbn_{p}") for p in ("beta", "gamma", "mean", "var")),
+                axes=[1], eps=1e-3, batch_stat=False, nonlinearity="relu",
+            )
+        ),
+        "ws_out": run(F.weight_standardization(var("w"), channel_axis=1, eps=1e-5)),
+        "ws2_out": run(F.weight_standardization(var("w"), channel_axis=2, eps=1e-5)),
+        "wn_out": run(F.weight_normalization(var("w"), var("wn_g"), dim=1, eps=1e-12)),
+        "sn_out": run(F.spectral_norm(var("w"), var("sn_u"), dim=1, itr=2, test=True)),
+        "sn_itr1_out": run(F.spectral_norm(var("w"), var("sn_u"), dim=1, itr=1, test=True)),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     np.savez(OUT, **data, **results, nnabla_version=np.array(nn.__version__))

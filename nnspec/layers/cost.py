@@ -127,6 +127,7 @@ PER_VALUE: dict[str, dict[str, tuple[str, int]]] = {
     "Norm": {"add": (_I, 1), "multiply": (_I, 2), "exp": (_I, 2)},
     # Normalization (their parameters are added below)
     "BatchNormalization": {"add": (_I, 1), "multiply": (_I, 1)},
+    "FusedBatchNormalization": {"add": (_I, 1), "multiply": (_I, 1)},
     "LayerNormalization": {"add": (_I, 4), "multiply": (_I, 3)},
     "InstanceNormalization": {"add": (_I, 4), "multiply": (_I, 3)},
     "GroupNormalization": {"add": (_I, 4), "multiply": (_I, 3)},
@@ -155,6 +156,7 @@ NO_COST = frozenset(
     + ["RecurrentInput", "RecurrentOutput", "Delay", "LSTM"]
     # nnspec/layers/misc.py's, whose definitions declare no Cost* either
     + "ClipByNorm ClipByValue ClipGradByNorm ClipGradByValue Flatten Output TopKData TopKGrad Unlink VATNoise".split()
+    + "SpectralNorm WeightNormalization WeightStandardization".split()
 )
 
 # Layer types whose count nnspec does not know: NOT_COUNTED, not zeros that would pass for free

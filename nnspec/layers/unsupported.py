@@ -13,12 +13,6 @@ from __future__ import annotations
 NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
     "Basic": ("AdaptiveSeparableConvolution", "DeformableConvolution", "RNN", "GRU"),
     "IO": ("Constant", "InputFileName", "InputString"),
-    "Normalization": (
-        "FusedBatchNormalization",
-        "SpectralNorm",
-        "WeightNormalization",
-        "WeightStandardization",
-    ),
     "Others (Pre Process)": ("ImageAugmentation", "RandomCrop", "RandomErase", "RandomFlip", "RandomShift"),
     "Others": (
         "Comment",
