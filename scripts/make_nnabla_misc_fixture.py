@@ -28,6 +28,9 @@ have the batch axis first), and nnabla's output, stored under ``<case>_<name>``:
 - ``wn``: ``F.weight_normalization(w, g, dim=1, eps=1e-12)`` (NNC's Dim 0), g (4,);
 - ``sn``: ``F.spectral_norm(w, u, dim=1, itr=2, test=True)`` (NNC's Dim 0, Itr 1: NNC passes Itr + 1),
   u (4,); ``sn_itr1``: itr=1;
+- ``nms``: ``F.nms_detection2d(x, thresh=0.05, nms=0.2, nms_per_class=True)`` on (2, 8, 7) candidate boxes
+  (x, y, w, h in 0..1, objectness, 2 class probabilities; scores distinct, boxes in overlapping clusters),
+  ``nms_obj``: nms_per_class=False, thresh 0.2, nms 0.3;
 - FFT and IFFT are left out: nnabla 1.39 has no CPU implementation of them ("FFT forward not
   implemented in CPU yet"), so NNC runs them on a GPU only; tests/test_layers_misc.py checks them
   against the DFT's formula instead.
@@ -47,6 +50,16 @@ OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "nnabla" /
 SEED = 21
 
 
+def _boxes(rng: np.random.Generator) -> np.ndarray:
+    """Two samples of 8 candidate boxes around 3 centres, so that many overlap; objectness and class
+    probabilities random in 0..1 (distinct, so that the order of equal scores never matters)."""
+    centres = rng.uniform(0.2, 0.8, (2, 3, 2))[:, rng.integers(0, 3, 8)]
+    xy = centres + rng.normal(0.0, 0.05, (2, 8, 2))
+    wh = rng.uniform(0.1, 0.4, (2, 8, 2))
+    scores = rng.uniform(0.0, 1.0, (2, 8, 3))
+    return np.concatenate([xy, wh, scores], axis=2)
+
+
 def _inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
     f32 = np.float32
     matrices = rng.normal(0.0, 1.0, (4, 3, 3))
@@ -62,6 +75,7 @@ def _inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
         "topk_x": topk_x.astype(f32),
         "mat_x": matrices.astype(f32),
         "pos_x": positive.astype(f32),
+        "nms_x": _boxes(rng).astype(f32),
         "fbn_x": rng.normal(0.5, 2.0, (4, 3, 2, 2)).astype(f32),
         "fbn_beta": rng.normal(0.0, 1.0, (1, 3, 1, 1)).astype(f32),
         "fbn_gamma": rng.normal(1.0, 0.5, (1, 3, 1, 1)).astype(f32),
@@ -105,10 +119,16 @@ def main() -> int:
         "logdet_out": run(F.batch_logdet(var("pos_x"))),
         "fbn_out": run(
             F.fused_batch_normalization(
-                var("fbn_x"), *(var(f"fbn_{p}") for p in ("beta", "gamma", "mean", "var")),
-                axes=[1], eps=1e-3, batch_stat=False, nonlinearity="relu",
+                var("fbn_x"),
+                *(var(f"fbn_{p}") for p in ("beta", "gamma", "mean", "var")),
+                axes=[1],
+                eps=1e-3,
+                batch_stat=False,
+                nonlinearity="relu",
             )
         ),
+        "nms_out": run(F.nms_detection2d(var("nms_x"), thresh=0.05, nms=0.2, nms_per_class=True)),
+        "nms_obj_out": run(F.nms_detection2d(var("nms_x"), thresh=0.2, nms=0.3, nms_per_class=False)),
         "ws_out": run(F.weight_standardization(var("w"), channel_axis=1, eps=1e-5)),
         "ws2_out": run(F.weight_standardization(var("w"), channel_axis=2, eps=1e-5)),
         "wn_out": run(F.weight_normalization(var("w"), var("wn_g"), dim=1, eps=1e-12)),

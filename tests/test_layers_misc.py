@@ -186,7 +186,47 @@ def _dft(inputs, props, sign: int):
     return out
 
 
+def _box_iou(a, b) -> float:
+    """Intersection over union of two (x, y, w, h) boxes given by centre and size."""
+    w = min(a[0] + a[2] / 2, b[0] + b[2] / 2) - max(a[0] - a[2] / 2, b[0] - b[2] / 2)
+    h = min(a[1] + a[3] / 2, b[1] + b[3] / 2) - max(a[1] - a[3] / 2, b[1] - b[3] / 2)
+    if w <= 0 or h <= 0:
+        return 0.0
+    return w * h / (a[2] * a[3] + b[2] * b[3] - w * h)
+
+
+def ref_nms_detection2d(inputs, props):
+    """nnabla's documented NMS, box by box: scores thresholded; per class, greedy from the best score; by
+    objectness, each box against every better one (suppressed or not)."""
+    out = inputs[0].copy()
+    thresh, nms = props["thresh"], props["nms"]
+    for boxes in out:
+        n = len(boxes)
+        for b in range(n):
+            boxes[b, 4] = 0.0 if boxes[b, 4] < thresh else boxes[b, 4]
+            for k in range(5, boxes.shape[1]):
+                score = boxes[b, 4] * boxes[b, k]
+                boxes[b, k] = 0.0 if score < thresh else score
+        if props["nms_per_class"]:
+            for k in range(5, boxes.shape[1]):
+                order = sorted(range(n), key=lambda i: -boxes[i, k])
+                for i, best in enumerate(order):
+                    if boxes[best, k] == 0:
+                        continue
+                    for other in order[i + 1 :]:
+                        if boxes[other, k] != 0 and _box_iou(boxes[best], boxes[other]) > nms:
+                            boxes[other, k] = 0.0
+        else:
+            order = sorted(range(n), key=lambda i: -boxes[i, 4])
+            for i in range(n - 1, 0, -1):
+                box = order[i]
+                if boxes[box, 4] != 0 and any(_box_iou(boxes[box], boxes[better]) > nms for better in order[:i]):
+                    boxes[box, 4:] = 0.0
+    return out
+
+
 REFERENCES: dict[str, Callable[..., np.ndarray]] = {
+    "NmsDetection2d": ref_nms_detection2d,
     "VATNoise": ref_vat_noise,
     "Unlink": ref_identity,
     "Output": ref_identity,
@@ -204,7 +244,17 @@ REFERENCES: dict[str, Callable[..., np.ndarray]] = {
     "IFFT": lambda inputs, props: _dft(inputs, props, 1),
 }
 
-EXACT = {"Output", "Unlink", "Flatten", "ClipByValue", "ClipGradByValue", "ClipGradByNorm", "TopKData", "TopKGrad"}
+EXACT = {
+    "NmsDetection2d",
+    "Output",
+    "Unlink",
+    "Flatten",
+    "ClipByValue",
+    "ClipGradByValue",
+    "ClipGradByNorm",
+    "TopKData",
+    "TopKGrad",
+}
 LOOSE = {"BatchDet", "BatchLogdet", "BatchInv", "FFT", "IFFT"}
 
 
@@ -227,6 +277,14 @@ def _normal(seed: int, shape, scale: float = 2.0) -> np.ndarray:
 
 _X = _normal(1, (3, 2, 3, 4))
 _SQUARE = _normal(2, (3, 3, 3))
+_BOXES = np.concatenate(
+    [
+        np.random.default_rng(13).uniform(0.3, 0.7, (2, 10, 2)),  # centres close together: many overlaps
+        np.random.default_rng(14).uniform(0.1, 0.5, (2, 10, 2)),
+        np.random.default_rng(15).uniform(0.0, 1.0, (2, 10, 4)),
+    ],
+    axis=2,
+)
 _SQUARE[2] = [[2.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 4.0]]  # a worked determinant: 18
 _TIES = _normal(3, (2, 2, 4))
 _TIES[0, 0] = [1.5, 1.5, -4.0, 1.5]
@@ -247,6 +305,22 @@ CASES = [
         {"base_axis": 2, "epsilon": 10.0},
         {"x": [2, 3, 4]},
         {"x": _X},
+    ),
+    Case(
+        "nms",
+        "NmsDetection2d",
+        "thresh: 0.1, nms: 0.3",
+        {"thresh": 0.1, "nms": 0.3, "nms_per_class": True},
+        {"x": [10, 8]},
+        {"x": _BOXES},
+    ),
+    Case(
+        "nms-objectness",
+        "NmsDetection2d",
+        "thresh: 0.2, nms: 0.25, nms_per_class: false",
+        {"thresh": 0.2, "nms": 0.25, "nms_per_class": False},
+        {"x": [10, 8]},
+        {"x": _BOXES},
     ),
     Case("unlink", "Unlink", "", {}, {"x": [2, 3, 4]}, {"x": _X}),
     Case("flatten", "Flatten", "", {}, {"x": [2, 3, 4]}, {"x": _X}),
@@ -374,6 +448,8 @@ NNABLA_CASES = [
     ("vat", "VATNoise", "epsilon: 1.4, Buf: {dataset: w}", ("vat_x", "vat_w")),
     ("vat2", "VATNoise", "base_axis: 1, epsilon: 10, Buf: {dataset: w}", ("vat_x", "vat_w")),
     ("unlink", "Unlink", "", ("x",)),
+    ("nms", "NmsDetection2d", "thresh: 0.05, nms: 0.2", ("nms_x",)),
+    ("nms_obj", "NmsDetection2d", "thresh: 0.2, nms: 0.3, nms_per_class: false", ("nms_x",)),
     ("cgv", "ClipGradByValue", "min: {dataset: lo}, Max: {dataset: hi}", ("x", "cv_min", "cv_max")),
     ("cgn", "ClipGradByNorm", "clip_norm: 0.5, axes: [1]", ("x",)),
     ("cv", "ClipByValue", "min: {dataset: lo}, Max: {dataset: hi}", ("x", "cv_min", "cv_max")),
@@ -511,3 +587,54 @@ def test_refused_types_say_why(type_name):
     message = str(raised.value)
     assert f"'{type_name}' is not a layer nnspec runs: {REFUSED[type_name]}" in message
     assert ":4:" in message and "did you mean" not in message
+
+
+def test_nms_suppresses_an_overlapping_worse_box_by_hand():
+    """Two boxes of IoU 0.6 (same centre, areas 0.06 and 0.1: 0.06 / 0.1) and a distant one; objectness 1.
+    Per class with nms 0.5: the worse score of the pair is suppressed in its class only; by objectness the
+    box of lower objectness loses every class."""
+    boxes = np.array(
+        [
+            [
+                [0.5, 0.5, 0.2, 0.3, 1.0, 0.9, 0.2],
+                [0.5, 0.5, 0.2, 0.5, 1.0, 0.6, 0.7],
+                [0.1, 0.1, 0.1, 0.1, 1.0, 0.8, 0.8],
+            ]
+        ]
+    )
+    per_class = call_nms(boxes, "thresh: 0.1, nms: 0.5")
+    np.testing.assert_allclose(per_class[0, :, 5:], [[0.9, 0.0], [0.0, 0.7], [0.8, 0.8]])
+    boxes[0, 1, 4] = 0.9  # the second box now has the lower objectness
+    by_objectness = call_nms(boxes, "thresh: 0.1, nms: 0.5, nms_per_class: false")
+    np.testing.assert_allclose(by_objectness[0, 1, 4:], 0.0)
+    np.testing.assert_allclose(by_objectness[0, 0, 5:], [0.9, 0.2])
+
+
+def call_nms(boxes: np.ndarray, props: str) -> np.ndarray:
+    return run_spec(layer_spec("float64", "NmsDetection2d", {"x": list(boxes.shape[1:])}, props), {"x": boxes})[
+        1
+    ].outputs["y"]
+
+
+def test_nnc_s_nms_per_class_spelling_is_answered():
+    """NNC's NMSPerClass (mechanically nmsper_class) is written nms_per_class: the error says so."""
+    with pytest.raises(SpecError) as raised:
+        nnspec.loads(layer_spec("float32", "NmsDetection2d", {"x": [4, 7]}, "NMSPerClass: false"))
+    assert "NNC's 'NMSPerClass' is written 'nms_per_class: false' in nnspec" in str(raised.value)
+
+
+def test_nnc_project_spells_nms_properties_in_capitals(tmp_path):
+    """NNC's NMS and NMSPerClass (capitals where nnspec's CamelCase has Nms) are read as nms, nms_per_class."""
+    text = (
+        "[Engine]\nSDeepEngineType=NNabla\n[Network_Global]\nNumLayer=2\nNumLink=1\n"
+        "[Layer_0]\nID=0\nType=Input\nProperty_0_Name=Name\nProperty_0_Value=x\nProperty_1_Name=Size\n"
+        "Property_1_Value=4,7\nNumProperty=2\n"
+        "[Layer_1]\nID=1\nType=NmsDetection2d\nProperty_0_Name=Name\nProperty_0_Value=n\nProperty_1_Name=Thresh\n"
+        "Property_1_Value=0.5\nProperty_2_Name=NMS\nProperty_2_Value=0.3\nProperty_3_Name=NMSPerClass\n"
+        "Property_3_Value=False\nNumProperty=4\n"
+        "[Link_0]\nID=0\nSourceLayerID=0\nSourcePinIndex=0\nDestLayerID=1\nDestPinIndex=0\n"
+    )
+    path = tmp_path / "p.sdcproj"
+    path.write_text(text)
+    layer = nnspec.load(path).layers["n"]
+    assert (layer.props["nms"], layer.props["nms_per_class"], layer.props["thresh"]) == (0.3, False, 0.5)

@@ -155,7 +155,8 @@ NO_COST = frozenset(
     # a RecurrentOutput a Stack, a Delay moves a value (none of them count in NNC), and an LSTM is its unit's layers.
     + ["RecurrentInput", "RecurrentOutput", "Delay", "LSTM"]
     # nnspec/layers/misc.py's, whose definitions declare no Cost* either
-    + "ClipByNorm ClipByValue ClipGradByNorm ClipGradByValue Flatten Output TopKData TopKGrad Unlink VATNoise".split()
+    + "ClipByNorm ClipByValue ClipGradByNorm ClipGradByValue Flatten NmsDetection2d Output".split()
+    + "TopKData TopKGrad Unlink VATNoise".split()
     + "SpectralNorm WeightNormalization WeightStandardization".split()
 )
 

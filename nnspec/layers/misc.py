@@ -589,3 +589,104 @@ register(
         properties=(Property("variable_name", "text", "y", "The name NNC gives this output variable."),),
     )
 )
+
+
+# --- NmsDetection2d ----------------------------------------------------------------------------------
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """The overlap ratio of one (x, y, w, h) box, centre and size, with each of boxes, in their dtype
+    (0 where they do not overlap), as nnabla's calculate_iou."""
+    half, halves = box[2:4] / 2, boxes[:, 2:4] / 2
+    overlap = np.minimum(box[:2] + half, boxes[:, :2] + halves) - np.maximum(box[:2] - half, boxes[:, :2] - halves)
+    w, h = overlap[:, 0], overlap[:, 1]
+    intersection = w * h
+    union = box[2] * box[3] + boxes[:, 2] * boxes[:, 3] - intersection
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((w > 0) & (h > 0), intersection / union, 0)
+
+
+def _by_score(scores: np.ndarray) -> np.ndarray:
+    """Indices from the highest score down (the earlier index first among equal scores)."""
+    return np.argsort(-scores.astype(np.float64), kind="stable")
+
+
+def _suppress_per_class(boxes: np.ndarray, nms: float) -> None:
+    """For each class, from the best score down: every later box of the class overlapping a kept one
+    by more than nms gets probability 0 (in place)."""
+    for k in range(5, boxes.shape[1]):
+        order = _by_score(boxes[:, k])
+        for i, index in enumerate(order):
+            if boxes[index, k] == 0:
+                continue
+            rest = order[i + 1 :]
+            rest = rest[boxes[rest, k] != 0]
+            boxes[rest[_iou(boxes[index], boxes[rest]) > nms], k] = 0
+
+
+def _suppress_by_objectness(boxes: np.ndarray, nms: float) -> None:
+    """From the worst objectness up: a box overlapping any better one by more than nms (suppressed or not,
+    as nnabla compares them) gets objectness and probabilities 0 (in place)."""
+    order = _by_score(boxes[:, 4])
+    for i in range(len(order) - 1, -1, -1):
+        index = order[i]
+        if boxes[index, 4] == 0 or i == 0:
+            continue
+        if np.any(_iou(boxes[index], boxes[order[:i]]) > nms):
+            boxes[index, 4:] = 0
+
+
+def nms_detection2d(inputs, props, params):
+    """o = i with objectness below thresh set to 0, the class probabilities multiplied by objectness (0 below
+    thresh), then those of boxes overlapping a better one by more than nms set to 0"""
+    x = inputs[0]
+    thresh = x.dtype.type(props["thresh"])
+    out = x.copy()
+    for boxes in out:  # each sample: (boxes, 5 + classes)
+        objectness = np.where(boxes[:, 4] < thresh, 0, boxes[:, 4]).astype(x.dtype)
+        boxes[:, 4] = objectness
+        scores = objectness[:, None] * boxes[:, 5:]
+        boxes[:, 5:] = np.where(scores < thresh, 0, scores)
+        (_suppress_per_class if props["nms_per_class"] else _suppress_by_objectness)(boxes, x.dtype.type(props["nms"]))
+    return out
+
+
+def nms_detection2d_shape(shapes, props):
+    shape = shapes[0]
+    if len(shape) != 2 or shape[1] <= 5:
+        raise ShapeError(
+            f"the input {format_shape(shape)} must be (boxes, 5 + classes) with at least one class: x, y, w, h, "
+            "objectness and the class probabilities of each candidate box (nnabla: (batch, boxes, 5 + classes))"
+        )
+    return shape
+
+
+register(
+    LayerType(
+        name="NmsDetection2d",
+        category="Others",
+        formula="o = i, probabilities x objectness, below thresh or overlapping a better box by > nms: 0",
+        description="Non-maximum suppression of a 2-D object detector's candidate boxes (YOLO9000's layout: x, "
+        "y, w, h, objectness, class probabilities). Objectness and objectness x probability below thresh "
+        "become 0; then, per class (nms_per_class) or by objectness, a box overlapping a better-scored one "
+        "by more than nms (intersection over union) is suppressed to 0. Boxes of equal score are taken in "
+        "their order (nnabla's sort leaves that order unspecified). NNC spells nms_per_class NMSPerClass.",
+        forward=nms_detection2d,
+        infer_shape=nms_detection2d_shape,
+        estimate=lambda inputs, shapes, props, params, dtype: Estimate(
+            inputs[0].mean, inputs[0].std, min(inputs[0].low, 0.0), max(inputs[0].high, 0.0)
+        ),
+        properties=(
+            Property("thresh", "float", 0.5, "Detection score threshold: objectness and scores below it become 0."),
+            Property(
+                "nms", "float", 0.45, "Overlap (intersection over union) above which the worse box is suppressed."
+            ),
+            Property(
+                "nms_per_class",
+                "bool",
+                True,
+                "Suppress class by class on objectness x probability (else on objectness, every class at once).",
+            ),
+        ),
+    )
+)

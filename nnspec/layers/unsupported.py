@@ -17,7 +17,6 @@ NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
     "Others": (
         "Comment",
         "Extract",
-        "NmsDetection2d",
         "Prune",
         "Unsupported",
     ),

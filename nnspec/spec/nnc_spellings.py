@@ -15,7 +15,7 @@ from typing import Any
 from ..core.suggest import snake_case
 
 # NNC's names whose nnspec name is not simply their snake_case form.
-_RENAMED = {"initializer_multiplier": "multiplier"}
+_RENAMED = {"initializer_multiplier": "multiplier", "nmsper_class": "nms_per_class"}  # NNC's NMSPerClass
 
 # A comma list as NNC's panel shows it (1,8,8), read by YAML as one string.
 _COMMA_LIST = re.compile(r"\s*-?\d+(\.\d*)?(\s*,\s*-?\d+(\.\d*)?)+\s*")

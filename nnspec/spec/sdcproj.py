@@ -525,7 +525,8 @@ class _Project:
             self._at((*path, "parameters"), *self.source_map.values[(*path, "parameters", first)])
 
     def _catalog_properties(self, layer: dict[str, Any], layer_type: LayerType, props: dict, path: tuple) -> None:
-        by_nnc_name = {prop.nnc_name: prop for prop in layer_type.properties}
+        # by folded case: NNC capitalises some names whole (NMSPerClass, nnspec's nms_per_class: NmsPerClass)
+        by_nnc_name = {prop.nnc_name.lower(): prop for prop in layer_type.properties}
         parameters = {parameter.name for parameter in layer_type.parameters}
         defaults: dict[tuple[str, str], Any] = {(p.name, "initializer"): p.initializer for p in layer_type.parameters}
         defaults.update({(p.name, "multiplier"): p.multiplier for p in layer_type.parameters})
@@ -546,8 +547,8 @@ class _Project:
                 self._nested(layer, path, owner, PARAMETER_SETTINGS[setting], parsed, value)
             elif setting and owner in pins and setting in DATA_SETTINGS:
                 self._data_setting(layer, path, owner, setting, value)
-            elif nnc_name in by_nnc_name:
-                prop = by_nnc_name[nnc_name]
+            elif nnc_name.lower() in by_nnc_name:
+                prop = by_nnc_name[nnc_name.lower()]
                 parsed = _property_value(prop, value.value)
                 if parsed is not _DROP and not _is_default(prop, parsed):
                     self._set(layer, path, prop.name, parsed, value)
