@@ -80,13 +80,13 @@ def make_plan(
     an input that nothing else reads (statistics read a layer's input after it ran, and on another
     thread), and the plan gets its function."""
     # A layer that makes its values reading nothing is handed the batch's first data variable, for its size.
-    batch_sized = data_key(data_variables[0]) if data_variables else None
-    own = {name for name in order if _makes_own_values(spec.layers[name]) and batch_sized is not None}
+    batch_sized: tuple[str, ...] = (data_key(data_variables[0]),) if data_variables else ()
+    own = {name for name in order if _makes_own_values(spec.layers[name]) and batch_sized}
     reads = {
         name: (
             (data_key(spec.layers[name].dataset),)
             if spec.layers[name].type.is_source
-            else (batch_sized,)
+            else batch_sized
             if name in own
             else tuple(spec.layers[name].inputs)
         )
