@@ -31,6 +31,9 @@ have the batch axis first), and nnabla's output, stored under ``<case>_<name>``:
 - ``nms``: ``F.nms_detection2d(x, thresh=0.05, nms=0.2, nms_per_class=True)`` on (2, 8, 7) candidate boxes
   (x, y, w, h in 0..1, objectness, 2 class probabilities; scores distinct, boxes in overlapping clusters),
   ``nms_obj``: nms_per_class=False, thresh 0.2, nms 0.3;
+- ``dconv``: ``F.deformable_convolution(x, W, offset, mask, b, pad=(1, 1), stride=(1, 2), group=2,
+  deformable_group=2)`` on x (2, 4, 5, 6), W (6, 2, 3, 3), offsets Normal x1.5 (2, 36, 5, 6), mask in 0..1
+  (2, 18, 5, 6); ``dconv2``: dilation (2, 2), pad (2, 0), one group;
 - FFT and IFFT are left out: nnabla 1.39 has no CPU implementation of them ("FFT forward not
   implemented in CPU yet"), so NNC runs them on a GPU only; tests/test_layers_misc.py checks them
   against the DFT's formula instead.
@@ -76,6 +79,14 @@ def _inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
         "mat_x": matrices.astype(f32),
         "pos_x": positive.astype(f32),
         "nms_x": _boxes(rng).astype(f32),
+        "dconv_x": rng.normal(0.0, 1.0, (2, 4, 5, 6)).astype(f32),
+        "dconv_W": rng.normal(0.0, 0.5, (6, 2, 3, 3)).astype(f32),
+        "dconv_b": rng.normal(0.0, 1.0, (6,)).astype(f32),
+        "dconv_offset": rng.normal(0.0, 1.5, (2, 36, 5, 6)).astype(f32),
+        "dconv_mask": rng.uniform(0.0, 1.0, (2, 18, 5, 6)).astype(f32),
+        "dconv2_W": rng.normal(0.0, 0.5, (6, 4, 3, 3)).astype(f32),
+        "dconv2_offset": rng.normal(0.0, 1.5, (2, 18, 5, 6)).astype(f32),
+        "dconv2_mask": rng.uniform(0.0, 1.0, (2, 9, 5, 6)).astype(f32),
         "fbn_x": rng.normal(0.5, 2.0, (4, 3, 2, 2)).astype(f32),
         "fbn_beta": rng.normal(0.0, 1.0, (1, 3, 1, 1)).astype(f32),
         "fbn_gamma": rng.normal(1.0, 0.5, (1, 3, 1, 1)).astype(f32),
@@ -129,6 +140,30 @@ def main() -> int:
         ),
         "nms_out": run(F.nms_detection2d(var("nms_x"), thresh=0.05, nms=0.2, nms_per_class=True)),
         "nms_obj_out": run(F.nms_detection2d(var("nms_x"), thresh=0.2, nms=0.3, nms_per_class=False)),
+        "dconv_out": run(
+            F.deformable_convolution(
+                var("dconv_x"),
+                var("dconv_W"),
+                var("dconv_offset"),
+                var("dconv_mask"),
+                var("dconv_b"),
+                pad=(1, 1),
+                stride=(1, 2),
+                group=2,
+                deformable_group=2,
+            )
+        ),
+        "dconv2_out": run(
+            F.deformable_convolution(
+                var("dconv_x"),
+                var("dconv2_W"),
+                var("dconv2_offset"),
+                var("dconv2_mask"),
+                var("dconv_b"),
+                pad=(2, 0),
+                dilation=(2, 2),
+            )
+        ),
         "ws_out": run(F.weight_standardization(var("w"), channel_axis=1, eps=1e-5)),
         "ws2_out": run(F.weight_standardization(var("w"), channel_axis=2, eps=1e-5)),
         "wn_out": run(F.weight_normalization(var("w"), var("wn_g"), dim=1, eps=1e-12)),

@@ -168,7 +168,7 @@ NO_COST = frozenset(
 UNKNOWN: frozenset[str] = frozenset({"Unit", "FFT", "IFFT"})
 
 # The convolutions' operations follow from their weight W (see layer_cost).
-_CONVOLUTIONS = ("Convolution", "DepthwiseConvolution")
+_CONVOLUTIONS = ("Convolution", "DepthwiseConvolution", "DeformableConvolution")  # the last: NNC's same formulas
 _DECONVOLUTIONS = ("Deconvolution", "DepthwiseDeconvolution")
 # The batched matrix functions: their counts are formulas of the matrix size n (NNC's Input[1]).
 _MATRIX = ("BatchDet", "BatchLogdet", "BatchInv")

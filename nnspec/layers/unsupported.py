@@ -11,7 +11,7 @@ message says why (GUI settings, placeholders, the Transformers engine's layers).
 from __future__ import annotations
 
 NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
-    "Basic": ("AdaptiveSeparableConvolution", "DeformableConvolution", "RNN", "GRU"),
+    "Basic": ("AdaptiveSeparableConvolution", "RNN", "GRU"),
     "IO": ("Constant", "InputFileName", "InputString"),
     "Others (Pre Process)": ("ImageAugmentation", "RandomCrop", "RandomErase", "RandomFlip", "RandomShift"),
     "Others": (
