@@ -34,6 +34,8 @@ have the batch axis first), and nnabla's output, stored under ``<case>_<name>``:
 - ``dconv``: ``F.deformable_convolution(x, W, offset, mask, b, pad=(1, 1), stride=(1, 2), group=2,
   deformable_group=2)`` on x (2, 4, 5, 6), W (6, 2, 3, 3), offsets Normal x1.5 (2, 36, 5, 6), mask in 0..1
   (2, 18, 5, 6); ``dconv2``: dilation (2, 2), pad (2, 0), one group;
+- ``asc``: ``F.adaptive_separable_convolution(x, kv, kh)`` on x (2, 3, 6, 7), kernels (2, 3, 4, 4) and
+  (2, 4, 4, 4) (vertical 3, horizontal 4; the output (2, 3, 4, 4));
 - FFT and IFFT are left out: nnabla 1.39 has no CPU implementation of them ("FFT forward not
   implemented in CPU yet"), so NNC runs them on a GPU only; tests/test_layers_misc.py checks them
   against the DFT's formula instead.
@@ -87,6 +89,9 @@ def _inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
         "dconv2_W": rng.normal(0.0, 0.5, (6, 4, 3, 3)).astype(f32),
         "dconv2_offset": rng.normal(0.0, 1.5, (2, 18, 5, 6)).astype(f32),
         "dconv2_mask": rng.uniform(0.0, 1.0, (2, 9, 5, 6)).astype(f32),
+        "asc_x": rng.normal(0.0, 1.0, (2, 3, 6, 7)).astype(f32),
+        "asc_v": rng.normal(0.0, 1.0, (2, 3, 4, 4)).astype(f32),
+        "asc_h": rng.normal(0.0, 1.0, (2, 4, 4, 4)).astype(f32),
         "fbn_x": rng.normal(0.5, 2.0, (4, 3, 2, 2)).astype(f32),
         "fbn_beta": rng.normal(0.0, 1.0, (1, 3, 1, 1)).astype(f32),
         "fbn_gamma": rng.normal(1.0, 0.5, (1, 3, 1, 1)).astype(f32),
@@ -164,6 +169,7 @@ def main() -> int:
                 dilation=(2, 2),
             )
         ),
+        "asc_out": run(F.adaptive_separable_convolution(var("asc_x"), var("asc_v"), var("asc_h"))),
         "ws_out": run(F.weight_standardization(var("w"), channel_axis=1, eps=1e-5)),
         "ws2_out": run(F.weight_standardization(var("w"), channel_axis=2, eps=1e-5)),
         "wn_out": run(F.weight_normalization(var("w"), var("wn_g"), dim=1, eps=1e-12)),

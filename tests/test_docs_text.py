@@ -81,7 +81,9 @@ def test_docs_spec_lists_the_initializers_each_parameter_takes_as_the_catalog_do
             for name in ("DepthwiseConvolution", "Deconvolution", "DepthwiseDeconvolution")
         },
         ("Parameter", "value"): tuple(dict.fromkeys(lists["Affine's `W`"] + conv)),
+        ("DeformableConvolution", "W"): conv,
     }
+    assert lists["DeformableConvolution's `W`"] == ("Convolution's",)
     assert lists["DepthwiseConvolution's, Deconvolution's and DepthwiseDeconvolution's `W`"] == (
         "Convolution's but the CLConv ones",
     )

@@ -1,4 +1,5 @@
-"""DeformableConvolution (nnspec/layers/basic.py) checked against a loop reference and nnabla 1.39.
+"""DeformableConvolution and AdaptiveSeparableConvolution (nnspec/layers/basic.py) checked against loop
+references and nnabla 1.39.
 
 The reference follows nnabla's definition output by output and tap by tap in Python floats: the tap
 of kernel position (i, j) of output (y, x) reads the input at (y s + i d - p + dy, x s + j d - p + dx),
@@ -77,7 +78,24 @@ def ref_deformable_convolution(x, offset, mask, weight, bias, props):
     return out
 
 
-REFERENCES = {"DeformableConvolution": ref_deformable_convolution}
+def ref_adaptive_separable_convolution(x, vertical, horizontal):
+    """o[n, c, y, x] = sum_{j, i} V[n, j, y, x] H[n, i, y, x] x[n, c, y + j, x + i], value by value."""
+    batch, channels, height, width = x.shape
+    kv, kh = vertical.shape[1], horizontal.shape[1]
+    out = np.zeros((batch, channels, height - kv + 1, width - kh + 1))
+    for n, c, y, xo in np.ndindex(out.shape):
+        out[n, c, y, xo] = sum(
+            float(vertical[n, j, y, xo]) * float(horizontal[n, i, y, xo]) * float(x[n, c, y + j, xo + i])
+            for j in range(kv)
+            for i in range(kh)
+        )
+    return out
+
+
+REFERENCES = {
+    "DeformableConvolution": ref_deformable_convolution,
+    "AdaptiveSeparableConvolution": ref_adaptive_separable_convolution,
+}
 
 _RNG = np.random.default_rng(8)
 CASES = [
@@ -202,3 +220,43 @@ def test_shapes_nnabla_refuses_are_refused(props, words):
     with pytest.raises(SpecError) as raised:
         nnspec.loads(text)
     assert words in str(raised.value)
+
+
+def _separable_text(dtype: str, shape, kernel) -> str:
+    return (
+        f"nnspec: 1\ndtype: {dtype}\nlayers:\n  - {{name: x, type: Input, size: {list(shape)}}}\n"
+        f"  - {{name: y, type: AdaptiveSeparableConvolution, input: x, kernel_shape: {list(kernel)}, "
+        "V: {dataset: v}, H: {dataset: h}}\noutputs: [y]\n"
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_adaptive_separable_convolution_matches_reference(dtype):
+    x = _RNG.normal(0, 1, (2, 3, 6, 5))
+    vertical, horizontal = _RNG.normal(0, 1, (2, 2, 5, 3)), _RNG.normal(0, 1, (2, 3, 5, 3))
+    spec, result = run_spec(_separable_text(dtype, (3, 6, 5), (2, 3)), {"x": x, "v": vertical, "h": horizontal})
+    got = result.outputs["y"]
+
+    def r(a):
+        return a.astype(dtype).astype(np.float64)
+
+    assert_shape_rule(spec, got, 2)
+    assert spec.layers["y"].target_shapes == {"V": (2, 5, 3), "H": (3, 5, 3)}
+    rtol, atol = (1e-5, 1e-6) if dtype == "float32" else (1e-12, 1e-12)
+    np.testing.assert_allclose(
+        got, ref_adaptive_separable_convolution(r(x), r(vertical), r(horizontal)), rtol=rtol, atol=atol
+    )
+
+
+def test_adaptive_separable_convolution_matches_nnabla():
+    with np.load(FIXTURE) as data:
+        fixture = {name: data[name] for name in data.files}
+    data = {"x": fixture["asc_x"], "v": fixture["asc_v"], "h": fixture["asc_h"]}
+    _, result = run_spec(_separable_text("float32", (3, 6, 7), (3, 4)), data)
+    np.testing.assert_allclose(result.outputs["y"], fixture["asc_out"], rtol=1e-5, atol=1e-5)
+
+
+def test_adaptive_separable_kernel_longer_than_the_input_is_refused():
+    with pytest.raises(SpecError) as raised:
+        nnspec.loads(_separable_text("float32", (3, 4, 4), (5, 3)))
+    assert "longer than the input's (H, W) (4, 4)" in str(raised.value)

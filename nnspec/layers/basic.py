@@ -856,3 +856,81 @@ register(
         ),
     )
 )
+
+
+# AdaptiveSeparableConvolution
+
+
+def _separable_out(shapes, props) -> tuple[int, int]:
+    kv, kh = props["kernel_shape"]
+    _, height, width = shapes[0]
+    return height - kv + 1, width - kh + 1
+
+
+def adaptive_separable_convolution(inputs, props, params):
+    """o[c, y, x] = sum_{j, i} V[j, y, x] H[i, y, x] i[c, y + j, x + i]"""
+    x, vertical, horizontal = inputs
+    kv, kh = props["kernel_shape"]
+    out_h, out_w = x.shape[2] - kv + 1, x.shape[3] - kh + 1
+    image = x.astype(np.float64)
+    out = np.zeros((len(x), x.shape[1], out_h, out_w))
+    for j in range(kv):
+        for i in range(kh):
+            weight = vertical[:, j].astype(np.float64) * horizontal[:, i].astype(np.float64)  # (N, out_h, out_w)
+            out += weight[:, None] * image[:, :, j : j + out_h, i : i + out_w]
+    return out.astype(x.dtype)
+
+
+def adaptive_separable_convolution_shape(shapes, props):
+    shape, kernel = shapes[0], props["kernel_shape"]
+    if len(kernel) != 2:
+        raise ShapeError("kernel_shape must be (vertical, horizontal) kernel lengths, 2 values", "kernel_shape")
+    if len(shape) != 3:
+        raise ShapeError(f"the input {format_shape(shape)} must be (C, H, W): nnabla's function is 2-D, channels first")
+    out_h, out_w = _separable_out(shapes, props)
+    if out_h < 1 or out_w < 1:
+        raise ShapeError(
+            f"kernel_shape {format_shape(kernel)} is longer than the input's (H, W) {format_shape(shape[1:])}",
+            "kernel_shape",
+        )
+    return (shape[0], out_h, out_w)
+
+
+def _separable_kernel(which: int):
+    def shape(shapes, props) -> Shape:
+        return (props["kernel_shape"][which], *_separable_out(shapes, props))
+
+    return shape
+
+
+register(
+    LayerType(
+        name="AdaptiveSeparableConvolution",
+        category="Basic",
+        formula="o[c, y, x] = sum_{j, i} V[j, y, x] H[i, y, x] i[c, y + j, x + i]",
+        description="Convolves every channel with a kernel of its own at each output pixel and sample, the "
+        "outer product of a vertical kernel V and a horizontal kernel H (Niklaus et al.), given as side inputs "
+        "of shape (kernel length, output height, output width); no padding (pad the input first). By default "
+        "V is drawn Normal and H is Constant 1, as NNC's.",
+        forward=adaptive_separable_convolution,
+        infer_shape=adaptive_separable_convolution_shape,
+        properties=(Property("kernel_shape", "shape", [3, 3], "Lengths of the vertical and horizontal kernels."),),
+        targets=(
+            Target(
+                "V",
+                "the vertical kernel at each output pixel, (kernel_shape[0], out H, out W) (default: Normal, NNC's)",
+                dataset="",
+                shape=_separable_kernel(0),
+                generator="Normal",
+            ),
+            Target(
+                "H",
+                "the horizontal kernel at each output pixel, (kernel_shape[1], out H, out W) (default: Constant 1, "
+                "NNC's)",
+                dataset="",
+                shape=_separable_kernel(1),
+                generator="Constant",
+            ),
+        ),
+    )
+)

@@ -165,7 +165,8 @@ NO_COST = frozenset(
 # written out before a run, its layers counted one by one; only a picture drawing it collapsed into one box
 # (graph --collapse-units) meets a Unit layer, and its box says "not counted" rather than 0.
 # FFT and IFFT: NNC computes their multiply-adds in its program (*FFTMultiplyAddSize), with no formula to transcribe.
-UNKNOWN: frozenset[str] = frozenset({"Unit", "FFT", "IFFT"})
+# AdaptiveSeparableConvolution's is a macro of NNC's program too (CostMultiplyAdd=*AdaptiveSeparableConv...).
+UNKNOWN: frozenset[str] = frozenset({"Unit", "FFT", "IFFT", "AdaptiveSeparableConvolution"})
 
 # The convolutions' operations follow from their weight W (see layer_cost).
 _CONVOLUTIONS = ("Convolution", "DepthwiseConvolution", "DeformableConvolution")  # the last: NNC's same formulas

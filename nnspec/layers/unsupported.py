@@ -11,7 +11,7 @@ message says why (GUI settings, placeholders, the Transformers engine's layers).
 from __future__ import annotations
 
 NNC_TYPES_NOT_SUPPORTED: dict[str, tuple[str, ...]] = {
-    "Basic": ("AdaptiveSeparableConvolution", "RNN", "GRU"),
+    "Basic": ("RNN", "GRU"),
     "IO": ("Constant", "InputFileName", "InputString"),
     "Others (Pre Process)": ("ImageAugmentation", "RandomCrop", "RandomErase", "RandomFlip", "RandomShift"),
     "Others": (
