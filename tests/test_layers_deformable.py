@@ -260,3 +260,35 @@ def test_adaptive_separable_kernel_longer_than_the_input_is_refused():
     with pytest.raises(SpecError) as raised:
         nnspec.loads(_separable_text("float32", (3, 4, 4), (5, 3)))
     assert "longer than the input's (H, W) (4, 4)" in str(raised.value)
+
+
+def _input_section(index: int, name: str, size: str) -> str:
+    return (
+        f"[Layer_{index}]\nID={index}\nType=Input\nProperty_0_Name=Name\nProperty_0_Value={name}\n"
+        f"Property_1_Name=Size\nProperty_1_Value={size}\nNumProperty=2\n"
+    )
+
+
+def _link(index: int, source: int, pin: int) -> str:
+    return f"[Link_{index}]\nID={index}\nSourceLayerID={source}\nSourcePinIndex=0\nDestLayerID=3\nDestPinIndex={pin}\n"
+
+
+def test_nnc_project_links_offset_and_mask_by_nnc_s_pin_order(tmp_path):
+    """NNC's DeformableConvolution pins are W, Offset, Mask, b (not parameters first): a link into pin 2
+    is Offset's, into pin 3 Mask's."""
+    text = (
+        "[Engine]\nSDeepEngineType=NNabla\n[Network_Global]\nNumLayer=4\nNumLink=3\n"
+        + _input_section(0, "x", "3,5,5")
+        + _input_section(1, "shifts", "18,5,5")
+        + _input_section(2, "scales", "9,5,5")
+        + "[Layer_3]\nID=3\nType=DeformableConvolution\nProperty_0_Name=Name\nProperty_0_Value=d\n"
+        "Property_1_Name=OutMaps\nProperty_1_Value=4\nNumProperty=2\n"
+        + _link(0, 0, 0)
+        + _link(1, 1, 2)
+        + _link(2, 2, 3)
+    )
+    path = tmp_path / "p.sdcproj"
+    path.write_text(text)
+    layer = nnspec.load(path).layers["d"]
+    assert layer.side_inputs() == {"Offset": "shifts", "Mask": "scales"}
+    assert layer.shape == (4, 5, 5)

@@ -80,6 +80,8 @@ PARAMETER_SETTINGS = {
 DATA_SETTINGS = {"Dataset": "dataset", "Generator": "generator", "GeneratorMultiplier": "generator_multiplier"}
 # Side pins of layer types nnspec does not have in its catalog (yet), by NNC's [InputSideConnector].
 OTHER_PINS = {"Delay": ("Initial",), "VATNoise": ("Buf",)}
+# Side pins NNC does not order parameters first, then data ([InputSideConnector] of the layer's definition).
+PIN_ORDER = {"DeformableConvolution": ("W", "Offset", "Mask", "b")}
 # The project's sections that are not networks: nnspec's spec has no place for them yet.
 PROJECT_SECTIONS = re.compile(
     r"(Dataset|Config|Optimizer_\d+|Monitor_\d+|Executor_\d+|Dataset_\d+|Script|StructureSearch|OutOfCoreTraining|General)"
@@ -717,6 +719,7 @@ class _Project:
         else:
             params, data = [], list(OTHER_PINS.get(layer["type"], ()))
         pins = params + data
+        pins = [name for name in PIN_ORDER.get(layer["type"], ()) if name in pins] or pins
         if pin > len(pins):
             self._problem(
                 f"a link into pin {pin} of layer '{layer['name']}' ({layer['type']}), which has "
