@@ -36,6 +36,10 @@ NNC_NORMALIZATION = {
     "LayerNormalization",
     "InstanceNormalization",
     "GroupNormalization",
+    "FusedBatchNormalization",
+    "WeightStandardization",
+    "WeightNormalization",
+    "SpectralNorm",
 }
 
 

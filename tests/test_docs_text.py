@@ -80,7 +80,10 @@ def test_docs_spec_lists_the_initializers_each_parameter_takes_as_the_catalog_do
             (name, "W"): tuple(i for i in conv if "CLConv" not in i)  # "Convolution's but the CLConv ones"
             for name in ("DepthwiseConvolution", "Deconvolution", "DepthwiseDeconvolution")
         },
+        ("Parameter", "value"): tuple(dict.fromkeys(lists["Affine's `W`"] + conv)),
+        ("DeformableConvolution", "W"): conv,
     }
+    assert lists["DeformableConvolution's `W`"] == ("Convolution's",)
     assert lists["DepthwiseConvolution's, Deconvolution's and DepthwiseDeconvolution's `W`"] == (
         "Convolution's but the CLConv ones",
     )
@@ -96,6 +99,7 @@ def test_docs_spec_lists_the_initializers_each_parameter_takes_as_the_catalog_do
         expected[(f"Binary{kind}Affine", "W")] = expected[(f"Binary{kind}Affine", "Wb")] = expected[("Affine", "W")]
         expected[(f"Binary{kind}Convolution", "W")] = conv
         expected[(f"Binary{kind}Convolution", "Wb")] = expected[("Deconvolution", "W")]
+    assert lists["the Parameter layer's `value`"] == ("Affine's and Convolution's together",)
     other = next(names for whose, names in lists.items() if whose.startswith("every other parameter"))
     checked = 0
     for t in layer_types().values():

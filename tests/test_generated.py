@@ -84,8 +84,10 @@ def test_catalog_entry_is_complete(name):
     for prop in entry.properties:
         assert prop.description and prop.name == prop.name.lower()
     if entry.parameters:
-        # their nnabla names: {scope}/{function scope}/W, or /W for the types NNC names without a scope
-        assert entry.function_scope or entry.unscoped_parameters, "parameters need a function scope"
+        # their nnabla names: {scope}/{function scope}/W, /W for the types NNC names without a scope, or
+        # the layer's own name for a layer whose one parameter is its own array (NNC's Parameter category)
+        own_array = name in ("Parameter", "WorkingMemory") and len(entry.parameters) == 1
+        assert entry.function_scope or entry.unscoped_parameters or own_array, "parameters need a function scope"
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

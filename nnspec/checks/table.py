@@ -391,8 +391,11 @@ def _table() -> list[Check]:
             looks_at="layers with weights (normalizations aside), unless they follow a bounded activation: output "
             "std over input std outside 1/threshold..threshold",
             why="activations that grow or shrink layer after layer explode or vanish (Glorot & Bengio, 2010)",
-            # normalizations set the scale; a quantizer's parameters are its range, not weights
-            applies=lambda t: bool(t.parameters) and t.role is not Role.NORMALIZATION and not t.clips,
+            # normalizations set the scale; a quantizer's parameters are its range, not weights; a Parameter or
+            # WorkingMemory has no input to compare with
+            applies=lambda t: (
+                bool(t.parameters) and t.role is not Role.NORMALIZATION and not t.clips and t.arity.least > 0
+            ),
             judge=_scale_drift,
             threshold_range=(1.0, inf),
             group=_scale_drift_run,
@@ -419,8 +422,9 @@ def _table() -> list[Check]:
             threshold=None,
             looks_at="every layer: each output unit the same on every sample",
             why="a layer whose output does not depend on its input passes nothing on",
-            # a loss or an error count that is the same for every sample is a result, not a fault
-            applies=lambda t: not t.is_source and not t.role.is_result,
+            # a loss or an error count that is the same for every sample is a result, not a fault; a layer that
+            # needs no input (Parameter, WorkingMemory) gives every sample its one array by design
+            applies=lambda t: not t.is_source and not t.role.is_result and t.arity.least > 0,
             judge=_constant_output,  # reads TensorStats.varies: each tensor is compared once, not per reader
             superseded_by=tuple(f"{t.name.lower()}-dead-layer" for t in types if t.zero_for_negative),
         ),

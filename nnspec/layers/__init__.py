@@ -16,6 +16,8 @@ from . import (  # noqa: F401
     loop,
     loss,
     math,
+    memory,
+    misc,
     normalization,
     others,
     pooling,

@@ -9,7 +9,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..core.estimate import Estimate, weighted_sum
-from .catalog import PARAMETER_SCOPE, LayerType, Parameter, Property, Shape, ShapeError, format_shape, register
+from .catalog import PARAMETER_SCOPE, LayerType, Parameter, Property, Shape, ShapeError, Target, format_shape, register
 
 AFFINE_INITIALIZERS = (
     "Normal",
@@ -686,5 +686,252 @@ register(
         ),
         range_note="NNC's rule: inputs are class indices 0..num_class-1. A fractional index is truncated "
         "toward zero as nnabla truncates it; an index outside 0..num_class-1 gives NaN.",
+    )
+)
+
+
+# DeformableConvolution (nnabla's modulated deformable convolution, 2-D, channels first)
+
+
+def _deformable_offsets(shapes, props) -> Shape:
+    """Offset: a (row, column) shift per deformable group and kernel tap, at every input position."""
+    _, spatial = _split_sample(shapes[0], props, "convolves")
+    return (2 * props["deformable_group"] * prod(props["kernel_shape"]), *spatial)
+
+
+def _deformable_mask(shapes, props) -> Shape:
+    """Mask: a factor per deformable group and kernel tap, at every input position."""
+    _, spatial = _split_sample(shapes[0], props, "convolves")
+    return (props["deformable_group"] * prod(props["kernel_shape"]), *spatial)
+
+
+def _bilinear(image: np.ndarray, h: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """image (N, G, Cg, H, W) read at the fractional positions h, w (N, G, P), each of the four neighbours
+    outside the image counting 0, and 0 where (h, w) lies outside (-1, H) x (-1, W), as nnabla's
+    im2col_bilinear: (N, G, Cg, P)."""
+    height, width = image.shape[-2:]
+    flat = image.reshape((*image.shape[:3], height * width))
+    inside = (h > -1) & (w > -1) & (h < height) & (w < width)
+    low_h, low_w = np.floor(h), np.floor(w)
+    total = np.zeros((*image.shape[:3], h.shape[-1]))
+    for dh, dw in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        rows, cols = low_h + dh, low_w + dw
+        weight = (1 - np.abs(h - rows)) * (1 - np.abs(w - cols))
+        valid = inside & (rows >= 0) & (cols >= 0) & (rows <= height - 1) & (cols <= width - 1)
+        index = np.where(valid, rows * width + cols, 0).astype(np.intp)
+        values = np.take_along_axis(flat, index[:, :, None, :], axis=3)
+        total += values * np.where(valid, weight, 0.0)[:, :, None, :]
+    return total
+
+
+def deformable_convolution(inputs, props, params):
+    """o[m, y] = sum_{n, k} W[m, n, k] mask_k(y) i[n, y*s + k*d - p + offset_k(y)] + b[m] (i read bilinearly)"""
+    x, offset, mask = inputs
+    batch, channels, height, width = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = props["kernel_shape"], props["strides"], props["dilation"]
+    ph, pw = conv_padding(props)
+    out_h, out_w = _conv_lengths((height, width), props)
+    groups, taps = props["deformable_group"], kh * kw
+    # offsets and mask are read at the input position of each output, (y s) (nnabla's h_in, w_in)
+    shift = offset.astype(np.float64).reshape(batch, groups, taps, 2, height, width)[
+        ..., : out_h * sh : sh, : out_w * sw : sw
+    ]
+    scale = mask.astype(np.float64).reshape(batch, groups, taps, height, width)[
+        ..., : out_h * sh : sh, : out_w * sw : sw
+    ]
+    tap_h = (np.arange(kh) * dh).repeat(kw)[:, None, None]
+    tap_w = np.tile(np.arange(kw) * dw, kh)[:, None, None]
+    rows = (np.arange(out_h) * sh)[None, :, None] + tap_h - ph + shift[:, :, :, 0]  # (N, G, taps, out_h, out_w)
+    cols = (np.arange(out_w) * sw)[None, None, :] + tap_w - pw + shift[:, :, :, 1]
+    image = x.astype(np.float64).reshape(batch, groups, channels // groups, height, width)
+    sampled = _bilinear(image, rows.reshape(batch, groups, -1), cols.reshape(batch, groups, -1))
+    columns = sampled.reshape(batch, groups, channels // groups, taps, out_h, out_w) * scale[:, :, None]
+    columns = columns.reshape(batch, channels, taps, out_h, out_w)
+    weights = params["W"].astype(np.float64)
+    group = props["group"]
+    per_in, per_out = channels // group, weights.shape[0] // group
+    out = np.concatenate(
+        [
+            np.einsum(
+                "mck,nckyx->nmyx",
+                weights[g * per_out : (g + 1) * per_out].reshape(per_out, per_in, taps),
+                columns[:, g * per_in : (g + 1) * per_in],
+            )
+            for g in range(group)
+        ],
+        axis=1,
+    )
+    if "b" in params:
+        out += params["b"].astype(np.float64)[None, :, None, None]
+    return out.astype(x.dtype)
+
+
+def deformable_convolution_shape(shapes, props):
+    if len(props["kernel_shape"]) != 2:
+        raise ShapeError("nnabla's deformable convolution is 2-D: kernel_shape must have 2 values", "kernel_shape")
+    if props["channel_last"]:
+        raise ShapeError("channel_last is not supported by nnspec's DeformableConvolution yet", "channel_last")
+    out = convolution_shape(shapes[:1], props)
+    channels, spatial = _split_sample(shapes[0], props, "convolves")
+    if channels % props["deformable_group"] or props["out_maps"] % props["deformable_group"]:
+        raise ShapeError(
+            f"deformable_group {props['deformable_group']} must divide both the {channels} input channels and the "
+            f"{props['out_maps']} out_maps",
+            "deformable_group",
+        )
+    padding = conv_padding(props)
+    if all(p >= (k + 1) // 2 for p, k in zip(padding, props["kernel_shape"])):
+        raise ShapeError(
+            f"padding {format_shape(padding)} puts the kernel's centre in the padding (nnabla refuses it): "
+            "make it smaller",
+            "padding",
+        )
+    for axis, (length, o, s) in enumerate(zip(spatial, out[1:], props["strides"])):
+        if (o - 1) * s >= length:
+            raise ShapeError(
+                f"along spatial axis {axis} the {o} outputs read their offsets at input positions up to {(o - 1) * s}, "
+                f"past the input's {length}: nnabla reads them there (outside its arrays); use less padding",
+                "padding",
+            )
+    return out
+
+
+register(
+    LayerType(
+        name="DeformableConvolution",
+        category="Basic",
+        formula="o[m, y] = sum_{n, k} W[m, n, k] Mask_k(y) i[n, y*s + k*d - p + Offset_k(y)] + b[m]",
+        description="A 2-D convolution whose every kernel tap at every output reads the input at a learned shift "
+        "(Offset: row, column per deformable group and tap, bilinear between pixels, 0 outside) and is scaled by "
+        "Mask (Dai et al.; Zhu et al.). Offset and Mask are side inputs at the input's positions, read where "
+        "each output's window starts (y s); by default Offset is drawn Normal and Mask is Constant 1, as NNC's.",
+        forward=deformable_convolution,
+        infer_shape=deformable_convolution_shape,
+        estimate=convolution_estimate,
+        function_scope="deformable_conv",
+        properties=(
+            Property("out_maps", "pint", 16, "Number of output maps (kernels)."),
+            Property("kernel_shape", "shape", [3, 3], "Kernel size (height, width)."),
+            Property("border_mode", "choice", "same", _BORDER, choices=BORDER_MODES),
+            Property("padding", "uint_array", None, _PADDING),
+            Property("strides", "shape", [1, 1], _STRIDES),
+            Property("dilation", "shape", [1, 1], _DILATION),
+            Property("group", "pint", 1, "Number of channel groups, as Convolution's."),
+            Property(
+                "deformable_group",
+                "pint",
+                1,
+                "Number of channel groups with their own offsets and mask; it divides the input maps and out_maps.",
+            ),
+            Property("channel_last", "bool", False, "Samples are (*spatial, C) (not supported by nnspec yet)."),
+            Property("with_bias", "bool", True, "Whether to add the bias b."),
+            PARAMETER_SCOPE,
+        ),
+        parameters=(
+            Parameter(
+                "W",
+                "NormalConvolutionGlorot",
+                1.0,
+                convolution_weight_shape,
+                "Kernels, shape (out_maps, in_maps/group, *kernel_shape).",
+                initializers=CONVOLUTION_INITIALIZERS,
+                fans=conv_fans,
+            ),
+            _bias(lambda shapes, props: (props["out_maps"],), "Bias, one per output map: shape (out_maps,)."),
+        ),
+        targets=(
+            Target(
+                "Offset",
+                "the (row, column) shift of each tap, (2 x deformable_group x taps, H, W) (default: Normal, NNC's)",
+                dataset="",
+                shape=_deformable_offsets,
+                generator="Normal",
+            ),
+            Target(
+                "Mask",
+                "the factor of each tap, (deformable_group x taps, H, W) (default: Constant 1, NNC's)",
+                dataset="",
+                shape=_deformable_mask,
+                generator="Constant",
+            ),
+        ),
+    )
+)
+
+
+# AdaptiveSeparableConvolution
+
+
+def _separable_out(shapes, props) -> tuple[int, int]:
+    kv, kh = props["kernel_shape"]
+    _, height, width = shapes[0]
+    return height - kv + 1, width - kh + 1
+
+
+def adaptive_separable_convolution(inputs, props, params):
+    """o[c, y, x] = sum_{j, i} V[j, y, x] H[i, y, x] i[c, y + j, x + i]"""
+    x, vertical, horizontal = inputs
+    kv, kh = props["kernel_shape"]
+    out_h, out_w = x.shape[2] - kv + 1, x.shape[3] - kh + 1
+    image = x.astype(np.float64)
+    out = np.zeros((len(x), x.shape[1], out_h, out_w))
+    for j in range(kv):
+        for i in range(kh):
+            weight = vertical[:, j].astype(np.float64) * horizontal[:, i].astype(np.float64)  # (N, out_h, out_w)
+            out += weight[:, None] * image[:, :, j : j + out_h, i : i + out_w]
+    return out.astype(x.dtype)
+
+
+def adaptive_separable_convolution_shape(shapes, props):
+    shape, kernel = shapes[0], props["kernel_shape"]
+    if len(kernel) != 2:
+        raise ShapeError("kernel_shape must be (vertical, horizontal) kernel lengths, 2 values", "kernel_shape")
+    if len(shape) != 3:
+        raise ShapeError(f"the input {format_shape(shape)} must be (C, H, W): nnabla's function is 2-D, channels first")
+    out_h, out_w = _separable_out(shapes, props)
+    if out_h < 1 or out_w < 1:
+        raise ShapeError(
+            f"kernel_shape {format_shape(kernel)} is longer than the input's (H, W) {format_shape(shape[1:])}",
+            "kernel_shape",
+        )
+    return (shape[0], out_h, out_w)
+
+
+def _separable_kernel(which: int):
+    def shape(shapes, props) -> Shape:
+        return (props["kernel_shape"][which], *_separable_out(shapes, props))
+
+    return shape
+
+
+register(
+    LayerType(
+        name="AdaptiveSeparableConvolution",
+        category="Basic",
+        formula="o[c, y, x] = sum_{j, i} V[j, y, x] H[i, y, x] i[c, y + j, x + i]",
+        description="Convolves every channel with a kernel of its own at each output pixel and sample, the "
+        "outer product of a vertical kernel V and a horizontal kernel H (Niklaus et al.), given as side inputs "
+        "of shape (kernel length, output height, output width); no padding (pad the input first). By default "
+        "V is drawn Normal and H is Constant 1, as NNC's.",
+        forward=adaptive_separable_convolution,
+        infer_shape=adaptive_separable_convolution_shape,
+        properties=(Property("kernel_shape", "shape", [3, 3], "Lengths of the vertical and horizontal kernels."),),
+        targets=(
+            Target(
+                "V",
+                "the vertical kernel at each output pixel, (kernel_shape[0], out H, out W) (default: Normal, NNC's)",
+                dataset="",
+                shape=_separable_kernel(0),
+                generator="Normal",
+            ),
+            Target(
+                "H",
+                "the horizontal kernel at each output pixel, (kernel_shape[1], out H, out W) (default: Constant 1, "
+                "NNC's)",
+                dataset="",
+                shape=_separable_kernel(1),
+                generator="Constant",
+            ),
+        ),
     )
 )

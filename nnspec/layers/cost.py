@@ -127,6 +127,7 @@ PER_VALUE: dict[str, dict[str, tuple[str, int]]] = {
     "Norm": {"add": (_I, 1), "multiply": (_I, 2), "exp": (_I, 2)},
     # Normalization (their parameters are added below)
     "BatchNormalization": {"add": (_I, 1), "multiply": (_I, 1)},
+    "FusedBatchNormalization": {"add": (_I, 1), "multiply": (_I, 1)},
     "LayerNormalization": {"add": (_I, 4), "multiply": (_I, 3)},
     "InstanceNormalization": {"add": (_I, 4), "multiply": (_I, 3)},
     "GroupNormalization": {"add": (_I, 4), "multiply": (_I, 3)},
@@ -160,6 +161,10 @@ NO_COST = frozenset(
     + ["FixedPointQuantize", "MinMaxQuantize", "Pow2Quantize", "Prune"]
     # The augmentation layers (Others (Pre Process)): NNC's definitions declare no Cost* for them.
     + ["ImageAugmentation", "RandomCrop", "RandomErase", "RandomFlip", "RandomShift"]
+    # nnspec/layers/misc.py's, whose definitions declare no Cost* either
+    + "ClipByNorm ClipByValue ClipGradByNorm ClipGradByValue Flatten NmsDetection2d Output".split()
+    + "TopKData TopKGrad Unlink VATNoise".split()
+    + "SpectralNorm WeightNormalization WeightStandardization".split()
 )
 
 # Layer types whose count nnspec does not know: NOT_COUNTED, not zeros that would pass for free
@@ -168,15 +173,40 @@ NO_COST = frozenset(
 # (graph --collapse-units) meets a Unit layer, and its box says "not counted" rather than 0.
 # The binary weight layers' CostParameter is NNC's *AffineParameterSizeDiv32 / *ConvolutionParameterSizeDiv32 (bits
 # packed 32 to a word), computed in NNC's program with a rounding no fixture here has pinned down yet.
+# FFT and IFFT: NNC computes their multiply-adds in its program (*FFTMultiplyAddSize), with no formula to transcribe.
+# AdaptiveSeparableConvolution's is a macro of NNC's program too (CostMultiplyAdd=*AdaptiveSeparableConv...).
 UNKNOWN: frozenset[str] = frozenset(
-    {"Unit", "BinaryConnectAffine", "BinaryConnectConvolution", "BinaryWeightAffine", "BinaryWeightConvolution"}
+    {
+        "Unit",
+        "BinaryConnectAffine",
+        "BinaryConnectConvolution",
+        "BinaryWeightAffine",
+        "BinaryWeightConvolution",
+        "FFT",
+        "IFFT",
+        "AdaptiveSeparableConvolution",
+    }
 )
 
 # The convolutions' operations follow from their weight W (see layer_cost).
-_CONVOLUTIONS = ("Convolution", "DepthwiseConvolution")
+_CONVOLUTIONS = ("Convolution", "DepthwiseConvolution", "DeformableConvolution")  # the last: NNC's same formulas
 _DECONVOLUTIONS = ("Deconvolution", "DepthwiseDeconvolution")
+# The batched matrix functions: their counts are formulas of the matrix size n (NNC's Input[1]).
+_MATRIX = ("BatchDet", "BatchLogdet", "BatchInv")
 # The layer types layer_cost counts with a rule of their own, not PER_VALUE's one formula per figure.
-OWN_RULES = frozenset({"Affine", "BatchMatmul", "Embed", "MaxPooling", *_CONVOLUTIONS, *_DECONVOLUTIONS})
+OWN_RULES = frozenset(
+    {
+        "Affine",
+        "BatchMatmul",
+        "Embed",
+        "MaxPooling",
+        *_CONVOLUTIONS,
+        *_DECONVOLUTIONS,
+        *_MATRIX,
+        "Parameter",
+        "WorkingMemory",
+    }
+)
 
 
 def layer_cost(
@@ -224,8 +254,14 @@ def layer_cost(
         return Cost(multiply_add=size_out * input_shapes[0][-1])
     if type_name == "MaxPooling":
         return Cost(if_=size_out * prod(props["kernel_shape"]))  # NNC: CostIf = |Output| * |KernelShape|
-    if type_name == "Embed":
+    if type_name in ("Embed", "Parameter", "WorkingMemory"):  # the last two: CostParameter = *Output
         return Cost(parameter=parameters)
+    if type_name in _MATRIX:
+        n = input_shapes[0][1]
+        if type_name == "BatchInv":  # CostAdd = n (n-1)^2, CostMultiplyAdd = n^3
+            return Cost(add=n * (n - 1) ** 2, multiply_add=n**3)
+        # CostAdd = n^2, CostMultiply = n, CostMultiplyAdd = n^3, CostDivision = n^2; BatchLogdet CostExp = 1
+        return Cost(add=n * n, multiply=n, multiply_add=n**3, division=n * n, exp=int(type_name == "BatchLogdet"))
     if type_name in NO_COST:
         return Cost()
     return NOT_COUNTED  # UNKNOWN, and any layer type added without deciding its count (a test lists them)

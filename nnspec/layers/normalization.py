@@ -203,7 +203,7 @@ def _bn_parameter_shape(shapes, props) -> Shape:
     return _bn_shape(shapes[0], props["axes"])
 
 
-register(
+BATCH_NORMALIZATION = register(
     LayerType(
         name="BatchNormalization",
         category="Normalization",
@@ -617,5 +617,202 @@ register(
         range_note="In training (--training), update_running_mean (NNC's default) with an untrained t of 0 "
         "subtracts each batch's own mean, so an output depends on the other samples in its batch; with a trained "
         "t the update moves the stored mean by only 1/(t + 1) of the difference.",
+    )
+)
+
+
+# --- FusedBatchNormalization -------------------------------------------------------------------------
+
+
+def fused_batch_normalization(inputs, props, params):
+    """o = max(0, (i - mean) / sqrt(var + epsilon) * gamma + beta)"""
+    y = batch_normalization(inputs, props, params)
+    return np.maximum(y, 0, out=y)  # NaN stays NaN, as nnabla's relu passes it
+
+
+def fused_batch_normalization_estimate(inputs, shapes, props, params, dtype) -> Estimate:
+    """BatchNormalization's estimate, cut at 0 as a ReLU cuts it."""
+    y = batch_normalization_estimate(inputs, shapes, props, params, dtype)
+    return Estimate(max(y.mean, 0.0), y.std, max(y.low, 0.0), max(y.high, 0.0))
+
+
+register(
+    LayerType(
+        name="FusedBatchNormalization",
+        category="Normalization",
+        role=Role.NORMALIZATION,
+        formula="o = max(0, (i - mean) / sqrt(var + epsilon) * gamma + beta)",
+        description="BatchNormalization followed by nonlinearity (relu, the one NNC and nnabla offer) in one "
+        "function, with BatchNormalization's parameters and their names (`{scope}/bn/gamma`, ...).",
+        forward=fused_batch_normalization,
+        infer_shape=batch_normalization_shape,
+        estimate=fused_batch_normalization_estimate,
+        function_scope="bn",  # nnabla's PF.fused_batch_normalization scopes them as batch_normalization does
+        properties=(
+            *BATCH_NORMALIZATION.properties[:-1],
+            Property("nonlinearity", "choice", "relu", "The activation after normalization.", choices=("relu",)),
+            PARAMETER_SCOPE,
+        ),
+        test_arguments=BATCH_NORMALIZATION.test_arguments,
+        parameters=BATCH_NORMALIZATION.parameters,
+        output_range=(0.0, None),
+        range_note=BATCH_NORMALIZATION.range_note,
+    )
+)
+
+
+# --- the weight normalizations -------------------------------------------------------------------------
+#
+# nnabla applies these to a weight, an array without a batch axis; NNC passes its axis + 1, as for a layer's
+# output. On nnspec's batch-first arrays that is nnabla's computation on the whole batch: the statistics run
+# over the batch axis too, so a sample's output depends on the others in its batch, unless every sample
+# holds the same array (a Parameter layer's output), where the result is the array's own.
+
+_WHOLE_BATCH = (
+    " Its statistics run over the batch axis too (nnabla's, given NNC's axis + 1): a sample's output depends on "
+    "the whole batch, unless every sample holds the same weight (a Parameter layer's), the case NNC draws it for."
+)
+
+
+def weight_standardization(inputs, props, params):
+    """o = (i - mean) / sqrt(var + epsilon), mean and biased var over every axis but channel_axis"""
+    x = inputs[0]
+    axes = _reduced(x.ndim, {props["channel_axis"] + 1})
+    return _in_dtype(_standardize(x, axes, props["epsilon"]), x.dtype)
+
+
+def weight_standardization_shape(shapes, props):
+    check_axis(props["channel_axis"], shapes[0], "channel_axis")
+    _check_epsilon(props)
+    return shapes[0]
+
+
+register(
+    LayerType(
+        name="WeightStandardization",
+        category="Normalization",
+        role=Role.NORMALIZATION,
+        formula="o = (i - mean) / sqrt(var + epsilon) over every axis but channel_axis",
+        description="Standardises a weight per output channel (Qiao et al.), mean and biased variance over every "
+        "other axis." + _WHOLE_BATCH,
+        forward=weight_standardization,
+        infer_shape=weight_standardization_shape,
+        estimate=lambda inputs, shapes, props, params, dtype: Estimate(0.0, 1.0),
+        properties=(
+            Property("channel_axis", "uint", 0, "Axis of the output channels (batch axis excluded)."),
+            Property("epsilon", "float", 1e-5, "Added to the variance inside the square root."),
+        ),
+    )
+)
+
+
+def _other_axes_norm(x: np.ndarray, axis: int, epsilon: float) -> np.ndarray:
+    """sqrt(sum of x^2 + epsilon) over every numpy axis but ``axis``, kept for broadcasting, in float64."""
+    w = x.astype(np.float64)
+    return np.sqrt((w * w).sum(axis=_reduced(w.ndim, {axis}), keepdims=True) + epsilon)
+
+
+def _along(vector: np.ndarray, axis: int, ndim: int) -> np.ndarray:
+    """A vector laid along numpy axis ``axis`` of an ndim-array, for broadcasting."""
+    shape = [1] * ndim
+    shape[axis] = -1
+    return vector.astype(np.float64).reshape(shape)
+
+
+def weight_normalization(inputs, props, params):
+    """o = g i / sqrt(sum of i^2 + epsilon), the sum over every axis but dim, g one factor per index of dim"""
+    x = inputs[0]
+    axis = props["dim"] + 1
+    norm = _other_axes_norm(x, axis, props["epsilon"])
+    return _in_dtype(_along(params["g"], axis, x.ndim) * x.astype(np.float64) / norm, x.dtype)
+
+
+def _dim_shape(shapes, props) -> Shape:
+    return (shapes[0][props["dim"]],)
+
+
+def weight_normalization_shape(shapes, props):
+    check_axis(props["dim"], shapes[0], "dim")
+    _check_epsilon(props)
+    return shapes[0]
+
+
+register(
+    LayerType(
+        name="WeightNormalization",
+        category="Normalization",
+        role=Role.NORMALIZATION,
+        formula="o = g i / ||i||, the norm over every axis but dim",
+        description="Reparametrises a weight as a direction times a learned length g per index of dim (Salimans "
+        "& Kingma)." + _WHOLE_BATCH,
+        forward=weight_normalization,
+        infer_shape=weight_normalization_shape,
+        function_scope="wn",
+        properties=(
+            Property(
+                "dim", "uint", 0, "Axis of the output channels, each of which has its own g (batch axis excluded)."
+            ),
+            Property("epsilon", "float", 1e-12, "Added to the sum of squares inside the square root."),
+            PARAMETER_SCOPE,
+        ),
+        parameters=(Parameter("g", "Constant", 1.0, _dim_shape, "The length of each channel, shape (size of dim,)."),),
+    )
+)
+
+
+def _unit(v: np.ndarray, epsilon: float) -> np.ndarray:
+    """v / sqrt(sum of v^2 + epsilon), as nnabla's spectral_norm normalises its vectors."""
+    return v / np.sqrt((v * v).sum() + epsilon)
+
+
+def spectral_norm(inputs, props, params):
+    """o = i / sigma(i), sigma the largest singular value of i as a (size of dim, rest) matrix, by itr + 1 power
+    iterations from u"""
+    x = inputs[0]
+    axis = props["dim"] + 1
+    matrix = np.moveaxis(x.astype(np.float64), axis, 0).reshape(x.shape[axis], -1)
+    u = params["u"].astype(np.float64).reshape(-1)
+    epsilon = props["epsilon"]
+    for _ in range(props["itr"] + 1):  # NNC passes Itr + 1 (its definition's `spectral_norm_param.itr -a`)
+        v = _unit(matrix.T @ u, epsilon)
+        u = _unit(matrix @ v, epsilon)
+    sigma = u @ matrix @ v
+    return _in_dtype(x.astype(np.float64) / sigma, x.dtype)
+
+
+def spectral_norm_shape(shapes, props):
+    check_axis(props["dim"], shapes[0], "dim")
+    if not props["epsilon"] > 0:
+        raise ShapeError(f"epsilon {props['epsilon']} must be positive (nnabla's spectral_norm refuses it)", "epsilon")
+    return shapes[0]
+
+
+register(
+    LayerType(
+        name="SpectralNorm",
+        category="Normalization",
+        role=Role.NORMALIZATION,
+        formula="o = i / sigma(i), sigma by power iteration from u",
+        description="Divides a weight by its spectral norm (Miyato et al.): the largest singular value of the "
+        "weight as a matrix of (size of dim) rows, estimated by power iteration from the stored vector u. NNC "
+        "passes Itr + 1 to nnabla, so itr 1 runs 2 iterations, and nnspec runs what NNC runs. At evaluation "
+        "(NNC's Test, true there) u is not updated." + _WHOLE_BATCH,
+        forward=spectral_norm,
+        infer_shape=spectral_norm_shape,
+        function_scope="spectral-norm",
+        properties=(
+            Property("dim", "uint", 0, "Axis of the matrix's rows (batch axis excluded)."),
+            Property("itr", "pint", 1, "Power iterations as NNC counts them: nnabla runs itr + 1."),
+            Property("epsilon", "float", 1e-12, "Added to the sum of squares when a vector is normalised."),
+            Property(
+                "test",
+                "bool",
+                False,
+                "Training: keep u as it is (true) or store the iteration's u (false); NNC's evaluation passes true.",
+            ),
+            PARAMETER_SCOPE,
+        ),
+        test_arguments=(("test", True),),  # NNC's definition: test -test=True
+        parameters=(Parameter("u", "Constant", 1.0, _dim_shape, "The power iteration's start, shape (size of dim,)."),),
     )
 )

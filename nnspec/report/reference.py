@@ -52,9 +52,13 @@ def summary() -> str:
 
 
 def stored_as(layer_type: LayerType, parameter: str) -> str:
-    """The name nnabla stores a parameter under: {scope}/{function scope}/NAME, or /NAME unscoped."""
+    """The name nnabla stores a parameter under: {scope}/{function scope}/NAME, /NAME unscoped, or the
+    layer's own name for a type without a function scope (Parameter, WorkingMemory;
+    nnspec.spec.model.Layer.parameter_key)."""
     if layer_type.unscoped_parameters:
         return f"/{parameter}"
+    if layer_type.function_scope is None:
+        return "{the layer's name}"
     return f"{{scope}}/{layer_type.function_scope}/{parameter}"
 
 

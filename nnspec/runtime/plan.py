@@ -81,10 +81,15 @@ def make_plan(
     ``measured`` gives each measured layer's checks. Without ``statistics``, layers may write over
     an input that nothing else reads (statistics read a layer's input after it ran, and on another
     thread), and the plan gets its function."""
+    # A layer that makes its values reading nothing is handed the batch's first data variable, for its size.
+    batch_sized: tuple[str, ...] = (data_key(data_variables[0]),) if data_variables else ()
+    own = {name for name in order if _makes_own_values(spec.layers[name]) and batch_sized}
     reads = {
         name: (
             (data_key(spec.layers[name].dataset),)
             if spec.layers[name].type.is_source
+            else batch_sized
+            if name in own
             else tuple(spec.layers[name].inputs)
         )
         + tuple(_side_read(spec.layers[name], pin, source) for pin, source in spec.layers[name].targets.items())
@@ -110,8 +115,8 @@ def make_plan(
     handed_over = {reads[name][0] for name in over}  # the outputs those layers may write over
     steps = [
         Step(
-            forward=_forward(spec.layers[name]),
-            bound=_bind(spec.layers[name], parameters[name]) if not statistics else None,
+            forward=_sized_to_batch(_forward(spec.layers[name])) if name in own else _forward(spec.layers[name]),
+            bound=_bind(spec.layers[name], parameters[name]) if not statistics and name not in own else None,
             props=spec.layers[name].props,
             params=parameters[name],
             reads=tuple(slots[tensor] for tensor in reads[name]),
@@ -131,6 +136,23 @@ def make_plan(
     data = tuple(slots[data_key(variable)] for variable in data_variables)
     kept = tuple(slots[name] for name in spec.outputs)
     return Plan(steps, slots, data, None if statistics else _function(steps, data, kept))
+
+
+def _makes_own_values(layer: Layer) -> bool:
+    """A layer reading neither a layer nor data (a Parameter, a WorkingMemory linked to nothing): its
+    forward gives a batch of one (nnspec.layers.memory)."""
+    return not layer.type.is_source and not layer.inputs and not layer.targets
+
+
+def _sized_to_batch(forward: Forward) -> Forward:
+    """The forward of such a layer, its batch of one repeated for each sample of the batch it is handed."""
+
+    def sized(inputs: Sequence[np.ndarray], props: Mapping[str, Any], params: Mapping[str, np.ndarray]) -> np.ndarray:
+        one = forward([], props, params)
+        return np.ascontiguousarray(np.broadcast_to(one, (len(inputs[0]), *one.shape[1:])))
+
+    sized.__doc__ = forward.__doc__
+    return sized
 
 
 def _side_read(layer: Layer, pin: str, source: TargetSource) -> str:

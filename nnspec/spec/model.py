@@ -125,10 +125,13 @@ class Layer:
         return self.props.get("parameter_scope") or self.name
 
     def parameter_key(self, parameter: str) -> str:
-        """nnabla's parameter name: {ParameterScope}/{function scope}/{name}, e.g. fc1/affine/W (/{name}
-        for the types NNC names without a scope)."""
+        """nnabla's parameter name: {ParameterScope}/{function scope}/{name}, e.g. fc1/affine/W; /{name}
+        for the types NNC names without a scope (MinMaxQuantize's /r); a layer type without a function
+        scope (Parameter, WorkingMemory) is one array named after the layer."""
         if self.type.unscoped_parameters:
             return f"/{parameter}"
+        if self.type.function_scope is None:
+            return self.name
         return f"{self.parameter_scope}/{self.type.function_scope}/{parameter}"
 
     def parameter_keys(self, parameter: str) -> list[str]:

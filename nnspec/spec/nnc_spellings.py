@@ -15,7 +15,12 @@ from typing import Any
 from ..core.suggest import snake_case
 
 # NNC's names whose nnspec name is not simply their snake_case form.
-_RENAMED = {"initializer_multiplier": "multiplier", "stefine_grained": "ste_fine_grained"}
+# NNC's names whose nnspec name is not simply their snake_case form (NNC's STEFineGrained, NMSPerClass).
+_RENAMED = {
+    "initializer_multiplier": "multiplier",
+    "stefine_grained": "ste_fine_grained",
+    "nmsper_class": "nms_per_class",
+}
 
 # A comma list as NNC's panel shows it (1,8,8), read by YAML as one string.
 _COMMA_LIST = re.compile(r"\s*-?\d+(\.\d*)?(\s*,\s*-?\d+(\.\d*)?)+\s*")

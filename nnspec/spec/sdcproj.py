@@ -83,6 +83,8 @@ DATA_SETTINGS = {"Dataset": "dataset", "Generator": "generator", "GeneratorMulti
 # Side pins of layer types nnspec does not have in its catalog (yet), by NNC's [InputSideConnector].
 OTHER_PINS = {"Delay": ("Initial",), "VATNoise": ("Buf",)}
 BOX = (240, 48)  # the size NNC's editor gives every layer's box (Position_2, Position_3)
+# Side pins NNC does not order parameters first, then data ([InputSideConnector] of the layer's definition).
+PIN_ORDER = {"DeformableConvolution": ("W", "Offset", "Mask", "b")}
 ARGUMENT_KINDS = {
     "Int": "int",
     "PInt": "int",
@@ -593,14 +595,20 @@ class _Project:
             self._at((*path, "parameters"), *self.source_map.values[(*path, "parameters", first)])
 
     def _catalog_properties(self, layer: dict[str, Any], layer_type: LayerType, props: dict, path: tuple) -> None:
-        by_nnc_name = {prop.nnc_name: prop for prop in layer_type.properties}
+        # by folded case: NNC capitalises some names whole (NMSPerClass, nnspec's nms_per_class: NmsPerClass)
+        by_nnc_name = {prop.nnc_name.lower(): prop for prop in layer_type.properties}
         parameters = {parameter.name for parameter in layer_type.parameters}
         defaults: dict[tuple[str, str], Any] = {(p.name, "initializer"): p.initializer for p in layer_type.parameters}
         defaults.update({(p.name, "multiplier"): p.multiplier for p in layer_type.parameters})
         defaults.update({(p.name, "lrate_multiplier"): p.lrate_multiplier for p in layer_type.parameters})
         pins = {target.name for target in layer_type.targets} | ({layer_type.operand} if layer_type.operand else set())
+        # A type whose one parameter is the layer's own array (Parameter, WorkingMemory: no function scope)
+        # has its settings at the top, NNC's Initializer for value.Initializer.
+        own = layer_type.parameters[0].name if layer_type.parameters and layer_type.function_scope is None else None
         for nnc_name, (name_entry, value) in props.items():
             owner, _, setting = nnc_name.partition(".")
+            if own is not None and not setting and nnc_name in PARAMETER_SETTINGS:
+                owner, setting = own, nnc_name
             if setting and owner in parameters and setting in PARAMETER_SETTINGS:
                 kind = "text" if setting in ("File", "Initializer") else "float"
                 parsed = _literal(value.value, kind)
@@ -609,8 +617,8 @@ class _Project:
                 self._nested(layer, path, owner, PARAMETER_SETTINGS[setting], parsed, value)
             elif setting and owner in pins and setting in DATA_SETTINGS:
                 self._data_setting(layer, path, owner, setting, value)
-            elif nnc_name in by_nnc_name:
-                prop = by_nnc_name[nnc_name]
+            elif nnc_name.lower() in by_nnc_name:
+                prop = by_nnc_name[nnc_name.lower()]
                 parsed = _property_value(prop, value.value)
                 if parsed is not _DROP and not _is_default(prop, parsed):
                     self._set(layer, path, prop.name, parsed, value)
@@ -741,10 +749,10 @@ class _Project:
                 self._at((*path, "input"), *self.source_map.values[path])
 
     def _takes_no_input(self, layer: dict[str, Any]) -> bool:
-        """A type that reads data (Input, Parameter...), or one nnspec lacks, unlinked: validation
-        says the type is missing, not that an empty input: is wrong."""
+        """A type that may read no layer (Input, Parameter; WorkingMemory may), or one nnspec lacks,
+        unlinked: validation says the type is missing, not that an empty input: is wrong."""
         layer_type = self.catalog.get(layer["type"])
-        return layer_type is None or layer_type.arity.most == 0
+        return layer_type is None or layer_type.arity.least == 0  # Input, Parameter; WorkingMemory may
 
     def _link(
         self, section: Section, layers: list[dict[str, Any]], ids: dict[int, int]
@@ -786,6 +794,7 @@ class _Project:
         else:
             params, data = [], list(OTHER_PINS.get(layer["type"], ()))
         pins = params + data
+        pins = [name for name in PIN_ORDER.get(layer["type"], ()) if name in pins] or pins
         if pin > len(pins):
             self._problem(
                 f"a link into pin {pin} of layer '{layer['name']}' ({layer['type']}), which has "
