@@ -196,10 +196,46 @@ def test_an_argument_nnspec_cannot_hold_is_refused_not_dropped(tmp_path: Path, c
     assert "net.nntxt:21:20: error: Affine's argument base_axis: 2 has no nnspec property" in err
 
 
-def test_recurrence_is_refused_as_not_yet_supported(tmp_path: Path, capsys) -> None:
-    path = write(tmp_path, NNC_STYLE.replace('type: "Softmax"', 'type: "Delay"'))
-    assert main(["validate", str(path)]) == 1
-    assert "net.nntxt:10:5: error: nnabla's Delay (recurrence) is not supported" in capsys.readouterr().err
+RECURRENT = (Path(__file__).parent / "fixtures" / "nnabla" / "recurrent" / "two_loops.nntxt").read_text()
+
+
+def _line_of(text: str, needle: str, after: str = "") -> int:
+    """The 1-based line of ``needle``'s first occurrence after ``after``'s."""
+    start = text.index(after) if after else 0
+    return text[: text.index(needle, start)].count("\n") + 1
+
+
+def test_a_recurrent_loop_is_read_and_validates(tmp_path: Path, capsys) -> None:
+    """(tests/test_recurrence_nnabla.py runs it against nnabla.)"""
+    assert main(["validate", str(write(tmp_path, RECURRENT))]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_recurrent_axis_on_the_batch_is_refused_at_its_line(tmp_path: Path, capsys) -> None:
+    second = 'repeat_id: "RecurrentInput_2"'
+    text = RECURRENT.replace(f"axis: 1\n      {second}", f"axis: 0\n      {second}")
+    line = _line_of(text, "axis: 0")
+    assert main(["validate", str(write(tmp_path, text))]) == 1
+    err = capsys.readouterr().err
+    assert f"net.nntxt:{line}:7: error: RecurrentInput's axis: 0 is not an axis after the batch axis" in err
+
+
+def test_a_loop_whose_repeat_info_disagrees_with_its_length_is_an_error(tmp_path: Path, capsys) -> None:
+    """nnabla unrolls repeat_info's times steps: times other than the input's length fails in nnabla."""
+    text = RECURRENT.replace('id: "RecurrentInput"\n    times: 5', 'id: "RecurrentInput"\n    times: 7')
+    assert main(["validate", str(write(tmp_path, text))]) == 1
+    err = capsys.readouterr().err
+    line = _line_of(text, "recurrent_param", 'name: "RecurrentInput"\n    type')
+    assert (
+        f"net.nntxt:{line}:5: error: RecurrentInput 'RecurrentInput' splits axis 1 of 'Input' into 5 steps, "
+        "but repeat_info 'RecurrentInput' says times: 7"
+    ) in err
+
+
+def test_a_delay_writing_a_variable_of_no_shape_is_an_error(tmp_path: Path, capsys) -> None:
+    text = RECURRENT.replace('name: "Delay_2"\n    type: "Buffer"', 'name: "Delay_gone"\n    type: "Buffer"')
+    assert main(["validate", str(write(tmp_path, text))]) == 1
+    assert "Delay 'Delay_2' writes 'Delay_2', a variable of no known shape" in capsys.readouterr().err
 
 
 def test_a_file_without_networks_is_an_error(tmp_path: Path, capsys) -> None:
