@@ -380,3 +380,39 @@ def test_convert_writes_the_network_as_a_yaml_spec_computing_the_same(tmp_path: 
     spec = nnspec.load(str(target))
     result = nnspec.run(spec, {"x": expected["axes/x"]}, params=FIXTURES / "axes.nnp", statistics=False)
     np.testing.assert_allclose(result.outputs["Reshape"], expected["axes/y"], rtol=0, atol=TOLERANCE)
+
+
+@pytest.mark.parametrize("layer, dims", [("Affine", "dim: 7"), ("Affine", ""), ("Convolution", "dim: 4 dim: 3")])
+def test_a_weight_of_too_few_dimensions_is_a_located_error(tmp_path: Path, capsys, layer: str, dims: str) -> None:
+    """Found by the fuzz target (scripts/fuzz_validate.py --format nntxt): an Affine's W of one
+    dimension raised IndexError where its shape gives out_shape."""
+    scope = {"Affine": "affine", "Convolution": "conv"}[layer]
+    text = f"""network {{
+  name: "n"
+  variable {{ name: "x" type: "Buffer" shape: {{ dim: -1 dim: 3 dim: 4 dim: 4 }} }}
+  variable {{ name: "f/{scope}/W" type: "Parameter" shape: {{ {dims} }} }}
+  variable {{ name: "y" type: "Buffer" shape: {{ dim: -1 dim: 7 }} }}
+  function {{ name: "f" type: "{layer}" input: "x" input: "f/{scope}/W" output: "y" }}
+}}
+"""
+    assert main(["validate", str(write(tmp_path, text))]) == 1
+    column = text.splitlines()[5].index(f'input: "f/{scope}/W"') + 1
+    fewest = 2 if layer == "Affine" else 3
+    shape = "[" + dims.replace("dim: ", "").replace(" ", ", ") + "]"
+    assert (
+        f"net.nntxt:6:{column}: error: parameter 'f/{scope}/W' has shape {shape}: "
+        f"{layer}'s W has at least {fewest} dimensions"
+    ) in capsys.readouterr().err
+
+
+def test_a_weight_of_too_few_dimensions_says_how_many_it_needs(tmp_path: Path, capsys) -> None:
+    text = """network {
+  name: "n"
+  variable { name: "x" type: "Buffer" shape: { dim: -1 dim: 3 } }
+  variable { name: "f/affine/W" type: "Parameter" shape: { dim: 7 } }
+  variable { name: "y" type: "Buffer" shape: { dim: -1 dim: 7 } }
+  function { name: "f" type: "Affine" input: "x" input: "f/affine/W" output: "y" }
+}
+"""
+    assert main(["validate", str(write(tmp_path, text))]) == 1
+    assert "parameter 'f/affine/W' has shape [7]: Affine's W has at least 2 dimensions" in capsys.readouterr().err

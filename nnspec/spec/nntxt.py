@@ -508,6 +508,15 @@ class _Reader:
                     codes.NNTXT_UNSUPPORTED,
                 )
                 continue
+            fewest = _WEIGHT_RANK.get(layer["type"], 0) if match.group(2) == "W" else 0
+            if len(variable.shape) < fewest:
+                self._error(
+                    field_,
+                    f"parameter '{printable(variable.name)}' has shape {variable.shape}: {layer['type']}'s W "
+                    f"has at least {fewest} dimensions",
+                    codes.NNTXT_UNSUPPORTED,
+                )
+                continue
             shapes[match.group(2)] = variable.shape
             scopes.add(re.sub(r"\{[^}]*\}", "", match.group(1)))
         if len(scopes) > 1:
@@ -590,6 +599,17 @@ def _target_count(layer_type: LayerType | None, inputs: int) -> int:
     if layer_type is None or not layer_type.targets or inputs <= (layer_type.arity.most or 0):
         return 0
     return len(layer_type.targets)
+
+
+# The fewest dimensions W has where nnspec reads properties from its shape (_from_weight_shape).
+_WEIGHT_RANK = {
+    "Affine": 2,
+    "Convolution": 3,
+    "Deconvolution": 3,
+    "DepthwiseConvolution": 2,
+    "DepthwiseDeconvolution": 2,
+    "Embed": 2,
+}
 
 
 def _from_weight_shape(type_name: str, shapes: dict[str, list[int]]) -> dict[str, Any]:
