@@ -3057,6 +3057,59 @@ def hostile_nntxt(rng: random.Random) -> Iterator[Case]:
         # a run's own refusals (no data for a variable the damage made an input) name the variable, not the file
         where = NNTXT_NAME if argv[0] == "validate" else None
         yield Case("hostile .nntxt", kind, argv, files, Expect("either", (1, 2), where, True))
+    yield from hostile_recurrent_nntxt(rng)
+
+
+RECURRENT_NNTXT = REPO / "tests" / "fixtures" / "nnabla" / "recurrent" / "two_loops.nntxt"
+# Damage to a recurrent loop's marks: (label, the text replaced, its replacement)
+RECURRENT_DAMAGE = [
+    *(
+        (
+            f"recurrent axis {value}",
+            'axis: 1\n      repeat_id: "RecurrentInput"',
+            f'axis: {value}\n      repeat_id: "RecurrentInput"',
+        )
+        for value in ("0", "-1", "2", "99", "2147483648", "1e9", '"x"')
+    ),
+    *(
+        (f"repeat_info times {value}", "times: 5", f"times: {value}")
+        for value in ("0", "-1", "4", "999999999999", "1e400")
+    ),
+    ("a Delay without its Initial", 'input: "Tanh"\n    input: "h0"', 'input: "Tanh"'),
+    ("a Delay with three inputs", 'input: "Tanh"\n    input: "h0"', 'input: "Tanh"\n    input: "h0"\n    input: "h0"'),
+    ("a Delay of itself", 'input: "Tanh"\n    input: "h0"', 'input: "Delay"\n    input: "h0"'),
+    ("a Delay outside its loop", 'input: "Tanh"\n    input: "h0"', 'input: "Input"\n    input: "h0"'),
+    ("a RecurrentInput gone", 'type: "RecurrentInput"\n    repeat_id: "RecurrentInput"\n', 'type: "Identity"\n'),
+    ("a RecurrentOutput gone", 'type: "RecurrentOutput"\n    input: "Tanh"', 'type: "Identity"\n    input: "Tanh"'),
+    ("an unknown repeat_id", 'repeat_id: "RecurrentInput_2"\n    }', 'repeat_id: "Nope"\n    }'),
+    (
+        "a Delay's shape gone",
+        'name: "Delay"\n    type: "Buffer"\n    repeat_id: "RecurrentInput"\n    shape: { dim: -1 dim: 3 }',
+        'name: "Delay"\n    type: "Buffer"',
+    ),
+    (
+        "a loop read by its own input",
+        'input: "Input"\n    output: "RecurrentInput"',
+        'input: "Tanh"\n    output: "RecurrentInput"',
+    ),
+]
+
+
+def hostile_recurrent_nntxt(rng: random.Random) -> Iterator[Case]:
+    """A recurrent .nntxt (two loops) with its loops' marks damaged: a located error, or a clean run."""
+    text = RECURRENT_NNTXT.read_text(encoding="utf-8")
+    data: dict[str, Content] = {
+        "x.npy": npy_bytes(np.zeros((2, 5, 4), np.float32)),
+        "h0.npy": npy_bytes(np.zeros((2, 3), np.float32)),
+    }
+    run = ["run", "-q", NNTXT_NAME, "--input", "x=x.npy", "--input", "h0=h0.npy"]
+    yield Case("hostile .nntxt", "recurrent: intact", run, {NNTXT_NAME: text, **data}, Expect("ok"))
+    for label, old, new in RECURRENT_DAMAGE:
+        assert old in text, label
+        argv = rng.choice([["validate", NNTXT_NAME], run])
+        where = NNTXT_NAME if argv[0] == "validate" else None
+        files = {NNTXT_NAME: text.replace(old, new, 1), **data}
+        yield Case("hostile .nntxt", f"recurrent: {label}", argv, files, Expect("either", (1, 2), where, True))
 
 
 def _zip_bytes(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:

@@ -416,3 +416,25 @@ def test_a_weight_of_too_few_dimensions_says_how_many_it_needs(tmp_path: Path, c
 """
     assert main(["validate", str(write(tmp_path, text))]) == 1
     assert "parameter 'f/affine/W' has shape [7]: Affine's W has at least 2 dimensions" in capsys.readouterr().err
+
+
+def test_a_delay_without_its_initial_value_is_refused_not_given_a_default(tmp_path: Path, capsys) -> None:
+    """nnabla's expander reads a Delay's second input as its value at step 0 (and fails without
+    one): nnspec does not put its own default there (scripts/robustness.py, hostile .nntxt)."""
+    text = RECURRENT.replace('input: "Tanh"\n    input: "h0"', 'input: "Tanh"')
+    assert main(["validate", str(write(tmp_path, text))]) == 1
+    line = _line_of(text, 'type: "Delay"')
+    assert (
+        f"net.nntxt:{line}:5: error: Delay 'Delay' has 1 input: nnabla's Delay reads two, the value it carries "
+        "to the next step and its value at step 0"
+    ) in capsys.readouterr().err
+
+
+def test_a_loop_whose_repeat_id_no_repeat_info_declares_is_refused(tmp_path: Path, capsys) -> None:
+    text = RECURRENT.replace('repeat_id: "RecurrentInput_2"\n    }', 'repeat_id: "Nope"\n    }', 1)
+    assert main(["validate", str(write(tmp_path, text))]) == 1
+    line = _line_of(text, 'repeat_id: "Nope"')
+    assert (
+        f"net.nntxt:{line}:7: error: RecurrentInput 'RecurrentInput_2' names repeat_id 'Nope', which no "
+        "repeat_info of the network declares"
+    ) in capsys.readouterr().err

@@ -426,10 +426,30 @@ class _Reader:
     def _recurrent_arguments(self, layer, block: Message, place, network, variables, inputs, output, times) -> None:
         """A recurrent function's ``recurrent_param`` in nnspec's terms: the axis of the steps (less the
         batch axis), a Delay's size (the shape of what it writes), the loop's length checked against
-        its ``repeat_info``."""
+        its ``repeat_info``. What nnabla's expander could not unroll is refused, not guessed at: a
+        ``repeat_id`` no ``repeat_info`` declares, a Delay without its initial value."""
         param = block.first("recurrent_param")
         values = _values(param.value) if param and isinstance(param.value, Message) else {}
         at = param or block.first("type") or block.fields[0]
+        repeat_id, id_at = values.get("repeat_id", (None, at))
+        if repeat_id not in times:
+            named = f"names repeat_id '{printable(str(repeat_id))}'" if repeat_id is not None else "names no repeat_id"
+            self._error(
+                id_at,
+                f"{layer['type']} '{layer['name']}' {named}, which no repeat_info of the network declares: "
+                "nnabla unrolls the loops its repeat_info entries list",
+                codes.NNTXT_UNSUPPORTED,
+            )
+            return
+        given = len(block.all("input"))
+        if layer["type"] == "Delay" and given != 2:
+            self._error(
+                block.first("type") or at,
+                f"Delay '{layer['name']}' has {given} input{'s' if given != 1 else ''}: nnabla's Delay reads two, "
+                "the value it carries to the next step and its value at step 0",
+                codes.NNTXT_UNSUPPORTED,
+            )
+            return
         if layer["type"] == "Delay":
             shape = variables[output].shape[1:] if output in variables else []
             if not shape or any(n <= 0 for n in shape):
@@ -454,7 +474,6 @@ class _Reader:
             return
         layer["axis"] = axis - 1
         network.places[place + ("axis",)] = _at(axis_at)
-        repeat_id, _ = values.get("repeat_id", (None, at))
         if layer["type"] == "RecurrentInput" and inputs and times.get(repeat_id) is not None:
             shape = variables[inputs[0][0]].shape
             length = shape[axis] if axis < len(shape) else None
