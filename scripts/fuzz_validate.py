@@ -1,22 +1,28 @@
 #!/usr/bin/env python3
-"""Coverage-guided fuzzing of nnspec's loader and validator with atheris (run by hand, not in CI).
+"""Coverage-guided fuzzing of nnspec's readers and validator with atheris (run by hand, not in CI).
 
-Each input is the bytes of a spec file. It goes the way `nnspec validate` takes one: decoded as
-UTF-8 (loader.decode), parsed (loader.load_text), validated (validation.validate_document), and,
-when valid, analysed for the warnings validate prints (validation.predicted). nnspec's own errors
-(NnspecError) are the expected outcome for bad input; the target fails, and atheris saves the input
-as crash-*, on anything else: any other exception, or a spec error without a line and column.
+Each input is the bytes of a spec file in one format, chosen with --format: a YAML spec (the
+default), an NNC project (sdcproj) or an nnabla network in protobuf text (nntxt). It goes the way
+`nnspec validate` takes a file of that suffix: read by the format's reader (readers.format_of:
+loader.decode and load_text, sdcproj.read_sdcproj, nntxt.read), validated
+(validation.validate_document), and, when valid, analysed for the warnings validate prints
+(validation.predicted). nnspec's own errors (NnspecError) are the expected outcome for bad input;
+the target fails, and atheris saves the input as crash-*, on anything else: any other exception,
+or a spec error without a line and column.
 
     python3 -m pip install atheris
     python3 scripts/fuzz_validate.py -max_total_time=600
+    python3 scripts/fuzz_validate.py --format sdcproj -max_total_time=300
 
 Without directories, the corpus (the inputs that reached new code) is kept in the temporary
-directory's nnspec-fuzz-corpus, and seeded from specs/ and tests/fixtures/invalid/; given
-directories, the first is the corpus (libFuzzer writes into it: never specs/ itself) and the
-others seed it. Unless -dict= is given, the words of the layer catalog and YAML's punctuation are
-given to libFuzzer as a dictionary. Other libFuzzer options pass through (-max_len=8192 is the
-default here: specs are small, and the loader's limits are tested elsewhere). A crash is saved as
-crash-<hash> in the current directory and replays with: python3 scripts/fuzz_validate.py crash-<hash>
+directory's nnspec-fuzz-corpus (nnspec-fuzz-corpus-sdcproj, -nntxt), and seeded from the format's
+examples (specs/ and tests/fixtures/invalid/; the .sdcproj or .nntxt files of tests/fixtures/);
+given directories, the first is the corpus (libFuzzer writes into it: never a seed directory
+itself) and the others seed it. Unless -dict= is given, the words of the layer catalog and the
+format's punctuation and keys are given to libFuzzer as a dictionary. Other libFuzzer options pass
+through (-max_len=8192 is the default here: specs are small, and the readers' limits are tested
+elsewhere). A crash is saved as crash-<hash> in the current directory and replays with:
+python3 scripts/fuzz_validate.py [--format F] crash-<hash>
 """
 
 from __future__ import annotations
@@ -28,15 +34,21 @@ from pathlib import Path
 import atheris
 
 REPO = Path(__file__).resolve().parent.parent
-SEEDS = [REPO / "specs", REPO / "tests" / "fixtures" / "invalid"]
+FIXTURES = REPO / "tests" / "fixtures"
+# Each format: the file name its inputs are read as (the suffix picks the reader) and its seeds.
+FORMATS = {
+    "yaml": ("fuzz.yaml", [REPO / "specs", FIXTURES / "invalid"]),
+    "sdcproj": ("fuzz.sdcproj", sorted(FIXTURES.rglob("*.sdcproj"))),
+    "nntxt": ("fuzz.nntxt", sorted(FIXTURES.rglob("*.nntxt"))),
+}
 sys.path.insert(0, str(REPO))  # this checkout's nnspec
 
 with atheris.instrument_imports(include=["nnspec"]):
     from nnspec.core.diagnostics import NnspecError, SpecError
-    from nnspec.spec.loader import decode, load_text
+    from nnspec.spec.readers import format_of
     from nnspec.validation import predicted, validate_document
 
-FILE = "fuzz.yaml"
+FILE, SEEDS = FORMATS["yaml"]  # set by --format
 YAML_TOKENS = [
     ": ",
     "- ",
@@ -82,9 +94,84 @@ YAML_TOKENS = [
 ]
 
 
+SDCPROJ_TOKENS = [
+    "[Engine]",
+    "SDeepEngineType=NNabla",
+    "[Global]",
+    "NumNetwork=",
+    "Network_0=",
+    "[Network_Global]",
+    "NumLayer=",
+    "NumLink=",
+    "[Layer_0]",
+    "[Layer_1]",
+    "ID=",
+    "Type=",
+    "Property_0_Name=",
+    "Property_0_Value=",
+    "Property_1_Name=",
+    "Property_1_Value=",
+    "NumProperty=",
+    "[Link_0]",
+    "SourceLayerID=",
+    "SourcePinIndex=",
+    "DestLayerID=",
+    "DestPinIndex=",
+    "[Executor_0]",
+    "Executor_NetworkName=",
+    "[Dataset_0]",
+    "URI=",
+    "\r\n",
+    "\r",
+    "*Name",
+    "Input[0]",
+    "Unit",
+    "Argument",
+    "RepeatStart",
+    "Times",
+    "W.File",
+    "T.Dataset",
+]
+NNTXT_TOKENS = [
+    "network {",
+    "function {",
+    "variable {",
+    "executor {",
+    "repeat_info {",
+    "recurrent_param {",
+    "repeat_param {",
+    "shape: { dim: ",
+    "dim: -1",
+    "name: ",
+    "type: ",
+    "input: ",
+    "output: ",
+    "repeat_id: ",
+    "times: ",
+    "axis: ",
+    "length: ",
+    "network_name: ",
+    "data_variable {",
+    "generator_variable {",
+    "output_variable {",
+    "variable_name: ",
+    "data_name: ",
+    '"Parameter"',
+    '"Buffer"',
+    "/affine/W",
+    "/conv/W",
+    "_param {",
+    "}",
+    '"',
+    "\\",
+    "#",
+]
+TOKENS = {"yaml": YAML_TOKENS, "sdcproj": SDCPROJ_TOKENS, "nntxt": NNTXT_TOKENS}
+
+
 def test_one_input(data: bytes) -> None:
     try:
-        spec = validate_document(load_text(decode(data, FILE), FILE))
+        spec = validate_document(format_of(FILE).read(data, FILE))
         predicted(spec)
     except SpecError as exc:
         unlocated = [d for d in exc.diagnostics if d.line is None or d.column is None]
@@ -94,8 +181,9 @@ def test_one_input(data: bytes) -> None:
         pass  # a usage error: the message was checked by the harness, not here
 
 
-def dictionary() -> str:
-    """A libFuzzer dictionary: the catalog's layer types, property and parameter names, and YAML tokens."""
+def dictionary(form: str) -> str:
+    """A libFuzzer dictionary: the catalog's layer types, property and parameter names (and NNC's
+    property names for a project), and the format's tokens."""
     from nnspec.layers.catalog import layer_types
 
     words = {
@@ -120,39 +208,81 @@ def dictionary() -> str:
         "Uniform",
         "y'",  # NNC's prime in a name, and a quote YAML gives meaning to at a scalar's start
         "W: {input: ",  # a parameter given by a layer
-        *YAML_TOKENS,
+        *TOKENS[form],
     }
     for entry in layer_types().values():
         words.add(entry.name)
         words.update(prop.name for prop in entry.properties)
         words.update(param.name for param in entry.parameters)
         words.update(target.name for target in entry.targets)
-    lines = ['"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"' for word in sorted(words)]
-    path = Path(tempfile.gettempdir()) / "nnspec-fuzz.dict"  # one file, written again by each run
+        if form == "sdcproj":
+            words.update(prop.nnc_name for prop in entry.properties)
+    lines = ['"' + _escaped(word) + '"' for word in sorted(words)]
+    path = Path(tempfile.gettempdir()) / f"nnspec-fuzz-{form}.dict"  # one file, written again by each run
     path.write_text("\n".join(lines) + "\n")
     return str(path)
 
 
-def with_corpus(argv: list[str]) -> list[str]:
+def _escaped(word: str) -> str:
+    """A word as libFuzzer's dictionary writes it: \\ and \" escaped, other bytes than printable
+    ASCII as \\xNN (a CR in a project's line end, UTF-8 in a name)."""
+    return "".join(
+        "\\" + chr(byte) if chr(byte) in '\\"' else chr(byte) if 32 <= byte < 127 else f"\\x{byte:02X}"
+        for byte in word.encode("utf-8")
+    )
+
+
+def seed_folders(form: str) -> list[Path]:
+    """The seeds as folders (libFuzzer runs a file it is given instead of fuzzing): a format whose
+    seeds are files gets a folder of copies in the temporary directory."""
+    if all(seed.is_dir() for seed in SEEDS):
+        return SEEDS
+    folder = Path(tempfile.gettempdir()) / f"nnspec-fuzz-seeds-{form}"
+    folder.mkdir(exist_ok=True)
+    for k, seed in enumerate(SEEDS):
+        (folder / f"{k}-{seed.name}").write_bytes(seed.read_bytes())
+    return [folder]
+
+
+def with_corpus(argv: list[str], form: str) -> list[str]:
     """The arguments with a corpus directory and the seeds when none is given; an error when the
     corpus given first is a directory of the seeds, which libFuzzer would fill with its inputs."""
     given = [Path(arg) for arg in argv[1:] if not arg.startswith("-")]
     if not given:
-        corpus = Path(tempfile.gettempdir()) / "nnspec-fuzz-corpus"
+        corpus = Path(tempfile.gettempdir()) / ("nnspec-fuzz-corpus" + ("" if form == "yaml" else f"-{form}"))
         corpus.mkdir(exist_ok=True)
-        return [*argv, str(corpus), *map(str, SEEDS)]
-    if given[0].is_dir() and given[0].resolve() in [seed.resolve() for seed in SEEDS]:
+        return [*argv, str(corpus), *map(str, seed_folders(form))]
+    seeded = {seed.resolve() if seed.is_dir() else seed.resolve().parent for seed in SEEDS}
+    if given[0].is_dir() and given[0].resolve() in seeded:
         sys.exit(f"{given[0]}: libFuzzer writes new inputs into the first directory: give a corpus of its own first")
     return argv
 
 
+def chosen_format(argv: list[str]) -> tuple[str, list[str]]:
+    """--format F (or --format=F) taken out of the arguments (libFuzzer would refuse it)."""
+    form, rest = "yaml", [argv[0]]
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "--format":
+            form = next(args, "")
+        elif arg.startswith("--format="):
+            form = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    if form not in FORMATS:
+        sys.exit(f"--format {form!r}: one of {', '.join(FORMATS)}")
+    return form, rest
+
+
 def main() -> None:
-    argv = list(sys.argv)
+    global FILE, SEEDS
+    form, argv = chosen_format(list(sys.argv))
+    FILE, SEEDS = FORMATS[form]
     replaying = any(Path(arg).is_file() for arg in argv[1:] if not arg.startswith("-"))
     if not replaying:
-        argv = with_corpus(argv)
+        argv = with_corpus(argv, form)
     if not replaying and not any(arg.startswith("-dict=") for arg in argv):
-        argv.append(f"-dict={dictionary()}")
+        argv.append(f"-dict={dictionary(form)}")
     if not any(arg.startswith("-max_len=") for arg in argv):
         argv.append("-max_len=8192")
     atheris.Setup(argv, test_one_input)

@@ -1,6 +1,7 @@
 """Write tests/fixtures/nnabla/recurrent/: what nnabla computes for NNC's own exports of two recurrent
-tutorials, elman_net and LSTM_auto_encoder, so that tests/test_recurrence_nnabla.py can run nnspec's
-hand translation of them against nnabla.
+tutorials, elman_net and LSTM_auto_encoder, and for nnspec's own recurrent .nntxt (two_loops.nntxt),
+so that tests/test_recurrence_nnabla.py can run nnspec's hand translation of the tutorials, nnspec's
+reading of the exports themselves, and nnspec's reading of two_loops.nntxt against nnabla.
 
     python3.10 -m venv /tmp/nnabla && /tmp/nnabla/bin/pip install nnabla==1.39.0
     git clone --depth 1 https://github.com/sony/nnabla /tmp/nnabla-src
@@ -18,6 +19,12 @@ NnpLoader, which unrolls their recurrent loops (nnabla's expander), and runs the
 - ``<network>.npz`` holds the input ``x``, nnabla's output (``output``), the recurrent loops'
   outputs by their NNC names, the parameter sums, the names of the unrolled network's variables
   (``variables``, one a line: ``Affine_2_RecurrentInput[3]``, ...) and ``nnabla_version``.
+
+two_loops.nntxt (written for nnspec in the grammar of NNC's exports: two loops, the second over the
+first's outputs reversed, a Delay starting from data and one from the executor's Constant 0.5) runs
+its Runtime network the same way, with ``h0`` drawn N(0, 0.5) and ``Delay_2_Initial`` 0.5:
+``two_loops.npz`` holds ``x``, ``h0``, ``output``, both loops' outputs and one step's copy of each
+loop's Tanh (nnabla's names), the parameter sums and ``nnabla_version``.
 """
 
 from __future__ import annotations
@@ -46,6 +53,18 @@ def seeded_parameters(shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarra
     return {name: rng.normal(0.0, 0.1, shapes[name]).astype(np.float32) for name in sorted(shapes)}
 
 
+# nnspec's own recurrent .nntxt: (its network, its output, loop outputs and step copies kept)
+OWN = {
+    "two_loops": (
+        "Runtime",
+        "Sigmoid",
+        ("RecurrentOutput", "RecurrentOutput_2", "Tanh_RecurrentInput[2]", "Tanh_2_RecurrentInput_2[4]"),
+    )
+}
+# The values of the Delays' initial values its executor generates (every other Delay's: NNC's Constant 0)
+OWN_GENERATED = {"two_loops": {"Delay_2_Initial": 0.5}}
+
+
 def export_text(nntxt_py: Path, variable: str) -> str:
     found = re.search(rf"^{variable} = r'''(.*?)'''", nntxt_py.read_text(), re.S | re.M)
     if found is None:
@@ -53,7 +72,13 @@ def export_text(nntxt_py: Path, variable: str) -> str:
     return found.group(1)
 
 
-def run_network(text: str, output: str, kept: tuple[str, ...]) -> dict[str, np.ndarray]:
+def run_network(
+    text: str,
+    output: str,
+    kept: tuple[str, ...],
+    network_name: str = "MainRuntime",
+    generated: dict[str, float] | None = None,
+) -> dict[str, np.ndarray]:
     import nnabla as nn
     from nnabla.utils.nnp_graph import NnpLoader
 
@@ -61,22 +86,36 @@ def run_network(text: str, output: str, kept: tuple[str, ...]) -> dict[str, np.n
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "net.nntxt"
         path.write_text(text)
-        network = NnpLoader(str(path)).get_network("MainRuntime", batch_size=SAMPLES)
+        network = NnpLoader(str(path)).get_network(network_name, batch_size=SAMPLES)
     parameters = nn.get_parameters(grad_only=False)
     values = seeded_parameters({name: tuple(p.shape) for name, p in parameters.items()})
     for name, parameter in parameters.items():
         parameter.d = values[name]
     rng = np.random.default_rng(SEED + 1)
     for name, variable in network.inputs.items():
-        variable.d = rng.uniform(0.0, 1.0, variable.shape) if name == "Input" else np.zeros(variable.shape)
+        variable.d = input_values(name, variable.shape, rng, generated or {})
     targets = [network.variables[name] for name in (output, *kept)]
     nn.forward_all(targets)
     result = {"x": network.inputs["Input"].d.astype(np.float32), "output": targets[0].d.copy()}
+    if "h0" in network.inputs:
+        result["h0"] = network.inputs["h0"].d.astype(np.float32)
     result.update({name: network.variables[name].d.copy() for name in kept})
     result.update({f"sum:{name}": np.float64(value.astype(np.float64).sum()) for name, value in values.items()})
     result["variables"] = np.array("\n".join(sorted(network.variables)))  # nnabla's names, one a line
     result["nnabla_version"] = np.array(nn.__version__)
     return result
+
+
+def input_values(
+    name: str, shape: tuple[int, ...], rng: np.random.Generator, generated: dict[str, float]
+) -> np.ndarray:
+    """The sequence uniform in 0..1, two_loops' h0 N(0, 0.5), a Delay's initial value the constant its
+    executor generates (``generated``), else NNC's Constant 0."""
+    if name == "Input":
+        return rng.uniform(0.0, 1.0, shape)
+    if name == "h0":
+        return rng.normal(0.0, 0.5, shape)
+    return np.full(shape, generated.get(name, 0.0))
 
 
 def main(argv: list[str]) -> int:
@@ -87,6 +126,11 @@ def main(argv: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for network, (variable, output, kept) in NETWORKS.items():
         arrays = run_network(export_text(nntxt_py, variable), output, kept)
+        np.savez_compressed(OUT / f"{network}.npz", **arrays)
+        print(f"wrote {OUT / network}.npz: output {arrays['output'].shape}")
+    for network, (network_name, output, kept) in OWN.items():
+        text = (OUT / f"{network}.nntxt").read_text()
+        arrays = run_network(text, output, kept, network_name, OWN_GENERATED[network])
         np.savez_compressed(OUT / f"{network}.npz", **arrays)
         print(f"wrote {OUT / network}.npz: output {arrays['output'].shape}")
     return 0

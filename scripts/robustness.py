@@ -3077,6 +3077,59 @@ def hostile_nntxt(rng: random.Random) -> Iterator[Case]:
         # a run's own refusals (no data for a variable the damage made an input) name the variable, not the file
         where = NNTXT_NAME if argv[0] == "validate" else None
         yield Case("hostile .nntxt", kind, argv, files, Expect("either", (1, 2), where, True))
+    yield from hostile_recurrent_nntxt(rng)
+
+
+RECURRENT_NNTXT = REPO / "tests" / "fixtures" / "nnabla" / "recurrent" / "two_loops.nntxt"
+# Damage to a recurrent loop's marks: (label, the text replaced, its replacement)
+RECURRENT_DAMAGE = [
+    *(
+        (
+            f"recurrent axis {value}",
+            'axis: 1\n      repeat_id: "RecurrentInput"',
+            f'axis: {value}\n      repeat_id: "RecurrentInput"',
+        )
+        for value in ("0", "-1", "2", "99", "2147483648", "1e9", '"x"')
+    ),
+    *(
+        (f"repeat_info times {value}", "times: 5", f"times: {value}")
+        for value in ("0", "-1", "4", "999999999999", "1e400")
+    ),
+    ("a Delay without its Initial", 'input: "Tanh"\n    input: "h0"', 'input: "Tanh"'),
+    ("a Delay with three inputs", 'input: "Tanh"\n    input: "h0"', 'input: "Tanh"\n    input: "h0"\n    input: "h0"'),
+    ("a Delay of itself", 'input: "Tanh"\n    input: "h0"', 'input: "Delay"\n    input: "h0"'),
+    ("a Delay outside its loop", 'input: "Tanh"\n    input: "h0"', 'input: "Input"\n    input: "h0"'),
+    ("a RecurrentInput gone", 'type: "RecurrentInput"\n    repeat_id: "RecurrentInput"\n', 'type: "Identity"\n'),
+    ("a RecurrentOutput gone", 'type: "RecurrentOutput"\n    input: "Tanh"', 'type: "Identity"\n    input: "Tanh"'),
+    ("an unknown repeat_id", 'repeat_id: "RecurrentInput_2"\n    }', 'repeat_id: "Nope"\n    }'),
+    (
+        "a Delay's shape gone",
+        'name: "Delay"\n    type: "Buffer"\n    repeat_id: "RecurrentInput"\n    shape: { dim: -1 dim: 3 }',
+        'name: "Delay"\n    type: "Buffer"',
+    ),
+    (
+        "a loop read by its own input",
+        'input: "Input"\n    output: "RecurrentInput"',
+        'input: "Tanh"\n    output: "RecurrentInput"',
+    ),
+]
+
+
+def hostile_recurrent_nntxt(rng: random.Random) -> Iterator[Case]:
+    """A recurrent .nntxt (two loops) with its loops' marks damaged: a located error, or a clean run."""
+    text = RECURRENT_NNTXT.read_text(encoding="utf-8")
+    data: dict[str, Content] = {
+        "x.npy": npy_bytes(np.zeros((2, 5, 4), np.float32)),
+        "h0.npy": npy_bytes(np.zeros((2, 3), np.float32)),
+    }
+    run = ["run", "-q", NNTXT_NAME, "--input", "x=x.npy", "--input", "h0=h0.npy"]
+    yield Case("hostile .nntxt", "recurrent: intact", run, {NNTXT_NAME: text, **data}, Expect("ok"))
+    for label, old, new in RECURRENT_DAMAGE:
+        assert old in text, label
+        argv = rng.choice([["validate", NNTXT_NAME], run])
+        where = NNTXT_NAME if argv[0] == "validate" else None
+        files = {NNTXT_NAME: text.replace(old, new, 1), **data}
+        yield Case("hostile .nntxt", f"recurrent: {label}", argv, files, Expect("either", (1, 2), where, True))
 
 
 def _zip_bytes(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -3115,6 +3168,239 @@ def hostile_nnp(rng: random.Random) -> Iterator[Case]:
         run = ["run", "-q", "m.nnp", "--input", "x=x.npy"]
         files: dict[str, Content] = {"m.nnp": bytes(damaged), "x.npy": npy_bytes(np.zeros((2, 2, 3, 4), np.float32))}
         yield Case("hostile .nnp", "flipped bytes", run, files, Expect("either", (1, 2), "m.nnp", True))
+
+
+# --- hostile .sdcproj (issue 20) ----------------------------------------------------------------
+
+NncLayer = tuple[str, str, dict[str, str]]  # (type, name, other properties by NNC's names)
+
+
+def nnc_network(prefix: str, layers: list[NncLayer], links: list[tuple[int, int, int]]) -> list[str]:
+    """One network's sections in NNC's grammar (``prefix``: "" for a project's only network, else
+    NAME_): layer k has ID k; a link is (source ID, destination ID, destination pin)."""
+    lines = [f"[{prefix}Network_Global]", f"NumLayer={len(layers)}", f"NumLink={len(links)}"]
+    for k, (layer_type, name, props) in enumerate(layers):
+        lines += [f"[{prefix}Layer_{k}]", f"ID={k}", f"Type={layer_type}"]
+        for p, (key, value) in enumerate({"Name": name, **props}.items()):
+            lines += [f"Property_{p}_Name={key}", f"Property_{p}_Value={value}"]
+        lines.append(f"NumProperty={len(props) + 1}")
+    for j, (source, dest, pin) in enumerate(links):
+        lines += [f"[{prefix}Link_{j}]", f"ID={j}", f"SourceLayerID={source}", "SourcePinIndex=0"]
+        lines += [f"DestLayerID={dest}", f"DestPinIndex={pin}"]
+    return lines
+
+
+def nnc_project(networks: dict[str, tuple[list[NncLayer], list[tuple[int, int, int]]]], *tail: str) -> str:
+    """A project in NNC's grammar: one network written without [Global] when its name is "", else the
+    [Global] form listing them; ``tail``: further lines (datasets, executors)."""
+    lines = ["[Engine]", "SDeepEngineType=NNabla"]
+    if list(networks) != [""]:
+        lines += ["[Global]", f"NumNetwork={len(networks)}"]
+        lines += [f"Network_{k}={name}" for k, name in enumerate(networks)]
+    for name, (layers, links) in networks.items():
+        lines += nnc_network(f"{name}_" if name else "", layers, links)
+    return "\n".join([*lines, *tail]) + "\n"
+
+
+X_INPUT: NncLayer = ("Input", "x", {"Size": "1,4,4", "Dataset": "x", "Generator": "Normal"})
+CHAIN: list[NncLayer] = [X_INPUT, ("Affine", "fc", {"OutShape": "3"}), ("Tanh", "y", {})]
+CHAIN_LINKS = [(0, 1, 0), (1, 2, 0)]
+SDCPROJ_COMMANDS = [
+    ["validate", PROJECT],
+    ["validate", "--format", "json", PROJECT],
+    ["validate", "--format", "github", PROJECT],
+    ["run", "-q", PROJECT, "--samples", "2"],
+]
+LOCATED = Expect("either", (1, 2), PROJECT, True)
+MAX_OUTPUT = 256 * 1024  # characters: an error per missing section would be megabytes for NumLink=100000
+
+
+def _chain(**changes: dict[str, str]) -> list[NncLayer]:
+    """CHAIN with properties of its layers (by name) changed."""
+    return [(kind, name, {**props, **changes.get(name, {})}) for kind, name, props in CHAIN]
+
+
+def brief_output(stdout: str, stderr: str) -> str | None:
+    """The answer is readable: no flood of one error per missing section, and no terminal control."""
+    if len(stdout) + len(stderr) > MAX_OUTPUT:
+        return f"{len(stdout) + len(stderr):,} characters of output (at most {MAX_OUTPUT:,})"
+    return log_safe(stdout, stderr)
+
+
+def _sdcproj_counts() -> Iterator[tuple[str, str]]:
+    small = nnc_project({"": (CHAIN, CHAIN_LINKS)})
+    for key, written in (("NumLayer", 3), ("NumLink", 2)):
+        for value in ("999999999999", "1" + "0" * 40, "20000", "100000", "-1", "0x10", "1e3"):
+            yield f"{key}={value}", small.replace(f"{key}={written}", f"{key}={value}", 1)
+    for value in ("10000", "999999999999"):
+        yield f"NumProperty={value}", small.replace("NumProperty=2", f"NumProperty={value}", 1)
+    listed = nnc_project({"Main": (CHAIN, CHAIN_LINKS)})
+    for value in ("1000", "1001", "999999999999"):
+        yield f"NumNetwork={value}", listed.replace("NumNetwork=1", f"NumNetwork={value}", 1)
+
+
+def _sdcproj_units() -> Iterator[tuple[str, str]]:
+    def unit(network: str) -> NncLayer:
+        return ("Unit", f"u_{network}", {"Network": network, "ParameterScope": "*Name"})
+
+    body: list[NncLayer] = [("Input", "i", {"Size": "1,4,4"}), ("Tanh", "t", {})]
+    yield "a unit calling its own network", nnc_project({"Main": ([X_INPUT, unit("Main")], [(0, 1, 0)])})
+    yield (
+        "two units calling each other",
+        nnc_project(
+            {
+                "Main": ([X_INPUT, unit("A")], [(0, 1, 0)]),
+                "A": ([("Input", "i", {"Size": "1,4,4"}), unit("B")], [(0, 1, 0)]),
+                "B": ([("Input", "i", {"Size": "1,4,4"}), unit("A")], [(0, 1, 0)]),
+            }
+        ),
+    )
+    for depth in (40, 70, 250):  # nnspec's limit is 64 deep
+        chain = {"Main": ([X_INPUT, unit("N1")], [(0, 1, 0)])}
+        for k in range(1, depth):
+            chain[f"N{k}"] = ([("Input", "i", {"Size": "1,4,4"}), unit(f"N{k + 1}")], [(0, 1, 0)])
+        chain[f"N{depth}"] = (body, [(0, 1, 0)])
+        yield f"units nested {depth} deep", nnc_project(chain)
+    yield "a unit calling a network the project lacks", nnc_project({"Main": ([X_INPUT, unit("Nope")], [(0, 1, 0)])})
+    fan = {"Main": ([X_INPUT, unit("A")], [(0, 1, 0)])}
+    for outer, inner in (("A", "B"), ("B", "C"), ("C", "D")):  # ten units each, in a chain: 10 x 10 x 10 calls
+        calls = [(kind, f"{name}{k}", props) for k, (kind, name, props) in enumerate([unit(inner)] * 10)]
+        links = [(0, 1, 0)] + [(k, k + 1, 0) for k in range(1, 10)]
+        fan[outer] = ([("Input", "i", {"Size": "1,4,4"}), *calls], links)
+    fan["D"] = (body, [(0, 1, 0)])
+    yield "units calling units 10 x 10 x 10 times", nnc_project(fan)
+
+
+def _sdcproj_links() -> Iterator[tuple[str, str]]:
+    for source, dest, pin in ((99, 1, 0), (0, -5, 0), (0, 99999999999, 0), (0, 1, 999999), (0, 1, -1), (2, 2, 0)):
+        yield f"a link {source} -> {dest} pin {pin}", nnc_project({"": (CHAIN, [(source, dest, pin), (1, 2, 0)])})
+    yield "a cycle of links", nnc_project({"": (CHAIN, [(0, 1, 0), (1, 2, 0), (2, 1, 0)])})
+    yield "a link into a parameter pin", nnc_project({"": (CHAIN, [(0, 1, 0), (1, 2, 0), (0, 1, 1)])})
+    text = nnc_project({"": (CHAIN, CHAIN_LINKS)})
+    yield "SourcePinIndex=3", text.replace("SourcePinIndex=0", "SourcePinIndex=3", 1)
+    yield "a link without its keys", text.replace("SourceLayerID=0\n", "", 1)
+
+
+def _sdcproj_bytes(rng: random.Random) -> Iterator[tuple[str, bytes]]:
+    text = nnc_project({"": (CHAIN, CHAIN_LINKS)}).encode()
+    yield "random bytes", bytes(rng.randrange(256) for _ in range(4096))
+    yield "random bytes after [Engine]", b"[Engine]\n" + bytes(rng.randrange(256) for _ in range(4096))
+    yield "NUL bytes in values", text.replace(b"Value=fc", b"Value=f\x00c")
+    yield "UTF-16", nnc_project({"": (CHAIN, CHAIN_LINKS)}).encode("utf-16")
+    yield "a zip", _zip_bytes({"net.sdcproj": text})
+    yield "CR-only line ends", text.replace(b"\n", b"\r")
+    yield "mixed line ends", text.replace(b"\n", b"\r\n", 20).replace(b"\n", b"\r", 5)
+    yield "a 10 MB line", b"[Engine]\nSDeepEngineType=NNabla\nx=" + b"a" * 10_000_000 + b"\n"
+    yield "a name of 100,000 characters", text.replace(b"Value=fc", b"Value=" + b"f" * 100_000)
+    yield "a size of 60,000 numbers", text.replace(b"Value=1,4,4", b"Value=" + b"1," * 60_000)
+    yield "a value of 100,000 brackets", text.replace(b"Value=3", b"Value=" + b"(" * 50_000 + b")" * 50_000)
+
+
+def _sdcproj_repeats() -> Iterator[tuple[str, str]]:
+    for times in ("1000000000000", "2147483648", "20001", "-3", "0", "1e400", "nan", "*Nope"):
+        layers: list[NncLayer] = [
+            X_INPUT,
+            ("RepeatStart", "rs", {"Times": times}),
+            ("Tanh", "t", {}),
+            ("RepeatEnd", "re", {"RepeatStart": "rs"}),
+        ]
+        yield f"RepeatStart Times={times}", nnc_project({"": (layers, [(0, 1, 0), (1, 2, 0), (2, 3, 0)])})
+    nested: list[NncLayer] = [
+        X_INPUT,
+        ("RepeatStart", "a", {"Times": "1000"}),
+        ("RepeatStart", "b", {"Times": "1000"}),
+        ("Tanh", "t", {}),
+        ("RepeatEnd", "be", {"RepeatStart": "b"}),
+        ("RepeatEnd", "ae", {"RepeatStart": "a"}),
+    ]
+    yield "repeats 1000 x 1000", nnc_project({"": (nested, [(k, k + 1, 0) for k in range(5)])})
+
+
+HOSTILE_EXPRESSIONS = [
+    "9" * 4000,
+    "(" * 500 + "1" + ")" * 500,
+    "1/0",
+    "Input[0]/0",
+    "99999999999*99999999999*99999999999*99999999999",
+    "Input[99999]",
+    "Input[-99999999999]",
+    "*Nope",
+    "*",
+    "__import__('os').system('touch pwned')",
+    "lambda: 0",
+    "1e400*1e400",
+    "-" * 1000 + "1",
+    "Input[0]" + "*Input[0]" * 3000,
+]
+
+
+def _sdcproj_expressions() -> Iterator[tuple[str, str]]:
+    for text in HOSTILE_EXPRESSIONS:
+        yield f"OutShape={text[:30]!r}", nnc_project({"": (_chain(fc={"OutShape": text}), CHAIN_LINKS)})
+    arguments: list[NncLayer] = [
+        ("Argument", "A", {"Type": "PInt", "Value": "*B"}),
+        ("Argument", "B", {"Type": "PInt", "Value": "*A"}),
+        *_chain(fc={"OutShape": "*A"}),
+    ]
+    yield "arguments referring to each other", nnc_project({"": (arguments, [(2, 3, 0), (3, 4, 0)])})
+
+
+def _sdcproj_outside() -> Iterator[tuple[str, dict[str, Content], list[str]]]:
+    """A parameter file or a dataset named outside the project's folder, a symlink leading out of it."""
+    run = ["run", "-q", PROJECT, "--samples", "2"]
+    for where in ("../outside-W.npy", "/etc/passwd", "link.npy", "{SDCPATH}../outside-W.npy", "C:\\Windows\\x.npy"):
+        text = nnc_project({"": (_chain(fc={"W.File": where}), CHAIN_LINKS)})
+        yield f"W.File={where}", {PROJECT: text, "link.npy": _outside("secret.npy")}, run
+    dataset = ["[Dataset]", "Num=1", "MainIndex=0", "[Dataset_0]", "Name=Training"]
+    for uri in ("../../secret.csv", "/etc/passwd", "link.csv", "file:///etc/passwd", "{SDCPATH}..\\..\\x.csv"):
+        text = nnc_project({"": (CHAIN, CHAIN_LINKS)}, *dataset, f"URI={uri}", "ImageNormalization=0")
+        yield f"dataset URI={uri}", {PROJECT: text, "link.csv": _outside("secret.csv")}, run
+
+
+def _sdcproj_many_networks() -> Iterator[tuple[str, str]]:
+    one: list[NncLayer] = [("Input", "x", {"Size": "4"}), ("Tanh", "t", {})]
+    yield "300 networks", nnc_project({f"N{k}": (one, [(0, 1, 0)]) for k in range(300)})
+    yield (
+        "one network listed 400 times",
+        nnc_project({"Main": (one, [(0, 1, 0)])}).replace(
+            "NumNetwork=1\nNetwork_0=Main", "NumNetwork=400\n" + "\n".join(f"Network_{k}=Main" for k in range(400))
+        ),
+    )
+    wide: list[NncLayer] = [("Input", "x", {"Size": "4"}), *(("Tanh", f"t{k}", {}) for k in range(600))]
+    yield "600 layers reading one input", nnc_project({"": (wide, [(0, k, 0) for k in range(1, 601)])})
+
+
+def hostile_sdcproj(rng: random.Random) -> Iterator[Case]:
+    """NNC projects built to hurt: huge counts, recursive units, links to nothing, garbage bytes,
+    CR-only line ends, control characters, files outside the folder, enormous lines, many networks,
+    huge repeats, hostile expressions. Each gets a clean answer: a located error (exit 1), a refused
+    file (exit 2), or success where the project is in fact fine; brief, and without terminal control."""
+    group = "hostile .sdcproj"
+    made: list[tuple[str, Content]] = [
+        *_sdcproj_counts(),
+        *_sdcproj_units(),
+        *_sdcproj_links(),
+        *_sdcproj_bytes(rng),
+        *_sdcproj_repeats(),
+        *_sdcproj_expressions(),
+        *_sdcproj_many_networks(),
+    ]
+    for label, content in made:
+        # a file refused whole (beyond the size limit) has no line for a machine format to give
+        argv = ["validate", PROJECT] if label == "a 10 MB line" else rng.choice(SDCPROJ_COMMANDS)
+        machine = "--format" in argv
+        expect = Expect("either", (1, 2), None, False) if machine else LOCATED
+        said = (lambda out, err: machine_located(out, err) or brief_output(out, err)) if machine else brief_output
+        yield Case(group, f"{label}: {' '.join(argv[:-1])}", argv, {PROJECT: content}, expect, said=said)
+    for payload in PAYLOADS:
+        for key in ("Value=fc", "Value=1,4,4", "Value=x\n"):
+            text = nnc_project({"": (CHAIN, CHAIN_LINKS)}).replace(key, key.replace("=", "=" + payload), 1)
+            argv = rng.choice(SDCPROJ_COMMANDS)
+            yield Case(
+                group, f"{payload!r} in {key.strip()}: {argv[0]}", argv, {PROJECT: text}, ANY_CLEAN, said=log_safe
+            )
+    for label, files, argv in _sdcproj_outside():
+        yield Case(group, label, argv, files, Expect("either", (1, 2), None, False), check=no_secret)
 
 
 GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
@@ -3173,6 +3459,7 @@ GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("NNC projects (.sdcproj)", nnc_projects),
     ("hostile .nntxt", hostile_nntxt),
     ("hostile .nnp", hostile_nnp),
+    ("hostile .sdcproj", hostile_sdcproj),
 ]
 
 # --- running and judging -------------------------------------------------------------------------

@@ -351,3 +351,83 @@ def test_notes_reach_the_json_report(tmp_path):
     assert done.returncode == 0
     notes = json.loads(done.stdout)["files"][0]["diagnostics"]
     assert [(d["code"], d["line"]) for d in notes] == [("nnc-import", line_of(path, "FutureKey=1"))]
+
+
+# --- hostile projects (scripts/robustness.py, class "hostile .sdcproj"): one regression test each ----
+
+
+def test_cr_only_line_ends_read_as_lf(tmp_path):
+    """A lone CR ends a line (an old Mac editor's files), as editors count lines: the same spec, and
+    errors on the lines an editor shows."""
+    cr = project(tmp_path, LENET.read_text().replace("\n", "\r"))
+    assert read_spec(cr).data == read_spec(LENET).data
+    assert read_spec(cr).source_map.values == read_spec(LENET).source_map.values
+
+
+SMALL = (
+    "[Engine]\nSDeepEngineType=NNabla\n[Network_Global]\nNumLayer=2\nNumLink=1\n"
+    "[Layer_0]\nID=0\nType=Input\nProperty_0_Name=Name\nProperty_0_Value=x\n"
+    "Property_1_Name=Size\nProperty_1_Value=4\nNumProperty=2\n"
+    "[Layer_1]\nID=1\nType=Tanh\nProperty_0_Name=Name\nProperty_0_Value=t\nNumProperty=1\n"
+    "[Link_0]\nID=0\nSourceLayerID=0\nSourcePinIndex=0\nDestLayerID=1\nDestPinIndex=0\n"
+)
+
+
+def errors_of(text: str) -> list:
+    with pytest.raises(SpecError) as caught:
+        read_sdcproj(text.encode(), "p.sdcproj")
+    return [d for d in caught.value.diagnostics if d.severity == "error"]
+
+
+@pytest.mark.parametrize("count", ["NumLayer", "NumLink"])
+def test_sections_a_huge_count_promises_are_one_error_not_one_each(count):
+    """NumLink=100000 with one link written: one error naming the first and last missing, not 99,999
+    (which took seconds and megabytes of output)."""
+    written = {"NumLayer": 2, "NumLink": 1}[count]
+    [error] = errors_of(SMALL.replace(f"{count}={written}", f"{count}=20000"))
+    family = "Layer" if count == "NumLayer" else "Link"
+    assert error.line == (4 if count == "NumLayer" else 5)
+    assert error.message == (
+        f"{20000 - written:,} sections are missing ([{family}_{written}], [{family}_{written + 1}], "
+        f"[{family}_{written + 2}], ... [{family}_19999]): [Network_Global] says {count}=20000"
+    )
+
+
+def test_properties_a_huge_count_promises_are_one_error():
+    [error] = errors_of(SMALL.replace("NumProperty=1\n", "NumProperty=10000\n"))
+    assert error.message == (
+        "[Layer_1] has no 9,999 keys (Property_1_Name, Property_2_Name, Property_3_Name, ... Property_9999_Name), "
+        "but NumProperty=10000"
+    )
+
+
+def test_one_missing_section_is_named_alone():
+    [error] = errors_of(SMALL.replace("NumLink=1", "NumLink=2"))
+    assert error.message == "[Link_1] is missing: [Network_Global] says NumLink=2"
+
+
+def test_a_list_of_more_values_than_any_property_holds_is_refused_at_it():
+    """60,000 numbers in a Size (within the size limit) took seconds in the schema check."""
+    [error] = errors_of(SMALL.replace("Property_1_Value=4", "Property_1_Value=" + "1," * 2000))
+    assert (error.line, error.column) == (12, len("Property_1_Value=") + 1)
+    assert error.message == "property 'Size' holds a list of 2,001 values; a value holds at most 1,024"
+
+
+def test_sections_of_no_listed_network_are_one_note():
+    """A NumNetwork refused leaves every network's sections unread: one note, not one per section."""
+    text = SMALL.replace("[Network_Global]", "[Global]\nNumNetwork=2000\n[Network_Global]", 1)
+    with pytest.raises(SpecError) as caught:
+        read_sdcproj(text.encode(), "p.sdcproj")
+    notes = [d for d in caught.value.diagnostics if "belong" in d.message]
+    assert [d.message for d in notes] == [
+        "4 sections ([Network_Global], [Layer_0], [Layer_1], [Link_0]) belong to no network the project lists: "
+        "kept as it is (project.other)"
+    ]
+
+
+@pytest.mark.parametrize("value", ["\x1e0", "0\x1f", "\u0663", "\u00a05"])
+def test_an_id_with_characters_int_refuses_is_a_located_error(value):
+    """Found by the fuzz target (scripts/fuzz_validate.py --format sdcproj): Python's \\s and \\d
+    match a record separator and Arabic-Indic digits, which int() then refused (ValueError)."""
+    [error] = errors_of(SMALL.replace("SourceLayerID=0", f"SourceLayerID={value}"))
+    assert error.message.startswith("SourceLayerID must be an integer; got") and error.line == 22

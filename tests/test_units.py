@@ -349,3 +349,42 @@ layers:
     spec = nnspec.load(_write(tmp_path, "macro.yaml", text))
     assert spec.layers["Train/C/BN"].props["batch_stat"] is True
     assert spec.layers["Test/C/BN"].props["batch_stat"] is False
+
+
+def test_units_nested_deeper_than_the_limit_are_an_error_not_a_crash(tmp_path, capsys):
+    """A chain of 1,000 networks each calling the next (100 KB of YAML, within the size limit)
+    overflowed Python's stack (scripts/robustness.py, hostile .sdcproj): a located error now."""
+    from nnspec.spec.units import MAX_UNIT_DEPTH
+
+    depth = 1000
+    lines = ["nnspec: 2", "layers:", "  - {name: x, type: Input, size: [4]}", "  - {name: u, type: Unit, network: N1}"]
+    lines.append("networks:")
+    for k in range(1, depth + 1):
+        last = "{name: t, type: Tanh}" if k == depth else f"{{name: u, type: Unit, network: N{k + 1}}}"
+        lines += [f"  N{k}:", "    layers:", "      - {name: i, type: Input, size: [4]}", f"      - {last}"]
+    path = tmp_path / "deep.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    line = 5 + 4 * (MAX_UNIT_DEPTH - 1) + 4  # the unit of N64's layers, calling N65
+    assert (
+        f"deep.yaml:{line}:" in err and f"calls network 'N{MAX_UNIT_DEPTH + 1}' {MAX_UNIT_DEPTH + 1} units deep" in err
+    )
+    assert f"units nest at most {MAX_UNIT_DEPTH} deep" in err and "internal error" not in err
+    assert err.count("error:") == 1
+
+
+def test_units_nested_to_the_limit_run(tmp_path):
+    from nnspec.spec.units import MAX_UNIT_DEPTH
+
+    lines = ["nnspec: 2", "layers:", "  - {name: x, type: Input, size: [4]}", "  - {name: u, type: Unit, network: N1}"]
+    lines.append("networks:")
+    for k in range(1, MAX_UNIT_DEPTH + 1):
+        last = "{name: t, type: Tanh}" if k == MAX_UNIT_DEPTH else f"{{name: u, type: Unit, network: N{k + 1}}}"
+        lines += [f"  N{k}:", "    layers:", "      - {name: i, type: Input, size: [4]}", f"      - {last}"]
+    path = tmp_path / "deep.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    x = np.linspace(-2, 2, 8).reshape(2, 4)
+    result = nnspec.run(nnspec.load(path), {"x": x})
+    (output,) = result.outputs.values()
+    np.testing.assert_allclose(output, np.tanh(x), rtol=1e-6)

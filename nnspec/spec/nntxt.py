@@ -31,8 +31,15 @@ message in protobuf text (nnspec.spec.protobuf_text reads it). What it means in 
   ``generator_variable`` of the executor becomes the Input's generator). A loss function's target
   input becomes its ``T`` (``{dataset: ...}`` or ``{input: ...}``).
 - ``repeat_info``/``repeat_id`` with ``RepeatStart``/``RepeatEnd`` functions become nnspec's
-  RepeatStart/RepeatEnd layers (not expanded here: nnspec expands them as nnabla does);
-  recurrence (RecurrentInput, RecurrentOutput, Delay) is refused, not yet supported.
+  RepeatStart/RepeatEnd layers (not expanded here: nnspec expands them as nnabla does).
+- A recurrent loop (NNC's export: ``RecurrentInput``, ``Delay`` and the loop's functions marked with
+  the ``repeat_id`` of a ``repeat_info``, then ``RecurrentOutput``) becomes nnspec's RecurrentInput,
+  Delay and RecurrentOutput layers, which nnspec unrolls as nnabla's expander does (the loop is the
+  layers on a path from the RecurrentInput to its RecurrentOutput, as the marks say in NNC's
+  exports). ``recurrent_param``'s ``axis`` loses 1 for the batch axis; a Delay's first input is the
+  value it carries to the next step, its second its ``Initial`` (data, or the executor's generator),
+  and its ``size`` the shape of the variable it writes. The loop's length is its input's length
+  along the axis: a ``repeat_info`` whose ``times`` says otherwise is an error, as it is for nnabla.
 - The executor's ``output_variable`` names the spec's ``outputs``.
 
 Names: NNC's ``'`` is kept (``y'``, as NNC names its runtime outputs: nnspec's names allow it after
@@ -142,6 +149,7 @@ class _Network:
     layers: list[dict[str, Any]] = field(default_factory=list)
     places: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     layer_of: dict[str, str] = field(default_factory=dict)  # variable -> the layer giving its value
+    generators: dict[str, Message] = field(default_factory=dict)  # variable -> its executor's generator_variable
 
 
 class _Reader:
@@ -278,7 +286,8 @@ class _Reader:
         read_names = [name for item in functions for name in _texts(_block(item), "input")]
         taken: set[str] = set()
         data_names = {_text(m, "variable_name"): _text(m, "data_name") for m in _blocks(executor, "data_variable")}
-        generators = {_text(m, "variable_name"): m for m in _blocks(executor, "generator_variable")}
+        generators = {_text(m, "variable_name") or "": m for m in _blocks(executor, "generator_variable")}
+        result.generators = generators
         times = {_text(m, "id"): _number(m, "times") for m in block.blocks("repeat_info")}
         targets = self._target_variables(functions, variables, written)
         # Data: variables read, never written, not parameters; those the executor names first.
@@ -363,11 +372,6 @@ class _Reader:
         type_name = type_field.text() if type_field else ""
         network.places[place + ("type",)] = _at(type_field or item)
         types = layer_types()
-        if type_name in RECURRENCE:
-            self._error(
-                type_field, f"nnabla's {type_name} (recurrence) is not supported by nnspec yet", codes.NNTXT_UNSUPPORTED
-            )
-            return
         layer_type = types.get(type_name)
         if layer_type is None:
             hint = self.suggester.did_you_mean(type_name, types)
@@ -389,8 +393,7 @@ class _Reader:
         count = _target_count(layer_type, len(inputs))
         if count:
             for target, (variable, field_) in zip(layer_type.targets, inputs[-count:]):
-                source = network.layer_of.get(variable)
-                layer[target.name] = {"input": source} if source else {"dataset": self._name(variable, set())}
+                layer[target.name] = self._side_source(network, variable)
                 network.places[place + (target.name,)] = _at(field_)
             inputs = inputs[:-count]
         if type_name == "RepeatStart":
@@ -408,6 +411,8 @@ class _Reader:
                 network.places[place + ("input", k)] = _at(field_)
         self._parameters(layer, layer_type, parameters, place, network, item)
         self._arguments(layer, layer_type, block, place, network, variables, inputs)
+        if type_name in RECURRENCE:
+            self._recurrent_arguments(layer, block, place, network, variables, inputs, outputs[0], times)
         if any(n < 0 for n in _listed(layer.get("out_shape", 1))):  # nnabla's -1: the size it infers
             written = variables[outputs[0]].shape[1:] if outputs[0] in variables else []
             if written and all(n > 0 for n in written):
@@ -416,6 +421,84 @@ class _Reader:
             layer["out_maps"] *= layer.get("group", 1)  # W is (inputs, out_maps / group, *kernel)
         network.layers.append(layer)
         network.layer_of[outputs[0]] = name
+
+    def _side_source(self, network: _Network, variable: str) -> dict[str, Any]:
+        """Where a target (a loss's T, a Delay's Initial) reads from: the layer writing the variable,
+        else the executor's generator for it, else the data variable of its name."""
+        source = network.layer_of.get(variable)
+        if source:
+            return {"input": source}
+        generator = network.generators.get(variable)
+        if generator is not None:
+            multiplier = _number(generator, "multiplier")
+            made: dict[str, Any] = {"generator": _text(generator, "type") or "Constant"}
+            if multiplier is not None:
+                made["generator_multiplier"] = float(multiplier)
+            return made
+        return {"dataset": self._name(variable, set())}
+
+    def _recurrent_arguments(self, layer, block: Message, place, network, variables, inputs, output, times) -> None:
+        """A recurrent function's ``recurrent_param`` in nnspec's terms: the axis of the steps (less the
+        batch axis), a Delay's size (the shape of what it writes), the loop's length checked against
+        its ``repeat_info``. What nnabla's expander could not unroll is refused, not guessed at: a
+        ``repeat_id`` no ``repeat_info`` declares, a Delay without its initial value."""
+        param = block.first("recurrent_param")
+        values = _values(param.value) if param and isinstance(param.value, Message) else {}
+        at = param or block.first("type") or block.fields[0]
+        repeat_id, id_at = values.get("repeat_id", (None, at))
+        if repeat_id not in times:
+            named = f"names repeat_id '{printable(str(repeat_id))}'" if repeat_id is not None else "names no repeat_id"
+            self._error(
+                id_at,
+                f"{layer['type']} '{layer['name']}' {named}, which no repeat_info of the network declares: "
+                "nnabla unrolls the loops its repeat_info entries list",
+                codes.NNTXT_UNSUPPORTED,
+            )
+            return
+        given = len(block.all("input"))
+        if layer["type"] == "Delay" and given != 2:
+            self._error(
+                block.first("type") or at,
+                f"Delay '{layer['name']}' has {given} input{'s' if given != 1 else ''}: nnabla's Delay reads two, "
+                "the value it carries to the next step and its value at step 0",
+                codes.NNTXT_UNSUPPORTED,
+            )
+            return
+        if layer["type"] == "Delay":
+            shape = variables[output].shape[1:] if output in variables else []
+            if not shape or any(n <= 0 for n in shape):
+                self._error(
+                    at,
+                    f"Delay '{layer['name']}' writes '{printable(output)}', a variable of no known shape: "
+                    "its shape is the size of the value the Delay carries",
+                    codes.NNTXT_UNSUPPORTED,
+                )
+                return
+            layer["size"] = shape
+            network.places[place + ("size",)] = _at(variables[output].at)
+            return
+        axis, axis_at = values.get("axis", (0, at))
+        if not isinstance(axis, int) or isinstance(axis, bool) or axis < 1:
+            self._error(
+                axis_at,
+                f"{layer['type']}'s axis: {printable(str(axis))} is not an axis after the batch axis "
+                "(nnspec's time steps run along a sample's axes)",
+                codes.NNTXT_UNSUPPORTED,
+            )
+            return
+        layer["axis"] = axis - 1
+        network.places[place + ("axis",)] = _at(axis_at)
+        if layer["type"] == "RecurrentInput" and inputs and times.get(repeat_id) is not None:
+            shape = variables[inputs[0][0]].shape
+            length = shape[axis] if axis < len(shape) else None
+            if length is not None and length > 0 and length != times[repeat_id]:
+                self._error(
+                    at,
+                    f"RecurrentInput '{layer['name']}' splits axis {axis} of '{printable(inputs[0][0])}' "
+                    f"into {length} steps, but repeat_info '{printable(str(repeat_id))}' says times: "
+                    f"{printable(str(times[repeat_id]))}",
+                    codes.NNTXT_UNSUPPORTED,
+                )
 
     def _inputs(self, block: Message, variables, network, targets: set[str]):
         inputs: list[tuple[str, Field]] = []
@@ -463,6 +546,15 @@ class _Reader:
                     field_,
                     f"parameter '{printable(variable.name)}' is not named as nnabla names a "
                     f"{layer['type']}'s parameters ('{example}')",
+                    codes.NNTXT_UNSUPPORTED,
+                )
+                continue
+            fewest = _WEIGHT_RANK.get(layer["type"], 0) if match.group(2) == "W" else 0
+            if len(variable.shape) < fewest:
+                self._error(
+                    field_,
+                    f"parameter '{printable(variable.name)}' has shape {variable.shape}: {layer['type']}'s W "
+                    f"has at least {fewest} dimensions",
                     codes.NNTXT_UNSUPPORTED,
                 )
                 continue
@@ -568,6 +660,17 @@ def _target_count(layer_type: LayerType | None, inputs: int) -> int:
     if layer_type is None or not layer_type.targets or inputs <= (layer_type.arity.most or 0):
         return 0
     return len(layer_type.targets)
+
+
+# The fewest dimensions W has where nnspec reads properties from its shape (_from_weight_shape).
+_WEIGHT_RANK = {
+    "Affine": 2,
+    "Convolution": 3,
+    "Deconvolution": 3,
+    "DepthwiseConvolution": 2,
+    "DepthwiseDeconvolution": 2,
+    "Embed": 2,
+}
 
 
 def _from_weight_shape(type_name: str, shapes: dict[str, list[int]]) -> dict[str, Any]:

@@ -51,6 +51,9 @@ MAX_NETWORKS = 1000
 MAX_LAYERS = 20_000  # per network; nnspec expands a spec to at most 20,000 layers
 MAX_LINKS = 100_000
 MAX_PROPERTIES = 10_000
+# The most values one property's list may hold: a shape has at most 31 axes, a padding two per axis; a
+# list of 60,000 numbers (within the size limit) would cost seconds in every check that reads it.
+MAX_LIST_ITEMS = 1024
 
 ENGINE = "NNabla"
 MAIN = "Main"  # the network of a project without [Global] (NNC's ProjectConverter names it so)
@@ -102,9 +105,11 @@ ARGUMENT_KINDS = {
 SCALAR_KINDS = {"bool", "int", "uint", "pint", "float", "choice"}
 INT_KINDS = {"int", "uint", "pint", "shape", "int_array", "uint_array"}
 
-_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", re.ASCII)
 _EXPRESSION = re.compile(r"[A-Za-z0-9_\[\]+\-*/(). ,]+")
-_INTEGER = re.compile(r"\s*-?\d{1,12}\s*")
+# ASCII only: Python's \s and \d also match characters int() refuses (\x1e, a record separator)
+_INTEGER = re.compile(r"[ \t]*-?[0-9]{1,12}[ \t]*")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LAYER_KEY = re.compile(r"ID|Type|NumProperty|Position_[0-3]|Property_\d+_(Name|Value)")
 _DROP = object()  # a value nnspec's default stands for: the key is left out
@@ -138,8 +143,8 @@ def parse_sections(text: str, file: str) -> dict[str, Section]:
     sections: dict[str, Section] = {}
     problems: list[Diagnostic] = []
     current: Section | None = None
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
+    # NNC writes CRLF; LF and a lone CR (an old Mac editor's) end a line too, as in an editor's count
+    for number, line in enumerate(_LINE_END.split(text), start=1):
         if not line.strip():
             continue
         if line.startswith("[") and line.endswith("]") and len(line) > 2:
@@ -327,13 +332,24 @@ class _Project:
             self._at(("project", "tabs"), self.sections["Global"].line, 1)
         self.read |= read
         other: dict[str, dict[str, str]] = {}
+        # sections of a network the project does not list: one note however many (a NumNetwork refused
+        # leaves every network's sections unread)
+        stray = [
+            section
+            for name, section in self.sections.items()
+            if name not in self.read and re.search(r"(Layer_\d+|Link_\d+|Network_Global)$", name)
+        ]
+        if stray:
+            names = [f"[{section.name}]" for section in stray]
+            verb = "belongs" if len(names) == 1 else "belong"
+            self._note(
+                f"{_listed(names)} {verb} to no network the project lists: kept as it is (project.other)",
+                None,
+                stray[0].line,
+            )
         for name, section in self.sections.items():
             if name in self.read:
                 continue
-            if re.search(r"(Layer_\d+|Link_\d+|Network_Global)$", name):
-                self._note(
-                    f"section [{name}] belongs to no network the project lists: kept as it is", None, section.line
-                )
             other[name] = {key: entry.value for key, entry in section.entries.items()}
             self._at(("project", "other", name), section.line, 1)
             for key, entry in section.entries.items():
@@ -377,15 +393,18 @@ class _Project:
             return
         self.read.add(head)
         count = self._count(head, "NumLayer", MAX_LAYERS, quiet=not note) or 0
+        missing: list[str] = []
         for i in range(count):
             name = f"{network.prefix}Layer_{i}"
             if name in self.sections:
                 self.read.add(name)
                 yield self.sections[name]
-            elif note:
-                self._problem(
-                    f"[{name}] is missing: [{head}] says NumLayer={count}", self.sections[head].entries["NumLayer"]
-                )
+            else:
+                missing.append(f"[{name}]")
+        if missing and note:
+            self._problem(
+                f"{_missing(missing)}: [{head}] says NumLayer={count}", self.sections[head].entries["NumLayer"]
+            )
 
     def _network(
         self, network: _Network, callees: dict[str, dict[str, str]]
@@ -504,22 +523,32 @@ class _Project:
         """NNC's properties of a layer section: name -> (its name entry, its value entry)."""
         count = self._count(section.name, "NumProperty", MAX_PROPERTIES, quiet=quiet) or 0
         props: dict[str, tuple[Entry, Entry]] = {}
+        missing: list[str] = []
         for k in range(count):
             name = section.entries.get(f"Property_{k}_Name")
             value = section.entries.get(f"Property_{k}_Value")
             if name is None or value is None:
-                if not quiet:
-                    missing = f"Property_{k}_Name" if name is None else f"Property_{k}_Value"
-                    self._problem(
-                        f"[{section.name}] has no {missing}, but NumProperty={count}",
-                        section.entries["NumProperty"],
-                    )
+                missing.append(f"Property_{k}_Name" if name is None else f"Property_{k}_Value")
                 continue
             if k == 0 and name.value != "Name" and not quiet:
                 self._problem(f"a layer's first property is its Name; got '{name.value}'", name)
+            items = value.value.count(",") + 1
+            if items > MAX_LIST_ITEMS:
+                if not quiet:
+                    self._problem(
+                        f"property {_shown(name.value)} holds a list of {items:,} values; a value holds at most "
+                        f"{MAX_LIST_ITEMS:,}",
+                        value,
+                    )
+                continue
             if name.value in props and not quiet:
                 self._problem(f"property '{name.value}' given twice in [{section.name}]", name)
             props.setdefault(LEGACY_NAMES.get(name.value, name.value), (name, value))
+        if missing and not quiet:
+            self._problem(
+                f"[{section.name}] has no {_listed(missing, 'key')}, but NumProperty={count}",
+                section.entries["NumProperty"],
+            )
         return props
 
     def _argument(
@@ -706,13 +735,12 @@ class _Project:
         count = self._count(head, "NumLink", MAX_LINKS) if head in self.sections else None
         inputs: dict[int, list[tuple[str, Entry]]] = {}
         operands: dict[int, list[tuple[str, Entry]]] = {}  # second operands, read after the data input
+        missing: list[str] = []
         for j in range(count or 0):
             name = f"{network.prefix}Link_{j}"
             section = self.sections.get(name)
             if section is None:
-                self._problem(
-                    f"[{name}] is missing: [{head}] says NumLink={count}", self.sections[head].entries["NumLink"]
-                )
+                missing.append(f"[{name}]")
                 continue
             self.read.add(name)
             link = self._link(section, layers, ids)
@@ -725,6 +753,8 @@ class _Project:
                 path = (*network.path, "layers", dest)
                 if self._side_link(layers[dest], path, source, pin, entry):
                     operands.setdefault(dest, []).append((source, entry))
+        if missing:
+            self._problem(f"{_missing(missing)}: [{head}] says NumLink={count}", self.sections[head].entries["NumLink"])
         for index, layer in enumerate(layers):
             path = (*network.path, "layers", index)
             sources = inputs.get(index, []) + operands.get(index, [])
@@ -902,6 +932,24 @@ class _Project:
 
 
 # -- values -----------------------------------------------------------------------------------
+
+
+def _listed(names: list[str], noun: str = "section") -> str:
+    """Names in one phrase however many (a NumLink=100000 with none written is one error, not
+    100,000): ``[Layer_1]``; ``3 sections ([Layer_1], [Layer_2], [Layer_4])``; ``19,997 sections
+    ([Layer_3], [Layer_4], [Layer_5], ... [Layer_19999])``."""
+    if len(names) == 1:
+        return names[0]
+    shown = ", ".join(names) if len(names) <= 4 else f"{', '.join(names[:3])}, ... {names[-1]}"
+    return f"{len(names):,} {noun}s ({shown})"
+
+
+def _missing(names: list[str]) -> str:
+    """``[Layer_1] is missing``, ``3 sections are missing ([Layer_1], [Layer_2], [Layer_4])``."""
+    if len(names) == 1:
+        return f"{names[0]} is missing"
+    noun, _, shown = _listed(names).partition(" (")
+    return f"{noun} are missing ({shown}"
 
 
 def _is_default(prop: Property, value: Any) -> bool:

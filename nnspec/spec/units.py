@@ -56,6 +56,10 @@ from .expressions import (
 from .model import Layer, ParameterSource
 from .networks import Network
 
+# How deep units may nest (a unit calling a network of units ...): NNC's projects nest 3 deep at most;
+# each level is a few Python frames here and in the stages after, so a chain of a thousand (a few
+# hundred bytes of project each) would overflow the interpreter's stack.
+MAX_UNIT_DEPTH = 64
 _COPY_SUFFIX = re.compile(r"(\[[0-9]+\])+$")  # a repeat copy's iterations: Conv[0][1]
 _PARAMETER_SETTINGS = ("initializer", "multiplier", "file", "lrate_multiplier")
 
@@ -368,6 +372,16 @@ class _Instance:
                 "a network may not reach itself through units",
                 ("layers", unit.index, "network"),
                 codes.UNIT_RECURSION,
+                unit.name,
+            )
+            return None
+        if len(self.chain) > MAX_UNIT_DEPTH:
+            self._report_once(
+                ("depth",),
+                f"unit {unit.title} calls network '{name}' {len(self.chain)} units deep ("
+                f"{' -> '.join(self.chain[:3])} -> ... -> {self.chain[-1]}); units nest at most {MAX_UNIT_DEPTH} deep",
+                ("layers", unit.index, "network"),
+                codes.UNIT,
                 unit.name,
             )
             return None
