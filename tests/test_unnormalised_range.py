@@ -168,3 +168,9 @@ def test_the_layers_passed_and_the_normalising_ones_are_layer_types_nnspec_has()
     augmentations = {"RandomCrop", "RandomFlip", "RandomShift", "RandomErase"}
     assert (PASSING | NORMALISING) - named <= poolings | augmentations
     assert "the poolings" in rule and "Random* augmentations" in rule
+
+
+def test_a_comparison_first_is_no_finding(tmp_path):
+    # a label image tested against 254 (NNC's U-Net samples): the value is set for 0..255
+    tested = "  - {name: valid, type: LessEqualScalar, value: 254}\n"
+    assert not input_range(nnspec.validate(spec(tmp_path, RAW_DATASET, tested)))

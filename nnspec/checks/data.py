@@ -28,6 +28,7 @@ from .measures import FEATURE_M2, FEATURE_MEAN, NONFINITE, ROWS
 from .stats import TensorStats
 
 if TYPE_CHECKING:  # annotations only: the spec stage sits above the check table (it reads it)
+    from ..layers.catalog import LayerType
     from ..spec.model import Layer, Spec
 
 # "The bulk" of an Input's data, which input-range judges: its 1st to 99th percentile. Standardised data
@@ -45,7 +46,8 @@ FEATURE_LEVELS = 10.0
 # Data of a dataset that feeds its images as they are (NNC's ImageNormalization=0, "unnormalised") is
 # meant to reach the network as 0..255 and be scaled by it: input-range then judges what the first layer
 # that takes the values as values receives, past the layers that only scale, shift, reshape, crop, pool
-# or augment them (PASSING), unless a normalisation layer standardises them first (NORMALISING).
+# or augment them (PASSING), unless a normalisation layer standardises them first (NORMALISING) or a
+# logical layer tests them (a comparison's value is set for the scale it reads: U-Net's label <= 254).
 PASSING = frozenset(
     {
         *("Identity", "Reshape", "Flatten", "Broadcast", "BroadcastTo", "Transpose", "Slice", "Pad", "Flip"),
@@ -68,6 +70,7 @@ NORMALISING = frozenset(
 # Input's shape says whether it holds images, as NNC's dataset gives them: (1, H, W) or (3, H, W).
 EIGHT_BIT = (0.0, 255.0)
 IMAGE_CHANNELS = (1, 3)
+LOGICAL = "Logical"  # the catalog's category of comparisons and logical operations
 
 
 def image_like(shape: tuple[int, ...] | None) -> bool:
@@ -75,9 +78,15 @@ def image_like(shape: tuple[int, ...] | None) -> bool:
     return shape is not None and len(shape) == 3 and shape[0] in IMAGE_CHANNELS and shape[1] > 1 and shape[2] > 1
 
 
+def _takes_any_scale(layer_type: LayerType) -> bool:
+    """A normalisation layer (it standardises what it reads) or a logical one (it tests it)."""
+    return layer_type.name in NORMALISING or layer_type.category == LOGICAL
+
+
 def first_takers(spec: Spec, source: str) -> list[tuple[str, str, tuple[str, ...]]]:
     """Where the network takes a source's values: (the layer, the layer it reads them from, the PASSING
-    layers between) for each path from ``source``, in the spec's order; a path ends at a NORMALISING layer."""
+    layers between) for each path from ``source``, in the spec's order; a path that meets a NORMALISING
+    or a logical layer ends there, judged by nothing."""
     readers: dict[str, list[str]] = {}
     for name in spec.order:
         for read in dict.fromkeys(spec.layers[name].inputs):
@@ -91,7 +100,7 @@ def first_takers(spec: Spec, source: str) -> list[tuple[str, str, tuple[str, ...
             if type_name in PASSING and name not in seen:
                 seen.add(name)
                 pending.append((name, (*between, name)))
-            elif type_name not in PASSING and type_name not in NORMALISING:
+            elif type_name not in PASSING and not _takes_any_scale(spec.layers[name].type):
                 takers.setdefault(name, (name, read, between))
     return sorted(takers.values(), key=lambda taken: spec.positions[taken[0]])
 

@@ -228,7 +228,7 @@ def _table() -> list[Check]:
             f"lie on different scales (spreads {format_number(FEATURE_SPREADS)}x apart, or means apart by over "
             f"{format_number(FEATURE_LEVELS**0.5, 2)}x their spread); for data of a dataset that feeds its "
             "images as they are (image_normalization false), what the first layer past the scaling, shape, "
-            "pooling and augmentation layers receives (none past a normalisation layer)",
+            "pooling and augmentation layers receives (none past a normalisation or logical layer)",
             why="NNC's rule: data should be normalised to roughly -1..1; judged on the bulk, not the extremes, "
             "so that standardised data passes and raw 0..255 pixels do not; a network fed 0..255 images "
             "scales them itself, and is judged on what it made of them",
