@@ -92,7 +92,7 @@ def test_a_declared_range_wins_over_the_assumption(tmp_path):
 def test_validate_warns_where_unscaled_pixels_reach_a_layer_and_not_where_the_network_scales_them(tmp_path):
     raw = input_range(nnspec.validate(spec(tmp_path / "raw", RAW_DATASET)))
     assert len(raw) == 1
-    assert "reach 'conv' (Convolution), the first layer to read it, as 0..255" in raw[0]
+    assert "reach 'conv' (Convolution) directly as 0..255" in raw[0]
     assert "MulScalar 0.007843 then AddScalar -1" in raw[0] and "image_normalization true" in raw[0]
     assert not input_range(nnspec.validate(spec(tmp_path / "scaled", RAW_DATASET, TO_NNC_RANGE)))
     # the same network on a normalised dataset: -1..1 reaches it, as before
@@ -130,9 +130,7 @@ def test_run_warns_where_unscaled_pixels_reach_a_layer(tmp_path):
     raw = [f for f in result.findings if f.check == "input-range"]
     assert len(raw) == 1 and raw[0].layer == "x"
     # the pixels as they are: 3..255 (PIXELS), not divided by 255
-    assert f"reaches 'conv' (Convolution), the first layer to read it, as {PIXELS.min()}..{PIXELS.max()}" in (
-        raw[0].message
-    )
+    assert f"reaches 'conv' (Convolution) directly as {PIXELS.min()}..{PIXELS.max()}" in (raw[0].message)
     assert "MulScalar 0.007937 then AddScalar -1.024" in raw[0].message  # 2 / 252, -1 - 3 * 2 / 252
 
 

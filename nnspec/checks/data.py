@@ -117,11 +117,7 @@ def _unnormalised_message(
     """What input-range says when a source's unnormalised values reach a layer unscaled."""
     taker, _, between = taken
     low, high = span
-    through = (
-        " through " + ", ".join(spec.layers[name].title for name in between)
-        if between
-        else ", the first layer to read it,"
-    )
+    through = " through " + ", ".join(spec.layers[name].title for name in between) if between else " directly"
     reaches = "is expected to reach" if expected else "reaches"
     scale = 2.0 / (high - low) if high > low else None
     hint = (
