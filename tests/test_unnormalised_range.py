@@ -172,3 +172,17 @@ def test_a_comparison_first_is_no_finding(tmp_path):
     # a label image tested against 254 (NNC's U-Net samples): the value is set for 0..255
     tested = "  - {name: valid, type: LessEqualScalar, value: 254}\n"
     assert not input_range(nnspec.validate(spec(tmp_path, RAW_DATASET, tested)))
+
+
+def test_every_path_is_followed_and_the_unscaled_one_named(tmp_path):
+    # x feeds a BatchNormalization (fine) and, on another path, a Convolution directly (not)
+    branch = (
+        "  - {name: bn, type: BatchNormalization}\n"
+        "  - {name: side, type: Convolution, input: x, out_maps: 2, kernel_shape: [3, 3]}\n"
+    )
+    path = spec(tmp_path, RAW_DATASET, branch)
+    path.write_text(
+        path.read_text().replace("{name: conv, type: Convolution,", "{name: conv, type: Convolution, input: bn,")
+    )
+    (message,) = input_range(nnspec.validate(path))
+    assert "reach 'side' (Convolution) directly as 0..255" in message
