@@ -108,6 +108,9 @@ class Context(NamedTuple):
     trained: frozenset[str] = frozenset()
     # The table of checks by id (all_checks()): handed in, since the table is assembled above the families
     checks: Mapping[str, Check] = MappingProxyType({})
+    # The data variables the run read from a dataset that feeds its images as they are (NNC's
+    # ImageNormalization=0): the network is to scale them itself (see nnspec.checks.data)
+    unnormalised: frozenset[str] = frozenset()
 
     @property
     def output(self) -> TensorStats:
@@ -155,6 +158,9 @@ class Check:
     # Static analysis of a side input another layer feeds (T: {input: layer}): (layer, pin, that layer's
     # name, the estimate of its output).
     predict_side: Callable[[Layer, str, str, Estimate], str | None] | None = None
+    # Static analysis of a source fed unnormalised images: (spec, the source layer, every layer's estimate,
+    # threshold), judging where the network takes the values rather than the source itself.
+    predict_unnormalised: Callable[[Spec, Layer, Mapping[str, Estimate | None], float | None], str | None] | None = None
     threshold_range: tuple[float, float] = (0.0, 1.0)  # thresholds are shares unless said otherwise
     names_cause: bool = False  # its advice names the layer where the scale went wrong (see scale_origin)
     # Merges a run of its findings along a path into one (see nnspec.checks.table._group_runs).

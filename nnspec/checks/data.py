@@ -3,6 +3,7 @@ features, an Input's declared range."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from math import prod
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..core.estimate import Estimate
 from ..core.numbers import format_number
+from ..core.printable import quoted_name
 from .check import (
     UNIT_SAMPLES,
     Context,
@@ -26,7 +28,8 @@ from .measures import FEATURE_M2, FEATURE_MEAN, NONFINITE, ROWS
 from .stats import TensorStats
 
 if TYPE_CHECKING:  # annotations only: the spec stage sits above the check table (it reads it)
-    from ..spec.model import Layer
+    from ..layers.catalog import LayerType
+    from ..spec.model import Layer, Spec
 
 # "The bulk" of an Input's data, which input-range judges: its 1st to 99th percentile. Standardised data
 # (mean 0, std 1) spans -2.33..2.33 there; 0..255 pixels reach 250 and more.
@@ -38,6 +41,130 @@ FEATURE_SPREADS = 100.0
 # variance over the mean within-feature variance): one common x / a then squeezes each feature's variation
 # into a sliver of -1..1. Pixels share a scale: their means differ less than they vary.
 FEATURE_LEVELS = 10.0
+
+
+# Data of a dataset that feeds its images as they are (NNC's ImageNormalization=0, "unnormalised") is
+# meant to reach the network as 0..255 and be scaled by it: input-range then judges what the first layer
+# that takes the values as values receives, past the layers that only scale, shift, reshape, crop, pool
+# or augment them (PASSING), unless a normalisation layer standardises them first (NORMALISING) or a
+# logical layer tests them (a comparison's value is set for the scale it reads: U-Net's label <= 254).
+PASSING = frozenset(
+    {
+        *("Identity", "Reshape", "Flatten", "Broadcast", "BroadcastTo", "Transpose", "Slice", "Pad", "Flip"),
+        *("Shift", "Tile", "Concatenate", "Stack", "Dropout", "Unlink", "Interpolate", "Unpooling"),
+        *("MulScalar", "AddScalar", "RSubScalar", "Mul2", "Add2", "Sub2", "Div2", "MulN", "AddN"),
+        *("MeanSubtraction", "MaxPooling", "AveragePooling", "SumPooling", "GlobalAveragePooling"),
+        *("ImageAugmentation", "RandomCrop", "RandomFlip", "RandomShift", "RandomErase"),
+    }
+)
+NORMALISING = frozenset(
+    {
+        "BatchNormalization",
+        "FusedBatchNormalization",
+        "LayerNormalization",
+        "InstanceNormalization",
+        "GroupNormalization",
+    }
+)
+# What validate assumes of an unnormalised image: 8-bit, 0..255 (NNC's samples' images all are). An
+# Input's shape says whether it holds images, as NNC's dataset gives them: (1, H, W) or (3, H, W).
+EIGHT_BIT = (0.0, 255.0)
+IMAGE_CHANNELS = (1, 3)
+LOGICAL = "Logical"  # the catalog's category of comparisons and logical operations
+
+
+def image_like(shape: tuple[int, ...] | None) -> bool:
+    """Whether a sample of this shape is an image as NNC's datasets give one: grayscale or color, H x W."""
+    return shape is not None and len(shape) == 3 and shape[0] in IMAGE_CHANNELS and shape[1] > 1 and shape[2] > 1
+
+
+def _takes_any_scale(layer_type: LayerType) -> bool:
+    """A normalisation layer (it standardises what it reads) or a logical one (it tests it)."""
+    return layer_type.name in NORMALISING or layer_type.category == LOGICAL
+
+
+def first_takers(spec: Spec, source: str) -> list[tuple[str, str, tuple[str, ...]]]:
+    """Where the network takes a source's values: (the layer, the layer it reads them from, the PASSING
+    layers between) for each path from ``source``, in the spec's order; a path that meets a NORMALISING
+    or a logical layer ends there, judged by nothing."""
+    readers: dict[str, list[str]] = {}
+    for name in spec.order:
+        for read in dict.fromkeys(spec.layers[name].inputs):
+            readers.setdefault(read, []).append(name)
+    takers: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+    pending, seen = [(source, ())], {source}
+    while pending:
+        read, between = pending.pop(0)
+        for name in readers.get(read, ()):
+            type_name = spec.layers[name].type.name
+            if type_name in PASSING and name not in seen:
+                seen.add(name)
+                pending.append((name, (*between, name)))
+            elif type_name not in PASSING and not _takes_any_scale(spec.layers[name].type):
+                takers.setdefault(name, (name, read, between))
+    return sorted(takers.values(), key=lambda taken: spec.positions[taken[0]])
+
+
+def _unnormalised_message(
+    spec: Spec,
+    source: Layer,
+    taken: tuple[str, str, tuple[str, ...]],
+    span: tuple[float, float],
+    bulk: tuple[float, float],
+    threshold: float,
+    expected: bool = False,
+) -> str:
+    """What input-range says when a source's unnormalised values reach a layer unscaled."""
+    taker, _, between = taken
+    low, high = span
+    through = " through " + ", ".join(spec.layers[name].title for name in between) if between else " directly"
+    reaches = "is expected to reach" if expected else "reaches"
+    scale = 2.0 / (high - low) if high > low else None
+    hint = (
+        f"MulScalar {format_number(scale)} then AddScalar {format_number(-1.0 - low * scale)} map "
+        f"{format_number(low)}..{format_number(high)} onto -1..1, as NNC's samples scale their 0..255 images"
+        if scale is not None
+        else "scale it"
+    )
+    return (
+        f"the data for {source.title} holds its dataset's images as they are (image_normalization false), "
+        f"for the network to scale itself, but {reaches} {spec.layers[taker].title}{through} as "
+        f"{format_number(low)}..{format_number(high)}, its bulk (1st..99th percentile) "
+        f"{format_number(bulk[0])}..{format_number(bulk[1])}, beyond -{format_number(threshold)}.."
+        f"{format_number(threshold)}: outside NNC's rule that inputs lie in about -1..1; scale it before "
+        f"{quoted_name(taker)} ({hint}), or normalise the dataset's images (image_normalization true)"
+    )
+
+
+def _unnormalised_input_range(c: Context) -> str | None:
+    """input-range of a source fed unnormalised: the values each first taker reads, judged as an Input's."""
+    limit = _as(c.threshold, c.spec.dtype)
+    for taken in first_takers(c.spec, c.layer.name):
+        read = c.stats.get(taken[1])
+        if read is None or not read.output.finite:
+            continue
+        low, high = _bulk(read.output)
+        if not (-limit <= low and high <= limit):
+            span = (read.output.min, read.output.max)
+            return _unnormalised_message(c.spec, c.layer, taken, span, (low, high), c.threshold)
+    return None
+
+
+def predict_unnormalised_input_range(
+    spec: Spec, layer: Layer, found: Mapping[str, Estimate | None], threshold: float | None
+) -> str | None:
+    """input-range's prediction for a source fed unnormalised: as _unnormalised_input_range, on estimates."""
+    if threshold is None:
+        return None
+    for taken in first_takers(spec, layer.name):
+        x = found.get(taken[1])
+        if x is None or not np.isfinite(x.mean):
+            continue
+        low, high = (x.quantile(q / 100) for q in BULK)
+        if not (-threshold <= low and high <= threshold):
+            span = (x.low, x.high) if np.isfinite(x.low) and np.isfinite(x.high) else (low, high)
+            return _unnormalised_message(spec, layer, taken, span, (low, high), threshold, expected=True)
+    return None
 
 
 def _nan_inf(c: Context) -> str | None:
@@ -59,7 +186,10 @@ def _nan_inf(c: Context) -> str | None:
 
 def _input_range(c: Context) -> str | None:
     """The bulk of the data (1st..99th percentile) beyond -threshold..threshold: judged on the bulk, not
-    the extremes, so that standardised data (a few values past 3 in a thousand) passes and 0..255 does not."""
+    the extremes, so that standardised data (a few values past 3 in a thousand) passes and 0..255 does not.
+    Data fed unnormalised is judged where the network takes it (_unnormalised_input_range)."""
+    if c.layer.dataset in c.unnormalised:
+        return _unnormalised_input_range(c)
     data = c.output
     if not data.finite:
         return None

@@ -40,6 +40,7 @@ from .data import (
     _merge_moments,
     _nan_inf,
     _predict_input_range,
+    predict_unnormalised_input_range,
 )
 from .dead_units import _constant_output, _dead_layer, _dead_units, _measure_positive, _predict_dead_layer
 from .domains import _domain, _measure_domain, _predict_domain
@@ -132,11 +133,13 @@ def run_checks(
     settings: Mapping[str, dict[str, tuple[str, float | None]]],
     parameters: Mapping[str, Mapping[str, np.ndarray]] = MappingProxyType({}),
     trained: frozenset[str] = frozenset(),
+    unnormalised: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """Every finding, in the order of the layers in the spec. ``settings`` maps a layer to
     its checks' (severity, threshold), as nnspec.checks.settings.resolve gives them; "off" checks are absent.
     ``parameters`` are the run's parameter arrays by layer; ``trained`` the layers whose parameters
-    were loaded (``--params`` or a ``file:``) rather than drawn, so that advice fits them."""
+    were loaded (``--params`` or a ``file:``) rather than drawn, so that advice fits them; ``unnormalised``
+    the data variables read from a dataset that feeds its images as they are (Context.unnormalised)."""
     findings: list[Finding] = []
     measured_std = _measured_std(stats)
     for name in sorted(stats, key=spec.positions.__getitem__):
@@ -146,7 +149,7 @@ def run_checks(
             if check.id not in settings[name]:
                 continue
             severity, threshold = settings[name][check.id]
-            context = Context(spec, layer, stats, threshold, check.id, parameters, trained, all_checks())
+            context = Context(spec, layer, stats, threshold, check.id, parameters, trained, all_checks(), unnormalised)
             message = check.judge(context)
             if message is not None:
                 severity = INFO if isinstance(message, Tentative) else severity
@@ -223,14 +226,18 @@ def _table() -> list[Check]:
             looks_at="data entering an Input layer: its bulk (1st..99th percentile) beyond -threshold..threshold "
             "(standardised data: -2.33..2.33); the advice is per-feature standardisation where the features "
             f"lie on different scales (spreads {format_number(FEATURE_SPREADS)}x apart, or means apart by over "
-            f"{format_number(FEATURE_LEVELS**0.5, 2)}x their spread)",
+            f"{format_number(FEATURE_LEVELS**0.5, 2)}x their spread); for data of a dataset that feeds its "
+            "images as they are (image_normalization false), what the first layer past the scaling, shape, "
+            "pooling and augmentation layers receives (none past a normalisation or logical layer)",
             why="NNC's rule: data should be normalised to roughly -1..1; judged on the bulk, not the extremes, "
-            "so that standardised data passes and raw 0..255 pixels do not",
+            "so that standardised data passes and raw 0..255 pixels do not; a network fed 0..255 images "
+            "scales them itself, and is judged on what it made of them",
             applies=lambda t: t.is_source,
             judge=_input_range,
             measure=_measure_features,
             merge=_merge_moments,
             predict=_predict_input_range,
+            predict_unnormalised=predict_unnormalised_input_range,
             threshold_range=(0.0, inf),
         ),
         Check(

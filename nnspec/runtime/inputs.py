@@ -49,6 +49,12 @@ class DataSource:
     image_normalization: bool | None = None
     synthesis: Synthesis | None = None
 
+    @property
+    def unnormalised(self) -> bool:
+        """Whether the values are images as they are, for the network to scale: a dataset's with
+        image_normalization false, or synthetic data drawn as such (nnspec.runtime.synthetic)."""
+        return self.image_normalization is False or (self.synthesis is not None and self.synthesis.unnormalised)
+
     def to_dict(self) -> dict[str, Any]:
         """The source in the JSON report: ``kind`` and ``description``, and the fields of its kind."""
         entry: dict[str, Any] = {"kind": self.kind, "description": self.description}

@@ -23,15 +23,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
-from typing import Any
 
 from ..core.diagnostics import UsageError
 from ..core.printable import printable
 from ..files.confine import OutsideRoots
 from ..spec.model import Spec
+from ..spec.project import evaluating_executor
 
 SDCPATH = "{SDCPATH}"  # NNC's install folder, as its URIs begin
-DERIVED = ("Runtime", "Validation")  # NNC's networks derived from Main: MainRuntime, MainValidation
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _CLOUD = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}/\d+")
 # What a user can do when the project's dataset is not there (the CLI's options; the API's keywords alike)
@@ -60,7 +59,7 @@ class ProjectDataset:
 def project_dataset(spec: Spec, dataset_root: str | Path | None = None) -> ProjectDataset | None:
     """The dataset of the first executor of ``spec.project`` that evaluates the network the spec runs
     (None when none does), its URI resolved and confined (see the module's docstring)."""
-    executor = _executor(spec)
+    executor = evaluating_executor(spec)
     if executor is None:
         return None
     name, wanted = str(executor.get("name", "")), str(executor.get("dataset", ""))
@@ -114,27 +113,3 @@ def resolve_uri(uri: str, project_folder: Path, dataset_root: str | Path | None)
         raise _Unusable(f"({shown}) is an absolute path, on the machine the project was made on")
     base = Path(dataset_root) if dataset_root is not None else project_folder
     return base.joinpath(*[part for part in rest.replace("\\", "/").split("/") if part])
-
-
-def _executor(spec: Spec) -> dict[str, Any] | None:
-    """The first executor that evaluates the network the spec runs: one of its ``networks:`` by that
-    name (or NNC's NAMERuntime, NAMEValidation); the main network by any other name (an .sdcproj's
-    main network is the one its first executor evaluates, named as NNC named it)."""
-    named = set(spec.networks)
-    for executor in spec.project.get("executors") or ():
-        if not isinstance(executor, dict) or not isinstance(executor.get("network"), str):
-            continue
-        network = _base(executor["network"], named)
-        if network == spec.network or (spec.network is None and network not in named):
-            return executor
-    return None
-
-
-def _base(network: str, named: set[str]) -> str:
-    """The network an executor's network names: itself, or the one NNC derived it from (MainRuntime: Main)."""
-    if network in named:
-        return network
-    for suffix in DERIVED:
-        if network.endswith(suffix) and network.removesuffix(suffix) in named:
-            return network.removesuffix(suffix)
-    return network

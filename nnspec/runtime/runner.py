@@ -615,7 +615,12 @@ class Runner:
         stats, done, interrupted = executed.stats, executed.done, executed.interrupted
         if done < count:
             outputs = {name: value[:done] for name, value in outputs.items()}
-        findings = run_checks(spec, stats, self.enabled, self.layer_parameters, self.trained) if self.statistics else []
+        unnormalised = frozenset(name for name, source in planned.sources.items() if source.unnormalised)
+        findings = (
+            run_checks(spec, stats, self.enabled, self.layer_parameters, self.trained, unnormalised)
+            if self.statistics
+            else []
+        )
         findings = [finding.located(spec) for finding in findings]
         for found in (finding.diagnostic(spec) for finding in findings if finding.severity != INFO):
             warnings.warn_explicit(f"{found.message} [{found.code}]", RangeWarning, found.file, found.line or 0)

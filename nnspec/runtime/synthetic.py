@@ -58,6 +58,11 @@ class Synthesis:
         drawn = {UNIFORM: f"uniform {span}", CLASSES: f"class indices {span}", BINARY: "labels 0 or 1"}[self.values]
         return f"synthetic {drawn} ({self.why})"
 
+    @property
+    def unnormalised(self) -> bool:
+        """Whether these are drawn as images fed as they are (0..255), which the network is to scale."""
+        return self.values == UNIFORM and (self.low, self.high) == UNNORMALISED
+
     def draw(self, reader: DataReader, start: int, stop: int, seed: int) -> np.ndarray:
         """Samples ``start`` to ``stop`` (exclusive) of ``reader``'s variable, in float64."""
         uniform = GENERATORS["Uniform"].draw(seed, reader.stream_key, start, stop - start, reader.sample_shape)

@@ -24,10 +24,13 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import codes
 from ..core.diagnostics import DiagnosticList
+
+if TYPE_CHECKING:  # annotations only: the model imports nothing of this module, nor this of it at import
+    from .model import Spec
 
 Kind = str | tuple[str, ...]  # text, int, number, flag, or the choices NNC writes by index
 
@@ -654,3 +657,42 @@ def unwritable(project: dict[str, Any]) -> list[tuple[tuple, str]]:
 
     look(project, ("project",))
     return problems
+
+
+def evaluating_executor(spec: Spec) -> dict[str, Any] | None:
+    """The first executor that evaluates the network the spec runs: one of its ``networks:`` by that
+    name (or NNC's NAMERuntime, NAMEValidation); the main network by any other name (an .sdcproj's
+    main network is the one its first executor evaluates, named as NNC named it)."""
+    named = set(spec.networks)
+    for executor in spec.project.get("executors") or ():
+        if not isinstance(executor, dict) or not isinstance(executor.get("network"), str):
+            continue
+        network = _evaluated(executor["network"], named)
+        if network == spec.network or (spec.network is None and network not in named):
+            return executor
+    return None
+
+
+def _evaluated(network: str, named: set[str]) -> str:
+    """The network an executor's network names: itself, or the one NNC derived it from (MainRuntime: Main)."""
+    if network in named:
+        return network
+    for suffix in DERIVED_NETWORKS:
+        if network.endswith(suffix) and network.removesuffix(suffix) in named:
+            return network.removesuffix(suffix)
+    return network
+
+
+def images_unnormalised(spec: Spec) -> bool:
+    """Whether the dataset a run of the spec reads unless told otherwise (its ``dataset:``, else its
+    project's executor's dataset) feeds its images as they are (NNC's ImageNormalization=0): what
+    ``validate`` predicts from, as it never opens the dataset. A run's --dataset keeps the setting."""
+    if spec.dataset is not None:
+        return not spec.image_normalization
+    executor = evaluating_executor(spec)
+    if executor is None:
+        return False
+    wanted = executor.get("dataset")
+    datasets = [d for d in spec.project.get("datasets") or () if isinstance(d, dict)]
+    entry = next((d for d in datasets if d.get("name") == wanted), None)
+    return entry is not None and entry.get("image_normalization") is False

@@ -1,7 +1,8 @@
 """Static analysis: range findings predicted from the spec alone, before any data exists.
 
 Each Input's values are estimated from its ``data:``, its declared ``range``, its
-generator, or NNC's rule that data lies in -1..1; the estimates pass through the
+generator, or NNC's rule that data lies in -1..1 (0..255 for an image-shaped Input, (1 or 3, H, W),
+of a dataset that feeds its images as they are: see unnormalised_sources); the estimates pass through the
 graph (nnspec.core.estimate: mean and spread, with hard bounds where they are tight,
 and parameters' moments from their initializers or files), and the range checks
 that can be judged from a distribution are judged on them. ``nnspec validate``
@@ -23,6 +24,7 @@ import numpy as np
 
 from ..checks.causes import scale_origin, with_cause
 from ..checks.check import Check, Finding
+from ..checks.data import EIGHT_BIT, image_like
 from ..checks.table import checks_for
 from ..core.diagnostics import INFO, WARNING
 from ..core.estimate import DRAWN_ROWS, Estimate, drawn_along_axis, through
@@ -30,6 +32,7 @@ from ..layers.catalog import clip_levels
 from ..layers.generators import GENERATORS
 from ..layers.initializers import moments
 from .model import Layer, Spec, TargetSource
+from .project import images_unnormalised
 from .views import as_view
 
 
@@ -37,16 +40,38 @@ def estimates(spec: Spec, *, view: str | None = None, training: bool = False) ->
     """Every layer of the view's output, estimated without data (None where nothing can be said), in
     a run of that view (see the module's docstring; default: the spec's, see views.chosen_view)."""
     spec = as_view(spec, view, training=training)
+    unnormalised = unnormalised_sources(spec)
     found: dict[str, Estimate | None] = {}
     for name in spec.order:
         layer = spec.layers[name]
-        found[name] = _source(spec, layer) if layer.type.is_source else _passed(spec, layer, found)
+        if layer.type.is_source:
+            found[name] = _source(spec, layer, name in unnormalised)
+        else:
+            found[name] = _passed(spec, layer, found)
     return found
 
 
-def _source(spec: Spec, layer: Layer) -> Estimate:
+def unnormalised_sources(spec: Spec) -> frozenset[str]:
+    """The source layers whose data a run reads from a dataset that feeds its images as they are
+    (nnspec.spec.project.images_unnormalised): those with neither ``data:`` nor a generator."""
+    if not images_unnormalised(spec):
+        return frozenset()
+    return frozenset(
+        name
+        for name in spec.order
+        if (layer := spec.layers[name]).type.is_source
+        and layer.dataset is not None
+        and layer.dataset not in spec.data
+        and layer.props["generator"] not in GENERATORS
+    )
+
+
+def _source(spec: Spec, layer: Layer, unnormalised: bool = False) -> Estimate:
     props = layer.props
-    return _data(spec, layer.dataset, props["generator"], props["generator_multiplier"], props["range"])
+    declared = props["range"]
+    if unnormalised and declared is None and image_like(layer.shape):
+        return Estimate.between(*EIGHT_BIT)  # 8-bit images as they are (16-bit ones: declare a range)
+    return _data(spec, layer.dataset, props["generator"], props["generator_multiplier"], declared)
 
 
 def _data(
@@ -200,6 +225,7 @@ def predict(
     that view (see the module's docstring)."""
     spec = as_view(spec, view, training=training)
     found = estimates(spec)  # the view's own: a view of a view is itself
+    unnormalised = unnormalised_sources(spec)
     findings = []
 
     def estimated_std(name: str) -> float | None:
@@ -214,7 +240,12 @@ def predict(
         fired: dict[str, str] = {}
         for check in checks_for(layer.type):
             judged = _judged(layer, check.id, received, _operands(spec, layer, found))
-            if check.id in settings[name] and judged is not None:
+            if check.id in settings[name] and name in unnormalised and check.predict_unnormalised is not None:
+                # judged where the network takes the values, which it is to scale itself
+                message = check.predict_unnormalised(spec, layer, found, settings[name][check.id][1])
+                if message is not None:
+                    fired[check.id] = message
+            elif check.id in settings[name] and judged is not None:
                 message = _predicted(spec, layer, check, judged, settings[name][check.id][1], estimated_std)
                 message = message or _predicted_side(layer, check, found)
                 if message is not None:
