@@ -29,7 +29,7 @@ from .conftest import ROOT
 # NNC's layer types as its layer definitions list them (sony/nnc-desktop,
 # settings/NNabla/layer_component/<category>/<Type>.txt), written out here from that listing
 # rather than imported, for the ones issue 18 names (GRU, RNN: nnabla's, which NNC users meet as layers).
-NNC_ONLY = ["Argument", "GRU", "RNN"]
+NNC_ONLY = ["GRU", "RNN"]
 
 
 # --- lrate_multiplier ------------------------------------------------------------------------------

@@ -58,7 +58,9 @@ def nnc_category(type_name: str) -> str | None:
 # NNC types that nnspec keeps elsewhere than in layers: (not a layer, but the place they go).
 KEPT_ELSEWHERE = {
     "Comment": "an NNC Comment computes nothing: write it in the network's comments: list "
-    "({text: ..., position: [x, y]}), where NNC projects' Comment layers are read to"
+    "({text: ..., position: [x, y]}), where NNC projects' Comment layers are read to",
+    "Argument": "an NNC Argument is a value, not a layer: write it in the network's arguments: "
+    "({NAME: {type: PInt, value: 5}}), where NNC projects' Argument layers are read to, and use it as =NAME",
 }
 
 
