@@ -81,7 +81,9 @@ def test_through_layers_that_keep_the_shape_as_unetlike_125px(write_spec):
 
 
 def test_two_pins_of_one_shape(write_spec):
-    text = AFFINE.replace("outputs: [fc, p, l1]", "  - {name: fc2, type: Affine, input: x, out_shape: 2, W: {input: p}}\n")
+    text = AFFINE.replace(
+        "outputs: [fc, p, l1]", "  - {name: fc2, type: Affine, input: x, out_shape: 2, W: {input: p}}\n"
+    )
     spec = nnspec.load(write_spec(text))
     assert spec.layers["p"].shape == (3, 2)
 
@@ -100,7 +102,9 @@ def test_feeding_no_parameter_is_an_error_at_the_layer(write_spec):
 
 
 def test_pins_of_different_shapes_is_an_error_naming_them(write_spec):
-    text = AFFINE.replace("outputs: [fc, p, l1]", "  - {name: fc2, type: Affine, input: x, out_shape: 4, W: {input: p}}\n")
+    text = AFFINE.replace(
+        "outputs: [fc, p, l1]", "  - {name: fc2, type: Affine, input: x, out_shape: 4, W: {input: p}}\n"
+    )
     [error] = errors_of(write_spec(text))
     assert error.code == "shape" and error.line == 4 and error.layer == "p"
     assert "W of layer 'fc' (Affine) (3, 2)" in error.message and "W of layer 'fc2' (Affine) (3, 4)" in error.message

@@ -47,7 +47,7 @@ def sized_by_pin(layer: Layer) -> bool:
 def parameter_feeds(layers: Mapping[str, Layer]) -> dict[str, list[Feed]]:
     """For each layer whose size is the shape of a pin it feeds: the parameter pins its output reaches,
     directly or through layers that keep the shape (one input, computed value by value)."""
-    keeping = nx.DiGraph()  # from a layer to the layers that keep its shape on
+    keeping: nx.DiGraph = nx.DiGraph()  # from a layer to the layers that keep its shape on
     pins: dict[str, list[Feed]] = {}  # a layer -> the parameter pins it is linked to
     for name, layer in layers.items():
         if layer.type.elementwise and len(layer.inputs) == 1:
@@ -87,7 +87,7 @@ def _shape_graph(
 ) -> nx.DiGraph:
     """The layers' links, with each (source, layer, pin) link of ``turned`` replaced by one from the
     layer to the layer whose size it gives."""
-    graph = nx.DiGraph()
+    graph: nx.DiGraph = nx.DiGraph()
     graph.add_nodes_from(order)
     for name in order:
         layer = layers[name]
