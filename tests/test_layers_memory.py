@@ -123,7 +123,7 @@ def test_initial_values_follow_the_initializer(layer, mean, std):
 def test_parameter_needs_its_size():
     with pytest.raises(SpecError) as raised:
         nnspec.loads(_spec("float32", "{name: p, type: Parameter}"))
-    assert "size is required" in str(raised.value)
+    assert "size is left out, so it is NNC's default *GraphOutput" in str(raised.value)
 
 
 def test_parameter_takes_no_input():

@@ -307,6 +307,10 @@ class LayerType:
     # NNC names the parameters /NAME, with neither a parameter scope nor a function scope (MinMaxQuantize's
     # /r, /R, /l, /L): every layer of the type shares them, as in NNC.
     unscoped_parameters: bool = False
+    # The property that, left out, is the shape of the parameter pin the layer's output feeds (NNC's
+    # default *GraphOutput: a Parameter linked into an Affine's W is W's shape). Shape inference gives the
+    # layer's rules that shape under this name (nnspec.spec.graph); the written spec keeps it left out.
+    size_from_pin: str | None = None
 
     @property
     def operand_target(self) -> Target | None:

@@ -7,6 +7,9 @@ forward passes only, so a WorkingMemory with no input holds its initial content:
 parameter named after the layer too (drawn from its initializer, or given by a file or --params), one
 array of shape size that every sample reads.
 
+A Parameter's size left out is NNC's default *GraphOutput, the shape of the parameter pin it feeds:
+shape inference works it out (nnspec.spec.pin_sizes) and gives it to the rules below as `size`.
+
 Both are written as NNC writes them, their settings at the top (`initializer`, `multiplier`, `file`,
 `lrate_multiplier` under the parameter `value`), and make one value per sample like any layer: the
 runner sizes their one array to the batch (nnspec.runtime.plan). Their forward gives a batch of one.
@@ -35,12 +38,8 @@ def parameter_fans(shape) -> tuple[int, int, int]:
 
 def _size(shapes, props):
     size = props["size"]
-    if size is None:
-        raise ShapeError(
-            "size is required: NNC's default, *GraphOutput, is the shape of the pin the layer is linked to, "
-            "which nnspec does not read from the link; write it",
-            "size",
-        )
+    if size is None:  # a Parameter's left-out size is given by shape inference (nnspec.spec.pin_sizes)
+        raise ShapeError("size is required", "size")
     return tuple(size)
 
 
@@ -96,12 +95,17 @@ register(
         description="A learned array of shape size as a layer's output: what NNC links into another layer's "
         "parameter pin, or computes a penalty from (its L1 norm, say). " + _SETTINGS + " nnabla's array has no "
         "batch axis; nnspec gives every sample the same array, so a layer after it counts its axes as NNC "
-        "shows them.",
+        "shows them. Left out, size is NNC's default *GraphOutput: the shape of the parameter its output "
+        "feeds (an Affine's W from `W: {input: p}`), directly or through layers that keep the shape (one input, "
+        "computed value by value); the parameters it reaches must have one shape.",
         forward=own_array,
         infer_shape=parameter_shape,
         estimate=_own_estimate,
         arity=NO_INPUT,
-        properties=(_size_property(None, "the array (required: NNC's default is the shape of the pin it feeds)"),),
+        properties=(
+            _size_property(None, "the array (left out: the shape of the parameter pin it feeds, NNC's *GraphOutput)"),
+        ),
+        size_from_pin="size",
         parameters=(
             Parameter(
                 VALUE,

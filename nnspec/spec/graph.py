@@ -39,6 +39,7 @@ from .expressions import (
 )
 from .loader import Document
 from .model import DataReader, Layer, ParameterSource, TargetSource, data_readers
+from .pin_sizes import parameter_feeds, pin_size, shape_order
 
 
 def resolve_layers(
@@ -583,9 +584,13 @@ def infer_shapes(
     """Run every layer's shape rule in execution ``order``; report the first failure on each path.
     A layer's expressions are evaluated first, with ``arguments`` and its first input's shape.
 
-    Layers that share a parameter scope must agree on the shapes of what they share.
+    Layers that share a parameter scope must agree on the shapes of what they share. A layer whose size
+    is the shape of the parameter pin it feeds (a Parameter's left-out size, NNC's *GraphOutput) has its
+    shape inferred after the layers it feeds (nnspec.spec.pin_sizes).
     """
     shared: dict[str, tuple[tuple[int, ...], Layer]] = {}
+    feeds = parameter_feeds({name: layers[name] for name in order})
+    order, circular = shape_order(order, layers, feeds) if feeds else (order, set())
     for name in order:
         layer = layers[name]
         known = [layers[source].shape if source in layers else None for source in layer.inputs]
@@ -602,12 +607,18 @@ def infer_shapes(
             continue
         if layer.operand_count > len(shapes):  # a second operand from data: of the first input's shape
             shapes.append(shapes[0])
+        props = layer.props
         try:
-            layer.shape = tuple(layer.type.infer_shape(shapes, layer.props))
+            if name in feeds:  # its rules see the size it stands for; the spec keeps it left out
+                size = pin_size(layer, layers, feeds, circular)
+                if size is None:
+                    continue  # a layer it feeds failed: that error is reported
+                props = {**layer.props, str(layer.type.size_from_pin): list(size)}
+            layer.shape = tuple(layer.type.infer_shape(shapes, props))
             layer.parameter_shapes = {
-                p.name: tuple(p.shape(shapes, layer.props)) for p in layer.type.parameters if p.enabled(layer.props)
+                p.name: tuple(p.shape(shapes, props)) for p in layer.type.parameters if p.enabled(props)
             }
-            layer.target_shapes = {t.name: tuple(t.shape(shapes, layer.props)) for t in layer.type.targets}
+            layer.target_shapes = {t.name: tuple(t.shape(shapes, props)) for t in layer.type.targets}
             if layer.type.operand in layer.targets:
                 layer.target_shapes[layer.type.operand] = shapes[-1]
             for pin in layer.fed_parameters():  # a layer's output given as a parameter: of the parameter's shape

@@ -62,6 +62,7 @@ DERIVED_VIEWS = {"Runtime": "runtime", "Validation": "validation"}
 
 # Macros NNC writes as the default of their property; nnspec's default for it implements the same rule
 # (padding from border_mode, strides = kernel_shape, stop = the input's shape, the scope = the name).
+GRAPH_OUTPUT = "GraphOutput"  # a Parameter's Size: the shape of the pin it feeds (nnspec.spec.pin_sizes)
 DEFAULT_MACROS = {
     "Name",
     "ConvolutionPaddingSize",
@@ -69,7 +70,7 @@ DEFAULT_MACROS = {
     "Input",
     "AutoInPlace",
     "AutoInPlaceOnce",
-    "GraphOutput",
+    GRAPH_OUTPUT,
 }
 # NNC properties that have no counterpart in nnspec and change nothing nnspec computes: memory
 # reuse (InPlace), non-editable fixed values (BaseAxis 0, Order -1, WithIndex, Shared), the

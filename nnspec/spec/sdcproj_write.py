@@ -36,6 +36,7 @@ from .sdcproj import (
     DATA_SETTINGS,
     DEFAULT_MACROS,
     DERIVED_VIEWS,
+    GRAPH_OUTPUT,
     MAIN,
     OTHER_PINS,
     PARAMETER_SETTINGS,
@@ -390,6 +391,8 @@ def _layer_properties(
     if layer_type.operand and len(inputs) == 2:  # the second operand: NNC's R pin
         links[1] = (inputs[1], pins.index(layer_type.operand) + 1)
     props: list[tuple[str, str]] = []
+    if layer_type.size_from_pin is not None and layer_type.size_from_pin not in layer:  # NNC's Size, first
+        props.append((by_name[layer_type.size_from_pin].nnc_name, "*" + GRAPH_OUTPUT))
     for key, value in layer.items():
         if key in by_name:
             prop = by_name[key]
@@ -400,7 +403,8 @@ def _layer_properties(
                 if setting == "input":
                     links.append((item, pins.index(key) + 1))
                 else:
-                    props.append((f"{key}.{names[setting]}", _text(item, "text" if isinstance(item, str) else "float")))
+                    nnc_name = _setting_name(layer_type, key, names[setting])
+                    props.append((nnc_name, _text(item, "text" if isinstance(item, str) else "float")))
     for prop in layer_type.properties:  # NNC's defaults that the reader leaves out again
         if prop.name not in layer and prop.kind in SCALAR_KINDS and prop.default is not None:
             props.append((prop.nnc_name, _text(prop.default, prop.kind)))
@@ -409,8 +413,17 @@ def _layer_properties(
         given: dict[str, Any] = settings if isinstance(settings, dict) else {}
         for setting, default in (("initializer", parameter.initializer), ("multiplier", parameter.multiplier)):
             if setting not in given and default is not None:
-                props.append((f"{parameter.name}.{SETTING_NAMES[setting]}", _text(default, "float")))
+                props.append(
+                    (_setting_name(layer_type, parameter.name, SETTING_NAMES[setting]), _text(default, "float"))
+                )
     return props, links
+
+
+def _setting_name(layer_type: LayerType, parameter: str, setting: str) -> str:
+    """NNC's name of a parameter's setting: W.Initializer, but Initializer alone for a type whose one
+    parameter is the layer's own array (Parameter, WorkingMemory), as the reader reads it."""
+    own = layer_type.function_scope is None and [p.name for p in layer_type.parameters] == [parameter]
+    return setting if own else f"{parameter}.{setting}"
 
 
 def _unit_properties(layer: dict[str, Any], arguments: dict[str, dict[str, str]]) -> list[tuple[str, str]]:
