@@ -9,11 +9,13 @@ must never match category names instead.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from nnspec.checks.table import all_checks
 from nnspec.layers.catalog import LateRegistration, Role, layer_types, register
+from nnspec.layers.unsupported import KEPT_ELSEWHERE, REFUSED, not_supported_message
 from nnspec.spec.schema import spec_schema
 
 # NNC's palette groups (nnc-desktop's layer settings), the types nnspec implements among them
@@ -86,3 +88,24 @@ def test_a_layer_type_registered_after_a_table_was_built_from_the_catalog_is_ref
 def test_a_layer_type_registered_twice_is_refused():
     with pytest.raises(ValueError, match="ReLU registered twice"):
         register(layer_types()["ReLU"])
+
+
+# --- NNC's whole palette ----------------------------------------------------------------------------
+
+
+def _nnc_layer_types() -> list[str]:
+    path = Path(__file__).parent / "fixtures" / "nnc" / "layer_types.txt"
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
+
+
+def test_every_nnc_layer_type_is_a_layer_or_refused_with_its_reason():
+    """Each of NNC's layer definitions is a catalog type, or one nnspec refuses saying why (a GUI
+    setting, a placeholder) or keeps elsewhere (Comment in comments:, Argument in arguments:): none is
+    left as "not supported yet", and the catalog has no type NNC lacks."""
+    nnc = _nnc_layer_types()
+    assert len(nnc) == 190
+    catalog = set(layer_types())
+    outside = [name for name in nnc if name not in catalog]
+    assert sorted(outside) == sorted([*REFUSED.keys() & set(nnc), *KEPT_ELSEWHERE])
+    assert all("not support" not in not_supported_message(name) for name in outside)
+    assert catalog <= set(nnc)
