@@ -81,7 +81,9 @@ class Project:
         for j, (source, dest) in enumerate(self.links):
             lines += [f"[Link_{j}]", f"ID={j}", f"SourceLayerID={source}", "SourcePinIndex=0"]
             lines += [f"DestLayerID={dest}", "DestPinIndex=0"]
-        return "\r\n".join([*lines, "[Executor_0]", "Executor_NetworkName=MainRuntime"]) + "\r\n"
+        return (
+            "\r\n".join([*lines, "[Executor_0]", "Executor_Name=Executor", "Executor_NetworkName=MainRuntime"]) + "\r\n"
+        )
 
 
 def conv(project: Project, name: str, source: str, maps: int, stride: int = 1) -> str:

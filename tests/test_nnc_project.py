@@ -405,3 +405,19 @@ def test_a_comment_written_as_a_layer_says_where_it_goes(tmp_path):
 
 def test_the_sdcproj_format_row_writes():
     assert format_of("x.sdcproj").write is not None and format_of("x.sdcproj").prepare is not None
+
+
+def test_the_speed_benchmarks_resnet_is_a_valid_project(tmp_path):
+    """benchmarks/nnc_project_speed.py times the project it writes: it must stay one nnspec reads
+    (an executor without its name made every timing an error once)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "nnc_project_speed.py"
+    loaded = importlib.util.spec_from_file_location("nnc_project_speed", path)
+    assert loaded is not None and loaded.loader is not None
+    benchmark = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(benchmark)
+    for flat in (False, True):
+        project = tmp_path / f"resnet_{flat}.sdcproj"
+        project.write_text(benchmark.resnet(2, flat).text(), newline="")
+        assert len(nnspec.load(project).layers) == benchmark.valid(project)
