@@ -319,8 +319,8 @@ def _parser() -> argparse.ArgumentParser:
         "repeats written out, each copy with parameters of its own; what nnabla's file cannot hold (data:, "
         "checks:, declared ranges, layers the view bypasses) is listed as a warning. An .nnp holds the "
         "parameters too: from --params (an .nnp FILE: its own), else drawn from the spec's initializers with its "
-        "seed, as run draws them. See docs/nnc.md. An .onnx is written the same way, one view with its "
-        "parameters as initializers (needs the onnx extra: pip install onnx onnxruntime); layers ONNX cannot "
+        "seed, as run draws them. See docs/nnc.md. An .onnx (ONNX opset 17) is written the same way, one view "
+        "with its parameters as initializers (needs the onnx extra: pip install onnx onnxruntime); layers ONNX cannot "
         "hold are named, all at once. See docs/onnx.md.",
     )
     convert.add_argument("file", metavar="FILE", help=SPEC_FILE_HELP)
@@ -869,6 +869,11 @@ def _upgrade(args: argparse.Namespace) -> int:
             "to write the upgraded spec as YAML"
         )
     target = writer_for(output) if output is not None else source  # on stdout, in the file's own format
+    if output is not None and target.write is None:  # nnabla's files and ONNX hold a network as it runs
+        raise UsageError(
+            f"{output}: upgrade writes the spec as it is written, which {target.name} files do not hold: "
+            f"nnspec convert writes them"
+        )
     if output is not None:
         check_target(output, args.force)  # -o FILE --force may write over FILE itself: it was read whole first
     raw = read_bytes(args.file, source.size) if source.read_file is None else b""  # an archive is read from its file
@@ -879,7 +884,11 @@ def _upgrade(args: argparse.Namespace) -> int:
         upgraded, notes = upgrade_text_with_notes(text, args.file, printed=output is None)
         unchanged = upgraded == text
     else:
-        doc = source.read_file(args.file) if source.read_file is not None else source.read(raw, args.file)
+        if source.read_file is not None:
+            doc = source.read_file(args.file)
+        else:
+            assert source.read is not None, "format_of gives readable formats"
+            doc = source.read(raw, args.file)
         data, notes = upgrade(doc.data, args.file, doc.source_map)
         assert target.write is not None, "writer_for gives formats with a writer"
         upgraded, unchanged = target.write(data), False
@@ -892,6 +901,7 @@ def _upgrade(args: argparse.Namespace) -> int:
         write_atomically(output, lambda handle: handle.write(upgraded.encode("utf-8")))
     try:  # against the original file name: relative paths in the spec resolve as they did
         confinement = Confinement.for_spec(args.file, args.allow_path)
+        assert target.read is not None, "a format upgrade writes is read back"
         validate_document(target.read(upgraded.encode("utf-8"), args.file), confinement)
     except SpecError as exc:
         print(f"{printable(args.file)}: the upgraded spec is not valid yet:", file=sys.stderr)

@@ -492,3 +492,11 @@ def test_convert_refuses_what_onnx_cannot_hold_naming_every_layer(tmp_path: Path
     err = capsys.readouterr().err
     assert "'s' (Shift): no ONNX form in nnspec yet; 'p' (MaxPooling): channel_last: true" in err
     assert "Traceback" not in err and not (tmp_path / "model.onnx").exists()
+
+
+def test_upgrade_refuses_to_write_a_network_format(tmp_path: Path, capsys) -> None:
+    for suffix in (".onnx", ".nntxt"):
+        output = tmp_path / f"out{suffix}"
+        assert main(["upgrade", str(ROOT / "specs" / "lenet.yaml"), "-o", str(output)]) == 2
+        assert "nnspec convert writes them" in capsys.readouterr().err
+        assert not output.exists()

@@ -53,7 +53,7 @@ Preparer = Callable[[Any], tuple[Any, Lost]]  # plain spec data -> (the data the
 class SpecFormat:
     name: str
     suffixes: tuple[str, ...]  # lower case, with the dot; the first is the one suggested
-    read: Reader
+    read: Reader | None  # None: nnspec writes this format but does not read it (ONNX, for now)
     write: Writer | None = None  # None: nnspec reads this format but does not write it
     size: TextLimit = SPEC_TEXT  # the largest file read
     # A binary container read from its path under limits of its own (an .nnp: a zip whose parameters
@@ -66,6 +66,10 @@ class SpecFormat:
     # A model written from the validated spec and its parameters together (ONNX: nnspec.spec.onnx_writer).
     write_model: ModelWriter | None = None
     prepare: Preparer | None = None  # None: the writer holds every spec as it is
+
+    @property
+    def readable(self) -> bool:
+        return self.read is not None or self.read_file is not None
 
     @property
     def writable(self) -> bool:
@@ -119,10 +123,6 @@ def _write_nntxt(spec: Spec) -> NntxtFile:
     return write_nntxt(spec)
 
 
-def _read_onnx(raw: bytes, file: str) -> Document:
-    raise UsageError(f"{file}: nnspec writes ONNX models but does not read them yet")
-
-
 def _write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -> bytes:
     from .onnx_writer import write_onnx
 
@@ -169,7 +169,7 @@ FORMATS: tuple[SpecFormat, ...] = (
     SpecFormat(
         "nnabla archive", (".nnp",), _read_nnp_bytes, read_file=_read_nnp, write_network=_write_nntxt, archive=True
     ),
-    SpecFormat("ONNX", (".onnx",), _read_onnx, write_model=_write_onnx),
+    SpecFormat("ONNX", (".onnx",), None, write_model=_write_onnx),
 )
 DEFAULT = FORMATS[0]  # what a file with no suffix is read as
 # How an .nnp holds its parameters (nnspec.files.nnpfile.write_nnp): parameter.h5 or parameter.protobuf.
@@ -177,7 +177,7 @@ PARAMETER_FORMATS = ("h5", "protobuf")
 
 
 def readable_suffixes() -> list[str]:
-    return [suffix for form in FORMATS for suffix in form.suffixes]
+    return [suffix for form in FORMATS if form.readable for suffix in form.suffixes]
 
 
 def writable_suffixes() -> list[str]:
@@ -195,7 +195,7 @@ def format_of(path: str | Path) -> SpecFormat:
     if not path.suffix:
         return DEFAULT
     form = _by_suffix(path)
-    if form is None:
+    if form is None or not form.readable:
         raise UsageError(
             f"{path}: nnspec does not read '{path.suffix}' files: a spec file ends in {_listed(readable_suffixes())}"
         )
@@ -210,6 +210,7 @@ def read_spec(path: str | Path) -> Document:
     form = format_of(path)
     if form.read_file is not None:
         return form.read_file(str(path))
+    assert form.read is not None, "format_of gives readable formats"
     return form.read(read_bytes(path, form.size), str(path))
 
 
@@ -254,6 +255,7 @@ def _unplaced(item: Any) -> Any:
 def reads_back(form: SpecFormat, text: str, data: Any) -> bool:
     """Whether ``form``'s reader reads ``text`` back to ``data`` (NaN counting as equal to NaN, which
     ``==`` does not): what every writer promises, checked by ``nnspec convert`` before it writes."""
+    assert form.read is not None, "a format written from plain data is read back"
     return _same(form.read(text.encode("utf-8"), "<written>").data, data)
 
 
