@@ -1023,6 +1023,8 @@ def _convert_to_model(args: argparse.Namespace, spec: Spec, target: SpecFormat, 
     refuse_unwritable(view)
     onnx_module()
     written = target.write_model(view, _parameters_to_write(args, view, output))
+    if view.dtype != "float32":
+        print(f"{printable(str(output))}: note: written as float32, not the spec's {view.dtype}", file=sys.stderr)
     write_atomically(output, lambda handle: handle.write(written))
     return EXIT_OK
 

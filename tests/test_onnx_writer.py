@@ -500,3 +500,15 @@ def test_upgrade_refuses_to_write_a_network_format(tmp_path: Path, capsys) -> No
         assert main(["upgrade", str(ROOT / "specs" / "lenet.yaml"), "-o", str(output)]) == 2
         assert "nnspec convert writes them" in capsys.readouterr().err
         assert not output.exists()
+
+
+def test_convert_to_onnx_refuses_the_nnp_only_option_and_writes_the_view_asked_for(tmp_path: Path, capsys) -> None:
+    output = tmp_path / "model.onnx"
+    spec = str(ROOT / "specs" / "digits.yaml")
+    assert main(["convert", spec, "-o", str(output), "--parameter-format", "h5"]) == 2
+    assert "--parameter-format is for an .nnp" in capsys.readouterr().err
+    assert main(["convert", spec, "-o", str(output), "--view", "runtime"]) == 0
+    assert "drawn from the spec's initializers (seed 0)" in capsys.readouterr().err
+    model = onnx.load(str(output))
+    assert [item.name for item in model.graph.input] == ["x"]  # the runtime view reads no target
+    assert [item.name for item in model.graph.output] == ["probs"]
