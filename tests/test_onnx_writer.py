@@ -438,9 +438,6 @@ def test_every_layer_onnx_cannot_hold_is_named_at_once() -> None:
 
 EXAMPLES = sorted((ROOT / "specs").glob("*.yaml"))
 UNWRITABLE_EXAMPLES = {"elman_net", "vae_side_inputs"}  # a recurrent loop; a generated target
-# Twenty Affine + LeakyReLU layers that grow the std x9.5 a layer: float32 rounding in another summation
-# order compounds through them (its outputs reach 2e19); every other example holds 1e-5.
-LOOSER = {"exploding_stack": 1e-3}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
@@ -466,8 +463,11 @@ def test_example_specs_convert_and_run_alike(path: Path, tmp_path: Path) -> None
     got = session.run(None, {item.name: feeds[item.name] for item in session.get_inputs()})
     assert [item.name for item in session.get_outputs()] == list(result.spec.outputs)
     for item, value in zip(session.get_outputs(), got):
-        tolerance = LOOSER.get(path.stem, TOLERANCE)
-        np.testing.assert_allclose(value, result.outputs[item.name], rtol=tolerance, atol=TOLERANCE, err_msg=item.name)
+        expected = result.outputs[item.name]
+        # The absolute part scales with the output: exploding_stack's reach 2e19, and float32 rounding in
+        # another summation order leaves 1.2e-6 of that (nnspec's float32 is as far from its float64).
+        scale = max(1.0, float(np.max(np.abs(expected))))
+        np.testing.assert_allclose(value, expected, rtol=TOLERANCE, atol=TOLERANCE * scale, err_msg=item.name)
 
 
 def test_without_the_onnx_extra_convert_says_how_to_install_it(tmp_path: Path, monkeypatch, capsys) -> None:
