@@ -512,3 +512,19 @@ def test_convert_to_onnx_refuses_the_nnp_only_option_and_writes_the_view_asked_f
     model = onnx.load(str(output))
     assert [item.name for item in model.graph.input] == ["x"]  # the runtime view reads no target
     assert [item.name for item in model.graph.output] == ["probs"]
+
+
+@pytest.mark.parametrize(
+    "pooling",
+    [
+        "MaxPooling, kernel_shape: [3, 3], strides: [2, 2], ignore_border: false, padding: [0, 1]",
+        "MaxPooling, kernel_shape: [2, 3], strides: [3, 2], ignore_border: false",
+        "MaxPooling, kernel_shape: [3, 2], strides: [2, 2], padding: [1, 1]",
+        "AveragePooling, kernel_shape: [3, 3], strides: [2, 2], padding: [1, 1], including_pad: true",
+        "AveragePooling, kernel_shape: [2, 3], strides: [1, 2], padding: [1, 0], including_pad: false",
+        "SumPooling, kernel_shape: [3, 2], strides: [2, 3], padding: [1, 1]",
+    ],
+)
+def test_pooling_geometries(pooling: str, tmp_path: Path) -> None:
+    """Windows cut at the border, padding on one axis, strides past the kernel: as nnspec counts them."""
+    _roundtrip(_spec(IMAGE, f"- {{name: out, type: {pooling}}}"), tmp_path)

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..core.diagnostics import UsageError
 from ..core.extras import install_hint
+from ..layers.generators import NO_GENERATOR
 from .model import Layer, Spec
 
 OPSET = 17
@@ -101,7 +102,7 @@ class Op:
     refuse: Callable[[Layer], str | None] = lambda layer: None  # a reason this layer cannot be written
 
 
-def _axis(layer: Layer, value: int) -> int:
+def _axis(value: int) -> int:
     """A sample axis as an ONNX axis (the batch axis is 0)."""
     return value + 1
 
@@ -167,27 +168,22 @@ def _gelu(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     g.node("Mul", [g.node("Mul", [x[0], g.constant(0.5)]), g.node("Add", [tanh, g.constant(1.0)])], out)
 
 
-def _concatenated(first: Callable[[_Graph, str], str], second: Callable[[_Graph, str], str]) -> Op:
+def _concatenated(function: Callable[[_Graph, Layer, str], str]) -> Op:
     """CReLU and CELU: f(x) and f(-x) side by side along the layer's axis."""
 
     def emit(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
         negated = g.node("Neg", x[:1])
-        g.node("Concat", [first(g, x[0]), second(g, negated)], out, axis=_axis(layer, layer.props["axis"]))
+        g.node("Concat", [function(g, layer, x[0]), function(g, layer, negated)], out, axis=_axis(layer.props["axis"]))
 
     return Op(emit)
 
 
-def _relu(g: _Graph, x: str) -> str:
+def _relu(g: _Graph, layer: Layer, x: str) -> str:
     return g.node("Relu", [x])
 
 
-def _celu_part(alpha: float) -> Callable[[_Graph, str], str]:
-    return lambda g, x: g.node("Elu", [x], alpha=alpha)
-
-
-def _celu(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    part = _celu_part(float(layer.props["alpha"]))
-    _concatenated(part, part).emit(g, layer, x, out)
+def _elu(g: _Graph, layer: Layer, x: str) -> str:
+    return g.node("Elu", [x], alpha=float(layer.props["alpha"]))
 
 
 def _prelu(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
@@ -351,11 +347,11 @@ def _reshape_to_output(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 
 
 def _concatenate(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    g.node("Concat", x, out, axis=_axis(layer, layer.props["axis"]))
+    g.node("Concat", x, out, axis=_axis(layer.props["axis"]))
 
 
 def _transpose(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    g.node("Transpose", x[:1], out, perm=[0, *(_axis(layer, a) for a in layer.props["axes"])])
+    g.node("Transpose", x[:1], out, perm=[0, *(_axis(a) for a in layer.props["axes"])])
 
 
 def _slice(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
@@ -381,12 +377,12 @@ def _slice(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 
 
 def _softmax(op: str) -> Op:
-    return Op(lambda g, layer, x, out: g.node(op, x[:1], out, axis=_axis(layer, layer.props["axis"])))
+    return Op(lambda g, layer, x, out: g.node(op, x[:1], out, axis=_axis(layer.props["axis"])))
 
 
 def _reduce(op: str) -> Op:
     def emit(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-        axes = [_axis(layer, a) for a in _axes(layer.props["axes"])]
+        axes = [_axis(a) for a in _axes(layer.props["axes"])]
         keep = int(bool(layer.props["keep_dims"]))
         if op == "ReduceSum":
             g.node(op, [x[0], g.constant(axes, np.int64)], out, keepdims=keep)
@@ -473,14 +469,14 @@ def _ignored_where_negative(g: _Graph, target: str, loss: str, out: str) -> None
 
 
 def _categorical_cross_entropy(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    axis = _axis(layer, layer.props["axis"])
+    axis = _axis(layer.props["axis"])
     picked = g.node("GatherElements", [x[0], _class_index(g, x[1])], axis=axis)
     loss = g.node("Neg", [g.node("Log", [g.node("Max", [picked, g.constant(TINY)])])])
     _ignored_where_negative(g, x[1], loss, out)
 
 
 def _softmax_cross_entropy(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    axis = _axis(layer, layer.props["axis"])
+    axis = _axis(layer.props["axis"])
     logs = g.node("LogSoftmax", x[:1], axis=axis)
     loss = g.node("Neg", [g.node("GatherElements", [logs, _class_index(g, x[1])], axis=axis)])
     _ignored_where_negative(g, x[1], loss, out)
@@ -488,7 +484,7 @@ def _softmax_cross_entropy(g: _Graph, layer: Layer, x: list[str], out: str) -> N
 
 def _top_n_error(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     """1 where more than n values along axis are >= the target class's value (ties count against it)."""
-    axis = _axis(layer, layer.props["axis"])
+    axis = _axis(layer.props["axis"])
     threshold = g.node("GatherElements", [x[0], _class_index(g, x[1])], axis=axis)
     above = _as_float(g, g.node("GreaterOrEqual", [x[0], threshold]))
     count = g.node("ReduceSum", [above, g.constant([axis], np.int64)], keepdims=1)
@@ -516,8 +512,8 @@ def _sigmoid_cross_entropy(g: _Graph, layer: Layer, x: list[str], out: str) -> N
 
 
 def _stack(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    axis = g.constant([_axis(layer, layer.props["axis"])], np.int64)
-    g.node("Concat", [g.node("Unsqueeze", [item, axis]) for item in x], out, axis=_axis(layer, layer.props["axis"]))
+    axis = g.constant([_axis(layer.props["axis"])], np.int64)
+    g.node("Concat", [g.node("Unsqueeze", [item, axis]) for item in x], out, axis=_axis(layer.props["axis"]))
 
 
 def _batch_matmul(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
@@ -525,7 +521,7 @@ def _batch_matmul(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 
 
 def _flip(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    axes = sorted({_axis(layer, a) for a in layer.props["axes"]})
+    axes = sorted({_axis(a) for a in layer.props["axes"]})
     if not axes:
         g.node("Identity", x[:1], out)
         return
@@ -593,7 +589,7 @@ def _layer_normalization(g: _Graph, layer: Layer, x: list[str], out: str) -> Non
 
 
 def _instance_normalization(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    channel = _axis(layer, layer.props["channel_axis"])
+    channel = _axis(layer.props["channel_axis"])
     axes = [axis for axis in range(1, len(layer.inferred_shape) + 1) if axis != channel]
     _scaled(g, layer, _standardized(g, x[0], axes, float(layer.props["epsilon"])), out)
 
@@ -650,7 +646,7 @@ def _step(low: float) -> Op:
 
 
 def _cumulative_sum(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    axis = g.constant(_axis(layer, layer.props["axis"]), np.int64)
+    axis = g.constant(_axis(layer.props["axis"]), np.int64)
     g.node(
         "CumSum",
         [x[0], axis],
@@ -694,7 +690,7 @@ def _unpooling(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 def _norm(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     """(sum |i|^p over axes)^(1/p)."""
     p = float(layer.props["p"])
-    axes = g.constant([_axis(layer, a) for a in _axes(layer.props["axes"])], np.int64)
+    axes = g.constant([_axis(a) for a in _axes(layer.props["axes"])], np.int64)
     powered = g.node("Pow", [g.node("Abs", x[:1]), g.constant(p)])
     total = g.node("ReduceSum", [powered, axes], keepdims=int(bool(layer.props["keep_dims"])))
     g.node("Pow", [total, g.constant(1.0 / p)], out)
@@ -744,8 +740,8 @@ OPS: dict[str, Op] = {
     "GELU": Op(_gelu),
     "TanhShrink": Op(_tanh_shrink),
     "LogSigmoid": Op(_log_sigmoid),
-    "CReLU": _concatenated(_relu, _relu),
-    "CELU": Op(_celu),
+    "CReLU": _concatenated(_relu),
+    "CELU": _concatenated(_elu),
     "PReLU": Op(_prelu),
     "Softmax": _softmax("Softmax"),
     "LogSoftmax": _softmax("LogSoftmax"),
@@ -862,11 +858,6 @@ def _product(g: _Graph, x: list[str]) -> str:
     return result
 
 
-def written_types() -> list[str]:
-    """The layer types nnspec writes to ONNX."""
-    return sorted(OPS)
-
-
 def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -> bytes:
     """``spec`` (a view of a validated spec, as nnspec.spec.views.as_view gives) as an ONNX model's
     bytes, its initializers from ``parameters`` (layer -> parameter name -> array, as
@@ -885,7 +876,7 @@ def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -
             inputs[layer.dataset] = layer.inferred_shape
             tensor_of[name] = layer.dataset
             continue
-        if layer.props.get("skip_at_test") and layer.type.skip_at_test:  # bypassed in this view (Dropout)
+        if _bypassed(layer):
             tensor_of[name] = tensor_of[layer.inputs[0]]
             continue
         operands = [tensor_of[source] for source in layer.inputs]
@@ -931,15 +922,18 @@ def refuse_unwritable(spec: Spec) -> None:
     problems = []
     for name in spec.order:
         layer = spec.layers[name]
-        if layer.type.is_source:
-            continue
-        if layer.props.get("skip_at_test") and layer.type.skip_at_test:
+        if layer.type.is_source or _bypassed(layer):
             continue
         reason = _refusal(layer)
         if reason:
-            problems.append(f"'{name}' ({layer.type.name}): {reason}")
+            problems.append(f"{layer.title}: {reason}")
     if problems:
-        raise UsageError(f"{spec.file}: ONNX cannot hold these layers as nnspec writes it: " + "; ".join(problems))
+        raise UsageError(f"{spec.file}: ONNX cannot hold these layers as nnspec writes them: " + "; ".join(problems))
+
+
+def _bypassed(layer: Layer) -> bool:
+    """Whether the view passes the layer's input through (Dropout, the random augmentations at evaluation)."""
+    return bool(layer.type.skip_at_test and layer.props.get("skip_at_test"))
 
 
 def _refusal(layer: Layer) -> str | None:
@@ -947,7 +941,7 @@ def _refusal(layer: Layer) -> str | None:
     if op is None:
         return "no ONNX form in nnspec yet"
     for pin, source in layer.targets.items():
-        if pin not in layer.parameters and source.input is None and source.generator != "None":
+        if pin not in layer.parameters and source.input is None and source.generator != NO_GENERATOR:
             return f"its {pin} is generated ({source.generator}): a graph input cannot draw values"
     for pin, source in layer.targets.items():
         if pin in layer.parameters and source.input is not None:
