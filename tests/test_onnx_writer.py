@@ -8,6 +8,7 @@ ones nnspec's run used, so any difference is the writer's translation, or a laye
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -281,6 +282,19 @@ CASES: dict[str, str] = {
         "- {name: a, type: Abs}",
         "- {name: out, type: Embed, num_class: 6, shape: [2, 3]}",
     ),
+    "Interpolate": _spec(IMAGE, "- {name: out, type: Interpolate, output_size: [5, 17], align_corners: false}"),
+    "OneHot": _spec(
+        "- {name: x, type: Input, size: [4, 2]}",
+        "- {name: a, type: Abs}",
+        "- {name: b, type: Floor}",
+        "- {name: c, type: MinimumScalar, value: 2}",
+        "- {name: out, type: OneHot, shape: [3, 4]}",
+    ),
+    "DepthwiseDeconvolution": _spec(
+        "- {name: x, type: Input, size: [6, 5, 7]}",
+        "- {name: out, type: DepthwiseDeconvolution, kernel_shape: [3, 2], divisor: 3, strides: [2, 1],"
+        " dilation: [1, 2], padding: [1, 0], b: {initializer: Uniform}}",
+    ),
     "Unpooling": _spec(IMAGE, "- {name: out, type: Unpooling, kernel_shape: [3, 2]}"),
     "Norm": _spec(IMAGE, "- {name: out, type: Norm, p: 3, axes: [0, 2], keep_dims: true}"),
     "FusedBatchNormalization": _spec(
@@ -316,12 +330,10 @@ REFUSED = [
     "CumProd",
     "DeformableConvolution",
     "Delay",
-    "DepthwiseDeconvolution",
     "FFT",
     "FixedPointQuantize",
     "IFFT",
     "ImageAugmentation",
-    "Interpolate",
     "KLMultinomial",
     "LSTM",
     "MatrixDiag",
@@ -329,7 +341,6 @@ REFUSED = [
     "MinMaxQuantize",
     "NmsDetection2d",
     "NormNormalization",
-    "OneHot",
     "Parameter",
     "Pow2Quantize",
     "Prune",
@@ -402,7 +413,7 @@ def test_layer_type_runs_in_onnxruntime_as_in_nnspec(layer_type: str, tmp_path: 
 def test_every_written_type_has_a_case_and_the_refused_list_is_counted() -> None:
     assert sorted(CASES) == sorted(OPS)
     assert sorted(set(layer_types()) - set(OPS) - {"Input"}) == REFUSED
-    assert (len(OPS), len(REFUSED)) == (132, 50)
+    assert (len(OPS), len(REFUSED)) == (135, 47)
 
 
 def test_the_batch_is_symbolic_and_the_opset_declared(tmp_path: Path) -> None:
@@ -528,3 +539,13 @@ def test_convert_to_onnx_refuses_the_nnp_only_option_and_writes_the_view_asked_f
 def test_pooling_geometries(pooling: str, tmp_path: Path) -> None:
     """Windows cut at the border, padding on one axis, strides past the kernel: as nnspec counts them."""
     _roundtrip(_spec(IMAGE, f"- {{name: out, type: {pooling}}}"), tmp_path)
+
+
+def test_docs_onnx_lists_every_type_written_and_refused() -> None:
+    text = (ROOT / "docs" / "onnx.md").read_text(encoding="utf-8")
+    table = re.findall(r"^\| (\w+) \| [^|]+ \|$", text, re.M)
+    assert table == sorted(OPS, key=str)
+    refused = text[text.index("## What is refused") :]
+    assert [name for name in REFUSED if name not in refused] == []
+    assert f"{len(OPS)} of nnspec's {len(layer_types())} layer types are written" in text
+    assert f"{len(REFUSED)} are refused" in text

@@ -263,6 +263,17 @@ def _deconvolution(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     g.node("ConvTranspose", inputs, out, group=layer.props["group"], **_conv_attributes(layer, layer.props["padding"]))
 
 
+def _depthwise_deconvolution(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """nnabla's kernels (C, *kernel) as a ConvTranspose whose groups take ``divisor`` input maps each."""
+    weight = g.parameters[layer.name]["W"]
+    channels, kernel = weight.shape[0], layer.props["kernel_shape"]
+    inputs = [x[0], g.parameter(layer, "W", (channels, 1, *kernel))]
+    if "b" in g.parameters[layer.name]:
+        inputs.append(g.parameter(layer, "b"))
+    groups = channels // layer.props["divisor"]
+    g.node("ConvTranspose", inputs, out, group=groups, **_conv_attributes(layer, layer.props["padding"]))
+
+
 # --- pooling --------------------------------------------------------------------------------------
 
 
@@ -564,6 +575,29 @@ def _clip_by_value(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     g.node("Min", [g.node("Max", [x[0], x[1]]), x[2]], out)
 
 
+def _with_batch(g: _Graph, x: str, sample: Sequence[int]) -> str:
+    """The shape [N, *sample] as a tensor, N read from ``x`` (opset 17's Resize takes no axes)."""
+    batch = g.node("Slice", [g.node("Shape", [x]), g.constant([0], np.int64), g.constant([1], np.int64)])
+    return g.node("Concat", [batch, g.constant(list(sample), np.int64)], axis=0)
+
+
+def _interpolate(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """Linear, output index o reading input position o (n-1)/(size-1) (align_corners) or o n/size."""
+    mode = "align_corners" if layer.props["align_corners"] else "asymmetric"
+    sizes = _with_batch(g, x[0], layer.inferred_shape)
+    g.node("Resize", [x[0], "", "", sizes], out, mode="linear", coordinate_transformation_mode=mode)
+
+
+def _one_hot(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """1 at the row-major place of the indices in the last axis, 0 elsewhere: the place as a product
+    of the indices with the classes' strides, compared with every place."""
+    classes = _axes(layer.props["shape"])
+    strides = [prod(classes[k + 1 :]) for k in range(len(classes))]
+    place = g.node("MatMul", [x[0], g.constant([[stride] for stride in strides])])  # (..., 1)
+    hits = _as_float(g, g.node("Equal", [place, g.constant(np.arange(prod(classes)))]))  # (..., prod(classes))
+    g.node("Reshape", [hits, g.constant([-1, *layer.inferred_shape], np.int64)], out)
+
+
 def _dropout_refusal(layer: Layer) -> str | None:
     return "applied in this view (training, or skip_at_test: false): its random mask is nnspec's own draw"
 
@@ -840,6 +874,9 @@ OPS: dict[str, Op] = {
     "ResetNaN": _reset("IsNaN"),
     "ResetInf": _reset("IsInf"),
     "Embed": Op(_embed),
+    "Interpolate": Op(_interpolate),
+    "OneHot": Op(_one_hot),
+    "DepthwiseDeconvolution": Op(_depthwise_deconvolution),
     "Unpooling": Op(_unpooling),
     "Norm": Op(_norm, _finite_p),
     "FusedBatchNormalization": Op(_fused_batch_normalization, _fused_refusal),
