@@ -598,6 +598,53 @@ def _one_hot(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     g.node("Reshape", [hits, g.constant([-1, *layer.inferred_shape], np.int64)], out)
 
 
+def _eye(g: _Graph, size: int) -> str:
+    return g.constant(np.eye(size, dtype=bool), bool)
+
+
+def _matrix_diag(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """o[..., j, k] = i[..., j] where j = k, else 0 (chosen, not multiplied: an inf stays off the rest)."""
+    size = layer.inferred_shape[-1]
+    column = g.node("Unsqueeze", [x[0], g.constant([-1], np.int64)])  # (..., n, 1)
+    g.node("Where", [_eye(g, size), column, g.constant(0.0)], out)
+
+
+def _matrix_diag_part(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """o[..., j] = i[..., j, j]: the diagonal's places in each matrix read flat."""
+    size = layer.inferred_shape[-1]
+    flat = g.node("Reshape", [x[0], g.constant([-1, *layer.inferred_shape[:-1], size * size], np.int64)])
+    g.node("Gather", [flat, g.constant([j * (size + 1) for j in range(size)], np.int64)], out, axis=-1)
+
+
+def _clip_by_norm(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """clip_norm i / max(||i||, clip_norm), the L2 norm over axis."""
+    clip = g.constant(float(layer.props["clip_norm"]))
+    axes = g.constant([_axis(a) for a in _axes(layer.props["axis"])], np.int64)
+    norm = g.node("Sqrt", [g.node("ReduceSum", [g.node("Mul", [x[0], x[0]]), axes], keepdims=1)])
+    g.node("Div", [g.node("Mul", [x[0], clip]), g.node("Max", [norm, clip])], out)
+
+
+def _kl_multinomial(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """sum p (ln(p + 1e-8) - ln(q + 1e-8)) over the axes from base_axis on."""
+    eps = g.constant(1e-8)
+    logs = [g.node("Log", [g.node("Add", [value, eps])]) for value in x[:2]]
+    terms = g.node("Mul", [x[0], g.node("Sub", logs)])
+    axes = list(range(_axis(layer.props["base_axis"]), len(g.input_shape(layer)) + 1))
+    total = g.node("ReduceSum", [terms, g.constant(axes, np.int64)], keepdims=1)
+    g.node("Reshape", [total, g.constant([-1, *layer.inferred_shape], np.int64)], out)
+
+
+def _sort(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """The values along axis in order: ONNX's TopK of all of them (ascending unless reverse)."""
+    axis = layer.props["axis"]  # negative: counted from the last axis, as ONNX counts it too
+    size = g.constant([layer.inferred_shape[axis]], np.int64)
+    axis = _axis(axis) if axis >= 0 else axis
+    largest = int(bool(layer.props["reverse"]))
+    g.nodes.append(
+        g.helper.make_node("TopK", [x[0], size], [out, f"{out}/indices"], name=out, axis=axis, largest=largest)
+    )
+
+
 def _dropout_refusal(layer: Layer) -> str | None:
     return "applied in this view (training, or skip_at_test: false): its random mask is nnspec's own draw"
 
@@ -876,6 +923,11 @@ OPS: dict[str, Op] = {
     "Embed": Op(_embed),
     "Interpolate": Op(_interpolate),
     "OneHot": Op(_one_hot),
+    "MatrixDiag": Op(_matrix_diag),
+    "MatrixDiagPart": Op(_matrix_diag_part),
+    "ClipByNorm": Op(_clip_by_norm),
+    "KLMultinomial": Op(_kl_multinomial),
+    "Sort": Op(_sort, lambda layer: "only_index: true (indices, not values)" if layer.props["only_index"] else None),
     "DepthwiseDeconvolution": Op(_depthwise_deconvolution),
     "Unpooling": Op(_unpooling),
     "Norm": Op(_norm, _finite_p),
