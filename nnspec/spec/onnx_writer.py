@@ -645,6 +645,12 @@ def _sort(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     )
 
 
+def _recurrent_step(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """A RecurrentInput's copy for step t: the input's slice t along axis, that axis removed."""
+    step = g.constant(layer.props["step"], np.int64)  # a scalar index: Gather drops the axis
+    g.node("Gather", [x[0], step], out, axis=_axis(layer.props["axis"]))
+
+
 def _dropout_refusal(layer: Layer) -> str | None:
     return "applied in this view (training, or skip_at_test: false): its random mask is nnspec's own draw"
 
@@ -927,6 +933,10 @@ OPS: dict[str, Op] = {
     "MatrixDiagPart": Op(_matrix_diag_part),
     "ClipByNorm": Op(_clip_by_norm),
     "KLMultinomial": Op(_kl_multinomial),
+    # recurrent loops, as the expansion writes them out step by step
+    "RecurrentInput": Op(_recurrent_step),
+    "RecurrentOutput": Op(_stack),
+    "Delay": _unary("Identity"),  # step 0's copy: its Initial (later steps read the layer itself)
     "Sort": Op(_sort, lambda layer: "only_index: true (indices, not values)" if layer.props["only_index"] else None),
     "DepthwiseDeconvolution": Op(_depthwise_deconvolution),
     "Unpooling": Op(_unpooling),
@@ -974,6 +984,8 @@ def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -
                 continue
             if source.input is not None:
                 operands.append(tensor_of[source.input])
+            elif source.generator == "Constant":  # a Delay's Initial, NNC's default: multiplier everywhere
+                operands.append(_constant_target(graph, inputs, source.multiplier, layer.target_shapes[pin]))
             else:
                 variable = source.variable(name, pin)
                 assert variable is not None
@@ -1000,6 +1012,13 @@ def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -
     )
     model.ir_version = 8  # the IR version opset 17 came with: what older runtimes read
     return bytes(model.SerializeToString())
+
+
+def _constant_target(graph: _Graph, inputs: Mapping[str, Any], value: float, shape: Sequence[int]) -> str:
+    """A generated Constant target: ``value`` in every place of [N, *shape], N read from a graph input."""
+    if not inputs:
+        raise UsageError("a generated Constant target needs a graph input before it to take the batch size from")
+    return graph.node("Expand", [graph.constant(value), _with_batch(graph, next(iter(inputs)), shape)])
 
 
 def _value_info(helper: Any, onnx: Any, name: str, shape: Sequence[int]) -> Any:
@@ -1030,7 +1049,7 @@ def _refusal(layer: Layer) -> str | None:
     if op is None:
         return "no ONNX form in nnspec yet"
     for pin, source in layer.targets.items():
-        if pin not in layer.parameters and source.input is None and source.generator != NO_GENERATOR:
+        if pin not in layer.parameters and source.input is None and source.generator not in (NO_GENERATOR, "Constant"):
             return f"its {pin} is generated ({source.generator}): a graph input cannot draw values"
     for pin, source in layer.targets.items():
         if pin in layer.parameters and source.input is not None:
