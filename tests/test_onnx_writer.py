@@ -309,7 +309,8 @@ CASES: dict[str, str] = {
         op: _spec(  # a recurrent loop over axis 1, its Delay starting from 0.5 everywhere
             IMAGE,
             "- {name: r, type: RecurrentInput, axis: 1}",
-            "- {name: d, type: Delay, size: [3, 10], input: t, Initial: {generator: Constant, generator_multiplier: 0.5}}",
+            "- {name: d, type: Delay, size: [3, 10], input: t,"
+            " Initial: {generator: Constant, generator_multiplier: 0.5}}",
             "- {name: c, type: Concatenate, input: [r, d], axis: 1}",
             "- {name: a, type: Affine, out_shape: [3, 10]}",
             "- {name: t, type: Tanh}",
