@@ -561,3 +561,19 @@ def test_docs_onnx_lists_every_type_written_and_refused() -> None:
     assert [name for name in REFUSED if name not in refused] == []
     assert f"{len(OPS)} of nnspec's {len(layer_types())} layer types are written" in text
     assert f"{len(REFUSED)} are refused" in text
+
+
+def test_an_nnp_converts_with_its_own_parameters(tmp_path: Path, capsys) -> None:
+    """nnabla's archive -> ONNX: the parameters inside it become the initializers (no note of drawing)."""
+    archive, output = tmp_path / "lenet.nnp", tmp_path / "lenet.onnx"
+    assert (
+        main(["convert", str(ROOT / "specs" / "lenet.yaml"), "-o", str(archive), "--parameter-format", "protobuf"]) == 0
+    )
+    capsys.readouterr()
+    assert main(["convert", str(archive), "-o", str(output)]) == 0
+    assert "drawn from the spec's initializers" not in capsys.readouterr().err
+    x = np.random.default_rng(2).uniform(-1, 1, (3, 1, 28, 28)).astype(np.float32)
+    expected = nnspec.run(archive, {"x": x}).outputs["probs"]
+    session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"x": x})
+    np.testing.assert_allclose(got, expected, rtol=TOLERANCE, atol=TOLERANCE)
