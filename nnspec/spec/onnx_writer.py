@@ -651,6 +651,11 @@ def _recurrent_step(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     g.node("Gather", [x[0], step], out, axis=_axis(layer.props["axis"]))
 
 
+def _broadcast(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """Size-1 axes repeated to the output's shape; a leading 1 leaves the batch as it is."""
+    g.node("Expand", [x[0], g.constant([1, *layer.inferred_shape], np.int64)], out)
+
+
 def _dropout_refusal(layer: Layer) -> str | None:
     return "applied in this view (training, or skip_at_test: false): its random mask is nnspec's own draw"
 
@@ -908,6 +913,7 @@ OPS: dict[str, Op] = {
     "BatchMatmul": Op(_batch_matmul),
     "Flip": Op(_flip),
     "Tile": Op(_tile),
+    "Broadcast": Op(_broadcast),
     "Pad": Op(_pad),
     "ClipByValue": Op(_clip_by_value),
     "Round": Op(_round),
