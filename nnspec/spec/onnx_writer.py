@@ -1,8 +1,9 @@
 """A validated spec written as an ONNX model: the network as nnspec runs it, for onnxruntime and others.
 
 What is written is one view of the spec (nnspec.spec.views; the validation view unless another is
-asked for), expanded as nnspec runs it (units and repeats written out), as nnspec.spec.nntxt_writer
-writes nnabla's file. The model holds:
+asked for), expanded as nnspec runs it (units and repeats written out, recurrent loops step by step),
+as nnspec.spec.nntxt_writer writes nnabla's file; layers the view bypasses (Dropout at evaluation)
+are not written. The model holds:
 
 - a graph input per data variable the view reads (an Input layer's, named as the layer; a loss's
   target, named as its dataset), float32, with the batch axis symbolic (``N``): any number of samples runs;
@@ -13,11 +14,13 @@ writes nnabla's file. The model holds:
 - a graph output per output layer of the view, named as the layer.
 
 The opset is 17 (``OPSET``): the one every maintained runtime and converter reads (PyTorch's default
-export opset, onnxruntime since 1.11), and the first with LayerNormalization; nothing nnspec writes
-needs a later one (GroupNormalization, opset 18, is not written: its scale's shape changed in opset 21).
+export opset, onnxruntime since 1.11); nothing nnspec writes needs a later one: the per-sample
+normalizations are written out as ReduceMean, Sub, Div... (nnabla's exact formula), not as ONNX's
+LayerNormalization (17) or GroupNormalization (18, whose scale changed shape in 21). docs/onnx.md.
 
 A layer type without an ONNX form here, or a layer whose properties ONNX cannot say (channel_last, a
-generated target), is refused: one UsageError naming every such layer of the spec at once.
+target a generator other than Constant draws), is refused: one UsageError naming every such layer of
+the spec at once, before anything is drawn or written.
 """
 
 from __future__ import annotations
@@ -290,19 +293,24 @@ def _pool_geometry(layer: Layer, input_shape: Sequence[int]) -> tuple[list[int],
     return kernel, strides, [*padding, *ends]
 
 
-def _pool(op: str) -> Op:
-    def emit(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-        kernel, strides, pads = _pool_geometry(layer, g.input_shape(layer))
-        attributes: dict[str, Any] = {"kernel_shape": kernel, "strides": strides, "pads": pads}
-        if op == "AveragePool":
-            attributes["count_include_pad"] = int(bool(layer.props.get("including_pad", True)))
-        if op == "SumPool":
-            average = g.node("AveragePool", x[:1], count_include_pad=1, **attributes)
-            g.node("Mul", [average, g.constant(float(prod(kernel)))], out)
-            return
-        g.node(op, x[:1], out, **attributes)
+def _pool_attributes(g: _Graph, layer: Layer) -> dict[str, Any]:
+    kernel, strides, pads = _pool_geometry(layer, g.input_shape(layer))
+    return {"kernel_shape": kernel, "strides": strides, "pads": pads}
 
-    return Op(emit, _pool_refusal)
+
+def _max_pooling(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    g.node("MaxPool", x[:1], out, **_pool_attributes(g, layer))
+
+
+def _average_pooling(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    counted = int(bool(layer.props["including_pad"]))
+    g.node("AveragePool", x[:1], out, count_include_pad=counted, **_pool_attributes(g, layer))
+
+
+def _sum_pooling(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """The window's average, padding counted as zeros, times its size: ONNX has no sum pool."""
+    average = g.node("AveragePool", x[:1], count_include_pad=1, **_pool_attributes(g, layer))
+    g.node("Mul", [average, g.constant(float(prod(layer.props["kernel_shape"])))], out)
 
 
 def _pool_refusal(layer: Layer) -> str | None:
@@ -860,9 +868,9 @@ OPS: dict[str, Op] = {
     "DepthwiseConvolution": Op(_depthwise_convolution),
     "Deconvolution": Op(_deconvolution, _channel_last),
     # pooling
-    "MaxPooling": _pool("MaxPool"),
-    "AveragePooling": _pool("AveragePool"),
-    "SumPooling": _pool("SumPool"),
+    "MaxPooling": Op(_max_pooling, _pool_refusal),
+    "AveragePooling": Op(_average_pooling, _pool_refusal),
+    "SumPooling": Op(_sum_pooling, _pool_refusal),
     "GlobalAveragePooling": Op(_global_average),
     # normalisation
     "BatchNormalization": Op(_batch_normalization, _batch_normalization_refusal),
