@@ -319,7 +319,9 @@ def _parser() -> argparse.ArgumentParser:
         "repeats written out, each copy with parameters of its own; what nnabla's file cannot hold (data:, "
         "checks:, declared ranges, layers the view bypasses) is listed as a warning. An .nnp holds the "
         "parameters too: from --params (an .nnp FILE: its own), else drawn from the spec's initializers with its "
-        "seed, as run draws them. See docs/nnc.md.",
+        "seed, as run draws them. See docs/nnc.md. An .onnx (ONNX opset 17) is written the same way, one view "
+        "with its parameters as initializers (needs the onnx extra: pip install onnx onnxruntime); layers ONNX cannot "
+        "hold are named, all at once. See docs/onnx.md.",
     )
     convert.add_argument("file", metavar="FILE", help=SPEC_FILE_HELP)
     convert.add_argument(
@@ -335,8 +337,8 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--params",
         metavar="PATH",
-        help="the parameters an .nnp holds, by nnabla name (a .npz, nnabla's .h5, or an .nnp), as run --params "
-        "reads them (default: an .nnp FILE's own, else drawn from the spec's initializers with its seed)",
+        help="the parameters an .nnp or .onnx holds, by nnabla name (a .npz, nnabla's .h5, or an .nnp), as run "
+        "--params reads them (default: an .nnp FILE's own, else drawn from the spec's initializers with its seed)",
     )
     convert.add_argument(
         "--parameter-format",
@@ -344,7 +346,7 @@ def _parser() -> argparse.ArgumentParser:
         help="how an .nnp holds its parameters: parameter.h5 (nnabla 1.39's default; needs h5py) or "
         "parameter.protobuf (default: h5 where h5py is installed, else protobuf)",
     )
-    _add_view_options(convert, "write to .nntxt or .nnp")
+    _add_view_options(convert, "write to .nntxt, .nnp or .onnx")
     _add_allow_path(convert)
     convert.set_defaults(handler=_convert)
 
@@ -867,6 +869,11 @@ def _upgrade(args: argparse.Namespace) -> int:
             "to write the upgraded spec as YAML"
         )
     target = writer_for(output) if output is not None else source  # on stdout, in the file's own format
+    if output is not None and target.write is None:  # nnabla's files and ONNX hold a network as it runs
+        raise UsageError(
+            f"{output}: upgrade writes the spec as it is written, which {target.name} files do not hold: "
+            f"nnspec convert writes them"
+        )
     if output is not None:
         check_target(output, args.force)  # -o FILE --force may write over FILE itself: it was read whole first
     raw = read_bytes(args.file, source.size) if source.read_file is None else b""  # an archive is read from its file
@@ -877,7 +884,11 @@ def _upgrade(args: argparse.Namespace) -> int:
         upgraded, notes = upgrade_text_with_notes(text, args.file, printed=output is None)
         unchanged = upgraded == text
     else:
-        doc = source.read_file(args.file) if source.read_file is not None else source.read(raw, args.file)
+        if source.read_file is not None:
+            doc = source.read_file(args.file)
+        else:
+            assert source.read is not None, "format_of gives readable formats"
+            doc = source.read(raw, args.file)
         data, notes = upgrade(doc.data, args.file, doc.source_map)
         assert target.write is not None, "writer_for gives formats with a writer"
         upgraded, unchanged = target.write(data), False
@@ -890,6 +901,7 @@ def _upgrade(args: argparse.Namespace) -> int:
         write_atomically(output, lambda handle: handle.write(upgraded.encode("utf-8")))
     try:  # against the original file name: relative paths in the spec resolve as they did
         confinement = Confinement.for_spec(args.file, args.allow_path)
+        assert target.read is not None, "a format upgrade writes is read back"
         validate_document(target.read(upgraded.encode("utf-8"), args.file), confinement)
     except SpecError as exc:
         print(f"{printable(args.file)}: the upgraded spec is not valid yet:", file=sys.stderr)
@@ -907,16 +919,20 @@ def _convert(args: argparse.Namespace) -> int:
     output = Path(args.output)
     target = writer_for(output)  # a format nnspec cannot write is refused before anything is read
     check_target(output, args.force)
-    if (args.params or args.parameter_format) and not target.archive:
-        raise UsageError(f"{output}: --params and --parameter-format are for an .nnp, which holds parameters")
-    if not target.write_network and (args.view or args.training):
-        raise UsageError(f"{output}: --view is for nnabla's .nntxt and .nnp, written as one view of the network")
+    if args.parameter_format and not target.archive:
+        raise UsageError(f"{output}: --parameter-format is for an .nnp, which holds parameters in nnabla's files")
+    if args.params and not (target.archive or target.write_model):
+        raise UsageError(f"{output}: --params is for an .nnp or .onnx, which hold parameters")
+    if not (target.write_network or target.write_model) and (args.view or args.training):
+        raise UsageError(f"{output}: --view is for .nntxt, .nnp and .onnx, written as one view of the network")
     doc = read_spec(args.file)
     # An invalid spec is refused (SpecError, exit 1, its diagnostics located in FILE): converting would
     # carry its errors into a file whose lines no longer match them. Its data files are not read.
     spec = validate_document(doc, Confinement.for_spec(args.file, args.allow_path), read_data=False)
     if target.write_network is not None:
         return _convert_to_nnabla(args, spec, target, output)
+    if target.write_model is not None:
+        return _convert_to_model(args, spec, target, output)
     assert target.write is not None, "writer_for gives formats with a writer"
     data = without_positions(doc.data) if args.no_positions else doc.data
     # what the target cannot hold is said, located, never dropped silently (exit 0: the rest is written)
@@ -946,7 +962,7 @@ def _convert_to_nnabla(args: argparse.Namespace, spec: Spec, target: SpecFormat,
     hold warned of, an .nnp's parameters from --params or the spec's initializers."""
     from .files.nnpfile import h5_available, write_nnp
     from .files.save import write_atomically
-    from .runtime.params import H5_EXTRA, by_nnabla_name, load_parameter_file, resolve_parameters
+    from .runtime.params import H5_EXTRA, by_nnabla_name
     from .spec.nntxt import read
     from .spec.views import as_view
 
@@ -962,18 +978,7 @@ def _convert_to_nnabla(args: argparse.Namespace, spec: Spec, target: SpecFormat,
     if not target.archive:
         write_atomically(output, lambda handle: handle.write(written.text.encode("utf-8")))
         return EXIT_OK
-    given = args.params or (args.file if Path(args.file).suffix.lower() == ".nnp" else None)  # as run takes them
-    if given:
-        loaded = load_parameter_file(given)
-        values, problems = resolve_parameters(view, loaded, f"the parameters of {given}")
-        _print_diagnostics(problems)
-    else:
-        values, _ = resolve_parameters(view)
-        print(
-            f"{printable(str(output))}: note: parameters drawn from the spec's initializers (seed {view.seed}), "
-            "as run draws them: give --params for trained values",
-            file=sys.stderr,
-        )
+    values = _parameters_to_write(args, view, output)
     named = by_nnabla_name(view, values)
     parameters = {key: named[key] for key in written.parameters}
     if not args.parameter_format and parameter_format == "protobuf":
@@ -982,6 +987,45 @@ def _convert_to_nnabla(args: argparse.Namespace, spec: Spec, target: SpecFormat,
             file=sys.stderr,
         )
     write_atomically(output, lambda handle: write_nnp(handle, written.text, parameters, parameter_format))
+    return EXIT_OK
+
+
+def _parameters_to_write(args: argparse.Namespace, view: Spec, output: Path) -> dict[str, dict[str, Any]]:
+    """The parameters a file converted to holds, by layer: from --params (an .nnp FILE: its own), else
+    drawn from the spec's initializers with its seed, as run draws them (a note says so)."""
+    from .runtime.params import load_parameter_file, resolve_parameters
+
+    given = args.params or (args.file if Path(args.file).suffix.lower() == ".nnp" else None)  # as run takes them
+    if given:
+        loaded = load_parameter_file(given)
+        values, problems = resolve_parameters(view, loaded, f"the parameters of {given}")
+        _print_diagnostics(problems)
+        return values
+    values, _ = resolve_parameters(view)
+    print(
+        f"{printable(str(output))}: note: parameters drawn from the spec's initializers (seed {view.seed}), "
+        "as run draws them: give --params for trained values",
+        file=sys.stderr,
+    )
+    return values
+
+
+def _convert_to_model(args: argparse.Namespace, spec: Spec, target: SpecFormat, output: Path) -> int:
+    """convert to .onnx: the view asked for written with its parameters as one model file."""
+    from .files.save import write_atomically
+    from .spec.views import as_view
+
+    view = as_view(spec, args.view, training=args.training)
+    assert target.write_model is not None, "called for model formats only"
+    from .spec.onnx_writer import onnx_module, refuse_unwritable
+
+    # before parameters are drawn: a spec ONNX cannot hold, or a missing extra, costs nothing more
+    refuse_unwritable(view)
+    onnx_module()
+    written = target.write_model(view, _parameters_to_write(args, view, output))
+    if view.dtype != "float32":
+        print(f"{printable(str(output))}: note: written as float32, not the spec's {view.dtype}", file=sys.stderr)
+    write_atomically(output, lambda handle: handle.write(written))
     return EXIT_OK
 
 

@@ -189,7 +189,7 @@ def test_convert_refuses_recurrent_loops_and_misplaced_options(tmp_path, capsys)
     assert _convert(tmp_path, ROOT / "specs" / "elman_net.yaml", "elman.nntxt") == 2
     assert "recurrent loops" in capsys.readouterr().err
     assert _convert(tmp_path, SPECS["lenet"], "lenet.nntxt", "--params", "x.npz") == 2
-    assert "--params and --parameter-format are for an .nnp" in capsys.readouterr().err
+    assert "--params is for an .nnp or .onnx" in capsys.readouterr().err
     assert _convert(tmp_path, SPECS["lenet"], "lenet.yaml", "--view", "runtime") == 2
     assert not any(tmp_path.iterdir())
 

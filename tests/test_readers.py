@@ -55,7 +55,8 @@ def test_the_table_names_yaml_and_json_read_and_written():
     assert ".nntxt" in readable_suffixes()  # nnabla's networks: read (tests/test_nntxt.py), written from a
     # validated spec (tests/test_nntxt_writer.py)
     assert ".sdcproj" in readable_suffixes()  # NNC projects are read and written (tests/test_nnc_project.py)
-    assert writable_suffixes() == [".yaml", ".yml", ".json", ".sdcproj", ".nntxt", ".prototxt", ".nnp"]
+    assert writable_suffixes() == [".yaml", ".yml", ".json", ".sdcproj", ".nntxt", ".prototxt", ".nnp", ".onnx"]
+    assert ".onnx" not in readable_suffixes()  # written (tests/test_onnx_writer.py), not read yet
     assert all(suffix == suffix.lower() and suffix.startswith(".") for form in FORMATS for suffix in form.suffixes)
 
 
@@ -106,13 +107,13 @@ def test_an_unknown_suffix_is_refused_naming_the_readable_ones(name, write_spec,
 
 def test_convert_refuses_a_format_it_cannot_write_and_an_existing_file(write_spec, capsys):
     source = write_spec(SMALL)
-    assert main(["convert", str(source), "-o", str(source.with_name("out.onnx"))]) == 2
+    assert main(["convert", str(source), "-o", str(source.with_name("out.pt"))]) == 2
     err = capsys.readouterr().err
     assert (
-        "nnspec does not write '.onnx' files" in err
-        and ".yaml, .yml, .json, .sdcproj, .nntxt, .prototxt or .nnp" in err
+        "nnspec does not write '.pt' files" in err
+        and ".yaml, .yml, .json, .sdcproj, .nntxt, .prototxt, .nnp or .onnx" in err
     )
-    assert not source.with_name("out.onnx").exists()
+    assert not source.with_name("out.pt").exists()
     assert main(["convert", str(source), "-o", str(source.with_name("out"))]) == 0  # no suffix: YAML, as read
     assert yaml.safe_load(source.with_name("out").read_text(encoding="utf-8")) == yaml.safe_load(SMALL)
     target = write_spec("# mine\n", "out.json")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +34,8 @@ from ..files.limits import PROJECT_TEXT, SPEC_TEXT, TextLimit
 # called, not here: the CLI reads this table for its help, and `nnspec --help` or `nnspec layers`
 # should not pay a quarter of a second for modules they never use.
 if TYPE_CHECKING:
+    import numpy as np
+
     from .loader import Document
     from .model import Spec
     from .nntxt_writer import NntxtFile
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
 Reader = Callable[[bytes, str], "Document"]  # (the file's bytes, its name for messages) -> Document
 Writer = Callable[[Any], str]  # plain spec data -> text
 NetworkWriter = Callable[["Spec"], "NntxtFile"]  # a validated view of a spec -> nnabla's .nntxt
+# a validated view of a spec and its parameters (layer -> name -> array) -> a model file's bytes
+ModelWriter = Callable[["Spec", "Mapping[str, Mapping[str, np.ndarray]]"], bytes]
 Lost = list[tuple[tuple, str]]  # what a format cannot hold: (its path in the spec, what it is)
 Preparer = Callable[[Any], tuple[Any, Lost]]  # plain spec data -> (the data the format holds, what it leaves out)
 
@@ -49,7 +53,7 @@ Preparer = Callable[[Any], tuple[Any, Lost]]  # plain spec data -> (the data the
 class SpecFormat:
     name: str
     suffixes: tuple[str, ...]  # lower case, with the dot; the first is the one suggested
-    read: Reader
+    read: Reader | None  # None: nnspec writes this format but does not read it (ONNX, for now)
     write: Writer | None = None  # None: nnspec reads this format but does not write it
     size: TextLimit = SPEC_TEXT  # the largest file read
     # A binary container read from its path under limits of its own (an .nnp: a zip whose parameters
@@ -59,11 +63,17 @@ class SpecFormat:
     # nnspec.spec.nntxt_writer), not from its data; ``archive``: an .nnp, the network and its parameters.
     write_network: NetworkWriter | None = None
     archive: bool = False
+    # A model written from the validated spec and its parameters together (ONNX: nnspec.spec.onnx_writer).
+    write_model: ModelWriter | None = None
     prepare: Preparer | None = None  # None: the writer holds every spec as it is
 
     @property
+    def readable(self) -> bool:
+        return self.read is not None or self.read_file is not None
+
+    @property
     def writable(self) -> bool:
-        return self.write is not None or self.write_network is not None
+        return self.write is not None or self.write_network is not None or self.write_model is not None
 
 
 def _read_yaml(raw: bytes, file: str) -> Document:
@@ -113,6 +123,12 @@ def _write_nntxt(spec: Spec) -> NntxtFile:
     return write_nntxt(spec)
 
 
+def _write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -> bytes:
+    from .onnx_writer import write_onnx
+
+    return write_onnx(spec, parameters)
+
+
 def _write_yaml(data: Any) -> str:
     from .resolved import dump_yaml  # what upgrade writes, and --print-resolved under its header
 
@@ -153,6 +169,7 @@ FORMATS: tuple[SpecFormat, ...] = (
     SpecFormat(
         "nnabla archive", (".nnp",), _read_nnp_bytes, read_file=_read_nnp, write_network=_write_nntxt, archive=True
     ),
+    SpecFormat("ONNX", (".onnx",), None, write_model=_write_onnx),
 )
 DEFAULT = FORMATS[0]  # what a file with no suffix is read as
 # How an .nnp holds its parameters (nnspec.files.nnpfile.write_nnp): parameter.h5 or parameter.protobuf.
@@ -160,7 +177,7 @@ PARAMETER_FORMATS = ("h5", "protobuf")
 
 
 def readable_suffixes() -> list[str]:
-    return [suffix for form in FORMATS for suffix in form.suffixes]
+    return [suffix for form in FORMATS if form.readable for suffix in form.suffixes]
 
 
 def writable_suffixes() -> list[str]:
@@ -178,7 +195,7 @@ def format_of(path: str | Path) -> SpecFormat:
     if not path.suffix:
         return DEFAULT
     form = _by_suffix(path)
-    if form is None:
+    if form is None or not form.readable:
         raise UsageError(
             f"{path}: nnspec does not read '{path.suffix}' files: a spec file ends in {_listed(readable_suffixes())}"
         )
@@ -193,6 +210,7 @@ def read_spec(path: str | Path) -> Document:
     form = format_of(path)
     if form.read_file is not None:
         return form.read_file(str(path))
+    assert form.read is not None, "format_of gives readable formats"
     return form.read(read_bytes(path, form.size), str(path))
 
 
@@ -237,6 +255,7 @@ def _unplaced(item: Any) -> Any:
 def reads_back(form: SpecFormat, text: str, data: Any) -> bool:
     """Whether ``form``'s reader reads ``text`` back to ``data`` (NaN counting as equal to NaN, which
     ``==`` does not): what every writer promises, checked by ``nnspec convert`` before it writes."""
+    assert form.read is not None, "a format written from plain data is read back"
     return _same(form.read(text.encode("utf-8"), "<written>").data, data)
 
 

@@ -1,0 +1,581 @@
+"""nnspec convert to ONNX: every model passes onnx's full checker and onnxruntime reproduces nnspec's
+numpy outputs within 1e-5 (float32), a layer type at a time (with properties off their defaults)
+and for every example spec ONNX can hold.
+
+The reference is onnxruntime's own kernels running the graph nnspec wrote; the parameters are the
+ones nnspec's run used, so any difference is the writer's translation, or a layer's numpy formula.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.cli import main
+from nnspec.core.diagnostics import UsageError
+from nnspec.layers.catalog import layer_types
+from nnspec.spec.onnx_writer import OPS, OPSET, refuse_unwritable, write_onnx
+
+from .conftest import ROOT
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+TOLERANCE = 1e-5
+IMAGE = "- {name: x, type: Input, size: [3, 9, 10]}"
+VECTOR = "- {name: x, type: Input, size: [12]}"
+POSITIVE = "- {name: x, type: Input, size: [12], generator: Uniform}"  # 0..1 ranges follow via AddScalar
+
+
+def _spec(*layers: str) -> str:
+    return "nnspec: 2\nseed: 3\nlayers:\n" + "\n".join(f"  {line}" for line in layers) + "\n"
+
+
+def _inside(op: str) -> str:
+    """A unary op whose domain is -1..1 or positive: its input squeezed to 0.1..0.9 first."""
+    return _spec(
+        VECTOR,
+        "- {name: s, type: Sigmoid}",
+        "- {name: m, type: MulScalar, value: 0.8}",
+        "- {name: a, type: AddScalar, value: 0.1}",
+        f"- {{name: out, type: {op}}}",
+    )
+
+
+# One spec a layer type nnspec writes, with properties off their defaults where it has any.
+CASES: dict[str, str] = {
+    **{
+        op: _spec(VECTOR, f"- {{name: out, type: {op}}}")
+        for op in (
+            "ReLU",
+            "Sigmoid",
+            "Tanh",
+            "Abs",
+            "Exp",
+            "Sin",
+            "Cos",
+            "Tan",
+            "ATan",
+            "Sinh",
+            "Cosh",
+            "ASinh",
+            "Ceil",
+            "Floor",
+            "Sign",
+            "Identity",
+            "SoftPlus",
+            "SoftSign",
+            "HardSigmoid",
+            "HardTanh",
+            "ReLU6",
+            "Swish",
+            "Mish",
+            "GELU",
+            "TanhShrink",
+            "LogSigmoid",
+        )
+    },
+    **{op: _inside(op) for op in ("Log", "ASin", "ACos", "ATanh")},
+    "ACosh": _spec(
+        VECTOR, "- {name: a, type: Abs}", "- {name: out, type: AddScalar, value: 1.5}", "- {name: out2, type: ACosh}"
+    ),
+    "LeakyReLU": _spec(VECTOR, "- {name: out, type: LeakyReLU, alpha: 0.3}"),
+    "ELU": _spec(VECTOR, "- {name: out, type: ELU, alpha: 0.7}"),
+    "SELU": _spec(VECTOR, "- {name: out, type: SELU, scale: 1.2, alpha: 1.5}"),
+    "CReLU": _spec(IMAGE, "- {name: out, type: CReLU, axis: 1}"),
+    "CELU": _spec(IMAGE, "- {name: out, type: CELU, alpha: 0.5, axis: 2}"),
+    "PReLU": _spec(IMAGE, "- {name: out, type: PReLU, base_axis: 0, slope: {initializer: Uniform, multiplier: 0.5}}"),
+    "Softmax": _spec(IMAGE, "- {name: out, type: Softmax, axis: 1}"),
+    "LogSoftmax": _spec(IMAGE, "- {name: out, type: LogSoftmax, axis: 2}"),
+    **{
+        op: _spec(
+            VECTOR,
+            "- {name: a, type: Tanh}",
+            "- {name: b, type: Sigmoid, input: x}",
+            f"- {{name: out, type: {op}, input: [a, b]}}",
+        )
+        for op in ("Add2", "Sub2", "Mul2", "Div2", "Maximum2", "Minimum2")
+    },
+    "Pow2": _spec(
+        VECTOR,
+        "- {name: a, type: Sigmoid}",
+        "- {name: b, type: Tanh, input: x}",
+        "- {name: out, type: Pow2, input: [a, b]}",
+    ),
+    "AddN": _spec(
+        VECTOR,
+        "- {name: a, type: Tanh}",
+        "- {name: b, type: Sigmoid, input: x}",
+        "- {name: out, type: AddN, input: [a, b, x]}",
+    ),
+    **{
+        op: _spec(VECTOR, f"- {{name: out, type: {op}, value: 1.7}}")
+        for op in ("AddScalar", "MulScalar", "RSubScalar", "RDivScalar", "RPowScalar", "MaximumScalar", "MinimumScalar")
+    },
+    "PowScalar": _spec(VECTOR, "- {name: a, type: Sigmoid}", "- {name: out, type: PowScalar, value: 1.7}"),
+    "Affine": _spec(IMAGE, "- {name: out, type: Affine, out_shape: [4, 5], b: {initializer: Uniform}}"),
+    "Convolution": _spec(
+        IMAGE,
+        "- {name: out, type: Convolution, out_maps: 6, kernel_shape: [3, 2], group: 3,"
+        " dilation: [2, 1], padding: [1, 2], strides: [2, 1], b: {initializer: Uniform}}",
+    ),
+    "DepthwiseConvolution": _spec(
+        IMAGE,
+        "- {name: out, type: DepthwiseConvolution, kernel_shape: [3, 3],"
+        " multiplier: 2, padding: [1, 0], strides: [1, 2], b: {initializer: Uniform}}",
+    ),
+    "Deconvolution": _spec(
+        IMAGE,
+        "- {name: out, type: Deconvolution, out_maps: 6, kernel_shape: [3, 2], group: 3,"
+        " dilation: [1, 2], padding: [1, 0], strides: [2, 1], b: {initializer: Uniform}}",
+    ),
+    "MaxPooling": _spec(
+        IMAGE,
+        "- {name: out, type: MaxPooling, kernel_shape: [3, 2], strides: [2, 3], ignore_border: false, padding: [1, 1]}",
+    ),
+    "AveragePooling": _spec(
+        IMAGE,
+        "- {name: out, type: AveragePooling, kernel_shape: [3, 2], strides: [2, 3],"
+        " padding: [1, 1], including_pad: false}",
+    ),
+    "SumPooling": _spec(
+        IMAGE, "- {name: out, type: SumPooling, kernel_shape: [3, 3], strides: [2, 2], padding: [1, 0]}"
+    ),
+    "GlobalAveragePooling": _spec(IMAGE, "- {name: out, type: GlobalAveragePooling}"),
+    "BatchNormalization": _spec(
+        IMAGE,
+        "- {name: out, type: BatchNormalization, epsilon: 0.01,"
+        " mean: {initializer: Uniform}, var: {initializer: Constant, multiplier: 2},"
+        " gamma: {initializer: Uniform}, beta: {initializer: Uniform}}",
+    ),
+    "MeanSubtraction": _spec(IMAGE, "- {name: out, type: MeanSubtraction, mean: {initializer: Uniform}}"),
+    "Reshape": _spec(IMAGE, "- {name: out, type: Reshape, out_shape: [10, 27]}"),
+    "Flatten": _spec(IMAGE, "- {name: out, type: Flatten}"),
+    "Concatenate": _spec(IMAGE, "- {name: a, type: Tanh}", "- {name: out, type: Concatenate, axis: 2, input: [a, x]}"),
+    "Transpose": _spec(IMAGE, "- {name: out, type: Transpose, axes: [2, 0, 1]}"),
+    "Slice": _spec(IMAGE, "- {name: out, type: Slice, start: [1, 2], stop: [8, 20], step: [2, 3]}"),
+    **{
+        op: _spec(IMAGE, f"- {{name: out, type: {op}, axes: [0, 2], keep_dims: true}}")
+        for op in ("Sum", "Mean", "Max", "Min", "Prod")
+    },
+    "SquaredError": _spec(VECTOR, "- {name: out, type: SquaredError, T: {dataset: y}}"),
+    "AbsoluteError": _spec(VECTOR, "- {name: out, type: AbsoluteError, T: {dataset: y}}"),
+    "CategoricalCrossEntropy": _spec(
+        "- {name: x, type: Input, size: [3, 4]}",
+        "- {name: p, type: Softmax, axis: 0}",
+        "- {name: out, type: CategoricalCrossEntropy, axis: 0, T: {dataset: y}}",
+    ),
+    "SoftmaxCrossEntropy": _spec(
+        "- {name: x, type: Input, size: [3, 4]}", "- {name: out, type: SoftmaxCrossEntropy, axis: 1, T: {dataset: y}}"
+    ),
+    "TopNError": _spec(
+        "- {name: x, type: Input, size: [5, 4]}", "- {name: out, type: TopNError, axis: 0, n: 2, T: {dataset: y}}"
+    ),
+    "BinaryCrossEntropy": _spec(
+        VECTOR, "- {name: p, type: Sigmoid}", "- {name: out, type: BinaryCrossEntropy, T: {dataset: y}}"
+    ),
+    "SigmoidCrossEntropy": _spec(VECTOR, "- {name: out, type: SigmoidCrossEntropy, T: {dataset: y}}"),
+    **{
+        op: _spec(
+            VECTOR,
+            "- {name: a, type: Round}",
+            "- {name: b, type: Round, input: x, }",
+            "- {name: c, type: MulScalar, input: b, value: -1}",
+            f"- {{name: out, type: {op}, input: [a, c]}}",
+        )
+        for op in (
+            "Equal",
+            "NotEqual",
+            "Greater",
+            "GreaterEqual",
+            "Less",
+            "LessEqual",
+            "LogicalAnd",
+            "LogicalOr",
+            "LogicalXor",
+        )
+    },
+    **{
+        op: _spec(VECTOR, "- {name: a, type: Round}", f"- {{name: out, type: {op}, value: 1.0}}")
+        for op in (
+            "EqualScalar",
+            "NotEqualScalar",
+            "GreaterScalar",
+            "GreaterEqualScalar",
+            "LessScalar",
+            "LessEqualScalar",
+            "LogicalAndScalar",
+            "LogicalOrScalar",
+            "LogicalXorScalar",
+        )
+    },
+    "LogicalNot": _spec(VECTOR, "- {name: a, type: Round}", "- {name: out, type: LogicalNot}"),
+    "IsNaN": _spec(VECTOR, "- {name: a, type: Log}", "- {name: out, type: IsNaN}"),
+    "IsInf": _spec(
+        VECTOR, "- {name: a, type: Round}", "- {name: b, type: RDivScalar, value: 1}", "- {name: out, type: IsInf}"
+    ),
+    "Round": _spec(
+        VECTOR,
+        "- {name: a, type: MulScalar, value: 2}",
+        "- {name: b, type: Round}",
+        "- {name: c, type: MulScalar, value: 0.5}",
+        "- {name: out, type: Round}",
+    ),
+    "Stack": _spec(IMAGE, "- {name: a, type: Tanh}", "- {name: out, type: Stack, axis: 2, input: [a, x]}"),
+    "BatchMatmul": _spec(
+        "- {name: x, type: Input, size: [2, 3, 4]}",
+        "- {name: t, type: Transpose, axes: [0, 2, 1]}",
+        "- {name: out, type: BatchMatmul, input: [x, t]}",
+    ),
+    "Flip": _spec(IMAGE, "- {name: out, type: Flip, axes: [0, 2]}"),
+    "Broadcast": _spec(
+        "- {name: x, type: Input, size: [3, 1, 5, 1]}", "- {name: out, type: Broadcast, out_shape: [3, 4, 5, 2]}"
+    ),
+    "Tile": _spec(IMAGE, "- {name: out, type: Tile, reps: [2, 1, 1, 3]}"),
+    "Pad": _spec(IMAGE, "- {name: out, type: Pad, pad_width: [1, 2, 0, 3], mode: reflect}"),
+    "ClipByValue": _spec(
+        VECTOR,
+        "- {name: low, type: MulScalar, value: 0, input: x}",
+        "- {name: high, type: AddScalar, value: 0.5, input: low}",
+        "- {name: out, type: ClipByValue, input: x, min: {input: low}, Max: {input: high}}",
+    ),
+    "Dropout": _spec(VECTOR, "- {name: d, type: Dropout, p: 0.3}", "- {name: out, type: Tanh}"),
+    "LayerNormalization": _spec(
+        IMAGE,
+        "- {name: out, type: LayerNormalization, epsilon: 0.01,"
+        " gamma: {initializer: Uniform}, beta: {initializer: Uniform}}",
+    ),
+    "InstanceNormalization": _spec(
+        IMAGE,
+        "- {name: out, type: InstanceNormalization, channel_axis: 1,"
+        " epsilon: 0.01, gamma: {initializer: Uniform}, beta: {initializer: Uniform}}",
+    ),
+    "GroupNormalization": _spec(
+        "- {name: x, type: Input, size: [6, 4, 5]}",
+        "- {name: out, type: GroupNormalization, num_groups: 3, epsilon: 0.01,"
+        " gamma: {initializer: Uniform}, beta: {initializer: Uniform}}",
+    ),
+    "MulN": _spec(
+        VECTOR,
+        "- {name: a, type: Tanh}",
+        "- {name: b, type: Sigmoid, input: x}",
+        "- {name: out, type: MulN, input: [a, b, x]}",
+    ),
+    "Unlink": _spec(VECTOR, "- {name: out, type: Unlink}"),
+    "HuberLoss": _spec(VECTOR, "- {name: out, type: HuberLoss, delta: 0.8, T: {dataset: y}}"),
+    "EpsilonInsensitiveLoss": _spec(
+        VECTOR, "- {name: out, type: EpsilonInsensitiveLoss, epsilon: 0.5, T: {dataset: y}}"
+    ),
+    "BinaryError": _spec(VECTOR, "- {name: out, type: BinaryError, T: {dataset: y}}"),
+    "BinarySigmoid": _spec(VECTOR, "- {name: a, type: Round}", "- {name: out, type: BinarySigmoid}"),
+    "BinaryTanh": _spec(VECTOR, "- {name: a, type: Round}", "- {name: out, type: BinaryTanh}"),
+    "CumSum": _spec(IMAGE, "- {name: out, type: CumSum, axis: 1, exclusive: true, reverse: true}"),
+    "Sinc": _spec(VECTOR, "- {name: a, type: Round}", "- {name: out, type: Sinc}"),
+    "ResetNaN": _spec(VECTOR, "- {name: a, type: Log}", "- {name: out, type: ResetNaN}"),
+    "ResetInf": _spec(
+        VECTOR, "- {name: a, type: Round}", "- {name: b, type: RDivScalar, value: 1}", "- {name: out, type: ResetInf}"
+    ),
+    "Embed": _spec(
+        "- {name: x, type: Input, size: [4]}",
+        "- {name: a, type: Abs}",
+        "- {name: out, type: Embed, num_class: 6, shape: [2, 3]}",
+    ),
+    "Interpolate": _spec(IMAGE, "- {name: out, type: Interpolate, output_size: [5, 17], align_corners: false}"),
+    "OneHot": _spec(
+        "- {name: x, type: Input, size: [4, 2]}",
+        "- {name: a, type: Abs}",
+        "- {name: b, type: Floor}",
+        "- {name: c, type: MinimumScalar, value: 2}",
+        "- {name: out, type: OneHot, shape: [3, 4]}",
+    ),
+    "DepthwiseDeconvolution": _spec(
+        "- {name: x, type: Input, size: [6, 5, 7]}",
+        "- {name: out, type: DepthwiseDeconvolution, kernel_shape: [3, 2], divisor: 3, strides: [2, 1],"
+        " dilation: [1, 2], padding: [1, 0], b: {initializer: Uniform}}",
+    ),
+    "MatrixDiag": _spec(IMAGE, "- {name: out, type: MatrixDiag}"),
+    "MatrixDiagPart": _spec("- {name: x, type: Input, size: [2, 4, 4]}", "- {name: out, type: MatrixDiagPart}"),
+    "ClipByNorm": _spec(IMAGE, "- {name: out, type: ClipByNorm, clip_norm: 3, axis: [0, 2]}"),
+    "KLMultinomial": _spec(
+        IMAGE,
+        "- {name: p, type: Softmax, axis: 2}",
+        "- {name: q, type: Sigmoid, input: x}",
+        "- {name: out, type: KLMultinomial, base_axis: 1, input: p, q: {input: q}}",
+    ),
+    "Sort": _spec(IMAGE, "- {name: out, type: Sort, axis: 1, reverse: true}"),
+    **{
+        op: _spec(  # a recurrent loop over axis 1, its Delay starting from 0.5 everywhere
+            IMAGE,
+            "- {name: r, type: RecurrentInput, axis: 1}",
+            "- {name: d, type: Delay, size: [3, 10], input: t,"
+            " Initial: {generator: Constant, generator_multiplier: 0.5}}",
+            "- {name: c, type: Concatenate, input: [r, d], axis: 1}",
+            "- {name: a, type: Affine, out_shape: [3, 10]}",
+            "- {name: t, type: Tanh}",
+            "- {name: out, type: RecurrentOutput, axis: 2}",
+        )
+        for op in ("RecurrentInput", "Delay", "RecurrentOutput")
+    },
+    "Unpooling": _spec(IMAGE, "- {name: out, type: Unpooling, kernel_shape: [3, 2]}"),
+    "Norm": _spec(IMAGE, "- {name: out, type: Norm, p: 3, axes: [0, 2], keep_dims: true}"),
+    "FusedBatchNormalization": _spec(
+        IMAGE,
+        "- {name: out, type: FusedBatchNormalization, epsilon: 0.01, mean: {initializer: Uniform},"
+        " var: {initializer: Constant, multiplier: 2}, gamma: {initializer: Uniform}, beta: {initializer: Uniform}}",
+    ),
+    "Output": _spec(VECTOR, "- {name: t, type: Tanh}", "- {name: out, type: Output, variable_name: z}"),
+    "ClipGradByValue": _spec(
+        VECTOR,
+        "- {name: low, type: MulScalar, value: 0}",
+        "- {name: out, type: ClipGradByValue, input: x, min: {input: low}, Max: {input: low}}",
+    ),
+    "ClipGradByNorm": _spec(VECTOR, "- {name: out, type: ClipGradByNorm, clip_norm: 2}"),
+}
+
+# Every layer type nnspec does not write to ONNX (Input is the graph's inputs): listed, so that it
+# changes only on purpose. Some never reach a graph: units and repeats are written out before
+# (Unit, RepeatStart, RepeatEnd), and the view bypasses the random augmentations at evaluation.
+REFUSED = [
+    "ATan2",
+    "AdaptiveSeparableConvolution",
+    "BatchDet",
+    "BatchInv",
+    "BatchLogdet",
+    "BinaryConnectAffine",
+    "BinaryConnectConvolution",
+    "BinaryWeightAffine",
+    "BinaryWeightConvolution",
+    "BroadcastTo",
+    "CumProd",
+    "DeformableConvolution",
+    "FFT",
+    "FixedPointQuantize",
+    "IFFT",
+    "ImageAugmentation",
+    "LSTM",
+    "MinMaxQuantize",
+    "NmsDetection2d",
+    "NormNormalization",
+    "Parameter",
+    "Pow2Quantize",
+    "Prune",
+    "RandomCrop",
+    "RandomErase",
+    "RandomFlip",
+    "RandomShift",
+    "RepeatEnd",
+    "RepeatStart",
+    "Shift",
+    "SpectralNorm",
+    "TopKData",
+    "TopKGrad",
+    "Unit",
+    "VATNoise",
+    "WeightNormalization",
+    "WeightStandardization",
+    "WorkingMemory",
+]
+
+
+# Targets that are class indices: whole numbers from -2 (negative: a position to ignore) to the last class.
+LABELS = {"CategoricalCrossEntropy": -2, "SoftmaxCrossEntropy": -2, "TopNError": 0}
+
+
+def _feed(spec, reader, rng: np.random.Generator, samples: int) -> np.ndarray:
+    shape = (samples, *reader.sample_shape)
+    lowest = LABELS.get(reader.layer.type.name) if reader.target else None
+    if lowest is None:
+        return rng.normal(0, 1.5, shape).astype(np.float32)
+    scores = spec.layers[reader.layer.inputs[0]].inferred_shape
+    return rng.integers(lowest, scores[reader.layer.props["axis"]], shape).astype(np.float32)
+
+
+def _roundtrip(text: str, tmp_path: Path, samples: int = 5) -> None:
+    """nnspec's outputs for random data, and onnxruntime's for the same data and parameters."""
+    spec = nnspec.loads(text)
+    rng = np.random.default_rng(0)
+    feeds = {reader.variable: _feed(spec, reader, rng, samples) for reader in _readers(spec)}
+    result = nnspec.run(spec, feeds)
+    model = write_onnx(result.spec, result.layer_parameters)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(model)
+    onnx.checker.check_model(str(path), full_check=True)
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    names = [output.name for output in session.get_outputs()]
+    assert names == list(result.spec.outputs)
+    got = session.run(None, {item.name: feeds[item.name] for item in session.get_inputs()})
+    for name, value in zip(names, got):
+        expected = np.asarray(result.outputs[name], dtype=np.float32)
+        assert value.shape == expected.shape, name
+        np.testing.assert_allclose(value, expected, rtol=TOLERANCE, atol=TOLERANCE, err_msg=name)
+
+
+def _readers(spec):
+    """The data variables a run is given values for: not a generated target (the model makes it too)."""
+    from nnspec.spec.model import data_readers
+
+    return [reader for reader in data_readers(spec.layers) if not (reader.target and reader.generator != "None")]
+
+
+@pytest.mark.parametrize("layer_type", sorted(CASES))
+def test_layer_type_runs_in_onnxruntime_as_in_nnspec(layer_type: str, tmp_path: Path) -> None:
+    assert f"type: {layer_type}" in CASES[layer_type]
+    _roundtrip(CASES[layer_type], tmp_path)
+
+
+def test_every_written_type_has_a_case_and_the_refused_list_is_counted() -> None:
+    assert sorted(CASES) == sorted(OPS)
+    assert sorted(set(layer_types()) - set(OPS) - {"Input"}) == REFUSED
+    assert (len(OPS), len(REFUSED)) == (144, 38)
+
+
+def test_the_batch_is_symbolic_and_the_opset_declared(tmp_path: Path) -> None:
+    spec = nnspec.loads(CASES["Convolution"])
+    result = nnspec.run(spec, {"x": np.zeros((1, 3, 9, 10), np.float32)})
+    model = onnx.load_from_string(write_onnx(result.spec, result.layer_parameters))
+    assert [op.version for op in model.opset_import] == [OPSET]
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    for batch in (1, 7):
+        (out,) = session.run(None, {"x": np.ones((batch, 3, 9, 10), np.float32)})
+        assert out.shape[0] == batch
+
+
+def test_every_layer_onnx_cannot_hold_is_named_at_once() -> None:
+    spec = nnspec.loads(
+        _spec(
+            IMAGE,
+            "- {name: c, type: Convolution}",
+            "- {name: f, type: ATan2, input: [x, x]}",
+            "- {name: s, type: Shift, input: x}",
+            "- {name: p, type: MaxPooling, input: x, channel_last: true, kernel_shape: [2, 2]}",
+        )
+    )
+    with pytest.raises(UsageError) as raised:
+        refuse_unwritable(spec)
+    message = str(raised.value)
+    assert "'f' (ATan2): no ONNX form in nnspec yet" in message
+    assert "'s' (Shift): no ONNX form in nnspec yet" in message
+    assert "'p' (MaxPooling): channel_last: true" in message
+    assert "'c'" not in message
+
+
+EXAMPLES = sorted((ROOT / "specs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
+def test_example_specs_convert_and_run_alike(path: Path, tmp_path: Path) -> None:
+    """convert writes the model; onnxruntime runs it on the spec's data to nnspec's outputs."""
+    output = tmp_path / "model.onnx"
+    params = tmp_path / "params.npz"
+    code = main(["convert", str(path), "-o", str(output)])
+    assert code == 0
+    onnx.checker.check_model(str(output), full_check=True)
+    spec = nnspec.load(path)
+    rng = np.random.default_rng(1)
+    feeds = {
+        reader.variable: rng.uniform(-1, 1, (6, *reader.sample_shape)).astype(np.float32) for reader in _readers(spec)
+    }
+    result = nnspec.run(spec, feeds)
+    np.savez(params, **result.parameters)
+    assert main(["convert", str(path), "-o", str(output), "--force", "--params", str(params)]) == 0
+    session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
+    got = session.run(None, {item.name: feeds[item.name] for item in session.get_inputs()})
+    assert [item.name for item in session.get_outputs()] == list(result.spec.outputs)
+    for item, value in zip(session.get_outputs(), got):
+        expected = result.outputs[item.name]
+        # The absolute part scales with the output: exploding_stack's reach 2e19, and float32 rounding in
+        # another summation order leaves 1.2e-6 of that (nnspec's float32 is as far from its float64).
+        scale = max(1.0, float(np.max(np.abs(expected))))
+        np.testing.assert_allclose(value, expected, rtol=TOLERANCE, atol=TOLERANCE * scale, err_msg=item.name)
+
+
+def test_without_the_onnx_extra_convert_says_how_to_install_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ImportError
+    output = tmp_path / "model.onnx"
+    assert main(["convert", str(ROOT / "specs" / "lenet.yaml"), "-o", str(output)]) == 2
+    assert "pip install onnx onnxruntime" in capsys.readouterr().err
+    assert not output.exists()
+
+
+def test_convert_refuses_what_onnx_cannot_hold_naming_every_layer(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "net.yaml"
+    spec.write_text(
+        _spec(
+            IMAGE,
+            "- {name: c, type: Convolution}",
+            "- {name: s, type: Shift}",
+            "- {name: p, type: MaxPooling, channel_last: true, input: x}",
+        )
+    )
+    assert main(["convert", str(spec), "-o", str(tmp_path / "model.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "'s' (Shift): no ONNX form in nnspec yet; 'p' (MaxPooling): channel_last: true" in err
+    assert "Traceback" not in err and not (tmp_path / "model.onnx").exists()
+
+
+def test_upgrade_refuses_to_write_a_network_format(tmp_path: Path, capsys) -> None:
+    for suffix in (".onnx", ".nntxt"):
+        output = tmp_path / f"out{suffix}"
+        assert main(["upgrade", str(ROOT / "specs" / "lenet.yaml"), "-o", str(output)]) == 2
+        assert "nnspec convert writes them" in capsys.readouterr().err
+        assert not output.exists()
+
+
+def test_convert_to_onnx_refuses_the_nnp_only_option_and_writes_the_view_asked_for(tmp_path: Path, capsys) -> None:
+    output = tmp_path / "model.onnx"
+    spec = str(ROOT / "specs" / "digits.yaml")
+    assert main(["convert", spec, "-o", str(output), "--parameter-format", "h5"]) == 2
+    assert "--parameter-format is for an .nnp" in capsys.readouterr().err
+    assert main(["convert", spec, "-o", str(output), "--view", "runtime"]) == 0
+    assert "drawn from the spec's initializers (seed 0)" in capsys.readouterr().err
+    model = onnx.load(str(output))
+    assert [item.name for item in model.graph.input] == ["x"]  # the runtime view reads no target
+    assert [item.name for item in model.graph.output] == ["probs"]
+
+
+@pytest.mark.parametrize(
+    "pooling",
+    [
+        "MaxPooling, kernel_shape: [3, 3], strides: [2, 2], ignore_border: false, padding: [0, 1]",
+        "MaxPooling, kernel_shape: [2, 3], strides: [3, 2], ignore_border: false",
+        "MaxPooling, kernel_shape: [3, 2], strides: [2, 2], padding: [1, 1]",
+        "AveragePooling, kernel_shape: [3, 3], strides: [2, 2], padding: [1, 1], including_pad: true",
+        "AveragePooling, kernel_shape: [2, 3], strides: [1, 2], padding: [1, 0], including_pad: false",
+        "SumPooling, kernel_shape: [3, 2], strides: [2, 3], padding: [1, 1]",
+    ],
+)
+def test_pooling_geometries(pooling: str, tmp_path: Path) -> None:
+    """Windows cut at the border, padding on one axis, strides past the kernel: as nnspec counts them."""
+    _roundtrip(_spec(IMAGE, f"- {{name: out, type: {pooling}}}"), tmp_path)
+
+
+def test_docs_onnx_lists_every_type_written_and_refused() -> None:
+    text = (ROOT / "docs" / "onnx.md").read_text(encoding="utf-8")
+    table = re.findall(r"^\| (\w+) \| [^|]+ \|$", text, re.M)
+    assert table == sorted(OPS, key=str)
+    refused = text[text.index("## What is refused") :]
+    assert [name for name in REFUSED if name not in refused] == []
+    assert f"{len(OPS)} of nnspec's {len(layer_types())} layer types are written" in text
+    assert f"{len(REFUSED)} are refused" in text
+
+
+def test_an_nnp_converts_with_its_own_parameters(tmp_path: Path, capsys) -> None:
+    """nnabla's archive -> ONNX: the parameters inside it become the initializers (no note of drawing)."""
+    archive, output = tmp_path / "lenet.nnp", tmp_path / "lenet.onnx"
+    assert (
+        main(["convert", str(ROOT / "specs" / "lenet.yaml"), "-o", str(archive), "--parameter-format", "protobuf"]) == 0
+    )
+    capsys.readouterr()
+    assert main(["convert", str(archive), "-o", str(output)]) == 0
+    assert "drawn from the spec's initializers" not in capsys.readouterr().err
+    x = np.random.default_rng(2).uniform(-1, 1, (3, 1, 28, 28)).astype(np.float32)
+    expected = nnspec.run(archive, {"x": x}).outputs["probs"]
+    session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"x": x})
+    np.testing.assert_allclose(got, expected, rtol=TOLERANCE, atol=TOLERANCE)
