@@ -59,6 +59,10 @@ def load_parameter_file(path: str | Path, max_memory: int | None = None) -> Load
         return _load_h5(Path(path), max_memory)
     if Path(path).suffix.lower() == ".nnp":
         return _load_nnp(Path(path), max_memory)
+    if Path(path).suffix.lower() == ".onnx":
+        from ..spec.onnx_reader import parameters
+
+        return parameters(str(path))  # its initializers, under the names its spec's layers look up
     problem = file_problem(path)
     if problem:
         raise UsageError(f"{path}: " + ("parameter file not found" if problem == "file not found" else problem))
