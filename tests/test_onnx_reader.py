@@ -62,6 +62,8 @@ PYTORCH_CASES = [
     "test_LogSoftmax",
     "test_SELU",
     "test_Softmax",
+    "test_GLU_dim",  # Split: a Slice an output
+    "test_Embedding",  # Gather from a constant table with int64 indices: Embed
 ]
 
 
@@ -102,7 +104,7 @@ def _save(model, path: Path) -> Path:
     return path
 
 
-def _mlp(path: Path, batch: int = 1) -> tuple[Path, dict[str, np.ndarray]]:
+def _mlp(path: Path, batch: int | str = 1) -> tuple[Path, dict[str, np.ndarray]]:
     rng = np.random.default_rng(0)
     weights = {
         "W1": rng.normal(size=(4, 6)).astype(np.float32),
@@ -130,8 +132,10 @@ def _mlp(path: Path, batch: int = 1) -> tuple[Path, dict[str, np.ndarray]]:
     return _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path), weights
 
 
-def test_a_model_built_here_runs_as_its_numpy_formula_on_any_batch(tmp_path):
-    path, w = _mlp(tmp_path / "mlp.onnx", batch=1)  # written for batch 1, as converters often do
+# written for batch 1 (as converters often do) or with a symbolic batch: runs on any number of samples
+@pytest.mark.parametrize("batch", [1, "N"])
+def test_a_model_built_here_runs_as_its_numpy_formula_on_any_batch(tmp_path, batch):
+    path, w = _mlp(tmp_path / "mlp.onnx", batch=batch)
     x = np.random.default_rng(1).normal(size=(5, 4)).astype(np.float32)
     logits = 2 * (0.5 * np.tanh(x.astype(np.float64) @ w["W1"] + w["b1"]) @ w["W2"].T + w["b2"])
     expected = np.exp(logits - logits.max(1, keepdims=True))

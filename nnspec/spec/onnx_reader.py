@@ -330,7 +330,7 @@ class _Translator:
 
     def _input(self, info: Any) -> None:
         shape = self.shapes.get(info.name, [])
-        if info.type.tensor_type.elem_type not in (1, 10, 11):  # float, float16, double
+        if info.type.tensor_type.elem_type not in (1, 10, 11) and not self._indices_only(info.name):
             kind = self.onnx.TensorProto.DataType.Name(info.type.tensor_type.elem_type)
             self.diagnostics.append(
                 _located(
@@ -341,6 +341,11 @@ class _Translator:
             return
         size = [max(n, 1) for n in shape[1:]] or [1]
         self._add({"name": self._name(info.name), "type": "Input", "size": size}, info.name, 0)
+
+    def _indices_only(self, name: str) -> bool:
+        """Whether a graph input is read only as the indices of Gathers (an Embed's class indices)."""
+        readers = self.consumers.get(name, [])
+        return bool(readers) and all(node.op == "Gather" and node.inputs[1:2] == [name] for node in readers)
 
     def _add(self, layer: dict[str, Any], output: str, index: int) -> str:
         position = len(self.layers)
@@ -398,8 +403,8 @@ class _Translator:
         except OnnxProblem as exc:
             self._problem(node, str(exc))
             return
-        if layer is None:  # Identity-like: the output is the input's layer
-            self.layer_of[node.outputs[0]] = self.layer_of[node.inputs[0]]
+        if layer is None:  # Identity-like: the output is the input's layer (Split: its own layers, made)
+            self.layer_of.setdefault(node.outputs[0], self.layer_of[node.inputs[0]])
             return
         name = self._name(node.outputs[0])
         params = layer.pop("_params", {})
@@ -954,7 +959,53 @@ def _lrn(t: _Translator, node: _Node) -> dict[str, Any]:
     return {"type": "Mul2", "input": [source, power]}
 
 
+def _split(t: _Translator, node: _Node) -> None:
+    """Split: a Slice layer for each output (NNC's layers write one output each), named as it."""
+    shape = t.shape(node.inputs[0])
+    rank = len(shape)
+    axis = int(node.attributes.get("axis", 0)) % rank
+    if axis == 0:
+        raise OnnxProblem("splitting the batch axis: NNC's layers work per sample")
+    given = t.optional_constant(node, 1) if t.opset >= 13 else node.attributes.get("split")
+    outputs = [name for name in node.outputs if name]
+    if given is not None and len(np.asarray(given).reshape(-1)):
+        sizes = [int(n) for n in np.asarray(given).reshape(-1)]
+    else:
+        count = int(node.attributes.get("num_outputs", len(outputs)))
+        whole = -(-shape[axis] // count)  # ONNX: equal parts, the last smaller
+        sizes = [min(whole, shape[axis] - whole * i) for i in range(count)]
+    if sum(sizes) != shape[axis] or len(sizes) != len(node.outputs):
+        raise OnnxProblem(f"split sizes {sizes} do not cut an axis of {shape[axis]} into {len(node.outputs)} parts")
+    source, begin = t.source(node), 0
+    for output, size in zip(node.outputs, sizes):
+        start, stop = [0] * (rank - 1), [int(n) for n in shape[1:]]
+        start[axis - 1], stop[axis - 1] = begin, begin + size
+        begin += size
+        if not output:
+            continue
+        name = t._name(output)
+        layer = {"name": name, "type": "Slice", "input": source, "start": start, "stop": stop, "step": [1] * (rank - 1)}
+        t._add(layer, output, node.index)
+    return None
+
+
+def _gather(t: _Translator, node: _Node) -> dict[str, Any]:
+    """Gather from a constant table along its first axis: NNC's Embed, the table its W."""
+    table = t.constant(node, 0, "data (the table an Embed looks up)")
+    if int(node.attributes.get("axis", 0)) % max(table.ndim, 1) != 0 or table.ndim < 1:
+        raise OnnxProblem("only a Gather along the table's first axis is an Embed")
+    return {
+        "type": "Embed",
+        "input": t.source(node, 1),
+        "num_class": int(table.shape[0]),
+        "shape": [int(n) for n in table.shape[1:]] or [1],
+        "_params": {"{scope}/embed/W": table},
+    }
+
+
 _OPERATORS: dict[str, Operator] = {
+    "Gather": _gather,
+    "Split": _split,
     "LRN": _lrn,
     "Conv": _conv,
     "ConvTranspose": _conv_transpose,
