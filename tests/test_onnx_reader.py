@@ -202,6 +202,54 @@ def test_constant_operands_broadcast_as_onnx_broadcasts(tmp_path):
     np.testing.assert_allclose(got, (x - per_channel) / per_column, rtol=1e-6)
 
 
+def _decomposed(path: Path, log: bool) -> Path:
+    """Softmax (or LogSoftmax) along axis 1 of (N, 3, 4), as nnabla's converter writes it (opset 11)."""
+    nodes = [
+        helper.make_node("ReduceMax", ["x"], ["m"], axes=[1], keepdims=1),
+        helper.make_node("Sub", ["x", "m"], ["s"]),
+        helper.make_node("Exp", ["s"], ["e"]),
+        helper.make_node("ReduceSum", ["e"], ["t"], axes=[1], keepdims=1),
+    ]
+    if log:
+        nodes += [helper.make_node("Log", ["t"], ["l"]), helper.make_node("Sub", ["s", "l"], ["y"])]
+    else:
+        nodes += [helper.make_node("Div", ["e", "t"], ["y"])]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 4])],
+    )
+    return _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)]), path)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_a_decomposed_softmax_is_one_softmax_layer(tmp_path, log):
+    path = _decomposed(tmp_path / "softmax.onnx", log)
+    spec = nnspec.load(str(path))
+    kinds = [(layer.name, layer.type.name, layer.props.get("axis")) for layer in spec.layers.values()]
+    assert kinds == [("x", "Input", None), ("y", "LogSoftmax" if log else "Softmax", 0)]
+    x = np.random.default_rng(4).normal(size=(2, 3, 4)) * 10
+    shifted = x - x.max(1, keepdims=True)
+    expected = shifted - np.log(np.exp(shifted).sum(1, keepdims=True)) if log else np.exp(shifted)
+    if not log:
+        expected /= expected.sum(1, keepdims=True)
+    (got,) = _run(path, [x.astype(np.float32)])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_reduce_max_that_starts_no_softmax_is_refused(tmp_path):
+    graph = helper.make_graph(
+        [helper.make_node("ReduceMax", ["x"], ["y"], axes=[1], keepdims=1)],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 4])],
+    )
+    path = _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)]), tmp_path / "max.onnx")
+    with pytest.raises(SpecError, match="only as the start of a decomposed Softmax"):
+        nnspec.load(str(path))
+
+
 # --- what is refused --------------------------------------------------------------------------------
 
 

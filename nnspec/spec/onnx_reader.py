@@ -237,6 +237,7 @@ class _Translator:
                 self.consumers.setdefault(name, []).append(node)
         self.outputs = {info.name for info in graph.output}
         self.failed: set[str] = set()  # tensors of nodes already reported: their readers say nothing more
+        self.absorbed: set[int] = set()  # nodes of a pattern one layer computes (a decomposed Softmax)
         self.fused: dict[int, str] = {}  # node index -> the tensor whose layer computes it too (MatMul + Add)
 
     # --- shapes ----------------------------------------------------------------------------------
@@ -280,6 +281,8 @@ class _Translator:
         for node in self.nodes:
             if all(out in self.constants for out in node.outputs):
                 continue  # folded
+            if node.index in self.absorbed:
+                continue
             if node.index in self.fused:
                 if self.fused[node.index] in self.layer_of:
                     self.layer_of[node.outputs[0]] = self.layer_of[self.fused[node.index]]
@@ -406,12 +409,13 @@ class _Translator:
         if layer is None:  # Identity-like: the output is the input's layer (Split: its own layers, made)
             self.layer_of.setdefault(node.outputs[0], self.layer_of[node.inputs[0]])
             return
-        name = self._name(node.outputs[0])
+        output = layer.pop("_output", node.outputs[0])  # a pattern's layer: named as the tensor it ends in
+        name = self._name(output)
         params = layer.pop("_params", {})
         layer = {"name": name, **layer}
         for suffix, value in params.items():
             self.params[suffix.format(scope=name)] = np.asarray(value, dtype=np.float32)
-        self._add(layer, node.outputs[0], node.index)
+        self._add(layer, output, node.index)
 
     # helpers the operator table uses
     def source(self, node: _Node, position: int = 0) -> str:
@@ -1003,7 +1007,67 @@ def _gather(t: _Translator, node: _Node) -> dict[str, Any]:
     }
 
 
+def _reduce_axes(t: _Translator, node: _Node) -> list[int] | None:
+    if len(node.inputs) > 1 and node.inputs[1]:
+        if node.inputs[1] not in t.constants:
+            return None
+        return [int(a) for a in t.constants[node.inputs[1]].reshape(-1)]
+    return [int(a) for a in node.attributes.get("axes", [])]
+
+
+def _only_reader(t: _Translator, tensor: str, op: str) -> _Node | None:
+    readers = t.consumers.get(tensor, [])
+    if tensor in t.outputs or len(readers) != 1 or readers[0].op != op:
+        return None
+    return readers[0]
+
+
+def _decomposed_softmax(t: _Translator, node: _Node) -> dict[str, Any]:
+    """ReduceMax, Sub, Exp, ReduceSum, then Div (Softmax) or Log and Sub (LogSoftmax) along one axis,
+    as nnabla's converter writes NNC's Softmax: one Softmax or LogSoftmax layer, so that the range
+    checks see a Softmax rather than five arithmetic layers. Anything else is refused."""
+    refused = OnnxProblem("ReduceMax has no NNC layer here: only as the start of a decomposed Softmax or LogSoftmax")
+    source = node.inputs[0]
+    rank = len(t.shape(source))
+    axes = _reduce_axes(t, node)
+    if axes is None or len(axes) != 1 or not node.attributes.get("keepdims", 1) or axes[0] % rank == 0:
+        raise refused
+    axis = axes[0] % rank
+    shifted = _only_reader(t, node.outputs[0], "Sub")
+    if shifted is None or shifted.inputs != [source, node.outputs[0]]:
+        raise refused
+    readers = t.consumers.get(shifted.outputs[0], [])
+    exp = next((r for r in readers if r.op == "Exp"), None)
+    exp_readers = t.consumers.get(exp.outputs[0], []) if exp else []
+    if exp is None or not exp_readers or exp.outputs[0] in t.outputs:
+        raise refused
+    total = next((r for r in exp_readers if r.op == "ReduceSum"), None)
+    if (
+        total is None
+        or _reduce_axes(t, total) not in ([axis], [axis - rank])
+        or not total.attributes.get("keepdims", 1)
+    ):
+        raise refused
+    if len(readers) == 1 and len(exp_readers) == 2:  # Softmax: exp / sum
+        divide = next((r for r in exp_readers if r.op == "Div"), None)
+        if divide is None or divide.inputs != [exp.outputs[0], total.outputs[0]]:
+            raise refused
+        if len(t.consumers.get(total.outputs[0], [])) != 1:
+            raise refused
+        t.absorbed.update({shifted.index, exp.index, total.index, divide.index})
+        return {"type": "Softmax", "input": t.layer_of[source], "axis": axis - 1, "_output": divide.outputs[0]}
+    log = _only_reader(t, total.outputs[0], "Log")
+    final = _only_reader(t, log.outputs[0], "Sub") if log else None
+    if len(readers) != 2 or len(exp_readers) != 1 or log is None or final is None:
+        raise refused
+    if final.inputs != [shifted.outputs[0], log.outputs[0]]:
+        raise refused
+    t.absorbed.update({shifted.index, exp.index, total.index, log.index, final.index})
+    return {"type": "LogSoftmax", "input": t.layer_of[source], "axis": axis - 1, "_output": final.outputs[0]}
+
+
 _OPERATORS: dict[str, Operator] = {
+    "ReduceMax": _decomposed_softmax,
     "Gather": _gather,
     "Split": _split,
     "LRN": _lrn,
