@@ -301,6 +301,44 @@ def test_a_cycle_or_a_tensor_nothing_writes_is_located_at_the_node_reading_it(tm
     ]
 
 
+def _one_node(path: Path, node, initializers=()) -> Path:
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        list(initializers),
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("node", "initializers", "said"),
+    [
+        (helper.make_node("LRN", ["x"], ["y"]), [], "lacks its attribute 'size'"),
+        (helper.make_node("Conv", ["x"], ["y"]), [], "its weight W must be a constant"),
+        (helper.make_node("Concat", ["x", "x"], ["y"]), [], "lacks its attribute 'axis'"),
+        (helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], dilations=[2, 2]), [], "dilations"),
+        (
+            helper.make_node("Add", ["a", "b"], ["y"]),
+            [
+                numpy_helper.from_array(np.zeros((2**15, 1), np.float32), "a"),
+                numpy_helper.from_array(np.zeros((1, 2**15), np.float32), "b"),
+            ],
+            "declares a tensor of 1,073,741,824 values",
+        ),
+    ],
+)
+def test_a_malformed_or_untranslatable_node_is_a_located_error_not_a_crash(tmp_path, node, initializers, said):
+    path = _one_node(tmp_path / "m.onnx", node, initializers)
+    with pytest.raises(SpecError) as caught:
+        nnspec.load(str(path))
+    first = caught.value.diagnostics[0]
+    assert (first.line, first.code) == (1, "onnx-unsupported") and said in first.message, first.message
+
+
 def _external_model(folder: Path, location: str) -> Path:
     weight = numpy_helper.from_array(np.ones((4, 2), np.float32), "W")
     weight.data_location = TensorProto.EXTERNAL

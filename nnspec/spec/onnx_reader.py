@@ -190,6 +190,18 @@ class _Node:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
+def _attributes(onnx: Any, node: Any) -> dict[str, Any]:
+    """A node's attributes by name; one of no type onnx knows is left out (its operator's translation
+    then finds it missing and says so)."""
+    found = {}
+    for attribute in node.attribute:
+        try:
+            found[attribute.name] = onnx.helper.get_attribute_value(attribute)
+        except ValueError:
+            continue
+    return found
+
+
 class _Translator:
     def __init__(self, model: Any, file: str) -> None:
         onnx = _onnx()
@@ -220,7 +232,7 @@ class _Translator:
                 node.name,
                 list(node.input),
                 list(node.output),
-                {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute},
+                _attributes(onnx, node),
             )
             for i, node in enumerate(graph.node)
         ]
@@ -334,7 +346,7 @@ class _Translator:
     def _input(self, info: Any) -> None:
         shape = self.shapes.get(info.name, [])
         if info.type.tensor_type.elem_type not in (1, 10, 11) and not self._indices_only(info.name):
-            kind = self.onnx.TensorProto.DataType.Name(info.type.tensor_type.elem_type)
+            kind = _type_name(self.onnx, info.type.tensor_type.elem_type)
             self.diagnostics.append(
                 _located(
                     self.file, 0, f"graph input '{printable(info.name)}' holds {kind}: nnspec's data are floating point"
@@ -373,7 +385,7 @@ class _Translator:
             except OnnxProblem as exc:
                 self._problem(node, str(exc))
                 continue
-            except (ValueError, TypeError, IndexError) as exc:
+            except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError) as exc:
                 self._problem(node, f"cannot be computed from its constants: {printable(str(exc)[:200])}")
                 continue
             for name, value in zip(node.outputs, values):
@@ -405,6 +417,12 @@ class _Translator:
             layer = translate_node(self, node)
         except OnnxProblem as exc:
             self._problem(node, str(exc))
+            return
+        except KeyError as exc:  # a required attribute missing
+            self._problem(node, f"lacks its attribute {printable(str(exc))}")
+            return
+        except (IndexError, ValueError, TypeError) as exc:  # an input missing, an attribute of the wrong kind
+            self._problem(node, f"is malformed: {printable(str(exc)[:200])}")
             return
         if layer is None:  # Identity-like: the output is the input's layer (Split: its own layers, made)
             self.layer_of.setdefault(node.outputs[0], self.layer_of[node.inputs[0]])
@@ -468,6 +486,13 @@ class _Translator:
         return shape
 
 
+def _type_name(onnx: Any, elem_type: int) -> str:
+    try:
+        return str(onnx.TensorProto.DataType.Name(elem_type))
+    except ValueError:
+        return f"element type {elem_type}"
+
+
 def _raise(message: str) -> bool:
     raise OnnxProblem(message)
 
@@ -520,7 +545,20 @@ def _fold_reshape(t: _Translator, node: _Node, inputs: list[Any]) -> list[np.nda
 
 
 def _binary(function: Callable[[Any, Any], Any]) -> Folder:
-    return lambda t, node, inputs: [np.asarray(function(inputs[0], inputs[1]))]
+    def fold(t: _Translator, node: _Node, inputs: list[Any]) -> list[np.ndarray]:
+        shape = np.broadcast_shapes(np.shape(inputs[0]), np.shape(inputs[1]))
+        if _count(shape) > MAX_TENSOR_VALUES:  # two small constants may broadcast to a huge one
+            raise OnnxProblem(f"declares a tensor of {_count(shape):,} values")
+        return [np.asarray(function(inputs[0], inputs[1]))]
+
+    return fold
+
+
+def _divide(a: Any, b: Any) -> Any:
+    """ONNX's Div: integers truncated toward zero (numpy's // floors)."""
+    if np.issubdtype(np.asarray(a).dtype, np.integer):
+        return np.trunc(np.true_divide(a, b)).astype(np.asarray(a).dtype)
+    return np.true_divide(a, b)
 
 
 _FOLDERS: dict[str, Folder] = {
@@ -537,7 +575,7 @@ _FOLDERS: dict[str, Folder] = {
     "Add": _binary(np.add),
     "Sub": _binary(np.subtract),
     "Mul": _binary(np.multiply),
-    "Div": _binary(lambda a, b: a // b if np.issubdtype(np.asarray(a).dtype, np.integer) else a / b),
+    "Div": _binary(_divide),
     "Sqrt": lambda t, node, inputs: [np.sqrt(inputs[0])],
 }
 
@@ -846,8 +884,9 @@ def _sum(t: _Translator, node: _Node) -> dict[str, Any] | None:
 
 
 def _concat(t: _Translator, node: _Node) -> dict[str, Any]:
+    axis = int(node.attributes["axis"])
     rank = len(t.shape(node.outputs[0]))
-    axis = int(node.attributes["axis"]) % rank
+    axis %= rank
     if axis == 0:
         raise OnnxProblem("along the batch axis: NNC's layers work per sample")
     return {"type": "Concatenate", "input": [t.source(node, i) for i in range(len(node.inputs))], "axis": axis - 1}
