@@ -339,6 +339,26 @@ def test_a_malformed_or_untranslatable_node_is_a_located_error_not_a_crash(tmp_p
     assert (first.line, first.code) == (1, "onnx-unsupported") and said in first.message, first.message
 
 
+def test_names_that_are_not_utf8_are_read_with_replacement_characters(tmp_path):
+    graph = helper.make_graph(
+        [
+            helper.make_node("Relu", ["QQQQ"], ["y"], name="ZZZZ"),
+            helper.make_node("Hardmax", ["y"], ["h"], name="ZZZZ"),
+        ],
+        "g",
+        [helper.make_tensor_value_info("QQQQ", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("h", TensorProto.FLOAT, [1, 4])],
+    )
+    raw = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+    path = tmp_path / "names.onnx"
+    path.write_bytes(raw.replace(b"QQQQ", b"\xffQQ\xfe").replace(b"ZZZZ", b"Z\x80ZZ"))
+    with pytest.raises(SpecError) as caught:
+        nnspec.load(str(path))
+    assert [d.message for d in caught.value.diagnostics] == [
+        "node 1 'Z\ufffdZZ' (Hardmax): the operator Hardmax has no NNC layer type in nnspec"
+    ]
+
+
 def _external_model(folder: Path, location: str) -> Path:
     weight = numpy_helper.from_array(np.ones((4, 2), np.float32), "W")
     weight.data_location = TensorProto.EXTERNAL

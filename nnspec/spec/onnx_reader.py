@@ -89,8 +89,37 @@ def load_model(path: str) -> Any:
         raise SpecError(
             [_located(path, 0, f"not an ONNX model: {printable(str(exc)[:200])}", codes.ONNX_MODEL)]
         ) from None
+    _decode_names(model)
     _load_external(model, path)
     return model
+
+
+def _text(value: Any) -> str:
+    """A protobuf string as text: the protobuf library gives bytes for one that is not UTF-8."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _decode_names(model: Any) -> None:
+    """Every name the translation reads, made text (U+FFFD for bytes that are not UTF-8)."""
+    graph = model.graph
+    model.producer_name = _text(model.producer_name)
+    graph.name = _text(graph.name)
+    for opset in model.opset_import:
+        opset.domain = _text(opset.domain)
+    for info in [*graph.input, *graph.output, *graph.value_info]:
+        info.name = _text(info.name)
+    for tensor in graph.initializer:
+        tensor.name = _text(tensor.name)
+        for entry in tensor.external_data:
+            entry.key, entry.value = _text(entry.key), _text(entry.value)
+    for node in graph.node:
+        node.name, node.op_type, node.domain = _text(node.name), _text(node.op_type), _text(node.domain)
+        inputs, outputs = [_text(n) for n in node.input], [_text(n) for n in node.output]
+        del node.input[:], node.output[:]
+        node.input.extend(inputs)
+        node.output.extend(outputs)
+        for attribute in node.attribute:
+            attribute.name = _text(attribute.name)
 
 
 def _load_external(model: Any, path: str) -> None:
