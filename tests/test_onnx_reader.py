@@ -179,9 +179,8 @@ def test_convert_writes_the_readable_spec_and_run_saves_its_parameters(tmp_path)
     text = (tmp_path / "mlp.yaml").read_text()
     assert "type: Softmax" in text and "type: Affine" in text and "outputs: [y]" in text
     x = np.random.default_rng(2).normal(size=(3, 4)).astype(np.float32)
-    from nnspec.spec.onnx_reader import parameters
-
-    from_yaml = nnspec.run(str(tmp_path / "mlp.yaml"), {"x": x}, params=parameters(str(path)), view="runtime")
+    # --params model.onnx: the converted spec runs on the model's own weights
+    from_yaml = nnspec.run(str(tmp_path / "mlp.yaml"), {"x": x}, params=str(path), view="runtime")
     (from_onnx,) = _run(path, [x])
     np.testing.assert_array_equal(from_yaml.outputs["y"], from_onnx)
 
