@@ -413,6 +413,10 @@ def test_a_file_that_is_no_onnx_model_and_one_over_the_size_limit_are_refused(tm
     with pytest.raises(SpecError) as caught:
         nnspec.load(str(garbage))
     assert caught.value.diagnostics[0].message.startswith("not an ONNX model")
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")  # protobuf reads it as an empty ModelProto
+    with pytest.raises(SpecError, match="holds no input and no node"):
+        nnspec.load(str(empty))
     path, _ = _mlp(tmp_path / "mlp.onnx")
     monkeypatch.setenv("NNSPEC_MAX_NNP_SIZE", "100")
     with pytest.raises(UsageError, match="an ONNX model may hold 100 bytes"):

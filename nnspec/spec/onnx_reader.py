@@ -346,6 +346,10 @@ class _Translator:
             elif info.name not in self.failed:  # else its node's own diagnostic says why
                 message = f"graph output '{printable(info.name)}' is written by no node"
                 self.diagnostics.append(_located(self.file, 0, message))
+        if not self.layers and not self.diagnostics:  # an empty file is an empty ModelProto to protobuf
+            self.diagnostics.append(
+                _located(self.file, 0, "the model's graph holds no input and no node", codes.ONNX_MODEL)
+            )
         if self.diagnostics:
             raise SpecError(self.diagnostics)
         data: dict[str, Any] = {
