@@ -466,7 +466,10 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
         "target, 0 or 1 for a binary one; reproducible from the spec's seed",
     )
     parser.add_argument(
-        "--params", metavar="PATH", help="parameters by nnabla name (fc1/affine/W): a .npz file, or nnabla's .h5"
+        "--params",
+        metavar="PATH",
+        help="parameters by nnabla name (fc1/affine/W): a .npz file, nnabla's .h5, an .nnp's or an .onnx model's "
+        "(default: an .nnp or .onnx FILE's own)",
     )
     parser.add_argument("--batch-size", type=_positive_int, metavar="N", help="run N samples at a time (default: all)")
     parser.add_argument(

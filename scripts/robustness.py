@@ -3170,6 +3170,93 @@ def hostile_nnp(rng: random.Random) -> Iterator[Case]:
         yield Case("hostile .nnp", "flipped bytes", run, files, Expect("either", (1, 2), "m.nnp", True))
 
 
+def _onnx_model(nodes, inputs, outputs, initializers=(), opset: int = 17) -> bytes:
+    from onnx import helper
+
+    graph = helper.make_graph(nodes, "g", inputs, outputs, list(initializers))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]).SerializeToString()
+
+
+def _onnx_external(location: str) -> bytes:
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((4, 2), np.float32), "W")
+    weight.data_location = TensorProto.EXTERNAL
+    weight.ClearField("raw_data")
+    for key, value in (("location", location), ("offset", "0"), ("length", "32")):
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])
+    return _onnx_model([helper.make_node("MatMul", ["x", "W"], ["y"])], [x], [y], [weight])
+
+
+def hostile_onnx(rng: random.Random) -> Iterator[Case]:
+    """Damaged and hostile .onnx models (issue 22): located errors, nothing read outside the model's folder."""
+    if not _has("onnx"):
+        return
+    from onnx import TensorProto, helper, numpy_helper
+
+    x4 = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y4 = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    good = _onnx_model([helper.make_node("Relu", ["x"], ["y"])], [x4], [y4])
+    refused = Expect("error", (1,), "m.onnx", True)
+    huge_shape = numpy_helper.from_array(np.array([1, 2**20, 2**20], np.int64), "shape")
+    variants: list[tuple[str, Content, Expect]] = [
+        ("intact", good, OK),
+        ("external data leaving the folder", _onnx_external("../secret.txt"), refused),
+        ("external data at an absolute path", _onnx_external("/etc/passwd"), refused),
+        ("external data through a symlink out", _onnx_external("link.bin"), refused),
+        (
+            "a huge declared constant",
+            _onnx_model(
+                [helper.make_node("ConstantOfShape", ["shape"], ["c"]), helper.make_node("Add", ["x", "c"], ["y"])],
+                [x4],
+                [y4],
+                [huge_shape],
+            ),
+            Expect("error", (1,), "m.onnx", True, ("declares a tensor",)),
+        ),
+        (
+            "a cycle",
+            _onnx_model(
+                [helper.make_node("Add", ["x", "b"], ["a"]), helper.make_node("Relu", ["a"], ["b"])],
+                [x4],
+                [helper.make_tensor_value_info("b", TensorProto.FLOAT, [1, 4])],
+            ),
+            refused,
+        ),
+        (
+            "unknown operators",
+            _onnx_model([helper.make_node("Hardmax", ["x"], ["h"]), helper.make_node("Erf", ["h"], ["y"])], [x4], [y4]),
+            Expect("error", (1,), "m.onnx", True, ("Hardmax", "Erf")),
+        ),
+        (
+            "a string input",
+            _onnx_model(
+                [helper.make_node("Identity", ["s"], ["y"])],
+                [helper.make_tensor_value_info("s", TensorProto.STRING, [1, 4])],
+                [y4],
+            ),
+            refused,
+        ),
+        ("not protobuf", b"\xff" * 64, refused),
+        ("empty", b"", refused),
+        ("truncated", good[: len(good) // 2], Expect("error", (1,), "m.onnx", True)),
+    ]
+    for label, data, expect in variants:
+        files: dict[str, Content] = {"m.onnx": data, "link.bin": _outside("weights.bin")}
+        yield Case("hostile .onnx", label, ["validate", "m.onnx"], files, expect, check=no_secret)
+    for _ in range(20):  # flipped bytes anywhere: a clean answer, whatever it is
+        damaged = bytearray(good)
+        for _ in range(rng.randrange(1, 4)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        run = ["run", "-q", "m.onnx", "--synthetic", "--samples", "2"]
+        yield Case(
+            "hostile .onnx", "flipped bytes", run, {"m.onnx": bytes(damaged)}, Expect("either", (1, 2), "m.onnx", True)
+        )
+
+
 # --- hostile .sdcproj (issue 20) ----------------------------------------------------------------
 
 NncLayer = tuple[str, str, dict[str, str]]  # (type, name, other properties by NNC's names)
@@ -3460,6 +3547,7 @@ GROUPS: list[tuple[str, Callable[[random.Random], Iterator[Case]]]] = [
     ("hostile .nntxt", hostile_nntxt),
     ("hostile .nnp", hostile_nnp),
     ("hostile .sdcproj", hostile_sdcproj),
+    ("hostile .onnx", hostile_onnx),
 ]
 
 # --- running and judging -------------------------------------------------------------------------

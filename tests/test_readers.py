@@ -92,7 +92,7 @@ def test_suffixes_are_read_in_any_case_and_a_file_without_one_as_yaml(write_spec
     assert capsys.readouterr().err == ""
 
 
-@pytest.mark.parametrize("name", ["spec.txt", "model.onnx", "net.pbtxt"])
+@pytest.mark.parametrize("name", ["spec.txt", "model.pt", "net.pbtxt"])
 def test_an_unknown_suffix_is_refused_naming_the_readable_ones(name, write_spec, capsys):
     path = write_spec(SMALL, name)
     for command in (["validate"], ["run"], ["graph"], ["upgrade"], ["convert", "-o", str(path.with_suffix(".yml"))]):

@@ -68,9 +68,13 @@ YAML_TAG = _code("yaml-tag", "yaml", "a YAML tag, which specs do not use")
 NNC_PROJECT_SYNTAX = _code(
     "nnc-project-syntax", "yaml", "an NNC project (.sdcproj) line or section that NNC's grammar does not allow"
 )
+ONNX_MODEL = _code("onnx-model", "yaml", "an .onnx file that is no ONNX model, or whose external data cannot be read")
 NNTXT_SYNTAX = _code("nntxt-syntax", "yaml", "an .nntxt file that is not protobuf text, or too large or deep to read")
 NNTXT_UNSUPPORTED = _code(
     "nntxt-unsupported", "schema", "an .nntxt network using what nnspec cannot express (a function, an argument)"
+)
+ONNX_UNSUPPORTED = _code(
+    "onnx-unsupported", "schema", "an ONNX node nnspec cannot express as NNC layers (an operator, an attribute)"
 )
 
 NOT_A_MAPPING = _code("not-a-mapping", "schema", "a spec that is not a mapping of keys")

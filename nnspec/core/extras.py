@@ -13,7 +13,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "progress": ("tqdm",),  # the progress bar
     "h5": ("h5py",),  # nnabla's parameter.h5
     "plot": ("matplotlib",),  # pictures: graph as SVG or PNG, plots, the HTML report
-    "onnx": ("onnx", "onnxruntime"),  # ONNX models: written by convert, checked and run by onnxruntime
+    "onnx": ("onnx", "onnxruntime"),  # ONNX models: read, written by convert, run by onnxruntime
 }
 
 

@@ -50,7 +50,8 @@ H5_EXTRA = install_hint("h5")
 
 
 def load_parameter_file(path: str | Path, max_memory: int | None = None) -> Loaded:
-    """Parameters by nnabla name from a file: nnabla's parameter .h5 (by its suffix), else a .npz
+    """Parameters by nnabla name from a file: nnabla's parameter .h5 (by its suffix), an .nnp's or an
+    .onnx model's (its initializers, named as nnspec reads the model: nnspec.spec.onnx_reader), else a .npz
     of nnabla-named arrays (never unpickles anything). ``max_memory`` (bytes) bounds what an .h5
     file's datasets may take, checked from their headers before any is read. A .npz member is
     opened, and its values read, only when a layer asks for it (see nnspec.files.npyfile.NpzArchive): a
@@ -59,6 +60,10 @@ def load_parameter_file(path: str | Path, max_memory: int | None = None) -> Load
         return _load_h5(Path(path), max_memory)
     if Path(path).suffix.lower() == ".nnp":
         return _load_nnp(Path(path), max_memory)
+    if Path(path).suffix.lower() == ".onnx":
+        from ..spec.onnx_reader import parameters
+
+        return parameters(str(path))  # its initializers, under the names its spec's layers look up
     problem = file_problem(path)
     if problem:
         raise UsageError(f"{path}: " + ("parameter file not found" if problem == "file not found" else problem))

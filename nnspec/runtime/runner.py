@@ -509,8 +509,8 @@ class Runner:
         # The parameters are drawn or loaded here: their memory is checked before, not after.
         memory.check(self._footprint.estimate(0, 0, [], []), _limit(max_memory))
         loaded: Loaded | None
-        if params is None and Path(spec.file).suffix.lower() == ".nnp":
-            params = spec.file  # an .nnp holds its model's parameters beside the network
+        if params is None and Path(spec.file).suffix.lower() in (".nnp", ".onnx"):
+            params = spec.file  # an .nnp or .onnx holds its model's parameters beside the network
         if isinstance(params, (str, Path)):
             loaded, source = load_parameter_file(params, _limit(max_memory)), f"parameter file {params}"
         else:

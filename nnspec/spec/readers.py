@@ -117,6 +117,16 @@ def _read_nnp(path: str) -> Document:
     return read_nnp(path)
 
 
+def _read_onnx_bytes(raw: bytes, file: str) -> Document:
+    raise UsageError(f"{file}: an ONNX model is read from its file, not from text")
+
+
+def _read_onnx(path: str) -> Document:
+    from .onnx_reader import read_file
+
+    return read_file(path)
+
+
 def _write_nntxt(spec: Spec) -> NntxtFile:
     from .nntxt_writer import write_nntxt
 
@@ -169,7 +179,9 @@ FORMATS: tuple[SpecFormat, ...] = (
     SpecFormat(
         "nnabla archive", (".nnp",), _read_nnp_bytes, read_file=_read_nnp, write_network=_write_nntxt, archive=True
     ),
-    SpecFormat("ONNX", (".onnx",), None, write_model=_write_onnx),
+    # read by nnspec.spec.onnx_reader (the onnx extra), its initializers the run's parameters; written by
+    # nnspec.spec.onnx_writer
+    SpecFormat("ONNX model", (".onnx",), _read_onnx_bytes, read_file=_read_onnx, write_model=_write_onnx),
 )
 DEFAULT = FORMATS[0]  # what a file with no suffix is read as
 # How an .nnp holds its parameters (nnspec.files.nnpfile.write_nnp): parameter.h5 or parameter.protobuf.
