@@ -890,7 +890,6 @@ def _upgrade(args: argparse.Namespace) -> int:
         if source.read_file is not None:
             doc = source.read_file(args.file)
         else:
-            assert source.read is not None, "format_of gives readable formats"
             doc = source.read(raw, args.file)
         data, notes = upgrade(doc.data, args.file, doc.source_map)
         assert target.write is not None, "writer_for gives formats with a writer"
@@ -904,7 +903,6 @@ def _upgrade(args: argparse.Namespace) -> int:
         write_atomically(output, lambda handle: handle.write(upgraded.encode("utf-8")))
     try:  # against the original file name: relative paths in the spec resolve as they did
         confinement = Confinement.for_spec(args.file, args.allow_path)
-        assert target.read is not None, "a format upgrade writes is read back"
         validate_document(target.read(upgraded.encode("utf-8"), args.file), confinement)
     except SpecError as exc:
         print(f"{printable(args.file)}: the upgraded spec is not valid yet:", file=sys.stderr)

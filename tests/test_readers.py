@@ -56,7 +56,7 @@ def test_the_table_names_yaml_and_json_read_and_written():
     # validated spec (tests/test_nntxt_writer.py)
     assert ".sdcproj" in readable_suffixes()  # NNC projects are read and written (tests/test_nnc_project.py)
     assert writable_suffixes() == [".yaml", ".yml", ".json", ".sdcproj", ".nntxt", ".prototxt", ".nnp", ".onnx"]
-    assert ".onnx" not in readable_suffixes()  # written (tests/test_onnx_writer.py), not read yet
+    assert ".onnx" in readable_suffixes()  # read (tests/test_onnx_reader.py), written (tests/test_onnx_writer.py)
     assert all(suffix == suffix.lower() and suffix.startswith(".") for form in FORMATS for suffix in form.suffixes)
 
 

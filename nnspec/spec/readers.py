@@ -53,7 +53,7 @@ Preparer = Callable[[Any], tuple[Any, Lost]]  # plain spec data -> (the data the
 class SpecFormat:
     name: str
     suffixes: tuple[str, ...]  # lower case, with the dot; the first is the one suggested
-    read: Reader | None  # None: nnspec writes this format but does not read it (ONNX, for now)
+    read: Reader
     write: Writer | None = None  # None: nnspec reads this format but does not write it
     size: TextLimit = SPEC_TEXT  # the largest file read
     # A binary container read from its path under limits of its own (an .nnp: a zip whose parameters
@@ -66,10 +66,6 @@ class SpecFormat:
     # A model written from the validated spec and its parameters together (ONNX: nnspec.spec.onnx_writer).
     write_model: ModelWriter | None = None
     prepare: Preparer | None = None  # None: the writer holds every spec as it is
-
-    @property
-    def readable(self) -> bool:
-        return self.read is not None or self.read_file is not None
 
     @property
     def writable(self) -> bool:
@@ -189,7 +185,7 @@ PARAMETER_FORMATS = ("h5", "protobuf")
 
 
 def readable_suffixes() -> list[str]:
-    return [suffix for form in FORMATS if form.readable for suffix in form.suffixes]
+    return [suffix for form in FORMATS for suffix in form.suffixes]
 
 
 def writable_suffixes() -> list[str]:
@@ -207,7 +203,7 @@ def format_of(path: str | Path) -> SpecFormat:
     if not path.suffix:
         return DEFAULT
     form = _by_suffix(path)
-    if form is None or not form.readable:
+    if form is None:
         raise UsageError(
             f"{path}: nnspec does not read '{path.suffix}' files: a spec file ends in {_listed(readable_suffixes())}"
         )
@@ -222,7 +218,6 @@ def read_spec(path: str | Path) -> Document:
     form = format_of(path)
     if form.read_file is not None:
         return form.read_file(str(path))
-    assert form.read is not None, "format_of gives readable formats"
     return form.read(read_bytes(path, form.size), str(path))
 
 
@@ -267,7 +262,6 @@ def _unplaced(item: Any) -> Any:
 def reads_back(form: SpecFormat, text: str, data: Any) -> bool:
     """Whether ``form``'s reader reads ``text`` back to ``data`` (NaN counting as equal to NaN, which
     ``==`` does not): what every writer promises, checked by ``nnspec convert`` before it writes."""
-    assert form.read is not None, "a format written from plain data is read back"
     return _same(form.read(text.encode("utf-8"), "<written>").data, data)
 
 
