@@ -241,6 +241,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="overwrite --output, --save-params, --report or the --plots files if they exist",
     )
+    run.add_argument(
+        "--engine",
+        choices=("numpy", "onnxruntime"),  # nnspec.runtime.engine.ENGINES, not imported at start-up
+        default="numpy",
+        help="what computes the batches: numpy (default) or onnxruntime, which runs the spec's ONNX model "
+        "(as convert writes it; onnx extra: pip install onnx onnxruntime); layers ONNX cannot hold are refused, "
+        "no fallback. The statistics and findings come out the same. See docs/onnx.md.",
+    )
     _add_format_option(run, "run")
     run.add_argument(
         "--quiet",
@@ -775,6 +783,7 @@ def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | 
                 checks=dict(parse_cli(item) for item in args.check),
                 keep_outputs=keep,
                 progress=progress,
+                engine=args.engine,
             )
         finally:
             if progress is not None:

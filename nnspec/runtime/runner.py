@@ -41,7 +41,7 @@ from ..spec.model import DataReader, Layer, Spec
 from ..spec.semantics import EVALUATION
 from ..spec.views import DEFAULT_VIEW, RUNTIME, as_view, semantics_of, view_notes
 from . import notebook
-from .engine import EngineFactory, NumpyEngine, Observer
+from .engine import EngineFactory, NumpyEngine, Observer, engine_named
 from .executor import BatchResult, Executor, InProcess
 from .inputs import DatasetChoice, DataSource, draw, gather_inputs, release, variables
 from .params import Loaded, by_nnabla_name, load_parameter_file, loaded_layers, resolve_parameters
@@ -216,7 +216,7 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     allow_paths: Iterable[str | Path] = (),
     training: bool = False,
-    engine: EngineFactory | None = None,
+    engine: EngineFactory | str | None = None,
     executor: Executor | None = None,
     view: str | None = None,
     dataset_root: str | Path | None = None,
@@ -270,7 +270,8 @@ def run(
     the last (the run was still asked to stop: a caller writes no output for it); an
     interrupt before the first batch ends is a plain KeyboardInterrupt.
 
-    ``engine`` makes what computes the batches (default: nnspec.runtime.engine.NumpyEngine) and
+    ``engine`` makes what computes the batches: a class (default: nnspec.runtime.engine.NumpyEngine)
+    or an engine's name, ``"numpy"`` or ``"onnxruntime"`` (needs the onnx extra; docs/onnx.md), and
     ``executor`` drives them (default: nnspec.runtime.executor.InProcess); the results are the same
     whichever ran.
 
@@ -494,7 +495,7 @@ class Runner:
         statistics: bool = True,
         max_memory: int | str | None = None,
         training: bool = False,
-        engine: EngineFactory | None = None,
+        engine: EngineFactory | str | None = None,
         executor: Executor | None = None,
         view: str | None = None,
     ) -> None:
@@ -525,7 +526,8 @@ class Runner:
         }
         self._measured = measured
         self._variables = variables(spec)
-        self.engine = (engine or NumpyEngine)(
+        factory = engine_named(engine) if isinstance(engine, str) else engine or NumpyEngine
+        self.engine = factory(
             spec, self.layer_parameters, measured if statistics else None, list(self._variables)
         )
         self.executor: Executor = executor or InProcess()

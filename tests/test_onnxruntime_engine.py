@@ -1,0 +1,198 @@
+"""``--engine onnxruntime`` (nnspec.runtime.onnxruntime_engine): every example spec the ONNX writer can
+write runs on both engines with the same exit code, findings, statistics and outputs within float32's
+tolerance; a layer the writer refuses is named; without onnxruntime, the install wording and exit 2.
+
+numpy's engine is the reference here, itself held against hand formulas and nnabla's fixtures
+elsewhere (tests/test_layers*.py, tests/test_nnabla*.py); onnxruntime computes the same network with
+its own kernels, so agreement says both compute the spec's network.
+"""
+
+from __future__ import annotations
+
+import builtins
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.checks.stats import TensorStats
+from nnspec.cli import main
+from nnspec.core.diagnostics import UsageError
+from nnspec.spec.onnx_writer import refuse_unwritable
+from nnspec.spec.views import as_view
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+SPECS = sorted(Path(__file__).resolve().parent.parent.joinpath("specs").glob("*.yaml"))
+RTOL = 1e-4  # float32 sums in another order, relative to the tensor's scale (its largest magnitude)
+# plus float32's rounding of a value near 1: a loss -log(p) of p near 1 carries p's (1.2e-7) whatever its size
+FLOOR = float(np.finfo(np.float32).eps)
+# onnxruntime's Sigmoid and Tanh are fast approximations that round to exactly 0, 1 or -1 a little
+# before the float32 formula does (Sigmoid is exactly 1 from 15.84, numpy's from 17.33), and its
+# exp flushes subnormal results to zero: at these layers (and those that take their output) the
+# counts of exact zeros, subnormals and saturated values may differ, nothing else.
+ROUNDS_EARLIER = {"Sigmoid", "Tanh", "Softmax", "SoftmaxCrossEntropy"}
+
+
+def _writable(path: Path) -> bool:
+    try:
+        refuse_unwritable(as_view(nnspec.load(path), None))  # the view a run runs
+    except UsageError:
+        return False
+    return True
+
+
+WRITABLE = [path for path in SPECS if _writable(path)]
+
+
+def _run(spec: nnspec.Spec, engine: str) -> nnspec.RunResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nnspec.RangeWarning)
+        return nnspec.run(spec, samples=8, batch_size=3, engine=engine)  # 3 batches, the last short
+
+
+def _close(actual: float | None, expected: float | None, scale: float) -> bool:
+    if actual is None or expected is None:
+        return actual is expected
+    return abs(actual - expected) <= RTOL * scale + FLOOR
+
+
+def _same_stats(actual: TensorStats, expected: TensorStats, exact_counts: bool) -> list[str]:
+    """The fields where two engines' statistics of one tensor disagree (percentiles aside: they are
+    estimated from values at positions in memory order, and the engines lay tensors out differently)."""
+    scale = max(abs(expected.min or 0.0), abs(expected.max or 0.0))
+    wrong = [
+        name
+        for name in ("count", "nan", "posinf", "neginf", "varies")
+        if getattr(actual, name) != getattr(expected, name)
+    ]
+    if exact_counts:
+        wrong += [name for name in ("zeros", "subnormal") if getattr(actual, name) != getattr(expected, name)]
+    return wrong + [
+        name
+        for name in ("min", "max", "mean", "std")
+        if not _close(getattr(actual, name), getattr(expected, name), scale)
+    ]
+
+
+def test_every_example_spec_is_written_and_so_runs_on_onnxruntime():
+    assert WRITABLE == SPECS, [path.name for path in SPECS if path not in WRITABLE]
+
+
+@pytest.mark.parametrize("path", WRITABLE, ids=[path.stem for path in WRITABLE])
+def test_both_engines_give_the_same_outputs_statistics_and_findings(path):
+    spec = nnspec.load(path)
+    expected, actual = _run(spec, "numpy"), _run(spec, "onnxruntime")
+    assert actual.outputs.keys() == expected.outputs.keys()
+    for name, values in expected.outputs.items():
+        scale = float(np.max(np.abs(values))) if values.size else 0.0
+        np.testing.assert_allclose(actual.outputs[name], values, rtol=0, atol=RTOL * scale + FLOOR, err_msg=name)
+    approximate = {
+        name
+        for name in actual.spec.order
+        if actual.spec.layers[name].type.name in ROUNDS_EARLIER
+        or any(actual.spec.layers[source].type.name in ROUNDS_EARLIER for source in actual.spec.layers[name].inputs)
+    }
+    assert actual.stats.keys() == expected.stats.keys()
+    wrong = {
+        name: fields
+        for name in expected.stats
+        if (fields := _same_stats(actual.stats[name].output, expected.stats[name].output, name not in approximate))
+    }
+    assert not wrong
+    # The same checks fire at the same layers with the same severity; the words too, but for the
+    # counts of exactly saturated values at the layers that round earlier.
+    assert [(f.check, f.layer, f.severity) for f in actual.findings] == [
+        (f.check, f.layer, f.severity) for f in expected.findings
+    ]
+    assert [f.message for f in actual.findings if f.layer not in approximate] == [
+        f.message for f in expected.findings if f.layer not in approximate
+    ]
+
+
+@pytest.mark.parametrize("path", WRITABLE[::4], ids=[path.stem for path in WRITABLE[::4]])
+def test_the_command_exits_as_numpy_does(path, capsys):
+    codes = [main(["run", str(path), "--samples", "8", "-q", "--engine", name]) for name in ("numpy", "onnxruntime")]
+    capsys.readouterr()
+    assert codes[0] == codes[1]
+    assert main(["run", str(path), "--samples", "8", "-q", "--strict", "--engine", "onnxruntime"]) == main(
+        ["run", str(path), "--samples", "8", "-q", "--strict"]
+    )
+
+
+def test_the_engine_observes_each_layer_with_its_inputs_in_numpys_order():
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n  - {name: a, type: Tanh}\n"
+        "  - {name: b, type: Sigmoid, input: x}\n  - {name: s, type: Add2, input: [a, b]}\n"
+    )
+    runner = nnspec.prepare(spec, engine="onnxruntime")
+    x = np.array([[0.5, -1.0, 2.0], [0.0, 3.0, -0.25]], np.float32)
+    shown: list[tuple[str, list[np.ndarray], np.ndarray]] = []
+    outputs = runner.engine.batch({"x": x}, lambda layer, args, out: shown.append((layer.name, args, out)))
+    assert [name for name, _, _ in shown] == ["x", "a", "b", "s"]
+    a, b = np.tanh(x.astype(np.float64)), 1 / (1 + np.exp(-x.astype(np.float64)))
+    (_, (x_in,), x_out), (_, (a_in,), a_out), (_, (b_in,), b_out), (_, (s_a, s_b), s_out) = shown
+    np.testing.assert_array_equal(x_in, x)
+    np.testing.assert_array_equal(x_out, x)
+    np.testing.assert_array_equal(a_in, x)
+    np.testing.assert_array_equal(b_in, x)
+    np.testing.assert_allclose(a_out, a, rtol=1e-5)
+    np.testing.assert_allclose(b_out, b, rtol=1e-5)
+    np.testing.assert_allclose(s_a, a, rtol=1e-5)
+    np.testing.assert_allclose(s_b, b, rtol=1e-5)
+    np.testing.assert_allclose(s_out, a + b, rtol=1e-5)
+    np.testing.assert_allclose(outputs["s"], a + b, rtol=1e-5)
+    assert list(outputs) == ["s"]
+
+
+REFUSED = (
+    "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3, 8, 8]}\n"
+    "  - {name: p, type: MaxPooling, kernel_shape: [2, 2], channel_last: true}\n"
+)
+
+
+def test_a_layer_the_writer_refuses_is_named_with_no_fallback(tmp_path, capsys):
+    spec = nnspec.loads(REFUSED)
+    with pytest.raises(UsageError, match=r"'p' \(MaxPooling\): channel_last"):
+        nnspec.prepare(spec, engine="onnxruntime")
+    path = tmp_path / "refused.yaml"
+    path.write_text(REFUSED)
+    assert main(["run", str(path), "--synthetic", "--engine", "onnxruntime"]) == 2
+    out, err = capsys.readouterr()
+    assert "ONNX cannot hold" in err and "'p' (MaxPooling)" in err and "Traceback" not in err
+
+
+def test_a_float64_spec_is_refused(tmp_path, capsys):
+    path = tmp_path / "double.yaml"
+    layers = "  - {name: x, type: Input, size: [3]}\n  - {name: t, type: Tanh}\n"
+    path.write_text("nnspec: 1\ndtype: float64\nlayers:\n" + layers)
+    assert main(["run", str(path), "--synthetic", "--engine", "onnxruntime"]) == 2
+    assert "float64" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("missing", ["onnx", "onnxruntime"])
+def test_without_the_extra_the_command_says_how_to_install_it(missing, monkeypatch, capsys):
+    real_import = builtins.__import__
+
+    def without(name, *args, **kwargs):
+        if name == missing or name.startswith(missing + "."):
+            raise ImportError(f"No module named {missing!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without)
+    assert main(["run", str(SPECS[0]), "--engine", "onnxruntime"]) == 2
+    out, err = capsys.readouterr()
+    assert "pip install onnx onnxruntime" in err and "Traceback" not in err
+    assert main(["run", str(SPECS[0]), "-q"]) == 0  # numpy's engine needs neither
+
+
+def test_an_unknown_engine_name_is_a_usage_error(capsys):
+    with pytest.raises(UsageError, match="unknown engine 'torch'"):
+        nnspec.prepare(nnspec.load(SPECS[0]), engine="torch")
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", str(SPECS[0]), "--engine", "torch"])
+    assert stopped.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
