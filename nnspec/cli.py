@@ -243,7 +243,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--engine",
-        choices=("numpy", "onnxruntime"),  # nnspec.runtime.engine.ENGINES, not imported at start-up
+        choices=("numpy", "onnxruntime"),  # nnspec.runtime.runner.ENGINES, not imported at start-up
         default="numpy",
         help="what computes the batches: numpy (default) or onnxruntime, which runs the spec's ONNX model "
         "(as convert writes it; onnx extra: pip install onnx onnxruntime); layers ONNX cannot hold are refused, "

@@ -1,5 +1,5 @@
 """Engines: what computes a batch of a prepared spec: numpy's (below, the default) and onnxruntime's
-(nnspec.runtime.onnxruntime_engine), chosen by name (:func:`engine_named`, ``--engine``) or given as a
+(nnspec.runtime.onnxruntime_engine), chosen by name (nnspec.runtime.runner.engine_named, ``--engine``) or given as a
 class of one's own with the same two methods.
 
 An engine is made once per prepared spec (:class:`EngineFactory`) and then asked for one batch at
@@ -18,7 +18,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..checks.check import Check
-from ..core.diagnostics import UsageError
 from ..spec.model import Layer, Spec
 from .plan import Plan, Step, data_key, make_plan
 
@@ -100,18 +99,3 @@ def _forward_observed(steps: list[Step], tensors: list[Any], observe: Observer) 
             observe(step.layer, args, output)
         for i in step.frees:
             tensors[i] = None
-
-
-ENGINES = ("numpy", "onnxruntime")  # the engines --engine and engine="..." name
-
-
-def engine_named(name: str) -> EngineFactory:
-    """The engine ``name`` (one of :data:`ENGINES`) names; onnxruntime's module is imported only when
-    named (it needs the onnx extra, which its engine's constructor asks for)."""
-    if name == "numpy":
-        return NumpyEngine
-    if name == "onnxruntime":
-        from .onnxruntime_engine import OnnxRuntimeEngine
-
-        return OnnxRuntimeEngine
-    raise UsageError(f"unknown engine {name!r}: one of {', '.join(ENGINES)}")

@@ -31,7 +31,7 @@ from ..checks.check import Finding
 from ..checks.stats import PERCENTILES
 from ..checks.table import LayerStats, checks_for, observe, run_checks
 from ..core import codes
-from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError
+from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError, UsageError
 from ..core.numbers import format_score
 from ..files import memory
 from ..files.memory import RunMemory
@@ -41,7 +41,7 @@ from ..spec.model import DataReader, Layer, Spec
 from ..spec.semantics import EVALUATION
 from ..spec.views import DEFAULT_VIEW, RUNTIME, as_view, semantics_of, view_notes
 from . import notebook
-from .engine import EngineFactory, NumpyEngine, Observer, engine_named
+from .engine import EngineFactory, NumpyEngine, Observer
 from .executor import BatchResult, Executor, InProcess
 from .inputs import DatasetChoice, DataSource, draw, gather_inputs, release, variables
 from .params import Loaded, by_nnabla_name, load_parameter_file, loaded_layers, resolve_parameters
@@ -198,6 +198,21 @@ def execution_order(spec: Spec) -> list[str]:
     """The order the layers run in, as validation found it (Spec.order); kept for callers of
     nnspec.runtime.runner from before the order was kept on the Spec."""
     return list(spec.order)
+
+
+ENGINES = ("numpy", "onnxruntime")  # the engines --engine and engine="..." name
+
+
+def engine_named(name: str) -> EngineFactory:
+    """The engine ``name`` (one of :data:`ENGINES`) names; onnxruntime's module is imported only when
+    named (it needs the onnx extra, which its engine's constructor asks for)."""
+    if name == "numpy":
+        return NumpyEngine
+    if name == "onnxruntime":
+        from .onnxruntime_engine import OnnxRuntimeEngine
+
+        return OnnxRuntimeEngine
+    raise UsageError(f"unknown engine {name!r}: one of {', '.join(ENGINES)}")
 
 
 def run(
@@ -527,9 +542,7 @@ class Runner:
         self._measured = measured
         self._variables = variables(spec)
         factory = engine_named(engine) if isinstance(engine, str) else engine or NumpyEngine
-        self.engine = factory(
-            spec, self.layer_parameters, measured if statistics else None, list(self._variables)
-        )
+        self.engine = factory(spec, self.layer_parameters, measured if statistics else None, list(self._variables))
         self.executor: Executor = executor or InProcess()
         self._dtype = np.dtype(spec.dtype)
         self._estimates: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], memory.MemoryNeed] = {}
