@@ -196,3 +196,19 @@ def test_an_unknown_engine_name_is_a_usage_error(capsys):
         main(["run", str(SPECS[0]), "--engine", "torch"])
     assert stopped.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_a_batch_onnxruntime_cannot_run_is_a_usage_error_not_a_traceback(tmp_path, capsys):
+    # numpy's Embed gives NaN for a class index past the last (a finding); onnxruntime's Gather refuses it
+    path = tmp_path / "embed.yaml"
+    path.write_text(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [1]}\n  - {name: e, type: Embed, num_class: 3}\n"
+    )
+    data = tmp_path / "x.npy"
+    np.save(data, np.array([[1.0], [5.0]], np.float32))
+    assert main(["run", str(path), "--input", f"x={data}", "-q"]) == 1  # numpy's: the nan-inf error
+    capsys.readouterr()
+    assert main(["run", str(path), "--input", f"x={data}", "-q", "--engine", "onnxruntime"]) == 2
+    err = capsys.readouterr().err
+    assert "onnxruntime could not run a batch" in err and "Name:'e'" in err and "out of data bounds" in err
+    assert "Traceback" not in err and "[ONNXRuntimeError]" not in err

@@ -76,7 +76,7 @@ class OnnxRuntimeEngine:
         self._fetched = [value.name for value in model.graph.output]
         self._inputs = sorted(graph_inputs)
         options = ort.SessionOptions()
-        options.log_severity_level = 3  # errors only: its warnings are not the user's business
+        options.log_severity_level = 4  # fatal only: a batch it cannot run is reported by batch() below
         self.session = ort.InferenceSession(
             model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
         )
@@ -84,7 +84,14 @@ class OnnxRuntimeEngine:
     def batch(self, data: Mapping[str, np.ndarray], observe: Observer | None) -> dict[str, np.ndarray]:
         feeds = {name: np.ascontiguousarray(data[name], dtype=np.float32) for name in self._inputs}
         values: dict[str, Any] = dict(feeds)
-        values.update(zip(self._fetched, self.session.run(self._fetched, feeds)))
+        try:
+            fetched = self.session.run(self._fetched, feeds)
+        except Exception as error:  # onnxruntime's own exception types (pybind11's): any is the batch's failure
+            raise UsageError(
+                f"{self.spec.file}: onnxruntime could not run a batch: {_reason(error)}; numpy's engine "
+                "(--engine numpy) runs it and reports such values as findings"
+            ) from None
+        values.update(zip(self._fetched, fetched))
 
         def value(key: str) -> Any:
             """A layer's value, or a data variable's (``data:x``), as numpy's engine holds them."""
@@ -96,6 +103,11 @@ class OnnxRuntimeEngine:
             for layer, reads in self._shown:
                 observe(layer, [value(key) for key in reads], value(layer.name))
         return {name: value(name) for name in self.spec.outputs}
+
+
+def _reason(error: Exception) -> str:
+    """onnxruntime's message without its code prefix: ``[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : ...``."""
+    return str(error).rsplit(" : ", 1)[-1].strip()
 
 
 def _tensors(spec: Spec) -> dict[str, str]:
