@@ -241,14 +241,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="overwrite --output, --save-params, --report or the --plots files if they exist",
     )
-    run.add_argument(
-        "--engine",
-        choices=("numpy", "onnxruntime"),  # nnspec.runtime.runner.ENGINES, not imported at start-up
-        default="numpy",
-        help="what computes the batches: numpy (default) or onnxruntime, which runs the spec's ONNX model "
-        "(as convert writes it; onnx extra: pip install onnx onnxruntime); layers ONNX cannot hold are refused, "
-        "no fallback. The statistics and findings come out the same. See docs/onnx.md.",
-    )
     _add_format_option(run, "run")
     run.add_argument(
         "--quiet",
@@ -436,6 +428,14 @@ def _add_allow_path(parser: argparse.ArgumentParser) -> None:
 
 def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """Where a run takes its data and parameters from, and how it steps through them."""
+    parser.add_argument(
+        "--engine",
+        choices=("numpy", "onnxruntime"),  # nnspec.runtime.runner.ENGINES, not imported at start-up
+        default="numpy",
+        help="what computes the batches: numpy (default) or onnxruntime, which runs the spec's ONNX model "
+        "(as convert writes it; onnx extra: pip install onnx onnxruntime); layers ONNX cannot hold are refused, "
+        "no fallback. The statistics and findings come out the same. See docs/onnx.md.",
+    )
     parser.add_argument(
         "--input",
         action="append",
