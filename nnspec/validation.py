@@ -48,7 +48,7 @@ from .spec.model import Layer, Spec
 from .spec.networks import MAIN, Network, NetworkTable, chosen_network, flatten
 from .spec.project import check_references
 from .spec.readers import read_spec
-from .spec.recurrence import check_delay_sizes, unroll, unrolled_outputs
+from .spec.recurrence import check_delay_sizes, unroll
 from .spec.schema import FORMAT_VERSION
 from .spec.schema_check import check_schema
 from .spec.units import expand_units, has_units
@@ -211,7 +211,7 @@ def _build_spec(
     listed = data if chosen is None else {}  # outputs: names the main network's layers
     outputs = output_layers(listed, names, layers, graph, diagnostics)
     if recurrence is not None:
-        outputs = unrolled_outputs(recurrence, listed, outputs, diagnostics)
+        outputs = expanded_outputs(recurrence, listed, outputs, diagnostics)
     if expansion is not None:
         outputs = expanded_outputs(expansion, listed, outputs, diagnostics)
     outputs = [unit_outputs.get(name, name) for name in outputs]  # a unit named: its output layer

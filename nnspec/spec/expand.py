@@ -37,7 +37,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from math import prod
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 import networkx as nx
 
@@ -440,11 +440,18 @@ def check_repeat_shapes(
             break
 
 
+class NamesOutputs(Protocol):
+    """A rewrite of the network that says what a name in ``outputs:`` becomes (Expansion, Recurrence)."""
+
+    def output(self, name: str) -> tuple[str | None, str]: ...
+
+
 def expanded_outputs(
-    expansion: Expansion, data: dict[str, Any], listed: list[str], diagnostics: DiagnosticList
+    expansion: NamesOutputs, data: dict[str, Any], listed: list[str], diagnostics: DiagnosticList
 ) -> list[str]:
-    """The spec's outputs in the expanded network: a RepeatEnd stands for the last iteration's layer;
-    a layer inside a repeat must be named by one of its copies."""
+    """The spec's outputs in the rewritten network (repeats expanded, loops unrolled): a RepeatEnd
+    stands for the last iteration's layer; a layer inside a repeat or loop must be named by one of its
+    copies."""
     outputs = []
     for position, name in enumerate(listed):
         resolved, problem = expansion.output(name)

@@ -34,7 +34,7 @@ written on, and names the copy.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -585,18 +585,3 @@ def check_delay_sizes(
             diagnostics.items[:] = [
                 d for d in diagnostics.items if not (d.code == codes.SHAPE and d.layer in consequences)
             ]
-
-
-def unrolled_outputs(
-    recurrence: Recurrence, data: dict[str, Any], listed: Iterable[str], diagnostics: DiagnosticList
-) -> list[str]:
-    """The spec's outputs once unrolled: a layer inside a loop must be named by one of its copies."""
-    outputs = []
-    for position, name in enumerate(listed):
-        resolved, problem = recurrence.output(name)
-        if resolved is not None:
-            outputs.append(resolved)
-            continue
-        where = ("outputs", position) if isinstance(data.get("outputs"), list) else ("outputs",)
-        diagnostics.add(problem, where, code=codes.UNKNOWN_OUTPUT)
-    return outputs
