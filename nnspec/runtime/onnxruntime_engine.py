@@ -23,10 +23,10 @@ import numpy as np
 from ..checks.check import Check
 from ..core.diagnostics import UsageError
 from ..core.extras import install_hint
-from ..spec.model import Layer, Spec
+from ..spec.model import Spec
 from ..spec.onnx_writer import onnx_module, refuse_unwritable, write_onnx
 from .engine import Observer
-from .plan import data_key
+from .plan import layer_reads
 
 
 def onnxruntime_module() -> Any:
@@ -60,7 +60,7 @@ class OnnxRuntimeEngine:
         self._tensor = _tensors(spec)
         # What the observer is shown, in numpy's order: each observed layer and the keys of what it reads.
         self._shown = [
-            (spec.layers[name], _reads(spec, spec.layers[name], variables))
+            (spec.layers[name], layer_reads(spec.layers[name], variables))
             for name in spec.order
             if observed is not None and name in observed
         ]
@@ -123,20 +123,3 @@ def _tensors(spec: Spec) -> dict[str, str]:
         else:
             tensor[name] = name
     return tensor
-
-
-def _reads(spec: Spec, layer: Layer, variables: list[str]) -> tuple[str, ...]:
-    """What ``layer`` reads, as nnspec.runtime.plan keys it (a layer's name, or ``data:VARIABLE``): a
-    source layer its data variable, a layer reading nothing the first data variable (for the batch
-    size), every other its inputs; then its side inputs (targets), a layer's output or a variable."""
-    if layer.type.is_source:
-        main: tuple[str, ...] = (data_key(layer.dataset),)
-    elif not layer.inputs and not layer.targets and variables:
-        main = (data_key(variables[0]),)
-    else:
-        main = tuple(layer.inputs)
-    side = []
-    for pin, source in layer.targets.items():
-        variable = source.variable(layer.name, pin)
-        side.append(data_key(variable) if variable is not None else str(source.input))
-    return (*main, *side)

@@ -81,20 +81,8 @@ def make_plan(
     ``measured`` gives each measured layer's checks. Without ``statistics``, layers may write over
     an input that nothing else reads (statistics read a layer's input after it ran, and on another
     thread), and the plan gets its function."""
-    # A layer that makes its values reading nothing is handed the batch's first data variable, for its size.
-    batch_sized: tuple[str, ...] = (data_key(data_variables[0]),) if data_variables else ()
-    own = {name for name in order if _makes_own_values(spec.layers[name]) and batch_sized}
-    reads = {
-        name: (
-            (data_key(spec.layers[name].dataset),)
-            if spec.layers[name].type.is_source
-            else batch_sized
-            if name in own
-            else tuple(spec.layers[name].inputs)
-        )
-        + tuple(_side_read(spec.layers[name], pin, source) for pin, source in spec.layers[name].targets.items())
-        for name in order
-    }
+    own = {name for name in order if _makes_own_values(spec.layers[name]) and data_variables}
+    reads = {name: layer_reads(spec.layers[name], data_variables) for name in order}
     slots = {key: slot for slot, key in enumerate([*map(data_key, data_variables), *order])}
     last_reader = {tensor: name for name in order for tensor in reads[name]}
     readings = Counter(tensor for name in order for tensor in reads[name])
@@ -136,6 +124,19 @@ def make_plan(
     data = tuple(slots[data_key(variable)] for variable in data_variables)
     kept = tuple(slots[name] for name in spec.outputs)
     return Plan(steps, slots, data, None if statistics else _function(steps, data, kept))
+
+
+def layer_reads(layer: Layer, data_variables: Sequence[str]) -> tuple[str, ...]:
+    """What a layer reads, keyed as a batch's tensors are (a layer's name, or ``data_key(variable)``): a
+    source layer its data variable; a layer that makes its values reading nothing the batch's first
+    data variable, for its size; every other its inputs; then its side inputs, in pin order."""
+    if layer.type.is_source:
+        main: tuple[str, ...] = (data_key(layer.dataset),)
+    elif _makes_own_values(layer) and data_variables:
+        main = (data_key(data_variables[0]),)
+    else:
+        main = tuple(layer.inputs)
+    return main + tuple(_side_read(layer, pin, source) for pin, source in layer.targets.items())
 
 
 def _makes_own_values(layer: Layer) -> bool:
