@@ -318,8 +318,9 @@ def _parser() -> argparse.ArgumentParser:
         "nnabla's .nntxt and .nnp are written from the spec as it runs, one view of it (--view): units and "
         "repeats written out, each copy with parameters of its own; what nnabla's file cannot hold (data:, "
         "checks:, declared ranges, layers the view bypasses) is listed as a warning. An .nnp holds the "
-        "parameters too: from --params (an .nnp FILE: its own), else drawn from the spec's initializers with its "
-        "seed, as run draws them. See docs/nnc.md. An .onnx (ONNX opset 17) is written the same way, one view "
+        "parameters too: from --params (an .nnp or .onnx FILE: its own), else drawn from the spec's "
+        "initializers with its seed, as run draws them. See docs/nnc.md. An .onnx (ONNX opset 17) is written the "
+        "same way, one view "
         "with its parameters as initializers (needs the onnx extra: pip install onnx onnxruntime); layers ONNX cannot "
         "hold are named, all at once. See docs/onnx.md.",
     )
@@ -338,7 +339,8 @@ def _parser() -> argparse.ArgumentParser:
         "--params",
         metavar="PATH",
         help="the parameters an .nnp or .onnx holds, by nnabla name (a .npz, nnabla's .h5, or an .nnp), as run "
-        "--params reads them (default: an .nnp FILE's own, else drawn from the spec's initializers with its seed)",
+        "--params reads them (default: an .nnp or .onnx FILE's own, else drawn from the spec's initializers "
+        "with its seed)",
     )
     convert.add_argument(
         "--parameter-format",
@@ -1001,11 +1003,11 @@ def _convert_to_nnabla(args: argparse.Namespace, spec: Spec, target: SpecFormat,
 
 
 def _parameters_to_write(args: argparse.Namespace, view: Spec, output: Path) -> dict[str, dict[str, Any]]:
-    """The parameters a file converted to holds, by layer: from --params (an .nnp FILE: its own), else
+    """The parameters a file converted to holds, by layer: from --params (an .nnp or .onnx FILE: its own), else
     drawn from the spec's initializers with its seed, as run draws them (a note says so)."""
-    from .runtime.params import load_parameter_file, resolve_parameters
+    from .runtime.params import holds_its_parameters, load_parameter_file, resolve_parameters
 
-    given = args.params or (args.file if Path(args.file).suffix.lower() == ".nnp" else None)  # as run takes them
+    given = args.params or (args.file if holds_its_parameters(args.file) else None)  # as run takes them
     if given:
         loaded = load_parameter_file(given)
         values, problems = resolve_parameters(view, loaded, f"the parameters of {given}")

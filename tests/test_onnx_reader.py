@@ -438,3 +438,16 @@ def test_without_the_onnx_extra_a_model_is_a_usage_error_naming_the_install(tmp_
     assert done.returncode == 2
     assert "reading .onnx files needs the onnx package: pip install onnx onnxruntime" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_convert_of_a_model_to_an_nnp_keeps_the_models_weights(tmp_path):
+    """As run takes an .onnx model's own initializers, convert writes them into an .nnp (not drawn ones)."""
+    from nnspec.cli import main
+    from nnspec.runtime.params import load_parameter_file
+
+    path, w = _mlp(tmp_path / "mlp.onnx")
+    output = tmp_path / "mlp.nnp"
+    assert main(["convert", str(path), "-o", str(output), "--parameter-format", "protobuf"]) == 0
+    params = load_parameter_file(output)
+    np.testing.assert_array_equal(params["m1/affine/W"], w["W1"])
+    np.testing.assert_allclose(params["h2/affine/W"], 0.5 * w["W2"].T)

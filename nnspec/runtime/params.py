@@ -49,6 +49,15 @@ def parameter_rng(seed: int, key: str) -> np.random.Generator:
 H5_EXTRA = install_hint("h5")
 
 
+# The files that hold their network's parameters beside it: run (and convert) take those by default.
+MODEL_SUFFIXES = (".nnp", ".onnx")
+
+
+def holds_its_parameters(path: str | Path) -> bool:
+    """Whether a spec file is a model that carries its own parameters (an .nnp, an .onnx)."""
+    return Path(path).suffix.lower() in MODEL_SUFFIXES
+
+
 def load_parameter_file(path: str | Path, max_memory: int | None = None) -> Loaded:
     """Parameters by nnabla name from a file: nnabla's parameter .h5 (by its suffix), an .nnp's or an
     .onnx model's (its initializers, named as nnspec reads the model: nnspec.spec.onnx_reader), else a .npz

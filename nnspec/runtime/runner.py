@@ -44,7 +44,7 @@ from . import notebook
 from .engine import EngineFactory, NumpyEngine, Observer
 from .executor import BatchResult, Executor, InProcess
 from .inputs import DatasetChoice, DataSource, draw, gather_inputs, release, variables
-from .params import Loaded, by_nnabla_name, load_parameter_file, loaded_layers, resolve_parameters
+from .params import Loaded, by_nnabla_name, holds_its_parameters, load_parameter_file, loaded_layers, resolve_parameters
 from .plan import owns
 from .project import ProjectDataset, checked_root, project_dataset
 from .synthetic import Synthesis
@@ -525,7 +525,7 @@ class Runner:
         # The parameters are drawn or loaded here: their memory is checked before, not after.
         memory.check(self._footprint.estimate(0, 0, [], []), _limit(max_memory))
         loaded: Loaded | None
-        if params is None and Path(spec.file).suffix.lower() in (".nnp", ".onnx"):
+        if params is None and holds_its_parameters(spec.file):
             params = spec.file  # an .nnp or .onnx holds its model's parameters beside the network
         if isinstance(params, (str, Path)):
             loaded, source = load_parameter_file(params, _limit(max_memory)), f"parameter file {params}"
