@@ -328,6 +328,80 @@ CASES: dict[str, str] = {
         "- {name: out, type: FusedBatchNormalization, epsilon: 0.01, mean: {initializer: Uniform},"
         " var: {initializer: Constant, multiplier: 2}, gamma: {initializer: Uniform}, beta: {initializer: Uniform}}",
     ),
+    "ATan2": _spec(
+        IMAGE,
+        "- {name: a, type: Tanh}",
+        "- {name: r, type: Round, input: x}",
+        "- {name: out, type: ATan2, input: [r, a]}",
+    ),
+    "BroadcastTo": _spec(
+        IMAGE,
+        "- {name: s, type: Sum, axes: [2], input: x}",
+        "- {name: out, type: BroadcastTo, input: [x, s]}",
+    ),
+    "CumProd": _spec(
+        IMAGE, "- {name: r, type: Round}", "- {name: out, type: CumProd, axis: 2, exclusive: true, reverse: true}"
+    ),
+    "Shift": _spec(IMAGE, "- {name: out, type: Shift, shift: [2, -3], border_mode: reflect}"),
+    "TopKData": _spec(IMAGE, "- {name: out, type: TopKData, k: 7, abs: true, reduce: false, base_axis: 1}"),
+    "TopKGrad": _spec(IMAGE, "- {name: out, type: TopKGrad, k: 3, abs: true, base_axis: 1}"),
+    "BatchDet": _spec("- {name: x, type: Input, size: [4, 4]}", "- {name: out, type: BatchDet}"),
+    "BatchLogdet": _spec("- {name: x, type: Input, size: [3, 3]}", "- {name: out, type: BatchLogdet}"),
+    "FFT": _spec(
+        "- {name: x, type: Input, size: [3, 6, 5, 2]}", "- {name: out, type: FFT, signal_ndim: 2, normalized: true}"
+    ),
+    "IFFT": _spec("- {name: x, type: Input, size: [3, 8, 2]}", "- {name: out, type: IFFT, signal_ndim: 1}"),
+    "Prune": _spec(IMAGE, "- {name: out, type: Prune, rate: 0.3}"),
+    "AdaptiveSeparableConvolution": _spec(
+        IMAGE,
+        "- {name: out, type: AdaptiveSeparableConvolution, kernel_shape: [3, 2], V: {dataset: v}, H: {dataset: h}}",
+    ),
+    "FixedPointQuantize": _spec(VECTOR, "- {name: out, type: FixedPointQuantize, sign: false, n: 4, delta: 0.25}"),
+    "Pow2Quantize": _spec(VECTOR, "- {name: out, type: Pow2Quantize, sign: true, with_zero: true, n: 5, m: 2}"),
+    "MinMaxQuantize": _spec(
+        VECTOR,
+        "- {name: out, type: MinMaxQuantize, epsilon: 0.5, r: {initializer: Constant, multiplier: -1.3},"
+        " R: {initializer: Constant, multiplier: 2.2}, L: {initializer: Constant, multiplier: 15}}",
+    ),
+    "BinaryConnectAffine": _spec(
+        IMAGE, "- {name: out, type: BinaryConnectAffine, out_shape: [2, 5], b: {initializer: Uniform}}"
+    ),
+    "BinaryWeightAffine": _spec(IMAGE, "- {name: out, type: BinaryWeightAffine, out_shape: [7]}"),
+    "BinaryConnectConvolution": _spec(
+        IMAGE,
+        "- {name: out, type: BinaryConnectConvolution, out_maps: 4, kernel_shape: [3, 2], padding: [1, 0],"
+        " strides: [2, 1], dilation: [1, 2], b: {initializer: Uniform}}",
+    ),
+    "BinaryWeightConvolution": _spec(
+        IMAGE,
+        "- {name: out, type: BinaryWeightConvolution, out_maps: 6, kernel_shape: [2, 3], group: 3, border_mode: same}",
+    ),
+    "WeightStandardization": _spec(IMAGE, "- {name: out, type: WeightStandardization, channel_axis: 1, epsilon: 0.01}"),
+    "WeightNormalization": _spec(
+        IMAGE, "- {name: out, type: WeightNormalization, dim: 2, epsilon: 0.01, g: {initializer: Uniform}}"
+    ),
+    "NormNormalization": _spec(IMAGE, "- {name: out, type: NormNormalization, p: 3, axes: [0, 2], epsilon: 0.5}"),
+    "SpectralNorm": _spec(
+        IMAGE, "- {name: out, type: SpectralNorm, dim: 1, itr: 2, epsilon: 0.001, u: {initializer: Uniform}}"
+    ),
+    "VATNoise": _spec(IMAGE, "- {name: out, type: VATNoise, base_axis: 1, epsilon: 2.5, Buf: {dataset: buf}}"),
+    "Parameter": _spec(
+        VECTOR,
+        "- {name: p, type: Parameter, size: [12], value: {initializer: Uniform}}",
+        "- {name: out, type: Add2, input: [x, p]}",
+    ),
+    "WorkingMemory": _spec(
+        VECTOR,
+        "- {name: m, type: WorkingMemory, size: [3, 4], value: {initializer: Uniform}}",
+        "- {name: w, type: WorkingMemory, size: [12], input: x}",
+        "- {name: r, type: Reshape, out_shape: [3, 4], input: w}",
+        "- {name: out, type: Mul2, input: [r, m]}",
+    ),
+    **{
+        op: _spec(IMAGE, f"- {{name: a, type: {op}, skip_at_test: false}}", "- {name: out, type: Tanh}")
+        for op in ("RandomFlip", "RandomShift", "RandomErase")
+    },
+    "RandomCrop": _spec(IMAGE, "- {name: a, type: RandomCrop}", "- {name: out, type: Tanh}"),
     "Output": _spec(VECTOR, "- {name: t, type: Tanh}", "- {name: out, type: Output, variable_name: z}"),
     "ClipGradByValue": _spec(
         VECTOR,

@@ -40,7 +40,7 @@ from .model import Layer, Spec
 OPSET = 17
 BATCH = "N"  # the symbolic batch dimension of every graph input and output
 PRODUCER = "nnspec"
-FLOAT, INT64 = 1, 7  # onnx.TensorProto's element types, without importing onnx here
+FLOAT, INT64, DOUBLE = 1, 7, 11  # onnx.TensorProto's element types, without importing onnx here
 TINY = float(np.finfo(np.float32).tiny)  # nnabla's floor under a probability before its log
 
 
@@ -63,10 +63,25 @@ class _Graph:
     nodes: list[Any] = field(default_factory=list)
     initializers: dict[str, Any] = field(default_factory=dict)
     counter: int = 0
-    first_input: dict[str, tuple[int, ...]] = field(default_factory=dict)  # layer -> its first input's sample shape
+    input_shapes: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)  # layer -> its inputs' sample shapes
+    graph_inputs: dict[str, tuple[int, ...]] = field(default_factory=dict)  # data variable -> its sample shape
 
     def input_shape(self, layer: Layer) -> tuple[int, ...]:
-        return self.first_input[layer.name]
+        """The sample shape of the layer's first input (() for a layer without one)."""
+        shapes = self.input_shapes[layer.name]
+        return shapes[0] if shapes else ()
+
+    def first_input_of(self, layer: Layer, index: int) -> tuple[int, ...]:
+        return self.input_shapes[layer.name][index]
+
+    def batch_source(self) -> str:
+        """A graph input to read the batch size from (for values the same in every sample)."""
+        if not self.graph_inputs:
+            raise UsageError(
+                "a value the same for every sample (a Parameter layer's, a generated Constant target) needs "
+                "a graph input to take the batch size from: the spec reads no data"
+            )
+        return next(iter(self.graph_inputs))
 
     def node(self, op: str, inputs: Sequence[str], output: str | None = None, **attributes: Any) -> str:
         """Appends one node; its output tensor's name (a fresh one unless ``output`` names it)."""
@@ -800,6 +815,497 @@ def _finite_p(layer: Layer) -> str | None:
     return None if np.isfinite(layer.props["p"]) and layer.props["p"] > 0 else "p not a positive finite number"
 
 
+# --- computed in float64, as nnspec's numpy computes them ------------------------------------------
+#
+# Where nnspec's numpy widens to float64 and rounds once to float32 at the end, the graph does the
+# same (Cast to double and back): onnxruntime's double kernels then round as numpy does, and a sum
+# or a running product taken in float32 would not.
+
+
+def _double(g: _Graph, x: str) -> str:
+    return g.node("Cast", [x], to=DOUBLE)
+
+
+def _single(g: _Graph, x: str, out: str | None = None) -> str:
+    return g.node("Cast", [x], out, to=FLOAT)
+
+
+def _wide(g: _Graph, value: Any) -> str:
+    return g.constant(value, np.float64)
+
+
+def _round_half_away(g: _Graph, x: str) -> str:
+    """nnabla's round (C's: halves away from 0) of a float64 tensor: sign(x) floor(|x| + 0.5), exact in
+    float64 for every float32 value (0.49999997 + 0.5 stays below 1 there, not in float32)."""
+    magnitude = g.node("Floor", [g.node("Add", [g.node("Abs", [x]), _wide(g, 0.5)])])
+    return g.node("Mul", [g.node("Sign", [x]), magnitude])
+
+
+def _shifted(g: _Graph, x: str, rank: int, axis: int, size: int, by: int, fill: str) -> str:
+    """x (of ``rank`` axes) moved ``by`` places along ``axis`` (of ``size``), ``fill`` coming in first:
+    a Pad at the start, then a Slice of the first ``size``."""
+    pads = [0] * (2 * rank)
+    pads[axis] = by
+    padded = g.node("Pad", [x, g.constant(pads, np.int64), fill], mode="constant")
+    return g.node(
+        "Slice",
+        [padded, g.constant([0], np.int64), g.constant([size], np.int64), g.constant([axis], np.int64)],
+    )
+
+
+def _reversed(g: _Graph, x: str, axis: int) -> str:
+    ends = [np.iinfo(np.int64).min]
+    return g.node(
+        "Slice",
+        [
+            x,
+            g.constant([-1], np.int64),
+            g.constant(ends, np.int64),
+            g.constant([axis], np.int64),
+            g.constant([-1], np.int64),
+        ],
+    )
+
+
+def _cumulative_product(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """nnspec's running product in float64, loop-free: the axis doubled log2(n) times (each place
+    times the place 1, 2, 4... before it, Hillis and Steele's scan), zeros taken out first and put back
+    as 0 from the first zero on (so an overflow to inf before a zero still gives 0, not NaN)."""
+    axis = _axis(layer.props["axis"])
+    size = g.input_shape(layer)[layer.props["axis"]]
+    rank = len(g.input_shape(layer)) + 1
+    one = _wide(g, 1.0)
+    values = _double(g, x[0])
+    if layer.props["reverse"]:
+        values = _reversed(g, values, axis)
+    if layer.props["exclusive"]:
+        values = _shifted(g, values, rank, axis, size, 1, one)
+    zero = g.node("Equal", [values, _wide(g, 0.0)])
+    reached = g.node(
+        "Greater",
+        [g.node("CumSum", [g.node("Cast", [zero], to=DOUBLE), g.constant(axis, np.int64)]), _wide(g, 0.0)],
+    )
+    running = g.node("Where", [zero, one, values])
+    step = 1
+    while step < size:
+        running = g.node("Mul", [running, _shifted(g, running, rank, axis, size, step, one)])
+        step *= 2
+    result = g.node("Where", [reached, _wide(g, 0.0), running])
+    if layer.props["reverse"]:
+        result = _reversed(g, result, axis)
+    _single(g, result, out)
+
+
+def _sign_bit(g: _Graph, x: str) -> str:
+    """Whether x is negative, -0 included (1 / -0 is -inf): atan2 tells +0 from -0."""
+    zero = g.constant(0.0)
+    negative_zero = g.node(
+        "And", [g.node("Equal", [x, zero]), g.node("Less", [g.node("Div", [g.constant(1.0), x]), zero])]
+    )
+    return g.node("Or", [g.node("Less", [x, zero]), negative_zero])
+
+
+def _atan2(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """C's atan2(y, x), numpy's and nnabla's: atan(y / x), plus pi (y's sign) where x is negative
+    or -0; where y / x is 0 / 0 or inf / inf, the limits C gives (y itself or +-pi, +-pi/4 or +-3pi/4)."""
+    y, x_ = x[0], x[1]
+    pi = float(np.pi)
+    x_negative, y_negative = _sign_bit(g, x_), _sign_bit(g, y)
+
+    def by_y_sign(value: float) -> str:
+        return g.node("Where", [y_negative, g.constant(-value), g.constant(value)])
+
+    half_turn = by_y_sign(pi)
+    ratio = g.node("Atan", [g.node("Div", [y, x_])])
+    general = g.node("Add", [ratio, g.node("Where", [x_negative, half_turn, g.constant(0.0)])])
+    zero = g.constant(0.0)
+    both_zero = g.node("And", [g.node("Equal", [y, zero]), g.node("Equal", [x_, zero])])
+    both_infinite = g.node("And", [g.node("IsInf", [y]), g.node("IsInf", [x_])])
+    at_zero = g.node("Where", [x_negative, half_turn, y])
+    at_infinity = g.node("Where", [x_negative, by_y_sign(3 * pi / 4), by_y_sign(pi / 4)])
+    g.node("Where", [both_zero, at_zero, g.node("Where", [both_infinite, at_infinity, general])], out)
+
+
+def _broadcast_to(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """The second input's axes lined up with the first's leading ones (size-1 axes after), then expanded."""
+    target = layer.inferred_shape
+    source = g.first_input_of(layer, 1)
+    lined_up = [*source, *[1] * (len(target) - len(source))]
+    reshaped = g.node("Reshape", [x[1], g.constant([-1, *lined_up], np.int64)])
+    g.node("Expand", [reshaped, g.constant([1, *target], np.int64)], out)
+
+
+def _shift(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """Each shifted axis read at the indices nnspec reads (the borders as border_mode says): a Gather."""
+    from ..layers.others import _shift_source, _trailing
+
+    sample = g.input_shape(layer)
+    amounts = _trailing(layer.props["shift"], len(sample), 0, "shift")
+    value = x[0]
+    for axis, amount in enumerate(amounts):
+        if amount:
+            indices = _shift_source(sample[axis], amount, layer.props["border_mode"])
+            value = g.node("Gather", [value, g.constant(indices, np.int64)], axis=axis + 1)
+    g.node("Identity", [value], out)
+
+
+def _top_k_data(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """The k largest (of |i| with abs) of each sample from base_axis on: TopK's indices (the lower index
+    first among equals, as nnspec's stable sort), their values gathered; without reduce, scattered
+    into zeros of the input's shape."""
+    base = layer.props["base_axis"]
+    sample = g.input_shape(layer)
+    flat = g.node("Reshape", [x[0], g.constant([-1, *sample[:base], prod(sample[base:])], np.int64)])
+    key = g.node("Abs", [flat]) if layer.props["abs"] else flat
+    k = g.constant([layer.props["k"]], np.int64)
+    indices = f"{out}/indices"
+    g.nodes.append(
+        g.helper.make_node("TopK", [key, k], [f"{out}/keys", indices], name=f"{out}/topk", axis=-1, largest=1, sorted=1)
+    )
+    values = g.node("GatherElements", [flat, indices], axis=-1)
+    if layer.props["reduce"]:
+        g.node("Identity", [values], out)
+        return
+    zeros = g.node("ConstantOfShape", [g.node("Shape", [flat])])
+    kept = g.node("ScatterElements", [zeros, indices, values], axis=-1)
+    g.node("Reshape", [kept, g.constant([-1, *layer.inferred_shape], np.int64)], out)
+
+
+# --- quantizers: nnspec's float32 arithmetic, step by step ------------------------------------------
+
+
+def _fixed_point_quantize(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """sign(i) floor(|i| / delta + 0.5) delta within min..max: the division in float32, the + 0.5 and
+    the floor in float64 (as nnspec: float32 would carry 0.49999997 up to 1), clipped after."""
+    from ..layers.quantize import fixed_point_bounds
+
+    delta, low, high = fixed_point_bounds(layer.props, np.float32)
+    delta_, low_, high_ = g.constant(float(delta)), g.constant(float(low)), g.constant(float(high))
+    steps = _double(g, g.node("Div", [g.node("Abs", x[:1]), delta_]))
+    whole = g.node("Floor", [g.node("Add", [steps, _wide(g, 0.5)])])
+    magnitude = g.node("Mul", [_single(g, whole), delta_])
+    inside = g.node("Where", [g.node("Less", [x[0], g.constant(0.0)]), g.node("Neg", [magnitude]), magnitude])
+    below = g.node("Where", [g.node("Less", [x[0], low_]), low_, inside])
+    g.node("Where", [g.node("Greater", [x[0], high_]), high_, below], out)
+
+
+def _pow2_levels(props: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(thresholds, levels): Pow2Quantize of |i| for i >= 0 is levels[number of thresholds <= |i|].
+    The thresholds are the float32 values where nnspec's output steps up, found by bisection over
+    float32's bit patterns (its output only grows with |i|), so that the model rounds at exactly
+    the inputs where numpy's log2 does."""
+    from ..layers.quantize import pow2_quantize
+
+    def quantized(bits: np.ndarray) -> np.ndarray:
+        return pow2_quantize([bits.astype(np.uint32).view(np.float32)], props, {})
+
+    positive_inf = 0x7F800000
+    thresholds, levels = [], [float(quantized(np.array([0]))[0])]
+    start = 0
+    while True:
+        low, high = start, positive_inf  # the first pattern past ``start`` with a level above the last
+        if quantized(np.array([high]))[0] <= levels[-1]:
+            break
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if quantized(np.array([middle]))[0] <= levels[-1] else (low, middle)
+        thresholds.append(np.array([high], np.uint32).view(np.float32)[0])
+        levels.append(float(quantized(np.array([high]))[0]))
+        start = high
+    return np.array(thresholds, np.float32), np.array(levels, np.float32)
+
+
+def _pow2_quantize(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """The level of |i| looked up among nnspec's (a Gather at the count of thresholds |i| reaches);
+    negative inputs as the sign and with_zero say; NaN stays NaN."""
+    from ..layers.quantize import pow2_bounds
+
+    thresholds, levels = _pow2_levels(layer.props)
+    magnitude = g.node("Unsqueeze", [g.node("Abs", x[:1]), g.constant([-1], np.int64)])
+    reached = g.node("Cast", [g.node("GreaterOrEqual", [magnitude, g.constant(thresholds)])], to=INT64)
+    level = g.node(
+        "Gather", [g.constant(levels), g.node("ReduceSum", [reached, g.constant([-1], np.int64)], keepdims=0)]
+    )
+    if layer.props["sign"]:
+        negative = g.node("Neg", [level])
+    else:
+        _, low, _ = pow2_bounds(layer.props, np.float32)
+        negative = g.constant(0.0 if layer.props["with_zero"] else float(low))
+    signed = g.node("Where", [g.node("Less", [x[0], g.constant(0.0)]), negative, level])
+    g.node("Where", [g.node("IsNaN", x[:1]), x[0], signed], out)
+
+
+def _round_single(g: _Graph, x: str) -> str:
+    """nnabla's round of a float32 tensor, computed in float64 and exact back in float32."""
+    return _single(g, _round_half_away(g, _double(g, x)))
+
+
+def _min_max_quantize(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """nnspec's float32 steps: R raised to r + epsilon where closer, scale (R - r) / (L - l), the zero
+    point l - r / scale rounded within l..L, the nudged ends, then round((clip(i) - m) / s) s + m."""
+    r, R, l_, L = (g.parameter(layer, name) for name in ("r", "R", "l", "L"))
+    epsilon = g.constant(float(np.float32(layer.props["epsilon"])))
+    widened = g.node("Add", [r, epsilon])
+    R = g.node("Where", [g.node("Less", [g.node("Sub", [R, r]), epsilon]), widened, R])
+    scale = g.node("Div", [g.node("Sub", [R, r]), g.node("Sub", [L, l_])])
+    from_min = g.node("Sub", [l_, g.node("Div", [r, scale])])
+    inside = g.node("Where", [g.node("GreaterOrEqual", [from_min, L]), L, _round_single(g, from_min)])
+    zero_point = g.node("Where", [g.node("LessOrEqual", [from_min, l_]), l_, inside])
+    low = g.node("Mul", [g.node("Sub", [l_, zero_point]), scale])
+    high = g.node("Mul", [g.node("Sub", [L, zero_point]), scale])
+    clipped = g.node("Min", [g.node("Max", [x[0], low]), high])
+    levels = _round_single(g, g.node("Div", [g.node("Sub", [clipped, low]), scale]))
+    g.node("Add", [g.node("Mul", [levels, scale]), low], out)
+
+
+# --- binary weights: sign(W) in the graph, from the W nnabla stores ------------------------------------
+#
+# The initializer is W itself, as nnabla's parameter files hold it (Wb is never read: nnabla overwrites
+# it), so that a model's weights are a file's; the binarised weight is a few nodes onnxruntime folds
+# into a constant when it loads the model.
+
+
+def _binarised(g: _Graph, weight: str) -> str:
+    """sign(W), 0 counted as +1 (nnabla's quantize_zero_to)."""
+    return g.node("Where", [g.node("Less", [weight, g.constant(0.0)]), g.constant(-1.0), g.constant(1.0)])
+
+
+def _mean_magnitude(g: _Graph, weight: str, axes: list[int], count: int) -> str:
+    """alpha: the sum of |W| over each output's weights (in float64: nnspec's float32 sum is pairwise,
+    no order onnxruntime has) times float32(1 / count), as nnabla scales it."""
+    total = g.node("ReduceSum", [_double(g, g.node("Abs", [weight])), g.constant(axes, np.int64)], keepdims=1)
+    return g.node("Mul", [_single(g, total), g.constant(float(np.float32(1.0 / count)))])
+
+
+def _binary_affine(scaled: bool) -> Emit:
+    def emit(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+        weight = g.parameters[layer.name]["W"]
+        width = prod(layer.props["out_shape"])
+        matrix = g.parameter(layer, "W", (weight.shape[0], width) if weight.ndim != 2 else None)
+        binary = _binarised(g, matrix)
+        if scaled:
+            binary = g.node("Mul", [binary, _mean_magnitude(g, matrix, [0], weight.shape[0])])
+        inputs = [g.node("Flatten", x[:1], axis=1), binary]
+        if not scaled and "b" in g.parameters[layer.name]:
+            inputs.append(g.parameter(layer, "b", (width,)))
+        g.node("Reshape", [g.node("Gemm", inputs), g.constant([-1, *layer.props["out_shape"]], np.int64)], out)
+
+    return emit
+
+
+def _binary_convolution(scaled: bool) -> Emit:
+    def emit(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+        from ..layers.basic import conv_padding
+
+        weight = g.parameter(layer, "W")
+        shape = g.parameters[layer.name]["W"].shape
+        binary = _binarised(g, weight)
+        if scaled:
+            binary = g.node("Mul", [binary, _mean_magnitude(g, weight, list(range(1, len(shape))), prod(shape[1:]))])
+        inputs = [x[0], binary]
+        if not scaled and "b" in g.parameters[layer.name]:
+            inputs.append(g.parameter(layer, "b"))
+        attributes = _conv_attributes(layer, conv_padding(layer.props))
+        g.node("Conv", inputs, out, group=layer.props["group"], **attributes)
+
+    return emit
+
+
+# --- the weight normalizations and their kin: nnspec's float64 formulas ---------------------------------
+
+
+def _reduce_max(g: _Graph, x: str, axes: list[int] | None) -> str:
+    return g.node("ReduceMax", [x], keepdims=1, **({"axes": axes} if axes else {}))
+
+
+def _reduce_sum(g: _Graph, x: str, axes: list[int] | None) -> str:
+    return g.node("ReduceSum", [x] + ([g.constant(axes, np.int64)] if axes else []), keepdims=1)
+
+
+def _reduce_mean(g: _Graph, x: str, axes: list[int] | None) -> str:
+    return g.node("ReduceMean", [x], keepdims=1, **({"axes": axes} if axes else {}))
+
+
+def _largest_magnitude(g: _Graph, w: str, axes: list[int] | None) -> str:
+    """s, the largest |w| over axes, 1 where that is 0 (nnspec scales by it to keep squares finite)."""
+    s = _reduce_max(g, g.node("Abs", [w]), axes)
+    return g.node("Where", [g.node("Greater", [s, _wide(g, 0.0)]), s, _wide(g, 1.0)])
+
+
+def _standardized_wide(g: _Graph, w: str, axes: list[int], epsilon: float) -> str:
+    """nnspec's _standardize: d / hypot(sqrt(var(u)), sqrt(eps) / s), u = w / s, d = u - mean(u)."""
+    s = _largest_magnitude(g, w, axes)
+    u = g.node("Div", [w, s])
+    d = g.node("Sub", [u, _reduce_mean(g, u, axes)])
+    variance = _reduce_mean(g, g.node("Mul", [d, d]), axes)
+    floor = g.node("Div", [_wide(g, float(np.sqrt(epsilon))), s])
+    return g.node("Div", [d, g.node("Sqrt", [g.node("Add", [variance, g.node("Mul", [floor, floor])])])])
+
+
+def _all_axes_but(layer: Layer, g: _Graph, kept: int) -> list[int]:
+    """Every ONNX axis, the batch axis included (these layers' statistics run over it), but ``kept``."""
+    return [axis for axis in range(len(g.input_shape(layer)) + 1) if axis != kept]
+
+
+def _weight_standardization(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    axes = _all_axes_but(layer, g, _axis(layer.props["channel_axis"]))
+    _single(g, _standardized_wide(g, _double(g, x[0]), axes, float(layer.props["epsilon"])), out)
+
+
+def _along_axis(g: _Graph, layer: Layer, name: str, axis: int) -> str:
+    """A parameter vector laid along ONNX axis ``axis`` of the layer's input, in float64."""
+    shape = [1] * (len(g.input_shape(layer)) + 1)
+    shape[axis] = -1
+    vector = g.node("Reshape", [g.parameter(layer, name), g.constant(shape, np.int64)])
+    return _double(g, vector)
+
+
+def _weight_normalization(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """g w / sqrt(sum of w^2 + epsilon), the sum over every axis but dim (the batch axis too)."""
+    axis = _axis(layer.props["dim"])
+    w = _double(g, x[0])
+    total = _reduce_sum(g, g.node("Mul", [w, w]), _all_axes_but(layer, g, axis))
+    norm = g.node("Sqrt", [g.node("Add", [total, _wide(g, float(layer.props["epsilon"]))])])
+    _single(g, g.node("Div", [g.node("Mul", [_along_axis(g, layer, "g", axis), w]), norm]), out)
+
+
+def _norm_normalization(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """nnspec's i / (sum |i|^p + epsilon)^(1/p) with the largest magnitude s taken out first."""
+    p, epsilon = float(layer.props["p"]), float(layer.props["epsilon"])
+    axes = [axis + 1 for axis in sorted(layer.props["axes"])] or None  # none given: every axis, the batch's too
+    w = _double(g, x[0])
+    s = _largest_magnitude(g, w, axes)
+    u = g.node("Div", [w, s])
+    total = _reduce_sum(g, g.node("Pow", [g.node("Abs", [u]), _wide(g, p)]), axes)
+    root = _wide(g, 1.0 / p)
+    if epsilon == 0:
+        _single(g, g.node("Div", [u, g.node("Pow", [total, root])]), out)
+        return
+    sp = g.node("Pow", [s, _wide(g, p)])
+    eps = _wide(g, epsilon)
+    small = g.node("Div", [w, g.node("Pow", [g.node("Add", [g.node("Mul", [sp, total]), eps]), root])])
+    large = g.node("Div", [u, g.node("Pow", [g.node("Add", [total, g.node("Div", [eps, sp])]), root])])
+    _single(g, g.node("Where", [g.node("LessOrEqual", [sp, _wide(g, 1.0)]), small, large]), out)
+
+
+def _unit_vector(g: _Graph, v: str, epsilon: str) -> str:
+    return g.node(
+        "Div", [v, g.node("Sqrt", [g.node("Add", [g.node("ReduceSum", [g.node("Mul", [v, v])], keepdims=1), epsilon])])]
+    )
+
+
+def _spectral_norm(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """i / sigma: i as a (size of dim, rest) matrix, the batch axis among the rest (nnabla's, given NNC's
+    axis + 1), sigma = u' M v after itr + 1 power iterations from u, in float64."""
+    axis = _axis(layer.props["dim"])
+    rank = len(g.input_shape(layer)) + 1
+    w = _double(g, x[0])
+    moved = g.node("Transpose", [w], perm=[axis, *(a for a in range(rank) if a != axis)])
+    matrix = g.node("Reshape", [moved, g.constant([g.input_shape(layer)[layer.props["dim"]], -1], np.int64)])
+    transposed = g.node("Transpose", [matrix], perm=[1, 0])
+    epsilon = _wide(g, float(layer.props["epsilon"]))
+    u = _double(g, g.node("Reshape", [g.parameter(layer, "u"), g.constant([-1, 1], np.int64)]))  # a column
+    v = u
+    for _ in range(layer.props["itr"] + 1):
+        v = _unit_vector(g, g.node("MatMul", [transposed, u]), epsilon)
+        u = _unit_vector(g, g.node("MatMul", [matrix, v]), epsilon)
+    sigma = g.node("MatMul", [g.node("MatMul", [g.node("Transpose", [u], perm=[1, 0]), matrix]), v])  # (1, 1)
+    _single(g, g.node("Div", [w, g.node("Reshape", [sigma, g.constant([1], np.int64)])]), out)
+
+
+def _vat_noise(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """epsilon i / sqrt(sum of i^2 + 1e-8) over the axes from base_axis on, in float64 (Buf is not read)."""
+    axes = list(range(_axis(layer.props["base_axis"]), len(g.input_shape(layer)) + 1))
+    w = _double(g, x[0])
+    norm = g.node("Sqrt", [g.node("Add", [_reduce_sum(g, g.node("Mul", [w, w]), axes), _wide(g, 1e-8)])])
+    scaled = g.node("Mul", [_wide(g, float(layer.props["epsilon"])), w])
+    _single(g, g.node("Div", [scaled, norm]), out)
+
+
+# --- arrays of their own, matrices, transforms -------------------------------------------------------
+
+
+def _own_array(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """A Parameter's (or an unlinked WorkingMemory's) array, the same for every sample: its initializer
+    expanded to [N, *size], N read from a graph input."""
+    if x:  # a WorkingMemory linked from a layer holds that layer's output
+        g.node("Identity", x[:1], out)
+        return
+    shape = layer.inferred_shape
+    value = g.parameter(layer, "value", (1, *shape))
+    g.node("Expand", [value, _with_batch(g, g.batch_source(), shape)], out)
+
+
+def _batch_det(g: _Graph, layer: Layer, x: list[str], out: str) -> str:
+    """ONNX's Det (float32: onnxruntime has no float64 Det), one (1,) value a sample."""
+    return g.node("Unsqueeze", [g.node("Det", x[:1]), g.constant([1], np.int64)], out)
+
+
+def _batch_logdet(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    g.node("Log", [g.node("Abs", [_batch_det(g, layer, x, None)])], out)  # type: ignore[arg-type]
+
+
+def _fourier(inverse: bool) -> Emit:
+    """nnabla's FFT/IFFT: complex values as (real, imaginary) on the last axis, which is ONNX's DFT
+    layout; one DFT (opset 17) per signal axis, in float64 as nnspec's numpy; normalized: 1/sqrt(N)
+    either way (ONNX's inverse divides by N, so that is taken back times sqrt(N))."""
+
+    def emit(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+        sample = g.input_shape(layer)
+        ndim = layer.props["signal_ndim"]
+        axes = range(len(sample) - ndim, len(sample))  # ONNX axes of the signal: the last before (re, im)
+        value = _double(g, x[0])
+        for axis in axes:
+            value = g.node("DFT", [value], axis=axis, inverse=int(inverse), onesided=0)
+        if layer.props["normalized"]:
+            size = prod(sample[len(sample) - 1 - ndim : -1])
+            value = g.node("Mul", [value, _wide(g, float(np.sqrt(size)) if inverse else 1.0 / float(np.sqrt(size)))])
+        _single(g, value, out)
+
+    return emit
+
+
+def _prune(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """0 where |i| is below t, t the (size - 1) rate -th smallest |i| of the whole batch (+1 at rate 1):
+    the index computed in float32 from the batch's size, as nnspec, and the value TopK's last."""
+    rate = float(np.float32(layer.props["rate"]))
+    magnitude = g.node("Abs", x[:1])
+    flat = g.node("Reshape", [magnitude, g.constant([-1], np.int64)])
+    size = g.node("Cast", [g.node("Shape", [flat])], to=FLOAT)
+    position = g.node("Mul", [g.node("Sub", [size, g.constant([1.0])]), g.constant([rate])])
+    count = g.node("Add", [g.node("Cast", [position], to=INT64), g.constant([1], np.int64)])
+    smallest = f"{out}/smallest"
+    g.nodes.append(
+        g.helper.make_node("TopK", [flat, count], [smallest, f"{out}/order"], name=f"{out}/topk", largest=0, sorted=1)
+    )
+    threshold = g.node("Gather", [smallest, g.node("Sub", [count, g.constant([1], np.int64)])])
+    if rate == 1:
+        threshold = g.node("Add", [threshold, g.constant(1.0)])
+    g.node("Where", [g.node("Less", [magnitude, threshold]), g.constant(0.0), x[0]], out)
+
+
+def _adaptive_separable_convolution(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """o[c, y, x] = sum_{j, i} V[j, y, x] H[i, y, x] i[c, y + j, x + i]: a Slice of the image and a
+    product of the kernels a tap, summed in float64 in nnspec's order (j, then i)."""
+    kv, kh = layer.props["kernel_shape"]
+    out_h, out_w = layer.inferred_shape[-2:]
+    image, vertical, horizontal = (_double(g, value) for value in x[:3])
+
+    def window(value: str, starts: list[int], sizes: list[int], axes: list[int]) -> str:
+        ends = [start + size for start, size in zip(starts, sizes)]
+        return g.node(
+            "Slice", [value, g.constant(starts, np.int64), g.constant(ends, np.int64), g.constant(axes, np.int64)]
+        )
+
+    total = None
+    for j in range(kv):
+        for i in range(kh):
+            weight = g.node("Mul", [window(vertical, [j], [1], [1]), window(horizontal, [i], [1], [1])])  # (N, 1, h, w)
+            term = g.node("Mul", [weight, window(image, [j, i], [out_h, out_w], [2, 3])])
+            total = term if total is None else g.node("Add", [total, term])
+    _single(g, total, out)  # type: ignore[arg-type]
+
+
 OPS: dict[str, Op] = {
     # activations
     "ReLU": _unary("Relu"),
@@ -956,7 +1462,44 @@ OPS: dict[str, Op] = {
     "Unpooling": Op(_unpooling),
     "Norm": Op(_norm, _finite_p),
     "FusedBatchNormalization": Op(_fused_batch_normalization, _fused_refusal),
+    # math, shapes and selections
+    "ATan2": Op(_atan2),
+    "BroadcastTo": Op(_broadcast_to),
+    "CumProd": Op(_cumulative_product),
+    "Shift": Op(_shift),
+    "TopKData": Op(_top_k_data),
+    "BatchDet": Op(_batch_det),
+    "BatchLogdet": Op(_batch_logdet),
+    "FFT": Op(_fourier(inverse=False)),
+    "IFFT": Op(_fourier(inverse=True)),
+    "Prune": Op(_prune),
+    "AdaptiveSeparableConvolution": Op(_adaptive_separable_convolution),
+    # quantizers and binary weights
+    "FixedPointQuantize": Op(_fixed_point_quantize),
+    "Pow2Quantize": Op(_pow2_quantize),
+    "MinMaxQuantize": Op(_min_max_quantize),
+    "BinaryConnectAffine": Op(_binary_affine(scaled=False)),
+    "BinaryWeightAffine": Op(_binary_affine(scaled=True)),
+    "BinaryConnectConvolution": Op(_binary_convolution(scaled=False)),
+    "BinaryWeightConvolution": Op(_binary_convolution(scaled=True)),
+    # the weight normalizations and their kin
+    "WeightStandardization": Op(_weight_standardization),
+    "WeightNormalization": Op(_weight_normalization),
+    "NormNormalization": Op(_norm_normalization),
+    "SpectralNorm": Op(_spectral_norm),
+    "VATNoise": Op(_vat_noise),
+    # arrays of their own
+    "Parameter": Op(_own_array),
+    "WorkingMemory": Op(_own_array),
+    # the random augmentations the view applies: at evaluation their random parts are off
+    "RandomFlip": _unary("Identity"),
+    "RandomShift": _unary("Identity"),
+    "RandomErase": _unary("Identity"),
+    "RandomCrop": Op(
+        lambda g, layer, x, out: g.node("Identity", x[:1], out), lambda layer: _random_crop_refusal(layer)
+    ),
     # identities in a forward pass
+    "TopKGrad": _unary("Identity"),
     "Output": _unary("Identity"),
     "ClipGradByValue": _unary("Identity"),
     "ClipGradByNorm": _unary("Identity"),
@@ -980,13 +1523,11 @@ def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -
     onnx = onnx_module()
     from onnx import helper, numpy_helper
 
-    graph = _Graph(helper, numpy_helper, parameters)
+    graph = _Graph(helper, numpy_helper, parameters, graph_inputs=_graph_inputs(spec))
     tensor_of: dict[str, str] = {}  # layer -> the tensor holding its value
-    inputs: dict[str, tuple[int, ...]] = {}  # graph input -> its sample shape
     for name in spec.order:
         layer = spec.layers[name]
         if layer.type.is_source:
-            inputs[layer.dataset] = layer.inferred_shape
             tensor_of[name] = layer.dataset
             continue
         if _bypassed(layer):
@@ -999,13 +1540,12 @@ def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -
             if source.input is not None:
                 operands.append(tensor_of[source.input])
             elif source.generator == "Constant":  # a Delay's Initial, NNC's default: multiplier everywhere
-                operands.append(_constant_target(graph, inputs, source.multiplier, layer.target_shapes[pin]))
+                operands.append(_constant_target(graph, source.multiplier, layer.target_shapes[pin]))
             else:
                 variable = source.variable(name, pin)
                 assert variable is not None
-                inputs.setdefault(variable, layer.target_shapes[pin])
                 operands.append(variable)
-        graph.first_input[name] = spec.layers[layer.inputs[0]].inferred_shape if layer.inputs else ()
+        graph.input_shapes[name] = [spec.layers[source].inferred_shape for source in layer.inputs]
         OPS[layer.type.name].emit(graph, layer, operands, name)
         tensor_of[name] = name
     outputs = []
@@ -1017,7 +1557,7 @@ def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -
         helper.make_graph(
             graph.nodes,
             spec.name or "Main",
-            [_value_info(helper, onnx, name, shape) for name, shape in inputs.items()],
+            [_value_info(helper, onnx, name, shape) for name, shape in graph.graph_inputs.items()],
             outputs,
             list(graph.initializers.values()),
         ),
@@ -1028,11 +1568,29 @@ def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -
     return bytes(model.SerializeToString())
 
 
-def _constant_target(graph: _Graph, inputs: Mapping[str, Any], value: float, shape: Sequence[int]) -> str:
+def _graph_inputs(spec: Spec) -> dict[str, tuple[int, ...]]:
+    """The data variables the view reads, in the order it first reads them, each with its sample shape:
+    an Input layer's (named as its dataset), a target's given by data (named as its variable)."""
+    inputs: dict[str, tuple[int, ...]] = {}
+    for name in spec.order:
+        layer = spec.layers[name]
+        if layer.type.is_source:
+            inputs.setdefault(layer.dataset, layer.inferred_shape)
+            continue
+        if _bypassed(layer):
+            continue
+        for pin, source in layer.targets.items():
+            if pin in layer.parameters or source.input is not None or source.generator == "Constant":
+                continue
+            variable = source.variable(name, pin)
+            assert variable is not None
+            inputs.setdefault(variable, layer.target_shapes[pin])
+    return inputs
+
+
+def _constant_target(graph: _Graph, value: float, shape: Sequence[int]) -> str:
     """A generated Constant target: ``value`` in every place of [N, *shape], N read from a graph input."""
-    if not inputs:
-        raise UsageError("a generated Constant target needs a graph input before it to take the batch size from")
-    return graph.node("Expand", [graph.constant(value), _with_batch(graph, next(iter(inputs)), shape)])
+    return graph.node("Expand", [graph.constant(value), _with_batch(graph, graph.batch_source(), shape)])
 
 
 def _value_info(helper: Any, onnx: Any, name: str, shape: Sequence[int]) -> Any:
@@ -1040,28 +1598,37 @@ def _value_info(helper: Any, onnx: Any, name: str, shape: Sequence[int]) -> Any:
 
 
 def refuse_unwritable(spec: Spec) -> None:
-    """One UsageError naming every layer ONNX cannot hold, with its reason."""
-    problems = []
-    for name in spec.order:
-        layer = spec.layers[name]
-        if layer.type.is_source or _bypassed(layer):
-            continue
-        reason = _refusal(layer)
-        if reason:
-            problems.append(f"{layer.title}: {reason}")
+    """One UsageError naming every layer ONNX cannot hold (unwritable_layers), with its reason."""
+    problems = [f"{spec.layers[name].title}: {reason}" for name, reason in unwritable_layers(spec).items()]
     if problems:
         raise UsageError(f"{spec.file}: ONNX cannot hold these layers as nnspec writes them: " + "; ".join(problems))
 
 
-def _bypassed(layer: Layer) -> bool:
-    """Whether the view passes the layer's input through (Dropout, the random augmentations at evaluation)."""
-    return bool(layer.type.skip_at_test and layer.props.get("skip_at_test"))
+def unwritable_layers(spec: Spec) -> dict[str, str]:
+    """Every layer of ``spec`` (a view) the writer cannot write, with why, in the order they run."""
+    training = spec.view == "training"
+    reasons = {}
+    for name in spec.order:
+        reason = unwritable_reason(spec.layers[name], training=training)
+        if reason:
+            reasons[name] = reason
+    return reasons
 
 
-def _refusal(layer: Layer) -> str | None:
-    op = OPS.get(layer.type.name)
+def unwritable_reason(layer: Layer, *, training: bool = False) -> str | None:
+    """Why the writer cannot write ``layer`` (a layer of a view; ``training``: of the training view,
+    where the random augmentations draw), or None where it can: written, bypassed by the view, or an
+    Input (the graph's inputs). What a caller running the rest in onnxruntime keeps on numpy."""
+    if layer.type.is_source or _bypassed(layer):
+        return None
+    name = layer.type.name
+    if name in REFUSED:
+        return REFUSED[name]
+    if training and name in _DRAWN_IN_TRAINING:
+        return "its random parts are drawn in the training view: the draws are nnspec's own (per sample, from its seed)"
+    op = OPS.get(name)
     if op is None:
-        return "no ONNX form in nnspec yet"
+        return "no ONNX form in nnspec"
     for pin, source in layer.targets.items():
         if pin not in layer.parameters and source.input is None and source.generator not in (NO_GENERATOR, "Constant"):
             return f"its {pin} is generated ({source.generator}): a graph input cannot draw values"
@@ -1069,3 +1636,33 @@ def _refusal(layer: Layer) -> str | None:
         if pin in layer.parameters and source.input is not None:
             return f"its parameter {pin} is another layer's output"
     return op.refuse(layer)
+
+
+def _bypassed(layer: Layer) -> bool:
+    """Whether the view passes the layer's input through (Dropout, the random augmentations at evaluation)."""
+    return bool(layer.type.skip_at_test and layer.props.get("skip_at_test"))
+
+
+def _random_crop_refusal(layer: Layer) -> str | None:
+    if layer.props.get("shape") is None:
+        return None  # the whole input: nothing cropped
+    return (
+        "it crops at a position drawn per sample, at evaluation too (NNC's RandomCrop has no SkipAtTest): "
+        "the draws are nnspec's own"
+    )
+
+
+# The random augmentations whose random parts are off at evaluation (written as the identity there).
+_DRAWN_IN_TRAINING = ("RandomFlip", "RandomShift", "RandomErase", "RandomCrop")
+
+# The layer types with no exact ONNX form, and why (RepeatStart, RepeatEnd, Unit and LSTM never reach
+# the writer: the spec's expansion writes them out as the layers they stand for first).
+REFUSED: dict[str, str] = {
+    "BatchInv": "ONNX has no matrix inverse (no opset has one)",
+    "DeformableConvolution": "ONNX's DeformConv came in opset 19 and nnspec writes opset 17 (a later opset "
+    "for this layer alone is not done)",
+    "NmsDetection2d": "ONNX's NonMaxSuppression selects box indices; nnabla's zeroes scores in place, box by box "
+    "in score order, which no ONNX operator does",
+    "ImageAugmentation": "its evaluation warp (the fixed scale and centre crop, bilinear at coordinates nnabla "
+    "accumulates in float32) and its training draws are nnspec's own",
+}
