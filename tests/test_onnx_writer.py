@@ -19,7 +19,8 @@ import nnspec
 from nnspec.cli import main
 from nnspec.core.diagnostics import UsageError
 from nnspec.layers.catalog import layer_types
-from nnspec.spec.onnx_writer import OPS, OPSET, refuse_unwritable, write_onnx
+from nnspec.spec.onnx_writer import OPS, OPSET, refuse_unwritable, unwritable_reason, write_onnx
+from nnspec.spec.onnx_writer import REFUSED as WRITER_REFUSED
 
 from .conftest import ROOT
 
@@ -411,49 +412,21 @@ CASES: dict[str, str] = {
     "ClipGradByNorm": _spec(VECTOR, "- {name: out, type: ClipGradByNorm, clip_norm: 2}"),
 }
 
+# The layer types nnspec writes as the layers they stand for: units and repeats are written out before
+# the graph is built (specs/squeezenet_fire.yaml and specs/repeat_residual.yaml, converted below), and an
+# LSTM as NNC's LSTM unit, unrolled over its steps (its case here).
+EXPANDED = {
+    "LSTM": _spec(
+        "- {name: x, type: Input, size: [4, 3]}",
+        "- {name: out, type: LSTM, size: [5], axis: 0, parameter_scope: unit,"
+        " H: {generator: Constant, generator_multiplier: 0.25}}",
+    ),
+}
+EXPANDED_ELSEWHERE = ["RepeatEnd", "RepeatStart", "Unit"]
+
 # Every layer type nnspec does not write to ONNX (Input is the graph's inputs): listed, so that it
-# changes only on purpose. Some never reach a graph: units and repeats are written out before
-# (Unit, RepeatStart, RepeatEnd), and the view bypasses the random augmentations at evaluation.
-REFUSED = [
-    "ATan2",
-    "AdaptiveSeparableConvolution",
-    "BatchDet",
-    "BatchInv",
-    "BatchLogdet",
-    "BinaryConnectAffine",
-    "BinaryConnectConvolution",
-    "BinaryWeightAffine",
-    "BinaryWeightConvolution",
-    "BroadcastTo",
-    "CumProd",
-    "DeformableConvolution",
-    "FFT",
-    "FixedPointQuantize",
-    "IFFT",
-    "ImageAugmentation",
-    "LSTM",
-    "MinMaxQuantize",
-    "NmsDetection2d",
-    "NormNormalization",
-    "Parameter",
-    "Pow2Quantize",
-    "Prune",
-    "RandomCrop",
-    "RandomErase",
-    "RandomFlip",
-    "RandomShift",
-    "RepeatEnd",
-    "RepeatStart",
-    "Shift",
-    "SpectralNorm",
-    "TopKData",
-    "TopKGrad",
-    "Unit",
-    "VATNoise",
-    "WeightNormalization",
-    "WeightStandardization",
-    "WorkingMemory",
-]
+# changes only on purpose; each has its reason in the writer's REFUSED.
+REFUSED = ["BatchInv", "DeformableConvolution", "ImageAugmentation", "NmsDetection2d"]
 
 
 # Targets that are class indices: whole numbers from -2 (negative: a position to ignore) to the last class.
@@ -502,10 +475,16 @@ def test_layer_type_runs_in_onnxruntime_as_in_nnspec(layer_type: str, tmp_path: 
     _roundtrip(CASES[layer_type], tmp_path)
 
 
+@pytest.mark.parametrize("layer_type", sorted(EXPANDED))
+def test_a_layer_written_as_its_expansion_runs_in_onnxruntime_as_in_nnspec(layer_type: str, tmp_path: Path) -> None:
+    _roundtrip(EXPANDED[layer_type], tmp_path)
+
+
 def test_every_written_type_has_a_case_and_the_refused_list_is_counted() -> None:
     assert sorted(CASES) == sorted(OPS)
-    assert sorted(set(layer_types()) - set(OPS) - {"Input"}) == REFUSED
-    assert (len(OPS), len(REFUSED)) == (144, 38)
+    expanded = sorted([*EXPANDED, *EXPANDED_ELSEWHERE])
+    assert sorted(set(layer_types()) - set(OPS) - {"Input"} - set(expanded)) == REFUSED == sorted(WRITER_REFUSED)
+    assert (len(OPS) + len(expanded), len(REFUSED), len(layer_types())) == (178, 4, 183)
 
 
 def test_the_batch_is_symbolic_and_the_opset_declared(tmp_path: Path) -> None:
@@ -526,17 +505,17 @@ def test_every_layer_onnx_cannot_hold_is_named_at_once() -> None:
             IMAGE,
             "- {name: c, type: Convolution}",
             "- {name: f, type: ATan2, input: [x, x]}",
-            "- {name: s, type: Shift, input: x}",
+            "- {name: r, type: Reshape, input: x, out_shape: [3, 3, 30]}",
+            "- {name: s, type: BatchInv, input: r}",
             "- {name: p, type: MaxPooling, input: x, channel_last: true, kernel_shape: [2, 2]}",
         )
     )
     with pytest.raises(UsageError) as raised:
         refuse_unwritable(spec)
     message = str(raised.value)
-    assert "'f' (ATan2): no ONNX form in nnspec yet" in message
-    assert "'s' (Shift): no ONNX form in nnspec yet" in message
+    assert "'s' (BatchInv): ONNX has no matrix inverse" in message
     assert "'p' (MaxPooling): channel_last: true" in message
-    assert "'c'" not in message
+    assert "'c'" not in message and "'f'" not in message
 
 
 EXAMPLES = sorted((ROOT / "specs").glob("*.yaml"))
@@ -583,13 +562,15 @@ def test_convert_refuses_what_onnx_cannot_hold_naming_every_layer(tmp_path: Path
         _spec(
             IMAGE,
             "- {name: c, type: Convolution}",
-            "- {name: s, type: Shift}",
+            "- {name: s, type: NmsDetection2d, input: n}",
+            "- {name: n, type: Reshape, input: x, out_shape: [10, 27]}",
             "- {name: p, type: MaxPooling, channel_last: true, input: x}",
         )
     )
     assert main(["convert", str(spec), "-o", str(tmp_path / "model.onnx")]) == 2
     err = capsys.readouterr().err
-    assert "'s' (Shift): no ONNX form in nnspec yet; 'p' (MaxPooling): channel_last: true" in err
+    assert "'s' (NmsDetection2d): ONNX's NonMaxSuppression selects box indices" in err
+    assert "'p' (MaxPooling): channel_last: true" in err
     assert "Traceback" not in err and not (tmp_path / "model.onnx").exists()
 
 
@@ -653,3 +634,109 @@ def test_an_nnp_converts_with_its_own_parameters(tmp_path: Path, capsys) -> None
     session = ort.InferenceSession(str(output), providers=["CPUExecutionProvider"])
     (got,) = session.run(None, {"x": x})
     np.testing.assert_allclose(got, expected, rtol=TOLERANCE, atol=TOLERANCE)
+
+
+def _onnxruntime_outputs(text: str, feeds: dict[str, np.ndarray], tmp_path: Path) -> tuple[dict, dict]:
+    """(onnxruntime's outputs, nnspec's) for the spec on these feeds, the model checked in full first."""
+    result = nnspec.run(nnspec.loads(text), feeds)
+    path = tmp_path / "model.onnx"
+    path.write_bytes(write_onnx(result.spec, result.layer_parameters))
+    onnx.checker.check_model(str(path), full_check=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {item.name: feeds[item.name] for item in session.get_inputs()})
+    return dict(zip(result.spec.outputs, got)), dict(result.outputs)
+
+
+SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -2.0, np.inf, -np.inf, np.nan, 1e-30, -3e38], np.float32)
+
+
+def test_atan2_gives_cs_limits_at_signed_zeros_and_infinities(tmp_path: Path) -> None:
+    """Every pair of special values against numpy's arctan2 (C's atan2, nnabla's): +-0, +-inf, NaN."""
+    y, x = (values.reshape(1, -1).astype(np.float32) for values in np.meshgrid(SPECIAL, SPECIAL))
+    text = _spec(
+        f"- {{name: y, type: Input, size: [{y.size}]}}",
+        f"- {{name: x, type: Input, size: [{x.size}]}}",
+        "- {name: out, type: ATan2, input: [y, x]}",
+    )
+    got, _ = _onnxruntime_outputs(text, {"y": y, "x": x}, tmp_path)
+    expected = np.arctan2(y, x)
+    np.testing.assert_allclose(got["out"], expected, rtol=1e-6, atol=0)
+    zeros = expected == 0
+    assert np.array_equal(np.signbit(got["out"][zeros]), np.signbit(expected[zeros]))
+
+
+def test_quantizers_round_as_nnspec_at_their_boundaries(tmp_path: Path) -> None:
+    """Values on and one float32 step either side of each rounding boundary, and the special values:
+    onnxruntime's outputs equal nnspec's, bit for bit."""
+    delta = np.float32(0.25)
+    halves = (np.arange(-40, 40, dtype=np.float32) + np.float32(0.5)) * delta  # FixedPoint's boundaries
+    powers = np.float32(2.0) ** np.arange(-30, 4, dtype=np.float32) * np.float32(np.sqrt(2))  # Pow2's
+    edges = np.concatenate([halves, powers, -powers, SPECIAL, [np.float32(0.49999997) * delta]])
+    values = np.concatenate([edges, np.nextafter(edges, np.float32(np.inf)), np.nextafter(edges, -np.float32(np.inf))])
+    values = values.astype(np.float32).reshape(1, -1)
+    layers = [
+        "FixedPointQuantize, sign: true, n: 6, delta: 0.25",
+        "FixedPointQuantize, sign: false, n: 3, delta: 0.25",
+        "Pow2Quantize, sign: true, with_zero: true, n: 6, m: 2",
+        "Pow2Quantize, sign: false, with_zero: false, n: 4, m: 0",
+        "Pow2Quantize, sign: false, with_zero: true, n: 3, m: 1",
+        "MinMaxQuantize, r: {initializer: Constant, multiplier: -0.7}, R: {initializer: Constant, multiplier: 1.9}",
+        "Round",
+    ]
+    for layer in layers:
+        text = _spec(f"- {{name: x, type: Input, size: [{values.size}]}}", f"- {{name: out, type: {layer}}}")
+        got, expected = _onnxruntime_outputs(text, {"x": values}, tmp_path)
+        np.testing.assert_array_equal(got["out"], expected["out"], err_msg=layer)
+
+
+def test_pow2_quantize_levels_are_powers_of_two_by_hand() -> None:
+    """The table the writer looks Pow2Quantize up in, checked by its formula, not by nnspec: n 5 with sign
+    and zero leaves n' = 3 bits, levels 2^(m - (2^n' - 1)) .. 2^m = 2^-5 .. 2^2 and 0; a level's step at
+    the geometric mean of two levels (2^(k + 1/2)), 0 below 2^-5 / sqrt(2)."""
+    from nnspec.spec.onnx_writer import _pow2_levels
+
+    thresholds, levels = _pow2_levels({"sign": True, "with_zero": True, "n": 5, "m": 2})
+    assert levels.tolist() == [0.0, *(2.0**k for k in range(-5, 3))]
+    # within two float32 steps: numpy's float32 log2 rounds near the boundary
+    np.testing.assert_allclose(thresholds, [2.0 ** (k + 0.5) for k in range(-6, 2)], rtol=2.5e-7)
+
+
+def test_cumprod_keeps_zeros_and_overflow_as_nnspec(tmp_path: Path) -> None:
+    """A zero after an overflow to inf gives 0 (not inf * 0 = NaN); checked against numpy by hand."""
+    x = np.array([[[3e30, 3e30, 0.0, 2.0, -1.5], [1.0, np.nan, 0.0, 4.0, 2.0]]], np.float32)
+    text = _spec("- {name: x, type: Input, size: [2, 5]}", "- {name: out, type: CumProd, axis: 1}")
+    got, _ = _onnxruntime_outputs(text, {"x": x}, tmp_path)
+    expected = np.array([[[3e30, np.inf, 0, 0, 0], [1, np.nan, 0, 0, 0]]], np.float32)
+    np.testing.assert_array_equal(got["out"], expected)
+
+
+def test_fft_matches_numpy_by_hand(tmp_path: Path) -> None:
+    """FFT over 2 axes, normalized, against numpy's fftn on the complex values (an independent reference)."""
+    x = np.random.default_rng(4).normal(size=(2, 3, 4, 6, 2)).astype(np.float32)
+    text = _spec("- {name: x, type: Input, size: [3, 4, 6, 2]}", "- {name: out, type: FFT, normalized: true}")
+    got, _ = _onnxruntime_outputs(text, {"x": x}, tmp_path)
+    spectrum = np.fft.fftn(x[..., 0] + 1j * x[..., 1], axes=(2, 3)) / np.sqrt(24)
+    np.testing.assert_allclose(got["out"], np.stack([spectrum.real, spectrum.imag], -1), rtol=1e-5, atol=1e-5)
+
+
+def test_unwritable_reason_per_layer_and_view() -> None:
+    """What another engine asks before running a layer in onnxruntime: None where the writer writes it."""
+    spec = nnspec.loads(
+        _spec(
+            IMAGE,
+            "- {name: f, type: RandomFlip, skip_at_test: false}",
+            "- {name: c, type: RandomCrop, shape: [5, 5], input: x}",
+            "- {name: a, type: ImageAugmentation, input: x}",
+        )
+    )
+    from nnspec.spec.views import as_view
+
+    evaluation, training = as_view(spec, "validation"), as_view(spec, "training")
+    assert unwritable_reason(evaluation.layers["x"]) is None
+    assert unwritable_reason(evaluation.layers["f"]) is None  # its random parts are off: the identity
+    assert "drawn in the training view" in unwritable_reason(training.layers["f"], training=True)
+    assert "crops at a position drawn per sample" in unwritable_reason(evaluation.layers["c"])
+    assert unwritable_reason(evaluation.layers["a"]) is None  # skipped at evaluation (skip_at_test)
+    assert "evaluation warp" in unwritable_reason(training.layers["a"], training=True)
+    with pytest.raises(UsageError, match="'f' \\(RandomFlip\\): its random parts are drawn"):
+        refuse_unwritable(training)

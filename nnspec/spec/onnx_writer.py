@@ -484,9 +484,9 @@ def _sign(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 
 
 def _round(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    """Halves away from 0, as nnabla (ONNX's Round takes them to even): sign(x) floor(|x| + 0.5)."""
-    magnitude = g.node("Floor", [g.node("Add", [g.node("Abs", x[:1]), g.constant(0.5)])])
-    g.node("Mul", [g.node("Sign", x[:1]), magnitude], out)
+    """Halves away from 0, as nnabla (ONNX's Round takes them to even): sign(x) floor(|x| + 0.5), in
+    float64, where 0.49999997 + 0.5 stays below 1 (float32 rounds it up to 1)."""
+    _single(g, _round_half_away(g, _double(g, x[0])), out)
 
 
 # --- losses on class indices --------------------------------------------------------------------
@@ -917,13 +917,16 @@ def _atan2(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 
     half_turn = by_y_sign(pi)
     ratio = g.node("Atan", [g.node("Div", [y, x_])])
-    general = g.node("Add", [ratio, g.node("Where", [x_negative, half_turn, g.constant(0.0)])])
+    general = g.node("Where", [x_negative, g.node("Add", [ratio, half_turn]), ratio])  # + 0 would lose a -0
     zero = g.constant(0.0)
     both_zero = g.node("And", [g.node("Equal", [y, zero]), g.node("Equal", [x_, zero])])
     both_infinite = g.node("And", [g.node("IsInf", [y]), g.node("IsInf", [x_])])
     at_zero = g.node("Where", [x_negative, half_turn, y])
     at_infinity = g.node("Where", [x_negative, by_y_sign(3 * pi / 4), by_y_sign(pi / 4)])
-    g.node("Where", [both_zero, at_zero, g.node("Where", [both_infinite, at_infinity, general])], out)
+    angle = g.node("Where", [both_zero, at_zero, g.node("Where", [both_infinite, at_infinity, general])])
+    # atan2 has y's sign, -0 included; onnxruntime's Where can turn a chosen -0 into +0, so the sign is
+    # put back by a product
+    g.node("Mul", [g.node("Abs", [angle]), g.node("Where", [y_negative, g.constant(-1.0), g.constant(1.0)])], out)
 
 
 def _broadcast_to(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
