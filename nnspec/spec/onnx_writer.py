@@ -16,11 +16,16 @@ are not written. The model holds:
 The opset is 17 (``OPSET``): the one every maintained runtime and converter reads (PyTorch's default
 export opset, onnxruntime since 1.11); nothing nnspec writes needs a later one: the per-sample
 normalizations are written out as ReduceMean, Sub, Div... (nnabla's exact formula), not as ONNX's
-LayerNormalization (17) or GroupNormalization (18, whose scale changed shape in 21). docs/onnx.md.
+LayerNormalization (17) or GroupNormalization (18, whose scale changed shape in 21); FFT and IFFT are
+opset 17's DFT. docs/onnx.md. Where nnspec's numpy computes in float64 and rounds once, the nodes do
+too (Cast to double and back); where an ONNX operator does not say nnspec's formula (atan2's signed
+zeros, a running product, rounding halves away from 0, a log2 rounded), the nodes say it.
 
-A layer type without an ONNX form here, or a layer whose properties ONNX cannot say (channel_last, a
-target a generator other than Constant draws), is refused: one UsageError naming every such layer of
-the spec at once, before anything is drawn or written.
+A layer type without an exact ONNX form (``REFUSED``, each with its reason), or a layer whose properties
+ONNX cannot say (channel_last, a target a generator other than Constant draws, a random augmentation
+drawing in the training view), is refused: one UsageError naming every such layer of the spec at once,
+before anything is drawn or written. ``unwritable_reason`` gives one layer's reason, for an engine that
+keeps such layers on numpy.
 """
 
 from __future__ import annotations
