@@ -403,6 +403,12 @@ CASES: dict[str, str] = {
         for op in ("RandomFlip", "RandomShift", "RandomErase")
     },
     "RandomCrop": _spec(IMAGE, "- {name: a, type: RandomCrop}", "- {name: out, type: Tanh}"),
+    "ImageAugmentation": _spec(
+        IMAGE,
+        "- {name: out, type: ImageAugmentation, skip_at_test: false, shape: [3, 7, 8], pad: [1, 2],"
+        " min_scale: 0.8, max_scale: 1.5, angle: 0.3, aspect_ratio: 1.3, distortion: 0.2, brightness: 0.4,"
+        " contrast: 1.7, contrast_center: 0.3, flip_lr: true}",
+    ),
     "Output": _spec(VECTOR, "- {name: t, type: Tanh}", "- {name: out, type: Output, variable_name: z}"),
     "ClipGradByValue": _spec(
         VECTOR,
@@ -426,7 +432,7 @@ EXPANDED_ELSEWHERE = ["RepeatEnd", "RepeatStart", "Unit"]
 
 # Every layer type nnspec does not write to ONNX (Input is the graph's inputs): listed, so that it
 # changes only on purpose; each has its reason in the writer's REFUSED.
-REFUSED = ["BatchInv", "DeformableConvolution", "ImageAugmentation", "NmsDetection2d"]
+REFUSED = ["BatchInv", "DeformableConvolution", "NmsDetection2d"]
 
 
 # Targets that are class indices: whole numbers from -2 (negative: a position to ignore) to the last class.
@@ -484,7 +490,7 @@ def test_every_written_type_has_a_case_and_the_refused_list_is_counted() -> None
     assert sorted(CASES) == sorted(OPS)
     expanded = sorted([*EXPANDED, *EXPANDED_ELSEWHERE])
     assert sorted(set(layer_types()) - set(OPS) - {"Input"} - set(expanded)) == REFUSED == sorted(WRITER_REFUSED)
-    assert (len(OPS) + len(expanded), len(REFUSED), len(layer_types())) == (178, 4, 183)
+    assert (len(OPS) + len(expanded), len(REFUSED), len(layer_types())) == (179, 3, 183)
 
 
 def test_the_batch_is_symbolic_and_the_opset_declared(tmp_path: Path) -> None:
@@ -738,6 +744,26 @@ def test_unwritable_reason_per_layer_and_view() -> None:
     assert "drawn in the training view" in unwritable_reason(training.layers["f"], training=True)
     assert "crops at a position drawn per sample" in unwritable_reason(evaluation.layers["c"])
     assert unwritable_reason(evaluation.layers["a"]) is None  # skipped at evaluation (skip_at_test)
-    assert "evaluation warp" in unwritable_reason(training.layers["a"], training=True)
+    assert "drawn in the training view" in unwritable_reason(training.layers["a"], training=True)
     with pytest.raises(UsageError, match="'f' \\(RandomFlip\\): its random parts are drawn"):
         refuse_unwritable(training)
+
+
+@pytest.mark.parametrize(
+    "augmentation",
+    [
+        "shape: [6, 12], angle: 0.5, min_scale: 1.2, max_scale: 1.2",  # no distortion: coordinates accumulated
+        "shape: [3, 5, 4], pad: [2, 0], flip_ud: true, contrast: 2.0, brightness_each: true",
+        "pad: [0, 3], aspect_ratio: 0.6, distortion: 0.5",
+    ],
+)
+def test_image_augmentation_at_evaluation(augmentation: str, tmp_path: Path) -> None:
+    """The fixed scale, padding and centre crop of every geometry, on (C, H, W) and (H, W) images."""
+    size = "[9, 10]" if "[6, 12]" in augmentation else "[3, 9, 10]"
+    _roundtrip(
+        _spec(
+            f"- {{name: x, type: Input, size: {size}}}",
+            f"- {{name: out, type: ImageAugmentation, skip_at_test: false, {augmentation}}}",
+        ),
+        tmp_path,
+    )

@@ -379,7 +379,14 @@ def _warp(images: np.ndarray, size: tuple[int, ...], props, draws: _Draws) -> np
     """nnabla's geometric transform, vectorised over samples and pixels: each output pixel reads
     the input at coordinates computed in float32 as nnabla accumulates them (row by row, pixel by
     pixel), clipped to the image, bilinear between its four neighbours."""
-    count, channels, h_in, w_in = images.shape
+    x_in, y_in = sampling_coordinates(images.shape[2:], size, props, draws)
+    return _bilinear(images, x_in, y_in)
+
+
+def sampling_coordinates(image: tuple[int, ...], size: tuple[int, ...], props, draws: _Draws):
+    """(x, y): the float32 coordinates in the input image (height, width) each output pixel of
+    ``size`` reads, per sample (samples, rows, columns), clipped to the image."""
+    h_in, w_in = image
     h_out, w_out = size
     pad_h, pad_w = props["pad"]
     f32 = np.float32
@@ -409,7 +416,7 @@ def _warp(images: np.ndarray, size: tuple[int, ...], props, draws: _Draws) -> np
     else:
         x_in = _accumulated(x0, y_ax, x_ax, h_out, w_out)
         y_in = _accumulated(y0, y_ay, x_ay, h_out, w_out)
-    return _bilinear(images, np.clip(x_in, 0, w_in - 1), np.clip(y_in, 0, h_in - 1))
+    return np.clip(x_in, 0, w_in - 1), np.clip(y_in, 0, h_in - 1)
 
 
 def _accumulated(start: np.ndarray, per_row: np.ndarray, per_column: np.ndarray, rows: int, columns: int):
@@ -448,16 +455,7 @@ def _bilinear(images: np.ndarray, x_in: np.ndarray, y_in: np.ndarray) -> np.ndar
     the batch, and its temporaries stay small."""
     count, channels, h_in, w_in = images.shape
     dtype = images.dtype
-    ix, iy = x_in.astype(np.intp), y_in.astype(np.intp)
-    fx, fy = x_in - ix.astype(np.float32), y_in - iy.astype(np.float32)
-    ix1, iy1 = np.minimum(ix + 1, w_in - 1), np.minimum(iy + 1, h_in - 1)
-    one = np.float32(1)
-    corners = (
-        (iy * w_in + ix, (one - fx) * (one - fy)),
-        (iy * w_in + ix1, fx * (one - fy)),
-        (iy1 * w_in + ix, (one - fx) * fy),
-        (iy1 * w_in + ix1, fx * fy),
-    )
+    corners = bilinear_corners(x_in, y_in, h_in, w_in)
     flat = images.reshape(count, channels, h_in * w_in)
     out = np.empty((count, channels, x_in.shape[1] * x_in.shape[2]), dtype=dtype)
     for n in range(count):
@@ -469,13 +467,44 @@ def _bilinear(images: np.ndarray, x_in: np.ndarray, y_in: np.ndarray) -> np.ndar
     return out.reshape(count, channels, *x_in.shape[1:])
 
 
-def _tone(warped: np.ndarray, props, draws: _Draws) -> np.ndarray:
-    """(o + brightness - contrast_center) * contrast + contrast_center, per sample and channel."""
-    dtype = warped.dtype
+def bilinear_corners(x_in: np.ndarray, y_in: np.ndarray, h_in: int, w_in: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The four neighbours of each coordinate, in the order nnabla sums them: (flat index into the
+    image, float32 weight) each."""
+    ix, iy = x_in.astype(np.intp), y_in.astype(np.intp)
+    fx, fy = x_in - ix.astype(np.float32), y_in - iy.astype(np.float32)
+    ix1, iy1 = np.minimum(ix + 1, w_in - 1), np.minimum(iy + 1, h_in - 1)
+    one = np.float32(1)
+    return [
+        (iy * w_in + ix, (one - fx) * (one - fy)),
+        (iy * w_in + ix1, fx * (one - fy)),
+        (iy1 * w_in + ix, (one - fx) * fy),
+        (iy1 * w_in + ix1, fx * fy),
+    ]
+
+
+def evaluation_warp(image: tuple[int, ...], size: tuple[int, ...], channels: int, props):
+    """What ImageAugmentation (not skipped) computes at evaluation, the same for every sample: the
+    bilinear corners of each output pixel (bilinear_corners) and the tone's (shift, gain) per channel,
+    each float32 (channels,)."""
+    draws = _middle(1, channels)
+    x_in, y_in = sampling_coordinates(image, size, props, draws)
+    corners = [(index[0], gain[0]) for index, gain in bilinear_corners(x_in, y_in, *image)]
+    return corners, _tone_terms(props, draws)
+
+
+def _tone_terms(props, draws: _Draws) -> tuple[np.ndarray, np.ndarray]:
+    """(brightness - contrast_center, contrast gain) per sample and channel, in float32."""
     brightness, contrast = props["brightness"], props["contrast"]
     level = (draws.brightness * brightness * 2.0 - brightness).astype(np.float32)
     gain = (np.exp(draws.contrast * log(contrast) * 2.0) / contrast).astype(np.float32)
-    shift = (level - np.float32(props["contrast_center"])).astype(dtype)[:, :, None, None]
+    return (level - np.float32(props["contrast_center"])).astype(np.float32), gain
+
+
+def _tone(warped: np.ndarray, props, draws: _Draws) -> np.ndarray:
+    """(o + brightness - contrast_center) * contrast + contrast_center, per sample and channel."""
+    dtype = warped.dtype
+    shift, gain = _tone_terms(props, draws)
+    shift = shift.astype(dtype)[:, :, None, None]
     center = dtype.type(props["contrast_center"])
     return (warped + shift) * gain.astype(dtype)[:, :, None, None] + center
 

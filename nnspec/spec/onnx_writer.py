@@ -1273,6 +1273,29 @@ def _fourier(inverse: bool) -> Emit:
     return emit
 
 
+def _image_augmentation(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """What evaluation computes of a layer not skipped, the same for every sample: each output pixel
+    the sum of its four neighbours' values times their bilinear weights (nnspec's float32 weights and
+    order, a Gather and a Mul each), then (o + shift) gain + contrast_center per channel."""
+    from ..layers.augmentation import evaluation_warp
+
+    sample, shape = g.input_shape(layer), layer.inferred_shape
+    channels = prod(sample[:-2])
+    corners, (shift, gain) = evaluation_warp(tuple(sample[-2:]), tuple(shape[-2:]), channels, layer.props)
+    flat = g.node("Reshape", [x[0], g.constant([-1, channels, sample[-2] * sample[-1]], np.int64)])
+    total = None
+    for index, weight in corners:
+        term = g.node(
+            "Mul", [g.node("Gather", [flat, g.constant(index.ravel(), np.int64)], axis=2), g.constant(weight.ravel())]
+        )
+        total = term if total is None else g.node("Add", [total, term])
+    along_channels = (1, channels, 1)
+    shifted = g.node("Add", [total, g.constant(shift.reshape(along_channels))])
+    toned = g.node("Mul", [shifted, g.constant(gain.reshape(along_channels))])
+    centred = g.node("Add", [toned, g.constant(float(np.float32(layer.props["contrast_center"])))])
+    g.node("Reshape", [centred, g.constant([-1, *shape], np.int64)], out)
+
+
 def _prune(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     """0 where |i| is below t, t the (size - 1) rate -th smallest |i| of the whole batch (+1 at rate 1):
     the index computed in float32 from the batch's size, as nnspec, and the value TopK's last."""
@@ -1503,6 +1526,7 @@ OPS: dict[str, Op] = {
     "RandomFlip": _unary("Identity"),
     "RandomShift": _unary("Identity"),
     "RandomErase": _unary("Identity"),
+    "ImageAugmentation": Op(_image_augmentation),
     "RandomCrop": Op(
         lambda g, layer, x, out: g.node("Identity", x[:1], out), lambda layer: _random_crop_refusal(layer)
     ),
@@ -1660,8 +1684,8 @@ def _random_crop_refusal(layer: Layer) -> str | None:
     )
 
 
-# The random augmentations whose random parts are off at evaluation (written as the identity there).
-_DRAWN_IN_TRAINING = ("RandomFlip", "RandomShift", "RandomErase", "RandomCrop")
+# The random augmentations whose random parts are off at evaluation (written as what is left there).
+_DRAWN_IN_TRAINING = ("RandomFlip", "RandomShift", "RandomErase", "RandomCrop", "ImageAugmentation")
 
 # The layer types with no exact ONNX form, and why (RepeatStart, RepeatEnd, Unit and LSTM never reach
 # the writer: the spec's expansion writes them out as the layers they stand for first).
@@ -1671,6 +1695,4 @@ REFUSED: dict[str, str] = {
     "for this layer alone is not done)",
     "NmsDetection2d": "ONNX's NonMaxSuppression selects box indices; nnabla's zeroes scores in place, box by box "
     "in score order, which no ONNX operator does",
-    "ImageAugmentation": "its evaluation warp (the fixed scale and centre crop, bilinear at coordinates nnabla "
-    "accumulates in float32) and its training draws are nnspec's own",
 }
