@@ -403,6 +403,15 @@ CASES: dict[str, str] = {
         for op in ("RandomFlip", "RandomShift", "RandomErase")
     },
     "RandomCrop": _spec(IMAGE, "- {name: a, type: RandomCrop}", "- {name: out, type: Tanh}"),
+    "DeformableConvolution": _spec(
+        "- {name: x, type: Input, size: [4, 7, 8]}",
+        "- {name: o, type: Input, size: [24, 7, 8]}",
+        "- {name: m, type: Sigmoid, input: o}",
+        "- {name: k, type: Slice, input: m, start: [0, 0, 0], stop: [12, 7, 8]}",
+        "- {name: out, type: DeformableConvolution, input: x, out_maps: 6, kernel_shape: [3, 2], padding: [1, 0],"
+        " strides: [2, 1], dilation: [1, 2], group: 2, deformable_group: 2, b: {initializer: Uniform},"
+        " Offset: {input: o}, Mask: {input: k}}",
+    ),
     "ImageAugmentation": _spec(
         IMAGE,
         "- {name: out, type: ImageAugmentation, skip_at_test: false, shape: [3, 7, 8], pad: [1, 2],"
@@ -432,7 +441,7 @@ EXPANDED_ELSEWHERE = ["RepeatEnd", "RepeatStart", "Unit"]
 
 # Every layer type nnspec does not write to ONNX (Input is the graph's inputs): listed, so that it
 # changes only on purpose; each has its reason in the writer's REFUSED.
-REFUSED = ["BatchInv", "DeformableConvolution", "NmsDetection2d"]
+REFUSED = ["BatchInv", "NmsDetection2d"]
 
 
 # Targets that are class indices: whole numbers from -2 (negative: a position to ignore) to the last class.
@@ -490,7 +499,7 @@ def test_every_written_type_has_a_case_and_the_refused_list_is_counted() -> None
     assert sorted(CASES) == sorted(OPS)
     expanded = sorted([*EXPANDED, *EXPANDED_ELSEWHERE])
     assert sorted(set(layer_types()) - set(OPS) - {"Input"} - set(expanded)) == REFUSED == sorted(WRITER_REFUSED)
-    assert (len(OPS) + len(expanded), len(REFUSED), len(layer_types())) == (179, 3, 183)
+    assert (len(OPS) + len(expanded), len(REFUSED), len(layer_types())) == (180, 2, 183)
 
 
 def test_the_batch_is_symbolic_and_the_opset_declared(tmp_path: Path) -> None:
@@ -764,6 +773,19 @@ def test_image_augmentation_at_evaluation(augmentation: str, tmp_path: Path) -> 
         _spec(
             f"- {{name: x, type: Input, size: {size}}}",
             f"- {{name: out, type: ImageAugmentation, skip_at_test: false, {augmentation}}}",
+        ),
+        tmp_path,
+    )
+
+
+def test_deformable_convolution_with_its_default_mask_and_no_bias(tmp_path: Path) -> None:
+    """Mask left at NNC's Constant 1 (expanded to the batch in the model), offsets from data reaching
+    past the image on every side, border_mode same, no bias."""
+    _roundtrip(
+        _spec(
+            "- {name: x, type: Input, size: [2, 6, 5]}",
+            "- {name: out, type: DeformableConvolution, out_maps: 3, kernel_shape: [3, 3], with_bias: false,"
+            " Offset: {dataset: offsets}}",
         ),
         tmp_path,
     )

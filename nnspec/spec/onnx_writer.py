@@ -1296,6 +1296,105 @@ def _image_augmentation(g: _Graph, layer: Layer, x: list[str], out: str) -> None
     g.node("Reshape", [centred, g.constant([-1, *shape], np.int64)], out)
 
 
+def _deformable_convolution(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """nnspec's modulated deformable convolution in float64, in opset 17's operators (ONNX's DeformConv
+    is opset 19): each tap's fractional position (a constant grid plus its offset, read where the
+    output's window starts), its four neighbours gathered and weighted (0 outside the image, as
+    nnabla's im2col_bilinear), scaled by the mask, then each group's kernels as a MatMul."""
+    from ..layers.basic import _conv_lengths, conv_padding
+
+    props = layer.props
+    channels, height, width = g.input_shape(layer)
+    (kh, kw), (sh, sw), (dh, dw) = props["kernel_shape"], props["strides"], props["dilation"]
+    ph, pw = conv_padding(props)
+    out_h, out_w = _conv_lengths((height, width), props)
+    groups, taps, group = props["deformable_group"], kh * kw, props["group"]
+    cg = channels // groups
+
+    def at_outputs(value: str, shape: list[int]) -> str:
+        """(N, *shape, H, W) read at the input positions where the outputs' windows start."""
+        grid = g.node("Reshape", [_double(g, value), g.constant([-1, *shape, height, width], np.int64)])
+        axes = [len(shape) + 1, len(shape) + 2]
+        ends = [out_h * sh, out_w * sw]
+        return g.node(
+            "Slice",
+            [
+                grid,
+                g.constant([0, 0], np.int64),
+                g.constant(ends, np.int64),
+                g.constant(axes, np.int64),
+                g.constant([sh, sw], np.int64),
+            ],
+        )
+
+    shift = at_outputs(x[1], [groups, taps, 2])  # (N, G, taps, 2, out_h, out_w)
+    scale = at_outputs(x[2], [groups, taps])
+    tap_h = (np.arange(kh) * dh).repeat(kw)[:, None, None]
+    tap_w = np.tile(np.arange(kw) * dw, kh)[:, None, None]
+    base_rows = (np.arange(out_h) * sh)[None, :, None] + tap_h - ph + np.zeros((1, 1, out_w))
+    base_cols = (np.arange(out_w) * sw)[None, None, :] + tap_w - pw + np.zeros((1, out_h, 1))
+
+    def part(index: int) -> str:
+        picked = g.node("Gather", [shift, g.constant(index, np.int64)], axis=3)  # (N, G, taps, out_h, out_w)
+        return g.node("Reshape", [picked, g.constant([-1, groups, taps * out_h * out_w], np.int64)])
+
+    flat_grid = [-1, 1, taps * out_h * out_w]
+    rows = g.node("Add", [g.constant(base_rows.reshape(flat_grid[1:]), np.float64), part(0)])  # (N, G, P)
+    cols = g.node("Add", [g.constant(base_cols.reshape(flat_grid[1:]), np.float64), part(1)])
+    image = g.node("Reshape", [_double(g, x[0]), g.constant([-1, groups, cg, height * width], np.int64)])
+    zero, one = _wide(g, 0.0), _wide(g, 1.0)
+
+    def test(op: str, value: str, bound: float) -> str:
+        return g.node(op, [value, _wide(g, bound)])
+
+    inside = g.node(
+        "And",
+        [
+            g.node("And", [test("Greater", rows, -1), test("Greater", cols, -1)]),
+            g.node("And", [test("Less", rows, height), test("Less", cols, width)]),
+        ],
+    )
+    low_h, low_w = g.node("Floor", [rows]), g.node("Floor", [cols])
+    total = None
+    for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        r = g.node("Add", [low_h, _wide(g, float(dr))])
+        c = g.node("Add", [low_w, _wide(g, float(dc))])
+        weight = g.node(
+            "Mul",
+            [
+                g.node("Sub", [one, g.node("Abs", [g.node("Sub", [rows, r])])]),
+                g.node("Sub", [one, g.node("Abs", [g.node("Sub", [cols, c])])]),
+            ],
+        )
+        valid = inside
+        for check in (
+            test("GreaterOrEqual", r, 0),
+            test("GreaterOrEqual", c, 0),
+            test("LessOrEqual", r, height - 1),
+            test("LessOrEqual", c, width - 1),
+        ):
+            valid = g.node("And", [valid, check])
+        place = g.node("Where", [valid, g.node("Add", [g.node("Mul", [r, _wide(g, float(width))]), c]), zero])
+        index = g.node("Unsqueeze", [g.node("Cast", [place], to=INT64), g.constant([2], np.int64)])  # (N, G, 1, P)
+        index = g.node("Expand", [index, g.constant([1, 1, cg, 1], np.int64)])
+        values = g.node("GatherElements", [image, index], axis=3)  # (N, G, Cg, P)
+        gain = g.node("Unsqueeze", [g.node("Where", [valid, weight, zero]), g.constant([2], np.int64)])
+        term = g.node("Mul", [values, gain])
+        total = term if total is None else g.node("Add", [total, term])
+    sampled = g.node("Reshape", [total, g.constant([-1, groups, cg, taps, out_h, out_w], np.int64)])
+    columns = g.node("Mul", [sampled, g.node("Unsqueeze", [scale, g.constant([2], np.int64)])])
+    weights = g.parameters[layer.name]["W"]
+    per_in, per_out = channels // group, weights.shape[0] // group
+    columns = g.node("Reshape", [columns, g.constant([-1, group, per_in * taps, out_h * out_w], np.int64)])
+    kernels = _double(g, g.parameter(layer, "W", (group, per_out, per_in * taps)))
+    result = g.node(
+        "Reshape", [g.node("MatMul", [kernels, columns]), g.constant([-1, weights.shape[0], out_h, out_w], np.int64)]
+    )
+    if "b" in g.parameters[layer.name]:
+        result = g.node("Add", [result, _double(g, g.parameter(layer, "b", (weights.shape[0], 1, 1)))])
+    _single(g, result, out)
+
+
 def _prune(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     """0 where |i| is below t, t the (size - 1) rate -th smallest |i| of the whole batch (+1 at rate 1):
     the index computed in float32 from the batch's size, as nnspec, and the value TopK's last."""
@@ -1527,6 +1626,7 @@ OPS: dict[str, Op] = {
     "RandomShift": _unary("Identity"),
     "RandomErase": _unary("Identity"),
     "ImageAugmentation": Op(_image_augmentation),
+    "DeformableConvolution": Op(_deformable_convolution),
     "RandomCrop": Op(
         lambda g, layer, x, out: g.node("Identity", x[:1], out), lambda layer: _random_crop_refusal(layer)
     ),
@@ -1691,8 +1791,6 @@ _DRAWN_IN_TRAINING = ("RandomFlip", "RandomShift", "RandomErase", "RandomCrop", 
 # the writer: the spec's expansion writes them out as the layers they stand for first).
 REFUSED: dict[str, str] = {
     "BatchInv": "ONNX has no matrix inverse (no opset has one)",
-    "DeformableConvolution": "ONNX's DeformConv came in opset 19 and nnspec writes opset 17 (a later opset "
-    "for this layer alone is not done)",
     "NmsDetection2d": "ONNX's NonMaxSuppression selects box indices; nnabla's zeroes scores in place, box by box "
     "in score order, which no ONNX operator does",
 }
