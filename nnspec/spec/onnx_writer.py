@@ -1249,6 +1249,63 @@ def _batch_det(g: _Graph, layer: Layer, x: list[str], out: str) -> str:
     return g.node("Unsqueeze", [g.node("Det", x[:1]), g.constant([1], np.int64)], out)
 
 
+def _batch_inv(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
+    """Each sample's inverse by Gauss-Jordan elimination with partial pivoting, unrolled over the n
+    columns, in float64 (ONNX has no inverse): [A | I] reduced to [I | A^-1]. The pivot is the
+    column's largest magnitude from the diagonal down (the first among equals, as LAPACK's), swapped
+    in by a Gather of the rows; a zero pivot is a singular matrix, all NaN (nnspec's det = 0)."""
+    n = layer.inferred_shape[-1]
+    rows = np.arange(n)
+    matrix = g.node(
+        "Concat",
+        [_double(g, x[0]), g.node("Expand", [g.constant(np.eye(n)[None], np.float64), g.node("Shape", [x[0]])])],
+        axis=2,
+    )  # (N, n, 2n)
+    singular = None
+    for k in range(n):
+
+        def sliced(value: str, starts: list[int], ends: list[int], axes: list[int]) -> str:
+            return g.node(
+                "Slice",
+                [value, g.constant(starts, np.int64), g.constant(ends, np.int64), g.constant(axes, np.int64)],
+            )
+
+        column = sliced(matrix, [k, k], [n, k + 1], [1, 2])  # (N, n - k, 1)
+        pivot_row = g.node(
+            "Add", [g.node("ArgMax", [g.node("Abs", [column])], axis=1, keepdims=1), g.constant(k, np.int64)]
+        )
+        order = g.node(
+            "Where",
+            [
+                g.constant(rows[:, None] == k, bool),
+                pivot_row,
+                g.node(
+                    "Where",
+                    [
+                        g.node("Equal", [g.constant(rows[:, None], np.int64), pivot_row]),
+                        g.constant(k, np.int64),
+                        g.constant(rows[:, None], np.int64),
+                    ],
+                ),
+            ],
+        )  # (N, n, 1): the row each place takes, k and the pivot's swapped
+        matrix = g.node(
+            "GatherElements", [matrix, g.node("Expand", [order, g.constant([1, n, 2 * n], np.int64)])], axis=1
+        )
+        pivot = sliced(matrix, [k, k], [k + 1, k + 1], [1, 2])  # (N, 1, 1)
+        zero_pivot = g.node("Equal", [pivot, _wide(g, 0.0)])
+        singular = zero_pivot if singular is None else g.node("Or", [singular, zero_pivot])
+        pivot_values = g.node("Div", [sliced(matrix, [k], [k + 1], [1]), pivot])  # row k / pivot: (N, 1, 2n)
+        factors = sliced(matrix, [k], [k + 1], [2])  # (N, n, 1)
+        eliminated = g.node("Sub", [matrix, g.node("Mul", [factors, pivot_values])])
+        matrix = g.node("Where", [g.constant((rows == k)[:, None], bool), pivot_values, eliminated])
+    inverse = g.node(
+        "Slice", [matrix, g.constant([n], np.int64), g.constant([2 * n], np.int64), g.constant([2], np.int64)]
+    )
+    nan = _wide(g, float("nan"))
+    _single(g, g.node("Where", [singular, nan, inverse]), out)  # type: ignore[list-item]
+
+
 def _batch_logdet(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     g.node("Log", [g.node("Abs", [_batch_det(g, layer, x, None)])], out)  # type: ignore[arg-type]
 
@@ -1600,6 +1657,7 @@ OPS: dict[str, Op] = {
     "TopKData": Op(_top_k_data),
     "BatchDet": Op(_batch_det),
     "BatchLogdet": Op(_batch_logdet),
+    "BatchInv": Op(_batch_inv),
     "FFT": Op(_fourier(inverse=False)),
     "IFFT": Op(_fourier(inverse=True)),
     "Prune": Op(_prune),
@@ -1790,7 +1848,6 @@ _DRAWN_IN_TRAINING = ("RandomFlip", "RandomShift", "RandomErase", "RandomCrop", 
 # The layer types with no exact ONNX form, and why (RepeatStart, RepeatEnd, Unit and LSTM never reach
 # the writer: the spec's expansion writes them out as the layers they stand for first).
 REFUSED: dict[str, str] = {
-    "BatchInv": "ONNX has no matrix inverse (no opset has one)",
     "NmsDetection2d": "ONNX's NonMaxSuppression selects box indices; nnabla's zeroes scores in place, box by box "
     "in score order, which no ONNX operator does",
 }
