@@ -413,6 +413,10 @@ CASES: dict[str, str] = {
         " strides: [2, 1], dilation: [1, 2], group: 2, deformable_group: 2, b: {initializer: Uniform},"
         " Offset: {input: o}, Mask: {input: k}}",
     ),
+    "NmsDetection2d": _spec(
+        "- {name: x, type: Input, size: [12, 8]}",
+        "- {name: out, type: NmsDetection2d, thresh: 0.3, nms: 0.2, nms_per_class: true}",
+    ),
     "ImageAugmentation": _spec(
         IMAGE,
         "- {name: out, type: ImageAugmentation, skip_at_test: false, shape: [3, 7, 8], pad: [1, 2],"
@@ -442,7 +446,7 @@ EXPANDED_ELSEWHERE = ["RepeatEnd", "RepeatStart", "Unit"]
 
 # Every layer type nnspec does not write to ONNX (Input is the graph's inputs): listed, so that it
 # changes only on purpose; each has its reason in the writer's REFUSED.
-REFUSED = ["NmsDetection2d"]
+REFUSED: list[str] = []
 
 
 # Targets that are class indices: whole numbers from -2 (negative: a position to ignore) to the last class.
@@ -500,7 +504,7 @@ def test_every_written_type_has_a_case_and_the_refused_list_is_counted() -> None
     assert sorted(CASES) == sorted(OPS)
     expanded = sorted([*EXPANDED, *EXPANDED_ELSEWHERE])
     assert sorted(set(layer_types()) - set(OPS) - {"Input"} - set(expanded)) == REFUSED == sorted(WRITER_REFUSED)
-    assert (len(OPS) + len(expanded), len(REFUSED), len(layer_types())) == (181, 1, 183)
+    assert (len(OPS) + len(expanded), len(REFUSED), len(layer_types())) == (182, 0, 183)
 
 
 def test_the_batch_is_symbolic_and_the_opset_declared(tmp_path: Path) -> None:
@@ -521,15 +525,14 @@ def test_every_layer_onnx_cannot_hold_is_named_at_once() -> None:
             IMAGE,
             "- {name: c, type: Convolution}",
             "- {name: f, type: ATan2, input: [x, x]}",
-            "- {name: m, type: Input, size: [4, 6]}",
-            "- {name: s, type: NmsDetection2d, input: m}",
+            "- {name: s, type: SquaredError, input: x, T: {generator: Normal}}",
             "- {name: p, type: MaxPooling, input: x, channel_last: true, kernel_shape: [2, 2]}",
         )
     )
     with pytest.raises(UsageError) as raised:
         refuse_unwritable(spec)
     message = str(raised.value)
-    assert "'s' (NmsDetection2d): ONNX's NonMaxSuppression selects box indices" in message
+    assert "'s' (SquaredError): its T is generated (Normal): a graph input cannot draw values" in message
     assert "'p' (MaxPooling): channel_last: true" in message
     assert "'c'" not in message and "'f'" not in message
 
@@ -578,14 +581,13 @@ def test_convert_refuses_what_onnx_cannot_hold_naming_every_layer(tmp_path: Path
         _spec(
             IMAGE,
             "- {name: c, type: Convolution}",
-            "- {name: s, type: NmsDetection2d, input: n}",
-            "- {name: n, type: Reshape, input: x, out_shape: [10, 27]}",
+            "- {name: s, type: RandomCrop, shape: [5, 5]}",
             "- {name: p, type: MaxPooling, channel_last: true, input: x}",
         )
     )
     assert main(["convert", str(spec), "-o", str(tmp_path / "model.onnx")]) == 2
     err = capsys.readouterr().err
-    assert "'s' (NmsDetection2d): ONNX's NonMaxSuppression selects box indices" in err
+    assert "'s' (RandomCrop): it crops at a position drawn per sample" in err
     assert "'p' (MaxPooling): channel_last: true" in err
     assert "Traceback" not in err and not (tmp_path / "model.onnx").exists()
 
@@ -630,11 +632,8 @@ def test_docs_onnx_lists_every_type_written_and_refused() -> None:
     text = (ROOT / "docs" / "onnx.md").read_text(encoding="utf-8")
     written = text[text.index("### The layer types written") : text.index("Where nnabla and ONNX differ")]
     assert re.findall(r"^\| (\w+) \| [^|]+ \|$", written, re.M) == sorted(OPS, key=str)
-    refused = text[text.index("### What is refused") : text.index("tests/test_onnx_writer.py lists these types")]
-    assert re.findall(r"^\| (\w+)[^|]* \| [^|]+ \|$", refused, re.M)[1:] == REFUSED  # [0]: the header
-    count = len(OPS) + len(EXPANDED) + len(EXPANDED_ELSEWHERE)
-    assert f"{count} of nnspec's {len(layer_types())} layer types are written" in text
-    assert "1 is\nrefused" in text and len(REFUSED) == 1
+    assert f"All {len(layer_types()) - 1} of nnspec's layer types but Input are written: the {len(OPS)} in" in text
+    assert REFUSED == [] and "No layer type is refused as a whole" in text
 
 
 def test_an_nnp_converts_with_its_own_parameters(tmp_path: Path, capsys) -> None:
@@ -807,3 +806,62 @@ def test_batch_inv_pivots_and_marks_singular_matrices_as_numpy_by_hand(tmp_path:
     assert np.isnan(got["out"][1:3]).all()
     expected = np.linalg.inv(wide[[0, 3]]).astype(np.float32)
     np.testing.assert_allclose(got["out"][[0, 3]], expected, rtol=1e-5, atol=1e-6)
+
+
+def _nms_by_hand(sample: np.ndarray, thresh: float, nms: float, per_class: bool) -> np.ndarray:
+    """YOLO9000's suppression, written plainly from its description (a box at a time, in float32)."""
+    boxes = sample.astype(np.float32).copy()
+    f32 = np.float32
+
+    def iou(a: np.ndarray, b: np.ndarray) -> float:
+        w = min(a[0] + a[2] / f32(2), b[0] + b[2] / f32(2)) - max(a[0] - a[2] / f32(2), b[0] - b[2] / f32(2))
+        h = min(a[1] + a[3] / f32(2), b[1] + b[3] / f32(2)) - max(a[1] - a[3] / f32(2), b[1] - b[3] / f32(2))
+        if w <= 0 or h <= 0:
+            return 0.0
+        return float(w * h / (a[2] * a[3] + b[2] * b[3] - w * h))
+
+    for box in boxes:
+        box[4] = 0 if box[4] < f32(thresh) else box[4]
+        for k in range(5, len(box)):
+            score = box[4] * box[k]
+            box[k] = 0 if score < f32(thresh) else score
+    if per_class:
+        for k in range(5, boxes.shape[1]):
+            order = sorted(range(len(boxes)), key=lambda i: (-float(boxes[i, k]), i))
+            for rank, i in enumerate(order):
+                if boxes[i, k] == 0:
+                    continue
+                for j in order[rank + 1 :]:
+                    if boxes[j, k] != 0 and iou(boxes[i], boxes[j]) > np.float32(nms):
+                        boxes[j, k] = 0
+    else:
+        order = sorted(range(len(boxes)), key=lambda i: (-float(boxes[i, 4]), i))
+        for rank in range(len(order) - 1, 0, -1):
+            i = order[rank]
+            if boxes[i, 4] != 0 and any(iou(boxes[i], boxes[j]) > np.float32(nms) for j in order[:rank]):
+                boxes[i, 4:] = 0
+    return boxes
+
+
+@pytest.mark.parametrize("per_class", [True, False])
+def test_nms_detection2d_suppresses_as_the_algorithm_says(per_class: bool, tmp_path: Path) -> None:
+    """Crowded boxes (many overlaps), some with equal scores, against a plain box-at-a-time reference."""
+    rng = np.random.default_rng(7)
+    boxes = np.concatenate(
+        [
+            rng.uniform(0, 3, (3, 20, 2)),  # centres in a small field: much overlap
+            rng.uniform(0.5, 2, (3, 20, 2)),  # sizes
+            rng.choice([0.2, 0.5, 0.7, 0.9], (3, 20, 1)),  # objectness, with ties
+            rng.choice([0.1, 0.6, 1.0], (3, 20, 3)),  # class probabilities, with ties
+        ],
+        axis=2,
+    ).astype(np.float32)
+    text = _spec(
+        "- {name: x, type: Input, size: [20, 8]}",
+        f"- {{name: out, type: NmsDetection2d, thresh: 0.3, nms: 0.35, nms_per_class: {str(per_class).lower()}}}",
+    )
+    got, _ = _onnxruntime_outputs(text, {"x": boxes}, tmp_path)
+    expected = np.stack([_nms_by_hand(sample, 0.3, 0.35, per_class) for sample in boxes])
+    unsuppressed = np.stack([_nms_by_hand(sample, 0.3, 10.0, per_class) for sample in boxes])
+    assert (expected != unsuppressed).sum() >= 8  # boxes were suppressed (8 values per class, 22 by objectness)
+    np.testing.assert_array_equal(got["out"], expected)
