@@ -827,6 +827,14 @@ def _finite_p(layer: Layer) -> str | None:
 # or a running product taken in float32 would not.
 
 
+def _summed(g: _Graph, terms: Sequence[str]) -> str:
+    """The terms added left to right, as nnspec accumulates them."""
+    total = terms[0]
+    for term in terms[1:]:
+        total = g.node("Add", [total, term])
+    return total
+
+
 def _double(g: _Graph, x: str) -> str:
     return g.node("Cast", [x], to=DOUBLE)
 
@@ -1122,8 +1130,13 @@ def _binary_convolution(scaled: bool) -> Emit:
 # --- the weight normalizations and their kin: nnspec's float64 formulas ---------------------------------
 
 
+def _axes_attribute(axes: list[int] | None) -> dict[str, Any]:
+    """opset 17's ReduceMax/ReduceMean take axes as an attribute; none given: every axis."""
+    return {"axes": axes} if axes else {}
+
+
 def _reduce_max(g: _Graph, x: str, axes: list[int] | None) -> str:
-    return g.node("ReduceMax", [x], keepdims=1, **({"axes": axes} if axes else {}))
+    return g.node("ReduceMax", [x], keepdims=1, **_axes_attribute(axes))
 
 
 def _reduce_sum(g: _Graph, x: str, axes: list[int] | None) -> str:
@@ -1131,7 +1144,7 @@ def _reduce_sum(g: _Graph, x: str, axes: list[int] | None) -> str:
 
 
 def _reduce_mean(g: _Graph, x: str, axes: list[int] | None) -> str:
-    return g.node("ReduceMean", [x], keepdims=1, **({"axes": axes} if axes else {}))
+    return g.node("ReduceMean", [x], keepdims=1, **_axes_attribute(axes))
 
 
 def _largest_magnitude(g: _Graph, w: str, axes: list[int] | None) -> str:
@@ -1244,7 +1257,7 @@ def _own_array(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     g.node("Expand", [value, _with_batch(g, g.batch_source(), shape)], out)
 
 
-def _batch_det(g: _Graph, layer: Layer, x: list[str], out: str) -> str:
+def _batch_det(g: _Graph, layer: Layer, x: list[str], out: str | None) -> str:
     """ONNX's Det (float32: onnxruntime has no float64 Det), one (1,) value a sample."""
     return g.node("Unsqueeze", [g.node("Det", x[:1]), g.constant([1], np.int64)], out)
 
@@ -1303,11 +1316,12 @@ def _batch_inv(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
         "Slice", [matrix, g.constant([n], np.int64), g.constant([2 * n], np.int64), g.constant([2], np.int64)]
     )
     nan = _wide(g, float("nan"))
-    _single(g, g.node("Where", [singular, nan, inverse]), out)  # type: ignore[list-item]
+    assert singular is not None  # n >= 1: one pivot at least
+    _single(g, g.node("Where", [singular, nan, inverse]), out)
 
 
 def _batch_logdet(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    g.node("Log", [g.node("Abs", [_batch_det(g, layer, x, None)])], out)  # type: ignore[arg-type]
+    g.node("Log", [g.node("Abs", [_batch_det(g, layer, x, None)])], out)
 
 
 def _fourier(inverse: bool) -> Emit:
@@ -1340,12 +1354,13 @@ def _image_augmentation(g: _Graph, layer: Layer, x: list[str], out: str) -> None
     channels = prod(sample[:-2])
     corners, (shift, gain) = evaluation_warp(tuple(sample[-2:]), tuple(shape[-2:]), channels, layer.props)
     flat = g.node("Reshape", [x[0], g.constant([-1, channels, sample[-2] * sample[-1]], np.int64)])
-    total = None
-    for index, weight in corners:
-        term = g.node(
+    terms = [
+        g.node(
             "Mul", [g.node("Gather", [flat, g.constant(index.ravel(), np.int64)], axis=2), g.constant(weight.ravel())]
         )
-        total = term if total is None else g.node("Add", [total, term])
+        for index, weight in corners
+    ]
+    total = _summed(g, terms)
     along_channels = (1, channels, 1)
     shifted = g.node("Add", [total, g.constant(shift.reshape(along_channels))])
     toned = g.node("Mul", [shifted, g.constant(gain.reshape(along_channels))])
@@ -1412,7 +1427,7 @@ def _deformable_convolution(g: _Graph, layer: Layer, x: list[str], out: str) -> 
         ],
     )
     low_h, low_w = g.node("Floor", [rows]), g.node("Floor", [cols])
-    total = None
+    terms = []
     for dr, dc in ((0, 0), (0, 1), (1, 0), (1, 1)):
         r = g.node("Add", [low_h, _wide(g, float(dr))])
         c = g.node("Add", [low_w, _wide(g, float(dc))])
@@ -1436,9 +1451,8 @@ def _deformable_convolution(g: _Graph, layer: Layer, x: list[str], out: str) -> 
         index = g.node("Expand", [index, g.constant([1, 1, cg, 1], np.int64)])
         values = g.node("GatherElements", [image, index], axis=3)  # (N, G, Cg, P)
         gain = g.node("Unsqueeze", [g.node("Where", [valid, weight, zero]), g.constant([2], np.int64)])
-        term = g.node("Mul", [values, gain])
-        total = term if total is None else g.node("Add", [total, term])
-    sampled = g.node("Reshape", [total, g.constant([-1, groups, cg, taps, out_h, out_w], np.int64)])
+        terms.append(g.node("Mul", [values, gain]))
+    sampled = g.node("Reshape", [_summed(g, terms), g.constant([-1, groups, cg, taps, out_h, out_w], np.int64)])
     columns = g.node("Mul", [sampled, g.node("Unsqueeze", [scale, g.constant([2], np.int64)])])
     weights = g.parameters[layer.name]["W"]
     per_in, per_out = channels // group, weights.shape[0] // group
@@ -1628,13 +1642,13 @@ def _adaptive_separable_convolution(g: _Graph, layer: Layer, x: list[str], out: 
             "Slice", [value, g.constant(starts, np.int64), g.constant(ends, np.int64), g.constant(axes, np.int64)]
         )
 
-    total = None
+    terms = []
     for j in range(kv):
         for i in range(kh):
             weight = g.node("Mul", [window(vertical, [j], [1], [1]), window(horizontal, [i], [1], [1])])  # (N, 1, h, w)
             term = g.node("Mul", [weight, window(image, [j, i], [out_h, out_w], [2, 3])])
-            total = term if total is None else g.node("Add", [total, term])
-    _single(g, total, out)  # type: ignore[arg-type]
+            terms.append(term)
+    _single(g, _summed(g, terms), out)
 
 
 OPS: dict[str, Op] = {
