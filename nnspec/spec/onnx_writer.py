@@ -30,6 +30,7 @@ keeps such layers on numpy.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from math import prod
@@ -1006,11 +1007,18 @@ def _fixed_point_quantize(g: _Graph, layer: Layer, x: list[str], out: str) -> No
 
 
 def _pow2_levels(props: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    return _pow2_table(bool(props["sign"]), bool(props["with_zero"]), int(props["n"]), int(props["m"]))
+
+
+@functools.lru_cache(maxsize=64)  # a bisection of ~0.2 s, the same for every layer of these settings
+def _pow2_table(sign: bool, with_zero: bool, n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     """(thresholds, levels): Pow2Quantize of |i| for i >= 0 is levels[number of thresholds <= |i|].
     The thresholds are the float32 values where nnspec's output steps up, found by bisection over
     float32's bit patterns (its output only grows with |i|), so that the model rounds at exactly
     the inputs where numpy's log2 does."""
     from ..layers.quantize import pow2_quantize
+
+    props = {"sign": sign, "with_zero": with_zero, "n": n, "m": m}
 
     def quantized(bits: np.ndarray) -> np.ndarray:
         return pow2_quantize([bits.astype(np.uint32).view(np.float32)], props, {})
@@ -1526,6 +1534,12 @@ def _in_order(g: _Graph, overlaps: str, order: str) -> str:
     return g.node("GatherElements", [rows, spread(-2)], axis=-1)
 
 
+def _at_rank(g: _Graph, value: str, rank: int) -> str:
+    """value[..., rank:rank + 1] along the last axis."""
+    starts, ends = g.constant([rank], np.int64), g.constant([rank + 1], np.int64)
+    return g.node("Slice", [value, starts, ends, g.constant([-1], np.int64)])
+
+
 def _sorted_down(g: _Graph, scores: str, count: int, name: str) -> str:
     """The indices of scores (last axis) from the highest down, the lower index first among equals."""
     indices = f"{name}/order"
@@ -1565,20 +1579,13 @@ def _nms_detection2d(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
         per_class = g.node("Transpose", [scores], perm=[0, 2, 1])  # (N, K, B)
         order = _sorted_down(g, per_class, boxes_count, f"{out}/by_class")
         ranked = g.node("GatherElements", [per_class, order], axis=-1)
-        wide = g.node(
-            "Expand",
-            [
-                g.node("Unsqueeze", [overlaps, g.constant([1], np.int64)]),
-                g.node("Concat", [g.node("Shape", [per_class]), g.constant([boxes_count], np.int64)], axis=0),
-            ],
-        )  # (N, K, B, B)
-        ordered = _in_order(g, wide, order)
         alive = g.node("Not", [g.node("Equal", [ranked, zero])])
-        for i in range(boxes_count - 1):
-            here = g.node(
-                "Slice", [alive, g.constant([i], np.int64), g.constant([i + 1], np.int64), g.constant([-1], np.int64)]
-            )
-            row = g.node("Gather", [ordered, g.constant(i, np.int64)], axis=2)  # (N, K, B)
+        shape = g.node("Shape", [per_class])
+        for i in range(boxes_count - 1):  # a (N, K, B) row a step: the memory of one step, not of K B^2
+            here = _at_rank(g, alive, i)  # (N, K, 1)
+            box = g.node("Expand", [_at_rank(g, order, i), shape])  # the box ranked i, in every column
+            row = g.node("GatherElements", [overlaps, box], axis=1)  # its overlap with each box j: (N, K, B)
+            row = g.node("GatherElements", [row, order], axis=-1)  # ... with the box ranked j
             hit = g.node("And", [g.node("Greater", [row, nms]), g.constant(later > i, bool)])
             alive = g.node("And", [alive, g.node("Not", [g.node("And", [here, hit])])])
         kept = g.node("Where", [alive, ranked, zero])
