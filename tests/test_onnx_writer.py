@@ -526,14 +526,14 @@ def test_every_layer_onnx_cannot_hold_is_named_at_once() -> None:
             "- {name: c, type: Convolution}",
             "- {name: f, type: ATan2, input: [x, x]}",
             "- {name: s, type: SquaredError, input: x, T: {generator: Normal}}",
-            "- {name: p, type: MaxPooling, input: x, channel_last: true, kernel_shape: [2, 2]}",
+            "- {name: p, type: BatchNormalization, input: x, axes: [1]}",
         )
     )
     with pytest.raises(UsageError) as raised:
         refuse_unwritable(spec)
     message = str(raised.value)
     assert "'s' (SquaredError): its T is generated (Normal): a graph input cannot draw values" in message
-    assert "'p' (MaxPooling): channel_last: true" in message
+    assert "'p' (BatchNormalization): axes other than [0]" in message
     assert "'c'" not in message and "'f'" not in message
 
 
@@ -582,13 +582,13 @@ def test_convert_refuses_what_onnx_cannot_hold_naming_every_layer(tmp_path: Path
             IMAGE,
             "- {name: c, type: Convolution}",
             "- {name: s, type: RandomCrop, shape: [5, 5]}",
-            "- {name: p, type: MaxPooling, channel_last: true, input: x}",
+            "- {name: p, type: BatchNormalization, axes: [1], input: x}",
         )
     )
     assert main(["convert", str(spec), "-o", str(tmp_path / "model.onnx")]) == 2
     err = capsys.readouterr().err
     assert "'s' (RandomCrop): it crops at a position drawn per sample" in err
-    assert "'p' (MaxPooling): channel_last: true" in err
+    assert "'p' (BatchNormalization): axes other than [0]" in err
     assert "Traceback" not in err and not (tmp_path / "model.onnx").exists()
 
 
@@ -621,6 +621,11 @@ def test_convert_to_onnx_refuses_the_nnp_only_option_and_writes_the_view_asked_f
         "AveragePooling, kernel_shape: [3, 3], strides: [2, 2], padding: [1, 1], including_pad: true",
         "AveragePooling, kernel_shape: [2, 3], strides: [1, 2], padding: [1, 0], including_pad: false",
         "SumPooling, kernel_shape: [3, 2], strides: [2, 3], padding: [1, 1]",
+        "SumPooling, kernel_shape: [3, 2], strides: [2, 3], padding: [1, 0], ignore_border: false",
+        "AveragePooling, kernel_shape: [3, 3], strides: [2, 2], padding: [1, 0], ignore_border: false",
+        "AveragePooling, kernel_shape: [2, 3], strides: [3, 2], padding: [0, 1], ignore_border: false,"
+        " including_pad: false",
+        "AveragePooling, kernel_shape: [4, 4], strides: [3, 3], ignore_border: false",
     ],
 )
 def test_pooling_geometries(pooling: str, tmp_path: Path) -> None:
@@ -865,3 +870,21 @@ def test_nms_detection2d_suppresses_as_the_algorithm_says(per_class: bool, tmp_p
     unsuppressed = np.stack([_nms_by_hand(sample, 0.3, 10.0, per_class) for sample in boxes])
     assert (expected != unsuppressed).sum() >= 8  # boxes were suppressed (8 values per class, 22 by objectness)
     np.testing.assert_array_equal(got["out"], expected)
+
+
+CHANNEL_LAST = "- {name: x, type: Input, size: [9, 10, 3]}"
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "Convolution, out_maps: 6, kernel_shape: [3, 2], group: 3, dilation: [2, 1], padding: [1, 2], strides: [2, 1],"
+        " b: {initializer: Uniform}",
+        "Deconvolution, out_maps: 4, kernel_shape: [2, 3], strides: [2, 1], padding: [1, 0]",
+        "MaxPooling, kernel_shape: [3, 2], strides: [2, 3], ignore_border: false, padding: [1, 1]",
+        "AveragePooling, kernel_shape: [2, 2], padding: [1, 0], including_pad: false",
+    ],
+)
+def test_channel_last_layers_are_written_channels_first_between_transposes(layer: str, tmp_path: Path) -> None:
+    """(H, W, C) samples: transposed to ONNX's (C, H, W) and back; a kernel kept in nnabla's (O, *k, C)."""
+    _roundtrip(_spec(CHANNEL_LAST, f"- {{name: out, type: {layer}, channel_last: true}}"), tmp_path)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import prod
 from typing import Any
 
@@ -71,6 +71,7 @@ class _Graph:
     counter: int = 0
     input_shapes: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)  # layer -> its inputs' sample shapes
     graph_inputs: dict[str, tuple[int, ...]] = field(default_factory=dict)  # data variable -> its sample shape
+    channel_last_weights: set[str] = field(default_factory=set)  # layers whose W is laid out channels last
 
     def input_shape(self, layer: Layer) -> tuple[int, ...]:
         """The sample shape of the layer's first input (() for a layer without one)."""
@@ -114,6 +115,8 @@ class _Graph:
             value = value.reshape(shape)
         if key not in self.initializers:
             self.initializers[key] = self.numpy_helper.from_array(value, key)
+        if name == "W" and layer.name in self.channel_last_weights:  # (O, *kernel, C) -> ONNX's (O, C, *kernel)
+            return self.node("Transpose", [key], perm=[0, value.ndim - 1, *range(1, value.ndim - 1)])
         return key
 
 
@@ -225,12 +228,24 @@ def _prelu(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 # --- the layers with weights ----------------------------------------------------------------------
 
 
-def _channel_last(layer: Layer) -> str | None:
-    return (
-        "channel_last: true (ONNX's convolutions and pools take channels first)"
-        if layer.props.get("channel_last")
-        else None
-    )
+def _channels_first(inner: Emit) -> Emit:
+    """A convolution or pool with channel_last written channels first, as ONNX takes them: a Transpose
+    of the input (the last axis to the front), the layer as with channel_last false (its W, kept in
+    nnabla's (O, *kernel, C) layout as the initializer, transposed in the graph), and a Transpose back."""
+
+    def emit(g: _Graph, layer: Layer, x: list[str], out: str) -> object:
+        if not layer.props.get("channel_last"):
+            return inner(g, layer, x, out)
+        sample, shape = g.input_shape(layer), layer.inferred_shape
+        rank = len(sample) + 1
+        moved = g.node("Transpose", x[:1], perm=[0, rank - 1, *range(1, rank - 1)])
+        first = replace(layer, props={**layer.props, "channel_last": False}, shape=(shape[-1], *shape[:-1]))
+        g.input_shapes[layer.name] = [(sample[-1], *sample[:-1]), *g.input_shapes[layer.name][1:]]
+        g.channel_last_weights.add(layer.name)
+        inner(g, first, [moved, *x[1:]], f"{out}/channels_first")
+        return g.node("Transpose", [f"{out}/channels_first"], out, perm=[0, *range(2, rank), 1])
+
+    return emit
 
 
 def _affine(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
@@ -324,23 +339,32 @@ def _max_pooling(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 
 
 def _average_pooling(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    counted = int(bool(layer.props["including_pad"]))
-    g.node("AveragePool", x[:1], out, count_include_pad=counted, **_pool_attributes(g, layer))
+    """ONNX's AveragePool, but for windows cut at the border (ignore_border false) with including_pad:
+    nnabla counts the padding p there, not the end ONNX is given to keep the cut windows, so the
+    window's sum (its average over the whole kernel, times the kernel's size) is divided by nnspec's
+    own count per window."""
+    counted = bool(layer.props["including_pad"])
+    if not (counted and layer.props["ignore_border"] is False):
+        g.node("AveragePool", x[:1], out, count_include_pad=int(counted), **_pool_attributes(g, layer))
+        return
+    from ..layers.pooling import _window_sizes
+
+    n = len(layer.props["kernel_shape"])
+    lengths, outputs = g.input_shape(layer)[-n:], layer.inferred_shape[-n:]
+    sizes = _window_sizes(lengths, outputs, layer.props).astype(np.float32)
+    g.node("Div", [_sum_of_windows(g, layer, x[0]), g.constant(sizes)], out)
+
+
+def _sum_of_windows(g: _Graph, layer: Layer, x: str) -> str:
+    """Each window's sum, the positions outside the input counted as 0: the average over the whole
+    kernel (padding included) times the kernel's size."""
+    average = g.node("AveragePool", [x], count_include_pad=1, **_pool_attributes(g, layer))
+    return g.node("Mul", [average, g.constant(float(prod(layer.props["kernel_shape"])))])
 
 
 def _sum_pooling(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    """The window's average, padding counted as zeros, times its size: ONNX has no sum pool."""
-    average = g.node("AveragePool", x[:1], count_include_pad=1, **_pool_attributes(g, layer))
-    g.node("Mul", [average, g.constant(float(prod(layer.props["kernel_shape"])))], out)
-
-
-def _pool_refusal(layer: Layer) -> str | None:
-    reason = _channel_last(layer)
-    if reason:
-        return reason
-    if layer.props.get("ignore_border") is False and layer.type.name != "MaxPooling":
-        return "ignore_border: false (its windows cut at the border average over a count ONNX does not take)"
-    return None
+    """ONNX has no sum pool: the windows' sums as _sum_of_windows takes them."""
+    g.node("Identity", [_sum_of_windows(g, layer, x[0])], out)
 
 
 def _global_average(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
@@ -1722,13 +1746,13 @@ OPS: dict[str, Op] = {
     "MinimumScalar": _scalar("Min"),
     # with weights
     "Affine": Op(_affine),
-    "Convolution": Op(_convolution, _channel_last),
+    "Convolution": Op(_channels_first(_convolution)),
     "DepthwiseConvolution": Op(_depthwise_convolution),
-    "Deconvolution": Op(_deconvolution, _channel_last),
+    "Deconvolution": Op(_channels_first(_deconvolution)),
     # pooling
-    "MaxPooling": Op(_max_pooling, _pool_refusal),
-    "AveragePooling": Op(_average_pooling, _pool_refusal),
-    "SumPooling": Op(_sum_pooling, _pool_refusal),
+    "MaxPooling": Op(_channels_first(_max_pooling)),
+    "AveragePooling": Op(_channels_first(_average_pooling)),
+    "SumPooling": Op(_sum_pooling),
     "GlobalAveragePooling": Op(_global_average),
     # normalisation
     "BatchNormalization": Op(_batch_normalization, _batch_normalization_refusal),
