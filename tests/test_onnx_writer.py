@@ -526,14 +526,14 @@ def test_every_layer_onnx_cannot_hold_is_named_at_once() -> None:
             "- {name: c, type: Convolution}",
             "- {name: f, type: ATan2, input: [x, x]}",
             "- {name: s, type: SquaredError, input: x, T: {generator: Normal}}",
-            "- {name: p, type: BatchNormalization, input: x, axes: [1]}",
+            "- {name: p, type: Dropout, input: x, skip_at_test: false}",
         )
     )
     with pytest.raises(UsageError) as raised:
         refuse_unwritable(spec)
     message = str(raised.value)
     assert "'s' (SquaredError): its T is generated (Normal): a graph input cannot draw values" in message
-    assert "'p' (BatchNormalization): axes other than [0]" in message
+    assert "'p' (Dropout): applied in this view" in message
     assert "'c'" not in message and "'f'" not in message
 
 
@@ -582,13 +582,13 @@ def test_convert_refuses_what_onnx_cannot_hold_naming_every_layer(tmp_path: Path
             IMAGE,
             "- {name: c, type: Convolution}",
             "- {name: s, type: RandomCrop, shape: [5, 5]}",
-            "- {name: p, type: BatchNormalization, axes: [1], input: x}",
+            "- {name: p, type: Dropout, skip_at_test: false, input: x}",
         )
     )
     assert main(["convert", str(spec), "-o", str(tmp_path / "model.onnx")]) == 2
     err = capsys.readouterr().err
     assert "'s' (RandomCrop): it crops at a position drawn per sample" in err
-    assert "'p' (BatchNormalization): axes other than [0]" in err
+    assert "'p' (Dropout): applied in this view" in err
     assert "Traceback" not in err and not (tmp_path / "model.onnx").exists()
 
 
@@ -888,3 +888,50 @@ CHANNEL_LAST = "- {name: x, type: Input, size: [9, 10, 3]}"
 def test_channel_last_layers_are_written_channels_first_between_transposes(layer: str, tmp_path: Path) -> None:
     """(H, W, C) samples: transposed to ONNX's (C, H, W) and back; a kernel kept in nnabla's (O, *k, C)."""
     _roundtrip(_spec(CHANNEL_LAST, f"- {{name: out, type: {layer}, channel_last: true}}"), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "Max, axes: [0, 2], only_index: true, keep_dims: true",
+        "Min, axes: [1], only_index: true",
+        "Sort, axis: 2, only_index: true",
+        "Sort, axis: -2, reverse: true, only_index: true",
+        "Norm, p: .inf, axes: [1, 2]",
+        "Norm, p: 1.5, axes: [0], keep_dims: true",
+    ],
+)
+def test_positions_and_norms_other_properties_write(layer: str, tmp_path: Path) -> None:
+    """only_index (positions, the first among equal values as numpy's) and an infinite p."""
+    _roundtrip(_spec(IMAGE, "- {name: r, type: Round}", f"- {{name: out, type: {layer}}}"), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "BatchNormalization, axes: [1], epsilon: 0.1, mean: {initializer: Uniform}, var: {initializer: Constant,"
+        " multiplier: 3}, gamma: {initializer: Uniform}, beta: {initializer: Uniform}",
+        "BatchNormalization, axes: [0, 2], gamma: {initializer: Uniform}, beta: {initializer: Uniform}",
+        "LayerNormalization, batch_axis: 1, epsilon: 0.01, gamma: {initializer: Uniform}",
+        "InstanceNormalization, channel_axis: 0, batch_axis: 2, beta: {initializer: Uniform}",
+        "GroupNormalization, num_groups: 3, channel_axis: 0, batch_axis: 1, gamma: {initializer: Uniform}",
+    ],
+)
+def test_normalizations_over_other_axes(layer: str, tmp_path: Path) -> None:
+    """BatchNormalization over axes but the channels (nnspec's float64 formula) and a second batch axis."""
+    _roundtrip(_spec(IMAGE, f"- {{name: out, type: {layer}}}"), tmp_path)
+
+
+def test_batch_statistics_in_the_training_view(tmp_path: Path) -> None:
+    """BatchNormalization with batch_stat: each batch's own mean and variance, as nnspec's training view."""
+    text = _spec(
+        IMAGE,
+        "- {name: out, type: BatchNormalization, axes: [0], batch_stat: true, epsilon: 0.01,"
+        " gamma: {initializer: Uniform}, beta: {initializer: Uniform}}",
+    )
+    feeds = {"x": np.random.default_rng(3).normal(1.0, 2.0, (6, 3, 9, 10)).astype(np.float32)}
+    result = nnspec.run(nnspec.loads(text), feeds, view="training")
+    assert result.spec.view == "training"
+    session = ort.InferenceSession(write_onnx(result.spec, result.layer_parameters), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, feeds)
+    np.testing.assert_allclose(got, result.outputs["out"], rtol=TOLERANCE, atol=TOLERANCE)

@@ -150,19 +150,19 @@ def test_the_engine_observes_each_layer_with_its_inputs_in_numpys_order():
 
 REFUSED = (
     "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3, 8, 8]}\n"
-    "  - {name: p, type: BatchNormalization, axes: [1]}\n"
+    "  - {name: p, type: Dropout, skip_at_test: false}\n"
 )
 
 
 def test_a_layer_the_writer_refuses_is_named_with_no_fallback(tmp_path, capsys):
     spec = nnspec.loads(REFUSED)
-    with pytest.raises(UsageError, match=r"'p' \(BatchNormalization\): axes other than"):
+    with pytest.raises(UsageError, match=r"'p' \(Dropout\): applied in this view"):
         nnspec.prepare(spec, engine="onnxruntime")
     path = tmp_path / "refused.yaml"
     path.write_text(REFUSED)
     assert main(["run", str(path), "--synthetic", "--engine", "onnxruntime"]) == 2
     out, err = capsys.readouterr()
-    assert "ONNX cannot hold" in err and "'p' (BatchNormalization)" in err and "Traceback" not in err
+    assert "ONNX cannot hold" in err and "'p' (Dropout)" in err and "Traceback" not in err
 
 
 def test_a_float64_spec_is_refused(tmp_path, capsys):

@@ -375,28 +375,35 @@ def _global_average(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 
 
 def _batch_normalization(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    channels = layer.inferred_shape[0]
-    names = [g.parameter(layer, name, (channels,)) for name in ("gamma", "beta", "mean", "var")]
-    g.node("BatchNormalization", [x[0], *names], out, epsilon=float(layer.props["epsilon"]))
-
-
-def _batch_normalization_refusal(layer: Layer) -> str | None:
-    if list(_axes(layer.props["axes"])) != [0]:
-        return "axes other than [0] (ONNX normalises the channel axis only)"
+    """ONNX's BatchNormalization for the usual case (stored statistics per channel, axes [0]), which
+    onnxruntime fuses into a preceding Conv; else nnspec's float64 formulas: with stored statistics
+    ((i/2 - mean/2) k) 2 + beta, k = gamma / sqrt(var + epsilon), per index of axes; with batch
+    statistics (the training view) the batch's standardised values times gamma plus beta."""
+    axes = list(_axes(layer.props["axes"]))
+    if axes == [0] and not layer.props.get("batch_stat"):
+        channels = layer.inferred_shape[0]
+        names = [g.parameter(layer, name, (channels,)) for name in ("gamma", "beta", "mean", "var")]
+        g.node("BatchNormalization", [x[0], *names], out, epsilon=float(layer.props["epsilon"]))
+        return
+    gamma, beta = (_double(g, g.parameter(layer, name)) for name in ("gamma", "beta"))
+    w = _double(g, x[0])
     if layer.props.get("batch_stat"):
-        return "batch statistics (the training view): ONNX's BatchNormalization uses the stored ones"
-    return None
+        kept = {_axis(axis) for axis in axes}
+        reduced = [axis for axis in range(len(layer.inferred_shape) + 1) if axis not in kept]
+        xhat = _standardized_wide(g, w, reduced, float(layer.props["epsilon"]))
+        _single(g, g.node("Add", [g.node("Mul", [xhat, gamma]), beta]), out)
+        return
+    mean, var = (_double(g, g.parameter(layer, name)) for name in ("mean", "var"))
+    k = g.node("Div", [gamma, g.node("Sqrt", [g.node("Add", [var, _wide(g, float(layer.props["epsilon"]))])])])
+    half = _wide(g, 0.5)
+    centred = g.node("Sub", [g.node("Mul", [half, w]), g.node("Mul", [half, mean])])
+    scaled = g.node("Mul", [g.node("Mul", [centred, k]), _wide(g, 2.0)])
+    _single(g, g.node("Add", [scaled, beta]), out)
 
 
 def _fused_batch_normalization(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     _batch_normalization(g, layer, x, f"{out}/normalized")
     g.node("Relu", [f"{out}/normalized"], out)
-
-
-def _fused_refusal(layer: Layer) -> str | None:
-    if len(layer.inputs) > 1:
-        return "a second input added before the nonlinearity"
-    return _batch_normalization_refusal(layer)
 
 
 def _mean_subtraction(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
@@ -444,16 +451,32 @@ def _softmax(op: str) -> Op:
     return Op(lambda g, layer, x, out: g.node(op, x[:1], out, axis=_axis(layer.props["axis"])))
 
 
-def _reduce(op: str) -> Op:
+def _reduce(op: str, position: str | None = None) -> Op:
+    """A reduction over axes; Max and Min with only_index give the position instead (``position``:
+    ArgMax or ArgMin)."""
+
     def emit(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
         axes = [_axis(a) for a in _axes(layer.props["axes"])]
         keep = int(bool(layer.props["keep_dims"]))
-        if op == "ReduceSum":
+        if position is not None and layer.props.get("only_index"):
+            _position_over(g, layer, x[0], sorted(axes), position, out)
+        elif op == "ReduceSum":
             g.node(op, [x[0], g.constant(axes, np.int64)], out, keepdims=keep)
         else:
             g.node(op, x[:1], out, axes=axes, keepdims=keep)
 
-    return Op(emit, lambda layer: "only_index: true (an index, not a value)" if layer.props.get("only_index") else None)
+    return Op(emit)
+
+
+def _position_over(g: _Graph, layer: Layer, x: str, axes: list[int], op: str, out: str) -> None:
+    """The first position of the extreme value over axes, counted row-major over them (nnspec moves
+    them last and flattens them, then takes numpy's arg), as a float."""
+    rank = len(g.input_shape(layer)) + 1
+    kept = [axis for axis in range(rank) if axis not in axes]
+    moved = g.node("Transpose", [x], perm=kept + axes)
+    flat = g.node("Reshape", [moved, g.constant([0] * len(kept) + [-1], np.int64)])
+    index = g.node(op, [flat], axis=-1, keepdims=0, select_last_index=0)
+    g.node("Reshape", [_as_float(g, index), g.constant([-1, *layer.inferred_shape], np.int64)], out)
 
 
 # --- losses ---------------------------------------------------------------------------------------
@@ -688,14 +711,17 @@ def _kl_multinomial(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 
 
 def _sort(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    """The values along axis in order: ONNX's TopK of all of them (ascending unless reverse)."""
+    """The values along axis in order, or with only_index their source positions: ONNX's TopK of all of
+    them (ascending unless reverse; the lower index first among equals, as nnspec's stable sort)."""
     axis = layer.props["axis"]  # negative: counted from the last axis, as ONNX counts it too
     size = g.constant([layer.inferred_shape[axis]], np.int64)
     axis = _axis(axis) if axis >= 0 else axis
     largest = int(bool(layer.props["reverse"]))
-    g.nodes.append(
-        g.helper.make_node("TopK", [x[0], size], [out, f"{out}/indices"], name=out, axis=axis, largest=largest)
-    )
+    values = f"{out}/values" if layer.props["only_index"] else out
+    indices = f"{out}/indices"
+    g.nodes.append(g.helper.make_node("TopK", [x[0], size], [values, indices], name=values, axis=axis, largest=largest))
+    if layer.props["only_index"]:
+        _as_float(g, indices, out)
 
 
 def _recurrent_step(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
@@ -728,14 +754,21 @@ def _scaled(g: _Graph, layer: Layer, xhat: str, out: str) -> None:
     g.node("Add", [g.node("Mul", [xhat, g.parameter(layer, "gamma")]), g.parameter(layer, "beta")], out)
 
 
+def _sample_axes(layer: Layer, rank: int, also_kept: set[int]) -> list[int]:
+    """The ONNX axes a per-sample normalization reduces: a sample's, but those ``also_kept`` and a
+    batch_axis naming one of them (statistics per index of it, nnabla's second batch axis)."""
+    batch_axis = layer.props.get("batch_axis", -1)
+    kept = also_kept | ({_axis(batch_axis)} if batch_axis >= 0 else set())
+    return [axis for axis in range(1, rank + 1) if axis not in kept]
+
+
 def _layer_normalization(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    axes = list(range(1, len(layer.inferred_shape) + 1))
+    axes = _sample_axes(layer, len(layer.inferred_shape), set())
     _scaled(g, layer, _standardized(g, x[0], axes, float(layer.props["epsilon"])), out)
 
 
 def _instance_normalization(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    channel = _axis(layer.props["channel_axis"])
-    axes = [axis for axis in range(1, len(layer.inferred_shape) + 1) if axis != channel]
+    axes = _sample_axes(layer, len(layer.inferred_shape), {_axis(layer.props["channel_axis"])})
     _scaled(g, layer, _standardized(g, x[0], axes, float(layer.props["epsilon"])), out)
 
 
@@ -744,15 +777,11 @@ def _group_normalization(g: _Graph, layer: Layer, x: list[str], out: str) -> Non
     shape, channel, groups = layer.inferred_shape, layer.props["channel_axis"], layer.props["num_groups"]
     grouped_shape = [*shape[:channel], groups, shape[channel] // groups, *shape[channel + 1 :]]
     grouped = g.node("Reshape", [x[0], g.constant([-1, *grouped_shape], np.int64)])
-    axes = [axis for axis in range(1, len(grouped_shape) + 1) if axis != channel + 1]
+    batch_axis = layer.props.get("batch_axis", -1)  # in the grouped shape, one further on past the channel
+    kept = {channel + 1} | ({batch_axis + 1 if batch_axis < channel else batch_axis + 2} if batch_axis >= 0 else set())
+    axes = [axis for axis in range(1, len(grouped_shape) + 1) if axis not in kept]
     xhat = _standardized(g, grouped, axes, float(layer.props["epsilon"]))
     _scaled(g, layer, g.node("Reshape", [xhat, g.constant([-1, *shape], np.int64)]), out)
-
-
-def _per_sample_refusal(layer: Layer) -> str | None:
-    if layer.props.get("batch_axis", -1) != -1:
-        return "a batch_axis among the sample's axes (statistics per index of it)"
-    return None
 
 
 # --- the rest ------------------------------------------------------------------------------------
@@ -833,16 +862,18 @@ def _unpooling(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 
 
 def _norm(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    """(sum |i|^p over axes)^(1/p)."""
+    """nnspec's (sum |i|^p)^(1/p) in float64 with the largest magnitude s taken out (s (sum |i/s|^p)^(1/p):
+    no term overflows, and p = inf gives s)."""
     p = float(layer.props["p"])
-    axes = g.constant([_axis(a) for a in _axes(layer.props["axes"])], np.int64)
-    powered = g.node("Pow", [g.node("Abs", x[:1]), g.constant(p)])
-    total = g.node("ReduceSum", [powered, axes], keepdims=int(bool(layer.props["keep_dims"])))
-    g.node("Pow", [total, g.constant(1.0 / p)], out)
-
-
-def _finite_p(layer: Layer) -> str | None:
-    return None if np.isfinite(layer.props["p"]) and layer.props["p"] > 0 else "p not a positive finite number"
+    axes = [_axis(a) for a in _axes(layer.props["axes"])]
+    magnitude = g.node("Abs", [_double(g, x[0])])
+    peak = _reduce_max(g, magnitude, axes)
+    finite = g.node("Not", [g.node("Or", [g.node("IsInf", [peak]), g.node("IsNaN", [peak])])])
+    usable = g.node("And", [finite, g.node("Greater", [peak, _wide(g, 0.0)])])
+    scale = g.node("Where", [usable, peak, _wide(g, 1.0)])
+    total = _reduce_sum(g, g.node("Pow", [g.node("Div", [magnitude, scale]), _wide(g, p)]), axes)
+    result = g.node("Mul", [scale, g.node("Pow", [total, _wide(g, 1.0 / p)])])
+    g.node("Reshape", [_single(g, result), g.constant([-1, *layer.inferred_shape], np.int64)], out)
 
 
 # --- computed in float64, as nnspec's numpy computes them ------------------------------------------
@@ -1755,7 +1786,7 @@ OPS: dict[str, Op] = {
     "SumPooling": Op(_sum_pooling),
     "GlobalAveragePooling": Op(_global_average),
     # normalisation
-    "BatchNormalization": Op(_batch_normalization, _batch_normalization_refusal),
+    "BatchNormalization": Op(_batch_normalization),
     "MeanSubtraction": Op(_mean_subtraction),
     # shape
     "Reshape": Op(_reshape_to_output),
@@ -1765,8 +1796,8 @@ OPS: dict[str, Op] = {
     "Slice": Op(_slice),
     "Sum": _reduce("ReduceSum"),
     "Mean": _reduce("ReduceMean"),
-    "Max": _reduce("ReduceMax"),
-    "Min": _reduce("ReduceMin"),
+    "Max": _reduce("ReduceMax", "ArgMax"),
+    "Min": _reduce("ReduceMin", "ArgMin"),
     "Prod": _reduce("ReduceProd"),
     # losses
     "SquaredError": Op(_squared_error),
@@ -1808,9 +1839,9 @@ OPS: dict[str, Op] = {
     "ClipByValue": Op(_clip_by_value),
     "Round": Op(_round),
     "Dropout": Op(lambda g, layer, x, out: None, _dropout_refusal),
-    "LayerNormalization": Op(_layer_normalization, _per_sample_refusal),
-    "InstanceNormalization": Op(_instance_normalization, _per_sample_refusal),
-    "GroupNormalization": Op(_group_normalization, _per_sample_refusal),
+    "LayerNormalization": Op(_layer_normalization),
+    "InstanceNormalization": Op(_instance_normalization),
+    "GroupNormalization": Op(_group_normalization),
     "MulN": Op(lambda g, layer, x, out: g.node("Mul", [_product(g, x[:-1]), x[-1]], out)),
     "Unlink": _unary("Identity"),
     "HuberLoss": Op(_huber_loss),
@@ -1833,11 +1864,11 @@ OPS: dict[str, Op] = {
     "RecurrentInput": Op(_recurrent_step),
     "RecurrentOutput": Op(_stack),
     "Delay": _unary("Identity"),  # step 0's copy: its Initial (later steps read the layer itself)
-    "Sort": Op(_sort, lambda layer: "only_index: true (indices, not values)" if layer.props["only_index"] else None),
+    "Sort": Op(_sort),
     "DepthwiseDeconvolution": Op(_depthwise_deconvolution),
     "Unpooling": Op(_unpooling),
-    "Norm": Op(_norm, _finite_p),
-    "FusedBatchNormalization": Op(_fused_batch_normalization, _fused_refusal),
+    "Norm": Op(_norm),
+    "FusedBatchNormalization": Op(_fused_batch_normalization),
     # math, shapes and selections
     "ATan2": Op(_atan2),
     "BroadcastTo": Op(_broadcast_to),
