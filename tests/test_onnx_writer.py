@@ -935,3 +935,22 @@ def test_batch_statistics_in_the_training_view(tmp_path: Path) -> None:
     session = ort.InferenceSession(write_onnx(result.spec, result.layer_parameters), providers=["CPUExecutionProvider"])
     (got,) = session.run(None, feeds)
     np.testing.assert_allclose(got, result.outputs["out"], rtol=TOLERANCE, atol=TOLERANCE)
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        [
+            "- {name: p, type: Parameter, size: [270, 4], value: {initializer: Uniform}}",
+            "- {name: out, type: Affine, input: x, out_shape: [4], W: {input: p}}",
+        ],
+        [  # NNC's weight normalization: a Parameter normalised, fed to a convolution's W
+            "- {name: p, type: Parameter, size: [5, 3, 3, 2], value: {initializer: Uniform}}",
+            "- {name: n, type: WeightNormalization, input: p, g: {initializer: Uniform}}",
+            "- {name: out, type: Convolution, input: x, out_maps: 5, kernel_shape: [3, 2], W: {input: n}}",
+        ],
+    ],
+)
+def test_a_parameter_another_layer_gives(layers: list[str], tmp_path: Path) -> None:
+    """W: {input: p}: the first sample of p's output (the same in every sample), as nnspec's run takes it."""
+    _roundtrip(_spec(IMAGE, *layers), tmp_path)

@@ -72,6 +72,7 @@ class _Graph:
     input_shapes: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)  # layer -> its inputs' sample shapes
     graph_inputs: dict[str, tuple[int, ...]] = field(default_factory=dict)  # data variable -> its sample shape
     channel_last_weights: set[str] = field(default_factory=set)  # layers whose W is laid out channels last
+    fed: dict[str, dict[str, str]] = field(default_factory=dict)  # layer -> parameter -> the tensor giving it
 
     def input_shape(self, layer: Layer) -> tuple[int, ...]:
         """The sample shape of the layer's first input (() for a layer without one)."""
@@ -107,7 +108,10 @@ class _Graph:
 
     def parameter(self, layer: Layer, name: str, shape: Sequence[int] | None = None) -> str:
         """The layer's parameter ``name`` as an initializer named as nnabla names it (reshaped to
-        ``shape`` where ONNX wants another layout than nnabla's: a new name then)."""
+        ``shape`` where ONNX wants another layout than nnabla's: a new name then); a parameter another
+        layer gives (``W: {input: p}``), that layer's first sample, as nnspec's run takes it."""
+        if name in self.fed.get(layer.name, {}):
+            return self._fed_parameter(layer, name, shape)
         key = layer.parameter_key(name)
         value = np.asarray(self.parameters[layer.name][name], dtype=np.float32)
         if shape is not None and tuple(shape) != value.shape:
@@ -118,6 +122,16 @@ class _Graph:
         if name == "W" and layer.name in self.channel_last_weights:  # (O, *kernel, C) -> ONNX's (O, C, *kernel)
             return self.node("Transpose", [key], perm=[0, value.ndim - 1, *range(1, value.ndim - 1)])
         return key
+
+    def _fed_parameter(self, layer: Layer, name: str, shape: Sequence[int] | None) -> str:
+        value = self.node("Gather", [self.fed[layer.name][name], self.constant(0, np.int64)], axis=0)
+        natural = layer.parameter_shapes[name]
+        if shape is not None and tuple(shape) != tuple(natural):
+            value = self.node("Reshape", [value, self.constant(list(shape), np.int64)])
+        if name == "W" and layer.name in self.channel_last_weights:
+            rank = len(shape if shape is not None else natural)
+            return self.node("Transpose", [value], perm=[0, rank - 1, *range(1, rank - 1)])
+        return value
 
 
 Emit = Callable[[_Graph, Layer, list[str], str], object]  # (graph, layer, operand tensors, output name)
@@ -1934,7 +1948,7 @@ def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -
     onnx = onnx_module()
     from onnx import helper, numpy_helper
 
-    graph = _Graph(helper, numpy_helper, parameters, graph_inputs=_graph_inputs(spec))
+    graph = _Graph(helper, numpy_helper, _with_fed_shapes(spec, parameters), graph_inputs=_graph_inputs(spec))
     tensor_of: dict[str, str] = {}  # layer -> the tensor holding its value
     for name in spec.order:
         layer = spec.layers[name]
@@ -1945,6 +1959,7 @@ def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -
             tensor_of[name] = tensor_of[layer.inputs[0]]
             continue
         operands = [tensor_of[source] for source in layer.inputs]
+        graph.fed[name] = {pin: tensor_of[source] for pin, source in layer.fed_parameters().items()}
         for pin, source in layer.targets.items():
             if pin in layer.parameters:
                 continue
@@ -1977,6 +1992,20 @@ def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -
     )
     model.ir_version = 8  # the IR version opset 17 came with: what older runtimes read
     return bytes(model.SerializeToString())
+
+
+def _with_fed_shapes(
+    spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]
+) -> dict[str, Mapping[str, np.ndarray]]:
+    """The parameters, and for each a layer gives (not in them: computed each batch) a stand-in of its
+    shape (no memory: a broadcast 0), so that the writer sees every parameter's shape alike."""
+    given: dict[str, Mapping[str, np.ndarray]] = dict(parameters)
+    for name, layer in spec.layers.items():
+        fed = layer.fed_parameters()
+        if fed:
+            stand_ins = {pin: np.broadcast_to(np.float32(0), layer.parameter_shapes[pin]) for pin in fed}
+            given[name] = {**parameters.get(name, {}), **stand_ins}
+    return given
 
 
 def _graph_inputs(spec: Spec) -> dict[str, tuple[int, ...]]:
@@ -2043,9 +2072,6 @@ def unwritable_reason(layer: Layer, *, training: bool = False) -> str | None:
     for pin, source in layer.targets.items():
         if pin not in layer.parameters and source.input is None and source.generator not in (NO_GENERATOR, "Constant"):
             return f"its {pin} is generated ({source.generator}): a graph input cannot draw values"
-    for pin, source in layer.targets.items():
-        if pin in layer.parameters and source.input is not None:
-            return f"its parameter {pin} is another layer's output"
     return op.refuse(layer)
 
 
