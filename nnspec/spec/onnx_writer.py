@@ -21,11 +21,11 @@ opset 17's DFT. docs/onnx.md. Where nnspec's numpy computes in float64 and round
 too (Cast to double and back); where an ONNX operator does not say nnspec's formula (atan2's signed
 zeros, a running product, rounding halves away from 0, a log2 rounded), the nodes say it.
 
-A layer type without an exact ONNX form (``REFUSED``, each with its reason), or a layer whose properties
-ONNX cannot say (channel_last, a target a generator other than Constant draws, a random augmentation
-drawing in the training view), is refused: one UsageError naming every such layer of the spec at once,
-before anything is drawn or written. ``unwritable_reason`` gives one layer's reason, for an engine that
-keeps such layers on numpy.
+Every layer type is written (``REFUSED``, the types without an exact ONNX form and why, is empty). What
+is refused is a layer that draws at random in the view (the augmentations in the training view, an
+applied Dropout, RandomCrop with a shape) and a side input a generator other than Constant draws:
+one UsageError naming every such layer of the spec at once, before anything is drawn or written.
+``unwritable_reason`` gives one layer's reason, for an engine that keeps such layers on numpy.
 """
 
 from __future__ import annotations
