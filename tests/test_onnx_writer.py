@@ -954,3 +954,10 @@ def test_batch_statistics_in_the_training_view(tmp_path: Path) -> None:
 def test_a_parameter_another_layer_gives(layers: list[str], tmp_path: Path) -> None:
     """W: {input: p}: the first sample of p's output (the same in every sample), as nnspec's run takes it."""
     _roundtrip(_spec(IMAGE, *layers), tmp_path)
+
+
+def test_a_spec_reading_no_data_cannot_size_its_batch() -> None:
+    """A Parameter expanded to the batch needs a graph input to read the batch size from."""
+    spec = nnspec.loads(_spec("- {name: p, type: Parameter, size: [3]}", "- {name: out, type: Tanh}"))
+    with pytest.raises(UsageError, match="'p' \\(Parameter\\): its value is the same for every sample, and the spec"):
+        refuse_unwritable(spec)

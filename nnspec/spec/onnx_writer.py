@@ -2047,12 +2047,27 @@ def refuse_unwritable(spec: Spec) -> None:
 def unwritable_layers(spec: Spec) -> dict[str, str]:
     """Every layer of ``spec`` (a view) the writer cannot write, with why, in the order they run."""
     training = spec.view == "training"
+    reads_data = bool(_graph_inputs(spec))
     reasons = {}
     for name in spec.order:
-        reason = unwritable_reason(spec.layers[name], training=training)
+        layer = spec.layers[name]
+        reason = unwritable_reason(layer, training=training)
+        if not reason and not reads_data and _same_for_every_sample(layer):
+            reason = "its value is the same for every sample, and the spec reads no data to take the batch size from"
         if reason:
             reasons[name] = reason
     return reasons
+
+
+def _same_for_every_sample(layer: Layer) -> bool:
+    """Whether the model expands one value to the batch for this layer: a Parameter's array (a
+    WorkingMemory's without an input), a Constant side input."""
+    if layer.type.name in ("Parameter", "WorkingMemory") and not layer.inputs:
+        return True
+    return any(
+        pin not in layer.parameters and source.input is None and source.generator == "Constant"
+        for pin, source in layer.targets.items()
+    )
 
 
 def unwritable_reason(layer: Layer, *, training: bool = False) -> str | None:
