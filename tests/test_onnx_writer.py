@@ -961,3 +961,15 @@ def test_a_spec_reading_no_data_cannot_size_its_batch() -> None:
     spec = nnspec.loads(_spec("- {name: p, type: Parameter, size: [3]}", "- {name: out, type: Tanh}"))
     with pytest.raises(UsageError, match="'p' \\(Parameter\\): its value is the same for every sample, and the spec"):
         refuse_unwritable(spec)
+
+
+def test_atan2_broadcasts_an_axis_of_one(tmp_path: Path) -> None:
+    """nnabla's ATan2 takes shapes equal or 1 on each axis: a (3, 1, 10) x against a (3, 9, 10) y."""
+    _roundtrip(
+        _spec(
+            IMAGE,
+            "- {name: s, type: Sum, axes: [1], keep_dims: true}",
+            "- {name: out, type: ATan2, input: [x, s]}",
+        ),
+        tmp_path,
+    )
