@@ -8,9 +8,10 @@ computes everything at once; the observer is then shown the observed layers in t
 engine shows them (nnspec.runtime.plan's: the spec's order), each with the values of what it reads.
 So statistics, findings and outputs come from the same code as numpy's run, the values from onnxruntime.
 
-A spec with a layer the writer refuses is refused here too, one UsageError naming every such layer:
-this engine does not fall back on numpy for them (a mixed run would say little about either engine).
-onnxruntime computes in float32, as the writer writes: a float64 spec is refused as well.
+A spec with a layer the writer refuses is refused here, one UsageError naming every such layer: the engine
+``--engine onnxruntime`` names (nnspec.runtime.segments) runs this one on the whole spec, or on each
+segment of layers the writer holds and numpy's forwards on the rest. onnxruntime computes in float32, as
+the writer writes: a float64 spec is refused (:func:`refuse_float64`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ def onnxruntime_module() -> Any:
     return onnxruntime
 
 
+def refuse_float64(spec: Spec) -> None:
+    """A UsageError for a spec of another dtype than float32: the model nnspec writes computes in float32."""
+    if np.dtype(spec.dtype) != np.float32:
+        raise UsageError(
+            f"{spec.file}: --engine onnxruntime runs float32 (the ONNX model nnspec writes); "
+            f"this spec's dtype is {spec.dtype}: run it with --engine numpy"
+        )
+
+
 class OnnxRuntimeEngine:
     """The spec's ONNX model run by onnxruntime (CPU); see the module's docstring."""
 
@@ -49,11 +59,7 @@ class OnnxRuntimeEngine:
         variables: list[str],
     ) -> None:
         refuse_unwritable(spec)  # before anything is imported or written: the layers named first
-        if np.dtype(spec.dtype) != np.float32:
-            raise UsageError(
-                f"{spec.file}: --engine onnxruntime runs float32 (the ONNX model nnspec writes); "
-                f"this spec's dtype is {spec.dtype}: run it with --engine numpy"
-            )
+        refuse_float64(spec)
         onnx = onnx_module()
         ort = onnxruntime_module()
         self.spec = spec

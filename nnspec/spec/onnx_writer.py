@@ -1044,13 +1044,21 @@ def refuse_unwritable(spec: Spec) -> None:
     problems = []
     for name in spec.order:
         layer = spec.layers[name]
-        if layer.type.is_source or _bypassed(layer):
-            continue
-        reason = _refusal(layer)
+        reason = unwritable_reason(layer)
         if reason:
             problems.append(f"{layer.title}: {reason}")
     if problems:
         raise UsageError(f"{spec.file}: ONNX cannot hold these layers as nnspec writes them: " + "; ".join(problems))
+
+
+def unwritable_reason(layer: Layer) -> str | None:
+    """Why ONNX cannot hold ``layer`` as nnspec writes it; None where it can, or where nothing is written
+    for it (a source layer is a graph input, a layer the view bypasses its input's tensor). The one
+    verdict behind :func:`refuse_unwritable` and the onnxruntime engine's fallback to numpy
+    (nnspec.runtime.segments): a layer type the writer learns leaves the fallback with no other change."""
+    if layer.type.is_source or _bypassed(layer):
+        return None
+    return _refusal(layer)
 
 
 def _bypassed(layer: Layer) -> bool:

@@ -1,0 +1,300 @@
+"""``--engine onnxruntime`` on specs with layers ONNX cannot hold (nnspec.runtime.segments): the graph cut
+into segments, those layers run by numpy's forwards, the rest by onnxruntime; the run's outputs, statistics
+and findings those of numpy's engine (the reference, itself held to hand formulas and nnabla's fixtures
+elsewhere), and values checked by hand where the formula is short; the report names the layers numpy ran.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.checks.stats import TensorStats
+from nnspec.cli import main
+from nnspec.report.results import to_dict, to_text
+from nnspec.runtime.segments import NUMPY, ONNX, SegmentedEngine, numpy_layers, segments
+from nnspec.spec.views import as_view
+
+pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+ROOT = Path(__file__).resolve().parent.parent
+RTOL = 1e-4  # float32 sums in another order, relative to the tensor's scale (its largest magnitude)
+FLOOR = float(np.finfo(np.float32).eps)
+# onnxruntime's Sigmoid, Tanh and Softmax reach exactly 0, 1 or -1 before numpy's formulas do
+# (docs/onnx.md): their counts of exact zeros and subnormals may differ, nothing else
+ROUNDS_EARLIER = {"Sigmoid", "Tanh", "Softmax"}
+
+HEAD = "nnspec: 1\nlayers:\n"
+# A CumProd (no ONNX form) between two convolutions, a branch around it
+CUMPROD = HEAD + (
+    "  - {name: x, type: Input, size: [2, 6, 6]}\n"
+    "  - {name: c1, type: Convolution, out_maps: 3, kernel_shape: [3, 3], padding: [1, 1]}\n"
+    "  - {name: t1, type: Tanh}\n"
+    "  - {name: cp, type: CumProd, axis: 1}\n"
+    "  - {name: c2, type: Convolution, out_maps: 3, kernel_shape: [3, 3], padding: [1, 1]}\n"
+    "  - {name: r, type: ReLU}\n"
+    "  - {name: s, type: Sigmoid, input: t1}\n"
+    "  - {name: a, type: Add2, input: [r, s]}\n"
+)
+# Quantizers between convolutions, a loss reading a data variable after them
+QUANTIZERS = HEAD + (
+    "  - {name: x, type: Input, size: [2, 6, 6]}\n"
+    "  - {name: c1, type: Convolution, out_maps: 3, kernel_shape: [3, 3], padding: [1, 1]}\n"
+    "  - {name: q, type: FixedPointQuantize, n: 4, delta: 0.25}\n"
+    "  - {name: c2, type: Convolution, out_maps: 4, kernel_shape: [3, 3]}\n"
+    "  - {name: p2, type: Pow2Quantize, m: 0}\n"
+    "  - {name: f, type: Affine, out_shape: [5]}\n"
+    "  - {name: sm, type: Softmax}\n"
+    "  - {name: loss, type: CategoricalCrossEntropy, T: {dataset: y}}\n"
+)
+# A Parameter (makes its own values), a Shift, a loss whose target a generator draws: three reasons
+SIDE_INPUTS = HEAD + (
+    "  - {name: x, type: Input, size: [4]}\n"
+    "  - {name: fc, type: Affine, out_shape: [4]}\n"
+    "  - {name: p, type: Parameter, size: [4]}\n"
+    "  - {name: a, type: Add2, input: [fc, p]}\n"
+    "  - {name: t, type: Tanh}\n"
+    "  - {name: sh, type: Shift, input: x, shift: [1]}\n"
+    "  - {name: m, type: Mul2, input: [t, sh]}\n"
+    "  - {name: se, type: SquaredError, input: m, T: {generator: Normal}}\n"
+)
+# Dropout between two CumProds: bypassed at evaluation (it joins their segment), applied in training
+DROPOUT = HEAD + (
+    "  - {name: x, type: Input, size: [6]}\n"
+    "  - {name: fc, type: Affine, out_shape: [6]}\n"
+    "  - {name: cp, type: CumProd, axis: 0}\n"
+    "  - {name: d, type: Dropout, p: 0.5}\n"
+    "  - {name: cp2, type: CumProd, axis: 0}\n"
+    "  - {name: o, type: Sigmoid}\n"
+)
+# Nothing ONNX holds: one numpy segment, no onnxruntime session
+ALL_NUMPY = HEAD + (
+    "  - {name: x, type: Input, size: [3, 4]}\n"
+    "  - {name: cp, type: CumProd, axis: 1}\n"
+    "  - {name: sh, type: Shift, shift: [1, 0]}\n"
+)
+MIXED = {"cumprod": CUMPROD, "quantizers": QUANTIZERS, "side_inputs": SIDE_INPUTS, "dropout": DROPOUT}
+
+
+def _run(spec: nnspec.Spec, engine: str, **options) -> nnspec.RunResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nnspec.RangeWarning)
+        # 3 batches, the last short
+        return nnspec.run(spec, samples=8, batch_size=3, synthetic=True, engine=engine, **options)
+
+
+def _differing(actual: TensorStats, expected: TensorStats, exact_counts: bool) -> list[str]:
+    """The fields where two engines' statistics of a tensor disagree (percentiles aside: docs/onnx.md)."""
+    scale = max(abs(expected.min or 0.0), abs(expected.max or 0.0))
+    counts = ["count", "nan", "posinf", "neginf", "varies"] + (["zeros", "subnormal"] if exact_counts else [])
+    wrong = [name for name in counts if getattr(actual, name) != getattr(expected, name)]
+    for name in ("min", "max", "mean", "std"):
+        a, e = getattr(actual, name), getattr(expected, name)
+        if (a is None) != (e is None) or (a is not None and abs(a - e) > RTOL * scale + FLOOR):
+            wrong.append(name)
+    return wrong
+
+
+def _segments(
+    text: str, view: str | None = None
+) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+    spec = as_view(nnspec.loads(text), view)
+    return [(s.engine, s.layers, s.reads, s.gives) for s in segments(spec, numpy_layers(spec))]
+
+
+def test_the_writer_names_the_layers_numpy_runs_and_the_graph_is_cut_around_them():
+    spec = nnspec.loads(CUMPROD)
+    assert numpy_layers(spec) == {"cp": "no ONNX form in nnspec yet"}
+    # s reads t1 only: it joins the first segment, which hands t1 to the CumProd and s to the last segment
+    assert _segments(CUMPROD) == [
+        (ONNX, ("c1", "t1", "s"), (), ("t1", "s")),
+        (NUMPY, ("cp",), ("t1",), ("cp",)),
+        (ONNX, ("c2", "r", "a"), ("cp", "s"), ("a",)),
+    ]
+
+
+def test_the_cut_has_the_fewest_segments_whichever_engine_comes_first():
+    # fc comes first in the spec, but starting on onnxruntime would cut 4 segments (fc | p sh | a t m | se):
+    # starting on numpy cuts 3, fc beside the layers that read p and sh
+    assert _segments(SIDE_INPUTS) == [
+        (NUMPY, ("p", "sh"), (), ("p", "sh")),
+        (ONNX, ("fc", "a", "t", "m"), ("p", "sh"), ("m",)),
+        (NUMPY, ("se",), ("m",), ("se",)),
+    ]
+    assert numpy_layers(nnspec.loads(SIDE_INPUTS)) == {
+        "p": "no ONNX form in nnspec yet",
+        "sh": "no ONNX form in nnspec yet",
+        "se": "its T is generated (Normal): a graph input cannot draw values",
+    }
+
+
+def test_a_layer_the_view_bypasses_joins_the_segment_around_it():
+    # At evaluation the Dropout passes its input through: no onnxruntime session between the CumProds
+    assert _segments(DROPOUT) == [
+        (ONNX, ("fc",), (), ("fc",)),
+        (NUMPY, ("cp", "d", "cp2"), ("fc",), ("cp2",)),
+        (ONNX, ("o",), ("cp2",), ("o",)),
+    ]
+    # In training it draws its mask, nnspec's own: numpy runs it, and says why
+    training = as_view(nnspec.loads(DROPOUT), "training")
+    assert "random mask" in numpy_layers(training)["d"]
+    assert _segments(DROPOUT, "training") == _segments(DROPOUT)
+    assert _segments(ALL_NUMPY) == [(NUMPY, ("cp", "sh"), (), ("sh",))]
+
+
+@pytest.mark.parametrize("view", [None, "training"])
+@pytest.mark.parametrize("name", list(MIXED))
+def test_both_engines_give_the_same_outputs_statistics_and_findings(name, view):
+    spec = nnspec.loads(MIXED[name])
+    expected, actual = _run(spec, "numpy", view=view), _run(spec, "onnxruntime", view=view)
+    assert actual.numpy_layers == numpy_layers(actual.spec) and actual.numpy_layers
+    assert actual.engine == "onnxruntime" and expected.engine == "numpy" and expected.numpy_layers == {}
+    assert actual.outputs.keys() == expected.outputs.keys()
+    for output, values in expected.outputs.items():
+        scale = float(np.max(np.abs(values)))
+        np.testing.assert_allclose(actual.outputs[output], values, rtol=0, atol=RTOL * scale + FLOOR, err_msg=output)
+    assert list(actual.stats) == list(expected.stats)  # every layer observed, in numpy's order
+    layers = actual.spec.layers
+    wrong = {
+        layer: fields
+        for layer in expected.stats
+        if (
+            fields := _differing(
+                actual.stats[layer].output,
+                expected.stats[layer].output,
+                layers[layer].type.name not in ROUNDS_EARLIER,
+            )
+        )
+    }
+    assert not wrong
+    for layer in actual.numpy_layers:  # numpy computed these from the same inputs within float32's rounding
+        assert actual.stats[layer].output.count == expected.stats[layer].output.count
+    assert [(f.check, f.layer, f.severity, f.message) for f in actual.findings] == [
+        (f.check, f.layer, f.severity, f.message) for f in expected.findings
+    ]
+
+
+def test_a_spec_onnx_holds_nothing_of_runs_on_numpy_alone_to_the_same_bits():
+    spec = nnspec.loads(ALL_NUMPY)
+    runner = nnspec.prepare(spec, engine="onnxruntime")
+    assert isinstance(runner.engine, SegmentedEngine) and [s.engine for s in runner.engine.segments] == [NUMPY]
+    x = np.linspace(-1.5, 1.5, 24, dtype=np.float32).reshape(2, 3, 4)
+    result = runner.run({"x": x})
+    # CumProd along axis 1 (the sample's), then Shift by one along the sample's axis 0, its edge repeated
+    cumulative = np.cumprod(x.astype(np.float64), axis=2)
+    shifted = np.concatenate([cumulative[:, :1], cumulative[:, :-1]], axis=1)
+    np.testing.assert_allclose(result.outputs["sh"], shifted, rtol=1e-6)
+    np.testing.assert_array_equal(result.outputs["sh"], nnspec.run(spec, {"x": x}).outputs["sh"])
+
+
+def test_values_by_hand_through_three_segments():
+    # Tanh on onnxruntime, FixedPointQuantize on numpy, then onnxruntime again: each layer's values as the
+    # observer is shown them, against the formulas written out here in float64
+    spec = nnspec.loads(
+        HEAD + "  - {name: x, type: Input, size: [5]}\n  - {name: t, type: Tanh}\n"
+        "  - {name: q, type: FixedPointQuantize, n: 4, delta: 0.25}\n"
+        "  - {name: m, type: MulScalar, value: 2.0}\n  - {name: s, type: Sigmoid, input: [t]}\n"
+        "  - {name: o, type: Add2, input: [m, s]}\n"
+    )
+    runner = nnspec.prepare(spec, engine="onnxruntime")
+    assert [(s.engine, s.layers) for s in runner.engine.segments] == [
+        (ONNX, ("t", "s")),
+        (NUMPY, ("q",)),
+        (ONNX, ("m", "o")),
+    ]
+    # inputs away from the quantizer's thresholds (tanh of them not within 1e-3 of an odd multiple of 0.125)
+    x = np.array([[-3.0, -0.5, 0.0, 0.2, 1.0], [0.7, -0.05, 2.5, -1.2, 0.45]], np.float32)
+    shown: dict[str, tuple[list[np.ndarray], np.ndarray]] = {}
+    outputs = runner.engine.batch({"x": x}, lambda layer, args, out: shown.setdefault(layer.name, (args, out)))
+    assert list(shown) == ["x", "t", "q", "m", "s", "o"]  # the spec's order, not the segments'
+    t = np.tanh(x.astype(np.float64))
+    q = np.clip(np.sign(t) * np.floor(np.abs(t) / 0.25 + 0.5) * 0.25, -1.75, 1.75)  # 2^(4-1) - 1 = 7 steps
+    s = 1 / (1 + np.exp(-t))
+    np.testing.assert_allclose(shown["t"][1], t, rtol=1e-6)
+    np.testing.assert_allclose(shown["q"][0][0], t, rtol=1e-6)  # q reads t as onnxruntime handed it over
+    np.testing.assert_array_equal(shown["q"][1], q.astype(np.float32))
+    np.testing.assert_array_equal(shown["m"][0][0], q.astype(np.float32))
+    np.testing.assert_allclose(shown["o"][1], 2 * q + s, rtol=1e-6)
+    np.testing.assert_allclose(outputs["o"], 2 * q + s, rtol=1e-6)
+    assert list(outputs) == ["o"]
+
+
+def test_without_statistics_the_outputs_are_the_same():
+    spec = nnspec.loads(QUANTIZERS)
+    expected = _run(spec, "numpy", statistics=False).outputs["loss"]
+    actual = _run(spec, "onnxruntime", statistics=False).outputs["loss"]
+    np.testing.assert_allclose(actual, expected, rtol=0, atol=RTOL * float(np.max(np.abs(expected))) + FLOOR)
+
+
+def test_an_input_among_the_outputs_is_the_data_itself():
+    spec = nnspec.loads(CUMPROD.replace("layers:\n", "outputs: [x, cp, a]\nlayers:\n"))
+    result = _run(spec, "onnxruntime")
+    np.testing.assert_array_equal(result.outputs["x"], _run(spec, "numpy").outputs["x"])
+    assert list(result.outputs) == ["x", "cp", "a"]
+
+
+def test_the_reports_say_which_layers_numpy_ran_and_why():
+    result = _run(nnspec.loads(CUMPROD), "onnxruntime")
+    lines = to_text(result).splitlines()
+    assert lines[1:3] == [
+        "engine onnxruntime, 1 layer on numpy (ONNX cannot hold it): 'cp' (CumProd): no",
+        "  ONNX form in nnspec yet",
+    ]
+    report = to_dict(result)
+    assert report["engine"] == {
+        "name": "onnxruntime",
+        "numpy_layers": [{"layer": "cp", "type": "CumProd", "reason": "no ONNX form in nnspec yet"}],
+    }
+    jsonschema.validate(report, json.loads((ROOT / "schemas" / "report.schema.json").read_text()))
+    # numpy's engine, the default: no line in the text, the engine's name in the JSON
+    numpy_result = _run(nnspec.loads(CUMPROD), "numpy")
+    assert not any(line.startswith("engine") for line in to_text(numpy_result).splitlines())
+    assert to_dict(numpy_result)["engine"] == {"name": "numpy", "numpy_layers": []}
+    # onnxruntime alone
+    holds_all = _run(
+        nnspec.loads(HEAD + "  - {name: x, type: Input, size: [3]}\n  - {name: t, type: Tanh}\n"), "onnxruntime"
+    )
+    assert to_text(holds_all).splitlines()[1] == "engine onnxruntime"
+
+
+def test_the_text_report_names_a_few_layers_for_each_reason():
+    chain = "".join(f"  - {{name: c{k}, type: CumProd, axis: 0}}\n" for k in range(6))
+    spec = nnspec.loads(
+        HEAD + "  - {name: x, type: Input, size: [3]}\n" + chain + "  - {name: sh, type: Shift, shift: [1]}\n"
+    )
+    said = " ".join(line.strip() for line in to_text(_run(spec, "onnxruntime"), width=200).splitlines()[1:2])
+    assert said == (
+        "engine onnxruntime, 7 layers on numpy (ONNX cannot hold them): 'c0', 'c1', 'c2', 'c3' and 2 more "
+        "(CumProd): no ONNX form in nnspec yet; 'sh' (Shift): no ONNX form in nnspec yet"
+    )
+
+
+def test_the_command_runs_the_fallback_and_exits_as_numpy_does(tmp_path, capsys):
+    path = tmp_path / "quantizers.yaml"
+    path.write_text(QUANTIZERS)
+    common = ["run", str(path), "--synthetic", "--samples", "8", "--batch-size", "3"]
+    code = main([*common, "--engine", "onnxruntime"])
+    out, err = capsys.readouterr()
+    assert code == main(common)
+    engine_line = " ".join(line.strip() for line in out.splitlines()[1:4])
+    assert engine_line == (
+        "engine onnxruntime, 2 layers on numpy (ONNX cannot hold them): 'q' (FixedPointQuantize): no ONNX form "
+        "in nnspec yet; 'p2' (Pow2Quantize): no ONNX form in nnspec yet"
+    )
+    assert out.splitlines()[4].startswith("data x: synthetic")
+    assert "Traceback" not in err
+
+
+def test_a_float64_spec_is_refused_even_where_numpy_would_run_part_of_it(tmp_path, capsys):
+    path = tmp_path / "double.yaml"
+    path.write_text(CUMPROD.replace("layers:\n", "dtype: float64\nlayers:\n"))
+    assert main(["run", str(path), "--synthetic", "--engine", "onnxruntime"]) == 2
+    err = capsys.readouterr().err
+    assert "dtype is float64: run it with --engine numpy" in err and "Traceback" not in err
