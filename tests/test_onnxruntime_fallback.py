@@ -298,3 +298,49 @@ def test_a_float64_spec_is_refused_even_where_numpy_would_run_part_of_it(tmp_pat
     assert main(["run", str(path), "--synthetic", "--engine", "onnxruntime"]) == 2
     err = capsys.readouterr().err
     assert "dtype is float64: run it with --engine numpy" in err and "Traceback" not in err
+
+
+SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+
+
+def _every_third_layer_on_numpy(spec, parameters, observed, variables):
+    """The onnxruntime engine cut as if ONNX could not hold every third layer that computes something."""
+    computing = [
+        name
+        for name in spec.order
+        if not spec.layers[name].type.is_source and not spec.layers[name].props.get("skip_at_test")
+    ]
+    return SegmentedEngine(spec, parameters, observed, variables, dict.fromkeys(computing[1::3], "forced"))
+
+
+@pytest.mark.parametrize("path", SPECS, ids=[path.stem for path in SPECS])
+def test_every_example_spec_cut_into_segments_runs_as_numpy_does(path):
+    # ONNX holds every layer of the examples: the cut is forced, through repeats, recurrent loops, units,
+    # side inputs and losses alike
+    spec = nnspec.load(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nnspec.RangeWarning)
+        runner = nnspec.prepare(spec, engine=_every_third_layer_on_numpy)
+        actual = runner.run(samples=8, batch_size=3, synthetic=True)
+        expected = _run(spec, "numpy")
+    assert len(runner.engine.segments) >= 2
+    for output, values in expected.outputs.items():
+        scale = float(np.max(np.abs(values))) if values.size else 0.0
+        np.testing.assert_allclose(actual.outputs[output], values, rtol=0, atol=RTOL * scale + FLOOR, err_msg=output)
+    assert list(actual.stats) == list(expected.stats)
+    layers = actual.spec.layers
+    approximate = {
+        name
+        for name in layers
+        if layers[name].type.name in ROUNDS_EARLIER
+        or any(layers[source].type.name in ROUNDS_EARLIER for source in layers[name].inputs)
+    }
+    wrong = {
+        name: fields
+        for name in expected.stats
+        if (fields := _differing(actual.stats[name].output, expected.stats[name].output, name not in approximate))
+    }
+    assert not wrong
+    assert [(f.check, f.layer, f.severity) for f in actual.findings] == [
+        (f.check, f.layer, f.severity) for f in expected.findings
+    ]

@@ -20,7 +20,8 @@ LayerNormalization (17) or GroupNormalization (18, whose scale changed shape in 
 
 A layer type without an ONNX form here, or a layer whose properties ONNX cannot say (channel_last, a
 target a generator other than Constant draws), is refused: one UsageError naming every such layer of
-the spec at once, before anything is drawn or written.
+the spec at once, before anything is drawn or written. :func:`unwritable_reason` gives the verdict on
+one layer, which the onnxruntime engine follows to run such layers on numpy (nnspec.runtime.segments).
 """
 
 from __future__ import annotations

@@ -1,0 +1,148 @@
+"""What a segment boundary of ``--engine onnxruntime`` costs (nnspec.runtime.segments): the same prepared
+spec all in one onnxruntime session, and cut into 2, 3 and 4 segments by layers handed to numpy.
+
+The spec is a net of benchmarks/peers.py (the CNN, the MLP) with two Identity layers added, ``mid`` after
+its middle activation (the CNN's relu2, 16x14x14 a sample; the MLP's relu2, 512) and ``end`` after its
+last layer. ONNX holds every layer, so the cut is forced: the engine is given which layers go to numpy,
+as the writer's verdict would give them. An Identity costs next to nothing on either side, so what a cut
+adds is the boundary itself: one more session run, the tensor handed out of onnxruntime and into it again,
+and the statistics' bookkeeping across segments.
+
+    python benchmarks/segments.py                  # batches 1 and 256, 0.3 s of calls a cell
+    python benchmarks/segments.py --nets cnn --batches 32 --budget 1
+
+Each row: the ms of ``runner.run({"x": x})`` for each cut, called in turns so that machine noise hits all
+alike, and each cut's time over the uncut one's (``1 segment``: onnxruntime's engine alone, as
+``--engine onnxruntime`` runs a spec ONNX holds whole); numpy's engine on the same spec for scale. Two
+tables: the median call, and the fastest (on a machine shared with other work, the fastest call is the
+one least disturbed by it: the cost of the work itself). The outputs are checked to agree first (rtol 1e-4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from time import perf_counter
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from peers import NETS, make_data, make_params, spec_text  # noqa: E402
+
+import nnspec  # noqa: E402
+from nnspec.checks.check import Check  # noqa: E402
+from nnspec.runtime.segments import SegmentedEngine  # noqa: E402
+from nnspec.spec.model import Spec  # noqa: E402
+
+# The cuts timed: the layers given to numpy, and the segments that makes
+CUTS: dict[str, tuple[str, ...]] = {
+    "1 segment": (),
+    "2 segments": ("end",),  # onnxruntime | numpy: one boundary
+    "3 segments": ("mid",),  # onnxruntime | numpy | onnxruntime: two
+    "4 segments": ("mid", "end"),  # three
+}
+MIDDLE = {"cnn": "relu2", "mlp": "relu2"}  # the activation ``mid`` follows
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nets", nargs="+", choices=tuple(MIDDLE), default=["cnn", "mlp"])
+    parser.add_argument("--batches", nargs="+", type=int, default=[1, 256])
+    parser.add_argument("--budget", type=float, default=0.3, help="seconds of timed calls per cut and cell")
+    return parser.parse_args(argv)
+
+
+def cut_spec(net_name: str) -> str:
+    """The net's spec with ``mid`` after its middle activation and ``end`` after its last layer."""
+    lines = spec_text(NETS[net_name]()).splitlines()
+    at = next(k for k, line in enumerate(lines) if f"name: {MIDDLE[net_name]}," in line)
+    lines.insert(at + 1, "  - {name: mid, type: Identity}")
+    lines.append("  - {name: end, type: Identity}")
+    return "\n".join(lines) + "\n"
+
+
+def forced(on_numpy: tuple[str, ...]) -> Callable[..., object]:
+    """An engine factory cutting the spec as if ONNX could not hold ``on_numpy``."""
+
+    def factory(
+        spec: Spec,
+        parameters: dict[str, dict[str, np.ndarray]],
+        observed: Mapping[str, list[Check]] | None,
+        variables: list[str],
+    ) -> SegmentedEngine:
+        return SegmentedEngine(spec, parameters, observed, variables, dict.fromkeys(on_numpy, "forced"))
+
+    return factory
+
+
+def runners(net_name: str, statistics: bool) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """Each cut's prepared runner of the net, and numpy's engine's, with the same parameters."""
+    spec, params = nnspec.loads(cut_spec(net_name)), make_params(NETS[net_name]())
+    made = {}
+    for label, on_numpy in CUTS.items():
+        engine = forced(on_numpy) if on_numpy else "onnxruntime"
+        runner = nnspec.prepare(spec, params, statistics=statistics, engine=engine)  # type: ignore[arg-type]
+        if on_numpy:
+            assert len(runner.engine.segments) == int(label.split()[0]), label
+        made[label] = lambda x, runner=runner: runner.run({"x": x}).outputs["end"]
+    runner = nnspec.prepare(spec, params, statistics=statistics)
+    made["numpy"] = lambda x, runner=runner: runner.run({"x": x}).outputs["end"]
+    return made
+
+
+def call_times(
+    runs: dict[str, Callable[[np.ndarray], np.ndarray]], x: np.ndarray, budget: float
+) -> dict[str, list[float]]:
+    """Seconds each call of each took, after a warm-up call that also checks the outputs agree."""
+    first, outputs = {}, {}
+    for name, run in runs.items():
+        first[name] = perf_counter()
+        outputs[name] = run(x)
+        first[name] = perf_counter() - first[name]
+    for name, output in outputs.items():
+        np.testing.assert_allclose(output, outputs["1 segment"], rtol=1e-4, atol=1e-5, err_msg=name)
+    rounds = max(3, min(1000, round(budget / max(max(first.values()), 1e-7))))
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            start = perf_counter()
+            run(x)
+            times[name].append(perf_counter() - start)
+    return times
+
+
+def main(args: argparse.Namespace) -> None:
+    warnings.simplefilter("ignore", nnspec.RangeWarning)  # range findings are not what is measured here
+    import onnxruntime
+
+    print(f"python {platform.python_version()} on {platform.machine()}; cpus: {os.cpu_count()}")
+    print(f"numpy {np.__version__}, onnxruntime {onnxruntime.__version__} (CPU)")
+    print(f"nnspec from {Path(nnspec.__file__).parent}")
+    labels = [*CUTS, "numpy"]
+    tables: dict[str, list[str]] = {"median": [], "fastest": []}
+    for net_name in args.nets:
+        for statistics in (False, True):
+            runs = runners(net_name, statistics)
+            for batch in args.batches:
+                times = call_times(runs, make_data(NETS[net_name](), batch), args.budget)
+                for kind, pick in (("median", np.median), ("fastest", np.min)):
+                    t = {name: float(pick(values)) for name, values in times.items()}
+                    cells = [f"{t[label] * 1e3:.3f} ({t[label] / t['1 segment']:.2f}x)" for label in labels]
+                    label = "default" if statistics else "off"
+                    row = f"{net_name:<5}{batch:>6}  {label:<11}" + "".join(f"{cell:>22}" for cell in cells)
+                    tables[kind].append(row)
+    for kind, rows in tables.items():
+        print(f"\nms a call, the {kind} (each cut's ratio to 1 segment)")
+        print(f"{'net':<5}{'batch':>6}  {'statistics':<11}" + "".join(f"{label:>22}" for label in labels))
+        print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main(parse_args())
