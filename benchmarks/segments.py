@@ -8,14 +8,18 @@ as the writer's verdict would give them. An Identity costs next to nothing on ei
 adds is the boundary itself: one more session run, the tensor handed out of onnxruntime and into it again,
 and the statistics' bookkeeping across segments.
 
-    python benchmarks/segments.py                  # batches 1 and 256, 0.3 s of calls a cell
+    python benchmarks/segments.py                  # batches 1 and 256, 0.3 s of calls a cell, 20 at least
     python benchmarks/segments.py --nets cnn --batches 32 --budget 1
 
-Each row: the ms of ``runner.run({"x": x})`` for each cut, called in turns so that machine noise hits all
-alike, and each cut's time over the uncut one's (``1 segment``: onnxruntime's engine alone, as
-``--engine onnxruntime`` runs a spec ONNX holds whole); numpy's engine on the same spec for scale. Two
-tables: the median call, and the fastest (on a machine shared with other work, the fastest call is the
-one least disturbed by it: the cost of the work itself). The outputs are checked to agree first (rtol 1e-4).
+Each row: the ms of ``runner.run({"x": x})`` for each cut, called in turns (in a new, seeded order each
+round) so that machine noise hits all alike, and each cut's time over the uncut one's (``1 segment``: the
+segmented engine given nothing to cut, one session); numpy's engine on the same spec for scale. The
+segmented engine's sessions do not spin (nnspec.runtime.segments): onnxruntime's threads, left spinning
+after a run, would take the cores from whatever runs next, numpy's work above all. So the engine
+``--engine onnxruntime`` uses for a spec ONNX holds whole, whose session spins (onnxruntime's default), is
+timed apart, after the others (``spinning``), its ratio to ``1 segment`` too. Two tables: the median call,
+and the fastest (on a machine shared with other work, the fastest call is the one least disturbed by it:
+the cost of the work itself). The outputs are checked to agree first (rtol 1e-4).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--nets", nargs="+", choices=tuple(MIDDLE), default=["cnn", "mlp"])
     parser.add_argument("--batches", nargs="+", type=int, default=[1, 256])
     parser.add_argument("--budget", type=float, default=0.3, help="seconds of timed calls per cut and cell")
+    parser.add_argument("--rounds", type=int, default=20, help="at least this many calls of each, whatever the budget")
     return parser.parse_args(argv)
 
 
@@ -68,7 +73,7 @@ def cut_spec(net_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def forced(on_numpy: tuple[str, ...]) -> Callable[..., object]:
+def forced(on_numpy: tuple[str, ...]) -> Callable[..., SegmentedEngine]:
     """An engine factory cutting the spec as if ONNX could not hold ``on_numpy``."""
 
     def factory(
@@ -82,38 +87,44 @@ def forced(on_numpy: tuple[str, ...]) -> Callable[..., object]:
     return factory
 
 
-def runners(net_name: str, statistics: bool) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
-    """Each cut's prepared runner of the net, and numpy's engine's, with the same parameters."""
+Run = Callable[[np.ndarray], np.ndarray]
+
+
+def runners(net_name: str, statistics: bool) -> tuple[dict[str, Run], Run]:
+    """Each cut's prepared runner of the net and numpy's engine's, with the same parameters; and the
+    spinning engine of ``--engine onnxruntime``'s."""
     spec, params = nnspec.loads(cut_spec(net_name)), make_params(NETS[net_name]())
     made = {}
     for label, on_numpy in CUTS.items():
-        engine = forced(on_numpy) if on_numpy else "onnxruntime"
-        runner = nnspec.prepare(spec, params, statistics=statistics, engine=engine)  # type: ignore[arg-type]
-        if on_numpy:
-            assert len(runner.engine.segments) == int(label.split()[0]), label
-        made[label] = lambda x, runner=runner: runner.run({"x": x}).outputs["end"]
-    runner = nnspec.prepare(spec, params, statistics=statistics)
-    made["numpy"] = lambda x, runner=runner: runner.run({"x": x}).outputs["end"]
-    return made
+        runner = nnspec.prepare(spec, params, statistics=statistics, engine=forced(on_numpy))
+        assert len(runner.engine.segments) == int(label.split()[0]), label  # type: ignore[attr-defined]
+        made[label] = _calls(runner)
+    made["numpy"] = _calls(nnspec.prepare(spec, params, statistics=statistics))
+    return made, _calls(nnspec.prepare(spec, params, statistics=statistics, engine="onnxruntime"))
 
 
-def call_times(
-    runs: dict[str, Callable[[np.ndarray], np.ndarray]], x: np.ndarray, budget: float
-) -> dict[str, list[float]]:
+def _calls(runner: nnspec.Runner) -> Run:
+    """A batch through the runner: the last layer's values."""
+    return lambda x: runner.run({"x": x}).outputs["end"]
+
+
+def call_times(runs: dict[str, Run], x: np.ndarray, budget: float, least: int) -> dict[str, list[float]]:
     """Seconds each call of each took, after a warm-up call that also checks the outputs agree."""
     first, outputs = {}, {}
     for name, run in runs.items():
         first[name] = perf_counter()
         outputs[name] = run(x)
         first[name] = perf_counter() - first[name]
+    reference = next(iter(outputs.values()))
     for name, output in outputs.items():
-        np.testing.assert_allclose(output, outputs["1 segment"], rtol=1e-4, atol=1e-5, err_msg=name)
-    rounds = max(3, min(1000, round(budget / max(max(first.values()), 1e-7))))
+        np.testing.assert_allclose(output, reference, rtol=1e-4, atol=1e-5, err_msg=name)
+    rounds = max(least, min(1000, round(budget / max(max(first.values()), 1e-7))))
     times: dict[str, list[float]] = {name: [] for name in runs}
+    order = np.random.default_rng(0)
     for _ in range(rounds):
-        for name, run in runs.items():
+        for name in order.permutation(list(runs)):
             start = perf_counter()
-            run(x)
+            runs[name](x)
             times[name].append(perf_counter() - start)
     return times
 
@@ -125,13 +136,16 @@ def main(args: argparse.Namespace) -> None:
     print(f"python {platform.python_version()} on {platform.machine()}; cpus: {os.cpu_count()}")
     print(f"numpy {np.__version__}, onnxruntime {onnxruntime.__version__} (CPU)")
     print(f"nnspec from {Path(nnspec.__file__).parent}")
-    labels = [*CUTS, "numpy"]
+    labels = [*CUTS, "numpy", "spinning"]
     tables: dict[str, list[str]] = {"median": [], "fastest": []}
     for net_name in args.nets:
         for statistics in (False, True):
-            runs = runners(net_name, statistics)
+            runs, spinning = runners(net_name, statistics)
             for batch in args.batches:
-                times = call_times(runs, make_data(NETS[net_name](), batch), args.budget)
+                x = make_data(NETS[net_name](), batch)
+                times = call_times(runs, x, args.budget, args.rounds)
+                np.testing.assert_allclose(spinning(x), runs["1 segment"](x), rtol=1e-4, atol=1e-5)
+                times["spinning"] = call_times({"spinning": spinning}, x, args.budget, args.rounds)["spinning"]
                 for kind, pick in (("median", np.median), ("fastest", np.min)):
                     t = {name: float(pick(values)) for name, values in times.items()}
                     cells = [f"{t[label] * 1e3:.3f} ({t[label] / t['1 segment']:.2f}x)" for label in labels]

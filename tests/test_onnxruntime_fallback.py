@@ -18,6 +18,7 @@ import nnspec
 from nnspec.checks.stats import TensorStats
 from nnspec.cli import main
 from nnspec.report.results import to_dict, to_text
+from nnspec.runtime.onnxruntime_engine import OnnxRuntimeEngine
 from nnspec.runtime.segments import NUMPY, ONNX, SegmentedEngine, numpy_layers, segments
 from nnspec.spec.views import as_view
 
@@ -224,6 +225,17 @@ def test_values_by_hand_through_three_segments():
     np.testing.assert_allclose(shown["o"][1], 2 * q + s, rtol=1e-6)
     np.testing.assert_allclose(outputs["o"], 2 * q + s, rtol=1e-6)
     assert list(outputs) == ["o"]
+
+
+def test_the_segments_sessions_do_not_spin_and_a_whole_spec_is_one_session_as_before():
+    # Spinning threads would take the cores from the numpy segment after them (docs/onnx.md)
+    runner = nnspec.prepare(nnspec.loads(CUMPROD), engine="onnxruntime")
+    sessions = [engine.session for segment, engine in runner.engine._parts if segment.engine == ONNX]
+    assert len(sessions) == 2
+    for session in sessions:
+        assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    whole = nnspec.loads(HEAD + "  - {name: x, type: Input, size: [3]}\n  - {name: t, type: Tanh}\n")
+    assert type(nnspec.prepare(whole, engine="onnxruntime").engine) is OnnxRuntimeEngine
 
 
 def test_without_statistics_the_outputs_are_the_same():

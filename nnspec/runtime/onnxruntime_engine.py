@@ -57,7 +57,12 @@ class OnnxRuntimeEngine:
         parameters: dict[str, dict[str, np.ndarray]],
         observed: Mapping[str, list[Check]] | None,
         variables: list[str],
+        *,
+        spinning: bool = True,
     ) -> None:
+        """``spinning=False``: the session's threads sleep as soon as a run ends, rather than spin a while
+        for the next one (onnxruntime's default), which takes the cores from numpy's work between the
+        runs of a segmented engine (nnspec.runtime.segments; benchmarks/segments.py measures it)."""
         refuse_unwritable(spec)  # before anything is imported or written: the layers named first
         refuse_float64(spec)
         onnx = onnx_module()
@@ -83,6 +88,8 @@ class OnnxRuntimeEngine:
         self._inputs = sorted(graph_inputs)
         options = ort.SessionOptions()
         options.log_severity_level = 4  # fatal only: a batch it cannot run is reported by batch() below
+        if not spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(
             model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
         )

@@ -196,8 +196,13 @@ class SegmentedEngine:
             sub = segment_spec(spec, segment)
             watched = None if observed is None else {n: observed[n] for n in segment.layers if n in observed}
             given = [*variables, *map(handed_over, segment.reads)]
-            made = OnnxRuntimeEngine if segment.engine == ONNX else NumpyEngine
-            self._parts.append((segment, made(sub, {n: parameters.get(n, {}) for n in sub.layers}, watched, given)))
+            own = {n: parameters.get(n, {}) for n in sub.layers}
+            if segment.engine == ONNX:
+                # threads that spin after a run would take the cores from the numpy segment that follows
+                engine: Engine = OnnxRuntimeEngine(sub, own, watched, given, spinning=False)
+            else:
+                engine = NumpyEngine(sub, own, watched, given)
+            self._parts.append((segment, engine))
         self._shown = [spec.layers[name] for name in spec.order if observed is not None and name in observed]
 
     def batch(self, data: Mapping[str, np.ndarray], observe: Observer | None) -> dict[str, np.ndarray]:
