@@ -356,3 +356,70 @@ def test_every_example_spec_cut_into_segments_runs_as_numpy_does(path):
     assert [(f.check, f.layer, f.severity) for f in actual.findings] == [
         (f.check, f.layer, f.severity) for f in expected.findings
     ]
+
+
+def _random_graph(seed: int, size: int = 12) -> str:
+    """A spec of ``size`` layers, each reading one or two earlier ones (or the Input) at random, each
+    of a type ONNX holds (Tanh, Add2) or not (CumProd, ATan2) at random."""
+    rng = np.random.default_rng(seed)
+    lines = [HEAD + "  - {name: x, type: Input, size: [4]}\n"]
+    for k in range(size):
+        earlier = ["x", *(f"l{j}" for j in range(k))]
+        sources = list(rng.choice(earlier, size=min(len(earlier), 1 + int(rng.integers(2))), replace=False))
+        kinds = (("Tanh", "CumProd, axis: 0") if len(sources) == 1 else ("Add2", "ATan2"))[int(rng.integers(2))]
+        lines.append(f"  - {{name: l{k}, type: {kinds}, input: [{', '.join(sources)}]}}\n")
+    return "".join(lines)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_graphs_cut_into_valid_alternating_segments_that_run_as_numpy_does(seed):
+    spec = nnspec.loads(_random_graph(seed))
+    on_numpy = numpy_layers(spec)
+    cut = segments(spec, on_numpy)
+    made: set[str] = set()
+    for k, segment in enumerate(cut):
+        assert k == 0 or segment.engine != cut[k - 1].engine  # a segment takes all it can: the next is the other
+        assert all((name in on_numpy) == (segment.engine == NUMPY) for name in segment.layers)
+        assert set(segment.reads) <= made  # what it reads from other segments is made before it
+        assert all(
+            source in segment.reads or source in segment.layers or source == "x"
+            for name in segment.layers
+            for source in spec.layers[name].inputs
+        )
+        made.update(segment.layers)
+    assert sorted(made) == sorted(name for name in spec.layers if name != "x")
+    expected, actual = _run(spec, "numpy"), _run(spec, "onnxruntime")
+    for output, values in expected.outputs.items():
+        scale = float(np.max(np.abs(values)))
+        np.testing.assert_allclose(actual.outputs[output], values, rtol=0, atol=RTOL * scale + FLOOR, err_msg=output)
+
+
+def _fewest_segments(spec: nnspec.Spec, on_numpy: dict[str, str]) -> int:
+    """The fewest segments any order of the layers needs, by search over every order (0-1 breadth-first:
+    a layer of the current segment's engine costs nothing, one of the other engine opens a segment)."""
+    names = [name for name in spec.order if name != "x"]
+    bit = {name: 1 << k for k, name in enumerate(names)}
+    needs = {name: sum(bit[s] for s in spec.layers[name].inputs if s in bit) for name in names}
+    engine = {name: NUMPY if name in on_numpy else ONNX for name in names}
+    best: dict[tuple[int, str], int] = {}
+    frontier = [(1, 0, first) for first in (ONNX, NUMPY)]
+    while frontier:
+        frontier.sort()
+        cost, done, current = frontier.pop(0)
+        if best.get((done, current), cost + 1) <= cost:
+            continue
+        best[(done, current)] = cost
+        if done == (1 << len(names)) - 1:
+            return cost
+        for name in names:
+            if not done & bit[name] and needs[name] & done == needs[name]:
+                switch = engine[name] != current
+                frontier.append((cost + switch, done | bit[name], engine[name]))
+    raise AssertionError("every layer can run")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_cut_has_the_fewest_segments_any_order_has(seed):
+    spec = nnspec.loads(_random_graph(100 + seed, size=9))
+    on_numpy = numpy_layers(spec)
+    assert len(segments(spec, on_numpy)) == _fewest_segments(spec, on_numpy)
