@@ -17,6 +17,7 @@ import pytest
 import nnspec
 from nnspec.checks.stats import TensorStats
 from nnspec.cli import main
+from nnspec.report.pictures.html import report_html
 from nnspec.report.results import to_dict, to_text
 from nnspec.runtime.onnxruntime_engine import OnnxRuntimeEngine
 from nnspec.runtime.segments import NUMPY, ONNX, SegmentedEngine, numpy_layers, segments
@@ -265,6 +266,8 @@ def test_the_reports_say_which_layers_numpy_ran_and_why():
         "numpy_layers": [{"layer": "cp", "type": "CumProd", "reason": "no ONNX form in nnspec yet"}],
     }
     jsonschema.validate(report, json.loads((ROOT / "schemas" / "report.schema.json").read_text()))
+    html = report_html(result, None, {})  # the heading's line, escaped as every name from a spec is
+    assert "engine onnxruntime, 1 layer on numpy (ONNX cannot hold it): &#x27;cp&#x27; (CumProd)" in html
     # numpy's engine, the default: no line in the text, the engine's name in the JSON
     numpy_result = _run(nnspec.loads(CUMPROD), "numpy")
     assert not any(line.startswith("engine") for line in to_text(numpy_result).splitlines())

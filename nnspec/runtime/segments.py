@@ -4,16 +4,19 @@ into segments, each run by the engine that can, batch after batch.
 The ONNX writer says, layer by layer, whether ONNX can hold a layer and why not
 (nnspec.spec.onnx_writer.unwritable_reason); this module keeps no list of its own. Where it holds every
 layer, the engine is nnspec.runtime.onnxruntime_engine's alone, on the whole spec. Otherwise the layers
-are cut into segments (:func:`segments`): runs of layers ONNX holds and runs of layers it does not, each
-as long as the graph allows, in an order where a segment reads only what the segments before it made.
+are cut into segments (:func:`segments`): runs of layers ONNX holds and runs of layers it does not, as
+few as the graph allows, in an order where a segment reads only what the segments before it made.
 Each ONNX segment is an OnnxRuntimeEngine, each other segment a NumpyEngine, on a spec of its own
 (:func:`segment_spec`): the segment's layers, the spec's Input layers they read, and an Input layer in
 place of each layer of another segment they read (its value handed over as that Input's data); its
-outputs are its layers read elsewhere and the spec's outputs among its layers.
+outputs are its layers read elsewhere and the spec's outputs among its layers. The ONNX segments'
+sessions do not spin after a run, which would take the cores from the numpy segment after them.
 
 The observer is shown every observed layer in numpy's order (the spec's) once the batch's segments have
 all run, each with the values it read: the segments' engines show their layers to a recorder, whose
-arrays stay valid until the batch ends (neither engine writes over an array while taking statistics).
+arrays stay valid until the batch ends (each engine runs once a batch, and neither writes over an array
+it has shown while taking statistics: numpy's plans with statistics write nothing in place, onnxruntime
+gives new arrays).
 So statistics, findings and the report come from the same code as any run's; the run's result says which
 layers ran on numpy and why (``numpy_layers``).
 """
