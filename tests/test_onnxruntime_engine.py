@@ -157,7 +157,7 @@ REFUSED = (
 
 def test_a_layer_the_writer_refuses_is_named_and_runs_on_numpy(tmp_path, capsys):
     # The engine class alone refuses it, naming it; --engine onnxruntime runs it on numpy and says so
-    # (nnspec.runtime.segments: tests/test_onnxruntime_fallback.py)
+    # (nnspec.runtime.mixed: tests/test_onnxruntime_fallback.py)
     spec = nnspec.loads(REFUSED)
     with pytest.raises(UsageError, match=r"'p' \(MaxPooling\): channel_last"):
         nnspec.prepare(spec, engine=OnnxRuntimeEngine)

@@ -1,5 +1,5 @@
-"""``--engine onnxruntime`` on specs with layers ONNX cannot hold (nnspec.runtime.segments): the graph cut
-into segments, those layers run by numpy's forwards, the rest by onnxruntime; the run's outputs, statistics
+"""``--engine onnxruntime`` on specs with layers ONNX cannot hold (nnspec.runtime.mixed): the graph cut
+into pieces, those layers run by numpy's forwards, the rest by onnxruntime; the run's outputs, statistics
 and findings those of numpy's engine (the reference, itself held to hand formulas and nnabla's fixtures
 elsewhere), and values checked by hand where the formula is short; the report names the layers numpy ran.
 """
@@ -19,8 +19,8 @@ from nnspec.checks.stats import TensorStats
 from nnspec.cli import main
 from nnspec.report.pictures.html import report_html
 from nnspec.report.results import to_dict, to_text
+from nnspec.runtime.mixed import NUMPY, ONNX, MixedEngine, numpy_layers, pieces
 from nnspec.runtime.onnxruntime_engine import OnnxRuntimeEngine
-from nnspec.runtime.segments import NUMPY, ONNX, SegmentedEngine, numpy_layers, segments
 from nnspec.spec.views import as_view
 
 pytest.importorskip("onnx")
@@ -67,7 +67,7 @@ SIDE_INPUTS = HEAD + (
     "  - {name: m, type: Mul2, input: [t, sh]}\n"
     "  - {name: se, type: SquaredError, input: m, T: {generator: Normal}}\n"
 )
-# Dropout between two CumProds: bypassed at evaluation (it joins their segment), applied in training
+# Dropout between two CumProds: bypassed at evaluation (it joins their piece), applied in training
 DROPOUT = HEAD + (
     "  - {name: x, type: Input, size: [6]}\n"
     "  - {name: fc, type: Affine, out_shape: [6]}\n"
@@ -76,7 +76,7 @@ DROPOUT = HEAD + (
     "  - {name: cp2, type: CumProd, axis: 0}\n"
     "  - {name: o, type: Sigmoid}\n"
 )
-# Nothing ONNX holds: one numpy segment, no onnxruntime session
+# Nothing ONNX holds: one numpy piece, no onnxruntime session
 ALL_NUMPY = HEAD + (
     "  - {name: x, type: Input, size: [3, 4]}\n"
     "  - {name: cp, type: CumProd, axis: 1}\n"
@@ -104,28 +104,26 @@ def _differing(actual: TensorStats, expected: TensorStats, exact_counts: bool) -
     return wrong
 
 
-def _segments(
-    text: str, view: str | None = None
-) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+def _pieces(text: str, view: str | None = None) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
     spec = as_view(nnspec.loads(text), view)
-    return [(s.engine, s.layers, s.reads, s.gives) for s in segments(spec, numpy_layers(spec))]
+    return [(s.engine, s.layers, s.reads, s.gives) for s in pieces(spec, numpy_layers(spec))]
 
 
 def test_the_writer_names_the_layers_numpy_runs_and_the_graph_is_cut_around_them():
     spec = nnspec.loads(CUMPROD)
     assert numpy_layers(spec) == {"cp": "no ONNX form in nnspec yet"}
-    # s reads t1 only: it joins the first segment, which hands t1 to the CumProd and s to the last segment
-    assert _segments(CUMPROD) == [
+    # s reads t1 only: it joins the first piece, which hands t1 to the CumProd and s to the last piece
+    assert _pieces(CUMPROD) == [
         (ONNX, ("c1", "t1", "s"), (), ("t1", "s")),
         (NUMPY, ("cp",), ("t1",), ("cp",)),
         (ONNX, ("c2", "r", "a"), ("cp", "s"), ("a",)),
     ]
 
 
-def test_the_cut_has_the_fewest_segments_whichever_engine_comes_first():
-    # fc comes first in the spec, but starting on onnxruntime would cut 4 segments (fc | p sh | a t m | se):
+def test_the_cut_has_the_fewest_pieces_whichever_engine_comes_first():
+    # fc comes first in the spec, but starting on onnxruntime would cut 4 pieces (fc | p sh | a t m | se):
     # starting on numpy cuts 3, fc beside the layers that read p and sh
-    assert _segments(SIDE_INPUTS) == [
+    assert _pieces(SIDE_INPUTS) == [
         (NUMPY, ("p", "sh"), (), ("p", "sh")),
         (ONNX, ("fc", "a", "t", "m"), ("p", "sh"), ("m",)),
         (NUMPY, ("se",), ("m",), ("se",)),
@@ -137,9 +135,9 @@ def test_the_cut_has_the_fewest_segments_whichever_engine_comes_first():
     }
 
 
-def test_a_layer_the_view_bypasses_joins_the_segment_around_it():
+def test_a_layer_the_view_bypasses_joins_the_piece_around_it():
     # At evaluation the Dropout passes its input through: no onnxruntime session between the CumProds
-    assert _segments(DROPOUT) == [
+    assert _pieces(DROPOUT) == [
         (ONNX, ("fc",), (), ("fc",)),
         (NUMPY, ("cp", "d", "cp2"), ("fc",), ("cp2",)),
         (ONNX, ("o",), ("cp2",), ("o",)),
@@ -147,8 +145,8 @@ def test_a_layer_the_view_bypasses_joins_the_segment_around_it():
     # In training it draws its mask, nnspec's own: numpy runs it, and says why
     training = as_view(nnspec.loads(DROPOUT), "training")
     assert "random mask" in numpy_layers(training)["d"]
-    assert _segments(DROPOUT, "training") == _segments(DROPOUT)
-    assert _segments(ALL_NUMPY) == [(NUMPY, ("cp", "sh"), (), ("sh",))]
+    assert _pieces(DROPOUT, "training") == _pieces(DROPOUT)
+    assert _pieces(ALL_NUMPY) == [(NUMPY, ("cp", "sh"), (), ("sh",))]
 
 
 @pytest.mark.parametrize("view", [None, "training"])
@@ -186,7 +184,7 @@ def test_both_engines_give_the_same_outputs_statistics_and_findings(name, view):
 def test_a_spec_onnx_holds_nothing_of_runs_on_numpy_alone_to_the_same_bits():
     spec = nnspec.loads(ALL_NUMPY)
     runner = nnspec.prepare(spec, engine="onnxruntime")
-    assert isinstance(runner.engine, SegmentedEngine) and [s.engine for s in runner.engine.segments] == [NUMPY]
+    assert isinstance(runner.engine, MixedEngine) and [s.engine for s in runner.engine.pieces] == [NUMPY]
     x = np.linspace(-1.5, 1.5, 24, dtype=np.float32).reshape(2, 3, 4)
     result = runner.run({"x": x})
     # CumProd along axis 1 (the sample's), then Shift by one along the sample's axis 0, its edge repeated
@@ -196,7 +194,7 @@ def test_a_spec_onnx_holds_nothing_of_runs_on_numpy_alone_to_the_same_bits():
     np.testing.assert_array_equal(result.outputs["sh"], nnspec.run(spec, {"x": x}).outputs["sh"])
 
 
-def test_values_by_hand_through_three_segments():
+def test_values_by_hand_through_three_pieces():
     # Tanh on onnxruntime, FixedPointQuantize on numpy, then onnxruntime again: each layer's values as the
     # observer is shown them, against the formulas written out here in float64
     spec = nnspec.loads(
@@ -206,7 +204,7 @@ def test_values_by_hand_through_three_segments():
         "  - {name: o, type: Add2, input: [m, s]}\n"
     )
     runner = nnspec.prepare(spec, engine="onnxruntime")
-    assert [(s.engine, s.layers) for s in runner.engine.segments] == [
+    assert [(s.engine, s.layers) for s in runner.engine.pieces] == [
         (ONNX, ("t", "s")),
         (NUMPY, ("q",)),
         (ONNX, ("m", "o")),
@@ -215,7 +213,7 @@ def test_values_by_hand_through_three_segments():
     x = np.array([[-3.0, -0.5, 0.0, 0.2, 1.0], [0.7, -0.05, 2.5, -1.2, 0.45]], np.float32)
     shown: dict[str, tuple[list[np.ndarray], np.ndarray]] = {}
     outputs = runner.engine.batch({"x": x}, lambda layer, args, out: shown.setdefault(layer.name, (args, out)))
-    assert list(shown) == ["x", "t", "q", "m", "s", "o"]  # the spec's order, not the segments'
+    assert list(shown) == ["x", "t", "q", "m", "s", "o"]  # the spec's order, not the pieces'
     t = np.tanh(x.astype(np.float64))
     q = np.clip(np.sign(t) * np.floor(np.abs(t) / 0.25 + 0.5) * 0.25, -1.75, 1.75)  # 2^(4-1) - 1 = 7 steps
     s = 1 / (1 + np.exp(-t))
@@ -228,10 +226,10 @@ def test_values_by_hand_through_three_segments():
     assert list(outputs) == ["o"]
 
 
-def test_the_segments_sessions_do_not_spin_and_a_whole_spec_is_one_session_as_before():
-    # Spinning threads would take the cores from the numpy segment after them (docs/onnx.md)
+def test_the_pieces_sessions_do_not_spin_and_a_whole_spec_is_one_session_as_before():
+    # Spinning threads would take the cores from the numpy piece after them (docs/onnx.md)
     runner = nnspec.prepare(nnspec.loads(CUMPROD), engine="onnxruntime")
-    sessions = [engine.session for segment, engine in runner.engine._parts if segment.engine == ONNX]
+    sessions = [engine.session for piece, engine in runner.engine._parts if piece.engine == ONNX]
     assert len(sessions) == 2
     for session in sessions:
         assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
@@ -325,11 +323,11 @@ def _every_third_layer_on_numpy(spec, parameters, observed, variables):
         for name in spec.order
         if not spec.layers[name].type.is_source and not spec.layers[name].props.get("skip_at_test")
     ]
-    return SegmentedEngine(spec, parameters, observed, variables, dict.fromkeys(computing[1::3], "forced"))
+    return MixedEngine(spec, parameters, observed, variables, dict.fromkeys(computing[1::3], "forced"))
 
 
 @pytest.mark.parametrize("path", SPECS, ids=[path.stem for path in SPECS])
-def test_every_example_spec_cut_into_segments_runs_as_numpy_does(path):
+def test_every_example_spec_cut_into_pieces_runs_as_numpy_does(path):
     # ONNX holds every layer of the examples: the cut is forced, through repeats, recurrent loops, units,
     # side inputs and losses alike
     spec = nnspec.load(path)
@@ -338,7 +336,7 @@ def test_every_example_spec_cut_into_segments_runs_as_numpy_does(path):
         runner = nnspec.prepare(spec, engine=_every_third_layer_on_numpy)
         actual = runner.run(samples=8, batch_size=3, synthetic=True)
         expected = _run(spec, "numpy")
-    assert len(runner.engine.segments) >= 2
+    assert len(runner.engine.pieces) >= 2
     for output, values in expected.outputs.items():
         scale = float(np.max(np.abs(values))) if values.size else 0.0
         np.testing.assert_allclose(actual.outputs[output], values, rtol=0, atol=RTOL * scale + FLOOR, err_msg=output)
@@ -375,21 +373,21 @@ def _random_graph(seed: int, size: int = 12) -> str:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_random_graphs_cut_into_valid_alternating_segments_that_run_as_numpy_does(seed):
+def test_random_graphs_cut_into_valid_alternating_pieces_that_run_as_numpy_does(seed):
     spec = nnspec.loads(_random_graph(seed))
     on_numpy = numpy_layers(spec)
-    cut = segments(spec, on_numpy)
+    cut = pieces(spec, on_numpy)
     made: set[str] = set()
-    for k, segment in enumerate(cut):
-        assert k == 0 or segment.engine != cut[k - 1].engine  # a segment takes all it can: the next is the other
-        assert all((name in on_numpy) == (segment.engine == NUMPY) for name in segment.layers)
-        assert set(segment.reads) <= made  # what it reads from other segments is made before it
+    for k, piece in enumerate(cut):
+        assert k == 0 or piece.engine != cut[k - 1].engine  # a piece takes all it can: the next is the other
+        assert all((name in on_numpy) == (piece.engine == NUMPY) for name in piece.layers)
+        assert set(piece.reads) <= made  # what it reads from other pieces is made before it
         assert all(
-            source in segment.reads or source in segment.layers or source == "x"
-            for name in segment.layers
+            source in piece.reads or source in piece.layers or source == "x"
+            for name in piece.layers
             for source in spec.layers[name].inputs
         )
-        made.update(segment.layers)
+        made.update(piece.layers)
     assert sorted(made) == sorted(name for name in spec.layers if name != "x")
     expected, actual = _run(spec, "numpy"), _run(spec, "onnxruntime")
     for output, values in expected.outputs.items():
@@ -397,9 +395,9 @@ def test_random_graphs_cut_into_valid_alternating_segments_that_run_as_numpy_doe
         np.testing.assert_allclose(actual.outputs[output], values, rtol=0, atol=RTOL * scale + FLOOR, err_msg=output)
 
 
-def _fewest_segments(spec: nnspec.Spec, on_numpy: dict[str, str]) -> int:
-    """The fewest segments any order of the layers needs, by search over every order (0-1 breadth-first:
-    a layer of the current segment's engine costs nothing, one of the other engine opens a segment)."""
+def _fewest_pieces(spec: nnspec.Spec, on_numpy: dict[str, str]) -> int:
+    """The fewest pieces any order of the layers needs, by search over every order (0-1 breadth-first:
+    a layer of the current piece's engine costs nothing, one of the other engine opens a piece)."""
     names = [name for name in spec.order if name != "x"]
     bit = {name: 1 << k for k, name in enumerate(names)}
     needs = {name: sum(bit[s] for s in spec.layers[name].inputs if s in bit) for name in names}
@@ -422,7 +420,7 @@ def _fewest_segments(spec: nnspec.Spec, on_numpy: dict[str, str]) -> int:
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_the_cut_has_the_fewest_segments_any_order_has(seed):
+def test_the_cut_has_the_fewest_pieces_any_order_has(seed):
     spec = nnspec.loads(_random_graph(100 + seed, size=9))
     on_numpy = numpy_layers(spec)
-    assert len(segments(spec, on_numpy)) == _fewest_segments(spec, on_numpy)
+    assert len(pieces(spec, on_numpy)) == _fewest_pieces(spec, on_numpy)

@@ -9,8 +9,8 @@ engine shows them (nnspec.runtime.plan's: the spec's order), each with the value
 So statistics, findings and outputs come from the same code as numpy's run, the values from onnxruntime.
 
 A spec with a layer the writer refuses is refused here, one UsageError naming every such layer: the engine
-``--engine onnxruntime`` names (nnspec.runtime.segments) runs this one on the whole spec, or on each
-segment of layers the writer holds and numpy's forwards on the rest. onnxruntime computes in float32, as
+``--engine onnxruntime`` names (nnspec.runtime.mixed) runs this one on the whole spec, or on each
+piece of layers the writer holds and numpy's forwards on the rest. onnxruntime computes in float32, as
 the writer writes: a float64 spec is refused (:func:`refuse_float64`).
 """
 
@@ -62,7 +62,7 @@ class OnnxRuntimeEngine:
     ) -> None:
         """``spinning=False``: the session's threads sleep as soon as a run ends, rather than spin a while
         for the next one (onnxruntime's default), which takes the cores from numpy's work between the
-        runs of a segmented engine (nnspec.runtime.segments; benchmarks/segments.py measures it)."""
+        runs of a mixed engine (nnspec.runtime.mixed; benchmarks/mixed.py measures it)."""
         refuse_unwritable(spec)  # before anything is imported or written: the layers named first
         refuse_float64(spec)
         onnx = onnx_module()

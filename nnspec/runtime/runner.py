@@ -76,7 +76,7 @@ class RunResult:
     (nnspec.runtime.inputs.DataSource: ``result.sources["x"].description`` is "file x.npy").
     ``engine`` names the engine that computed the batches (``"numpy"``, ``"onnxruntime"``, or a class's
     name), and ``numpy_layers`` the layers it left to numpy's forwards, each with why (``--engine
-    onnxruntime``: the layers ONNX cannot hold, see nnspec.runtime.segments).
+    onnxruntime``: the layers ONNX cannot hold, see nnspec.runtime.mixed).
     """
 
     spec: Spec
@@ -215,7 +215,7 @@ def engine_named(name: str) -> EngineFactory:
     if name == "numpy":
         return NumpyEngine
     if name == "onnxruntime":
-        from .segments import onnxruntime_engine
+        from .mixed import onnxruntime_engine
 
         return onnxruntime_engine
     raise UsageError(f"unknown engine {name!r}: one of {', '.join(ENGINES)}")
@@ -555,7 +555,7 @@ class Runner:
         factory = engine_named(engine) if isinstance(engine, str) else engine or NumpyEngine
         self.engine = factory(spec, self.layer_parameters, measured if statistics else None, list(self._variables))
         self.engine_name = engine if isinstance(engine, str) else _factory_name(factory)
-        # An engine may leave layers to numpy's forwards, and says which and why (nnspec.runtime.segments)
+        # An engine may leave layers to numpy's forwards, and says which and why (nnspec.runtime.mixed)
         self.numpy_layers: dict[str, str] = dict(getattr(self.engine, "numpy_layers", {}))
         self.executor: Executor = executor or InProcess()
         self._dtype = np.dtype(spec.dtype)

@@ -21,7 +21,7 @@ LayerNormalization (17) or GroupNormalization (18, whose scale changed shape in 
 A layer type without an ONNX form here, or a layer whose properties ONNX cannot say (channel_last, a
 target a generator other than Constant draws), is refused: one UsageError naming every such layer of
 the spec at once, before anything is drawn or written. :func:`unwritable_reason` gives the verdict on
-one layer, which the onnxruntime engine follows to run such layers on numpy (nnspec.runtime.segments).
+one layer, which the onnxruntime engine follows to run such layers on numpy (nnspec.runtime.mixed).
 """
 
 from __future__ import annotations
@@ -1056,7 +1056,7 @@ def unwritable_reason(layer: Layer) -> str | None:
     """Why ONNX cannot hold ``layer`` as nnspec writes it; None where it can, or where nothing is written
     for it (a source layer is a graph input, a layer the view bypasses its input's tensor). The one
     verdict behind :func:`refuse_unwritable` and the onnxruntime engine's fallback to numpy
-    (nnspec.runtime.segments): a layer type the writer learns leaves the fallback with no other change."""
+    (nnspec.runtime.mixed): a layer type the writer learns leaves the fallback with no other change."""
     if layer.type.is_source or _bypassed(layer):
         return None
     return _refusal(layer)

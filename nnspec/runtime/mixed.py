@@ -1,19 +1,19 @@
 """``--engine onnxruntime`` with numpy's forwards for the layers ONNX cannot hold: the run's graph cut
-into segments, each run by the engine that can, batch after batch.
+into pieces, each run by the engine that can, batch after batch.
 
 The ONNX writer says, layer by layer, whether ONNX can hold a layer and why not
 (nnspec.spec.onnx_writer.unwritable_reason); this module keeps no list of its own. Where it holds every
 layer, the engine is nnspec.runtime.onnxruntime_engine's alone, on the whole spec. Otherwise the layers
-are cut into segments (:func:`segments`): runs of layers ONNX holds and runs of layers it does not, as
-few as the graph allows, in an order where a segment reads only what the segments before it made.
-Each ONNX segment is an OnnxRuntimeEngine, each other segment a NumpyEngine, on a spec of its own
-(:func:`segment_spec`): the segment's layers, the spec's Input layers they read, and an Input layer in
-place of each layer of another segment they read (its value handed over as that Input's data); its
-outputs are its layers read elsewhere and the spec's outputs among its layers. The ONNX segments'
-sessions do not spin after a run, which would take the cores from the numpy segment after them.
+are cut into pieces (:func:`pieces`): runs of layers ONNX holds and runs of layers it does not, as
+few as the graph allows, in an order where a piece reads only what the pieces before it made.
+Each ONNX piece is an OnnxRuntimeEngine, each other piece a NumpyEngine, on a spec of its own
+(:func:`piece_spec`): the piece's layers, the spec's Input layers they read, and an Input layer in
+place of each layer of another piece they read (its value handed over as that Input's data); its
+outputs are its layers read elsewhere and the spec's outputs among its layers. The ONNX pieces'
+sessions do not spin after a run, which would take the cores from the numpy piece after them.
 
-The observer is shown every observed layer in numpy's order (the spec's) once the batch's segments have
-all run, each with the values it read: the segments' engines show their layers to a recorder, whose
+The observer is shown every observed layer in numpy's order (the spec's) once the batch's pieces have
+all run, each with the values it read: the pieces' engines show their layers to a recorder, whose
 arrays stay valid until the batch ends (each engine runs once a batch, and neither writes over an array
 it has shown while taking statistics: numpy's plans with statistics write nothing in place, onnxruntime
 gives new arrays).
@@ -38,14 +38,14 @@ from ..spec.onnx_writer import unwritable_reason
 from .engine import Engine, NumpyEngine, Observer
 from .onnxruntime_engine import OnnxRuntimeEngine, refuse_float64
 
-ONNX, NUMPY = "onnxruntime", "numpy"  # who runs a segment
+ONNX, NUMPY = "onnxruntime", "numpy"  # who runs a piece
 
 
 @dataclass(frozen=True)
-class Segment:
+class Piece:
     """Layers one engine runs together: ``layers`` in the spec's order; ``reads``, the layers of other
-    segments whose values they read; ``gives``, its layers read by other segments or among the spec's
-    outputs. The spec's Input layers belong to no segment: their values are the batch's data."""
+    pieces whose values they read; ``gives``, its layers read by other pieces or among the spec's
+    outputs. The spec's Input layers belong to no piece: their values are the batch's data."""
 
     engine: str  # ONNX or NUMPY
     layers: tuple[str, ...]
@@ -59,29 +59,29 @@ def numpy_layers(spec: Spec) -> dict[str, str]:
     return {name: reason for name, reason in reasons.items() if reason is not None}
 
 
-def segments(spec: Spec, on_numpy: Mapping[str, object]) -> list[Segment]:
-    """The spec's layers (Input layers aside) cut into as few segments as the graph allows, in an order
+def pieces(spec: Spec, on_numpy: Mapping[str, object]) -> list[Piece]:
+    """The spec's layers (Input layers aside) cut into as few pieces as the graph allows, in an order
     they can run in: the layers in ``on_numpy`` on numpy, the others on onnxruntime; a layer that computes
-    nothing (one the view bypasses, as Dropout at evaluation) joins whichever segment reaches it first.
+    nothing (one the view bypasses, as Dropout at evaluation) joins whichever piece reaches it first.
 
-    Each segment takes every layer of its engine whose inputs are made (by earlier segments or itself),
-    layer after layer, before the next segment, of the other engine, begins. Taking all it can, a segment
-    leaves no less done than any other cut would after as many segments, so this order, started on the
-    engine that ends with fewer segments, has the fewest there are. A segment need not be connected: two
-    branches side by side on one engine are one segment (one onnxruntime session), not two."""
+    Each piece takes every layer of its engine whose inputs are made (by earlier pieces or itself),
+    layer after layer, before the next piece, of the other engine, begins. Taking all it can, a piece
+    leaves no less done than any other cut would after as many pieces, so this order, started on the
+    engine that ends with fewer pieces, has the fewest there are. A piece need not be connected: two
+    branches side by side on one engine are one piece (one onnxruntime session), not two."""
     names = [name for name in spec.order if not spec.layers[name].type.is_source]
     wants = {
         name: None if _computes_nothing(spec.layers[name]) else NUMPY if name in on_numpy else ONNX for name in names
     }
     cuts = [_greedy(spec, names, wants, first) for first in (ONNX, NUMPY)]
     first_layer = next((wants[name] for name in names if wants[name] is not None), ONNX)
-    # the fewer segments; as many either way: started on the engine of the spec's first layer
+    # the fewer pieces; as many either way: started on the engine of the spec's first layer
     fewest = min(cuts, key=lambda cut: (len(cut), bool(cut) and cut[0][0] != first_layer))
     return _bounded(spec, fewest)
 
 
 def _greedy(spec: Spec, names: list[str], wants: Mapping[str, str | None], first: str) -> list[tuple[str, list[str]]]:
-    """The segments (engine, layers in the spec's order), the first on ``first``'s engine, each taking
+    """The pieces (engine, layers in the spec's order), the first on ``first``'s engine, each taking
     every layer of its engine (or of either) whose inputs are made before the next begins."""
     position = {name: n for n, name in enumerate(names)}
     reads = {name: {source for source in _read_layers(spec.layers[name]) if source in position} for name in names}
@@ -96,7 +96,7 @@ def _greedy(spec: Spec, names: list[str], wants: Mapping[str, str | None], first
     engine = first
     while ready:
         members: list[str] = []
-        later: list[int] = []  # ready, but for the other engine: for the next segment
+        later: list[int] = []  # ready, but for the other engine: for the next piece
         while ready:
             name = names[heapq.heappop(ready)]
             if wants[name] not in (None, engine):
@@ -117,8 +117,8 @@ def _greedy(spec: Spec, names: list[str], wants: Mapping[str, str | None], first
     return cut
 
 
-def _bounded(spec: Spec, cut: list[tuple[str, list[str]]]) -> list[Segment]:
-    """The segments with what each reads from the others and gives them (or the run, as its outputs)."""
+def _bounded(spec: Spec, cut: list[tuple[str, list[str]]]) -> list[Piece]:
+    """The pieces with what each reads from the others and gives them (or the run, as its outputs)."""
     owner = {name: k for k, (_, members) in enumerate(cut) for name in members}
     read_elsewhere: set[str] = set()
     made = []
@@ -133,7 +133,7 @@ def _bounded(spec: Spec, cut: list[tuple[str, list[str]]]) -> list[Segment]:
         made.append((engine, members, tuple(dict.fromkeys(outside))))
     outputs = set(spec.outputs)
     return [
-        Segment(engine, tuple(members), reads, tuple(n for n in members if n in read_elsewhere or n in outputs))
+        Piece(engine, tuple(members), reads, tuple(n for n in members if n in read_elsewhere or n in outputs))
         for engine, members, reads in made
     ]
 
@@ -149,38 +149,38 @@ def _computes_nothing(layer: Layer) -> bool:
 
 
 def handed_over(layer: str) -> str:
-    """The data variable carrying a layer's value into a later segment: ':' is in no layer's or data
+    """The data variable carrying a layer's value into a later piece: ':' is in no layer's or data
     variable's name, nor in a tensor the ONNX writer names after a layer."""
     return f"{layer}:value"
 
 
-def segment_spec(spec: Spec, segment: Segment) -> Spec:
-    """The spec one segment's engine runs: an Input layer for each layer of another segment it reads (named
+def piece_spec(spec: Spec, piece: Piece) -> Spec:
+    """The spec one piece's engine runs: an Input layer for each layer of another piece it reads (named
     as that layer, reading :func:`handed_over`'s variable), first; the spec's Input layers it reads; its own
     layers; its outputs those it gives."""
-    own = set(segment.layers)
+    own = set(piece.layers)
     inputs = [
         source
-        for name in segment.layers
+        for name in piece.layers
         for source in _read_layers(spec.layers[name])
         if source not in own and spec.layers[source].type.is_source
     ]
-    layers = {name: _input_for(spec.layers[name]) for name in segment.reads}
+    layers = {name: _input_for(spec.layers[name]) for name in piece.reads}
     layers.update((name, spec.layers[name]) for name in dict.fromkeys(inputs))
-    layers.update((name, spec.layers[name]) for name in segment.layers)
+    layers.update((name, spec.layers[name]) for name in piece.layers)
     order = tuple(layers)
-    return replace(spec, layers=layers, order=order, outputs=list(segment.gives), graph=spec.graph.subgraph(order))
+    return replace(spec, layers=layers, order=order, outputs=list(piece.gives), graph=spec.graph.subgraph(order))
 
 
 def _input_for(producer: Layer) -> Layer:
-    """An Input layer standing for another segment's layer: its name, its shape, its value as data."""
+    """An Input layer standing for another piece's layer: its name, its shape, its value as data."""
     props = {prop.name: prop.default for prop in INPUT.properties}
     props.update(size=list(producer.inferred_shape), dataset=handed_over(producer.name), generator=NO_GENERATOR)
     return Layer(producer.name, INPUT, props, [], {}, producer.index, shape=producer.inferred_shape)
 
 
-class SegmentedEngine:
-    """The spec's segments run one after another, each by its engine; see the module's docstring.
+class MixedEngine:
+    """The spec's pieces run one after another, each by its engine; see the module's docstring.
     ``numpy_layers`` names the layers numpy ran, each with why ONNX could not hold it."""
 
     def __init__(
@@ -193,19 +193,19 @@ class SegmentedEngine:
     ) -> None:
         self.spec = spec
         self.numpy_layers = dict(on_numpy)
-        self.segments = segments(spec, on_numpy)
-        self._parts: list[tuple[Segment, Engine]] = []
-        for segment in self.segments:
-            sub = segment_spec(spec, segment)
-            watched = None if observed is None else {n: observed[n] for n in segment.layers if n in observed}
-            given = [*variables, *map(handed_over, segment.reads)]
+        self.pieces = pieces(spec, on_numpy)
+        self._parts: list[tuple[Piece, Engine]] = []
+        for piece in self.pieces:
+            sub = piece_spec(spec, piece)
+            watched = None if observed is None else {n: observed[n] for n in piece.layers if n in observed}
+            given = [*variables, *map(handed_over, piece.reads)]
             own = {n: parameters.get(n, {}) for n in sub.layers}
-            if segment.engine == ONNX:
-                # threads that spin after a run would take the cores from the numpy segment that follows
+            if piece.engine == ONNX:
+                # threads that spin after a run would take the cores from the numpy piece that follows
                 engine: Engine = OnnxRuntimeEngine(sub, own, watched, given, spinning=False)
             else:
                 engine = NumpyEngine(sub, own, watched, given)
-            self._parts.append((segment, engine))
+            self._parts.append((piece, engine))
         self._shown = [spec.layers[name] for name in spec.order if observed is not None and name in observed]
 
     def batch(self, data: Mapping[str, np.ndarray], observe: Observer | None) -> dict[str, np.ndarray]:
@@ -216,10 +216,10 @@ class SegmentedEngine:
         def record(layer: Layer, args: list[Any], output: Any) -> None:
             seen[layer.name] = (args, output)
 
-        for segment, engine in self._parts:
+        for piece, engine in self._parts:
             given = engine.batch(values, None if observe is None else record)
             made.update(given)
-            values.update((handed_over(name), given[name]) for name in segment.gives)
+            values.update((handed_over(name), given[name]) for name in piece.gives)
         if observe is not None:
             for layer in self._shown:
                 if layer.type.is_source:  # as numpy's engine shows it: the data, read and given
@@ -237,10 +237,10 @@ def onnxruntime_engine(
     variables: list[str],
 ) -> Engine:
     """The engine ``--engine onnxruntime`` names: onnxruntime's on the whole spec where ONNX holds every
-    layer, else the spec's segments, the layers it cannot hold on numpy (:class:`SegmentedEngine`).
+    layer, else the spec's pieces, the layers it cannot hold on numpy (:class:`MixedEngine`).
     A float64 spec is refused: onnxruntime would compute it in float32 (the model nnspec writes)."""
     refuse_float64(spec)  # not run on numpy instead: docs/onnx.md says why
     on_numpy = numpy_layers(spec)
     if not on_numpy:
         return OnnxRuntimeEngine(spec, parameters, observed, variables)
-    return SegmentedEngine(spec, parameters, observed, variables, on_numpy)
+    return MixedEngine(spec, parameters, observed, variables, on_numpy)

@@ -1,23 +1,23 @@
-"""What a segment boundary of ``--engine onnxruntime`` costs (nnspec.runtime.segments): the same prepared
-spec all in one onnxruntime session, and cut into 2, 3 and 4 segments by layers handed to numpy.
+"""What a boundary between the pieces of ``--engine onnxruntime`` costs (nnspec.runtime.mixed): the same prepared
+spec all in one onnxruntime session, and cut into 2, 3 and 4 pieces by layers handed to numpy.
 
 The spec is a net of benchmarks/peers.py (the CNN, the MLP) with two Identity layers added, ``mid`` after
 its middle activation (the CNN's relu2, 16x14x14 a sample; the MLP's relu2, 512) and ``end`` after its
 last layer. ONNX holds every layer, so the cut is forced: the engine is given which layers go to numpy,
 as the writer's verdict would give them. An Identity costs next to nothing on either side, so what a cut
 adds is the boundary itself: one more session run, the tensor handed out of onnxruntime and into it again,
-and the statistics' bookkeeping across segments.
+and the statistics' bookkeeping across pieces.
 
-    python benchmarks/segments.py                  # batches 1 and 256, 0.3 s of calls a cell, 20 at least
-    python benchmarks/segments.py --nets cnn --batches 32 --budget 1
+    python benchmarks/mixed.py                  # batches 1 and 256, 0.3 s of calls a cell, 20 at least
+    python benchmarks/mixed.py --nets cnn --batches 32 --budget 1
 
 Each row: the ms of ``runner.run({"x": x})`` for each cut, called in turns (in a new, seeded order each
-round) so that machine noise hits all alike, and each cut's time over the uncut one's (``1 segment``: the
-segmented engine given nothing to cut, one session); numpy's engine on the same spec for scale. The
-segmented engine's sessions do not spin (nnspec.runtime.segments): onnxruntime's threads, left spinning
+round) so that machine noise hits all alike, and each cut's time over the uncut one's (``1 piece``: the
+mixed engine given nothing to cut, one session); numpy's engine on the same spec for scale. The
+mixed engine's sessions do not spin (nnspec.runtime.mixed): onnxruntime's threads, left spinning
 after a run, would take the cores from whatever runs next, numpy's work above all. So the engine
 ``--engine onnxruntime`` uses for a spec ONNX holds whole, whose session spins (onnxruntime's default), is
-timed apart, after the others (``spinning``), its ratio to ``1 segment`` too. Two tables: the median call,
+timed apart, after the others (``spinning``), its ratio to ``1 piece`` too. Two tables: the median call,
 and the fastest (on a machine shared with other work, the fastest call is the one least disturbed by it:
 the cost of the work itself). The outputs are checked to agree first (rtol 1e-4).
 """
@@ -42,15 +42,15 @@ from peers import NETS, make_data, make_params, spec_text  # noqa: E402
 
 import nnspec  # noqa: E402
 from nnspec.checks.check import Check  # noqa: E402
-from nnspec.runtime.segments import SegmentedEngine  # noqa: E402
+from nnspec.runtime.mixed import MixedEngine  # noqa: E402
 from nnspec.spec.model import Spec  # noqa: E402
 
-# The cuts timed: the layers given to numpy, and the segments that makes
+# The cuts timed: the layers given to numpy, and how many pieces that makes
 CUTS: dict[str, tuple[str, ...]] = {
-    "1 segment": (),
-    "2 segments": ("end",),  # onnxruntime | numpy: one boundary
-    "3 segments": ("mid",),  # onnxruntime | numpy | onnxruntime: two
-    "4 segments": ("mid", "end"),  # three
+    "1 piece": (),
+    "2 pieces": ("end",),  # onnxruntime | numpy: one boundary
+    "3 pieces": ("mid",),  # onnxruntime | numpy | onnxruntime: two
+    "4 pieces": ("mid", "end"),  # three
 }
 MIDDLE = {"cnn": "relu2", "mlp": "relu2"}  # the activation ``mid`` follows
 
@@ -73,7 +73,7 @@ def cut_spec(net_name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def forced(on_numpy: tuple[str, ...]) -> Callable[..., SegmentedEngine]:
+def forced(on_numpy: tuple[str, ...]) -> Callable[..., MixedEngine]:
     """An engine factory cutting the spec as if ONNX could not hold ``on_numpy``."""
 
     def factory(
@@ -81,8 +81,8 @@ def forced(on_numpy: tuple[str, ...]) -> Callable[..., SegmentedEngine]:
         parameters: dict[str, dict[str, np.ndarray]],
         observed: Mapping[str, list[Check]] | None,
         variables: list[str],
-    ) -> SegmentedEngine:
-        return SegmentedEngine(spec, parameters, observed, variables, dict.fromkeys(on_numpy, "forced"))
+    ) -> MixedEngine:
+        return MixedEngine(spec, parameters, observed, variables, dict.fromkeys(on_numpy, "forced"))
 
     return factory
 
@@ -97,7 +97,7 @@ def runners(net_name: str, statistics: bool) -> tuple[dict[str, Run], Run]:
     made = {}
     for label, on_numpy in CUTS.items():
         runner = nnspec.prepare(spec, params, statistics=statistics, engine=forced(on_numpy))
-        assert len(runner.engine.segments) == int(label.split()[0]), label  # type: ignore[attr-defined]
+        assert len(runner.engine.pieces) == int(label.split()[0]), label  # type: ignore[attr-defined]
         made[label] = _calls(runner)
     made["numpy"] = _calls(nnspec.prepare(spec, params, statistics=statistics))
     return made, _calls(nnspec.prepare(spec, params, statistics=statistics, engine="onnxruntime"))
@@ -144,16 +144,16 @@ def main(args: argparse.Namespace) -> None:
             for batch in args.batches:
                 x = make_data(NETS[net_name](), batch)
                 times = call_times(runs, x, args.budget, args.rounds)
-                np.testing.assert_allclose(spinning(x), runs["1 segment"](x), rtol=1e-4, atol=1e-5)
+                np.testing.assert_allclose(spinning(x), runs["1 piece"](x), rtol=1e-4, atol=1e-5)
                 times["spinning"] = call_times({"spinning": spinning}, x, args.budget, args.rounds)["spinning"]
                 for kind, pick in (("median", np.median), ("fastest", np.min)):
                     t = {name: float(pick(values)) for name, values in times.items()}
-                    cells = [f"{t[label] * 1e3:.3f} ({t[label] / t['1 segment']:.2f}x)" for label in labels]
+                    cells = [f"{t[label] * 1e3:.3f} ({t[label] / t['1 piece']:.2f}x)" for label in labels]
                     label = "default" if statistics else "off"
                     row = f"{net_name:<5}{batch:>6}  {label:<11}" + "".join(f"{cell:>22}" for cell in cells)
                     tables[kind].append(row)
     for kind, rows in tables.items():
-        print(f"\nms a call, the {kind} (each cut's ratio to 1 segment)")
+        print(f"\nms a call, the {kind} (each cut's ratio to 1 piece)")
         print(f"{'net':<5}{'batch':>6}  {'statistics':<11}" + "".join(f"{label:>22}" for label in labels))
         print("\n".join(rows))
 
