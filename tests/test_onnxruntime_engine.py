@@ -151,7 +151,7 @@ def test_the_engine_observes_each_layer_with_its_inputs_in_numpys_order():
 
 REFUSED = (
     "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3, 8, 8]}\n"
-    "  - {name: p, type: MaxPooling, kernel_shape: [2, 2], channel_last: true}\n"
+    "  - {name: p, type: Dropout, skip_at_test: false}\n"
 )
 
 
@@ -159,17 +159,15 @@ def test_a_layer_the_writer_refuses_is_named_and_runs_on_numpy(tmp_path, capsys)
     # The engine class alone refuses it, naming it; --engine onnxruntime runs it on numpy and says so
     # (nnspec.runtime.mixed: tests/test_onnxruntime_fallback.py)
     spec = nnspec.loads(REFUSED)
-    with pytest.raises(UsageError, match=r"'p' \(MaxPooling\): channel_last"):
+    with pytest.raises(UsageError, match=r"'p' \(Dropout\): applied in this view"):
         nnspec.prepare(spec, engine=OnnxRuntimeEngine)
-    assert nnspec.prepare(spec, engine="onnxruntime").numpy_layers == {
-        "p": "channel_last: true (ONNX's convolutions and pools take channels first)"
-    }
+    assert list(nnspec.prepare(spec, engine="onnxruntime").numpy_layers) == ["p"]
     path = tmp_path / "refused.yaml"
     path.write_text(REFUSED)
     assert main(["run", str(path), "--synthetic", "--engine", "onnxruntime"]) == 0
     out, err = capsys.readouterr()
     said = out.replace("\n  ", " ")  # the engine's line, wrapped at 80 columns
-    assert "1 layer on numpy (ONNX cannot hold it): 'p' (MaxPooling): channel_last" in said and not err
+    assert "1 layer on numpy (ONNX cannot hold it): 'p' (Dropout): applied in this view" in said and not err
 
 
 def test_a_float64_spec_is_refused(tmp_path, capsys):

@@ -1,13 +1,19 @@
-"""``--engine onnxruntime`` on specs with layers ONNX cannot hold (nnspec.runtime.mixed): the graph cut
-into pieces, those layers run by numpy's forwards, the rest by onnxruntime; the run's outputs, statistics
-and findings those of numpy's engine (the reference, itself held to hand formulas and nnabla's fixtures
+"""``--engine onnxruntime`` on specs with layers ONNX cannot hold (nnspec.runtime.mixed): the graph cut into
+pieces, those layers run by numpy's forwards, the rest by onnxruntime; the run's outputs, statistics and
+findings those of numpy's engine (the reference, itself held to hand formulas and nnabla's fixtures
 elsewhere), and values checked by hand where the formula is short; the report names the layers numpy ran.
+
+The writer learns layer types (docs/onnx.md): the tests that need the writer to refuse a layer use what it
+cannot write whatever it learns (a Dropout applied at evaluation, whose mask is nnspec's own draw; a target
+a generator draws); the others cut the graph where they say, as if the writer refused those layers.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Collection
+from itertools import takewhile
 from pathlib import Path
 
 import jsonschema
@@ -19,8 +25,9 @@ from nnspec.checks.stats import TensorStats
 from nnspec.cli import main
 from nnspec.report.pictures.html import report_html
 from nnspec.report.results import to_dict, to_text
-from nnspec.runtime.mixed import NUMPY, ONNX, MixedEngine, numpy_layers, pieces
+from nnspec.runtime.mixed import NUMPY, ONNX, MixedEngine, pieces
 from nnspec.runtime.onnxruntime_engine import OnnxRuntimeEngine
+from nnspec.spec.onnx_writer import unwritable_layers
 from nnspec.spec.views import as_view
 
 pytest.importorskip("onnx")
@@ -34,7 +41,23 @@ FLOOR = float(np.finfo(np.float32).eps)
 ROUNDS_EARLIER = {"Sigmoid", "Tanh", "Softmax"}
 
 HEAD = "nnspec: 1\nlayers:\n"
-# A CumProd (no ONNX form) between two convolutions, a branch around it
+# What the writer refuses whatever types it learns: a Dropout applied at evaluation (skip_at_test: false,
+# its mask drawn by nnspec) and a loss whose target a generator draws, convolutions and a branch between.
+# The Dropout reads the data: its mask is a hash of its input's bits (nnspec.layers.others), which
+# onnxruntime's values, rounded otherwise than numpy's, would change (docs/onnx.md)
+APPLIED = HEAD + (
+    "  - {name: x, type: Input, size: [2, 6, 6]}\n"
+    "  - {name: d, type: Dropout, p: 0.5, skip_at_test: false}\n"
+    "  - {name: c1, type: Convolution, out_maps: 3, kernel_shape: [3, 3], padding: [1, 1]}\n"
+    "  - {name: t1, type: Tanh}\n"
+    "  - {name: c2, type: Convolution, out_maps: 3, kernel_shape: [3, 3], padding: [1, 1]}\n"
+    "  - {name: r, type: ReLU}\n"
+    "  - {name: s, type: Sigmoid, input: t1}\n"
+    "  - {name: a, type: Add2, input: [r, s]}\n"
+    "  - {name: se, type: SquaredError, T: {generator: Normal}}\n"
+)
+# The specs below are cut where the tests say, as the writer would cut them where it refused those layers.
+# A CumProd between two convolutions, a branch around it
 CUMPROD = HEAD + (
     "  - {name: x, type: Input, size: [2, 6, 6]}\n"
     "  - {name: c1, type: Convolution, out_maps: 3, kernel_shape: [3, 3], padding: [1, 1]}\n"
@@ -56,7 +79,7 @@ QUANTIZERS = HEAD + (
     "  - {name: sm, type: Softmax}\n"
     "  - {name: loss, type: CategoricalCrossEntropy, T: {dataset: y}}\n"
 )
-# A Parameter (makes its own values), a Shift, a loss whose target a generator draws: three reasons
+# A Parameter (makes its own values), a Shift, a loss whose target a generator draws
 SIDE_INPUTS = HEAD + (
     "  - {name: x, type: Input, size: [4]}\n"
     "  - {name: fc, type: Affine, out_shape: [4]}\n"
@@ -76,16 +99,32 @@ DROPOUT = HEAD + (
     "  - {name: cp2, type: CumProd, axis: 0}\n"
     "  - {name: o, type: Sigmoid}\n"
 )
-# Nothing ONNX holds: one numpy piece, no onnxruntime session
 ALL_NUMPY = HEAD + (
     "  - {name: x, type: Input, size: [3, 4]}\n"
     "  - {name: cp, type: CumProd, axis: 1}\n"
     "  - {name: sh, type: Shift, shift: [1, 0]}\n"
 )
-MIXED = {"cumprod": CUMPROD, "quantizers": QUANTIZERS, "side_inputs": SIDE_INPUTS, "dropout": DROPOUT}
+# Each spec, and the layers a test cuts it around ("the writer": what the writer refuses)
+MIXED = {
+    "applied_dropout": (APPLIED, None),
+    "cumprod": (CUMPROD, {"cp"}),
+    "quantizers": (QUANTIZERS, {"q", "p2"}),
+    "side_inputs": (SIDE_INPUTS, {"p", "sh", "se"}),
+    "dropout": (DROPOUT, {"cp", "cp2"}),
+}
 
 
-def _run(spec: nnspec.Spec, engine: str, **options) -> nnspec.RunResult:
+def on_numpy(layers: Collection[str]):
+    """An engine factory cutting the spec as if ONNX could not hold ``layers`` either (those the view runs)."""
+
+    def factory(spec, parameters, observed, variables):
+        chosen = {name: "forced" for name in spec.order if name in layers}
+        return MixedEngine(spec, parameters, observed, variables, {**unwritable_layers(spec), **chosen})
+
+    return factory
+
+
+def _run(spec: nnspec.Spec, engine, **options) -> nnspec.RunResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", nnspec.RangeWarning)
         # 3 batches, the last short
@@ -104,16 +143,33 @@ def _differing(actual: TensorStats, expected: TensorStats, exact_counts: bool) -
     return wrong
 
 
-def _pieces(text: str, view: str | None = None) -> list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]:
+def _pieces(text: str, layers: Collection[str], view: str | None = None) -> list[tuple]:
     spec = as_view(nnspec.loads(text), view)
-    return [(s.engine, s.layers, s.reads, s.gives) for s in pieces(spec, numpy_layers(spec))]
+    return [(s.engine, s.layers, s.reads, s.gives) for s in pieces(spec, dict.fromkeys(layers, "forced"))]
 
 
-def test_the_writer_names_the_layers_numpy_runs_and_the_graph_is_cut_around_them():
-    spec = nnspec.loads(CUMPROD)
-    assert numpy_layers(spec) == {"cp": "no ONNX form in nnspec yet"}
+def _said(text: str) -> str:
+    """The text report's engine line, its wrapped lines joined."""
+    lines = text.splitlines()
+    return " ".join([lines[1], *(line[2:] for line in takewhile(lambda line: line.startswith("  "), lines[2:]))])
+
+
+def test_the_writer_says_which_layers_numpy_runs_and_the_graph_is_cut_around_them():
+    spec = nnspec.loads(APPLIED)
+    refused = unwritable_layers(spec)
+    assert list(refused) == ["d", "se"]  # the writer's reasons: the mask is drawn, the target too
+    runner = nnspec.prepare(spec, engine="onnxruntime")
+    assert runner.engine.numpy_layers == refused
+    assert [(s.engine, s.layers, s.reads, s.gives) for s in runner.engine.pieces] == [
+        (NUMPY, ("d",), (), ("d",)),
+        (ONNX, ("c1", "t1", "c2", "r", "s", "a"), ("d",), ("a",)),
+        (NUMPY, ("se",), ("a",), ("se",)),
+    ]
+
+
+def test_the_graph_is_cut_around_the_layers_numpy_runs():
     # s reads t1 only: it joins the first piece, which hands t1 to the CumProd and s to the last piece
-    assert _pieces(CUMPROD) == [
+    assert _pieces(CUMPROD, {"cp"}) == [
         (ONNX, ("c1", "t1", "s"), (), ("t1", "s")),
         (NUMPY, ("cp",), ("t1",), ("cp",)),
         (ONNX, ("c2", "r", "a"), ("cp", "s"), ("a",)),
@@ -123,45 +179,42 @@ def test_the_writer_names_the_layers_numpy_runs_and_the_graph_is_cut_around_them
 def test_the_cut_has_the_fewest_pieces_whichever_engine_comes_first():
     # fc comes first in the spec, but starting on onnxruntime would cut 4 pieces (fc | p sh | a t m | se):
     # starting on numpy cuts 3, fc beside the layers that read p and sh
-    assert _pieces(SIDE_INPUTS) == [
+    assert _pieces(SIDE_INPUTS, {"p", "sh", "se"}) == [
         (NUMPY, ("p", "sh"), (), ("p", "sh")),
         (ONNX, ("fc", "a", "t", "m"), ("p", "sh"), ("m",)),
         (NUMPY, ("se",), ("m",), ("se",)),
     ]
-    assert numpy_layers(nnspec.loads(SIDE_INPUTS)) == {
-        "p": "no ONNX form in nnspec yet",
-        "sh": "no ONNX form in nnspec yet",
-        "se": "its T is generated (Normal): a graph input cannot draw values",
-    }
 
 
 def test_a_layer_the_view_bypasses_joins_the_piece_around_it():
     # At evaluation the Dropout passes its input through: no onnxruntime session between the CumProds
-    assert _pieces(DROPOUT) == [
+    assert _pieces(DROPOUT, {"cp", "cp2"}) == [
         (ONNX, ("fc",), (), ("fc",)),
         (NUMPY, ("cp", "d", "cp2"), ("fc",), ("cp2",)),
         (ONNX, ("o",), ("cp2",), ("o",)),
     ]
-    # In training it draws its mask, nnspec's own: numpy runs it, and says why
-    training = as_view(nnspec.loads(DROPOUT), "training")
-    assert "random mask" in numpy_layers(training)["d"]
-    assert _pieces(DROPOUT, "training") == _pieces(DROPOUT)
-    assert _pieces(ALL_NUMPY) == [(NUMPY, ("cp", "sh"), (), ("sh",))]
+    # In training it draws its mask, nnspec's own: the writer cannot write it, numpy runs it
+    assert "d" in unwritable_layers(as_view(nnspec.loads(DROPOUT), "training"))
+    assert _pieces(DROPOUT, {"cp", "d", "cp2"}, "training") == _pieces(DROPOUT, {"cp", "cp2"})
+    assert _pieces(ALL_NUMPY, {"cp", "sh"}) == [(NUMPY, ("cp", "sh"), (), ("sh",))]
 
 
 @pytest.mark.parametrize("view", [None, "training"])
 @pytest.mark.parametrize("name", list(MIXED))
 def test_both_engines_give_the_same_outputs_statistics_and_findings(name, view):
-    spec = nnspec.loads(MIXED[name])
-    expected, actual = _run(spec, "numpy", view=view), _run(spec, "onnxruntime", view=view)
-    assert actual.numpy_layers == numpy_layers(actual.spec) and actual.numpy_layers
-    assert actual.engine == "onnxruntime" and expected.engine == "numpy" and expected.numpy_layers == {}
+    text, layers = MIXED[name]
+    spec = nnspec.loads(text)
+    expected = _run(spec, "numpy", view=view)
+    actual = _run(spec, "onnxruntime" if layers is None else on_numpy(layers), view=view)
+    refused = {**unwritable_layers(actual.spec), **dict.fromkeys(layers or (), "forced")}
+    assert actual.numpy_layers == {name: refused[name] for name in actual.spec.order if name in refused}
+    assert actual.numpy_layers and expected.engine == "numpy" and expected.numpy_layers == {}
     assert actual.outputs.keys() == expected.outputs.keys()
     for output, values in expected.outputs.items():
         scale = float(np.max(np.abs(values)))
         np.testing.assert_allclose(actual.outputs[output], values, rtol=0, atol=RTOL * scale + FLOOR, err_msg=output)
     assert list(actual.stats) == list(expected.stats)  # every layer observed, in numpy's order
-    layers = actual.spec.layers
+    layers_of = actual.spec.layers
     wrong = {
         layer: fields
         for layer in expected.stats
@@ -169,21 +222,19 @@ def test_both_engines_give_the_same_outputs_statistics_and_findings(name, view):
             fields := _differing(
                 actual.stats[layer].output,
                 expected.stats[layer].output,
-                layers[layer].type.name not in ROUNDS_EARLIER,
+                layers_of[layer].type.name not in ROUNDS_EARLIER,
             )
         )
     }
     assert not wrong
-    for layer in actual.numpy_layers:  # numpy computed these from the same inputs within float32's rounding
-        assert actual.stats[layer].output.count == expected.stats[layer].output.count
     assert [(f.check, f.layer, f.severity, f.message) for f in actual.findings] == [
         (f.check, f.layer, f.severity, f.message) for f in expected.findings
     ]
 
 
-def test_a_spec_onnx_holds_nothing_of_runs_on_numpy_alone_to_the_same_bits():
+def test_a_spec_all_on_numpy_runs_on_numpy_alone_to_the_same_bits():
     spec = nnspec.loads(ALL_NUMPY)
-    runner = nnspec.prepare(spec, engine="onnxruntime")
+    runner = nnspec.prepare(spec, engine=on_numpy({"cp", "sh"}))
     assert isinstance(runner.engine, MixedEngine) and [s.engine for s in runner.engine.pieces] == [NUMPY]
     x = np.linspace(-1.5, 1.5, 24, dtype=np.float32).reshape(2, 3, 4)
     result = runner.run({"x": x})
@@ -203,7 +254,7 @@ def test_values_by_hand_through_three_pieces():
         "  - {name: m, type: MulScalar, value: 2.0}\n  - {name: s, type: Sigmoid, input: [t]}\n"
         "  - {name: o, type: Add2, input: [m, s]}\n"
     )
-    runner = nnspec.prepare(spec, engine="onnxruntime")
+    runner = nnspec.prepare(spec, engine=on_numpy({"q"}))
     assert [(s.engine, s.layers) for s in runner.engine.pieces] == [
         (ONNX, ("t", "s")),
         (NUMPY, ("q",)),
@@ -228,86 +279,86 @@ def test_values_by_hand_through_three_pieces():
 
 def test_the_pieces_sessions_do_not_spin_and_a_whole_spec_is_one_session_as_before():
     # Spinning threads would take the cores from the numpy piece after them (docs/onnx.md)
-    runner = nnspec.prepare(nnspec.loads(CUMPROD), engine="onnxruntime")
+    runner = nnspec.prepare(nnspec.loads(APPLIED), engine="onnxruntime")
     sessions = [engine.session for piece, engine in runner.engine._parts if piece.engine == ONNX]
-    assert len(sessions) == 2
+    assert len(sessions) == 1
     for session in sessions:
         assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
     whole = nnspec.loads(HEAD + "  - {name: x, type: Input, size: [3]}\n  - {name: t, type: Tanh}\n")
     assert type(nnspec.prepare(whole, engine="onnxruntime").engine) is OnnxRuntimeEngine
 
 
-def test_without_statistics_the_outputs_are_the_same():
-    spec = nnspec.loads(QUANTIZERS)
-    expected = _run(spec, "numpy", statistics=False).outputs["loss"]
-    actual = _run(spec, "onnxruntime", statistics=False).outputs["loss"]
-    np.testing.assert_allclose(actual, expected, rtol=0, atol=RTOL * float(np.max(np.abs(expected))) + FLOOR)
+@pytest.mark.parametrize("name", ["applied_dropout", "quantizers"])
+def test_without_statistics_the_outputs_are_the_same(name):
+    text, layers = MIXED[name]
+    spec = nnspec.loads(text)
+    engine = "onnxruntime" if layers is None else on_numpy(layers)
+    for output, expected in _run(spec, "numpy", statistics=False).outputs.items():
+        actual = _run(spec, engine, statistics=False).outputs[output]
+        np.testing.assert_allclose(actual, expected, rtol=0, atol=RTOL * float(np.max(np.abs(expected))) + FLOOR)
 
 
 def test_an_input_among_the_outputs_is_the_data_itself():
-    spec = nnspec.loads(CUMPROD.replace("layers:\n", "outputs: [x, cp, a]\nlayers:\n"))
+    spec = nnspec.loads(APPLIED.replace("layers:\n", "outputs: [x, d, a]\nlayers:\n"))
     result = _run(spec, "onnxruntime")
     np.testing.assert_array_equal(result.outputs["x"], _run(spec, "numpy").outputs["x"])
-    assert list(result.outputs) == ["x", "cp", "a"]
+    assert list(result.outputs) == ["x", "d", "a"] and "d" in result.numpy_layers
 
 
 def test_the_reports_say_which_layers_numpy_ran_and_why():
-    result = _run(nnspec.loads(CUMPROD), "onnxruntime")
-    lines = to_text(result).splitlines()
-    assert lines[1:3] == [
-        "engine onnxruntime, 1 layer on numpy (ONNX cannot hold it): 'cp' (CumProd): no",
-        "  ONNX form in nnspec yet",
-    ]
+    spec = nnspec.loads(APPLIED)
+    reasons = unwritable_layers(spec)
+    result = _run(spec, "onnxruntime")
+    assert _said(to_text(result, width=200)) == (
+        f"engine onnxruntime, 2 layers on numpy (ONNX cannot hold them): 'd' (Dropout): {reasons['d']}; "
+        f"'se' (SquaredError): {reasons['se']}"
+    )
+    assert all(len(line) <= 80 for line in to_text(result).splitlines()[:4])  # wrapped as the rest
     report = to_dict(result)
     assert report["engine"] == {
         "name": "onnxruntime",
-        "numpy_layers": [{"layer": "cp", "type": "CumProd", "reason": "no ONNX form in nnspec yet"}],
+        "numpy_layers": [
+            {"layer": "d", "type": "Dropout", "reason": reasons["d"]},
+            {"layer": "se", "type": "SquaredError", "reason": reasons["se"]},
+        ],
     }
     jsonschema.validate(report, json.loads((ROOT / "schemas" / "report.schema.json").read_text()))
     html = report_html(result, None, {})  # the heading's line, escaped as every name from a spec is
-    assert "engine onnxruntime, 1 layer on numpy (ONNX cannot hold it): &#x27;cp&#x27; (CumProd)" in html
+    assert "engine onnxruntime, 2 layers on numpy (ONNX cannot hold them): &#x27;d&#x27; (Dropout)" in html
     # numpy's engine, the default: no line in the text, the engine's name in the JSON
-    numpy_result = _run(nnspec.loads(CUMPROD), "numpy")
+    numpy_result = _run(spec, "numpy")
     assert not any(line.startswith("engine") for line in to_text(numpy_result).splitlines())
     assert to_dict(numpy_result)["engine"] == {"name": "numpy", "numpy_layers": []}
     # onnxruntime alone
-    holds_all = _run(
-        nnspec.loads(HEAD + "  - {name: x, type: Input, size: [3]}\n  - {name: t, type: Tanh}\n"), "onnxruntime"
-    )
-    assert to_text(holds_all).splitlines()[1] == "engine onnxruntime"
+    whole = nnspec.loads(HEAD + "  - {name: x, type: Input, size: [3]}\n  - {name: t, type: Tanh}\n")
+    assert to_text(_run(whole, "onnxruntime")).splitlines()[1] == "engine onnxruntime"
 
 
 def test_the_text_report_names_a_few_layers_for_each_reason():
-    chain = "".join(f"  - {{name: c{k}, type: CumProd, axis: 0}}\n" for k in range(6))
-    spec = nnspec.loads(
-        HEAD + "  - {name: x, type: Input, size: [3]}\n" + chain + "  - {name: sh, type: Shift, shift: [1]}\n"
-    )
-    said = " ".join(line.strip() for line in to_text(_run(spec, "onnxruntime"), width=200).splitlines()[1:2])
-    assert said == (
-        "engine onnxruntime, 7 layers on numpy (ONNX cannot hold them): 'c0', 'c1', 'c2', 'c3' and 2 more "
-        "(CumProd): no ONNX form in nnspec yet; 'sh' (Shift): no ONNX form in nnspec yet"
+    chain = "".join(f"  - {{name: d{k}, type: Dropout, p: 0.1, skip_at_test: false}}\n" for k in range(6))
+    loss = "  - {name: se, type: SquaredError, T: {generator: Normal}}\n"
+    spec = nnspec.loads(HEAD + "  - {name: x, type: Input, size: [3]}\n" + chain + loss)
+    reasons = unwritable_layers(spec)
+    assert _said(to_text(_run(spec, "onnxruntime"), width=400)) == (
+        f"engine onnxruntime, 7 layers on numpy (ONNX cannot hold them): 'd0', 'd1', 'd2', 'd3' and 2 more "
+        f"(Dropout): {reasons['d0']}; 'se' (SquaredError): {reasons['se']}"
     )
 
 
 def test_the_command_runs_the_fallback_and_exits_as_numpy_does(tmp_path, capsys):
-    path = tmp_path / "quantizers.yaml"
-    path.write_text(QUANTIZERS)
+    path = tmp_path / "applied.yaml"
+    path.write_text(APPLIED)
     common = ["run", str(path), "--synthetic", "--samples", "8", "--batch-size", "3"]
     code = main([*common, "--engine", "onnxruntime"])
     out, err = capsys.readouterr()
     assert code == main(common)
-    engine_line = " ".join(line.strip() for line in out.splitlines()[1:4])
-    assert engine_line == (
-        "engine onnxruntime, 2 layers on numpy (ONNX cannot hold them): 'q' (FixedPointQuantize): no ONNX form "
-        "in nnspec yet; 'p2' (Pow2Quantize): no ONNX form in nnspec yet"
-    )
-    assert out.splitlines()[4].startswith("data x: synthetic")
+    assert _said(out).startswith("engine onnxruntime, 2 layers on numpy (ONNX cannot hold them): 'd' (Dropout)")
     assert "Traceback" not in err
 
 
 def test_a_float64_spec_is_refused_even_where_numpy_would_run_part_of_it(tmp_path, capsys):
     path = tmp_path / "double.yaml"
-    path.write_text(CUMPROD.replace("layers:\n", "dtype: float64\nlayers:\n"))
+    path.write_text(APPLIED.replace("layers:\n", "dtype: float64\nlayers:\n"))
     assert main(["run", str(path), "--synthetic", "--engine", "onnxruntime"]) == 2
     err = capsys.readouterr().err
     assert "dtype is float64: run it with --engine numpy" in err and "Traceback" not in err
@@ -361,7 +412,7 @@ def test_every_example_spec_cut_into_pieces_runs_as_numpy_does(path):
 
 def _random_graph(seed: int, size: int = 12) -> str:
     """A spec of ``size`` layers, each reading one or two earlier ones (or the Input) at random, each
-    of a type ONNX holds (Tanh, Add2) or not (CumProd, ATan2) at random."""
+    of a type kept on onnxruntime (Tanh, Add2) or numpy (CumProd, ATan2: :func:`_numpy_kinds`) at random."""
     rng = np.random.default_rng(seed)
     lines = [HEAD + "  - {name: x, type: Input, size: [4]}\n"]
     for k in range(size):
@@ -372,15 +423,19 @@ def _random_graph(seed: int, size: int = 12) -> str:
     return "".join(lines)
 
 
+def _numpy_kinds(spec: nnspec.Spec) -> dict[str, str]:
+    return {name: "forced" for name in spec.order if spec.layers[name].type.name in ("CumProd", "ATan2")}
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_random_graphs_cut_into_valid_alternating_pieces_that_run_as_numpy_does(seed):
     spec = nnspec.loads(_random_graph(seed))
-    on_numpy = numpy_layers(spec)
-    cut = pieces(spec, on_numpy)
+    chosen = _numpy_kinds(spec)
+    cut = pieces(spec, chosen)
     made: set[str] = set()
     for k, piece in enumerate(cut):
         assert k == 0 or piece.engine != cut[k - 1].engine  # a piece takes all it can: the next is the other
-        assert all((name in on_numpy) == (piece.engine == NUMPY) for name in piece.layers)
+        assert all((name in chosen) == (piece.engine == NUMPY) for name in piece.layers)
         assert set(piece.reads) <= made  # what it reads from other pieces is made before it
         assert all(
             source in piece.reads or source in piece.layers or source == "x"
@@ -389,19 +444,19 @@ def test_random_graphs_cut_into_valid_alternating_pieces_that_run_as_numpy_does(
         )
         made.update(piece.layers)
     assert sorted(made) == sorted(name for name in spec.layers if name != "x")
-    expected, actual = _run(spec, "numpy"), _run(spec, "onnxruntime")
+    expected, actual = _run(spec, "numpy"), _run(spec, on_numpy(chosen))
     for output, values in expected.outputs.items():
         scale = float(np.max(np.abs(values)))
         np.testing.assert_allclose(actual.outputs[output], values, rtol=0, atol=RTOL * scale + FLOOR, err_msg=output)
 
 
-def _fewest_pieces(spec: nnspec.Spec, on_numpy: dict[str, str]) -> int:
+def _fewest_pieces(spec: nnspec.Spec, chosen: dict[str, str]) -> int:
     """The fewest pieces any order of the layers needs, by search over every order (0-1 breadth-first:
     a layer of the current piece's engine costs nothing, one of the other engine opens a piece)."""
     names = [name for name in spec.order if name != "x"]
     bit = {name: 1 << k for k, name in enumerate(names)}
     needs = {name: sum(bit[s] for s in spec.layers[name].inputs if s in bit) for name in names}
-    engine = {name: NUMPY if name in on_numpy else ONNX for name in names}
+    engine = {name: NUMPY if name in chosen else ONNX for name in names}
     best: dict[tuple[int, str], int] = {}
     frontier = [(1, 0, first) for first in (ONNX, NUMPY)]
     while frontier:
@@ -422,5 +477,5 @@ def _fewest_pieces(spec: nnspec.Spec, on_numpy: dict[str, str]) -> int:
 @pytest.mark.parametrize("seed", range(20))
 def test_the_cut_has_the_fewest_pieces_any_order_has(seed):
     spec = nnspec.loads(_random_graph(100 + seed, size=9))
-    on_numpy = numpy_layers(spec)
-    assert len(pieces(spec, on_numpy)) == _fewest_pieces(spec, on_numpy)
+    chosen = _numpy_kinds(spec)
+    assert len(pieces(spec, chosen)) == _fewest_pieces(spec, chosen)

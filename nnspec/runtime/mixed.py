@@ -2,7 +2,7 @@
 into pieces, each run by the engine that can, batch after batch.
 
 The ONNX writer says, layer by layer, whether ONNX can hold a layer and why not
-(nnspec.spec.onnx_writer.unwritable_reason); this module keeps no list of its own. Where it holds every
+(nnspec.spec.onnx_writer.unwritable_layers); this module keeps no list of its own. Where it holds every
 layer, the engine is nnspec.runtime.onnxruntime_engine's alone, on the whole spec. Otherwise the layers
 are cut into pieces (:func:`pieces`): runs of layers ONNX holds and runs of layers it does not, as
 few as the graph allows, in an order where a piece reads only what the pieces before it made.
@@ -34,7 +34,7 @@ from ..checks.check import Check
 from ..layers.generators import NO_GENERATOR
 from ..layers.io import INPUT
 from ..spec.model import Layer, Spec
-from ..spec.onnx_writer import unwritable_reason
+from ..spec.onnx_writer import unwritable_layers
 from .engine import Engine, NumpyEngine, Observer
 from .onnxruntime_engine import OnnxRuntimeEngine, refuse_float64
 
@@ -51,12 +51,6 @@ class Piece:
     layers: tuple[str, ...]
     reads: tuple[str, ...]
     gives: tuple[str, ...]
-
-
-def numpy_layers(spec: Spec) -> dict[str, str]:
-    """The layers ONNX cannot hold as nnspec writes them, in the spec's order, each with the writer's reason."""
-    reasons = {name: unwritable_reason(spec.layers[name]) for name in spec.order}
-    return {name: reason for name, reason in reasons.items() if reason is not None}
 
 
 def pieces(spec: Spec, on_numpy: Mapping[str, object]) -> list[Piece]:
@@ -240,7 +234,7 @@ def onnxruntime_engine(
     layer, else the spec's pieces, the layers it cannot hold on numpy (:class:`MixedEngine`).
     A float64 spec is refused: onnxruntime would compute it in float32 (the model nnspec writes)."""
     refuse_float64(spec)  # not run on numpy instead: docs/onnx.md says why
-    on_numpy = numpy_layers(spec)
+    on_numpy = unwritable_layers(spec)
     if not on_numpy:
         return OnnxRuntimeEngine(spec, parameters, observed, variables)
     return MixedEngine(spec, parameters, observed, variables, on_numpy)

@@ -20,8 +20,8 @@ LayerNormalization (17) or GroupNormalization (18, whose scale changed shape in 
 
 A layer type without an ONNX form here, or a layer whose properties ONNX cannot say (channel_last, a
 target a generator other than Constant draws), is refused: one UsageError naming every such layer of
-the spec at once, before anything is drawn or written. :func:`unwritable_reason` gives the verdict on
-one layer, which the onnxruntime engine follows to run such layers on numpy (nnspec.runtime.mixed).
+the spec at once, before anything is drawn or written. :func:`unwritable_layers` gives the verdict layer by
+layer, which the onnxruntime engine follows to run such layers on numpy (nnspec.runtime.mixed).
 """
 
 from __future__ import annotations
@@ -1041,15 +1041,16 @@ def _value_info(helper: Any, onnx: Any, name: str, shape: Sequence[int]) -> Any:
 
 
 def refuse_unwritable(spec: Spec) -> None:
-    """One UsageError naming every layer ONNX cannot hold, with its reason."""
-    problems = []
-    for name in spec.order:
-        layer = spec.layers[name]
-        reason = unwritable_reason(layer)
-        if reason:
-            problems.append(f"{layer.title}: {reason}")
+    """One UsageError naming every layer ONNX cannot hold (unwritable_layers), with its reason."""
+    problems = [f"{spec.layers[name].title}: {reason}" for name, reason in unwritable_layers(spec).items()]
     if problems:
         raise UsageError(f"{spec.file}: ONNX cannot hold these layers as nnspec writes them: " + "; ".join(problems))
+
+
+def unwritable_layers(spec: Spec) -> dict[str, str]:
+    """Every layer of ``spec`` (a view) the writer cannot write, with why, in the order they run."""
+    reasons = {name: unwritable_reason(spec.layers[name]) for name in spec.order}
+    return {name: reason for name, reason in reasons.items() if reason}
 
 
 def unwritable_reason(layer: Layer) -> str | None:
