@@ -101,9 +101,13 @@ def _greedy(spec: Spec, names: list[str], wants: Mapping[str, str | None], first
                 waiting[reader] -= 1
                 if not waiting[reader]:
                     heapq.heappush(ready, position[reader])
-        if members:  # layers that compute nothing alone: no onnxruntime session for them
-            decided = any(wants[name] is not None for name in members)
-            cut.append((engine if decided else NUMPY, sorted(members, key=position.__getitem__)))
+        if members:
+            # layers that compute nothing alone: no onnxruntime session for them, but numpy's piece, the
+            # one before or the next (the next phase is numpy's: nothing else of this one was ready)
+            kind = engine if any(wants[name] is not None for name in members) else NUMPY
+            if cut and cut[-1][0] == kind:
+                members = cut.pop()[1] + members
+            cut.append((kind, sorted(members, key=position.__getitem__)))
         for at in later:
             heapq.heappush(ready, at)
         engine = NUMPY if engine == ONNX else ONNX
