@@ -435,8 +435,8 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
         choices=("numpy", "onnxruntime"),  # nnspec.runtime.runner.ENGINES, not imported at start-up
         default="numpy",
         help="what computes the batches: numpy (default) or onnxruntime, which runs the spec's ONNX model "
-        "(as convert writes it; onnx extra: pip install onnx onnxruntime); layers ONNX cannot hold are refused, "
-        "no fallback. The statistics and findings come out the same. See docs/onnx.md.",
+        "(as convert writes it; onnx extra: pip install onnx onnxruntime); layers ONNX cannot hold run on numpy, "
+        "named in the report. The statistics and findings come out the same. See docs/onnx.md.",
     )
     parser.add_argument(
         "--input",

@@ -20,6 +20,7 @@ import nnspec
 from nnspec.checks.stats import TensorStats
 from nnspec.cli import main
 from nnspec.core.diagnostics import UsageError
+from nnspec.runtime.onnxruntime_engine import OnnxRuntimeEngine
 from nnspec.spec.onnx_writer import refuse_unwritable
 from nnspec.spec.views import as_view
 
@@ -154,15 +155,19 @@ REFUSED = (
 )
 
 
-def test_a_layer_the_writer_refuses_is_named_with_no_fallback(tmp_path, capsys):
+def test_a_layer_the_writer_refuses_is_named_and_runs_on_numpy(tmp_path, capsys):
+    # The engine class alone refuses it, naming it; --engine onnxruntime runs it on numpy and says so
+    # (nnspec.runtime.mixed: tests/test_onnxruntime_fallback.py)
     spec = nnspec.loads(REFUSED)
     with pytest.raises(UsageError, match=r"'p' \(Dropout\): applied in this view"):
-        nnspec.prepare(spec, engine="onnxruntime")
+        nnspec.prepare(spec, engine=OnnxRuntimeEngine)
+    assert list(nnspec.prepare(spec, engine="onnxruntime").numpy_layers) == ["p"]
     path = tmp_path / "refused.yaml"
     path.write_text(REFUSED)
-    assert main(["run", str(path), "--synthetic", "--engine", "onnxruntime"]) == 2
+    assert main(["run", str(path), "--synthetic", "--engine", "onnxruntime"]) == 0
     out, err = capsys.readouterr()
-    assert "ONNX cannot hold" in err and "'p' (Dropout)" in err and "Traceback" not in err
+    said = out.replace("\n  ", " ")  # the engine's line, wrapped at 80 columns
+    assert "1 layer on numpy (ONNX cannot hold it): 'p' (Dropout): applied in this view" in said and not err
 
 
 def test_a_float64_spec_is_refused(tmp_path, capsys):

@@ -210,6 +210,7 @@ def report_schema() -> dict[str, Any]:
             "semantics",
             "view",
             "sources",
+            "engine",
             "layers",
             "outputs",
             "scores",
@@ -273,6 +274,34 @@ def report_schema() -> dict[str, Any]:
                         },
                         "low": {"type": "number"},
                         "high": {"type": "number"},
+                    },
+                },
+            },
+            "engine": {
+                "type": "object",
+                "description": "what computed the batches (nnspec run --engine)",
+                "required": ["name", "numpy_layers"],
+                "additionalProperties": False,
+                "properties": {
+                    "name": {
+                        "type": "string",
+                        "description": "numpy (the default), onnxruntime, or the name of an engine class given to "
+                        "nnspec.run",
+                    },
+                    "numpy_layers": {
+                        "type": "array",
+                        "description": "the layers the engine left to numpy's forwards, in the order they run "
+                        "(onnxruntime: those ONNX cannot hold as nnspec writes them; docs/onnx.md)",
+                        "items": {
+                            "type": "object",
+                            "required": ["layer", "type", "reason"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "layer": {"type": "string"},
+                                "type": {"type": "string"},
+                                "reason": {"type": "string", "description": "why the engine could not run it"},
+                            },
+                        },
                     },
                 },
             },

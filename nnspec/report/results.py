@@ -11,13 +11,14 @@ from ..checks.measures import ANY, PINNED, parts
 from ..checks.stats import TensorStats
 from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic
 from ..core.numbers import format_number, format_score, format_share
-from ..core.printable import log_safe_line, printable
+from ..core.printable import log_safe_line, printable, quoted_name
 from ..runtime.runner import RunResult
 from ..spec.summary import cost_totals, layer_costs
 from ..spec.views import RUNTIME, TRAINING, VALIDATION
 
 MAX_VALUES_SHOWN = 32  # the text report shows outputs up to this many values (the table covers the rest)
 MAX_VALUES_IN_JSON = 100_000  # larger outputs belong in a file: --output
+NUMPY_LAYERS_NAMED = 4  # layers the text report names for each reason they ran on numpy (JSON: every one)
 # The text report's first line says which view of the network ran (nnspec.spec.views).
 HEADINGS = {
     VALIDATION: "validation view, as NNC evaluates",
@@ -62,6 +63,7 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         "semantics": result.semantics,
         "view": result.view,
         "sources": {variable: source.to_dict() for variable, source in result.sources.items()},
+        "engine": _engine(result),
         "layers": layers,
         "outputs": {
             name: _json_values(value) for name, value in result.outputs.items() if value.size <= MAX_VALUES_IN_JSON
@@ -91,6 +93,18 @@ def _totals(result: RunResult, itemsize: int, batch: int | None) -> dict[str, An
         **cost_totals(result.spec),
         "counted": all(cost.counted for cost in costs.values()),
         "output_bytes": {"sample": sample, "batch": None if batch is None else sample * batch},
+    }
+
+
+def _engine(result: RunResult) -> dict[str, Any]:
+    """The engine that computed the run, and the layers it left to numpy's forwards, each with why."""
+    layers = result.spec.layers
+    return {
+        "name": result.engine,
+        "numpy_layers": [
+            {"layer": name, "type": layers[name].type.name, "reason": reason}
+            for name, reason in result.numpy_layers.items()
+        ],
     }
 
 
@@ -236,6 +250,7 @@ def _text_lines(result: RunResult, width: int, tables: bool) -> tuple[list[str],
         lines += [
             f"{printable(spec.name or spec.file)}: {len(spec.layers)} layers, {result.samples} "
             f"sample{'s' if result.samples != 1 else ''}, {spec.dtype}, {HEADINGS[result.view]}",
+            *(part for line in engine_lines(result) for part in textwrap.wrap(line, width, subsequent_indent="  ")),
             *source_lines(result),
             "",
         ]
@@ -297,6 +312,28 @@ def _text_lines(result: RunResult, width: int, tables: bool) -> tuple[list[str],
         lines.pop(0)
         paints = [(index - 1, start, end, colour) for index, start, end, colour in paints]
     return lines, paints
+
+
+def engine_lines(result: RunResult) -> list[str]:
+    """A line saying which engine computed the run, but for numpy's (the default): and which layers it left
+    to numpy's forwards and why, each reason once ("engine onnxruntime, 1 layer on numpy (ONNX cannot hold
+    it): 'cp' (CumProd): no ONNX form in nnspec yet"), escaped (names and reasons carry the spec's text)."""
+    if result.engine == "numpy":
+        return []
+    engine, count = printable(result.engine), len(result.numpy_layers)
+    if not count:
+        return [f"engine {engine}"]
+    by_reason: dict[tuple[str, str], list[str]] = {}
+    for name, reason in result.numpy_layers.items():
+        by_reason.setdefault((result.spec.layers[name].type.name, reason), []).append(name)
+    reasons = []
+    for (kind, reason), names in by_reason.items():
+        named = ", ".join(quoted_name(name) for name in names[:NUMPY_LAYERS_NAMED])
+        more = f" and {len(names) - NUMPY_LAYERS_NAMED} more" if len(names) > NUMPY_LAYERS_NAMED else ""
+        reasons.append(f"{named}{more} ({kind}): {reason}")
+    them = "them" if count != 1 else "it"
+    said = f"engine {engine}, {count} layer{'s' * (count != 1)} on numpy (ONNX cannot hold {them}): "
+    return [said + printable("; ".join(reasons))]
 
 
 def source_lines(result: RunResult) -> list[str]:

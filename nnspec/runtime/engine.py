@@ -1,5 +1,6 @@
 """Engines: what computes a batch of a prepared spec: numpy's (below, the default) and onnxruntime's
-(nnspec.runtime.onnxruntime_engine), chosen by name (nnspec.runtime.runner.engine_named, ``--engine``) or given as a
+(nnspec.runtime.onnxruntime_engine, with numpy's forwards for the layers ONNX cannot hold:
+nnspec.runtime.mixed), chosen by name (nnspec.runtime.runner.engine_named, ``--engine``) or given as a
 class of one's own with the same two methods.
 
 An engine is made once per prepared spec (:class:`EngineFactory`) and then asked for one batch at
@@ -27,7 +28,9 @@ Observer = Callable[[Layer, list[Any], Any], None]
 
 
 class Engine(Protocol):
-    """One prepared spec's batches computed."""
+    """One prepared spec's batches computed. An engine that leaves some layers to numpy's forwards says
+    which, each with why, in an attribute ``numpy_layers`` (layer name -> reason), which the run's result
+    and report carry (nnspec.runtime.mixed); without it, none."""
 
     def batch(self, data: Mapping[str, np.ndarray], observe: Observer | None) -> dict[str, np.ndarray]:
         """The output layers' values (``spec.outputs``, by name) for one batch. ``data`` maps

@@ -8,9 +8,10 @@ computes everything at once; the observer is then shown the observed layers in t
 engine shows them (nnspec.runtime.plan's: the spec's order), each with the values of what it reads.
 So statistics, findings and outputs come from the same code as numpy's run, the values from onnxruntime.
 
-A spec with a layer the writer refuses is refused here too, one UsageError naming every such layer:
-this engine does not fall back on numpy for them (a mixed run would say little about either engine).
-onnxruntime computes in float32, as the writer writes: a float64 spec is refused as well.
+A spec with a layer the writer refuses is refused here, one UsageError naming every such layer: the engine
+``--engine onnxruntime`` names (nnspec.runtime.mixed) runs this one on the whole spec, or on each
+piece of layers the writer holds and numpy's forwards on the rest. onnxruntime computes in float32, as
+the writer writes: a float64 spec is refused (:func:`refuse_float64`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ def onnxruntime_module() -> Any:
     return onnxruntime
 
 
+def refuse_float64(spec: Spec) -> None:
+    """A UsageError for a spec of another dtype than float32: the model nnspec writes computes in float32."""
+    if np.dtype(spec.dtype) != np.float32:
+        raise UsageError(
+            f"{spec.file}: --engine onnxruntime runs float32 (the ONNX model nnspec writes); "
+            f"this spec's dtype is {spec.dtype}: run it with --engine numpy"
+        )
+
+
 class OnnxRuntimeEngine:
     """The spec's ONNX model run by onnxruntime (CPU); see the module's docstring."""
 
@@ -47,13 +57,14 @@ class OnnxRuntimeEngine:
         parameters: dict[str, dict[str, np.ndarray]],
         observed: Mapping[str, list[Check]] | None,
         variables: list[str],
+        *,
+        spinning: bool = True,
     ) -> None:
+        """``spinning=False``: the session's threads sleep as soon as a run ends, rather than spin a while
+        for the next one (onnxruntime's default), which takes the cores from numpy's work between the
+        runs of a mixed engine (nnspec.runtime.mixed; benchmarks/mixed.py measures it)."""
         refuse_unwritable(spec)  # before anything is imported or written: the layers named first
-        if np.dtype(spec.dtype) != np.float32:
-            raise UsageError(
-                f"{spec.file}: --engine onnxruntime runs float32 (the ONNX model nnspec writes); "
-                f"this spec's dtype is {spec.dtype}: run it with --engine numpy"
-            )
+        refuse_float64(spec)
         onnx = onnx_module()
         ort = onnxruntime_module()
         self.spec = spec
@@ -77,6 +88,8 @@ class OnnxRuntimeEngine:
         self._inputs = sorted(graph_inputs)
         options = ort.SessionOptions()
         options.log_severity_level = 4  # fatal only: a batch it cannot run is reported by batch() below
+        if not spinning:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(
             model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
         )

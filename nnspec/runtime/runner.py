@@ -4,7 +4,8 @@ An engine (nnspec.runtime.engine; numpy's by default, which follows the plan of
 nnspec.runtime.plan) computes each batch and shows the runner each measured layer's inputs and
 output as it is made, whose statistics the runner takes there; an executor
 (nnspec.runtime.executor; in-process by default) drives the batches and merges their statistics;
-the checks judge them at the end. Neither the checks nor the report know which engine or executor ran.
+the checks judge them at the end. Neither the checks nor the report know which engine or executor ran;
+the result names the engine, and the layers it left to numpy's forwards (``RunResult.numpy_layers``).
 Findings are returned as data, and also issued as Python warnings of category ``RangeWarning``
 for library users who never read a report.
 
@@ -73,6 +74,9 @@ class RunResult:
     as it ran: its layers those the view keeps, their properties those it used (``batch_stat`` false
     at evaluation). ``sources`` says where each data variable the run read took its values from
     (nnspec.runtime.inputs.DataSource: ``result.sources["x"].description`` is "file x.npy").
+    ``engine`` names the engine that computed the batches (``"numpy"``, ``"onnxruntime"``, or a class's
+    name), and ``numpy_layers`` the layers it left to numpy's forwards, each with why (``--engine
+    onnxruntime``: the layers ONNX cannot hold, see nnspec.runtime.mixed).
     """
 
     spec: Spec
@@ -89,6 +93,8 @@ class RunResult:
     memory: RunMemory | None = None  # its samples, batch size and the memory it was checked to need
     view: str = DEFAULT_VIEW
     sources: dict[str, DataSource] = field(default_factory=dict)
+    engine: str = "numpy"
+    numpy_layers: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Finding]:
@@ -209,10 +215,15 @@ def engine_named(name: str) -> EngineFactory:
     if name == "numpy":
         return NumpyEngine
     if name == "onnxruntime":
-        from .onnxruntime_engine import OnnxRuntimeEngine
+        from .mixed import onnxruntime_engine
 
-        return OnnxRuntimeEngine
+        return onnxruntime_engine
     raise UsageError(f"unknown engine {name!r}: one of {', '.join(ENGINES)}")
+
+
+def _factory_name(factory: EngineFactory) -> str:
+    """How a run's result names an engine given as a class: numpy's by its name, another by its own."""
+    return "numpy" if factory is NumpyEngine else getattr(factory, "__name__", type(factory).__name__)
 
 
 def run(
@@ -543,6 +554,9 @@ class Runner:
         self._variables = variables(spec)
         factory = engine_named(engine) if isinstance(engine, str) else engine or NumpyEngine
         self.engine = factory(spec, self.layer_parameters, measured if statistics else None, list(self._variables))
+        self.engine_name = engine if isinstance(engine, str) else _factory_name(factory)
+        # An engine may leave layers to numpy's forwards, and says which and why (nnspec.runtime.mixed)
+        self.numpy_layers: dict[str, str] = dict(getattr(self.engine, "numpy_layers", {}))
         self.executor: Executor = executor or InProcess()
         self._dtype = np.dtype(spec.dtype)
         self._estimates: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], memory.MemoryNeed] = {}
@@ -657,6 +671,8 @@ class Runner:
             sized,
             self.view,
             planned.sources,
+            self.engine_name,
+            self.numpy_layers,
         )
         if result.interrupted:
             raise RunInterrupted(result)

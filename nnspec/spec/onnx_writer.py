@@ -25,7 +25,8 @@ Every layer type is written (``REFUSED``, the types without an exact ONNX form a
 is refused is a layer that draws at random in the view (the augmentations in the training view, an
 applied Dropout, RandomCrop with a shape) and a side input a generator other than Constant draws:
 one UsageError naming every such layer of the spec at once, before anything is drawn or written.
-``unwritable_reason`` gives one layer's reason, for an engine that keeps such layers on numpy.
+``unwritable_layers`` gives the verdict layer by layer (``unwritable_reason`` one layer's), which the
+onnxruntime engine follows to run such layers on numpy (nnspec.runtime.mixed).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from ...files.save import check_target
 from ...layers.catalog import format_shape
 from ...runtime.runner import RunResult
 from ...spec.summary import summarize, total_parameters
-from ..results import HEADINGS, MAX_VALUES_SHOWN, format_values, scores, source_lines, to_dict
+from ..results import HEADINGS, MAX_VALUES_SHOWN, engine_lines, format_values, scores, source_lines, to_dict
 from ..summary import NOT_COUNTED_MARK, memory_lines
 from .diagram import MAX_DRAWN_ARROWS, MAX_DRAWN_LAYERS, draw, element_id, title
 from .plots import layer_plot, plotted_layers
@@ -113,10 +113,12 @@ def _header(result: RunResult, heading: str) -> str:
 
 
 def _sources(result: RunResult) -> str:
-    """Where each data variable's values came from, one line each, as the text report says it."""
-    if not result.sources:
+    """Which engine ran (but numpy's) and where each data variable's values came from, one line each, as
+    the text report says them."""
+    said = [*engine_lines(result), *source_lines(result)]
+    if not said:
         return ""
-    lines = "<br>\n".join(escape(line) for line in source_lines(result))
+    lines = "<br>\n".join(escape(line) for line in said)
     return f'<p class="meta sources">{lines}</p>\n'
 
 
