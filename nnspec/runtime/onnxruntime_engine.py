@@ -1,12 +1,30 @@
-"""An engine on onnxruntime: the spec written as an ONNX model once (nnspec.spec.onnx_writer), run by one
-onnxruntime InferenceSession on the CPU, batch after batch (``nnspec run --engine onnxruntime``).
+"""An engine on onnxruntime: the spec written as an ONNX model once (nnspec.spec.onnx_writer), run by
+onnxruntime on the CPU, batch after batch (``nnspec run --engine onnxruntime``).
 
 The model is the one ``nnspec convert -o model.onnx`` writes, with the run's parameters as its
-initializers, and one more graph output per tensor the observer needs: each observed layer's value and
-its inputs' (the writer names each layer's value tensor after the layer). Per batch, the session
-computes everything at once; the observer is then shown the observed layers in the order numpy's
-engine shows them (nnspec.runtime.plan's: the spec's order), each with the values of what it reads.
-So statistics, findings and outputs come from the same code as numpy's run, the values from onnxruntime.
+initializers. Without statistics one InferenceSession runs it whole and gives the output layers.
+With statistics the observer must see every observed layer's value and its inputs' (the writer names
+each layer's value tensor after the layer), and it is shown the layers in the order numpy's engine
+shows them (nnspec.runtime.plan's: the spec's order), each with the values of what it reads. So
+statistics, findings and outputs come from the same code as numpy's run, the values from onnxruntime.
+
+How a run with statistics is fast (benchmarks/engines.py measures each choice; docs/onnx.md has the
+figures):
+
+- **Segments.** The graph is cut, at layer boundaries only, into up to ``SEGMENTS`` consecutive
+  sub-graphs of about equal output values, each its own session; a segment's outputs are the
+  layers' values it makes that the observer or a later segment reads. Each layer's value must come
+  out of onnxruntime either way (as a graph output of one session or of a segment), so cutting costs
+  one session call a segment, and lets the statistics of a segment's layers be taken while
+  onnxruntime computes the next segments:
+- **Pipelining.** From ``PIPELINED_VALUES`` values a batch on, a second thread runs the segments one
+  after another (onnxruntime releases the GIL) while the calling thread observes the layers of the
+  segments already computed; each segment's session then has one intra-op thread, since the other
+  core is the statistics'. Below that, the segments run in the calling thread: a thread's start
+  costs more than it saves. Either way the same sessions compute the same values from the same
+  inputs: outputs, statistics and findings are the same with and without the thread.
+- **Memory.** A layer's value is let go once the last layer that reads it has been observed and no
+  later segment takes it, as numpy's engine frees a tensor after its last reader.
 
 A spec with a layer the writer refuses is refused here too, one UsageError naming every such layer:
 this engine does not fall back on numpy for them (a mixed run would say little about either engine).
@@ -15,7 +33,12 @@ onnxruntime computes in float32, as the writer writes: a float64 spec is refused
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import queue
+import threading
+from collections import Counter, deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from math import prod
 from typing import Any
 
 import numpy as np
@@ -28,6 +51,9 @@ from ..spec.onnx_writer import onnx_module, refuse_unwritable, write_onnx
 from .engine import Observer
 from .plan import layer_reads
 
+SEGMENTS = 8  # at most this many sessions a run with statistics: enough to overlap, few calls
+PIPELINED_VALUES = 1 << 17  # values onnxruntime gives a batch, from which a second thread runs it
+
 
 def onnxruntime_module() -> Any:
     """The onnxruntime package, imported when first needed; a UsageError saying how to install it when absent."""
@@ -36,6 +62,17 @@ def onnxruntime_module() -> Any:
     except ImportError:
         raise UsageError(f"--engine onnxruntime needs the onnxruntime package: {install_hint('onnx')}") from None
     return onnxruntime
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Consecutive nodes of the model as a session of their own: the tensors it takes (graph inputs or
+    earlier segments' outputs), those it gives, and those no later segment takes once it has run."""
+
+    session: Any
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    done_with: tuple[str, ...]
 
 
 class OnnxRuntimeEngine:
@@ -64,34 +101,37 @@ class OnnxRuntimeEngine:
             for name in spec.order
             if observed is not None and name in observed
         ]
-        wanted = [*spec.outputs, *(key for layer, reads in self._shown for key in (*reads, layer.name))]
         model = onnx.load_from_string(write_onnx(spec, parameters))
-        graph_inputs = {value.name for value in model.graph.input}
-        present = {value.name for value in model.graph.output}
-        for key in wanted:
-            tensor = self._tensor.get(key)
-            if tensor is not None and tensor not in graph_inputs and tensor not in present:
-                model.graph.output.append(onnx.helper.make_tensor_value_info(tensor, onnx.TensorProto.FLOAT, None))
-                present.add(tensor)
-        self._fetched = [value.name for value in model.graph.output]
-        self._inputs = sorted(graph_inputs)
-        options = ort.SessionOptions()
-        options.log_severity_level = 4  # fatal only: a batch it cannot run is reported by batch() below
-        self.session = ort.InferenceSession(
-            model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
+        self._inputs = sorted(value.name for value in model.graph.input)
+        kept = [self._tensor[name] for name in spec.outputs]
+        wanted = _unique(
+            self._tensor[key] for layer, reads in self._shown for key in (*reads, layer.name) if key in self._tensor
         )
+        # The tensors the observer reads, each counted once per observation that reads it: the
+        # batch lets one go when its count reaches 0 (an output layer's it keeps).
+        self._readers = Counter(
+            self._tensor[key]
+            for layer, reads in self._shown
+            for key in dict.fromkeys((*reads, layer.name))
+            if key in self._tensor
+        )
+        self._kept = frozenset(kept)
+        values = {self._tensor[name]: prod(spec.layers[name].inferred_shape) for name in spec.order}
+        self._values_per_sample = sum(values.get(tensor, 0) for tensor in wanted)
+        cuts = _cuts(model, self._inputs, wanted, values, SEGMENTS) if self._shown else [len(model.graph.node)]
+        self._threaded = len(cuts) > 1  # one segment: nothing to overlap
+        self.segments = _segments(onnx, model, cuts, self._inputs, [*kept, *wanted], _options(ort, self._threaded))
+        self.pipelined: bool | None = None  # None: from PIPELINED_VALUES; True or False: always or never
+
+    @property
+    def session(self) -> Any:
+        """The first segment's session (the only one in a run without statistics)."""
+        return self.segments[0].session
 
     def batch(self, data: Mapping[str, np.ndarray], observe: Observer | None) -> dict[str, np.ndarray]:
         feeds = {name: np.ascontiguousarray(data[name], dtype=np.float32) for name in self._inputs}
         values: dict[str, Any] = dict(feeds)
-        try:
-            fetched = self.session.run(self._fetched, feeds)
-        except Exception as error:  # onnxruntime's own exception types (pybind11's): any is the batch's failure
-            raise UsageError(
-                f"{self.spec.file}: onnxruntime could not run a batch: {_reason(error)}; numpy's engine "
-                "(--engine numpy) runs it and reports such values as findings"
-            ) from None
-        values.update(zip(self._fetched, fetched))
+        readers = self._readers.copy()
 
         def value(key: str) -> Any:
             """A layer's value, or a data variable's (``data:x``), as numpy's engine holds them."""
@@ -99,10 +139,204 @@ class OnnxRuntimeEngine:
                 return values[self._tensor[key]]
             return data[key.removeprefix("data:")]
 
-        if observe is not None:
-            for layer, reads in self._shown:
-                observe(layer, [value(key) for key in reads], value(layer.name))
+        samples = len(next(iter(feeds.values()))) if feeds else 1
+        computed: Iterator[dict[str, Any]] = _computed(self.segments, feeds, self.spec.file)
+        if self._pipelined(samples):
+            computed = _Ahead(computed)
+        waiting = deque(self._shown)
+        try:
+            for made in _after_each(computed):
+                values.update(made)
+                # each layer as soon as all it reads is there (the data first of all), in order
+                while waiting and all(
+                    self._tensor.get(key, key) in values or key not in self._tensor for key in _keys(waiting[0])
+                ):
+                    layer, reads = waiting.popleft()
+                    if observe is not None:
+                        observe(layer, [value(key) for key in reads], value(layer.name))
+                    self._let_go(values, readers, _keys((layer, reads)), feeds)
+        finally:
+            _close(computed)  # a thread still running stops after its segment
         return {name: value(name) for name in self.spec.outputs}
+
+    def _pipelined(self, samples: int) -> bool:
+        if not self._threaded:
+            return False
+        if self.pipelined is not None:
+            return self.pipelined
+        return samples * self._values_per_sample >= PIPELINED_VALUES
+
+    def _let_go(
+        self, values: dict[str, Any], readers: Counter[str], keys: Sequence[str], feeds: Mapping[str, Any]
+    ) -> None:
+        """The values no later observation reads, unless the batch gives them back or was given them."""
+        for key in keys:
+            tensor = self._tensor.get(key)
+            if tensor is None:
+                continue
+            readers[tensor] -= 1
+            if readers[tensor] == 0 and tensor not in self._kept and tensor not in feeds:
+                del values[tensor]
+
+
+def _after_each(computed: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Nothing made yet (the data alone), then each segment's outputs."""
+    yield {}
+    yield from computed
+
+
+def _close(computed: Iterator[Any]) -> None:
+    close = getattr(computed, "close", None)
+    if close is not None:
+        close()
+
+
+def _keys(shown: tuple[Any, tuple[str, ...]]) -> tuple[str, ...]:
+    """What showing a layer reads: its reads and its own value, each once."""
+    layer, reads = shown
+    return tuple(dict.fromkeys((*reads, layer.name)))
+
+
+def _computed(segments: Sequence[Segment], feeds: Mapping[str, np.ndarray], file: Any) -> Iterator[dict[str, Any]]:
+    """Each segment's outputs by tensor, segment after segment, each computed from the feeds and the
+    earlier segments' outputs; a tensor no later segment takes is let go once its last taker has run."""
+    live: dict[str, Any] = dict(feeds)
+    for segment in segments:
+        try:
+            made = segment.session.run(segment.outputs, {name: live[name] for name in segment.inputs})
+        except Exception as error:  # onnxruntime's own exception types (pybind11's): any is the batch's failure
+            raise UsageError(
+                f"{file}: onnxruntime could not run a batch: {_reason(error)}; numpy's engine "
+                "(--engine numpy) runs it and reports such values as findings"
+            ) from None
+        outputs = dict(zip(segment.outputs, made))
+        live.update(outputs)
+        for name in segment.done_with:
+            live.pop(name, None)
+        yield outputs
+
+
+class _Ahead(Iterator[Any]):
+    """``items`` computed one after another in a thread of their own while the caller takes them:
+    the caller gets them in order, and any exception ``items`` raises where it would have met it.
+    ``close()`` asks the thread to stop after the item it is computing, and waits for it."""
+
+    _DONE = object()
+
+    def __init__(self, items: Iterator[Any]) -> None:
+        self._queue: queue.SimpleQueue[tuple[Any, BaseException | None]] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(items,), name="nnspec-onnxruntime", daemon=True)
+        self._thread.start()
+
+    def _run(self, items: Iterator[Any]) -> None:
+        try:
+            for item in items:
+                if self._stop.is_set():
+                    break
+                self._queue.put((item, None))
+        except BaseException as error:  # handed to the caller's thread, raised there
+            self._queue.put((None, error))
+            return
+        self._queue.put((self._DONE, None))
+
+    def __next__(self) -> Any:
+        item, error = self._queue.get()
+        if error is not None:
+            raise error
+        if item is self._DONE:
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _options(ort: Any, threaded: bool) -> Any:
+    """Session options: onnxruntime's own, but for its log (fatal only: a batch it cannot run is
+    reported by the engine) and, where a second thread runs the segments beside the statistics, one
+    intra-op thread that does not spin (the other core is the statistics')."""
+    options = ort.SessionOptions()
+    options.log_severity_level = 4
+    if threaded:
+        options.intra_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
+def _cuts(model: Any, inputs: Sequence[str], wanted: Sequence[str], values: Mapping[str, int], most: int) -> list[int]:
+    """Where to cut the model's nodes into at most ``most`` segments (each cut the index of the node
+    after a segment's last; the last cut is the node count): only where every tensor that crosses
+    the cut is a graph input or a ``wanted`` tensor (a layer's value: never a layer's inner helper
+    tensor), and so that each segment makes about the same number of wanted ``values`` (a tensor's
+    per sample), which is what the statistics' time follows."""
+    nodes = list(model.graph.node)
+    wanted_set = set(wanted)
+    total = sum(values.get(name, 0) for name in wanted_set) or 1
+    last_read = {name: k for k, node in enumerate(nodes) for name in node.input if name}
+    if any(attribute.type in (5, 10) for node in nodes for attribute in node.attribute):  # GRAPH(S): outer scope
+        return [len(nodes)]
+    crossing: set[str] = set()
+    made, cuts = 0, []
+    for k, node in enumerate(nodes):
+        crossing |= {name for name in node.output if last_read.get(name, -1) > k}
+        crossing -= {name for name in crossing if last_read[name] <= k}
+        made += sum(values.get(name, 0) for name in node.output if name in wanted_set)
+        share = total * (len(cuts) + 1) / most
+        if k + 1 < len(nodes) and made >= share and crossing <= wanted_set | set(inputs):
+            cuts.append(k + 1)
+    return [*cuts, len(nodes)]
+
+
+def _segments(
+    onnx: Any, model: Any, cuts: Sequence[int], inputs: Sequence[str], fetched: Sequence[str], options: Any
+) -> list[Segment]:
+    """The model's nodes cut at ``cuts`` (see :func:`_cuts`), each part a session; a segment gives the
+    ``fetched`` tensors it makes and those a later segment takes."""
+    ort = onnxruntime_module()
+    helper, graph = onnx.helper, model.graph
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    spans = list(zip([0, *cuts[:-1]], cuts))
+    parts = [list(graph.node[start:stop]) for start, stop in spans]
+    taken = [{name for node in part for name in node.input if name and name not in initializers} for part in parts]
+    made = [{name for node in part for name in node.output} for part in parts]
+    later = [set().union(*taken[k + 1 :]) for k in range(len(parts))]
+    fetched_set = set(fetched)
+    segments = []
+    available = set(inputs)
+    for k, part in enumerate(parts):
+        needs = tuple(sorted(taken[k] - made[k]))
+        gives = tuple(_unique(name for node in part for name in node.output if name in fetched_set or name in later[k]))
+        if len(parts) == 1:
+            gives = tuple(_unique(name for name in fetched if name in made[k]))
+        if not gives:
+            continue  # nothing of it is read (a model of no nodes)
+        used = _unique(name for node in part for name in node.input if name in initializers)
+        sub = helper.make_graph(
+            part,
+            f"{graph.name}:{k}",
+            [_float(onnx, name) for name in needs],
+            [_float(onnx, name) for name in gives],
+            [initializers[name] for name in used],
+        )
+        sub_model = helper.make_model(sub, opset_imports=model.opset_import, producer_name=model.producer_name)
+        sub_model.ir_version = model.ir_version
+        session = ort.InferenceSession(
+            sub_model.SerializeToString(), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        available |= made[k]
+        done_with = tuple(sorted(name for name in available if name not in later[k]))
+        segments.append(Segment(session, needs, gives, done_with))
+    return segments
+
+
+def _float(onnx: Any, name: str) -> Any:
+    return onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+
+
+def _unique(names: Any) -> list[str]:
+    return list(dict.fromkeys(names))
 
 
 def _reason(error: Exception) -> str:
