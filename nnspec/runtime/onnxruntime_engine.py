@@ -24,7 +24,9 @@ figures):
   costs more than it saves. Either way the same sessions compute the same values from the same
   inputs: outputs, statistics and findings are the same with and without the thread.
 - **Memory.** A layer's value is let go once the last layer that reads it has been observed and no
-  later segment takes it, as numpy's engine frees a tensor after its last reader.
+  later segment takes it, as numpy's engine frees a tensor after its last reader; the thread runs at
+  most two segments ahead of the one being observed, so that slow statistics do not make it hold
+  every layer's value of the batch at once.
 
 A spec with a layer the writer refuses is refused here too, one UsageError naming every such layer:
 this engine does not fall back on numpy for them (a mixed run would say little about either engine).
@@ -120,7 +122,9 @@ class OnnxRuntimeEngine:
         self._values_per_sample = sum(values.get(tensor, 0) for tensor in wanted)
         cuts = _cuts(model, self._inputs, wanted, values, SEGMENTS) if self._shown else [len(model.graph.node)]
         self._threaded = len(cuts) > 1  # one segment: nothing to overlap
-        self.segments = _segments(onnx, model, cuts, self._inputs, [*kept, *wanted], _options(ort, self._threaded))
+        self.segments = _segments(
+            onnx, model, cuts, self._inputs, [*kept, *wanted], _options(ort, bool(self._shown), self._threaded)
+        )
         self.pipelined: bool | None = None  # None: from PIPELINED_VALUES; True or False: always or never
 
     @property
@@ -219,12 +223,15 @@ def _computed(segments: Sequence[Segment], feeds: Mapping[str, np.ndarray], file
 class _Ahead(Iterator[Any]):
     """``items`` computed one after another in a thread of their own while the caller takes them:
     the caller gets them in order, and any exception ``items`` raises where it would have met it.
-    ``close()`` asks the thread to stop after the item it is computing, and waits for it."""
+    The thread waits while one item it made waits for the caller (a queue of one), so no more than
+    three items are alive at once however slow the caller is: the caller's, the waiting one, the one
+    being made. ``close()`` asks the thread to
+    stop after the item it is computing, and waits for it."""
 
     _DONE = object()
 
     def __init__(self, items: Iterator[Any]) -> None:
-        self._queue: queue.SimpleQueue[tuple[Any, BaseException | None]] = queue.SimpleQueue()
+        self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(items,), name="nnspec-onnxruntime", daemon=True)
         self._thread.start()
@@ -233,7 +240,7 @@ class _Ahead(Iterator[Any]):
         try:
             for item in items:
                 if self._stop.is_set():
-                    break
+                    return
                 self._queue.put((item, None))
         except BaseException as error:  # handed to the caller's thread, raised there
             self._queue.put((None, error))
@@ -250,15 +257,26 @@ class _Ahead(Iterator[Any]):
 
     def close(self) -> None:
         self._stop.set()
+        while self._thread.is_alive():  # what it still hands over is taken, so that it never waits to put
+            try:
+                self._queue.get(timeout=0.01)
+            except queue.Empty:
+                pass
         self._thread.join()
 
 
-def _options(ort: Any, threaded: bool) -> Any:
+def _options(ort: Any, observed: bool, threaded: bool) -> Any:
     """Session options: onnxruntime's own, but for its log (fatal only: a batch it cannot run is
-    reported by the engine) and, where a second thread runs the segments beside the statistics, one
-    intra-op thread that does not spin (the other core is the statistics')."""
+    reported by the engine); where every layer's value comes out (``observed``), no memory arena: an
+    arena keeps the most a session ever held, which for sessions giving every layer's value is the
+    whole batch's values, for as long as the engine lives (the light ResNet-50 at batch 8 peaked at
+    2.8 GiB with it, 1.6 GiB without; benchmarks/engines.py --resnet50); and where a second thread runs
+    the segments beside the statistics, one intra-op thread that does not spin (the other core is the
+    statistics')."""
     options = ort.SessionOptions()
     options.log_severity_level = 4
+    if observed:
+        options.enable_cpu_mem_arena = False
     if threaded:
         options.intra_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
