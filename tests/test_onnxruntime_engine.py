@@ -327,3 +327,30 @@ def test_a_batch_the_thread_cannot_run_is_the_same_usage_error(monkeypatch, tmp_
     with pytest.raises(UsageError, match="onnxruntime could not run a batch: .*out of data bounds"):
         runner.run({"x": np.array([[1.0], [5.0]], np.float32)})
     assert runner.run({"x": np.array([[1.0], [2.0]], np.float32)}).samples == 2  # and the engine runs on
+
+
+def test_small_batches_run_one_session_and_large_ones_the_segments_in_a_thread(monkeypatch):
+    from nnspec.runtime import onnxruntime_engine
+
+    monkeypatch.setattr(onnxruntime_engine, "PIPELINED_VALUES", 4 * 12)  # 12 values a sample: from 4 samples on
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n  - {name: a, type: Tanh}\n"
+        "  - {name: b, type: Sigmoid}\n  - {name: c, type: Tanh}\n"
+    )
+    runner = nnspec.prepare(spec, engine="onnxruntime")
+    engine = runner.engine
+    assert len(engine.segments) == 3 and len(engine._whole) == 1
+    threads: list[int] = []
+    real = onnxruntime_engine._Ahead
+
+    def counted(items):
+        threads.append(1)
+        return real(items)
+
+    monkeypatch.setattr(onnxruntime_engine, "_Ahead", counted)
+    x = np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32)
+    small, large = runner.run({"x": x[:3]}), runner.run({"x": x})
+    assert len(threads) == 1  # the batch of 5 only
+    np.testing.assert_allclose(small.outputs["c"], large.outputs["c"][:3], rtol=1e-6)
+    np.testing.assert_allclose(large.outputs["c"], np.tanh(1 / (1 + np.exp(-np.tanh(x)))), rtol=1e-5)
+    assert large.stats["b"].output.count == 15 and small.stats["b"].output.count == 9

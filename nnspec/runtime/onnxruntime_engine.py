@@ -19,10 +19,14 @@ figures):
   onnxruntime computes the next segments:
 - **Pipelining.** From ``PIPELINED_VALUES`` values a batch on, a second thread runs the segments one
   after another (onnxruntime releases the GIL) while the calling thread observes the layers of the
-  segments already computed; each segment's session then has one intra-op thread, since the other
-  core is the statistics'. Below that, the segments run in the calling thread: a thread's start
-  costs more than it saves. Either way the same sessions compute the same values from the same
-  inputs: outputs, statistics and findings are the same with and without the thread.
+  segments already computed; each segment's session then has one intra-op thread that does not
+  spin, since the other core is the statistics'. The same sessions compute the same values from the
+  same inputs with and without the thread (``pipelined = False`` runs them in the calling thread):
+  outputs, statistics and findings are the same to the bit.
+- **Small batches.** Below ``PIPELINED_VALUES``, a thread's hand-overs and a session call a segment
+  cost more than they overlap: one session giving every value, with onnxruntime's threads, runs in the
+  calling thread (made only where a batch of one sample is below that, so never for a network that
+  large).
 - **Memory.** A layer's value is let go once the last layer that reads it has been observed and no
   later segment takes it, as numpy's engine frees a tensor after its last reader; the thread runs at
   most two segments ahead of the one being observed, so that slow statistics do not make it hold
@@ -54,7 +58,7 @@ from .engine import Observer
 from .plan import layer_reads
 
 SEGMENTS = 8  # at most this many sessions a run with statistics: enough to overlap, few calls
-PIPELINED_VALUES = 1 << 17  # values onnxruntime gives a batch, from which a second thread runs it
+PIPELINED_VALUES = 1 << 21  # values onnxruntime gives a batch, from which a second thread runs it
 
 
 def onnxruntime_module() -> Any:
@@ -122,10 +126,19 @@ class OnnxRuntimeEngine:
         self._values_per_sample = sum(values.get(tensor, 0) for tensor in wanted)
         cuts = _cuts(model, self._inputs, wanted, values, SEGMENTS) if self._shown else [len(model.graph.node)]
         self._threaded = len(cuts) > 1  # one segment: nothing to overlap
+        fetched = [*kept, *wanted]
         self.segments = _segments(
-            onnx, model, cuts, self._inputs, [*kept, *wanted], _options(ort, bool(self._shown), self._threaded)
+            onnx, model, cuts, self._inputs, fetched, _options(ort, bool(self._shown), self._threaded)
         )
-        self.pipelined: bool | None = None  # None: from PIPELINED_VALUES; True or False: always or never
+        # Batches too small for the thread: one session giving every value, onnxruntime's threads (a
+        # session call a segment costs more there than it overlaps); made where a batch of one is that small.
+        self._whole: list[Segment] = []
+        if self._threaded and self._values_per_sample < PIPELINED_VALUES:
+            end = [len(model.graph.node)]
+            self._whole = _segments(onnx, model, end, self._inputs, fetched, _options(ort, True, False))
+        self.pipelined: bool | None = (
+            None  # None: from PIPELINED_VALUES; True or False: the segments, with or without the thread
+        )
 
     @property
     def session(self) -> Any:
@@ -144,9 +157,13 @@ class OnnxRuntimeEngine:
             return data[key.removeprefix("data:")]
 
         samples = len(next(iter(feeds.values()))) if feeds else 1
-        computed: Iterator[dict[str, Any]] = _computed(self.segments, feeds, self.spec.file)
-        if self._pipelined(samples):
-            computed = _Ahead(computed)
+        computed: Iterator[dict[str, Any]]
+        if self._threaded and self.pipelined is None and samples * self._values_per_sample < PIPELINED_VALUES:
+            computed = _computed(self._whole or self.segments, feeds, self.spec.file)
+        elif self._threaded and self.pipelined is not False:
+            computed = _Ahead(_computed(self.segments, feeds, self.spec.file))
+        else:
+            computed = _computed(self.segments, feeds, self.spec.file)
         waiting = deque(self._shown)
         try:
             for made in _after_each(computed):
@@ -162,13 +179,6 @@ class OnnxRuntimeEngine:
         finally:
             _close(computed)  # a thread still running stops after its segment
         return {name: value(name) for name in self.spec.outputs}
-
-    def _pipelined(self, samples: int) -> bool:
-        if not self._threaded:
-            return False
-        if self.pipelined is not None:
-            return self.pipelined
-        return samples * self._values_per_sample >= PIPELINED_VALUES
 
     def _let_go(
         self, values: dict[str, Any], readers: Counter[str], keys: Sequence[str], feeds: Mapping[str, Any]
