@@ -59,6 +59,7 @@ from .plan import layer_reads
 
 SEGMENTS = 8  # at most this many sessions a run with statistics: enough to overlap, few calls
 PIPELINED_VALUES = 1 << 21  # values onnxruntime gives a batch, from which a second thread runs it
+SUBGRAPHS = (5, 10)  # onnx.AttributeProto.GRAPH and GRAPHS: attributes holding a sub-graph (Loop, If, Scan)
 
 
 def onnxruntime_module() -> Any:
@@ -303,10 +304,10 @@ def _cuts(model: Any, inputs: Sequence[str], wanted: Sequence[str], values: Mapp
     wanted_set = set(wanted)
     total = sum(values.get(name, 0) for name in wanted_set) or 1
     last_read = {name: k for k, node in enumerate(nodes) for name in node.input if name}
-    if any(attribute.type in (5, 10) for node in nodes for attribute in node.attribute):  # GRAPH(S): outer scope
-        return [len(nodes)]
+    if any(attribute.type in SUBGRAPHS for node in nodes for attribute in node.attribute):
+        return [len(nodes)]  # a sub-graph may read any tensor of the graph around it: no cut
     crossing: set[str] = set()
-    made, cuts = 0, []
+    made, cuts = 0, list[int]()
     for k, node in enumerate(nodes):
         crossing |= {name for name in node.output if last_read.get(name, -1) > k}
         crossing -= {name for name in crossing if last_read[name] <= k}
