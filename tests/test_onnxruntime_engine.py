@@ -354,3 +354,29 @@ def test_small_batches_run_one_session_and_large_ones_the_segments_in_a_thread(m
     np.testing.assert_allclose(small.outputs["c"], large.outputs["c"][:3], rtol=1e-6)
     np.testing.assert_allclose(large.outputs["c"], np.tanh(1 / (1 + np.exp(-np.tanh(x)))), rtol=1e-5)
     assert large.stats["b"].output.count == 15 and small.stats["b"].output.count == 9
+
+
+def test_an_observer_that_fails_mid_batch_stops_the_thread(monkeypatch):
+    import threading
+
+    from nnspec.runtime import onnxruntime_engine
+
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTS", 100)
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n"
+        + "".join(f"  - {{name: t{k}, type: Tanh}}\n" for k in range(6))
+    )
+    runner = nnspec.prepare(spec, engine="onnxruntime")
+    runner.engine.pipelined = True
+    x = np.ones((2, 3), np.float32)
+
+    def observe(layer, args, output):
+        if layer.name == "t1":
+            raise KeyboardInterrupt  # Ctrl-C while the thread computes the next segments
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.engine.batch({"x": x}, observe)
+    assert not [thread for thread in threading.enumerate() if thread.name == "nnspec-onnxruntime"]
+    np.testing.assert_allclose(
+        runner.engine.batch({"x": x}, None)["t5"], np.tanh(np.tanh(np.tanh(np.tanh(np.tanh(np.tanh(x)))))), rtol=1e-5
+    )

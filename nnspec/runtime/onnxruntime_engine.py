@@ -248,15 +248,17 @@ class _Ahead(Iterator[Any]):
         self._thread.start()
 
     def _run(self, items: Iterator[Any]) -> None:
-        try:
-            for item in items:
-                if self._stop.is_set():
-                    return
-                self._queue.put((item, None))
-        except BaseException as error:  # handed to the caller's thread, raised there
-            self._queue.put((None, error))
-            return
-        self._queue.put((self._DONE, None))
+        while not self._stop.is_set():  # asked before each item is made: close() waits for one at most
+            try:
+                item = next(items)
+            except StopIteration:
+                item = self._DONE
+            except BaseException as error:  # handed to the caller's thread, raised there
+                self._queue.put((None, error))
+                return
+            self._queue.put((item, None))
+            if item is self._DONE:
+                return
 
     def __next__(self) -> Any:
         item, error = self._queue.get()
