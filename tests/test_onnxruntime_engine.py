@@ -237,6 +237,7 @@ def test_with_and_without_the_thread_the_run_is_the_same_to_the_bit(name, monkey
     from nnspec.runtime import onnxruntime_engine
 
     monkeypatch.setattr(onnxruntime_engine, "SEGMENTS", 100)  # a segment a layer: the most hand-overs
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTED_VALUES", 0)  # every batch in segments
     spec = nnspec.load(SPECS[0].parent / f"{name}.yaml")
     results = []
     for pipelined in (False, True):
@@ -262,6 +263,7 @@ def test_a_layer_cut_from_its_inputs_is_shown_them_and_each_value_goes_after_its
     from nnspec.runtime import onnxruntime_engine
 
     monkeypatch.setattr(onnxruntime_engine, "SEGMENTS", 100)
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTED_VALUES", 0)
     spec = nnspec.loads(
         "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [4]}\n  - {name: a, type: Tanh}\n"
         "  - {name: r, type: ReLU}\n  - {name: b, type: Sigmoid}\n  - {name: s, type: Add2, input: [a, b]}\n"
@@ -317,22 +319,23 @@ def test_segments_are_cut_only_between_layers(monkeypatch):
 def test_a_batch_the_thread_cannot_run_is_the_same_usage_error(monkeypatch, tmp_path):
     from nnspec.runtime import onnxruntime_engine
 
-    monkeypatch.setattr(onnxruntime_engine, "PIPELINED_VALUES", 0)  # every batch through the thread
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTED_VALUES", 0)  # every batch in segments
     spec = nnspec.loads(
         "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [1]}\n  - {name: t, type: Tanh}\n"
         "  - {name: e, type: Embed, num_class: 3, input: x}\n  - {name: s, type: Sigmoid}\n"
     )
     runner = nnspec.prepare(spec, engine="onnxruntime")
+    runner.engine.pipelined = True  # through the thread
     assert len(runner.engine.segments) > 1
     with pytest.raises(UsageError, match="onnxruntime could not run a batch: .*out of data bounds"):
         runner.run({"x": np.array([[1.0], [5.0]], np.float32)})
     assert runner.run({"x": np.array([[1.0], [2.0]], np.float32)}).samples == 2  # and the engine runs on
 
 
-def test_small_batches_run_one_session_and_large_ones_the_segments_in_a_thread(monkeypatch):
+def test_small_batches_run_one_session_and_large_ones_the_segments(monkeypatch):
     from nnspec.runtime import onnxruntime_engine
 
-    monkeypatch.setattr(onnxruntime_engine, "PIPELINED_VALUES", 4 * 12)  # 12 values a sample: from 4 samples on
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTED_VALUES", 4 * 12)  # 12 values a sample: from 4 samples on
     spec = nnspec.loads(
         "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n  - {name: a, type: Tanh}\n"
         "  - {name: b, type: Sigmoid}\n  - {name: c, type: Tanh}\n"
@@ -340,17 +343,17 @@ def test_small_batches_run_one_session_and_large_ones_the_segments_in_a_thread(m
     runner = nnspec.prepare(spec, engine="onnxruntime")
     engine = runner.engine
     assert len(engine.segments) == 3 and len(engine._whole) == 1
-    threads: list[int] = []
-    real = onnxruntime_engine._Ahead
-
-    def counted(items):
-        threads.append(1)
-        return real(items)
-
-    monkeypatch.setattr(onnxruntime_engine, "_Ahead", counted)
+    calls: list[str] = []
+    for label, segment in [("whole", engine._whole[0]), *(("segment", s) for s in engine.segments)]:
+        real = segment.session.run
+        monkeypatch.setattr(
+            segment.session, "run", lambda *args, real=real, label=label: calls.append(label) or real(*args)
+        )
     x = np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32)
-    small, large = runner.run({"x": x[:3]}), runner.run({"x": x})
-    assert len(threads) == 1  # the batch of 5 only
+    small = runner.run({"x": x[:3]})
+    assert calls == ["whole"]
+    large = runner.run({"x": x})
+    assert calls == ["whole", "segment", "segment", "segment"]
     np.testing.assert_allclose(small.outputs["c"], large.outputs["c"][:3], rtol=1e-6)
     np.testing.assert_allclose(large.outputs["c"], np.tanh(1 / (1 + np.exp(-np.tanh(x)))), rtol=1e-5)
     assert large.stats["b"].output.count == 15 and small.stats["b"].output.count == 9
@@ -362,6 +365,7 @@ def test_an_observer_that_fails_mid_batch_stops_the_thread(monkeypatch):
     from nnspec.runtime import onnxruntime_engine
 
     monkeypatch.setattr(onnxruntime_engine, "SEGMENTS", 100)
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTED_VALUES", 0)
     spec = nnspec.loads(
         "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n"
         + "".join(f"  - {{name: t{k}, type: Tanh}}\n" for k in range(6))
@@ -380,3 +384,24 @@ def test_an_observer_that_fails_mid_batch_stops_the_thread(monkeypatch):
     np.testing.assert_allclose(
         runner.engine.batch({"x": x}, None)["t5"], np.tanh(np.tanh(np.tanh(np.tanh(np.tanh(np.tanh(x)))))), rtol=1e-5
     )
+
+
+@pytest.mark.parametrize("path", WRITABLE, ids=[path.stem for path in WRITABLE])
+def test_every_example_spec_in_segments_gives_the_findings_of_one_session(path, monkeypatch):
+    from nnspec.runtime import onnxruntime_engine
+
+    spec = nnspec.load(path)
+    whole = _run(spec, "onnxruntime")
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTED_VALUES", 0)
+    segmented = _run(spec, "onnxruntime")
+    for name, values in whole.outputs.items():
+        scale = float(np.max(np.abs(values))) if values.size else 0.0
+        np.testing.assert_allclose(segmented.outputs[name], values, rtol=0, atol=RTOL * scale + FLOOR, err_msg=name)
+    assert not {
+        name: fields
+        for name in whole.stats
+        if (fields := _same_stats(segmented.stats[name].output, whole.stats[name].output, exact_counts=False))
+    }
+    assert [(f.check, f.layer, f.severity) for f in segmented.findings] == [
+        (f.check, f.layer, f.severity) for f in whole.findings
+    ]

@@ -12,23 +12,23 @@ How a run with statistics is fast (benchmarks/engines.py measures each choice; d
 figures):
 
 - **Segments.** The graph is cut, at layer boundaries only, into up to ``SEGMENTS`` consecutive
-  sub-graphs of about equal output values, each its own session; a segment's outputs are the
-  layers' values it makes that the observer or a later segment reads. Each layer's value must come
-  out of onnxruntime either way (as a graph output of one session or of a segment), so cutting costs
-  one session call a segment, and lets the statistics of a segment's layers be taken while
-  onnxruntime computes the next segments:
-- **Pipelining.** From ``PIPELINED_VALUES`` values a batch on, a second thread runs the segments one
+  sub-graphs of about equal output values, each its own session with one intra-op thread; a segment's
+  outputs are the layers' values it makes that the observer or a later segment reads. Each layer's
+  value must come out of onnxruntime either way (as a graph output of one session or of a segment),
+  and onnxruntime optimises a segment of a few layers better: on the CNN of benchmarks/peers.py it
+  converts fewer values between its blocked NCHWc layout and NCHW (3 conversions against 6 in one
+  session with every value out). Batches from ``SEGMENTED_VALUES`` values on run the segments.
+- **Small batches.** Below ``SEGMENTED_VALUES``, a session call a segment costs more than it saves:
+  one session giving every value, with onnxruntime's threads, runs the batch (made only where a batch
+  of one sample is below that, so never for a network that large).
+- **Pipelining, off by default.** With ``pipelined = True``, a second thread runs the segments one
   after another (onnxruntime releases the GIL) while the calling thread observes the layers of the
-  segments already computed; each segment's session then has one intra-op thread that does not
-  spin, since the other core is the statistics'. The same sessions compute the same values from the
-  same inputs with and without the thread (``pipelined = False`` runs them in the calling thread):
-  outputs, statistics and findings are the same to the bit.
-- **Small batches.** Below ``PIPELINED_VALUES``, a thread's hand-overs and a session call a segment
-  cost more than they overlap: one session giving every value, with onnxruntime's threads, runs in the
-  calling thread (made only where a batch of one sample is below that, so never for a network that
-  large).
+  segments already computed. The same sessions compute the same values from the same inputs either
+  way: outputs, statistics and findings are the same to the bit. On this project's 2 shared cores it
+  was slower (the CNN at batch 256: 2.0x the time in the calling thread, median of 100 paired calls
+  under load; the MLP at batch 1024: 1.13x): it can gain only where a core is free for it.
 - **Memory.** A layer's value is let go once the last layer that reads it has been observed and no
-  later segment takes it, as numpy's engine frees a tensor after its last reader; the thread runs at
+  later segment takes it, as numpy's engine frees a tensor after its last reader; a thread runs at
   most two segments ahead of the one being observed, so that slow statistics do not make it hold
   every layer's value of the batch at once.
 
@@ -58,7 +58,7 @@ from .engine import Observer
 from .plan import layer_reads
 
 SEGMENTS = 8  # at most this many sessions a run with statistics: enough to overlap, few calls
-PIPELINED_VALUES = 1 << 21  # values onnxruntime gives a batch, from which a second thread runs it
+SEGMENTED_VALUES = 1 << 21  # values onnxruntime gives a batch, from which it runs the segments
 SUBGRAPHS = (5, 10)  # onnx.AttributeProto.GRAPH and GRAPHS: attributes holding a sub-graph (Loop, If, Scan)
 
 
@@ -126,20 +126,19 @@ class OnnxRuntimeEngine:
         values = {self._tensor[name]: prod(spec.layers[name].inferred_shape) for name in spec.order}
         self._values_per_sample = sum(values.get(tensor, 0) for tensor in wanted)
         cuts = _cuts(model, self._inputs, wanted, values, SEGMENTS) if self._shown else [len(model.graph.node)]
-        self._threaded = len(cuts) > 1  # one segment: nothing to overlap
+        self._segmented = len(cuts) > 1
         fetched = [*kept, *wanted]
         self.segments = _segments(
-            onnx, model, cuts, self._inputs, fetched, _options(ort, bool(self._shown), self._threaded)
+            onnx, model, cuts, self._inputs, fetched, _options(ort, bool(self._shown), self._segmented)
         )
-        # Batches too small for the thread: one session giving every value, onnxruntime's threads (a
-        # session call a segment costs more there than it overlaps); made where a batch of one is that small.
+        # Batches too small for segments: one session giving every value, onnxruntime's threads (a session
+        # call a segment costs more there than it saves); made where a batch of one sample is that small.
         self._whole: list[Segment] = []
-        if self._threaded and self._values_per_sample < PIPELINED_VALUES:
+        if self._segmented and self._values_per_sample < SEGMENTED_VALUES:
             end = [len(model.graph.node)]
             self._whole = _segments(onnx, model, end, self._inputs, fetched, _options(ort, True, False))
-        self.pipelined: bool | None = (
-            None  # None: from PIPELINED_VALUES; True or False: the segments, with or without the thread
-        )
+        # Whether a second thread runs the segments while this one takes the statistics (the module's text)
+        self.pipelined = False
 
     @property
     def session(self) -> Any:
@@ -159,9 +158,9 @@ class OnnxRuntimeEngine:
 
         samples = len(next(iter(feeds.values()))) if feeds else 1
         computed: Iterator[dict[str, Any]]
-        if self._threaded and self.pipelined is None and samples * self._values_per_sample < PIPELINED_VALUES:
-            computed = _computed(self._whole or self.segments, feeds, self.spec.file)
-        elif self._threaded and self.pipelined is not False:
+        if self._whole and samples * self._values_per_sample < SEGMENTED_VALUES:
+            computed = _computed(self._whole, feeds, self.spec.file)
+        elif self._segmented and self.pipelined:
             computed = _Ahead(_computed(self.segments, feeds, self.spec.file))
         else:
             computed = _computed(self.segments, feeds, self.spec.file)
@@ -278,19 +277,19 @@ class _Ahead(Iterator[Any]):
         self._thread.join()
 
 
-def _options(ort: Any, observed: bool, threaded: bool) -> Any:
+def _options(ort: Any, observed: bool, segmented: bool) -> Any:
     """Session options: onnxruntime's own, but for its log (fatal only: a batch it cannot run is
     reported by the engine); where every layer's value comes out (``observed``), no memory arena: an
     arena keeps the most a session ever held, which for sessions giving every layer's value is the
     whole batch's values, for as long as the engine lives (the light ResNet-50 at batch 8 peaked at
-    2.8 GiB with it, 1.6 GiB without; benchmarks/engines.py --resnet50); and where a second thread runs
-    the segments beside the statistics, one intra-op thread that does not spin (the other core is the
-    statistics')."""
+    2.8 GiB with it, 1.6 GiB without; benchmarks/engines.py --resnet50); and for the segments, one
+    intra-op thread that does not spin: as fast for them, and the other core is left to numpy (or to
+    the statistics, where a second thread runs the segments)."""
     options = ort.SessionOptions()
     options.log_severity_level = 4
     if observed:
         options.enable_cpu_mem_arena = False
-    if threaded:
+    if segmented:
         options.intra_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
