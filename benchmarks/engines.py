@@ -4,6 +4,7 @@ onnxruntime alone, with issue 22's ratios printed in the same command.
     python benchmarks/engines.py                  # CNN and MLP of benchmarks/peers.py, batch 256
     python benchmarks/engines.py --batches 1 32 256 --budget 1
     python benchmarks/engines.py --resnet50       # the onnx wheel's light ResNet-50, batch 8, peak memory
+    python benchmarks/engines.py --pipelining 100 # the engine's second thread on and off, 100 paired calls
 
 Networks: the MLP 784-512-512-10 and the CNN of benchmarks/peers.py, with its weights. Each is
 timed, on the same data, as:
@@ -70,6 +71,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batches", nargs="+", type=int, default=[256])
     parser.add_argument("--budget", type=float, default=1.0, help="seconds of timed calls per engine and cell")
     parser.add_argument("--resnet50", action="store_true", help="the light ResNet-50 instead, with peak memory")
+    parser.add_argument(
+        "--pipelining", type=int, metavar="PAIRS", help="instead: the engine's thread on and off, in PAIRS paired calls"
+    )
     parser.add_argument("--runs", type=int, default=3, help="--resnet50: timed runs per engine after a warm-up")
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "MODEL"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -196,6 +200,45 @@ def small_nets(args: argparse.Namespace) -> None:
             print_cell(net_name, batch, *median_times(runs, make_data(NETS[net_name](), batch), args.budget))
 
 
+# --- the engine's thread ---------------------------------------------------------------------------
+
+
+def pipelining(args: argparse.Namespace) -> None:
+    """The onnxruntime engine with the default statistics, its segments run by a second thread
+    (``pipelined = True``) and in the calling thread, in pairs of calls (which goes first alternates):
+    the quartiles of the pairs' ratios, thread over calling thread."""
+    from nnspec.runtime import onnxruntime_engine
+
+    environment()
+    onnxruntime_engine.SEGMENTED_VALUES = 0  # the segments at every batch size
+    for net_name in args.nets:
+        net = NETS[net_name]()
+        spec, params = nnspec.loads(spec_text(net)), make_params(net)
+        prepared = {}
+        for threaded in (False, True):
+            prepared[threaded] = nnspec.prepare(spec, params, engine="onnxruntime")
+            prepared[threaded].engine.pipelined = threaded
+        for batch in args.batches:
+            x = make_data(net, batch)
+            outputs = [prepared[threaded].run({"x": x}).outputs for threaded in (False, True)]
+            for name, values in outputs[0].items():
+                np.testing.assert_array_equal(outputs[1][name], values)  # the same sessions, the same values
+            ratios, fastest = [], {False: np.inf, True: np.inf}
+            for pair in range(args.pipelining):
+                took = {}
+                for threaded in (pair % 2 == 0, pair % 2 == 1):
+                    start = perf_counter()
+                    prepared[threaded].run({"x": x})
+                    took[threaded] = perf_counter() - start
+                    fastest[threaded] = min(fastest[threaded], took[threaded])
+                ratios.append(took[True] / took[False])
+            low, middle, high = np.percentile(ratios, [25, 50, 75])
+            print(
+                f"{net_name}, batch {batch}: thread / calling thread {middle:.2f}x (quartiles {low:.2f}x-{high:.2f}x, "
+                f"{args.pipelining} pairs); fastest {fastest[True] * 1e3:.2f} ms against {fastest[False] * 1e3:.2f} ms"
+            )
+
+
 # --- ResNet-50 ------------------------------------------------------------------------------------
 
 RESNET_BATCH = 8
@@ -288,6 +331,8 @@ def main(args: argparse.Namespace) -> None:
         child(*args.child, args.runs)
     elif args.resnet50:
         resnet50(args)
+    elif args.pipelining:
+        pipelining(args)
     else:
         small_nets(args)
 
