@@ -30,7 +30,8 @@ figures):
 - **Memory.** A layer's value is let go once the last layer that reads it has been observed and no
   later segment takes it, as numpy's engine frees a tensor after its last reader; a thread runs at
   most two segments ahead of the one being observed, so that slow statistics do not make it hold
-  every layer's value of the batch at once.
+  every layer's value of the batch at once; and sessions that give every layer's value run without
+  onnxruntime's memory arena (see ``_options``).
 
 A spec with a layer the writer refuses is refused here too, one UsageError naming every such layer:
 this engine does not fall back on numpy for them (a mixed run would say little about either engine).
@@ -57,7 +58,7 @@ from ..spec.onnx_writer import onnx_module, refuse_unwritable, write_onnx
 from .engine import Observer
 from .plan import layer_reads
 
-SEGMENTS = 8  # at most this many sessions a run with statistics: enough to overlap, few calls
+SEGMENTS = 8  # at most this many segments: a session call each, a few layers in each
 SEGMENTED_VALUES = 1 << 21  # values onnxruntime gives a batch, from which it runs the segments
 SUBGRAPHS = (5, 10)  # onnx.AttributeProto.GRAPH and GRAPHS: attributes holding a sub-graph (Loop, If, Scan)
 
@@ -117,10 +118,7 @@ class OnnxRuntimeEngine:
         # The tensors the observer reads, each counted once per observation that reads it: the
         # batch lets one go when its count reaches 0 (an output layer's it keeps).
         self._readers = Counter(
-            self._tensor[key]
-            for layer, reads in self._shown
-            for key in dict.fromkeys((*reads, layer.name))
-            if key in self._tensor
+            self._tensor[key] for shown in self._shown for key in _keys(shown) if key in self._tensor
         )
         self._kept = frozenset(kept)
         values = {self._tensor[name]: prod(spec.layers[name].inferred_shape) for name in spec.order}
@@ -169,9 +167,7 @@ class OnnxRuntimeEngine:
             for made in _after_each(computed):
                 values.update(made)
                 # each layer as soon as all it reads is there (the data first of all), in order
-                while waiting and all(
-                    self._tensor.get(key, key) in values or key not in self._tensor for key in _keys(waiting[0])
-                ):
+                while waiting and all(self._ready(key, values) for key in _keys(waiting[0])):
                     layer, reads = waiting.popleft()
                     if observe is not None:
                         observe(layer, [value(key) for key in reads], value(layer.name))
@@ -179,6 +175,10 @@ class OnnxRuntimeEngine:
         finally:
             _close(computed)  # a thread still running stops after its segment
         return {name: value(name) for name in self.spec.outputs}
+
+    def _ready(self, key: str, values: Mapping[str, Any]) -> bool:
+        """Whether what ``key`` names is there: a layer's value once made, a data variable's always."""
+        return key not in self._tensor or self._tensor[key] in values
 
     def _let_go(
         self, values: dict[str, Any], readers: Counter[str], keys: Sequence[str], feeds: Mapping[str, Any]
