@@ -15,7 +15,9 @@ tensor, four reductions each ("numpy + moments": a floor for per-layer statistic
 every value, and nnspec's hold more); nnspec prepared once (nnspec.prepare) and run per call, with
 statistics=False ("stats off") and with its default statistics and checks ("default"); nnspec.run
 per call, which also does the per-spec work (parameters checked, order planned) every time
-("nnspec.run stats off"); onnxruntime (one intra-op thread) and onnx.reference.ReferenceEvaluator.
+("nnspec.run stats off"); nnspec prepared with its onnxruntime engine (``engine="onnxruntime"``,
+onnxruntime's own thread settings), statistics off ("nnspec ort stats off") and default ("nnspec ort
+default"); onnxruntime (one intra-op thread) and onnx.reference.ReferenceEvaluator.
 Before timing, every engine's output is checked against numpy's (rtol 1e-4, atol 1e-5); the
 script stops at the first disagreement.
 
@@ -214,15 +216,15 @@ def spec_text(net: Net) -> str:
 
 
 def nnspec_runner(
-    net: Net, params: dict[str, np.ndarray], statistics: bool, prepared: bool = True
+    net: Net, params: dict[str, np.ndarray], statistics: bool, prepared: bool = True, engine: str = "numpy"
 ) -> Callable[[np.ndarray], np.ndarray]:
     """nnspec on the net: prepared once (parameters checked, order and liveness planned), then run
     per call, as a program running a spec many times would; or ``prepared=False``: nnspec.run per
-    call, which does that per-spec work every time."""
+    call, which does that per-spec work every time. ``engine`` is nnspec's engine (``--engine``)."""
     spec = nnspec.loads(spec_text(net))
     output = net.layers[-1].name
     if prepared:
-        runner = nnspec.prepare(spec, params, statistics=statistics)
+        runner = nnspec.prepare(spec, params, statistics=statistics, engine=engine)
         return lambda x: runner.run({"x": x}).outputs[output]
     return lambda x: nnspec.run(spec, {"x": x}, params=params, statistics=statistics).outputs[output]
 
@@ -350,6 +352,8 @@ def engines(net: Net, params: dict[str, np.ndarray], threads: int) -> dict[str, 
         "nnspec.run stats off": nnspec_runner(net, params, statistics=False, prepared=False),
     }
     if onnxruntime is not None:
+        runners["nnspec ort stats off"] = nnspec_runner(net, params, statistics=False, engine="onnxruntime")
+        runners["nnspec ort default"] = nnspec_runner(net, params, statistics=True, engine="onnxruntime")
         runners.update(onnx_runners(net, params, threads))
     return runners
 

@@ -217,3 +217,196 @@ def test_a_batch_onnxruntime_cannot_run_is_a_usage_error_not_a_traceback(tmp_pat
     err = capsys.readouterr().err
     assert "onnxruntime could not run a batch" in err and "Name:'e'" in err and "out of data bounds" in err
     assert "Traceback" not in err and "[ONNXRuntimeError]" not in err
+
+
+# --- segments and pipelining (nnspec.runtime.onnxruntime_engine's module text) -----------------------
+
+SEGMENTED = ["bn_residual", "mlp_branches", "squeezenet_fire", "vae_side_inputs"]
+
+
+def _stats_fields(stats: TensorStats) -> tuple:
+    return tuple(
+        value.tobytes() if isinstance(value, np.ndarray) else value
+        for value in (
+            *(getattr(stats, name) for name in ("count", "nan", "zeros", "subnormal", "min", "max")),
+            stats.mean,
+            stats.std,
+            stats.histogram,
+            stats.varies,
+        )
+    )
+
+
+@pytest.mark.parametrize("name", SEGMENTED)
+def test_with_and_without_the_thread_the_run_is_the_same_to_the_bit(name, monkeypatch):
+    from nnspec.runtime import onnxruntime_engine
+
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTS", 100)  # a segment a layer: the most hand-overs
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTED_VALUES", 0)  # every batch in segments
+    spec = nnspec.load(SPECS[0].parent / f"{name}.yaml")
+    results = []
+    for pipelined in (False, True):
+        runner = nnspec.prepare(spec, engine="onnxruntime")
+        assert len(runner.engine.segments) > 2
+        runner.engine.pipelined = pipelined
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", nnspec.RangeWarning)
+            results.append(runner.run(samples=20, batch_size=6, synthetic=True))  # 4 batches, the last short
+    unthreaded, threaded = results
+    for output, values in unthreaded.outputs.items():
+        np.testing.assert_array_equal(threaded.outputs[output], values)
+    assert {layer: _stats_fields(s.output) for layer, s in threaded.stats.items()} == {
+        layer: _stats_fields(s.output) for layer, s in unthreaded.stats.items()
+    }
+    assert [f.message for f in threaded.findings] == [f.message for f in unthreaded.findings]
+
+
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_a_layer_cut_from_its_inputs_is_shown_them_and_each_value_goes_after_its_last_reader(pipelined, monkeypatch):
+    import weakref
+
+    from nnspec.runtime import onnxruntime_engine
+
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTS", 100)
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTED_VALUES", 0)
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [4]}\n  - {name: a, type: Tanh}\n"
+        "  - {name: r, type: ReLU}\n  - {name: b, type: Sigmoid}\n  - {name: s, type: Add2, input: [a, b]}\n"
+        "  - {name: t, type: Tanh}\n"
+    )
+    runner = nnspec.prepare(spec, engine="onnxruntime")
+    runner.engine.pipelined = pipelined
+    # a layer a segment: a, r, b, s and t each in their own, every value handed over between sessions
+    assert [segment.outputs for segment in runner.engine.segments] == [("a",), ("r",), ("b",), ("s",), ("t",)]
+    x = np.array([[0.5, -1.0, 2.0, -3.0], [0.0, 3.0, -0.25, 1.5]], np.float32)
+    seen: dict[str, list] = {}
+    alive_at_t: dict[str, bool] = {}
+
+    def observe(layer, args, output):
+        seen[layer.name] = [np.array(arg) for arg in args]
+        refs[layer.name] = weakref.ref(output)
+        if layer.name == "t":
+            alive_at_t.update({name: ref() is not None for name, ref in refs.items()})
+
+    refs: dict[str, weakref.ref] = {}
+    outputs = runner.engine.batch({"x": x}, observe)
+    a = np.tanh(x.astype(np.float64))
+    r = np.maximum(a, 0)
+    b = 1 / (1 + np.exp(-r))
+    np.testing.assert_allclose(seen["r"][0], a, rtol=1e-5)  # ReLU's dead-units measure reads its input
+    np.testing.assert_allclose(seen["b"][0], r, rtol=1e-5)
+    np.testing.assert_allclose(seen["s"][0], a, rtol=1e-5)  # a, read again by s three segments later
+    np.testing.assert_allclose(seen["s"][1], b, rtol=1e-5)
+    np.testing.assert_allclose(outputs["t"], np.tanh(a + b), rtol=1e-5)
+    # when t is shown, a, r and b (read by r, b and s, all shown) are gone; s (t's input), t and the
+    # caller's data remain
+    assert alive_at_t == {"x": True, "a": False, "r": False, "b": False, "s": True, "t": True}
+
+
+def test_segments_are_cut_only_between_layers(monkeypatch):
+    """Interpolate computes its output shape from its input (Shape, Slice, Concat): those helper
+    tensors never cross from one segment to another, only layers' values and the data do."""
+    from nnspec.runtime import onnxruntime_engine
+
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTS", 100)
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [2, 4, 4]}\n  - {name: a, type: Tanh}\n"
+        "  - {name: up, type: Interpolate, output_size: [8, 8]}\n  - {name: t, type: Tanh}\n"
+    )
+    runner = nnspec.prepare(spec, engine="onnxruntime")
+    crossing = {name for segment in runner.engine.segments for name in segment.inputs}
+    assert crossing <= {"x", "a", "up", "t"} and len(runner.engine.segments) == 3
+    x = np.random.default_rng(0).standard_normal((3, 2, 4, 4)).astype(np.float32)
+    expected = nnspec.prepare(spec).run({"x": x}).outputs["t"]
+    np.testing.assert_allclose(runner.run({"x": x}).outputs["t"], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_batch_the_thread_cannot_run_is_the_same_usage_error(monkeypatch, tmp_path):
+    from nnspec.runtime import onnxruntime_engine
+
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTED_VALUES", 0)  # every batch in segments
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [1]}\n  - {name: t, type: Tanh}\n"
+        "  - {name: e, type: Embed, num_class: 3, input: x}\n  - {name: s, type: Sigmoid}\n"
+    )
+    runner = nnspec.prepare(spec, engine="onnxruntime")
+    runner.engine.pipelined = True  # through the thread
+    assert len(runner.engine.segments) > 1
+    with pytest.raises(UsageError, match="onnxruntime could not run a batch: .*out of data bounds"):
+        runner.run({"x": np.array([[1.0], [5.0]], np.float32)})
+    assert runner.run({"x": np.array([[1.0], [2.0]], np.float32)}).samples == 2  # and the engine runs on
+
+
+def test_small_batches_run_one_session_and_large_ones_the_segments(monkeypatch):
+    from nnspec.runtime import onnxruntime_engine
+
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTED_VALUES", 4 * 12)  # 12 values a sample: from 4 samples on
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n  - {name: a, type: Tanh}\n"
+        "  - {name: b, type: Sigmoid}\n  - {name: c, type: Tanh}\n"
+    )
+    runner = nnspec.prepare(spec, engine="onnxruntime")
+    engine = runner.engine
+    assert len(engine.segments) == 3 and len(engine._whole) == 1
+    calls: list[str] = []
+    for label, segment in [("whole", engine._whole[0]), *(("segment", s) for s in engine.segments)]:
+        real = segment.session.run
+        monkeypatch.setattr(
+            segment.session, "run", lambda *args, real=real, label=label: calls.append(label) or real(*args)
+        )
+    x = np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32)
+    small = runner.run({"x": x[:3]})
+    assert calls == ["whole"]
+    large = runner.run({"x": x})
+    assert calls == ["whole", "segment", "segment", "segment"]
+    np.testing.assert_allclose(small.outputs["c"], large.outputs["c"][:3], rtol=1e-6)
+    np.testing.assert_allclose(large.outputs["c"], np.tanh(1 / (1 + np.exp(-np.tanh(x)))), rtol=1e-5)
+    assert large.stats["b"].output.count == 15 and small.stats["b"].output.count == 9
+
+
+def test_an_observer_that_fails_mid_batch_stops_the_thread(monkeypatch):
+    import threading
+
+    from nnspec.runtime import onnxruntime_engine
+
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTS", 100)
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTED_VALUES", 0)
+    spec = nnspec.loads(
+        "nnspec: 1\nlayers:\n  - {name: x, type: Input, size: [3]}\n"
+        + "".join(f"  - {{name: t{k}, type: Tanh}}\n" for k in range(6))
+    )
+    runner = nnspec.prepare(spec, engine="onnxruntime")
+    runner.engine.pipelined = True
+    x = np.ones((2, 3), np.float32)
+
+    def observe(layer, args, output):
+        if layer.name == "t1":
+            raise KeyboardInterrupt  # Ctrl-C while the thread computes the next segments
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.engine.batch({"x": x}, observe)
+    assert not [thread for thread in threading.enumerate() if thread.name == "nnspec-onnxruntime"]
+    np.testing.assert_allclose(
+        runner.engine.batch({"x": x}, None)["t5"], np.tanh(np.tanh(np.tanh(np.tanh(np.tanh(np.tanh(x)))))), rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize("path", WRITABLE, ids=[path.stem for path in WRITABLE])
+def test_every_example_spec_in_segments_gives_the_findings_of_one_session(path, monkeypatch):
+    from nnspec.runtime import onnxruntime_engine
+
+    spec = nnspec.load(path)
+    whole = _run(spec, "onnxruntime")
+    monkeypatch.setattr(onnxruntime_engine, "SEGMENTED_VALUES", 0)
+    segmented = _run(spec, "onnxruntime")
+    for name, values in whole.outputs.items():
+        scale = float(np.max(np.abs(values))) if values.size else 0.0
+        np.testing.assert_allclose(segmented.outputs[name], values, rtol=0, atol=RTOL * scale + FLOOR, err_msg=name)
+    assert not {
+        name: fields
+        for name in whole.stats
+        if (fields := _same_stats(segmented.stats[name].output, whole.stats[name].output, exact_counts=False))
+    }
+    assert [(f.check, f.layer, f.severity) for f in segmented.findings] == [
+        (f.check, f.layer, f.severity) for f in whole.findings
+    ]
