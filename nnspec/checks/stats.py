@@ -569,7 +569,6 @@ def bin_bounds() -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
-
 # --- the statistics of many small tensors at once -------------------------------------------------
 #
 # A layer of 8,192 values (a 256 x 32 Affine) takes numpy a few microseconds; TensorStats.of makes some
