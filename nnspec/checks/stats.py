@@ -31,6 +31,10 @@ p0.4..p2.1; for p50, p45.9..p54.1. One standard error, the typical miss, is
 sqrt(q (100 - q) / n) percentage points: 0.16 for p1 of 4,096. A tensor with at most
 ``DISTINCT_KEPT`` distinct values (labels, quantised data, a Sign) keeps them exactly, value
 -> count, and its percentiles are numpy's. Every count, min, max, mean and std is over all values.
+
+stats_of_many takes the statistics of many small tensors at once, the same figures as TensorStats.of
+of each (see the section at the end): the runner hands it a batch's small layers together
+(nnspec.checks.table.BatchObserver).
 """
 
 from __future__ import annotations
@@ -720,14 +724,15 @@ def _some_near_zero(flat: np.ndarray, offsets: np.ndarray, lows: np.ndarray, hig
     number (_tiny_counts then counts them): by _none_nearer_zero's two reductions over the bits."""
     unsigned, signed, _, mantissa_bits, _ = _BIT_LAYOUT[flat.dtype]
     tiny = _finite_range(flat.dtype)[0]
-    straddles = (lows < tiny) & (highs > -tiny)
+    straddles: np.ndarray = (lows < tiny) & (highs > -tiny)
     if not straddles.any():
         return straddles
     tiny_bits, lowest = 1 << mantissa_bits, -(1 << (8 * flat.itemsize - 1))
     near: np.ndarray = (np.minimum.reduceat(flat.view(unsigned), offsets) < tiny_bits) | (
         np.minimum.reduceat(flat.view(signed), offsets) < lowest + tiny_bits
     )
-    return straddles & near
+    both: np.ndarray = straddles & near  # numpy's stubs: Any
+    return both
 
 
 def _histograms_of_group(
