@@ -138,7 +138,7 @@ class BatchObserver:
     tensor the engine has freed is held at most until then, PENDING values in all.
     """
 
-    PENDING = 2**18
+    PENDING = 2**16  # as many as stats_of_many takes at once (stats.GROUP): no more is held for it
 
     def __init__(
         self,
