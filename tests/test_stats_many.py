@@ -142,6 +142,9 @@ def test_large_and_integer_tensors_go_alone_and_come_back_in_place():
         np.arange(12).reshape(3, 4),  # integers
         rng.standard_normal((2, 5)),
         np.zeros((0, 3), np.float32),  # no samples
+        np.linspace(-1, 1, 40, dtype=np.float32),  # samples of one value each: taken together
+        np.float32(2.5) * np.ones((), np.float32),  # no batch axis
+        np.ones((4, 3), np.float16),  # a dtype whose bits the histogram does not read
     ]
     together = stats_of_many(tensors, 5)
     for values, stats in zip(tensors, together):
