@@ -130,8 +130,8 @@ class BatchObserver:
     measured layer, its inputs and its output, in the order the layers run), into ``stats`` by layer.
 
     A small output (at most stats.SMALL values) is put aside, with the arrays its layer read, and its
-    statistics taken later together with others' (stats_of_many: a deep net of narrow layers spends
-    most of its statistics' time in numpy's dispatch, not on the values); then each layer's measures
+    statistics taken later together with others' (stats_of_many: where a tensor holds a few thousand
+    values or fewer, numpy's dispatch is most of what its statistics cost); then each layer's measures
     run, in order, seeing the same Probe as ever. What is put aside is taken when it holds PENDING
     values, when a larger output comes (its own statistics are taken at once, as before) and at
     :meth:`finish`: so the arrays an engine shows must stay as they are until its batch is done, and a
