@@ -749,14 +749,17 @@ def _histograms_of_group(
     bins = _bin_table(flat.dtype).take(codes)
     bins += segments  # each tensor's bins a BINS further on
     histograms = np.bincount(bins, minlength=len(layout) * BINS).reshape(len(layout), BINS)
-    occupied = np.count_nonzero(histograms, axis=1).tolist()
-    distinct: list[dict[float, int] | None] = []
-    for k, (count, width, offset) in enumerate(layout):
-        if occupied[k] > DISTINCT_KEPT:
-            distinct.append(None)
-            continue
-        values, sampled = flat[offset : offset + count * width], sample[ends[k - 1] if k else 0 : ends[k]]
-        distinct.append(_few_distinct(values, sampled, histograms[k], spans[k]))
+    few = (np.count_nonzero(histograms, axis=1) <= DISTINCT_KEPT).tolist()
+    distinct: list[dict[float, int] | None] = [None] * len(layout)
+    if not any(few):
+        return histograms, distinct
+    # _few_distinct's first test for a sampled tensor, for all at once: its sample must hold its min and max
+    begins = [0, *ends[:-1]]
+    holds_span = zip(np.minimum.reduceat(sample, begins).tolist(), np.maximum.reduceat(sample, begins).tolist())
+    for k, ((count, width, offset), span, sampled_span) in enumerate(zip(layout, spans, holds_span)):
+        if few[k] and (width <= SAMPLED_PER_SAMPLE or sampled_span == span):
+            values, sampled = flat[offset : offset + count * width], sample[begins[k] : ends[k]]
+            distinct[k] = _few_distinct(values, sampled, histograms[k], span)
     return histograms, distinct
 
 
