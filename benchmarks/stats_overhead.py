@@ -251,7 +251,12 @@ def instrumented(
     for layer_type in {spec_layer.type.name: spec_layer.type for spec_layer in spec.layers.values()}.values():
         patch(layer_type, "forward", forward(layer_type.forward))
     of = vars(stats_cls)["of"].__func__
-    patch(nnspec.runtime.runner, "observe", named(nnspec.runtime.runner.observe, "observe (all of it)"))
+    # a layer's measures, once its output's statistics are taken (at once for a large output; small
+    # outputs are put aside and taken together, see nnspec.checks.table.BatchObserver)
+    patch(nnspec.checks.table, "_measured", named(nnspec.checks.table._measured, "observe (measures)"))
+    patch(
+        nnspec.checks.stats, "_of_group", timed("stats_of_many (small, together)", nnspec.checks.stats._of_group, False)
+    )
     patch(stats_cls, "of", classmethod(timed("TensorStats.of", of)))
     for helper in STATS_HELPERS:
         patch(nnspec.checks.stats, helper, timed(f"  {helper}", getattr(nnspec.checks.stats, helper)))
@@ -345,16 +350,16 @@ def profile(spec: nnspec.Spec, params: dict[str, np.ndarray], batch: int, repeat
     def total(key: str, what: str) -> float:
         return sum(value for (k, _, w), value in us.items() if k == key and w.startswith(what))
 
-    observed = total("c", "observe")
+    observed = total("c", "observe") + total("c", "stats_of_many") + total("c", "TensorStats.of")
     forward = total("c", "forward") - total("b", "forward")
     per_run = total("c", "settings.resolve") + total("c", "run_checks")
     parameters = total("c", "resolve_parameters") - total("b", "resolve_parameters")
     rest = c_us - b_us - observed - forward - per_run - parameters
     print(
-        f"(c) - (b) = {c_us - b_us:.0f} us, of which observe {observed:.0f} us: TensorStats.of "
+        f"(c) - (b) = {c_us - b_us:.0f} us, of which statistics and measures {observed:.0f} us: TensorStats.of "
         f"{total('c', 'TensorStats.of'):.0f} ("
         + ", ".join(f"{helper} {total('c', '  ' + helper):.0f}" for helper in STATS_HELPERS)
-        + f"), measures {total('c', 'measure'):.0f};\n"
+        + f"), small outputs together {total('c', 'stats_of_many'):.0f}, measures {total('c', 'measure'):.0f};\n"
         f"  settings.resolve + run_checks {per_run:.0f} us; the same forward functions {forward:+.0f} us, "
         f"resolve_parameters {parameters:+.0f} us; the rest {rest:.0f} us. "
         f"The {TARGET}x target allows {(TARGET - 1) * b_us:.0f} us."

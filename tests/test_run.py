@@ -360,11 +360,11 @@ def test_parameters_saved_by_nnabla_name_repeat_a_run_exactly(tmp_path):
 
 
 def test_a_failure_in_the_statistics_reaches_the_caller(monkeypatch):
-    import nnspec.runtime.runner
+    import nnspec.checks.table
 
     def broken(*args, **kwargs):
         raise RuntimeError("statistics broke")
 
-    monkeypatch.setattr(nnspec.runtime.runner, "observe", broken)
+    monkeypatch.setattr(nnspec.checks.table, "stats_of_many", broken)  # what the runner's observer calls
     with pytest.raises(RuntimeError, match="statistics broke"):
         nnspec.run(nnspec.load(SPECS / "mlp_branches.yaml"), samples=10)

@@ -31,6 +31,10 @@ p0.4..p2.1; for p50, p45.9..p54.1. One standard error, the typical miss, is
 sqrt(q (100 - q) / n) percentage points: 0.16 for p1 of 4,096. A tensor with at most
 ``DISTINCT_KEPT`` distinct values (labels, quantised data, a Sign) keeps them exactly, value
 -> count, and its percentiles are numpy's. Every count, min, max, mean and std is over all values.
+
+stats_of_many takes the statistics of many small tensors at once, the same figures as TensorStats.of
+of each (see the section at the end): the runner hands it a batch's small layers together
+(nnspec.checks.table.BatchObserver).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from itertools import groupby
 from math import inf, isfinite, sqrt
 from typing import Any
 
@@ -287,7 +292,9 @@ def _largest_std(low: float, high: float) -> float:
     return high / 2 - low / 2
 
 
-def _std(values: np.ndarray, mean: float, magnitude: float, low: float, high: float) -> float:
+def _std(
+    values: np.ndarray, mean: float, magnitude: float, low: float, high: float, sum_of_squares: float | None = None
+) -> float:
     """Population standard deviation of finite values (between ``low`` and ``high``), without
     overflow or underflow.
 
@@ -297,7 +304,8 @@ def _std(values: np.ndarray, mean: float, magnitude: float, low: float, high: fl
     bit is lost to the subtraction. Otherwise the squared deviations from the mean rounded to the
     dtype are summed, and corrected for that rounding: E[(x - m')^2] = var + (m - m')^2. Squares
     overflow once values pass sqrt(max / n) and lose precision below sqrt(tiny); such values are
-    divided by their largest magnitude (``magnitude``) first.
+    divided by their largest magnitude (``magnitude``) first. ``sum_of_squares``: the values' squares
+    summed already (stats_of_many's), for the one pass.
     """
     if not np.issubdtype(values.dtype, np.floating):  # integers: in float64, whose range holds their squares
         values = values.astype(np.float64)
@@ -305,7 +313,9 @@ def _std(values: np.ndarray, mean: float, magnitude: float, low: float, high: fl
     scaled = magnitude > sqrt(largest / values.size) / 4 or 0 < magnitude < sqrt(tiny) * 1e8
     # Bhatia-Davis: var <= (high - mean)(mean - low); past that bound the one pass cannot be kept
     if not scaled and mean * mean <= 2 * (high - mean) * (mean - low):
-        squares = sum(float(np.dot(block, block)) for block in blocks(values)) / values.size
+        if sum_of_squares is None:
+            sum_of_squares = sum(float(np.dot(block, block)) for block in blocks(values))
+        squares = sum_of_squares / values.size
         if mean * mean <= squares / 2:
             return sqrt(squares - mean * mean)
     scale = magnitude if scaled else 1.0
@@ -561,3 +571,213 @@ def bin_bounds() -> tuple[np.ndarray, np.ndarray]:
     high = np.where(sign < 0, -inner, outer)
     low[_ZERO] = high[_ZERO] = 0.0
     return low, high
+
+
+# --- the statistics of many small tensors at once -------------------------------------------------
+#
+# A layer of 8,192 values (a 256 x 32 Affine) takes numpy a few microseconds; TensorStats.of makes some
+# twenty numpy calls on its output, each costing as much again in dispatch alone. stats_of_many copies
+# such tensors side by side into one array and makes each of those calls once for all of them:
+# reductions by segment (ufunc.reduceat), sums a sample by einsum over every sample of one size at once,
+# one gather and one bincount for all the histograms. Every figure is TensorStats.of's: counts, min,
+# max, zeros and histograms exactly (the same positions are sampled: they depend on a sample's number
+# and size, not on where it lies); the mean adds the same per-sample sums (einsum gives a row the same
+# sum wherever it lies) in float64 in another order; the sum of squares is taken a sample at a time in
+# the dtype, then in float64. A tensor the shared passes cannot settle (NaN, Inf, subnormal values,
+# zeros, values whose squares overflow, a spread small beside the mean, few distinct values, samples
+# alike) is finished, or taken whole, by TensorStats.of's own functions.
+
+SMALL = 2**15  # tensors of at most this many values are taken together: a larger one's passes cost more
+# than a numpy call's dispatch, and TensorStats.of reads it where it lies, with no copy
+
+
+def stats_of_many(tensors: list[np.ndarray], start: int = 0) -> list[TensorStats]:
+    """TensorStats.of of each tensor, a batch whose first sample is the run's sample number ``start``,
+    the small float32 and float64 ones taken together (see above)."""
+    ordered = [_in_memory_order(np.asarray(values)) for values in tensors]
+    results: list[TensorStats | None] = [None] * len(ordered)
+    groups: dict[np.dtype, list[int]] = {}
+    for k, values in enumerate(ordered):
+        if values.dtype in _BIT_LAYOUT and values.ndim and 0 < values.size <= SMALL:
+            groups.setdefault(values.dtype, []).append(k)
+        else:
+            results[k] = TensorStats.of(values, start)
+    for members in groups.values():
+        for chunk in _chunks(members, [ordered[k].size for k in members]):
+            for k, stats in zip(chunk, _of_group([ordered[k] for k in chunk], start)):
+                results[k] = stats
+    return [stats for stats in results if stats is not None]
+
+
+GROUP = 2**16  # values taken together at most: their buffer stays in the cache for every pass over it
+
+
+def _chunks(members: list[int], sizes: list[int]) -> Iterator[list[int]]:
+    """``members`` in runs of at most GROUP values (one of them, if it alone is larger)."""
+    chunk: list[int] = []
+    total = 0
+    for k, size in zip(members, sizes):
+        if chunk and total + size > GROUP:
+            yield chunk
+            chunk, total = [], 0
+        chunk.append(k)
+        total += size
+    if chunk:
+        yield chunk
+
+
+def _of_group(tensors: list[np.ndarray], start: int) -> list[TensorStats]:
+    """TensorStats.of of non-empty float tensors of one dtype, given in memory order."""
+    # in the buffer by sample size: each size's samples are then one 2-D array of a sample a row
+    order = sorted(range(len(tensors)), key=lambda k: tensors[k].size // len(tensors[k]))
+    values = [tensors[k] for k in order]
+    counts = [len(v) for v in values]  # samples
+    widths = [v.size // len(v) for v in values]  # values a sample
+    offsets = np.cumsum([0, *(v.size for v in values[:-1])])
+    flat = np.concatenate([v.reshape(-1) for v in values])
+    lows, highs = np.minimum.reduceat(flat, offsets), np.maximum.reduceat(flat, offsets)
+    blocks_ = _by_width(flat, widths, counts)
+    row_offsets = np.cumsum([0, *counts[:-1]])
+    sums = np.concatenate([np.einsum("ij->i", block) for block in blocks_])
+    squares = np.concatenate([np.einsum("ij,ij->i", block, block) for block in blocks_])
+    totals = np.add.reduceat(sums.astype(np.float64), row_offsets)
+    square_totals = np.add.reduceat(squares.astype(np.float64), row_offsets)
+    firsts, seconds_differ = _first_samples(blocks_, counts)
+    near_zero = _some_near_zero(flat, offsets, lows, highs).tolist()
+    means, stds = _moments_of_group(lows, highs, totals, square_totals, [v.size for v in values])
+
+    kept: list[int] = []  # the tensors the shared passes settle; the others are taken whole
+    zeros: dict[int, int] = {}
+    whole: dict[int, TensorStats] = {}
+    for k, (v, low, high, total) in enumerate(zip(values, lows.tolist(), highs.tolist(), totals.tolist())):
+        finite = isfinite(low) and isfinite(high) and isfinite(total)  # else NaN or Inf, or sums past the dtype
+        zeros[k], subnormal = _tiny_counts(v.reshape(-1), low, high) if finite and near_zero[k] else (0, 0)
+        if finite and not subnormal:  # subnormal values: the bits' histogram cannot bin them
+            kept.append(k)
+        else:
+            whole[k] = TensorStats.of(v, start)
+    layout = tuple((counts[k], widths[k], int(offsets[k])) for k in kept)
+    spans = [(float(lows[k]), float(highs[k])) for k in kept]
+    histograms, distinct = _histograms_of_group(flat, layout, spans, start) if kept else (None, [])
+    stats = dict(whole)
+    for j, k in enumerate(kept):
+        v, low, high, mean = values[k], float(lows[k]), float(highs[k]), means[k]
+        std = stds[k] if stds[k] >= 0 else _std(v.reshape(-1), mean, max(abs(low), abs(high)), low, high)
+        varies = counts[k] > 1 and (seconds_differ[k] or bool((v[2:] != v[:1]).any()))
+        first = firsts[k].reshape(1, *v.shape[1:])
+        assert histograms is not None
+        stats[k] = TensorStats(
+            v.size, 0, 0, 0, zeros[k], 0, low, high, mean, std, histograms[j], varies, first, distinct[j]
+        )
+    result: list[TensorStats] = [stats[0]] * len(values)
+    for k, place in enumerate(order):
+        result[place] = stats[k]
+    return result
+
+
+def _moments_of_group(
+    lows: np.ndarray, highs: np.ndarray, totals: np.ndarray, square_totals: np.ndarray, sizes: list[int]
+) -> tuple[list[float], list[float]]:
+    """Each tensor's mean, and its std where _std would take it in one pass from these sums of squares
+    (else -1: _std takes it, a second pass)."""
+    tiny, largest = _finite_range(lows.dtype)
+    n = np.array(sizes, dtype=np.float64)
+    low, high = lows.astype(np.float64), highs.astype(np.float64)
+    with np.errstate(all="ignore"):  # NaN and Inf: those tensors are taken whole
+        mean, squares = totals / n, square_totals / n
+        magnitude = np.maximum(np.abs(low), np.abs(high))
+        scaled = (magnitude > np.sqrt(largest / n) / 4) | ((magnitude > 0) & (magnitude < sqrt(tiny) * 1e8))
+        one_pass = ~scaled & (mean * mean <= 2 * (high - mean) * (mean - low)) & (mean * mean <= squares / 2)
+        std = np.where(one_pass, np.sqrt(np.where(one_pass, squares - mean * mean, 0.0)), -1.0)
+    return mean.tolist(), std.tolist()
+
+
+def _by_width(flat: np.ndarray, widths: list[int], counts: list[int]) -> list[np.ndarray]:
+    """The buffer's samples as 2-D arrays, a sample a row: one for each run of tensors of one sample size."""
+    arrays, begin = [], 0
+    for width, run in groupby(zip(widths, counts), key=lambda pair: pair[0]):
+        rows = sum(count for _, count in run)
+        arrays.append(flat[begin : begin + rows * width].reshape(rows, width))
+        begin += rows * width
+    return arrays
+
+
+def _first_samples(arrays: list[np.ndarray], counts: list[int]) -> tuple[list[np.ndarray], list[bool]]:
+    """Each tensor's first sample (a copy), and whether its second differs from it (_sameness's first
+    test: usually all it takes)."""
+    firsts: list[np.ndarray] = []
+    differ: list[bool] = []
+    for array in arrays:
+        starts, rows = [], 0
+        while rows < len(array):
+            starts.append(rows)
+            rows += counts[len(firsts) + len(starts) - 1]
+        first = array.take(starts, axis=0)
+        second = array.take([min(row + 1, len(array) - 1) for row in starts], axis=0)
+        differ += (first != second).any(axis=1).tolist()
+        firsts += list(first)
+    return firsts, differ
+
+
+def _some_near_zero(flat: np.ndarray, offsets: np.ndarray, lows: np.ndarray, highs: np.ndarray) -> np.ndarray:
+    """For each tensor of the buffer, whether a value may be 0 or nearer 0 than the smallest normal
+    number (_tiny_counts then counts them): by _none_nearer_zero's two reductions over the bits."""
+    unsigned, signed, _, mantissa_bits, _ = _BIT_LAYOUT[flat.dtype]
+    tiny = _finite_range(flat.dtype)[0]
+    straddles: np.ndarray = (lows < tiny) & (highs > -tiny)
+    if not straddles.any():
+        return straddles
+    tiny_bits, lowest = 1 << mantissa_bits, -(1 << (8 * flat.itemsize - 1))
+    near: np.ndarray = (np.minimum.reduceat(flat.view(unsigned), offsets) < tiny_bits) | (
+        np.minimum.reduceat(flat.view(signed), offsets) < lowest + tiny_bits
+    )
+    both: np.ndarray = straddles & near  # numpy's stubs: Any
+    return both
+
+
+def _histograms_of_group(
+    flat: np.ndarray, layout: tuple[tuple[int, int, int], ...], spans: list[tuple[float, float]], start: int
+) -> tuple[np.ndarray, list[dict[float, int] | None]]:
+    """Each tensor's histogram (a row each) and distinct values, from one gather and one bincount;
+    ``layout`` gives each tensor's samples, values a sample and offset in ``flat``, ``spans`` its min
+    and max. Its values are finite and none subnormal: the bits give the bins."""
+    positions, ends, segments = _group_positions(start, layout)
+    sample = flat.take(positions)
+    unsigned, _, _, mantissa_bits, _ = _BIT_LAYOUT[flat.dtype]
+    codes = sample.view(unsigned).astype(np.intp)
+    codes >>= mantissa_bits - 2
+    bins = _bin_table(flat.dtype).take(codes)
+    bins += segments  # each tensor's bins a BINS further on
+    histograms = np.bincount(bins, minlength=len(layout) * BINS).reshape(len(layout), BINS)
+    few = (np.count_nonzero(histograms, axis=1) <= DISTINCT_KEPT).tolist()
+    distinct: list[dict[float, int] | None] = [None] * len(layout)
+    if not any(few):
+        return histograms, distinct
+    # _few_distinct's first test for a sampled tensor, for all at once: its sample must hold its min and max
+    begins = [0, *ends[:-1]]
+    holds_span = zip(np.minimum.reduceat(sample, begins).tolist(), np.maximum.reduceat(sample, begins).tolist())
+    for k, ((count, width, offset), span, sampled_span) in enumerate(zip(layout, spans, holds_span)):
+        if few[k] and (width <= SAMPLED_PER_SAMPLE or sampled_span == span):
+            values, sampled = flat[offset : offset + count * width], sample[begins[k] : ends[k]]
+            distinct[k] = _few_distinct(values, sampled, histograms[k], span)
+    return histograms, distinct
+
+
+# A run's batches each start elsewhere; a prepared spec run again starts at 0 each time. An entry is
+# 12 bytes a sampled value: 384 KiB for a group of 2^16 float32 values sampled at half of them.
+@lru_cache(maxsize=2)
+def _group_positions(start: int, layout: tuple[tuple[int, int, int], ...]) -> tuple[np.ndarray, list[int], np.ndarray]:
+    """The positions in the buffer _histograms_of_group samples (each tensor's as _sample takes them), where
+    each tensor's end among them, and each position's tensor, as a step of BINS."""
+    parts = [
+        np.arange(offset, offset + count * width, dtype=np.intp)
+        if width <= SAMPLED_PER_SAMPLE
+        else _flat_positions(start, count, width) + offset
+        for count, width, offset in layout
+    ]
+    lengths = [len(part) for part in parts]
+    segments = np.repeat(np.arange(len(parts), dtype=np.int32) * BINS, lengths)
+    positions = np.concatenate(parts)
+    for array in (positions, segments):
+        array.flags.writeable = False  # shared by every call that asks for it
+    return positions, np.cumsum(lengths).tolist(), segments

@@ -66,7 +66,7 @@ from .saturation import (
     _saturation,
 )
 from .scale import _measure_channels, _predict_stored_gain, _scale_drift, _scale_drift_run, _stored_gain
-from .stats import TensorStats
+from .stats import SMALL, TensorStats, stats_of_many
 
 if TYPE_CHECKING:  # annotations only: the spec stage sits above the check table (it reads it)
     from ..spec.model import Layer, Spec
@@ -122,7 +122,70 @@ def observe(
     ``input_stats`` are those of its inputs in this batch (for a source layer, unused); the
     batch's first sample is the run's sample number ``start`` (see TensorStats.of); ``parameters``
     the layer's own, for the measures that read them (a quantizer's range)."""
-    output_stats = TensorStats.of(output, start)
+    return _measured(layer, checks, inputs, output, input_stats, TensorStats.of(output, start), parameters)
+
+
+class BatchObserver:
+    """A batch's statistics taken as an engine shows its layers (an engine's observer: called with each
+    measured layer, its inputs and its output, in the order the layers run), into ``stats`` by layer.
+
+    A small output (at most stats.SMALL values) is put aside, with the arrays its layer read, and its
+    statistics taken later together with others' (stats_of_many: where a tensor holds a few thousand
+    values or fewer, numpy's dispatch is most of what its statistics cost); then each layer's measures
+    run, in order, seeing the same Probe as ever. What is put aside is taken when it holds PENDING
+    values, when a larger output comes (its own statistics are taken at once, as before) and at
+    :meth:`finish`: so the arrays an engine shows must stay as they are until its batch is done, and a
+    tensor the engine has freed is held at most until then, PENDING values in all.
+    """
+
+    PENDING = 2**16  # as many as stats_of_many takes at once (stats.GROUP): no more is held for it
+
+    def __init__(
+        self,
+        measured: Mapping[str, list[Check]],
+        parameters: Mapping[str, Mapping[str, np.ndarray]],
+        start: int = 0,
+    ) -> None:
+        self.stats: dict[str, LayerStats] = {}
+        self._measured, self._parameters, self._start = measured, parameters, start
+        self._pending: list[tuple[Layer, list[np.ndarray], np.ndarray]] = []
+        self._held: set[int] = set()  # the ids of the arrays put aside
+        self._values = 0
+
+    def __call__(self, layer: Layer, inputs: list[np.ndarray], output: np.ndarray) -> None:
+        self._pending.append((layer, inputs, output))
+        for array in (output, *inputs):
+            if id(array) not in self._held:
+                self._held.add(id(array))
+                self._values += np.size(array)
+        if np.size(output) > SMALL or self._values > self.PENDING:
+            self._take()
+
+    def finish(self) -> dict[str, LayerStats]:
+        """Every observed layer's statistics (the batch is done)."""
+        self._take()
+        return self.stats
+
+    def _take(self) -> None:
+        pending, self._pending, self._held, self._values = self._pending, [], set(), 0
+        outputs = stats_of_many([output for _, _, output in pending], self._start)
+        for (layer, inputs, output), output_stats in zip(pending, outputs):
+            received = [self.stats[source].output for source in layer.inputs if source in self.stats]
+            self.stats[layer.name] = _measured(
+                layer, self._measured[layer.name], inputs, output, received, output_stats, self._parameters[layer.name]
+            )
+
+
+def _measured(
+    layer: Layer,
+    checks: list[Check],
+    inputs: list[np.ndarray],
+    output: np.ndarray,
+    input_stats: list[TensorStats],
+    output_stats: TensorStats,
+    parameters: Mapping[str, np.ndarray],
+) -> LayerStats:
+    """A layer's statistics of one batch, its output's taken: with what each check measures."""
     probe = Probe(layer, inputs, output, input_stats or [output_stats], output_stats, parameters)
     return LayerStats(output_stats, {c.id: c.measure(probe) for c in checks if c.measure is not None})
 

@@ -6,8 +6,9 @@ class of one's own with the same two methods.
 An engine is made once per prepared spec (:class:`EngineFactory`) and then asked for one batch at
 a time (:meth:`Engine.batch`): it gets the batch's data by variable and gives back the output
 layers' values. Statistics are not its business: for each layer it is told to observe, it shows
-the observer that layer's inputs and output as soon as the output is made, before any of them is
-freed or written over, and the runner takes the statistics from there (nnspec.checks.table.observe).
+the observer that layer's inputs and output as soon as the output is made, and writes over none of
+them until the batch is done; the runner takes the statistics from there
+(nnspec.checks.table.BatchObserver: small outputs together, after a few layers or at the batch's end).
 So statistics, checks and reports see arrays and LayerStats, never which engine made them.
 """
 
@@ -23,7 +24,9 @@ from ..spec.model import Layer, Spec
 from .plan import Plan, Step, data_key, make_plan
 
 # Shown each observed layer, its inputs and its output, in the order the layers run (a layer's
-# inputs before it); the arrays are only valid during the call.
+# inputs before it). The arrays must stay as they are until Engine.batch returns: the observer may
+# keep them until then, to take the statistics of several small layers at once (the engine may drop
+# its own references: a plan with statistics writes over no tensor; onnxruntime's are its outputs).
 Observer = Callable[[Layer, list[Any], Any], None]
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from ..checks import settings
 from ..checks.check import Finding
 from ..checks.stats import PERCENTILES
-from ..checks.table import LayerStats, checks_for, observe, run_checks
+from ..checks.table import BatchObserver, LayerStats, checks_for, run_checks
 from ..core import codes
 from ..core.diagnostics import ERROR, INFO, WARNING, Diagnostic, NnspecError, UsageError
 from ..core.numbers import format_score
@@ -38,11 +38,11 @@ from ..files import memory
 from ..files.memory import RunMemory
 from ..layers.augmentation import batch_context
 from ..layers.catalog import Role
-from ..spec.model import DataReader, Layer, Spec
+from ..spec.model import DataReader, Spec
 from ..spec.semantics import EVALUATION
 from ..spec.views import DEFAULT_VIEW, RUNTIME, as_view, semantics_of, view_notes
 from . import notebook
-from .engine import EngineFactory, NumpyEngine, Observer
+from .engine import EngineFactory, NumpyEngine
 from .executor import BatchResult, Executor, InProcess
 from .inputs import DatasetChoice, DataSource, draw, gather_inputs, release, variables
 from .params import Loaded, by_nnabla_name, holds_its_parameters, load_parameter_file, loaded_layers, resolve_parameters
@@ -699,23 +699,11 @@ class Runner:
                 batch[reader.variable] = draw(reader, start, stop, seed, synthetic.get(reader.variable)).astype(dtype)
             if not self.statistics:
                 return BatchResult(start, stop, self.engine.batch(batch, None), batch, {})
-            observer, stats = self._observer(start)
-            return BatchResult(start, stop, self.engine.batch(batch, observer), batch, stats)
-
-    def _observer(self, start: int) -> tuple[Observer, dict[str, LayerStats]]:
-        """What takes a batch's statistics as the engine shows each measured layer, and the
-        statistics it fills: each layer's from its inputs' (already taken); the batch starts at the
-        run's sample number ``start``."""
-        stats: dict[str, LayerStats] = {}
-        measured, parameters = self._measured, self.layer_parameters
-
-        def observer(layer: Layer, args: list[Any], output: Any) -> None:
-            received = [stats[source].output for source in layer.inputs if source in stats]
-            stats[layer.name] = observe(
-                layer, measured[layer.name], args, output, received, start, parameters[layer.name]
-            )
-
-        return observer, stats
+            # takes the statistics as the engine shows each measured layer (the batch starts at the
+            # run's sample number ``start``), some as it shows them, small ones together later
+            observer = BatchObserver(self._measured, self.layer_parameters, start)
+            outputs = self.engine.batch(batch, observer)
+            return BatchResult(start, stop, outputs, batch, observer.finish())
 
     def _estimate(
         self, samples: int, batch: int, generated: tuple[DataReader, ...], kept: tuple[str, ...]
