@@ -17,8 +17,8 @@ for this fixture), with NNSPEC_PYTHON (default /work/venv/bin/python) running nn
    learn its parameters' names and shapes; small trained-like values drawn for them (BatchNormalization
    statistics away from 0 and 1), and ``nnspec convert NAME.yaml -o NAME.nnp --params`` with them;
 2. ``nnabla_cli convert NAME.nnp NAME.onnx``: nnabla's converter with its defaults (opset 11, the
-   batch fixed at 1, ``-b 1`` being nnabla_cli's default); ``cnn_batch2.onnx`` the CNN fixed at batch 2
-   (``-b 2``);
+   batch fixed at 1, ``-b 1`` being nnabla_cli's default); ``cnn_batch2.onnx`` and ``affine_batch2.onnx``
+   fixed at batch 2 (``-b 2``);
 3. nnabla run on the .nnp (``NnpLoader``, batch SAMPLES) on fixed inputs drawn U(-1, 1), written to
    ``NAME.npz``: ``in/VARIABLE`` the inputs of SAMPLES samples and ``out/VARIABLE`` nnabla's outputs
    (the executor's output variables, named as the spec's output layers), the samples independent of one
@@ -53,8 +53,12 @@ NETWORKS = [
     "activations",
     "concat_reshape",
     "cnn",
+    "shared",
 ]
-BATCHES = {"cnn_batch2": ("cnn", 2)}  # a fixture fixed at another batch: name -> (network, batch)
+BATCHES = {
+    "cnn_batch2": ("cnn", 2),
+    "affine_batch2": ("affine", 2),
+}  # a fixture fixed at another batch: name -> (network, batch)
 
 
 def nnspec_convert(python: str, spec: Path, target: Path, *options: str) -> None:

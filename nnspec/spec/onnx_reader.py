@@ -278,9 +278,7 @@ class _Translator:
                 self.consumers.setdefault(name, []).append(node)
         self.outputs = {info.name for info in graph.output}
         self.initializers = {tensor.name for tensor in graph.initializer}
-        self.tensors = {name for node in self.nodes for name in node.outputs} | {info.name for info in graph.input}
-        self.writer = {name: node for node in self.nodes for name in node.outputs if name}
-        self.passed: dict[str, str] = {}  # tensor -> the tensor whose layer gives it (a Reshape nnabla added)
+        self.passed: dict[str, str] = {}  # tensor -> the tensor whose layer gives it (a Reshape, Pad nnabla added)
         self.folded_pads: dict[str, tuple[list[int], list[int]]] = {}  # Pad output -> a pool's (begin, end) pads
         self.failed: set[str] = set()  # tensors of nodes already reported: their readers say nothing more
         self.absorbed: set[int] = set()  # nodes of a pattern one layer computes (a decomposed Softmax)
@@ -468,21 +466,13 @@ class _Translator:
         output = layer.pop("_output", node.outputs[0])  # a pattern's layer: named as the tensor it ends in
         params = layer.pop("_params", {})
         scope = _scope(params, layer.pop("_reads", node.inputs))
-        name = self._layer_name(output, scope)
+        name = self._name(output)
         layer = {"name": name, **layer}
         if scope is not None and scope != name:
             layer["parameter_scope"] = scope  # nnabla's names kept: --save-params writes them as they came
         for suffix, value in params.items():
             self.params[suffix.format(scope=scope or name)] = np.asarray(value, dtype=np.float32)
         self._add(layer, output, node.index)
-
-    def _layer_name(self, output: str, scope: str | None) -> str:
-        """A layer's name: the scope of its parameters where nnabla's converter named them after the NNC
-        layer (``conv1/conv/W``) and no tensor of the graph has that name, else the tensor it writes."""
-        if scope is not None and _NAME.fullmatch(scope) and scope not in self.taken and scope not in self.tensors:
-            self.taken.add(scope)
-            return scope
-        return self._name(output)
 
     # helpers the operator table uses
     def source(self, node: _Node, position: int = 0) -> str:
@@ -850,6 +840,7 @@ def _batch_norm(t: _Translator, node: _Node) -> dict[str, Any]:
         "input": t.source(node),
         "axes": [0],
         "epsilon": _decimal(node.attributes.get("epsilon", 1e-5)),
+        "batch_stat": False,  # ONNX's (inference) BatchNormalization always takes its stored statistics
         "_params": {
             f"{{scope}}/bn/{name}": value.reshape((1, -1) + (1,) * (len(shape) - 2))
             for name, value in zip(names, values)
@@ -935,7 +926,9 @@ def _pooled(
     if begin == end:
         return {**layer, "padding": begin, "ignore_border": True}
     lengths = t.shape(t.origin(node.inputs[0]))[-rank:]
-    if layer["type"] == "MaxPooling" and _border_windows(lengths, kernel, strides, begin, end, t.shape(node.outputs[0])[-rank:]):
+    if layer["type"] == "MaxPooling" and _border_windows(
+        lengths, kernel, strides, begin, end, t.shape(node.outputs[0])[-rank:]
+    ):
         return {**layer, "padding": begin, "ignore_border": False}
     if layer["type"] == "MaxPooling":
         # NNC pads both ends alike; a max never picks -inf padding, so a Pad layer of -inf first
@@ -1059,13 +1052,14 @@ def _reshaped(t: _Translator, node: _Node) -> dict[str, Any]:
         t.passed[node.outputs[0]] = node.inputs[0]
         return None
     fixed = (
-        (f"the model fixes the batch at {source[0]}, and " if source[:1] and source[0] else "")
-        + "nnspec's layers work per sample: only a Reshape keeping the batch axis first runs on any number of samples"
-    )
+        f"the model fixes the batch at {source[0]}, and " if source[:1] and source[0] else ""
+    ) + "nnspec's layers work per sample: only a Reshape keeping the batch axis first runs on any number of samples"
     if node.op == "Reshape":
         target = [int(n) for n in t.constant(node, 1, "shape").reshape(-1)]
         if target and target[0] not in (0, -1, source[0]) or not target:
-            raise OnnxProblem(f"shape {target} of an input of shape {source} does not keep the batch axis first: {fixed}")
+            raise OnnxProblem(
+                f"shape {target} of an input of shape {source} does not keep the batch axis first: {fixed}"
+            )
     if node.op == "Flatten" and int(node.attributes.get("axis", 1)) % max(len(source), 1) != 1:
         raise OnnxProblem("Flatten keeps the batch axis alone only at axis 1")
     if out[:1] != source[:1]:
