@@ -553,7 +553,7 @@ def _decimal(value: Any) -> float:
 def _scope(params: dict[str, Any], reads: list[str]) -> str | None:
     """The scope nnabla's converter kept in the names of a layer's parameters: the part before nnspec's
     ``/conv/W`` (``conv1`` of ``conv1/conv/W``) of the initializers the layer reads, when they agree."""
-    scopes = set()
+    scopes: set[str] = set()
     for key in params:
         suffix = key[len("{scope}") :]
         scopes.update(name[: -len(suffix)] for name in reads if name.endswith(suffix) and len(name) > len(suffix))
@@ -888,17 +888,21 @@ def _pool(kind: str) -> Operator:
         padded = t.folded_pads.get(node.inputs[0])
         if padded is not None:  # a Pad before it (nnabla's converter's form): its padding
             pads = padded[0] + padded[1]
-        if any(d != 1 for d in dilation):
-            raise OnnxProblem("dilations other than 1 have no NNC pooling property")
         if node.attributes.get("ceil_mode", 0):
             raise OnnxProblem("ceil_mode 1 has no NNC pooling property")
         if node.attributes.get("storage_order", 0) or len(node.outputs) > 1 and node.outputs[1]:
             raise OnnxProblem("indices as an output have no NNC form")
-        layer: dict[str, Any] = {"type": kind, "input": t.source(node)}
+        source, sample = t.source(node), t.shape(t.origin(node.inputs[0]))[1:]
+        if any(d != 1 for d in dilation):
+            if kind != "MaxPooling":
+                raise OnnxProblem("dilations other than 1 have no NNC pooling property")
+            source, strides, sample = _undilated(t, node, source, sample, kernel, strides, dilation, pads)
+            pads = [0] * 2 * rank
+        layer: dict[str, Any] = {"type": kind, "input": source}
         if rank != 1:
             return _pooled(t, node, layer, kernel, strides, pads[:rank], pads[rank:])
         # NNC pools 2 or 3 axes: a 1-D pool is a 2-D one over (1, L), reshaped there and back
-        channels, length = t.shape(t.origin(node.inputs[0]))[1:]
+        channels, length = sample
         layer["input"] = t.extra_layer(
             node, "2d", {"type": "Reshape", "input": layer["input"], "out_shape": [channels, 1, length]}
         )
@@ -907,6 +911,44 @@ def _pool(kind: str) -> Operator:
         return {"type": "Reshape", "input": pooled_name, "out_shape": t.shape(node.outputs[0])[1:]}
 
     return translate
+
+
+def _undilated(
+    t: _Translator,
+    node: _Node,
+    source: str,
+    sample: list[int],
+    kernel: list[int],
+    strides: list[int],
+    dilation: list[int],
+    pads: list[int],
+) -> tuple[str, list[int], list[int]]:
+    """A max pool with dilation d whose stride s is a multiple of d, in NNC layers (which pool without
+    dilation): every window, padded input positions i*s + j*d, lies on the positions that are multiples
+    of d, and takes k consecutive ones of them. So it is a MaxPooling of stride s/d over every d-th value
+    of the input padded with -inf: a Pad, a Slice of step d and the pool; the windows are ONNX's, as
+    many. The layer that feeds the pool, its strides and the sample shape it reads."""
+    rank = len(kernel)
+    if any(s % d for s, d in zip(strides, dilation)):
+        raise OnnxProblem(
+            f"dilations {dilation} with strides {strides}: NNC's pooling has no dilation, and only a stride "
+            "that is a multiple of the dilation can be written as a strided Slice and a MaxPooling"
+        )
+    begin, end = pads[:rank], pads[rank:]
+    outer = len(sample) - rank
+    if any(pads):
+        width = [n for axis in range(rank) for n in (begin[axis], end[axis])]
+        pad = {"type": "Pad", "input": source, "pad_width": width, "mode": "constant", "constant_value": -math.inf}
+        source = t.extra_layer(node, "pad", pad)
+    padded = [*sample[:outer], *(n + b + e for n, b, e in zip(sample[outer:], begin, end))]
+    step = [1] * outer + dilation
+    sliced = {"type": "Slice", "input": source, "start": [0] * len(padded), "stop": padded, "step": step}
+    phase = [-(-n // d) for n, d in zip(padded, step)]
+    strides = [s // d for s, d in zip(strides, dilation)]
+    out = t.shape(node.outputs[0])[-rank:]
+    if [(n - k) // s + 1 for n, k, s in zip(phase[outer:], kernel, strides)] != out:
+        raise OnnxProblem(f"dilations {dilation}: its output {out} is not the windows of a strided Slice")
+    return t.extra_layer(node, "phase", sliced), strides, phase
 
 
 def _pooled(
@@ -1044,7 +1086,7 @@ def _concat(t: _Translator, node: _Node) -> dict[str, Any]:
     return {"type": "Concatenate", "input": [t.source(node, i) for i in range(len(node.inputs))], "axis": axis - 1}
 
 
-def _reshaped(t: _Translator, node: _Node) -> dict[str, Any]:
+def _reshaped(t: _Translator, node: _Node) -> dict[str, Any] | None:
     """Reshape, Flatten, Squeeze, Unsqueeze: a Reshape to the output's shape less the batch axis,
     which must stay the leading axis (then any batch size runs)."""
     source, out = t.shape(node.inputs[0]), t.shape(node.outputs[0])
@@ -1348,12 +1390,14 @@ def _decomposed_layer_norm(t: _Translator, node: _Node) -> dict[str, Any]:
     for name, op, default in (("gamma", "Mul", 1.0), ("beta", "Add", 0.0)):
         step = _only_reader(t, last, op)
         value = _constant_operand(t, step, last) if step is not None else None
-        if value is None:
+        if step is None or value is None:
             params[f"{{scope}}/layer_normalization/{name}"] = np.full(target, default, np.float32)
             continue
         held = _as_parameter(value, target)
         if held is None:
-            raise OnnxProblem(f"its {name} of shape {list(value.shape)} is not one a value of the normalized axes")
+            raise OnnxProblem(
+                f"its {name} of shape {list(value.shape)} does not fit a LayerNormalization {name} of shape {target}"
+            )
         params[f"{{scope}}/layer_normalization/{name}"] = held
         reads.append(next(n for n in step.inputs if n != last))
         nodes.append(step)
