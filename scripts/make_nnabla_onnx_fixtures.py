@@ -18,7 +18,7 @@ for this fixture), with NNSPEC_PYTHON (default /work/venv/bin/python) running nn
    statistics away from 0 and 1), and ``nnspec convert NAME.yaml -o NAME.nnp --params`` with them;
 2. ``nnabla_cli convert NAME.nnp NAME.onnx``: nnabla's converter with its defaults (opset 11, the
    batch fixed at 1, ``-b 1`` being nnabla_cli's default); ``cnn_batch2.onnx`` and ``affine_batch2.onnx``
-   fixed at batch 2 (``-b 2``);
+   fixed at batch 2 (``-b 2``), ``cnn_opset13.onnx`` at opset 13 (``-d opset_13``);
 3. nnabla run on the .nnp (``NnpLoader``, batch SAMPLES) on fixed inputs drawn U(-1, 1), written to
    ``NAME.npz``: ``in/VARIABLE`` the inputs of SAMPLES samples and ``out/VARIABLE`` nnabla's outputs
    (the executor's output variables, named as the spec's output layers), the samples independent of one
@@ -55,10 +55,12 @@ NETWORKS = [
     "cnn",
     "shared",
 ]
-BATCHES = {
-    "cnn_batch2": ("cnn", 2),
-    "affine_batch2": ("affine", 2),
-}  # a fixture fixed at another batch: name -> (network, batch)
+# Fixtures converted with other options of nnabla_cli convert: name -> (network, options).
+VARIANTS = {
+    "cnn_batch2": ("cnn", ["-b", "2"]),
+    "affine_batch2": ("affine", ["-b", "2"]),
+    "cnn_opset13": ("cnn", ["-d", "opset_13"]),  # ReduceSum's axes an input, not an attribute
+}
 
 
 def nnspec_convert(python: str, spec: Path, target: Path, *options: str) -> None:
@@ -66,8 +68,8 @@ def nnspec_convert(python: str, spec: Path, target: Path, *options: str) -> None
     subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
 
 
-def nnabla_convert(nnp: Path, onnx: Path, batch: int) -> None:
-    command = [str(NNABLA_CLI), "convert", "-b", str(batch), str(nnp), str(onnx)]
+def nnabla_convert(nnp: Path, onnx: Path, options: list[str]) -> None:
+    command = [str(NNABLA_CLI), "convert", *options, str(nnp), str(onnx)]
     subprocess.run(command, check=True, capture_output=True)
 
 
@@ -142,11 +144,12 @@ def main(python: str) -> int:
             nnp = work / f"{name}.nnp"
             nnspec_convert(python, spec, nnp, "--params", str(work / f"{name}_params.npz"))
             nnps[name] = nnp
-            nnabla_convert(nnp, OUT / f"{name}.onnx", batch=1)
+            nnabla_convert(nnp, OUT / f"{name}.onnx", [])
             expected = run_nnabla(nnp, rng)
             np.savez_compressed(OUT / f"{name}.npz", nnabla_version=np.array(nn.__version__), batch=1, **expected)
-        for name, (network, batch) in BATCHES.items():
-            nnabla_convert(nnps[network], OUT / f"{name}.onnx", batch=batch)
+        for name, (network, options) in VARIANTS.items():
+            nnabla_convert(nnps[network], OUT / f"{name}.onnx", options)
+            batch = int(options[options.index("-b") + 1]) if "-b" in options else 1
             expected = run_nnabla(nnps[network], rng)
             np.savez_compressed(OUT / f"{name}.npz", nnabla_version=np.array(nn.__version__), batch=batch, **expected)
     return 0

@@ -10,7 +10,7 @@ The onnx wheel ships models nobody on this project wrote, with the outputs they 
 - ``backend/test/data/pytorch-converted/``: operator tests exported by PyTorch, each a model.onnx and
   ``test_data_set_*/input_*.pb`` and ``output_*.pb``.
 - ``tests/fixtures/onnx_nnabla/``: NNC-style networks of ours written by nnabla's own converter
-  (nnabla-converter 1.39, ``nnabla_cli convert``: opset 11, the batch fixed at 1 or 2), with nnabla's
+  (nnabla-converter 1.39, ``nnabla_cli convert``: opset 11 or 13, the batch fixed at 1 or 2), with nnabla's
   outputs for 7 samples (scripts/make_nnabla_onnx_fixtures.py), run here on all 7. One output is not
   compared: an AveragePooling with including_pad false, which the converter writes as an average over
   edge-padded windows, not nnabla's (NNABLA_INEXACT).

@@ -2,9 +2,10 @@
 
 tests/fixtures/onnx_nnabla/ (scripts/make_nnabla_onnx_fixtures.py): for each NNC-style spec NAME.yaml of
 ours, NAME.onnx as ``nnabla_cli convert`` writes it (opset 11, the batch fixed at 1; the *_batch2 files
-at 2) and NAME.npz with nnabla's outputs for 7 samples. The references are nnabla's outputs and the
-specs the files were made from: the layers read must be the spec's, named and typed as NNC names them
-(a Softmax one Softmax layer, not five arithmetic ones), and their runs nnabla's outputs.
+at 2, cnn_opset13 at opset 13) and NAME.npz with nnabla's outputs for 7 samples. The references are
+nnabla's outputs and the specs the files were made from: the layers read must be the spec's, named
+and typed as NNC names them (a Softmax one Softmax layer, not five arithmetic ones), and their runs
+nnabla's outputs.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "onnx_nnabla"
 MODELS = sorted(path.stem for path in FIXTURES.glob("*.onnx"))
-# The spec each file was written from (the *_batch2 files: the same network at another batch).
-SPEC_OF = {name: name.removesuffix("_batch2") for name in MODELS}
+# The spec each file was written from (the *_batch2 and *_opset13 files: the same network converted
+# with other options).
+SPEC_OF = {name: name.removesuffix("_batch2").removesuffix("_opset13") for name in MODELS}
 # nnabla's converter writes AveragePooling with including_pad false as a Pad of the input's edge values
 # and an average of the padded windows: not nnabla's average (which divides by the input values a window
 # covers). The reader reads what the file says: that Pad and an AveragePooling.
@@ -43,7 +45,7 @@ def _expected(name: str) -> np.lib.npyio.NpzFile:
 
 
 def test_the_fixtures_are_there_and_small():
-    assert len(MODELS) == 13, MODELS
+    assert len(MODELS) == 14, MODELS
     assert sum(path.stat().st_size for path in FIXTURES.iterdir()) < 400_000
 
 
@@ -189,4 +191,69 @@ def test_a_reshape_that_moves_the_fixed_batch_is_an_error_naming_the_node_and_wh
         "node 1 'flatten' (Reshape): shape [3, 4] of an input of shape [1, 3, 4] does not keep the batch axis "
         "first: the model fixes the batch at 1, and nnspec's layers work per sample: only a Reshape keeping "
         "the batch axis first runs on any number of samples"
+    )
+
+
+# --- a decomposed LayerNormalization built here, against its numpy formula ----------------------------
+
+
+def _layer_norm_model(path: Path, gamma: np.ndarray) -> Path:
+    """nnabla's decomposition of a LayerNormalization over axes 2 and 3 of (N, 3, 4, 5), so with NNC's
+    batch_axis 0 (each channel its own statistics), at opset 13 (ReduceSum's axes an input) and with a
+    Sqrt where nnabla writes Pow 0.5."""
+    constants = {
+        "axes": np.array([2, 3], np.int64),
+        "count": np.array([20.0], np.float32),
+        "eps": np.array([1e-3], np.float32),
+        "gamma": gamma,
+        "beta": np.linspace(-1, 1, 20, dtype=np.float32).reshape(1, 1, 4, 5),
+    }
+    nodes = [
+        helper.make_node("ReduceMean", ["x"], ["mean"], axes=[2, 3], keepdims=1),
+        helper.make_node("Sub", ["x", "mean"], ["centred"]),
+        helper.make_node("Mul", ["centred", "centred"], ["squared"]),
+        helper.make_node("ReduceSum", ["squared", "axes"], ["total"], keepdims=1),
+        helper.make_node("Div", ["total", "count"], ["var"]),
+        helper.make_node("Add", ["var", "eps"], ["shifted"]),
+        helper.make_node("Sqrt", ["shifted"], ["std"]),
+        helper.make_node("Div", ["centred", "std"], ["normed"]),
+        helper.make_node("Mul", ["normed", "gamma"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "beta"], ["ln"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 5])],
+        [helper.make_tensor_value_info("ln", TensorProto.FLOAT, [1, 3, 4, 5])],
+        [numpy_helper.from_array(value, name) for name, value in constants.items()],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return path
+
+
+def test_a_decomposed_layer_normalization_over_some_axes_is_one_layer_with_its_batch_axis(tmp_path):
+    gamma = np.linspace(0.5, 1.5, 20, dtype=np.float32).reshape(1, 1, 4, 5)
+    spec = nnspec.load(str(_layer_norm_model(tmp_path / "ln.onnx", gamma)))
+    (layer,) = [layer for layer in spec.layers.values() if layer.type.name != "Input"]
+    assert (layer.name, layer.type.name, layer.props["batch_axis"], layer.props["epsilon"]) == (
+        "ln",
+        "LayerNormalization",
+        0,
+        0.001,
+    )
+    x = np.random.default_rng(7).normal(size=(4, 3, 4, 5)) * 3 + 1
+    centred = x - x.mean(axis=(2, 3), keepdims=True)
+    beta = np.linspace(-1, 1, 20).reshape(1, 1, 4, 5)
+    expected = centred / np.sqrt((centred**2).mean(axis=(2, 3), keepdims=True) + 1e-3) * gamma + beta
+    result = nnspec.run(spec, {"x": x.astype(np.float32)}, statistics=False, view="runtime", batch_size=4)
+    np.testing.assert_allclose(result.outputs["ln"], expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_gamma_that_differs_along_the_batch_axis_is_refused_by_name(tmp_path):
+    gamma = np.linspace(0.5, 1.5, 3, dtype=np.float32).reshape(1, 3, 1, 1)  # one a channel: NNC's has one
+    with pytest.raises(SpecError) as caught:
+        nnspec.load(str(_layer_norm_model(tmp_path / "ln.onnx", gamma)))
+    assert caught.value.diagnostics[0].message == (
+        "node 0 (ReduceMean): its gamma of shape [1, 3, 1, 1] does not fit a LayerNormalization gamma of "
+        "shape [1, 1, 4, 5]"
     )

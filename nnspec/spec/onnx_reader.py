@@ -457,7 +457,7 @@ class _Translator:
         except KeyError as exc:  # a required attribute missing
             self._problem(node, f"lacks its attribute {printable(str(exc))}")
             return
-        except (IndexError, ValueError, TypeError) as exc:  # an input missing, an attribute of the wrong kind
+        except (IndexError, ValueError, TypeError, ArithmeticError) as exc:  # an input missing, a bad attribute
             self._problem(node, f"is malformed: {printable(str(exc)[:200])}")
             return
         if layer is None:  # Identity-like: the output is the input's layer (Split: its own layers, made)
@@ -929,6 +929,8 @@ def _undilated(
     of the input padded with -inf: a Pad, a Slice of step d and the pool; the windows are ONNX's, as
     many. The layer that feeds the pool, its strides and the sample shape it reads."""
     rank = len(kernel)
+    if min(strides + dilation) < 1:
+        raise OnnxProblem(f"strides {strides} and dilations {dilation} must be 1 or more")
     if any(s % d for s, d in zip(strides, dilation)):
         raise OnnxProblem(
             f"dilations {dilation} with strides {strides}: NNC's pooling has no dilation, and only a stride "
@@ -1324,7 +1326,7 @@ def _decomposed_softmax(t: _Translator, node: _Node) -> dict[str, Any]:
     source = node.inputs[0]
     rank = len(t.shape(source))
     axes = _reduce_axes(t, node)
-    if axes is None or len(axes) != 1 or not node.attributes.get("keepdims", 1) or axes[0] % rank == 0:
+    if axes is None or len(axes) != 1 or not node.attributes.get("keepdims", 1) or rank < 2 or axes[0] % rank == 0:
         raise refused
     axis = axes[0] % rank
     shifted = _only_reader(t, node.outputs[0], "Sub")
@@ -1371,7 +1373,7 @@ def _decomposed_layer_norm(t: _Translator, node: _Node) -> dict[str, Any]:
     shape = t.shape(x)
     rank = len(shape)
     axes = _reduce_axes(t, node)
-    if axes is None or not node.attributes.get("keepdims", 1) or mean in t.outputs:
+    if axes is None or not node.attributes.get("keepdims", 1) or mean in t.outputs or rank < 2:
         raise refused
     axes = sorted({a % rank for a in axes})
     kept = [a for a in range(1, rank) if a not in axes]
