@@ -257,3 +257,18 @@ def test_a_gamma_that_differs_along_the_batch_axis_is_refused_by_name(tmp_path):
         "node 0 (ReduceMean): its gamma of shape [1, 3, 1, 1] does not fit a LayerNormalization gamma of "
         "shape [1, 1, 4, 5]"
     )
+
+
+def test_the_spec_converted_from_a_file_runs_on_its_parameters_under_their_scopes(tmp_path):
+    """convert writes the layers' parameter_scope; run --params model.onnx finds every parameter by it."""
+    from nnspec.cli import main
+
+    converted = tmp_path / "shared.yaml"
+    assert main(["convert", str(FIXTURES / "shared.onnx"), "-o", str(converted)]) == 0
+    assert converted.read_text().count("parameter_scope: encoder") == 2
+    expected = _expected("shared")
+    feeds = {variable: expected[f"in/{variable}"] for variable in ("a", "b", "maps")}
+    params = str(FIXTURES / "shared.onnx")
+    result = nnspec.run(str(converted), feeds, params=params, statistics=False, view="runtime", batch_size=7)
+    for output in ("joined", "conv"):
+        np.testing.assert_allclose(result.outputs[output], expected[f"out/{output}"], rtol=1e-5, atol=1e-5)
