@@ -17,6 +17,11 @@ extra, imported only when such a file is read). What it means in nnspec terms:
   ``nnspec run model.onnx`` runs on them (``parameters``), as ``run model.nnp`` runs on an .nnp's.
 - A constant operand of Add/Mul/Sub/Div becomes a scalar layer (AddScalar, MulScalar...) when it holds
   one value, else a Parameter layer holding it.
+- What nnabla's converter writes for one NNC layer is read back as that layer: Softmax, LogSoftmax and
+  LayerNormalization decomposed into arithmetic, a pool's padding as a Pad before it, a
+  DepthwiseConvolution as a grouped Conv, the Reshapes it puts around a Gemm or a BatchNormalization.
+  A scope kept in the initializers' names (``encoder/affine/W``) other than the layer's name becomes its
+  ``parameter_scope``; float32 attributes are given as their shortest decimal (epsilon 1e-05).
 - Operators with no NNC counterpart (or attributes nnspec cannot honour) are errors, every one at once,
   located by node: a binary file has no lines, so a diagnostic's line is the node's index + 1 in the
   graph (``model.onnx:12:1`` is node 11) and its message names the node and op.
@@ -775,8 +780,8 @@ def _gemm(t: _Translator, node: _Node) -> dict[str, Any]:
         weight = weight.T
     outputs = int(weight.shape[1])
     bias = t.optional_constant(node, 2)
-    if bias is not None and not np.any(bias) and not node.inputs[2].endswith("/affine/b"):
-        bias = None  # the zeros nnabla's converter gives an Affine without bias (Gemm's C is not optional in opset 6)
+    if bias is not None and not np.any(bias) and node.inputs[2].startswith("affine_bias_"):
+        bias = None  # the zeros nnabla's converter gives an Affine without bias (its own name for them)
     if bias is not None:
         bias = np.broadcast_to(bias * np.float32(node.attributes.get("beta", 1.0)), (1, outputs)).reshape(-1)
     layer: dict[str, Any] = {"type": "Affine", "input": t.source(node), "out_shape": outputs}
