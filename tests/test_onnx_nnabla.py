@@ -272,3 +272,23 @@ def test_the_spec_converted_from_a_file_runs_on_its_parameters_under_their_scope
     result = nnspec.run(str(converted), feeds, params=params, statistics=False, view="runtime", batch_size=7)
     for output in ("joined", "conv"):
         np.testing.assert_allclose(result.outputs[output], expected[f"out/{output}"], rtol=1e-5, atol=1e-5)
+
+
+def test_a_layer_normalization_nnspec_writes_is_read_back_as_one(tmp_path):
+    """nnspec's writer takes the variance as a ReduceMean of the squares (not nnabla's ReduceSum and Div):
+    read back as one LayerNormalization with its epsilon."""
+    from nnspec.cli import main
+
+    source = tmp_path / "ln.yaml"
+    source.write_text(
+        "nnspec: 2\nlayers:\n  - {name: x, type: Input, size: [3, 4]}\n"
+        "  - {name: norm, type: LayerNormalization, input: x, epsilon: 0.001}\n  - {name: out, type: Tanh}\n"
+    )
+    assert main(["convert", str(source), "-o", str(tmp_path / "ln.onnx")]) == 0
+    read = nnspec.load(str(tmp_path / "ln.onnx"))
+    assert [(layer.name, layer.type.name) for layer in read.layers.values()] == [
+        ("x", "Input"),
+        ("norm", "LayerNormalization"),
+        ("out", "Tanh"),
+    ]
+    assert read.layers["norm"].props["epsilon"] == 0.001

@@ -1421,21 +1421,21 @@ def _normalization_chain(
 ) -> tuple[list[_Node], float, str] | None:
     """The nodes from x - mean to (x - mean) / sqrt(var + epsilon), with epsilon and the tensor they end
     in, if they are nnabla's: a Sub squared by a Mul, summed over ``axes`` and divided by their
-    ``count``, epsilon added, raised to 0.5 (or Sqrt), and the Sub divided by it."""
+    ``count`` (or averaged over them, as nnspec writes it), epsilon added, raised to 0.5 (or Sqrt),
+    and the Sub divided by it."""
     found = {r.index: (r, s) for s in centred for r in t.consumers.get(s.outputs[0], []) if r.op == "Mul"}
     if len(found) != 1:
         return None
     ((square, squared),) = found.values()
     if square.inputs != [squared.outputs[0]] * 2:
         return None
-    total = _only_reader(t, square.outputs[0], "ReduceSum")
+    total = _only_reader(t, square.outputs[0], "ReduceSum") or _only_reader(t, square.outputs[0], "ReduceMean")
     if total is None or sorted({a % rank for a in _reduce_axes(t, total) or []}) != axes:
         return None
-    variance = _only_reader(t, total.outputs[0], "Div")
-    divisor = _constant_operand(t, variance, total.outputs[0]) if variance is not None else None
-    if variance is None or variance.inputs[0] != total.outputs[0] or divisor is None or divisor.size != 1:
+    if not total.attributes.get("keepdims", 1):
         return None
-    if float(divisor.reshape(-1)[0]) != count or not total.attributes.get("keepdims", 1):
+    variance = _variance(t, total, count)
+    if variance is None:
         return None
     shifted = _only_reader(t, variance.outputs[0], "Add")
     epsilon = _constant_operand(t, shifted, variance.outputs[0]) if shifted is not None else None
@@ -1459,10 +1459,22 @@ def _normalization_chain(
         return None
     if numerator is not squared and [r.index for r in t.consumers.get(numerator.outputs[0], [])] != [normed.index]:
         return None
-    inner = [*centred, square, total, variance, shifted, root]
+    inner = [*centred, square, *{total.index: total, variance.index: variance}.values(), shifted, root]
     if any(n.outputs[0] in t.outputs for n in inner):
         return None
     return [*inner, normed], _decimal(epsilon.reshape(-1)[0]), normed.outputs[0]
+
+
+def _variance(t: _Translator, total: _Node, count: int) -> _Node | None:
+    """The node giving the mean of the squares: a ReduceMean of them (as nnspec writes it), or their
+    ReduceSum divided by their ``count`` (as nnabla's converter does)."""
+    if total.op == "ReduceMean":
+        return total
+    variance = _only_reader(t, total.outputs[0], "Div")
+    divisor = _constant_operand(t, variance, total.outputs[0]) if variance is not None else None
+    if variance is None or variance.inputs[0] != total.outputs[0] or divisor is None or divisor.size != 1:
+        return None
+    return variance if float(divisor.reshape(-1)[0]) == count else None
 
 
 def _constant_operand(t: _Translator, node: _Node, operand: str) -> np.ndarray | None:
