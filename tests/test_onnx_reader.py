@@ -54,6 +54,7 @@ PYTORCH_CASES = [
     "test_AvgPool2d_stride",
     "test_MaxPool1d_stride",
     "test_MaxPool3d_stride_padding",
+    "test_MaxPool2d_stride_padding_dilation",  # Pad, Slice of step 10, MaxPooling
     "test_Linear",
     "test_PReLU_2d_multiparam",
     "test_ReflectionPad2d",
@@ -451,3 +452,45 @@ def test_convert_of_a_model_to_an_nnp_keeps_the_models_weights(tmp_path):
     params = load_parameter_file(output)
     np.testing.assert_array_equal(params["m1/affine/W"], w["W1"])
     np.testing.assert_allclose(params["h2/affine/W"], 0.5 * w["W2"].T)
+
+
+def _dilated_max_pool(x: np.ndarray, kernel, strides, dilations, pads) -> np.ndarray:
+    """ONNX's MaxPool with dilations, written out: every window of taps i*s - p + j*d over the input."""
+    rank = len(kernel)
+    counts = [
+        (n + pads[a] + pads[a + rank] - d * (k - 1) - 1) // s + 1
+        for a, (n, k, s, d) in enumerate(zip(x.shape[2:], kernel, strides, dilations))
+    ]
+    out = np.full(x.shape[:2] + tuple(counts), -np.inf)
+    for index in np.ndindex(*counts):
+        for taps in np.ndindex(*kernel):
+            at = [i * s - pads[a] + j * d for a, (i, j, s, d) in enumerate(zip(index, taps, strides, dilations))]
+            if all(0 <= p < n for p, n in zip(at, x.shape[2:])):
+                out[(slice(None), slice(None), *index)] = np.maximum(
+                    out[(slice(None), slice(None), *index)], x[(slice(None), slice(None), *at)]
+                )
+    return out
+
+
+def test_a_dilated_max_pool_whose_stride_is_a_multiple_of_its_dilation_is_a_slice_and_a_max_pooling(tmp_path):
+    """NNC pools without dilation: such a pool takes every window from every d-th value of the padded
+    input, so a Pad of -inf, a Slice of step d and a MaxPooling of stride s/d compute it exactly."""
+    attributes = {"kernel_shape": [2, 3], "strides": [4, 2], "dilations": [2, 2], "pads": [1, 0, 2, 3]}
+    graph = helper.make_graph(
+        [helper.make_node("MaxPool", ["x"], ["y"], **attributes)],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 9, 11])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
+    path = _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)]), tmp_path / "pool.onnx")
+    spec = nnspec.load(str(path))
+    assert [layer.type.name for layer in spec.layers.values()] == ["Input", "Pad", "Slice", "MaxPooling"]
+    x = np.random.default_rng(6).normal(size=(3, 2, 9, 11)).astype(np.float32)
+    (got,) = _run(path, [x])
+    expected = _dilated_max_pool(x, **{key: attributes[key] for key in ("strides", "dilations", "pads")}, kernel=[2, 3])
+    np.testing.assert_array_equal(got, expected)
+    attributes["strides"] = [3, 2]  # not a multiple of the dilation: the windows take every phase
+    graph.node[0].CopyFrom(helper.make_node("MaxPool", ["x"], ["y"], **attributes))
+    path = _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)]), tmp_path / "other.onnx")
+    with pytest.raises(SpecError, match=r"dilations \[2, 2\] with strides \[3, 2\]: NNC's pooling has no dilation"):
+        nnspec.load(str(path))

@@ -17,6 +17,11 @@ extra, imported only when such a file is read). What it means in nnspec terms:
   ``nnspec run model.onnx`` runs on them (``parameters``), as ``run model.nnp`` runs on an .nnp's.
 - A constant operand of Add/Mul/Sub/Div becomes a scalar layer (AddScalar, MulScalar...) when it holds
   one value, else a Parameter layer holding it.
+- What nnabla's converter writes for one NNC layer is read back as that layer: Softmax, LogSoftmax and
+  LayerNormalization decomposed into arithmetic, a pool's padding as a Pad before it, a
+  DepthwiseConvolution as a grouped Conv, the Reshapes it puts around a Gemm or a BatchNormalization.
+  A scope kept in the initializers' names (``encoder/affine/W``) other than the layer's name becomes its
+  ``parameter_scope``; float32 attributes are given as their shortest decimal (epsilon 1e-05).
 - Operators with no NNC counterpart (or attributes nnspec cannot honour) are errors, every one at once,
   located by node: a binary file has no lines, so a diagnostic's line is the node's index + 1 in the
   graph (``model.onnx:12:1`` is node 11) and its message names the node and op.
@@ -277,6 +282,9 @@ class _Translator:
             for name in node.inputs:
                 self.consumers.setdefault(name, []).append(node)
         self.outputs = {info.name for info in graph.output}
+        self.initializers = {tensor.name for tensor in graph.initializer}
+        self.passed: dict[str, str] = {}  # tensor -> the tensor whose layer gives it (a Reshape, Pad nnabla added)
+        self.folded_pads: dict[str, tuple[list[int], list[int]]] = {}  # Pad output -> a pool's (begin, end) pads
         self.failed: set[str] = set()  # tensors of nodes already reported: their readers say nothing more
         self.absorbed: set[int] = set()  # nodes of a pattern one layer computes (a decomposed Softmax)
         self.fused: dict[int, str] = {}  # node index -> the tensor whose layer computes it too (MatMul + Add)
@@ -454,18 +462,21 @@ class _Translator:
         except KeyError as exc:  # a required attribute missing
             self._problem(node, f"lacks its attribute {printable(str(exc))}")
             return
-        except (IndexError, ValueError, TypeError) as exc:  # an input missing, an attribute of the wrong kind
+        except (IndexError, ValueError, TypeError, ArithmeticError) as exc:  # an input missing, a bad attribute
             self._problem(node, f"is malformed: {printable(str(exc)[:200])}")
             return
         if layer is None:  # Identity-like: the output is the input's layer (Split: its own layers, made)
             self.layer_of.setdefault(node.outputs[0], self.layer_of[node.inputs[0]])
             return
         output = layer.pop("_output", node.outputs[0])  # a pattern's layer: named as the tensor it ends in
-        name = self._name(output)
         params = layer.pop("_params", {})
+        scope = _scope(params, layer.pop("_reads", node.inputs))
+        name = self._name(output)
         layer = {"name": name, **layer}
+        if scope is not None and scope != name:
+            layer["parameter_scope"] = scope  # nnabla's names kept: --save-params writes them as they came
         for suffix, value in params.items():
-            self.params[suffix.format(scope=name)] = np.asarray(value, dtype=np.float32)
+            self.params[suffix.format(scope=scope or name)] = np.asarray(value, dtype=np.float32)
         self._add(layer, output, node.index)
 
     # helpers the operator table uses
@@ -498,6 +509,13 @@ class _Translator:
         self._add({"name": name, "type": "Parameter", "size": list(array.shape) or [1]}, name, node.index)
         return name
 
+    def origin(self, name: str) -> str:
+        """The tensor whose layer gives ``name``'s values: itself, or the input of the Reshapes (and
+        pooling Pads) nnabla's converter put before it, which no layer computes."""
+        while name in self.passed:
+            name = self.passed[name]
+        return name
+
     def constant(self, node: _Node, position: int, what: str) -> np.ndarray:
         name = node.inputs[position] if position < len(node.inputs) else ""
         if name not in self.constants:
@@ -528,6 +546,23 @@ def _type_name(onnx: Any, elem_type: int) -> str:
 
 def _raise(message: str) -> bool:
     raise OnnxProblem(message)
+
+
+def _decimal(value: Any) -> float:
+    """A float32 number as the shortest decimal that reads back to it: ONNX holds float attributes and
+    constants in float32, so nnabla's epsilon 1e-05 arrives as 9.99999974e-06, which NNC shows as 1e-05."""
+    single = np.float32(value)
+    return float(np.format_float_positional(single, unique=True)) if np.isfinite(single) else float(single)
+
+
+def _scope(params: dict[str, Any], reads: list[str]) -> str | None:
+    """The scope nnabla's converter kept in the names of a layer's parameters: the part before nnspec's
+    ``/conv/W`` (``conv1`` of ``conv1/conv/W``) of the initializers the layer reads, when they agree."""
+    scopes: set[str] = set()
+    for key in params:
+        suffix = key[len("{scope}") :]
+        scopes.update(name[: -len(suffix)] for name in reads if name.endswith(suffix) and len(name) > len(suffix))
+    return scopes.pop() if len(scopes) == 1 else None
 
 
 # --- folding constants ------------------------------------------------------------------------------
@@ -637,6 +672,9 @@ def _conv(t: _Translator, node: _Node) -> dict[str, Any]:
     bias = t.optional_constant(node, 2)
     rank = weight.ndim - 2
     padding, strides, dilation = _spatial(node, rank)
+    group = int(node.attributes.get("group", 1))
+    if _depthwise(t, node, weight, group):
+        return _depthwise_convolution(t, node, weight, bias, padding, strides, dilation)
     params = {"{scope}/conv/W": weight}
     if bias is not None:
         params["{scope}/conv/b"] = bias
@@ -648,7 +686,41 @@ def _conv(t: _Translator, node: _Node) -> dict[str, Any]:
         "padding": padding,
         "strides": strides,
         "dilation": dilation,
-        "group": int(node.attributes.get("group", 1)),
+        "group": group,
+        "with_bias": bias is not None,
+        "_params": params,
+    }
+
+
+def _depthwise(t: _Translator, node: _Node, weight: np.ndarray, group: int) -> bool:
+    """Whether a Conv is a DepthwiseConvolution, as nnabla's converter writes one: a group per input map
+    (each output map reading one input map), over 1 or 2 spatial axes (NNC's depthwise ones)."""
+    channels = t.shape(node.inputs[0])[1]
+    hinted = node.inputs[1].endswith("/depthwise_conv/W")  # a single map: only the name tells
+    return (group > 1 or hinted) and group == channels and weight.shape[1] == 1 and weight.ndim in (3, 4)
+
+
+def _depthwise_convolution(
+    t: _Translator,
+    node: _Node,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    padding: list[int],
+    strides: list[int],
+    dilation: list[int],
+) -> dict[str, Any]:
+    channels = t.shape(node.inputs[0])[1]
+    params = {"{scope}/depthwise_conv/W": weight.reshape((weight.shape[0], *weight.shape[2:]))}
+    if bias is not None:
+        params["{scope}/depthwise_conv/b"] = bias
+    return {
+        "type": "DepthwiseConvolution",
+        "input": t.source(node),
+        "kernel_shape": [int(k) for k in weight.shape[2:]],
+        "padding": padding,
+        "strides": strides,
+        "dilation": dilation,
+        "multiplier": int(weight.shape[0]) // channels,
         "with_bias": bias is not None,
         "_params": params,
     }
@@ -706,18 +778,24 @@ def _gemm(t: _Translator, node: _Node) -> dict[str, Any]:
     weight = t.constant(node, 1, "weight B") * np.float32(node.attributes.get("alpha", 1.0))
     if node.attributes.get("transB", 0):
         weight = weight.T
-    params = {"{scope}/affine/W": weight}
+    outputs = int(weight.shape[1])
     bias = t.optional_constant(node, 2)
+    if bias is not None and not np.any(bias) and node.inputs[2].startswith("affine_bias_"):
+        bias = None  # the zeros nnabla's converter gives an Affine without bias (its own name for them)
     if bias is not None:
-        bias = np.broadcast_to(bias * np.float32(node.attributes.get("beta", 1.0)), (1, weight.shape[1]))
-        params["{scope}/affine/b"] = bias.reshape(-1)
-    return {
-        "type": "Affine",
-        "input": t.source(node),
-        "out_shape": int(weight.shape[1]),
-        "with_bias": bias is not None,
-        "_params": params,
-    }
+        bias = np.broadcast_to(bias * np.float32(node.attributes.get("beta", 1.0)), (1, outputs)).reshape(-1)
+    layer: dict[str, Any] = {"type": "Affine", "input": t.source(node), "out_shape": outputs}
+    reshape = _only_reader(t, node.outputs[0], "Reshape")
+    out_shape = t.shape(reshape.outputs[0])[1:] if reshape is not None else []
+    if reshape is not None and len(out_shape) > 1 and math.prod(out_shape) == outputs:
+        # nnabla's converter writes an Affine of out_shape (2, 3) as a Gemm of 6, then a Reshape
+        t.absorbed.add(reshape.index)
+        layer.update(out_shape=[int(n) for n in out_shape], _output=reshape.outputs[0])
+        weight, bias = weight.reshape((-1, *out_shape)), None if bias is None else bias.reshape(out_shape)
+    params = {"{scope}/affine/W": weight}
+    if bias is not None:
+        params["{scope}/affine/b"] = bias
+    return {**layer, "with_bias": bias is not None, "_params": params}
 
 
 def _matmul(t: _Translator, node: _Node) -> dict[str, Any]:
@@ -758,17 +836,53 @@ def _bias_add(t: _Translator, node: _Node, outputs: int) -> np.ndarray | None:
 def _batch_norm(t: _Translator, node: _Node) -> dict[str, Any]:
     if len(node.outputs) > 1 and any(node.outputs[1:]) or node.attributes.get("training_mode", 0):
         raise OnnxProblem("training mode (running statistics as outputs) has no NNC form")
-    rank = len(t.shape(node.inputs[0]))
+    source = t.origin(node.inputs[0])
+    shape = t.shape(source)
     names = ("gamma", "beta", "mean", "var")
     values = [t.constant(node, i + 1, name) for i, name in enumerate(names)]
-    shape = (1, -1) + (1,) * (rank - 2)
-    return {
+    layer = {
         "type": "BatchNormalization",
         "input": t.source(node),
         "axes": [0],
-        "epsilon": float(node.attributes.get("epsilon", 1e-5)),
-        "_params": {f"{{scope}}/bn/{name}": value.reshape(shape) for name, value in zip(names, values)},
+        "epsilon": _decimal(node.attributes.get("epsilon", 1e-5)),
+        "batch_stat": False,  # ONNX's (inference) BatchNormalization always takes its stored statistics
+        "_params": {
+            f"{{scope}}/bn/{name}": value.reshape((1, -1) + (1,) * (len(shape) - 2))
+            for name, value in zip(names, values)
+        },
     }
+    back = _reshaped_back(t, node, shape) if source != node.inputs[0] else None
+    if back is not None:  # the Reshape back from the 4-D tensor nnabla's converter gives ONNX's BatchNormalization
+        t.absorbed.add(back.index)
+        layer["_output"] = back.outputs[0]
+    return layer
+
+
+def _reshaped_back(t: _Translator, node: _Node, shape: list[int]) -> _Node | None:
+    """The Reshape that alone reads ``node``'s output and gives it ``shape`` again, if there is one."""
+    back = _only_reader(t, node.outputs[0], "Reshape")
+    return back if back is not None and t.shapes.get(back.outputs[0]) == shape else None
+
+
+def _wraps_a_layer(t: _Translator, node: _Node) -> bool:
+    """Whether a Reshape is one nnabla's converter adds for an ONNX operator that wants another rank
+    where the NNC layer does not: an Affine's input flattened to (batch, features) for the Gemm (NNC's
+    Affine flattens its input itself), or a vector given axes of 1 for a BatchNormalization and reshaped
+    back after it. Such a Reshape is no layer. The converter takes its shape from an initializer, where
+    an NNC Reshape layer's is a Constant node: a Reshape the network holds stays a layer."""
+    out = node.outputs[0]
+    readers = t.consumers.get(out, [])
+    if out in t.outputs or len(readers) != 1 or node.inputs[0] in t.constants or readers[0].inputs[0] != out:
+        return False
+    if len(node.inputs) < 2 or node.inputs[1] not in t.initializers:
+        return False
+    reader, source, shape = readers[0], t.shape(node.inputs[0]), t.shape(out)
+    if reader.op == "Gemm":
+        return len(shape) == 2 and shape[0] == source[0] and not reader.attributes.get("transA", 0)
+    if reader.op == "BatchNormalization":
+        padded = shape[: len(source)] == source and all(n == 1 for n in shape[len(source) :])
+        return padded and _reshaped_back(t, reader, source) is not None
+    return False
 
 
 def _pool(kind: str) -> Operator:
@@ -776,19 +890,24 @@ def _pool(kind: str) -> Operator:
         kernel = [int(k) for k in node.attributes["kernel_shape"]]
         rank = len(kernel)
         pads, strides, dilation = _spatial(node, rank, asymmetric=True)
-        if any(d != 1 for d in dilation):
-            raise OnnxProblem("dilations other than 1 have no NNC pooling property")
+        padded = t.folded_pads.get(node.inputs[0])
+        if padded is not None:  # a Pad before it (nnabla's converter's form): its padding
+            pads = padded[0] + padded[1]
         if node.attributes.get("ceil_mode", 0):
             raise OnnxProblem("ceil_mode 1 has no NNC pooling property")
         if node.attributes.get("storage_order", 0) or len(node.outputs) > 1 and node.outputs[1]:
             raise OnnxProblem("indices as an output have no NNC form")
-        layer: dict[str, Any] = {"type": kind, "input": t.source(node)}
-        if kind == "AveragePooling":
-            layer["including_pad"] = bool(node.attributes.get("count_include_pad", 0))
+        source, sample = t.source(node), t.shape(t.origin(node.inputs[0]))[1:]
+        if any(d != 1 for d in dilation):
+            if kind != "MaxPooling":
+                raise OnnxProblem("dilations other than 1 have no NNC pooling property")
+            source, strides, sample = _undilated(t, node, source, sample, kernel, strides, dilation, pads)
+            pads = [0] * 2 * rank
+        layer: dict[str, Any] = {"type": kind, "input": source}
         if rank != 1:
             return _pooled(t, node, layer, kernel, strides, pads[:rank], pads[rank:])
         # NNC pools 2 or 3 axes: a 1-D pool is a 2-D one over (1, L), reshaped there and back
-        channels, length = t.shape(node.inputs[0])[1:]
+        channels, length = sample
         layer["input"] = t.extra_layer(
             node, "2d", {"type": "Reshape", "input": layer["input"], "out_shape": [channels, 1, length]}
         )
@@ -797,6 +916,46 @@ def _pool(kind: str) -> Operator:
         return {"type": "Reshape", "input": pooled_name, "out_shape": t.shape(node.outputs[0])[1:]}
 
     return translate
+
+
+def _undilated(
+    t: _Translator,
+    node: _Node,
+    source: str,
+    sample: list[int],
+    kernel: list[int],
+    strides: list[int],
+    dilation: list[int],
+    pads: list[int],
+) -> tuple[str, list[int], list[int]]:
+    """A max pool with dilation d whose stride s is a multiple of d, in NNC layers (which pool without
+    dilation): every window, padded input positions i*s + j*d, lies on the positions that are multiples
+    of d, and takes k consecutive ones of them. So it is a MaxPooling of stride s/d over every d-th value
+    of the input padded with -inf: a Pad, a Slice of step d and the pool; the windows are ONNX's, as
+    many. The layer that feeds the pool, its strides and the sample shape it reads."""
+    rank = len(kernel)
+    if min(strides + dilation) < 1:
+        raise OnnxProblem(f"strides {strides} and dilations {dilation} must be 1 or more")
+    if any(s % d for s, d in zip(strides, dilation)):
+        raise OnnxProblem(
+            f"dilations {dilation} with strides {strides}: NNC's pooling has no dilation, and only a stride "
+            "that is a multiple of the dilation can be written as a strided Slice and a MaxPooling"
+        )
+    begin, end = pads[:rank], pads[rank:]
+    outer = len(sample) - rank
+    if any(pads):
+        width = [n for axis in range(rank) for n in (begin[axis], end[axis])]
+        pad = {"type": "Pad", "input": source, "pad_width": width, "mode": "constant", "constant_value": -math.inf}
+        source = t.extra_layer(node, "pad", pad)
+    padded = [*sample[:outer], *(n + b + e for n, b, e in zip(sample[outer:], begin, end))]
+    step = [1] * outer + dilation
+    sliced = {"type": "Slice", "input": source, "start": [0] * len(padded), "stop": padded, "step": step}
+    phase = [-(-n // d) for n, d in zip(padded, step)]
+    strides = [s // d for s, d in zip(strides, dilation)]
+    out = t.shape(node.outputs[0])[-rank:]
+    if [(n - k) // s + 1 for n, k, s in zip(phase[outer:], kernel, strides)] != out:
+        raise OnnxProblem(f"dilations {dilation}: its output {out} is not the windows of a strided Slice")
+    return t.extra_layer(node, "phase", sliced), strides, phase
 
 
 def _pooled(
@@ -810,8 +969,16 @@ def _pooled(
 ) -> dict[str, Any]:
     rank = len(kernel)
     layer = {**layer, "kernel_shape": kernel, "strides": strides}
+    if layer["type"] == "AveragePooling":  # padding from a Pad before it is counted, as that Pad's zeros are
+        counted = node.inputs[0] in t.folded_pads or bool(node.attributes.get("count_include_pad", 0))
+        layer["including_pad"] = counted
     if begin == end:
         return {**layer, "padding": begin, "ignore_border": True}
+    lengths = t.shape(t.origin(node.inputs[0]))[-rank:]
+    if layer["type"] == "MaxPooling" and _border_windows(
+        lengths, kernel, strides, begin, end, t.shape(node.outputs[0])[-rank:]
+    ):
+        return {**layer, "padding": begin, "ignore_border": False}
     if layer["type"] == "MaxPooling":
         # NNC pads both ends alike; a max never picks -inf padding, so a Pad layer of -inf first
         # holds ONNX's pads exactly (as nnabla's own converter writes it, the other way round)
@@ -867,7 +1034,7 @@ def _simple(kind: str, **renamed: tuple[str, float]) -> Operator:
     def translate(t: _Translator, node: _Node) -> dict[str, Any]:
         layer: dict[str, Any] = {"type": kind, "input": t.source(node)}
         for prop, (attribute, default) in renamed.items():
-            layer[prop] = float(node.attributes.get(attribute, default))
+            layer[prop] = _decimal(node.attributes.get(attribute, default))
         return layer
 
     return translate
@@ -895,7 +1062,8 @@ def _arithmetic(t: _Translator, node: _Node) -> dict[str, Any]:
     first, second = node.inputs[0], node.inputs[1]
     constant = next((name for name in (first, second) if name in t.constants), None)
     if constant is not None and t.constants[constant].size == 1:
-        value = float(t.constants[constant].reshape(-1)[0])
+        held = t.constants[constant].reshape(-1)[0]
+        value = _decimal(held) if held.dtype == np.float32 else float(held)
         other = t.layer_of[second if constant == first else first]
         if node.op in _SCALAR:
             return {"type": _SCALAR[node.op], "input": other, "value": value}
@@ -925,18 +1093,26 @@ def _concat(t: _Translator, node: _Node) -> dict[str, Any]:
     return {"type": "Concatenate", "input": [t.source(node, i) for i in range(len(node.inputs))], "axis": axis - 1}
 
 
-def _reshaped(t: _Translator, node: _Node) -> dict[str, Any]:
+def _reshaped(t: _Translator, node: _Node) -> dict[str, Any] | None:
     """Reshape, Flatten, Squeeze, Unsqueeze: a Reshape to the output's shape less the batch axis,
     which must stay the leading axis (then any batch size runs)."""
     source, out = t.shape(node.inputs[0]), t.shape(node.outputs[0])
+    if node.op == "Reshape" and _wraps_a_layer(t, node):
+        t.passed[node.outputs[0]] = node.inputs[0]
+        return None
+    fixed = (
+        f"the model fixes the batch at {source[0]}, and " if source[:1] and source[0] else ""
+    ) + "nnspec's layers work per sample: only a Reshape keeping the batch axis first runs on any number of samples"
     if node.op == "Reshape":
         target = [int(n) for n in t.constant(node, 1, "shape").reshape(-1)]
         if target and target[0] not in (0, -1, source[0]) or not target:
-            raise OnnxProblem(f"shape {target} does not keep the batch axis first")
+            raise OnnxProblem(
+                f"shape {target} of an input of shape {source} does not keep the batch axis first: {fixed}"
+            )
     if node.op == "Flatten" and int(node.attributes.get("axis", 1)) % max(len(source), 1) != 1:
         raise OnnxProblem("Flatten keeps the batch axis alone only at axis 1")
     if out[:1] != source[:1]:
-        raise OnnxProblem("the batch axis does not stay the leading axis")
+        raise OnnxProblem(f"an input of shape {source} becomes {out}, the batch axis not first: {fixed}")
     return {"type": "Reshape", "input": t.source(node), "out_shape": [int(n) for n in out[1:]] or [1]}
 
 
@@ -952,12 +1128,17 @@ def _dropout(t: _Translator, node: _Node) -> dict[str, Any] | None:
     return None  # at inference ONNX's Dropout passes its input through, as NNC's does at evaluation
 
 
-def _pad(t: _Translator, node: _Node) -> dict[str, Any]:
+def _pad(t: _Translator, node: _Node) -> dict[str, Any] | None:
     rank = len(t.shape(node.inputs[0]))
     pads = [int(p) for p in (t.constant(node, 1, "pads").reshape(-1) if t.opset >= 11 else node.attributes["pads"])]
     if len(node.inputs) > 3 and node.inputs[3]:
         raise OnnxProblem("the axes input has no Pad property")
     begin, end = pads[:rank], pads[rank:]
+    folded = _pooling_padding(t, node, begin, end)
+    if folded is not None:  # the padding of the pool reading it, as nnabla's converter writes it
+        t.folded_pads[node.outputs[0]] = folded
+        t.passed[node.outputs[0]] = node.inputs[0]
+        return None
     if begin[0] or end[0]:
         raise OnnxProblem("padding the batch axis: NNC's layers work per sample")
     first = next((i for i in range(1, rank) if begin[i] or end[i]), rank - 1)
@@ -974,6 +1155,54 @@ def _pad(t: _Translator, node: _Node) -> dict[str, Any]:
             float(np.asarray(value).reshape(-1)[0]) if value is not None and np.size(value) else 0.0
         )
     return layer
+
+
+def _pooling_padding(
+    t: _Translator, node: _Node, begin: list[int], end: list[int]
+) -> tuple[list[int], list[int]] | None:
+    """A Pad that is the padding of the one pool reading it, as nnabla's converter writes a pooling with
+    padding (its pool then pads nothing): -inf before a MaxPool, 0 before an AveragePool (whose NNC
+    layer then counts the padding: including_pad true). The pool's padding (begin, end) over its axes,
+    where NNC's layer holds it: both ends alike, or for a max the end padded as ignore_border false
+    pads it. A Pad of the input's edge values (the converter's form of including_pad false, which is
+    not nnabla's average) stays a Pad layer."""
+    pool = _only_reader(t, node.outputs[0], "MaxPool") or _only_reader(t, node.outputs[0], "AveragePool")
+    mode = node.attributes.get("mode", b"constant")
+    if pool is None or pool.inputs[0] != node.outputs[0] or mode not in (b"constant", "constant"):
+        return None
+    value = t.optional_constant(node, 2) if t.opset >= 11 else np.float32(node.attributes.get("value", 0.0))
+    value = float(np.asarray(value).reshape(-1)[0]) if value is not None and np.size(value) else 0.0
+    if value != (-math.inf if pool.op == "MaxPool" else 0.0):
+        return None
+    kernel = [int(k) for k in pool.attributes.get("kernel_shape", [])]
+    rank = len(kernel)
+    own = [int(p) for p in pool.attributes.get("pads", [0] * 2 * rank)]
+    plain = not any(own) and not pool.attributes.get("ceil_mode", 0) and len(pool.outputs) == 1
+    dilated = any(int(d) != 1 for d in pool.attributes.get("dilations", [1] * rank))
+    if not rank or not plain or dilated or any(begin[:-rank]) or any(end[:-rank]) or min(begin + end) < 0:
+        return None
+    begin, end = begin[-rank:], end[-rank:]
+    if begin == end:
+        return begin, end
+    strides = [int(n) for n in pool.attributes.get("strides", [1] * rank)]
+    lengths, out = t.shape(node.inputs[0])[-rank:], t.shape(pool.outputs[0])[-rank:]
+    if pool.op == "MaxPool" and _border_windows(lengths, kernel, strides, begin, end, out):
+        return begin, end
+    return None
+
+
+def _border_windows(
+    lengths: list[int], kernel: list[int], strides: list[int], begin: list[int], end: list[int], out: list[int]
+) -> bool:
+    """Whether a max pool padded with -inf, more at the end, takes the windows NNC's MaxPooling takes
+    with padding ``begin`` and ignore_border false (every window starting inside the input, cut at its
+    end): the same starts, so the same windows when they are as many."""
+    from ..layers.pooling import pooled_length
+
+    return all(
+        e >= b and pooled_length(n, k, s, b, False) == o
+        for n, k, s, b, e, o in zip(lengths, kernel, strides, begin, end, out)
+    )
 
 
 def _slice(t: _Translator, node: _Node) -> dict[str, Any]:
@@ -1102,7 +1331,7 @@ def _decomposed_softmax(t: _Translator, node: _Node) -> dict[str, Any]:
     source = node.inputs[0]
     rank = len(t.shape(source))
     axes = _reduce_axes(t, node)
-    if axes is None or len(axes) != 1 or not node.attributes.get("keepdims", 1) or axes[0] % rank == 0:
+    if axes is None or len(axes) != 1 or not node.attributes.get("keepdims", 1) or rank < 2 or axes[0] % rank == 0:
         raise refused
     axis = axes[0] % rank
     shifted = _only_reader(t, node.outputs[0], "Sub")
@@ -1138,7 +1367,140 @@ def _decomposed_softmax(t: _Translator, node: _Node) -> dict[str, Any]:
     return {"type": "LogSoftmax", "input": t.layer_of[source], "axis": axis - 1, "_output": final.outputs[0]}
 
 
+def _decomposed_layer_norm(t: _Translator, node: _Node) -> dict[str, Any]:
+    """ReduceMean, then Sub, Mul, ReduceSum and Div by the count (the biased variance), Add epsilon,
+    Pow 0.5 (or Sqrt), Div of x - mean by it, and a Mul by gamma and an Add of beta, each read by the
+    next alone: NNC's LayerNormalization as nnabla's converter writes it, one layer so that the range
+    checks see a normalization. The axes reduced are every axis of the sample (or all but one: that
+    axis is NNC's batch_axis). Anything else is refused."""
+    refused = OnnxProblem("ReduceMean has no NNC layer here: only as the start of a decomposed LayerNormalization")
+    x, mean = node.inputs[0], node.outputs[0]
+    shape = t.shape(x)
+    rank = len(shape)
+    axes = _reduce_axes(t, node)
+    if axes is None or not node.attributes.get("keepdims", 1) or mean in t.outputs or rank < 2:
+        raise refused
+    axes = sorted({a % rank for a in axes})
+    kept = [a for a in range(1, rank) if a not in axes]
+    readers = t.consumers.get(mean, [])
+    centred = [r for r in readers if r.op == "Sub" and r.inputs == [x, mean]]
+    if 0 in axes or len(kept) > 1 or not centred or len(centred) != len(readers) or len(centred) > 2:
+        raise refused
+    chain = _normalization_chain(t, centred, axes, rank, math.prod(shape[a] for a in axes))
+    if chain is None:
+        raise refused
+    nodes, epsilon, last = chain
+    target = [1, *shape[1:]]
+    if kept:
+        target[kept[0]] = 1
+    params, reads = {}, []
+    for name, op, default in (("gamma", "Mul", 1.0), ("beta", "Add", 0.0)):
+        step = _only_reader(t, last, op)
+        value = _constant_operand(t, step, last) if step is not None else None
+        if step is None or value is None:
+            params[f"{{scope}}/layer_normalization/{name}"] = np.full(target, default, np.float32)
+            continue
+        held = _as_parameter(value, target)
+        if held is None:
+            raise OnnxProblem(
+                f"its {name} of shape {list(value.shape)} does not fit a LayerNormalization {name} of shape {target}"
+            )
+        params[f"{{scope}}/layer_normalization/{name}"] = held
+        reads.append(next(n for n in step.inputs if n != last))
+        nodes.append(step)
+        last = step.outputs[0]
+    t.absorbed.update(n.index for n in nodes)
+    layer: dict[str, Any] = {"type": "LayerNormalization", "input": t.source(node), "epsilon": epsilon}
+    if kept:
+        layer["batch_axis"] = kept[0] - 1
+    return {**layer, "_params": params, "_output": last, "_reads": reads}
+
+
+def _normalization_chain(
+    t: _Translator, centred: list[_Node], axes: list[int], rank: int, count: int
+) -> tuple[list[_Node], float, str] | None:
+    """The nodes from x - mean to (x - mean) / sqrt(var + epsilon), with epsilon and the tensor they end
+    in, if they are nnabla's: a Sub squared by a Mul, summed over ``axes`` and divided by their
+    ``count`` (or averaged over them, as nnspec writes it), epsilon added, raised to 0.5 (or Sqrt),
+    and the Sub divided by it."""
+    found = {r.index: (r, s) for s in centred for r in t.consumers.get(s.outputs[0], []) if r.op == "Mul"}
+    if len(found) != 1:
+        return None
+    ((square, squared),) = found.values()
+    if square.inputs != [squared.outputs[0]] * 2:
+        return None
+    total = _only_reader(t, square.outputs[0], "ReduceSum") or _only_reader(t, square.outputs[0], "ReduceMean")
+    if total is None or sorted({a % rank for a in _reduce_axes(t, total) or []}) != axes:
+        return None
+    if not total.attributes.get("keepdims", 1):
+        return None
+    variance = _variance(t, total, count)
+    if variance is None:
+        return None
+    shifted = _only_reader(t, variance.outputs[0], "Add")
+    epsilon = _constant_operand(t, shifted, variance.outputs[0]) if shifted is not None else None
+    if shifted is None or epsilon is None or epsilon.size != 1:
+        return None
+    root = _only_reader(t, shifted.outputs[0], "Pow") or _only_reader(t, shifted.outputs[0], "Sqrt")
+    if root is None or root.inputs[0] != shifted.outputs[0]:
+        return None
+    if root.op == "Pow" and (root.inputs[1] not in t.constants or t.constants[root.inputs[1]].size != 1):
+        return None
+    if root.op == "Pow" and float(t.constants[root.inputs[1]].reshape(-1)[0]) != 0.5:
+        return None
+    normed = _only_reader(t, root.outputs[0], "Div")
+    if normed is None or normed.inputs[1] != root.outputs[0]:
+        return None
+    numerator = next((s for s in centred if s.outputs[0] == normed.inputs[0]), None)
+    if numerator is None or normed.outputs[0] in t.outputs:
+        return None
+    expected = {id(square), id(normed)} if numerator is squared else {id(square)}
+    if {id(r) for r in t.consumers.get(squared.outputs[0], [])} != expected:
+        return None
+    if numerator is not squared and [r.index for r in t.consumers.get(numerator.outputs[0], [])] != [normed.index]:
+        return None
+    inner = [*centred, square, *{total.index: total, variance.index: variance}.values(), shifted, root]
+    if any(n.outputs[0] in t.outputs for n in inner):
+        return None
+    return [*inner, normed], _decimal(epsilon.reshape(-1)[0]), normed.outputs[0]
+
+
+def _variance(t: _Translator, total: _Node, count: int) -> _Node | None:
+    """The node giving the mean of the squares: a ReduceMean of them (as nnspec writes it), or their
+    ReduceSum divided by their ``count`` (as nnabla's converter does)."""
+    if total.op == "ReduceMean":
+        return total
+    variance = _only_reader(t, total.outputs[0], "Div")
+    divisor = _constant_operand(t, variance, total.outputs[0]) if variance is not None else None
+    if variance is None or variance.inputs[0] != total.outputs[0] or divisor is None or divisor.size != 1:
+        return None
+    return variance if float(divisor.reshape(-1)[0]) == count else None
+
+
+def _constant_operand(t: _Translator, node: _Node, operand: str) -> np.ndarray | None:
+    """The constant a binary node combines ``operand`` with, if the other input is one."""
+    others = [name for name in node.inputs if name != operand]
+    return t.constants.get(others[0]) if len(node.inputs) == 2 and len(others) == 1 else None
+
+
+def _as_parameter(value: np.ndarray, target: list[int]) -> np.ndarray | None:
+    """A constant broadcast against a layer's output, as a parameter of shape ``target`` (a batch axis
+    of 1 and the sample's axes, 1 where the layer shares its values), if it fits there."""
+    array = np.asarray(value, np.float32)
+    array = array.reshape((1,) * (len(target) - array.ndim) + array.shape) if array.ndim <= len(target) else array
+    full = [max(a, b) for a, b in zip(array.shape, target)] if array.ndim == len(target) else None
+    if full is None or any(a not in (1, f) for a, f in zip(array.shape, full)):
+        return None
+    spread = np.broadcast_to(array, full)
+    shared = [axis for axis, n in enumerate(target) if n == 1 and full[axis] != 1]
+    kept = spread[tuple(slice(0, 1) if axis in shared else slice(None) for axis in range(len(full)))]
+    if not np.array_equal(np.broadcast_to(kept, full), spread):
+        return None  # it differs along an axis the layer's parameter holds one value for
+    return np.ascontiguousarray(np.broadcast_to(kept, target))
+
+
 _OPERATORS: dict[str, Operator] = {
+    "ReduceMean": _decomposed_layer_norm,
     "ReduceMax": _decomposed_softmax,
     "Gather": _gather,
     "Split": _split,
