@@ -312,6 +312,12 @@ class LayerType:
     # layer's rules that shape under this name (nnspec.spec.graph); the written spec keeps it left out.
     size_from_pin: str | None = None
 
+    def __reduce__(self) -> tuple[Callable[[str], LayerType], tuple[str]]:
+        # Pickled by name, unpickled as the catalog's own entry (its functions are not picklable, and
+        # code compares types by identity): a spec sent to a Dask worker (nnspec.runtime.distributed)
+        # finds the same layer types there.
+        return registered_type, (self.name,)
+
     @property
     def operand_target(self) -> Target | None:
         """The second-operand pin as a side input read from data or a generator (None: not allowed)."""
@@ -356,6 +362,14 @@ def layer_types() -> dict[str, LayerType]:
     from .. import layers  # noqa: F401  (registers the layer modules)
 
     return CATALOG
+
+
+def registered_type(name: str) -> LayerType:
+    """The catalog's layer type ``name`` (how a pickled LayerType comes back: see LayerType.__reduce__)."""
+    types = layer_types()
+    if name not in types:
+        raise LookupError(f"layer type {name} is not registered in this process (register it before unpickling)")
+    return types[name]
 
 
 def whole_catalog(table: str) -> dict[str, LayerType]:
