@@ -115,7 +115,8 @@ class Dask:
                             n_workers=self.workers,
                             threads_per_worker=1,
                             processes=True,
-                            dashboard_address=None,
+                            host="127.0.0.1",  # this machine's own: no port open to the network
+                            dashboard_address=":0",  # any free port: never "8787 already in use"
                             silence_logs=50,  # logging.CRITICAL: a worker's restart is said by the run, not logged
                         )
                     )
