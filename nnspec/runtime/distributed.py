@@ -18,7 +18,9 @@ dask and distributed (the ``dask`` extra) are imported only here, and only when 
 from __future__ import annotations
 
 import math
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -110,20 +112,36 @@ class Dask:
                 if self.scheduler is not None:
                     client = stack.enter_context(distributed.Client(self.scheduler, timeout=CONNECT_SECONDS))
                 else:
-                    cluster = stack.enter_context(
-                        distributed.LocalCluster(
-                            n_workers=self.workers,
-                            threads_per_worker=1,
-                            processes=True,
-                            host="127.0.0.1",  # this machine's own: no port open to the network
-                            dashboard_address=":0",  # any free port: never "8787 already in use"
-                            silence_logs=50,  # logging.CRITICAL: a worker's restart is said by the run, not logged
+                    with _workers_ignore_ctrl_c():
+                        cluster = stack.enter_context(
+                            distributed.LocalCluster(
+                                n_workers=self.workers,
+                                threads_per_worker=1,
+                                processes=True,
+                                host="127.0.0.1",  # this machine's own: no port open to the network
+                                dashboard_address=":0",  # any free port: never "8787 already in use"
+                                silence_logs=50,  # logging.CRITICAL: a worker's restart is said by the run
+                            )
                         )
-                    )
                     client = stack.enter_context(distributed.Client(cluster))
             except (OSError, TimeoutError) as exc:
                 raise ClusterError(f"cannot reach {self.where}: {exc}") from None
             yield client
+
+
+@contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """While a local cluster's worker processes start, SIGINT ignored, which they inherit: Ctrl-C at a
+    terminal reaches every process of its group, and the workers are to be stopped by this process, which
+    reports the samples done, not each to die printing its traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass
