@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -181,7 +181,8 @@ class _Collected:
                     "nothing was written"
                 ) from None
         except KeyboardInterrupt:
-            client.cancel(futures, force=True)
+            with suppress(Exception):  # the cluster may be going down too (Ctrl-C reached its processes)
+                client.cancel(futures, force=True)
             if self.done == 0:
                 raise  # no batch taken: nothing to report, as in a local run
             print(f"\nnnspec: the cluster's tasks cancelled after {self.done:,} samples", file=sys.stderr, flush=True)
