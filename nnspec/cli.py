@@ -146,7 +146,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="nnspec",
         description="Validate and run neural network specs written with Neural Network Console's layers.",
         epilog="Exit codes: 0 fine; 1 invalid spec, or the run found errors (or warnings with --strict); "
-        "2 the command line, a file or a Dask cluster could not be used; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).",
+        "2 the command line, a file or a Dask cluster could not be used; 130 interrupted (Ctrl-C); "
+        "143 terminated (SIGTERM).",
     )
     parser.add_argument("--version", action="version", version=f"nnspec {__version__}")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks (for reporting bugs)")

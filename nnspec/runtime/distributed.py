@@ -17,6 +17,8 @@ dask and distributed (the ``dask`` extra) are imported only here, and only when 
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import math
 import signal
 import sys
@@ -41,6 +43,12 @@ INSTALL_HINT = install_hint("dask")
 BATCHES = 64
 MAX_BATCH = 1024
 CONNECT_SECONDS = 10.0  # how long a scheduler may take to answer
+
+
+# What a client raises when the scheduler goes away: its connection closed (CommClosedError is an OSError), a
+# reconnection that timed out, the run's futures cancelled (distributed's FutureCancelledError derives from
+# asyncio's or concurrent.futures' CancelledError, depending on its version).
+_LOST = (OSError, TimeoutError, asyncio.CancelledError, concurrent.futures.CancelledError)
 
 
 class ClusterError(UsageError):
@@ -175,7 +183,7 @@ class _Collected:
                     self._back(index, batch, worker, seconds, total)
             except distributed.KilledWorker as exc:
                 raise ClusterError(f"a batch killed every worker that ran it, on {where}: {exc}") from None
-            except (OSError, TimeoutError, distributed.client.FutureCancelledError) as exc:
+            except _LOST as exc:
                 raise ClusterError(
                     f"lost {where} after {self.done:,} of {total:,} samples ({type(exc).__name__}: {exc}); "
                     "nothing was written"
