@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -28,7 +29,7 @@ from nnspec.cli import main  # noqa: E402
 from nnspec.core.diagnostics import UsageError  # noqa: E402
 from nnspec.runtime import distributed as remote  # noqa: E402
 from nnspec.runtime.distributed import Dask, default_batch_size  # noqa: E402
-from nnspec.runtime.runner import RunInterrupted  # noqa: E402
+from nnspec.runtime.runner import RemoteBatches, RunInterrupted  # noqa: E402
 
 from .conftest import ROOT, SPECS  # noqa: E402
 
@@ -212,6 +213,43 @@ def test_ctrl_c_cancels_the_tasks_and_reports_the_samples_done(cluster, write_sp
     assert 0 < result.samples < 3000 and result.samples % 20 == 0
     # the statistics are those of the samples before the first batch not done, as a local run's
     same_stats(nnspec.run(spec, samples=result.samples, batch_size=20), result)
+
+
+def remote_batches(spec, count: int, cwd: str | None = None, samples: int | None = None):
+    """The job a distributed run sends its workers, for ``spec``'s generated data (``samples``, else ``count``),
+    run here; ``count`` is the number of samples the client found, ``cwd`` its working directory."""
+    import dataclasses
+
+    from nnspec.runtime.runner import Runner, _DataRequest
+
+    making = Runner(spec)._making()
+    if cwd is not None:
+        making = dataclasses.replace(making, cwd=cwd)
+    request = _DataRequest(samples=samples or count).anywhere()
+    return RemoteBatches(making, request, count, list(spec.outputs))
+
+
+def test_a_worker_computes_a_batch_as_the_local_run_does(write_spec):
+    spec = nnspec.load(write_spec(GENERATED))
+    job = pickle.loads(pickle.dumps(remote_batches(spec, 300)))  # as a worker receives it
+    batch = job(32, 64)
+    local = nnspec.run(spec, samples=64, batch_size=32)
+    np.testing.assert_array_equal(batch.outputs["t"], local.outputs["t"][32:64])
+    assert batch.data == {}  # the data stays where it was read
+
+
+def test_a_worker_that_finds_other_data_says_so(write_spec):
+    spec = nnspec.load(write_spec(GENERATED))
+    with pytest.raises(UsageError, match="a worker finds 300 samples in the data where nnspec found 299"):
+        remote_batches(spec, 299, samples=300)(0, 10)
+
+
+def test_a_worker_elsewhere_refuses_a_relative_spec_path(write_spec, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    write_spec(GENERATED)  # tmp_path/spec.yaml
+    spec = nnspec.load("spec.yaml")
+    with pytest.raises(UsageError, match="give the spec as an absolute path"):
+        remote_batches(spec, 300, cwd="/somewhere/else")(0, 10)
 
 
 # --- the command line ---------------------------------------------------------------------------
