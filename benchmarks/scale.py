@@ -9,7 +9,8 @@
    path's overhead.
 2. Per-batch overhead: a spec of next to no work (Input 4 -> Affine 2) over --tiny-batches (2,000)
    batches of one sample, in process and on 1 worker: (cluster - in process) / batches is what a batch
-   costs on the cluster path beside its computation (a task's scheduling, its bounds and its result sent).
+   costs on the cluster path beside its computation (a task's scheduling, its bounds and its result sent),
+   beside a bare Dask task (a function returning its argument) submitted and collected the same way.
 
 Every run's statistics are checked equal to the in-process run's (field by field) before a figure is
 printed. One BLAS thread everywhere (OPENBLAS_NUM_THREADS=1 and the like, set before numpy is imported and
@@ -78,6 +79,21 @@ def check_same(reference: nnspec.RunResult, other: nnspec.RunResult, what: str) 
             sys.exit(f"{what}: the statistics of {name} differ from the in-process run's")
 
 
+def _nothing(index: int) -> int:
+    return index
+
+
+def bare_tasks(client, count: int) -> float:
+    """Seconds a task of next to no work costs, submitted and collected as nnspec's batches are."""
+    from distributed import as_completed
+
+    began = time.perf_counter()
+    for future in as_completed([client.submit(_nothing, i, pure=False) for i in range(count)]):
+        future.result()
+        future.release()
+    return (time.perf_counter() - began) / count
+
+
 def start_cluster(workers: int):
     from distributed import Client, LocalCluster
 
@@ -121,7 +137,7 @@ def main() -> None:
         tiny_local, tiny_reference = best_of(args.repeat, tiny_run)
         print(f"\nCNN over {args.samples:,} samples in batches of {args.batch} ({args.samples // args.batch} batches)")
         print(f"  {'in process':<12} {local:7.2f} s  {args.samples / local:8,.0f} samples/s")
-        per_batch = None
+        per_batch = bare = None
         for workers in (1, 2):
             cluster, client, started = start_cluster(workers)
             try:
@@ -139,15 +155,17 @@ def main() -> None:
                     tiny_spread, tiny_result = best_of(args.repeat, partial(tiny_run, executor))
                     check_same(tiny_reference, tiny_result, "the tiny run")
                     per_batch = (tiny_spread - tiny_local) / args.tiny_batches
+                    bare = min(bare_tasks(client, args.tiny_batches) for _ in range(args.repeat))
             finally:
                 client.close()
                 cluster.close()
-        assert per_batch is not None
+        assert per_batch is not None and bare is not None
         print(
             f"\nper-batch overhead of the cluster path: {per_batch * 1e3:.2f} ms a batch "
             f"({args.tiny_batches:,} batches of 1 sample: {tiny_local:.2f} s in process, "
             f"{tiny_local + per_batch * args.tiny_batches:.2f} s on 1 worker)"
         )
+        print(f"a bare Dask task beside it, submitted and collected as nnspec's batches: {bare * 1e3:.2f} ms")
 
 
 if __name__ == "__main__":

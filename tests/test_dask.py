@@ -154,6 +154,16 @@ def test_generators_and_batch_dependent_layers(cluster, write_spec, view):
     same_run(local, spread)
 
 
+@pytest.mark.parametrize(
+    "name", ["elman_net", "repeat_residual", "bn_residual", "squeezenet_fire", "vae_side_inputs", "arguments"]
+)
+def test_the_example_specs_on_their_own_data(cluster, name):
+    # a recurrent loop unrolled (its layer type variants pickled too), repeats, side inputs, Dropout's seeds
+    spec = nnspec.load(SPECS / f"{name}.yaml")
+    local, spread = both(spec, cluster, samples=24, batch_size=5)
+    same_run(local, spread)
+
+
 def test_synthetic_data(cluster):
     spec = nnspec.load(SPECS / "lenet.yaml")
     local, spread = both(spec, cluster, synthetic=True, samples=40, batch_size=16)
