@@ -402,7 +402,7 @@ def test_a_worker_killed_mid_run_has_its_batches_run_again_elsewhere(own_cluster
     spread = nnspec.run(spec, executor=Dask(scheduler=address), progress=kill_a_worker, **arguments)
     assert killed and workers[0].wait(timeout=10) == -signal.SIGKILL
     same_run(nnspec.run(spec, **arguments), spread)
-    assert sum(w.samples for w in spread.workers) >= 4000  # a batch the dead worker had done is done again
+    assert sum(w.samples for w in spread.workers) == 4000  # each batch taken once, wherever it ran last
 
 
 def test_the_scheduler_going_away_is_a_clear_error_and_nothing_is_written(own_cluster, write_spec, tmp_path, capsys):

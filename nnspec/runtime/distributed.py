@@ -43,6 +43,10 @@ INSTALL_HINT = install_hint("dask")
 BATCHES = 64
 MAX_BATCH = 1024
 CONNECT_SECONDS = 10.0  # how long a scheduler may take to answer
+# Batches submitted past the first one not yet back: enough to keep every worker thread busy (a few each,
+# so none waits for its next task), few enough that the batches back early, held until it is, stay few.
+AHEAD_PER_THREAD = 4
+MIN_AHEAD = 16
 
 
 # What a client raises when the scheduler goes away: its connection closed (CommClosedError is an OSError), a
@@ -173,14 +177,22 @@ class _Collected:
             try:
                 # The job (spec, parameters, paths) once to every worker; each task then carries its bounds only.
                 shared = client.scatter(job, broadcast=True, hash=False)
-                futures = [
-                    client.submit(_compute, shared, index, start, stop, pure=False)
-                    for index, (start, stop) in enumerate(self.batches)
-                ]
-                for future in distributed.as_completed(futures):
+                ahead = max(MIN_AHEAD, AHEAD_PER_THREAD * sum(client.nthreads().values()))
+
+                def submit(index: int) -> Any:
+                    start, stop = self.batches[index]
+                    futures.append(client.submit(_compute, shared, index, start, stop, pure=False))
+                    return futures[-1]
+
+                arriving = distributed.as_completed([submit(index) for index in range(min(ahead, len(self.batches)))])
+                for future in arriving:
                     index, batch, worker, seconds = future.result()
                     future.release()  # its outputs are ours now: the worker may forget them
                     self._back(index, batch, worker, seconds, total)
+                    # at most `ahead` batches past the first not yet taken: a slow batch does not leave every
+                    # later one waiting here, statistics and outputs, in memory
+                    while len(futures) < min(self.next + ahead, len(self.batches)):
+                        arriving.add(submit(len(futures)))
             except distributed.KilledWorker as exc:
                 raise ClusterError(f"a batch killed every worker that ran it, on {where}: {exc}") from None
             except _LOST as exc:
