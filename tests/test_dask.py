@@ -164,6 +164,25 @@ def test_the_example_specs_on_their_own_data(cluster, name):
     same_run(local, spread)
 
 
+def test_an_nnc_project_s_executor_dataset(cluster, tmp_path):
+    # raw_pixels.sdcproj reads its executor's dataset, data\\validation.csv beside it, unnormalised 8-bit images
+    Image = pytest.importorskip("PIL.Image")
+    text = (ROOT / "tests" / "fixtures" / "nnc" / "raw_pixels.sdcproj").read_text(encoding="utf-8")
+    project = tmp_path / "raw_pixels.sdcproj"
+    project.write_text(text, encoding="utf-8", newline="")
+    (tmp_path / "data" / "images").mkdir(parents=True)
+    rows = ["x:image,y:label,z__0,z__1"]
+    for index in range(13):
+        pixels = np.random.default_rng(index).integers(0, 256, (4, 4), dtype=np.uint8)
+        Image.fromarray(pixels, mode="L").save(tmp_path / "data" / "images" / f"{index}.png")
+        rows.append(f"images/{index}.png,{index % 3},{index % 2},{1 - index % 2}")
+    (tmp_path / "data" / "validation.csv").write_text("\n".join(rows) + "\n")
+    spec = nnspec.load(project)
+    local, spread = both(spec, cluster, batch_size=4)
+    same_run(local, spread)
+    assert spread.samples == 13 and spread.stats["Input"].output.max > 1  # read as 0..255
+
+
 def test_synthetic_data(cluster):
     spec = nnspec.load(SPECS / "lenet.yaml")
     local, spread = both(spec, cluster, synthetic=True, samples=40, batch_size=16)
