@@ -183,6 +183,13 @@ def test_an_nnc_project_s_executor_dataset(cluster, tmp_path):
     assert spread.samples == 13 and spread.stats["Input"].output.max > 1  # read as 0..255
 
 
+def test_outputs_only(cluster, write_spec):
+    spec = nnspec.load(write_spec(GENERATED))
+    local, spread = both(spec, cluster, samples=100, batch_size=30, statistics=False)
+    assert spread.stats == {} and spread.findings == []
+    same_run(local, spread)
+
+
 def test_synthetic_data(cluster):
     spec = nnspec.load(SPECS / "lenet.yaml")
     local, spread = both(spec, cluster, synthetic=True, samples=40, batch_size=16)
