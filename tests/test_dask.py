@@ -28,7 +28,7 @@ import nnspec  # noqa: E402
 from nnspec.cli import main  # noqa: E402
 from nnspec.core.diagnostics import UsageError  # noqa: E402
 from nnspec.runtime import distributed as remote  # noqa: E402
-from nnspec.runtime.distributed import Dask, default_batch_size  # noqa: E402
+from nnspec.runtime.distributed import ClusterError, Dask, default_batch_size  # noqa: E402
 from nnspec.runtime.runner import RemoteBatches, RunInterrupted  # noqa: E402
 
 from .conftest import ROOT, SPECS  # noqa: E402
@@ -362,6 +362,17 @@ def test_cli_an_unreachable_scheduler_is_a_clear_error(monkeypatch, capsys, tmp_
     assert code == 2
     assert f"nnspec: error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in err
     assert "Traceback" not in err and not (tmp_path / "o.npz").exists()
+
+
+def test_a_scheduler_without_workers_is_a_clear_error(monkeypatch, write_spec):
+    from distributed import LocalCluster
+
+    monkeypatch.setattr(remote, "CONNECT_SECONDS", 1.0)
+    spec = nnspec.load(write_spec(GENERATED))
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=":0", host="127.0.0.1") as empty:
+        address = empty.scheduler_address
+        with pytest.raises(ClusterError, match=f"the Dask scheduler at {address} has no workers"):
+            nnspec.run(spec, samples=10, executor=Dask(scheduler=address))
 
 
 # --- faults: a cluster of dask's own command line, killed mid-run ---------------------------------------

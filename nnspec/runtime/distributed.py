@@ -138,6 +138,13 @@ class Dask:
                     client = stack.enter_context(distributed.Client(cluster))
             except (OSError, TimeoutError) as exc:
                 raise ClusterError(f"cannot reach {self.where}: {exc}") from None
+            try:  # a scheduler without workers would hold the run's tasks for ever
+                client.wait_for_workers(1, timeout=CONNECT_SECONDS)
+            except (OSError, TimeoutError):
+                hint = f": start some with `dask worker {self.scheduler} --nthreads 1`" if self.scheduler else ""
+                raise ClusterError(
+                    f"{self.where} has no workers (none joined within {CONNECT_SECONDS:g} s){hint}"
+                ) from None
             yield client
 
 
