@@ -42,7 +42,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this checkout
 import peers  # noqa: E402
 
 import nnspec  # noqa: E402
-from nnspec.runtime.distributed import Dask  # noqa: E402
+from nnspec.runtime.distributed import Dask, local_cluster  # noqa: E402
 
 TINY = """nnspec: 2
 name: tiny
@@ -95,12 +95,11 @@ def bare_tasks(client, count: int) -> float:
 
 
 def start_cluster(workers: int):
-    from distributed import Client, LocalCluster
+    """The cluster --workers starts (nnspec.runtime.distributed.local_cluster), started apart from the runs."""
+    from distributed import Client
 
     began = time.perf_counter()
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0"
-    )
+    cluster = local_cluster(workers)
     client = Client(cluster)
     client.wait_for_workers(workers)
     return cluster, client, time.perf_counter() - began

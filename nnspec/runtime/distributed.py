@@ -124,17 +124,7 @@ class Dask:
                 if self.scheduler is not None:
                     client = stack.enter_context(distributed.Client(self.scheduler, timeout=CONNECT_SECONDS))
                 else:
-                    with _workers_ignore_ctrl_c():
-                        cluster = stack.enter_context(
-                            distributed.LocalCluster(
-                                n_workers=self.workers,
-                                threads_per_worker=1,
-                                processes=True,
-                                host="127.0.0.1",  # this machine's own: no port open to the network
-                                dashboard_address=":0",  # any free port: never "8787 already in use"
-                                silence_logs=50,  # logging.CRITICAL: a worker's restart is said by the run
-                            )
-                        )
+                    cluster = stack.enter_context(local_cluster(self.workers))
                     client = stack.enter_context(distributed.Client(cluster))
             except (OSError, TimeoutError) as exc:
                 raise ClusterError(f"cannot reach {self.where}: {exc}") from None
@@ -146,6 +136,30 @@ class Dask:
                     f"{self.where} has no workers (none joined within {CONNECT_SECONDS:g} s){hint}"
                 ) from None
             yield client
+
+
+def local_cluster(workers: int) -> Any:
+    """A Dask LocalCluster of ``workers`` processes of one thread on this machine, as ``--workers`` starts it.
+
+    Its worker processes are started without the MALLOC_TRIM_THRESHOLD_ Dask's nanny sets by default
+    (``distributed.nanny.pre-spawn-environ``): setting it turns off glibc's adjustment of the size from
+    which it maps memory afresh, so that every large temporary array of a batch is mapped and its pages
+    faulted in again; nnspec's batches ran 1.5 to 3 times slower so (benchmarks/scale.py). The one BLAS
+    thread the nanny sets is kept.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    unset = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}  # None: not set at all
+    with dask.config.set(unset), _workers_ignore_ctrl_c():
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",  # this machine's own: no port open to the network
+            dashboard_address=":0",  # any free port: never "8787 already in use"
+            silence_logs=50,  # logging.CRITICAL: a worker's restart is said by the run
+        )
 
 
 @contextmanager
