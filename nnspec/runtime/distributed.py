@@ -121,7 +121,7 @@ class Dask:
         """A client of the cluster, closed (and a local cluster stopped) at the end."""
         with ExitStack() as stack:
             try:
-                if self.scheduler is not None:
+                if self.workers is None:
                     client = stack.enter_context(distributed.Client(self.scheduler, timeout=CONNECT_SECONDS))
                 else:
                     cluster = stack.enter_context(local_cluster(self.workers))
