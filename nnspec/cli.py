@@ -146,7 +146,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="nnspec",
         description="Validate and run neural network specs written with Neural Network Console's layers.",
         epilog="Exit codes: 0 fine; 1 invalid spec, or the run found errors (or warnings with --strict); "
-        "2 the command line or a file could not be used; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).",
+        "2 the command line, a file or a Dask cluster could not be used; 130 interrupted (Ctrl-C); "
+        "143 terminated (SIGTERM).",
     )
     parser.add_argument("--version", action="version", version=f"nnspec {__version__}")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks (for reporting bugs)")
@@ -255,6 +256,7 @@ def _parser() -> argparse.ArgumentParser:
         "NNC counts them, the output's bytes per sample and for a batch, the totals and the run's peak memory "
         "(the JSON report has them whatever the option: each layer's cost, totals, memory)",
     )
+    _add_cluster_options(run)
     _add_check_options(run, strict="exit 1 on warnings too")
     run.set_defaults(handler=_run)
 
@@ -497,6 +499,26 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
     )
 
 
+def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """--scheduler and --workers: the run's batches on a Dask cluster (docs/scale.md)."""
+    cluster = parser.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the batches on the workers of the Dask cluster whose scheduler is at ADDRESS "
+        "(tcp://HOST:8786); they read the data themselves from the same paths (dask extra: pip install dask "
+        "distributed). Without --batch-size, batches of ceil(samples/64), at most 1024. The results are those "
+        "of the same run in one process. See docs/scale.md",
+    )
+    cluster.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="run the batches on a Dask cluster of N worker processes started on this machine for the run, as "
+        "--scheduler does on a running cluster (dask extra)",
+    )
+
+
 def _add_network_option(parser: argparse.ArgumentParser, verb: str) -> None:
     parser.add_argument(
         "--network",
@@ -640,6 +662,7 @@ def _run(args: argparse.Namespace) -> int:
     saved_params = Path(args.save_params) if args.save_params else None
     report = Path(args.report) if args.report else None
     plots = Path(args.plots) if args.plots else None
+    executor = _executor(args)  # the dask extra missing is said before anything is read
     # Every file the run writes is checked before it, not after: a bad path costs no run.
     if output is not None:
         check_target(output, args.force)  # its suffix once the spec says how many outputs there are
@@ -683,7 +706,7 @@ def _run(args: argparse.Namespace) -> int:
     else:  # the HTML report shows small outputs, whatever the format
         keep = max(renderer.values_kept(args.quiet), MAX_VALUES_SHOWN if report is not None else 0)
     try:
-        result = _execute(args, spec, files, keep, quiet=args.quiet)
+        result = _execute(args, spec, files, keep, quiet=args.quiet, executor=executor)
     except RunInterrupted as stopped:
         result = stopped.result
     try:
@@ -757,9 +780,18 @@ def _write_results(result, output: Path | None, saved_params: Path | None, plots
         _write_pictures(result, plots, report)
 
 
-def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | None, quiet: bool):
+def _executor(args: argparse.Namespace):
+    """The executor --scheduler or --workers asks for (None: the run in this process)."""
+    if args.scheduler is None and args.workers is None:
+        return None
+    from .runtime.distributed import Dask
+
+    return Dask(scheduler=args.scheduler, workers=args.workers)
+
+
+def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | None, quiet: bool, executor=None):
     """Run ``spec`` (the view to run: nnspec.spec.views.as_view) as the data options of ``args`` say, with a
-    progress bar unless ``quiet``.
+    progress bar unless ``quiet``, in this process or on ``executor`` (a Dask cluster).
 
     Raises RunInterrupted (a KeyboardInterrupt holding the samples run) on Ctrl-C.
     """
@@ -786,6 +818,7 @@ def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | 
                 keep_outputs=keep,
                 progress=progress,
                 engine=args.engine,
+                executor=executor,
             )
         finally:
             if progress is not None:

@@ -14,6 +14,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "h5": ("h5py",),  # nnabla's parameter.h5
     "plot": ("matplotlib",),  # pictures: graph as SVG or PNG, plots, the HTML report
     "onnx": ("onnx", "onnxruntime"),  # ONNX models: read, written by convert, run by onnxruntime
+    "dask": ("dask", "distributed"),  # a run spread over a Dask cluster (--scheduler, --workers)
 }
 
 

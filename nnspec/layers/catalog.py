@@ -11,6 +11,7 @@ Layer modules in ``nnspec.layers`` fill the catalog with ``register``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -312,6 +313,24 @@ class LayerType:
     # layer's rules that shape under this name (nnspec.spec.graph); the written spec keeps it left out.
     size_from_pin: str | None = None
 
+    def __reduce__(self) -> tuple[Callable[..., LayerType], tuple[Any, ...]]:
+        # Pickled by name, unpickled as the catalog's own entry (its functions are not picklable, and
+        # code compares types by identity): a spec sent to a Dask worker (nnspec.runtime.distributed)
+        # finds the same layer types there. A variant of an entry made with dataclasses.replace (the
+        # unrolled loop's STACKED_STEPS) is pickled as the entry's name and the fields it changes.
+        registered = CATALOG.get(self.name)
+        if registered is None:
+            raise TypeError(f"layer type {self.name} is not registered: it cannot be sent to another process")
+        if registered is self:
+            return registered_type, (self.name,)
+        changed = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) is not getattr(registered, f.name)
+            and getattr(self, f.name) != getattr(registered, f.name)
+        }
+        return variant_type, (self.name, changed)
+
     @property
     def operand_target(self) -> Target | None:
         """The second-operand pin as a side input read from data or a generator (None: not allowed)."""
@@ -356,6 +375,19 @@ def layer_types() -> dict[str, LayerType]:
     from .. import layers  # noqa: F401  (registers the layer modules)
 
     return CATALOG
+
+
+def registered_type(name: str) -> LayerType:
+    """The catalog's layer type ``name`` (how a pickled LayerType comes back: see LayerType.__reduce__)."""
+    types = layer_types()
+    if name not in types:
+        raise LookupError(f"layer type {name} is not registered in this process (register it before unpickling)")
+    return types[name]
+
+
+def variant_type(name: str, changed: dict[str, Any]) -> LayerType:
+    """The catalog's layer type ``name`` with the fields ``changed`` (how a pickled variant comes back)."""
+    return dataclasses.replace(registered_type(name), **changed)
 
 
 def whole_catalog(table: str) -> dict[str, LayerType]:

@@ -231,6 +231,26 @@ def report_schema() -> dict[str, Any]:
                 "Dropout skipped: the validation and runtime views) or the training forward pass (the training view, "
                 "nnspec run --training)",
             },
+            "workers": {
+                "type": "array",
+                "description": "a run on a Dask cluster only (nnspec run --scheduler, --workers): each worker that "
+                "computed batches, sorted by address",
+                "items": {
+                    "type": "object",
+                    "required": ["worker", "batches", "samples", "seconds"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "worker": {"type": "string", "description": "its address, tcp://HOST:PORT"},
+                        "batches": {"type": "integer", "minimum": 1},
+                        "samples": {"type": "integer", "minimum": 1},
+                        "seconds": {
+                            "type": "number",
+                            "minimum": 0,
+                            "description": "the time its batches took there, transfers and waiting left out",
+                        },
+                    },
+                },
+            },
             "view": {
                 "enum": list(VIEWS),
                 "description": "the view of the network that ran (nnspec run --view): validation (as NNC evaluates, "

@@ -76,6 +76,8 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         "findings": [_finding_entry(finding.diagnostic(spec)) for finding in result.findings],
         "totals": _totals(result, itemsize, batch),
         "memory": _memory(result),
+        # a run on a Dask cluster only: what each worker computed, and how long it took
+        **({"workers": [w.to_dict() for w in result.workers]} if result.workers else {}),
     }
 
 
@@ -252,6 +254,7 @@ def _text_lines(result: RunResult, width: int, tables: bool) -> tuple[list[str],
             f"sample{'s' if result.samples != 1 else ''}, {spec.dtype}, {HEADINGS[result.view]}",
             *(part for line in engine_lines(result) for part in textwrap.wrap(line, width, subsequent_indent="  ")),
             *source_lines(result),
+            *worker_lines(result),
             "",
         ]
         for row in rows:
@@ -342,6 +345,23 @@ def source_lines(result: RunResult) -> list[str]:
     return [
         f"data {printable(variable)}: {printable(source.description)}" for variable, source in result.sources.items()
     ]
+
+
+def worker_lines(result: RunResult) -> list[str]:
+    """For a run on a Dask cluster, how many workers ran its batches and what each did and took (its tasks'
+    own seconds); nothing for a run in one process."""
+    if not result.workers:
+        return []
+    count = len(result.workers)
+    batch = f" in batches of {result.memory.batch:,}" if result.memory is not None else ""
+    lines = [f"ran on {count} Dask worker{'s' * (count != 1)}{batch}:"]
+    width = max(len(printable(w.worker)) for w in result.workers)
+    for w in result.workers:
+        lines.append(
+            f"  {printable(w.worker).ljust(width)}  {w.batches:,} batch{'es' * (w.batches != 1)}, "
+            f"{w.samples:,} samples, {w.seconds:.2f} s"
+        )
+    return lines
 
 
 def _unshown_outputs(result: RunResult) -> dict[str, tuple[int, ...]]:

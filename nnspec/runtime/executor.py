@@ -1,5 +1,6 @@
-"""Executors: what drives a run's batches and merges their statistics. In-process (below) is the only
-one today; one on Dask would run the same batch function on workers and merge what comes back.
+"""Executors: what drives a run's batches and merges their statistics. In-process (below) runs them one
+after another here; nnspec.runtime.distributed's on the workers of a Dask cluster (a :class:`Remote`
+executor: handed a job each worker computes batches with, reading the data itself).
 
 The runner hands an executor the batches' bounds, a function computing one batch (its data read,
 its engine run, its statistics taken: a :class:`BatchResult`) and one taking a computed batch's
@@ -16,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -36,14 +37,30 @@ class BatchResult:
     stats: dict[str, LayerStats]
 
 
+@dataclass(frozen=True, slots=True)
+class WorkerRun:
+    """What one worker of a distributed run computed: its batches, their samples, and the seconds it spent
+    computing them (its tasks' own time: no waiting, no transfer)."""
+
+    worker: str
+    batches: int
+    samples: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"worker": self.worker, "batches": self.batches, "samples": self.samples, "seconds": self.seconds}
+
+
 @dataclass(slots=True)
 class Executed:
     """How far a run got: the statistics merged over its first ``done`` samples, and whether Ctrl-C
-    stopped it (then ``done`` counts the batches finished before)."""
+    stopped it (then ``done`` counts the batches finished before); ``workers``, for a run spread over
+    other processes, what each computed (empty in process)."""
 
     stats: dict[str, LayerStats]
     done: int
     interrupted: bool
+    workers: tuple[WorkerRun, ...] = ()
 
 
 class Executor(Protocol):
@@ -60,6 +77,35 @@ class Executor(Protocol):
         ``compute`` and handed to ``take`` once, in order; ``progress(done, total)`` after each.
         A KeyboardInterrupt before any batch is done propagates; after, the run stops and says so."""
         ...
+
+
+@runtime_checkable
+class Remote(Protocol):
+    """An executor that computes the batches in other processes (``nnspec.runtime.distributed.Dask``).
+
+    It is handed ``job``, picklable, which computes one batch, ``job(start, stop)`` returning its
+    BatchResult, wherever it is unpickled: it carries the spec, the parameters and where the data is, never
+    the data, and opens the data itself on its first call in a process. The executor hands ``take`` the
+    batches and merges their statistics in the order of the batches, whatever order they were computed in,
+    so that the result is the one InProcess gives.
+    """
+
+    def execute_remote(
+        self,
+        batches: Sequence[tuple[int, int]],
+        job: Callable[[int, int], BatchResult],
+        take: Callable[[BatchResult], None],
+        progress: Callable[[int, int], None] | None,
+    ) -> Executed: ...
+
+    def batch_size(self, samples: int) -> int:
+        """The batch size of a run of ``samples`` given none: enough batches to keep every worker busy."""
+        ...
+
+
+def merged(stats: dict[str, LayerStats], batch: BatchResult) -> dict[str, LayerStats]:
+    """The run's statistics so far, ``stats``, with those of its next batch merged in (LayerStats.merge)."""
+    return {name: stats[name].merge(s) if name in stats else s for name, s in batch.stats.items()}
 
 
 class InProcess:
@@ -81,8 +127,7 @@ class InProcess:
                 for start, stop in batches:
                     batch = compute(start, stop)
                     take(batch)
-                    merged = {name: stats[name].merge(s) if name in stats else s for name, s in batch.stats.items()}
-                    stats, done = merged, stop  # a batch counts once its statistics are all in
+                    stats, done = merged(stats, batch), stop  # a batch counts once its statistics are all in
                     del batch  # its tensors: before the next batch's are made
                     if progress is not None:
                         progress(done, total)

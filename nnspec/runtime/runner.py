@@ -18,6 +18,7 @@ come back in ``RunInterrupted.result``.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -43,7 +44,7 @@ from ..spec.semantics import EVALUATION
 from ..spec.views import DEFAULT_VIEW, RUNTIME, as_view, semantics_of, view_notes
 from . import notebook
 from .engine import EngineFactory, NumpyEngine
-from .executor import BatchResult, Executor, InProcess
+from .executor import BatchResult, Executor, InProcess, Remote, WorkerRun
 from .inputs import DatasetChoice, DataSource, draw, gather_inputs, release, variables
 from .params import Loaded, by_nnabla_name, holds_its_parameters, load_parameter_file, loaded_layers, resolve_parameters
 from .plan import owns
@@ -95,6 +96,7 @@ class RunResult:
     sources: dict[str, DataSource] = field(default_factory=dict)
     engine: str = "numpy"
     numpy_layers: dict[str, str] = field(default_factory=dict)
+    workers: tuple[WorkerRun, ...] = ()  # a distributed run's workers, what each computed (empty in process)
 
     @property
     def errors(self) -> list[Finding]:
@@ -315,19 +317,16 @@ def run(
     limit = _limit(max_memory)
     viewed = as_view(spec, view, training=training)
     footprint = memory.Footprint.of(viewed)
-    planned = _plan(
-        viewed,
-        variables(viewed),
-        footprint,
+    request = _DataRequest(
         inputs,
         input_files,
         dataset,
         batch_size,
         samples,
         keep_outputs,
-        limit,
         _DataChoices(dataset_root, synthetic, image_normalization),
     )
+    planned = _spread(_plan(viewed, variables(viewed), footprint, request, limit), request, executor)
     need = footprint.estimate(planned.count, planned.step, planned.to_generate, planned.kept)
     memory.check(need, limit)
     runner = Runner(
@@ -341,7 +340,7 @@ def run(
         executor=executor,
         view=view,
     )
-    return runner._execute(planned, need, progress)
+    return runner._execute(planned, need, progress, request)
 
 
 @dataclass(frozen=True)
@@ -369,21 +368,69 @@ class _DataChoices:
     image_normalization: bool | None = None
 
 
+@dataclass(frozen=True)
+class _DataRequest:
+    """A run's data as its caller named it (run's arguments): what :func:`_plan` finds the sources from,
+    here and, for a distributed run, again on each worker (nnspec.runtime.distributed)."""
+
+    inputs: Mapping[str, np.ndarray] | None = None
+    input_files: Mapping[str, str | Path] | None = None
+    dataset: str | Path | None = None
+    batch_size: int | None = None
+    samples: int | None = None
+    keep_outputs: int | None = None
+    choices: _DataChoices = _DataChoices()
+
+    def anywhere(self) -> _DataRequest:
+        """The request as a worker in another directory reads it: the paths the caller named made absolute
+        (a worker shares the files, not the client's working directory). Arrays given in memory are refused:
+        a distributed run's workers read the data themselves, it is never sent."""
+        if self.inputs:
+            given = ", ".join(sorted(self.inputs))
+            raise UsageError(
+                f"a distributed run reads its data on the workers, from files: give {given} as files "
+                "(input_files=, --input), not arrays"
+            )
+        choices = self.choices
+        return replace(
+            self,
+            input_files={name: _absolute(path) for name, path in (self.input_files or {}).items()},
+            dataset=None if self.dataset is None else _absolute(self.dataset),
+            choices=replace(
+                choices, dataset_root=None if choices.dataset_root is None else _absolute(choices.dataset_root)
+            ),
+        )
+
+
+def _absolute(path: str | Path) -> Path:
+    return Path(path).absolute()
+
+
+def _spread(planned: _Planned, request: _DataRequest, executor: Executor | None) -> _Planned:
+    """A run planned for a distributed executor with no batch size given: in batches of
+    nnspec.runtime.distributed's default size (a fixed rule, so that its results do not depend on
+    the number of workers), not in one batch, which one worker would run alone."""
+    if request.batch_size is not None or not isinstance(executor, Remote):
+        return planned
+    return replace(planned, step=min(executor.batch_size(planned.count), planned.count) if planned.count else 0)
+
+
 def _plan(
     spec: Spec,
     readers: Mapping[str, DataReader],
     footprint: memory.Footprint,
-    inputs: Mapping[str, np.ndarray] | None,
-    input_files: Mapping[str, str | Path] | None,
-    dataset: str | Path | None,
-    batch_size: int | None,
-    samples: int | None,
-    keep_outputs: int | None,
+    request: _DataRequest,
     limit: int,
-    choices: _DataChoices = _DataChoices(),
 ) -> _Planned:
     """Where a run's data comes from and how it is batched (run's arguments): all that its memory
     estimate needs, and nothing read yet but headers."""
+    inputs, input_files, dataset = request.inputs, request.input_files, request.dataset
+    batch_size, samples, keep_outputs, choices = (
+        request.batch_size,
+        request.samples,
+        request.keep_outputs,
+        request.choices,
+    )
     if batch_size is not None and batch_size < 1:
         raise NnspecError(f"batch size must be at least 1; got {batch_size}")
     if choices.dataset_root is not None:  # a folder the user named: its files may be read, as --allow-path's
@@ -525,6 +572,7 @@ class Runner:
         executor: Executor | None = None,
         view: str | None = None,
     ) -> None:
+        written = spec
         # The view that runs: its layers, with their properties as it uses them. The plan, the checks
         # and the result all read these (nnspec.spec.views), never the spec's own where they differ.
         self.spec = spec = as_view(spec, view, training=training)
@@ -559,6 +607,7 @@ class Runner:
         self.numpy_layers: dict[str, str] = dict(getattr(self.engine, "numpy_layers", {}))
         self.executor: Executor = executor or InProcess()
         self._dtype = np.dtype(spec.dtype)
+        self._given = (written, checks, statistics, max_memory, training, engine, view)
         self._estimates: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], memory.MemoryNeed] = {}
 
     def __repr__(self) -> str:
@@ -589,25 +638,26 @@ class Runner:
     ) -> RunResult:
         """One run over the data: the arguments are :func:`run`'s."""
         limit = _limit(max_memory)
-        planned = _plan(
-            self.spec,
-            self._variables,
-            self._footprint,
+        request = _DataRequest(
             inputs,
             input_files,
             dataset,
             batch_size,
             samples,
             keep_outputs,
-            limit,
             _DataChoices(dataset_root, synthetic, image_normalization),
         )
+        planned = _spread(_plan(self.spec, self._variables, self._footprint, request, limit), request, self.executor)
         need = self._estimate(planned.count, planned.step, tuple(planned.to_generate), tuple(planned.kept))
         memory.check(need, limit)
-        return self._execute(planned, need, progress)
+        return self._execute(planned, need, progress, request)
 
     def _execute(
-        self, planned: _Planned, need: memory.MemoryNeed, progress: Callable[[int, int], None] | None
+        self,
+        planned: _Planned,
+        need: memory.MemoryNeed,
+        progress: Callable[[int, int], None] | None,
+        request: _DataRequest,
     ) -> RunResult:
         """The run ``planned``, its memory checked (``need``): its batches through the engine, outputs
         kept, checks run."""
@@ -639,8 +689,12 @@ class Runner:
 
         # one batch, the common case of a program running a prepared spec: no list to make
         batches = [(0, count)] if step == count else [(i, min(i + step, count)) for i in range(0, count, step)]
-        compute = partial(self._run_batch, data, to_generate, planned.synthetic)
-        executed = self.executor.execute(batches, compute, take, progress)
+        if isinstance(self.executor, Remote):
+            job = RemoteBatches(self._making(), request.anywhere(), count, kept)
+            executed = self.executor.execute_remote(batches, job, take, progress)
+        else:
+            compute = partial(self._run_batch, data, to_generate, planned.synthetic)
+            executed = self.executor.execute(batches, compute, take, progress)
         stats, done, interrupted = executed.stats, executed.done, executed.interrupted
         if done < count:
             outputs = {name: value[:done] for name, value in outputs.items()}
@@ -673,10 +727,19 @@ class Runner:
             planned.sources,
             self.engine_name,
             self.numpy_layers,
+            executed.workers,
         )
         if result.interrupted:
             raise RunInterrupted(result)
         return result
+
+    def _making(self) -> _RunnerMaking:
+        """How a worker makes this runner again (RemoteBatches): as it was made here, but with the parameters
+        as they came out here, by nnabla name: drawn or loaded once, then sent once to each worker."""
+        written, checks, statistics, max_memory, training, engine, view = self._given
+        return _RunnerMaking(
+            written, self.parameters, checks, statistics, max_memory, training, engine, view, str(Path.cwd())
+        )
 
     def _run_batch(
         self,
@@ -715,3 +778,80 @@ class Runner:
                 self._estimates.clear()  # a caller running every batch size there is: keep it small
             self._estimates[key] = self._footprint.estimate(samples, batch, list(generated), list(kept))
         return self._estimates[key]
+
+
+@dataclass(frozen=True)
+class _RunnerMaking:
+    """Runner's arguments, as a worker of a distributed run makes the runner again."""
+
+    spec: Spec  # as written (Runner takes its view), with the roots its files may be read from
+    parameters: dict[str, np.ndarray]  # by nnabla name
+    checks: Mapping[str, Any] | None
+    statistics: bool
+    max_memory: int | str | None
+    training: bool
+    engine: EngineFactory | str | None
+    view: str | None
+    cwd: str  # the client's working directory, against which the spec's relative paths were taken
+
+    def runner(self) -> Runner:
+        return Runner(
+            self.spec,
+            self.parameters,
+            checks=self.checks,
+            statistics=self.statistics,
+            max_memory=self.max_memory,
+            training=self.training,
+            engine=self.engine,
+            view=self.view,
+        )
+
+
+class RemoteBatches:
+    """A run's batches as a worker of a distributed run computes them (see executor.Remote): called as
+    ``job(start, stop)``, it returns that batch's BatchResult (the kept outputs and the statistics; no data).
+
+    Pickled, it carries the spec, the parameters and where the data is (``request``, its paths absolute),
+    never the data. On its first call in a process it makes the runner (its engine built once there) and
+    opens the data itself, from the same paths, checking it finds as many samples as the client did
+    (``count``); later calls reuse both. Calls run one at a time: an engine runs one batch at a time.
+    """
+
+    def __init__(self, making: _RunnerMaking, request: _DataRequest, count: int, kept: list[str]) -> None:
+        self.making, self.request, self.count, self.kept = making, request, count, kept
+        self._lock = threading.Lock()
+        self._ready: tuple[Runner, _Planned] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"making": self.making, "request": self.request, "count": self.count, "kept": self.kept}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["making"], state["request"], state["count"], state["kept"])  # type: ignore[misc]
+
+    def __call__(self, start: int, stop: int) -> BatchResult:
+        with self._lock:
+            runner, planned = self._prepared()
+            batch = runner._run_batch(planned.data, planned.to_generate, planned.synthetic, start, stop)
+            for source in planned.data.values():
+                release(source)
+        return BatchResult(start, stop, {name: batch.outputs[name] for name in self.kept}, {}, batch.stats)
+
+    def _prepared(self) -> tuple[Runner, _Planned]:
+        if self._ready is None:
+            making = self.making
+            here = str(Path.cwd())
+            if here != making.cwd and not Path(making.spec.file).is_absolute():
+                raise UsageError(
+                    f"a worker runs in {here}, not in {making.cwd} as nnspec does: the spec's relative paths "
+                    "would name other files there; give the spec as an absolute path "
+                    f"({Path(making.spec.file).absolute()})"
+                )
+            runner = making.runner()
+            planned = _plan(runner.spec, runner._variables, runner._footprint, self.request, _limit(making.max_memory))
+            if planned.count != self.count:
+                raise UsageError(
+                    f"a worker finds {planned.count:,} samples in the data where nnspec found {self.count:,}: "
+                    "the workers must read the same files (a path they share)"
+                )
+            self._ready = (runner, planned)
+        return self._ready
