@@ -80,6 +80,8 @@ def refuse_float64(spec: Spec) -> None:
             f"{spec.file}: --engine onnxruntime runs float32 (the ONNX model nnspec writes); "
             f"this spec's dtype is {spec.dtype}: run it with --engine numpy"
         )
+
+
 @dataclass(frozen=True)
 class Segment:
     """Consecutive nodes of the model as a session of their own: the tensors it takes (graph inputs or
