@@ -23,7 +23,8 @@ extra, imported only when such a file is read). What it means in nnspec terms:
 
 Reading is bounded: the file's size is checked before it is read (NNSPEC_MAX_NNP_SIZE, as an .nnp's),
 external data must lie in the model's folder (symlinks resolved; nnspec.files.confine) and within the
-file it names, and no constant may declare more than 2^28 values (``MAX_TENSOR_VALUES``).
+file it names, no constant may declare more than 2^28 values (``MAX_TENSOR_VALUES``), and the graph
+may hold at most 20,000 nodes, inputs, outputs and initializers each (``MAX_ENTRIES``).
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ from .schema import FORMAT_VERSION
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 MAX_TENSOR_VALUES = 2**28  # 1 GiB of float32: a declared shape beyond it is refused before any array is made
+# Each node and graph input becomes a layer: as many as an NNC project's network may hold (sdcproj.MAX_LAYERS);
+# a graph's other lists are held to it too (100,000 graph inputs took a minute to refuse, 20,000 fifteen seconds)
+MAX_ENTRIES = 20_000
 
 
 class OnnxProblem(Exception):
@@ -89,9 +93,25 @@ def load_model(path: str) -> Any:
         raise SpecError(
             [_located(path, 0, f"not an ONNX model: {printable(str(exc)[:200])}", codes.ONNX_MODEL)]
         ) from None
+    _check_counts(model, path)
     _decode_names(model)
     _load_external(model, path)
     return model
+
+
+def _check_counts(model: Any, path: str) -> None:
+    """The graph's lists (nodes, inputs, outputs, initializers) within MAX_ENTRIES each, before any
+    of them is read: a file well within its size limit may list a hundred thousand inputs."""
+    graph = model.graph
+    for what, entries in (
+        ("nodes", graph.node),
+        ("graph inputs", graph.input),
+        ("graph outputs", graph.output),
+        ("initializers", graph.initializer),
+    ):
+        if len(entries) > MAX_ENTRIES:
+            message = f"the graph holds {len(entries):,} {what}; nnspec reads at most {MAX_ENTRIES:,}"
+            raise SpecError([_located(path, 0, message, codes.ONNX_MODEL)])
 
 
 def _text(value: Any) -> str:

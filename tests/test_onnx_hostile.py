@@ -1,0 +1,76 @@
+"""Hostile .onnx models: each failure scripts/fuzz_onnx.py found, as a regression test.
+
+A hostile model gets a located error (the model's file, line:col, exit 1) or a usage error (exit 2)
+within the reader's bounds: no traceback, no file outside the model's folder read, no minutes of
+work for a model a few hundred kilobytes long.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.cli import main
+from nnspec.core.diagnostics import SpecError
+
+onnx = pytest.importorskip("onnx")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+
+def _relu(inputs: int = 1) -> onnx.ModelProto:
+    """One Relu on x (1, 4), with ``inputs - 1`` more graph inputs nothing reads."""
+    x = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])]
+    x += [helper.make_tensor_value_info(f"in{k}", TensorProto.FLOAT, [1, 4]) for k in range(inputs - 1)]
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", x, [y])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _save(model: onnx.ModelProto, path: Path) -> Path:
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize("what", ["graph inputs", "nodes", "graph outputs", "initializers"])
+def test_a_graph_listing_more_than_20000_entries_is_refused_before_it_is_read(tmp_path, what):
+    # found by the fuzzer: 100,001 graph inputs (a 5 MB file) took 14 s to read and a minute to
+    # refuse, each input an Input layer; now refused at once, as an NNC project over 20,000 layers
+    model = _relu()
+    graph = model.graph
+    count = 20_001
+    if what == "graph inputs":
+        graph.input.extend(helper.make_tensor_value_info(f"in{k}", TensorProto.FLOAT, [1, 4]) for k in range(count))
+    elif what == "nodes":
+        graph.node.extend(helper.make_node("Relu", ["x"], [f"r{k}"]) for k in range(count))
+    elif what == "graph outputs":
+        graph.output.extend(helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4]) for _ in range(count))
+    else:
+        graph.initializer.extend(numpy_helper.from_array(np.ones(1, np.float32), f"t{k}") for k in range(count))
+    path = _save(model, tmp_path / "m.onnx")
+    started = time.process_time()
+    with pytest.raises(SpecError) as caught:
+        nnspec.load(str(path))
+    assert time.process_time() - started < 2.0  # the count is checked before the lists are read
+    (diagnostic,) = caught.value.diagnostics
+    total = count + (what != "initializers")
+    assert diagnostic.message == f"the graph holds {total:,} {what}; nnspec reads at most 20,000"
+    assert (diagnostic.file, diagnostic.line, diagnostic.column) == (str(path), 1, 1)
+
+
+def test_a_graph_of_20000_inputs_is_still_read(tmp_path):
+    path = _save(_relu(inputs=20_000), tmp_path / "m.onnx")
+    from nnspec.spec.onnx_reader import load_model
+
+    assert len(load_model(str(path)).graph.input) == 20_000  # at the limit: read (as a project's 20,000 layers)
+
+
+def test_the_limit_reaches_the_command_line_as_a_located_error(tmp_path, capsys):
+    path = _save(_relu(inputs=20_001), tmp_path / "m.onnx")
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:1:1: error: the graph holds 20,001 graph inputs; nnspec reads at most 20,000" in err
+    assert "Traceback" not in err
