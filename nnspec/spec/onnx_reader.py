@@ -24,7 +24,8 @@ extra, imported only when such a file is read). What it means in nnspec terms:
 Reading is bounded: the file's size is checked before it is read (NNSPEC_MAX_NNP_SIZE, as an .nnp's),
 external data must lie in the model's folder (symlinks resolved; nnspec.files.confine) and within the
 file it names, no constant may declare more than 2^28 values (``MAX_TENSOR_VALUES``), and the graph
-may hold at most 20,000 nodes, inputs, outputs and initializers each (``MAX_ENTRIES``).
+may hold at most 20,000 nodes, inputs, outputs and initializers each (``MAX_ENTRIES``), and declare no
+tensor of more than 32 axes (``MAX_AXES``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ MAX_TENSOR_VALUES = 2**28  # 1 GiB of float32: a declared shape beyond it is ref
 # Each node and graph input becomes a layer: as many as an NNC project's network may hold (sdcproj.MAX_LAYERS);
 # a graph's other lists are held to it too (100,000 graph inputs took a minute to refuse, 20,000 fifteen seconds)
 MAX_ENTRIES = 20_000
+# A sample holds at most 31 axes (numpy's 32 with the batch axis): a declared shape of more can never
+# translate, and 100,000 axes took onnx's shape inference seconds and 200 MB
+MAX_AXES = 32
 
 
 class OnnxProblem(Exception):
@@ -100,8 +104,9 @@ def load_model(path: str) -> Any:
 
 
 def _check_counts(model: Any, path: str) -> None:
-    """The graph's lists (nodes, inputs, outputs, initializers) within MAX_ENTRIES each, before any
-    of them is read: a file well within its size limit may list a hundred thousand inputs."""
+    """The graph's lists (nodes, inputs, outputs, initializers) within MAX_ENTRIES each, and its
+    declared shapes within MAX_AXES, before any of them is read: a file well within its size limit
+    may list a hundred thousand inputs, or a tensor of a hundred thousand axes."""
     graph = model.graph
     for what, entries in (
         ("nodes", graph.node),
@@ -111,6 +116,13 @@ def _check_counts(model: Any, path: str) -> None:
     ):
         if len(entries) > MAX_ENTRIES:
             message = f"the graph holds {len(entries):,} {what}; nnspec reads at most {MAX_ENTRIES:,}"
+            raise SpecError([_located(path, 0, message, codes.ONNX_MODEL)])
+    declared = [(info.name, len(info.type.tensor_type.shape.dim)) for info in [*graph.input, *graph.output]]
+    declared += [(info.name, len(info.type.tensor_type.shape.dim)) for info in graph.value_info]
+    declared += [(tensor.name, len(tensor.dims)) for tensor in graph.initializer]
+    for name, axes in declared:
+        if axes > MAX_AXES:
+            message = f"tensor '{printable(_text(name))}' declares {axes:,} axes; nnspec takes at most {MAX_AXES}"
             raise SpecError([_located(path, 0, message, codes.ONNX_MODEL)])
 
 
