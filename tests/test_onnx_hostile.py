@@ -103,3 +103,36 @@ def test_a_tensor_of_32_axes_is_left_to_the_translation(tmp_path):
     model.graph.value_info.append(helper.make_tensor_value_info("v", TensorProto.FLOAT, [1] * 32))
     spec = nnspec.load(str(_save(model, tmp_path / "m.onnx")))  # v is read by no node: the model is fine
     assert [layer.type.name for layer in spec.layers.values()] == ["Input", "ReLU"]
+
+
+def _one(node: onnx.NodeProto, initializers: list, out: list[int]) -> onnx.ModelProto:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, out)
+    return helper.make_model(
+        helper.make_graph([node], "g", [x], [y], initializers), opset_imports=[helper.make_opsetid("", 17)]
+    )
+
+
+def test_a_division_by_a_constant_zero_is_a_multiplication_by_infinity_not_a_crash(tmp_path):
+    # found reading the reader after the fuzzer: 1.0 / 0.0 raised ZeroDivisionError, an internal error
+    zero = numpy_helper.from_array(np.array(-0.0, np.float32), "z")
+    path = _save(_one(helper.make_node("Div", ["x", "z"], ["y"]), [zero], [1, 4]), tmp_path / "m.onnx")
+    spec = nnspec.load(str(path))
+    x = np.array([[-2.0, 0.0, 3.0, 1.0]], np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        want = x / np.float32(-0.0)  # IEEE's division, by numpy
+    got = nnspec.run(spec, {"x": x}, statistics=False).outputs["y"]
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_gemm_alpha_overflowing_float32_warns_nothing(tmp_path, capsys, recwarn):
+    # found by the fuzzer: alpha 1e38 times B overflowed in numpy, whose RuntimeWarning reached the user
+    weight = numpy_helper.from_array(np.full((4, 2), 1e10, np.float32), "B")
+    node = helper.make_node("Gemm", ["x", "B"], ["y"], alpha=1e38)
+    path = _save(_one(node, [weight], [1, 2]), tmp_path / "m.onnx")
+    assert main(["validate", str(path)]) in (0, 1)
+    assert "RuntimeWarning" not in capsys.readouterr().err
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    from nnspec.spec.onnx_reader import parameters
+
+    assert np.isinf(parameters(str(path))["y/affine/W"]).all()  # alpha * B as ONNX computes it in float32

@@ -735,13 +735,15 @@ def _gemm(t: _Translator, node: _Node) -> dict[str, Any]:
         raise OnnxProblem("transA 1: Affine multiplies its input as it comes")
     if len(t.shape(node.inputs[0])) != 2:
         raise OnnxProblem("its input A must be a matrix (batch, features)")
-    weight = t.constant(node, 1, "weight B") * np.float32(node.attributes.get("alpha", 1.0))
+    with np.errstate(over="ignore", invalid="ignore"):  # alpha * B beyond float32 is inf, as ONNX computes it
+        weight = t.constant(node, 1, "weight B") * np.float32(node.attributes.get("alpha", 1.0))
     if node.attributes.get("transB", 0):
         weight = weight.T
     params = {"{scope}/affine/W": weight}
     bias = t.optional_constant(node, 2)
     if bias is not None:
-        bias = np.broadcast_to(bias * np.float32(node.attributes.get("beta", 1.0)), (1, weight.shape[1]))
+        with np.errstate(over="ignore", invalid="ignore"):
+            bias = np.broadcast_to(bias * np.float32(node.attributes.get("beta", 1.0)), (1, weight.shape[1]))
         params["{scope}/affine/b"] = bias.reshape(-1)
     return {
         "type": "Affine",
@@ -935,8 +937,12 @@ def _arithmetic(t: _Translator, node: _Node) -> dict[str, Any]:
             if constant == second:
                 return {"type": "AddScalar", "input": other, "value": -value}
             return {"type": "RSubScalar", "input": other, "value": value}
-        if constant == second:  # Div
-            return {"type": "MulScalar", "input": other, "value": 1.0 / value}
+        if constant == second:  # Div; by 0, x times an infinity of 0's sign, as IEEE's x / 0 (0 / 0: NaN)
+            return {
+                "type": "MulScalar",
+                "input": other,
+                "value": 1.0 / value if value else math.copysign(math.inf, value),
+            }
         return {"type": "RDivScalar", "input": other, "value": value}
     return {"type": _BINARY[node.op], "input": [t.source(node, 0), t.source(node, 1)]}
 
