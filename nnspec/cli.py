@@ -737,7 +737,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if result.interrupted:
         return EXIT_INTERRUPTED
-    if result.errors or (args.strict and result.warnings):
+    if result.errors or (args.strict and result.warning_count):
         return EXIT_INVALID
     return EXIT_OK
 

@@ -252,6 +252,7 @@ def _build_spec(
         dataset=dataset,
         image_normalization=_image_normalization(data),
         project=_project(data),
+        comments=data.get("comments", []),
         confinement=confinement,
         read_data=read_data,
         arguments=arguments,
@@ -282,7 +283,8 @@ def _networks(
         arguments = read_arguments(written, diagnostics, ("networks", name)) if isinstance(written, dict) else {}
         layers: dict[str, Layer] = resolve_layers(raw_layers, broken, doc, diagnostics, table.spans[name])
         complete = len(layers) == len(table.spans[name])
-        networks[name] = Network(name, arguments, layers, ("networks", name), complete)
+        comments = written.get("comments", []) if isinstance(written, dict) else []
+        networks[name] = Network(name, arguments, layers, ("networks", name), complete, comments)
     return networks
 
 

@@ -3180,18 +3180,75 @@ def _onnx_model(nodes, inputs, outputs, initializers=(), opset: int = 17) -> byt
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]).SerializeToString()
 
 
-def _onnx_external(location: str) -> bytes:
+def _onnx_external(location: str, offset: str = "0", length: str = "32") -> bytes:
     from onnx import TensorProto, helper, numpy_helper
 
     weight = numpy_helper.from_array(np.ones((4, 2), np.float32), "W")
     weight.data_location = TensorProto.EXTERNAL
     weight.ClearField("raw_data")
-    for key, value in (("location", location), ("offset", "0"), ("length", "32")):
+    for key, value in (("location", location), ("offset", offset), ("length", length)):
         entry = weight.external_data.add()
         entry.key, entry.value = key, value
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])
     return _onnx_model([helper.make_node("MatMul", ["x", "W"], ["y"])], [x], [y], [weight])
+
+
+def _onnx_nested(depth: int, body_location: str | None = None) -> bytes:
+    """A Relu inside If bodies nested ``depth`` deep, written as protobuf bytes (the library refuses
+    to build messages nested past 100), the innermost body holding an initializer whose external data
+    is at ``body_location`` when given."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    def field(number: int, payload: bytes) -> bytes:
+        return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    node = helper.make_node("Relu", ["x"], ["y"]).SerializeToString()
+    otherwise = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "else", [], [y])
+    for level in range(depth):
+        body = field(1, node) + field(2, b"body") + field(12, y.SerializeToString())
+        if level == 0 and body_location is not None:
+            tensor = numpy_helper.from_array(np.ones(2, np.float32), "inner")
+            tensor.data_location = TensorProto.EXTERNAL
+            tensor.ClearField("raw_data")
+            entry = tensor.external_data.add()
+            entry.key, entry.value = "location", body_location
+            body += field(5, tensor.SerializeToString())
+        branch = field(1, b"then_branch") + _varint(20 << 3) + _varint(5) + field(6, body)
+        node = field(1, b"cond") + field(2, b"y") + field(4, b"If") + field(5, branch)
+        node += field(5, helper.make_attribute("else_branch", otherwise).SerializeToString())
+    cond = numpy_helper.from_array(np.array(True), "cond")
+    model = _onnx_model([], [x], [y], [cond])
+    return model + field(7, field(1, node))  # protobuf merges the graph given twice: the node is added
+
+
+def _declared(name: str, dims: list[int]) -> Any:
+    """A float initializer declaring ``dims`` but holding 16 bytes (a file cannot hold 2^62 values)."""
+    from onnx import TensorProto
+
+    tensor = TensorProto(name=name, data_type=TensorProto.FLOAT, raw_data=bytes(16))
+    tensor.dims.extend(dims)
+    return tensor
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _onnx_wide(inputs: int) -> bytes:
+    """One Relu, with ``inputs`` graph inputs in all (a hundred thousand fit in a few MB)."""
+    from onnx import TensorProto, helper
+
+    declared = [helper.make_tensor_value_info(f"in{k}", TensorProto.FLOAT, [1, 4]) for k in range(inputs)]
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    return _onnx_model([helper.make_node("Relu", ["in0"], ["y"])], declared, [y])
 
 
 def hostile_onnx(rng: random.Random) -> Iterator[Case]:
@@ -3204,7 +3261,12 @@ def hostile_onnx(rng: random.Random) -> Iterator[Case]:
     y4 = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
     good = _onnx_model([helper.make_node("Relu", ["x"], ["y"])], [x4], [y4])
     refused = Expect("error", (1,), "m.onnx", True)
+    EITHER_ONNX = Expect("either", (1, 2), "m.onnx", True)  # noqa: N806
     huge_shape = numpy_helper.from_array(np.array([1, 2**20, 2**20], np.int64), "shape")
+
+    def _info(name: str, shape: list[int]) -> Any:
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
     variants: list[tuple[str, Content, Expect]] = [
         ("intact", good, OK),
         ("external data leaving the folder", _onnx_external("../secret.txt"), refused),
@@ -3246,9 +3308,84 @@ def hostile_onnx(rng: random.Random) -> Iterator[Case]:
         ("not protobuf", b"\xff" * 64, refused),
         ("empty", b"", refused),
         ("truncated", good[: len(good) // 2], Expect("error", (1,), "m.onnx", True)),
+        # more of each kind issue 22 names: huge declared tensors, paths leaving the folder, cycles,
+        # unknown operators, wrong types, and what the fuzzer (scripts/fuzz_onnx.py) found
+        ("external data through a folder symlink out", _onnx_external("linkdir/weights.bin"), refused),
+        ("external data by sub/../..", _onnx_external("sub/../../secret.txt"), refused),
+        ("external data in a FIFO", _onnx_external("fifo"), refused),
+        ("external data at a NUL in its path", _onnx_external("weights.bin\x00../x"), refused),
+        ("external data past the file's end", _onnx_external("weights.bin", "4096"), refused),
+        ("external data of a huge length", _onnx_external("weights.bin", "0", str(2**62)), refused),
+        ("external data offset not a number", _onnx_external("weights.bin", "1e3"), refused),
+        ("external data in a nested body", _onnx_nested(1, "../secret.txt"), refused),
+        (
+            "an initializer declaring 2^62 values",
+            _onnx_model(
+                [helper.make_node("Add", ["x", "c"], ["y"])],
+                [x4],
+                [y4],
+                [_declared("c", [2**31, 2**31])],
+            ),
+            refused,
+        ),
+        (
+            "a graph input declaring 2^40 features",
+            _onnx_model([helper.make_node("Relu", ["x"], ["y"])], [_info("x", [1, 2**40])], [_info("y", [1, 2**40])]),
+            Expect("either", (1,), "m.onnx", True),
+        ),
+        (
+            "a negative dimension",
+            _onnx_model([helper.make_node("Relu", ["x"], ["y"])], [_info("x", [1, -4])], [y4]),
+            Expect("either", (1,), "m.onnx", True),
+        ),
+        (
+            "100,000 axes",
+            _onnx_model([helper.make_node("Relu", ["x"], ["y"])], [_info("x", [1] * 100_000)], [y4]),
+            refused,
+        ),
+        ("100,000 graph inputs", _onnx_wide(100_000), Expect("error", (1,), "m.onnx", True, ("20,000",))),
+        (
+            "a node reading its own output",
+            _onnx_model([helper.make_node("Add", ["x", "y"], ["y"])], [x4], [y4]),
+            refused,
+        ),
+        (
+            "an unknown domain",
+            _onnx_model([helper.make_node("Relu", ["x"], ["y"], domain="com.example")], [x4], [y4]),
+            Expect("error", (1,), "m.onnx", True, ("com.example.Relu",)),
+        ),
+        (
+            "an initializer of strings",
+            _onnx_model(
+                [helper.make_node("Add", ["x", "s"], ["y"])],
+                [x4],
+                [y4],
+                [helper.make_tensor("s", TensorProto.STRING, [4], [b"a", b"b", b"c", b"d"])],
+            ),
+            refused,
+        ),
+        (
+            "an attribute of the wrong type",
+            _onnx_model([helper.make_node("LeakyRelu", ["x"], ["y"], alpha="high")], [x4], [y4]),
+            Expect("either", (1,), "m.onnx", True),
+        ),
+        (
+            "an absurd opset",
+            _onnx_model([helper.make_node("Relu", ["x"], ["y"])], [x4], [y4], opset=2**62),
+            EITHER_ONNX,
+        ),
+        ("If bodies 3 deep", _onnx_nested(3), refused),
+        ("If bodies 2,000 deep", _onnx_nested(2000), refused),
     ]
     for label, data, expect in variants:
-        files: dict[str, Content] = {"m.onnx": data, "link.bin": _outside("weights.bin")}
+        files: dict[str, Content] = {
+            "m.onnx": data,
+            "link.bin": _outside("weights.bin"),
+            "linkdir": _outside_directory,
+            "weights.bin": bytes(64),
+            "sub": lambda path: path.mkdir(),
+            "fifo": lambda path: os.mkfifo(path),
+        }
         yield Case("hostile .onnx", label, ["validate", "m.onnx"], files, expect, check=no_secret, start_up="onnx")
     for _ in range(20):  # flipped bytes anywhere: a clean answer, whatever it is
         damaged = bytearray(good)

@@ -100,3 +100,36 @@ def test_upgrade_refuses_a_directory_as_output_even_with_force(write_spec, capsy
     assert main(["upgrade", str(old), "-o", str(folder), "--force"]) == 2
     assert "is a directory" in capsys.readouterr().err
     assert list(folder.iterdir()) == [] and [p.name for p in old.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+EDITED_IN_NNC = """nnspec: 2
+comments:
+  - {name: Comment, text: "the classifier", position: [336, 168]}
+project:
+  main_network: Main
+  config: {max_epoch: 100, batch_size: 64}
+layers:
+  - {name: x, type: Input, size: [4], position: [24, 48]}
+  - {name: call, type: Unit, network: block, position: [24, 96, 120, 24]}
+networks:
+  block:
+    comments:
+      - {name: Comment, text: "inside", position: [8, 8]}
+    layers:
+      - {name: i, type: Input, size: [4], position: [0, 0]}
+      - {name: r, type: ReLU, position: [0, 40]}
+"""
+
+
+def test_print_resolved_keeps_the_project_comments_and_positions(write_spec, capsys):
+    path = write_spec(EDITED_IN_NNC)
+    assert main(["validate", "--print-resolved", str(path)]) == 0
+    resolved = load_text(capsys.readouterr().out).data
+    written = load_text(EDITED_IN_NNC).data
+    assert resolved["project"] == written["project"]
+    assert resolved["comments"] == written["comments"]
+    assert [layer["position"] for layer in resolved["layers"]] == [[24, 48], [24, 96, 120, 24]]
+    block = resolved["networks"]["block"]
+    assert block["comments"] == written["networks"]["block"]["comments"]
+    assert [layer["position"] for layer in block["layers"]] == [[0, 0], [0, 40]]
+    assert list(resolved["layers"][0])[-1] == "position"  # the editor's place last, as a project's reader writes it

@@ -120,3 +120,27 @@ def test_a_units_integer_argument_holding_a_fraction_is_used_as_written(write_sp
     assert [d.code for d in found if d.severity != "info"] == ["argument-type"]
     result = nnspec.run(str(path))
     np.testing.assert_allclose(result.outputs["u/MulScalar"], [[0.5, 1.0, 1.5]])
+
+
+def test_run_counts_the_argument_type_warning_as_validate_does_and_strict_fails_on_it(write_spec, capsys):
+    from nnspec.cli import main
+
+    path = str(write_spec(THRESHOLD % "0.6"))
+    assert main(["validate", path]) == 0
+    assert main(["validate", "--strict", path]) == 1
+    capsys.readouterr()
+    assert main(["run", "-q", path]) == 0
+    out, err = capsys.readouterr()
+    assert out.rstrip().endswith("0 errors, 1 warning")  # the spec's own warning, counted with the findings
+    assert "[argument-type]" in err
+    assert main(["run", "-q", "--strict", path]) == 1
+    result = nnspec.run(path)
+    assert [d.code for d in result.spec_warnings] == ["argument-type"] and result.warning_count == 1
+    assert result.warnings == []  # the findings' own list is unchanged
+
+
+def test_a_run_without_the_warning_counts_none(write_spec, capsys):
+    from nnspec.cli import main
+
+    assert main(["run", "-q", "--strict", str(write_spec(THRESHOLD % "1"))]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("0 errors, 0 warnings")

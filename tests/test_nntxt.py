@@ -438,3 +438,56 @@ def test_a_loop_whose_repeat_id_no_repeat_info_declares_is_refused(tmp_path: Pat
         f"net.nntxt:{line}:7: error: RecurrentInput 'RecurrentInput_2' names repeat_id 'Nope', which no "
         "repeat_info of the network declares"
     ) in capsys.readouterr().err
+
+
+FED_WEIGHT = """network {
+  name: "Main"
+  batch_size: 1
+  variable { name: "x" type: "Buffer" shape { dim: -1 dim: 3 } }
+  variable { name: "h" type: "Buffer" shape { dim: -1 dim: 6 } }
+  variable { name: "w" type: "Buffer" shape { dim: -1 dim: 3 dim: 2 } }
+  variable { name: "fc/affine/b" type: "Parameter" shape { dim: 2 } initializer { type: "Constant" multiplier: 0.5 } }
+  variable { name: "fc" type: "Buffer" shape { dim: -1 dim: 2 } }
+  function {
+    name: "w"
+    type: "Reshape"
+    input: "h"
+    output: "w"
+    reshape_param { shape { dim: -1 dim: 3 dim: 2 } }
+  }
+  function {
+    name: "fc"
+    type: "Affine"
+    input: "x"
+    input: "w"
+    input: "fc/affine/b"
+    output: "fc"
+    affine_param { base_axis: 1 }
+  }
+}
+"""
+
+
+def test_a_parameter_input_another_function_writes_feeds_that_parameter(tmp_path: Path) -> None:
+    # nnabla lists Affine's inputs x, W, b: a W that the Reshape writes (no Parameter variable) is
+    # nnspec's W: {input: w}, NNC's link into the W pin; it was read as a second data input (arity error)
+    path = tmp_path / "fed.nntxt"
+    path.write_text(FED_WEIGHT)
+    spec = nnspec.load(str(path))
+    fc = spec.layers["fc"]
+    assert fc.inputs == ["x"] and fc.side_inputs() == {"W": "w"}
+    assert fc.props["out_shape"] == (2,) and fc.props["with_bias"] is True
+    rng = np.random.default_rng(3)
+    x, weight = rng.standard_normal((4, 3)), rng.standard_normal(6)
+    h = np.tile(weight, (4, 1))  # a parameter is one value for every sample: h's rows alike
+    result = nnspec.run(spec, {"x": x, "h": h})
+    want = x @ weight.reshape(3, 2) + 0.5  # by hand; b's initializer is Constant 0.5
+    np.testing.assert_allclose(result.outputs["fc"], want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_fed_parameter_of_a_missing_function_is_still_a_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "fed.nntxt"
+    path.write_text(FED_WEIGHT.replace('input: "w"\n    input: "fc/affine/b"', 'input: "v"\n    input: "fc/affine/b"'))
+    with pytest.raises(SpecError) as caught:
+        nnspec.load(str(path))
+    assert any("input 'v' names no variable" in d.message and d.line == 20 for d in caught.value.diagnostics)

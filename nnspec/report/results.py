@@ -302,7 +302,7 @@ def _text_lines(result: RunResult, width: int, tables: bool) -> tuple[list[str],
                 at = lines[-1].rfind(check)
                 if at >= 0:
                     paints.append((len(lines) - 1, at, at + len(check), COLOURS[severity]))
-    counts = [(len(result.errors), "error", ERROR), (len(result.warnings), "warning", WARNING)]
+    counts = [(len(result.errors), "error", ERROR), (result.warning_count, "warning", WARNING)]
     total, at = [], 0
     for n, word, severity in counts:
         said = f"{n} {word}{'s' * (n != 1)}"

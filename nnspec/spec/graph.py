@@ -90,6 +90,7 @@ def resolve_layers(
         targets = {t.name: _target_source(t, raw.get(t.name, {}), t.generator) for t in layer_type.targets}
         layer = Layer(name, layer_type, props, inputs, params, index, raw.get("checks", {}), targets)
         layer.expressions = expressions
+        layer.position = raw.get("position")
         _second_operand(layer, raw, diagnostics)
         _fed_parameters(layer, raw, diagnostics)
         layers[name] = layer

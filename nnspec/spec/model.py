@@ -85,6 +85,8 @@ class Layer:
     # A layer of a unit's network, written out in the unit's place: the unit's argument values, which its
     # expressions read instead of the spec's arguments (None: a layer of the network that runs)
     unit_arguments: ArgumentScope | None = None
+    # Where NNC's editor draws it (its position: [x, y] or [x, y, width, height]); None: not written
+    position: list[int] | None = None
 
     @property
     def operand_count(self) -> int:
@@ -237,6 +239,8 @@ class Spec:
     image_normalization: bool = True  # the spec's dataset: divides its 8-bit images by 255 (NNC's ImageNormalization)
     # NNC's project settings (project:, as the schema checked them): the datasets and executors a run reads
     project: dict[str, Any] = field(default_factory=dict)
+    # NNC's Comment layers of the main network (comments:, as written): drawn notes that compute nothing
+    comments: list[dict[str, Any]] = field(default_factory=list)
     # where the files it names may be (None: the default, see nnspec.files.confine)
     confinement: Confinement | None = None
     read_data: bool = True  # False: validated without opening the files it names (validate --no-data)

@@ -17,7 +17,7 @@ network's own line and carries its written path (``networks.FireModule.layers.2`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.diagnostics import UsageError
@@ -50,6 +50,7 @@ class Network:
     layers: dict[str, Layer]
     path: tuple = ()  # where it is written: ("networks", NAME); () for the main network
     complete: bool = True  # False: a layer of it is left out, its error reported (a unit then says no more)
+    comments: list[dict[str, Any]] = field(default_factory=list)  # its NNC Comment layers (comments:), as written
 
 
 def flatten(data: dict[str, Any], source_map: SourceMap) -> tuple[dict[str, Any], NetworkTable]:

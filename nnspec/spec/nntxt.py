@@ -390,6 +390,7 @@ class _Reader:
         inputs, parameters = self._inputs(block, variables, network, targets)
         if inputs is None:
             return
+        inputs, fed = self._fed_parameters(layer, layer_type, block, inputs, variables, place, network)
         count = _target_count(layer_type, len(inputs))
         if count:
             for target, (variable, field_) in zip(layer_type.targets, inputs[-count:]):
@@ -409,7 +410,7 @@ class _Reader:
             network.places[place + ("input",)] = _at(inputs[0][1])
             for k, (_, field_) in enumerate(inputs):
                 network.places[place + ("input", k)] = _at(field_)
-        self._parameters(layer, layer_type, parameters, place, network, item)
+        self._parameters(layer, layer_type, parameters, place, network, item, fed)
         self._arguments(layer, layer_type, block, place, network, variables, inputs)
         if type_name in RECURRENCE:
             self._recurrent_arguments(layer, block, place, network, variables, inputs, outputs[0], times)
@@ -525,11 +526,37 @@ class _Reader:
                 inputs.append((variable.name, item))
         return (inputs if good else None), parameters
 
-    def _parameters(self, layer, layer_type, parameters, place, network, item) -> None:
-        """Which parameter each Parameter input is, the scope its name gives, and what its shape says."""
+    def _fed_parameters(self, layer, layer_type, block: Message, inputs, variables, place, network):
+        """The inputs left once those in a parameter's place are taken out, and the fed parameters'
+        shapes (a sample's): nnabla's function lists its data inputs, then its parameters in order
+        (Affine: x, W, b); one there that another function writes (not a Parameter variable) feeds
+        that parameter, nnspec's ``W: {input: LAYER}`` (NNC's link into a parameter pin)."""
+        arity = layer_type.arity
+        shapes: dict[str, list[int]] = {}
+        if not layer_type.parameters or arity.most != arity.least:
+            return inputs, shapes
+        fed: set[int] = set()
+        for position, item in enumerate(block.all("input")):
+            slot = position - arity.least
+            if not 0 <= slot < len(layer_type.parameters):
+                continue
+            at = next((k for k, (_, field_) in enumerate(inputs) if field_ is item), None)
+            if at is None:  # a Parameter variable: nnabla's own parameter (self._parameters)
+                continue
+            pin = layer_type.parameters[slot].name
+            layer[pin] = {"input": network.layer_of[inputs[at][0]]}
+            network.places[place + (pin,)] = _at(item)
+            network.places[place + (pin, "input")] = _at(item)
+            shapes[pin] = variables[inputs[at][0]].shape[1:]  # less the batch axis a Buffer holds first
+            fed.add(at)
+        return [entry for k, entry in enumerate(inputs) if k not in fed], shapes
+
+    def _parameters(self, layer, layer_type, parameters, place, network, item, fed) -> None:
+        """Which parameter each Parameter input is, the scope its name gives, and what its shape says
+        (``fed``: the shapes of those another function's output gives)."""
         scope_of = layer_type.function_scope
         example = f"/{layer_type.parameters[0].name}" if layer_type.unscoped_parameters else f"SCOPE/{scope_of}/W"
-        shapes: dict[str, list[int]] = {}
+        shapes: dict[str, list[int]] = dict(fed)
         scopes: set[str] = set()
         for variable, field_ in parameters:
             if layer_type.unscoped_parameters:  # NNC's /r of MinMaxQuantize: no scope to take
@@ -576,7 +603,7 @@ class _Reader:
         for key, value in _from_weight_shape(layer["type"], shapes).items():
             if key in properties:
                 layer[key] = value
-                network.places[place + (key,)] = _at(parameters[0][1])
+                network.places[place + (key,)] = _at(parameters[0][1] if parameters else item)
 
     def _initializer(self, layer, layer_type, name: str, variable: _Variable, place, network) -> None:
         """A Parameter variable's ``initializer`` (NNC writes one on each; nnspec's writer too) as the

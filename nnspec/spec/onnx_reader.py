@@ -28,7 +28,9 @@ extra, imported only when such a file is read). What it means in nnspec terms:
 
 Reading is bounded: the file's size is checked before it is read (NNSPEC_MAX_NNP_SIZE, as an .nnp's),
 external data must lie in the model's folder (symlinks resolved; nnspec.files.confine) and within the
-file it names, and no constant may declare more than 2^28 values (``MAX_TENSOR_VALUES``).
+file it names, no constant may declare more than 2^28 values (``MAX_TENSOR_VALUES``), and the graph
+may hold at most 20,000 nodes, inputs, outputs and initializers each (``MAX_ENTRIES``), and declare no
+tensor of more than 32 axes (``MAX_AXES``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,12 @@ from .schema import FORMAT_VERSION
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_']*")
 MAX_TENSOR_VALUES = 2**28  # 1 GiB of float32: a declared shape beyond it is refused before any array is made
+# Each node and graph input becomes a layer: as many as an NNC project's network may hold (sdcproj.MAX_LAYERS);
+# a graph's other lists are held to it too (100,000 graph inputs took a minute to refuse, 20,000 fifteen seconds)
+MAX_ENTRIES = 20_000
+# A sample holds at most 31 axes (numpy's 32 with the batch axis): a declared shape of more can never
+# translate, and 100,000 axes took onnx's shape inference seconds and 200 MB
+MAX_AXES = 32
 
 
 class OnnxProblem(Exception):
@@ -94,9 +102,33 @@ def load_model(path: str) -> Any:
         raise SpecError(
             [_located(path, 0, f"not an ONNX model: {printable(str(exc)[:200])}", codes.ONNX_MODEL)]
         ) from None
+    _check_counts(model, path)
     _decode_names(model)
     _load_external(model, path)
     return model
+
+
+def _check_counts(model: Any, path: str) -> None:
+    """The graph's lists (nodes, inputs, outputs, initializers) within MAX_ENTRIES each, and its
+    declared shapes within MAX_AXES, before any of them is read: a file well within its size limit
+    may list a hundred thousand inputs, or a tensor of a hundred thousand axes."""
+    graph = model.graph
+    for what, entries in (
+        ("nodes", graph.node),
+        ("graph inputs", graph.input),
+        ("graph outputs", graph.output),
+        ("initializers", graph.initializer),
+    ):
+        if len(entries) > MAX_ENTRIES:
+            message = f"the graph holds {len(entries):,} {what}; nnspec reads at most {MAX_ENTRIES:,}"
+            raise SpecError([_located(path, 0, message, codes.ONNX_MODEL)])
+    declared = [(info.name, len(info.type.tensor_type.shape.dim)) for info in [*graph.input, *graph.output]]
+    declared += [(info.name, len(info.type.tensor_type.shape.dim)) for info in graph.value_info]
+    declared += [(tensor.name, len(tensor.dims)) for tensor in graph.initializer]
+    for name, axes in declared:
+        if axes > MAX_AXES:
+            message = f"tensor '{printable(_text(name))}' declares {axes:,} axes; nnspec takes at most {MAX_AXES}"
+            raise SpecError([_located(path, 0, message, codes.ONNX_MODEL)])
 
 
 def _text(value: Any) -> str:
@@ -775,7 +807,8 @@ def _gemm(t: _Translator, node: _Node) -> dict[str, Any]:
         raise OnnxProblem("transA 1: Affine multiplies its input as it comes")
     if len(t.shape(node.inputs[0])) != 2:
         raise OnnxProblem("its input A must be a matrix (batch, features)")
-    weight = t.constant(node, 1, "weight B") * np.float32(node.attributes.get("alpha", 1.0))
+    with np.errstate(over="ignore", invalid="ignore"):  # alpha * B beyond float32 is inf, as ONNX computes it
+        weight = t.constant(node, 1, "weight B") * np.float32(node.attributes.get("alpha", 1.0))
     if node.attributes.get("transB", 0):
         weight = weight.T
     outputs = int(weight.shape[1])
@@ -783,7 +816,8 @@ def _gemm(t: _Translator, node: _Node) -> dict[str, Any]:
     if bias is not None and not np.any(bias) and node.inputs[2].startswith("affine_bias_"):
         bias = None  # the zeros nnabla's converter gives an Affine without bias (its own name for them)
     if bias is not None:
-        bias = np.broadcast_to(bias * np.float32(node.attributes.get("beta", 1.0)), (1, outputs)).reshape(-1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            bias = np.broadcast_to(bias * np.float32(node.attributes.get("beta", 1.0)), (1, outputs)).reshape(-1)
     layer: dict[str, Any] = {"type": "Affine", "input": t.source(node), "out_shape": outputs}
     reshape = _only_reader(t, node.outputs[0], "Reshape")
     out_shape = t.shape(reshape.outputs[0])[1:] if reshape is not None else []
@@ -1071,8 +1105,12 @@ def _arithmetic(t: _Translator, node: _Node) -> dict[str, Any]:
             if constant == second:
                 return {"type": "AddScalar", "input": other, "value": -value}
             return {"type": "RSubScalar", "input": other, "value": value}
-        if constant == second:  # Div
-            return {"type": "MulScalar", "input": other, "value": 1.0 / value}
+        if constant == second:  # Div; by 0, x times an infinity of 0's sign, as IEEE's x / 0 (0 / 0: NaN)
+            return {
+                "type": "MulScalar",
+                "input": other,
+                "value": 1.0 / value if value else math.copysign(math.inf, value),
+            }
         return {"type": "RDivScalar", "input": other, "value": value}
     return {"type": _BINARY[node.op], "input": [t.source(node, 0), t.source(node, 1)]}
 

@@ -31,6 +31,9 @@ What is written, and how:
   here in a comment at the end of its line (``out_maps: =Input[0]*2  # 32``): the expression
   is what the spec says, the comment what runs. ``arguments`` are written as given.
 - ``checks`` (the spec's and each layer's) as written, when set.
+- NNC's project, as written: ``project:``, ``comments:`` (each network's; after its layers) and
+  each layer's ``position`` (last in the layer), when set: nothing runs from them, but a spec
+  read from an .sdcproj keeps them, and so does its resolved text (convert takes it back).
 - ``outputs``: always a list, the default (the layers nobody reads) written out.
 - ``view``: as in the spec, when set.
 - ``data``: each variable's samples, one sample a line, in the Input's ``size``
@@ -221,6 +224,8 @@ def resolved_data(spec: Spec) -> dict[str, Any]:
         data["networks"] = {name: _network_data(network, spec.directory) for name, network in spec.networks.items()}
     main = spec.written_layers if spec.main_layers is None else spec.main_layers
     data["layers"] = [_layer_data(layer, spec.directory) for layer in main.values()]
+    if spec.comments:
+        data["comments"] = spec.comments
     if spec.network is None:  # another network's outputs are not the main network's
         data["outputs"] = list(spec.outputs)
     if spec.view is not None:
@@ -244,6 +249,8 @@ def _network_data(network: Any, directory: Path) -> dict[str, Any]:
             name: _FlowMap(type=argument.type, value=argument.value) for name, argument in network.arguments.items()
         }
     entry["layers"] = [_layer_data(layer, directory) for layer in network.layers.values()]
+    if network.comments:
+        entry["comments"] = network.comments
     return entry
 
 
@@ -274,6 +281,8 @@ def _layer_data(layer: Layer, directory: Path) -> dict[str, Any]:
         entry[name] = _side_input(target)
     if layer.checks:
         entry["checks"] = dict(layer.checks)
+    if layer.position is not None:  # the editor's place, last (as the project reader writes it)
+        entry["position"] = layer.position
     return entry
 
 
