@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from ..core.diagnostics import UsageError
-from ..core.extras import install_hint
-from ..layers.generators import NO_GENERATOR
-from .model import Layer, Spec
+from ...core.diagnostics import UsageError
+from ...core.extras import install_hint
+from ...layers.generators import NO_GENERATOR
+from ..model import Layer, Spec
 
 OPSET = 17
 BATCH = "N"  # the symbolic batch dimension of every graph input and output
@@ -287,7 +287,7 @@ def _conv_attributes(layer: Layer, padding: Sequence[int]) -> dict[str, Any]:
 
 
 def _convolution(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    from ..layers.basic import conv_padding
+    from ...layers.basic import conv_padding
 
     inputs = [x[0], g.parameter(layer, "W")]
     if "b" in g.parameters[layer.name]:
@@ -297,7 +297,7 @@ def _convolution(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 
 def _depthwise_convolution(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     """nnabla's depthwise kernels (C multiplier, *kernel) as a Conv with one group a channel."""
-    from ..layers.basic import conv_padding
+    from ...layers.basic import conv_padding
 
     weight = g.parameters[layer.name]["W"]
     kernel = layer.props["kernel_shape"]
@@ -362,7 +362,7 @@ def _average_pooling(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     if not (counted and layer.props["ignore_border"] is False):
         g.node("AveragePool", x[:1], out, count_include_pad=int(counted), **_pool_attributes(g, layer))
         return
-    from ..layers.pooling import _window_sizes
+    from ...layers.pooling import _window_sizes
 
     n = len(layer.props["kernel_shape"])
     lengths, outputs = g.input_shape(layer)[-n:], layer.inferred_shape[-n:]
@@ -642,7 +642,7 @@ def _flip(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 
 
 def _tile(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    from ..layers.others import _tile_layout
+    from ...layers.others import _tile_layout
 
     shape, reps = _tile_layout(g.input_shape(layer), _axes(layer.props["reps"]))
     reshaped = g.node("Reshape", [x[0], g.constant([-1, *shape], np.int64)])
@@ -653,7 +653,7 @@ _PAD_MODES = {"constant": "constant", "reflect": "reflect", "repeat": "edge"}
 
 
 def _pad(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-    from ..layers.others import _pad_pairs
+    from ...layers.others import _pad_pairs
 
     pairs = [(0, 0)] + _pad_pairs(layer.props["pad_width"], len(g.input_shape(layer)))
     pads = g.constant([before for before, _ in pairs] + [after for _, after in pairs], np.int64)
@@ -1024,7 +1024,7 @@ def _broadcast_to(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 
 def _shift(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     """Each shifted axis read at the indices nnspec reads (the borders as border_mode says): a Gather."""
-    from ..layers.others import _shift_source, _trailing
+    from ...layers.others import _shift_source, _trailing
 
     sample = g.input_shape(layer)
     amounts = _trailing(layer.props["shift"], len(sample), 0, "shift")
@@ -1064,7 +1064,7 @@ def _top_k_data(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
 def _fixed_point_quantize(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     """sign(i) floor(|i| / delta + 0.5) delta within min..max: the division in float32, the + 0.5 and
     the floor in float64 (as nnspec: float32 would carry 0.49999997 up to 1), clipped after."""
-    from ..layers.quantize import fixed_point_bounds
+    from ...layers.quantize import fixed_point_bounds
 
     delta, low, high = fixed_point_bounds(layer.props, np.float32)
     delta_, low_, high_ = g.constant(float(delta)), g.constant(float(low)), g.constant(float(high))
@@ -1086,7 +1086,7 @@ def _pow2_table(sign: bool, with_zero: bool, n: int, m: int) -> tuple[np.ndarray
     The thresholds are the float32 values where nnspec's output steps up, found by bisection over
     float32's bit patterns (its output only grows with |i|), so that the model rounds at exactly
     the inputs where numpy's log2 does."""
-    from ..layers.quantize import pow2_quantize
+    from ...layers.quantize import pow2_quantize
 
     props = {"sign": sign, "with_zero": with_zero, "n": n, "m": m}
 
@@ -1112,7 +1112,7 @@ def _pow2_table(sign: bool, with_zero: bool, n: int, m: int) -> tuple[np.ndarray
 def _pow2_quantize(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
     """The level of |i| looked up among nnspec's (a Gather at the count of thresholds |i| reaches);
     negative inputs as the sign and with_zero say; NaN stays NaN."""
-    from ..layers.quantize import pow2_bounds
+    from ...layers.quantize import pow2_bounds
 
     thresholds, levels = _pow2_levels(layer.props)
     magnitude = g.node("Unsqueeze", [g.node("Abs", x[:1]), g.constant([-1], np.int64)])
@@ -1189,7 +1189,7 @@ def _binary_affine(scaled: bool) -> Emit:
 
 def _binary_convolution(scaled: bool) -> Emit:
     def emit(g: _Graph, layer: Layer, x: list[str], out: str) -> None:
-        from ..layers.basic import conv_padding
+        from ...layers.basic import conv_padding
 
         weight = g.parameter(layer, "W")
         shape = g.parameters[layer.name]["W"].shape
@@ -1426,7 +1426,7 @@ def _image_augmentation(g: _Graph, layer: Layer, x: list[str], out: str) -> None
     """What evaluation computes of a layer not skipped, the same for every sample: each output pixel
     the sum of its four neighbours' values times their bilinear weights (nnspec's float32 weights and
     order, a Gather and a Mul each), then (o + shift) gain + contrast_center per channel."""
-    from ..layers.augmentation import evaluation_warp
+    from ...layers.augmentation import evaluation_warp
 
     sample, shape = g.input_shape(layer), layer.inferred_shape
     channels = prod(sample[:-2])
@@ -1451,7 +1451,7 @@ def _deformable_convolution(g: _Graph, layer: Layer, x: list[str], out: str) -> 
     is opset 19): each tap's fractional position (a constant grid plus its offset, read where the
     output's window starts), its four neighbours gathered and weighted (0 outside the image, as
     nnabla's im2col_bilinear), scaled by the mask, then each group's kernels as a MatMul."""
-    from ..layers.basic import _conv_lengths, conv_padding
+    from ...layers.basic import _conv_lengths, conv_padding
 
     props = layer.props
     channels, height, width = g.input_shape(layer)
