@@ -714,7 +714,7 @@ def test_pow2_quantize_levels_are_powers_of_two_by_hand() -> None:
     """The table the writer looks Pow2Quantize up in, checked by its formula, not by nnspec: n 5 with sign
     and zero leaves n' = 3 bits, levels 2^(m - (2^n' - 1)) .. 2^m = 2^-5 .. 2^2 and 0; a level's step at
     the geometric mean of two levels (2^(k + 1/2)), 0 below 2^-5 / sqrt(2)."""
-    from nnspec.spec.onnx_writer.builder import _pow2_levels
+    from nnspec.spec.onnx_writer.quantizers import _pow2_levels
 
     thresholds, levels = _pow2_levels({"sign": True, "with_zero": True, "n": 5, "m": 2})
     assert levels.tolist() == [0.0, *(2.0**k for k in range(-5, 3))]
