@@ -36,13 +36,14 @@ detection, random_layers. A layer type's ONNX form is one entry in its family's 
 """
 
 from .assembly import write_onnx
-from .builder import OPSET, onnx_module
+from .builder import OPSET, layer_tensors, onnx_module
 from .ops import OPS
 from .refusals import REFUSED, refuse_unwritable, unwritable_layers, unwritable_reason
 
 __all__ = [
     "OPS",
     "OPSET",
+    "layer_tensors",
     "REFUSED",
     "onnx_module",
     "refuse_unwritable",

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Spec
-from .builder import BATCH, OPSET, PRODUCER, Graph, bypassed, graph_inputs, onnx_module, with_batch
+from .builder import BATCH, OPSET, PRODUCER, Graph, bypassed, graph_inputs, layer_tensors, onnx_module, with_batch
 from .ops import OPS
 from .refusals import refuse_unwritable
 
@@ -27,14 +27,10 @@ def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -
     from onnx import helper, numpy_helper
 
     graph = Graph(helper, numpy_helper, _with_fed_shapes(spec, parameters), graph_inputs=graph_inputs(spec))
-    tensor_of: dict[str, str] = {}  # layer -> the tensor holding its value
+    tensor_of = layer_tensors(spec)  # layer -> the tensor holding its value
     for name in spec.order:
         layer = spec.layers[name]
-        if layer.type.is_source:
-            tensor_of[name] = layer.dataset
-            continue
-        if bypassed(layer):
-            tensor_of[name] = tensor_of[layer.inputs[0]]
+        if layer.type.is_source or bypassed(layer):
             continue
         operands = [tensor_of[source] for source in layer.inputs]
         graph.fed[name] = {pin: tensor_of[source] for pin, source in layer.fed_parameters().items()}
@@ -51,7 +47,6 @@ def write_onnx(spec: Spec, parameters: Mapping[str, Mapping[str, np.ndarray]]) -
                 operands.append(variable)
         graph.input_shapes[name] = [spec.layers[source].inferred_shape for source in layer.inputs]
         OPS[layer.type.name].emit(graph, layer, operands, name)
-        tensor_of[name] = name
     outputs = []
     for name in spec.outputs:
         if tensor_of[name] != name:  # a bypassed layer's output: named as the layer all the same

@@ -139,6 +139,14 @@ def with_batch(g: Graph, x: str, sample: Sequence[int]) -> str:
     return g.node("Concat", [batch, g.constant(list(sample), np.int64)], axis=0)
 
 
+def folded(g: Graph, op: str, values: Sequence[str]) -> str:
+    """values[0] op values[1] op ..., left to right: the order nnspec accumulates sums and products in."""
+    result = values[0]
+    for value in values[1:]:
+        result = g.node(op, [result, value])
+    return result
+
+
 def graph_inputs(spec: Spec) -> dict[str, tuple[int, ...]]:
     """The data variables the view reads, in the order it first reads them, each with its sample shape:
     an Input layer's (named as its dataset), a target's given by data (named as its variable)."""
@@ -157,6 +165,21 @@ def graph_inputs(spec: Spec) -> dict[str, tuple[int, ...]]:
             assert variable is not None
             inputs.setdefault(variable, layer.target_shapes[pin])
     return inputs
+
+
+def layer_tensors(spec: Spec) -> dict[str, str]:
+    """Each layer's tensor in the model: a source layer's is its graph input (the data variable), a
+    layer the view bypasses has its input's, every other layer's is named as the layer."""
+    tensor: dict[str, str] = {}
+    for name in spec.order:
+        layer = spec.layers[name]
+        if layer.type.is_source:
+            tensor[name] = layer.dataset
+        elif bypassed(layer):
+            tensor[name] = tensor[layer.inputs[0]]
+        else:
+            tensor[name] = name
+    return tensor
 
 
 def bypassed(layer: Layer) -> bool:

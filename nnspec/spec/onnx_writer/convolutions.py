@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..model import Layer
-from .builder import INT64, Emit, Graph, Op
-from .float64 import double, single, summed, wide
+from .builder import INT64, Emit, Graph, Op, folded
+from .float64 import double, single, wide
 
 
 def channels_first(inner: Emit) -> Emit:
@@ -52,6 +52,15 @@ def _affine(g: Graph, layer: Layer, x: list[str], out: str) -> None:
         g.node("Reshape", [g.node("Gemm", inputs), g.constant([-1, *layer.props["out_shape"]], np.int64)], out)
 
 
+def _operands(g: Graph, layer: Layer, x: list[str], shape: Sequence[int] | None = None) -> list[str]:
+    """The layer's input, its W (reshaped to ``shape`` where ONNX wants another layout) and its b where
+    it has one: a Conv's or a ConvTranspose's inputs."""
+    inputs = [x[0], g.parameter(layer, "W", shape)]
+    if "b" in g.parameters[layer.name]:
+        inputs.append(g.parameter(layer, "b"))
+    return inputs
+
+
 def conv_attributes(layer: Layer, padding: Sequence[int]) -> dict[str, Any]:
     props = layer.props
     return {
@@ -65,9 +74,7 @@ def conv_attributes(layer: Layer, padding: Sequence[int]) -> dict[str, Any]:
 def _convolution(g: Graph, layer: Layer, x: list[str], out: str) -> None:
     from ...layers.basic import conv_padding
 
-    inputs = [x[0], g.parameter(layer, "W")]
-    if "b" in g.parameters[layer.name]:
-        inputs.append(g.parameter(layer, "b"))
+    inputs = _operands(g, layer, x)
     g.node("Conv", inputs, out, group=layer.props["group"], **conv_attributes(layer, conv_padding(layer.props)))
 
 
@@ -78,18 +85,14 @@ def _depthwise_convolution(g: Graph, layer: Layer, x: list[str], out: str) -> No
     weight = g.parameters[layer.name]["W"]
     kernel = layer.props["kernel_shape"]
     channels = weight.shape[0] // layer.props["multiplier"]
-    inputs = [x[0], g.parameter(layer, "W", (weight.shape[0], 1, *kernel))]
-    if "b" in g.parameters[layer.name]:
-        inputs.append(g.parameter(layer, "b"))
+    inputs = _operands(g, layer, x, (weight.shape[0], 1, *kernel))
     props = dict(layer.props)
     props.setdefault("dilation", [1] * len(kernel))
     g.node("Conv", inputs, out, group=channels, **conv_attributes(layer, conv_padding(props)))
 
 
 def _deconvolution(g: Graph, layer: Layer, x: list[str], out: str) -> None:
-    inputs = [x[0], g.parameter(layer, "W")]
-    if "b" in g.parameters[layer.name]:
-        inputs.append(g.parameter(layer, "b"))
+    inputs = _operands(g, layer, x)
     g.node("ConvTranspose", inputs, out, group=layer.props["group"], **conv_attributes(layer, layer.props["padding"]))
 
 
@@ -97,9 +100,7 @@ def _depthwise_deconvolution(g: Graph, layer: Layer, x: list[str], out: str) -> 
     """nnabla's kernels (C, *kernel) as a ConvTranspose whose groups take ``divisor`` input maps each."""
     weight = g.parameters[layer.name]["W"]
     channels, kernel = weight.shape[0], layer.props["kernel_shape"]
-    inputs = [x[0], g.parameter(layer, "W", (channels, 1, *kernel))]
-    if "b" in g.parameters[layer.name]:
-        inputs.append(g.parameter(layer, "b"))
+    inputs = _operands(g, layer, x, (channels, 1, *kernel))
     groups = channels // layer.props["divisor"]
     g.node("ConvTranspose", inputs, out, group=groups, **conv_attributes(layer, layer.props["padding"]))
 
@@ -193,7 +194,7 @@ def _deformable_convolution(g: Graph, layer: Layer, x: list[str], out: str) -> N
         values = g.node("GatherElements", [image, index], axis=3)  # (N, G, Cg, P)
         gain = g.node("Unsqueeze", [g.node("Where", [valid, weight, zero]), g.constant([2], np.int64)])
         terms.append(g.node("Mul", [values, gain]))
-    sampled = g.node("Reshape", [summed(g, terms), g.constant([-1, groups, cg, taps, out_h, out_w], np.int64)])
+    sampled = g.node("Reshape", [folded(g, "Add", terms), g.constant([-1, groups, cg, taps, out_h, out_w], np.int64)])
     columns = g.node("Mul", [sampled, g.node("Unsqueeze", [scale, g.constant([2], np.int64)])])
     weights = g.parameters[layer.name]["W"]
     per_in, per_out = channels // group, weights.shape[0] // group
@@ -226,7 +227,7 @@ def _adaptive_separable_convolution(g: Graph, layer: Layer, x: list[str], out: s
             weight = g.node("Mul", [window(vertical, [j], [1], [1]), window(horizontal, [i], [1], [1])])  # (N, 1, h, w)
             term = g.node("Mul", [weight, window(image, [j, i], [out_h, out_w], [2, 3])])
             terms.append(term)
-    single(g, summed(g, terms), out)
+    single(g, folded(g, "Add", terms), out)
 
 
 OPS: dict[str, Op] = {

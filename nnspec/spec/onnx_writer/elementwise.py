@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Layer
-from .builder import Graph, Op, axis_list, onnx_axis
+from .builder import Graph, Op, axis_list, folded, onnx_axis
 
 
 def unary(op: str, **attributes: Any) -> Op:
@@ -134,14 +134,6 @@ def _softmax(op: str) -> Op:
     return Op(lambda g, layer, x, out: g.node(op, x[:1], out, axis=onnx_axis(layer.props["axis"])))
 
 
-def _product(g: Graph, x: list[str]) -> str:
-    """MulN's inputs multiplied left to right, as nnabla does."""
-    result = x[0]
-    for item in x[1:]:
-        result = g.node("Mul", [result, item])
-    return result
-
-
 def _clip_by_value(g: Graph, layer: Layer, x: list[str], out: str) -> None:
     g.node("Min", [g.node("Max", [x[0], x[1]]), x[2]], out)
 
@@ -211,7 +203,7 @@ OPS: dict[str, Op] = {
     "Maximum2": _binary("Max"),
     "Minimum2": _binary("Min"),
     "AddN": _chain("Sum"),
-    "MulN": Op(lambda g, layer, x, out: g.node("Mul", [_product(g, x[:-1]), x[-1]], out)),
+    "MulN": Op(lambda g, layer, x, out: g.node("Mul", [folded(g, "Mul", x[:-1]), x[-1]], out)),
     "AddScalar": _scalar("Add"),
     "MulScalar": _scalar("Mul"),
     "PowScalar": _scalar("Pow"),

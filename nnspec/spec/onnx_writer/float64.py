@@ -7,21 +7,12 @@ limits)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..model import Layer
 from .builder import DOUBLE, FLOAT, Graph, Op, onnx_axis
-
-
-def summed(g: Graph, terms: Sequence[str]) -> str:
-    """The terms added left to right, as nnspec accumulates them."""
-    total = terms[0]
-    for term in terms[1:]:
-        total = g.node("Add", [total, term])
-    return total
 
 
 def double(g: Graph, x: str) -> str:

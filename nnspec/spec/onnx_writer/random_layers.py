@@ -12,9 +12,8 @@ from math import prod
 import numpy as np
 
 from ..model import Layer
-from .builder import Graph, Op
+from .builder import Graph, Op, folded
 from .elementwise import unary
-from .float64 import summed
 
 # The random augmentations whose random parts are off at evaluation (written as what is left there).
 DRAWN_IN_TRAINING = ("RandomFlip", "RandomShift", "RandomErase", "RandomCrop", "ImageAugmentation")
@@ -49,7 +48,7 @@ def _image_augmentation(g: Graph, layer: Layer, x: list[str], out: str) -> None:
         )
         for index, weight in corners
     ]
-    total = summed(g, terms)
+    total = folded(g, "Add", terms)
     along_channels = (1, channels, 1)
     shifted = g.node("Add", [total, g.constant(shift.reshape(along_channels))])
     toned = g.node("Mul", [shifted, g.constant(gain.reshape(along_channels))])
