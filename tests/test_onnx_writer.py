@@ -507,6 +507,19 @@ def test_every_written_type_has_a_case_and_the_refused_list_is_counted() -> None
     assert (len(OPS) + len(expanded), len(REFUSED), len(layer_types())) == (182, 0, 183)
 
 
+def test_the_table_is_the_families_tables_each_type_in_one() -> None:
+    from types import SimpleNamespace
+
+    from nnspec.spec.onnx_writer.ops import FAMILIES, assembled
+
+    assert sum(len(family.OPS) for family in FAMILIES) == len(OPS)  # no type in two families
+    assert all(OPS[name] is op for family in FAMILIES for name, op in family.OPS.items())
+    first, second = SimpleNamespace(OPS={"ReLU": OPS["ReLU"]}), SimpleNamespace(OPS={"ReLU": OPS["Tanh"]})
+    second.__name__ = "second"
+    with pytest.raises(ValueError, match="ReLU is in two op families' tables .*second"):
+        assembled((first, second))
+
+
 def test_the_batch_is_symbolic_and_the_opset_declared(tmp_path: Path) -> None:
     spec = nnspec.loads(CASES["Convolution"])
     result = nnspec.run(spec, {"x": np.zeros((1, 3, 9, 10), np.float32)})
