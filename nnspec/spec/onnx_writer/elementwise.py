@@ -1,5 +1,5 @@
-"""The activations and the arithmetic, value by value (and Softmax along an axis), and the layers that
-are the identity in a forward pass (Unlink, the gradient clips, TopKGrad, Output). Most are one ONNX
+"""The activations, the arithmetic and the clips, value by value (Softmax along an axis), and the layers
+that are the identity in a forward pass (Unlink, the gradient clips, TopKGrad, Output). Most are one ONNX
 operator; where ONNX's operator says another formula than nnabla's, the nodes say nnabla's: GELU is
 tanh's approximation, Sign gives alpha at 0 and for NaN, Sinc is 1 at 0, PReLU's slope is broadcast
 along base_axis, MulN multiplies left to right. All in float32, as nnspec computes them."""

@@ -15,7 +15,7 @@ from ..model import Layer
 from .builder import Graph, Op, folded
 from .elementwise import unary
 
-# The random augmentations whose random parts are off at evaluation (written as what is left there).
+# The augmentations that draw in the training view (refused there); at evaluation their random parts are off.
 DRAWN_IN_TRAINING = ("RandomFlip", "RandomShift", "RandomErase", "RandomCrop", "ImageAugmentation")
 
 
