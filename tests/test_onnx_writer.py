@@ -507,6 +507,19 @@ def test_every_written_type_has_a_case_and_the_refused_list_is_counted() -> None
     assert (len(OPS) + len(expanded), len(REFUSED), len(layer_types())) == (182, 0, 183)
 
 
+def test_the_table_is_the_families_tables_each_type_in_one() -> None:
+    from types import SimpleNamespace
+
+    from nnspec.spec.onnx_writer.ops import FAMILIES, assembled
+
+    assert sum(len(family.OPS) for family in FAMILIES) == len(OPS)  # no type in two families
+    assert all(OPS[name] is op for family in FAMILIES for name, op in family.OPS.items())
+    first, second = SimpleNamespace(OPS={"ReLU": OPS["ReLU"]}), SimpleNamespace(OPS={"ReLU": OPS["Tanh"]})
+    second.__name__ = "second"
+    with pytest.raises(ValueError, match="ReLU is in two op families' tables .*second"):
+        assembled((first, second))
+
+
 def test_the_batch_is_symbolic_and_the_opset_declared(tmp_path: Path) -> None:
     spec = nnspec.loads(CASES["Convolution"])
     result = nnspec.run(spec, {"x": np.zeros((1, 3, 9, 10), np.float32)})
@@ -714,7 +727,7 @@ def test_pow2_quantize_levels_are_powers_of_two_by_hand() -> None:
     """The table the writer looks Pow2Quantize up in, checked by its formula, not by nnspec: n 5 with sign
     and zero leaves n' = 3 bits, levels 2^(m - (2^n' - 1)) .. 2^m = 2^-5 .. 2^2 and 0; a level's step at
     the geometric mean of two levels (2^(k + 1/2)), 0 below 2^-5 / sqrt(2)."""
-    from nnspec.spec.onnx_writer import _pow2_levels
+    from nnspec.spec.onnx_writer.quantizers import _pow2_levels
 
     thresholds, levels = _pow2_levels({"sign": True, "with_zero": True, "n": 5, "m": 2})
     assert levels.tolist() == [0.0, *(2.0**k for k in range(-5, 3))]

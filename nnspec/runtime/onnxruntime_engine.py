@@ -55,7 +55,7 @@ from ..checks.check import Check
 from ..core.diagnostics import UsageError
 from ..core.extras import install_hint
 from ..spec.model import Spec
-from ..spec.onnx_writer import onnx_module, refuse_unwritable, write_onnx
+from ..spec.onnx_writer import layer_tensors, onnx_module, refuse_unwritable, write_onnx
 from .engine import Observer
 from .plan import layer_reads
 
@@ -113,7 +113,7 @@ class OnnxRuntimeEngine:
         onnx = onnx_module()
         ort = onnxruntime_module()
         self.spec = spec
-        self._tensor = _tensors(spec)
+        self._tensor = layer_tensors(spec)
         # What the observer is shown, in numpy's order: each observed layer and the keys of what it reads.
         self._shown = [
             (spec.layers[name], layer_reads(spec.layers[name], variables))
@@ -385,18 +385,3 @@ def _unique(names: Any) -> list[str]:
 def _reason(error: Exception) -> str:
     """onnxruntime's message without its code prefix: ``[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : ...``."""
     return str(error).rsplit(" : ", 1)[-1].strip()
-
-
-def _tensors(spec: Spec) -> dict[str, str]:
-    """Each layer's ONNX tensor, as the writer names them: a source layer's is its graph input (the
-    data variable), a layer the view bypasses has its input's, every other layer's is named as it."""
-    tensor: dict[str, str] = {}
-    for name in spec.order:
-        layer = spec.layers[name]
-        if layer.type.is_source:
-            tensor[name] = layer.dataset
-        elif layer.type.skip_at_test and layer.props.get("skip_at_test"):
-            tensor[name] = tensor[layer.inputs[0]]
-        else:
-            tensor[name] = name
-    return tensor
