@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import pty
+import re
+import select
 import signal
 import socket
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -474,3 +478,148 @@ def test_the_scheduler_going_away_is_a_clear_error_and_nothing_is_written(own_cl
     assert "nothing was written" in err and "Traceback" not in err
     assert os.listdir(tmp_path) == [Path(spec_path).name]  # no output, no temporary file left
     assert time.monotonic() - began < 60
+
+
+# --- Ctrl-C at a terminal, and a batch no worker survives ---------------------------------------------
+
+# Two convolutions over 3x32x32 samples: a few hundred samples a second a worker, so that a run of 100,000 in
+# batches of 50 is still going when the test interrupts it, seconds in.
+SLOW = """
+nnspec: 2
+seed: 1
+layers:
+  - {name: x, type: Input, size: [3, 32, 32], generator: Normal}
+  - {name: c1, type: Convolution, out_maps: 16, kernel_shape: [3, 3], padding: [1, 1]}
+  - {name: r, type: ReLU}
+  - {name: c2, type: Convolution, out_maps: 16, kernel_shape: [3, 3], padding: [1, 1]}
+  - {name: t, type: Tanh}
+  - {name: fc, type: Affine, out_shape: 10}
+outputs: [fc]
+"""
+
+# "1,250/100,000 samples" (nnspec's own bar) or "1.25k/100k [" (tqdm's): the samples done, before the slash
+PROGRESS = re.compile(rb"(\d[\d,.]*)(k?)/\d[\d,.]*[kM]? (?:samples|\[)")
+
+
+def samples_shown(terminal: bytes) -> float:
+    """The most samples done a progress bar drew on ``terminal``."""
+    return max((float(n.replace(b",", b"")) * (1000 if k else 1) for n, k in PROGRESS.findall(terminal)), default=0)
+
+
+def interrupted_at_a_terminal(argv: list[str], samples: int) -> tuple[int, str, str, dict[int, str]]:
+    """``python -m nnspec ARGV`` in a process group of its own, its stderr a terminal (a pseudo-terminal: the
+    progress bar draws only on one), sent SIGINT as a terminal's Ctrl-C sends it, to the whole group, once the
+    bar shows ``samples`` done (it counts the batches back in any order; the report, those before the first not
+    back). Its exit code, stdout and stderr, and every process it started (pid: command)."""
+    psutil = pytest.importorskip("psutil")  # distributed's own dependency
+    terminal, stderr = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nnspec", *argv],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        start_new_session=True,  # its own process group, as a shell's job
+    )
+    os.close(stderr)
+    shown, started = b"", {}
+    try:
+        deadline = time.monotonic() + 90
+        while samples_shown(shown) < samples:
+            assert time.monotonic() < deadline and process.poll() is None, shown.decode(errors="replace")
+            if select.select([terminal], [], [], 0.2)[0]:
+                shown += os.read(terminal, 65536)
+            with suppress(psutil.Error):
+                started.update((c.pid, " ".join(c.cmdline())) for c in psutil.Process(process.pid).children(True))
+        os.killpg(process.pid, signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+        with suppress(OSError):  # the terminal's other end closed: everything was read
+            while select.select([terminal], [], [], 0.5)[0]:
+                shown += os.read(terminal, 65536)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        os.close(terminal)
+    return process.returncode, out.decode(), shown.decode(errors="replace"), started
+
+
+def left_running(pids: dict[int, str], seconds: float = 15.0) -> dict[int, str]:
+    """Those of ``pids`` still running after up to ``seconds`` (a zombie, ended and waiting to be reaped, is not)."""
+    import psutil
+
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = {}
+        for pid, command in pids.items():
+            with suppress(psutil.NoSuchProcess):
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    alive[pid] = command
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("where", ["--workers", "--scheduler"])
+def test_ctrl_c_at_a_terminal_stops_the_run_and_reports_the_samples_done(cluster, write_spec, tmp_path, where):
+    spec = write_spec(SLOW)
+    output = tmp_path / "out.npz"
+    run = ["run", str(spec), "--samples", "100000", "--batch-size", "50", "--output", str(output)]
+    code, out, err, started = interrupted_at_a_terminal([*run, where, "2" if where == "--workers" else cluster], 300)
+    assert code == 130, err
+    assert "Traceback" not in out + err
+    done = re.search(r"nnspec: interrupted after ([\d,]+) of 100,000 samples: the statistics and findings cover", err)
+    assert done is not None, err
+    samples = int(done[1].replace(",", ""))
+    assert 0 < samples < 100_000 and samples % 50 == 0
+    assert f"the cluster's tasks cancelled after {done[1]} samples" in err
+    assert f"{output} not written" in err
+    assert "0 errors, 0 warnings" in out  # the report of the samples done, on stdout
+    assert os.listdir(tmp_path) == [spec.name]  # no output, no temporary file
+    if where == "--workers":  # the local cluster's worker processes: stopped with the run
+        assert sum("multiprocessing" in command for command in started.values()) >= 2, started
+    assert left_running(started) == {}
+    if where == "--scheduler":  # the shared cluster holds none of the run's tasks any more
+        from distributed import Client
+
+        with Client(cluster) as client:
+            deadline = time.monotonic() + 15
+            while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)):
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+
+
+class KillingBatches(RemoteBatches):
+    """A distributed run's job whose every batch kills the worker process running it, as a batch too large for
+    its memory does (unpickled by reference: the workers import this module)."""
+
+    def __call__(self, start: int, stop: int):
+        os._exit(1)
+
+
+def test_a_batch_that_kills_every_worker_is_a_clear_error(monkeypatch, write_spec, tmp_path, capsys):
+    import dask
+    from distributed import LocalCluster
+
+    from nnspec.runtime import runner
+
+    monkeypatch.setattr(runner, "RemoteBatches", KillingBatches)
+    output = tmp_path / "out.npz"
+    # one worker death is enough for Dask to give up on the batch (allowed-failures: 3 by default)
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0", host="127.0.0.1") as local,
+    ):
+        argv = ["run", write_spec(SLOW), "--samples", "40", "--batch-size", "20", "--output", output]
+        code, out, err = cli(capsys, *argv, "--scheduler", local.scheduler_address)
+    assert code == 2, err
+    assert out == "" and "Traceback" not in err
+    # the worker died running both batches: either may be the one said
+    said = re.search(
+        r"nnspec: error: the batch of samples (0 to 20|20 to 40) killed every worker that ran it, on (.*)", err
+    )
+    assert said is not None, err
+    assert said[2] == (
+        f"the Dask scheduler at {local.scheduler_address} (Dask's distributed.scheduler.allowed-failures); too little "
+        "memory for a batch? a smaller --batch-size needs less"
+    )
+    assert not output.exists()

@@ -214,8 +214,13 @@ class _Collected:
                     # later one waiting here, statistics and outputs, in memory
                     while len(futures) < min(self.next + ahead, len(self.batches)):
                         arriving.add(submit(len(futures)))
-            except distributed.KilledWorker as exc:
-                raise ClusterError(f"a batch killed every worker that ran it, on {where}: {exc}") from None
+            except distributed.KilledWorker:
+                start, stop = self.batches[futures.index(future)]
+                raise ClusterError(
+                    f"the batch of samples {start:,} to {stop:,} killed every worker that ran it, on {where} "
+                    "(Dask's distributed.scheduler.allowed-failures); too little memory for a batch? "
+                    "a smaller --batch-size needs less"
+                ) from None
             except _LOST as exc:
                 raise ClusterError(
                     f"lost {where} after {self.done:,} of {total:,} samples ({type(exc).__name__}: {exc}); "
