@@ -218,6 +218,24 @@ def test_the_onnxruntime_engine(cluster, write_spec):
     same_run(local, spread)
 
 
+def test_the_client_builds_no_engine_its_workers_build_theirs(cluster):
+    # onnxruntime's engine writes the model and opens sessions: on the client of a distributed run, for nothing.
+    # The layers it leaves to numpy (here a Dropout drawing its mask, and a SquaredError on it) are said all the same.
+    pytest.importorskip("onnxruntime")
+    from .test_onnxruntime_fallback import APPLIED
+
+    spec = nnspec.loads(APPLIED)
+    local = nnspec.prepare(spec, engine="onnxruntime")
+    spread = nnspec.prepare(spec, engine="onnxruntime", executor=Dask(scheduler=cluster))
+    assert "engine" not in vars(spread) and "engine" in vars(local)  # built on first use, by a local run only
+    assert list(local.numpy_layers) == ["d", "se"] and spread.numpy_layers == local.numpy_layers
+    arguments = {"samples": 40, "batch_size": 16, "synthetic": True}
+    result, reference = spread.run(**arguments), local.run(**arguments)
+    assert "engine" not in vars(spread)
+    assert result.engine == "onnxruntime" and result.numpy_layers == reference.numpy_layers
+    same_run(reference, result)
+
+
 def test_arrays_in_memory_are_not_sent(cluster, write_spec):
     spec = nnspec.load(write_spec(FROM_FILES))
     with pytest.raises(UsageError, match="from files: give x as files"):
