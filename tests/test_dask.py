@@ -273,6 +273,24 @@ def test_ctrl_c_cancels_the_tasks_and_reports_the_samples_done(cluster, write_sp
     same_stats(nnspec.run(spec, samples=result.samples, batch_size=20), result)
 
 
+def test_the_progress_bar_says_how_many_workers_are_busy(cluster, write_spec):
+    from nnspec.runtime.progress import Progress
+
+    from .test_streaming import Terminal
+
+    stream = Terminal()
+    progress = Progress(stream, delay=0.0, use_tqdm=False)
+    nnspec.run(nnspec.loads(GENERATED), samples=300, batch_size=20, executor=Dask(scheduler=cluster), progress=progress)
+    progress.close()
+    lines = stream.getvalue().split("\r")
+    assert re.search(r"^300/300 samples  100%  [\d,]+ samples/s  0 s left  [012] of 2 workers busy *$", lines[-3]), (
+        lines
+    )
+    # told after the first batch back, shown from the next update on: never on the first line; erased at the end
+    assert lines[-2].strip() == ""
+    assert "workers" not in lines[1]
+
+
 def remote_batches(spec, count: int, cwd: str | None = None, samples: int | None = None):
     """The job a distributed run sends its workers, for ``spec``'s generated data (``samples``, else ``count``),
     run here; ``count`` is the number of samples the client found, ``cwd`` its working directory."""
@@ -591,6 +609,7 @@ def test_ctrl_c_at_a_terminal_stops_the_run_and_reports_the_samples_done(cluster
     assert 0 < samples < 100_000 and samples % 50 == 0
     assert f"the cluster's tasks cancelled after {done[1]} samples" in err
     assert f"{output} not written" in err
+    assert re.search(r"samples/s  \d+ s left  [012] of 2 workers busy", err)  # the bar said how many were busy
     assert "0 errors, 0 warnings" in out  # the report of the samples done, on stdout
     assert os.listdir(tmp_path) == [spec.name]  # no output, no temporary file
     if where == "--workers":  # the local cluster's worker processes: stopped with the run

@@ -33,7 +33,7 @@ from typing import Any
 from ..checks.table import LayerStats
 from ..core.diagnostics import UsageError
 from ..core.extras import install_hint
-from .executor import BatchResult, Executed, WorkerRun, merged
+from .executor import BatchResult, Executed, ShowsWorkers, WorkerRun, merged
 
 INSTALL_HINT = install_hint("dask")
 # A run given no batch size goes in batches of ceil(samples / BATCHES), at most MAX_BATCH samples: enough
@@ -47,6 +47,7 @@ CONNECT_SECONDS = 10.0  # how long a scheduler may take to answer
 # so none waits for its next task), few enough that the batches back early, held until it is, stay few.
 AHEAD_PER_THREAD = 4
 MIN_AHEAD = 16
+WORKERS_EVERY = 1.0  # seconds between two questions to the scheduler of how many workers are busy (a progress bar's)
 
 
 # What a client raises when the scheduler goes away: its connection closed (CommClosedError is an OSError), a
@@ -190,6 +191,7 @@ class _Collected:
     waiting: dict[int, BatchResult] = field(default_factory=dict)  # batches back before an earlier one
     next: int = 0  # the index of the next batch to take
     workers: dict[str, list[float]] = field(default_factory=dict)  # worker: [batches, samples, seconds]
+    asked: float = -math.inf  # when the scheduler was last asked which workers are busy
 
     def run(self, client: Any, job: Callable[[int, int], BatchResult], where: str, distributed: ModuleType) -> Executed:
         total = self.batches[-1][1] if self.batches else 0
@@ -210,6 +212,7 @@ class _Collected:
                     index, batch, worker, seconds = future.result()
                     future.release()  # its outputs are ours now: the worker may forget them
                     self._back(index, batch, worker, seconds, total)
+                    self._show_workers(client, futures)
                     # at most `ahead` batches past the first not yet taken: a slow batch does not leave every
                     # later one waiting here, statistics and outputs, in memory
                     while len(futures) < min(self.next + ahead, len(self.batches)):
@@ -248,6 +251,18 @@ class _Collected:
             self.next += 1
         if self.progress is not None:
             self.progress(self.finished, total)
+
+    def _show_workers(self, client: Any, futures: list[Any]) -> None:
+        """How many workers hold a batch of the run, and of how many, to a progress bar that shows it (once a
+        second at most: it asks the scheduler)."""
+        bar = self.progress
+        if not isinstance(bar, ShowsWorkers) or not bar.enabled or time.monotonic() - self.asked < WORKERS_EVERY:
+            return
+        self.asked = time.monotonic()
+        pending = {future.key for future in futures if not future.done()}
+        processing = client.processing()  # worker: the keys of the tasks it holds, every client's
+        busy = sum(1 for keys in processing.values() if pending.intersection(keys))
+        bar.workers(busy, len(processing))
 
     def _executed(self, interrupted: bool) -> Executed:
         workers = tuple(
