@@ -380,6 +380,20 @@ def test_cli_local_workers(tmp_path, capsys):
     assert "ran on 1 Dask worker in batches of 5:" in out
 
 
+def test_cli_graph_run_on_a_cluster_draws_the_local_run_s_findings(cluster, capsys):
+    arguments = ["graph", SPECS / "deep_sigmoid.yaml", "--run", "--samples", "24", "--batch-size", "5"]  # 8 warnings
+    code, local, _ = cli(capsys, *arguments)
+    spread_code, spread, err = cli(capsys, *arguments, "--scheduler", cluster)
+    assert spread_code == code == 0, err
+    assert spread == local and "digraph" in spread  # the same boxes, coloured by the same findings, the same title
+
+
+def test_cli_graph_takes_a_cluster_only_for_a_run(capsys):
+    code, _, err = cli(capsys, "graph", DIGITS, "--workers", "2")
+    assert code == 2
+    assert "nnspec: error: --workers give data for a run: add --run (or leave them out)" in err
+
+
 def test_cli_without_the_extra_says_how_to_install_it(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed raises ImportError
     code, _, err = cli(capsys, "run", DIGITS, "--workers", "2")
