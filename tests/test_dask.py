@@ -647,6 +647,35 @@ class KillingBatches(RemoteBatches):
         os._exit(1)
 
 
+class BatchesKillingTheFirstWorker(RemoteBatches):
+    """A job whose first batch ever kills the worker process running it, as a node lost does; its other batches are
+    computed (a marker file, NNSPEC_TEST_MARKER in the workers' environment, says the first has come)."""
+
+    def __call__(self, start: int, stop: int):
+        marker = Path(os.environ["NNSPEC_TEST_MARKER"])
+        if not marker.exists():
+            marker.touch()
+            os._exit(1)
+        return super().__call__(start, stop)
+
+
+def test_the_only_worker_dying_and_restarted_finishes_the_run(monkeypatch, write_spec, tmp_path):
+    # Its nanny restarts it, without the job it held: the cluster computes the job again (a task, not data
+    # scattered from the client, which would be lost with every batch: "lost the Dask scheduler")
+    from distributed import LocalCluster
+
+    from nnspec.runtime import runner
+
+    monkeypatch.setenv("NNSPEC_TEST_MARKER", str(tmp_path / "killed"))
+    monkeypatch.setattr(runner, "RemoteBatches", BatchesKillingTheFirstWorker)
+    spec = nnspec.load(write_spec(GENERATED))
+    arguments = {"samples": 100, "batch_size": 10}
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0", host="127.0.0.1") as local:
+        spread = nnspec.run(spec, executor=Dask(scheduler=local.scheduler_address), **arguments)
+    assert (tmp_path / "killed").exists()
+    same_run(nnspec.run(spec, **arguments), spread)
+
+
 def test_a_batch_that_kills_every_worker_is_a_clear_error(monkeypatch, write_spec, tmp_path, capsys):
     import dask
     from distributed import LocalCluster

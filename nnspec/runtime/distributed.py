@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -198,8 +199,7 @@ class _Collected:
         futures: list[Any] = []
         try:
             try:
-                # The job (spec, parameters, paths) once to every worker; each task then carries its bounds only.
-                shared = client.scatter(job, broadcast=True, hash=False)
+                shared = _shared_job(client, job)
                 ahead = max(MIN_AHEAD, AHEAD_PER_THREAD * sum(client.nthreads().values()))
 
                 def submit(index: int) -> Any:
@@ -270,6 +270,24 @@ class _Collected:
             for name, (batches, samples, seconds) in sorted(self.workers.items())
         )
         return Executed(self.stats, self.done, interrupted, workers)
+
+
+def _shared_job(client: Any, job: Callable[[int, int], BatchResult]) -> Any:
+    """The job (spec, parameters, paths) held by every worker, as a task's result that the batches' tasks depend
+    on: the client sends it once, one worker computes it, the others copy it from one another (Dask's replicate,
+    in a tree), and each batch's task carries its bounds only. Copied to every worker before the batches, or the
+    scheduler would keep the batches where the job is, one worker busy. A task, not data scattered from here: a
+    cluster whose every worker holding it died (one worker, restarted by its nanny) computes it again from the
+    task, where scattered data would be lost, and every batch with it."""
+    with warnings.catch_warnings():  # "large graph": the parameters, sent once, on purpose
+        warnings.simplefilter("ignore", UserWarning)
+        shared = client.submit(_itself, job, pure=False)
+    client.replicate([shared])
+    return shared
+
+
+def _itself(job: Callable[[int, int], BatchResult]) -> Callable[[int, int], BatchResult]:
+    return job
 
 
 def _compute(
