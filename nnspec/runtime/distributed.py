@@ -3,10 +3,10 @@
 The client (this process) plans the run as a local one: the same batches, of ``--batch-size`` samples
 (of :func:`default_batch_size` without it). It sends the cluster, once, the job that computes a batch
 (nnspec.runtime.runner.RemoteBatches: the spec, the parameters, and the paths of the data, never the data),
-which every worker gets a copy of, then one small task a batch: its bounds. A worker opens the data itself from those paths, computes the
-batch, and sends back its kept outputs and its statistics; the client merges the statistics in the order of
-the batches, whatever order they finished in, as a run in one process merges them, so that the statistics,
-the findings and the outputs are that run's exactly.
+which every worker gets a copy of, then one small task a batch: its bounds. A worker opens the data itself
+from those paths, computes the batch, and sends back its kept outputs and its statistics; the client merges
+the statistics in the order of the batches, whatever order they finished in, as a run in one process merges
+them, so that the statistics, the findings and the outputs are that run's exactly.
 
 A worker that dies has its batches run again elsewhere (Dask reschedules them); a scheduler that goes
 away ends the run with a :class:`ClusterError` (exit 2) and nothing written; Ctrl-C cancels the tasks
