@@ -12,6 +12,9 @@
    costs on the cluster path beside its computation (a task's scheduling, its bounds and its result sent),
    beside a bare Dask task (a function returning its argument) submitted and collected the same way.
 
+3. The client's preparation: nnspec.prepare of the CNN with each engine, in process (its engine built) and for a
+   cluster (none built on the client: the workers build theirs), the best of 5.
+
 Every run's statistics are checked equal to the in-process run's (field by field) before a figure is
 printed. One BLAS thread everywhere (OPENBLAS_NUM_THREADS=1 and the like, set before numpy is imported and
 inherited by the workers): a worker is a core. Each figure is the best of --repeat runs (default 2).
@@ -105,6 +108,31 @@ def start_cluster(workers: int):
     return cluster, client, time.perf_counter() - began
 
 
+def preparation(spec: nnspec.Spec, params: Path, engine: str, executor: Dask | None) -> float:
+    """The best of 5 seconds nnspec.prepare takes (parameters loaded, engine built unless the executor is remote)."""
+    times = []
+    for _ in range(5):
+        began = time.perf_counter()
+        nnspec.prepare(spec, params=params, engine=engine, executor=executor)
+        times.append(time.perf_counter() - began)
+    return min(times)
+
+
+def print_preparation(spec: nnspec.Spec, params: Path) -> None:
+    print("\nthe client's preparation (nnspec.prepare), in process and for a cluster (no engine built on the client)")
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        engines = ["numpy"]
+    else:
+        engines = ["numpy", "onnxruntime"]
+    for engine in engines:
+        here = preparation(spec, params, engine, None)
+        remote = preparation(spec, params, engine, Dask(workers=1))  # Dask(...) starts nothing until a run
+        figures = f"in process {here * 1e3:6.1f} ms   for a cluster {remote * 1e3:6.1f} ms   ({here / remote:.1f}x)"
+        print(f"  {engine:<12} {figures}")
+
+
 def main() -> None:
     args = parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -165,6 +193,7 @@ def main() -> None:
             f"{tiny_local + per_batch * args.tiny_batches:.2f} s on 1 worker)"
         )
         print(f"a bare Dask task beside it, submitted and collected as nnspec's batches: {bare * 1e3:.2f} ms")
+        print_preparation(cnn, root / "params.npz")
 
 
 if __name__ == "__main__":

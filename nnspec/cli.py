@@ -268,7 +268,8 @@ def _parser() -> argparse.ArgumentParser:
         "with --run of a run. The suffix of -o PATH picks the format: .dot (Graphviz text, needs nothing), .svg "
         "or .png (need matplotlib: pip install matplotlib). Without -o, DOT goes to stdout.",
         epilog="Exit codes: 0 the picture was written, whatever findings it shows; 1 the spec is invalid; "
-        "2 the command line or a file could not be used, or the plot extra is missing; 130 interrupted.",
+        "2 the command line, a file or a Dask cluster (--run --scheduler) could not be used, or the plot extra is "
+        "missing; 130 interrupted.",
     )
     graph.add_argument("file", metavar="FILE", help=SPEC_FILE_HELP)
     graph.add_argument("-o", "--output", metavar="PATH", help="write the picture to PATH (.dot, .svg or .png)")
@@ -277,7 +278,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="colour the boxes by the findings of a run, on the data the options below give (as for nnspec run)",
     )
-    _add_data_options(graph.add_argument_group("data for --run"))
+    for_run = graph.add_argument_group("data for --run")
+    _add_data_options(for_run)
+    _add_cluster_options(for_run)
     _add_view_options(graph, "draw")
     _add_network_option(graph, "draw")
     graph.add_argument(
@@ -499,7 +502,7 @@ def _add_data_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup)
     )
 
 
-def _add_cluster_options(parser: argparse.ArgumentParser) -> None:
+def _add_cluster_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """--scheduler and --workers: the run's batches on a Dask cluster (docs/scale.md)."""
     cluster = parser.add_mutually_exclusive_group()
     cluster.add_argument(
@@ -852,6 +855,7 @@ def _graph(args: argparse.Namespace) -> int:
     unused = [option for option, value in _data_options(args).items() if value]
     if unused and not args.run:
         raise UsageError(f"{', '.join(unused)} give data for a run: add --run (or leave them out)")
+    executor = _executor(args)  # the dask extra missing is said before anything is read
     spec = as_view(
         load(args.file, allow_paths=args.allow_path, network=args.network), args.view, training=args.training
     )
@@ -868,7 +872,7 @@ def _graph(args: argparse.Namespace) -> int:
             [("-o", output)], _run_sources(args, spec, files) if args.run else [("the spec", Path(args.file))]
         )
     if args.run:
-        result = _execute(args, spec, files, keep=0, quiet=False)
+        result = _execute(args, spec, files, keep=0, quiet=False, executor=executor)
         findings, heading = result.findings, title(spec, result.samples)
     else:
         from .checks.settings import resolve
@@ -897,6 +901,8 @@ def _data_options(args: argparse.Namespace) -> dict[str, object]:
         "--batch-size": args.batch_size,
         "--samples": args.samples,
         "--max-memory": args.max_memory,
+        "--scheduler": args.scheduler,
+        "--workers": args.workers,
     }
 
 

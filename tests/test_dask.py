@@ -12,11 +12,15 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import pty
+import re
+import select
 import signal
 import socket
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import numpy as np
@@ -214,6 +218,24 @@ def test_the_onnxruntime_engine(cluster, write_spec):
     same_run(local, spread)
 
 
+def test_the_client_builds_no_engine_its_workers_build_theirs(cluster):
+    # onnxruntime's engine writes the model and opens sessions: on the client of a distributed run, for nothing.
+    # The layers it leaves to numpy (here a Dropout drawing its mask, and a SquaredError on it) are said all the same.
+    pytest.importorskip("onnxruntime")
+    from .test_onnxruntime_fallback import APPLIED
+
+    spec = nnspec.loads(APPLIED)
+    local = nnspec.prepare(spec, engine="onnxruntime")
+    spread = nnspec.prepare(spec, engine="onnxruntime", executor=Dask(scheduler=cluster))
+    assert "engine" not in vars(spread) and "engine" in vars(local)  # built on first use, by a local run only
+    assert list(local.numpy_layers) == ["d", "se"] and spread.numpy_layers == local.numpy_layers
+    arguments = {"samples": 40, "batch_size": 16, "synthetic": True}
+    result, reference = spread.run(**arguments), local.run(**arguments)
+    assert "engine" not in vars(spread)
+    assert result.engine == "onnxruntime" and result.numpy_layers == reference.numpy_layers
+    same_run(reference, result)
+
+
 def test_arrays_in_memory_are_not_sent(cluster, write_spec):
     spec = nnspec.load(write_spec(FROM_FILES))
     with pytest.raises(UsageError, match="from files: give x as files"):
@@ -249,6 +271,24 @@ def test_ctrl_c_cancels_the_tasks_and_reports_the_samples_done(cluster, write_sp
     assert 0 < result.samples < 3000 and result.samples % 20 == 0
     # the statistics are those of the samples before the first batch not done, as a local run's
     same_stats(nnspec.run(spec, samples=result.samples, batch_size=20), result)
+
+
+def test_the_progress_bar_says_how_many_workers_are_busy(cluster, write_spec):
+    from nnspec.runtime.progress import Progress
+
+    from .test_streaming import Terminal
+
+    stream = Terminal()
+    progress = Progress(stream, delay=0.0, use_tqdm=False)
+    nnspec.run(nnspec.loads(GENERATED), samples=300, batch_size=20, executor=Dask(scheduler=cluster), progress=progress)
+    progress.close()
+    lines = stream.getvalue().split("\r")
+    assert re.search(r"^300/300 samples  100%  [\d,]+ samples/s  0 s left  [012] of 2 workers busy *$", lines[-3]), (
+        lines
+    )
+    # told after the first batch back, shown from the next update on: never on the first line; erased at the end
+    assert lines[-2].strip() == ""
+    assert "workers" not in lines[1]
 
 
 def remote_batches(spec, count: int, cwd: str | None = None, samples: int | None = None):
@@ -338,6 +378,20 @@ def test_cli_local_workers(tmp_path, capsys):
     code, out, err = cli(capsys, "run", DIGITS, "--batch-size", "5", "--workers", "1")
     assert code == 0, err
     assert "ran on 1 Dask worker in batches of 5:" in out
+
+
+def test_cli_graph_run_on_a_cluster_draws_the_local_run_s_findings(cluster, capsys):
+    arguments = ["graph", SPECS / "deep_sigmoid.yaml", "--run", "--samples", "24", "--batch-size", "5"]  # 8 warnings
+    code, local, _ = cli(capsys, *arguments)
+    spread_code, spread, err = cli(capsys, *arguments, "--scheduler", cluster)
+    assert spread_code == code == 0, err
+    assert spread == local and "digraph" in spread  # the same boxes, coloured by the same findings, the same title
+
+
+def test_cli_graph_takes_a_cluster_only_for_a_run(capsys):
+    code, _, err = cli(capsys, "graph", DIGITS, "--workers", "2")
+    assert code == 2
+    assert "nnspec: error: --workers give data for a run: add --run (or leave them out)" in err
 
 
 def test_cli_without_the_extra_says_how_to_install_it(monkeypatch, capsys):
@@ -474,3 +528,178 @@ def test_the_scheduler_going_away_is_a_clear_error_and_nothing_is_written(own_cl
     assert "nothing was written" in err and "Traceback" not in err
     assert os.listdir(tmp_path) == [Path(spec_path).name]  # no output, no temporary file left
     assert time.monotonic() - began < 60
+
+
+# --- Ctrl-C at a terminal, and a batch no worker survives ---------------------------------------------
+
+# Two convolutions over 3x32x32 samples: a few hundred samples a second a worker, so that a run of 100,000 in
+# batches of 50 is still going when the test interrupts it, seconds in.
+SLOW = """
+nnspec: 2
+seed: 1
+layers:
+  - {name: x, type: Input, size: [3, 32, 32], generator: Normal}
+  - {name: c1, type: Convolution, out_maps: 16, kernel_shape: [3, 3], padding: [1, 1]}
+  - {name: r, type: ReLU}
+  - {name: c2, type: Convolution, out_maps: 16, kernel_shape: [3, 3], padding: [1, 1]}
+  - {name: t, type: Tanh}
+  - {name: fc, type: Affine, out_shape: 10}
+outputs: [fc]
+"""
+
+# "1,250/100,000 samples" (nnspec's own bar) or "1.25k/100k [" (tqdm's): the samples done, before the slash
+PROGRESS = re.compile(rb"(\d[\d,.]*)(k?)/\d[\d,.]*[kM]? (?:samples|\[)")
+
+
+def samples_shown(terminal: bytes) -> float:
+    """The most samples done a progress bar drew on ``terminal``."""
+    return max((float(n.replace(b",", b"")) * (1000 if k else 1) for n, k in PROGRESS.findall(terminal)), default=0)
+
+
+def interrupted_at_a_terminal(argv: list[str], samples: int) -> tuple[int, str, str, dict[int, str]]:
+    """``python -m nnspec ARGV`` in a process group of its own, its stderr a terminal (a pseudo-terminal: the
+    progress bar draws only on one), sent SIGINT as a terminal's Ctrl-C sends it, to the whole group, once the
+    bar shows ``samples`` done (it counts the batches back in any order; the report, those before the first not
+    back). Its exit code, stdout and stderr, and every process it started (pid: command)."""
+    psutil = pytest.importorskip("psutil")  # distributed's own dependency
+    terminal, stderr = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nnspec", *argv],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        start_new_session=True,  # its own process group, as a shell's job
+    )
+    os.close(stderr)
+    shown, started = b"", {}
+    try:
+        deadline = time.monotonic() + 90
+        while samples_shown(shown) < samples:
+            assert time.monotonic() < deadline and process.poll() is None, shown.decode(errors="replace")
+            if select.select([terminal], [], [], 0.2)[0]:
+                shown += os.read(terminal, 65536)
+            with suppress(psutil.Error):
+                started.update((c.pid, " ".join(c.cmdline())) for c in psutil.Process(process.pid).children(True))
+        os.killpg(process.pid, signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+        with suppress(OSError):  # the terminal's other end closed: everything was read
+            while select.select([terminal], [], [], 0.5)[0]:
+                shown += os.read(terminal, 65536)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        os.close(terminal)
+    return process.returncode, out.decode(), shown.decode(errors="replace"), started
+
+
+def left_running(pids: dict[int, str], seconds: float = 15.0) -> dict[int, str]:
+    """Those of ``pids`` still running after up to ``seconds`` (a zombie, ended and waiting to be reaped, is not)."""
+    import psutil
+
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = {}
+        for pid, command in pids.items():
+            with suppress(psutil.NoSuchProcess):
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    alive[pid] = command
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("where", ["--workers", "--scheduler"])
+def test_ctrl_c_at_a_terminal_stops_the_run_and_reports_the_samples_done(cluster, write_spec, tmp_path, where):
+    spec = write_spec(SLOW)
+    output = tmp_path / "out.npz"
+    run = ["run", str(spec), "--samples", "100000", "--batch-size", "50", "--output", str(output)]
+    code, out, err, started = interrupted_at_a_terminal([*run, where, "2" if where == "--workers" else cluster], 300)
+    assert code == 130, err
+    assert "Traceback" not in out + err
+    done = re.search(r"nnspec: interrupted after ([\d,]+) of 100,000 samples: the statistics and findings cover", err)
+    assert done is not None, err
+    samples = int(done[1].replace(",", ""))
+    assert 0 < samples < 100_000 and samples % 50 == 0
+    assert f"the cluster's tasks cancelled after {done[1]} samples" in err
+    assert f"{output} not written" in err
+    assert re.search(r"samples/s  \d+ s left  [012] of 2 workers busy", err)  # the bar said how many were busy
+    assert "0 errors, 0 warnings" in out  # the report of the samples done, on stdout
+    assert os.listdir(tmp_path) == [spec.name]  # no output, no temporary file
+    if where == "--workers":  # the local cluster's worker processes: stopped with the run
+        assert sum("multiprocessing" in command for command in started.values()) >= 2, started
+    assert left_running(started) == {}
+    if where == "--scheduler":  # the shared cluster holds none of the run's tasks any more
+        from distributed import Client
+
+        with Client(cluster) as client:
+            deadline = time.monotonic() + 15
+            while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)):
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+
+
+class KillingBatches(RemoteBatches):
+    """A distributed run's job whose every batch kills the worker process running it, as a batch too large for
+    its memory does (unpickled by reference: the workers import this module)."""
+
+    def __call__(self, start: int, stop: int):
+        os._exit(1)
+
+
+class BatchesKillingTheFirstWorker(RemoteBatches):
+    """A job whose first batch ever kills the worker process running it, as a node lost does; its other batches are
+    computed (a marker file, NNSPEC_TEST_MARKER in the workers' environment, says the first has come)."""
+
+    def __call__(self, start: int, stop: int):
+        marker = Path(os.environ["NNSPEC_TEST_MARKER"])
+        if not marker.exists():
+            marker.touch()
+            os._exit(1)
+        return super().__call__(start, stop)
+
+
+def test_the_only_worker_dying_and_restarted_finishes_the_run(monkeypatch, write_spec, tmp_path):
+    # Its nanny restarts it, without the job it held: the cluster computes the job again (a task, not data
+    # scattered from the client, which would be lost with every batch: "lost the Dask scheduler")
+    from distributed import LocalCluster
+
+    from nnspec.runtime import runner
+
+    monkeypatch.setenv("NNSPEC_TEST_MARKER", str(tmp_path / "killed"))
+    monkeypatch.setattr(runner, "RemoteBatches", BatchesKillingTheFirstWorker)
+    spec = nnspec.load(write_spec(GENERATED))
+    arguments = {"samples": 100, "batch_size": 10}
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0", host="127.0.0.1") as local:
+        spread = nnspec.run(spec, executor=Dask(scheduler=local.scheduler_address), **arguments)
+    assert (tmp_path / "killed").exists()
+    same_run(nnspec.run(spec, **arguments), spread)
+
+
+def test_a_batch_that_kills_every_worker_is_a_clear_error(monkeypatch, write_spec, tmp_path, capsys):
+    import dask
+    from distributed import LocalCluster
+
+    from nnspec.runtime import runner
+
+    monkeypatch.setattr(runner, "RemoteBatches", KillingBatches)
+    output = tmp_path / "out.npz"
+    # one worker death is enough for Dask to give up on the batch (allowed-failures: 3 by default)
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0", host="127.0.0.1") as local,
+    ):
+        argv = ["run", write_spec(SLOW), "--samples", "40", "--batch-size", "20", "--output", output]
+        code, out, err = cli(capsys, *argv, "--scheduler", local.scheduler_address)
+    assert code == 2, err
+    assert out == "" and "Traceback" not in err
+    # the worker died running both batches: either may be the one said
+    said = re.search(
+        r"nnspec: error: the batch of samples (0 to 20|20 to 40) killed every worker that ran it, on (.*)", err
+    )
+    assert said is not None, err
+    assert said[2] == (
+        f"the Dask scheduler at {local.scheduler_address} (Dask's distributed.scheduler.allowed-failures); too little "
+        "memory for a batch? a smaller --batch-size needs less"
+    )
+    assert not output.exists()

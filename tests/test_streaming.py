@@ -254,6 +254,22 @@ def test_progress_line_never_says_100_percent_before_the_end():
     assert stream.getvalue().startswith("\r996/1,000 samples  99.6%")  # "100%" with 4 samples to go
 
 
+def test_progress_line_rate_is_measured_from_its_first_update():
+    # the bar is made when the first batch is done: that batch's samples took no time for it
+    stream = Terminal()
+    bar = LineBar(1000, stream, delay=0.0)
+    bar.update(500)
+    first = stream.getvalue()
+    assert first == "\r500/1,000 samples   50%"  # no rate yet, rather than 500 samples in no time
+    bar._first = (500, bar._first[1] - 2.0)  # as if the first update were two seconds ago
+    bar._drawn_at = None
+    bar.suffix = "2 of 3 workers busy"
+    bar.update(100)
+    assert stream.getvalue()[len(first) :].startswith(
+        "\r600/1,000 samples   60%  50 samples/s  8 s left  2 of 3 workers busy"
+    )
+
+
 def test_progress_is_silent_when_stderr_is_not_a_terminal():
     stream = io.StringIO()
     progress = Progress(stream, delay=0.0)
@@ -270,6 +286,7 @@ def test_progress_draws_on_a_terminal_with_or_without_tqdm():
         nnspec.run(nnspec.loads(GENERATED), samples=50, batch_size=10, progress=progress)
         progress.close()
         assert "50/50" in stream.getvalue().replace(".0", ""), (use_tqdm, stream.getvalue())
+        assert "workers" not in stream.getvalue()  # a local run's bar, as it was
 
 
 # --- Ctrl-C ------------------------------------------------------------------------------

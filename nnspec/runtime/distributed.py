@@ -1,12 +1,12 @@
 """A run spread over a Dask cluster: ``nnspec run --scheduler tcp://HOST:8786`` or ``--workers N``.
 
 The client (this process) plans the run as a local one: the same batches, of ``--batch-size`` samples
-(of :func:`default_batch_size` without it). It sends each worker, once, the job that computes a batch
+(of :func:`default_batch_size` without it). It sends the cluster, once, the job that computes a batch
 (nnspec.runtime.runner.RemoteBatches: the spec, the parameters, and the paths of the data, never the data),
-then one small task a batch: its bounds. A worker opens the data itself from those paths, computes the
-batch, and sends back its kept outputs and its statistics; the client merges the statistics in the order of
-the batches, whatever order they finished in, as a run in one process merges them, so that the statistics,
-the findings and the outputs are that run's exactly.
+which every worker gets a copy of, then one small task a batch: its bounds. A worker opens the data itself
+from those paths, computes the batch, and sends back its kept outputs and its statistics; the client merges
+the statistics in the order of the batches, whatever order they finished in, as a run in one process merges
+them, so that the statistics, the findings and the outputs are that run's exactly.
 
 A worker that dies has its batches run again elsewhere (Dask reschedules them); a scheduler that goes
 away ends the run with a :class:`ClusterError` (exit 2) and nothing written; Ctrl-C cancels the tasks
@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from typing import Any
 from ..checks.table import LayerStats
 from ..core.diagnostics import UsageError
 from ..core.extras import install_hint
-from .executor import BatchResult, Executed, WorkerRun, merged
+from .executor import BatchResult, Executed, ShowsWorkers, WorkerRun, merged
 
 INSTALL_HINT = install_hint("dask")
 # A run given no batch size goes in batches of ceil(samples / BATCHES), at most MAX_BATCH samples: enough
@@ -47,6 +48,7 @@ CONNECT_SECONDS = 10.0  # how long a scheduler may take to answer
 # so none waits for its next task), few enough that the batches back early, held until it is, stay few.
 AHEAD_PER_THREAD = 4
 MIN_AHEAD = 16
+WORKERS_EVERY = 1.0  # seconds between two questions to the scheduler of how many workers are busy (a progress bar's)
 
 
 # What a client raises when the scheduler goes away: its connection closed (CommClosedError is an OSError), a
@@ -190,14 +192,14 @@ class _Collected:
     waiting: dict[int, BatchResult] = field(default_factory=dict)  # batches back before an earlier one
     next: int = 0  # the index of the next batch to take
     workers: dict[str, list[float]] = field(default_factory=dict)  # worker: [batches, samples, seconds]
+    asked: float = -math.inf  # when the scheduler was last asked which workers are busy
 
     def run(self, client: Any, job: Callable[[int, int], BatchResult], where: str, distributed: ModuleType) -> Executed:
         total = self.batches[-1][1] if self.batches else 0
         futures: list[Any] = []
         try:
             try:
-                # The job (spec, parameters, paths) once to every worker; each task then carries its bounds only.
-                shared = client.scatter(job, broadcast=True, hash=False)
+                shared = _shared_job(client, job)
                 ahead = max(MIN_AHEAD, AHEAD_PER_THREAD * sum(client.nthreads().values()))
 
                 def submit(index: int) -> Any:
@@ -210,12 +212,18 @@ class _Collected:
                     index, batch, worker, seconds = future.result()
                     future.release()  # its outputs are ours now: the worker may forget them
                     self._back(index, batch, worker, seconds, total)
+                    self._show_workers(client, futures)
                     # at most `ahead` batches past the first not yet taken: a slow batch does not leave every
                     # later one waiting here, statistics and outputs, in memory
                     while len(futures) < min(self.next + ahead, len(self.batches)):
                         arriving.add(submit(len(futures)))
-            except distributed.KilledWorker as exc:
-                raise ClusterError(f"a batch killed every worker that ran it, on {where}: {exc}") from None
+            except distributed.KilledWorker:
+                start, stop = self.batches[futures.index(future)]
+                raise ClusterError(
+                    f"the batch of samples {start:,} to {stop:,} killed every worker that ran it, on {where} "
+                    "(Dask's distributed.scheduler.allowed-failures); too little memory for a batch? "
+                    "a smaller --batch-size needs less"
+                ) from None
             except _LOST as exc:
                 raise ClusterError(
                     f"lost {where} after {self.done:,} of {total:,} samples ({type(exc).__name__}: {exc}); "
@@ -244,12 +252,42 @@ class _Collected:
         if self.progress is not None:
             self.progress(self.finished, total)
 
+    def _show_workers(self, client: Any, futures: list[Any]) -> None:
+        """How many workers hold a batch of the run, and of how many, to a progress bar that shows it (once a
+        second at most: it asks the scheduler)."""
+        bar = self.progress
+        if not isinstance(bar, ShowsWorkers) or not bar.enabled or time.monotonic() - self.asked < WORKERS_EVERY:
+            return
+        self.asked = time.monotonic()
+        pending = {future.key for future in futures if not future.done()}
+        processing = client.processing()  # worker: the keys of the tasks it holds, every client's
+        busy = sum(1 for keys in processing.values() if pending.intersection(keys))
+        bar.workers(busy, len(processing))
+
     def _executed(self, interrupted: bool) -> Executed:
         workers = tuple(
             WorkerRun(name, int(batches), int(samples), seconds)
             for name, (batches, samples, seconds) in sorted(self.workers.items())
         )
         return Executed(self.stats, self.done, interrupted, workers)
+
+
+def _shared_job(client: Any, job: Callable[[int, int], BatchResult]) -> Any:
+    """The job (spec, parameters, paths) held by every worker, as a task's result that the batches' tasks depend
+    on: the client sends it once, one worker computes it, the others copy it from one another (Dask's replicate,
+    in a tree), and each batch's task carries its bounds only. Copied to every worker before the batches, or the
+    scheduler would keep the batches where the job is, one worker busy. A task, not data scattered from here: a
+    cluster whose every worker holding it died (one worker, restarted by its nanny) computes it again from the
+    task, where scattered data would be lost, and every batch with it."""
+    with warnings.catch_warnings():  # "large graph": the parameters, sent once, on purpose
+        warnings.simplefilter("ignore", UserWarning)
+        shared = client.submit(_itself, job, pure=False)
+    client.replicate([shared])
+    return shared
+
+
+def _itself(job: Callable[[int, int], BatchResult]) -> Callable[[int, int], BatchResult]:
+    return job
 
 
 def _compute(

@@ -103,6 +103,19 @@ class Remote(Protocol):
         ...
 
 
+@runtime_checkable
+class ShowsWorkers(Protocol):
+    """A progress callback that also shows how many of a cluster's workers are busy with the run (the command
+    line's bar, nnspec.runtime.progress.Progress): a Remote executor tells it, at most once a second, while it
+    is ``enabled`` (a bar drawn on a terminal: the scheduler is asked only then)."""
+
+    enabled: bool
+
+    def __call__(self, done: int, total: int) -> None: ...
+
+    def workers(self, busy: int, total: int) -> None: ...
+
+
 def merged(stats: dict[str, LayerStats], batch: BatchResult) -> dict[str, LayerStats]:
     """The run's statistics so far, ``stats``, with those of its next batch merged in (LayerStats.merge)."""
     return {name: stats[name].merge(s) if name in stats else s for name, s in batch.stats.items()}

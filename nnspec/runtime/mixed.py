@@ -237,8 +237,14 @@ def onnxruntime_engine(
     """The engine ``--engine onnxruntime`` names: onnxruntime's on the whole spec where ONNX holds every
     layer, else the spec's pieces, the layers it cannot hold on numpy (:class:`MixedEngine`).
     A float64 spec is refused: onnxruntime would compute it in float32 (the model nnspec writes)."""
-    refuse_float64(spec)  # not run on numpy instead: docs/onnx.md says why
-    on_numpy = unwritable_layers(spec)
+    on_numpy = onnxruntime_numpy_layers(spec)
     if not on_numpy:
         return OnnxRuntimeEngine(spec, parameters, observed, variables)
     return MixedEngine(spec, parameters, observed, variables, on_numpy)
+
+
+def onnxruntime_numpy_layers(spec: Spec) -> dict[str, str]:
+    """The layers :func:`onnxruntime_engine` leaves to numpy, each with why, known without building it (a run on
+    a cluster's workers, whose engines are theirs). A float64 spec is refused, as the engine refuses it."""
+    refuse_float64(spec)  # not run on numpy instead: docs/onnx.md says why
+    return unwritable_layers(spec)

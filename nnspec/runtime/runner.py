@@ -22,7 +22,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from ..spec.model import DataReader, Spec
 from ..spec.semantics import EVALUATION
 from ..spec.views import DEFAULT_VIEW, RUNTIME, as_view, semantics_of, view_notes
 from . import notebook
-from .engine import EngineFactory, NumpyEngine
+from .engine import Engine, EngineFactory, NumpyEngine
 from .executor import BatchResult, Executor, InProcess, Remote, WorkerRun
 from .inputs import DatasetChoice, DataSource, draw, gather_inputs, release, variables
 from .params import Loaded, by_nnabla_name, holds_its_parameters, load_parameter_file, loaded_layers, resolve_parameters
@@ -232,6 +232,18 @@ def engine_named(name: str) -> EngineFactory:
 
         return onnxruntime_engine
     raise UsageError(f"unknown engine {name!r}: one of {', '.join(ENGINES)}")
+
+
+def _left_to_numpy(engine: EngineFactory | str, spec: Spec) -> dict[str, str] | None:
+    """The layers ``engine`` (a name, or a factory) leaves to numpy's forwards, each with why, known without
+    building it: for numpy's and onnxruntime's (None for another: only the built engine says)."""
+    if engine == "numpy" or engine is NumpyEngine:
+        return {}
+    if engine == "onnxruntime":
+        from .mixed import onnxruntime_numpy_layers
+
+        return onnxruntime_numpy_layers(spec)
+    return None
 
 
 def _factory_name(factory: EngineFactory) -> str:
@@ -611,15 +623,27 @@ class Runner:
         }
         self._measured = measured
         self._variables = variables(spec)
-        factory = engine_named(engine) if isinstance(engine, str) else engine or NumpyEngine
-        self.engine = factory(spec, self.layer_parameters, measured if statistics else None, list(self._variables))
+        self._factory = factory = engine_named(engine) if isinstance(engine, str) else engine or NumpyEngine
         self.engine_name = engine if isinstance(engine, str) else _factory_name(factory)
-        # An engine may leave layers to numpy's forwards, and says which and why (nnspec.runtime.mixed)
-        self.numpy_layers: dict[str, str] = dict(getattr(self.engine, "numpy_layers", {}))
         self.executor: Executor = executor or InProcess()
+        # An engine may leave layers to numpy's forwards, and says which and why (nnspec.runtime.mixed). A run on
+        # other processes' engines (RemoteBatches: each worker builds its own) builds none here where the
+        # engine's name says which layers it leaves without building it: onnxruntime's writes its model and
+        # opens its sessions, for nothing.
+        known = _left_to_numpy(engine or factory, spec) if isinstance(self.executor, Remote) else None
+        self.numpy_layers: dict[str, str] = (
+            known if known is not None else dict(getattr(self.engine, "numpy_layers", {}))
+        )
         self._dtype = np.dtype(spec.dtype)
         self._given = (written, checks, statistics, max_memory, training, engine, view)
         self._estimates: dict[tuple[int, int, tuple[str, ...], tuple[str, ...]], memory.MemoryNeed] = {}
+
+    @cached_property
+    def engine(self) -> Engine:
+        """What computes this runner's batches, built on first use: when the runner is made, unless its
+        batches run on other processes (a Remote executor), which build their own."""
+        measured = self._measured if self.statistics else None
+        return self._factory(self.spec, self.layer_parameters, measured, list(self._variables))
 
     def __repr__(self) -> str:
         # One line, as RunResult's: the spec, the kind of run, the parameters' count
