@@ -516,9 +516,11 @@ def _add_cluster_options(parser: argparse.ArgumentParser | argparse._ArgumentGro
     cluster.add_argument(
         "--workers",
         type=_positive_int,
+        nargs="?",
+        const=ALL_CORES,
         metavar="N",
         help="run the batches on a Dask cluster of N worker processes started on this machine for the run, as "
-        "--scheduler does on a running cluster (dask extra)",
+        "--scheduler does on a running cluster (dask extra); without N, one a core this process may use",
     )
 
 
@@ -789,7 +791,19 @@ def _executor(args: argparse.Namespace):
         return None
     from .runtime.distributed import Dask
 
-    return Dask(scheduler=args.scheduler, workers=args.workers)
+    workers = usable_cores() if args.workers == ALL_CORES else args.workers
+    return Dask(scheduler=args.scheduler, workers=workers)
+
+
+ALL_CORES = 0  # --workers given without N: a worker a core (usable_cores)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system says, else the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows: no affinity call
+        return os.cpu_count() or 1
 
 
 def _execute(args: argparse.Namespace, spec, files: dict[str, str], keep: int | None, quiet: bool, executor=None):

@@ -380,6 +380,24 @@ def test_cli_local_workers(tmp_path, capsys):
     assert "ran on 1 Dask worker in batches of 5:" in out
 
 
+def test_cli_workers_without_a_number_starts_one_a_usable_core(monkeypatch, capsys):
+    # --workers alone: a user with one big machine gets all its cores (here made 1, to start one process)
+    import nnspec.cli
+
+    monkeypatch.setattr(nnspec.cli, "usable_cores", lambda: 1)
+    code, out, err = cli(capsys, "run", DIGITS, "--batch-size", "5", "--workers")
+    assert code == 0, err
+    assert "ran on 1 Dask worker in batches of 5:" in out
+    assert nnspec.cli.ALL_CORES < 1  # never a number --workers N accepts
+
+
+def test_usable_cores_is_this_process_s_affinity():
+    expected = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    from nnspec.cli import usable_cores
+
+    assert usable_cores() == expected
+
+
 def test_cli_graph_run_on_a_cluster_draws_the_local_run_s_findings(cluster, capsys):
     arguments = ["graph", SPECS / "deep_sigmoid.yaml", "--run", "--samples", "24", "--batch-size", "5"]  # 8 warnings
     code, local, _ = cli(capsys, *arguments)
