@@ -661,6 +661,10 @@ def test_reductions_do_not_overflow_where_the_result_is_in_range(dtype):
     norm = _forward("Norm", [np.array([[1e20, -1e20]], dtype=dtype)])[0]
     assert norm == pytest.approx(math.sqrt(2) * 1e20, rel=RTOL[dtype])
     assert _forward("Norm", [np.array([[3.0, -4.0, 0.0]], dtype=dtype)], p=math.inf)[0] == 4.0
+    # the largest magnitude of a slice of zeros is 0 (the sum's form gave 0^0 = 1), of an infinity inf
+    assert _forward("Norm", [np.zeros((1, 3), dtype=dtype)], p=math.inf)[0] == 0.0
+    assert _forward("Norm", [np.array([[1.0, -np.inf, 0.0]], dtype=dtype)], p=math.inf)[0] == np.inf
+    assert _forward("Norm", [np.zeros((1, 3), dtype=dtype)], p=2.0)[0] == 0.0
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

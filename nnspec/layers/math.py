@@ -215,9 +215,12 @@ def norm(inputs, props, params):
     # Divided by the largest magnitude, every term is at most 1, so |i|^p cannot overflow, and the
     # largest term is exactly 1, so the sum cannot underflow to 0 however large p is (p = inf gives
     # the largest magnitude). nnabla raises |i| to p directly, which overflows for |i| > max^(1/p).
-    total = np.sum((magnitude / scale) ** p, axis=axes, keepdims=True)
-    with np.errstate(over="ignore"):  # only a norm beyond the dtype's range overflows: inf is right
-        result = scale * total ** (1 / p)
+    if p == math.inf:  # the largest magnitude itself: the sum's form gives 0^0 = 1 for a slice of zeros
+        result = peak
+    else:
+        total = np.sum((magnitude / scale) ** p, axis=axes, keepdims=True)
+        with np.errstate(over="ignore"):  # only a norm beyond the dtype's range overflows: inf is right
+            result = scale * total ** (1 / p)
     return _narrow(_drop(result, axes, props["keep_dims"]), x.dtype)
 
 

@@ -5,6 +5,7 @@ where nnspec's do (the tensor these layers are given is a weight, not a batch of
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -129,11 +130,14 @@ def _vat_noise(g: Graph, layer: Layer, x: list[str], out: str) -> None:
 
 def _norm(g: Graph, layer: Layer, x: list[str], out: str) -> None:
     """nnspec's (sum |i|^p)^(1/p) in float64 with the largest magnitude s taken out (s (sum |i/s|^p)^(1/p):
-    no term overflows, and p = inf gives s)."""
+    no term overflows); p = inf is s itself."""
     p = float(layer.props["p"])
     axes = [onnx_axis(a) for a in axis_list(layer.props["axes"])]
     magnitude = g.node("Abs", [double(g, x[0])])
     peak = _reduce_max(g, magnitude, axes)
+    if p == math.inf:  # the largest magnitude itself, as nnspec's numpy computes it
+        g.node("Reshape", [single(g, peak), g.constant([-1, *layer.inferred_shape], np.int64)], out)
+        return
     finite = g.node("Not", [g.node("Or", [g.node("IsInf", [peak]), g.node("IsNaN", [peak])])])
     usable = g.node("And", [finite, g.node("Greater", [peak, wide(g, 0.0)])])
     scale = g.node("Where", [usable, peak, wide(g, 1.0)])
