@@ -190,7 +190,8 @@ def test_without_the_extra_the_command_says_how_to_install_it(missing, monkeypat
     monkeypatch.setattr(builtins, "__import__", without)
     assert main(["run", str(SPECS[0]), "--engine", "onnxruntime"]) == 2
     out, err = capsys.readouterr()
-    assert "pip install onnx onnxruntime" in err and "Traceback" not in err
+    assert f"--engine onnxruntime needs the {missing} package: pip install onnx onnxruntime" in err
+    assert "Traceback" not in err
     assert main(["run", str(SPECS[0]), "-q"]) == 0  # numpy's engine needs neither
 
 

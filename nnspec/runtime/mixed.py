@@ -36,7 +36,7 @@ from ..layers.io import INPUT
 from ..spec.model import Layer, Spec
 from ..spec.onnx_writer import unwritable_layers
 from .engine import Engine, NumpyEngine, Observer
-from .onnxruntime_engine import OnnxRuntimeEngine, refuse_float64
+from .onnxruntime_engine import OnnxRuntimeEngine, refuse_float64, require_engine_packages
 
 ONNX, NUMPY = "onnxruntime", "numpy"  # who runs a piece
 
@@ -246,5 +246,6 @@ def onnxruntime_engine(
 def onnxruntime_numpy_layers(spec: Spec) -> dict[str, str]:
     """The layers :func:`onnxruntime_engine` leaves to numpy, each with why, known without building it (a run on
     a cluster's workers, whose engines are theirs). A float64 spec is refused, as the engine refuses it."""
+    require_engine_packages()
     refuse_float64(spec)  # not run on numpy instead: docs/onnx.md says why
     return unwritable_layers(spec)

@@ -73,6 +73,16 @@ def onnxruntime_module() -> Any:
     return onnxruntime
 
 
+def require_engine_packages() -> None:
+    """Both packages the engine needs (onnx writes the model, onnxruntime runs it), asked for before any
+    work, so that a missing one is said as the engine's need rather than as a step's inside it."""
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise UsageError(f"--engine onnxruntime needs the onnx package: {install_hint('onnx')}") from None
+    onnxruntime_module()
+
+
 def refuse_float64(spec: Spec) -> None:
     """A UsageError for a spec of another dtype than float32: the model nnspec writes computes in float32."""
     if np.dtype(spec.dtype) != np.float32:
