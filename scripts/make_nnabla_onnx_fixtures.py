@@ -33,10 +33,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
+from make_nnabla_written_fixture import executor_outputs, trained_like  # scripts/ is on the path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "fixtures" / "onnx_nnabla"
@@ -71,31 +71,6 @@ def nnspec_convert(python: str, spec: Path, target: Path, *options: str) -> None
 def nnabla_convert(nnp: Path, onnx: Path, options: list[str]) -> None:
     command = [str(NNABLA_CLI), "convert", *options, str(nnp), str(onnx)]
     subprocess.run(command, check=True, capture_output=True)
-
-
-def trained_like(name: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    if name.endswith("/mean"):
-        values = rng.normal(0, 0.3, shape)
-    elif name.endswith("/var"):
-        values = rng.uniform(0.5, 2.0, shape)
-    elif name.endswith("/gamma"):
-        values = rng.uniform(0.5, 1.5, shape)
-    elif name.endswith("/b") or name.endswith("/beta"):
-        values = rng.normal(0, 0.2, shape)
-    else:
-        fan_in = int(np.prod(shape[1:])) if len(shape) > 2 else shape[0]
-        values = rng.normal(0, 1 / np.sqrt(max(fan_in, 1)), shape)
-    return values.astype(np.float32)
-
-
-def executor_outputs(path: Path) -> list[str]:
-    """The executor's output variables, read from the .nnp's network.nntxt (written by nnspec)."""
-    lines = zipfile.ZipFile(path).read("network.nntxt").decode().splitlines()
-    return [
-        lines[k + 1].split('"')[1]
-        for k, line in enumerate(lines)
-        if line.strip() == "output_variable {" and "variable_name" in lines[k + 1]
-    ]
 
 
 def parameter_shapes(nnp: Path) -> dict[str, tuple[int, ...]]:
