@@ -8,6 +8,10 @@ holds the two, and the docs, to each other).
 
 from __future__ import annotations
 
+from types import ModuleType
+
+from .diagnostics import UsageError
+
 EXTRAS: dict[str, tuple[str, ...]] = {
     "image": ("Pillow",),  # an NNC dataset's images
     "progress": ("tqdm",),  # the progress bar
@@ -21,3 +25,13 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 def install_hint(extra: str) -> str:
     """The command that installs ``extra``'s packages: ``pip install matplotlib`` for ``plot``."""
     return f"pip install {' '.join(EXTRAS[extra])}"
+
+
+def optional_module(name: str, extra: str, purpose: str) -> ModuleType:
+    """The optional package ``name``, imported when ``purpose`` first needs it; a UsageError saying
+    what needed it and how to install ``extra`` when it is absent: ``{purpose} needs the {name} package:
+    pip install ...``."""
+    try:
+        return __import__(name)  # a top-level package
+    except ImportError:
+        raise UsageError(f"{purpose} needs the {name} package: {install_hint(extra)}") from None

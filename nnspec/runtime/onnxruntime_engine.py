@@ -53,7 +53,7 @@ import numpy as np
 
 from ..checks.check import Check
 from ..core.diagnostics import UsageError
-from ..core.extras import install_hint
+from ..core.extras import optional_module
 from ..spec.model import Spec
 from ..spec.onnx_writer import layer_tensors, onnx_module, refuse_unwritable, write_onnx
 from .engine import Observer
@@ -66,20 +66,13 @@ SUBGRAPHS = (5, 10)  # onnx.AttributeProto.GRAPH and GRAPHS: attributes holding 
 
 def onnxruntime_module() -> Any:
     """The onnxruntime package, imported when first needed; a UsageError saying how to install it when absent."""
-    try:
-        import onnxruntime
-    except ImportError:
-        raise UsageError(f"--engine onnxruntime needs the onnxruntime package: {install_hint('onnx')}") from None
-    return onnxruntime
+    return optional_module("onnxruntime", "onnx", "--engine onnxruntime")
 
 
 def require_engine_packages() -> None:
     """Both packages the engine needs (onnx writes the model, onnxruntime runs it), asked for before any
     work, so that a missing one is said as the engine's need rather than as a step's inside it."""
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        raise UsageError(f"--engine onnxruntime needs the onnx package: {install_hint('onnx')}") from None
+    optional_module("onnx", "onnx", "--engine onnxruntime")
     onnxruntime_module()
 
 

@@ -47,7 +47,7 @@ import numpy as np
 
 from ..core import codes
 from ..core.diagnostics import Diagnostic, SpecError, UsageError
-from ..core.extras import install_hint
+from ..core.extras import optional_module
 from ..core.printable import printable
 from .loader import Document, SourceMap
 from .schema import FORMAT_VERSION
@@ -67,11 +67,7 @@ class OnnxProblem(Exception):
 
 
 def _onnx() -> Any:
-    try:
-        import onnx
-    except ImportError:
-        raise UsageError(f"reading .onnx files needs the onnx package: {install_hint('onnx')}") from None
-    return onnx
+    return optional_module("onnx", "onnx", "reading .onnx files")
 
 
 # --- the file -------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ...core.diagnostics import UsageError
-from ...core.extras import install_hint
+from ...core.extras import optional_module
 from ..model import Layer, Spec
 
 OPSET = 17
@@ -27,11 +27,7 @@ FLOAT, INT64, DOUBLE = 1, 7, 11  # onnx.TensorProto's element types, without imp
 
 def onnx_module() -> Any:
     """The onnx package, imported when first needed; a UsageError saying how to install it when absent."""
-    try:
-        import onnx
-    except ImportError:
-        raise UsageError(f"writing an ONNX model needs the onnx package: {install_hint('onnx')}") from None
-    return onnx
+    return optional_module("onnx", "onnx", "writing an ONNX model")
 
 
 @dataclass
