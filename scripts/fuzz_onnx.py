@@ -483,20 +483,6 @@ def opset(model: Any, rng: random.Random, place: Place) -> None:
         model.ir_version = rng.choice([0, 1, 3, 99, 2**62, -1])
 
 
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field (a string or a message)."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def nest(model: Any, rng: random.Random, place: Place) -> None:
     """The graph's last node moved into If bodies nested 1 to 2,000 deep, the innermost an If, Loop
     or Scan, whose body may hold an initializer with external data outside the folder. Written as
@@ -504,6 +490,9 @@ def nest(model: Any, rng: random.Random, place: Place) -> None:
     refuse to read them), appended to the model's: protobuf merges a repeated field given twice."""
     import numpy as np
     from onnx import TensorProto, helper, numpy_helper
+
+    from nnspec.files.nnpfile import encode_bytes_field as field
+    from nnspec.files.nnpfile import encode_varint as varint
 
     graph = model.graph
     if not graph.node or not graph.node[-1].output:
@@ -517,23 +506,23 @@ def nest(model: Any, rng: random.Random, place: Place) -> None:
     otherwise.output.add().ParseFromString(value_info)
     for level in range(depth):
         kind = rng.choice(["If", "Loop", "Scan"]) if level == 0 else "If"
-        body = _field(1, node) + _field(2, f"level{level}".encode()) + _field(12, value_info)
+        body = field(1, node) + field(2, f"level{level}".encode()) + field(12, value_info)
         if level == 0 and rng.random() < 0.3:  # a body initializer whose data lies outside
             tensor = numpy_helper.from_array(np.ones(2, np.float32), "outside")
             _make_external(tensor, "../" + place.secret.name, 0, 8)
-            body += _field(5, tensor.SerializeToString())
+            body += field(5, tensor.SerializeToString())
         branch = b"then_branch" if kind == "If" else b"body"
-        attributes = _field(5, _field(1, branch) + _varint(20 << 3) + _varint(5) + _field(6, body))
+        attributes = field(5, field(1, branch) + varint(20 << 3) + varint(5) + field(6, body))
         if kind == "If":
-            attributes += _field(5, helper.make_attribute("else_branch", otherwise).SerializeToString())
+            attributes += field(5, helper.make_attribute("else_branch", otherwise).SerializeToString())
         if kind == "Scan":
-            attributes += _field(5, helper.make_attribute("num_scan_inputs", 1).SerializeToString())
+            attributes += field(5, helper.make_attribute("num_scan_inputs", 1).SerializeToString())
         inputs = {"If": ["cond"], "Loop": ["", "cond"], "Scan": []}[kind]
-        node = b"".join(_field(1, name.encode()) for name in inputs)
-        node += _field(2, output.encode()) + _field(4, kind.encode()) + attributes
+        node = b"".join(field(1, name.encode()) for name in inputs)
+        node += field(2, output.encode()) + field(4, kind.encode()) + attributes
     del graph.node[-1]
     graph.initializer.append(numpy_helper.from_array(np.array(True), "cond"))
-    place.appended += _field(7, _field(1, node))
+    place.appended += field(7, field(1, node))
 
 
 def repeated(model: Any, rng: random.Random, place: Place) -> None:

@@ -3200,8 +3200,8 @@ def _onnx_nested(depth: int, body_location: str | None = None) -> bytes:
     is at ``body_location`` when given."""
     from onnx import TensorProto, helper, numpy_helper
 
-    def field(number: int, payload: bytes) -> bytes:
-        return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+    from nnspec.files.nnpfile import encode_bytes_field as field
+    from nnspec.files.nnpfile import encode_varint as varint
 
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
@@ -3216,7 +3216,7 @@ def _onnx_nested(depth: int, body_location: str | None = None) -> bytes:
             entry = tensor.external_data.add()
             entry.key, entry.value = "location", body_location
             body += field(5, tensor.SerializeToString())
-        branch = field(1, b"then_branch") + _varint(20 << 3) + _varint(5) + field(6, body)
+        branch = field(1, b"then_branch") + varint(20 << 3) + varint(5) + field(6, body)
         node = field(1, b"cond") + field(2, b"y") + field(4, b"If") + field(5, branch)
         node += field(5, helper.make_attribute("else_branch", otherwise).SerializeToString())
     cond = numpy_helper.from_array(np.array(True), "cond")
@@ -3231,15 +3231,6 @@ def _declared(name: str, dims: list[int]) -> Any:
     tensor = TensorProto(name=name, data_type=TensorProto.FLOAT, raw_data=bytes(16))
     tensor.dims.extend(dims)
     return tensor
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 def _onnx_wide(inputs: int) -> bytes:

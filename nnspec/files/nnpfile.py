@@ -262,10 +262,10 @@ def encode_parameters(parameters: dict[str, np.ndarray]) -> bytes:
     out = bytearray()
     for name, array in parameters.items():
         values = np.ascontiguousarray(array, dtype="<f4")
-        shape = b"".join(_key(1, _VARINT) + _varint(int(n) & (2**64 - 1)) for n in values.shape)
-        body = _bytes_field(1, name.encode("utf-8")) + _bytes_field(20, shape)
-        body += _bytes_field(100, values.tobytes()) + _key(101, _VARINT) + _varint(1)
-        out += _bytes_field(200, body)
+        shape = b"".join(_key(1, _VARINT) + encode_varint(int(n) & (2**64 - 1)) for n in values.shape)
+        body = encode_bytes_field(1, name.encode("utf-8")) + encode_bytes_field(20, shape)
+        body += encode_bytes_field(100, values.tobytes()) + _key(101, _VARINT) + encode_varint(1)
+        out += encode_bytes_field(200, body)
     return bytes(out)
 
 
@@ -312,7 +312,7 @@ def write_nnp(handle, network: str, parameters: dict[str, np.ndarray], parameter
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-def _varint(value: int) -> bytes:
+def encode_varint(value: int) -> bytes:
     out = bytearray()
     while True:
         byte = value & 0x7F
@@ -325,8 +325,8 @@ def _varint(value: int) -> bytes:
 
 
 def _key(number: int, kind: int) -> bytes:
-    return _varint(number << 3 | kind)
+    return encode_varint(number << 3 | kind)
 
 
-def _bytes_field(number: int, payload: bytes) -> bytes:
-    return _key(number, _BYTES) + _varint(len(payload)) + payload
+def encode_bytes_field(number: int, payload: bytes) -> bytes:
+    return _key(number, _BYTES) + encode_varint(len(payload)) + payload
