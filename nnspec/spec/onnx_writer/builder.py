@@ -129,6 +129,11 @@ def as_float(g: Graph, boolean: str, out: str | None = None) -> str:
     return g.node("Cast", [boolean], out, to=FLOAT)
 
 
+def reshaped_to_output(g: Graph, layer: Layer, value: str, out: str) -> None:
+    """``value`` given as the layer's output ``out``, reshaped to [N, *its inferred shape]."""
+    g.node("Reshape", [value, g.constant([-1, *layer.inferred_shape], np.int64)], out)
+
+
 def with_batch(g: Graph, x: str, sample: Sequence[int]) -> str:
     """The shape [N, *sample] as a tensor, N read from ``x`` (opset 17's Resize takes no axes)."""
     batch = g.node("Slice", [g.node("Shape", [x]), g.constant([0], np.int64), g.constant([1], np.int64)])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import Layer
-from .builder import FLOAT, INT64, Graph, Op, as_float, onnx_axis
+from .builder import FLOAT, INT64, Graph, Op, as_float, onnx_axis, reshaped_to_output
 
 TINY = float(np.finfo(np.float32).tiny)  # nnabla's floor under a probability before its log
 
@@ -102,7 +102,7 @@ def _kl_multinomial(g: Graph, layer: Layer, x: list[str], out: str) -> None:
     terms = g.node("Mul", [x[0], g.node("Sub", logs)])
     axes = list(range(onnx_axis(layer.props["base_axis"]), len(g.input_shape(layer)) + 1))
     total = g.node("ReduceSum", [terms, g.constant(axes, np.int64)], keepdims=1)
-    g.node("Reshape", [total, g.constant([-1, *layer.inferred_shape], np.int64)], out)
+    reshaped_to_output(g, layer, total, out)
 
 
 OPS: dict[str, Op] = {

@@ -12,12 +12,12 @@ from math import prod
 import numpy as np
 
 from ..model import Layer
-from .builder import Graph, Op, as_float, axis_list, onnx_axis
+from .builder import Graph, Op, as_float, axis_list, onnx_axis, reshaped_to_output
 from .elementwise import unary
 
 
 def _reshape_to_output(g: Graph, layer: Layer, x: list[str], out: str) -> None:
-    g.node("Reshape", [x[0], g.constant([-1, *layer.inferred_shape], np.int64)], out)
+    reshaped_to_output(g, layer, x[0], out)
 
 
 def _concatenate(g: Graph, layer: Layer, x: list[str], out: str) -> None:
@@ -75,7 +75,7 @@ def _position_over(g: Graph, layer: Layer, x: str, axes: list[int], op: str, out
     moved = g.node("Transpose", [x], perm=kept + axes)
     flat = g.node("Reshape", [moved, g.constant([0] * len(kept) + [-1], np.int64)])
     index = g.node(op, [flat], axis=-1, keepdims=0, select_last_index=0)
-    g.node("Reshape", [as_float(g, index), g.constant([-1, *layer.inferred_shape], np.int64)], out)
+    reshaped_to_output(g, layer, as_float(g, index), out)
 
 
 def _stack(g: Graph, layer: Layer, x: list[str], out: str) -> None:
@@ -176,7 +176,7 @@ def _top_k_data(g: Graph, layer: Layer, x: list[str], out: str) -> None:
         return
     zeros = g.node("ConstantOfShape", [g.node("Shape", [flat])])
     kept = g.node("ScatterElements", [zeros, indices, values], axis=-1)
-    g.node("Reshape", [kept, g.constant([-1, *layer.inferred_shape], np.int64)], out)
+    reshaped_to_output(g, layer, kept, out)
 
 
 def _shift(g: Graph, layer: Layer, x: list[str], out: str) -> None:
@@ -211,7 +211,7 @@ def _one_hot(g: Graph, layer: Layer, x: list[str], out: str) -> None:
     strides = [prod(classes[k + 1 :]) for k in range(len(classes))]
     place = g.node("MatMul", [x[0], g.constant([[stride] for stride in strides])])  # (..., 1)
     hits = as_float(g, g.node("Equal", [place, g.constant(np.arange(prod(classes)))]))  # (..., prod(classes))
-    g.node("Reshape", [hits, g.constant([-1, *layer.inferred_shape], np.int64)], out)
+    reshaped_to_output(g, layer, hits, out)
 
 
 OPS: dict[str, Op] = {

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..model import Layer
-from .builder import Graph, Op, axis_list, onnx_axis
+from .builder import Graph, Op, axis_list, onnx_axis, reshaped_to_output
 from .float64 import double, single, wide
 
 
@@ -135,15 +135,18 @@ def _norm(g: Graph, layer: Layer, x: list[str], out: str) -> None:
     axes = [onnx_axis(a) for a in axis_list(layer.props["axes"])]
     magnitude = g.node("Abs", [double(g, x[0])])
     peak = _reduce_max(g, magnitude, axes)
-    if p == math.inf:  # the largest magnitude itself, as nnspec's numpy computes it
-        g.node("Reshape", [single(g, peak), g.constant([-1, *layer.inferred_shape], np.int64)], out)
-        return
+    # p = inf: the largest magnitude itself, as nnspec's numpy computes it
+    norm = peak if p == math.inf else _norm_with_peak_out(g, magnitude, peak, p, axes)
+    reshaped_to_output(g, layer, single(g, norm), out)
+
+
+def _norm_with_peak_out(g: Graph, magnitude: str, peak: str, p: float, axes: list[int]) -> str:
+    """s (sum |i/s|^p)^(1/p), s the largest magnitude where it is finite and above 0 (else 1)."""
     finite = g.node("Not", [g.node("Or", [g.node("IsInf", [peak]), g.node("IsNaN", [peak])])])
     usable = g.node("And", [finite, g.node("Greater", [peak, wide(g, 0.0)])])
     scale = g.node("Where", [usable, peak, wide(g, 1.0)])
     total = _reduce_sum(g, g.node("Pow", [g.node("Div", [magnitude, scale]), wide(g, p)]), axes)
-    result = g.node("Mul", [scale, g.node("Pow", [total, wide(g, 1.0 / p)])])
-    g.node("Reshape", [single(g, result), g.constant([-1, *layer.inferred_shape], np.int64)], out)
+    return g.node("Mul", [scale, g.node("Pow", [total, wide(g, 1.0 / p)])])
 
 
 OPS: dict[str, Op] = {
